@@ -1,0 +1,1 @@
+"""Earpiece: process plumbing shared by every part (settings, Redis, roster, command line)."""

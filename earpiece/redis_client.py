@@ -1,0 +1,78 @@
+"""The one Redis client of a process: standalone or Cluster, embedded or not.
+
+`connect()` is called once, in the app's lifespan (or at the start of a
+command), and its client is closed there. With REDIS_URL unset it starts (or
+joins) the embedded server of EARPIECE_DATA_DIR. A Redis Cluster is detected
+from the server itself (`INFO cluster`), so the same REDIS_URL form works for
+both: point it at any node of the cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import redis.asyncio as aredis
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.cluster import RedisCluster as SyncRedisCluster
+
+from earpiece.embedded_redis import EmbeddedRedis
+from earpiece.settings import SettingError, Settings
+
+AsyncRedis = aredis.Redis | AsyncRedisCluster
+SyncRedis = redis.Redis | SyncRedisCluster
+
+# Redis-side timeouts: a callback must never hang on a dead Redis (Twilio
+# waits 15 s at most), so a lost server turns into a quick 503.
+SOCKET_TIMEOUT_SECONDS = 5.0
+CONNECT_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass
+class RedisTarget:
+    url: str
+    cluster: bool
+    embedded: EmbeddedRedis | None
+
+
+def resolve(settings: Settings) -> RedisTarget:
+    """Where this process's Redis is: REDIS_URL, or the embedded server (started if needed)."""
+    if settings.redis_url is None:
+        embedded = EmbeddedRedis(settings.data_dir)
+        return RedisTarget(url=embedded.start(), cluster=False, embedded=embedded)
+    return RedisTarget(url=settings.redis_url, cluster=_is_cluster(settings.redis_url), embedded=None)
+
+
+def _is_cluster(url: str) -> bool:
+    probe = redis.Redis.from_url(
+        url, socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS
+    )
+    try:
+        info: dict[str, Any] = probe.info("cluster")
+    except redis.RedisError as exc:
+        raise SettingError(f"REDIS_URL {url!r} does not answer: {exc}") from None
+    finally:
+        probe.close()
+    return bool(info.get("cluster_enabled"))
+
+
+def async_client(target: RedisTarget) -> AsyncRedis:
+    options: dict[str, Any] = {
+        "socket_timeout": SOCKET_TIMEOUT_SECONDS,
+        "socket_connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "health_check_interval": 30,
+    }
+    if target.cluster:
+        return AsyncRedisCluster.from_url(target.url, **options)
+    return aredis.Redis.from_url(target.url, retry_on_timeout=False, **options)
+
+
+def sync_client(target: RedisTarget) -> SyncRedis:
+    options: dict[str, Any] = {
+        "socket_timeout": SOCKET_TIMEOUT_SECONDS,
+        "socket_connect_timeout": CONNECT_TIMEOUT_SECONDS,
+    }
+    if target.cluster:
+        return SyncRedisCluster.from_url(target.url, **options)
+    return redis.Redis.from_url(target.url, **options)

@@ -1,0 +1,107 @@
+"""The roster: teams, their agents, and the supervisors with their roles.
+
+Read once from EARPIECE_ROSTER (TOML, see CONTRACT.md); with no roster set,
+the demo roster shipped with the package is used, so that a fresh install
+shows a believable floor.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from earpiece.settings import SettingError
+
+ROLES = ("lead", "manager", "qa")
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    queue: str
+    agents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Supervisor:
+    id: str
+    name: str
+    role: str
+    teams: tuple[str, ...]
+    endpoint: str
+    password_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Roster:
+    teams: dict[str, Team] = field(default_factory=dict)
+    supervisors: dict[str, Supervisor] = field(default_factory=dict)
+    team_of_agent: dict[str, str] = field(default_factory=dict)
+
+    def team_for(self, agent: str | None) -> Team | None:
+        if agent is None:
+            return None
+        name = self.team_of_agent.get(agent)
+        return self.teams.get(name) if name else None
+
+    @property
+    def agents(self) -> list[str]:
+        return list(self.team_of_agent)
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SettingError(f"EARPIECE_ROSTER: {where} must be a list of strings")
+    return tuple(value)
+
+
+def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingError(f"{source} is not valid TOML: {exc}") from None
+    teams: dict[str, Team] = {}
+    team_of_agent: dict[str, str] = {}
+    for name, body in (data.get("teams") or {}).items():
+        if not isinstance(body, dict):
+            raise SettingError(f"{source}: [teams.{name}] must be a table")
+        agents = _strings(body.get("agents", []), f"teams.{name}.agents")
+        teams[name] = Team(name=name, queue=str(body.get("queue", name)), agents=agents)
+        for agent in agents:
+            team_of_agent.setdefault(agent, name)
+    supervisors: dict[str, Supervisor] = {}
+    for sid, body in (data.get("supervisors") or {}).items():
+        if not isinstance(body, dict):
+            raise SettingError(f"{source}: [supervisors.{sid}] must be a table")
+        role = body.get("role")
+        if role not in ROLES:
+            raise SettingError(
+                f"{source}: supervisors.{sid}.role must be one of {', '.join(ROLES)}, got {role!r}"
+            )
+        own = _strings(body.get("teams", []), f"supervisors.{sid}.teams")
+        unknown = [t for t in own if t not in teams]
+        if unknown:
+            raise SettingError(f"{source}: supervisors.{sid}.teams names unknown team {unknown[0]!r}")
+        supervisors[sid] = Supervisor(
+            id=sid,
+            name=str(body.get("name", sid)),
+            role=role,
+            teams=own,
+            endpoint=str(body.get("endpoint", f"client:{sid}")),
+            password_hash=body.get("password_hash"),
+        )
+    return Roster(teams=teams, supervisors=supervisors, team_of_agent=team_of_agent)
+
+
+def load(path: Path | None) -> Roster:
+    if path is None:
+        text = resources.files("earpiece").joinpath("demo_roster.toml").read_text(encoding="utf-8")
+        return parse(text, source="the demo roster")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingError(f"EARPIECE_ROSTER {str(path)!r} cannot be read: {exc.strerror}") from None
+    return parse(text)

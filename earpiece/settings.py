@@ -1,0 +1,194 @@
+"""Every setting Earpiece reads, in one place.
+
+Settings come from the environment, and from a `.env` file in the working
+directory for anything the environment does not set (starlette's Config). A
+missing or malformed setting raises `SettingError`, whose message is one line
+naming the setting; the command line prints that line and exits, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from starlette.config import Config
+
+T = TypeVar("T")
+
+
+class SettingError(Exception):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+def _positive_float(name: str) -> Callable[[str], float]:
+    def cast(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingError(f"{name} must be a number, got {raw!r}") from None
+        if value <= 0:
+            raise SettingError(f"{name} must be greater than 0, got {raw!r}")
+        return value
+
+    return cast
+
+
+def _positive_int(name: str) -> Callable[[str], int]:
+    def cast(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingError(f"{name} must be a whole number, got {raw!r}") from None
+        if value <= 0:
+            raise SettingError(f"{name} must be greater than 0, got {raw!r}")
+        return value
+
+    return cast
+
+
+def _http_url(name: str) -> Callable[[str], str]:
+    def cast(raw: str) -> str:
+        parts = urlsplit(raw)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingError(f"{name} must be an http(s) URL, got {raw!r}")
+        return raw.rstrip("/")
+
+    return cast
+
+
+def _redis_url(raw: str) -> str:
+    if urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
+        raise SettingError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {raw!r}")
+    return raw
+
+
+def _namespace(raw: str) -> str:
+    if not raw or any(c in raw for c in "{}: \t"):
+        raise SettingError(f"EARPIECE_NAMESPACE must be a plain word without {{}}: or spaces, got {raw!r}")
+    return raw
+
+
+# What each setting is for, quoted in the "missing" message so the one line
+# tells an operator what to supply.
+_PURPOSE = {
+    "TWILIO_ACCOUNT_SID": "the Twilio account SID (AC...)",
+    "TWILIO_AUTH_TOKEN": "the Twilio auth token; it also validates webhook signatures",
+    "PUBLIC_BASE_URL": "the URL at which Twilio reaches the callback service",
+    "EARPIECE_API_TOKEN": "the bearer token for /api/* and /events",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = None
+    data_dir: Path = Path(".earpiece")
+    namespace: str = "ep"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_api_base_url: str | None = None
+    twilio_region: str | None = None
+    twilio_edge: str | None = None
+    public_base_url: str | None = None
+    api_token: str | None = None
+    roster_path: Path | None = None
+    # Limits and retention: each one a named setting with a default.
+    max_body_bytes: int = 64 * 1024
+    history_seconds: int = 24 * 3600
+    feed_maxlen: int = 20_000
+    sse_ping_seconds: float = 15.0
+    sse_send_timeout_seconds: float = 10.0
+    sse_max_clients: int = 500
+    sse_queue_size: int = 1000
+    call_wait_max_seconds: float = 30.0
+
+    def require(self, *names: str) -> None:
+        """Raise SettingError naming the first of `names` that is unset."""
+        attrs = {
+            "TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+            "PUBLIC_BASE_URL": self.public_base_url,
+            "EARPIECE_API_TOKEN": self.api_token,
+        }
+        for name in names:
+            if not attrs[name]:
+                raise SettingError(f"{name} is not set: {_PURPOSE[name]}")
+
+    @property
+    def auth_token(self) -> str:
+        self.require("TWILIO_AUTH_TOKEN")
+        assert self.twilio_auth_token is not None
+        return self.twilio_auth_token
+
+    @property
+    def base_url(self) -> str:
+        self.require("PUBLIC_BASE_URL")
+        assert self.public_base_url is not None
+        return self.public_base_url
+
+    @property
+    def bearer_token(self) -> str:
+        self.require("EARPIECE_API_TOKEN")
+        assert self.api_token is not None
+        return self.api_token
+
+
+def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Read the settings once, at start; everything after asks this object."""
+    source = dict(os.environ if environ is None else environ)
+    path = Path(env_file) if env_file is not None else None
+    config = Config(path if path is not None and path.is_file() else None, environ=source)
+
+    def get(name: str, cast: Callable[[str], T], default: T) -> T:
+        raw = config.get(name, default=None)
+        if raw is None or raw == "":
+            return default
+        return cast(str(raw))
+
+    def text(name: str) -> str | None:
+        raw = config.get(name, default=None)
+        return str(raw) if raw not in (None, "") else None
+
+    roster = text("EARPIECE_ROSTER")
+    if roster is not None and not Path(roster).is_file():
+        raise SettingError(f"EARPIECE_ROSTER names {roster!r}, which is not a readable file")
+
+    return Settings(
+        redis_url=get("REDIS_URL", _redis_url, None),
+        data_dir=Path(text("EARPIECE_DATA_DIR") or ".earpiece"),
+        namespace=get("EARPIECE_NAMESPACE", _namespace, "ep"),
+        twilio_account_sid=text("TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=text("TWILIO_AUTH_TOKEN"),
+        twilio_api_base_url=get("TWILIO_API_BASE_URL", _http_url("TWILIO_API_BASE_URL"), None),
+        twilio_region=text("TWILIO_REGION"),
+        twilio_edge=text("TWILIO_EDGE"),
+        public_base_url=get("PUBLIC_BASE_URL", _http_url("PUBLIC_BASE_URL"), None),
+        api_token=text("EARPIECE_API_TOKEN"),
+        roster_path=Path(roster) if roster else None,
+        max_body_bytes=get("EARPIECE_MAX_BODY_BYTES", _positive_int("EARPIECE_MAX_BODY_BYTES"), 64 * 1024),
+        history_seconds=get(
+            "EARPIECE_HISTORY_SECONDS", _positive_int("EARPIECE_HISTORY_SECONDS"), 24 * 3600
+        ),
+        feed_maxlen=get("EARPIECE_FEED_MAXLEN", _positive_int("EARPIECE_FEED_MAXLEN"), 20_000),
+        sse_ping_seconds=get(
+            "EARPIECE_SSE_PING_SECONDS", _positive_float("EARPIECE_SSE_PING_SECONDS"), 15.0
+        ),
+        sse_send_timeout_seconds=get(
+            "EARPIECE_SSE_SEND_TIMEOUT_SECONDS",
+            _positive_float("EARPIECE_SSE_SEND_TIMEOUT_SECONDS"),
+            10.0,
+        ),
+        sse_max_clients=get(
+            "EARPIECE_SSE_MAX_CLIENTS", _positive_int("EARPIECE_SSE_MAX_CLIENTS"), 500
+        ),
+        sse_queue_size=get(
+            "EARPIECE_SSE_QUEUE_SIZE", _positive_int("EARPIECE_SSE_QUEUE_SIZE"), 1000
+        ),
+        call_wait_max_seconds=get(
+            "EARPIECE_CALL_WAIT_MAX_SECONDS", _positive_float("EARPIECE_CALL_WAIT_MAX_SECONDS"), 30.0
+        ),
+    )

@@ -1,0 +1,173 @@
+"""Twilio's conference status callback, as one checked, normalised event.
+
+Parsing is strict about what the live state needs (ConferenceSid, a known
+StatusCallbackEvent, a SequenceNumber, a CallSid on participant events) and
+lenient about the rest: Twilio adds parameters over time, and an unknown one
+must not turn a good callback into a 400.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+CONFERENCE_EVENTS = frozenset(
+    {
+        "conference-start",
+        "conference-end",
+        "participant-join",
+        "participant-leave",
+        "participant-mute",
+        "participant-unmute",
+        "participant-hold",
+        "participant-unhold",
+        "participant-modify",
+        "participant-speech-start",
+        "participant-speech-stop",
+        "announcement-end",
+        "announcement-fail",
+    }
+)
+
+# A conference sees at most a few thousand events (speech start/stop pairs are
+# the bulk). The bound keeps the per-conference "seen" bitmap small: a forged
+# or broken SequenceNumber of 2**31 must not make Redis allocate 256 MB.
+MAX_SEQUENCE_NUMBER = 1_000_000
+
+_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+
+
+class BadEvent(ValueError):
+    """A signed callback that lacks what the live state needs; the message is the 400 reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceEvent:
+    conference_sid: str
+    friendly_name: str
+    event: str
+    sequence: int
+    timestamp_ms: int
+    call_sid: str | None = None
+    label: str | None = None
+    muted: bool | None = None
+    hold: bool | None = None
+    coaching: bool | None = None
+    call_sid_to_coach: str | None = None
+    end_conference_on_exit: bool | None = None
+    reason: str | None = None
+    idempotency_token: str | None = None
+
+    def for_script(self) -> dict[str, object]:
+        """The compact form the apply script reads (see live/apply.lua)."""
+        out: dict[str, object] = {
+            "cf": self.conference_sid,
+            "fn": self.friendly_name,
+            "ev": self.event,
+            "seq": self.sequence,
+            "ts": self.timestamp_ms,
+        }
+        if self.call_sid is not None:
+            out["call"] = self.call_sid
+            if self.label is not None:
+                out["label"] = self.label
+            if self.muted is not None:
+                # Twilio sends the whole flag set on every participant event.
+                out["flags"] = {
+                    "muted": self.muted,
+                    "hold": bool(self.hold),
+                    "coaching": bool(self.coaching),
+                    "coach": self.call_sid_to_coach or "",
+                    "eoe": bool(self.end_conference_on_exit),
+                }
+        if self.reason is not None:
+            out["reason"] = self.reason
+        if self.idempotency_token is not None:
+            out["tok"] = self.idempotency_token
+        return out
+
+
+def _flag(params: Mapping[str, str], name: str) -> bool | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    lowered = raw.lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    raise BadEvent(f"{name} must be true or false, got {raw[:40]!r}")
+
+
+def _timestamp_ms(raw: str | None, now_ms: int) -> int:
+    # Twilio sends RFC 2822 ("Tue, 24 Nov 2026 01:02:03 +0000"); a callback
+    # without one is dated on arrival rather than refused.
+    if not raw:
+        return now_ms
+    try:
+        moment = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        try:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise BadEvent(f"Timestamp is not an RFC 2822 date: {raw[:60]!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def parse_conference_event(
+    params: Mapping[str, str], now_ms: int, idempotency_token: str | None = None
+) -> ConferenceEvent:
+    """Check and normalise one conference status callback; raise BadEvent with the reason."""
+    conference_sid = params.get("ConferenceSid")
+    if not conference_sid:
+        raise BadEvent("ConferenceSid is missing")
+    if not _SID.match(conference_sid) or not conference_sid.startswith("CF"):
+        raise BadEvent(f"ConferenceSid is not a conference SID: {conference_sid[:40]!r}")
+    event = params.get("StatusCallbackEvent")
+    if not event:
+        raise BadEvent("StatusCallbackEvent is missing")
+    if event not in CONFERENCE_EVENTS:
+        raise BadEvent(f"StatusCallbackEvent {event[:40]!r} is not a conference event Twilio sends")
+    raw_sequence = params.get("SequenceNumber")
+    if not raw_sequence:
+        raise BadEvent("SequenceNumber is missing")
+    try:
+        sequence = int(raw_sequence)
+    except ValueError:
+        raise BadEvent(f"SequenceNumber is not a number: {raw_sequence[:20]!r}") from None
+    if not 0 <= sequence <= MAX_SEQUENCE_NUMBER:
+        raise BadEvent(f"SequenceNumber {sequence} is out of range 0..{MAX_SEQUENCE_NUMBER}")
+
+    call_sid = params.get("CallSid") or None
+    if event.startswith("participant-"):
+        if call_sid is None:
+            raise BadEvent(f"CallSid is missing on {event}")
+        if not _SID.match(call_sid) or not call_sid.startswith("CA"):
+            raise BadEvent(f"CallSid is not a call SID: {call_sid[:40]!r}")
+    else:
+        # conference-end names the call that ended it; it is not a participant event.
+        call_sid = None
+
+    coach_target = params.get("CallSidToCoach") or None
+    reason = params.get("ReasonConferenceEnded") or params.get("ReasonParticipantLeft") or None
+    return ConferenceEvent(
+        conference_sid=conference_sid,
+        friendly_name=params.get("FriendlyName", ""),
+        event=event,
+        sequence=sequence,
+        timestamp_ms=_timestamp_ms(params.get("Timestamp"), now_ms),
+        call_sid=call_sid,
+        label=params.get("ParticipantLabel") or None,
+        muted=_flag(params, "Muted") if call_sid else None,
+        hold=_flag(params, "Hold") if call_sid else None,
+        coaching=_flag(params, "Coaching") if call_sid else None,
+        call_sid_to_coach=coach_target,
+        end_conference_on_exit=_flag(params, "EndConferenceOnExit") if call_sid else None,
+        reason=reason,
+        idempotency_token=idempotency_token,
+    )

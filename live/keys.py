@@ -1,0 +1,50 @@
+"""Redis key layout of one floor.
+
+Every key of a floor carries the same hash tag, `{<namespace>}`, so that one
+Lua script may touch the conference, the live index and the change feed in a
+Redis Cluster: they all live in one hash slot. One floor (one Twilio account's
+contact center: thousands of live calls, not millions) fits one shard with
+room to spare; several floors (namespaces) spread over a cluster's masters.
+The change feed needs a single total order for `Last-Event-ID` resumption,
+which a single slot gives for free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    namespace: str
+
+    @property
+    def tag(self) -> str:
+        return "{" + self.namespace + "}"
+
+    def conference(self, sid: str) -> str:
+        """The conference document (JSON), kept for history after the end."""
+        return f"{self.tag}:conf:{sid}"
+
+    def seen(self, sid: str) -> str:
+        """A bitmap of the SequenceNumbers already applied to a conference."""
+        return f"{self.tag}:seen:{sid}"
+
+    def tokens(self, sid: str) -> str:
+        """The I-Twilio-Idempotency-Tokens already taken for a conference."""
+        return f"{self.tag}:idem:{sid}"
+
+    @property
+    def live(self) -> str:
+        """Sorted set of live conference SIDs, scored by start time (ms)."""
+        return f"{self.tag}:live"
+
+    @property
+    def calls(self) -> str:
+        """Hash CallSid -> ConferenceSid for every participant of a live conference."""
+        return f"{self.tag}:calls"
+
+    @property
+    def feed(self) -> str:
+        """The change feed: a bounded Stream of every change that took effect."""
+        return f"{self.tag}:feed"

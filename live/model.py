@@ -1,0 +1,113 @@
+"""From a stored conference document to the Conference JSON of the contract.
+
+The document is what live/apply.lua keeps (raw flags and their sequence
+bookkeeping); everything a reader sees — role from the label, the call
+`state`, team and queue from the roster, alerts — is derived here, once, for
+the API, the SSE feed and the dashboard alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from earpiece.roster import Roster
+
+Doc = Mapping[str, Any]
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a live call needs a supervisor (seconds); each is a setting."""
+
+    long_hold: float = 60.0
+    long_call: float = 600.0
+
+
+def iso(ms: int | float | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def role_of(label: str | None) -> tuple[str, str | None]:
+    """(`customer` | `agent` | `supervisor` | `unknown`, the id after the colon)."""
+    if not label:
+        return "unknown", None
+    if label == "customer":
+        return "customer", None
+    kind, sep, ident = label.partition(":")
+    if sep and ident and kind in ("agent", "supervisor"):
+        return kind, ident
+    return "unknown", None
+
+
+def participant_json(p: Doc) -> Json:
+    role, _ = role_of(p.get("label"))
+    return {
+        "call_sid": p["call_sid"],
+        "label": p.get("label"),
+        "role": role,
+        "muted": bool(p.get("muted")),
+        "hold": bool(p.get("hold")),
+        "coaching": bool(p.get("coaching")),
+        "call_sid_to_coach": p.get("coach") or None,
+        "joined_at": iso(p.get("joined")),
+        "speaking": bool(p.get("speaking")),
+        "hold_since": iso(p.get("hold_since")) if p.get("hold") else None,
+    }
+
+
+def present_participants(doc: Doc) -> list[Doc]:
+    people = [p for p in (doc.get("p") or {}).values() if p.get("present")]
+    people.sort(key=lambda p: (p.get("joined") or 0, p["call_sid"]))
+    return people
+
+
+def call_state(people: list[Doc]) -> str:
+    """waiting: no customer-and-agent pair yet; hold: someone on the call is held; else talking."""
+    roles = {role_of(p.get("label"))[0] for p in people}
+    if "customer" not in roles or "agent" not in roles:
+        return "waiting"
+    if any(p.get("hold") for p in people if role_of(p.get("label"))[0] != "supervisor"):
+        return "hold"
+    return "talking"
+
+
+def alerts_for(doc: Doc, people: list[Doc], now_ms: int, limits: Thresholds) -> list[str]:
+    alerts: list[str] = []
+    held = [p.get("hold_since") for p in people if p.get("hold") and p.get("hold_since")]
+    if held and now_ms - min(held) >= limits.long_hold * 1000:
+        alerts.append("long-hold")
+    started = doc.get("started")
+    if started is not None and now_ms - started >= limits.long_call * 1000:
+        alerts.append("long-call")
+    return alerts
+
+
+def conference_json(doc: Doc, roster: Roster, now_ms: int, limits: Thresholds) -> Json:
+    people = present_participants(doc)
+    agent = next(
+        (ident for p in people for role, ident in [role_of(p.get("label"))] if role == "agent"),
+        None,
+    )
+    team = roster.team_for(agent)
+    live = doc.get("status") != "completed"
+    return {
+        "sid": doc["sid"],
+        "friendly_name": doc.get("fn") or "",
+        "status": doc.get("status", "init"),
+        "started_at": iso(doc.get("started")),
+        "updated_at": iso(doc.get("updated")),
+        "ended_at": iso(doc.get("ended")),
+        "state": call_state(people) if live else "ended",
+        "team": team.name if team else None,
+        "queue": team.queue if team else None,
+        "agent": agent,
+        "participants": [participant_json(p) for p in people] if live else [],
+        "monitors": [dict(m) for m in (doc.get("mon") or {}).values()] if live else [],
+        "alerts": alerts_for(doc, people, now_ms, limits) if live else [],
+    }

@@ -1,0 +1,162 @@
+"""The live floor in Redis: apply callbacks, read conferences, read the change feed.
+
+One `LiveFloor` per process, over the process's one Redis client. Every write
+is one Lua script call (one round trip, atomic), so any number of callback
+workers and instances on one Redis reach exactly the state one would.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import orjson
+
+from earpiece.redis_client import AsyncRedis
+from earpiece.roster import Roster
+from live.events import ConferenceEvent
+from live.keys import Keys
+from live.model import Json, Thresholds, conference_json, role_of
+
+APPLY_LUA = resources.files("live").joinpath("apply.lua").read_text(encoding="utf-8")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    outcome: str  # applied | unchanged | duplicate | stale
+    feed_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One change on the feed: `conference` (whole JSON) or `conference-ended` ({"sid"})."""
+
+    id: str
+    event: str
+    sid: str
+    doc: dict[str, Any]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class LiveFloor:
+    def __init__(
+        self,
+        redis: AsyncRedis,
+        *,
+        namespace: str,
+        roster: Roster,
+        thresholds: Thresholds | None = None,
+        feed_maxlen: int = 20_000,
+        history_seconds: int = 24 * 3600,
+    ) -> None:
+        self.redis = redis
+        self.keys = Keys(namespace)
+        self.roster = roster
+        self.thresholds = thresholds or Thresholds()
+        self.feed_maxlen = feed_maxlen
+        self.history_seconds = history_seconds
+        self._apply = redis.register_script(APPLY_LUA)
+
+    # -- write -------------------------------------------------------------
+
+    async def apply(self, event: ConferenceEvent) -> ApplyResult:
+        sid = event.conference_sid
+        k = self.keys
+        outcome, feed_id = await self._apply(
+            keys=[k.conference(sid), k.seen(sid), k.tokens(sid), k.live, k.calls, k.feed],
+            args=[orjson.dumps(event.for_script()), self.feed_maxlen, self.history_seconds],
+        )
+        fid = _text(feed_id)
+        return ApplyResult(outcome=_text(outcome), feed_id=fid or None)
+
+    # -- read --------------------------------------------------------------
+
+    def render(self, doc: dict[str, Any], at_ms: int | None = None) -> Json:
+        return conference_json(doc, self.roster, at_ms or now_ms(), self.thresholds)
+
+    async def document(self, sid: str) -> dict[str, Any] | None:
+        raw = await self.redis.get(self.keys.conference(sid))
+        return orjson.loads(raw) if raw else None
+
+    async def conference(self, sid: str) -> Json | None:
+        """A live conference, or an ended one still kept for history (state `ended`)."""
+        doc = await self.document(sid)
+        return self.render(doc) if doc else None
+
+    async def live_sids(self) -> list[str]:
+        return [_text(s) for s in await self.redis.zrange(self.keys.live, 0, -1)]
+
+    async def conferences(self) -> list[Json]:
+        """Every live conference, oldest first."""
+        sids = await self.live_sids()
+        if not sids:
+            return []
+        # One MGET: every key shares the floor's hash slot, so this works on a Cluster too.
+        raws = await self.redis.mget([self.keys.conference(s) for s in sids])
+        at = now_ms()
+        return [self.render(orjson.loads(raw), at) for raw in raws if raw]
+
+    async def call(self, call_sid: str) -> Json | None:
+        """Where a live call is: its conference and its role there, or None."""
+        sid = await self.redis.hget(self.keys.calls, call_sid)
+        if sid is None:
+            return None
+        doc = await self.document(_text(sid))
+        if doc is None or doc.get("status") == "completed":
+            return None
+        p = (doc.get("p") or {}).get(call_sid)
+        if p is None or not p.get("present"):
+            return None
+        return {
+            "call_sid": call_sid,
+            "conference_sid": doc["sid"],
+            "friendly_name": doc.get("fn") or "",
+            "label": p.get("label"),
+            "role": role_of(p.get("label"))[0],
+        }
+
+    # -- change feed -------------------------------------------------------
+
+    @staticmethod
+    def _entry(raw_id: bytes | str, fields: dict[bytes, bytes]) -> FeedEntry:
+        kind = fields[b"k"].decode()
+        return FeedEntry(
+            id=_text(raw_id),
+            event="conference-ended" if kind == "ended" else "conference",
+            sid=fields[b"sid"].decode(),
+            doc=orjson.loads(fields[b"doc"]),
+        )
+
+    async def feed_after(self, last_id: str, count: int = 500) -> list[FeedEntry]:
+        """Entries strictly after `last_id`, oldest first."""
+        rows = await self.redis.xrange(self.keys.feed, min=f"({last_id}", max="+", count=count)
+        return [self._entry(i, f) for i, f in rows]
+
+    async def feed_wait(self, last_id: str, block_ms: int, count: int = 500) -> list[FeedEntry]:
+        """Entries after `last_id`, waiting up to `block_ms` for the first one."""
+        reply = await self.redis.xread({self.keys.feed: last_id}, block=block_ms, count=count)
+        if not reply:
+            return []
+        _, rows = reply[0]
+        return [self._entry(i, f) for i, f in rows]
+
+    async def feed_first_id(self) -> str | None:
+        rows = await self.redis.xrange(self.keys.feed, count=1)
+        return _text(rows[0][0]) if rows else None
+
+    async def feed_last_id(self) -> str:
+        """The newest feed id, or "0-0" for an empty feed."""
+        rows = await self.redis.xrevrange(self.keys.feed, count=1)
+        return _text(rows[0][0]) if rows else "0-0"
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())

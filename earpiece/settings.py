@@ -105,6 +105,8 @@ class Settings:
     sse_max_clients: int = 500
     sse_queue_size: int = 1000
     call_wait_max_seconds: float = 30.0
+    long_hold_seconds: float = 60.0
+    long_call_seconds: float = 600.0
 
     def require(self, *names: str) -> None:
         """Raise SettingError naming the first of `names` that is unset."""
@@ -187,6 +189,12 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None =
         ),
         sse_queue_size=get(
             "EARPIECE_SSE_QUEUE_SIZE", _positive_int("EARPIECE_SSE_QUEUE_SIZE"), 1000
+        ),
+        long_hold_seconds=get(
+            "EARPIECE_LONG_HOLD_SECONDS", _positive_float("EARPIECE_LONG_HOLD_SECONDS"), 60.0
+        ),
+        long_call_seconds=get(
+            "EARPIECE_LONG_CALL_SECONDS", _positive_float("EARPIECE_LONG_CALL_SECONDS"), 600.0
         ),
         call_wait_max_seconds=get(
             "EARPIECE_CALL_WAIT_MAX_SECONDS", _positive_float("EARPIECE_CALL_WAIT_MAX_SECONDS"), 30.0

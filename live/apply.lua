@@ -14,7 +14,8 @@
 --   applied    the state changed; a feed entry was appended
 --   unchanged  a new event that changed nothing visible (recorded as seen)
 --   duplicate  this SequenceNumber or idempotency token was seen before
---   stale      the conference has ended; late events do not bring it back
+--   stale      the conference has ended; a late event does not bring it back
+--              (one from before the end still completes its history)
 --
 -- Why the result does not depend on arrival order: every field is a
 -- last-writer-wins register keyed by SequenceNumber (Twilio sends a
@@ -42,7 +43,11 @@ if raw then
 else
   c = {sid = ev.cf, fn = ev.fn, status = 'init', seq = 0, p = {}, mon = {}}
 end
-if c.status == 'completed' then
+-- Ended is terminal: nothing after the end counts, and an event from before
+-- the end that arrives late completes the history (start time, who was
+-- there) without touching the live indexes or the feed.
+local ended = c.status == 'completed'
+if ended and ev.seq > c.end_seq then
   return {'stale', ''}
 end
 
@@ -58,6 +63,7 @@ if c.updated == nil or ts > c.updated then c.updated = ts end
 if ev.ev == 'conference-end' then
   c.status = 'completed'
   c.ended = ts
+  c.end_seq = ev.seq
   if ev.reason then c.reason = ev.reason end
   for call_sid, p in pairs(c.p) do
     if p.present then
@@ -111,31 +117,49 @@ if ev.call then
       p.present = present
       changed = true
       if present then
-        redis.call('HSET', KEYS[5], ev.call, c.sid)
+        if not ended then redis.call('HSET', KEYS[5], ev.call, c.sid) end
         p.left = nil
       else
-        redis.call('HDEL', KEYS[5], ev.call)
+        if not ended then redis.call('HDEL', KEYS[5], ev.call) end
         p.left = ts
       end
     end
   end
+  -- Join time: the newest join wins (a leg can leave and rejoin); with no
+  -- join seen yet, the participant's earliest event dates it.
   if ev.ev == 'participant-join' then
-    if not p.join_seen or p.joined ~= ts then
-      p.joined = ts
-      p.join_seen = true
-      changed = true
+    if ev.seq > (p.js or 0) then
+      p.js = ev.seq
+      if p.joined ~= ts then
+        p.joined = ts
+        changed = true
+      end
     end
-  elseif not p.join_seen and (p.joined == nil or ts < p.joined) then
+  elseif p.js == nil and (p.joined == nil or ts < p.joined) then
     p.joined = ts
     changed = true
   end
 
   -- Flags: the newest event's whole flag set wins.
   local f = ev.flags
+  if f then
+    -- Hold runs, kept order-independent: the hold=true events after the
+    -- newest hold=false one. The current hold began at the earliest of them.
+    if p.hu == nil then p.hu = 0 end
+    if p.ht == nil then p.ht = {} end
+    if f.hold then
+      if ev.seq > p.hu then table.insert(p.ht, {ev.seq, ts}) end
+    elseif ev.seq > p.hu then
+      p.hu = ev.seq
+      local keep = {}
+      for _, h in ipairs(p.ht) do
+        if h[1] > ev.seq then table.insert(keep, h) end
+      end
+      p.ht = keep
+    end
+  end
   if f and ev.seq > p.fs then
     p.fs = ev.seq
-    if f.hold and not p.hold then p.hold_since = ts end
-    if not f.hold then p.hold_since = nil end
     if p.muted ~= f.muted or p.hold ~= f.hold or p.coaching ~= f.coaching or p.coach ~= f.coach
        or p.eoe ~= f.eoe then
       changed = true
@@ -145,6 +169,20 @@ if ev.call then
     p.coaching = f.coaching
     p.coach = f.coach
     p.eoe = f.eoe
+  end
+  if f then
+    local since = nil
+    if p.hold then
+      local first = nil
+      for _, h in ipairs(p.ht) do
+        if first == nil or h[1] < first[1] then first = h end
+      end
+      if first then since = first[2] end
+    end
+    if since ~= p.hold_since then
+      p.hold_since = since
+      changed = true
+    end
   end
 
   -- Speech: the newest speech event wins.
@@ -160,6 +198,10 @@ if ev.call then
 end
 
 local doc = cjson.encode(c)
+if ended then
+  redis.call('SET', KEYS[1], doc, 'KEEPTTL')
+  return {'stale', ''}
+end
 redis.call('SET', KEYS[1], doc)
 if not changed then
   return {'unchanged', ''}

@@ -1,0 +1,1 @@
+"""The callback service: receives Twilio's webhooks, serves the JSON API and the SSE feed."""

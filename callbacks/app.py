@@ -1,0 +1,83 @@
+"""The callback service's Starlette app.
+
+Settings are read and checked before the app is built (a missing one stops
+the start with one line); the Redis client, the live floor and the feed's
+fan-out are made once in the lifespan and closed there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from callbacks import api, stream, webhooks
+from callbacks.context import Context
+from callbacks.errors import HANDLERS
+from callbacks.signature import SignatureChecker
+from earpiece import roster as roster_module
+from earpiece.redis_client import RedisTarget, async_client, resolve
+from earpiece.settings import Settings, load
+from live.feed import FeedHub
+from live.model import Thresholds
+from live.store import LiveFloor
+
+log = logging.getLogger("earpiece.callbacks")
+
+REQUIRED = ("TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "EARPIECE_API_TOKEN")
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/twilio/conference-events", webhooks.conference_events, methods=["POST"]),
+        Route("/api/conferences", api.list_conferences, methods=["GET"]),
+        Route("/api/conferences/{sid}", api.get_conference, methods=["GET"]),
+        Route("/api/calls/{call_sid}", api.get_call, methods=["GET"]),
+        Route("/events", stream.events, methods=["GET"]),
+        Route("/healthz", api.healthz, methods=["GET"]),
+    ]
+
+
+def create_app(settings: Settings | None = None, target: RedisTarget | None = None) -> Starlette:
+    settings = settings or load()
+    settings.require(*REQUIRED)
+    roster = roster_module.load(settings.roster_path)
+    target = target or resolve(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redis = async_client(target)
+        floor = LiveFloor(
+            redis,
+            namespace=settings.namespace,
+            roster=roster,
+            thresholds=Thresholds(settings.long_hold_seconds, settings.long_call_seconds),
+            feed_maxlen=settings.feed_maxlen,
+            history_seconds=settings.history_seconds,
+        )
+        hub = FeedHub(floor, queue_size=settings.sse_queue_size)
+        app.state.ctx = Context(
+            settings=settings,
+            redis=redis,
+            floor=floor,
+            hub=hub,
+            signature=SignatureChecker(settings.auth_token, settings.base_url),
+        )
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await redis.aclose()
+            if target.embedded is not None:
+                target.embedded.release()
+
+    return Starlette(routes=routes(), exception_handlers=HANDLERS, lifespan=lifespan)
+
+
+def factory() -> Starlette:
+    """For `uvicorn --factory callbacks.app:factory` (several workers)."""
+    return create_app()

@@ -1,0 +1,20 @@
+"""What one callback-service process holds: its settings and its one of each client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from callbacks.signature import SignatureChecker
+from earpiece.redis_client import AsyncRedis
+from earpiece.settings import Settings
+from live.feed import FeedHub
+from live.store import LiveFloor
+
+
+@dataclass
+class Context:
+    settings: Settings
+    redis: AsyncRedis
+    floor: LiveFloor
+    hub: FeedHub
+    signature: SignatureChecker

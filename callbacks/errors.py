@@ -1,0 +1,87 @@
+"""Error answers: `{"error": {"code", "message"}}` with a fitting status, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+log = logging.getLogger("earpiece.callbacks")
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
+
+
+_HTTP_CODES = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "too-large",
+    422: "unprocessable",
+}
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(
+        exc.status_code,
+        _HTTP_CODES.get(exc.status_code, "error"),
+        str(exc.detail),
+        dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def on_redis_error(request: Request, exc: Exception) -> Response:
+    # 503 tells Twilio to retry the webhook later; nothing was half-applied,
+    # since every write is one atomic script.
+    log.warning("Redis unavailable while serving %s: %s", request.url.path, exc)
+    return error_response(
+        503, "redis-unavailable", "the live store (Redis) is unreachable; retry shortly",
+        {"Retry-After": "1"},
+    )
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error serving %s", request.url.path)
+    return error_response(500, "internal", "an unexpected error occurred; it has been logged")
+
+
+HANDLERS: dict[Any, Any] = {
+    ApiError: on_api_error,
+    HTTPException: on_http_error,
+    RedisError: on_redis_error,
+    Exception: on_unexpected,
+}

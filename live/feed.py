@@ -1,0 +1,135 @@
+"""The change feed's fan-out inside one process.
+
+One reader task per process follows the Redis Stream (one blocking XREAD,
+whatever the number of subscribers) and renders each entry once; each
+subscriber gets it through its own bounded queue. A subscriber that falls
+behind by more than its queue is closed rather than allowed to grow memory or
+slow the others: its client reconnects with Last-Event-ID and catches up from
+the Stream itself.
+
+When Redis goes away the reader backs off and retries; when Redis returns it
+resumes from the last id it saw, so no change is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import orjson
+from redis.exceptions import RedisError
+
+from live.store import FeedEntry, LiveFloor
+
+log = logging.getLogger("earpiece.feed")
+
+READ_BLOCK_MS = 1000
+BACKOFF_MAX_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One SSE-ready change: the stream id, the event name and its JSON data."""
+
+    id: str | None
+    event: str
+    data: str
+
+
+def render(floor: LiveFloor, entry: FeedEntry) -> Message:
+    if entry.event == "conference-ended":
+        data = orjson.dumps({"sid": entry.sid}).decode()
+    else:
+        data = orjson.dumps(floor.render(entry.doc)).decode()
+    return Message(id=entry.id, event=entry.event, data=data)
+
+
+def id_key(stream_id: str) -> tuple[int, int]:
+    """Order of stream ids ("<ms>-<seq>"); raise ValueError for anything else."""
+    ms, sep, seq = stream_id.partition("-")
+    if not sep or not ms.isdigit() or not seq.isdigit():
+        raise ValueError(stream_id)
+    return int(ms), int(seq)
+
+
+@dataclass(eq=False)
+class Subscription:
+    queue: asyncio.Queue[Message | None]
+    overflowed: bool = False
+
+
+class FeedHub:
+    def __init__(self, floor: LiveFloor, queue_size: int = 1000) -> None:
+        self.floor = floor
+        self.queue_size = queue_size
+        self._subs: set[Subscription] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Condition()
+        self.last_id: str | None = None
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subs)
+
+    def subscribe(self) -> Subscription:
+        sub = Subscription(queue=asyncio.Queue(maxsize=self.queue_size))
+        self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="earpiece-feed-reader")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for sub in list(self._subs):
+            self._close(sub)
+
+    def _close(self, sub: Subscription) -> None:
+        sub.overflowed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            sub.queue.put_nowait(None)
+        self._subs.discard(sub)
+
+    async def wait_for_change(self, timeout: float) -> None:
+        """Return after the next change seen by this process, or after `timeout`."""
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout)
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                if self.last_id is None:
+                    self.last_id = await self.floor.feed_last_id()
+                entries = await self.floor.feed_wait(self.last_id, READ_BLOCK_MS)
+                backoff = 0.1
+            except RedisError as exc:
+                log.warning("change feed: Redis unavailable (%s); retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
+                continue
+            if not entries:
+                continue
+            for entry in entries:
+                message = render(self.floor, entry)
+                for sub in list(self._subs):
+                    try:
+                        sub.queue.put_nowait(message)
+                    except asyncio.QueueFull:
+                        # Too slow: close it; its client resumes from the Stream.
+                        self._subs.discard(sub)
+                        sub.overflowed = True
+                self.last_id = entry.id
+            async with self._changed:
+                self._changed.notify_all()

@@ -1,0 +1,108 @@
+"""Test helpers: Twilio-shaped callbacks, signed with the real twilio SDK, and a server thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+
+import httpx
+import uvicorn
+from twilio.request_validator import RequestValidator
+
+from earpiece.settings import Settings
+
+BASE_TIME = datetime(2026, 11, 24, 1, 0, 0, tzinfo=UTC)
+
+
+def sid(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex
+
+
+def rfc2822(seconds: float) -> str:
+    return format_datetime(BASE_TIME + timedelta(seconds=seconds))
+
+
+def sign(auth_token: str, url: str, params: dict[str, str]) -> str:
+    return str(RequestValidator(auth_token).compute_signature(url, params))
+
+
+class Conference:
+    """Builds one conference's callbacks with increasing SequenceNumbers, as Twilio does."""
+
+    def __init__(self, friendly_name: str = "task") -> None:
+        self.sid = sid("CF")
+        self.friendly_name = friendly_name
+        self.seq = 0
+
+    def event(self, name: str, call_sid: str | None = None, **extra: Any) -> dict[str, str]:
+        self.seq += 1
+        params: dict[str, str] = {
+            "AccountSid": "AC" + "0" * 32,
+            "ConferenceSid": self.sid,
+            "FriendlyName": self.friendly_name,
+            "StatusCallbackEvent": name,
+            "SequenceNumber": str(self.seq),
+            "Timestamp": rfc2822(self.seq),
+        }
+        if call_sid is not None:
+            params.update(
+                {
+                    "CallSid": call_sid,
+                    "Muted": "false",
+                    "Hold": "false",
+                    "Coaching": "false",
+                    "EndConferenceOnExit": "false",
+                    "StartConferenceOnEnter": "true",
+                }
+            )
+        for key, value in extra.items():
+            params[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        return params
+
+
+def post_signed(
+    client: httpx.Client, settings: Settings, path: str, params: dict[str, str], **headers: str
+) -> httpx.Response:
+    assert settings.public_base_url is not None and settings.twilio_auth_token is not None
+    signature = sign(settings.twilio_auth_token, settings.public_base_url + path, params)
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature, **headers})
+
+
+class ServerThread:
+    """A real uvicorn server on a loopback port, run in a thread for the test's duration."""
+
+    def __init__(self, app: Any, port: int, settings: Settings) -> None:
+        self.port = port
+        self.settings = settings
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @staticmethod
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10)

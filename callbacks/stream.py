@@ -59,7 +59,8 @@ async def _events(
     ctx: Context, sub: Subscription, last_id: str | None, snapshot: bool
 ) -> AsyncIterator[ServerSentEvent]:
     try:
-        cursor: str
+        # With no cursor every message queued since the subscription is new.
+        cursor: str | None = None
         if last_id is not None and not await _needs_reset(ctx, last_id):
             cursor = last_id
             while True:
@@ -74,10 +75,8 @@ async def _events(
             cursor, events = await _snapshot(ctx)
             for event in events:
                 yield event
-        else:
-            cursor = await ctx.floor.feed_last_id()
 
-        position = id_key(cursor)
+        position = id_key(cursor) if cursor is not None else (0, 0)
         while not (sub.overflowed and sub.queue.empty()):
             message = await sub.queue.get()
             if message is None:

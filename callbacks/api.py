@@ -41,7 +41,9 @@ async def get_call(request: Request) -> Response:
     try:
         wait = float(raw_wait)
     except ValueError:
-        raise ApiError(422, "bad-wait", f"wait must be a number of seconds, got {raw_wait!r}") from None
+        raise ApiError(
+            422, "bad-wait", f"wait must be a number of seconds, got {raw_wait!r}"
+        ) from None
     if not 0 <= wait <= ctx.settings.call_wait_max_seconds:
         raise ApiError(
             422, "bad-wait", f"wait must be between 0 and {ctx.settings.call_wait_max_seconds:g}"

@@ -19,6 +19,8 @@ def require_token(request: Request, allow_query: bool = False) -> None:
         given = request.query_params.get("token", "") if allow_query else ""
     if not given or not hmac.compare_digest(given.encode(), expected.encode()):
         raise ApiError(
-            401, "unauthorized", "a valid bearer token is required",
+            401,
+            "unauthorized",
+            "a valid bearer token is required",
             {"WWW-Authenticate": 'Bearer realm="earpiece"'},
         )

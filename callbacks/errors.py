@@ -69,7 +69,9 @@ async def on_redis_error(request: Request, exc: Exception) -> Response:
     # since every write is one atomic script.
     log.warning("Redis unavailable while serving %s: %s", request.url.path, exc)
     return error_response(
-        503, "redis-unavailable", "the live store (Redis) is unreachable; retry shortly",
+        503,
+        "redis-unavailable",
+        "the live store (Redis) is unreachable; retry shortly",
         {"Retry-After": "1"},
     )
 

@@ -78,14 +78,14 @@ async def _events(
 
         position = id_key(cursor) if cursor is not None else (0, 0)
         while not (sub.overflowed and sub.queue.empty()):
-            message = await sub.queue.get()
-            if message is None:
+            queued = await sub.queue.get()
+            if queued is None:
                 break
-            if message.id is not None and id_key(message.id) <= position:
+            if queued.id is not None and id_key(queued.id) <= position:
                 continue
-            yield _sse(message.id, message.event, message.data)
-            if message.id is not None:
-                position = id_key(message.id)
+            yield _sse(queued.id, queued.event, queued.data)
+            if queued.id is not None:
+                position = id_key(queued.id)
     except RedisError:
         # The stream ends; the client reconnects with its Last-Event-ID and
         # resumes once Redis is back.
@@ -107,7 +107,8 @@ async def events(request: Request) -> Response:
             ) from None
     if ctx.hub.subscribers >= ctx.settings.sse_max_clients:
         raise ApiError(
-            503, "too-many-streams",
+            503,
+            "too-many-streams",
             f"this process already serves {ctx.settings.sse_max_clients} event streams",
             {"Retry-After": "5"},
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -23,8 +24,13 @@ def _callbacks(args: argparse.Namespace) -> None:
         # settings here first so a missing one is reported once, in one line.
         settings.require("TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "EARPIECE_API_TOKEN")
         uvicorn.run(
-            "callbacks.app:factory", factory=True, host=args.host, port=args.port,
-            workers=args.workers, access_log=args.access_log, log_level="info",
+            "callbacks.app:factory",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            access_log=args.access_log,
+            log_level="info",
         )
         return
     app = create_app(settings)
@@ -46,8 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_cleanly(signum: int, frame: object) -> None:
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises it; a stop
+    # that was asked for is a normal exit, not a death by signal.
+    raise SystemExit(0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, _stop_cleanly)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = build_parser().parse_args(argv)
     try:
         args.run(args)

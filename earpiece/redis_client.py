@@ -41,7 +41,9 @@ def resolve(settings: Settings) -> RedisTarget:
     if settings.redis_url is None:
         embedded = EmbeddedRedis(settings.data_dir)
         return RedisTarget(url=embedded.start(), cluster=False, embedded=embedded)
-    return RedisTarget(url=settings.redis_url, cluster=_is_cluster(settings.redis_url), embedded=None)
+    return RedisTarget(
+        url=settings.redis_url, cluster=_is_cluster(settings.redis_url), embedded=None
+    )
 
 
 def _is_cluster(url: str) -> bool:

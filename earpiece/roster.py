@@ -84,7 +84,9 @@ def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
         own = _strings(body.get("teams", []), f"supervisors.{sid}.teams")
         unknown = [t for t in own if t not in teams]
         if unknown:
-            raise SettingError(f"{source}: supervisors.{sid}.teams names unknown team {unknown[0]!r}")
+            raise SettingError(
+                f"{source}: supervisors.{sid}.teams names unknown team {unknown[0]!r}"
+            )
         supervisors[sid] = Supervisor(
             id=sid,
             name=str(body.get("name", sid)),
@@ -103,5 +105,7 @@ def load(path: Path | None) -> Roster:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SettingError(f"EARPIECE_ROSTER {str(path)!r} cannot be read: {exc.strerror}") from None
+        raise SettingError(
+            f"EARPIECE_ROSTER {str(path)!r} cannot be read: {exc.strerror}"
+        ) from None
     return parse(text)

@@ -69,7 +69,9 @@ def _redis_url(raw: str) -> str:
 
 def _namespace(raw: str) -> str:
     if not raw or any(c in raw for c in "{}: \t"):
-        raise SettingError(f"EARPIECE_NAMESPACE must be a plain word without {{}}: or spaces, got {raw!r}")
+        raise SettingError(
+            f"EARPIECE_NAMESPACE must be a plain word without {{}}: or spaces, got {raw!r}"
+        )
     return raw
 
 
@@ -139,7 +141,9 @@ class Settings:
         return self.api_token
 
 
-def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+def load(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> Settings:
     """Read the settings once, at start; everything after asks this object."""
     source = dict(os.environ if environ is None else environ)
     path = Path(env_file) if env_file is not None else None
@@ -171,7 +175,9 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None =
         public_base_url=get("PUBLIC_BASE_URL", _http_url("PUBLIC_BASE_URL"), None),
         api_token=text("EARPIECE_API_TOKEN"),
         roster_path=Path(roster) if roster else None,
-        max_body_bytes=get("EARPIECE_MAX_BODY_BYTES", _positive_int("EARPIECE_MAX_BODY_BYTES"), 64 * 1024),
+        max_body_bytes=get(
+            "EARPIECE_MAX_BODY_BYTES", _positive_int("EARPIECE_MAX_BODY_BYTES"), 64 * 1024
+        ),
         history_seconds=get(
             "EARPIECE_HISTORY_SECONDS", _positive_int("EARPIECE_HISTORY_SECONDS"), 24 * 3600
         ),
@@ -197,6 +203,8 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None =
             "EARPIECE_LONG_CALL_SECONDS", _positive_float("EARPIECE_LONG_CALL_SECONDS"), 600.0
         ),
         call_wait_max_seconds=get(
-            "EARPIECE_CALL_WAIT_MAX_SECONDS", _positive_float("EARPIECE_CALL_WAIT_MAX_SECONDS"), 30.0
+            "EARPIECE_CALL_WAIT_MAX_SECONDS",
+            _positive_float("EARPIECE_CALL_WAIT_MAX_SECONDS"),
+            30.0,
         ),
     )

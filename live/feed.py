@@ -100,11 +100,11 @@ class FeedHub:
             sub.queue.put_nowait(None)
         self._subs.discard(sub)
 
-    async def wait_for_change(self, timeout: float) -> None:
-        """Return after the next change seen by this process, or after `timeout`."""
+    async def wait_for_change(self, seconds: float) -> None:
+        """Return after the next change seen by this process, or after `seconds`."""
         async with self._changed:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout)
+                await asyncio.wait_for(self._changed.wait(), seconds)
 
     async def _run(self) -> None:
         backoff = 0.1

@@ -79,7 +79,7 @@ def call_state(people: list[Doc]) -> str:
 
 def alerts_for(doc: Doc, people: list[Doc], now_ms: int, limits: Thresholds) -> list[str]:
     alerts: list[str] = []
-    held = [p.get("hold_since") for p in people if p.get("hold") and p.get("hold_since")]
+    held: list[int] = [p["hold_since"] for p in people if p.get("hold") and p.get("hold_since")]
     if held and now_ms - min(held) >= limits.long_hold * 1000:
         alerts.append("long-hold")
     started = doc.get("started")

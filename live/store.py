@@ -71,10 +71,11 @@ class LiveFloor:
     async def apply(self, event: ConferenceEvent) -> ApplyResult:
         sid = event.conference_sid
         k = self.keys
-        outcome, feed_id = await self._apply(
+        reply: Any = await self._apply(
             keys=[k.conference(sid), k.seen(sid), k.tokens(sid), k.live, k.calls, k.feed],
             args=[orjson.dumps(event.for_script()), self.feed_maxlen, self.history_seconds],
         )
+        outcome, feed_id = reply
         fid = _text(feed_id)
         return ApplyResult(outcome=_text(outcome), feed_id=fid or None)
 
@@ -93,7 +94,8 @@ class LiveFloor:
         return self.render(doc) if doc else None
 
     async def live_sids(self) -> list[str]:
-        return [_text(s) for s in await self.redis.zrange(self.keys.live, 0, -1)]
+        sids: Any = await self.redis.zrange(self.keys.live, 0, -1)
+        return [_text(s) for s in sids]
 
     async def conferences(self) -> list[Json]:
         """Every live conference, oldest first."""
@@ -138,24 +140,24 @@ class LiveFloor:
 
     async def feed_after(self, last_id: str, count: int = 500) -> list[FeedEntry]:
         """Entries strictly after `last_id`, oldest first."""
-        rows = await self.redis.xrange(self.keys.feed, min=f"({last_id}", max="+", count=count)
+        rows: Any = await self.redis.xrange(self.keys.feed, min=f"({last_id}", max="+", count=count)
         return [self._entry(i, f) for i, f in rows]
 
     async def feed_wait(self, last_id: str, block_ms: int, count: int = 500) -> list[FeedEntry]:
         """Entries after `last_id`, waiting up to `block_ms` for the first one."""
-        reply = await self.redis.xread({self.keys.feed: last_id}, block=block_ms, count=count)
+        reply: Any = await self.redis.xread({self.keys.feed: last_id}, block=block_ms, count=count)
         if not reply:
             return []
         _, rows = reply[0]
         return [self._entry(i, f) for i, f in rows]
 
     async def feed_first_id(self) -> str | None:
-        rows = await self.redis.xrange(self.keys.feed, count=1)
+        rows: Any = await self.redis.xrange(self.keys.feed, count=1)
         return _text(rows[0][0]) if rows else None
 
     async def feed_last_id(self) -> str:
         """The newest feed id, or "0-0" for an empty feed."""
-        rows = await self.redis.xrevrange(self.keys.feed, count=1)
+        rows: Any = await self.redis.xrevrange(self.keys.feed, count=1)
         return _text(rows[0][0]) if rows else "0-0"
 
     async def ping(self) -> bool:

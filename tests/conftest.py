@@ -74,7 +74,9 @@ def server(redis_target: RedisTarget, namespace: str) -> Iterator[ServerThread]:
 
     port = ServerThread.free_port()
     settings = make_settings(
-        redis_target.url, namespace, f"http://127.0.0.1:{port}",
+        redis_target.url,
+        namespace,
+        f"http://127.0.0.1:{port}",
         EARPIECE_SSE_PING_SECONDS="1",
     )
     thread = ServerThread(create_app(settings, redis_target), port, settings)

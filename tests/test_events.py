@@ -38,7 +38,9 @@ def test_join_is_normalised() -> None:
         ({"Timestamp": "yesterday-ish"}, "Timestamp is not an RFC 2822 date"),
     ],
 )
-def test_bad_callbacks_are_refused_with_a_reason(change: dict[str, str | None], reason: str) -> None:
+def test_bad_callbacks_are_refused_with_a_reason(
+    change: dict[str, str | None], reason: str
+) -> None:
     params = _join()
     for key, value in change.items():
         if value is None:

@@ -35,7 +35,9 @@ class Runner:
 
     def floor(self) -> LiveFloor:
         return LiveFloor(
-            async_client(self.target), namespace="o" + uuid.uuid4().hex[:10], roster=load_roster(None)
+            async_client(self.target),
+            namespace="o" + uuid.uuid4().hex[:10],
+            roster=load_roster(None),
         )
 
     def run(self, coro: Any) -> Any:
@@ -57,7 +59,9 @@ def conference_story(draw: st.DrawFn) -> list[dict[str, str]]:
         sid("CA"): "agent:bob",
         sid("CA"): "supervisor:ana",
     }
-    flags = {c: {"Muted": False, "Hold": False, "Coaching": False, "CallSidToCoach": ""} for c in people}
+    flags = {
+        c: {"Muted": False, "Hold": False, "Coaching": False, "CallSidToCoach": ""} for c in people
+    }
     present: list[str] = []
     story: list[dict[str, str]] = []
 
@@ -65,8 +69,12 @@ def conference_story(draw: st.DrawFn) -> list[dict[str, str]]:
         f = flags[call]
         story.append(
             conf.event(
-                name, call, ParticipantLabel=people[call],
-                Muted=f["Muted"], Hold=f["Hold"], Coaching=f["Coaching"],
+                name,
+                call,
+                ParticipantLabel=people[call],
+                Muted=f["Muted"],
+                Hold=f["Hold"],
+                Coaching=f["Coaching"],
                 CallSidToCoach=f["CallSidToCoach"],
             )
         )
@@ -76,9 +84,27 @@ def conference_story(draw: st.DrawFn) -> list[dict[str, str]]:
     if draw(st.booleans()):
         story.append(conf.event("conference-start"))
     present.append(calls[0])
-    steps = draw(st.lists(st.tuples(st.sampled_from(
-        ["join", "mute", "unmute", "hold", "unhold", "coach", "speech-start", "speech-stop", "leave"]
-    ), st.integers(0, 2)), max_size=25))
+    steps = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(
+                    [
+                        "join",
+                        "mute",
+                        "unmute",
+                        "hold",
+                        "unhold",
+                        "coach",
+                        "speech-start",
+                        "speech-stop",
+                        "leave",
+                    ]
+                ),
+                st.integers(0, 2),
+            ),
+            max_size=25,
+        )
+    )
     for action, who in steps:
         call = calls[who]
         if action == "join":
@@ -105,7 +131,12 @@ def conference_story(draw: st.DrawFn) -> list[dict[str, str]]:
             present.remove(call)
             participant("participant-leave", call)
     if draw(st.booleans()):
-        story.append(conf.event("conference-end", ReasonConferenceEnded="participant-with-end-conference-on-exit-left"))
+        story.append(
+            conf.event(
+                "conference-end",
+                ReasonConferenceEnded="participant-with-end-conference-on-exit-left",
+            )
+        )
     return story
 
 
@@ -123,7 +154,9 @@ async def _apply_all(floor: LiveFloor, events: list[dict[str, str]]) -> dict[str
     }
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(story=conference_story(), data=st.data())
 def test_any_order_and_duplication_reach_the_ordered_state(
     runner: Runner, story: list[dict[str, str]], data: st.DataObject
@@ -183,10 +216,20 @@ def test_a_conference_whose_start_was_lost_appears_from_its_joins(runner: Runner
     conf.event("conference-start")  # sequence 1: never delivered
     customer, agent = sid("CA"), sid("CA")
     floor = runner.floor()
-    runner.run(floor.apply(parse_conference_event(
-        conf.event("participant-join", customer, ParticipantLabel="customer"), 0)))
-    runner.run(floor.apply(parse_conference_event(
-        conf.event("participant-join", agent, ParticipantLabel="agent:carol"), 0)))
+    runner.run(
+        floor.apply(
+            parse_conference_event(
+                conf.event("participant-join", customer, ParticipantLabel="customer"), 0
+            )
+        )
+    )
+    runner.run(
+        floor.apply(
+            parse_conference_event(
+                conf.event("participant-join", agent, ParticipantLabel="agent:carol"), 0
+            )
+        )
+    )
     [live] = runner.run(floor.conferences())
     assert live["sid"] == conf.sid
     assert live["state"] == "talking"

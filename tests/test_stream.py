@@ -34,7 +34,9 @@ def _story(n_agents: int) -> tuple[Conference, list[dict[str, str]]]:
 
 
 def stream(client: httpx.Client, **headers: str) -> Any:
-    return connect_sse(client, "GET", "/events", headers={"Authorization": f"Bearer {API_TOKEN}", **headers})
+    return connect_sse(
+        client, "GET", "/events", headers={"Authorization": f"Bearer {API_TOKEN}", **headers}
+    )
 
 
 def test_changes_arrive_as_conference_events_with_stream_ids(server: ServerThread) -> None:
@@ -52,7 +54,7 @@ def test_changes_arrive_as_conference_events_with_stream_ids(server: ServerThrea
 
 
 def test_reconnect_with_last_event_id_gets_what_it_missed_in_order(server: ServerThread) -> None:
-    conf, events = _story(5)
+    _, events = _story(5)
     with server.client() as http:
         with stream(http) as source:
             for params in events[:2]:
@@ -88,11 +90,15 @@ def test_snapshot_then_live(server: ServerThread) -> None:
         for _ in range(3):
             for params in _story(1)[1]:
                 post_signed(http, server.settings, PATH, params)
-        with connect_sse(
-            http, "GET", f"/events?snapshot=1&token={API_TOKEN}"
-        ) as source:
+        with connect_sse(http, "GET", f"/events?snapshot=1&token={API_TOKEN}") as source:
             received = read(source.iter_sse(), 5)
-    assert [e.event for e in received] == ["reset", "conference", "conference", "conference", "sync"]
+    assert [e.event for e in received] == [
+        "reset",
+        "conference",
+        "conference",
+        "conference",
+        "sync",
+    ]
     assert json.loads(received[-1].data) == {"live": 3}
     assert received[-1].id
 

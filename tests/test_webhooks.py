@@ -32,7 +32,9 @@ def test_a_signed_join_shows_on_the_floor(client: TestClient, settings: Settings
     conf = Conference("WT123")
     customer, agent = sid("CA"), sid("CA")
     for params in (
-        conf.event("participant-join", customer, ParticipantLabel="customer", EndConferenceOnExit=True),
+        conf.event(
+            "participant-join", customer, ParticipantLabel="customer", EndConferenceOnExit=True
+        ),
         conf.event("conference-start"),
         conf.event("participant-join", agent, ParticipantLabel="agent:bob"),
     ):
@@ -82,7 +84,10 @@ def test_a_signature_for_another_url_is_refused(client: TestClient, settings: Se
 
 @pytest.mark.parametrize(
     ("drop", "reason"),
-    [("ConferenceSid", "ConferenceSid is missing"), ("StatusCallbackEvent", "StatusCallbackEvent is missing")],
+    [
+        ("ConferenceSid", "ConferenceSid is missing"),
+        ("StatusCallbackEvent", "StatusCallbackEvent is missing"),
+    ],
 )
 def test_a_signed_callback_without_what_it_needs_gets_400(
     client: TestClient, settings: Settings, drop: str, reason: str
@@ -109,13 +114,16 @@ def test_an_oversize_body_gets_413(client: TestClient, settings: Settings) -> No
 
 def test_a_body_that_is_not_utf8_is_refused_not_crashed(client: TestClient) -> None:
     response = client.post(
-        PATH, content=b"\xff\xfe\x00garbage",
+        PATH,
+        content=b"\xff\xfe\x00garbage",
         headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "x"},
     )
     assert response.status_code == 403
 
 
-def test_retry_with_idempotency_token_is_a_duplicate(client: TestClient, settings: Settings) -> None:
+def test_retry_with_idempotency_token_is_a_duplicate(
+    client: TestClient, settings: Settings
+) -> None:
     params = Conference().event("participant-join", sid("CA"), ParticipantLabel="customer")
     headers = {"I-Twilio-Idempotency-Token": "abc-123"}
     assert post_signed(client, settings, PATH, params, **headers).json() == {"outcome": "applied"}
@@ -123,7 +131,12 @@ def test_retry_with_idempotency_token_is_a_duplicate(client: TestClient, setting
 
 
 def test_the_api_needs_the_bearer_token(client: TestClient) -> None:
-    for path in ("/api/conferences", f"/api/conferences/{sid('CF')}", f"/api/calls/{sid('CA')}", "/events"):
+    for path in (
+        "/api/conferences",
+        f"/api/conferences/{sid('CF')}",
+        f"/api/calls/{sid('CA')}",
+        "/events",
+    ):
         response = client.get(path)
         assert response.status_code == 401, path
         assert response.headers["www-authenticate"].startswith("Bearer")

@@ -1,0 +1,1 @@
+"""Supervisor actions through the twilio SDK: listen, whisper, barge."""

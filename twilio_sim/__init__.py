@@ -1,0 +1,1 @@
+"""A local stand-in for the Twilio REST API (see CONTRACT.md)."""

@@ -18,15 +18,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 
 def compute(auth_token: bytes, url: str, pairs: Iterable[tuple[str, str]]) -> str:
-    by_name: dict[str, set[str]] = {}
-    for name, value in pairs:
-        by_name.setdefault(name, set()).add(value)
-    parts = [url]
-    for name in sorted(by_name):
-        for value in sorted(by_name[name]):
-            parts.append(name)
-            parts.append(value)
-    digest = hmac.new(auth_token, "".join(parts).encode("utf-8"), hashlib.sha1).digest()
+    # Sorting the distinct (name, value) pairs is Twilio's order: names sorted,
+    # and a repeated name's distinct values sorted.
+    payload = url + "".join(name + value for name, value in sorted(set(pairs)))
+    digest = hmac.new(auth_token, payload.encode("utf-8"), hashlib.sha1).digest()
     return base64.b64encode(digest).decode("ascii")
 
 

@@ -59,8 +59,8 @@ async def _events(
     ctx: Context, sub: Subscription, last_id: str | None, snapshot: bool
 ) -> AsyncIterator[ServerSentEvent]:
     try:
-        # With no cursor every message queued since the subscription is new.
-        cursor: str | None = None
+        # A fresh client starts where its subscription starts.
+        cursor = sub.start
         if last_id is not None and not await _needs_reset(ctx, last_id):
             cursor = last_id
             while True:
@@ -76,7 +76,7 @@ async def _events(
             for event in events:
                 yield event
 
-        position = id_key(cursor) if cursor is not None else (0, 0)
+        position = id_key(cursor)
         while not (sub.overflowed and sub.queue.empty()):
             queued = await sub.queue.get()
             if queued is None:
@@ -113,7 +113,7 @@ async def events(request: Request) -> Response:
             {"Retry-After": "5"},
         )
     snapshot = request.query_params.get("snapshot") in ("1", "true")
-    sub = ctx.hub.subscribe()
+    sub = await ctx.hub.subscribe()
     return EventSourceResponse(
         _events(ctx, sub, last_id, snapshot),
         ping=ctx.settings.sse_ping_seconds,

@@ -1,20 +1,20 @@
 """Twilio-facing endpoints: signed, form-encoded status callbacks.
 
 This is the hot path (FIELD-NOTES 5: every join, mute, hold and speech
-start/stop posts here), so it reads the body once, parses it with parse_qsl
-rather than Starlette's multipart-capable form parser, checks the signature
-with one HMAC and applies the event in one Redis round trip.
+start/stop posts here), so it reads the body once, parses it with a plain
+urlencoded parser rather than Starlette's multipart-capable form parser,
+checks the signature with one HMAC and applies the event in one Redis round
+trip (shared with the other callbacks in flight, see live/batching.py).
 """
 
 from __future__ import annotations
-
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from callbacks.context import Context
 from callbacks.errors import ApiError, error_response
+from callbacks.forms import parse_form
 from live.events import BadEvent, parse_conference_event
 from live.store import now_ms
 
@@ -43,7 +43,7 @@ async def signed_params(request: Request, ctx: Context) -> dict[str, str]:
     body = await read_body(request, ctx.settings.max_body_bytes)
     signature = request.headers.get("x-twilio-signature", "")
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+        pairs = parse_form(body)
     except UnicodeDecodeError:
         pairs = None
     query = request.scope["query_string"].decode("latin-1")

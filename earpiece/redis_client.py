@@ -27,6 +27,8 @@ SyncRedis = redis.Redis | SyncRedisCluster
 # waits 15 s at most), so a lost server turns into a quick 503.
 SOCKET_TIMEOUT_SECONDS = 5.0
 CONNECT_TIMEOUT_SECONDS = 2.0
+# A burst waits this long for a free connection instead of failing at once.
+POOL_WAIT_SECONDS = 5.0
 
 
 @dataclass
@@ -59,15 +61,17 @@ def _is_cluster(url: str) -> bool:
     return bool(info.get("cluster_enabled"))
 
 
-def async_client(target: RedisTarget) -> AsyncRedis:
+def async_client(target: RedisTarget, max_connections: int = 64) -> AsyncRedis:
     options: dict[str, Any] = {
         "socket_timeout": SOCKET_TIMEOUT_SECONDS,
         "socket_connect_timeout": CONNECT_TIMEOUT_SECONDS,
-        "health_check_interval": 30,
     }
     if target.cluster:
-        return AsyncRedisCluster.from_url(target.url, **options)
-    return aredis.Redis.from_url(target.url, retry_on_timeout=False, **options)
+        return AsyncRedisCluster.from_url(target.url, max_connections=max_connections, **options)
+    pool = aredis.BlockingConnectionPool.from_url(
+        target.url, max_connections=max_connections, timeout=POOL_WAIT_SECONDS, **options
+    )
+    return aredis.Redis(connection_pool=pool)
 
 
 def sync_client(target: RedisTarget) -> SyncRedis:

@@ -57,24 +57,43 @@ def id_key(stream_id: str) -> tuple[int, int]:
 @dataclass(eq=False)
 class Subscription:
     queue: asyncio.Queue[Message | None]
+    # The feed id this subscription starts after: every later change reaches
+    # its queue, none before it does.
+    start: str = "0-0"
     overflowed: bool = False
 
 
 class FeedHub:
+    """Follows the Stream while anyone in this process listens, and idles otherwise."""
+
     def __init__(self, floor: LiveFloor, queue_size: int = 1000) -> None:
         self.floor = floor
         self.queue_size = queue_size
         self._subs: set[Subscription] = set()
+        self._waiters = 0
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Condition()
-        self.last_id: str | None = None
+        self._interest = asyncio.Event()
+        self._activating = asyncio.Lock()
+        self._following = False
+        self.last_id = "0-0"
 
     @property
     def subscribers(self) -> int:
         return len(self._subs)
 
-    def subscribe(self) -> Subscription:
-        sub = Subscription(queue=asyncio.Queue(maxsize=self.queue_size))
+    async def _follow(self) -> None:
+        """Make sure the reader follows the Stream from a known position."""
+        async with self._activating:
+            if not self._following:
+                # Idle until now: nobody needs the past, start from the present.
+                self.last_id = await self.floor.feed_last_id()
+                self._following = True
+                self._interest.set()
+
+    async def subscribe(self) -> Subscription:
+        await self._follow()
+        sub = Subscription(queue=asyncio.Queue(maxsize=self.queue_size), start=self.last_id)
         self._subs.add(sub)
         return sub
 
@@ -92,26 +111,31 @@ class FeedHub:
                 await self._task
             self._task = None
         for sub in list(self._subs):
-            self._close(sub)
-
-    def _close(self, sub: Subscription) -> None:
-        sub.overflowed = True
-        with contextlib.suppress(asyncio.QueueFull):
-            sub.queue.put_nowait(None)
-        self._subs.discard(sub)
+            sub.overflowed = True
+            with contextlib.suppress(asyncio.QueueFull):
+                sub.queue.put_nowait(None)
+        self._subs.clear()
 
     async def wait_for_change(self, seconds: float) -> None:
-        """Return after the next change seen by this process, or after `seconds`."""
-        async with self._changed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), seconds)
+        """Return after the next change to the floor, or after `seconds`."""
+        self._waiters += 1
+        try:
+            await self._follow()
+            async with self._changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), seconds)
+        finally:
+            self._waiters -= 1
 
     async def _run(self) -> None:
         backoff = 0.1
         while True:
+            if not self._subs and not self._waiters:
+                self._following = False
+                self._interest.clear()
+                await self._interest.wait()
+                continue
             try:
-                if self.last_id is None:
-                    self.last_id = await self.floor.feed_last_id()
                 entries = await self.floor.feed_wait(self.last_id, READ_BLOCK_MS)
                 backoff = 0.1
             except RedisError as exc:
@@ -122,14 +146,17 @@ class FeedHub:
             if not entries:
                 continue
             for entry in entries:
-                message = render(self.floor, entry)
-                for sub in list(self._subs):
-                    try:
-                        sub.queue.put_nowait(message)
-                    except asyncio.QueueFull:
-                        # Too slow: close it; its client resumes from the Stream.
-                        self._subs.discard(sub)
-                        sub.overflowed = True
+                if self._subs:
+                    self._deliver(render(self.floor, entry))
                 self.last_id = entry.id
             async with self._changed:
                 self._changed.notify_all()
+
+    def _deliver(self, message: Message) -> None:
+        for sub in list(self._subs):
+            try:
+                sub.queue.put_nowait(message)
+            except asyncio.QueueFull:
+                # Too slow: close it; its client resumes from the Stream.
+                self._subs.discard(sub)
+                sub.overflowed = True

@@ -8,6 +8,7 @@ the API, the SSE feed and the dashboard alike.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,10 +28,17 @@ class Thresholds:
     long_call: float = 600.0
 
 
+@functools.lru_cache(maxsize=4096)
+def _iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def iso(ms: int | float | None) -> str | None:
+    """UTC ISO 8601 to the second (Twilio's own resolution); cached, since a floor
+    renders the same few thousand seconds over and over."""
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_second(int(ms // 1000))
 
 
 def role_of(label: str | None) -> tuple[str, str | None]:

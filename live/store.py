@@ -16,6 +16,7 @@ import orjson
 
 from earpiece.redis_client import AsyncRedis
 from earpiece.roster import Roster
+from live.batching import ScriptBatcher
 from live.events import ConferenceEvent
 from live.keys import Keys
 from live.model import Json, Thresholds, conference_json, role_of
@@ -64,7 +65,7 @@ class LiveFloor:
         self.thresholds = thresholds or Thresholds()
         self.feed_maxlen = feed_maxlen
         self.history_seconds = history_seconds
-        self._apply = redis.register_script(APPLY_LUA)
+        self._apply = ScriptBatcher(redis, APPLY_LUA)
 
     # -- write -------------------------------------------------------------
 
@@ -72,8 +73,8 @@ class LiveFloor:
         sid = event.conference_sid
         k = self.keys
         reply: Any = await self._apply(
-            keys=[k.conference(sid), k.seen(sid), k.tokens(sid), k.live, k.calls, k.feed],
-            args=[orjson.dumps(event.for_script()), self.feed_maxlen, self.history_seconds],
+            [k.conference(sid), k.seen(sid), k.tokens(sid), k.live, k.calls, k.feed],
+            [orjson.dumps(event.for_script()), self.feed_maxlen, self.history_seconds],
         )
         outcome, feed_id = reply
         fid = _text(feed_id)

@@ -1,0 +1,1 @@
+"""Benchmarks: runnable, printing numbers and ratios measured side by side in one run."""

@@ -1,0 +1,167 @@
+"""What the benchmarks share: processes on loopback, an embedded Redis, signed callbacks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+
+from callbacks.signature import compute
+from earpiece.embedded_redis import EmbeddedRedis
+
+AUTH_TOKEN = "bench-auth-token"
+API_TOKEN = "bench-api-token"
+BASE_TIME = datetime(2026, 11, 24, 1, 0, 0, tzinfo=UTC)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+@contextlib.contextmanager
+def redis_url() -> Iterator[str]:
+    """REDIS_URL when set, else a fresh embedded Redis in a temporary folder."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    folder = Path(tempfile.mkdtemp(prefix="ep-bench-", dir="/tmp"))
+    server = EmbeddedRedis(folder)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.release()
+        server.shutdown()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass
+class Service:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+@contextlib.contextmanager
+def callbacks_service(redis: str, namespace: str, **extra: str) -> Iterator[Service]:
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        REDIS_URL=redis,
+        EARPIECE_NAMESPACE=namespace,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        EARPIECE_API_TOKEN=API_TOKEN,
+        **extra,
+    )
+    cmd = [sys.executable, "-m", "earpiece.cli", "callbacks", "--port", str(port)]
+    with _process(cmd, env, f"http://127.0.0.1:{port}", "/healthz") as service:
+        yield service
+
+
+@contextlib.contextmanager
+def bare_service() -> Iterator[Service]:
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port),
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    with _process(cmd, dict(os.environ), f"http://127.0.0.1:{port}", "/ready") as service:
+        yield service
+
+
+@contextlib.contextmanager
+def _process(cmd: list[str], env: dict[str, str], url: str, probe: str) -> Iterator[Service]:
+    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + probe, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"could not start {cmd}: {process.stderr.read().decode()[-500:]}")  # type: ignore[union-attr]
+            time.sleep(0.05)
+        yield Service(url, process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+class Floor:
+    """Distinct, validly signed conference callbacks, in Twilio's shape."""
+
+    def __init__(self, base_url: str, path: str = "/twilio/conference-events") -> None:
+        self.url = base_url + path
+        self.token = AUTH_TOKEN.encode()
+        self.counter = 0
+
+    def _sid(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter:032x}"
+
+    def conference(self, participants: int = 2, speech_pairs: int = 0, end: bool = True) -> list[dict[str, str]]:
+        cf = self._sid("CF")
+        seq = 0
+        events: list[dict[str, str]] = []
+
+        def add(name: str, call: str | None = None, **extra: str) -> None:
+            nonlocal seq
+            seq += 1
+            params = {
+                "AccountSid": "AC" + "0" * 32, "ConferenceSid": cf, "FriendlyName": f"WT{cf[-8:]}",
+                "StatusCallbackEvent": name, "SequenceNumber": str(seq),
+                "Timestamp": format_datetime(BASE_TIME + timedelta(seconds=seq)),
+            }  # fmt: skip
+            if call:
+                params.update(CallSid=call, Muted="false", Hold="false", Coaching="false",
+                              EndConferenceOnExit="false", StartConferenceOnEnter="true")  # fmt: skip
+            params.update(extra)
+            events.append(params)
+
+        calls = [self._sid("CA") for _ in range(participants)]
+        labels = ["customer", "agent:bob", "supervisor:ana", "agent:carol"]
+        add("participant-join", calls[0], ParticipantLabel="customer", EndConferenceOnExit="true")
+        add("conference-start")
+        for i, call in enumerate(calls[1:], start=1):
+            add("participant-join", call, ParticipantLabel=labels[i % len(labels)])
+        for i in range(speech_pairs):
+            who = calls[i % len(calls)]
+            add("participant-speech-start", who)
+            add("participant-speech-stop", who)
+        if end:
+            add("participant-leave", calls[0], ParticipantLabel="customer")
+            add("conference-end")
+        return events
+
+    def signed(self, params: dict[str, str]) -> tuple[str, str]:
+        """(signature, form body) for one callback."""
+        return compute(self.token, self.url, params.items()), urlencode(params)

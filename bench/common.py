@@ -128,7 +128,9 @@ class Floor:
         self.counter += 1
         return f"{prefix}{self.counter:032x}"
 
-    def conference(self, participants: int = 2, speech_pairs: int = 0, end: bool = True) -> list[dict[str, str]]:
+    def conference(
+        self, participants: int = 2, speech_pairs: int = 0, end: bool = True
+    ) -> list[dict[str, str]]:
         cf = self._sid("CF")
         seq = 0
         events: list[dict[str, str]] = []

@@ -53,7 +53,9 @@ def wrk(url: str, requests_file: Path, seconds: int, connections: int) -> dict[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--requests", type=int, default=250_000, help="distinct callbacks prepared")
@@ -69,14 +71,20 @@ def main() -> None:
                     base = wrk(bare.url, requests_file, args.seconds, args.connections)
                 ours = wrk(service.url, requests_file, args.seconds, args.connections)
                 floor = httpx.get(
-                    service.url + "/api/conferences", headers={"Authorization": f"Bearer {API_TOKEN}"}
+                    service.url + "/api/conferences",
+                    headers={"Authorization": f"Bearer {API_TOKEN}"},
                 ).json()["conferences"]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
-    print(f"ingest: {args.seconds}s each, {args.connections} connections, wrk -t1, one uvicorn worker")
+    print(
+        f"ingest: {args.seconds}s each, {args.connections} connections, wrk -t1, one uvicorn worker"
+    )
     print(f"{'endpoint':<34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
-    for name, r in (("bare Starlette (read body, 204)", base), ("earpiece callbacks (signed)", ours)):
+    for name, r in (
+        ("bare Starlette (read body, 204)", base),
+        ("earpiece callbacks (signed)", ours),
+    ):
         print(f"{name:<34}{r['rps']:>10.0f}{r['p50_us'] / 1000:>10.2f}{r['p99_us'] / 1000:>10.2f}"
               f"{r['errors_status']:>10}")  # fmt: skip
     ratio = ours["rps"] / base["rps"]

@@ -8,6 +8,7 @@ fan-out are made once in the lifespan and closed there.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -67,6 +68,9 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             signature=SignatureChecker(settings.auth_token, settings.base_url),
         )
         await hub.start()
+        # Everything made so far (modules, app, roster, clients) lives as long
+        # as the process: keep it out of the collector's scans on the hot path.
+        gc.freeze()
         try:
             yield
         finally:

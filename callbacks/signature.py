@@ -21,7 +21,7 @@ def compute(auth_token: bytes, url: str, pairs: Iterable[tuple[str, str]]) -> st
     # Sorting the distinct (name, value) pairs is Twilio's order: names sorted,
     # and a repeated name's distinct values sorted.
     payload = url + "".join(name + value for name, value in sorted(set(pairs)))
-    digest = hmac.new(auth_token, payload.encode("utf-8"), hashlib.sha1).digest()
+    digest = hmac.digest(auth_token, payload.encode("utf-8"), hashlib.sha1)
     return base64.b64encode(digest).decode("ascii")
 
 

@@ -1,12 +1,13 @@
-"""Automatic pipelining of one Lua script's calls.
+"""Coalescing concurrent applies into one script call.
 
 Under load many callbacks are in flight at once (Twilio posts every join,
-hold and speech start/stop), and redis-py's cost per round trip is several
-times Redis's cost per script. Calls made during one event-loop tick are
-therefore sent together as one pipeline (not a transaction): each script still
-runs atomically on its own, in the order the calls were made, and each caller
-gets its own result or its own error. With one call in flight, this is one
-ordinary round trip.
+hold and speech start/stop), and redis-py's cost per command is several times
+Redis's cost per event. The events submitted during one event-loop tick are
+therefore applied by one call of live/apply.lua, which takes a batch: one
+command, one round trip, one reply. Every key of a floor shares one hash
+slot, so this holds on a Redis Cluster too. Events are applied in submission
+order, each exactly as if alone; each caller gets its own outcome. With one
+callback in flight, the batch is that one event.
 """
 
 from __future__ import annotations
@@ -19,32 +20,44 @@ from redis.exceptions import NoScriptError, RedisError
 
 from earpiece.redis_client import AsyncRedis
 
-# Bound on one pipeline, so that a burst does not become one huge write.
-MAX_BATCH = 256
+# Bound on one batch: keeps each script run short (Redis runs scripts one at
+# a time) and each command's size modest.
+MAX_BATCH = 64
 
-Call = tuple[Sequence[str], Sequence[Any], "asyncio.Future[Any]"]
+Pending = tuple[Sequence[str], bytes, "asyncio.Future[tuple[Any, Any]]"]
 
 
-class ScriptBatcher:
-    def __init__(self, redis: AsyncRedis, script: str, max_batch: int = MAX_BATCH) -> None:
+class BatchedScript:
+    """Calls `script` with KEYS = shared keys + each event's keys, ARGV = shared args + events."""
+
+    def __init__(
+        self,
+        redis: AsyncRedis,
+        script: str,
+        shared_keys: Sequence[str],
+        shared_args: Sequence[Any],
+        max_batch: int = MAX_BATCH,
+    ) -> None:
         self.redis = redis
         self.script = script
+        self.shared_keys = list(shared_keys)
+        self.shared_args = list(shared_args)
         self.max_batch = max_batch
         self._sha: str | None = None
-        self._pending: list[Call] = []
+        self._pending: list[Pending] = []
         self._scheduled = False
         self._sending: set[asyncio.Future[None]] = set()
 
-    async def __call__(self, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    async def __call__(self, keys: Sequence[str], event: bytes) -> tuple[Any, Any]:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._pending.append((keys, args, future))
+        future: asyncio.Future[tuple[Any, Any]] = loop.create_future()
+        self._pending.append((keys, event, future))
         if not self._scheduled:
             self._scheduled = True
-            loop.call_soon(self._flush_soon)
+            loop.call_soon(self._flush)
         return await future
 
-    def _flush_soon(self) -> None:
+    def _flush(self) -> None:
         self._scheduled = False
         pending, self._pending = self._pending, []
         for start in range(0, len(pending), self.max_batch):
@@ -52,9 +65,9 @@ class ScriptBatcher:
             self._sending.add(task)  # keep a reference until it is done
             task.add_done_callback(self._sending.discard)
 
-    async def _send(self, batch: list[Call]) -> None:
+    async def _send(self, batch: list[Pending]) -> None:
         try:
-            results = await self._execute(batch)
+            flat = await self._run(batch)
         except (RedisError, OSError) as exc:
             for _, _, future in batch:
                 if not future.done():
@@ -63,39 +76,24 @@ class ScriptBatcher:
         except BaseException as exc:  # cancelled: the callers must not hang
             for _, _, future in batch:
                 if not future.done():
-                    future.set_exception(RedisError(f"script call interrupted: {exc!r}"))
+                    future.set_exception(RedisError(f"apply interrupted: {exc!r}"))
             raise
-        for (_, _, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+        for i, (_, _, future) in enumerate(batch):
+            if not future.done():
+                future.set_result((flat[2 * i], flat[2 * i + 1]))
 
-    async def _execute(self, batch: list[Call]) -> list[Any]:
+    async def _run(self, batch: list[Pending]) -> list[Any]:
+        keys = list(self.shared_keys)
+        args: list[Any] = list(self.shared_args)
+        for event_keys, event, _ in batch:
+            keys.extend(event_keys)
+            args.append(event)
         if self._sha is None:
             self._sha = str(await self.redis.script_load(self.script))
-        results = await self._pipeline(batch)
-        if any(isinstance(r, NoScriptError) for r in results):
-            # The server lost its script cache (restart, failover): load it
-            # again and redo only the calls that did not run.
+        try:
+            return list(await self.redis.evalsha(self._sha, len(keys), *keys, *args))  # type: ignore[misc]
+        except NoScriptError:
+            # The server lost its script cache (restart, failover): nothing
+            # ran; load the script again and run the batch once more.
             self._sha = str(await self.redis.script_load(self.script))
-            redo = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
-            again = await self._pipeline([batch[i] for i in redo])
-            for i, result in zip(redo, again, strict=True):
-                results[i] = result
-        return results
-
-    async def _pipeline(self, batch: list[Call]) -> list[Any]:
-        assert self._sha is not None
-        if len(batch) == 1:
-            keys, args, _ = batch[0]
-            try:
-                return [await self.redis.evalsha(self._sha, len(keys), *keys, *args)]  # type: ignore[misc]
-            except NoScriptError as exc:
-                return [exc]
-        pipe = self.redis.pipeline(transaction=False)
-        for keys, args, _ in batch:
-            pipe.evalsha(self._sha, len(keys), *keys, *args)
-        return list(await pipe.execute(raise_on_error=False))
+            return list(await self.redis.evalsha(self._sha, len(keys), *keys, *args))  # type: ignore[misc]

@@ -16,7 +16,7 @@ import orjson
 
 from earpiece.redis_client import AsyncRedis
 from earpiece.roster import Roster
-from live.batching import ScriptBatcher
+from live.batching import BatchedScript
 from live.events import ConferenceEvent
 from live.keys import Keys
 from live.model import Json, Thresholds, conference_json, role_of
@@ -65,18 +65,21 @@ class LiveFloor:
         self.thresholds = thresholds or Thresholds()
         self.feed_maxlen = feed_maxlen
         self.history_seconds = history_seconds
-        self._apply = ScriptBatcher(redis, APPLY_LUA)
+        self._apply = BatchedScript(
+            redis,
+            APPLY_LUA,
+            shared_keys=[self.keys.live, self.keys.calls, self.keys.feed],
+            shared_args=[feed_maxlen, history_seconds],
+        )
 
     # -- write -------------------------------------------------------------
 
     async def apply(self, event: ConferenceEvent) -> ApplyResult:
         sid = event.conference_sid
         k = self.keys
-        reply: Any = await self._apply(
-            [k.conference(sid), k.seen(sid), k.tokens(sid), k.live, k.calls, k.feed],
-            [orjson.dumps(event.for_script()), self.feed_maxlen, self.history_seconds],
+        outcome, feed_id = await self._apply(
+            [k.conference(sid), k.seen(sid), k.tokens(sid)], orjson.dumps(event.for_script())
         )
-        outcome, feed_id = reply
         fid = _text(feed_id)
         return ApplyResult(outcome=_text(outcome), feed_id=fid or None)
 

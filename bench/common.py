@@ -144,8 +144,10 @@ class Floor:
                 "Timestamp": format_datetime(BASE_TIME + timedelta(seconds=seq)),
             }  # fmt: skip
             if call:
-                params.update(CallSid=call, Muted="false", Hold="false", Coaching="false",
-                              EndConferenceOnExit="false", StartConferenceOnEnter="true")  # fmt: skip
+                params.update(
+                    CallSid=call, Muted="false", Hold="false", Coaching="false",
+                    EndConferenceOnExit="false", StartConferenceOnEnter="true",
+                )  # fmt: skip
             params.update(extra)
             events.append(params)
 

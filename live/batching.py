@@ -91,9 +91,9 @@ class BatchedScript:
         if self._sha is None:
             self._sha = str(await self.redis.script_load(self.script))
         try:
-            return list(await self.redis.evalsha(self._sha, len(keys), *keys, *args))  # type: ignore[misc]
+            return list(await self.redis.evalsha(self._sha, len(keys), *keys, *args))
         except NoScriptError:
             # The server lost its script cache (restart, failover): nothing
             # ran; load the script again and run the batch once more.
             self._sha = str(await self.redis.script_load(self.script))
-            return list(await self.redis.evalsha(self._sha, len(keys), *keys, *args))  # type: ignore[misc]
+            return list(await self.redis.evalsha(self._sha, len(keys), *keys, *args))

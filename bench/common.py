@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -122,7 +123,9 @@ class Floor:
     def __init__(self, base_url: str, path: str = "/twilio/conference-events") -> None:
         self.url = base_url + path
         self.token = AUTH_TOKEN.encode()
-        self.counter = 0
+        # Distinct across Floors and runs: a repeated SID would be (rightly)
+        # taken as a duplicate by the service.
+        self.counter = uuid.uuid4().int >> 64 << 32
 
     def _sid(self, prefix: str) -> str:
         self.counter += 1

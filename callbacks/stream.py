@@ -19,32 +19,42 @@ from collections.abc import AsyncIterator
 
 import orjson
 from redis.exceptions import RedisError
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
 from callbacks.auth import require_token
 from callbacks.context import Context
 from callbacks.errors import ApiError
-from live.feed import Subscription, id_key, render
+from live.feed import Message, Subscription, id_key, render
 
 CATCH_UP_BATCH = 500
+# At most this many queued changes go out in one write to a slow reader.
+SEND_BATCH = 256
 
 
-def _sse(message_id: str | None, event: str, data: str) -> ServerSentEvent:
-    return ServerSentEvent(data=data, event=event, id=message_id)
+def encode(message_id: str | None, event: str, data: str) -> bytes:
+    """One SSE event. Data is compact JSON, so it is always a single line."""
+    head = f"id: {message_id}\r\n" if message_id is not None else ""
+    return f"{head}event: {event}\r\ndata: {data}\r\n\r\n".encode()
 
 
-async def _snapshot(ctx: Context) -> tuple[str, list[ServerSentEvent]]:
+def wire(message: Message) -> bytes:
+    if message.wire is None:
+        message.wire = encode(message.id, message.event, message.data)
+    return message.wire
+
+
+async def _snapshot(ctx: Context) -> tuple[str, bytes]:
     # The cursor is read before the listing: a change that lands in between
     # is both in the listing and replayed after it, never lost (each event
     # carries the whole conference, so a repeat is harmless).
     cursor = await ctx.floor.feed_last_id()
     conferences = await ctx.floor.conferences()
-    events = [_sse(None, "reset", "{}")]
-    events += [_sse(None, "conference", orjson.dumps(c).decode()) for c in conferences]
-    events.append(_sse(cursor, "sync", orjson.dumps({"live": len(conferences)}).decode()))
-    return cursor, events
+    parts = [encode(None, "reset", "{}")]
+    parts += [encode(None, "conference", orjson.dumps(c).decode()) for c in conferences]
+    parts.append(encode(cursor, "sync", orjson.dumps({"live": len(conferences)}).decode()))
+    return cursor, b"".join(parts)
 
 
 async def _needs_reset(ctx: Context, last_id: str) -> bool:
@@ -57,7 +67,7 @@ async def _needs_reset(ctx: Context, last_id: str) -> bool:
 
 async def _events(
     ctx: Context, sub: Subscription, last_id: str | None, snapshot: bool
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[bytes]:
     try:
         # A fresh client starts where its subscription starts.
         cursor = sub.start
@@ -65,27 +75,38 @@ async def _events(
             cursor = last_id
             while True:
                 entries = await ctx.floor.feed_after(cursor, CATCH_UP_BATCH)
-                for entry in entries:
-                    message = render(ctx.floor, entry)
-                    yield _sse(message.id, message.event, message.data)
-                    cursor = entry.id
+                if entries:
+                    yield b"".join(wire(render(ctx.floor, e)) for e in entries)
+                    cursor = entries[-1].id
                 if len(entries) < CATCH_UP_BATCH:
                     break
         elif last_id is not None or snapshot:
-            cursor, events = await _snapshot(ctx)
-            for event in events:
-                yield event
+            cursor, payload = await _snapshot(ctx)
+            yield payload
 
         position = id_key(cursor)
         while not (sub.overflowed and sub.queue.empty()):
-            queued = await sub.queue.get()
-            if queued is None:
+            first = await sub.queue.get()
+            batch = [first]
+            # Whatever queued up meanwhile goes out in the same write.
+            while len(batch) < SEND_BATCH and not sub.queue.empty():
+                batch.append(sub.queue.get_nowait())
+            chunk: list[bytes] = []
+            closed = False
+            for queued in batch:
+                if queued is None:
+                    closed = True
+                    break
+                if queued.id is not None:
+                    key = id_key(queued.id)
+                    if key <= position:
+                        continue
+                    position = key
+                chunk.append(wire(queued))
+            if chunk:
+                yield b"".join(chunk)
+            if closed:
                 break
-            if queued.id is not None and id_key(queued.id) <= position:
-                continue
-            yield _sse(queued.id, queued.event, queued.data)
-            if queued.id is not None:
-                position = id_key(queued.id)
     except RedisError:
         # The stream ends; the client reconnects with its Last-Event-ID and
         # resumes once Redis is back.

@@ -29,13 +29,18 @@ READ_BLOCK_MS = 1000
 BACKOFF_MAX_SECONDS = 5.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
-    """One SSE-ready change: the stream id, the event name and its JSON data."""
+    """One change, rendered once per process and shared by every subscriber.
+
+    `wire` caches its encoding for the wire (filled by the first subscriber
+    that sends it), so fifty subscribers cost one encoding, not fifty.
+    """
 
     id: str | None
     event: str
     data: str
+    wire: bytes | None = None
 
 
 def render(floor: LiveFloor, entry: FeedEntry) -> Message:

@@ -35,9 +35,8 @@ MARK = b'event: conference\r\ndata: {"sid":"'
 
 async def _subscriber(host: str, port: int, seen: dict[str, float], ready: asyncio.Event) -> None:
     reader, writer = await asyncio.open_connection(host, port)
-    writer.write(
-        f"GET /events?token={API_TOKEN} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode()
-    )
+    request = f"GET /events?token={API_TOKEN} HTTP/1.1\r\nHost: {host}\r\n\r\n"
+    writer.write(request.encode())
     await writer.drain()
     await reader.readuntil(b"\r\n\r\n")
     ready.set()
@@ -59,7 +58,7 @@ async def _subscriber(host: str, port: int, seen: dict[str, float], ready: async
         tail = buf[max(start, len(buf) - len(MARK) - 34) :]
 
 
-async def _subscribe(url: str, count: int, out: Path) -> None:
+async def _subscribe(url: str, count: int) -> list[dict[str, float]]:
     host, port = url.removeprefix("http://").split(":")
     seen: list[dict[str, float]] = [{} for _ in range(count)]
     readies = [asyncio.Event() for _ in range(count)]
@@ -72,7 +71,7 @@ async def _subscribe(url: str, count: int, out: Path) -> None:
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     for task in tasks:
         task.cancel()
-    out.write_text(json.dumps(seen))
+    return seen
 
 
 # -- sender -------------------------------------------------------------------
@@ -174,7 +173,8 @@ def main() -> None:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.subscriber_of:
-        asyncio.run(_subscribe(args.subscriber_of, args.subscribers, Path(args.out)))
+        seen = asyncio.run(_subscribe(args.subscriber_of, args.subscribers))
+        Path(args.out).write_text(json.dumps(seen))
         return
 
     with redis_url() as redis, callbacks_service(redis, "bench" + uuid.uuid4().hex[:6]) as service:

@@ -41,8 +41,11 @@ def iso(ms: int | float | None) -> str | None:
     return _iso_second(int(ms // 1000))
 
 
+@functools.lru_cache(maxsize=8192)
 def role_of(label: str | None) -> tuple[str, str | None]:
-    """(`customer` | `agent` | `supervisor` | `unknown`, the id after the colon)."""
+    """(`customer` | `agent` | `supervisor` | `unknown`, the id after the colon).
+
+    Cached: a floor has a few hundred distinct labels, read thousands of times."""
     if not label:
         return "unknown", None
     if label == "customer":
@@ -53,19 +56,19 @@ def role_of(label: str | None) -> tuple[str, str | None]:
     return "unknown", None
 
 
-def participant_json(p: Doc) -> Json:
-    role, _ = role_of(p.get("label"))
+def participant_json(p: Doc, role: str) -> Json:
+    hold = bool(p.get("hold"))
     return {
         "call_sid": p["call_sid"],
         "label": p.get("label"),
         "role": role,
         "muted": bool(p.get("muted")),
-        "hold": bool(p.get("hold")),
+        "hold": hold,
         "coaching": bool(p.get("coaching")),
         "call_sid_to_coach": p.get("coach") or None,
         "joined_at": iso(p.get("joined")),
         "speaking": bool(p.get("speaking")),
-        "hold_since": iso(p.get("hold_since")) if p.get("hold") else None,
+        "hold_since": iso(p.get("hold_since")) if hold else None,
     }
 
 
@@ -75,14 +78,12 @@ def present_participants(doc: Doc) -> list[Doc]:
     return people
 
 
-def call_state(people: list[Doc]) -> str:
+def call_state(people: list[Doc], roles: list[str]) -> str:
     """waiting: no customer-and-agent pair yet; hold: someone on the call is held; else talking."""
-    roles = {role_of(p.get("label"))[0] for p in people}
     if "customer" not in roles or "agent" not in roles:
         return "waiting"
-    if any(p.get("hold") for p in people if role_of(p.get("label"))[0] != "supervisor"):
-        return "hold"
-    return "talking"
+    held = any(p.get("hold") for p, role in zip(people, roles, strict=True) if role != "supervisor")
+    return "hold" if held else "talking"
 
 
 def alerts_for(doc: Doc, people: list[Doc], now_ms: int, limits: Thresholds) -> list[str]:
@@ -97,25 +98,30 @@ def alerts_for(doc: Doc, people: list[Doc], now_ms: int, limits: Thresholds) -> 
 
 
 def conference_json(doc: Doc, roster: Roster, now_ms: int, limits: Thresholds) -> Json:
+    if doc.get("status") == "completed":
+        return {
+            "sid": doc["sid"], "friendly_name": doc.get("fn") or "", "status": "completed",
+            "started_at": iso(doc.get("started")), "updated_at": iso(doc.get("updated")),
+            "ended_at": iso(doc.get("ended")), "state": "ended", "team": None, "queue": None,
+            "agent": None, "participants": [], "monitors": [], "alerts": [],
+        }  # fmt: skip
     people = present_participants(doc)
-    agent = next(
-        (ident for p in people for role, ident in [role_of(p.get("label"))] if role == "agent"),
-        None,
-    )
+    parsed = [role_of(p.get("label")) for p in people]
+    roles = [role for role, _ in parsed]
+    agent = next((ident for role, ident in parsed if role == "agent"), None)
     team = roster.team_for(agent)
-    live = doc.get("status") != "completed"
     return {
         "sid": doc["sid"],
         "friendly_name": doc.get("fn") or "",
         "status": doc.get("status", "init"),
         "started_at": iso(doc.get("started")),
         "updated_at": iso(doc.get("updated")),
-        "ended_at": iso(doc.get("ended")),
-        "state": call_state(people) if live else "ended",
+        "ended_at": None,
+        "state": call_state(people, roles),
         "team": team.name if team else None,
         "queue": team.queue if team else None,
         "agent": agent,
-        "participants": [participant_json(p) for p in people] if live else [],
-        "monitors": [dict(m) for m in (doc.get("mon") or {}).values()] if live else [],
-        "alerts": alerts_for(doc, people, now_ms, limits) if live else [],
+        "participants": [participant_json(p, r) for p, r in zip(people, roles, strict=True)],
+        "monitors": [dict(m) for m in (doc.get("mon") or {}).values()],
+        "alerts": alerts_for(doc, people, now_ms, limits),
     }

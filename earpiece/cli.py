@@ -37,6 +37,54 @@ def _callbacks(args: argparse.Namespace) -> None:
     uvicorn.run(app, host=args.host, port=args.port, access_log=args.access_log, log_level="info")
 
 
+def agents_for(count: int, roster_agents: list[str]) -> list[str]:
+    """The first `count` roster agents, then generated ones if the roster has fewer."""
+    extra = [f"agent{n}" for n in range(1, max(0, count - len(roster_agents)) + 1)]
+    return [*roster_agents, *extra][:count]
+
+
+def _share(raw: str) -> float:
+    value = float(raw)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{raw} is not a share between 0 and 1")
+    return value
+
+
+def _sim(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from earpiece import roster as roster_module
+    from earpiece.settings import load
+    from twilio_sim.app import create_app
+    from twilio_sim.config import Reliability, SimConfig
+    from twilio_sim.traffic import TrafficConfig
+
+    settings = load()
+    settings.require("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+    assert settings.twilio_account_sid and settings.twilio_auth_token
+    config = SimConfig(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        callback_url=args.callback_url,
+        region=settings.twilio_region or "us1",
+        reliability=Reliability(args.drop, args.duplicate, args.reorder, args.late),
+        participant_creates_per_second=args.participant_rate,
+        rest_429_share=args.rest_429_share,
+        seed=args.seed,
+    )
+    traffic = None
+    agents: list[str] = []
+    if not args.no_traffic:
+        roster = roster_module.load(settings.roster_path)
+        agents = agents_for(args.agents, roster.agents)
+        traffic = TrafficConfig(
+            calls_per_minute=args.calls_per_minute, speech=not args.no_speech,
+            prefill=args.prefill, time_scale=args.speed,
+        )  # fmt: skip
+    app = create_app(config, traffic, agents)
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="earpiece", description="Earpiece: a live supervisor board for Twilio contact centers."
@@ -49,6 +97,28 @@ def build_parser() -> argparse.ArgumentParser:
     cb.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     cb.add_argument("--access-log", action="store_true", help="log every request")
     cb.set_defaults(run=_callbacks)
+
+    sim = sub.add_parser("sim", help="the Twilio simulator: Twilio's REST API and signed callbacks")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8700)
+    sim.add_argument("--callback-url", required=True, help="where conference callbacks are posted")
+    sim.add_argument("--agents", type=int, default=12, help="agents on the floor (default 12)")
+    sim.add_argument("--calls-per-minute", type=float, default=12.0)
+    sim.add_argument("--no-traffic", action="store_true", help="no generated calls")
+    sim.add_argument("--no-speech", action="store_true", help="no speech start/stop events")
+    sim.add_argument("--prefill", type=int, default=0, help="calls already talking at start")
+    sim.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    sim.add_argument("--seed", type=int, default=None)
+    sim.add_argument("--drop", type=_share, default=0.0, help="share of callbacks lost")
+    sim.add_argument("--duplicate", type=_share, default=0.0, help="share delivered twice")
+    sim.add_argument("--reorder", type=_share, default=0.0, help="share delivered out of order")
+    sim.add_argument("--late", type=_share, default=0.0, help="share delivered 2 s late")
+    sim.add_argument("--participant-rate", type=float, default=None,
+                     help="participant creates per second before queueing (Twilio: 1)")  # fmt: skip
+    sim.add_argument(
+        "--rest-429-share", type=_share, default=0.0, help="share of REST answered 429"
+    )
+    sim.set_defaults(run=_sim)
     return parser
 
 

@@ -7,20 +7,23 @@ test gets its own namespace, so tests never see each other's floors.
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from earpiece.embedded_redis import EmbeddedRedis
 from earpiece.redis_client import RedisTarget, _is_cluster
 from earpiece.settings import Settings, load
-from tests.helpers import ServerThread
+from tests.helpers import Receiver, ServerThread
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 API_TOKEN = "test-api-token"
@@ -39,9 +42,6 @@ def redis_target() -> Iterator[RedisTarget]:
     embedded.release()
     embedded.shutdown()
     shutil.rmtree(folder, ignore_errors=True)
-
-
-_ports = itertools.count(0)
 
 
 @pytest.fixture
@@ -65,6 +65,75 @@ def make_settings(redis_url: str, namespace: str, public_base_url: str, **extra:
 @pytest.fixture
 def settings(redis_target: RedisTarget, namespace: str) -> Settings:
     return make_settings(redis_target.url, namespace, "https://earpiece.example.com")
+
+
+ACCOUNT_SID = "AC" + "0" * 32
+
+
+@dataclass
+class Sim:
+    """A running simulator and the SDK client pointed at it."""
+
+    url: str
+    thread: ServerThread
+    config: Any
+
+    @property
+    def engine(self) -> Any:
+        return self.thread.server.config.app.state.engine
+
+    def client(self, token: str = AUTH_TOKEN) -> Any:
+        from coach.twilio_client import make_client
+
+        return make_client(
+            load(
+                {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": token,
+                 "TWILIO_API_BASE_URL": self.url},
+                env_file=None,
+            )
+        )  # fmt: skip
+
+    def control(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
+
+    def drain(self, seconds: float = 10.0) -> None:
+        """Wait until the simulator has posted every callback it queued."""
+        deadline = time.monotonic() + seconds
+        while self.engine.deliverer.pending:
+            assert time.monotonic() < deadline, "the simulator did not deliver its callbacks"
+            time.sleep(0.01)
+
+
+def start_sim(callback_url: str | None, **overrides: Any) -> Sim:
+    from twilio_sim.app import create_app
+    from twilio_sim.config import Endpoint, SimConfig
+
+    config = SimConfig(
+        account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, callback_url=callback_url,
+        default_endpoint=Endpoint("answer", 0.05), no_answer_seconds=0.2, seed=7, **overrides,
+    )  # fmt: skip
+    port = ServerThread.free_port()
+    thread = ServerThread(create_app(config), port, None)
+    thread.start()
+    return Sim(f"http://127.0.0.1:{port}", thread, config)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A stand-in webhook receiver that checks every signature with the twilio SDK."""
+    port = ServerThread.free_port()
+    got = Receiver(f"http://127.0.0.1:{port}", AUTH_TOKEN)
+    thread = ServerThread(got.app(), port, None)
+    thread.start()
+    yield got
+    thread.stop()
+
+
+@pytest.fixture
+def sim(receiver: Receiver) -> Iterator[Sim]:
+    running = start_sim(receiver.url + "/conference-events")
+    yield running
+    running.thread.stop()
 
 
 @pytest.fixture

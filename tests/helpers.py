@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -73,10 +74,58 @@ def post_signed(
     return client.post(path, data=params, headers={"X-Twilio-Signature": signature, **headers})
 
 
+@dataclass
+class Received:
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    valid: bool
+
+
+class Receiver:
+    """Collects posted callbacks; each is checked with twilio.request_validator."""
+
+    def __init__(self, url: str, auth_token: str) -> None:
+        self.url = url
+        self.validator = RequestValidator(auth_token)
+        self.received: list[Received] = []
+
+    def app(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        async def collect(request: Request) -> Response:
+            form = await request.form()
+            params = {k: str(v) for k, v in form.items()}
+            valid = self.validator.validate(
+                self.url + request.url.path, params, request.headers.get("x-twilio-signature", "")
+            )
+            self.received.append(Received(request.url.path, params, dict(request.headers), valid))
+            return Response(status_code=204)
+
+        return Starlette(routes=[Route("/{path:path}", collect, methods=["POST"])])
+
+    def events(self, conference_sid: str | None = None) -> list[dict[str, str]]:
+        return [
+            r.params for r in self.received
+            if r.path == "/conference-events"
+            and (conference_sid is None or r.params.get("ConferenceSid") == conference_sid)
+        ]  # fmt: skip
+
+    def wait_for(self, predicate: Any, seconds: float = 5.0) -> None:
+        deadline = time.monotonic() + seconds
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; received {[r.params for r in self.received]}")
+            time.sleep(0.01)
+
+
 class ServerThread:
     """A real uvicorn server on a loopback port, run in a thread for the test's duration."""
 
-    def __init__(self, app: Any, port: int, settings: Settings) -> None:
+    def __init__(self, app: Any, port: int, settings: Settings | None) -> None:
         self.port = port
         self.settings = settings
         self.url = f"http://127.0.0.1:{port}"

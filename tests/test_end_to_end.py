@@ -1,0 +1,114 @@
+"""Simulator -> callback service -> Redis -> API: the floor Earpiece shows is the one Twilio has,
+even when callbacks arrive out of order, twice, or late."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from callbacks.app import create_app
+from earpiece.redis_client import RedisTarget
+from tests.conftest import API_TOKEN, Sim, make_settings, start_sim
+from tests.helpers import ServerThread
+
+
+@pytest.fixture
+def wired(redis_target: RedisTarget, namespace: str) -> Iterator[tuple[Sim, ServerThread]]:
+    port = ServerThread.free_port()
+    settings = make_settings(redis_target.url, namespace, f"http://127.0.0.1:{port}")
+    service = ServerThread(create_app(settings, redis_target), port, settings)
+    service.start()
+    sim = start_sim(service.url + "/twilio/conference-events")
+    yield sim, service
+    sim.thread.stop()
+    service.stop()
+
+
+def floor_of_sim(sim: Sim) -> dict[str, Any]:
+    engine = sim.engine
+    out = {}
+    for c in engine.conferences.values():
+        if c.status == "completed":
+            continue
+        out[c.sid] = sorted(
+            (p.call_sid, p.label, p.muted, p.hold, p.coaching, p.call_sid in engine.speaking)
+            for p in c.participants.values() if p.status == "connected"
+        )  # fmt: skip
+    return out
+
+
+def floor_of_earpiece(service: ServerThread) -> dict[str, Any]:
+    with service.client(API_TOKEN) as http:
+        conferences = http.get("/api/conferences").json()["conferences"]
+    return {
+        c["sid"]: sorted(
+            (p["call_sid"], p["label"], p["muted"], p["hold"], p["coaching"], p["speaking"])
+            for p in c["participants"]
+        )
+        for c in conferences
+    }
+
+
+def script(sim: Sim) -> None:
+    with sim.control() as http:
+        calls = [
+            http.post("/sim/calls", json={"agent": a}).json()
+            for a in ("bob", "carol", "dave", "erin")
+        ]
+
+        def act(i: int, action: str, who: str) -> None:
+            call = calls[i]
+            response = http.post(f"/sim/conferences/{call['conference_sid']}/actions",
+                                 json={"action": action, "call_sid": call[who]})  # fmt: skip
+            assert response.status_code == 200, response.text
+
+        act(0, "hold", "customer_call_sid")
+        act(0, "speech-start", "agent_call_sid")
+        act(1, "mute", "agent_call_sid")
+        act(1, "speech-start", "customer_call_sid")
+        act(1, "speech-stop", "customer_call_sid")
+        act(2, "leave", "customer_call_sid")  # ends conference 2
+        act(3, "leave", "agent_call_sid")  # the customer is left alone
+        act(0, "unhold", "customer_call_sid")
+        act(0, "hold", "customer_call_sid")
+    client = sim.client()
+    client.conferences(calls[1]["conference_sid"]).participants.create(
+        from_="+15005550006", to="client:ana", label="supervisor:ana", muted=True,
+        coaching=True, call_sid_to_coach=calls[1]["agent_call_sid"],
+    )  # fmt: skip
+
+
+def test_the_floor_matches_the_simulator(wired: tuple[Sim, ServerThread]) -> None:
+    sim, service = wired
+    script(sim)
+    sim.drain()
+    # The supervisor leg answers after a short ring; wait for its callbacks too.
+    import time
+
+    deadline = time.monotonic() + 5
+    while floor_of_earpiece(service) != floor_of_sim(sim) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert floor_of_earpiece(service) == floor_of_sim(sim)
+    assert len(floor_of_sim(sim)) == 3
+
+
+def test_out_of_order_duplicated_and_late_callbacks_reach_the_same_floor(
+    wired: tuple[Sim, ServerThread],
+) -> None:
+    sim, service = wired
+    with sim.control() as http:
+        http.put("/sim/reliability", json={"reorder": 0.4, "duplicate": 0.3, "late": 0.2,
+                                           "late_seconds": 0.3})  # fmt: skip
+    script(sim)
+    import time
+
+    time.sleep(0.5)  # the supervisor leg rings, then joins
+    sim.drain()
+    stats = sim.engine.deliverer.stats
+    assert stats["reordered"] and stats["duplicated"] and stats["delayed"]
+    assert floor_of_earpiece(service) == floor_of_sim(sim)
+    outcomes = sim.engine.deliverer.outcomes
+    assert outcomes["duplicate"] >= stats["duplicated"]
+    assert sum(outcomes.values()) == stats["delivered"]

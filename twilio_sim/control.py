@@ -1,0 +1,134 @@
+"""Control endpoints for scripting scenarios (no auth; local use), as in CONTRACT.md.
+
+    POST /sim/calls                        {"agent", "customer"} -> a talking call
+    POST /sim/conferences/{sid}/actions    {"action", "call_sid"}
+    GET  /sim/state                        everything the simulator holds
+
+and, beyond the contract, for tests and demos:
+
+    PUT  /sim/endpoints/{to}               {"outcome": "answer|busy|no-answer|failed", "delay"}
+    PUT  /sim/reliability                  {"drop", "duplicate", "reorder", "late", "late_seconds"}
+    POST /sim/scenarios/busy-duplicate     {"agent"} -> FIELD-NOTES 4's duplicate conference
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from twilio_sim.config import Endpoint, Reliability
+from twilio_sim.engine import Engine, SimError
+from twilio_sim.traffic import busy_duplicate, customer_number
+
+ACTIONS = ("hold", "unhold", "mute", "unmute", "speech-start", "speech-stop", "leave", "end")
+
+
+def _json(content: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(content), status, media_type="application/json")
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = orjson.loads(await request.body() or b"{}")
+    except orjson.JSONDecodeError:
+        raise SimError(400, 20001, "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise SimError(400, 20001, "the body must be a JSON object")
+    return body
+
+
+def _guard(handler: Any) -> Any:
+    async def run(request: Request) -> Response:
+        try:
+            result: Response = await handler(request, request.app.state.engine)
+            return result
+        except SimError as exc:
+            return _json(exc.json(), exc.status)
+
+    return run
+
+
+async def new_call(request: Request, engine: Engine) -> Response:
+    body = await _body(request)
+    agent = body.get("agent")
+    if not isinstance(agent, str) or not agent:
+        raise SimError(400, 20001, "agent is required")
+    customer = body.get("customer") or customer_number(engine.rng)
+    task = body.get("friendly_name") or f"WT{engine.rng.getrandbits(128):032x}"
+    conference, customer_leg = engine.dial_in(
+        task, from_=str(customer), to="+15005550006", label="customer",
+        start_on_enter=False, end_on_exit=True,
+    )  # fmt: skip
+    _, agent_leg = engine.dial_in(
+        task, from_="+15005550006", to=f"client:{agent}", label=f"agent:{agent}",
+        start_on_enter=True, end_on_exit=False, direction="outbound-dial",
+    )  # fmt: skip
+    return _json(
+        {
+            "conference_sid": conference.sid,
+            "friendly_name": conference.friendly_name,
+            "customer_call_sid": customer_leg.call_sid,
+            "agent_call_sid": agent_leg.call_sid,
+        },
+        201,
+    )
+
+
+async def action(request: Request, engine: Engine) -> Response:
+    body = await _body(request)
+    name = body.get("action")
+    if name not in ACTIONS:
+        raise SimError(400, 20001, f"action must be one of {', '.join(ACTIONS)}")
+    conference = engine.conference(request.path_params["sid"])
+    if conference.status == "completed":
+        raise SimError(400, 16099, f"conference {conference.sid} has ended")
+    engine.act(conference, name, body.get("call_sid"))
+    return _json({"conference": conference.json()})
+
+
+async def state(request: Request, engine: Engine) -> Response:
+    return _json(engine.state())
+
+
+async def endpoint(request: Request, engine: Engine) -> Response:
+    body = await _body(request)
+    outcome = body.get("outcome", "answer")
+    if outcome not in ("answer", "busy", "no-answer", "failed"):
+        raise SimError(400, 20001, "outcome must be answer, busy, no-answer or failed")
+    delay = float(body.get("delay", engine.config.default_endpoint.delay))
+    engine.config.endpoints[request.path_params["to"]] = Endpoint(outcome, delay)
+    return _json({"to": request.path_params["to"], "outcome": outcome, "delay": delay})
+
+
+async def reliability(request: Request, engine: Engine) -> Response:
+    body = await _body(request)
+    try:
+        engine.config.reliability = Reliability(**{k: float(v) for k, v in body.items()})
+    except (TypeError, ValueError) as exc:
+        raise SimError(400, 20001, f"bad reliability settings: {exc}") from None
+    return _json(vars(engine.config.reliability))
+
+
+async def scenario_busy_duplicate(request: Request, engine: Engine) -> Response:
+    body = await _body(request)
+    agent = body.get("agent")
+    if not isinstance(agent, str) or not agent:
+        raise SimError(400, 20001, "agent is required")
+    first, second = busy_duplicate(engine, agent, engine.rng)
+    return _json({"ended_conference_sid": first.sid, "duplicate_conference_sid": second.sid,
+                  "friendly_name": second.friendly_name}, 201)  # fmt: skip
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/sim/calls", _guard(new_call), methods=["POST"]),
+        Route("/sim/conferences/{sid}/actions", _guard(action), methods=["POST"]),
+        Route("/sim/state", _guard(state), methods=["GET"]),
+        Route("/sim/endpoints/{to:path}", _guard(endpoint), methods=["PUT"]),
+        Route("/sim/reliability", _guard(reliability), methods=["PUT"]),
+        Route("/sim/scenarios/busy-duplicate", _guard(scenario_busy_duplicate), methods=["POST"]),
+    ]

@@ -1,0 +1,168 @@
+"""Posting signed callbacks, as Twilio does, without ever blocking a REST answer.
+
+Each callback is signed with the twilio SDK's own RequestValidator (not
+Earpiece's checker, so that a mistake in one cannot hide a mistake in the
+other), carries an I-Twilio-Idempotency-Token, and is retried on a connection
+error or a 5xx the way Twilio's connection overrides (`#rc=3&rp=5xx,ct`) do.
+On purpose, and only when configured, a share of callbacks is dropped,
+duplicated, reordered or delayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+from twilio_sim.config import SimConfig
+
+log = logging.getLogger("earpiece.sim.delivery")
+
+RETRIES = 3
+RETRY_BACKOFF_SECONDS = 0.25
+REORDER_WAIT_SECONDS = 0.5
+TIMEOUT_SECONDS = 15.0  # Twilio waits at most 15 s for a webhook
+
+
+@dataclass
+class Outbound:
+    url: str
+    params: dict[str, str]
+    token: str
+
+
+class Deliverer:
+    def __init__(self, config: SimConfig, rng: random.Random, concurrency: int = 16) -> None:
+        self.config = config
+        self.rng = rng
+        self.concurrency = concurrency
+        self.validator = RequestValidator(config.auth_token)
+        self.stats: Counter[str] = Counter()
+        self.outcomes: Counter[str] = Counter()
+        self._queue: asyncio.Queue[Outbound] = asyncio.Queue()
+        self._held: Outbound | None = None
+        self._held_timer: asyncio.TimerHandle | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._late: set[asyncio.Task[None]] = set()
+        self._client: httpx.AsyncClient | None = None
+        self._in_flight = 0
+
+    async def start(self) -> None:
+        limits = httpx.Limits(
+            max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+        )
+        self._client = httpx.AsyncClient(limits=limits, timeout=TIMEOUT_SECONDS)
+        self._workers = [asyncio.create_task(self._work()) for _ in range(self.concurrency)]
+
+    async def stop(self) -> None:
+        for task in [*self._workers, *self._late]:
+            task.cancel()
+        for task in [*self._workers, *self._late]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._client is not None:
+            await self._client.aclose()
+
+    def send(self, url: str, params: dict[str, str]) -> None:
+        """Queue one callback (after the configured unreliability, if any)."""
+        self.stats["sent"] += 1
+        outbound = Outbound(url, params, secrets.token_hex(16))
+        rel = self.config.reliability
+        if rel.drop and self.rng.random() < rel.drop:
+            self.stats["dropped"] += 1
+            return
+        copies = 2 if rel.duplicate and self.rng.random() < rel.duplicate else 1
+        if copies == 2:
+            self.stats["duplicated"] += 1
+        for _ in range(copies):
+            if rel.late and self.rng.random() < rel.late:
+                self.stats["delayed"] += 1
+                task = asyncio.ensure_future(self._later(outbound, rel.late_seconds))
+                self._late.add(task)
+                task.add_done_callback(self._late.discard)
+            elif rel.reorder and self._held is None and self.rng.random() < rel.reorder:
+                self.stats["reordered"] += 1
+                self._hold(outbound)
+            else:
+                self._enqueue(outbound)
+
+    def _hold(self, outbound: Outbound) -> None:
+        self._held = outbound
+        loop = asyncio.get_running_loop()
+        self._held_timer = loop.call_later(REORDER_WAIT_SECONDS, self._release_held)
+
+    def _enqueue(self, outbound: Outbound) -> None:
+        self._queue.put_nowait(outbound)
+        if self._held is not None:
+            # The held one goes after this one: out of order.
+            self._release_held()
+
+    def _release_held(self) -> None:
+        if self._held_timer is not None:
+            self._held_timer.cancel()
+            self._held_timer = None
+        held, self._held = self._held, None
+        if held is not None:
+            self._queue.put_nowait(held)
+
+    async def _later(self, outbound: Outbound, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self._queue.put_nowait(outbound)
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize() + self._in_flight + len(self._late) + (self._held is not None)
+
+    async def drain(self, seconds: float = 10.0) -> bool:
+        """Wait until every queued callback was posted (tests and benches)."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while self.pending:
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
+    async def _work(self) -> None:
+        while True:
+            outbound = await self._queue.get()
+            self._in_flight += 1
+            try:
+                await self._post(outbound)
+            finally:
+                self._in_flight -= 1
+
+    async def _post(self, outbound: Outbound) -> None:
+        assert self._client is not None
+        headers = {
+            "X-Twilio-Signature": self.validator.compute_signature(outbound.url, outbound.params),
+            "I-Twilio-Idempotency-Token": outbound.token,
+            "User-Agent": "TwilioProxy/1.1",
+        }
+        for attempt in range(RETRIES + 1):
+            try:
+                response = await self._client.post(
+                    outbound.url, data=outbound.params, headers=headers
+                )
+            except httpx.TransportError as exc:
+                failure = f"connection: {exc!r}"
+            else:
+                if response.status_code < 500:
+                    self.stats["delivered"] += 1
+                    if response.status_code >= 400:
+                        self.stats[f"refused-{response.status_code}"] += 1
+                    with contextlib.suppress(ValueError, KeyError, TypeError):
+                        self.outcomes[response.json()["outcome"]] += 1
+                    return
+                failure = f"status {response.status_code}"
+            if attempt < RETRIES:
+                self.stats["retried"] += 1
+                await asyncio.sleep(RETRY_BACKOFF_SECONDS * 2**attempt)
+        self.stats["failed"] += 1
+        log.warning("callback to %s failed after %d tries (%s)", outbound.url, RETRIES + 1, failure)

@@ -1,0 +1,539 @@
+"""The simulated Twilio: conferences, participants, calls, and the callbacks they cause.
+
+Everything runs on one event loop, so state changes need no locks. The rules
+are Twilio's as far as Earpiece depends on them (FIELD-NOTES.md, Twilio's
+API reference):
+
+- a conference starts when a participant with startConferenceOnEnter joins;
+- it ends when a participant with endConferenceOnExit leaves, when the last
+  participant leaves, or through the API;
+- a participant created through the API rings its `To`, answers (or is busy,
+  never answers, fails) and only then joins;
+- coaching needs CallSidToCoach naming a connected participant of the same
+  conference; a conference holds at most 250 participants; participants can
+  only be added to a conference that is in progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from twilio_sim.config import Endpoint, SimConfig
+from twilio_sim.delivery import Deliverer
+from twilio_sim.model import (
+    ALL_GROUPS,
+    API_VERSION,
+    EVENT_GROUPS,
+    Call,
+    Conference,
+    Participant,
+    new_sid,
+    rfc2822,
+)
+
+_GROUP_OF = {event: group for group, events in EVENT_GROUPS.items() for event in events}
+CALL_PROGRESS_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
+_FAILED_OUTCOMES = {"busy": "busy", "no-answer": "no-answer", "failed": "failed"}
+
+
+class SimError(Exception):
+    """A REST error in Twilio's shape: HTTP status, Twilio error code, message."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
+            "status": self.status,
+        }
+
+
+def _bool(form: Mapping[str, str], name: str, default: bool | None = None) -> bool | None:
+    raw = form.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("true", "1"):
+        return True
+    if raw.lower() in ("false", "0"):
+        return False
+    raise SimError(400, 20001, f"Invalid value for {name}: {raw}")
+
+
+class Engine:
+    def __init__(self, config: SimConfig, deliverer: Deliverer, rng: random.Random) -> None:
+        self.config = config
+        self.deliverer = deliverer
+        self.rng = rng
+        self.conferences: dict[str, Conference] = {}
+        self.calls: dict[str, Call] = {}
+        self.speaking: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._next_create_at = 0.0
+
+    # -- lookups -------------------------------------------------------------
+
+    def conference(self, ref: str) -> Conference:
+        """By SID, or by FriendlyName (the live one, else the newest)."""
+        if ref.startswith("CF") and ref in self.conferences:
+            return self.conferences[ref]
+        named = [c for c in self.conferences.values() if c.friendly_name == ref]
+        live = [c for c in named if c.status != "completed"]
+        if live or named:
+            return max(live or named, key=lambda c: c.created)
+        raise SimError(404, 20404, f"The requested resource /Conferences/{ref}.json was not found")
+
+    def participant(self, conference: Conference, ref: str) -> Participant:
+        """By CallSid, or by label (Twilio lets a label stand for the participant)."""
+        found = conference.participants.get(ref)
+        if found is None:
+            labelled = [p for p in conference.participants.values() if p.label == ref]
+            active = [p for p in labelled if p.status not in ("complete", "failed")]
+            found = (active or labelled)[-1] if (active or labelled) else None
+        if found is None:
+            raise SimError(
+                404, 20404, f"The requested resource /Participants/{ref}.json was not found"
+            )
+        return found
+
+    def call(self, sid: str) -> Call:
+        if sid not in self.calls:
+            raise SimError(404, 20404, f"The requested resource /Calls/{sid}.json was not found")
+        return self.calls[sid]
+
+    # -- callbacks -----------------------------------------------------------
+
+    def _conference_event(
+        self, conference: Conference, event: str, p: Participant | None = None, **extra: str
+    ) -> None:
+        if (
+            not conference.status_callback
+            or _GROUP_OF[event] not in conference.status_callback_events
+        ):
+            return
+        conference.sequence += 1
+        params = {
+            "AccountSid": conference.account_sid,
+            "ConferenceSid": conference.sid,
+            "FriendlyName": conference.friendly_name,
+            "StatusCallbackEvent": event,
+            "SequenceNumber": str(conference.sequence),
+            "Timestamp": rfc2822(time.time()),
+        }
+        if p is not None:
+            params.update(
+                {
+                    "CallSid": p.call_sid,
+                    "Muted": str(p.muted).lower(),
+                    "Hold": str(p.hold).lower(),
+                    "Coaching": str(p.coaching).lower(),
+                    "EndConferenceOnExit": str(p.end_conference_on_exit).lower(),
+                    "StartConferenceOnEnter": str(p.start_conference_on_enter).lower(),
+                }
+            )
+            if p.label:
+                params["ParticipantLabel"] = p.label
+            if p.coaching and p.call_sid_to_coach:
+                params["CallSidToCoach"] = p.call_sid_to_coach
+        params.update(extra)
+        self.deliverer.send(conference.status_callback, params)
+
+    def _call_progress(self, call: Call, event: str) -> None:
+        if not call.status_callback or event not in call.status_callback_events:
+            return
+        call.progress_sequence += 1
+        params = {
+            "AccountSid": call.account_sid,
+            "ApiVersion": API_VERSION,
+            "CallSid": call.sid,
+            "CallStatus": "initiated" if event == "initiated" else call.status,
+            "CallbackSource": "call-progress-events",
+            "Called": call.to,
+            "Caller": call.from_,
+            "Direction": call.direction,
+            "From": call.from_,
+            "To": call.to,
+            "SequenceNumber": str(call.progress_sequence),
+            "Timestamp": rfc2822(time.time()),
+        }
+        if event == "completed" and call.started is not None and call.ended is not None:
+            params["CallDuration"] = str(int(call.ended - call.started))
+        self.deliverer.send(call.status_callback, params)
+
+    # -- the call model ------------------------------------------------------
+
+    def new_conference(
+        self, friendly_name: str, callback: str | None, groups: frozenset[str] = ALL_GROUPS
+    ) -> Conference:
+        conference = Conference(
+            sid=new_sid("CF"),
+            account_sid=self.config.account_sid,
+            friendly_name=friendly_name,
+            region=self.config.region,
+            status_callback=callback,
+            status_callback_events=groups,
+        )
+        self.conferences[conference.sid] = conference
+        return conference
+
+    def live_conference_named(self, friendly_name: str) -> Conference | None:
+        for conference in self.conferences.values():
+            if conference.friendly_name == friendly_name and conference.status != "completed":
+                return conference
+        return None
+
+    def dial_in(
+        self,
+        friendly_name: str,
+        *,
+        from_: str,
+        to: str,
+        label: str,
+        start_on_enter: bool,
+        end_on_exit: bool,
+        direction: str = "inbound",
+    ) -> tuple[Conference, Participant]:
+        """A call running <Dial><Conference>: joins the live one of that name, or makes it."""
+        conference = self.live_conference_named(friendly_name) or self.new_conference(
+            friendly_name, self.config.callback_url
+        )
+        call = Call(
+            sid=new_sid("CA"), account_sid=self.config.account_sid, from_=from_, to=to,
+            direction=direction, status="in-progress", started=time.time(),
+            conference_sid=conference.sid,
+        )  # fmt: skip
+        self.calls[call.sid] = call
+        p = Participant(
+            call_sid=call.sid, conference_sid=conference.sid, account_sid=self.config.account_sid,
+            label=label, start_conference_on_enter=start_on_enter,
+            end_conference_on_exit=end_on_exit,
+        )  # fmt: skip
+        conference.participants[call.sid] = p
+        self._connect(conference, p)
+        return conference, p
+
+    def _connect(self, conference: Conference, p: Participant) -> None:
+        p.status = "connected"
+        p.updated = conference.updated = time.time()
+        self._conference_event(conference, "participant-join", p)
+        if conference.status == "init" and p.start_conference_on_enter:
+            conference.status = "in-progress"
+            self._conference_event(conference, "conference-start")
+
+    def leave(
+        self, conference: Conference, p: Participant, reason: str = "participant_hung_up"
+    ) -> None:
+        """A connected participant leaves (hangs up or is kicked); the conference may end."""
+        if p.status != "connected":
+            self._abandon(p, "canceled")
+            return
+        now = time.time()
+        p.status = "complete"
+        p.updated = conference.updated = now
+        self.speaking.discard(p.call_sid)
+        call = self.calls.get(p.call_sid)
+        if call is not None and call.status == "in-progress":
+            call.status, call.ended, call.updated = "completed", now, now
+        self._conference_event(
+            conference, "participant-leave", p,
+            ParticipantCallStatus="completed", ReasonParticipantLeft=reason,
+        )  # fmt: skip
+        if call is not None:
+            self._call_progress(call, "completed")
+        if conference.status == "completed":
+            return
+        kicked = reason == "participant_kicked"
+        if p.end_conference_on_exit:
+            why = "participant-with-end-conference-on-exit-" + ("kicked" if kicked else "left")
+            self.end(conference, why, ending_call=p.call_sid)
+        elif not conference.connected():
+            self.end(conference, "last-participant-" + ("kicked" if kicked else "left"), p.call_sid)
+
+    def end(self, conference: Conference, reason: str, ending_call: str | None = None) -> None:
+        if conference.status == "completed":
+            return
+        conference.status = "completed"
+        for other in list(conference.participants.values()):
+            if other.status == "connected":
+                self.leave(conference, other, reason="conference_ended")
+            elif other.status not in ("complete", "failed"):
+                self._abandon(other, "canceled")
+        conference.reason_ended = reason
+        conference.call_sid_ending = ending_call
+        conference.updated = time.time()
+        self._conference_event(
+            conference, "conference-end",
+            ReasonConferenceEnded=reason, CallSidEndingConference=ending_call or "",
+        )  # fmt: skip
+
+    def _abandon(self, p: Participant, call_status: str) -> None:
+        """A participant that never joined: its call ends without a join or leave."""
+        if p.status in ("complete", "failed"):
+            return
+        p.status = "failed" if call_status in _FAILED_OUTCOMES else "complete"
+        p.updated = time.time()
+        call = self.calls.get(p.call_sid)
+        if call is not None and call.status in ("queued", "ringing"):
+            call.status, call.ended, call.updated = call_status, time.time(), time.time()
+            self._call_progress(call, "completed")
+
+    # -- REST: participants --------------------------------------------------
+
+    def create_participant(self, conference_ref: str, form: Mapping[str, str], events: list[str],
+                           conference_events: list[str]) -> Participant:  # fmt: skip
+        from_, to = form.get("From"), form.get("To")
+        if not to:
+            raise SimError(400, 21201, "No 'To' number is specified")
+        if not from_:
+            raise SimError(400, 21213, "No 'From' number is specified")
+        coaching = bool(_bool(form, "Coaching", False))
+        coach_target = form.get("CallSidToCoach") or None
+        muted = bool(_bool(form, "Muted", False))
+        start_on_enter = bool(_bool(form, "StartConferenceOnEnter", True))
+        end_on_exit = bool(_bool(form, "EndConferenceOnExit", False))
+        label = form.get("Label") or None
+
+        if conference_ref.startswith("CF"):
+            conference = self.conference(conference_ref)
+        else:
+            existing = self.live_conference_named(conference_ref)
+            conference = existing or self.new_conference(
+                conference_ref, form.get("ConferenceStatusCallback") or None,
+                _groups(conference_events),
+            )  # fmt: skip
+        if conference.status == "completed" or (
+            conference.status == "init" and conference.participants
+        ):
+            raise SimError(
+                400, 16099,
+                f"Conference {conference.sid} is {conference.status}; participants can be added "
+                "only to a conference in progress",
+            )  # fmt: skip
+        if len(conference.active()) >= self.config.max_participants:
+            raise SimError(400, 16020, f"Conference {conference.sid} is full "
+                           f"({self.config.max_participants} participants)")  # fmt: skip
+        if coaching:
+            self._check_coach_target(conference, coach_target)
+        if label and any(p.label == label for p in conference.active()):
+            raise SimError(400, 16002, f"Label {label!r} is already used in this conference")
+
+        bad = [e for e in events if e not in CALL_PROGRESS_EVENTS]
+        if bad:
+            raise SimError(400, 21626, f"Invalid StatusCallbackEvent: {bad[0]}")
+        call = Call(
+            sid=new_sid("CA"), account_sid=self.config.account_sid, from_=from_, to=to,
+            direction="outbound-api", conference_sid=conference.sid,
+            status_callback=form.get("StatusCallback") or None,
+            status_callback_events=frozenset(events or ["completed"]),
+        )  # fmt: skip
+        p = Participant(
+            call_sid=call.sid, conference_sid=conference.sid, account_sid=self.config.account_sid,
+            label=label, muted=muted, coaching=coaching,
+            call_sid_to_coach=coach_target if coaching else None,
+            start_conference_on_enter=start_on_enter, end_conference_on_exit=end_on_exit,
+        )  # fmt: skip
+        delay = self._queue_delay()
+        call.queue_time_ms = p.queue_time_ms = int(delay * 1000)
+        self.calls[call.sid] = call
+        conference.participants[call.sid] = p
+        self._spawn(self._dial(conference, p, call, delay))
+        return p
+
+    def _queue_delay(self) -> float:
+        """Twilio's participant-create rate limit: excess creates wait (queue_time)."""
+        rate = self.config.participant_creates_per_second
+        if not rate:
+            return 0.0
+        now = time.monotonic()
+        start = max(now, self._next_create_at)
+        self._next_create_at = start + 1.0 / rate
+        return start - now
+
+    def _check_coach_target(self, conference: Conference, target: str | None) -> None:
+        if not target:
+            raise SimError(400, 16028, "CallSidToCoach is required when Coaching is true")
+        p = conference.participants.get(target)
+        if p is None or p.status != "connected":
+            raise SimError(
+                400, 16028,
+                f"Participant to be whispered {target} is not present "
+                f"in conference {conference.sid}",
+            )  # fmt: skip
+
+    def endpoint(self, to: str) -> Endpoint:
+        return self.config.endpoints.get(to, self.config.default_endpoint)
+
+    async def _dial(
+        self, conference: Conference, p: Participant, call: Call, queued: float
+    ) -> None:
+        if queued:
+            await asyncio.sleep(queued)
+        if p.status != "queued":
+            return  # removed while queued
+        self._call_progress(call, "initiated")
+        call.status, p.status = "ringing", "ringing"
+        call.updated = p.updated = time.time()
+        self._call_progress(call, "ringing")
+        behaviour = self.endpoint(call.to)
+        wait = (
+            self.config.no_answer_seconds if behaviour.outcome == "no-answer" else behaviour.delay
+        )
+        await asyncio.sleep(wait)
+        if p.status != "ringing":
+            return  # kicked or canceled while ringing
+        if behaviour.outcome in _FAILED_OUTCOMES:
+            self._abandon(p, _FAILED_OUTCOMES[behaviour.outcome])
+            return
+        if conference.status == "completed":
+            self._abandon(p, "canceled")
+            return
+        now = time.time()
+        call.status, call.started, call.updated = "in-progress", now, now
+        self._call_progress(call, "answered")
+        self._connect(conference, p)
+
+    def update_participant(
+        self, conference: Conference, p: Participant, form: Mapping[str, str]
+    ) -> None:
+        if conference.status == "completed" or p.status in ("complete", "failed"):
+            raise SimError(404, 20404, f"Participant {p.call_sid} is not in a live conference")
+        muted = _bool(form, "Muted")
+        hold = _bool(form, "Hold")
+        coaching = _bool(form, "Coaching")
+        end_on_exit = _bool(form, "EndConferenceOnExit")
+        target = form.get("CallSidToCoach") or None
+        new_coaching = p.coaching if coaching is None else coaching
+        new_target = (target or p.call_sid_to_coach) if new_coaching else None
+        if new_coaching and (coaching is not None or target is not None):
+            self._check_coach_target(conference, new_target)
+
+        connected = p.status == "connected"
+        p.updated = conference.updated = time.time()
+        if muted is not None and muted != p.muted:
+            p.muted = muted
+            if connected:
+                self._conference_event(
+                    conference, "participant-mute" if muted else "participant-unmute", p
+                )
+        if hold is not None and hold != p.hold:
+            p.hold = hold
+            if connected:
+                self._conference_event(
+                    conference, "participant-hold" if hold else "participant-unhold", p
+                )
+        modified = (new_coaching, new_target) != (p.coaching, p.call_sid_to_coach)
+        p.coaching, p.call_sid_to_coach = new_coaching, new_target
+        if end_on_exit is not None and end_on_exit != p.end_conference_on_exit:
+            p.end_conference_on_exit = end_on_exit
+            modified = True
+        if modified and connected:
+            self._conference_event(conference, "participant-modify", p)
+
+    def kick(self, conference: Conference, p: Participant) -> None:
+        if p.status in ("complete", "failed"):
+            raise SimError(404, 20404, f"Participant {p.call_sid} is not in the conference")
+        self.leave(conference, p, reason="participant_kicked")
+
+    # -- REST: calls and conferences ------------------------------------------
+
+    def update_call(self, call: Call, form: Mapping[str, str]) -> None:
+        status = form.get("Status")
+        if status not in (None, "completed", "canceled"):
+            raise SimError(400, 21218, f"Invalid Status: {status}")
+        if status is None:
+            return
+        conference = self.conferences.get(call.conference_sid or "")
+        p = conference.participants.get(call.sid) if conference else None
+        if call.status == "in-progress" and status == "completed":
+            if conference is not None and p is not None and p.status == "connected":
+                self.leave(conference, p, reason="participant_hung_up")
+            else:
+                now = time.time()
+                call.status, call.ended, call.updated = "completed", now, now
+                self._call_progress(call, "completed")
+        elif call.status in ("queued", "ringing"):
+            if p is not None:
+                self._abandon(p, "canceled")
+            else:
+                call.status = "canceled"
+
+    def update_conference(self, conference: Conference, form: Mapping[str, str]) -> None:
+        status = form.get("Status")
+        if status not in (None, "completed"):
+            raise SimError(400, 21218, f"Invalid Status: {status}")
+        if status == "completed":
+            self.end(conference, "conference-ended-via-api")
+
+    # -- scripted actions (control API and traffic) ----------------------------
+
+    def act(self, conference: Conference, action: str, call_sid: str | None) -> None:
+        if action == "end":
+            self.end(conference, "conference-ended-via-api")
+            return
+        if not call_sid:
+            raise SimError(400, 20001, f"action {action} needs a call_sid")
+        p = self.participant(conference, call_sid)
+        if p.status != "connected":
+            raise SimError(400, 16099, f"participant {call_sid} is not connected")
+        if action in ("hold", "unhold"):
+            self.update_participant(conference, p, {"Hold": str(action == "hold")})
+        elif action in ("mute", "unmute"):
+            self.update_participant(conference, p, {"Muted": str(action == "mute")})
+        elif action == "speech-start":
+            self.speaking.add(p.call_sid)
+            self._conference_event(conference, "participant-speech-start", p)
+        elif action == "speech-stop":
+            self.speaking.discard(p.call_sid)
+            self._conference_event(conference, "participant-speech-stop", p)
+        elif action == "leave":
+            self.leave(conference, p, reason="participant_hung_up")
+        else:
+            raise SimError(400, 20001, f"unknown action {action!r}")
+
+    # -- housekeeping --------------------------------------------------------
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "conferences": [
+                {**c.json(), "participants": [
+                    {**p.json(), "speaking": p.call_sid in self.speaking}
+                    for p in c.participants.values()
+                ]}
+                for c in self.conferences.values()
+            ],
+            "calls": [c.json() for c in self.calls.values()],
+            "callbacks": {**self.deliverer.stats, "pending": self.deliverer.pending,
+                          "outcomes": dict(self.deliverer.outcomes)},
+        }  # fmt: skip
+
+
+def _groups(raw: list[str]) -> frozenset[str]:
+    if not raw:
+        return ALL_GROUPS
+    groups = frozenset(raw)
+    unknown = groups - ALL_GROUPS
+    if unknown:
+        raise SimError(400, 16002, f"Invalid ConferenceStatusCallbackEvent: {sorted(unknown)[0]}")
+    return groups

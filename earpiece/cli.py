@@ -85,11 +85,25 @@ def _sim(args: argparse.Namespace) -> None:
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from earpiece import demo
+    from earpiece.settings import load
+
+    return demo.run(load(), agents=args.agents, calls_per_minute=args.calls_per_minute)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="earpiece", description="Earpiece: a live supervisor board for Twilio contact centers."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo", help="the whole product on embedded defaults, with a simulated floor"
+    )
+    demo.add_argument("--agents", type=int, default=12)
+    demo.add_argument("--calls-per-minute", type=float, default=12.0)
+    demo.set_defaults(run=_demo)
 
     cb = sub.add_parser("callbacks", help="the callback service: Twilio webhooks, JSON API, SSE")
     cb.add_argument("--host", default="127.0.0.1")
@@ -133,15 +147,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Each request an HTTP client makes is not news to an operator.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        code = args.run(args)
     except SettingError as exc:
         print(f"earpiece: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
-    return 0
+    return int(code or 0)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,200 @@
+"""`earpiece demo`: the whole product on embedded defaults, wired together.
+
+An embedded Redis (started here, stopped here), the Twilio simulator with a
+generated floor, and the callback service, each in its own process with
+generated credentials. Ctrl-C or SIGTERM stops every child, then the Redis
+server this demo started: nothing is left running and no port stays bound.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+from earpiece.embedded_redis import EmbeddedRedis
+from earpiece.settings import SettingError, Settings
+
+READY_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+def port_or_free(preferred: int) -> int:
+    """`preferred` when it is free on loopback, else any free port."""
+    for candidate in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise SettingError("no free port on 127.0.0.1 for the demo")
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@dataclass
+class Demo:
+    settings: Settings
+    callbacks_port: int = 8000
+    sim_port: int = 8700
+    agents: int = 12
+    calls_per_minute: float = 12.0
+    children: list[Child] = field(default_factory=list)
+    redis: EmbeddedRedis | None = None
+    stopping: bool = False
+
+    def __post_init__(self) -> None:
+        self.account_sid = "AC" + secrets.token_hex(16)
+        self.auth_token = secrets.token_hex(16)
+        self.api_token = secrets.token_urlsafe(18)
+        self.logs = (self.settings.data_dir / "logs").resolve()
+
+    # -- processes -----------------------------------------------------------
+
+    def _spawn(self, name: str, args: Sequence[str], env: dict[str, str]) -> Child:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = self.logs / f"{name}.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "earpiece.cli", *args],
+                env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                # Own process group: a Ctrl-C reaches the demo, which then stops
+                # its children in order (sim first, so no callback is lost).
+                start_new_session=True,
+            )  # fmt: skip
+        child = Child(name, process, log)
+        self.children.append(child)
+        return child
+
+    def _wait_ready(self, child: Child, url: str) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if child.process.poll() is not None:
+                raise SettingError(
+                    f"the {child.name} process stopped at start: {self._tail(child)}"
+                )
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise SettingError(f"the {child.name} process did not answer at {url}: {self._tail(child)}")
+
+    @staticmethod
+    def _tail(child: Child) -> str:
+        try:
+            lines = child.log.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        return lines[-1] if lines else "(no output)"
+
+    def start(self) -> None:
+        self.callbacks_port = port_or_free(self.callbacks_port)
+        self.sim_port = port_or_free(self.sim_port)
+        callbacks_url = f"http://127.0.0.1:{self.callbacks_port}"
+        sim_url = f"http://127.0.0.1:{self.sim_port}"
+        if self.settings.redis_url is None:
+            self.redis = EmbeddedRedis(self.settings.data_dir)
+            redis_url = self.redis.start()
+        else:
+            redis_url = self.settings.redis_url
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "TWILIO_ACCOUNT_SID": self.account_sid,
+            "TWILIO_AUTH_TOKEN": self.auth_token,
+            "TWILIO_API_BASE_URL": sim_url,
+            "PUBLIC_BASE_URL": callbacks_url,
+            "EARPIECE_API_TOKEN": self.api_token,
+        }
+        callbacks = self._spawn("callbacks", ["callbacks", "--port", str(self.callbacks_port)], env)
+        self._wait_ready(callbacks, callbacks_url + "/healthz")
+        sim = self._spawn("sim", [
+            "sim", "--port", str(self.sim_port),
+            "--callback-url", callbacks_url + "/twilio/conference-events",
+            "--agents", str(self.agents), "--calls-per-minute", str(self.calls_per_minute),
+            "--prefill", str(max(1, self.agents // 2)),
+        ], env)  # fmt: skip
+        self._wait_ready(sim, sim_url + "/sim/state")
+        self.callbacks_url, self.sim_url = callbacks_url, sim_url
+
+    def banner(self) -> str:
+        token = self.api_token
+        return "\n".join([
+            "Earpiece demo is running: a simulated floor of "
+            f"{self.agents} agents, about {self.calls_per_minute:g} calls a minute.",
+            "",
+            f"  Live floor (JSON)  {self.callbacks_url}/api/conferences",
+            f"  Live feed (SSE)    {self.callbacks_url}/events?token={token}",
+            f"  API token          {token}",
+            f"  Twilio simulator   {self.sim_url}/sim/state",
+            f"  Logs               {self.logs}",
+            "",
+            f'  Try: curl -H "Authorization: Bearer {token}" {self.callbacks_url}/api/conferences',
+            "",
+            "Press Ctrl-C to stop.",
+        ])  # fmt: skip
+
+    def watch(self) -> int:
+        """Run until a signal, or until a child dies (then stop the rest and say why)."""
+        while not self.stopping:
+            for child in self.children:
+                if child.process.poll() is not None:
+                    print(f"earpiece: the {child.name} process stopped: {self._tail(child)}",
+                          file=sys.stderr)  # fmt: skip
+                    return 1
+            time.sleep(0.2)
+        return 0
+
+    def stop(self) -> None:
+        # The simulator first (no new callbacks), then the service, then Redis.
+        for child in sorted(self.children, key=lambda c: c.name != "sim"):
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for child in self.children:
+            try:
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+        if self.redis is not None:
+            self.redis.release()
+            self.redis.shutdown()
+
+
+def run(settings: Settings, *, agents: int, calls_per_minute: float) -> int:
+    demo = Demo(settings, agents=agents, calls_per_minute=calls_per_minute)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        demo.stopping = True
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        demo.start()
+        print(demo.banner(), flush=True)
+        code = demo.watch()
+    finally:
+        print("Stopping the demo ...", file=sys.stderr, flush=True)
+        demo.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    print("Stopped.", file=sys.stderr, flush=True)
+    return code

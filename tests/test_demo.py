@@ -1,0 +1,69 @@
+"""`earpiece demo` as a user runs it: it starts on embedded defaults, shows a live floor,
+and Ctrl-C leaves no process, socket or port behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from earpiece.embedded_redis import _ping
+
+
+def _nothing_listens(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.connect(("127.0.0.1", port))
+        except ConnectionRefusedError:
+            return True
+        return False
+
+
+def test_demo_runs_a_live_floor_and_stops_cleanly() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="ep-demo-", dir="/tmp"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "TWILIO_", "EARPIECE_"))}
+    env["EARPIECE_DATA_DIR"] = str(folder / "data")
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "earpiece.cli", "demo", "--agents", "4", "--calls-per-minute", "30"],
+        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert demo.stdout is not None
+        banner = []
+        for line in demo.stdout:
+            banner.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        text = "".join(banner)
+        token = re.search(r"API token\s+(\S+)", text)
+        floor = re.search(r"Live floor \(JSON\)\s+(\S+)", text)
+        assert token and floor, text
+        headers = {"Authorization": f"Bearer {token.group(1)}"}
+        deadline = time.monotonic() + 15
+        live: list[dict[str, object]] = []
+        while not live and time.monotonic() < deadline:
+            live = httpx.get(floor.group(1), headers=headers).json()["conferences"]
+            time.sleep(0.2)
+        assert live, "the demo floor stayed empty"
+        assert {c["state"] for c in live} <= {"waiting", "talking", "hold"}
+        ports = [int(p) for p in re.findall(r"http://127\.0\.0\.1:(\d+)", text)]
+    finally:
+        demo.send_signal(signal.SIGINT)
+        _, err = demo.communicate(timeout=30)
+    assert demo.returncode == 0, err
+    assert "Traceback" not in err
+    assert err.strip().endswith("Stopped.")
+    assert ports and all(_nothing_listens(p) for p in set(ports))
+    assert not _ping(folder / "data" / "redis" / "redis.sock")
+    leftovers = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True).stdout
+    assert leftovers.strip() == ""
+    shutil.rmtree(folder, ignore_errors=True)

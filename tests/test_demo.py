@@ -30,7 +30,11 @@ def _nothing_listens(port: int) -> bool:
 
 def test_demo_runs_a_live_floor_and_stops_cleanly() -> None:
     folder = Path(tempfile.mkdtemp(prefix="ep-demo-", dir="/tmp"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "TWILIO_", "EARPIECE_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("REDIS_URL", "TWILIO_", "EARPIECE_"))
+    }
     env["EARPIECE_DATA_DIR"] = str(folder / "data")
     demo = subprocess.Popen(
         [sys.executable, "-m", "earpiece.cli", "demo", "--agents", "4", "--calls-per-minute", "30"],

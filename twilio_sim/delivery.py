@@ -18,10 +18,11 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass
 
-import httpx
+import orjson
 from twilio.request_validator import RequestValidator
 
 from twilio_sim.config import SimConfig
+from twilio_sim.http_post import Poster, PostError
 
 log = logging.getLogger("earpiece.sim.delivery")
 
@@ -51,14 +52,10 @@ class Deliverer:
         self._held_timer: asyncio.TimerHandle | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._late: set[asyncio.Task[None]] = set()
-        self._client: httpx.AsyncClient | None = None
+        self._poster = Poster(TIMEOUT_SECONDS)
         self._in_flight = 0
 
     async def start(self) -> None:
-        limits = httpx.Limits(
-            max_connections=self.concurrency, max_keepalive_connections=self.concurrency
-        )
-        self._client = httpx.AsyncClient(limits=limits, timeout=TIMEOUT_SECONDS)
         self._workers = [asyncio.create_task(self._work()) for _ in range(self.concurrency)]
 
     async def stop(self) -> None:
@@ -67,8 +64,7 @@ class Deliverer:
         for task in [*self._workers, *self._late]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._client is not None:
-            await self._client.aclose()
+        await self._poster.close()
 
     def send(self, url: str, params: dict[str, str]) -> None:
         """Queue one callback (after the configured unreliability, if any)."""
@@ -139,7 +135,6 @@ class Deliverer:
                 self._in_flight -= 1
 
     async def _post(self, outbound: Outbound) -> None:
-        assert self._client is not None
         headers = {
             "X-Twilio-Signature": self.validator.compute_signature(outbound.url, outbound.params),
             "I-Twilio-Idempotency-Token": outbound.token,
@@ -147,20 +142,18 @@ class Deliverer:
         }
         for attempt in range(RETRIES + 1):
             try:
-                response = await self._client.post(
-                    outbound.url, data=outbound.params, headers=headers
-                )
-            except httpx.TransportError as exc:
-                failure = f"connection: {exc!r}"
+                answer = await self._poster.post(outbound.url, outbound.params, headers)
+            except PostError as exc:
+                failure = f"connection: {exc}"
             else:
-                if response.status_code < 500:
+                if answer.status < 500:
                     self.stats["delivered"] += 1
-                    if response.status_code >= 400:
-                        self.stats[f"refused-{response.status_code}"] += 1
+                    if answer.status >= 400:
+                        self.stats[f"refused-{answer.status}"] += 1
                     with contextlib.suppress(ValueError, KeyError, TypeError):
-                        self.outcomes[response.json()["outcome"]] += 1
+                        self.outcomes[orjson.loads(answer.body)["outcome"]] += 1
                     return
-                failure = f"status {response.status_code}"
+                failure = f"status {answer.status}"
             if attempt < RETRIES:
                 self.stats["retried"] += 1
                 await asyncio.sleep(RETRY_BACKOFF_SECONDS * 2**attempt)

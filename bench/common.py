@@ -73,6 +73,7 @@ def callbacks_service(redis: str, namespace: str, **extra: str) -> Iterator[Serv
     env.update(
         REDIS_URL=redis,
         EARPIECE_NAMESPACE=namespace,
+        TWILIO_ACCOUNT_SID="AC" + "0" * 32,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         EARPIECE_API_TOKEN=API_TOKEN,

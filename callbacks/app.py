@@ -7,6 +7,7 @@ fan-out are made once in the lifespan and closed there.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -15,10 +16,14 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from callbacks import api, stream, webhooks
+from callbacks import api, monitors, stream, webhooks
 from callbacks.context import Context
 from callbacks.errors import HANDLERS
 from callbacks.signature import SignatureChecker
+from coach.actions import Coach
+from coach.audit import Audit
+from coach.twilio_calls import TwilioCalls
+from coach.twilio_client import make_client
 from earpiece import roster as roster_module
 from earpiece.redis_client import RedisTarget, async_client, resolve
 from earpiece.settings import Settings, load
@@ -28,7 +33,7 @@ from live.store import LiveFloor
 
 log = logging.getLogger("earpiece.callbacks")
 
-REQUIRED = ("TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "EARPIECE_API_TOKEN")
+REQUIRED = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "EARPIECE_API_TOKEN")
 
 # Collector policy of a service process. Everything made at start (modules,
 # app, roster, clients) lives as long as the process, so it is frozen out of
@@ -44,12 +49,28 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+async def _sweep(coach: Coach, every: float) -> None:
+    """Clear supervisor legs stuck dialing (every process may do it: it is idempotent)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await coach.sweep_dialing()
+        except Exception:
+            log.warning("sweeping dialing legs failed; will retry", exc_info=True)
+
+
 def routes() -> list[Route]:
     return [
         Route("/twilio/conference-events", webhooks.conference_events, methods=["POST"]),
+        Route("/twilio/call-events", webhooks.call_events, methods=["POST"]),
         Route("/api/conferences", api.list_conferences, methods=["GET"]),
         Route("/api/conferences/{sid}", api.get_conference, methods=["GET"]),
         Route("/api/calls/{call_sid}", api.get_call, methods=["GET"]),
+        Route("/api/conferences/{sid}/monitors", monitors.join, methods=["POST"]),
+        Route("/api/conferences/{sid}/monitors/{supervisor}", monitors.switch, methods=["PATCH"]),
+        Route("/api/conferences/{sid}/monitors/{supervisor}", monitors.leave, methods=["DELETE"]),
+        Route("/api/audit", monitors.audit, methods=["GET"]),
+        Route("/api/audit.csv", monitors.audit_csv, methods=["GET"]),
         Route("/events", stream.events, methods=["GET"]),
         Route("/healthz", api.healthz, methods=["GET"]),
     ]
@@ -73,18 +94,34 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             history_seconds=settings.history_seconds,
         )
         hub = FeedHub(floor, queue_size=settings.sse_queue_size)
+        coach = Coach(
+            floor, roster,
+            TwilioCalls(make_client(settings), retries=settings.twilio_retries),
+            Audit(redis, floor.keys, settings.audit_retention_days),
+            caller_id=settings.caller_id,
+            call_events_url=settings.base_url + "/twilio/call-events",
+            dialing_timeout_seconds=settings.dialing_timeout_seconds,
+        )  # fmt: skip
         app.state.ctx = Context(
             settings=settings,
             redis=redis,
             floor=floor,
             hub=hub,
             signature=SignatureChecker(settings.auth_token, settings.base_url),
+            coach=coach,
         )
         await hub.start()
+        sweeper = asyncio.create_task(
+            _sweep(coach, settings.sweep_seconds), name="earpiece-dialing-sweeper"
+        )
         tune_gc()
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await coach.stop()
             await hub.stop()
             await redis.aclose()
             if target.embedded is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callbacks.signature import SignatureChecker
+from coach.actions import Coach
 from earpiece.redis_client import AsyncRedis
 from earpiece.settings import Settings
 from live.feed import FeedHub
@@ -18,3 +19,4 @@ class Context:
     floor: LiveFloor
     hub: FeedHub
     signature: SignatureChecker
+    coach: Coach

@@ -106,7 +106,26 @@ async def conference_event(request: SignedRequest) -> tuple[int, bytes]:
     except BadEvent as exc:
         raise ApiError(400, "bad-callback", str(exc)) from None
     result = await request.context.floor.apply(event)
+    if result.outcome in ("applied", "unchanged") and event.event in COACH_EVENTS:
+        request.context.coach.react(event)
     return 200, _OUTCOME_BODIES[result.outcome]
 
 
+# The few events a supervisor's monitor depends on; speech and mute never reach coach.
+COACH_EVENTS = frozenset({"participant-join", "participant-leave", "conference-end"})
+
+
+async def call_event(request: SignedRequest) -> tuple[int, bytes]:
+    """Call-progress callbacks of the supervisor legs coach created."""
+    call_sid = request.params.get("CallSid")
+    status = request.params.get("CallStatus")
+    if not call_sid:
+        raise ApiError(400, "bad-callback", "CallSid is missing")
+    if not status:
+        raise ApiError(400, "bad-callback", "CallStatus is missing")
+    outcome = await request.context.coach.on_call_status(call_sid, status)
+    return 200, b'{"outcome":"%s"}' % outcome.encode()
+
+
 conference_events = SignedWebhook(conference_event)
+call_events = SignedWebhook(call_event)

@@ -22,7 +22,9 @@ def _callbacks(args: argparse.Namespace) -> None:
     if args.workers > 1:
         # Each worker is its own process with its own Redis client; check the
         # settings here first so a missing one is reported once, in one line.
-        settings.require("TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "EARPIECE_API_TOKEN")
+        from callbacks.app import REQUIRED
+
+        settings.require(*REQUIRED)
         uvicorn.run(
             "callbacks.app:factory",
             factory=True,

@@ -109,6 +109,13 @@ class Settings:
     call_wait_max_seconds: float = 30.0
     long_hold_seconds: float = 60.0
     long_call_seconds: float = 600.0
+    # Supervisor legs: the caller ID Twilio shows, how long a leg may ring
+    # before it is given up, and Twilio 429 retries.
+    caller_id: str = "+15005550006"
+    dialing_timeout_seconds: float = 45.0
+    sweep_seconds: float = 5.0
+    twilio_retries: int = 3
+    audit_retention_days: int = 90
 
     def require(self, *names: str) -> None:
         """Raise SettingError naming the first of `names` that is unset."""
@@ -201,6 +208,17 @@ def load(
         ),
         long_call_seconds=get(
             "EARPIECE_LONG_CALL_SECONDS", _positive_float("EARPIECE_LONG_CALL_SECONDS"), 600.0
+        ),
+        caller_id=text("EARPIECE_CALLER_ID") or "+15005550006",
+        dialing_timeout_seconds=get(
+            "EARPIECE_DIALING_TIMEOUT_SECONDS",
+            _positive_float("EARPIECE_DIALING_TIMEOUT_SECONDS"),
+            45.0,
+        ),
+        sweep_seconds=get("EARPIECE_SWEEP_SECONDS", _positive_float("EARPIECE_SWEEP_SECONDS"), 5.0),
+        twilio_retries=get("EARPIECE_TWILIO_RETRIES", _positive_int("EARPIECE_TWILIO_RETRIES"), 3),
+        audit_retention_days=get(
+            "EARPIECE_AUDIT_RETENTION_DAYS", _positive_int("EARPIECE_AUDIT_RETENTION_DAYS"), 90
         ),
         call_wait_max_seconds=get(
             "EARPIECE_CALL_WAIT_MAX_SECONDS",

@@ -3,9 +3,10 @@
 -- KEYS[1] live index: sorted set SID -> start time (ms)
 -- KEYS[2] call index: hash CallSid -> ConferenceSid
 -- KEYS[3] change feed (stream)
--- then, for each event i (from 0): KEYS[4+3i] its conference document (JSON
--- string), KEYS[5+3i] the bitmap of that conference's applied
--- SequenceNumbers, KEYS[6+3i] the idempotency tokens taken for it (set).
+-- KEYS[4] supervisor index, KEYS[5] leg index, KEYS[6] dialing legs (see monitor.lua)
+-- then, for each event i (from 0): KEYS[7+3i] its conference document (JSON
+-- string), KEYS[8+3i] the bitmap of that conference's applied
+-- SequenceNumbers, KEYS[9+3i] the idempotency tokens taken for it (set).
 -- ARGV[1] feed MAXLEN (approximate trim)
 -- ARGV[2] seconds an ended conference is kept for history
 -- ARGV[3..] the events, JSON (live.events.ConferenceEvent.for_script)
@@ -30,6 +31,7 @@
 -- them in SequenceNumber order.
 
 local LIVE, CALLS, FEED = KEYS[1], KEYS[2], KEYS[3]
+local SUPERVISORS, LEGS, DIALING = KEYS[4], KEYS[5], KEYS[6]
 local maxlen = ARGV[1]
 local history = tonumber(ARGV[2])
 
@@ -76,6 +78,14 @@ local function apply_one(ev, DOC, SEEN, TOKENS)
       end
     end
     redis.call('ZREM', LIVE, c.sid)
+    -- Monitors end with the call; the ended document keeps them for the audit.
+    for sup, m in pairs(c.mon or {}) do
+      if redis.call('HGET', SUPERVISORS, sup) == c.sid then redis.call('HDEL', SUPERVISORS, sup) end
+      if m.call_sid and m.call_sid ~= '' then
+        redis.call('HDEL', LEGS, m.call_sid)
+        redis.call('ZREM', DIALING, m.call_sid)
+      end
+    end
     local doc = cjson.encode(c)
     redis.call('SET', DOC, doc, 'EX', history)
     redis.call('EXPIRE', SEEN, history)
@@ -219,7 +229,7 @@ end
 
 local out = {}
 for i = 3, #ARGV do
-  local base = 4 + 3 * (i - 3)
+  local base = 7 + 3 * (i - 3)
   local outcome, id = apply_one(cjson.decode(ARGV[i]), KEYS[base], KEYS[base + 1], KEYS[base + 2])
   out[#out + 1] = outcome
   out[#out + 1] = id

@@ -45,6 +45,26 @@ class Keys:
         return f"{self.tag}:calls"
 
     @property
+    def supervisors(self) -> str:
+        """Hash supervisor -> ConferenceSid they monitor (one call at a time)."""
+        return f"{self.tag}:supervisors"
+
+    @property
+    def legs(self) -> str:
+        """Hash supervisor leg CallSid -> "<supervisor> <ConferenceSid>"."""
+        return f"{self.tag}:legs"
+
+    @property
+    def dialing(self) -> str:
+        """Sorted set of supervisor legs still dialing, by when they started (ms)."""
+        return f"{self.tag}:dialing"
+
+    @property
+    def audit(self) -> str:
+        """Stream of every supervisor join, mode switch and leave."""
+        return f"{self.tag}:audit"
+
+    @property
     def feed(self) -> str:
         """The change feed: a bounded Stream of every change that took effect."""
         return f"{self.tag}:feed"

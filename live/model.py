@@ -72,6 +72,19 @@ def participant_json(p: Doc, role: str) -> Json:
     }
 
 
+def monitor_json(m: Doc) -> Json:
+    """A supervisor's monitor (CONTRACT.md), plus `note` when something changed it on its own."""
+    return {
+        "supervisor": m["supervisor"],
+        "conference_sid": m["conference_sid"],
+        "call_sid": m.get("call_sid") or None,
+        "mode": m["mode"],
+        "since": iso(m.get("since")),
+        "status": m.get("status", "dialing"),
+        "note": m.get("note") or None,
+    }
+
+
 def present_participants(doc: Doc) -> list[Doc]:
     people = [p for p in (doc.get("p") or {}).values() if p.get("present")]
     people.sort(key=lambda p: (p.get("joined") or 0, p["call_sid"]))
@@ -122,6 +135,6 @@ def conference_json(doc: Doc, roster: Roster, now_ms: int, limits: Thresholds) -
         "queue": team.queue if team else None,
         "agent": agent,
         "participants": [participant_json(p, r) for p, r in zip(people, roles, strict=True)],
-        "monitors": [dict(m) for m in (doc.get("mon") or {}).values()],
+        "monitors": [monitor_json(m) for _, m in sorted((doc.get("mon") or {}).items())],
         "alerts": alerts_for(doc, people, now_ms, limits),
     }

@@ -22,6 +22,7 @@ from live.keys import Keys
 from live.model import Json, Thresholds, conference_json, role_of
 
 APPLY_LUA = resources.files("live").joinpath("apply.lua").read_text(encoding="utf-8")
+MONITOR_LUA = resources.files("live").joinpath("monitor.lua").read_text(encoding="utf-8")
 
 
 def now_ms() -> int:
@@ -32,6 +33,13 @@ def now_ms() -> int:
 class ApplyResult:
     outcome: str  # applied | unchanged | duplicate | stale
     feed_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorResult:
+    result: str  # ok | unknown | ended | elsewhere | exists | whisper-taken | absent | other-leg
+    detail: str  # the other conference, the whisperer, the displaced supervisor or the old mode
+    monitor: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +73,18 @@ class LiveFloor:
         self.thresholds = thresholds or Thresholds()
         self.feed_maxlen = feed_maxlen
         self.history_seconds = history_seconds
+        self._monitor = redis.register_script(MONITOR_LUA)
         self._apply = BatchedScript(
             redis,
             APPLY_LUA,
-            shared_keys=[self.keys.live, self.keys.calls, self.keys.feed],
+            shared_keys=[
+                self.keys.live,
+                self.keys.calls,
+                self.keys.feed,
+                self.keys.supervisors,
+                self.keys.legs,
+                self.keys.dialing,
+            ],
             shared_args=[feed_maxlen, history_seconds],
         )
 
@@ -82,6 +98,33 @@ class LiveFloor:
         )
         fid = _text(feed_id)
         return ApplyResult(outcome=_text(outcome), feed_id=fid or None)
+
+    async def monitor_op(self, op: str, sid: str, **args: Any) -> MonitorResult:
+        """One monitor operation (live/monitor.lua): claim, attach, connected, mode, remove."""
+        k = self.keys
+        args.setdefault("now", now_ms())
+        reply: Any = await self._monitor(
+            keys=[k.conference(sid), k.feed, k.supervisors, k.legs, k.dialing],
+            args=[op, orjson.dumps(args), self.feed_maxlen],
+        )
+        result, detail, monitor = (_text(x) for x in reply)
+        return MonitorResult(result, detail, orjson.loads(monitor) if monitor else None)
+
+    async def supervisor_conference(self, supervisor: str) -> str | None:
+        sid = await self.redis.hget(self.keys.supervisors, supervisor)
+        return _text(sid) if sid is not None else None
+
+    async def leg(self, call_sid: str) -> tuple[str, str] | None:
+        """(supervisor, ConferenceSid) of a supervisor leg Earpiece dialed."""
+        raw = await self.redis.hget(self.keys.legs, call_sid)
+        if raw is None:
+            return None
+        supervisor, _, sid = _text(raw).partition(" ")
+        return supervisor, sid
+
+    async def dialing_since(self, before_ms: int) -> list[str]:
+        legs: Any = await self.redis.zrangebyscore(self.keys.dialing, 0, before_ms)
+        return [_text(x) for x in legs]
 
     # -- read --------------------------------------------------------------
 

@@ -152,3 +152,70 @@ def server(redis_target: RedisTarget, namespace: str) -> Iterator[ServerThread]:
     thread.start()
     yield thread
     thread.stop()
+
+
+@dataclass
+class Wired:
+    """The Twilio simulator and the callback service, pointed at each other."""
+
+    sim: Sim
+    service: ServerThread
+
+    def api(self) -> httpx.Client:
+        return self.service.client(API_TOKEN)
+
+    def new_call(self, agent: str = "bob") -> dict[str, str]:
+        with self.sim.control() as http:
+            call: dict[str, str] = http.post("/sim/calls", json={"agent": agent}).json()
+        self.wait(lambda: self.conference(call["conference_sid"]) is not None)
+        return call
+
+    def act(self, sid: str, action: str, call_sid: str | None = None) -> None:
+        with self.sim.control() as http:
+            response = http.post(
+                f"/sim/conferences/{sid}/actions", json={"action": action, "call_sid": call_sid}
+            )
+        assert response.status_code == 200, response.text
+
+    def conference(self, sid: str) -> dict[str, Any] | None:
+        with self.api() as http:
+            response = http.get(f"/api/conferences/{sid}")
+        return response.json() if response.status_code == 200 else None
+
+    def monitor(self, sid: str, supervisor: str) -> dict[str, Any] | None:
+        conference = self.conference(sid) or {}
+        return next(
+            (m for m in conference.get("monitors", []) if m["supervisor"] == supervisor), None
+        )
+
+    def sim_leg(self, sid: str, call_sid: str) -> Any:
+        return self.sim.engine.conferences[sid].participants[call_sid]
+
+    @staticmethod
+    def wait(predicate: Any, seconds: float = 5.0) -> None:
+        deadline = time.monotonic() + seconds
+        while not predicate():
+            assert time.monotonic() < deadline, "timed out waiting"
+            time.sleep(0.02)
+
+
+def wire(redis_target: RedisTarget, namespace: str, **settings_extra: str) -> Wired:
+    from callbacks.app import create_app
+
+    port = ServerThread.free_port()
+    sim = start_sim(f"http://127.0.0.1:{port}/twilio/conference-events")
+    settings = make_settings(
+        redis_target.url, namespace, f"http://127.0.0.1:{port}",
+        TWILIO_API_BASE_URL=sim.url, EARPIECE_TWILIO_RETRIES="3", **settings_extra,
+    )  # fmt: skip
+    service = ServerThread(create_app(settings, redis_target), port, settings)
+    service.start()
+    return Wired(sim, service)
+
+
+@pytest.fixture
+def wired(redis_target: RedisTarget, namespace: str) -> Iterator[Wired]:
+    running = wire(redis_target, namespace)
+    yield running
+    running.sim.thread.stop()
+    running.service.stop()

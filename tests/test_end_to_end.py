@@ -3,27 +3,10 @@ even when callbacks arrive out of order, twice, or late."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from callbacks.app import create_app
-from earpiece.redis_client import RedisTarget
-from tests.conftest import API_TOKEN, Sim, make_settings, start_sim
+from tests.conftest import API_TOKEN, Sim, Wired
 from tests.helpers import ServerThread
-
-
-@pytest.fixture
-def wired(redis_target: RedisTarget, namespace: str) -> Iterator[tuple[Sim, ServerThread]]:
-    port = ServerThread.free_port()
-    settings = make_settings(redis_target.url, namespace, f"http://127.0.0.1:{port}")
-    service = ServerThread(create_app(settings, redis_target), port, settings)
-    service.start()
-    sim = start_sim(service.url + "/twilio/conference-events")
-    yield sim, service
-    sim.thread.stop()
-    service.stop()
 
 
 def floor_of_sim(sim: Sim) -> dict[str, Any]:
@@ -80,8 +63,8 @@ def script(sim: Sim) -> None:
     )  # fmt: skip
 
 
-def test_the_floor_matches_the_simulator(wired: tuple[Sim, ServerThread]) -> None:
-    sim, service = wired
+def test_the_floor_matches_the_simulator(wired: Wired) -> None:
+    sim, service = wired.sim, wired.service
     script(sim)
     sim.drain()
     # The supervisor leg answers after a short ring; wait for its callbacks too.
@@ -95,9 +78,9 @@ def test_the_floor_matches_the_simulator(wired: tuple[Sim, ServerThread]) -> Non
 
 
 def test_out_of_order_duplicated_and_late_callbacks_reach_the_same_floor(
-    wired: tuple[Sim, ServerThread],
+    wired: Wired,
 ) -> None:
-    sim, service = wired
+    sim, service = wired.sim, wired.service
     with sim.control() as http:
         http.put("/sim/reliability", json={"reorder": 0.4, "duplicate": 0.3, "late": 0.2,
                                            "late_seconds": 0.3})  # fmt: skip

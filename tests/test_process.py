@@ -36,6 +36,7 @@ def _env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env.update(
         EARPIECE_DATA_DIR=str(data_dir),
+        TWILIO_ACCOUNT_SID="AC" + "0" * 32,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         EARPIECE_API_TOKEN=API_TOKEN,

@@ -37,6 +37,8 @@ class SimConfig:
     participant_creates_per_second: float | None = None
     # A share of REST requests answered 429 (error 20429), to test retries.
     rest_429_share: float = 0.0
+    # The next N REST requests answer 429, whatever the share (deterministic tests).
+    rest_429_next: int = 0
     # Seconds a no-answer call rings before giving up (Twilio: Timeout + 5 s).
     no_answer_seconds: float = 1.0
     max_participants: int = 250

@@ -8,6 +8,7 @@ and, beyond the contract, for tests and demos:
 
     PUT  /sim/endpoints/{to}               {"outcome": "answer|busy|no-answer|failed", "delay"}
     PUT  /sim/reliability                  {"drop", "duplicate", "reorder", "late", "late_seconds"}
+    PUT  /sim/faults                       {"rest_429_next": N}: the next N REST requests get 429
     POST /sim/scenarios/busy-duplicate     {"agent"} -> FIELD-NOTES 4's duplicate conference
 """
 
@@ -113,6 +114,15 @@ async def reliability(request: Request, engine: Engine) -> Response:
     return _json(vars(engine.config.reliability))
 
 
+async def faults(request: Request, engine: Engine) -> Response:
+    body = await _body(request)
+    try:
+        engine.config.rest_429_next = int(body.get("rest_429_next", 0))
+    except (TypeError, ValueError):
+        raise SimError(400, 20001, "rest_429_next must be a whole number") from None
+    return _json({"rest_429_next": engine.config.rest_429_next})
+
+
 async def scenario_busy_duplicate(request: Request, engine: Engine) -> Response:
     body = await _body(request)
     agent = body.get("agent")
@@ -130,5 +140,6 @@ def routes() -> list[Route]:
         Route("/sim/state", _guard(state), methods=["GET"]),
         Route("/sim/endpoints/{to:path}", _guard(endpoint), methods=["PUT"]),
         Route("/sim/reliability", _guard(reliability), methods=["PUT"]),
+        Route("/sim/faults", _guard(faults), methods=["PUT"]),
         Route("/sim/scenarios/busy-duplicate", _guard(scenario_busy_duplicate), methods=["POST"]),
     ]

@@ -82,7 +82,11 @@ def endpoint(handler: Handler) -> Callable[[Request], Any]:
     async def run(request: Request) -> Response:
         engine: Engine = request.app.state.engine
         try:
-            if engine.config.rest_429_share and engine.rng.random() < engine.config.rest_429_share:
+            config = engine.config
+            if config.rest_429_next > 0:
+                config.rest_429_next -= 1
+                raise SimError(429, 20429, "Too Many Requests")
+            if config.rest_429_share and engine.rng.random() < config.rest_429_share:
                 raise SimError(429, 20429, "Too Many Requests")
             _check_auth(request, engine)
             result: Response = await handler(request, engine)

@@ -1,0 +1,439 @@
+"""Listen, whisper and barge: a supervisor's leg in a live conference, and its mode.
+
+Join creates a participant that is muted, with no beep, whatever the mode
+asked for (FIELD-NOTES 8: whisper mistakes reach customers), and reads it back
+to be sure. A requested whisper or barge is applied when the leg has joined
+the conference. Every switch is an update of that same leg (same CallSid, no
+rejoin). The atomic rules (one whisperer per call, one call per supervisor)
+are checked and claimed in Redis first (live/monitor.lua), and only then is
+Twilio asked. Every step is audited.
+
+Legs also change outside the app: the supervisor hangs up, never answers, the
+call fails, the agent leaves while being coached. Callbacks bring those here
+(`on_*`), and a sweep clears legs stuck dialing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from coach.audit import Audit
+from coach.errors import CoachError
+from coach.rules import MODES, refusal
+from coach.twilio_calls import TwilioCalls
+from earpiece.roster import Roster, Supervisor
+from live.events import ConferenceEvent
+from live.model import monitor_json, role_of
+from live.store import LiveFloor, MonitorResult, now_ms
+
+log = logging.getLogger("earpiece.coach")
+
+CALL_PROGRESS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+ENDED_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+def flags_for(mode: str, agent_call_sid: str | None) -> dict[str, Any]:
+    """The participant flags of each mode, as Twilio's update takes them."""
+    if mode == "listen":
+        return {"muted": True, "coaching": False}
+    if mode == "whisper":
+        return {"muted": False, "coaching": True, "call_sid_to_coach": agent_call_sid}
+    return {"muted": False, "coaching": False}
+
+
+def agent_leg(doc: dict[str, Any]) -> tuple[str, str] | None:
+    """(CallSid, agent id) of the agent connected to the call, if any."""
+    for p in (doc.get("p") or {}).values():
+        role, ident = role_of(p.get("label"))
+        if role == "agent" and p.get("present") and ident:
+            return p["call_sid"], ident
+    return None
+
+
+class Coach:
+    def __init__(
+        self,
+        floor: LiveFloor,
+        roster: Roster,
+        twilio: TwilioCalls,
+        audit: Audit,
+        *,
+        caller_id: str,
+        call_events_url: str,
+        dialing_timeout_seconds: float,
+    ) -> None:
+        self.floor = floor
+        self.roster = roster
+        self.twilio = twilio
+        self.audit = audit
+        self.caller_id = caller_id
+        self.call_events_url = call_events_url
+        self.dialing_timeout_ms = int(dialing_timeout_seconds * 1000)
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- checks shared by the actions ------------------------------------------
+
+    def supervisor(self, ident: str) -> Supervisor:
+        found = self.roster.supervisors.get(ident)
+        if found is None:
+            raise CoachError(
+                422, "unknown-supervisor", f"{ident!r} is not a supervisor in the roster"
+            )
+        return found
+
+    async def _live_doc(self, sid: str) -> dict[str, Any]:
+        doc = await self.floor.document(sid)
+        if doc is None:
+            raise CoachError(404, "unknown-conference", f"no conference {sid}")
+        if doc.get("status") == "completed":
+            raise CoachError(409, "conference-ended", f"conference {sid} has ended")
+        return doc
+
+    def _check(self, who: Supervisor, mode: str, doc: dict[str, Any]) -> tuple[str, str] | None:
+        if mode not in MODES:
+            raise CoachError(422, "bad-mode", f"mode must be one of {', '.join(MODES)}")
+        conference = self.floor.render(doc)
+        reason = refusal(who, mode, conference["team"])
+        if reason:
+            raise CoachError(403, "not-allowed", reason)
+        agent = agent_leg(doc)
+        if mode == "whisper" and agent is None:
+            raise CoachError(409, "no-agent", "nobody to coach: no agent is connected to this call")
+        return agent
+
+    @staticmethod
+    def _refused(result: MonitorResult, sid: str, who: str) -> CoachError:
+        if result.result == "unknown":
+            return CoachError(404, "unknown-conference", f"no conference {sid}")
+        if result.result == "ended":
+            return CoachError(409, "conference-ended", f"conference {sid} has ended")
+        if result.result == "whisper-taken":
+            return CoachError(
+                409,
+                "whisper-taken",
+                f"{result.detail} is whispering on this call; ask to take over "
+                '(send "takeover": true) or listen',
+            )
+        if result.result == "exists":
+            return CoachError(
+                409,
+                "already-monitoring",
+                f"{who} is already on this call; PATCH the monitor to switch modes",
+            )
+        if result.result == "elsewhere":
+            return CoachError(409, "busy-elsewhere", f"{who} is on another call ({result.detail})")
+        if result.result == "absent":
+            return CoachError(404, "not-monitoring", f"{who} is not on conference {sid}")
+        return CoachError(409, result.result, f"monitor operation refused: {result.result}")
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        for task in list(self._background):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _record(self, action: str, who: str, doc: dict[str, Any], **fields: Any) -> None:
+        agent = agent_leg(doc)
+        with contextlib.suppress(Exception):  # the audit must never undo an action
+            await self.audit.record(
+                action,
+                who,
+                doc["sid"],
+                friendly_name=doc.get("fn") or "",
+                agent=agent[1] if agent else "",
+                **fields,
+            )
+
+    # -- the three actions -------------------------------------------------------
+
+    async def join(self, sid: str, ident: str, mode: str, takeover: bool = False) -> dict[str, Any]:
+        who = self.supervisor(ident)
+        doc = await self._live_doc(sid)
+        agent = self._check(who, mode, doc)
+        current = await self.floor.supervisor_conference(ident)
+        if current is not None and current != sid:
+            # One call at a time: joining another call leaves the first.
+            with contextlib.suppress(CoachError):
+                await self.leave(current, ident, reason="joined another call")
+        claimed = await self.floor.monitor_op("claim", sid, sup=ident, mode=mode, takeover=takeover)
+        if claimed.result != "ok":
+            raise self._refused(claimed, sid, ident)
+        if claimed.detail:
+            self._spawn(self._apply_current_mode(sid, claimed.detail))
+        params: dict[str, Any] = {
+            "from_": self.caller_id,
+            "to": who.endpoint,
+            "label": f"supervisor:{ident}",
+            "muted": True,
+            "beep": "false",
+            "start_conference_on_enter": True,
+            "end_conference_on_exit": False,
+            "status_callback": self.call_events_url,
+            "status_callback_event": CALL_PROGRESS_EVENTS,
+        }
+        if mode == "whisper" and agent is not None:
+            # Set up as the agent's coach from the start, still muted.
+            params.update(coaching=True, call_sid_to_coach=agent[0])
+        else:
+            params["coaching"] = False
+        try:
+            leg = await self.twilio.create_participant(sid, **params)
+            # Silence is checked, not assumed.
+            back = await self.twilio.fetch_participant(sid, leg.call_sid)
+            if back.muted is not True:
+                await self.twilio.delete_participant(sid, leg.call_sid)
+                raise CoachError(
+                    502,
+                    "not-muted",
+                    "Twilio did not confirm the new leg is muted; "
+                    "it was hung up before anyone could hear it",
+                )
+        except CoachError as exc:
+            await self.floor.monitor_op("remove", sid, sup=ident)
+            await self._record("join", ident, doc, mode=mode, outcome="failed", detail=exc.message)
+            raise
+        attached = await self.floor.monitor_op("attach", sid, sup=ident, call=leg.call_sid)
+        queued = int(leg.queue_time or 0)
+        await self._record(
+            "join",
+            ident,
+            doc,
+            mode=mode,
+            call_sid=leg.call_sid,
+            detail=f"queued {queued} ms by Twilio" if queued else "",
+        )
+        if back.status == "connected":
+            self._spawn(self.on_leg_joined(sid, ident, leg.call_sid))
+        monitor = attached.monitor or claimed.monitor
+        assert monitor is not None
+        return self._json(monitor)
+
+    async def switch(
+        self, sid: str, ident: str, mode: str, takeover: bool = False
+    ) -> dict[str, Any]:
+        who = self.supervisor(ident)
+        doc = await self._live_doc(sid)
+        agent = self._check(who, mode, doc)
+        current = (doc.get("mon") or {}).get(ident)
+        if current is None:
+            raise CoachError(404, "not-monitoring", f"{ident} is not on conference {sid}")
+        if current["mode"] == mode:
+            return self._json(current)
+        changed = await self.floor.monitor_op("mode", sid, sup=ident, mode=mode, takeover=takeover)
+        if changed.result != "ok":
+            raise self._refused(changed, sid, ident)
+        displaced = changed.detail
+        if displaced:
+            self._spawn(self._apply_current_mode(sid, displaced))
+        monitor = changed.monitor
+        assert monitor is not None
+        if monitor["status"] == "connected" and monitor.get("call_sid"):
+            try:
+                await self._set_flags(sid, monitor["call_sid"], mode, agent[0] if agent else None)
+            except CoachError as exc:
+                # Back to what Twilio still has; the supervisor sees why.
+                await self.floor.monitor_op(
+                    "mode",
+                    sid,
+                    sup=ident,
+                    mode=current["mode"],
+                    note=f"switch failed: {exc.message}",
+                )
+                await self._record(
+                    "switch",
+                    ident,
+                    doc,
+                    mode=mode,
+                    from_mode=current["mode"],
+                    outcome="failed",
+                    detail=exc.message,
+                    call_sid=monitor["call_sid"],
+                )
+                raise
+        await self._record(
+            "switch",
+            ident,
+            doc,
+            mode=mode,
+            from_mode=current["mode"],
+            call_sid=monitor.get("call_sid") or "",
+            detail=f"took the whisper over from {displaced}" if displaced else "",
+        )
+        return self._json(monitor)
+
+    async def leave(self, sid: str, ident: str, reason: str = "") -> None:
+        doc = await self.floor.document(sid)
+        if doc is None:
+            raise CoachError(404, "unknown-conference", f"no conference {sid}")
+        current = (doc.get("mon") or {}).get(ident)
+        if current is None:
+            raise CoachError(404, "not-monitoring", f"{ident} is not on conference {sid}")
+        if current.get("call_sid") and doc.get("status") != "completed":
+            # Hanging up makes Twilio post the leg's leave; mark the monitor so
+            # that callback removes it without recording a hang-up of its own.
+            await self.floor.monitor_op("leaving", sid, sup=ident, value=True)
+            try:
+                await self.twilio.delete_participant(sid, current["call_sid"])
+            except CoachError:
+                await self.floor.monitor_op("leaving", sid, sup=ident, value=False)
+                raise
+        await self.floor.monitor_op("remove", sid, sup=ident)
+        await self._record(
+            "leave",
+            ident,
+            doc,
+            mode=current["mode"],
+            call_sid=current.get("call_sid") or "",
+            detail=reason,
+        )
+
+    # -- Twilio flags ---------------------------------------------------------------
+
+    async def _set_flags(
+        self, sid: str, call_sid: str, mode: str, agent_call_sid: str | None
+    ) -> None:
+        wanted = flags_for(mode, agent_call_sid)
+        leg = await self.twilio.update_participant(sid, call_sid, **wanted)
+        if leg.muted is not wanted["muted"] or bool(leg.coaching) is not wanted["coaching"]:
+            raise CoachError(502, "not-applied", f"Twilio did not apply {mode} to the leg")
+
+    async def _apply_current_mode(self, sid: str, ident: str) -> None:
+        """Make Twilio's leg match the mode Redis holds (after a takeover or a join)."""
+        doc = await self.floor.document(sid)
+        monitor = ((doc or {}).get("mon") or {}).get(ident)
+        if doc is None or monitor is None or monitor.get("status") != "connected":
+            return
+        agent = agent_leg(doc)
+        mode = monitor["mode"]
+        if mode == "whisper" and agent is None:
+            mode = "listen"
+        try:
+            await self._set_flags(sid, monitor["call_sid"], mode, agent[0] if agent else None)
+        except CoachError as exc:
+            log.warning("could not put %s's leg in %s: %s", ident, mode, exc.message)
+            await self.floor.monitor_op(
+                "mode", sid, sup=ident, mode="listen", note=f"{mode} failed: {exc.message}"
+            )
+            with contextlib.suppress(CoachError):
+                await self._set_flags(sid, monitor["call_sid"], "listen", None)
+
+    # -- what callbacks tell us ---------------------------------------------------------
+
+    def react(self, event: ConferenceEvent) -> None:
+        """After a join, leave or end was applied: update monitors, off the webhook's path."""
+        sid, call = event.conference_sid, event.call_sid
+        if event.event == "conference-end":
+            self._spawn(self._safely(self.on_conference_ended(sid)))
+            return
+        role, ident = role_of(event.label)
+        if role == "supervisor" and ident and call:
+            if event.event == "participant-join":
+                self._spawn(self._safely(self.on_leg_joined(sid, ident, call)))
+            elif event.event == "participant-leave":
+                self._spawn(self._safely(self.on_leg_left(sid, ident, call, "left the call")))
+        elif role == "agent" and event.event == "participant-leave":
+            self._spawn(self._safely(self.on_agent_left(sid)))
+
+    @staticmethod
+    async def _safely(work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except Exception:  # a reaction must not die silently, nor take the service down
+            log.exception("reacting to a conference event failed")
+
+    async def on_leg_joined(self, sid: str, ident: str, call_sid: str) -> None:
+        connected = await self.floor.monitor_op("connected", sid, sup=ident, call=call_sid)
+        monitor = connected.monitor
+        if connected.detail == "changed" and monitor is not None and monitor["mode"] != "listen":
+            await self._apply_current_mode(sid, ident)
+
+    async def on_leg_left(self, sid: str, ident: str, call_sid: str, why: str) -> None:
+        doc = await self.floor.document(sid)
+        removed = await self.floor.monitor_op("remove", sid, sup=ident, call=call_sid)
+        monitor = removed.monitor
+        if removed.result != "ok" or monitor is None or doc is None:
+            return
+        if monitor.get("leaving"):
+            return  # the app hung it up, and records that itself
+        await self._record("leave", ident, doc, mode=monitor["mode"], call_sid=call_sid, detail=why)
+
+    async def on_agent_left(self, sid: str) -> None:
+        """Nobody to coach any more: a whisper falls back to listen, and says so."""
+        doc = await self.floor.document(sid)
+        if doc is None or doc.get("status") == "completed" or agent_leg(doc) is not None:
+            return
+        for ident, monitor in (doc.get("mon") or {}).items():
+            if monitor.get("mode") != "whisper":
+                continue
+            await self.floor.monitor_op(
+                "mode",
+                sid,
+                sup=ident,
+                mode="listen",
+                note="the agent left the call: back to listen",
+            )
+            if monitor.get("status") == "connected" and monitor.get("call_sid"):
+                with contextlib.suppress(CoachError):
+                    await self._set_flags(sid, monitor["call_sid"], "listen", None)
+            await self._record(
+                "switch",
+                ident,
+                doc,
+                mode="listen",
+                from_mode="whisper",
+                call_sid=monitor.get("call_sid") or "",
+                detail="the agent left",
+            )
+
+    async def on_conference_ended(self, sid: str) -> None:
+        doc = await self.floor.document(sid)
+        for ident, monitor in ((doc or {}).get("mon") or {}).items():
+            assert doc is not None
+            await self._record(
+                "leave",
+                ident,
+                doc,
+                mode=monitor["mode"],
+                call_sid=monitor.get("call_sid") or "",
+                detail="the call ended",
+            )
+
+    async def on_call_status(self, call_sid: str, status: str) -> str:
+        """A supervisor leg's call-progress callback; returns what it did."""
+        if status not in ENDED_CALL_STATUSES:
+            return "noted"
+        leg = await self.floor.leg(call_sid)
+        if leg is None:
+            return "unknown-leg"
+        ident, sid = leg
+        await self.on_leg_left(sid, ident, call_sid, f"the supervisor's leg ended ({status})")
+        return "removed"
+
+    async def sweep_dialing(self) -> int:
+        """Give up on legs that have been dialing too long; returns how many."""
+        stuck = await self.floor.dialing_since(now_ms() - self.dialing_timeout_ms)
+        for call_sid in stuck:
+            leg = await self.floor.leg(call_sid)
+            if leg is None:
+                continue
+            ident, sid = leg
+            # The monitor goes first, with the reason: hanging up makes Twilio
+            # post the leg's end, which must not be taken for a hang-up.
+            await self.on_leg_left(sid, ident, call_sid, "the supervisor's leg never answered")
+            with contextlib.suppress(CoachError):
+                await self.twilio.delete_participant(sid, call_sid)
+        return len(stuck)
+
+    @staticmethod
+    def _json(monitor: dict[str, Any]) -> dict[str, Any]:
+        return monitor_json(monitor)

@@ -1,0 +1,93 @@
+"""The audit trail: every supervisor join, mode switch and leave, kept for a retention period.
+
+QA and compliance must be able to answer "who listened to this call". Each
+entry is appended to a Redis Stream under the floor's hash tag, trimmed by
+age (MINID) rather than by count, so the retention is a time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from earpiece.redis_client import AsyncRedis
+from live.keys import Keys
+from live.model import iso
+
+FIELDS = ("at", "action", "supervisor", "conference_sid", "friendly_name", "agent", "mode",
+          "from_mode", "outcome", "detail", "call_sid")  # fmt: skip
+SCAN_BATCH = 500
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    supervisor: str | None = None
+    agent: str | None = None
+    conference_sid: str | None = None
+    since_ms: int | None = None
+    limit: int = 500
+
+    def matches(self, entry: dict[str, Any]) -> bool:
+        return (
+            (self.supervisor is None or entry["supervisor"] == self.supervisor)
+            and (self.agent is None or entry["agent"] == self.agent)
+            and (self.conference_sid is None or entry["conference_sid"] == self.conference_sid)
+        )
+
+
+class Audit:
+    def __init__(self, redis: AsyncRedis, keys: Keys, retention_days: int) -> None:
+        self.redis = redis
+        self.key = keys.audit
+        self.retention_ms = retention_days * 86_400_000
+
+    async def record(
+        self, action: str, supervisor: str, conference_sid: str, *, outcome: str = "ok",
+        mode: str = "", from_mode: str = "", agent: str = "", friendly_name: str = "",
+        detail: str = "", call_sid: str = "",
+    ) -> None:  # fmt: skip
+        now = int(time.time() * 1000)
+        entry: dict[Any, Any] = {
+            "action": action, "supervisor": supervisor, "conference_sid": conference_sid,
+            "friendly_name": friendly_name, "agent": agent or "", "mode": mode,
+            "from_mode": from_mode, "outcome": outcome, "detail": detail, "call_sid": call_sid,
+        }  # fmt: skip
+        await self.redis.xadd(
+            self.key,
+            entry,
+            minid=str(now - self.retention_ms),
+            approximate=True,
+        )
+
+    async def entries(self, which: AuditFilter) -> list[dict[str, Any]]:
+        """Matching entries, newest first."""
+        out: list[dict[str, Any]] = []
+        low = f"{which.since_ms}-0" if which.since_ms is not None else "-"
+        high = "+"
+        while len(out) < which.limit:
+            rows: Any = await self.redis.xrevrange(self.key, max=high, min=low, count=SCAN_BATCH)
+            if not rows:
+                break
+            for raw_id, fields in rows:
+                entry = _entry(raw_id, fields)
+                if which.matches(entry):
+                    out.append(entry)
+                    if len(out) == which.limit:
+                        break
+            if len(rows) < SCAN_BATCH:
+                break
+            high = f"({_text(rows[-1][0])}"
+        return out
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _entry(raw_id: bytes | str, fields: dict[bytes, bytes]) -> dict[str, Any]:
+    stream_id = _text(raw_id)
+    entry: dict[str, Any] = {"id": stream_id, "at": iso(int(stream_id.split("-")[0]))}
+    for name in FIELDS[1:]:
+        entry[name] = _text(fields.get(name.encode(), b""))
+    return entry

@@ -1,0 +1,90 @@
+"""The Twilio requests coach makes, off the event loop, with 429 retries and clear errors.
+
+The twilio SDK is synchronous; each request runs in a worker thread so that
+the service keeps serving while Twilio answers. A 429 (error 20429, API
+concurrency) is retried a bounded number of times with exponential backoff
+and jitter; any other Twilio error becomes a CoachError whose message says
+what Twilio said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import random
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from requests.exceptions import RequestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
+
+from coach.errors import CoachError
+
+T = TypeVar("T")
+
+BACKOFF_SECONDS = 0.2
+# Twilio errors that describe the call rather than a fault: the conference or
+# participant is gone, or the coached participant is not there.
+_CONFLICTS = {16028: "the agent to coach is not on the call", 16099: "the call is not in progress",
+              20404: "Twilio no longer has this call or leg"}  # fmt: skip
+
+
+class TwilioCalls:
+    def __init__(self, client: Client, retries: int = 3, rng: random.Random | None = None) -> None:
+        self.client = client
+        self.retries = retries
+        self.rng = rng or random.Random()
+        self.requests = 0  # every request sent, for /metrics and the bench
+
+    async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        for attempt in range(self.retries + 1):
+            self.requests += 1
+            try:
+                return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+            except TwilioRestException as exc:
+                if exc.status == 429 and attempt < self.retries:
+                    delay = BACKOFF_SECONDS * 2**attempt * (0.5 + self.rng.random())
+                    await asyncio.sleep(delay)
+                    continue
+                raise _coach_error(exc) from None
+            except (TwilioException, RequestException) as exc:
+                raise CoachError(
+                    502, "twilio-unreachable", f"Twilio did not answer: {exc}"
+                ) from None
+        raise AssertionError("unreachable")
+
+    async def create_participant(self, conference_sid: str, **params: Any) -> Any:
+        return await self._run(
+            self.client.conferences(conference_sid).participants.create, **params
+        )
+
+    async def fetch_participant(self, conference_sid: str, call_sid: str) -> Any:
+        return await self._run(self.client.conferences(conference_sid).participants(call_sid).fetch)
+
+    async def update_participant(self, conference_sid: str, call_sid: str, **params: Any) -> Any:
+        return await self._run(
+            self.client.conferences(conference_sid).participants(call_sid).update, **params
+        )
+
+    async def delete_participant(self, conference_sid: str, call_sid: str) -> bool:
+        """Remove a leg; one that Twilio no longer has counts as removed."""
+        try:
+            return bool(
+                await self._run(
+                    self.client.conferences(conference_sid).participants(call_sid).delete
+                )
+            )
+        except CoachError as exc:
+            if exc.code == "twilio-20404":
+                return True
+            raise
+
+
+def _coach_error(exc: TwilioRestException) -> CoachError:
+    code = exc.code or exc.status
+    what = _CONFLICTS.get(code)
+    status = 409 if what else (429 if exc.status == 429 else 502)
+    message = f"Twilio refused ({code}): {exc.msg}" + (f" — {what}" if what else "")
+    return CoachError(status, f"twilio-{code}", message)

@@ -67,8 +67,10 @@ class Service:
 
 
 @contextlib.contextmanager
-def callbacks_service(redis: str, namespace: str, **extra: str) -> Iterator[Service]:
-    port = free_port()
+def callbacks_service(
+    redis: str, namespace: str, port: str | None = None, **extra: str
+) -> Iterator[Service]:
+    port = int(port) if port else free_port()
     env = dict(os.environ)
     env.update(
         REDIS_URL=redis,
@@ -97,7 +99,9 @@ def bare_service() -> Iterator[Service]:
 
 @contextlib.contextmanager
 def _process(cmd: list[str], env: dict[str, str], url: str, probe: str) -> Iterator[Service]:
-    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # stderr to a file, not a pipe: an unread pipe that fills up blocks the child.
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -107,7 +111,8 @@ def _process(cmd: list[str], env: dict[str, str], url: str, probe: str) -> Itera
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"could not start {cmd}: {process.stderr.read().decode()[-500:]}")  # type: ignore[union-attr]
+                log.seek(0)
+                raise SystemExit(f"could not start {cmd}: {log.read().decode()[-500:]}")
             time.sleep(0.05)
         yield Service(url, process)
     finally:
@@ -116,6 +121,7 @@ def _process(cmd: list[str], env: dict[str, str], url: str, probe: str) -> Itera
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
 
 
 class Floor:

@@ -149,8 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # Each request an HTTP client makes is not news to an operator.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Each request an HTTP client makes is not news to an operator (the twilio
+    # SDK logs every request with its headers at INFO).
+    for noisy in ("httpx", "twilio.http_client"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         code = args.run(args)

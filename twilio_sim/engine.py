@@ -518,7 +518,8 @@ class Engine:
         return {
             "conferences": [
                 {**c.json(), "participants": [
-                    {**p.json(), "speaking": p.call_sid in self.speaking}
+                    {**p.json(), "speaking": p.call_sid in self.speaking,
+                     "created_ms": p.created * 1000, "updated_ms": p.updated * 1000}
                     for p in c.participants.values()
                 ]}
                 for c in self.conferences.values()

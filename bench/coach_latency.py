@@ -92,10 +92,12 @@ def main() -> None:
             redis_url() as redis,
             simulator(f"http://127.0.0.1:{port}") as sim,
             callbacks_service(
-                redis, "bench" + uuid.uuid4().hex[:6], port=str(port), EARPIECE_ROSTER=str(roster_path),
+                redis, "bench" + uuid.uuid4().hex[:6], port=str(port),
+                EARPIECE_ROSTER=str(roster_path),
                 TWILIO_API_BASE_URL=sim,
             ) as service,
-            httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {API_TOKEN}"}) as api,
+            httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {API_TOKEN}"})
+            as api,
             httpx.Client(base_url=sim) as control,
         ):  # fmt: skip
             calls = [control.post("/sim/calls", json={"agent": f"a{i}"}).json() for i in range(n)]
@@ -133,7 +135,8 @@ def main() -> None:
                 )
 
     def row(name: str, values: list[float]) -> str:
-        return f"{name:<46}{percentile(values, 50):>9.1f}{percentile(values, 95):>9.1f}{len(values):>7}"
+        p50, p95 = percentile(values, 50), percentile(values, 95)
+        return f"{name:<46}{p50:>9.1f}{p95:>9.1f}{len(values):>7}"
 
     print(f"coach against the simulator: {n} supervisors on {n} calls, one uvicorn worker")
     print(f"{'':<46}{'p50 ms':>9}{'p95 ms':>9}{'n':>7}")

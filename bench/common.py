@@ -100,28 +100,27 @@ def bare_service() -> Iterator[Service]:
 @contextlib.contextmanager
 def _process(cmd: list[str], env: dict[str, str], url: str, probe: str) -> Iterator[Service]:
     # stderr to a file, not a pipe: an unread pipe that fills up blocks the child.
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + probe, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise SystemExit(f"could not start {cmd}: {log.read().decode()[-500:]}")
-            time.sleep(0.05)
-        yield Service(url, process)
-    finally:
-        process.send_signal(signal.SIGTERM)
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
         try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(url + probe, timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise SystemExit(f"could not start {cmd}: {log.read().decode()[-500:]}")
+                time.sleep(0.05)
+            yield Service(url, process)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 class Floor:

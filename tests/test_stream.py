@@ -43,7 +43,7 @@ def test_changes_arrive_as_conference_events_with_stream_ids(server: ServerThrea
     conf, events = _story(2)
     with server.client() as http, stream(http) as source:
         for params in events:
-            assert post_signed(http, server.settings, PATH, params).status_code == 200
+            assert post_signed(http, server.settings, PATH, params).status_code == 204
         received = read(source.iter_sse(), 3)
     assert [e.event for e in received] == ["conference"] * 3
     assert all(e.id for e in received)

@@ -39,8 +39,8 @@ def test_a_signed_join_shows_on_the_floor(client: TestClient, settings: Settings
         conf.event("participant-join", agent, ParticipantLabel="agent:bob"),
     ):
         response = post_signed(client, settings, PATH, params)
-        assert response.status_code == 200, response.text
-        assert response.json() == {"outcome": "applied"}
+        assert response.status_code == 204, response.text
+        assert response.headers["x-earpiece-outcome"] == "applied"
 
     floor = api(client, "/api/conferences").json()["conferences"]
     assert [c["sid"] for c in floor] == [conf.sid]
@@ -74,7 +74,7 @@ def test_a_signature_for_another_url_is_refused(client: TestClient, settings: Se
     conf = Conference()
     params = conf.event("participant-join", sid("CA"), ParticipantLabel="customer")
     # The query is part of what Twilio signs: same query passes, another fails.
-    assert post_signed(client, settings, PATH + "?x=1", params).status_code == 200
+    assert post_signed(client, settings, PATH + "?x=1", params).status_code == 204
     from tests.helpers import sign
 
     signature = sign(settings.auth_token, settings.base_url + PATH + "?x=1", params)
@@ -126,8 +126,10 @@ def test_retry_with_idempotency_token_is_a_duplicate(
 ) -> None:
     params = Conference().event("participant-join", sid("CA"), ParticipantLabel="customer")
     headers = {"I-Twilio-Idempotency-Token": "abc-123"}
-    assert post_signed(client, settings, PATH, params, **headers).json() == {"outcome": "applied"}
-    assert post_signed(client, settings, PATH, params, **headers).json() == {"outcome": "duplicate"}
+    first = post_signed(client, settings, PATH, params, **headers)
+    again = post_signed(client, settings, PATH, params, **headers)
+    assert first.headers["x-earpiece-outcome"] == "applied"
+    assert again.headers["x-earpiece-outcome"] == "duplicate"
 
 
 def test_the_api_needs_the_bearer_token(client: TestClient) -> None:

@@ -18,7 +18,6 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass
 
-import orjson
 from twilio.request_validator import RequestValidator
 
 from twilio_sim.config import SimConfig
@@ -150,8 +149,9 @@ class Deliverer:
                     self.stats["delivered"] += 1
                     if answer.status >= 400:
                         self.stats[f"refused-{answer.status}"] += 1
-                    with contextlib.suppress(ValueError, KeyError, TypeError):
-                        self.outcomes[orjson.loads(answer.body)["outcome"]] += 1
+                    outcome = answer.headers.get("x-earpiece-outcome")
+                    if outcome:  # Earpiece says what it did with each callback
+                        self.outcomes[outcome] += 1
                     return
                 failure = f"status {answer.status}"
             if attempt < RETRIES:

@@ -21,6 +21,7 @@ class PostError(Exception):
 @dataclass
 class Answer:
     status: int
+    headers: dict[str, str]
     body: bytes
 
 
@@ -114,7 +115,7 @@ class Poster:
         else:
             body = await reader.readexactly(int(headers.get("content-length", "0")))
         keep = headers.get("connection", "").lower() != "close" and status_line[0] == "HTTP/1.1"
-        return Answer(int(status_line[1]), body), keep
+        return Answer(int(status_line[1]), headers, body), keep
 
     async def close(self) -> None:
         for origin in self._origins.values():

@@ -16,6 +16,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,12 +42,14 @@ def simulator(
     port = free_port()
     env = {**os.environ, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
     per_minute = conferences / MEAN_TALK_SECONDS * 60
+    # A file, not a pipe: an unread pipe that fills up blocks the simulator.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(
         [sys.executable, "-m", "earpiece.cli", "sim", "--port", str(port),
          "--callback-url", callbacks_url + "/twilio/conference-events",
          "--agents", str(int(conferences * 1.2)), "--prefill", str(conferences),
          "--calls-per-minute", f"{per_minute:.0f}", "--seed", "1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -63,6 +66,7 @@ def simulator(
     finally:
         proc.terminate()
         proc.wait(15)
+        log.close()
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from coach.twilio_client import make_client
 from earpiece import roster as roster_module
 from earpiece.redis_client import RedisTarget, async_client, resolve
 from earpiece.settings import Settings, load
+from earpiece.tasks import cancel_all
 from live.feed import FeedHub
 from live.model import Thresholds
 from live.store import LiveFloor
@@ -118,9 +119,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            await cancel_all([sweeper])
             await coach.stop()
             await hub.stop()
             await redis.aclose()

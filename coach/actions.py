@@ -26,6 +26,7 @@ from coach.errors import CoachError
 from coach.rules import MODES, refusal
 from coach.twilio_calls import TwilioCalls
 from earpiece.roster import Roster, Supervisor
+from earpiece.tasks import cancel_all
 from live.events import ConferenceEvent
 from live.model import monitor_json, role_of
 from live.store import LiveFloor, MonitorResult, now_ms
@@ -136,11 +137,7 @@ class Coach:
         task.add_done_callback(self._background.discard)
 
     async def stop(self) -> None:
-        for task in list(self._background):
-            task.cancel()
-        for task in list(self._background):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all(list(self._background))
 
     async def _record(self, action: str, who: str, doc: dict[str, Any], **fields: Any) -> None:
         agent = agent_leg(doc)

@@ -11,6 +11,10 @@ from collections.abc import Sequence
 
 from earpiece.settings import SettingError
 
+# Long-lived connections (an open EventSource) must not keep a stopping
+# process alive: uvicorn closes what is still open after this many seconds.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
 
 def _callbacks(args: argparse.Namespace) -> None:
     import uvicorn
@@ -33,10 +37,14 @@ def _callbacks(args: argparse.Namespace) -> None:
             workers=args.workers,
             access_log=args.access_log,
             log_level="info",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
         return
     app = create_app(settings)
-    uvicorn.run(app, host=args.host, port=args.port, access_log=args.access_log, log_level="info")
+    uvicorn.run(
+        app, host=args.host, port=args.port, access_log=args.access_log, log_level="info",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )  # fmt: skip
 
 
 def agents_for(count: int, roster_agents: list[str]) -> list[str]:
@@ -84,7 +92,10 @@ def _sim(args: argparse.Namespace) -> None:
             prefill=args.prefill, time_scale=args.speed,
         )  # fmt: skip
     app = create_app(config, traffic, agents)
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
+    uvicorn.run(
+        app, host=args.host, port=args.port, access_log=False, log_level="warning",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )  # fmt: skip
 
 
 def _demo(args: argparse.Namespace) -> int:

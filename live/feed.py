@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import orjson
 from redis.exceptions import RedisError
 
+from earpiece.tasks import cancel_all
 from live.store import FeedEntry, LiveFloor
 
 log = logging.getLogger("earpiece.feed")
@@ -111,9 +112,7 @@ class FeedHub:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_all([self._task])
             self._task = None
         for sub in list(self._subs):
             sub.overflowed = True

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from earpiece.tasks import cancel_all
 from twilio_sim import control, rest
 from twilio_sim.config import SimConfig
 from twilio_sim.delivery import Deliverer
@@ -47,9 +48,7 @@ def create_app(
             yield
         finally:
             if runner is not None:
-                runner.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await runner
+                await cancel_all([runner])
             if floor is not None:
                 await floor.stop()
             await engine.stop()

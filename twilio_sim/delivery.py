@@ -11,7 +11,6 @@ duplicated, reordered or delayed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import secrets
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 
 from twilio.request_validator import RequestValidator
 
+from earpiece.tasks import cancel_all
 from twilio_sim.config import SimConfig
 from twilio_sim.http_post import Poster, PostError
 
@@ -58,11 +58,7 @@ class Deliverer:
         self._workers = [asyncio.create_task(self._work()) for _ in range(self.concurrency)]
 
     async def stop(self) -> None:
-        for task in [*self._workers, *self._late]:
-            task.cancel()
-        for task in [*self._workers, *self._late]:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all([*self._workers, *self._late])
         await self._poster.close()
 
     def send(self, url: str, params: dict[str, str]) -> None:

@@ -17,12 +17,12 @@ API reference):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from earpiece.tasks import cancel_all
 from twilio_sim.config import Endpoint, SimConfig
 from twilio_sim.delivery import Deliverer
 from twilio_sim.model import (
@@ -508,11 +508,7 @@ class Engine:
         task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all(list(self._tasks))
 
     def state(self) -> dict[str, Any]:
         return {

@@ -12,13 +12,13 @@ hangs up first (leaving the customer alone for a moment: FIELD-NOTES 2).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from earpiece.tasks import cancel_all
 from twilio_sim.engine import Engine, SimError
 from twilio_sim.model import Conference, Participant, new_sid
 
@@ -83,11 +83,7 @@ class Traffic:
             self._spawn(self.call())
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all(list(self._tasks))
 
     async def call(self, prefilled: bool = False) -> None:
         """One customer call, from arrival to the end."""

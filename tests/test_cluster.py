@@ -8,7 +8,9 @@ on different masters.
 from __future__ import annotations
 
 import json
+import random
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -34,7 +36,7 @@ def cluster() -> Iterator[str]:
     server = redis_binary()
     cli = str(Path(server).with_name("redis-cli"))
     folder = Path(tempfile.mkdtemp(prefix="ep-cluster-", dir="/tmp"))
-    ports = [ServerThread.free_port() for _ in range(3)]
+    ports = _node_ports(3)
     for port in ports:
         node = folder / str(port)
         node.mkdir()
@@ -59,6 +61,27 @@ def cluster() -> Iterator[str]:
         for port in ports:
             subprocess.run([cli, "-p", str(port), "shutdown", "nosave"], capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _node_ports(count: int) -> list[int]:
+    """Ports whose cluster bus port (port + 10000) is free too: an ephemeral port
+    plus 10000 may be taken or past 65535."""
+    found: list[int] = []
+    for port in random.sample(range(20000, 30000), 400):
+        if all(_free(p) for p in (port, port + 10000)):
+            found.append(port)
+            if len(found) == count:
+                return found
+    raise RuntimeError("no free port pairs for a cluster")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _wait(predicate: object, seconds: float = 10.0) -> None:

@@ -234,6 +234,8 @@ class Coach:
             self._spawn(self._apply_current_mode(sid, displaced))
         monitor = changed.monitor
         assert monitor is not None
+        outcome, detail = "ok", f"took the whisper over from {displaced}" if displaced else ""
+        failure: CoachError | None = None
         if monitor["status"] == "connected" and monitor.get("call_sid"):
             try:
                 await self._set_flags(sid, monitor["call_sid"], mode, agent[0] if agent else None)
@@ -246,26 +248,13 @@ class Coach:
                     mode=current["mode"],
                     note=f"switch failed: {exc.message}",
                 )
-                await self._record(
-                    "switch",
-                    ident,
-                    doc,
-                    mode=mode,
-                    from_mode=current["mode"],
-                    outcome="failed",
-                    detail=exc.message,
-                    call_sid=monitor["call_sid"],
-                )
-                raise
+                outcome, detail, failure = "failed", exc.message, exc
         await self._record(
-            "switch",
-            ident,
-            doc,
-            mode=mode,
-            from_mode=current["mode"],
-            call_sid=monitor.get("call_sid") or "",
-            detail=f"took the whisper over from {displaced}" if displaced else "",
-        )
+            "switch", ident, doc, mode=mode, from_mode=current["mode"], outcome=outcome,
+            call_sid=monitor.get("call_sid") or "", detail=detail,
+        )  # fmt: skip
+        if failure is not None:
+            raise failure
         return self._json(monitor)
 
     async def leave(self, sid: str, ident: str, reason: str = "") -> None:

@@ -25,30 +25,25 @@ class SettingError(Exception):
     """A setting is missing or malformed; the message names it in one line."""
 
 
-def _positive_float(name: str) -> Callable[[str], float]:
-    def cast(raw: str) -> float:
+def _positive(name: str, kind: Callable[[str], T], what: str) -> Callable[[str], T]:
+    def cast(raw: str) -> T:
         try:
-            value = float(raw)
+            value = kind(raw)
         except ValueError:
-            raise SettingError(f"{name} must be a number, got {raw!r}") from None
-        if value <= 0:
+            raise SettingError(f"{name} must be {what}, got {raw!r}") from None
+        if value <= 0:  # type: ignore[operator]
             raise SettingError(f"{name} must be greater than 0, got {raw!r}")
         return value
 
     return cast
+
+
+def _positive_float(name: str) -> Callable[[str], float]:
+    return _positive(name, float, "a number")
 
 
 def _positive_int(name: str) -> Callable[[str], int]:
-    def cast(raw: str) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise SettingError(f"{name} must be a whole number, got {raw!r}") from None
-        if value <= 0:
-            raise SettingError(f"{name} must be greater than 0, got {raw!r}")
-        return value
-
-    return cast
+    return _positive(name, int, "a whole number")
 
 
 def _http_url(name: str) -> Callable[[str], str]:

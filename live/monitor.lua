@@ -40,23 +40,28 @@ local function encode(m)
   return cjson.encode(m)
 end
 
+-- Whether `a.sup` may whisper: {nil, displaced or ''} when it may (a takeover
+-- puts the current whisperer back to listen), {who} when someone else
+-- whispers and no takeover was asked for.
+local function take_whisper()
+  if a.mode ~= 'whisper' then return nil, '' end
+  local who = whisperer(a.sup)
+  if who == nil then return nil, '' end
+  if not a.takeover then return who, '' end
+  c.mon[who].mode = 'listen'
+  c.mon[who].since = a.now
+  c.mon[who].note = 'whisper taken over by ' .. a.sup
+  return nil, who
+end
+
 local m = c.mon[a.sup]
 
 if op == 'claim' then
   local elsewhere = redis.call('HGET', KEYS[3], a.sup)
   if elsewhere and elsewhere ~= c.sid then return {'elsewhere', elsewhere, ''} end
   if m then return {'exists', '', encode(m)} end
-  local displaced = ''
-  if a.mode == 'whisper' then
-    local who = whisperer(a.sup)
-    if who and not a.takeover then return {'whisper-taken', who, ''} end
-    if who then
-      c.mon[who].mode = 'listen'
-      c.mon[who].since = a.now
-      c.mon[who].note = 'whisper taken over by ' .. a.sup
-      displaced = who
-    end
-  end
+  local taken, displaced = take_whisper()
+  if taken then return {'whisper-taken', taken, ''} end
   m = {supervisor = a.sup, conference_sid = c.sid, call_sid = '', mode = a.mode,
        since = a.now, status = 'dialing'}
   c.mon[a.sup] = m
@@ -91,17 +96,8 @@ if op == 'connected' then
 end
 
 if op == 'mode' then
-  local displaced = ''
-  if a.mode == 'whisper' then
-    local who = whisperer(a.sup)
-    if who and not a.takeover then return {'whisper-taken', who, encode(m)} end
-    if who then
-      c.mon[who].mode = 'listen'
-      c.mon[who].since = a.now
-      c.mon[who].note = 'whisper taken over by ' .. a.sup
-      displaced = who
-    end
-  end
+  local taken, displaced = take_whisper()
+  if taken then return {'whisper-taken', taken, encode(m)} end
   m.mode = a.mode
   m.since = a.now
   m.note = a.note

@@ -64,17 +64,17 @@ def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     raise AssertionError(proc.communicate()[0].decode())
 
 
+def _callbacks_with(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "earpiece.cli", "callbacks"],
+        env=env, cwd=cwd, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+
+
 def test_a_missing_setting_is_one_line_naming_it(data_dir: Path) -> None:
     env = _env(data_dir, 8000)
     del env["TWILIO_AUTH_TOKEN"]
-    result = subprocess.run(
-        [sys.executable, "-m", "earpiece.cli", "callbacks"],
-        env=env,
-        cwd=data_dir,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = _callbacks_with(env, data_dir)
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
@@ -83,19 +83,10 @@ def test_a_missing_setting_is_one_line_naming_it(data_dir: Path) -> None:
 
 
 def test_a_malformed_setting_is_one_line_naming_it(data_dir: Path) -> None:
-    env = _env(data_dir, 8000, EARPIECE_SSE_PING_SECONDS="often")
-    result = subprocess.run(
-        [sys.executable, "-m", "earpiece.cli", "callbacks"],
-        env=env,
-        cwd=data_dir,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = _callbacks_with(_env(data_dir, 8000, EARPIECE_SSE_PING_SECONDS="often"), data_dir)
     assert result.returncode == 2
-    assert (
-        result.stderr.strip() == "earpiece: EARPIECE_SSE_PING_SECONDS must be a number, got 'often'"
-    )
+    expected = "earpiece: EARPIECE_SSE_PING_SECONDS must be a number, got 'often'"
+    assert result.stderr.strip() == expected
 
 
 def test_restart_keeps_the_live_floor(data_dir: Path) -> None:

@@ -63,11 +63,13 @@ def test_demo_runs_a_live_floor_and_stops_cleanly() -> None:
     finally:
         demo.send_signal(signal.SIGINT)
         _, err = demo.communicate(timeout=30)
-    assert demo.returncode == 0, err
-    assert "Traceback" not in err
-    assert err.strip().endswith("Stopped.")
-    assert ports and all(_nothing_listens(p) for p in set(ports))
-    assert not _ping(folder / "data" / "redis" / "redis.sock")
-    leftovers = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True).stdout
-    assert leftovers.strip() == ""
-    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        assert demo.returncode == 0, err
+        assert "Traceback" not in err
+        assert err.strip().endswith("Stopped.")
+        assert ports and all(_nothing_listens(p) for p in set(ports))
+        assert not _ping(folder / "data" / "redis" / "redis.sock")
+        leftovers = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True)
+        assert leftovers.stdout.strip() == ""
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -92,10 +92,10 @@ def main() -> None:
     for name, value in filled["parts"].items():
         print(f"  {name:<22}{value / mb:>8.1f} MB")
     print(f"  (change feed holds {filled['feed_length']} entries; EARPIECE_FEED_MAXLEN bounds it)")
-    median = statistics.median(timings)
-    print(f"GET /api/conferences, all {filled['live']}: median {median:.0f} ms, "
-          f"max {max(timings):.0f} ms over {args.reads} reads, {size / mb:.1f} MB of JSON "
-          f"(target < 300 ms)")  # fmt: skip
+    cold, warm = timings[0], statistics.median(timings[1:])
+    print(f"GET /api/conferences, all {filled['live']}: first read {cold:.0f} ms, then median "
+          f"{warm:.0f} ms, max {max(timings[1:]):.0f} ms over {args.reads - 1} reads; "
+          f"{size / mb:.1f} MB of JSON (target < 300 ms)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -99,25 +99,45 @@ def call_state(people: list[Doc], roles: list[str]) -> str:
     return "hold" if held else "talking"
 
 
-def alerts_for(doc: Doc, people: list[Doc], now_ms: int, limits: Thresholds) -> list[str]:
-    alerts: list[str] = []
-    held: list[int] = [p["hold_since"] for p in people if p.get("hold") and p.get("hold_since")]
-    if held and now_ms - min(held) >= limits.long_hold * 1000:
-        alerts.append("long-hold")
-    started = doc.get("started")
-    if started is not None and now_ms - started >= limits.long_call * 1000:
-        alerts.append("long-call")
-    return alerts
+@dataclass(frozen=True, slots=True)
+class AlertClock:
+    """What a live call's time-dependent alerts depend on: they change as time passes,
+    with no new callback, so they are recomputed on every read."""
+
+    started: int | None
+    held_since: int | None  # the longest-held participant's hold start
+
+    @classmethod
+    def of(cls, doc: Doc, people: list[Doc]) -> AlertClock:
+        held = [p["hold_since"] for p in people if p.get("hold") and p.get("hold_since")]
+        return cls(doc.get("started"), min(held) if held else None)
+
+    def alerts(self, now_ms: int, limits: Thresholds) -> list[str]:
+        alerts: list[str] = []
+        if self.held_since is not None and now_ms - self.held_since >= limits.long_hold * 1000:
+            alerts.append("long-hold")
+        if self.started is not None and now_ms - self.started >= limits.long_call * 1000:
+            alerts.append("long-call")
+        return alerts
 
 
 def conference_json(doc: Doc, roster: Roster, now_ms: int, limits: Thresholds) -> Json:
+    rendered, clock = render_with_clock(doc, roster)
+    if clock is not None:
+        rendered["alerts"] = clock.alerts(now_ms, limits)
+    return rendered
+
+
+def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None]:
+    """The Conference JSON without its alerts, and what the alerts depend on
+    (None for an ended conference, which has none)."""
     if doc.get("status") == "completed":
         return {
             "sid": doc["sid"], "friendly_name": doc.get("fn") or "", "status": "completed",
             "started_at": iso(doc.get("started")), "updated_at": iso(doc.get("updated")),
             "ended_at": iso(doc.get("ended")), "state": "ended", "team": None, "queue": None,
             "agent": None, "participants": [], "monitors": [], "alerts": [],
-        }  # fmt: skip
+        }, None  # fmt: skip
     people = present_participants(doc)
     parsed = [role_of(p.get("label")) for p in people]
     roles = [role for role, _ in parsed]
@@ -136,5 +156,5 @@ def conference_json(doc: Doc, roster: Roster, now_ms: int, limits: Thresholds) -
         "agent": agent,
         "participants": [participant_json(p, r) for p, r in zip(people, roles, strict=True)],
         "monitors": [monitor_json(m) for _, m in sorted((doc.get("mon") or {}).items())],
-        "alerts": alerts_for(doc, people, now_ms, limits),
-    }
+        "alerts": [],
+    }, AlertClock.of(doc, people)

@@ -19,7 +19,7 @@ from earpiece.roster import Roster
 from live.batching import BatchedScript
 from live.events import ConferenceEvent
 from live.keys import Keys
-from live.model import Json, Thresholds, conference_json, role_of
+from live.model import AlertClock, Json, Thresholds, conference_json, render_with_clock, role_of
 
 APPLY_LUA = resources.files("live").joinpath("apply.lua").read_text(encoding="utf-8")
 MONITOR_LUA = resources.files("live").joinpath("monitor.lua").read_text(encoding="utf-8")
@@ -74,6 +74,8 @@ class LiveFloor:
         self.feed_maxlen = feed_maxlen
         self.history_seconds = history_seconds
         self._monitor = redis.register_script(MONITOR_LUA)
+        # sid -> (document bytes, its rendering without alerts, its alert clock)
+        self._rendered: dict[str, tuple[bytes, Json, AlertClock | None]] = {}
         self._apply = BatchedScript(
             redis,
             APPLY_LUA,
@@ -145,14 +147,40 @@ class LiveFloor:
         return [_text(s) for s in sids]
 
     async def conferences(self) -> list[Json]:
-        """Every live conference, oldest first."""
+        """Every live conference, oldest first.
+
+        Between two reads of a floor most conferences have not changed. Each
+        one's rendering is kept with the exact bytes of the document it came
+        from; an unchanged document is neither parsed nor rendered again, and
+        only its alerts, which move with the clock, are recomputed. What it
+        returns is shared with the cache: read it, do not change it.
+        """
         sids = await self.live_sids()
         if not sids:
+            self._rendered.clear()
             return []
         # One MGET: every key shares the floor's hash slot, so this works on a Cluster too.
-        raws = await self.redis.mget([self.keys.conference(s) for s in sids])
+        raws: list[Any] = await self.redis.mget([self.keys.conference(s) for s in sids])
         at = now_ms()
-        return [self.render(orjson.loads(raw), at) for raw in raws if raw]
+        cache = self._rendered
+        out = []
+        for sid, raw in zip(sids, raws, strict=True):
+            if not raw:
+                continue
+            hit = cache.get(sid)
+            if hit is None or hit[0] != raw:
+                rendered, clock = render_with_clock(orjson.loads(raw), self.roster)
+                hit = cache[sid] = (raw, rendered, clock)
+            _, rendered, clock = hit
+            # Set in place, not copied: callers only serialize what they get.
+            rendered["alerts"] = clock.alerts(at, self.thresholds) if clock else []
+            out.append(rendered)
+        if len(cache) > 2 * len(sids) + 64:
+            # Forget what left the floor (checked now and then, not on every read).
+            live = set(sids)
+            for gone in [s for s in cache if s not in live]:
+                del cache[gone]
+        return out
 
     async def call(self, call_sid: str) -> Json | None:
         """Where a live call is: its conference and its role there, or None."""

@@ -178,3 +178,34 @@ def test_wrong_method_and_path_are_json_errors(client: TestClient) -> None:
     response = client.get("/nowhere")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not-found"
+
+
+def test_alerts_move_with_the_clock_on_an_unchanged_conference(
+    redis_target: RedisTarget, namespace: str
+) -> None:
+    """Regression: reads reuse the rendering of an unchanged document; its alerts must not
+    be reused with it, since they change as time passes without any callback."""
+    import time
+    from email.utils import formatdate
+
+    from tests.conftest import make_settings
+
+    settings = make_settings(
+        redis_target.url, namespace, "https://earpiece.example.com", EARPIECE_LONG_HOLD_SECONDS="1"
+    )
+    app = create_app(settings, redis_target)
+    conf = Conference()
+    caller = sid("CA")
+    now = formatdate(time.time(), usegmt=False).replace("-0000", "+0000")
+    with TestClient(app, base_url=settings.public_base_url or "") as client:
+        for name, hold in (("participant-join", False), ("participant-hold", True)):
+            params = conf.event(name, caller, ParticipantLabel="customer", Hold=hold, Timestamp=now)
+            assert post_signed(client, settings, PATH, params).status_code == 204
+        [before] = api(client, "/api/conferences").json()["conferences"]
+        time.sleep(2.1)
+        [after] = api(client, "/api/conferences").json()["conferences"]
+    assert "long-hold" not in before["alerts"]
+    assert "long-hold" in after["alerts"]
+    assert {k: v for k, v in before.items() if k != "alerts"} == {
+        k: v for k, v in after.items() if k != "alerts"
+    }

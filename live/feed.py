@@ -57,7 +57,10 @@ def id_key(stream_id: str) -> tuple[int, int]:
     ms, sep, seq = stream_id.partition("-")
     if not sep or not ms.isdigit() or not seq.isdigit():
         raise ValueError(stream_id)
-    return int(ms), int(seq)
+    key = int(ms), int(seq)
+    if max(key) >= 2**64:  # Redis stream ids are two unsigned 64-bit numbers
+        raise ValueError(stream_id)
+    return key
 
 
 @dataclass(eq=False)

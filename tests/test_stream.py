@@ -114,9 +114,10 @@ def test_an_id_older_than_the_feed_gets_a_reset(server: ServerThread) -> None:
 
 def test_a_malformed_last_event_id_is_400(server: ServerThread) -> None:
     with server.client(API_TOKEN) as http:
-        response = http.get("/events", headers={"Last-Event-ID": "yesterday"})
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "bad-last-event-id"
+        for bad in ("yesterday", "1-", "99999999999999999999-0"):
+            response = http.get("/events", headers={"Last-Event-ID": bad})
+            assert response.status_code == 400, bad
+            assert response.json()["error"]["code"] == "bad-last-event-id"
 
 
 def test_sse_headers(server: ServerThread) -> None:

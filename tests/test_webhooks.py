@@ -6,6 +6,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from callbacks.app import create_app
@@ -209,3 +212,29 @@ def test_alerts_move_with_the_clock_on_an_unchanged_conference(
     assert {k: v for k, v in before.items() if k != "alerts"} == {
         k: v for k, v in after.items() if k != "alerts"
     }
+
+
+_KNOWN = [
+    "ConferenceSid", "StatusCallbackEvent", "SequenceNumber", "CallSid", "Timestamp",
+    "Muted", "Hold", "Coaching", "ParticipantLabel", "CallSidToCoach", "FriendlyName",
+]  # fmt: skip
+_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["participant-join", "conference-end", "true", "false", "-1", "1e9", ""]),
+    st.builds(lambda p: p + "a" * 32, st.sampled_from(["CF", "CA", "XX"])),
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.dictionaries(st.one_of(st.sampled_from(_KNOWN), st.text(max_size=10)), _VALUES, max_size=12)
+)
+def test_any_signed_body_gets_204_or_400_never_500(
+    client: TestClient, settings: Settings, params: dict[str, str]
+) -> None:
+    response = post_signed(client, settings, PATH, params)
+    assert response.status_code in (204, 400), response.text
+    if response.status_code == 400:
+        assert response.json()["error"]["message"]

@@ -225,7 +225,7 @@ _VALUES = st.one_of(
 )
 
 
-@settings(
+@examples(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(

@@ -13,6 +13,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -48,6 +49,15 @@ GC_THRESHOLDS = (50_000, 20, 20)
 def tune_gc() -> None:
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+async def _warm(floor: LiveFloor) -> None:
+    """Render the floor once at start, so the first reader after a restart is not the one
+    who pays for rendering thousands of calls (later reads re-render only what changed)."""
+    try:
+        await floor.conferences()
+    except RedisError as exc:
+        log.info("did not warm the floor at start: %s", exc)
 
 
 async def _sweep(coach: Coach, every: float) -> None:
@@ -112,6 +122,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             coach=coach,
         )
         await hub.start()
+        warming = asyncio.create_task(_warm(floor), name="earpiece-warm-floor")
         sweeper = asyncio.create_task(
             _sweep(coach, settings.sweep_seconds), name="earpiece-dialing-sweeper"
         )
@@ -119,7 +130,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
         try:
             yield
         finally:
-            await cancel_all([sweeper])
+            await cancel_all([sweeper, warming])
             await coach.stop()
             await hub.stop()
             await redis.aclose()

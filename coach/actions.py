@@ -139,6 +139,12 @@ class Coach:
     async def stop(self) -> None:
         await cancel_all(list(self._background))
 
+    async def _record_leave(
+        self, who: str, doc: dict[str, Any], monitor: dict[str, Any], detail: str
+    ) -> None:
+        await self._record("leave", who, doc, mode=monitor["mode"],
+                           call_sid=monitor.get("call_sid") or "", detail=detail)  # fmt: skip
+
     async def _record(self, action: str, who: str, doc: dict[str, Any], **fields: Any) -> None:
         agent = agent_leg(doc)
         with contextlib.suppress(Exception):  # the audit must never undo an action
@@ -213,7 +219,7 @@ class Coach:
             self._spawn(self.on_leg_joined(sid, ident, leg.call_sid))
         monitor = attached.monitor or claimed.monitor
         assert monitor is not None
-        return self._json(monitor)
+        return monitor_json(monitor)
 
     async def switch(
         self, sid: str, ident: str, mode: str, takeover: bool = False
@@ -225,7 +231,7 @@ class Coach:
         if current is None:
             raise CoachError(404, "not-monitoring", f"{ident} is not on conference {sid}")
         if current["mode"] == mode:
-            return self._json(current)
+            return monitor_json(current)
         changed = await self.floor.monitor_op("mode", sid, sup=ident, mode=mode, takeover=takeover)
         if changed.result != "ok":
             raise self._refused(changed, sid, ident)
@@ -255,7 +261,7 @@ class Coach:
         )  # fmt: skip
         if failure is not None:
             raise failure
-        return self._json(monitor)
+        return monitor_json(monitor)
 
     async def leave(self, sid: str, ident: str, reason: str = "") -> None:
         doc = await self.floor.document(sid)
@@ -274,14 +280,7 @@ class Coach:
                 await self.floor.monitor_op("leaving", sid, sup=ident, value=False)
                 raise
         await self.floor.monitor_op("remove", sid, sup=ident)
-        await self._record(
-            "leave",
-            ident,
-            doc,
-            mode=current["mode"],
-            call_sid=current.get("call_sid") or "",
-            detail=reason,
-        )
+        await self._record_leave(ident, doc, current, reason)
 
     # -- Twilio flags ---------------------------------------------------------------
 
@@ -351,7 +350,7 @@ class Coach:
             return
         if monitor.get("leaving"):
             return  # the app hung it up, and records that itself
-        await self._record("leave", ident, doc, mode=monitor["mode"], call_sid=call_sid, detail=why)
+        await self._record_leave(ident, doc, monitor, why)
 
     async def on_agent_left(self, sid: str) -> None:
         """Nobody to coach any more: a whisper falls back to listen, and says so."""
@@ -385,14 +384,7 @@ class Coach:
         doc = await self.floor.document(sid)
         for ident, monitor in ((doc or {}).get("mon") or {}).items():
             assert doc is not None
-            await self._record(
-                "leave",
-                ident,
-                doc,
-                mode=monitor["mode"],
-                call_sid=monitor.get("call_sid") or "",
-                detail="the call ended",
-            )
+            await self._record_leave(ident, doc, monitor, "the call ended")
 
     async def on_call_status(self, call_sid: str, status: str) -> str:
         """A supervisor leg's call-progress callback; returns what it did."""
@@ -419,7 +411,3 @@ class Coach:
             with contextlib.suppress(CoachError):
                 await self.twilio.delete_participant(sid, call_sid)
         return len(stuck)
-
-    @staticmethod
-    def _json(monitor: dict[str, Any]) -> dict[str, Any]:
-        return monitor_json(monitor)

@@ -7,13 +7,14 @@ age (MINID) rather than by count, so the retention is a time.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from earpiece.redis_client import AsyncRedis
 from live.keys import Keys
 from live.model import iso
+from live.store import now_ms
+from live.store import text as _text
 
 FIELDS = ("at", "action", "supervisor", "conference_sid", "friendly_name", "agent", "mode",
           "from_mode", "outcome", "detail", "call_sid")  # fmt: skip
@@ -47,7 +48,7 @@ class Audit:
         mode: str = "", from_mode: str = "", agent: str = "", friendly_name: str = "",
         detail: str = "", call_sid: str = "",
     ) -> None:  # fmt: skip
-        now = int(time.time() * 1000)
+        now = now_ms()
         entry: dict[Any, Any] = {
             "action": action, "supervisor": supervisor, "conference_sid": conference_sid,
             "friendly_name": friendly_name, "agent": agent or "", "mode": mode,
@@ -79,10 +80,6 @@ class Audit:
                 break
             high = f"({_text(rows[-1][0])}"
         return out
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _entry(raw_id: bytes | str, fields: dict[bytes, bytes]) -> dict[str, Any]:

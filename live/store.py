@@ -52,7 +52,8 @@ class FeedEntry:
     doc: dict[str, Any]
 
 
-def _text(value: bytes | str) -> str:
+def text(value: bytes | str) -> str:
+    """A Redis reply as str (the client returns bytes)."""
     return value.decode() if isinstance(value, bytes) else value
 
 
@@ -98,8 +99,8 @@ class LiveFloor:
         outcome, feed_id = await self._apply(
             [k.conference(sid), k.seen(sid), k.tokens(sid)], orjson.dumps(event.for_script())
         )
-        fid = _text(feed_id)
-        return ApplyResult(outcome=_text(outcome), feed_id=fid or None)
+        fid = text(feed_id)
+        return ApplyResult(outcome=text(outcome), feed_id=fid or None)
 
     async def monitor_op(self, op: str, sid: str, **args: Any) -> MonitorResult:
         """One monitor operation (live/monitor.lua): claim, attach, connected, mode, remove."""
@@ -109,24 +110,24 @@ class LiveFloor:
             keys=[k.conference(sid), k.feed, k.supervisors, k.legs, k.dialing],
             args=[op, orjson.dumps(args), self.feed_maxlen],
         )
-        result, detail, monitor = (_text(x) for x in reply)
+        result, detail, monitor = (text(x) for x in reply)
         return MonitorResult(result, detail, orjson.loads(monitor) if monitor else None)
 
     async def supervisor_conference(self, supervisor: str) -> str | None:
         sid = await self.redis.hget(self.keys.supervisors, supervisor)
-        return _text(sid) if sid is not None else None
+        return text(sid) if sid is not None else None
 
     async def leg(self, call_sid: str) -> tuple[str, str] | None:
         """(supervisor, ConferenceSid) of a supervisor leg Earpiece dialed."""
         raw = await self.redis.hget(self.keys.legs, call_sid)
         if raw is None:
             return None
-        supervisor, _, sid = _text(raw).partition(" ")
+        supervisor, _, sid = text(raw).partition(" ")
         return supervisor, sid
 
     async def dialing_since(self, before_ms: int) -> list[str]:
         legs: Any = await self.redis.zrangebyscore(self.keys.dialing, 0, before_ms)
-        return [_text(x) for x in legs]
+        return [text(x) for x in legs]
 
     # -- read --------------------------------------------------------------
 
@@ -144,7 +145,7 @@ class LiveFloor:
 
     async def live_sids(self) -> list[str]:
         sids: Any = await self.redis.zrange(self.keys.live, 0, -1)
-        return [_text(s) for s in sids]
+        return [text(s) for s in sids]
 
     async def conferences(self) -> list[Json]:
         """Every live conference, oldest first.
@@ -187,7 +188,7 @@ class LiveFloor:
         sid = await self.redis.hget(self.keys.calls, call_sid)
         if sid is None:
             return None
-        doc = await self.document(_text(sid))
+        doc = await self.document(text(sid))
         if doc is None or doc.get("status") == "completed":
             return None
         p = (doc.get("p") or {}).get(call_sid)
@@ -207,7 +208,7 @@ class LiveFloor:
     def _entry(raw_id: bytes | str, fields: dict[bytes, bytes]) -> FeedEntry:
         kind = fields[b"k"].decode()
         return FeedEntry(
-            id=_text(raw_id),
+            id=text(raw_id),
             event="conference-ended" if kind == "ended" else "conference",
             sid=fields[b"sid"].decode(),
             doc=orjson.loads(fields[b"doc"]),
@@ -228,12 +229,12 @@ class LiveFloor:
 
     async def feed_first_id(self) -> str | None:
         rows: Any = await self.redis.xrange(self.keys.feed, count=1)
-        return _text(rows[0][0]) if rows else None
+        return text(rows[0][0]) if rows else None
 
     async def feed_last_id(self) -> str:
         """The newest feed id, or "0-0" for an empty feed."""
         rows: Any = await self.redis.xrevrange(self.keys.feed, count=1)
-        return _text(rows[0][0]) if rows else "0-0"
+        return text(rows[0][0]) if rows else "0-0"
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())

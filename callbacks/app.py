@@ -22,16 +22,14 @@ from callbacks.context import Context
 from callbacks.errors import HANDLERS
 from callbacks.signature import SignatureChecker
 from coach.actions import Coach
-from coach.audit import Audit
-from coach.twilio_calls import TwilioCalls
-from coach.twilio_client import make_client
 from earpiece import roster as roster_module
-from earpiece.redis_client import RedisTarget, async_client, resolve
+from earpiece.redis_client import RedisTarget, resolve
+from earpiece.services import build
 from earpiece.settings import Settings, load
 from earpiece.tasks import cancel_all
+from live import history
 from live.feed import FeedHub
-from live.model import Thresholds
-from live.store import LiveFloor
+from live.store import LiveFloor, now_ms
 
 log = logging.getLogger("earpiece.callbacks")
 
@@ -70,6 +68,16 @@ async def _sweep(coach: Coach, every: float) -> None:
             log.warning("sweeping dialing legs failed; will retry", exc_info=True)
 
 
+async def _sample(floor: LiveFloor) -> None:
+    """Record the live calls per team once a bucket, for the dashboard's chart."""
+    while True:
+        try:
+            await history.sample(floor)
+        except RedisError as exc:
+            log.info("could not sample the floor's history: %s", exc)
+        await asyncio.sleep(history.BUCKET_SECONDS - (now_ms() / 1000) % history.BUCKET_SECONDS)
+
+
 def routes() -> list[Route]:
     return [
         Route("/twilio/conference-events", webhooks.conference_events, methods=["POST"]),
@@ -95,24 +103,9 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        redis = async_client(target)
-        floor = LiveFloor(
-            redis,
-            namespace=settings.namespace,
-            roster=roster,
-            thresholds=Thresholds(settings.long_hold_seconds, settings.long_call_seconds),
-            feed_maxlen=settings.feed_maxlen,
-            history_seconds=settings.history_seconds,
-        )
+        services = build(settings, target, roster)
+        redis, floor, coach = services.redis, services.floor, services.coach
         hub = FeedHub(floor, queue_size=settings.sse_queue_size)
-        coach = Coach(
-            floor, roster,
-            TwilioCalls(make_client(settings), retries=settings.twilio_retries),
-            Audit(redis, floor.keys, settings.audit_retention_days),
-            caller_id=settings.caller_id,
-            call_events_url=settings.base_url + "/twilio/call-events",
-            dialing_timeout_seconds=settings.dialing_timeout_seconds,
-        )  # fmt: skip
         app.state.ctx = Context(
             settings=settings,
             redis=redis,
@@ -126,16 +119,14 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
         sweeper = asyncio.create_task(
             _sweep(coach, settings.sweep_seconds), name="earpiece-dialing-sweeper"
         )
+        sampler = asyncio.create_task(_sample(floor), name="earpiece-history-sampler")
         tune_gc()
         try:
             yield
         finally:
-            await cancel_all([sweeper, warming])
-            await coach.stop()
+            await cancel_all([sweeper, sampler, warming])
             await hub.stop()
-            await redis.aclose()
-            if target.embedded is not None:
-                target.embedded.release()
+            await services.close()
 
     return Starlette(routes=routes(), exception_handlers=HANDLERS, lifespan=lifespan)
 

@@ -328,6 +328,8 @@ class Coach:
                 self._spawn(self._safely(self.on_leg_left(sid, ident, call, "left the call")))
         elif role == "agent" and event.event == "participant-leave":
             self._spawn(self._safely(self.on_agent_left(sid)))
+        elif role == "customer" and call and event.event == "participant-join":
+            self._spawn(self._safely(self.on_customer_joined(sid, call)))
 
     @staticmethod
     async def _safely(work: Coroutine[Any, Any, None]) -> None:
@@ -341,6 +343,20 @@ class Coach:
         monitor = connected.monitor
         if connected.detail == "changed" and monitor is not None and monitor["mode"] != "listen":
             await self._apply_current_mode(sid, ident)
+
+    async def on_customer_joined(self, sid: str, call_sid: str) -> None:
+        """Note the customer's number: conference callbacks carry only the CallSid,
+        and a supervisor deciding where to go wants to know who is calling."""
+        try:
+            call = await self.twilio.fetch_call(call_sid)
+        except CoachError as exc:
+            log.info("could not read the customer's number of %s: %s", call_sid, exc.message)
+            return
+        # An inbound call comes from the customer; an outbound one (a call-back) goes to them.
+        outbound = str(getattr(call, "direction", "") or "").startswith("outbound")
+        number = (call.to if outbound else call.from_) or ""
+        if number:
+            await self.floor.monitor_op("caller", sid, call=call_sid, number=number)
 
     async def on_leg_left(self, sid: str, ident: str, call_sid: str, why: str) -> None:
         doc = await self.floor.document(sid)

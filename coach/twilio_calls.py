@@ -68,6 +68,9 @@ class TwilioCalls:
             self.client.conferences(conference_sid).participants(call_sid).update, **params
         )
 
+    async def fetch_call(self, call_sid: str) -> Any:
+        return await self._run(self.client.calls(call_sid).fetch)
+
     async def delete_participant(self, conference_sid: str, call_sid: str) -> bool:
         """Remove a leg; one that Twilio no longer has counts as removed."""
         try:

@@ -4,9 +4,10 @@
 -- KEYS[2] call index: hash CallSid -> ConferenceSid
 -- KEYS[3] change feed (stream)
 -- KEYS[4] supervisor index, KEYS[5] leg index, KEYS[6] dialing legs (see monitor.lua)
--- then, for each event i (from 0): KEYS[7+3i] its conference document (JSON
--- string), KEYS[8+3i] the bitmap of that conference's applied
--- SequenceNumbers, KEYS[9+3i] the idempotency tokens taken for it (set).
+-- then, for each event i (from 0): KEYS[7+4i] its conference document (JSON
+-- string), KEYS[8+4i] the bitmap of that conference's applied
+-- SequenceNumbers, KEYS[9+4i] the idempotency tokens taken for it (set),
+-- KEYS[10+4i] its event timeline (sorted set by Twilio's timestamp).
 -- ARGV[1] feed MAXLEN (approximate trim)
 -- ARGV[2] seconds an ended conference is kept for history
 -- ARGV[3..] the events, JSON (live.events.ConferenceEvent.for_script)
@@ -34,8 +35,23 @@ local LIVE, CALLS, FEED = KEYS[1], KEYS[2], KEYS[3]
 local SUPERVISORS, LEGS, DIALING = KEYS[4], KEYS[5], KEYS[6]
 local maxlen = ARGV[1]
 local history = tonumber(ARGV[2])
+-- A conference's timeline keeps its newest events only: a call held and
+-- resumed all afternoon must not grow without bound.
+local TIMELINE_MAX = 200
 
-local function apply_one(ev, DOC, SEEN, TOKENS)
+-- The call page's timeline: each new (not duplicate) event, speech excepted
+-- (speech turns come every few seconds and are shown as "speaking now").
+-- Scored by Twilio's timestamp, so late arrivals still sort into place.
+local function record(TIMELINE, ev)
+  if ev.ev == 'participant-speech-start' or ev.ev == 'participant-speech-stop' then return end
+  local entry = {ev.seq, ev.ev, ev.label or '', ev.call or ''}
+  if ev.flags then entry[5] = ev.flags.coaching and 1 or 0 end
+  if ev.reason then entry[6] = ev.reason end
+  redis.call('ZADD', TIMELINE, ev.ts, cjson.encode(entry))
+  redis.call('ZREMRANGEBYRANK', TIMELINE, 0, -(TIMELINE_MAX + 1))
+end
+
+local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
   if ev.tok and redis.call('SADD', TOKENS, ev.tok) == 0 then
     return 'duplicate', ''
   end
@@ -57,6 +73,8 @@ local function apply_one(ev, DOC, SEEN, TOKENS)
   if ended and ev.seq > c.end_seq then
     return 'stale', ''
   end
+  record(TIMELINE, ev)
+  if ended and redis.call('TTL', TIMELINE) < 0 then redis.call('EXPIRE', TIMELINE, history) end
 
   local changed = false
   local ts = ev.ts
@@ -90,6 +108,7 @@ local function apply_one(ev, DOC, SEEN, TOKENS)
     redis.call('SET', DOC, doc, 'EX', history)
     redis.call('EXPIRE', SEEN, history)
     redis.call('EXPIRE', TOKENS, history)
+    redis.call('EXPIRE', TIMELINE, history)
     local id = redis.call('XADD', FEED, 'MAXLEN', '~', maxlen, '*',
       'k', 'ended', 'sid', c.sid, 'doc', doc)
     return 'applied', id
@@ -229,8 +248,9 @@ end
 
 local out = {}
 for i = 3, #ARGV do
-  local base = 7 + 3 * (i - 3)
-  local outcome, id = apply_one(cjson.decode(ARGV[i]), KEYS[base], KEYS[base + 1], KEYS[base + 2])
+  local base = 7 + 4 * (i - 3)
+  local outcome, id = apply_one(cjson.decode(ARGV[i]), KEYS[base], KEYS[base + 1], KEYS[base + 2],
+    KEYS[base + 3])
   out[#out + 1] = outcome
   out[#out + 1] = id
 end

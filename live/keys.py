@@ -34,6 +34,19 @@ class Keys:
         """The I-Twilio-Idempotency-Tokens already taken for a conference."""
         return f"{self.tag}:idem:{sid}"
 
+    def timeline(self, sid: str) -> str:
+        """A conference's events for the call page: sorted set by Twilio's timestamp (ms)."""
+        return f"{self.tag}:tl:{sid}"
+
+    @property
+    def history(self) -> str:
+        """Stream of samples of the live calls per team (the dashboard's chart)."""
+        return f"{self.tag}:history"
+
+    def history_bucket(self, bucket: int) -> str:
+        """Taken by the one process that samples a given time bucket."""
+        return f"{self.tag}:sampled:{bucket}"
+
     @property
     def live(self) -> str:
         """Sorted set of live conference SIDs, scored by start time (ms)."""

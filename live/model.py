@@ -69,6 +69,8 @@ def participant_json(p: Doc, role: str) -> Json:
         "joined_at": iso(p.get("joined")),
         "speaking": bool(p.get("speaking")),
         "hold_since": iso(p.get("hold_since")) if hold else None,
+        # The customer's number, once read from Twilio (coach.actions.on_customer_joined).
+        "number": p.get("number") or None,
     }
 
 

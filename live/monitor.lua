@@ -7,7 +7,8 @@
 -- KEYS[5] dialing legs: sorted set CallSid -> ms since dialing began
 -- ARGV[1] the operation; ARGV[2] its arguments (JSON); ARGV[3] feed MAXLEN
 --
--- Operations: claim, attach, connected, mode, leaving, remove.
+-- Operations: claim, attach, connected, mode, leaving, remove; and caller (the
+-- customer's number on their participant).
 -- Returns {result, detail, monitor JSON or ""}. The rules that need to be
 -- atomic live here: one whisperer per call, one call per supervisor, and no
 -- monitor on a conference that is not live.
@@ -52,6 +53,15 @@ local function take_whisper()
   c.mon[who].since = a.now
   c.mon[who].note = 'whisper taken over by ' .. a.sup
   return nil, who
+end
+
+-- Not a monitor: the customer's number, read from Twilio once the customer joined.
+if op == 'caller' then
+  local p = (c.p or {})[a.call]
+  if p == nil or p.number == a.number then return {'unchanged', '', ''} end
+  p.number = a.number
+  save()
+  return {'ok', '', ''}
 end
 
 local m = c.mon[a.sup]

@@ -20,6 +20,7 @@ from live.batching import BatchedScript
 from live.events import ConferenceEvent
 from live.keys import Keys
 from live.model import AlertClock, Json, Thresholds, conference_json, render_with_clock, role_of
+from live.timeline import TimelineEntry, entry_of
 
 APPLY_LUA = resources.files("live").joinpath("apply.lua").read_text(encoding="utf-8")
 MONITOR_LUA = resources.files("live").joinpath("monitor.lua").read_text(encoding="utf-8")
@@ -97,7 +98,8 @@ class LiveFloor:
         sid = event.conference_sid
         k = self.keys
         outcome, feed_id = await self._apply(
-            [k.conference(sid), k.seen(sid), k.tokens(sid)], orjson.dumps(event.for_script())
+            [k.conference(sid), k.seen(sid), k.tokens(sid), k.timeline(sid)],
+            orjson.dumps(event.for_script()),
         )
         fid = text(feed_id)
         return ApplyResult(outcome=text(outcome), feed_id=fid or None)
@@ -142,6 +144,11 @@ class LiveFloor:
         """A live conference, or an ended one still kept for history (state `ended`)."""
         doc = await self.document(sid)
         return self.render(doc) if doc else None
+
+    async def timeline(self, sid: str) -> list[TimelineEntry]:
+        """A conference's events, oldest first (live/apply.lua records them)."""
+        rows: Any = await self.redis.zrange(self.keys.timeline(sid), 0, -1, withscores=True)
+        return [entry_of(member, score) for member, score in rows]
 
     async def live_sids(self) -> list[str]:
         sids: Any = await self.redis.zrange(self.keys.live, 0, -1)

@@ -1,0 +1,62 @@
+"""What a process that reads the floor and acts on calls holds: one of each.
+
+The callback service and the dashboard both build theirs here from the
+settings, so the Redis client, the live floor, the twilio Client and the
+coach are made one way, once per process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coach.actions import Coach
+from coach.audit import Audit
+from coach.twilio_calls import TwilioCalls
+from coach.twilio_client import make_client
+from earpiece.redis_client import AsyncRedis, RedisTarget, async_client
+from earpiece.roster import Roster
+from earpiece.settings import Settings
+from live.model import Thresholds
+from live.store import LiveFloor
+
+
+@dataclass
+class Services:
+    settings: Settings
+    target: RedisTarget
+    roster: Roster
+    redis: AsyncRedis
+    floor: LiveFloor
+    coach: Coach
+
+    @property
+    def audit(self) -> Audit:
+        return self.coach.audit
+
+    async def close(self) -> None:
+        await self.coach.stop()
+        await self.redis.aclose()
+        if self.target.embedded is not None:
+            self.target.embedded.release()
+
+
+def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
+    """Make the process's clients (call inside its event loop: the Redis pool binds to it)."""
+    redis = async_client(target)
+    floor = LiveFloor(
+        redis,
+        namespace=settings.namespace,
+        roster=roster,
+        thresholds=Thresholds(settings.long_hold_seconds, settings.long_call_seconds),
+        feed_maxlen=settings.feed_maxlen,
+        history_seconds=settings.history_seconds,
+    )
+    coach = Coach(
+        floor, roster,
+        TwilioCalls(make_client(settings), retries=settings.twilio_retries),
+        Audit(redis, floor.keys, settings.audit_retention_days),
+        caller_id=settings.caller_id,
+        call_events_url=settings.base_url + "/twilio/call-events",
+        dialing_timeout_seconds=settings.dialing_timeout_seconds,
+    )  # fmt: skip
+    return Services(settings, target, roster, redis, floor, coach)

@@ -1,0 +1,91 @@
+"""Which live call needs a supervisor first: the floor's "needs attention" order.
+
+One rule, used by the API (`?order=attention`) and the dashboard alike. Each
+alert has a weight (a customer stranded outranks a long call); a call with
+several alerts adds them up; among equal scores the longer-waiting, then the
+longer call comes first. The reasons say what makes the score, for the
+dashboard's hover text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+# Alert weights: how urgently each one calls for a supervisor.
+WEIGHTS: Mapping[str, int] = {
+    "help": 100,
+    "customer-alone": 90,
+    "duplicate": 70,
+    "long-hold": 60,
+    "dead-air": 40,
+    "overtalk": 25,
+    "long-call": 20,
+}
+UNKNOWN_ALERT_WEIGHT = 10
+
+REASONS: Mapping[str, str] = {
+    "help": "the agent asked for help",
+    "customer-alone": "the customer is alone on the line",
+    "duplicate": "a duplicate conference holds a lone participant",
+    "long-hold": "on hold for {hold}",
+    "dead-air": "nobody has spoken for a while",
+    "overtalk": "agent and customer talk over each other",
+    "long-call": "the call has lasted {duration}",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Attention:
+    score: int
+    reasons: tuple[str, ...]
+
+
+def seconds_since(stamp: str | None, now_s: float) -> float:
+    if not stamp:
+        return 0.0
+    return max(0.0, now_s - datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+
+
+def clock(seconds: float) -> str:
+    """1:05, 12:40, 1:02:03: how long, the way a floor shows it."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def held_since(conference: Mapping[str, Any]) -> str | None:
+    """When the longest-held participant (not a supervisor) went on hold."""
+    stamps = [
+        p["hold_since"]
+        for p in conference.get("participants") or ()
+        if p.get("hold") and p.get("hold_since") and p.get("role") != "supervisor"
+    ]
+    return min(stamps) if stamps else None
+
+
+def attention(conference: Mapping[str, Any], now_s: float) -> Attention:
+    alerts = conference.get("alerts") or ()
+    score = sum(WEIGHTS.get(a, UNKNOWN_ALERT_WEIGHT) for a in alerts)
+    values = {
+        "hold": clock(seconds_since(held_since(conference), now_s)),
+        "duration": clock(seconds_since(conference.get("started_at"), now_s)),
+    }
+    reasons = tuple(REASONS.get(a, a).format(**values) for a in alerts)
+    return Attention(score, reasons)
+
+
+def order(conferences: Iterable[Mapping[str, Any]], now_s: float) -> list[Mapping[str, Any]]:
+    """Needs-attention first: score, then waiting calls, then the oldest call."""
+
+    def key(c: Mapping[str, Any]) -> tuple[int, int, str]:
+        return (
+            -attention(c, now_s).score,
+            0 if c.get("state") == "waiting" else 1,
+            c.get("started_at") or "",
+        )
+
+    return sorted(conferences, key=key)

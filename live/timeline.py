@@ -1,0 +1,71 @@
+"""A conference's event timeline, as the call page shows it.
+
+live/apply.lua records every new event of a conference (speech turns
+excepted) in a sorted set by Twilio's timestamp; this turns those compact
+entries into sentences a supervisor reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from live.model import iso, role_of
+
+_VERBS = {
+    "conference-start": "the call started",
+    "conference-end": "the call ended",
+    "participant-join": "joined",
+    "participant-leave": "left",
+    "participant-mute": "was muted",
+    "participant-unmute": "was unmuted",
+    "participant-hold": "was put on hold",
+    "participant-unhold": "was taken off hold",
+    "participant-modify": "changed mode",
+    "announcement-end": "an announcement ended",
+    "announcement-fail": "an announcement failed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at: str | None  # UTC ISO 8601
+    at_ms: int
+    event: str
+    who: str  # the participant's label, or "" for conference events
+    text: str
+
+
+def who_of(label: str) -> str:
+    role, ident = role_of(label or None)
+    if role == "customer":
+        return "the customer"
+    if role in ("agent", "supervisor") and ident:
+        return f"{role} {ident}"
+    return label or "a participant"
+
+
+def describe(event: str, label: str, coaching: int | None, reason: str | None) -> str:
+    verb = _VERBS.get(event, event)
+    if not event.startswith("participant-"):
+        return verb + (f" ({reason})" if reason else "")
+    who = who_of(label)
+    if event == "participant-modify":
+        verb = "started whispering to the agent" if coaching else "stopped whispering"
+    return f"{who} {verb}"
+
+
+def entry_of(member: bytes | str, score: float) -> TimelineEntry:
+    raw: list[Any] = orjson.loads(member)
+    event, label = str(raw[1]), str(raw[2] or "")
+    coaching = raw[4] if len(raw) > 4 else None
+    reason = raw[5] if len(raw) > 5 else None
+    return TimelineEntry(
+        at=iso(score),
+        at_ms=int(score),
+        event=event,
+        who=label,
+        text=describe(event, label, coaching, reason),
+    )

@@ -8,8 +8,6 @@ GET    /api/audit[.csv]?supervisor=&agent=&conference=&since=&limit=
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +18,7 @@ from starlette.responses import Response
 from callbacks.auth import require_token
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
-from coach.audit import FIELDS, AuditFilter
+from coach.audit import AuditFilter, to_csv
 from coach.errors import CoachError
 
 MAX_AUDIT_LIMIT = 10_000
@@ -117,11 +115,7 @@ async def audit_csv(request: Request) -> Response:
     require_token(request)
     ctx: Context = request.app.state.ctx
     entries = await ctx.coach.audit.entries(_filter(request))
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=["id", *FIELDS], extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(entries)
     return Response(
-        out.getvalue(), media_type="text/csv",
+        to_csv(entries), media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="earpiece-audit.csv"'},
     )  # fmt: skip

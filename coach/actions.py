@@ -23,7 +23,7 @@ from typing import Any
 
 from coach.audit import Audit
 from coach.errors import CoachError
-from coach.rules import MODES, refusal
+from coach.rules import MODES, NO_AGENT, refusal
 from coach.twilio_calls import TwilioCalls
 from earpiece.roster import Roster, Supervisor
 from earpiece.tasks import cancel_all
@@ -103,7 +103,7 @@ class Coach:
             raise CoachError(403, "not-allowed", reason)
         agent = agent_leg(doc)
         if mode == "whisper" and agent is None:
-            raise CoachError(409, "no-agent", "nobody to coach: no agent is connected to this call")
+            raise CoachError(409, "no-agent", NO_AGENT)
         return agent
 
     @staticmethod
@@ -354,7 +354,8 @@ class Coach:
             return
         # An inbound call comes from the customer; an outbound one (a call-back) goes to them.
         outbound = str(getattr(call, "direction", "") or "").startswith("outbound")
-        number = (call.to if outbound else call.from_) or ""
+        # The SDK keeps `from` as `_from` (a Python keyword).
+        number = (call.to if outbound else getattr(call, "_from", None)) or ""
         if number:
             await self.floor.monitor_op("caller", sid, call=call_sid, number=number)
 

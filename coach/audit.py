@@ -7,6 +7,8 @@ age (MINID) rather than by count, so the retention is a time.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,3 +90,12 @@ def _entry(raw_id: bytes | str, fields: dict[bytes, bytes]) -> dict[str, Any]:
     for name in FIELDS[1:]:
         entry[name] = _text(fields.get(name.encode(), b""))
     return entry
+
+
+def to_csv(entries: list[dict[str, Any]]) -> str:
+    """The audit as CSV, one row an entry (the API's audit.csv and the dashboard's download)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["id", *FIELDS], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(entries)
+    return out.getvalue()

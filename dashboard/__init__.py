@@ -1,1 +1,10 @@
 """The Streamlit dashboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+APP = Path(__file__).parent / "app.py"
+
+# What the dashboard needs to act on calls (the callback service needs the API token too).
+REQUIRED = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL")

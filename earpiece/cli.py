@@ -105,6 +105,67 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.run(load(), agents=args.agents, calls_per_minute=args.calls_per_minute)
 
 
+def streamlit_command(host: str, port: int) -> list[str]:
+    from dashboard import APP
+
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.address", host, "--server.port", str(port), "--server.headless", "true",
+        "--server.fileWatcherType", "none", "--server.runOnSave", "false",
+        "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
+        "--global.developmentMode", "false",
+    ]  # fmt: skip
+
+
+def _dashboard(args: argparse.Namespace) -> None:
+    from dashboard import REQUIRED
+    from earpiece import roster as roster_module
+    from earpiece.settings import load
+
+    # Checked here, so a missing setting is one line and exit 2, not a page error.
+    settings = load()
+    settings.require(*REQUIRED)
+    roster_module.load(settings.roster_path)
+    command = streamlit_command(args.host, args.port)
+    sys.stdout.flush()
+    os.execv(command[0], command)
+
+
+def _hash_password(args: argparse.Namespace) -> int:
+    import getpass
+
+    from earpiece.passwords import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("earpiece: the two passwords differ", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < args.min_length:
+        print(f"earpiece: a password needs at least {args.min_length} characters", file=sys.stderr)
+        return 1
+    print(hash_password(password))
+    return 0
+
+
+def _signin_link(args: argparse.Namespace) -> int:
+    from earpiece import roster as roster_module
+    from earpiece import sessions
+    from earpiece.settings import load
+
+    settings = load()
+    roster = roster_module.load(settings.roster_path)
+    if args.supervisor not in roster.supervisors:
+        known = ", ".join(sorted(roster.supervisors)) or "none"
+        raise SettingError(
+            f"{args.supervisor!r} is not a supervisor in the roster (known: {known})"
+        )
+    print(f"{settings.dashboard_url}/?session={sessions.issue(settings, args.supervisor)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="earpiece", description="Earpiece: a live supervisor board for Twilio contact centers."
@@ -124,6 +185,19 @@ def build_parser() -> argparse.ArgumentParser:
     cb.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     cb.add_argument("--access-log", action="store_true", help="log every request")
     cb.set_defaults(run=_callbacks)
+
+    dash = sub.add_parser("dashboard", help="the supervisors' dashboard (Streamlit)")
+    dash.add_argument("--host", default="127.0.0.1")
+    dash.add_argument("--port", type=int, default=8501)
+    dash.set_defaults(run=_dashboard)
+
+    hp = sub.add_parser("hash-password", help="print a roster password_hash (reads the password)")
+    hp.add_argument("--min-length", type=int, default=8)
+    hp.set_defaults(run=_hash_password)
+
+    link = sub.add_parser("signin-link", help="print a dashboard link that signs a supervisor in")
+    link.add_argument("supervisor")
+    link.set_defaults(run=_signin_link)
 
     sim = sub.add_parser("sim", help="the Twilio simulator: Twilio's REST API and signed callbacks")
     sim.add_argument("--host", default="127.0.0.1")

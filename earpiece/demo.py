@@ -22,8 +22,11 @@ from types import FrameType
 
 import httpx
 
+from earpiece import roster as roster_module
+from earpiece import sessions
 from earpiece.embedded_redis import EmbeddedRedis
 from earpiece.settings import SettingError, Settings
+from earpiece.settings import load as load_settings
 
 READY_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -53,6 +56,7 @@ class Demo:
     settings: Settings
     callbacks_port: int = 8000
     sim_port: int = 8700
+    dashboard_port: int = 8501
     agents: int = 12
     calls_per_minute: float = 12.0
     children: list[Child] = field(default_factory=list)
@@ -108,6 +112,8 @@ class Demo:
     def start(self) -> None:
         self.callbacks_port = port_or_free(self.callbacks_port)
         self.sim_port = port_or_free(self.sim_port)
+        self.dashboard_port = port_or_free(self.dashboard_port)
+        dashboard_url = f"http://127.0.0.1:{self.dashboard_port}"
         callbacks_url = f"http://127.0.0.1:{self.callbacks_port}"
         sim_url = f"http://127.0.0.1:{self.sim_port}"
         if self.settings.redis_url is None:
@@ -123,6 +129,7 @@ class Demo:
             "TWILIO_API_BASE_URL": sim_url,
             "PUBLIC_BASE_URL": callbacks_url,
             "EARPIECE_API_TOKEN": self.api_token,
+            "EARPIECE_DASHBOARD_URL": dashboard_url,
         }
         callbacks = self._spawn("callbacks", ["callbacks", "--port", str(self.callbacks_port)], env)
         self._wait_ready(callbacks, callbacks_url + "/healthz")
@@ -133,7 +140,22 @@ class Demo:
             "--prefill", str(max(1, self.agents // 2)),
         ], env)  # fmt: skip
         self._wait_ready(sim, sim_url + "/sim/state")
-        self.callbacks_url, self.sim_url = callbacks_url, sim_url
+        dashboard = self._spawn(
+            "dashboard", ["dashboard", "--host", "127.0.0.1", "--port", str(self.dashboard_port)],
+            {**env, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"},
+        )  # fmt: skip
+        self._wait_ready(dashboard, dashboard_url + "/_stcore/health")
+        self.callbacks_url, self.sim_url, self.dashboard_url = callbacks_url, sim_url, dashboard_url
+        self.signin_url = self._signin_url(env)
+
+    def _signin_url(self, env: dict[str, str]) -> str:
+        """A link that signs the browser in as the roster's first manager (the demo manager)."""
+        settings = load_settings(env, env_file=None)
+        roster = roster_module.load(settings.roster_path)
+        managers = [s for s in roster.supervisors.values() if s.role == "manager"]
+        who = (managers or list(roster.supervisors.values()))[0]
+        self.demo_supervisor = who
+        return f"{self.dashboard_url}/?session={sessions.issue(settings, who.id)}"
 
     def banner(self) -> str:
         token = self.api_token
@@ -141,6 +163,9 @@ class Demo:
             "Earpiece demo is running: a simulated floor of "
             f"{self.agents} agents, about {self.calls_per_minute:g} calls a minute.",
             "",
+            f"  Dashboard          {self.signin_url}",
+            f"                     (signed in as {self.demo_supervisor.name}, "
+            f"{self.demo_supervisor.role})",
             f"  Live floor (JSON)  {self.callbacks_url}/api/conferences",
             f"  Live feed (SSE)    {self.callbacks_url}/events?token={token}",
             f"  API token          {token}",
@@ -164,7 +189,8 @@ class Demo:
         return 0
 
     def stop(self) -> None:
-        # The simulator first (no new callbacks), then the service, then Redis.
+        # The simulator first (no new callbacks), then the dashboard and the
+        # service, then Redis.
         for child in sorted(self.children, key=lambda c: c.name != "sim"):
             if child.process.poll() is None:
                 child.process.send_signal(signal.SIGTERM)

@@ -56,6 +56,18 @@ def _http_url(name: str) -> Callable[[str], str]:
     return cast
 
 
+def _boolean(name: str) -> Callable[[str], bool]:
+    def cast(raw: str) -> bool:
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingError(f"{name} must be true or false, got {raw!r}")
+
+    return cast
+
+
 def _redis_url(raw: str) -> str:
     if urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
         raise SettingError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {raw!r}")
@@ -111,6 +123,14 @@ class Settings:
     sweep_seconds: float = 5.0
     twilio_retries: int = 3
     audit_retention_days: int = 90
+    # The dashboard: how often it refreshes, whether customer numbers are
+    # masked, and its sign-in sessions (signed with the session secret, or a
+    # key derived from the Twilio auth token when none is set).
+    dashboard_refresh_seconds: float = 0.5
+    mask_customer_numbers: bool = True
+    session_secret: str | None = None
+    session_hours: float = 12.0
+    dashboard_url: str = "http://127.0.0.1:8501"
 
     def require(self, *names: str) -> None:
         """Raise SettingError naming the first of `names` that is unset."""
@@ -219,5 +239,20 @@ def load(
             "EARPIECE_CALL_WAIT_MAX_SECONDS",
             _positive_float("EARPIECE_CALL_WAIT_MAX_SECONDS"),
             30.0,
+        ),
+        dashboard_refresh_seconds=get(
+            "EARPIECE_DASHBOARD_REFRESH_SECONDS",
+            _positive_float("EARPIECE_DASHBOARD_REFRESH_SECONDS"),
+            0.5,
+        ),
+        mask_customer_numbers=get(
+            "EARPIECE_MASK_CUSTOMER_NUMBERS", _boolean("EARPIECE_MASK_CUSTOMER_NUMBERS"), True
+        ),
+        session_secret=text("EARPIECE_SESSION_SECRET"),
+        session_hours=get(
+            "EARPIECE_SESSION_HOURS", _positive_float("EARPIECE_SESSION_HOURS"), 12.0
+        ),
+        dashboard_url=get(
+            "EARPIECE_DASHBOARD_URL", _http_url("EARPIECE_DASHBOARD_URL"), "http://127.0.0.1:8501"
         ),
     )

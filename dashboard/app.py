@@ -1,0 +1,39 @@
+"""`earpiece dashboard`: the Streamlit app. Checks the settings, signs the
+supervisor in, then hands over to the pages (one module each, in views/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import ui
+
+VIEWS = Path(__file__).parent / "views"  # one module per page
+
+
+def main() -> None:
+    st.set_page_config(page_title="Earpiece", page_icon=":material/headset_mic:", layout="wide")
+    settings = ui.settings()
+    rt = ui.runtime(settings)
+    who = ui.signed_in(settings, rt)
+    if who is None:
+        ui.sign_in_form(settings, rt)
+        return
+    st.session_state[ui.PAGE_KEY] = ui.Page(settings, rt, who)
+    pages = [
+        st.Page(VIEWS / "floor.py", title="Floor", icon=":material/dashboard:", default=True),
+        st.Page(VIEWS / "call.py", title="Call", icon=":material/headset_mic:", url_path="call"),
+        st.Page(VIEWS / "audit.py", title="Audit", icon=":material/fact_check:", url_path="audit"),
+    ]
+    navigation = st.navigation(pages)
+    with st.sidebar:
+        teams = ", ".join(who.teams) if who.role == "lead" else "all teams"
+        st.markdown(f"**{who.name}** · {who.role} · {teams}")
+        if st.button("Sign out", key="signout"):
+            ui.sign_out()
+            st.rerun()
+    navigation.run()
+
+
+main()

@@ -1,0 +1,106 @@
+"""The dashboard process's one Redis client, live floor and coach, and the loop they run on.
+
+Streamlit runs each browser session's script in its own thread, but the
+floor and the coach are asyncio code bound to one event loop (the Redis pool
+belongs to the loop that made it). So the process keeps one loop in a daemon
+thread, builds the services there once (`get`, a Streamlit resource shared
+by every session), and scripts submit coroutines to it and wait for the
+answer with a timeout.
+
+A floor read is shared too: several supervisors watching the same floor
+within one refresh period get the same snapshot instead of each reading
+every conference from Redis again (one snapshot kept: bounded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from redis.exceptions import RedisError
+
+from earpiece import roster as roster_module
+from earpiece.redis_client import resolve
+from earpiece.roster import Roster
+from earpiece.services import Services, build
+from earpiece.settings import Settings
+from live.model import Json
+from live.store import now_ms
+
+T = TypeVar("T")
+
+# How long a page waits for Redis or Twilio before it says so, in seconds.
+CALL_TIMEOUT_SECONDS = 10.0
+
+
+class Unavailable(Exception):
+    """Redis does not answer; the message says so in one line for the banner."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    conferences: list[Json]
+    at_ms: int
+    read_ms: float  # how long the read took (shown in the footer, measured by the bench)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, roster: Roster) -> None:
+        self.settings = settings
+        self.roster = roster
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="earpiece-dashboard-loop", daemon=True
+        )
+        self._thread.start()
+        self._snapshot: Snapshot | None = None
+        self._snapshot_lock = threading.Lock()
+        target = resolve(settings)
+        self.services: Services = self.run(self._build(target))
+
+    async def _build(self, target: Any) -> Services:
+        return build(self.settings, target, self.roster)
+
+    def run(self, work: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT_SECONDS) -> T:
+        """Run `work` on the process's loop and wait; Redis trouble becomes `Unavailable`."""
+        future = asyncio.run_coroutine_threadsafe(work, self._loop)
+        try:
+            return future.result(timeout)
+        except (RedisError, OSError) as exc:
+            raise Unavailable(f"Redis is unreachable ({type(exc).__name__}: {exc})") from None
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise Unavailable(f"Redis did not answer within {timeout:g} s") from None
+
+    def floor(self, max_age_seconds: float) -> Snapshot:
+        """The live conferences, no older than `max_age_seconds` (shared by all sessions)."""
+        with self._snapshot_lock:
+            snap = self._snapshot
+            if snap is not None and now_ms() - snap.at_ms <= max_age_seconds * 1000:
+                return snap
+            started = time.perf_counter()
+            conferences = self.run(self.services.floor.conferences())
+            # Copies: the floor's render cache owns the dicts it returns.
+            snap = Snapshot(
+                [dict(c) for c in conferences], now_ms(), (time.perf_counter() - started) * 1000
+            )
+            self._snapshot = snap
+            return snap
+
+    def forget_snapshot(self) -> None:
+        """After an action: the next read shows its effect, not the snapshot from before it."""
+        with self._snapshot_lock:
+            self._snapshot = None
+
+    def close(self) -> None:
+        self.run(self.services.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def make(settings: Settings) -> Runtime:
+    return Runtime(settings, roster_module.load(settings.roster_path))

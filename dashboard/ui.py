@@ -1,0 +1,267 @@
+"""What every page shares: the process's runtime, the signed-in supervisor, the
+action buttons and the banners. Rules are asked of coach.rules and live/;
+nothing here decides who may do what."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from coach.errors import CoachError
+from coach.rules import MODES, availability, whisperer
+from dashboard import REQUIRED
+from dashboard.runtime import Runtime, Unavailable, make
+from earpiece import sessions
+from earpiece.passwords import verify_password
+from earpiece.roster import Supervisor
+from earpiece.settings import SettingError, Settings, load
+
+RETRY_SECONDS = 3.0
+
+LABELS = {"listen": "Listen", "whisper": "Whisper", "barge": "Barge"}
+NOW = {"listen": "Listening", "whisper": "Whispering", "barge": "Barging"}
+# Material icons ship with Streamlit: no emoji font needed on the supervisor's machine.
+ICONS = {
+    "listen": ":material/hearing:",
+    "whisper": ":material/record_voice_over:",
+    "barge": ":material/campaign:",
+}
+HELP = {
+    "listen": "Join muted: you hear the call, nobody hears you",
+    "whisper": "Only the agent hears you (coaching)",
+    "barge": "Everyone on the call hears you",
+}
+
+
+PAGE_KEY = "earpiece_page"
+
+
+@dataclass(frozen=True)
+class Page:
+    settings: Settings
+    runtime: Runtime
+    who: Supervisor
+
+
+def current() -> Page:
+    """The page context app.py set for this run (settings, runtime, signed-in supervisor)."""
+    page = st.session_state.get(PAGE_KEY)
+    if not isinstance(page, Page):
+        st.error("Open the dashboard from its start page to sign in.")
+        st.stop()
+    return page
+
+
+@st.cache_resource(show_spinner=False)
+def _runtime(_settings: Settings, key: str) -> Runtime:
+    # `key` (the settings' repr) is what the cache keys on; a failure is not cached,
+    # so a Redis that was down at start is tried again on the next run.
+    return make(_settings)
+
+
+def stop_with_error(message: str, retry: bool) -> NoReturn:
+    st.error(message, icon=":material/warning:")
+    if retry:
+        st.caption(f"Trying again every {RETRY_SECONDS:g} s …")
+        time.sleep(RETRY_SECONDS)
+        st.rerun()
+    st.stop()
+
+
+def settings() -> Settings:
+    try:
+        loaded = load()
+        loaded.require(*REQUIRED)
+    except SettingError as exc:
+        stop_with_error(str(exc), retry=False)
+    return loaded
+
+
+def runtime(current: Settings) -> Runtime:
+    try:
+        return _runtime(current, repr(current))
+    except (SettingError, Unavailable) as exc:
+        stop_with_error(str(exc), retry=True)
+
+
+# -- sign-in ----------------------------------------------------------------------
+
+
+def signed_in(current: Settings, rt: Runtime) -> Supervisor | None:
+    """The supervisor this browser session signed in as, kept in the URL across reloads."""
+    state = st.session_state
+    token = state.get("session_token") or st.query_params.get("session")
+    if not token:
+        return None
+    try:
+        who = sessions.check(current, rt.roster, str(token))
+    except sessions.BadSession as exc:
+        state.pop("session_token", None)
+        st.query_params.pop("session", None)
+        state["signin_error"] = str(exc)
+        return None
+    state["session_token"] = token
+    if st.query_params.get("session") != token:
+        st.query_params["session"] = token
+    return who
+
+
+def sign_in_form(current: Settings, rt: Runtime) -> None:
+    st.title("Earpiece")
+    st.subheader("Sign in")
+    error = st.session_state.pop("signin_error", None)
+    if error:
+        st.error(error)
+    if not any(s.password_hash for s in rt.roster.supervisors.values()):
+        st.info(
+            "No supervisor on this roster has a password yet: add `password_hash` "
+            "(from `earpiece hash-password`) to the roster, or open a link from "
+            "`earpiece signin-link SUPERVISOR`."
+        )
+    with st.form("signin"):
+        ident = st.text_input("Supervisor ID", key="signin_id")
+        password = st.text_input("Password", type="password", key="signin_password")
+        if st.form_submit_button("Sign in", type="primary"):
+            who = rt.roster.supervisors.get(ident.strip())
+            if who is None or not verify_password(password, who.password_hash):
+                st.error("Unknown supervisor or wrong password.")
+                return
+            token = sessions.issue(current, who.id)
+            st.session_state["session_token"] = token
+            st.query_params["session"] = token
+            st.rerun()
+
+
+def sign_out() -> None:
+    st.session_state.pop("session_token", None)
+    st.query_params.pop("session", None)
+
+
+# -- actions ----------------------------------------------------------------------
+
+
+def own_monitor(conference: Mapping[str, Any], ident: str) -> Mapping[str, Any] | None:
+    for monitor in conference.get("monitors") or ():
+        if monitor.get("supervisor") == ident:
+            return dict(monitor)
+    return None
+
+
+def flash(kind: str, message: str) -> None:
+    st.session_state["flash"] = (kind, message)
+
+
+def show_flash() -> None:
+    kind, message = st.session_state.pop("flash", (None, None))
+    if kind == "error":
+        st.error(message, icon=":material/warning:")
+    elif kind == "success":
+        st.success(message)
+
+
+def act(page: Page, done: str, work: Callable[[], Any]) -> None:
+    """Run one coach action; its outcome shows on the next run, as a message."""
+    try:
+        page.runtime.run(work())
+    except CoachError as exc:
+        flash("error", exc.message)
+    except Unavailable as exc:
+        flash("error", str(exc))
+    else:
+        flash("success", done)
+    page.runtime.forget_snapshot()
+    try:
+        # Redraw just the live part with the action's effect; a full run
+        # (a click outside a fragment's own rerun) redraws the page instead.
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:
+        st.rerun()
+
+
+def mode_buttons(page: Page, conference: Mapping[str, Any], key: str) -> None:
+    """Listen / Whisper / Barge / Leave for one call, as the signed-in role allows."""
+    who, sid = page.who, str(conference["sid"])
+    coach = page.runtime.services.coach
+    mine = own_monitor(conference, who.id)
+    modes = availability(who, conference)
+    other = whisperer(conference, who.id)
+    agent = conference.get("agent") or "this call"
+    columns = st.columns(len(MODES) + 1)
+    for column, mode in zip(columns, MODES, strict=False):
+        reason = modes[mode]
+        current = mine is not None and mine.get("mode") == mode
+        takeover = mode == "whisper" and other is not None and reason is None
+        label = LABELS[mode] + (f" (take over from {other})" if takeover else "")
+        if current:
+            label = NOW[mode]
+        if reason is not None:
+            column.button(label, key=f"{key}-{mode}", disabled=True, help=reason,
+                          icon=ICONS[mode], width="stretch")  # fmt: skip
+            continue
+        clicked = column.button(
+            label, key=f"{key}-{mode}", disabled=current, width="stretch", icon=ICONS[mode],
+            type="primary" if current else "secondary",
+            help="your current mode" if current else HELP[mode],
+        )  # fmt: skip
+        if clicked:
+            act(page, done_message(mode, mine is not None, agent), switch_or_join(
+                page, sid, mode, takeover, joined=mine is not None))  # fmt: skip
+    leave_help = "Hang up your leg" if mine else "you are not on this call"
+    if columns[-1].button(
+        "Leave",
+        key=f"{key}-leave",
+        disabled=mine is None,
+        width="stretch",
+        help=leave_help,
+        icon=":material/call_end:",
+    ):
+        act(page, f"Left {agent}", lambda: coach.leave(sid, who.id))
+
+
+def done_message(mode: str, joined: bool, agent: str) -> str:
+    if joined:
+        return f"Switched to {mode} on {agent}"
+    return f"Joining {agent} to {mode}: your phone rings, you join muted"
+
+
+def switch_or_join(
+    page: Page, sid: str, mode: str, takeover: bool, *, joined: bool
+) -> Callable[[], Coroutine[Any, Any, Any]]:
+    coach, who = page.runtime.services.coach, page.who.id
+    if joined:
+        return lambda: coach.switch(sid, who, mode, takeover)
+    return lambda: coach.join(sid, who, mode, takeover)
+
+
+def mic_banner(conference: Mapping[str, Any], ident: str) -> None:
+    """Whether the supervisor can be heard on this call, said so it cannot be missed."""
+    mine = own_monitor(conference, ident)
+    if mine is None:
+        return
+    mode, dialing = mine.get("mode"), mine.get("status") != "connected"
+    agent = conference.get("agent") or "the agent"
+    if dialing:
+        st.warning(
+            f"Your phone is ringing: you join **muted**; {mode} starts when you answer.",
+            icon=":material/ring_volume:",
+        )
+    elif mode == "whisper":
+        st.error(
+            f"**Your microphone is live**: whisper, only {agent} hears you.", icon=":material/mic:"
+        )
+    elif mode == "barge":
+        st.error(
+            "**Your microphone is live**: barge, everyone on the call hears you.",
+            icon=":material/mic:",
+        )
+    else:
+        st.info(
+            "You are listening, muted: nobody on the call hears you.", icon=":material/mic_off:"
+        )
+    if mine.get("note"):
+        st.caption(f"Note: {mine['note']}")

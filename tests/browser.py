@@ -1,0 +1,31 @@
+"""Debian's chromium, headless, driven by Playwright (no browser download)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+CHROMIUM = os.environ.get("EARPIECE_CHROMIUM", "/usr/bin/chromium")
+# Without the background-networking flags chromium keeps dialing Google's
+# hosts, which a closed network refuses.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+ARTIFACTS = Path(os.environ.get("EARPIECE_TEST_ARTIFACTS", "test-artifacts"))
+
+
+def chromium_path() -> str:
+    """The chromium binary, or a one-line AssertionError saying how to install it."""
+    found = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    assert found, (
+        f"no chromium at {CHROMIUM}: install Debian's (apt-get install chromium) "
+        "or set EARPIECE_CHROMIUM"
+    )
+    return found
+
+
+def artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / name

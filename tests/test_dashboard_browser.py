@@ -1,0 +1,136 @@
+"""The supervisor's path through `earpiece demo` in a real browser: sign in
+through the demo's link, see the floor, pick a call, listen, switch to
+whisper (the simulator's leg changes and the "microphone is live" banner
+shows), leave. Screenshots are kept under test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+
+UI_TIMEOUT_MS = 15_000
+
+
+@dataclass
+class Demo:
+    process: subprocess.Popen[str]
+    signin_url: str
+    sim_url: str
+    folder: Path
+
+    def sim_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = httpx.get(self.sim_url + "/sim/state", timeout=5).json()
+        return state
+
+    def supervisor_leg(self, conference_sid: str, supervisor: str) -> dict[str, Any] | None:
+        for conference in self.sim_state()["conferences"]:
+            if conference["sid"] != conference_sid:
+                continue
+            for p in conference["participants"]:
+                if p["label"] == f"supervisor:{supervisor}" and p["status"] == "connected":
+                    return dict(p)
+        return None
+
+
+def wait_until(predicate: Callable[[], object], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Demo]:
+    folder = Path(tempfile.mkdtemp(prefix="ep-browser-", dir="/tmp"))
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REDIS_URL", "TWILIO_", "EARPIECE_"))}  # fmt: skip
+    env["EARPIECE_DATA_DIR"] = str(folder / "data")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "earpiece.cli", "demo", "--agents", "4", "--calls-per-minute", "6"],
+        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    banner = []
+    for line in process.stdout:
+        banner.append(line)
+        if line.startswith("Press Ctrl-C"):
+            break
+    text = "".join(banner)
+    signin = re.search(r"Dashboard\s+(\S+)", text)
+    sim = re.search(r"Twilio simulator\s+(\S+)/sim/state", text)
+    assert signin and sim, text
+    yield Demo(process, signin.group(1), sim.group(1), folder)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=30)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser_page() -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1200})
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        yield page
+        browser.close()
+
+
+def click_first_row(page: Page) -> None:
+    """The table is drawn on a canvas: click the first data row's selection box."""
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    box = grid.bounding_box()
+    assert box is not None
+    header, row = 35, 35
+    page.mouse.click(box["x"] + 18, box["y"] + header + row / 2)
+
+
+def test_listen_whisper_leave_in_a_real_browser(demo: Demo, browser_page: Page) -> None:
+    page = browser_page
+    call = httpx.post(demo.sim_url + "/sim/calls", json={"agent": "ivan"}, timeout=5).json()
+    sid = call["conference_sid"]
+
+    page.goto(demo.signin_url)
+    expect(page.get_by_text("Live calls")).to_be_visible()
+    expect(page.get_by_text("Mina Park")).to_be_visible()
+    # Filter the floor down to the new call: the agent search in the sidebar.
+    page.get_by_placeholder("search").fill("ivan")
+    page.get_by_placeholder("search").press("Enter")
+    expect(page.get_by_text(re.compile(r"^1 of 1 calls shown"))).to_be_visible()
+    page.screenshot(path=artifact("1-floor.png"), full_page=True)
+
+    click_first_row(page)
+    expect(page.get_by_text("Open call page")).to_be_visible()
+    page.locator("button", has_text="Listen").first.click()
+    expect(page.get_by_text("You are listening")).to_be_visible()
+    leg = demo.supervisor_leg(sid, "mina")
+    assert leg is not None and leg["muted"] is True and leg["coaching"] is False
+    page.screenshot(path=artifact("2-listening.png"), full_page=True)
+
+    page.locator("button", has_text="Whisper").first.click()
+    expect(page.get_by_text("Your microphone is live")).to_be_visible()
+    wait_until(lambda: (demo.supervisor_leg(sid, "mina") or {}).get("coaching") is True)
+    leg = demo.supervisor_leg(sid, "mina")
+    assert leg is not None and leg["muted"] is False
+    assert leg["call_sid_to_coach"] == call["agent_call_sid"]
+    page.screenshot(path=artifact("3-whisper.png"), full_page=True)
+
+    page.locator("button", has_text="Leave").first.click()
+    wait_until(lambda: demo.supervisor_leg(sid, "mina") is None)
+    expect(page.get_by_text("Your microphone is live")).to_have_count(0)
+    page.screenshot(path=artifact("4-left.png"), full_page=True)

@@ -1,0 +1,258 @@
+"""Each dashboard page in Streamlit's AppTest, against a real Redis, the
+simulator and the callback service (what a supervisor sees and does)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from earpiece import sessions
+from earpiece.passwords import hash_password
+from earpiece.redis_client import RedisTarget
+from earpiece.settings import Settings, load
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Wired, wire
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+RUN_TIMEOUT = 30
+
+
+@pytest.fixture
+def floor(
+    redis_target: RedisTarget, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Wired, Settings]]:
+    running = wire(redis_target, namespace)
+    env = {
+        "REDIS_URL": redis_target.url,
+        "EARPIECE_NAMESPACE": namespace,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": running.sim.url,
+        "PUBLIC_BASE_URL": running.service.settings.base_url,
+        # Floor snapshots are shared for half a refresh; keep that out of the tests' way.
+        "EARPIECE_DASHBOARD_REFRESH_SECONDS": "0.02",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    yield running, load(env, env_file=None)
+    running.sim.thread.stop()
+    running.service.stop()
+
+
+def app_as(settings: Settings, supervisor: str | None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    if supervisor is not None:
+        at.query_params["session"] = sessions.issue(settings, supervisor)
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page says, in one string (markdown, captions, alerts)."""
+    parts: list[str] = []
+    for kind in ("markdown", "caption", "error", "warning", "info", "success", "title"):
+        parts.extend(str(e.value) for e in getattr(at, kind))
+    return "\n".join(parts)
+
+
+def button(at: AppTest, key: str) -> Any:
+    return at.button(key=key)
+
+
+def test_without_a_session_the_dashboard_asks_to_sign_in(floor: tuple[Wired, Settings]) -> None:
+    _, settings = floor
+    at = app_as(settings, None).run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["Supervisor ID", "Password"]
+    assert "Floor" not in [t.value for t in at.title]
+
+
+def test_a_forged_session_is_refused(floor: tuple[Wired, Settings]) -> None:
+    _, settings = floor
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    at.query_params["session"] = sessions.issue(settings, "mina") + "x"
+    at.run()
+    assert "not valid" in texts(at) or "malformed" in texts(at)
+    assert [t.label for t in at.text_input] == ["Supervisor ID", "Password"]
+
+
+def test_password_sign_in_against_the_roster_hash(
+    floor: tuple[Wired, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roster = tmp_path / "roster.toml"
+    roster.write_text(
+        '[teams.support]\nqueue = "support"\nagents = ["bob"]\n'
+        f'[supervisors.zoe]\nname = "Zoe"\nrole = "manager"\n'
+        f'password_hash = "{hash_password("correct horse")}"\n'
+    )
+    monkeypatch.setenv("EARPIECE_ROSTER", str(roster))
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT).run()
+    at.text_input(key="signin_id").input("zoe")
+    at.text_input(key="signin_password").input("wrong one")
+    at.button[0].click().run()
+    assert "wrong password" in texts(at)
+    at.text_input(key="signin_password").input("correct horse")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "Floor" in [t.value for t in at.title]
+    assert "session" in at.query_params
+
+
+def test_floor_shows_live_calls_with_kpis_and_masked_numbers(
+    floor: tuple[Wired, Settings],
+) -> None:
+    wired, settings = floor
+    wired.new_call("bob")
+    call = wired.new_call("ivan")
+    wired.act(call["conference_sid"], "hold", call["customer_call_sid"])
+    wired.wait(lambda: (wired.conference(call["conference_sid"]) or {}).get("state") == "hold")
+    # The customer's number is read from Twilio once the customer joined.
+    wired.wait(lambda: any(p.get("number") for p in wired.conference(call["conference_sid"])
+                           ["participants"]))  # fmt: skip
+    at = app_as(settings, "mina").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Live calls"] == "2"
+    assert metrics["On hold"] == "1"
+    assert metrics["Monitored"] == "0"
+    table = at.dataframe[0].value
+    assert sorted(table["Agent"]) == ["bob", "ivan"]
+    held = table[table["Agent"] == "ivan"].iloc[0]
+    assert held["State"] == "hold"
+    assert held["Team"] == "sales-west"
+    number = held["Customer"]
+    assert "•" in number and number[-4:].isdigit(), number
+
+
+def test_filters_survive_refreshes(floor: tuple[Wired, Settings]) -> None:
+    wired, settings = floor
+    wired.new_call("bob")
+    wired.new_call("ivan")
+    at = app_as(settings, "mina").run()
+    at.multiselect(key="f-team").select("sales-west").run()
+    assert list(at.dataframe[0].value["Agent"]) == ["ivan"]
+    at.run()  # a refresh
+    at.run()
+    assert list(at.dataframe[0].value["Agent"]) == ["ivan"]
+    assert at.multiselect(key="f-team").value == ["sales-west"]
+
+
+def choose(at: AppTest, sid: str) -> AppTest:
+    at.session_state["selected-sid"] = sid
+    return at.run()
+
+
+def test_buttons_follow_the_role(floor: tuple[Wired, Settings]) -> None:
+    wired, settings = floor
+    sid = wired.new_call("bob")["conference_sid"]  # sales-east
+    qa = choose(app_as(settings, "quincy").run(), sid)
+    assert not button(qa, f"floor-{sid}-listen").disabled
+    assert button(qa, f"floor-{sid}-whisper").disabled
+    assert "may only listen" in button(qa, f"floor-{sid}-whisper").help
+    assert button(qa, f"floor-{sid}-barge").disabled
+    lead_elsewhere = choose(app_as(settings, "ken").run(), sid)  # leads support and billing
+    for mode in ("listen", "whisper", "barge"):
+        b = button(lead_elsewhere, f"floor-{sid}-{mode}")
+        assert b.disabled and "sales-east" in b.help
+    own_lead = choose(app_as(settings, "ana").run(), sid)
+    assert not any(button(own_lead, f"floor-{sid}-{m}").disabled
+                   for m in ("listen", "whisper", "barge"))  # fmt: skip
+
+
+def test_listen_then_whisper_then_leave_from_the_floor(floor: tuple[Wired, Settings]) -> None:
+    wired, settings = floor
+    call = wired.new_call("bob")
+    sid = call["conference_sid"]
+    at = choose(app_as(settings, "mina").run(), sid)
+    button(at, f"floor-{sid}-listen").click().run()
+    assert not at.exception
+    wired.wait(lambda: (wired.monitor(sid, "mina") or {}).get("status") == "connected")
+    leg = wired.monitor(sid, "mina")["call_sid"]  # type: ignore[index]
+    assert wired.sim_leg(sid, leg).muted is True
+    at.run()
+    assert "You are listening" in texts(at)
+    button(at, f"own-{sid}-whisper").click().run()
+    participant = wired.sim_leg(sid, leg)
+    assert (participant.muted, participant.coaching) == (False, True)
+    assert participant.call_sid_to_coach == call["agent_call_sid"]
+    at.run()
+    assert "Your microphone is live" in texts(at)
+    button(at, f"own-{sid}-leave").click().run()
+    wired.wait(lambda: wired.monitor(sid, "mina") is None)
+    assert leg not in wired.sim.engine.conferences[sid].participants or (
+        wired.sim_leg(sid, leg).status != "connected"
+    )
+    at.run()
+    assert "Your microphone is live" not in texts(at)
+
+
+def test_a_twilio_refusal_shows_its_message(floor: tuple[Wired, Settings]) -> None:
+    wired, settings = floor
+    sid = wired.new_call("bob")["conference_sid"]
+    at = choose(app_as(settings, "mina").run(), sid)
+    with wired.sim.control() as http:
+        http.put("/sim/faults", json={"rest_429_next": 50})
+    button(at, f"floor-{sid}-listen").click().run()
+    assert not at.exception
+    assert "Twilio refused (20429)" in texts(at) or "Too Many" in texts(at), texts(at)
+
+
+def test_call_page_shows_people_timeline_and_the_end(floor: tuple[Wired, Settings]) -> None:
+    wired, settings = floor
+    call = wired.new_call("bob")
+    sid = call["conference_sid"]
+    wired.act(sid, "hold", call["customer_call_sid"])
+    wired.wait(lambda: (wired.conference(sid) or {}).get("state") == "hold")
+    at = app_as(settings, "mina").run()
+    at.switch_page("views/call.py")
+    at.query_params["sid"] = sid
+    at.run()
+    assert not at.exception
+    people = at.dataframe[0].value
+    assert sorted(people["Role"]) == ["agent", "customer"]
+    assert bool(people[people["Role"] == "customer"].iloc[0]["On hold"]) is True
+    timeline = list(at.dataframe[1].value["What"])
+    assert "the call started" in timeline
+    assert "agent bob joined" in timeline
+    assert "the customer was put on hold" in timeline
+    wired.act(sid, "end")
+    wired.wait(lambda: (wired.conference(sid) or {}).get("state") == "ended")
+    at.run()
+    assert "This call ended" in texts(at)
+    assert not [b for b in at.button if b.key and b.key.startswith(f"call-{sid}")]
+
+
+def test_audit_page_lists_actions_and_offers_csv(floor: tuple[Wired, Settings]) -> None:
+    wired, settings = floor
+    sid = wired.new_call("bob")["conference_sid"]
+    with wired.api() as http:
+        joined = http.post(
+            f"/api/conferences/{sid}/monitors", json={"supervisor": "ana", "mode": "listen"}
+        )
+        assert joined.status_code == 201
+        wired.wait(lambda: (wired.monitor(sid, "ana") or {}).get("status") == "connected")
+        assert http.delete(f"/api/conferences/{sid}/monitors/ana").status_code == 204
+    at = app_as(settings, "mina").run()
+    at.switch_page("views/audit.py").run()
+    assert not at.exception
+    entries = at.dataframe[0].value
+    assert list(entries["action"]) == ["leave", "join"]
+    assert set(entries["supervisor"]) == {"ana"}
+    at.selectbox(key="a-supervisor").select("quincy").run()
+    assert len(at.dataframe[0].value) == 0
+    downloads = at.get("download_button")
+    assert downloads, "no CSV download offered"
+
+
+def test_an_ended_call_leaves_the_floor(floor: tuple[Wired, Settings]) -> None:
+    wired, settings = floor
+    sid = wired.new_call("bob")["conference_sid"]
+    at = choose(app_as(settings, "mina").run(), sid)
+    assert list(at.dataframe[0].value["Agent"]) == ["▶ bob"]
+    wired.act(sid, "end")
+    wired.wait(lambda: (wired.conference(sid) or {}).get("state") == "ended")
+    at.run()
+    assert len(at.dataframe[0].value) == 0
+    assert "has ended" in texts(at)

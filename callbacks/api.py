@@ -12,6 +12,7 @@ from starlette.responses import Response
 from callbacks.auth import require_token
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
+from live import attention
 
 HEALTH_TIMEOUT_SECONDS = 1.0
 
@@ -19,7 +20,13 @@ HEALTH_TIMEOUT_SECONDS = 1.0
 async def list_conferences(request: Request) -> Response:
     require_token(request)
     ctx: Context = request.app.state.ctx
-    return JSONResponse({"conferences": await ctx.floor.conferences()})
+    conferences = await ctx.floor.conferences()
+    order = request.query_params.get("order", "started")
+    if order == "attention":
+        conferences = attention.order(conferences, time.time())
+    elif order != "started":
+        raise ApiError(422, "bad-order", "order must be started or attention")
+    return JSONResponse({"conferences": conferences})
 
 
 async def get_conference(request: Request) -> Response:

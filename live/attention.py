@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 # Alert weights: how urgently each one calls for a supervisor.
 WEIGHTS: Mapping[str, int] = {
@@ -78,10 +78,13 @@ def attention(conference: Mapping[str, Any], now_s: float) -> Attention:
     return Attention(score, reasons)
 
 
-def order(conferences: Iterable[Mapping[str, Any]], now_s: float) -> list[Mapping[str, Any]]:
+C = TypeVar("C", bound=Mapping[str, Any])
+
+
+def order(conferences: Iterable[C], now_s: float) -> list[C]:
     """Needs-attention first: score, then waiting calls, then the oldest call."""
 
-    def key(c: Mapping[str, Any]) -> tuple[int, int, str]:
+    def key(c: C) -> tuple[int, int, str]:
         return (
             -attention(c, now_s).score,
             0 if c.get("state") == "waiting" else 1,

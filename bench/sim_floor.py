@@ -37,9 +37,9 @@ def cpu_seconds(pid: int) -> float:
 
 @contextlib.contextmanager
 def simulator(
-    callbacks_url: str, conferences: int
+    callbacks_url: str, conferences: int, speech: bool = True, port: int | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
+    port = port or free_port()
     env = {**os.environ, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
     per_minute = conferences / MEAN_TALK_SECONDS * 60
     # A file, not a pipe: an unread pipe that fills up blocks the simulator.
@@ -48,7 +48,8 @@ def simulator(
         [sys.executable, "-m", "earpiece.cli", "sim", "--port", str(port),
          "--callback-url", callbacks_url + "/twilio/conference-events",
          "--agents", str(int(conferences * 1.2)), "--prefill", str(conferences),
-         "--calls-per-minute", f"{per_minute:.0f}", "--seed", "1"],
+         "--calls-per-minute", f"{per_minute:.0f}", "--seed", "1",
+         *([] if speech else ["--no-speech"])],
         env=env, stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from earpiece import sessions
+from earpiece.embedded_redis import EmbeddedRedis
 from earpiece.passwords import hash_password
 from earpiece.redis_client import RedisTarget
 from earpiece.settings import Settings, load
@@ -256,3 +257,36 @@ def test_an_ended_call_leaves_the_floor(floor: tuple[Wired, Settings]) -> None:
     at.run()
     assert len(at.dataframe[0].value) == 0
     assert "has ended" in texts(at)
+
+
+def test_redis_down_shows_a_banner_and_the_floor_comes_back_by_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = EmbeddedRedis(tmp_path / "redis")
+    url = server.start()
+    env = {
+        "REDIS_URL": url, "EARPIECE_NAMESPACE": "down", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "PUBLIC_BASE_URL": "http://127.0.0.1:9",
+        "EARPIECE_DASHBOARD_REFRESH_SECONDS": "0.02",
+    }  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = load(env, env_file=None)
+    try:
+        at = app_as(settings, "mina").run()
+        assert {m.label: m.value for m in at.metric}["Live calls"] == "0"
+        server.release()
+        server.shutdown()
+        at.run()
+        assert not at.exception
+        assert "Redis is unreachable" in texts(at)
+        assert not at.metric
+        server = EmbeddedRedis(tmp_path / "redis")
+        assert server.start() == url
+        at.run()
+        assert not at.exception
+        assert "Redis is unreachable" not in texts(at)
+        assert {m.label: m.value for m in at.metric}["Live calls"] == "0"
+    finally:
+        server.release()
+        server.shutdown()

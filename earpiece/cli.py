@@ -102,7 +102,10 @@ def _demo(args: argparse.Namespace) -> int:
     from earpiece import demo
     from earpiece.settings import load
 
-    return demo.run(load(), agents=args.agents, calls_per_minute=args.calls_per_minute)
+    return demo.run(
+        load(), agents=args.agents, calls_per_minute=args.calls_per_minute,
+        open_browser=not args.no_browser,
+    )  # fmt: skip
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
@@ -177,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--agents", type=int, default=12)
     demo.add_argument("--calls-per-minute", type=float, default=12.0)
+    demo.add_argument(
+        "--no-browser", action="store_true", help="do not open the dashboard in a browser"
+    )
     demo.set_defaults(run=_demo)
 
     cb = sub.add_parser("callbacks", help="the callback service: Twilio webhooks, JSON API, SSE")

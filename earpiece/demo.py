@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import webbrowser
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,7 +207,18 @@ class Demo:
             self.redis.shutdown()
 
 
-def run(settings: Settings, *, agents: int, calls_per_minute: float) -> int:
+def has_screen() -> bool:
+    """Whether a browser window can open here (not over SSH, not in CI, not headless Linux)."""
+    if os.environ.get("CI") or os.environ.get("SSH_CONNECTION"):
+        return False
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run(
+    settings: Settings, *, agents: int, calls_per_minute: float, open_browser: bool = True
+) -> int:
     demo = Demo(settings, agents=agents, calls_per_minute=calls_per_minute)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -216,6 +228,8 @@ def run(settings: Settings, *, agents: int, calls_per_minute: float) -> int:
     try:
         demo.start()
         print(demo.banner(), flush=True)
+        if open_browser and has_screen():
+            webbrowser.open(demo.signin_url)
         code = demo.watch()
     finally:
         print("Stopping the demo ...", file=sys.stderr, flush=True)

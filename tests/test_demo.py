@@ -50,7 +50,9 @@ def test_demo_runs_a_live_floor_and_stops_cleanly() -> None:
         text = "".join(banner)
         token = re.search(r"API token\s+(\S+)", text)
         floor = re.search(r"Live floor \(JSON\)\s+(\S+)", text)
-        assert token and floor, text
+        dashboard = re.search(r"Dashboard\s+(http://127\.0\.0\.1:\d+)/\?session=\S+", text)
+        assert token and floor and dashboard, text
+        assert httpx.get(dashboard.group(1) + "/_stcore/health").status_code == 200
         headers = {"Authorization": f"Bearer {token.group(1)}"}
         deadline = time.monotonic() + 15
         live: list[dict[str, object]] = []

@@ -162,10 +162,11 @@ def live_part(page: ui.Page) -> None:
         hide_index=True, height=min(TABLE_HEIGHT, ROW_PX * (len(frame) + 1) + 3),
         column_config=COLUMN_CONFIG,
     )  # fmt: skip
+    drawn_ms = (time.perf_counter() - started) * 1000
     st.caption(
         f"{len(shown)} of {len(chosen)} calls shown ({len(conferences)} live) · "
-        f"read in {snapshot.read_ms:.0f} ms · drawn in "
-        f"{(time.perf_counter() - started) * 1000:.0f} ms · updated {datetime.now(UTC):%H:%M:%S} UTC"
+        f"read in {snapshot.read_ms:.0f} ms · drawn in {drawn_ms:.0f} ms · "
+        f"updated {datetime.now(UTC):%H:%M:%S} UTC"
     )
 
 

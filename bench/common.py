@@ -82,7 +82,7 @@ def callbacks_service(
         **extra,
     )
     cmd = [sys.executable, "-m", "earpiece.cli", "callbacks", "--port", str(port)]
-    with _process(cmd, env, f"http://127.0.0.1:{port}", "/healthz") as service:
+    with process(cmd, env, f"http://127.0.0.1:{port}", "/healthz") as service:
         yield service
 
 
@@ -93,12 +93,12 @@ def bare_service() -> Iterator[Service]:
         sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port),
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
-    with _process(cmd, dict(os.environ), f"http://127.0.0.1:{port}", "/ready") as service:
+    with process(cmd, dict(os.environ), f"http://127.0.0.1:{port}", "/ready") as service:
         yield service
 
 
 @contextlib.contextmanager
-def _process(cmd: list[str], env: dict[str, str], url: str, probe: str) -> Iterator[Service]:
+def process(cmd: list[str], env: dict[str, str], url: str, probe: str) -> Iterator[Service]:
     # stderr to a file, not a pipe: an unread pipe that fills up blocks the child.
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -30,7 +29,14 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
-from bench.common import AUTH_TOKEN, callbacks_service, free_port, percentile, redis_url
+from bench.common import (
+    AUTH_TOKEN,
+    callbacks_service,
+    free_port,
+    percentile,
+    process,
+    redis_url,
+)  # fmt: skip
 from bench.sim_floor import ACCOUNT_SID, simulator
 from earpiece import sessions
 from earpiece.settings import load
@@ -67,26 +73,9 @@ OBSERVER = """
 @contextlib.contextmanager
 def dashboard(env: dict[str, str]) -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "earpiece.cli", "dashboard", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/_stcore/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the dashboard did not start")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(15)
+    cmd = [sys.executable, "-m", "earpiece.cli", "dashboard", "--port", str(port)]
+    with process(cmd, env, f"http://127.0.0.1:{port}", "/_stcore/health") as running:
+        yield running.url
 
 
 def choose_rows(page: Page, rows: str) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -155,3 +159,21 @@ class ServerThread:
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=10)
+
+
+def start_demo(folder: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """`earpiece demo` as a user starts it (no inherited settings), and its banner."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REDIS_URL", "TWILIO_", "EARPIECE_"))}  # fmt: skip
+    env["EARPIECE_DATA_DIR"] = str(folder / "data")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "earpiece.cli", "demo", "--no-browser", *args],
+        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    banner = []
+    for line in process.stdout:
+        banner.append(line)
+        if line.startswith("Press Ctrl-C"):
+            break
+    return process, "".join(banner)

@@ -5,12 +5,10 @@ shows), leave. Screenshots are kept under test-artifacts/."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +21,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+from tests.helpers import start_demo
 
 UI_TIMEOUT_MS = 15_000
 
@@ -58,20 +57,7 @@ def wait_until(predicate: Callable[[], object], seconds: float = 10.0) -> None:
 @pytest.fixture(scope="module")
 def demo() -> Iterator[Demo]:
     folder = Path(tempfile.mkdtemp(prefix="ep-browser-", dir="/tmp"))
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("REDIS_URL", "TWILIO_", "EARPIECE_"))}  # fmt: skip
-    env["EARPIECE_DATA_DIR"] = str(folder / "data")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "earpiece.cli", "demo", "--agents", "4", "--calls-per-minute", "6"],
-        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    banner = []
-    for line in process.stdout:
-        banner.append(line)
-        if line.startswith("Press Ctrl-C"):
-            break
-    text = "".join(banner)
+    process, text = start_demo(folder, "--agents", "4", "--calls-per-minute", "6")
     signin = re.search(r"Dashboard\s+(\S+)", text)
     sim = re.search(r"Twilio simulator\s+(\S+)/sim/state", text)
     assert signin and sim, text

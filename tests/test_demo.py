@@ -3,13 +3,11 @@ and Ctrl-C leaves no process, socket or port behind."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from earpiece.embedded_redis import _ping
+from tests.helpers import start_demo
 
 
 def _nothing_listens(port: int) -> bool:
@@ -30,24 +29,8 @@ def _nothing_listens(port: int) -> bool:
 
 def test_demo_runs_a_live_floor_and_stops_cleanly() -> None:
     folder = Path(tempfile.mkdtemp(prefix="ep-demo-", dir="/tmp"))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("REDIS_URL", "TWILIO_", "EARPIECE_"))
-    }
-    env["EARPIECE_DATA_DIR"] = str(folder / "data")
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "earpiece.cli", "demo", "--agents", "4", "--calls-per-minute", "30"],
-        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    demo, text = start_demo(folder, "--agents", "4", "--calls-per-minute", "30")
     try:
-        assert demo.stdout is not None
-        banner = []
-        for line in demo.stdout:
-            banner.append(line)
-            if line.startswith("Press Ctrl-C"):
-                break
-        text = "".join(banner)
         token = re.search(r"API token\s+(\S+)", text)
         floor = re.search(r"Live floor \(JSON\)\s+(\S+)", text)
         dashboard = re.search(r"Dashboard\s+(http://127\.0\.0\.1:\d+)/\?session=\S+", text)

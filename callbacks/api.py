@@ -12,6 +12,7 @@ from starlette.responses import Response
 from callbacks.auth import require_token
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
+from earpiece import metrics
 from live import attention
 
 HEALTH_TIMEOUT_SECONDS = 1.0
@@ -27,6 +28,11 @@ async def list_conferences(request: Request) -> Response:
     elif order != "started":
         raise ApiError(422, "bad-order", "order must be started or attention")
     return JSONResponse({"conferences": conferences})
+
+
+async def prometheus(request: Request) -> Response:
+    """Prometheus text format; open like /healthz (counts only, no call data)."""
+    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
 
 
 async def get_conference(request: Request) -> Response:

@@ -22,6 +22,7 @@ from callbacks.context import Context
 from callbacks.errors import HANDLERS
 from callbacks.signature import SignatureChecker
 from coach.actions import Coach
+from earpiece import metrics
 from earpiece import roster as roster_module
 from earpiece.redis_client import RedisTarget, resolve
 from earpiece.services import build
@@ -92,6 +93,7 @@ def routes() -> list[Route]:
         Route("/api/audit.csv", monitors.audit_csv, methods=["GET"]),
         Route("/events", stream.events, methods=["GET"]),
         Route("/healthz", api.healthz, methods=["GET"]),
+        Route("/metrics", api.prometheus, methods=["GET"]),
     ]
 
 
@@ -115,6 +117,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             coach=coach,
         )
         await hub.start()
+        metrics.SSE_CLIENTS.set_function(lambda: hub.subscribers)
         warming = asyncio.create_task(_warm(floor), name="earpiece-warm-floor")
         sweeper = asyncio.create_task(
             _sweep(coach, settings.sweep_seconds), name="earpiece-dialing-sweeper"

@@ -15,6 +15,7 @@ ApiError and RedisError into the same JSON answers as everywhere else.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 from callbacks.context import Context
 from callbacks.errors import ApiError
 from callbacks.forms import parse_form
+from earpiece import metrics
 from live.events import BadEvent, parse_conference_event
 from live.store import now_ms
 
@@ -68,8 +70,14 @@ class SignedWebhook:
             pairs = None
         query = scope["query_string"].decode("latin-1")
         if pairs is None or not ctx.signature.valid(scope["path"], query, pairs, signature or ""):
+            metrics.CALLBACKS.labels("unknown", "bad-signature").inc()
             raise ApiError(403, "bad-signature", "X-Twilio-Signature is missing or does not match")
-        outcome = await self.handler(SignedRequest(ctx, dict(pairs), token))
+        try:
+            outcome = await self.handler(SignedRequest(ctx, dict(pairs), token))
+        except ApiError as exc:
+            event = dict(pairs).get("StatusCallbackEvent") or "unknown"
+            metrics.CALLBACKS.labels(event, exc.code).inc()
+            raise
         # 204 with the outcome in a header: Twilio reads neither, an operator
         # (and the simulator's counts) can, and a bodiless answer is one write.
         await send({"type": "http.response.start", "status": 204,
@@ -99,7 +107,10 @@ async def conference_event(request: SignedRequest) -> str:
         event = parse_conference_event(request.params, now_ms(), request.idempotency_token)
     except BadEvent as exc:
         raise ApiError(400, "bad-callback", str(exc)) from None
+    started = time.perf_counter()
     result = await request.context.floor.apply(event)
+    metrics.APPLY_SECONDS.observe(time.perf_counter() - started)
+    metrics.CALLBACKS.labels(event.event, result.outcome).inc()
     if result.outcome in ("applied", "unchanged") and event.event in COACH_EVENTS:
         request.context.coach.react(event)
     return result.outcome

@@ -25,6 +25,7 @@ from coach.audit import Audit
 from coach.errors import CoachError
 from coach.rules import MODES, NO_AGENT, refusal
 from coach.twilio_calls import TwilioCalls
+from earpiece import metrics
 from earpiece.roster import Roster, Supervisor
 from earpiece.tasks import cancel_all
 from live.events import ConferenceEvent
@@ -146,6 +147,7 @@ class Coach:
                            call_sid=monitor.get("call_sid") or "", detail=detail)  # fmt: skip
 
     async def _record(self, action: str, who: str, doc: dict[str, Any], **fields: Any) -> None:
+        metrics.COACH_ACTIONS.labels(action, fields.get("outcome") or "ok").inc()
         agent = agent_leg(doc)
         with contextlib.suppress(Exception):  # the audit must never undo an action
             await self.audit.record(

@@ -21,6 +21,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from coach.errors import CoachError
+from earpiece import metrics
 
 T = TypeVar("T")
 
@@ -41,15 +42,18 @@ class TwilioCalls:
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         for attempt in range(self.retries + 1):
             self.requests += 1
+            metrics.TWILIO_REQUESTS.inc()
             try:
                 return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
             except TwilioRestException as exc:
+                metrics.TWILIO_ERRORS.labels(str(exc.code or exc.status)).inc()
                 if exc.status == 429 and attempt < self.retries:
                     delay = BACKOFF_SECONDS * 2**attempt * (0.5 + self.rng.random())
                     await asyncio.sleep(delay)
                     continue
                 raise _coach_error(exc) from None
             except (TwilioException, RequestException) as exc:
+                metrics.TWILIO_ERRORS.labels("unreachable").inc()
                 raise CoachError(
                     502, "twilio-unreachable", f"Twilio did not answer: {exc}"
                 ) from None

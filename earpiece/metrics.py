@@ -1,0 +1,52 @@
+"""The process's Prometheus metrics (prometheus-client), served at `/metrics`.
+
+One registry per process. With `earpiece callbacks --workers N` each worker
+counts its own; scrape each instance (or run one worker per instance).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["CONTENT_TYPE", "render"]
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+CALLBACKS = Counter(
+    "earpiece_callbacks", "Twilio callbacks received, by event and outcome",
+    ["event", "outcome"], registry=REGISTRY,
+)  # fmt: skip
+APPLY_SECONDS = Histogram(
+    "earpiece_apply_seconds", "Time to apply one conference callback to Redis",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0), registry=REGISTRY,
+)  # fmt: skip
+SSE_CLIENTS = Gauge("earpiece_sse_clients", "Open /events connections", registry=REGISTRY)
+RECONCILE_RUNS = Counter(
+    "earpiece_reconciler_runs", "Reconciliation passes against Twilio, by result",
+    ["result"], registry=REGISTRY,
+)  # fmt: skip
+RECONCILE_REPAIRS = Counter(
+    "earpiece_reconciler_repairs", "Repairs the reconciler made to the floor, by kind",
+    ["kind"], registry=REGISTRY,
+)  # fmt: skip
+GUARD_ENDS = Counter(
+    "earpiece_guard_ended_conferences",
+    "Conferences ended by Earpiece (orphaned or a lone duplicate), by reason",
+    ["reason"], registry=REGISTRY,
+)  # fmt: skip
+COACH_ACTIONS = Counter(
+    "earpiece_coach_actions", "Supervisor actions (join, switch, leave), by outcome",
+    ["action", "outcome"], registry=REGISTRY,
+)  # fmt: skip
+TWILIO_ERRORS = Counter(
+    "earpiece_twilio_errors", "Twilio REST errors, by Twilio error code",
+    ["code"], registry=REGISTRY,
+)  # fmt: skip
+TWILIO_REQUESTS = Counter(
+    "earpiece_twilio_requests", "Twilio REST requests sent (retries included)", registry=REGISTRY
+)
+
+
+def render() -> bytes:
+    return generate_latest(REGISTRY)

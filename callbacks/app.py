@@ -21,6 +21,7 @@ from callbacks import api, monitors, stream, webhooks
 from callbacks.context import Context
 from callbacks.errors import HANDLERS
 from callbacks.signature import SignatureChecker
+from coach import guard, reconciler
 from coach.actions import Coach
 from earpiece import metrics
 from earpiece import roster as roster_module
@@ -123,11 +124,15 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             _sweep(coach, settings.sweep_seconds), name="earpiece-dialing-sweeper"
         )
         sampler = asyncio.create_task(_sample(floor), name="earpiece-history-sampler")
+        reconciling = asyncio.create_task(
+            reconciler.run_forever(services.reconciler), name="earpiece-reconciler"
+        )
+        guarding = asyncio.create_task(guard.run_forever(services.guard), name="earpiece-guard")
         tune_gc()
         try:
             yield
         finally:
-            await cancel_all([sweeper, sampler, warming])
+            await cancel_all([sweeper, sampler, reconciling, guarding, warming])
             await hub.stop()
             await services.close()
 

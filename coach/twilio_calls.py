@@ -72,6 +72,27 @@ class TwilioCalls:
             self.client.conferences(conference_sid).participants(call_sid).update, **params
         )
 
+    async def list_conferences(self, status: str) -> list[Any]:
+        """Every conference in `status` (the SDK follows Twilio's pages)."""
+        return await self._run(self.client.conferences.list, status=status, page_size=1000)
+
+    async def list_participants(self, conference_sid: str) -> list[Any]:
+        return await self._run(
+            self.client.conferences(conference_sid).participants.list, page_size=1000
+        )
+
+    async def fetch_conference(self, conference_sid: str) -> Any | None:
+        """The conference, or None when Twilio does not know it."""
+        try:
+            return await self._run(self.client.conferences(conference_sid).fetch)
+        except CoachError as exc:
+            if exc.code == "twilio-20404":
+                return None
+            raise
+
+    async def end_conference(self, conference_sid: str) -> None:
+        await self._run(self.client.conferences(conference_sid).update, status="completed")
+
     async def fetch_call(self, call_sid: str) -> Any:
         return await self._run(self.client.calls(call_sid).fetch)
 

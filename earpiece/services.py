@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from coach.actions import Coach
 from coach.audit import Audit
+from coach.guard import Guard, GuardPolicy
+from coach.reconciler import Reconciler
 from coach.twilio_calls import TwilioCalls
 from coach.twilio_client import make_client
 from earpiece.redis_client import AsyncRedis, RedisTarget, async_client
@@ -28,6 +30,8 @@ class Services:
     redis: AsyncRedis
     floor: LiveFloor
     coach: Coach
+    reconciler: Reconciler
+    guard: Guard
 
     @property
     def audit(self) -> Audit:
@@ -59,4 +63,9 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
         call_events_url=settings.base_url + "/twilio/call-events",
         dialing_timeout_seconds=settings.dialing_timeout_seconds,
     )  # fmt: skip
-    return Services(settings, target, roster, redis, floor, coach)
+    reconciler = Reconciler(floor, coach.twilio, coach, settings.reconcile_seconds)
+    guard = Guard(floor, coach.twilio, coach.audit, GuardPolicy(
+        end_orphans=settings.end_orphans, orphan_seconds=settings.orphan_seconds,
+        end_duplicates=settings.end_duplicates, duplicate_seconds=settings.duplicate_seconds,
+    ))  # fmt: skip
+    return Services(settings, target, roster, redis, floor, coach, reconciler, guard)

@@ -131,6 +131,15 @@ class Settings:
     session_secret: str | None = None
     session_hours: float = 12.0
     dashboard_url: str = "http://127.0.0.1:8501"
+    # Never wrong for long: reconciliation with Twilio, and ending orphaned
+    # (FIELD-NOTES 2) and duplicate (FIELD-NOTES 4) conferences.
+    reconcile_seconds: float = 30.0
+    orphan_seconds: float = 20.0
+    end_orphans: bool = True
+    duplicate_seconds: float = 5.0
+    end_duplicates: bool = True
+    # The <Conference region> of the TwiML endpoints (TWILIO_REGION when unset).
+    conference_region: str | None = None
 
     def require(self, *names: str) -> None:
         """Raise SettingError naming the first of `names` that is unset."""
@@ -252,6 +261,18 @@ def load(
         session_hours=get(
             "EARPIECE_SESSION_HOURS", _positive_float("EARPIECE_SESSION_HOURS"), 12.0
         ),
+        reconcile_seconds=get(
+            "EARPIECE_RECONCILE_SECONDS", _positive_float("EARPIECE_RECONCILE_SECONDS"), 30.0
+        ),
+        orphan_seconds=get(
+            "EARPIECE_ORPHAN_SECONDS", _positive_float("EARPIECE_ORPHAN_SECONDS"), 20.0
+        ),
+        end_orphans=get("EARPIECE_END_ORPHANS", _boolean("EARPIECE_END_ORPHANS"), True),
+        duplicate_seconds=get(
+            "EARPIECE_DUPLICATE_SECONDS", _positive_float("EARPIECE_DUPLICATE_SECONDS"), 5.0
+        ),
+        end_duplicates=get("EARPIECE_END_DUPLICATES", _boolean("EARPIECE_END_DUPLICATES"), True),
+        conference_region=text("EARPIECE_CONFERENCE_REGION") or text("TWILIO_REGION"),
         dashboard_url=get(
             "EARPIECE_DASHBOARD_URL", _http_url("EARPIECE_DASHBOARD_URL"), "http://127.0.0.1:8501"
         ),

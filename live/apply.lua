@@ -147,15 +147,20 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
     if ev.seq > p.ps then
       p.ps = ev.seq
       local present = ev.ev ~= 'participant-leave'
+      -- When it left is the newest presence event's time, whatever the order.
+      local left = nil
+      if not present then left = ts end
+      if p.left ~= left then
+        p.left = left
+        changed = true
+      end
       if present ~= p.present then
         p.present = present
         changed = true
         if present then
           if not ended then redis.call('HSET', CALLS, ev.call, c.sid) end
-          p.left = nil
         else
           if not ended then redis.call('HDEL', CALLS, ev.call) end
-          p.left = ts
         end
       end
     end

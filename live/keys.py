@@ -47,6 +47,14 @@ class Keys:
         """Taken by the one process that samples a given time bucket."""
         return f"{self.tag}:sampled:{bucket}"
 
+    def lock(self, name: str) -> str:
+        """A lock one process takes for a period's job (reconcile, guard)."""
+        return f"{self.tag}:lock:{name}"
+
+    def ending(self, sid: str) -> str:
+        """Claimed by the one process that ends a conference (orphan or duplicate guard)."""
+        return f"{self.tag}:ending:{sid}"
+
     @property
     def live(self) -> str:
         """Sorted set of live conference SIDs, scored by start time (ms)."""

@@ -108,19 +108,51 @@ class AlertClock:
 
     started: int | None
     held_since: int | None  # the longest-held participant's hold start
+    alone: str | None = None  # customer-alone | agent-alone
+    alone_since: int | None = None
 
     @classmethod
     def of(cls, doc: Doc, people: list[Doc]) -> AlertClock:
         held = [p["hold_since"] for p in people if p.get("hold") and p.get("hold_since")]
-        return cls(doc.get("started"), min(held) if held else None)
+        alone, since = alone_since(doc, people)
+        return cls(doc.get("started"), min(held) if held else None, alone, since)
 
     def alerts(self, now_ms: int, limits: Thresholds) -> list[str]:
         alerts: list[str] = []
+        if self.alone is not None:
+            alerts.append(self.alone)
         if self.held_since is not None and now_ms - self.held_since >= limits.long_hold * 1000:
             alerts.append("long-hold")
         if self.started is not None and now_ms - self.started >= limits.long_call * 1000:
             alerts.append("long-call")
         return alerts
+
+
+def alone_since(doc: Doc, people: list[Doc]) -> tuple[str | None, int | None]:
+    """Whether one side of the call is alone (FIELD-NOTES 2 and 4), and since when.
+
+    customer-alone: the customer is still on, and every agent who was there
+    has left (a customer who has not met an agent yet is waiting, not alone).
+    agent-alone: an agent is on and no customer is (the customer left, or a
+    busy answer left the agent in a conference of their own). Supervisors do
+    not count as company, except one barging, who is talking to the customer.
+    """
+    roles = [role_of(p.get("label"))[0] for p in people]
+    barging = {
+        m.get("call_sid") for m in (doc.get("mon") or {}).values() if m.get("mode") == "barge"
+    }
+    customers = [p for p, r in zip(people, roles, strict=True) if r == "customer"]
+    agents = [p for p, r in zip(people, roles, strict=True)
+              if r == "agent" or (r == "supervisor" and p["call_sid"] in barging)]  # fmt: skip
+    gone = [p for p in (doc.get("p") or {}).values() if not p.get("present") and p.get("left")]
+    if customers and not agents:
+        left = [p["left"] for p in gone if role_of(p.get("label"))[0] == "agent"]
+        return ("customer-alone", max(left)) if left else (None, None)
+    if agents and not customers:
+        since = [min(p.get("joined") or 0 for p in agents)]
+        since += [p["left"] for p in gone if role_of(p.get("label"))[0] == "customer"]
+        return "agent-alone", max(since)
+    return None, None
 
 
 def conference_json(doc: Doc, roster: Roster, now_ms: int, limits: Thresholds) -> Json:
@@ -138,13 +170,14 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
             "sid": doc["sid"], "friendly_name": doc.get("fn") or "", "status": "completed",
             "started_at": iso(doc.get("started")), "updated_at": iso(doc.get("updated")),
             "ended_at": iso(doc.get("ended")), "state": "ended", "team": None, "queue": None,
-            "agent": None, "participants": [], "monitors": [], "alerts": [],
+            "agent": None, "participants": [], "monitors": [], "alerts": [], "alone_since": None,
         }, None  # fmt: skip
     people = present_participants(doc)
     parsed = [role_of(p.get("label")) for p in people]
     roles = [role for role, _ in parsed]
     agent = next((ident for role, ident in parsed if role == "agent"), None)
     team = roster.team_for(agent)
+    clock = AlertClock.of(doc, people)
     return {
         "sid": doc["sid"],
         "friendly_name": doc.get("fn") or "",
@@ -159,4 +192,20 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
         "participants": [participant_json(p, r) for p, r in zip(people, roles, strict=True)],
         "monitors": [monitor_json(m) for _, m in sorted((doc.get("mon") or {}).items())],
         "alerts": [],
-    }, AlertClock.of(doc, people)
+        "alone_since": iso(clock.alone_since),
+    }, clock
+
+
+def mark_duplicates(conferences: list[Json]) -> None:
+    """FIELD-NOTES 4: a FriendlyName live twice, where one of them holds a lone
+    participant, gets the `duplicate` alert on the lone one (in place)."""
+    by_name: dict[str, list[Json]] = {}
+    for c in conferences:
+        if c["friendly_name"]:
+            by_name.setdefault(c["friendly_name"], []).append(c)
+    for group in by_name.values():
+        if len(group) < 2:
+            continue
+        for c in group:
+            if len(c["participants"]) == 1:
+                c["alerts"].append("duplicate")

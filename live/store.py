@@ -19,11 +19,20 @@ from earpiece.roster import Roster
 from live.batching import BatchedScript
 from live.events import ConferenceEvent
 from live.keys import Keys
-from live.model import AlertClock, Json, Thresholds, conference_json, render_with_clock, role_of
+from live.model import (
+    AlertClock,
+    Json,
+    Thresholds,
+    conference_json,
+    mark_duplicates,
+    render_with_clock,
+    role_of,
+)  # fmt: skip
 from live.timeline import TimelineEntry, entry_of
 
 APPLY_LUA = resources.files("live").joinpath("apply.lua").read_text(encoding="utf-8")
 MONITOR_LUA = resources.files("live").joinpath("monitor.lua").read_text(encoding="utf-8")
+REPAIR_LUA = resources.files("live").joinpath("repair.lua").read_text(encoding="utf-8")
 
 
 def now_ms() -> int:
@@ -41,6 +50,12 @@ class MonitorResult:
     result: str  # ok | unknown | ended | elsewhere | exists | whisper-taken | absent | other-leg
     detail: str  # the other conference, the whisperer, the displaced supervisor or the old mode
     monitor: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RepairResult:
+    result: str  # repaired | unchanged | busy (a callback came first) | ended
+    repairs: dict[str, int]  # kind -> count
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +91,7 @@ class LiveFloor:
         self.feed_maxlen = feed_maxlen
         self.history_seconds = history_seconds
         self._monitor = redis.register_script(MONITOR_LUA)
+        self._repair = redis.register_script(REPAIR_LUA)
         # sid -> (document bytes, its rendering without alerts, its alert clock)
         self._rendered: dict[str, tuple[bytes, Json, AlertClock | None]] = {}
         self._apply = BatchedScript(
@@ -114,6 +130,26 @@ class LiveFloor:
         )
         result, detail, monitor = (text(x) for x in reply)
         return MonitorResult(result, detail, orjson.loads(monitor) if monitor else None)
+
+    async def sequence_numbers(self, sids: list[str]) -> dict[str, int]:
+        """Each conference's newest applied SequenceNumber; -1 when there is no document."""
+        if not sids:
+            return {}
+        raws: list[Any] = await self.redis.mget([self.keys.conference(s) for s in sids])
+        return {
+            s: (orjson.loads(r).get("seq", 0) if r else -1) for s, r in zip(sids, raws, strict=True)
+        }
+
+    async def repair(self, sid: str, expected_seq: int, view: dict[str, Any]) -> RepairResult:
+        """Make a conference match Twilio's view of it (live/repair.lua), unless a
+        callback was applied since `expected_seq` was read."""
+        k = self.keys
+        reply: Any = await self._repair(
+            keys=[k.conference(sid), k.live, k.calls, k.feed, k.timeline(sid)],
+            args=[expected_seq, orjson.dumps(view), now_ms(), self.feed_maxlen],
+        )
+        result, repairs = text(reply[0]), orjson.loads(reply[1])
+        return RepairResult(result, repairs if isinstance(repairs, dict) else {})
 
     async def supervisor_conference(self, supervisor: str) -> str | None:
         sid = await self.redis.hget(self.keys.supervisors, supervisor)
@@ -183,6 +219,7 @@ class LiveFloor:
             # Set in place, not copied: callers only serialize what they get.
             rendered["alerts"] = clock.alerts(at, self.thresholds) if clock else []
             out.append(rendered)
+        mark_duplicates(out)
         if len(cache) > 2 * len(sids) + 64:
             # Forget what left the floor (checked now and then, not on every read).
             live = set(sids)

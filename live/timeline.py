@@ -26,6 +26,7 @@ _VERBS = {
     "participant-modify": "changed mode",
     "announcement-end": "an announcement ended",
     "announcement-fail": "an announcement failed",
+    "repaired": "Earpiece reconciled the call with Twilio",
 }
 
 

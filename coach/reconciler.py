@@ -1,0 +1,171 @@
+"""Never wrong for long: the floor in Redis, repaired from Twilio's own view.
+
+Callbacks get lost (Twilio gives up after its retries, the service was down,
+Redis restarted empty). Every EARPIECE_RECONCILE_SECONDS one process — the
+one that takes the period's Redis lock, so several instances do not all ask
+Twilio — lists Twilio's live conferences and their participants and repairs
+the floor: what callbacks missed is added, what Twilio says has ended is
+ended, flags that drifted are set. Each repair is counted on /metrics and
+logged. A repair never undoes a newer callback (see live/repair.lua).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from coach.actions import Coach
+from coach.errors import CoachError
+from coach.twilio_calls import TwilioCalls
+from earpiece import metrics
+from live.events import ConferenceEvent
+from live.store import LiveFloor, now_ms
+
+log = logging.getLogger("earpiece.reconciler")
+
+# Twilio's participant list per conference: a few at a time, not a burst.
+CONCURRENCY = 4
+LIVE_STATUSES = ("in-progress", "init")
+
+
+@dataclass
+class Pass:
+    result: str  # done | skipped (another process holds this period) | failed
+    repairs: Counter[str] = field(default_factory=Counter)
+    conferences: int = 0
+
+
+def _ms(value: datetime | None) -> int | None:
+    return int(value.timestamp() * 1000) if value is not None else None
+
+
+def participant_view(p: Any) -> dict[str, Any]:
+    return {
+        "call_sid": p.call_sid,
+        "label": p.label or "",
+        "muted": bool(p.muted),
+        "hold": bool(p.hold),
+        "coaching": bool(p.coaching),
+        "coach": p.call_sid_to_coach or "",
+        "eoe": bool(p.end_conference_on_exit),
+        "joined": _ms(p.date_created) or now_ms(),
+        "updated": _ms(p.date_updated) or now_ms(),
+    }
+
+
+class Reconciler:
+    def __init__(self, floor: LiveFloor, twilio: TwilioCalls, coach: Coach, every: float) -> None:
+        self.floor = floor
+        self.twilio = twilio
+        self.coach = coach
+        self.every = every
+        self.instance = secrets.token_hex(8)
+
+    async def _claim(self) -> bool:
+        """This period's pass, for one process only (the lock expires with the period)."""
+        return bool(await self.floor.redis.set(
+            self.floor.keys.lock("reconcile"), self.instance, nx=True,
+            px=max(100, int(self.every * 1000 * 0.9)),
+        ))  # fmt: skip
+
+    async def run_once(self, *, force: bool = False) -> Pass:
+        if not force and not await self._claim():
+            return Pass("skipped")
+        done = Pass("done")
+        known = await self.floor.live_sids()
+        # Read what Redis has *before* asking Twilio: a repair applies only if
+        # nothing changed in between, so Twilio's answer is the newer one.
+        seqs = await self.floor.sequence_numbers(known)
+        listed: dict[str, Any] = {}
+        for status in LIVE_STATUSES:
+            for conference in await self.twilio.list_conferences(status):
+                listed[conference.sid] = conference
+        extra = [sid for sid in listed if sid not in seqs]
+        seqs.update(await self.floor.sequence_numbers(extra))
+        done.conferences = len(listed)
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def repair(sid: str, conference: Any) -> None:
+            async with gate:
+                people = await self.twilio.list_participants(sid)
+            connected = [participant_view(p) for p in people
+                         if (p.status or "connected") == "connected"]  # fmt: skip
+            view: dict[str, Any] = {
+                "sid": sid,
+                "fn": conference.friendly_name or "",
+                "started": _ms(conference.date_created) or now_ms(),
+                "participants": connected,
+            }
+            outcome = await self.floor.repair(sid, seqs.get(sid, -1), view)
+            if outcome.result == "repaired":
+                done.repairs.update(outcome.repairs)
+                log.info("reconciled %s with Twilio: %s", sid, _said(outcome.repairs))
+            await self._monitors(sid, {p["call_sid"] for p in connected})
+
+        await asyncio.gather(*(repair(sid, c) for sid, c in listed.items()))
+        for sid in known:
+            if sid not in listed and await self._ended_at_twilio(sid, seqs.get(sid, -1)):
+                done.repairs["conference-ended"] += 1
+        for kind, n in done.repairs.items():
+            metrics.RECONCILE_REPAIRS.labels(kind).inc(n)
+        return done
+
+    async def _ended_at_twilio(self, sid: str, seq: int) -> bool:
+        """A conference Redis holds live that Twilio does not list: end it if Twilio says so."""
+        conference = await self.twilio.fetch_conference(sid)
+        if conference is not None and conference.status != "completed":
+            return False  # still starting (init), or listed a moment too early
+        if seq < 0:
+            return False
+        ended = _ms(conference.date_updated) if conference is not None else None
+        event = ConferenceEvent(
+            conference_sid=sid, friendly_name=conference.friendly_name if conference else "",
+            event="conference-end", sequence=seq + 1, timestamp_ms=ended or now_ms(),
+            reason="reconciled: Twilio has ended it" if conference else
+            "reconciled: Twilio does not know it",
+        )  # fmt: skip
+        result = await self.floor.apply(event)
+        if result.outcome == "applied":
+            log.info("reconciled %s with Twilio: ended", sid)
+            self.coach.react(event)
+            return True
+        return False
+
+    async def _monitors(self, sid: str, at_twilio: set[str]) -> None:
+        """A monitor whose leg Twilio no longer has is gone; one Twilio has connected is live."""
+        doc = await self.floor.document(sid)
+        for ident, monitor in ((doc or {}).get("mon") or {}).items():
+            leg = monitor.get("call_sid")
+            if not leg:
+                continue
+            if leg in at_twilio and monitor.get("status") != "connected":
+                await self.coach.on_leg_joined(sid, ident, leg)
+            elif leg not in at_twilio and monitor.get("status") == "connected":
+                await self.coach.on_leg_left(
+                    sid, ident, leg, "reconciled: Twilio no longer has the leg"
+                )
+
+
+def _said(repairs: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {n}" for kind, n in sorted(repairs.items()))
+
+
+async def run_forever(reconciler: Reconciler) -> None:
+    while True:
+        await asyncio.sleep(reconciler.every)
+        try:
+            outcome = await reconciler.run_once()
+        except CoachError as exc:
+            metrics.RECONCILE_RUNS.labels("failed").inc()
+            log.warning("reconciling with Twilio failed: %s", exc.message)
+            continue
+        except Exception:
+            metrics.RECONCILE_RUNS.labels("failed").inc()
+            log.warning("reconciling with Twilio failed; will retry", exc_info=True)
+            continue
+        metrics.RECONCILE_RUNS.labels(outcome.result).inc()

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from callbacks import api, monitors, stream, webhooks
+from callbacks import api, monitors, stream, twiml, webhooks
 from callbacks.context import Context
 from callbacks.errors import HANDLERS
 from callbacks.signature import SignatureChecker
@@ -84,6 +84,8 @@ def routes() -> list[Route]:
     return [
         Route("/twilio/conference-events", webhooks.conference_events, methods=["POST"]),
         Route("/twilio/call-events", webhooks.call_events, methods=["POST"]),
+        Route("/twilio/twiml/customer", twiml.customer_twiml, methods=["GET", "POST"]),
+        Route("/twilio/twiml/agent", twiml.agent_twiml, methods=["GET", "POST"]),
         Route("/api/conferences", api.list_conferences, methods=["GET"]),
         Route("/api/conferences/{sid}", api.get_conference, methods=["GET"]),
         Route("/api/calls/{call_sid}", api.get_call, methods=["GET"]),

@@ -25,23 +25,38 @@ from callbacks.context import Context
 from callbacks.errors import ApiError
 from callbacks.forms import parse_form
 from earpiece import metrics
-from live.events import BadEvent, parse_conference_event
+from live.events import CONFERENCE_EVENTS, BadEvent, parse_conference_event
 from live.store import now_ms
 
 
 class SignedRequest:
     """What a webhook handler gets: the signed parameters and the headers it may need."""
 
-    __slots__ = ("context", "idempotency_token", "params")
+    __slots__ = ("context", "idempotency_token", "params", "query")
 
-    def __init__(self, context: Context, params: dict[str, str], idempotency_token: str | None):
+    def __init__(
+        self, context: Context, params: dict[str, str], idempotency_token: str | None,
+        query: str = "",
+    ) -> None:  # fmt: skip
         self.context = context
         self.params = params
         self.idempotency_token = idempotency_token
+        self.query = query  # the raw query string (signed with the URL)
 
 
-# A handler returns its outcome, one word (applied, duplicate, removed, ...).
-Handler = Callable[[SignedRequest], Awaitable[str]]
+# A handler returns its outcome, one word (applied, duplicate, removed, ...),
+# answered as 204 with the outcome in a header; or a whole answer (TwiML).
+Handler = Callable[[SignedRequest], Awaitable["str | Answer"]]
+
+
+class Answer:
+    """A webhook answer with a body (TwiML for Twilio to run)."""
+
+    __slots__ = ("body", "media_type")
+
+    def __init__(self, body: bytes, media_type: str) -> None:
+        self.body = body
+        self.media_type = media_type
 
 
 class SignedWebhook:
@@ -72,12 +87,19 @@ class SignedWebhook:
         if pairs is None or not ctx.signature.valid(scope["path"], query, pairs, signature or ""):
             metrics.CALLBACKS.labels("unknown", "bad-signature").inc()
             raise ApiError(403, "bad-signature", "X-Twilio-Signature is missing or does not match")
+        params = dict(pairs)
         try:
-            outcome = await self.handler(SignedRequest(ctx, dict(pairs), token))
+            outcome = await self.handler(SignedRequest(ctx, params, token, query))
         except ApiError as exc:
-            event = dict(pairs).get("StatusCallbackEvent") or "unknown"
-            metrics.CALLBACKS.labels(event, exc.code).inc()
+            event = params.get("StatusCallbackEvent")
+            metrics.CALLBACKS.labels(event if event in CONFERENCE_EVENTS else "unknown",
+                                     exc.code).inc()  # fmt: skip
             raise
+        if isinstance(outcome, Answer):
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", outcome.media_type.encode())]})  # fmt: skip
+            await send({"type": "http.response.body", "body": outcome.body})
+            return
         # 204 with the outcome in a header: Twilio reads neither, an operator
         # (and the simulator's counts) can, and a bodiless answer is one write.
         await send({"type": "http.response.start", "status": 204,

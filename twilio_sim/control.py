@@ -1,6 +1,7 @@
 """Control endpoints for scripting scenarios (no auth; local use), as in CONTRACT.md.
 
     POST /sim/calls                        {"agent", "customer"} -> a talking call
+                                           (+ "waiting": true: the customer only, waiting)
     POST /sim/conferences/{sid}/actions    {"action", "call_sid"}
     GET  /sim/state                        everything the simulator holds
 
@@ -10,6 +11,8 @@ and, beyond the contract, for tests and demos:
     PUT  /sim/reliability                  {"drop", "duplicate", "reorder", "late", "late_seconds"}
     PUT  /sim/faults                       {"rest_429_next": N}: the next N REST requests get 429
     POST /sim/scenarios/busy-duplicate     {"agent"} -> FIELD-NOTES 4's duplicate conference
+    POST /sim/scenarios/duplicate          {"agent", "other"} -> a call, and a second live
+                                           conference of its name holding only `other`
 """
 
 from __future__ import annotations
@@ -53,6 +56,26 @@ def _guard(handler: Any) -> Any:
     return run
 
 
+async def scenario_duplicate(request: Request, engine: Engine) -> Response:
+    body = await _body(request)
+    agent, other = body.get("agent"), body.get("other")
+    if not all(isinstance(a, str) and a for a in (agent, other)):
+        raise SimError(400, 20001, "agent and other are required")
+    task = f"WT{engine.rng.getrandbits(128):032x}"
+    first, _ = engine.dial_in(
+        task, from_=customer_number(engine.rng), to="+15005550006", label="customer",
+        start_on_enter=False, end_on_exit=True,
+    )  # fmt: skip
+    engine.dial_in(task, from_="+15005550006", to=f"client:{agent}", label=f"agent:{agent}",
+                   start_on_enter=True, end_on_exit=False, direction="outbound-dial")  # fmt: skip
+    second, _ = engine.dial_in(
+        task, from_="+15005550006", to=f"client:{other}", label=f"agent:{other}",
+        start_on_enter=True, end_on_exit=False, direction="outbound-dial", separate=True,
+    )  # fmt: skip
+    return _json({"friendly_name": task, "conference_sid": first.sid,
+                  "duplicate_sid": second.sid}, 201)  # fmt: skip
+
+
 async def new_call(request: Request, engine: Engine) -> Response:
     body = await _body(request)
     agent = body.get("agent")
@@ -64,16 +87,19 @@ async def new_call(request: Request, engine: Engine) -> Response:
         task, from_=str(customer), to="+15005550006", label="customer",
         start_on_enter=False, end_on_exit=True,
     )  # fmt: skip
-    _, agent_leg = engine.dial_in(
-        task, from_="+15005550006", to=f"client:{agent}", label=f"agent:{agent}",
-        start_on_enter=True, end_on_exit=False, direction="outbound-dial",
-    )  # fmt: skip
+    agent_call_sid = None
+    if not body.get("waiting"):
+        _, agent_leg = engine.dial_in(
+            task, from_="+15005550006", to=f"client:{agent}", label=f"agent:{agent}",
+            start_on_enter=True, end_on_exit=False, direction="outbound-dial",
+        )  # fmt: skip
+        agent_call_sid = agent_leg.call_sid
     return _json(
         {
             "conference_sid": conference.sid,
             "friendly_name": conference.friendly_name,
             "customer_call_sid": customer_leg.call_sid,
-            "agent_call_sid": agent_leg.call_sid,
+            "agent_call_sid": agent_call_sid,
         },
         201,
     )
@@ -142,4 +168,5 @@ def routes() -> list[Route]:
         Route("/sim/reliability", _guard(reliability), methods=["PUT"]),
         Route("/sim/faults", _guard(faults), methods=["PUT"]),
         Route("/sim/scenarios/busy-duplicate", _guard(scenario_busy_duplicate), methods=["POST"]),
+        Route("/sim/scenarios/duplicate", _guard(scenario_duplicate), methods=["POST"]),
     ]

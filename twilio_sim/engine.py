@@ -202,11 +202,14 @@ class Engine:
         start_on_enter: bool,
         end_on_exit: bool,
         direction: str = "inbound",
+        separate: bool = False,
     ) -> tuple[Conference, Participant]:
-        """A call running <Dial><Conference>: joins the live one of that name, or makes it."""
-        conference = self.live_conference_named(friendly_name) or self.new_conference(
-            friendly_name, self.config.callback_url
-        )
+        """A call running <Dial><Conference>: joins the live one of that name, or makes it.
+
+        `separate` makes a second live conference of the same name, as Twilio
+        does when two legs race to create it (FIELD-NOTES 4)."""
+        existing = None if separate else self.live_conference_named(friendly_name)
+        conference = existing or self.new_conference(friendly_name, self.config.callback_url)
         call = Call(
             sid=new_sid("CA"), account_sid=self.config.account_sid, from_=from_, to=to,
             direction=direction, status="in-progress", started=time.time(),

@@ -68,6 +68,9 @@ class Deliverer:
         rel = self.config.reliability
         if rel.drop and self.rng.random() < rel.drop:
             self.stats["dropped"] += 1
+            # By event, so a soak can tell drops that change the floor from speech turns.
+            event = params.get("StatusCallbackEvent") or params.get("CallStatus") or "other"
+            self.stats[f"dropped:{event}"] += 1
             return
         copies = 2 if rel.duplicate and self.rng.random() < rel.duplicate else 1
         if copies == 2:

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from callbacks import api, monitors, stream, twiml, webhooks
+from callbacks import api, assist, monitors, stream, twiml, webhooks
 from callbacks.context import Context
 from callbacks.errors import HANDLERS
 from callbacks.signature import SignatureChecker
@@ -44,6 +44,7 @@ REQUIRED = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "EARPI
 # that one read triggers hundreds of collections, each rescanning the
 # survivors (bench/floor_memory.py measured ~30% of a 10,000-call read).
 GC_THRESHOLDS = (50_000, 20, 20)
+TICK_SECONDS = 1.0
 
 
 def tune_gc() -> None:
@@ -80,6 +81,27 @@ async def _sample(floor: LiveFloor) -> None:
         await asyncio.sleep(history.BUCKET_SECONDS - (now_ms() / 1000) % history.BUCKET_SECONDS)
 
 
+async def _tick(floor: LiveFloor, every: float = TICK_SECONDS) -> None:
+    """Alerts move with the clock (a hold grows long, silence becomes dead air) with no
+    callback to say so. Once a tick, one process (a Redis lock) compares each live
+    call's alerts with those it was last announced with, and puts the changed ones
+    on the feed again, so SSE clients see alerts appear and clear by themselves."""
+    lock = floor.keys.lock("tick")
+    while True:
+        await asyncio.sleep(every)
+        try:
+            if not await floor.redis.set(lock, b"1", nx=True, px=max(50, int(every * 900))):
+                continue
+            now = {c["sid"]: ",".join(c["alerts"]) for c in await floor.conferences()}
+            marks = await floor.alert_marks()
+            changed = {sid: a for sid, a in now.items() if marks.get(sid, "") != a}
+            gone = [sid for sid in marks if sid not in now]
+            await floor.announce(list(changed))
+            await floor.set_alert_marks(changed, gone)
+        except RedisError as exc:
+            log.info("the alert ticker could not read the floor: %s", exc)
+
+
 def routes() -> list[Route]:
     return [
         Route("/twilio/conference-events", webhooks.conference_events, methods=["POST"]),
@@ -92,6 +114,12 @@ def routes() -> list[Route]:
         Route("/api/conferences/{sid}/monitors", monitors.join, methods=["POST"]),
         Route("/api/conferences/{sid}/monitors/{supervisor}", monitors.switch, methods=["PATCH"]),
         Route("/api/conferences/{sid}/monitors/{supervisor}", monitors.leave, methods=["DELETE"]),
+        Route("/api/calls/{call_sid}/help", assist.ask_help, methods=["POST"]),
+        Route("/api/calls/{call_sid}/help", assist.cancel_help, methods=["DELETE"]),
+        Route("/api/calls/{call_sid}/cards", assist.send_card, methods=["POST"]),
+        Route("/api/supervisors/{supervisor}/follow", assist.follow, methods=["PUT"]),
+        Route("/api/supervisors/{supervisor}/follow", assist.unfollow, methods=["DELETE"]),
+        Route("/api/follows", assist.follows, methods=["GET"]),
         Route("/api/audit", monitors.audit, methods=["GET"]),
         Route("/api/audit.csv", monitors.audit_csv, methods=["GET"]),
         Route("/events", stream.events, methods=["GET"]),
@@ -130,11 +158,12 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             reconciler.run_forever(services.reconciler), name="earpiece-reconciler"
         )
         guarding = asyncio.create_task(guard.run_forever(services.guard), name="earpiece-guard")
+        ticking = asyncio.create_task(_tick(floor), name="earpiece-alert-ticker")
         tune_gc()
         try:
             yield
         finally:
-            await cancel_all([sweeper, sampler, reconciling, guarding, warming])
+            await cancel_all([sweeper, sampler, reconciling, guarding, ticking, warming])
             await hub.stop()
             await services.close()
 

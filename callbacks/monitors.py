@@ -24,7 +24,7 @@ from coach.errors import CoachError
 MAX_AUDIT_LIMIT = 10_000
 
 
-async def _body(request: Request, required: tuple[str, ...]) -> dict[str, Any]:
+async def body_of(request: Request, required: tuple[str, ...]) -> dict[str, Any]:
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
@@ -46,7 +46,7 @@ def _coach_error(exc: CoachError) -> ApiError:
 async def join(request: Request) -> Response:
     require_token(request)
     ctx: Context = request.app.state.ctx
-    body = await _body(request, ("supervisor", "mode"))
+    body = await body_of(request, ("supervisor", "mode"))
     try:
         monitor = await ctx.coach.join(
             request.path_params["sid"],
@@ -62,7 +62,7 @@ async def join(request: Request) -> Response:
 async def switch(request: Request) -> Response:
     require_token(request)
     ctx: Context = request.app.state.ctx
-    body = await _body(request, ("mode",))
+    body = await body_of(request, ("mode",))
     try:
         monitor = await ctx.coach.switch(
             request.path_params["sid"], request.path_params["supervisor"], body["mode"],

@@ -29,11 +29,12 @@ from earpiece import metrics
 from earpiece.roster import Roster, Supervisor
 from earpiece.tasks import cancel_all
 from live.events import ConferenceEvent
-from live.model import monitor_json, role_of
+from live.model import card_json, monitor_json, role_of
 from live.store import LiveFloor, MonitorResult, now_ms
 
 log = logging.getLogger("earpiece.coach")
 
+MAX_CARD_CHARS = 280
 CALL_PROGRESS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 ENDED_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
@@ -173,6 +174,10 @@ class Coach:
         claimed = await self.floor.monitor_op("claim", sid, sup=ident, mode=mode, takeover=takeover)
         if claimed.result != "ok":
             raise self._refused(claimed, sid, ident)
+        # A supervisor on the call answers the agent's help request.
+        answered = await self.floor.monitor_op("unhelp", sid)
+        if answered.result == "ok":
+            await self._record("help-answered", ident, doc, detail=f"{answered.detail} asked")
         if claimed.detail:
             self._spawn(self._apply_current_mode(sid, claimed.detail))
         params: dict[str, Any] = {
@@ -330,6 +335,8 @@ class Coach:
                 self._spawn(self._safely(self.on_leg_left(sid, ident, call, "left the call")))
         elif role == "agent" and event.event == "participant-leave":
             self._spawn(self._safely(self.on_agent_left(sid)))
+        elif role == "agent" and ident and event.event == "participant-join":
+            self._spawn(self._safely(self.on_agent_joined(sid, ident)))
         elif role == "customer" and call and event.event == "participant-join":
             self._spawn(self._safely(self.on_customer_joined(sid, call)))
 
@@ -345,6 +352,71 @@ class Coach:
         monitor = connected.monitor
         if connected.detail == "changed" and monitor is not None and monitor["mode"] != "listen":
             await self._apply_current_mode(sid, ident)
+
+    async def on_agent_joined(self, sid: str, agent: str) -> None:
+        """Follow-agent: supervisors following this agent join the new call, listening.
+        One already on a call is not pulled off it."""
+        for ident, followed in (await self.floor.follows()).items():
+            if followed != agent or await self.floor.supervisor_conference(ident) is not None:
+                continue
+            try:
+                await self.join(sid, ident, "listen")
+            except CoachError as exc:
+                log.info("%s could not follow %s into %s: %s", ident, agent, sid, exc.message)
+
+    # -- from the agent's softphone, and text whispers --------------------------------------
+
+    async def _agent_call(self, call_sid: str) -> tuple[dict[str, Any], str]:
+        """The live conference of an agent's call, and the agent; 404 / 409 otherwise."""
+        where = await self.floor.call(call_sid)
+        if where is None:
+            raise CoachError(404, "unknown-call", f"no live call {call_sid}")
+        role, ident = role_of(where["label"])
+        if role != "agent" or not ident:
+            raise CoachError(409, "not-an-agent", f"{call_sid} is not an agent's leg")
+        return await self._live_doc(where["conference_sid"]), ident
+
+    async def ask_help(self, call_sid: str) -> dict[str, Any]:
+        doc, agent = await self._agent_call(call_sid)
+        await self.floor.monitor_op("help", doc["sid"], agent=agent, call=call_sid)
+        await self._record("help", "", doc, call_sid=call_sid, detail=f"{agent} asks for help")
+        return {"conference_sid": doc["sid"], "agent": agent, "call_sid": call_sid}
+
+    async def cancel_help(self, call_sid: str) -> None:
+        doc, agent = await self._agent_call(call_sid)
+        cancelled = await self.floor.monitor_op("unhelp", doc["sid"])
+        if cancelled.result == "ok":
+            await self._record("help-cancelled", "", doc, call_sid=call_sid,
+                               detail=f"{agent} no longer needs help")  # fmt: skip
+
+    async def send_card(self, call_sid: str, ident: str, text: str) -> dict[str, Any]:
+        """A short text whisper to the agent: on the feed for the softphone, on the call page."""
+        who = self.supervisor(ident)
+        text = text.strip()
+        if not text or len(text) > MAX_CARD_CHARS:
+            raise CoachError(422, "bad-card", f"a card is 1 to {MAX_CARD_CHARS} characters")
+        doc, _ = await self._agent_call(call_sid)
+        reason = refusal(who, "whisper", self.floor.render(doc)["team"])
+        if reason:
+            raise CoachError(403, "not-allowed", reason)
+        sent = await self.floor.monitor_op("card", doc["sid"], sup=ident, text=text, call=call_sid)
+        await self._record("card", ident, doc, call_sid=call_sid, detail=text)
+        assert sent.monitor is not None
+        return card_json(sent.monitor)
+
+    async def follow(self, ident: str, agent: str | None) -> dict[str, Any]:
+        """Join `agent`'s next calls automatically, listening (None: stop following)."""
+        who = self.supervisor(ident)
+        if agent is not None:
+            team = self.roster.team_for(agent)
+            if team is None:
+                raise CoachError(422, "unknown-agent", f"{agent!r} is not an agent in the roster")
+            reason = refusal(who, "listen", team.name)
+            if reason:
+                raise CoachError(403, "not-allowed", reason)
+        await self.floor.follow(ident, agent)
+        await self.audit.record("follow" if agent else "unfollow", ident, "", agent=agent or "")
+        return {"supervisor": ident, "agent": agent}
 
     async def on_customer_joined(self, sid: str, call_sid: str) -> None:
         """Note the customer's number: conference callbacks carry only the CallSid,

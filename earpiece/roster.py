@@ -18,11 +18,21 @@ from earpiece.settings import SettingError
 ROLES = ("lead", "manager", "qa")
 
 
+# A team's own alert thresholds ([teams.NAME.alerts] in the roster), by roster key.
+ALERT_KEYS = {
+    "long_hold_seconds": "long_hold",
+    "long_call_seconds": "long_call",
+    "dead_air_seconds": "dead_air",
+    "overtalk_seconds": "overtalk",
+}
+
+
 @dataclass(frozen=True)
 class Team:
     name: str
     queue: str
     agents: tuple[str, ...]
+    alerts: dict[str, float] = field(default_factory=dict)  # Thresholds field -> seconds
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,19 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _alerts(raw: Any, where: str) -> dict[str, float]:
+    if not isinstance(raw, dict):
+        raise SettingError(f"{where} must be a table")
+    out: dict[str, float] = {}
+    for key, value in raw.items():
+        if key not in ALERT_KEYS:
+            raise SettingError(f"{where}.{key} is not one of {', '.join(ALERT_KEYS)}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise SettingError(f"{where}.{key} must be a number of seconds above 0")
+        out[ALERT_KEYS[key]] = float(value)
+    return out
+
+
 def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
     try:
         data = tomllib.loads(text)
@@ -69,7 +92,10 @@ def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
         if not isinstance(body, dict):
             raise SettingError(f"{source}: [teams.{name}] must be a table")
         agents = _strings(body.get("agents", []), f"teams.{name}.agents")
-        teams[name] = Team(name=name, queue=str(body.get("queue", name)), agents=agents)
+        teams[name] = Team(
+            name=name, queue=str(body.get("queue", name)), agents=agents,
+            alerts=_alerts(body.get("alerts", {}), f"{source}: teams.{name}.alerts"),
+        )  # fmt: skip
         for agent in agents:
             team_of_agent.setdefault(agent, name)
     supervisors: dict[str, Supervisor] = {}

@@ -51,7 +51,12 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
         redis,
         namespace=settings.namespace,
         roster=roster,
-        thresholds=Thresholds(settings.long_hold_seconds, settings.long_call_seconds),
+        thresholds=Thresholds(
+            settings.long_hold_seconds,
+            settings.long_call_seconds,
+            settings.dead_air_seconds,
+            settings.overtalk_seconds,
+        ),
         feed_maxlen=settings.feed_maxlen,
         history_seconds=settings.history_seconds,
     )

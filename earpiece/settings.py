@@ -116,6 +116,8 @@ class Settings:
     call_wait_max_seconds: float = 30.0
     long_hold_seconds: float = 60.0
     long_call_seconds: float = 600.0
+    dead_air_seconds: float = 15.0
+    overtalk_seconds: float = 3.0
     # Supervisor legs: the caller ID Twilio shows, how long a leg may ring
     # before it is given up, and Twilio 429 retries.
     caller_id: str = "+15005550006"
@@ -232,6 +234,12 @@ def load(
         ),
         long_call_seconds=get(
             "EARPIECE_LONG_CALL_SECONDS", _positive_float("EARPIECE_LONG_CALL_SECONDS"), 600.0
+        ),
+        dead_air_seconds=get(
+            "EARPIECE_DEAD_AIR_SECONDS", _positive_float("EARPIECE_DEAD_AIR_SECONDS"), 15.0
+        ),
+        overtalk_seconds=get(
+            "EARPIECE_OVERTALK_SECONDS", _positive_float("EARPIECE_OVERTALK_SECONDS"), 3.0
         ),
         caller_id=text("EARPIECE_CALLER_ID") or "+15005550006",
         dialing_timeout_seconds=get(

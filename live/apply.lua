@@ -199,6 +199,11 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
     end
     if f and ev.seq > p.fs then
       p.fs = ev.seq
+      -- Total time on hold: each run is added when it ends (exact when the
+      -- hold and its unhold arrive in order, as they nearly always do).
+      if p.hold and not f.hold and p.hold_since and ts >= p.hold_since then
+        p.hold_total = (p.hold_total or 0) + (ts - p.hold_since)
+      end
       if p.muted ~= f.muted or p.hold ~= f.hold or p.coaching ~= f.coaching or p.coach ~= f.coach
          or p.eoe ~= f.eoe then
         changed = true
@@ -224,15 +229,25 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
       end
     end
 
-    -- Speech: the newest speech event wins.
+    -- Speech: the newest speech event wins, and dates the participant's
+    -- last change (when silence began, for dead air). A turn's length is
+    -- added to the participant's talk time when it stops (exact in order).
     if (ev.ev == 'participant-speech-start' or ev.ev == 'participant-speech-stop') and ev.seq > p.ss then
       p.ss = ev.seq
       local speaking = ev.ev == 'participant-speech-start'
-      if speaking ~= p.speaking then
+      if p.speaking and not speaking and p.speech_at and ts >= p.speech_at then
+        p.talk = (p.talk or 0) + (ts - p.speech_at)
+      end
+      if speaking ~= p.speaking or p.speech_at ~= ts then
         p.speaking = speaking
         p.speech_at = ts
         changed = true
       end
+    end
+    -- How many times the call went on hold: one per hold event (each is new here).
+    if ev.ev == 'participant-hold' then
+      c.holds = (c.holds or 0) + 1
+      changed = true
     end
   end
 

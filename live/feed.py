@@ -22,6 +22,7 @@ import orjson
 from redis.exceptions import RedisError
 
 from earpiece.tasks import cancel_all
+from live.model import card_json
 from live.store import FeedEntry, LiveFloor
 
 log = logging.getLogger("earpiece.feed")
@@ -47,6 +48,8 @@ class Message:
 def render(floor: LiveFloor, entry: FeedEntry) -> Message:
     if entry.event == "conference-ended":
         data = orjson.dumps({"sid": entry.sid}).decode()
+    elif entry.event == "card":
+        data = orjson.dumps(card_json(entry.doc)).decode()
     else:
         data = orjson.dumps(floor.render(entry.doc)).decode()
     return Message(id=entry.id, event=entry.event, data=data)

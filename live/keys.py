@@ -56,6 +56,16 @@ class Keys:
         return f"{self.tag}:ending:{sid}"
 
     @property
+    def alerts(self) -> str:
+        """Hash ConferenceSid -> the alerts it was last announced with (the alert ticker)."""
+        return f"{self.tag}:alerts"
+
+    @property
+    def follows(self) -> str:
+        """Hash supervisor -> agent whose next calls they join in listen mode."""
+        return f"{self.tag}:follows"
+
+    @property
     def live(self) -> str:
         """Sorted set of live conference SIDs, scored by start time (ms)."""
         return f"{self.tag}:live"

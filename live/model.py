@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,10 +22,21 @@ Json = dict[str, Any]
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When a live call needs a supervisor (seconds); each is a setting."""
+    """When a live call needs a supervisor (seconds); each is a setting, and a team
+    may override any of them in the roster ([teams.NAME.alerts])."""
 
     long_hold: float = 60.0
     long_call: float = 600.0
+    dead_air: float = 15.0
+    overtalk: float = 3.0
+
+    def for_team(self, overrides: Mapping[str, float] | None) -> Thresholds:
+        return replace(self, **overrides) if overrides else self
+
+
+def limits_for(team: str | None, roster: Roster, base: Thresholds) -> Thresholds:
+    found = roster.teams.get(team) if team else None
+    return base.for_team(found.alerts) if found is not None else base
 
 
 @functools.lru_cache(maxsize=4096)
@@ -103,29 +114,102 @@ def call_state(people: list[Doc], roles: list[str]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AlertClock:
-    """What a live call's time-dependent alerts depend on: they change as time passes,
-    with no new callback, so they are recomputed on every read."""
+    """What a live call's time-dependent alerts and signals depend on: they change as
+    time passes, with no new callback, so they are recomputed on every read (and the
+    service's ticker announces alerts that changed, callbacks/app.py)."""
 
     started: int | None
     held_since: int | None  # the longest-held participant's hold start
     alone: str | None = None  # customer-alone | agent-alone
     alone_since: int | None = None
+    silent_since: int | None = None  # customer and agent on, nobody speaking, not on hold
+    overtalk_since: int | None = None  # customer and agent both speaking
+    help: bool = False
+    holds: int = 0
+    hold_total_ms: int = 0
+    # (role, talk ms so far, speaking since) for the customer and agent legs
+    talkers: tuple[tuple[str, int, int | None], ...] = ()
 
     @classmethod
-    def of(cls, doc: Doc, people: list[Doc]) -> AlertClock:
-        held = [p["hold_since"] for p in people if p.get("hold") and p.get("hold_since")]
+    def of(cls, doc: Doc, people: list[Doc], roles: list[str]) -> AlertClock:
+        held = [p["hold_since"] for p, r in zip(people, roles, strict=True)
+                if p.get("hold") and p.get("hold_since") and r != "supervisor"]  # fmt: skip
         alone, since = alone_since(doc, people)
-        return cls(doc.get("started"), min(held) if held else None, alone, since)
+        pair = [(p, r) for p, r in zip(people, roles, strict=True) if r in ("customer", "agent")]
+        both = {r for _, r in pair} == {"customer", "agent"}
+        speaking = [p for p, _ in pair if p.get("speaking")]
+        silent = overtalk = None
+        if both and not held and not speaking:
+            silent = max([p.get("speech_at") or 0 for p, _ in pair]
+                         + [p.get("joined") or 0 for p, _ in pair]) or None  # fmt: skip
+        if both and {r for p, r in pair if p.get("speaking")} == {"customer", "agent"}:
+            overtalk = max(p.get("speech_at") or 0 for p in speaking) or None
+        return cls(
+            started=doc.get("started"), held_since=min(held) if held else None,
+            alone=alone, alone_since=since, silent_since=silent, overtalk_since=overtalk,
+            help=bool(doc.get("help")), holds=int(doc.get("holds") or 0),
+            hold_total_ms=sum(int(p.get("hold_total") or 0) for p in (doc.get("p") or {}).values()),
+            talkers=tuple((r, int(p.get("talk") or 0),
+                           p.get("speech_at") if p.get("speaking") else None) for p, r in pair),
+        )  # fmt: skip
 
     def alerts(self, now_ms: int, limits: Thresholds) -> list[str]:
         alerts: list[str] = []
+        if self.help:
+            alerts.append("help")
         if self.alone is not None:
             alerts.append(self.alone)
         if self.held_since is not None and now_ms - self.held_since >= limits.long_hold * 1000:
             alerts.append("long-hold")
+        if self.silent_since is not None and now_ms - self.silent_since >= limits.dead_air * 1000:
+            alerts.append("dead-air")
+        if (self.overtalk_since is not None
+                and now_ms - self.overtalk_since >= limits.overtalk * 1000):  # fmt: skip
+            alerts.append("overtalk")
         if self.started is not None and now_ms - self.started >= limits.long_call * 1000:
             alerts.append("long-call")
         return alerts
+
+    def signals(self, now_ms: int) -> Json:
+        """Speech and hold signals of the call at `now_ms` (CONTRACT extension)."""
+        talk: dict[str, float] = {}
+        for role, spoken, since in self.talkers:
+            current = max(0, now_ms - since) if since is not None else 0
+            talk[role] = talk.get(role, 0.0) + (spoken + current) / 1000
+        total = sum(talk.values())
+        share = {r: round(v / total, 2) for r, v in sorted(talk.items())} if total else {}
+        silence = None
+        if self.silent_since is not None:
+            silence = round((now_ms - self.silent_since) / 1000)
+        held_now = max(0, now_ms - self.held_since) if self.held_since is not None else 0
+        return {
+            "speaking": sorted(role for role, _, since in self.talkers if since is not None),
+            "talk_seconds": {r: round(v, 1) for r, v in sorted(talk.items())},
+            "talk_share": share,
+            "silent_since": iso(self.silent_since),
+            "silence_seconds": silence,
+            "overtalk": self.overtalk_since is not None,
+            "holds": self.holds,
+            "hold_seconds": round((self.hold_total_ms + held_now) / 1000),
+        }
+
+
+def help_json(doc: Doc) -> Json | None:
+    raw = doc.get("help")
+    if not raw:
+        return None
+    return {"agent": raw.get("agent"), "call_sid": raw.get("call_sid"), "since": iso(raw.get("at"))}
+
+
+def card_json(card: Doc) -> Json:
+    return {
+        "conference_sid": card.get("conference_sid"), "call_sid": card.get("call_sid"),
+        "supervisor": card.get("supervisor"), "text": card.get("text"), "at": iso(card.get("at")),
+    }  # fmt: skip
+
+
+def cards_json(doc: Doc) -> list[Json]:
+    return [card_json(c) for c in doc.get("cards") or ()]
 
 
 def alone_since(doc: Doc, people: list[Doc]) -> tuple[str | None, int | None]:
@@ -158,7 +242,8 @@ def alone_since(doc: Doc, people: list[Doc]) -> tuple[str | None, int | None]:
 def conference_json(doc: Doc, roster: Roster, now_ms: int, limits: Thresholds) -> Json:
     rendered, clock = render_with_clock(doc, roster)
     if clock is not None:
-        rendered["alerts"] = clock.alerts(now_ms, limits)
+        rendered["alerts"] = clock.alerts(now_ms, limits_for(rendered["team"], roster, limits))
+        rendered["signals"] = clock.signals(now_ms)
     return rendered
 
 
@@ -171,13 +256,14 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
             "started_at": iso(doc.get("started")), "updated_at": iso(doc.get("updated")),
             "ended_at": iso(doc.get("ended")), "state": "ended", "team": None, "queue": None,
             "agent": None, "participants": [], "monitors": [], "alerts": [], "alone_since": None,
+            "signals": None, "help": None, "cards": cards_json(doc),
         }, None  # fmt: skip
     people = present_participants(doc)
     parsed = [role_of(p.get("label")) for p in people]
     roles = [role for role, _ in parsed]
     agent = next((ident for role, ident in parsed if role == "agent"), None)
     team = roster.team_for(agent)
-    clock = AlertClock.of(doc, people)
+    clock = AlertClock.of(doc, people, roles)
     return {
         "sid": doc["sid"],
         "friendly_name": doc.get("fn") or "",
@@ -193,6 +279,9 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
         "monitors": [monitor_json(m) for _, m in sorted((doc.get("mon") or {}).items())],
         "alerts": [],
         "alone_since": iso(clock.alone_since),
+        "signals": None,
+        "help": help_json(doc),
+        "cards": cards_json(doc),
     }, clock
 
 

@@ -7,8 +7,8 @@
 -- KEYS[5] dialing legs: sorted set CallSid -> ms since dialing began
 -- ARGV[1] the operation; ARGV[2] its arguments (JSON); ARGV[3] feed MAXLEN
 --
--- Operations: claim, attach, connected, mode, leaving, remove; and caller (the
--- customer's number on their participant).
+-- Operations: claim, attach, connected, mode, leaving, remove; and, not monitors,
+-- caller (the customer's number), help / unhelp, card.
 -- Returns {result, detail, monitor JSON or ""}. The rules that need to be
 -- atomic live here: one whisperer per call, one call per supervisor, and no
 -- monitor on a conference that is not live.
@@ -62,6 +62,34 @@ if op == 'caller' then
   p.number = a.number
   save()
   return {'ok', '', ''}
+end
+
+-- An agent's help request (the `help` alert), until a supervisor joins or it is cancelled.
+if op == 'help' then
+  if c.help and c.help.agent == a.agent then return {'unchanged', '', ''} end
+  c.help = {agent = a.agent, call_sid = a.call, at = a.now}
+  save()
+  return {'ok', '', ''}
+end
+if op == 'unhelp' then
+  if not c.help then return {'unchanged', '', ''} end
+  local was = c.help.agent
+  c.help = nil
+  save()
+  return {'ok', was, ''}
+end
+-- A supervisor's text card to the agent: kept on the call (the newest few)
+-- and sent on the feed as its own event, for the agent's softphone.
+if op == 'card' then
+  local card = {supervisor = a.sup, text = a.text, at = a.now, call_sid = a.call,
+                conference_sid = c.sid}
+  if c.cards == nil then c.cards = {} end
+  table.insert(c.cards, card)
+  while #c.cards > 20 do table.remove(c.cards, 1) end
+  save()
+  local encoded = cjson.encode(card)
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'k', 'card', 'sid', c.sid, 'doc', encoded)
+  return {'ok', '', encoded}
 end
 
 local m = c.mon[a.sup]

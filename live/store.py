@@ -24,14 +24,35 @@ from live.model import (
     Json,
     Thresholds,
     conference_json,
+    limits_for,
     mark_duplicates,
     render_with_clock,
     role_of,
-)  # fmt: skip
+)
 from live.timeline import TimelineEntry, entry_of
 
 APPLY_LUA = resources.files("live").joinpath("apply.lua").read_text(encoding="utf-8")
 MONITOR_LUA = resources.files("live").joinpath("monitor.lua").read_text(encoding="utf-8")
+# A feed entry's kind -> the SSE event it is sent as.
+FEED_EVENTS = {"conference": "conference", "ended": "conference-ended", "card": "card"}
+
+# Announce a conference as it is now (the alert ticker): read and append in one
+# script, so the entry can never carry an older document than the feed already has.
+ANNOUNCE_LUA = """
+local out = 0
+for i = 2, #KEYS do
+  local doc = redis.call('GET', KEYS[i])
+  if doc then
+    local c = cjson.decode(doc)
+    if c.status ~= 'completed' then
+      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'k', 'conference', 'sid', c.sid,
+                 'doc', doc)
+      out = out + 1
+    end
+  end
+end
+return out
+"""
 REPAIR_LUA = resources.files("live").joinpath("repair.lua").read_text(encoding="utf-8")
 
 
@@ -88,10 +109,12 @@ class LiveFloor:
         self.keys = Keys(namespace)
         self.roster = roster
         self.thresholds = thresholds or Thresholds()
+        self._limits: dict[str | None, Thresholds] = {}
         self.feed_maxlen = feed_maxlen
         self.history_seconds = history_seconds
         self._monitor = redis.register_script(MONITOR_LUA)
         self._repair = redis.register_script(REPAIR_LUA)
+        self._announce = redis.register_script(ANNOUNCE_LUA)
         # sid -> (document bytes, its rendering without alerts, its alert clock)
         self._rendered: dict[str, tuple[bytes, Json, AlertClock | None]] = {}
         self._apply = BatchedScript(
@@ -151,6 +174,38 @@ class LiveFloor:
         result, repairs = text(reply[0]), orjson.loads(reply[1])
         return RepairResult(result, repairs if isinstance(repairs, dict) else {})
 
+    async def announce(self, sids: list[str]) -> int:
+        """Put these live conferences on the feed again, as they are now (their alerts moved
+        with the clock); returns how many were announced."""
+        if not sids:
+            return 0
+        keys = [self.keys.feed, *(self.keys.conference(s) for s in sids)]
+        return int(await self._announce(keys=keys, args=[self.feed_maxlen]))
+
+    async def alert_marks(self) -> dict[str, str]:
+        """The alerts each live conference was last announced with (the ticker's memory)."""
+        raw: Any = await self.redis.hgetall(self.keys.alerts)
+        return {text(k): text(v) for k, v in raw.items()}
+
+    async def set_alert_marks(self, changed: dict[str, str], gone: list[str]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        if changed:
+            pipe.hset(self.keys.alerts, mapping=dict(changed.items()))
+        if gone:
+            pipe.hdel(self.keys.alerts, *gone)
+        await pipe.execute()
+
+    async def follows(self) -> dict[str, str]:
+        """supervisor -> the agent whose next calls they join (follow-agent)."""
+        raw: Any = await self.redis.hgetall(self.keys.follows)
+        return {text(k): text(v) for k, v in raw.items()}
+
+    async def follow(self, supervisor: str, agent: str | None) -> None:
+        if agent is None:
+            await self.redis.hdel(self.keys.follows, supervisor)
+        else:
+            await self.redis.hset(self.keys.follows, supervisor, agent)
+
     async def supervisor_conference(self, supervisor: str) -> str | None:
         sid = await self.redis.hget(self.keys.supervisors, supervisor)
         return text(sid) if sid is not None else None
@@ -168,6 +223,13 @@ class LiveFloor:
         return [text(x) for x in legs]
 
     # -- read --------------------------------------------------------------
+
+    def limits(self, team: str | None) -> Thresholds:
+        """The alert thresholds of a team: the settings, with the roster's overrides."""
+        found = self._limits.get(team)
+        if found is None:
+            found = self._limits[team] = limits_for(team, self.roster, self.thresholds)
+        return found
 
     def render(self, doc: dict[str, Any], at_ms: int | None = None) -> Json:
         return conference_json(doc, self.roster, at_ms or now_ms(), self.thresholds)
@@ -217,7 +279,9 @@ class LiveFloor:
                 hit = cache[sid] = (raw, rendered, clock)
             _, rendered, clock = hit
             # Set in place, not copied: callers only serialize what they get.
-            rendered["alerts"] = clock.alerts(at, self.thresholds) if clock else []
+            if clock is not None:
+                rendered["alerts"] = clock.alerts(at, self.limits(rendered["team"]))
+                rendered["signals"] = clock.signals(at)
             out.append(rendered)
         mark_duplicates(out)
         if len(cache) > 2 * len(sids) + 64:
@@ -253,7 +317,7 @@ class LiveFloor:
         kind = fields[b"k"].decode()
         return FeedEntry(
             id=text(raw_id),
-            event="conference-ended" if kind == "ended" else "conference",
+            event=FEED_EVENTS.get(kind, "conference"),
             sid=fields[b"sid"].decode(),
             doc=orjson.loads(fields[b"doc"]),
         )

@@ -23,7 +23,7 @@ from earpiece.redis_client import RedisTarget, async_client
 from earpiece.roster import load as load_roster
 from live.events import parse_conference_event
 from live.store import LiveFloor
-from tests.helpers import Conference, sid
+from tests.helpers import Conference, order_free, sid
 
 NOW_MS = 1795482000000 + 3600_000
 
@@ -148,7 +148,7 @@ async def _apply_all(floor: LiveFloor, events: list[dict[str, str]]) -> dict[str
     assert doc is not None
     calls = {c: await floor.call(c) for c in {e["CallSid"] for e in events if "CallSid" in e}}
     return {
-        "conference": floor.render(doc, NOW_MS),
+        "conference": order_free(floor.render(doc, NOW_MS)),
         "live": await floor.live_sids(),
         "calls": calls,
     }

@@ -29,7 +29,7 @@ from earpiece.roster import load as load_roster
 from live.events import parse_conference_event
 from live.store import LiveFloor
 from tests.conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, make_settings
-from tests.helpers import Conference, ServerThread, post_signed, sid
+from tests.helpers import Conference, ServerThread, order_free, post_signed, sid
 
 NOW_MS = 1795482000000 + 3600_000
 
@@ -122,7 +122,7 @@ async def _read(floor: LiveFloor, stories: list[list[dict[str, str]]]) -> dict[s
     for events in stories:
         doc = await floor.document(events[0]["ConferenceSid"])
         assert doc is not None
-        docs[doc["sid"]] = floor.render(doc, NOW_MS)
+        docs[doc["sid"]] = order_free(floor.render(doc, NOW_MS))
     return {"conferences": docs, "live": sorted(await floor.live_sids())}
 
 

@@ -153,6 +153,18 @@ def _timestamp_ms(raw: str | None, now_ms: int) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def _refine(stamped_ms: int, now_ms: int) -> int:
+    """Twilio's Timestamp has whole seconds; speech turns and holds are shorter than
+    that matters for. A callback that arrives within the second it is stamped with
+    is dated on arrival (milliseconds); a later one (a retry, a backlog) keeps
+    Twilio's second, taken at its middle."""
+    if stamped_ms <= now_ms < stamped_ms + 1000:
+        return now_ms
+    if stamped_ms % 1000 == 0 and now_ms >= stamped_ms + 1000:
+        return stamped_ms + 500
+    return stamped_ms
+
+
 def parse_conference_event(
     params: Mapping[str, str], now_ms: int, idempotency_token: str | None = None
 ) -> ConferenceEvent:
@@ -194,7 +206,7 @@ def parse_conference_event(
         friendly_name=params.get("FriendlyName", ""),
         event=event,
         sequence=sequence,
-        timestamp_ms=_timestamp_ms(params.get("Timestamp"), now_ms),
+        timestamp_ms=_refine(_timestamp_ms(params.get("Timestamp"), now_ms), now_ms),
         call_sid=call_sid,
         label=params.get("ParticipantLabel") or None,
         muted=_flag(params, "Muted") if call_sid else None,

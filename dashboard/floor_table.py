@@ -16,8 +16,11 @@ from live.attention import attention, clock, held_since, order, seconds_since
 
 ORDERS = ("Needs attention first", "Longest call first", "Newest first", "Agent A to Z")
 STATES = ("waiting", "talking", "hold")
-COLUMNS = ("Agent", "Team", "Queue", "Customer", "State", "Duration", "On hold", "Monitoring",
-           "Speaking", "Alerts", "Attention", "Why")  # fmt: skip
+COLUMNS = ("Agent", "Team", "Queue", "Customer", "State", "Duration", "On hold", "Holds",
+           "Monitoring", "Speaking", "Agent talk", "Silence", "Alerts", "Attention",
+           "Why")  # fmt: skip
+# Silence shorter than this is a pause, not worth a cell.
+SILENCE_SHOWN_SECONDS = 5
 
 Conference = Mapping[str, Any]
 
@@ -91,9 +94,28 @@ def monitoring(c: Conference) -> str:
     return ", ".join(parts)
 
 
+def agent_talk(c: Conference) -> str:
+    """The agent's share of the talking so far (a rep who talks 90% is not listening)."""
+    share = ((c.get("signals") or {}).get("talk_share") or {}).get("agent")
+    return f"{share:.0%}" if share is not None else ""
+
+
+def silence(c: Conference, now_s: float) -> str:
+    quiet = seconds_since((c.get("signals") or {}).get("silent_since"), now_s)
+    return clock(quiet) if quiet >= SILENCE_SHOWN_SECONDS else ""
+
+
+def alerts(c: Conference) -> str:
+    """Help first and loud; the rest as they come."""
+    names = list(c.get("alerts") or ())
+    loud = ["HELP"] if "help" in names else []
+    return " · ".join(loud + [a for a in names if a != "help"])
+
+
 def row(c: Conference, now_s: float, mask: bool) -> dict[str, Any]:
     need = attention(c, now_s)
     hold = held_since(c) if c.get("state") == "hold" else None
+    holds = (c.get("signals") or {}).get("holds") or 0
     return {
         "Agent": c.get("agent") or "—",
         "Team": c.get("team") or "",
@@ -102,9 +124,12 @@ def row(c: Conference, now_s: float, mask: bool) -> dict[str, Any]:
         "State": c.get("state") or "",
         "Duration": clock(seconds_since(c.get("started_at"), now_s)),
         "On hold": clock(seconds_since(hold, now_s)) if hold else "",
+        "Holds": str(holds) if holds else "",
         "Monitoring": monitoring(c),
         "Speaking": speaking(c),
-        "Alerts": ", ".join(c.get("alerts") or ()),
+        "Agent talk": agent_talk(c),
+        "Silence": silence(c, now_s),
+        "Alerts": alerts(c),
         "Attention": need.score,
         "Why": "; ".join(need.reasons),
     }

@@ -4,7 +4,12 @@ nothing here decides who may do what."""
 
 from __future__ import annotations
 
+import base64
+import io
+import math
+import struct
 import time
+import wave
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -265,3 +270,40 @@ def mic_banner(conference: Mapping[str, Any], ident: str) -> None:
         )
     if mine.get("note"):
         st.caption(f"Note: {mine['note']}")
+
+
+def _beep() -> str:
+    """A short two-tone chime as a WAV data URI (made here: no asset to ship)."""
+    rate = 16_000
+    frames = bytearray()
+    for freq, seconds in ((880, 0.12), (1320, 0.18)):
+        for n in range(int(rate * seconds)):
+            fade = min(1.0, (int(rate * seconds) - n) / 400)
+            frames += struct.pack("<h", int(9000 * fade * math.sin(2 * math.pi * freq * n / rate)))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(bytes(frames))
+    return "data:audio/wav;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+CHIME = _beep()
+
+
+def help_cue(conferences: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A toast and a chime for each new help request; returns the calls asking for help."""
+    asking = [c for c in conferences if c.get("help")]
+    seen: set[tuple[str, str]] = st.session_state.setdefault("help-seen", set())
+    keys = {(c["sid"], str(c["help"].get("since"))) for c in asking}
+    new = keys - seen
+    for c in asking:
+        if (c["sid"], str(c["help"].get("since"))) in new:
+            st.toast(f"**{c['help'].get('agent')}** asks for help", icon=":material/sos:",
+                     duration="long")  # fmt: skip
+    if new:
+        st.html(f'<audio autoplay src="{CHIME}"></audio>')
+    # Bounded: only what is still asking is remembered.
+    st.session_state["help-seen"] = keys
+    return asking

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 WEIGHTS: Mapping[str, int] = {
     "help": 100,
     "customer-alone": 90,
+    "agent-alone": 80,
     "duplicate": 70,
     "long-hold": 60,
     "dead-air": 40,
@@ -27,11 +28,12 @@ WEIGHTS: Mapping[str, int] = {
 UNKNOWN_ALERT_WEIGHT = 10
 
 REASONS: Mapping[str, str] = {
-    "help": "the agent asked for help",
+    "help": "{agent} asked for help",
     "customer-alone": "the customer is alone on the line",
+    "agent-alone": "the agent is alone on the line",
     "duplicate": "a duplicate conference holds a lone participant",
     "long-hold": "on hold for {hold}",
-    "dead-air": "nobody has spoken for a while",
+    "dead-air": "nobody has spoken for {silence}",
     "overtalk": "agent and customer talk over each other",
     "long-call": "the call has lasted {duration}",
 }
@@ -70,9 +72,12 @@ def held_since(conference: Mapping[str, Any]) -> str | None:
 def attention(conference: Mapping[str, Any], now_s: float) -> Attention:
     alerts = conference.get("alerts") or ()
     score = sum(WEIGHTS.get(a, UNKNOWN_ALERT_WEIGHT) for a in alerts)
+    signals = conference.get("signals") or {}
     values = {
         "hold": clock(seconds_since(held_since(conference), now_s)),
         "duration": clock(seconds_since(conference.get("started_at"), now_s)),
+        "silence": clock(seconds_since(signals.get("silent_since"), now_s)),
+        "agent": conference.get("agent") or "the agent",
     }
     reasons = tuple(REASONS.get(a, a).format(**values) for a in alerts)
     return Attention(score, reasons)

@@ -290,3 +290,63 @@ def test_redis_down_shows_a_banner_and_the_floor_comes_back_by_itself(
     finally:
         server.release()
         server.shutdown()
+
+
+def test_a_help_request_rings_on_the_floor_and_leads_to_the_call(
+    floor: tuple[Wired, Settings],
+) -> None:
+    wired, settings = floor
+    call = wired.new_call("bob")
+    sid = call["conference_sid"]
+    at = app_as(settings, "mina").run()
+    assert not at.toast
+    with wired.api() as http:
+        assert http.post(f"/api/calls/{call['agent_call_sid']}/help").status_code == 201
+    at.run()
+    assert [t.value for t in at.toast] == ["**bob** asks for help"]
+    assert any("audio" in str(h.proto) for h in at.get("html")), "no chime"
+    row = at.dataframe[0].value.iloc[0]
+    assert row["Alerts"].startswith("HELP") and "bob asked for help" in row["Why"]
+    at.run()
+    assert not at.toast  # once per request, not on every refresh
+    at.button(key=f"help-{sid}").click().run()
+    assert button(at, f"floor-{sid}-listen") is not None  # the call's controls are up
+
+
+def test_the_follow_selector_follows_an_agent(floor: tuple[Wired, Settings]) -> None:
+    wired, settings = floor
+    at = app_as(settings, "ana").run()  # leads sales-east: only its agents are offered
+    options = at.selectbox(key="follow").options
+    assert "bob" in options and "nick" not in options
+    at.selectbox(key="follow").select("bob").run()
+    with wired.api() as http:
+        assert http.get("/api/follows").json() == {"follows": {"ana": "bob"}}
+    sid = wired.new_call("bob")["conference_sid"]
+    wired.wait(lambda: wired.monitor(sid, "ana") is not None, 2.0)
+
+
+def test_call_page_shows_signals_and_sends_a_card(floor: tuple[Wired, Settings]) -> None:
+    wired, settings = floor
+    call = wired.new_call("bob")
+    sid = call["conference_sid"]
+    wired.act(sid, "speech-start", call["agent_call_sid"])
+    wired.wait(lambda: (wired.conference(sid) or {})["signals"]["speaking"] == ["agent"])
+    at = app_as(settings, "ana").run()
+    at.switch_page("views/call.py")
+    at.query_params["sid"] = sid
+    at.run()
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Speaking now"] == "agent" and tiles["Holds"] == "0"
+    at.text_input(key=f"card-text-{sid}").input("Ask for the order number")
+    [send] = [b for b in at.button if b.label == "Send card"]
+    send.click().run()
+    assert not at.exception
+    [card] = (wired.conference(sid) or {})["cards"]
+    assert card["text"] == "Ask for the order number" and card["supervisor"] == "ana"
+    at.run()
+    assert "Ask for the order number" in texts(at)
+    qa = app_as(settings, "quincy").run()
+    qa.switch_page("views/call.py")
+    qa.query_params["sid"] = sid
+    qa.run()
+    assert "QA and may only listen" in texts(qa)

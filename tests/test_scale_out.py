@@ -27,7 +27,7 @@ import pytest
 from earpiece.redis_client import RedisTarget, async_client
 from earpiece.roster import load as load_roster
 from live.events import parse_conference_event
-from live.store import LiveFloor
+from live.store import LiveFloor, now_ms
 from tests.conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, make_settings
 from tests.helpers import Conference, ServerThread, order_free, post_signed, sid
 
@@ -111,7 +111,8 @@ async def _ordered_floor(
     floor = LiveFloor(redis, namespace="o" + uuid.uuid4().hex[:10], roster=load_roster(None))
     for events in stories:
         for params in events:
-            await floor.apply(parse_conference_event(params, 0))
+            # Dated as the services date them: these callbacks arrive long after their second.
+            await floor.apply(parse_conference_event(params, now_ms()))
     out = await _read(floor, stories)
     await redis.aclose()
     return out

@@ -9,7 +9,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from coach.actions import MAX_CARD_CHARS
 from coach.audit import AuditFilter
+from coach.rules import refusal
 from dashboard import floor_table, ui
 from dashboard.runtime import Unavailable
 from live.attention import clock, seconds_since
@@ -56,6 +58,43 @@ def timeline(page: ui.Page, sid: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["At", "What"])
 
 
+def signal_tiles(conference: dict[str, Any]) -> None:
+    signals = conference.get("signals") or {}
+    share = signals.get("talk_share") or {}
+    tiles = st.columns(5)
+    tiles[0].metric("Speaking now", " + ".join(signals.get("speaking") or []) or "nobody")
+    tiles[1].metric("Agent talk", f"{share['agent']:.0%}" if "agent" in share else "—",
+                    help="The agent's share of the talking so far")  # fmt: skip
+    silence = signals.get("silence_seconds")
+    quiet = clock(silence) if silence is not None else "—"
+    tiles[2].metric("Silence", quiet, help="Since anyone last spoke (customer and agent on)")
+    tiles[3].metric("Holds", signals.get("holds", 0))
+    tiles[4].metric("Time on hold", clock(signals.get("hold_seconds") or 0))
+
+
+def agent_call_sid(conference: dict[str, Any]) -> str | None:
+    return next((p["call_sid"] for p in conference.get("participants") or ()
+                 if p.get("role") == "agent"), None)  # fmt: skip
+
+
+def cards(page: ui.Page, conference: dict[str, Any]) -> None:
+    """Text whispers: what was sent to the agent, and a box to send one."""
+    st.subheader("Cards to the agent")
+    for card in reversed(conference.get("cards") or []):
+        st.markdown(f"**{card['supervisor']}** · {card['at']}: {card['text']}")
+    agent = agent_call_sid(conference)
+    reason = refusal(page.who, "whisper", conference.get("team"))
+    if agent is None or reason is not None:
+        st.caption(reason or "No agent on the call to send a card to.")
+        return
+    with st.form(f"card-{conference['sid']}", clear_on_submit=True, border=False):
+        text = st.text_input("A card for the agent's screen", max_chars=MAX_CARD_CHARS,
+                             key=f"card-text-{conference['sid']}")  # fmt: skip
+        if st.form_submit_button("Send card", icon=":material/send:") and text.strip():
+            ui.act(page, "Card sent", lambda: page.runtime.services.coach.send_card(
+                agent, page.who.id, text))  # fmt: skip
+
+
 def live_part(page: ui.Page, sid: str) -> None:
     try:
         conference = page.runtime.run(page.runtime.services.floor.conference(sid))
@@ -78,10 +117,16 @@ def live_part(page: ui.Page, sid: str) -> None:
             f"**{duration}** · queue {conference.get('queue') or '—'} · "
             f"alerts: {', '.join(conference.get('alerts') or []) or 'none'}"
         )
+        help_asked = conference.get("help")
+        if help_asked:
+            st.error(f"**{help_asked['agent']}** asked for help at {help_asked['since']}: "
+                     "joining the call answers it.", icon=":material/sos:")  # fmt: skip
         ui.mic_banner(conference, page.who.id)
         ui.mode_buttons(page, conference, key=f"call-{sid}")
+        signal_tiles(conference)
         st.subheader("On the call")
         st.dataframe(participants(conference, mask), hide_index=True)
+        cards(page, conference)
     st.subheader("Timeline")
     try:
         st.dataframe(timeline(page, sid), hide_index=True)

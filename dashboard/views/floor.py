@@ -10,6 +10,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from coach.errors import CoachError
+from coach.rules import refusal
 from dashboard import floor_table, ui
 from dashboard.floor_table import ORDERS, STATES, Filters
 from dashboard.runtime import Unavailable
@@ -123,6 +125,50 @@ def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
             st.switch_page("views/call.py", query_params={"sid": sid})
 
 
+def help_banner(asking: list[dict[str, object]]) -> None:
+    """Agents asking for help, each a click away from their call's controls."""
+    if not asking:
+        return
+    with st.container(border=True):
+        st.error(f"{len(asking)} agent(s) ask for help", icon=":material/sos:")
+        columns = st.columns(min(4, len(asking)))
+        for n, c in enumerate(asking[:8]):
+            agent = (c.get("help") or {}).get("agent", "?")  # type: ignore[attr-defined]
+            if columns[n % len(columns)].button(f"Go to {agent}", key=f"help-{c['sid']}",
+                                                icon=":material/sos:"):  # fmt: skip
+                st.session_state["selected-sid"] = str(c["sid"])
+
+
+def team_of(page: ui.Page, agent: str) -> str | None:
+    team = page.runtime.roster.team_for(agent)
+    return team.name if team else None
+
+
+def follow_sidebar(page: ui.Page) -> None:
+    """Follow an agent: join their next calls automatically, listening."""
+    rt = page.runtime
+    try:
+        following = rt.run(rt.services.floor.follows()).get(page.who.id)
+    except Unavailable:
+        return
+    agents = sorted(
+        a for a in rt.roster.agents if refusal(page.who, "listen", team_of(page, a)) is None
+    )
+    options = ["nobody", *agents]
+    with st.sidebar:
+        st.subheader("Follow")
+        chosen = st.selectbox(
+            "Join this agent's next calls, listening", options,
+            index=options.index(following) if following in options else 0, key="follow",
+        )  # fmt: skip
+    wanted = None if chosen == "nobody" else chosen
+    if wanted != following:
+        try:
+            rt.run(rt.services.coach.follow(page.who.id, wanted))
+        except (CoachError, Unavailable) as exc:
+            st.sidebar.error(str(getattr(exc, "message", exc)))
+
+
 def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
     """The call the supervisor is on, wherever it sits in the table."""
     for sid, conference in by_sid.items():
@@ -146,6 +192,7 @@ def live_part(page: ui.Page) -> None:
     conferences = snapshot.conferences
     by_sid = {str(c["sid"]): c for c in conferences}
     ui.show_flash()
+    help_banner(ui.help_cue(conferences))
     own_call(page, by_sid)
     kpis(conferences, now_s)
     filters = current_filters()
@@ -185,10 +232,16 @@ def chart_part(page: ui.Page) -> None:
         samples = page.runtime.run(history.samples(page.runtime.services.floor, since))
     except Unavailable:
         return  # the live part above already says Redis is down
+    try:
+        # The last point is now, so even a fresh floor (one sample) draws a line.
+        current = summarize(page.runtime.floor(CHART_REFRESH_SECONDS).conferences, time.time())
+    except Unavailable:
+        return
+    points = [*((s.at_ms, s.by_team) for s in samples), (now_ms(), current.by_team)]
     rows = [
-        {"time": pd.Timestamp(s.at_ms, unit="ms", tz="UTC"), "team": team, "calls": n}
-        for s in samples
-        for team, n in s.by_team.items()
+        {"time": pd.Timestamp(at, unit="ms", tz="UTC"), "team": team, "calls": n}
+        for at, by_team in points
+        for team, n in by_team.items()
     ]
     st.subheader("Live calls, last hour, by team")
     if not rows:
@@ -213,6 +266,7 @@ def main() -> None:
     page = ui.current()
     remember_filters()
     filters_sidebar(page)
+    follow_sidebar(page)
     st.title("Floor")
     st.fragment(run_every=page.settings.dashboard_refresh_seconds)(live_part)(page)
     st.fragment(run_every=CHART_REFRESH_SECONDS)(chart_part)(page)

@@ -303,7 +303,7 @@ def help_cue(conferences: list[dict[str, Any]]) -> list[dict[str, Any]]:
             st.toast(f"**{c['help'].get('agent')}** asks for help", icon=":material/sos:",
                      duration="long")  # fmt: skip
     if new:
-        st.html(f'<audio autoplay src="{CHIME}"></audio>')
+        st.html(f'<audio autoplay src="{CHIME}" style="display:none"></audio>')
     # Bounded: only what is still asking is remembered.
     st.session_state["help-seen"] = keys
     return asking

@@ -32,6 +32,8 @@ class Demo:
     process: subprocess.Popen[str]
     signin_url: str
     sim_url: str
+    api_url: str
+    token: str
     folder: Path
 
     def sim_state(self) -> dict[str, Any]:
@@ -61,8 +63,10 @@ def demo() -> Iterator[Demo]:
     process, text = start_demo(folder, "--agents", "4", "--calls-per-minute", "6")
     signin = re.search(r"Dashboard\s+(\S+)", text)
     sim = re.search(r"Twilio simulator\s+(\S+)/sim/state", text)
-    assert signin and sim, text
-    yield Demo(process, signin.group(1), sim.group(1), folder)
+    api = re.search(r"Live floor \(JSON\)\s+(\S+)/api/conferences", text)
+    token = re.search(r"API token\s+(\S+)", text)
+    assert signin and sim and api and token, text
+    yield Demo(process, signin.group(1), sim.group(1), api.group(1), token.group(1), folder)
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=30)
     shutil.rmtree(folder, ignore_errors=True)
@@ -126,3 +130,11 @@ def test_listen_whisper_leave_in_a_real_browser(demo: Demo, browser_page: Page) 
     wait_until(lambda: demo.supervisor_leg(sid, "mina") is None)
     expect(page.get_by_text("Your microphone is live")).to_have_count(0)
     page.screenshot(path=artifact("4-left.png"), full_page=True)
+
+    # The agent asks for help from the softphone: the floor says so, by itself.
+    asked = httpx.post(f"{demo.api_url}/api/calls/{call['agent_call_sid']}/help",
+                       headers={"Authorization": f"Bearer {demo.token}"}, timeout=5)  # fmt: skip
+    assert asked.status_code == 201
+    expect(page.get_by_text("1 agent(s) ask for help")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("Go to ivan"))).to_be_visible()
+    page.screenshot(path=artifact("5-help.png"), full_page=True)

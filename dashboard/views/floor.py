@@ -238,10 +238,12 @@ def chart_part(page: ui.Page) -> None:
     except Unavailable:
         return
     points = [*((s.at_ms, s.by_team) for s in samples), (now_ms(), current.by_team)]
+    # Every team at every point (0 where it had none), so each draws a whole area.
+    teams = sorted({team for _, by_team in points for team in by_team})
     rows = [
-        {"time": pd.Timestamp(at, unit="ms", tz="UTC"), "team": team, "calls": n}
+        {"time": pd.Timestamp(at, unit="ms", tz="UTC"), "team": team, "calls": by_team.get(team, 0)}
         for at, by_team in points
-        for team, n in by_team.items()
+        for team in teams
     ]
     st.subheader("Live calls, last hour, by team")
     if not rows:
@@ -250,9 +252,9 @@ def chart_part(page: ui.Page) -> None:
         return
     chart = (
         alt.Chart(pd.DataFrame(rows))
-        .mark_area(interpolate="step-after", opacity=0.8)
+        .mark_area(interpolate="monotone", opacity=0.8)
         .encode(
-            x=alt.X("time:T", title=None),
+            x=alt.X("time:T", title=None, axis=alt.Axis(format="%H:%M")),
             y=alt.Y("sum(calls):Q", title="live calls", stack=True),
             color=alt.Color("team:N", title="Team"),
             tooltip=["time:T", "team:N", "calls:Q"],

@@ -29,7 +29,7 @@ from earpiece.redis_client import RedisTarget, resolve
 from earpiece.services import build
 from earpiece.settings import Settings, load
 from earpiece.tasks import cancel_all
-from live import history
+from live import history, ticker
 from live.feed import FeedHub
 from live.store import LiveFloor, now_ms
 
@@ -44,7 +44,6 @@ REQUIRED = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "EARPI
 # that one read triggers hundreds of collections, each rescanning the
 # survivors (bench/floor_memory.py measured ~30% of a 10,000-call read).
 GC_THRESHOLDS = (50_000, 20, 20)
-TICK_SECONDS = 1.0
 
 
 def tune_gc() -> None:
@@ -79,27 +78,6 @@ async def _sample(floor: LiveFloor) -> None:
         except RedisError as exc:
             log.info("could not sample the floor's history: %s", exc)
         await asyncio.sleep(history.BUCKET_SECONDS - (now_ms() / 1000) % history.BUCKET_SECONDS)
-
-
-async def _tick(floor: LiveFloor, every: float = TICK_SECONDS) -> None:
-    """Alerts move with the clock (a hold grows long, silence becomes dead air) with no
-    callback to say so. Once a tick, one process (a Redis lock) compares each live
-    call's alerts with those it was last announced with, and puts the changed ones
-    on the feed again, so SSE clients see alerts appear and clear by themselves."""
-    lock = floor.keys.lock("tick")
-    while True:
-        await asyncio.sleep(every)
-        try:
-            if not await floor.redis.set(lock, b"1", nx=True, px=max(50, int(every * 900))):
-                continue
-            now = {c["sid"]: ",".join(c["alerts"]) for c in await floor.conferences()}
-            marks = await floor.alert_marks()
-            changed = {sid: a for sid, a in now.items() if marks.get(sid, "") != a}
-            gone = [sid for sid in marks if sid not in now]
-            await floor.announce(list(changed))
-            await floor.set_alert_marks(changed, gone)
-        except RedisError as exc:
-            log.info("the alert ticker could not read the floor: %s", exc)
 
 
 def routes() -> list[Route]:
@@ -158,7 +136,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             reconciler.run_forever(services.reconciler), name="earpiece-reconciler"
         )
         guarding = asyncio.create_task(guard.run_forever(services.guard), name="earpiece-guard")
-        ticking = asyncio.create_task(_tick(floor), name="earpiece-alert-ticker")
+        ticking = asyncio.create_task(ticker.run_forever(floor), name="earpiece-alert-ticker")
         tune_gc()
         try:
             yield

@@ -1,0 +1,45 @@
+"""Alerts that move with the clock, pushed to the feed.
+
+A hold grows long, a silence becomes dead air, with no callback to say so.
+The dashboard recomputes on every refresh; SSE clients need a push. Once a
+tick, one process (a Redis lock) compares each live call's alerts with those
+it last announced (`{ns}:alerts`) and puts the changed calls on the feed
+again (LiveFloor.announce: the document as it is now, read and appended in
+one script). Only changed calls are announced; nothing is re-rendered
+(the floor's render cache recomputes alerts only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from redis.exceptions import RedisError
+
+from live.store import LiveFloor
+
+log = logging.getLogger("earpiece.ticker")
+
+TICK_SECONDS = 1.0
+
+
+async def tick(floor: LiveFloor) -> int:
+    """One tick; returns how many calls were announced again."""
+    now = {c["sid"]: ",".join(c["alerts"]) for c in await floor.conferences()}
+    marks = await floor.alert_marks()
+    changed = {sid: alerts for sid, alerts in now.items() if marks.get(sid, "") != alerts}
+    gone = [sid for sid in marks if sid not in now]
+    announced = await floor.announce(list(changed))
+    await floor.set_alert_marks(changed, gone)
+    return announced
+
+
+async def run_forever(floor: LiveFloor, every: float = TICK_SECONDS) -> None:
+    lock = floor.keys.lock("tick")
+    while True:
+        await asyncio.sleep(every)
+        try:
+            if await floor.redis.set(lock, b"1", nx=True, px=max(50, int(every * 900))):
+                await tick(floor)
+        except RedisError as exc:
+            log.info("the alert ticker could not read the floor: %s", exc)

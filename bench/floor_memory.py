@@ -44,9 +44,11 @@ async def fill(url: str, namespace: str, conferences: int) -> dict[str, Any]:
     sample = await floor.live_sids()
     docs = [await redis.memory_usage(keys.conference(s)) or 0 for s in sample[:200]]
     seen = [await redis.memory_usage(keys.seen(s)) or 0 for s in sample[:200]]
+    timelines = [await redis.memory_usage(keys.timeline(s)) or 0 for s in sample[:200]]
     parts = {
         "conference documents": statistics.mean(docs) * len(sample),
         "sequence bitmaps": statistics.mean(seen) * len(sample),
+        "event timelines": statistics.mean(timelines) * len(sample),
         "live index": await redis.memory_usage(keys.live) or 0,
         "call index": await redis.memory_usage(keys.calls) or 0,
         "change feed": await redis.memory_usage(keys.feed, samples=0) or 0,

@@ -8,11 +8,16 @@ entries into sentences a supervisor reads.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import orjson
 
 from live.model import iso, role_of
+
+# The event codes live/apply.lua and live/repair.lua write (compact: see apply.lua).
+CODES = {
+    "cs": "conference-start", "ce": "conference-end", "pj": "participant-join",
+    "pl": "participant-leave", "pm": "participant-mute", "pu": "participant-unmute",
+    "ph": "participant-hold", "pr": "participant-unhold", "pc": "participant-modify",
+    "ae": "announcement-end", "af": "announcement-fail", "rp": "repaired",
+}  # fmt: skip
 
 _VERBS = {
     "conference-start": "the call started",
@@ -59,14 +64,13 @@ def describe(event: str, label: str, coaching: int | None, reason: str | None) -
 
 
 def entry_of(member: bytes | str, score: float) -> TimelineEntry:
-    raw: list[Any] = orjson.loads(member)
-    event, label = str(raw[1]), str(raw[2] or "")
-    coaching = raw[4] if len(raw) > 4 else None
-    reason = raw[5] if len(raw) > 5 else None
+    raw = member.decode() if isinstance(member, bytes) else member
+    _, code, label, coaching, reason = raw.split("|", 4)
+    event = CODES.get(code, code)
     return TimelineEntry(
         at=iso(score),
         at_ms=int(score),
         event=event,
         who=label,
-        text=describe(event, label, coaching, reason),
+        text=describe(event, label, 1 if coaching else None, reason or None),
     )

@@ -129,6 +129,9 @@ class AlertClock:
     hold_total_ms: int = 0
     # (role, talk ms so far, speaking since) for the customer and agent legs
     talkers: tuple[tuple[str, int, int | None], ...] = ()
+    speaking: tuple[str, ...] = ()
+    # Talk totals while nobody speaks do not move: worked out once (shared, read-only).
+    talk_fixed: tuple[dict[str, float], dict[str, float]] | None = None
 
     @classmethod
     def of(cls, doc: Doc, people: list[Doc], roles: list[str]) -> AlertClock:
@@ -144,14 +147,20 @@ class AlertClock:
                          + [p.get("joined") or 0 for p, _ in pair]) or None  # fmt: skip
         if both and {r for p, r in pair if p.get("speaking")} == {"customer", "agent"}:
             overtalk = max(p.get("speech_at") or 0 for p in speaking) or None
-        return cls(
+        talkers = tuple(
+            (r, int(p.get("talk") or 0), p.get("speech_at") if p.get("speaking") else None)
+            for p, r in pair
+        )
+        clock = cls(
             started=doc.get("started"), held_since=min(held) if held else None,
             alone=alone, alone_since=since, silent_since=silent, overtalk_since=overtalk,
             help=bool(doc.get("help")), holds=int(doc.get("holds") or 0),
             hold_total_ms=sum(int(p.get("hold_total") or 0) for p in (doc.get("p") or {}).values()),
-            talkers=tuple((r, int(p.get("talk") or 0),
-                           p.get("speech_at") if p.get("speaking") else None) for p, r in pair),
+            talkers=talkers, speaking=tuple(sorted(r for r, _, since in talkers if since)),
         )  # fmt: skip
+        if not clock.speaking:
+            clock = replace(clock, talk_fixed=clock._talk(0))
+        return clock
 
     def alerts(self, now_ms: int, limits: Thresholds) -> list[str]:
         alerts: list[str] = []
@@ -170,27 +179,35 @@ class AlertClock:
             alerts.append("long-call")
         return alerts
 
-    def signals(self, now_ms: int) -> Json:
-        """Speech and hold signals of the call at `now_ms` (CONTRACT extension)."""
-        talk: dict[str, float] = {}
+    def _talk(self, now_ms: int) -> tuple[dict[str, float], dict[str, float]]:
+        talk: dict[str, int] = {}
         for role, spoken, since in self.talkers:
-            current = max(0, now_ms - since) if since is not None else 0
-            talk[role] = talk.get(role, 0.0) + (spoken + current) / 1000
+            current = now_ms - since if since is not None and now_ms > since else 0
+            talk[role] = talk.get(role, 0) + spoken + current
         total = sum(talk.values())
-        share = {r: round(v / total, 2) for r, v in sorted(talk.items())} if total else {}
+        share = {r: round(v / total, 2) for r, v in talk.items()} if total else {}
+        return {r: round(v / 1000, 1) for r, v in talk.items()}, share
+
+    def signals(self, now_ms: int) -> Json:
+        """Speech and hold signals of the call at `now_ms` (CONTRACT extension).
+
+        Runs on every read of every call: what does not move with the clock
+        (who speaks, talk totals while nobody speaks) is worked out once per
+        document, when the clock is made."""
+        talk_seconds, talk_share = self.talk_fixed or self._talk(now_ms)
+        held_now = now_ms - self.held_since if self.held_since is not None else 0
         silence = None
         if self.silent_since is not None:
             silence = round((now_ms - self.silent_since) / 1000)
-        held_now = max(0, now_ms - self.held_since) if self.held_since is not None else 0
         return {
-            "speaking": sorted(role for role, _, since in self.talkers if since is not None),
-            "talk_seconds": {r: round(v, 1) for r, v in sorted(talk.items())},
-            "talk_share": share,
+            "speaking": list(self.speaking),
+            "talk_seconds": talk_seconds,
+            "talk_share": talk_share,
             "silent_since": iso(self.silent_since),
             "silence_seconds": silence,
             "overtalk": self.overtalk_since is not None,
             "holds": self.holds,
-            "hold_seconds": round((self.hold_total_ms + held_now) / 1000),
+            "hold_seconds": round((self.hold_total_ms + max(0, held_now)) / 1000),
         }
 
 

@@ -124,7 +124,7 @@ def main() -> None:
                 "framereceived", lambda f: frames.append(len(f) if isinstance(f, (str, bytes))
                                                          else 0)))  # fmt: skip
             page.goto(f"{dash_url}/?session={sessions.issue(settings, 'mina')}")
-            page.get_by_text("Live calls").wait_for(timeout=30_000)
+            page.get_by_text("Live calls", exact=True).wait_for(timeout=30_000)
             page.evaluate(OBSERVER)
             time.sleep(3)
             live = len(httpx.get(service.url + "/api/conferences", timeout=30, headers={

@@ -100,7 +100,7 @@ def test_listen_whisper_leave_in_a_real_browser(demo: Demo, browser_page: Page) 
     try:
         # The first page of a fresh Streamlit process imports pandas and altair: slow on
         # a loaded 2-core machine.
-        expect(page.get_by_text("Live calls")).to_be_visible(timeout=FIRST_LOAD_MS)
+        expect(page.get_by_text("Live calls", exact=True)).to_be_visible(timeout=FIRST_LOAD_MS)
     finally:
         page.screenshot(path=artifact("0-first-load.png"), full_page=True)
     expect(page.get_by_text("Mina Park")).to_be_visible()

@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from earpiece import roster as roster_module
-from earpiece.redis_client import RedisTarget
+from earpiece.redis_client import RedisTarget, sync_client
 from earpiece.services import build
 from tests.conftest import Wired, make_settings, wire
 from tests.helpers import Conference, ServerThread, post_signed, sid
@@ -108,11 +108,14 @@ def test_the_reconciler_repairs_nothing_when_nothing_was_lost(fast: Wired) -> No
     assert after == before
 
 
-def test_an_emptied_redis_is_refilled_within_one_period(fast: Wired, namespace: str) -> None:
+def test_an_emptied_redis_is_refilled_within_one_period(
+    fast: Wired, namespace: str, redis_target: RedisTarget
+) -> None:
     calls = [fast.new_call(agent) for agent in ("bob", "carol", "dave")]
-    client = redis.Redis.from_url(fast.service.settings.redis_url or "")
+    client = sync_client(redis_target)  # a Cluster too: every key of the floor is in one slot
     try:
         keys = list(client.scan_iter(match="{" + namespace + "}:*", count=1000))
+        assert keys
         client.delete(*keys)
     finally:
         client.close()

@@ -15,32 +15,21 @@ from starlette.responses import Response
 
 from callbacks.auth import require_token
 from callbacks.context import Context
-from callbacks.errors import ApiError, JSONResponse
+from callbacks.errors import JSONResponse
 from callbacks.monitors import body_of
-from coach.errors import CoachError
-
-
-def _error(exc: CoachError) -> ApiError:
-    return ApiError(exc.status, exc.code, exc.message)
 
 
 async def ask_help(request: Request) -> Response:
     require_token(request)
     ctx: Context = request.app.state.ctx
-    try:
-        asked = await ctx.coach.ask_help(request.path_params["call_sid"])
-    except CoachError as exc:
-        raise _error(exc) from None
+    asked = await ctx.coach.ask_help(request.path_params["call_sid"])
     return JSONResponse(asked, 201)
 
 
 async def cancel_help(request: Request) -> Response:
     require_token(request)
     ctx: Context = request.app.state.ctx
-    try:
-        await ctx.coach.cancel_help(request.path_params["call_sid"])
-    except CoachError as exc:
-        raise _error(exc) from None
+    await ctx.coach.cancel_help(request.path_params["call_sid"])
     return Response(status_code=204)
 
 
@@ -48,12 +37,9 @@ async def send_card(request: Request) -> Response:
     require_token(request)
     ctx: Context = request.app.state.ctx
     body = await body_of(request, ("supervisor", "text"))
-    try:
-        card = await ctx.coach.send_card(
-            request.path_params["call_sid"], body["supervisor"], body["text"]
-        )
-    except CoachError as exc:
-        raise _error(exc) from None
+    card = await ctx.coach.send_card(
+        request.path_params["call_sid"], body["supervisor"], body["text"]
+    )
     return JSONResponse(card, 201)
 
 
@@ -61,20 +47,14 @@ async def follow(request: Request) -> Response:
     require_token(request)
     ctx: Context = request.app.state.ctx
     body = await body_of(request, ("agent",))
-    try:
-        done = await ctx.coach.follow(request.path_params["supervisor"], body["agent"])
-    except CoachError as exc:
-        raise _error(exc) from None
+    done = await ctx.coach.follow(request.path_params["supervisor"], body["agent"])
     return JSONResponse(done)
 
 
 async def unfollow(request: Request) -> Response:
     require_token(request)
     ctx: Context = request.app.state.ctx
-    try:
-        await ctx.coach.follow(request.path_params["supervisor"], None)
-    except CoachError as exc:
-        raise _error(exc) from None
+    await ctx.coach.follow(request.path_params["supervisor"], None)
     return Response(status_code=204)
 
 

@@ -11,6 +11,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from coach.errors import CoachError
+
 log = logging.getLogger("earpiece.callbacks")
 
 
@@ -54,6 +56,12 @@ async def on_api_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.code, exc.message, exc.headers)
 
 
+async def on_coach_error(request: Request, exc: Exception) -> Response:
+    """A refused supervisor action (role, rule, Twilio's refusal) is answered as is."""
+    assert isinstance(exc, CoachError)
+    return error_response(exc.status, exc.code, exc.message)
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return error_response(
@@ -83,6 +91,7 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 HANDLERS: dict[Any, Any] = {
     ApiError: on_api_error,
+    CoachError: on_coach_error,
     HTTPException: on_http_error,
     RedisError: on_redis_error,
     Exception: on_unexpected,

@@ -19,7 +19,6 @@ from callbacks.auth import require_token
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
 from coach.audit import AuditFilter, to_csv
-from coach.errors import CoachError
 
 MAX_AUDIT_LIMIT = 10_000
 
@@ -39,23 +38,16 @@ async def body_of(request: Request, required: tuple[str, ...]) -> dict[str, Any]
     return body
 
 
-def _coach_error(exc: CoachError) -> ApiError:
-    return ApiError(exc.status, exc.code, exc.message)
-
-
 async def join(request: Request) -> Response:
     require_token(request)
     ctx: Context = request.app.state.ctx
     body = await body_of(request, ("supervisor", "mode"))
-    try:
-        monitor = await ctx.coach.join(
-            request.path_params["sid"],
-            body["supervisor"],
-            body["mode"],
-            body.get("takeover", False),
-        )
-    except CoachError as exc:
-        raise _coach_error(exc) from None
+    monitor = await ctx.coach.join(
+        request.path_params["sid"],
+        body["supervisor"],
+        body["mode"],
+        body.get("takeover", False),
+    )
     return JSONResponse(monitor, 201)
 
 
@@ -63,23 +55,17 @@ async def switch(request: Request) -> Response:
     require_token(request)
     ctx: Context = request.app.state.ctx
     body = await body_of(request, ("mode",))
-    try:
-        monitor = await ctx.coach.switch(
-            request.path_params["sid"], request.path_params["supervisor"], body["mode"],
-            body.get("takeover", False),
-        )  # fmt: skip
-    except CoachError as exc:
-        raise _coach_error(exc) from None
+    monitor = await ctx.coach.switch(
+        request.path_params["sid"], request.path_params["supervisor"], body["mode"],
+        body.get("takeover", False),
+    )  # fmt: skip
     return JSONResponse(monitor)
 
 
 async def leave(request: Request) -> Response:
     require_token(request)
     ctx: Context = request.app.state.ctx
-    try:
-        await ctx.coach.leave(request.path_params["sid"], request.path_params["supervisor"])
-    except CoachError as exc:
-        raise _coach_error(exc) from None
+    await ctx.coach.leave(request.path_params["sid"], request.path_params["supervisor"])
     return Response(status_code=204)
 
 

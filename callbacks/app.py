@@ -21,7 +21,7 @@ from callbacks import api, assist, monitors, stream, twiml, webhooks
 from callbacks.context import Context
 from callbacks.errors import HANDLERS
 from callbacks.signature import SignatureChecker
-from coach import guard, reconciler
+from coach import reconciler
 from coach.actions import Coach
 from earpiece import metrics
 from earpiece import roster as roster_module
@@ -135,13 +135,15 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
         reconciling = asyncio.create_task(
             reconciler.run_forever(services.reconciler), name="earpiece-reconciler"
         )
-        guarding = asyncio.create_task(guard.run_forever(services.guard), name="earpiece-guard")
-        ticking = asyncio.create_task(ticker.run_forever(floor), name="earpiece-alert-ticker")
+        # Once a second, one process: alerts that moved with the clock, then the guard.
+        ticking = asyncio.create_task(
+            ticker.run_forever(floor, also=services.guard.run_once), name="earpiece-ticker"
+        )
         tune_gc()
         try:
             yield
         finally:
-            await cancel_all([sweeper, sampler, reconciling, guarding, ticking, warming])
+            await cancel_all([sweeper, sampler, reconciling, ticking, warming])
             await hub.stop()
             await services.close()
 

@@ -6,15 +6,14 @@ of their own), stays connected to silence until someone ends it. So does the
 lone half of a FriendlyName that is live twice. The floor shows them at once
 (`customer-alone`, `agent-alone`, `duplicate` alerts, live/model.py); after
 EARPIECE_ORPHAN_SECONDS (a duplicate: EARPIECE_DUPLICATE_SECONDS) the guard
-ends the conference through Twilio's API, and the audit says so. One process
-looks per tick (a Redis lock), and each end is claimed once.
+ends the conference through Twilio's API, and the audit says so. It runs in
+the service's once-a-second loop (one process per tick, live/ticker.py), and
+each end is claimed once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,7 +36,6 @@ class GuardPolicy:
     orphan_seconds: float = 20.0
     end_duplicates: bool = True
     duplicate_seconds: float = 5.0
-    every: float = 1.0
 
 
 def _ms(iso: str | None) -> int | None:
@@ -68,19 +66,22 @@ class Guard:
         self.twilio = twilio
         self.audit = audit
         self.policy = policy
-        self.instance = secrets.token_hex(8)
 
-    async def run_once(self) -> list[tuple[str, str]]:
-        """End what needs ending now; returns (sid, why) of each conference ended."""
+    async def run_once(
+        self, conferences: list[dict[str, Any]] | None = None
+    ) -> list[tuple[str, str]]:
+        """End what needs ending now; returns (sid, why) of each conference ended.
+
+        `conferences`: the floor as the caller just read it (the service's
+        once-a-second loop reads it once for the ticker and the guard)."""
         if not (self.policy.end_orphans or self.policy.end_duplicates):
             return []
         redis, keys = self.floor.redis, self.floor.keys
-        if not await redis.set(keys.lock("guard"), self.instance, nx=True,
-                               px=max(50, int(self.policy.every * 900))):  # fmt: skip
-            return []
         now = now_ms()
         ended = []
-        for c in await self.floor.conferences():
+        if conferences is None:
+            conferences = await self.floor.conferences()
+        for c in conferences:
             why = why_end(c, now, self.policy)
             if why is None or not await redis.set(keys.ending(c["sid"]), b"1", nx=True,
                                                   ex=CLAIM_SECONDS):  # fmt: skip
@@ -100,12 +101,3 @@ class Guard:
                                     agent=c["agent"] or "", detail=why)  # fmt: skip
             ended.append((c["sid"], why))
         return ended
-
-
-async def run_forever(guard: Guard) -> None:
-    while True:
-        await asyncio.sleep(guard.policy.every)
-        try:
-            await guard.run_once()
-        except Exception:
-            log.warning("the orphan and duplicate guard failed; will retry", exc_info=True)

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
+from live.model import Json
 from live.store import LiveFloor
 
 log = logging.getLogger("earpiece.ticker")
@@ -23,9 +25,9 @@ log = logging.getLogger("earpiece.ticker")
 TICK_SECONDS = 1.0
 
 
-async def tick(floor: LiveFloor) -> int:
-    """One tick; returns how many calls were announced again."""
-    now = {c["sid"]: ",".join(c["alerts"]) for c in await floor.conferences()}
+async def tick(floor: LiveFloor, conferences: list[Json]) -> int:
+    """One tick over the floor as just read; returns how many calls were announced again."""
+    now = {c["sid"]: ",".join(c["alerts"]) for c in conferences}
     marks = await floor.alert_marks()
     changed = {sid: alerts for sid, alerts in now.items() if marks.get(sid, "") != alerts}
     gone = [sid for sid in marks if sid not in now]
@@ -34,12 +36,25 @@ async def tick(floor: LiveFloor) -> int:
     return announced
 
 
-async def run_forever(floor: LiveFloor, every: float = TICK_SECONDS) -> None:
+# Something else to do with the floor once a tick, in the same process (the
+# orphan and duplicate guard): one read of the floor serves both.
+Also = Callable[[list[Json]], Awaitable[object]]
+
+
+async def run_forever(
+    floor: LiveFloor, also: Also | None = None, every: float = TICK_SECONDS
+) -> None:
     lock = floor.keys.lock("tick")
     while True:
         await asyncio.sleep(every)
         try:
-            if await floor.redis.set(lock, b"1", nx=True, px=max(50, int(every * 900))):
-                await tick(floor)
+            if not await floor.redis.set(lock, b"1", nx=True, px=max(50, int(every * 900))):
+                continue
+            conferences = await floor.conferences()
+            await tick(floor, conferences)
+            if also is not None:
+                await also(conferences)
         except RedisError as exc:
-            log.info("the alert ticker could not read the floor: %s", exc)
+            log.info("the once-a-second pass could not read the floor: %s", exc)
+        except Exception:
+            log.warning("the once-a-second pass failed; will retry", exc_info=True)

@@ -132,7 +132,7 @@ async def conference_event(request: SignedRequest) -> str:
     started = time.perf_counter()
     result = await request.context.floor.apply(event)
     metrics.APPLY_SECONDS.observe(time.perf_counter() - started)
-    metrics.CALLBACKS.labels(event.event, result.outcome).inc()
+    metrics.callback(event.event, result.outcome)
     if result.outcome in ("applied", "unchanged") and event.event in COACH_EVENTS:
         request.context.coach.react(event)
     return result.outcome

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -35,6 +36,13 @@ from live.store import LiveFloor, MonitorResult, now_ms
 log = logging.getLogger("earpiece.coach")
 
 MAX_CARD_CHARS = 280
+# Reading customers' numbers from Twilio: how many at once, how many may wait,
+# and how long to stop asking when Twilio does not answer.
+NUMBER_READERS = 4
+# Every agent's join asks who follows them: a read this recent is reused.
+FOLLOWS_MAX_AGE_SECONDS = 0.5
+NUMBER_BACKLOG = 1000
+NUMBER_PAUSE_SECONDS = 30.0
 CALL_PROGRESS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 ENDED_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
@@ -77,6 +85,10 @@ class Coach:
         self.call_events_url = call_events_url
         self.dialing_timeout_ms = int(dialing_timeout_seconds * 1000)
         self._background: set[asyncio.Task[None]] = set()
+        # Customers' numbers to read from Twilio: a bounded backlog, a few at a time.
+        self._numbers: asyncio.Queue[tuple[str, str]] = asyncio.Queue(NUMBER_BACKLOG)
+        self._number_readers = 0
+        self._numbers_paused_until = 0.0
 
     # -- checks shared by the actions ------------------------------------------
 
@@ -336,9 +348,11 @@ class Coach:
         elif role == "agent" and event.event == "participant-leave":
             self._spawn(self._safely(self.on_agent_left(sid)))
         elif role == "agent" and ident and event.event == "participant-join":
-            self._spawn(self._safely(self.on_agent_joined(sid, ident)))
+            # Most agents have no follower: known without a task or a round trip.
+            if self.floor.followed(ident, FOLLOWS_MAX_AGE_SECONDS) is not False:
+                self._spawn(self._safely(self.on_agent_joined(sid, ident)))
         elif role == "customer" and call and event.event == "participant-join":
-            self._spawn(self._safely(self.on_customer_joined(sid, call)))
+            self._want_number(sid, call)
 
     @staticmethod
     async def _safely(work: Coroutine[Any, Any, None]) -> None:
@@ -356,7 +370,7 @@ class Coach:
     async def on_agent_joined(self, sid: str, agent: str) -> None:
         """Follow-agent: supervisors following this agent join the new call, listening.
         One already on a call is not pulled off it."""
-        for ident, followed in (await self.floor.follows()).items():
+        for ident, followed in (await self.floor.follows(FOLLOWS_MAX_AGE_SECONDS)).items():
             if followed != agent or await self.floor.supervisor_conference(ident) is not None:
                 continue
             try:
@@ -418,14 +432,34 @@ class Coach:
         await self.audit.record("follow" if agent else "unfollow", ident, "", agent=agent or "")
         return {"supervisor": ident, "agent": agent}
 
+    def _want_number(self, sid: str, call_sid: str) -> None:
+        """Queue a customer's number to be read (FIELD-NOTES 5: callbacks must never wait
+        on it, and a Twilio that does not answer must not tie up the process)."""
+        with contextlib.suppress(asyncio.QueueFull):  # a nicety: dropped under a flood
+            self._numbers.put_nowait((sid, call_sid))
+        while self._number_readers < NUMBER_READERS:
+            self._number_readers += 1
+            self._spawn(self._read_numbers())
+
+    async def _read_numbers(self) -> None:
+        while True:
+            sid, call_sid = await self._numbers.get()
+            if time.monotonic() < self._numbers_paused_until:
+                continue
+            try:
+                await self.on_customer_joined(sid, call_sid)
+            except CoachError as exc:
+                if exc.code == "twilio-unreachable":
+                    # Twilio does not answer: stop asking for a while.
+                    self._numbers_paused_until = time.monotonic() + NUMBER_PAUSE_SECONDS
+                log.info("could not read the customer's number of %s: %s", call_sid, exc.message)
+            except Exception:
+                log.warning("reading a customer's number failed", exc_info=True)
+
     async def on_customer_joined(self, sid: str, call_sid: str) -> None:
         """Note the customer's number: conference callbacks carry only the CallSid,
         and a supervisor deciding where to go wants to know who is calling."""
-        try:
-            call = await self.twilio.fetch_call(call_sid)
-        except CoachError as exc:
-            log.info("could not read the customer's number of %s: %s", call_sid, exc.message)
-            return
+        call = await self.twilio.fetch_call(call_sid)
         # An inbound call comes from the customer; an outbound one (a call-back) goes to them.
         outbound = str(getattr(call, "direction", "") or "").startswith("outbound")
         # The SDK keeps `from` as `_from` (a Python keyword).

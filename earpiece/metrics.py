@@ -6,6 +6,8 @@ counts its own; scrape each instance (or run one worker per instance).
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -50,3 +52,14 @@ TWILIO_REQUESTS = Counter(
 
 def render() -> bytes:
     return generate_latest(REGISTRY)
+
+
+_CALLBACK_COUNTERS: dict[tuple[str, str], Any] = {}
+
+
+def callback(event: str, outcome: str) -> None:
+    """Count one callback (hot path: the labelled child is looked up once, then kept)."""
+    child = _CALLBACK_COUNTERS.get((event, outcome))
+    if child is None:
+        child = _CALLBACK_COUNTERS[(event, outcome)] = CALLBACKS.labels(event, outcome)
+    child.inc()

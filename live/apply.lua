@@ -7,7 +7,7 @@
 -- then, for each event i (from 0): KEYS[7+4i] its conference document (JSON
 -- string), KEYS[8+4i] the bitmap of that conference's applied
 -- SequenceNumbers, KEYS[9+4i] the idempotency tokens taken for it (set),
--- KEYS[10+4i] its event timeline (sorted set by Twilio's timestamp).
+-- KEYS[10+4i] its event timeline (a list, in arrival order; readers sort it by time).
 -- ARGV[1] feed MAXLEN (approximate trim)
 -- ARGV[2] seconds an ended conference is kept for history
 -- ARGV[3..] the events, JSON (live.events.ConferenceEvent.for_script)
@@ -40,10 +40,11 @@ local history = tonumber(ARGV[2])
 local TIMELINE_MAX = 200
 
 -- The call page's timeline: each new (not duplicate) event, speech excepted
--- (speech turns come every few seconds and are shown as "speaking now").
--- Scored by the event's time, so late arrivals still sort into place. An
--- entry is compact text, "<seq>|<event code>|<label>|<coaching>|<reason>":
--- ten thousand live calls keep their timelines in a few megabytes.
+-- (speech turns come every few seconds and are shown as "speaking now"). A
+-- list in arrival order, one RPUSH (its reader sorts by time, so late
+-- arrivals still sort into place). An entry is compact text,
+-- "<ms>|<seq>|<event code>|<label>|<coaching>|<reason>": ten thousand live
+-- calls keep their timelines in a few megabytes.
 local CODES = {['conference-start'] = 'cs', ['conference-end'] = 'ce',
   ['participant-join'] = 'pj', ['participant-leave'] = 'pl', ['participant-mute'] = 'pm',
   ['participant-unmute'] = 'pu', ['participant-hold'] = 'ph', ['participant-unhold'] = 'pr',
@@ -54,10 +55,11 @@ local function record(TIMELINE, ev)
   local coaching = ''
   if ev.flags and ev.flags.coaching then coaching = '1' end
   local label = string.gsub(ev.label or '', '|', '/')  -- the separator never inside a field
-  local entry = ev.seq .. '|' .. code .. '|' .. label .. '|' .. coaching .. '|'
+  local entry = ev.ts .. '|' .. ev.seq .. '|' .. code .. '|' .. label .. '|' .. coaching .. '|'
     .. (ev.reason or '')
-  redis.call('ZADD', TIMELINE, ev.ts, entry)
-  redis.call('ZREMRANGEBYRANK', TIMELINE, 0, -(TIMELINE_MAX + 1))
+  if redis.call('RPUSH', TIMELINE, entry) > TIMELINE_MAX then
+    redis.call('LTRIM', TIMELINE, -TIMELINE_MAX, -1)
+  end
 end
 
 local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)

@@ -35,7 +35,7 @@ class Keys:
         return f"{self.tag}:idem:{sid}"
 
     def timeline(self, sid: str) -> str:
-        """A conference's events for the call page: sorted set by Twilio's timestamp (ms)."""
+        """A conference's events for the call page: a capped list, in arrival order."""
         return f"{self.tag}:tl:{sid}"
 
     @property

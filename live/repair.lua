@@ -93,6 +93,6 @@ if c.updated == nil or now > c.updated then c.updated = now end
 local doc = cjson.encode(c)
 redis.call('SET', DOC, doc)
 redis.call('ZADD', LIVE, c.started or now, c.sid)
-redis.call('ZADD', TIMELINE, now, stamp .. '|rp|||' .. cjson.encode(repairs))
+redis.call('RPUSH', TIMELINE, now .. '|' .. stamp .. '|rp|||' .. cjson.encode(repairs))
 redis.call('XADD', FEED, 'MAXLEN', '~', maxlen, '*', 'k', 'conference', 'sid', c.sid, 'doc', doc)
 return {'repaired', cjson.encode(repairs)}

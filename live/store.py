@@ -110,6 +110,7 @@ class LiveFloor:
         self.roster = roster
         self.thresholds = thresholds or Thresholds()
         self._limits: dict[str | None, Thresholds] = {}
+        self._follows: tuple[float, dict[str, str]] | None = None
         self.feed_maxlen = feed_maxlen
         self.history_seconds = history_seconds
         self._monitor = redis.register_script(MONITOR_LUA)
@@ -195,16 +196,33 @@ class LiveFloor:
             pipe.hdel(self.keys.alerts, *gone)
         await pipe.execute()
 
-    async def follows(self) -> dict[str, str]:
-        """supervisor -> the agent whose next calls they join (follow-agent)."""
+    async def follows(self, max_age_seconds: float = 0.0) -> dict[str, str]:
+        """supervisor -> the agent whose next calls they join (follow-agent).
+
+        `max_age_seconds`: a read this recent may be reused (every agent's join asks;
+        a follow set in another process is seen within that time)."""
+        cached = self._follows
+        if cached is not None and time.monotonic() - cached[0] <= max_age_seconds:
+            return cached[1]
         raw: Any = await self.redis.hgetall(self.keys.follows)
-        return {text(k): text(v) for k, v in raw.items()}
+        follows = {text(k): text(v) for k, v in raw.items()}
+        self._follows = (time.monotonic(), follows)
+        return follows
+
+    def followed(self, agent: str, max_age_seconds: float) -> bool | None:
+        """Whether anyone follows `agent`, from a recent enough read, without I/O;
+        None when the last read is too old to say."""
+        cached = self._follows
+        if cached is None or time.monotonic() - cached[0] > max_age_seconds:
+            return None
+        return agent in cached[1].values()
 
     async def follow(self, supervisor: str, agent: str | None) -> None:
         if agent is None:
             await self.redis.hdel(self.keys.follows, supervisor)
         else:
             await self.redis.hset(self.keys.follows, supervisor, agent)
+        self._follows = None
 
     async def supervisor_conference(self, supervisor: str) -> str | None:
         sid = await self.redis.hget(self.keys.supervisors, supervisor)
@@ -244,9 +262,10 @@ class LiveFloor:
         return self.render(doc) if doc else None
 
     async def timeline(self, sid: str) -> list[TimelineEntry]:
-        """A conference's events, oldest first (live/apply.lua records them)."""
-        rows: Any = await self.redis.zrange(self.keys.timeline(sid), 0, -1, withscores=True)
-        return [entry_of(member, score) for member, score in rows]
+        """A conference's events, oldest first by time (live/apply.lua records them as
+        they arrive)."""
+        rows: Any = await self.redis.lrange(self.keys.timeline(sid), 0, -1)
+        return sorted((entry_of(row) for row in rows), key=lambda e: (e.at_ms, e.seq))
 
     async def live_sids(self) -> list[str]:
         sids: Any = await self.redis.zrange(self.keys.live, 0, -1)

@@ -39,6 +39,7 @@ _VERBS = {
 class TimelineEntry:
     at: str | None  # UTC ISO 8601
     at_ms: int
+    seq: int
     event: str
     who: str  # the participant's label, or "" for conference events
     text: str
@@ -63,13 +64,14 @@ def describe(event: str, label: str, coaching: int | None, reason: str | None) -
     return f"{who} {verb}"
 
 
-def entry_of(member: bytes | str, score: float) -> TimelineEntry:
+def entry_of(member: bytes | str) -> TimelineEntry:
     raw = member.decode() if isinstance(member, bytes) else member
-    _, code, label, coaching, reason = raw.split("|", 4)
+    at, seq, code, label, coaching, reason = raw.split("|", 5)
     event = CODES.get(code, code)
     return TimelineEntry(
-        at=iso(score),
-        at_ms=int(score),
+        at=iso(int(at)),
+        at_ms=int(at),
+        seq=int(seq),
         event=event,
         who=label,
         text=describe(event, label, 1 if coaching else None, reason or None),

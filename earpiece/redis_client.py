@@ -15,6 +15,8 @@ from typing import Any
 import redis
 import redis.asyncio as aredis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import RedisCluster as SyncRedisCluster
 
 from earpiece.embedded_redis import EmbeddedRedis
@@ -26,6 +28,7 @@ SyncRedis = redis.Redis | SyncRedisCluster
 # Redis-side timeouts: a callback must never hang on a dead Redis (Twilio
 # waits 15 s at most), so a lost server turns into a quick 503.
 SOCKET_TIMEOUT_SECONDS = 5.0
+RECONNECT_RETRIES = 1
 CONNECT_TIMEOUT_SECONDS = 2.0
 # A burst waits this long for a free connection instead of failing at once.
 POOL_WAIT_SECONDS = 5.0
@@ -69,8 +72,15 @@ def async_client(target: RedisTarget, max_connections: int = 64) -> AsyncRedis:
     if target.cluster:
         return AsyncRedisCluster.from_url(target.url, max_connections=max_connections, **options)
     pool = aredis.BlockingConnectionPool.from_url(
-        target.url, max_connections=max_connections, timeout=POOL_WAIT_SECONDS, **options
-    )
+        target.url, max_connections=max_connections, timeout=POOL_WAIT_SECONDS,
+        # After Redis restarts, each pooled connection is dead; one quick retry on a
+        # fresh connection makes that invisible instead of a 503 per stale connection.
+        # Safe for what Earpiece sends: reads, and scripts that are idempotent
+        # (apply.lua's SequenceNumber bitmap) or check state first (monitor.lua).
+        retry=AsyncRetry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), RECONNECT_RETRIES),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        **options,
+    )  # fmt: skip
     return aredis.Redis(connection_pool=pool)
 
 

@@ -337,7 +337,9 @@ def test_redis_killed_and_restarted_empty_the_floor_heals_without_a_restart(
 
         def floor() -> set[str]:
             with wired.api() as http:
-                return {c["sid"] for c in http.get("/api/conferences").json()["conferences"]}
+                answer = http.get("/api/conferences")
+            assert answer.status_code == 200, answer.text  # no 503 once Redis answers
+            return {c["sid"] for c in answer.json()["conferences"]}
 
         wired.wait(lambda: floor() == {first["conference_sid"], during["conference_sid"]},
                    SECONDS)  # fmt: skip

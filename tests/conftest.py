@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -214,8 +214,21 @@ def wire(redis_target: RedisTarget, namespace: str, **settings_extra: str) -> Wi
 
 
 @pytest.fixture
-def wired(redis_target: RedisTarget, namespace: str) -> Iterator[Wired]:
-    running = wire(redis_target, namespace)
-    yield running
-    running.sim.thread.stop()
-    running.service.stop()
+def wiring(redis_target: RedisTarget, namespace: str) -> Iterator[Callable[..., Wired]]:
+    """Make a simulator and service pair with extra settings; all stopped after the test."""
+    made: list[Wired] = []
+
+    def make(**settings_extra: str) -> Wired:
+        running = wire(redis_target, namespace, **settings_extra)
+        made.append(running)
+        return running
+
+    yield make
+    for running in made:
+        running.sim.thread.stop()
+        running.service.stop()
+
+
+@pytest.fixture
+def wired(wiring: Callable[..., Wired]) -> Wired:
+    return wiring()

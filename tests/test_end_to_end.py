@@ -4,10 +4,10 @@ even when callbacks arrive out of order, twice, or late."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
-from earpiece.redis_client import RedisTarget
-from tests.conftest import API_TOKEN, Sim, Wired, wire
+from tests.conftest import API_TOKEN, Sim, Wired
 from tests.helpers import ServerThread
 
 
@@ -100,29 +100,25 @@ def test_out_of_order_duplicated_and_late_callbacks_reach_the_same_floor(
 
 
 def test_the_customer_number_comes_from_twilio_and_attention_orders_the_floor(
-    redis_target: RedisTarget, namespace: str
+    wiring: Callable[..., Wired],
 ) -> None:
-    wired = wire(redis_target, namespace, EARPIECE_LONG_HOLD_SECONDS="0.5")
-    try:
-        calm = wired.new_call("bob")
-        held = wired.new_call("carol")
-        wired.act(held["conference_sid"], "hold", held["customer_call_sid"])
-        customer = wired.sim.engine.calls[held["customer_call_sid"]]
+    wired = wiring(EARPIECE_LONG_HOLD_SECONDS="0.5")
+    calm = wired.new_call("bob")
+    held = wired.new_call("carol")
+    wired.act(held["conference_sid"], "hold", held["customer_call_sid"])
+    customer = wired.sim.engine.calls[held["customer_call_sid"]]
 
-        def number() -> str | None:
-            people = (wired.conference(held["conference_sid"]) or {}).get("participants", [])
-            return next((p.get("number") for p in people if p["role"] == "customer"), None)
+    def number() -> str | None:
+        people = (wired.conference(held["conference_sid"]) or {}).get("participants", [])
+        return next((p.get("number") for p in people if p["role"] == "customer"), None)
 
-        wired.wait(lambda: number() == customer.from_)
-        time.sleep(0.6)  # past the long-hold threshold
-        with wired.api() as http:
-            started = http.get("/api/conferences").json()["conferences"]
-            bad = http.get("/api/conferences?order=loudest")
-            ranked = http.get("/api/conferences?order=attention").json()["conferences"]
-        assert bad.status_code == 422 and bad.json()["error"]["code"] == "bad-order"
-        assert {c["sid"] for c in started} == {calm["conference_sid"], held["conference_sid"]}
-        assert [c["sid"] for c in ranked] == [held["conference_sid"], calm["conference_sid"]]
-        assert ranked[0]["alerts"] == ["long-hold"]
-    finally:
-        wired.sim.thread.stop()
-        wired.service.stop()
+    wired.wait(lambda: number() == customer.from_)
+    time.sleep(0.6)  # past the long-hold threshold
+    with wired.api() as http:
+        started = http.get("/api/conferences").json()["conferences"]
+        bad = http.get("/api/conferences?order=loudest")
+        ranked = http.get("/api/conferences?order=attention").json()["conferences"]
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "bad-order"
+    assert {c["sid"] for c in started} == {calm["conference_sid"], held["conference_sid"]}
+    assert [c["sid"] for c in ranked] == [held["conference_sid"], calm["conference_sid"]]
+    assert ranked[0]["alerts"] == ["long-hold"]

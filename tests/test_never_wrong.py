@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -27,15 +27,12 @@ SECONDS = 10.0
 
 
 @pytest.fixture
-def fast(redis_target: RedisTarget, namespace: str) -> Iterator[Wired]:
+def fast(wiring: Callable[..., Wired]) -> Wired:
     """Periods short enough for a test: reconcile every 0.5 s, end orphans after 1 s."""
-    running = wire(
-        redis_target, namespace, EARPIECE_RECONCILE_SECONDS="0.5", EARPIECE_ORPHAN_SECONDS="1",
+    return wiring(
+        EARPIECE_RECONCILE_SECONDS="0.5", EARPIECE_ORPHAN_SECONDS="1",
         EARPIECE_DUPLICATE_SECONDS="0.5",
     )  # fmt: skip
-    yield running
-    running.sim.thread.stop()
-    running.service.stop()
 
 
 def sim_post(wired: Wired, path: str, body: dict[str, Any], method: str = "POST") -> Any:
@@ -185,19 +182,14 @@ def test_a_waiting_customer_is_not_an_orphan(fast: Wired) -> None:
     assert sim.conferences[call["conference_sid"]].status != "completed"
 
 
-def test_the_guard_can_be_turned_off(redis_target: RedisTarget, namespace: str) -> None:
-    wired = wire(redis_target, namespace, EARPIECE_ORPHAN_SECONDS="0.5",
-                 EARPIECE_END_ORPHANS="false")  # fmt: skip
-    try:
-        call = wired.new_call("bob")
-        wired.act(call["conference_sid"], "leave", call["agent_call_sid"])
-        wired.wait(lambda: "customer-alone" in
-                   (wired.conference(call["conference_sid"]) or {}).get("alerts", []))  # fmt: skip
-        time.sleep(2)
-        assert (wired.conference(call["conference_sid"]) or {})["state"] != "ended"
-    finally:
-        wired.sim.thread.stop()
-        wired.service.stop()
+def test_the_guard_can_be_turned_off(wiring: Callable[..., Wired]) -> None:
+    wired = wiring(EARPIECE_ORPHAN_SECONDS="0.5", EARPIECE_END_ORPHANS="false")
+    call = wired.new_call("bob")
+    wired.act(call["conference_sid"], "leave", call["agent_call_sid"])
+    wired.wait(lambda: "customer-alone" in
+               (wired.conference(call["conference_sid"]) or {}).get("alerts", []))  # fmt: skip
+    time.sleep(2)
+    assert (wired.conference(call["conference_sid"]) or {})["state"] != "ended"
 
 
 def test_a_busy_answer_leaves_an_agent_alone_who_is_then_released(fast: Wired) -> None:
@@ -209,28 +201,23 @@ def test_a_busy_answer_leaves_an_agent_alone_who_is_then_released(fast: Wired) -
 
 
 def test_a_duplicate_conference_is_flagged_and_its_lone_half_ended(
-    redis_target: RedisTarget, namespace: str
+    wiring: Callable[..., Wired],
 ) -> None:
-    wired = wire(redis_target, namespace, EARPIECE_ORPHAN_SECONDS="60",
-                 EARPIECE_DUPLICATE_SECONDS="0.5")  # fmt: skip
-    try:
-        made = sim_post(wired, "/sim/scenarios/duplicate", {"agent": "bob", "other": "carol"})
-        real, lone = made["conference_sid"], made["duplicate_sid"]
+    wired = wiring(EARPIECE_ORPHAN_SECONDS="60", EARPIECE_DUPLICATE_SECONDS="0.5")
+    made = sim_post(wired, "/sim/scenarios/duplicate", {"agent": "bob", "other": "carol"})
+    real, lone = made["conference_sid"], made["duplicate_sid"]
 
-        def alerts() -> dict[str, list[str]]:
-            with wired.api() as http:
-                return {c["sid"]: c["alerts"] for c in http.get("/api/conferences").json()
-                        ["conferences"]}  # fmt: skip
+    def alerts() -> dict[str, list[str]]:
+        with wired.api() as http:
+            return {c["sid"]: c["alerts"] for c in http.get("/api/conferences").json()
+                    ["conferences"]}  # fmt: skip
 
-        wired.wait(lambda: "duplicate" in alerts().get(lone, []))
-        assert "duplicate" not in alerts()[real]
-        wired.wait(lambda: (wired.conference(lone) or {}).get("state") == "ended", SECONDS)
-        assert (wired.conference(real) or {})["state"] == "talking"
-        assert any(e["conference_sid"] == lone and "duplicate" in e["detail"]
-                   for e in audit(wired))  # fmt: skip
-    finally:
-        wired.sim.thread.stop()
-        wired.service.stop()
+    wired.wait(lambda: "duplicate" in alerts().get(lone, []))
+    assert "duplicate" not in alerts()[real]
+    wired.wait(lambda: (wired.conference(lone) or {}).get("state") == "ended", SECONDS)
+    assert (wired.conference(real) or {})["state"] == "talking"
+    assert any(e["conference_sid"] == lone and "duplicate" in e["detail"]
+               for e in audit(wired))  # fmt: skip
 
 
 # -- TwiML for wiring a real account ----------------------------------------------------
@@ -271,21 +258,15 @@ def test_twiml_puts_customer_and_agent_into_one_wired_conference(fast: Wired) ->
     assert missing.status_code == 400 and missing.json()["error"]["code"] == "no-agent"
 
 
-def test_twiml_is_signed_and_takes_the_region_setting(
-    redis_target: RedisTarget, namespace: str
-) -> None:
-    wired = wire(redis_target, namespace, EARPIECE_CONFERENCE_REGION="jp1")
-    try:
-        with wired.service.client() as http:
-            forged = http.post("/twilio/twiml/customer?task=WT1", data={"CallSid": sid("CA")},
-                               headers={"X-Twilio-Signature": "bm9wZQ=="})  # fmt: skip
-        assert forged.status_code == 403
-        answer = twiml(wired, "/twilio/twiml/customer?task=WT1", {"CallSid": sid("CA")})
-        conference = ET.fromstring(answer.text).find("./Dial/Conference")
-        assert conference is not None and conference.get("region") == "jp1"
-    finally:
-        wired.sim.thread.stop()
-        wired.service.stop()
+def test_twiml_is_signed_and_takes_the_region_setting(wiring: Callable[..., Wired]) -> None:
+    wired = wiring(EARPIECE_CONFERENCE_REGION="jp1")
+    with wired.service.client() as http:
+        forged = http.post("/twilio/twiml/customer?task=WT1", data={"CallSid": sid("CA")},
+                           headers={"X-Twilio-Signature": "bm9wZQ=="})  # fmt: skip
+    assert forged.status_code == 403
+    answer = twiml(wired, "/twilio/twiml/customer?task=WT1", {"CallSid": sid("CA")})
+    conference = ET.fromstring(answer.text).find("./Dial/Conference")
+    assert conference is not None and conference.get("region") == "jp1"
 
 
 # -- a real redis-server, killed and restarted ------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +15,17 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from earpiece.redis_client import RedisTarget
-from tests.conftest import API_TOKEN, Wired, wire
+from tests.conftest import API_TOKEN, Wired
 
 SECONDS = 5.0
 
 
 @pytest.fixture
-def quick(redis_target: RedisTarget, namespace: str) -> Iterator[Wired]:
-    running = wire(
-        redis_target, namespace, EARPIECE_DEAD_AIR_SECONDS="0.6", EARPIECE_OVERTALK_SECONDS="0.4",
+def quick(wiring: Callable[..., Wired]) -> Wired:
+    return wiring(
+        EARPIECE_DEAD_AIR_SECONDS="0.6", EARPIECE_OVERTALK_SECONDS="0.4",
         EARPIECE_LONG_HOLD_SECONDS="0.6",
     )  # fmt: skip
-    yield running
-    running.sim.thread.stop()
-    running.service.stop()
 
 
 def alerts(wired: Wired, sid: str) -> list[str]:
@@ -105,7 +101,7 @@ def test_holds_are_counted_and_timed(quick: Wired) -> None:
 
 
 def test_a_team_overrides_a_threshold_in_the_roster(
-    redis_target: RedisTarget, namespace: str, tmp_path: Path
+    wiring: Callable[..., Wired], tmp_path: Path
 ) -> None:
     roster = tmp_path / "roster.toml"
     roster.write_text(
@@ -114,16 +110,12 @@ def test_a_team_overrides_a_threshold_in_the_roster(
         '[teams.sales]\nqueue = "sales"\nagents = ["bob"]\n'
         '[supervisors.mina]\nrole = "manager"\n'
     )
-    wired = wire(redis_target, namespace, EARPIECE_ROSTER=str(roster))
-    try:
-        strict, relaxed = wired.new_call("nick"), wired.new_call("bob")
-        for call in (strict, relaxed):
-            wired.act(call["conference_sid"], "hold", call["customer_call_sid"])
-        wired.wait(lambda: "long-hold" in alerts(wired, strict["conference_sid"]), SECONDS)
-        assert "long-hold" not in alerts(wired, relaxed["conference_sid"])  # 60 s by default
-    finally:
-        wired.sim.thread.stop()
-        wired.service.stop()
+    wired = wiring(EARPIECE_ROSTER=str(roster))
+    strict, relaxed = wired.new_call("nick"), wired.new_call("bob")
+    for call in (strict, relaxed):
+        wired.act(call["conference_sid"], "hold", call["customer_call_sid"])
+    wired.wait(lambda: "long-hold" in alerts(wired, strict["conference_sid"]), SECONDS)
+    assert "long-hold" not in alerts(wired, relaxed["conference_sid"])  # 60 s by default
 
 
 class Listener:

@@ -15,7 +15,7 @@ import hmac
 import time
 
 from earpiece.roster import Roster, Supervisor
-from earpiece.settings import Settings
+from earpiece.settings import SettingError, Settings
 
 
 class BadSession(ValueError):
@@ -25,7 +25,13 @@ class BadSession(ValueError):
 def _key(settings: Settings) -> bytes:
     if settings.session_secret:
         return settings.session_secret.encode()
-    return hmac.new(settings.auth_token.encode(), b"earpiece dashboard sessions", "sha256").digest()
+    if not settings.twilio_auth_token:
+        raise SettingError(
+            "EARPIECE_SESSION_SECRET is not set, nor TWILIO_AUTH_TOKEN to derive it from: "
+            "it signs dashboard sessions"
+        )
+    token = settings.twilio_auth_token.encode()
+    return hmac.new(token, b"earpiece dashboard sessions", "sha256").digest()
 
 
 def _b64(raw: bytes) -> str:

@@ -254,7 +254,11 @@ def chart_part(page: ui.Page) -> None:
         alt.Chart(pd.DataFrame(rows))
         .mark_area(interpolate="monotone", opacity=0.8)
         .encode(
-            x=alt.X("time:T", title=None, axis=alt.Axis(format="%H:%M")),
+            x=alt.X(
+                "time:T",
+                title=None,
+                axis=alt.Axis(format="%H:%M", tickCount={"interval": "minute", "step": 5}),
+            ),
             y=alt.Y("sum(calls):Q", title="live calls", stack=True),
             color=alt.Color("team:N", title="Team"),
             tooltip=["time:T", "team:N", "calls:Q"],

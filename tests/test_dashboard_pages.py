@@ -350,3 +350,22 @@ def test_call_page_shows_signals_and_sends_a_card(floor: tuple[Wired, Settings])
     qa.query_params["sid"] = sid
     qa.run()
     assert "QA and may only listen" in texts(qa)
+
+
+def test_a_whisper_held_by_another_is_offered_as_a_takeover(
+    floor: tuple[Wired, Settings],
+) -> None:
+    wired, settings = floor
+    sid = wired.new_call("bob")["conference_sid"]
+    with wired.api() as http:
+        joined = http.post(f"/api/conferences/{sid}/monitors",
+                           json={"supervisor": "ana", "mode": "whisper"})  # fmt: skip
+        assert joined.status_code == 201
+    wired.wait(lambda: (wired.monitor(sid, "ana") or {}).get("status") == "connected")
+    at = choose(app_as(settings, "mina").run(), sid)
+    whisper = button(at, f"floor-{sid}-whisper")
+    assert whisper.label == "Whisper (take over from ana)" and not whisper.disabled
+    whisper.click().run()
+    assert not at.exception
+    wired.wait(lambda: (wired.monitor(sid, "mina") or {}).get("mode") == "whisper")
+    assert (wired.monitor(sid, "ana") or {})["mode"] == "listen"

@@ -7,6 +7,7 @@ workers and instances on one Redis reach exactly the state one would.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -33,6 +34,9 @@ from live.timeline import TimelineEntry, entry_of
 
 APPLY_LUA = resources.files("live").joinpath("apply.lua").read_text(encoding="utf-8")
 MONITOR_LUA = resources.files("live").joinpath("monitor.lua").read_text(encoding="utf-8")
+# Reading the whole floor yields to the event loop every this many conferences.
+YIELD_EVERY = 200
+
 # A feed entry's kind -> the SSE event it is sent as.
 FEED_EVENTS = {"conference": "conference", "ended": "conference-ended", "card": "card"}
 
@@ -284,14 +288,23 @@ class LiveFloor:
         if not sids:
             self._rendered.clear()
             return []
-        # One MGET: every key shares the floor's hash slot, so this works on a Cluster too.
-        raws: list[Any] = await self.redis.mget([self.keys.conference(s) for s in sids])
+        # MGETs of a few hundred documents each (every key shares the floor's hash
+        # slot, so this works on a Cluster too): one reply of ten thousand
+        # documents takes the loop long enough to delay callbacks and SSE writes.
+        raws: list[Any] = []
+        for first in range(0, len(sids), YIELD_EVERY * 2):
+            chunk = sids[first : first + YIELD_EVERY * 2]
+            raws += await self.redis.mget([self.keys.conference(s) for s in chunk])
         at = now_ms()
         cache = self._rendered
         out = []
-        for sid, raw in zip(sids, raws, strict=True):
+        for n, (sid, raw) in enumerate(zip(sids, raws, strict=True)):
             if not raw:
                 continue
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                # A floor of thousands takes a while to render when much of it is new;
+                # let callbacks and SSE writes through meanwhile.
+                await asyncio.sleep(0)
             hit = cache.get(sid)
             if hit is None or hit[0] != raw:
                 rendered, clock = render_with_clock(orjson.loads(raw), self.roster)

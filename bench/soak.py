@@ -129,10 +129,13 @@ def main() -> None:
     print(f"memory: Redis {start[0]:.1f} -> {end[0]:.1f} MiB "
           f"({(end[0] - start[0]) / start[0]:+.1%}), service RSS {start[1]:.1f} -> {end[1]:.1f} "
           f"MiB ({(end[1] - start[1]) / start[1]:+.1%})")  # fmt: skip
-    lost = stats["sent"] - stats.get("delivered", 0) - stats.get("dropped", 0)
+    # The floor keeps running while it is counted: what is still queued is not lost.
+    pending = stats.get("pending", 0)
+    lost = stats["sent"] - stats.get("delivered", 0) - stats.get("dropped", 0) - pending
     print(f"callbacks: sent {stats['sent']}, dropped on purpose {stats.get('dropped', 0)} "
           f"(state events {state_drops}, speech {speech_drops}), delivered "
-          f"{stats.get('delivered', 0)}, failed {stats.get('failed', 0)}, lost {lost}; "
+          f"{stats.get('delivered', 0)}, in flight {pending}, failed {stats.get('failed', 0)}, "
+          f"lost {lost}; "
           f"applied+unchanged+duplicate+stale {sum(outcomes.values())}")  # fmt: skip
     print(f"reconciler: passes {passes}; repairs {sum(repairs.values()):.0f} "
           f"{ {k: int(v) for k, v in sorted(repairs.items())} }")  # fmt: skip

@@ -22,7 +22,6 @@ import contextlib
 import os
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,13 +30,11 @@ from playwright.sync_api import Page, sync_playwright
 
 from bench.common import (
     AUTH_TOKEN,
-    callbacks_service,
     free_port,
     percentile,
     process,
-    redis_url,
 )  # fmt: skip
-from bench.sim_floor import ACCOUNT_SID, simulator
+from bench.sim_floor import ACCOUNT_SID, simulated_floor
 from earpiece import sessions
 from earpiece.settings import load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
@@ -102,16 +99,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15, help="per refresh measurement")
     args = parser.parse_args()
 
-    namespace = "bench" + uuid.uuid4().hex[:6]
-    sim_port = free_port()
-    sim_url = f"http://127.0.0.1:{sim_port}"
-    with (
-        redis_url() as redis,
-        callbacks_service(redis, namespace, TWILIO_API_BASE_URL=sim_url) as service,
-        simulator(service.url, args.conferences, speech=False, port=sim_port),
-    ):
+    with simulated_floor("bench", args.conferences, speech=False) as floor:
+        service, sim_url = floor.service, floor.sim_url
         env = {
-            **os.environ, "REDIS_URL": redis, "EARPIECE_NAMESPACE": namespace,
+            **os.environ, "REDIS_URL": floor.redis_url, "EARPIECE_NAMESPACE": floor.namespace,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "TWILIO_API_BASE_URL": sim_url, "PUBLIC_BASE_URL": service.url,
         }  # fmt: skip

@@ -20,11 +20,19 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from bench.common import API_TOKEN, AUTH_TOKEN, callbacks_service, free_port, redis_url
+from bench.common import (
+    API_TOKEN,
+    AUTH_TOKEN,
+    Service,
+    callbacks_service,
+    free_port,
+    redis_url,
+)  # fmt: skip
 
 ACCOUNT_SID = "AC" + "0" * 32
 MEAN_TALK_SECONDS = 200.0  # the traffic generator's talk time averages about this
@@ -68,6 +76,31 @@ def simulator(
         proc.terminate()
         proc.wait(15)
         log.close()
+
+
+@dataclass
+class SimulatedFloor:
+    redis_url: str
+    namespace: str
+    service: Service
+    sim_url: str
+
+
+@contextlib.contextmanager
+def simulated_floor(
+    prefix: str, conferences: int, speech: bool = True, **service_env: str
+) -> Iterator[SimulatedFloor]:
+    """Redis, the callback service and a simulator with about `conferences` live calls,
+    pointed at each other (the service reads customers' numbers from the simulator)."""
+    namespace = prefix + uuid.uuid4().hex[:6]
+    sim_port = free_port()
+    sim_url = f"http://127.0.0.1:{sim_port}"
+    with (
+        redis_url() as redis,
+        callbacks_service(redis, namespace, TWILIO_API_BASE_URL=sim_url, **service_env) as service,
+        simulator(service.url, conferences, speech=speech, port=sim_port),
+    ):
+        yield SimulatedFloor(redis, namespace, service, sim_url)
 
 
 def main() -> None:

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import argparse
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import redis
 
-from bench.common import API_TOKEN, callbacks_service, free_port, redis_url
-from bench.sim_floor import simulator
+from bench.common import API_TOKEN
+from bench.sim_floor import simulated_floor
 
 WARM_UP_SECONDS = 60
 REPORT_EVERY_SECONDS = 300
@@ -73,16 +72,11 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    namespace = "soak" + uuid.uuid4().hex[:6]
-    sim_port = free_port()
-    sim_url = f"http://127.0.0.1:{sim_port}"
-    with (
-        redis_url() as rurl,
-        callbacks_service(rurl, namespace, TWILIO_API_BASE_URL=sim_url,
-                          EARPIECE_RECONCILE_SECONDS=str(args.reconcile_seconds),
-                          EARPIECE_HISTORY_SECONDS=str(args.history_seconds)) as service,
-        simulator(service.url, args.conferences, port=sim_port),
-    ):  # fmt: skip
+    with simulated_floor(
+        "soak", args.conferences, EARPIECE_RECONCILE_SECONDS=str(args.reconcile_seconds),
+        EARPIECE_HISTORY_SECONDS=str(args.history_seconds),
+    ) as floor:  # fmt: skip
+        rurl, service, sim_url = floor.redis_url, floor.service, floor.sim_url
         if args.drop:
             httpx.put(sim_url + "/sim/reliability", json={"drop": args.drop}, timeout=10)
         r = redis.Redis.from_url(rurl)

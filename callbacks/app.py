@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from callbacks import api, assist, monitors, stream, twiml, webhooks
+from callbacks import api, assist, auth, board_stream, monitors, stream, twiml, webhooks
 from callbacks.context import Context
 from callbacks.errors import HANDLERS
 from callbacks.signature import SignatureChecker
@@ -30,6 +30,7 @@ from earpiece.services import build
 from earpiece.settings import Settings, load
 from earpiece.tasks import cancel_all
 from live import history, ticker
+from live.board_hub import BoardHub
 from live.feed import FeedHub
 from live.store import LiveFloor, now_ms
 
@@ -100,7 +101,10 @@ def routes() -> list[Route]:
         Route("/api/follows", assist.follows, methods=["GET"]),
         Route("/api/audit", monitors.audit, methods=["GET"]),
         Route("/api/audit.csv", monitors.audit_csv, methods=["GET"]),
+        Route("/api/events/ticket", auth.issue_ticket, methods=["POST"]),
         Route("/events", stream.events, methods=["GET"]),
+        Route("/events/board", board_stream.board_events, methods=["GET"]),
+        Route("/events/board", board_stream.options, methods=["OPTIONS"]),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/metrics", api.prometheus, methods=["GET"]),
     ]
@@ -117,16 +121,25 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
         services = build(settings, target, roster)
         redis, floor, coach = services.redis, services.floor, services.coach
         hub = FeedHub(floor, queue_size=settings.sse_queue_size)
+        board = BoardHub(
+            floor, hub, period=settings.dashboard_refresh_seconds,
+            mask=settings.mask_customer_numbers,
+        )  # fmt: skip
         app.state.ctx = Context(
             settings=settings,
             redis=redis,
             floor=floor,
             hub=hub,
+            board=board,
             signature=SignatureChecker(settings.auth_token, settings.base_url),
             coach=coach,
         )
         await hub.start()
+        await board.start()
         metrics.SSE_CLIENTS.set_function(lambda: hub.subscribers)
+        metrics.BOARD_WATCHERS.set_function(lambda: board.watchers)
+        metrics.BOARD_VIEWS.set_function(lambda: len(board.views))
+        metrics.BOARD_PASS_SECONDS.set_function(lambda: board.pass_ms / 1000)
         warming = asyncio.create_task(_warm(floor), name="earpiece-warm-floor")
         sweeper = asyncio.create_task(
             _sweep(coach, settings.sweep_seconds), name="earpiece-dialing-sweeper"
@@ -144,6 +157,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             yield
         finally:
             await cancel_all([sweeper, sampler, reconciling, ticking, warming])
+            await board.stop()
             await hub.stop()
             await services.close()
 

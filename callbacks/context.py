@@ -8,6 +8,7 @@ from callbacks.signature import SignatureChecker
 from coach.actions import Coach
 from earpiece.redis_client import AsyncRedis
 from earpiece.settings import Settings
+from live.board_hub import BoardHub
 from live.feed import FeedHub
 from live.store import LiveFloor
 
@@ -18,5 +19,6 @@ class Context:
     redis: AsyncRedis
     floor: LiveFloor
     hub: FeedHub
+    board: BoardHub
     signature: SignatureChecker
     coach: Coach

@@ -23,7 +23,7 @@ from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from callbacks.auth import require_token
+from callbacks.auth import holder_of, require_token
 from callbacks.context import Context
 from callbacks.errors import ApiError
 from live.feed import Message, Subscription, id_key, render
@@ -116,7 +116,10 @@ async def _events(
 
 
 async def events(request: Request) -> Response:
-    require_token(request, allow_query=True)
+    if "ticket" in request.query_params:
+        await holder_of(request, allow_ticket=True)  # a browser's EventSource
+    else:
+        require_token(request, allow_query=True)
     ctx: Context = request.app.state.ctx
     last_id = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     if last_id is not None:

@@ -24,6 +24,18 @@ APPLY_SECONDS = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0), registry=REGISTRY,
 )  # fmt: skip
 SSE_CLIENTS = Gauge("earpiece_sse_clients", "Open /events connections", registry=REGISTRY)
+BOARD_WATCHERS = Gauge(
+    "earpiece_board_watchers", "Open /events/board connections (dashboards watching the floor)",
+    registry=REGISTRY,
+)  # fmt: skip
+BOARD_VIEWS = Gauge(
+    "earpiece_board_views", "Distinct board views (filter sets) worked out in this process",
+    registry=REGISTRY,
+)  # fmt: skip
+BOARD_PASS_SECONDS = Gauge(
+    "earpiece_board_pass_seconds", "How long the last board pass took (all views, once)",
+    registry=REGISTRY,
+)  # fmt: skip
 RECONCILE_RUNS = Counter(
     "earpiece_reconciler_runs", "Reconciliation passes against Twilio, by result",
     ["result"], registry=REGISTRY,

@@ -86,14 +86,14 @@ def attention(conference: Mapping[str, Any], now_s: float) -> Attention:
 C = TypeVar("C", bound=Mapping[str, Any])
 
 
+def rank(score: int, state: str | None, started_at: str | None) -> tuple[int, int, str]:
+    """The sort key of the needs-attention order: score, then waiting calls, then the oldest."""
+    return (-score, 0 if state == "waiting" else 1, started_at or "")
+
+
 def order(conferences: Iterable[C], now_s: float) -> list[C]:
     """Needs-attention first: score, then waiting calls, then the oldest call."""
-
-    def key(c: C) -> tuple[int, int, str]:
-        return (
-            -attention(c, now_s).score,
-            0 if c.get("state") == "waiting" else 1,
-            c.get("started_at") or "",
-        )
-
-    return sorted(conferences, key=key)
+    return sorted(
+        conferences,
+        key=lambda c: rank(attention(c, now_s).score, c.get("state"), c.get("started_at")),
+    )

@@ -1,6 +1,6 @@
 """What live/ derives for the dashboard and the API: the needs-attention order,
 the floor summary, the per-call timeline and the last-hour history — against a
-real Redis where it is stored there — and the dashboard's table built from it."""
+real Redis where it is stored there. The board's rows: tests/test_board.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dashboard.floor_table import Filters, choose, mask_number, table
+from live.board import mask_number
 from earpiece.redis_client import RedisTarget, async_client
 from earpiece.roster import load as load_roster
 from live import history
@@ -98,38 +98,6 @@ def test_numbers_are_masked_to_their_last_four() -> None:
     assert mask_number("client:bob", True) == "••••••:bob"
     assert mask_number("123", True) == "•••"
     assert mask_number(None, True) == ""
-
-
-def test_table_filters_orders_and_shows_what_a_supervisor_reads() -> None:
-    floor = [
-        conference("a", started=0, team="support", agent="nick", speaking=("agent", "customer")),
-        conference("b", started=600, team="billing", agent="tara", state="waiting"),
-        conference(
-            "c",
-            started=1200,
-            team="support",
-            agent="olga",
-            state="hold",
-            hold_since=1700,
-            monitors=1,
-        ),
-    ]
-    kept = choose(floor, Filters(teams=("support",)), NOW)
-    assert [c["sid"] for c in kept] == ["a", "c"]
-    assert [c["sid"] for c in choose(floor, Filters(agent="TA"), NOW)] == ["b"]
-    assert [c["sid"] for c in choose(floor, Filters(order="Newest first"), NOW)] == ["c", "b", "a"]
-    assert [c["sid"] for c in choose(floor, Filters(order="Agent A to Z"), NOW)] == [
-        "a", "c", "b"
-    ]  # fmt: skip
-    assert [c["sid"] for c in choose(floor, Filters(states=("hold",)), NOW)] == ["c"]
-    frame = table(kept, NOW, mask=True)
-    nick = frame.loc["a"]
-    assert nick["Speaking"] == "agent + customer"
-    assert nick["Duration"] == "30:00"
-    assert nick["Customer"] == "+•••••••4567"
-    olga = frame.loc["c"]
-    assert olga["On hold"] == "1:40"
-    assert olga["Monitoring"] == "s0 (listen)"
 
 
 # -- stored in Redis ------------------------------------------------------------------

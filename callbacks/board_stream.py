@@ -1,0 +1,97 @@
+"""`GET /events/board`: the live board of one set of filters, as Server-Sent Events.
+
+This is what the dashboard's floor table and tiles draw from (a browser
+component subscribes to it directly), so a watcher costs this process a
+subscriber's share of bytes that `live/board_hub.py` encodes once per change
+for everyone who watches the same view. Events:
+
+- `status`: `{"ok": true}`, or `{"ok": false, "message"}` while Redis does not answer;
+- `board`: the view: `{"v", "base", "matched", "order", "rows", "live", "kpis", "help", "at"}`.
+  With `base` null it is the whole view; otherwise `rows` holds only the rows
+  new or changed since version `base`, which the watcher has;
+- `me`: the watching supervisor's own leg (`{"sid", "mode", "status"}` or null), when it changes.
+
+A browser's EventSource cannot send a header, so it comes with a one-time
+ticket (`?ticket=`); a server-side client may send its bearer token. The
+stream is opened cross-origin by the dashboard's page: it answers any origin,
+since the ticket, not a cookie, is what lets it in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+from sse_starlette import EventSourceResponse
+from starlette.requests import Request
+from starlette.responses import Response
+
+from callbacks.auth import holder_of
+from callbacks.context import Context
+from callbacks.errors import ApiError
+from callbacks.stream import encode
+from earpiece.tickets import Holder
+from live.board import BadFilters, Filters
+from live.board_hub import TooManyViews, View
+
+FILTER_NAMES = ("team", "queue", "state", "agent", "order", "limit")
+CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
+_UNSENT = object()
+
+
+async def _stream(ctx: Context, view: View, who: Holder) -> AsyncIterator[bytes]:
+    board = ctx.board
+    try:
+        sent: int | None = None
+        status: object = _UNSENT
+        mine: object = _UNSENT
+        seen = -1
+        while True:
+            seen = await board.next_pass(seen, ctx.settings.sse_ping_seconds)
+            parts = []
+            if board.error != status:
+                status = board.error
+                body = {"ok": True} if status is None else {"ok": False, "message": status}
+                parts.append(encode(None, "status", orjson.dumps(body).decode()))
+            if view.version and view.version != sent:
+                parts.append(b"event: board\r\ndata: " + view.message(sent) + b"\r\n\r\n")
+                sent = view.version
+            if who.ident is not None and board.mine.get(who.ident) != mine:
+                mine = board.mine.get(who.ident)
+                parts.append(encode(None, "me", orjson.dumps(mine).decode()))
+            if parts:
+                yield b"".join(parts)
+    finally:
+        board.unwatch(view)
+
+
+async def board_events(request: Request) -> Response:
+    ctx: Context = request.app.state.ctx
+    who = await holder_of(request, allow_ticket=True)
+    query = request.query_params
+    try:
+        filters = Filters.from_query({name: query.getlist(name) for name in FILTER_NAMES})
+    except BadFilters as exc:
+        raise ApiError(422, "bad-filters", str(exc)) from None
+    if ctx.hub.subscribers + ctx.board.watchers >= ctx.settings.sse_max_clients:
+        raise ApiError(
+            503, "too-many-streams",
+            f"this process already serves {ctx.settings.sse_max_clients} event streams",
+            {"Retry-After": "5"},
+        )  # fmt: skip
+    try:
+        view = await ctx.board.watch(filters)
+    except TooManyViews as exc:
+        raise ApiError(503, "too-many-views", str(exc), {"Retry-After": "5"}) from None
+    return EventSourceResponse(
+        _stream(ctx, view, who),
+        ping=ctx.settings.sse_ping_seconds,
+        send_timeout=ctx.settings.sse_send_timeout_seconds,
+        headers=CORS,
+    )
+
+
+async def options(request: Request) -> Response:
+    """A browser may ask before it opens the stream from another origin."""
+    return Response(status_code=204, headers={**CORS, "Access-Control-Allow-Methods": "GET",
+                                              "Access-Control-Max-Age": "600"})  # fmt: skip

@@ -1,0 +1,270 @@
+"""The live board: what a watcher of the floor sees, as data, computed once per change.
+
+A board *view* is the floor through one set of filters: which calls, in
+which order, how many, each as a row of plain values. Everything that moves
+with the clock alone (how long a call has lasted, how long it has been on
+hold or silent) is sent as the epoch millisecond it started, so a browser
+ticks it itself and the server does not recompute a view just because a
+second passed. The order is live.attention's rule; nothing here is a
+second copy of it.
+
+Rows are plain strings and numbers: a name a caller or agent can influence
+is never markup here, and the browser sets it as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from live.attention import attention, held_since, rank
+
+Conference = Mapping[str, Any]
+
+# Order names as a query string carries them, and as a person reads them.
+ORDERS: Mapping[str, str] = {
+    "attention": "Needs attention first",
+    "longest": "Longest call first",
+    "newest": "Newest first",
+    "agent": "Agent A to Z",
+}
+STATES = ("waiting", "talking", "hold")
+LIMITS = (50, 100, 200, 500, 2000)
+DEFAULT_LIMIT = 200
+# Bounds on what a query string may ask for (each value is also checked against
+# the roster's names by whoever builds the filters, but a hostile URL is bounded here).
+MAX_CHOICES = 50
+MAX_TEXT = 64
+
+
+class BadFilters(ValueError):
+    """A board query that cannot be a view; the message says which part, in one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    teams: tuple[str, ...] = ()
+    queues: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    agent: str = ""
+    order: str = "attention"
+    limit: int = DEFAULT_LIMIT
+
+    def keeps(self, c: Conference) -> bool:
+        if self.teams and (c.get("team") or "") not in self.teams:
+            return False
+        if self.queues and (c.get("queue") or "") not in self.queues:
+            return False
+        if self.states and c.get("state") not in self.states:
+            return False
+        needle = self.agent.strip().lower()
+        return not needle or needle in (c.get("agent") or "").lower()
+
+    def query(self) -> list[tuple[str, str]]:
+        """The filters as query parameters (`from_query` reads them back)."""
+        pairs = [("team", t) for t in self.teams] + [("queue", q) for q in self.queues]
+        pairs += [("state", s) for s in self.states]
+        if self.agent:
+            pairs.append(("agent", self.agent))
+        return [*pairs, ("order", self.order), ("limit", str(self.limit))]
+
+    @classmethod
+    def from_query(cls, multi: Mapping[str, Sequence[str]]) -> Filters:
+        """Filters from a query string's values (a list per name); BadFilters says what is off."""
+
+        def choices(name: str) -> tuple[str, ...]:
+            values = tuple(dict.fromkeys(v for v in multi.get(name, ()) if v))
+            if len(values) > MAX_CHOICES or any(len(v) > MAX_TEXT for v in values):
+                raise BadFilters(f"{name}: at most {MAX_CHOICES} values of {MAX_TEXT} characters")
+            return tuple(sorted(values))
+
+        def one(name: str, default: str) -> str:
+            values = multi.get(name) or ()
+            if len(values) > 1:
+                raise BadFilters(f"{name} is given {len(values)} times")
+            return values[0] if values else default
+
+        states = choices("state")
+        if set(states) - set(STATES):
+            raise BadFilters(f"state must be among {', '.join(STATES)}")
+        agent = one("agent", "").strip()
+        if len(agent) > MAX_TEXT:
+            raise BadFilters(f"agent: at most {MAX_TEXT} characters")
+        wanted_order = one("order", "attention")
+        if wanted_order not in ORDERS:
+            raise BadFilters(f"order must be one of {', '.join(ORDERS)}")
+        raw_limit = one("limit", str(DEFAULT_LIMIT))
+        if not raw_limit.isdigit() or int(raw_limit) not in LIMITS:
+            raise BadFilters(f"limit must be one of {', '.join(map(str, LIMITS))}")
+        return cls(
+            teams=choices("team"), queues=choices("queue"), states=states, agent=agent,
+            order=wanted_order, limit=int(raw_limit),
+        )  # fmt: skip
+
+
+def ms(stamp: str | None) -> int | None:
+    """An ISO 8601 time as epoch milliseconds (what a browser's clock counts in)."""
+    if not stamp:
+        return None
+    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def mask_number(number: str | None, mask: bool) -> str:
+    """+15551234567 -> +•••••••4567: enough to tell two callers apart, not to dial one."""
+    if not number:
+        return ""
+    if not mask:
+        return number
+    keep = 4
+    head = "+" if number.startswith("+") else ""
+    body = number[len(head) :]
+    if len(body) <= keep:
+        return head + "•" * len(body)
+    return head + "•" * (len(body) - keep) + body[-keep:]
+
+
+def customer_number(c: Conference) -> str | None:
+    for p in c.get("participants") or ():
+        if p.get("role") == "customer":
+            return str(p["number"]) if p.get("number") else None
+    return None
+
+
+def speaking(c: Conference) -> str:
+    who = [p.get("role") for p in c.get("participants") or () if p.get("speaking")]
+    return " + ".join(r for r in ("agent", "customer") if r in who)
+
+
+def monitoring(c: Conference) -> str:
+    parts = []
+    for m in c.get("monitors") or ():
+        status = " · dialing" if m.get("status") == "dialing" else ""
+        parts.append(f"{m['supervisor']} ({m['mode']}{status})")
+    return ", ".join(parts)
+
+
+def agent_talk(c: Conference) -> str:
+    """The agent's share of the talking so far (a rep who talks 90% is not listening)."""
+    share = ((c.get("signals") or {}).get("talk_share") or {}).get("agent")
+    return f"{share:.0%}" if share is not None else ""
+
+
+def alerts(c: Conference) -> str:
+    """Help first and loud; the rest as they come."""
+    names = list(c.get("alerts") or ())
+    loud = ["HELP"] if "help" in names else []
+    return " · ".join(loud + [a for a in names if a != "help"])
+
+
+def row(c: Conference, now_s: float, mask: bool) -> dict[str, Any]:
+    """One call as the board shows it; `*_ms` fields are instants the browser ticks from."""
+    need = attention(c, now_s)
+    hold = held_since(c) if c.get("state") == "hold" else None
+    signals = c.get("signals") or {}
+    return {
+        "sid": c["sid"],
+        "agent": c.get("agent") or "—",
+        "team": c.get("team") or "",
+        "queue": c.get("queue") or "",
+        "customer": mask_number(customer_number(c), mask),
+        "state": c.get("state") or "",
+        "started_ms": ms(c.get("started_at")),
+        "hold_ms": ms(hold),
+        "holds": signals.get("holds") or 0,
+        "monitoring": monitoring(c),
+        "speaking": speaking(c),
+        "talk": agent_talk(c),
+        "silent_ms": ms(signals.get("silent_since")),
+        "alerts": alerts(c),
+        "score": need.score,
+        "why": "; ".join(need.reasons),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One live call, worked out once per read of the floor and shared by every view."""
+
+    conference: Conference
+    row: dict[str, Any]
+    wire: bytes  # the row as JSON, encoded once
+    rank: tuple[int, int, str]  # live.attention's order
+
+
+def entries(conferences: Iterable[Conference], now_s: float, mask: bool) -> list[Entry]:
+    out = []
+    for c in conferences:
+        r = row(c, now_s, mask)
+        out.append(Entry(c, r, orjson.dumps(r), rank(r["score"], c.get("state"),
+                                                      c.get("started_at"))))  # fmt: skip
+    return out
+
+
+def select(all_entries: Iterable[Entry], filters: Filters) -> list[Entry]:
+    """The entries the filters keep, in the order asked for (all of them: the caller cuts)."""
+    kept = [e for e in all_entries if filters.keeps(e.conference)]
+    if filters.order == "longest":
+        kept.sort(key=lambda e: e.conference.get("started_at") or "")
+    elif filters.order == "newest":
+        kept.sort(key=lambda e: e.conference.get("started_at") or "", reverse=True)
+    elif filters.order == "agent":
+        kept.sort(key=lambda e: ((e.conference.get("agent") or "~").lower(),
+                                 e.conference.get("started_at") or ""))  # fmt: skip
+    else:
+        kept.sort(key=lambda e: e.rank)
+    return kept
+
+
+def choose(conferences: Iterable[Conference], filters: Filters, now_s: float) -> list[Conference]:
+    """The conferences the filters keep, in the order asked for."""
+    return [e.conference for e in select(entries(conferences, now_s, True), filters)]
+
+
+def kpis(conferences: Iterable[Conference]) -> dict[str, Any]:
+    """The tiles above the table, for the whole floor; the longest ones as instants to tick from."""
+    live = waiting = on_hold = monitored = 0
+    oldest: str | None = None
+    oldest_waiting: str | None = None
+    for c in conferences:
+        live += 1
+        started = c.get("started_at")
+        state = c.get("state")
+        if started and (oldest is None or started < oldest):
+            oldest = started
+        if state == "waiting":
+            waiting += 1
+            if started and (oldest_waiting is None or started < oldest_waiting):
+                oldest_waiting = started
+        elif state == "hold":
+            on_hold += 1
+        if c.get("monitors"):
+            monitored += 1
+    return {
+        "live": live, "waiting": waiting, "on_hold": on_hold, "monitored": monitored,
+        "oldest_call_ms": ms(oldest), "oldest_wait_ms": ms(oldest_waiting),
+    }  # fmt: skip
+
+
+def asking_for_help(conferences: Iterable[Conference]) -> list[dict[str, Any]]:
+    """Who asks for help now, whatever a watcher filters: the help cue is for everyone."""
+    return [
+        {"sid": c["sid"], "agent": (c.get("help") or {}).get("agent") or c.get("agent") or "",
+         "since": (c.get("help") or {}).get("since")}
+        for c in conferences
+        if c.get("help")
+    ]  # fmt: skip
+
+
+def monitors_by_supervisor(conferences: Iterable[Conference]) -> dict[str, dict[str, Any]]:
+    """Each supervisor's own leg: the call, the mode and whether it is connected."""
+    out: dict[str, dict[str, Any]] = {}
+    for c in conferences:
+        for m in c.get("monitors") or ():
+            out[str(m["supervisor"])] = {
+                "sid": c["sid"], "mode": m.get("mode"), "status": m.get("status"),
+            }  # fmt: skip
+    return out

@@ -1,0 +1,227 @@
+"""The board's fan-out inside one process: every view worked out once per change.
+
+Thirty supervisors watching the floor must not cost thirty times one
+(MEASUREMENTS.md: the Streamlit board rebuilt the floor per watcher per
+refresh and froze at five). Here, while anyone in this process watches:
+
+- one *pass* reads the floor, at most once per `period` and only after the
+  change feed moved (or once per `clock_seconds`, for the reasons that quote
+  a duration), and turns every call into its row once (`live.board.entries`);
+- each distinct view (a set of filters, `live.board.Filters`) is then a
+  filter, a sort and a cut of those rows, once per pass whatever the number
+  of its watchers, and only a view whose rows or order changed gets a new
+  version;
+- a version's message is encoded once, lazily, in two forms: the whole view
+  (for a watcher that is new or fell behind) and the change from the version
+  before (for a watcher that is up to date). Every watcher of a view shares
+  those bytes.
+
+A watcher that is slow to read is never queued for: when it asks again it
+gets the newest version, whole if it skipped one. Views with no watcher are
+forgotten, and the number of views is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis.exceptions import RedisError
+
+from earpiece.tasks import cancel_all
+from live import board
+from live.board import Entry, Filters
+from live.feed import FeedHub
+from live.store import LiveFloor, now_ms
+
+log = logging.getLogger("earpiece.board")
+
+# A pass at least this often while anyone watches: the "why" texts quote durations.
+CLOCK_SECONDS = 1.0
+MAX_VIEWS = 64
+
+
+class TooManyViews(Exception):
+    """This process already keeps its maximum of distinct views."""
+
+
+@dataclass(eq=False)
+class View:
+    """One set of filters and its newest version, shared by all who watch it."""
+
+    filters: Filters
+    watchers: int = 0
+    version: int = 0  # 0: not worked out yet
+    order: list[str] = field(default_factory=list)
+    rows: dict[str, bytes] = field(default_factory=dict)
+    matched: int = 0
+    changed: dict[str, bytes] = field(default_factory=dict)  # rows new or changed since v-1
+    summary: bytes = b""  # live count, KPIs, help: the part every message of this version ends with
+    at_ms: int = 0
+    _full: bytes | None = None
+    _delta: bytes | None = None
+
+    def update(self, kept: list[Entry], summary: bytes, at_ms: int) -> bool:
+        """Take this pass's rows; True (and a new version) if anything a watcher sees moved.
+
+        `summary` is what every message of the pass ends with (counts, KPIs, help);
+        `at_ms`, the pass's time, is stamped on a new version but is no change by itself."""
+        shown = kept[: self.filters.limit]
+        order = [str(e.row["sid"]) for e in shown]
+        rows = {sid: e.wire for sid, e in zip(order, shown, strict=True)}
+        changed = {sid: wire for sid, wire in rows.items() if self.rows.get(sid) != wire}
+        same = order == self.order and summary == self.summary and len(kept) == self.matched
+        if self.version and not changed and same:
+            return False
+        self.order, self.rows, self.changed, self.summary = order, rows, changed, summary
+        self.matched, self.at_ms = len(kept), at_ms
+        self.version += 1
+        self._full = self._delta = None
+        return True
+
+    def message(self, since: int | None) -> bytes:
+        """The data of an SSE `board` event: the change since `since`, or the whole view."""
+        if since is not None and since == self.version - 1:
+            if self._delta is None:
+                self._delta = self._encode(since, self.changed)
+            return self._delta
+        if self._full is None:
+            self._full = self._encode(None, self.rows)
+        return self._full
+
+    def _encode(self, base: int | None, rows: dict[str, bytes]) -> bytes:
+        body = b",".join(orjson.dumps(sid) + b":" + wire for sid, wire in rows.items())
+        head = orjson.dumps({"v": self.version, "base": base, "matched": self.matched,
+                             "order": self.order})  # fmt: skip
+        return (
+            head[:-1] + b',"rows":{' + body + b"}," + self.summary
+            + b',"at":' + orjson.dumps(self.at_ms) + b"}"
+        )  # fmt: skip
+
+
+class BoardHub:
+    """Works out the views this process's watchers look at, once per change."""
+
+    def __init__(
+        self,
+        floor: LiveFloor,
+        feed: FeedHub,
+        *,
+        period: float,
+        mask: bool,
+        clock_seconds: float = CLOCK_SECONDS,
+        max_views: int = MAX_VIEWS,
+    ) -> None:
+        self.floor, self.feed = floor, feed
+        self.period, self.mask = period, mask
+        self.clock_seconds, self.max_views = clock_seconds, max_views
+        self.views: dict[Filters, View] = {}
+        self.passes = 0
+        self.error: str | None = None  # why the last pass failed, while it does
+        self.mine: dict[str, dict[str, Any]] = {}  # supervisor -> own leg
+        self.pass_ms = 0.0  # the last pass's duration (for /metrics and the bench)
+        self._passed = asyncio.Condition()
+        self._wake = asyncio.Event()
+        self._last: tuple[list[Entry], bytes] | None = None  # the last pass's rows and summary
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def watchers(self) -> int:
+        return sum(v.watchers for v in self.views.values())
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="earpiece-board")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await cancel_all([self._task])
+            self._task = None
+
+    async def watch(self, filters: Filters) -> View:
+        """Start watching a view; it is worked out at once from the last pass, if there is one."""
+        view = self.views.get(filters)
+        if view is None:
+            if len(self.views) >= self.max_views:
+                raise TooManyViews(f"this process already keeps {self.max_views} board views")
+            view = self.views[filters] = View(filters)
+            if self._last is None:
+                self._wake.set()  # idle until now: the loop makes a pass at once
+            else:
+                everything, summary = self._last
+                view.update(board.select(everything, filters), summary, now_ms())
+                await self._announce()
+        view.watchers += 1
+        return view
+
+    def unwatch(self, view: View) -> None:
+        view.watchers -= 1
+        if view.watchers <= 0 and self.views.get(view.filters) is view:
+            del self.views[view.filters]
+
+    async def next_pass(self, after: int, seconds: float) -> int:
+        """Wait until a pass newer than `after` is done (or `seconds`); the newest pass."""
+        async with self._passed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._passed.wait_for(lambda: self.passes > after), seconds)
+        return self.passes
+
+    async def _announce(self) -> None:
+        async with self._passed:
+            self.passes += 1
+            self._passed.notify_all()
+
+    async def _run(self) -> None:
+        while True:
+            if not self.views:
+                self._last = None  # what it held grows stale while nobody watches
+                await self._wake.wait()
+            self._wake.clear()
+            started = time.monotonic()
+            seen = self.feed.last_id
+            await self.run_once()
+            # Rest at least a period; then go as soon as the feed moves, and at the
+            # latest after clock_seconds (the "why" texts quote durations).
+            await self._rest(started + self.period, seen=None)
+            if self.feed.last_id == seen:
+                await self._rest(started + self.clock_seconds, seen=seen)
+
+    async def _rest(self, until: float, seen: str | None) -> None:
+        # wait_for_change keeps the feed's reader following meanwhile, so a change
+        # made while this rests shows in feed.last_id.
+        while (left := until - time.monotonic()) > 0:
+            if seen is not None and self.feed.last_id != seen:
+                return
+            await self.feed.wait_for_change(left)
+
+    async def run_once(self) -> None:
+        """One pass: read the floor, work out every view, wake the watchers."""
+        started = time.perf_counter()
+        try:
+            conferences = await self.floor.conferences()
+        except RedisError as exc:
+            self.error = f"Redis is unreachable ({type(exc).__name__})"
+            log.warning("board: %s", exc)
+        else:
+            self.error = None
+            self._work_out(conferences)
+        self.pass_ms = (time.perf_counter() - started) * 1000
+        await self._announce()
+
+    def _work_out(self, conferences: list[dict[str, Any]]) -> None:
+        everything = board.entries(conferences, time.time(), self.mask)
+        summary = (
+            b'"live":' + orjson.dumps(len(conferences))
+            + b',"kpis":' + orjson.dumps(board.kpis(conferences))
+            + b',"help":' + orjson.dumps(board.asking_for_help(conferences))
+        )  # fmt: skip
+        at = now_ms()
+        for view in list(self.views.values()):
+            view.update(board.select(everything, view.filters), summary, at)
+        self._last = everything, summary
+        self.mine = board.monitors_by_supervisor(conferences)

@@ -92,6 +92,14 @@ class Runtime:
             self._snapshot = snap
             return snap
 
+    def floor_since(self, at_ms: int, max_age_seconds: float) -> Snapshot:
+        """A snapshot taken after `at_ms` (a change the browser saw), read again at most once
+        for every session that asks: the first to find it older reads, the rest share it."""
+        with self._snapshot_lock:
+            if self._snapshot is not None and self._snapshot.at_ms < at_ms:
+                self._snapshot = None
+        return self.floor(max_age_seconds)
+
     def forget_snapshot(self) -> None:
         """After an action: the next read shows its effect, not the snapshot from before it."""
         with self._snapshot_lock:

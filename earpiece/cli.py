@@ -117,6 +117,9 @@ def streamlit_command(host: str, port: int) -> list[str]:
         "--server.fileWatcherType", "none", "--server.runOnSave", "false",
         "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
         "--global.developmentMode", "false",
+        # A full collection after every script run walked the whole heap and was half of
+        # the process's CPU with a few watchers (MEASUREMENTS.md); CPython's own GC stays on.
+        "--runner.postScriptGC", "false",
     ]  # fmt: skip
 
 

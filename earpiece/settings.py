@@ -133,6 +133,9 @@ class Settings:
     session_secret: str | None = None
     session_hours: float = 12.0
     dashboard_url: str = "http://127.0.0.1:8501"
+    # Where supervisors' browsers reach the callback service's live board stream
+    # (/events/board); PUBLIC_BASE_URL when unset.
+    feed_url: str | None = None
     # Never wrong for long: reconciliation with Twilio, and ending orphaned
     # (FIELD-NOTES 2) and duplicate (FIELD-NOTES 4) conferences.
     reconcile_seconds: float = 30.0
@@ -166,6 +169,10 @@ class Settings:
         self.require("PUBLIC_BASE_URL")
         assert self.public_base_url is not None
         return self.public_base_url
+
+    @property
+    def board_feed_url(self) -> str:
+        return (self.feed_url or self.base_url).rstrip("/")
 
     @property
     def bearer_token(self) -> str:
@@ -284,4 +291,5 @@ def load(
         dashboard_url=get(
             "EARPIECE_DASHBOARD_URL", _http_url("EARPIECE_DASHBOARD_URL"), "http://127.0.0.1:8501"
         ),
+        feed_url=get("EARPIECE_FEED_URL", _http_url("EARPIECE_FEED_URL"), None),
     )

@@ -219,6 +219,17 @@ def select(all_entries: Iterable[Entry], filters: Filters) -> list[Entry]:
     return kept
 
 
+def control_key(r: Mapping[str, Any]) -> str:
+    """What a chosen call's controls depend on (the browser computes the same from the row):
+    when it changes, the dashboard redraws the call's buttons."""
+    return "|".join(str(r.get(k) or "") for k in ("agent", "state", "monitoring", "alerts"))
+
+
+def help_key(asking: Iterable[Mapping[str, Any]]) -> str:
+    """Who asks for help, as the browser spells it: a change redraws the help banner."""
+    return ",".join(sorted(f"{h['sid']}@{h['since']}" for h in asking))
+
+
 def choose(conferences: Iterable[Conference], filters: Filters, now_s: float) -> list[Conference]:
     """The conferences the filters keep, in the order asked for."""
     return [e.conference for e in select(entries(conferences, now_s, True), filters)]

@@ -3,11 +3,14 @@ simulator and the callback service (what a supervisor sees and does)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from httpx_sse import connect_sse
 from streamlit.testing.v1 import AppTest
 
 from earpiece import sessions
@@ -62,6 +65,24 @@ def button(at: AppTest, key: str) -> Any:
     return at.button(key=key)
 
 
+def board_data(at: AppTest) -> dict[str, Any]:
+    """What the page hands the browser's board component (its stream URL, with a ticket)."""
+    [component] = at.get("bidi_component")
+    data: dict[str, Any] = json.loads(component.proto.json)
+    return data
+
+
+def first_board(at: AppTest) -> dict[str, Any]:
+    """The first view the browser's component receives from the stream the page gave it."""
+    with httpx.Client(timeout=10) as http, connect_sse(http, "GET", board_data(at)["url"]) as src:
+        assert src.response.status_code == 200, src.response.text
+        for event in src.iter_sse():
+            if event.event == "board":
+                message: dict[str, Any] = json.loads(event.data)
+                return message
+    raise AssertionError("the stream ended without a board")
+
+
 def test_without_a_session_the_dashboard_asks_to_sign_in(floor: tuple[Wired, Settings]) -> None:
     _, settings = floor
     at = app_as(settings, None).run()
@@ -114,16 +135,15 @@ def test_floor_shows_live_calls_with_kpis_and_masked_numbers(
                            ["participants"]))  # fmt: skip
     at = app_as(settings, "mina").run()
     assert not at.exception
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Live calls"] == "2"
-    assert metrics["On hold"] == "1"
-    assert metrics["Monitored"] == "0"
-    table = at.dataframe[0].value
-    assert sorted(table["Agent"]) == ["bob", "ivan"]
-    held = table[table["Agent"] == "ivan"].iloc[0]
-    assert held["State"] == "hold"
-    assert held["Team"] == "sales-west"
-    number = held["Customer"]
+    view = first_board(at)
+    tiles = view["kpis"]
+    assert (tiles["live"], tiles["on_hold"], tiles["monitored"]) == (2, 1, 0)
+    rows = [view["rows"][sid] for sid in view["order"]]
+    assert sorted(r["agent"] for r in rows) == ["bob", "ivan"]
+    held = next(r for r in rows if r["agent"] == "ivan")
+    assert held["state"] == "hold"
+    assert held["team"] == "sales-west"
+    number = held["customer"]
     assert "•" in number and number[-4:].isdigit(), number
 
 
@@ -133,10 +153,12 @@ def test_filters_survive_refreshes(floor: tuple[Wired, Settings]) -> None:
     wired.new_call("ivan")
     at = app_as(settings, "mina").run()
     at.multiselect(key="f-team").select("sales-west").run()
-    assert list(at.dataframe[0].value["Agent"]) == ["ivan"]
-    at.run()  # a refresh
+    view = board_data(at)["url"].split("&", 1)[1]  # the filters, after the ticket
+    assert "team=sales-west" in view
+    assert [r["agent"] for r in first_board(at)["rows"].values()] == ["ivan"]
+    at.run()  # a refresh (a full run gets a fresh ticket, for the same view)
     at.run()
-    assert list(at.dataframe[0].value["Agent"]) == ["ivan"]
+    assert board_data(at)["url"].split("&", 1)[1] == view
     assert at.multiselect(key="f-team").value == ["sales-west"]
 
 
@@ -251,12 +273,14 @@ def test_an_ended_call_leaves_the_floor(floor: tuple[Wired, Settings]) -> None:
     wired, settings = floor
     sid = wired.new_call("bob")["conference_sid"]
     at = choose(app_as(settings, "mina").run(), sid)
-    assert list(at.dataframe[0].value["Agent"]) == ["▶ bob"]
+    assert board_data(at)["selected"]["sid"] == sid
+    assert "Open call page →" in [b.label for b in at.button]
     wired.act(sid, "end")
     wired.wait(lambda: (wired.conference(sid) or {}).get("state") == "ended")
     at.run()
-    assert len(at.dataframe[0].value) == 0
+    assert first_board(at)["order"] == []
     assert "has ended" in texts(at)
+    assert board_data(at)["selected"] is None
 
 
 def test_redis_down_shows_a_banner_and_the_floor_comes_back_by_itself(
@@ -274,19 +298,17 @@ def test_redis_down_shows_a_banner_and_the_floor_comes_back_by_itself(
     settings = load(env, env_file=None)
     try:
         at = app_as(settings, "mina").run()
-        assert {m.label: m.value for m in at.metric}["Live calls"] == "0"
+        assert not at.exception and board_data(at)["url"]
         server.release()
         server.shutdown()
         at.run()
         assert not at.exception
         assert "Redis is unreachable" in texts(at)
-        assert not at.metric
         server = EmbeddedRedis(tmp_path / "redis")
         assert server.start() == url
         at.run()
         assert not at.exception
         assert "Redis is unreachable" not in texts(at)
-        assert {m.label: m.value for m in at.metric}["Live calls"] == "0"
     finally:
         server.release()
         server.shutdown()
@@ -305,8 +327,10 @@ def test_a_help_request_rings_on_the_floor_and_leads_to_the_call(
     at.run()
     assert [t.value for t in at.toast] == ["**bob** asks for help"]
     assert any("audio" in str(h.proto) for h in at.get("html")), "no chime"
-    row = at.dataframe[0].value.iloc[0]
-    assert row["Alerts"].startswith("HELP") and "bob asked for help" in row["Why"]
+    [row] = first_board(at)["rows"].values()
+    assert row["alerts"].startswith("HELP") and "bob asked for help" in row["why"]
+    # The browser asks for a redraw when the help it sees is not the help the page drew.
+    assert board_data(at)["help_key"] == f"{sid}@{wired.conference(sid)['help']['since']}"
     at.run()
     assert not at.toast  # once per request, not on every refresh
     at.button(key=f"help-{sid}").click().run()

@@ -12,9 +12,10 @@ import streamlit as st
 from coach.actions import MAX_CARD_CHARS
 from coach.audit import AuditFilter
 from coach.rules import refusal
-from dashboard import floor_table, ui
+from dashboard import ui
 from dashboard.runtime import Unavailable
 from live.attention import clock, seconds_since
+from live.board import customer_number, mask_number
 
 AUDIT_ON_CALL_LIMIT = 200
 
@@ -25,7 +26,7 @@ def participants(conference: dict[str, Any], mask: bool) -> pd.DataFrame:
         rows.append({
             "Who": p.get("label") or p.get("call_sid"),
             "Role": p.get("role"),
-            "Number": floor_table.mask_number(p.get("number"), mask),
+            "Number": mask_number(p.get("number"), mask),
             "Muted": bool(p.get("muted")),
             "On hold": bool(p.get("hold")),
             "Coaching": bool(p.get("coaching")),
@@ -106,7 +107,7 @@ def live_part(page: ui.Page, sid: str) -> None:
         return
     ui.show_flash()
     mask = page.settings.mask_customer_numbers
-    number = floor_table.mask_number(floor_table.customer_number(conference), mask)
+    number = mask_number(customer_number(conference), mask)
     st.title(f"{conference.get('agent') or 'No agent yet'} · {conference.get('team') or '—'}")
     if conference.get("state") == "ended":
         st.info(f"This call ended at {conference.get('ended_at')}.", icon=":material/call_end:")

@@ -1,10 +1,9 @@
-"""The floor: KPI tiles, the live call table with its filters, the actions on a
-chosen call, and live calls per team over the last hour."""
+"""The floor: KPI tiles and the live call table (drawn by the browser, dashboard/board.py),
+its filters, the actions on a chosen call, and live calls per team over the last hour."""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 import altair as alt
 import pandas as pd
@@ -12,19 +11,30 @@ import streamlit as st
 
 from coach.errors import CoachError
 from coach.rules import refusal
-from dashboard import floor_table, ui
-from dashboard.floor_table import ORDERS, STATES, Filters
+from dashboard import board, ui
 from dashboard.runtime import Unavailable
+from earpiece import tickets
 from live import history
-from live.attention import clock
+from live.board import (
+    LIMITS,
+    ORDERS,
+    STATES,
+    Filters,
+    asking_for_help,
+    control_key,
+    customer_number,
+    help_key,
+    mask_number,
+    monitors_by_supervisor,
+    row,
+)  # fmt: skip
 from live.store import now_ms
 from live.summary import summarize
 
-LIMITS = (50, 100, 200, 500, 2000)
-CHART_REFRESH_SECONDS = 15
+# The chart's samples are 30 s apart (live/history.py): a redraw more often shows nothing new.
+CHART_REFRESH_SECONDS = history.BUCKET_SECONDS
 CHART_MINUTES = 60
-TABLE_HEIGHT = 460  # at most; a short floor gets a short table
-ROW_PX = 35
+ORDER_NAMES = list(ORDERS.values())
 # Filter widgets keep their values in these keys; copied to "keep-" keys so a
 # visit to another page (which drops the widgets' own state) does not reset them.
 FILTER_KEYS = ("f-team", "f-queue", "f-state", "f-agent", "f-order", "f-limit")
@@ -37,7 +47,7 @@ def remember_filters() -> None:
             state["keep-" + key] = state[key]
         elif "keep-" + key in state:
             state[key] = state["keep-" + key]
-    state.setdefault("f-order", ORDERS[0])
+    state.setdefault("f-order", ORDER_NAMES[0])
     state.setdefault("f-limit", 200)
 
 
@@ -51,7 +61,7 @@ def filters_sidebar(page: ui.Page) -> None:
         st.multiselect("Queue", queues, key="f-queue", on_change=remember_filters)
         st.multiselect("State", STATES, key="f-state", on_change=remember_filters)
         st.text_input("Agent", key="f-agent", placeholder="search", on_change=remember_filters)
-        st.selectbox("Order", ORDERS, key="f-order", on_change=remember_filters)
+        st.selectbox("Order", ORDER_NAMES, key="f-order", on_change=remember_filters)
         st.selectbox("Rows", LIMITS, key="f-limit", on_change=remember_filters)
 
 
@@ -62,41 +72,9 @@ def current_filters() -> Filters:
         queues=tuple(state.get("f-queue") or ()),
         states=tuple(state.get("f-state") or ()),
         agent=str(state.get("f-agent") or ""),
-        order=str(state.get("f-order") or ORDERS[0]),
+        order=next((k for k, v in ORDERS.items() if v == state.get("f-order")), "attention"),
         limit=int(state.get("f-limit") or 200),
     )
-
-
-def table_key() -> str:
-    return f"floor-table-{st.session_state.get('table-gen', 0)}"
-
-
-def take_selection() -> None:
-    """A click on a row selects that call by its SID, from the order the browser showed.
-
-    The table's selection is a row position, and the rows move as calls come
-    and go; so the position is turned into a SID at once, and the table is
-    given a new key (no stale highlight moving onto another call)."""
-    state = st.session_state
-    selected = state.get(table_key())
-    rows = (selected or {}).get("selection", {}).get("rows") or []
-    if not rows:
-        return
-    shown: list[str] = state.get("floor-shown") or []
-    if rows[0] < len(shown):
-        state["selected-sid"] = shown[rows[0]]
-    state["table-gen"] = state.get("table-gen", 0) + 1
-
-
-def kpis(conferences: list[dict[str, object]], now_s: float) -> None:
-    summary = summarize(conferences, now_s)
-    tiles = st.columns(6)
-    tiles[0].metric("Live calls", summary.live, border=True)
-    tiles[1].metric("Waiting", summary.waiting, border=True)
-    tiles[2].metric("On hold", summary.on_hold, border=True)
-    tiles[3].metric("Monitored", summary.monitored, border=True)
-    tiles[4].metric("Longest call", clock(summary.longest_call_seconds), border=True)
-    tiles[5].metric("Longest wait", clock(summary.longest_wait_seconds), border=True)
 
 
 def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
@@ -109,9 +87,7 @@ def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
         st.info("The call you chose has ended.")
         st.session_state.pop("selected-sid", None)
         return
-    number = floor_table.mask_number(
-        floor_table.customer_number(conference), page.settings.mask_customer_numbers
-    )
+    number = mask_number(customer_number(conference), page.settings.mask_customer_numbers)
     with st.container(border=True):
         st.markdown(
             f"**{conference.get('agent') or 'No agent yet'}** · {conference.get('team') or '—'}"
@@ -180,50 +156,69 @@ def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
             return
 
 
-def live_part(page: ui.Page) -> None:
-    started = time.perf_counter()
-    take_selection()
+def new_stream(page: ui.Page) -> None:
+    """A ticket for one stream, and the stream's URL for the current filters."""
+    rt, state = page.runtime, st.session_state
+    holder = tickets.Holder("supervisor", page.who.id)
     try:
-        snapshot = page.runtime.floor(page.settings.dashboard_refresh_seconds / 2)
+        ticket = rt.run(tickets.issue(rt.services.redis, page.settings.namespace, holder))
+    except Unavailable:
+        return  # the live part says Redis is down; the next run tries again
+    state["board-ticket"] = ticket.ticket
+    state["board-url"] = board.stream_url(
+        page.settings.board_feed_url, ticket.ticket, current_filters()
+    )
+
+
+def on_select() -> None:
+    sid = board.trigger("select")
+    if isinstance(sid, str) and len(sid) <= 64:
+        st.session_state["selected-sid"] = sid
+
+
+def on_refresh() -> None:
+    """The browser saw a change that something drawn here depends on (or needs a ticket)."""
+    value = board.trigger("refresh")
+    if not isinstance(value, dict):
+        return
+    state = st.session_state
+    if value.get("reason") == "ticket" and value.get("ticket") == state.get("board-ticket"):
+        state["board-new-ticket"] = True
+    at = value.get("at")
+    if isinstance(at, int | float) and 0 <= at <= now_ms() + 60_000:
+        state["board-at"] = int(at)
+
+
+def live_part(page: ui.Page) -> None:
+    """What Streamlit draws of the live floor: help, your own call, the chosen call's
+    controls, and the board component. No timer: it reruns when the component asks."""
+    state = st.session_state
+    if state.pop("board-new-ticket", False) or "board-url" not in state:
+        new_stream(page)
+    try:
+        snapshot = page.runtime.floor_since(
+            int(state.pop("board-at", 0)), page.settings.dashboard_refresh_seconds / 2
+        )
+        conferences = snapshot.conferences
     except Unavailable as exc:
         st.error(f"{exc}. The floor shows again as soon as it answers.", icon=":material/warning:")
-        return
-    now_s = time.time()
-    conferences = snapshot.conferences
+        conferences = []
     by_sid = {str(c["sid"]): c for c in conferences}
     ui.show_flash()
     help_banner(ui.help_cue(conferences))
     own_call(page, by_sid)
-    kpis(conferences, now_s)
-    filters = current_filters()
-    chosen = floor_table.choose(conferences, filters, now_s)
-    shown = chosen[: filters.limit]
-    st.session_state["floor-shown"] = [str(c["sid"]) for c in shown]
     chosen_call(page, by_sid)
-    frame = floor_table.table(shown, now_s, page.settings.mask_customer_numbers)
-    selected = st.session_state.get("selected-sid")
-    if selected in frame.index:
-        frame.loc[selected, "Agent"] = "▶ " + str(frame.loc[selected, "Agent"])
-    st.dataframe(
-        frame, key=table_key(), on_select="rerun", selection_mode="single-row",
-        hide_index=True, height=min(TABLE_HEIGHT, ROW_PX * (len(frame) + 1) + 3),
-        column_config=COLUMN_CONFIG,
+    mine = monitors_by_supervisor(conferences).get(page.who.id)
+    selected = state.get("selected-sid")
+    chosen = by_sid.get(selected) if selected else None
+    board.show(
+        url=state.get("board-url", ""), ticket=state.get("board-ticket", ""),
+        me_key=f"{mine['sid']}|{mine['mode']}|{mine['status']}" if mine else "",
+        help_key=help_key(asking_for_help(conferences)),
+        selected={"sid": selected, "key": control_key(row(chosen, time.time(), True))
+                  if chosen else "gone"} if selected else None,
+        on_select=on_select, on_refresh=on_refresh,
     )  # fmt: skip
-    drawn_ms = (time.perf_counter() - started) * 1000
-    st.caption(
-        f"{len(shown)} of {len(chosen)} calls shown ({len(conferences)} live) · "
-        f"read in {snapshot.read_ms:.0f} ms · drawn in {drawn_ms:.0f} ms · "
-        f"updated {datetime.now(UTC):%H:%M:%S} UTC"
-    )
-
-
-COLUMN_CONFIG = {
-    "Attention": st.column_config.NumberColumn(
-        "Attention", help="Needs-attention score: the sum of the call's alert weights"
-    ),
-    "Why": st.column_config.TextColumn("Why", help="What makes the attention score"),
-    "Customer": st.column_config.TextColumn("Customer", help="Masked unless the setting says not"),
-}
 
 
 def chart_part(page: ui.Page) -> None:
@@ -274,7 +269,10 @@ def main() -> None:
     filters_sidebar(page)
     follow_sidebar(page)
     st.title("Floor")
-    st.fragment(run_every=page.settings.dashboard_refresh_seconds)(live_part)(page)
+    # A full run (the page opened, a filter changed) starts a stream for the current
+    # filters; the live part's own reruns keep the one the browser has.
+    new_stream(page)
+    st.fragment(live_part)(page)
     st.fragment(run_every=CHART_REFRESH_SECONDS)(chart_part)(page)
 
 

@@ -1,0 +1,61 @@
+"""The live board on the Floor page: a browser component fed by the callback service.
+
+The tiles, the table and its footer are drawn in the supervisor's browser
+(`board_component/board.js`, shipped in this package: nothing is fetched
+from a CDN), which subscribes to `GET /events/board` on the callback service
+with a one-time ticket. So a watcher costs this Streamlit process nothing
+while the floor changes: the page's script reruns only when the component
+asks (a row was clicked; or something Streamlit itself draws changed: help
+requests, the supervisor's own leg, the chosen call; or the stream wants a
+new ticket). ARCHITECTURE.md says why and what it measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from live.board import Filters
+
+ASSETS = Path(__file__).parent / "board_component"
+KEY = "live-board"
+
+_mount = st.components.v2.component(
+    "earpiece_board",
+    css=(ASSETS / "board.css").read_text(encoding="utf-8"),
+    js=(ASSETS / "board.js").read_text(encoding="utf-8"),
+)
+
+
+def stream_url(feed_url: str, ticket: str, filters: Filters) -> str:
+    return f"{feed_url}/events/board?" + urlencode([("ticket", ticket), *filters.query()])
+
+
+def show(
+    *,
+    url: str,
+    ticket: str,
+    me_key: str,
+    help_key: str,
+    selected: dict[str, str] | None,
+    on_select: Callable[[], None],
+    on_refresh: Callable[[], None],
+) -> None:
+    data = {"url": url, "ticket": ticket, "me_key": me_key, "help_key": help_key,
+            "selected": selected}  # fmt: skip
+    _mount(key=KEY, data=data, on_select_change=on_select, on_refresh_change=on_refresh)
+
+
+def trigger(name: str) -> Any:
+    """The value the component sent with its trigger `name` in this run, if any."""
+    result = st.session_state.get(KEY)
+    if result is None:
+        return None
+    value = getattr(result, name, None)
+    if value is None and isinstance(result, dict):
+        value = result.get(name)
+    return value

@@ -1,0 +1,286 @@
+// The live board in the supervisor's browser: KPI tiles, the call table and its footer.
+//
+// It subscribes to the callback service's GET /events/board (one view: the
+// page's filters) with a one-time ticket, applies each message (the whole view,
+// or the rows that changed since the version it holds), and ticks durations
+// itself from the instants the rows carry, so the server does nothing per
+// watcher per second. Every value is set as text (textContent), never as
+// markup: names come from callers, agents and supervisors.
+//
+// Streamlit hears from it only when something Streamlit itself shows must
+// change (trigger "refresh"): someone asks for help, the supervisor's own leg
+// changed, the chosen call changed or left, or the stream needs a new ticket.
+// A row click is the trigger "select".
+
+const COLUMNS = [
+  ["agent", "Agent"], ["team", "Team"], ["queue", "Queue"], ["customer", "Customer"],
+  ["state", "State"], ["duration", "Duration"], ["hold", "On hold"], ["holds", "Holds"],
+  ["monitoring", "Monitoring"], ["speaking", "Speaking"], ["talk", "Agent talk"],
+  ["silence", "Silence"], ["alerts", "Alerts"], ["score", "Attention"], ["why", "Why"],
+];
+const TILES = [
+  ["live", "Live calls"], ["waiting", "Waiting"], ["on_hold", "On hold"],
+  ["monitored", "Monitored"], ["longest_call", "Longest call"], ["longest_wait", "Longest wait"],
+];
+const SILENCE_SHOWN_SECONDS = 5; // a shorter silence is a pause, not worth a cell
+const TICK_MS = 1000;
+
+function clock(seconds) {
+  const whole = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(whole / 3600), m = Math.floor((whole % 3600) / 60), s = whole % 60;
+  const two = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
+}
+
+function since(ms, now) {
+  return ms == null ? null : Math.max(0, (now - ms) / 1000);
+}
+
+// What the chosen call's controls depend on (live/board.py control_key says the same).
+function controlKey(row) {
+  return [row.agent, row.state, row.monitoring, row.alerts].join("|");
+}
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+class Board {
+  constructor(parent) {
+    this.root = el("div", "ep-board");
+    this.status = el("div", "ep-status", "Connecting to the live floor…");
+    this.status.setAttribute("role", "status");
+    this.tiles = {};
+    const tiles = el("div", "ep-tiles");
+    for (const [name, label] of TILES) {
+      const tile = el("div", "ep-tile");
+      tile.append(el("div", "ep-label", label));
+      this.tiles[name] = tile.appendChild(el("div", "ep-value", "–"));
+      tiles.append(tile);
+    }
+    const wrap = el("div", "ep-wrap");
+    const table = el("table", "ep-table");
+    const head = table.createTHead().insertRow();
+    for (const [, label] of COLUMNS) head.append(el("th", null, label));
+    this.body = table.createTBody();
+    wrap.append(table);
+    this.footer = el("div", "ep-footer", "");
+    this.root.append(this.status, tiles, wrap, this.footer);
+    parent.append(this.root);
+
+    this.rows = new Map(); // sid -> {row, tr}
+    this.order = [];
+    this.version = 0;
+    this.offset = 0; // server clock minus this browser's clock
+    this.url = null;
+    this.source = null;
+    this.triggered = new Set(); // what was already asked of Streamlit, once each
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+    this.body.addEventListener("click", (event) => {
+      const tr = event.target.closest("tr[data-sid]");
+      if (tr) {
+        this.select(tr.dataset.sid);
+        this.setTrigger("select", tr.dataset.sid);
+      }
+    });
+  }
+
+  configure(data, setTrigger) {
+    this.setTrigger = setTrigger;
+    this.data = data;
+    if (data.url !== this.url) this.connect(data.url);
+    this.select(data.selected ? data.selected.sid : null);
+    this.check();
+  }
+
+  connect(url) {
+    if (this.source) this.source.close();
+    this.url = url;
+    this.version = 0;
+    this.showStatus("Connecting to the live floor…");
+    const source = (this.source = new EventSource(url));
+    source.addEventListener("status", (e) => {
+      const status = JSON.parse(e.data);
+      this.showStatus(status.ok ? null : `${status.message}. The floor shows again as soon as it answers.`);
+    });
+    source.addEventListener("board", (e) => this.apply(JSON.parse(e.data)));
+    source.addEventListener("me", (e) => {
+      this.me = JSON.parse(e.data);
+      this.check();
+    });
+    source.onerror = () => {
+      if (source !== this.source) return;
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused (the ticket is single use, or the service restarted): ask for a new one.
+        this.showStatus("Reconnecting to the live floor…");
+        this.ask("ticket:" + this.data.ticket, {reason: "ticket", ticket: this.data.ticket});
+      } else {
+        this.showStatus("Reconnecting to the live floor…");
+      }
+    };
+  }
+
+  showStatus(text) {
+    this.status.textContent = text || "";
+    this.status.hidden = !text;
+  }
+
+  apply(message) {
+    if (message.base !== null && message.base !== this.version) {
+      // Cannot happen on one stream (the server knows what it sent); start over.
+      this.connect(this.url);
+      return;
+    }
+    if (message.base === null) {
+      for (const entry of this.rows.values()) entry.tr.remove();
+      this.rows.clear();
+    }
+    this.offset = message.at - Date.now();
+    const now = message.at;
+    for (const [sid, row] of Object.entries(message.rows)) {
+      let entry = this.rows.get(sid);
+      if (!entry) {
+        const tr = this.body.insertRow();
+        tr.dataset.sid = sid;
+        for (const [name] of COLUMNS) tr.insertCell().dataset.col = name;
+        entry = {tr};
+        this.rows.set(sid, entry);
+      }
+      entry.row = row;
+      this.fill(entry, now);
+    }
+    const keep = new Set(message.order);
+    for (const [sid, entry] of this.rows) {
+      if (!keep.has(sid)) {
+        entry.tr.remove();
+        this.rows.delete(sid);
+      }
+    }
+    // Put the rows in the view's order, moving only those out of place.
+    let at = this.body.firstElementChild;
+    for (const sid of message.order) {
+      const tr = this.rows.get(sid).tr;
+      if (tr === at) at = at.nextElementSibling;
+      else this.body.insertBefore(tr, at);
+    }
+    this.order = message.order;
+    this.version = message.v;
+    this.live = message.live;
+    this.matched = message.matched;
+    this.kpis = message.kpis;
+    this.help = message.help;
+    this.stamp = new Date(message.at);
+    this.root.dataset.version = String(message.v);
+    this.tiles.live.textContent = String(message.kpis.live);
+    this.tiles.waiting.textContent = String(message.kpis.waiting);
+    this.tiles.on_hold.textContent = String(message.kpis.on_hold);
+    this.tiles.monitored.textContent = String(message.kpis.monitored);
+    this.select(this.selected);
+    this.tick();
+    this.check();
+  }
+
+  fill(entry, now) {
+    const row = entry.row;
+    const cells = entry.tr.cells;
+    const text = {
+      agent: (row.sid === this.selected ? "▶ " : "") + row.agent,
+      team: row.team, queue: row.queue, customer: row.customer, state: row.state,
+      holds: row.holds ? String(row.holds) : "", monitoring: row.monitoring,
+      speaking: row.speaking, talk: row.talk, alerts: row.alerts, score: String(row.score),
+      why: row.why,
+    };
+    COLUMNS.forEach(([name], i) => {
+      if (name in text && cells[i].textContent !== text[name]) cells[i].textContent = text[name];
+    });
+    entry.tr.classList.toggle("ep-help", row.alerts.startsWith("HELP"));
+    entry.tr.classList.toggle("ep-hold", row.state === "hold");
+    this.tickRow(entry, now);
+  }
+
+  tickRow(entry, now) {
+    const row = entry.row;
+    const cells = entry.tr.cells;
+    const silent = since(row.silent_ms, now);
+    const values = [
+      clock(since(row.started_ms, now) || 0),
+      row.hold_ms != null ? clock(since(row.hold_ms, now)) : "",
+      silent != null && silent >= SILENCE_SHOWN_SECONDS ? clock(silent) : "",
+    ];
+    [5, 6, 11].forEach((col, i) => {
+      if (cells[col].textContent !== values[i]) cells[col].textContent = values[i];
+    });
+  }
+
+  tick() {
+    if (!this.kpis) return;
+    const now = Date.now() + this.offset;
+    for (const entry of this.rows.values()) this.tickRow(entry, now);
+    this.tiles.longest_call.textContent = clock(since(this.kpis.oldest_call_ms, now) || 0);
+    this.tiles.longest_wait.textContent = clock(since(this.kpis.oldest_wait_ms, now) || 0);
+    const stamp = this.stamp.toISOString().slice(11, 19);
+    this.footer.textContent =
+      `${this.order.length} of ${this.matched} calls shown (${this.live} live) · updated ${stamp} UTC`;
+  }
+
+  select(sid) {
+    const before = this.selected;
+    this.selected = sid;
+    for (const s of [before, sid]) {
+      const entry = s && this.rows.get(s);
+      if (entry) {
+        entry.tr.classList.toggle("ep-selected", s === sid);
+        this.fill(entry, Date.now() + this.offset);
+      }
+    }
+  }
+
+  // Ask Streamlit to redraw what it shows, once per distinct reason.
+  check() {
+    if (!this.data || !this.kpis) return;
+    const help = (this.help || []).map((h) => `${h.sid}@${h.since}`).sort().join(",");
+    if (help !== this.data.help_key) this.ask("help:" + help, {reason: "help"});
+    if (this.me !== undefined) {
+      const me = this.me ? `${this.me.sid}|${this.me.mode}|${this.me.status}` : "";
+      if (me !== this.data.me_key) this.ask("me:" + me, {reason: "me"});
+    }
+    const chosen = this.data.selected;
+    if (chosen) {
+      const entry = this.rows.get(chosen.sid);
+      const key = entry ? controlKey(entry.row) : "gone";
+      if (key !== chosen.key) this.ask(`chosen:${chosen.sid}:${key}`, {reason: "chosen"});
+    }
+  }
+
+  ask(once, value) {
+    if (this.triggered.has(once)) return;
+    this.triggered.add(once);
+    if (this.triggered.size > 500) this.triggered = new Set([once]);
+    // `at`: Streamlit's redraw must read a floor no older than this message.
+    this.setTrigger("refresh", {...value, at: this.stamp ? this.stamp.getTime() : 0});
+  }
+
+  close() {
+    clearInterval(this.ticker);
+    if (this.source) this.source.close();
+    this.root.remove();
+  }
+}
+
+export default function (component) {
+  const {data, setTriggerValue, parentElement} = component;
+  let board = parentElement.__earpieceBoard;
+  if (!board) board = parentElement.__earpieceBoard = new Board(parentElement);
+  clearTimeout(board.closing);
+  board.configure(data, setTriggerValue);
+  // Closed only if not mounted again at once (a rerun re-renders; leaving the page unmounts).
+  return () => {
+    board.closing = setTimeout(() => {
+      board.close();
+      delete parentElement.__earpieceBoard;
+    }, 1000);
+  };
+}

@@ -69,8 +69,13 @@ def held_since(conference: Mapping[str, Any]) -> str | None:
     return min(stamps) if stamps else None
 
 
+NOTHING = Attention(0, ())
+
+
 def attention(conference: Mapping[str, Any], now_s: float) -> Attention:
     alerts = conference.get("alerts") or ()
+    if not alerts:
+        return NOTHING  # most calls: no durations to format (the board asks for every call)
     score = sum(WEIGHTS.get(a, UNKNOWN_ALERT_WEIGHT) for a in alerts)
     signals = conference.get("signals") or {}
     values = {

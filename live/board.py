@@ -14,6 +14,7 @@ is never markup here, and the browser sets it as text.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -108,8 +109,12 @@ class Filters:
 
 def ms(stamp: str | None) -> int | None:
     """An ISO 8601 time as epoch milliseconds (what a browser's clock counts in)."""
-    if not stamp:
-        return None
+    return _ms(stamp) if stamp else None
+
+
+@functools.lru_cache(maxsize=16_384)
+def _ms(stamp: str) -> int:
+    # Bounded: a floor's stamps repeat from one pass to the next, a few per call.
     return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
 
 

@@ -42,8 +42,15 @@ def test_rows_carry_instants_to_tick_from_and_plain_text() -> None:
     floor = [
         conference("a", started=0, team="support", agent="nick", speaking=("agent", "customer")),
         conference("b", started=600, team="billing", agent="tara", state="waiting"),
-        conference("c", started=1200, team="support", agent="olga", state="hold",
-                   hold_since=1700, monitors=1),  # fmt: skip
+        conference(
+            "c",
+            started=1200,
+            team="support",
+            agent="olga",
+            state="hold",
+            hold_since=1700,
+            monitors=1,
+        ),  # fmt: skip
     ]
     assert [c["sid"] for c in choose(floor, Filters(teams=("support",)), NOW)] == ["a", "c"]
     assert [c["sid"] for c in choose(floor, Filters(agent="TA"), NOW)] == ["b"]

@@ -83,12 +83,8 @@ def browser_page() -> Iterator[Page]:
 
 
 def click_first_row(page: Page) -> None:
-    """The table is drawn on a canvas: click the first data row's selection box."""
-    grid = page.locator('[data-testid="stDataFrame"]').first
-    box = grid.bounding_box()
-    assert box is not None
-    header, row = 35, 35
-    page.mouse.click(box["x"] + 18, box["y"] + header + row / 2)
+    """The live board's first row (the component's table; CSS locators pierce its shadow root)."""
+    page.locator("tr[data-sid]").first.click()
 
 
 def test_listen_whisper_leave_in_a_real_browser(demo: Demo, browser_page: Page) -> None:

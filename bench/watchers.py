@@ -1,0 +1,254 @@
+"""Many supervisors watching one floor: the board's cost per watcher, measured side by side.
+
+Starts Redis, the callback service, the Twilio simulator (about 2,000 live
+calls, arrivals keeping it there) and the dashboard, opens a few real
+Chromium pages on the Floor page (signed in as the manager, filtered to a
+probe agent), then, for N = 1, 10, 30 and 100 protocol-level watchers (what
+the page's board component speaks: a ticket, then `GET /events/board` with a
+set of filters, spread over five views as a floor's leads filter), prints:
+
+- the CPU (cores) and RSS of the callback service and of the dashboard;
+- board updates each watcher received per minute (min and median);
+- the server time of one board pass (all views, once), p50 / p95;
+- a new call's callback to the change visible in a real page (p50 / p95).
+
+and the added service CPU per extra watcher. Targets (issue 11): at 30
+watchers every watcher updated at least once a second, visible < 1 s p95,
+the dashboard under one core; < 1% of a core per extra watcher; one
+watcher's pass no slower than the old refresh (85 ms p95 at 200 rows, in
+MEASUREMENTS.md, measured on the landed code before this change).
+
+    python -m bench.watchers [--conferences 2000] [--seconds 20] [--pages 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, sync_playwright
+
+from bench.common import API_TOKEN, AUTH_TOKEN, free_port, percentile, process
+from bench.sim_floor import ACCOUNT_SID, cpu_seconds, simulated_floor
+from earpiece import sessions
+from earpiece.settings import load
+from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+
+STEPS = (1, 10, 30, 100)
+VIEWS = ("", "&order=newest", "&order=longest&limit=50", "&state=hold", "&limit=500")
+PROBE_AGENT = "zprobe"  # not a roster agent: the generated traffic never uses it
+BEFORE_REFRESH_P95_MS = 85  # MEASUREMENTS.md: one watcher, 200 rows, the landed code
+TARGET_VISIBLE_MS = 1000
+
+# In the page: when each "N of N calls shown" first appeared in the board's footer
+# (the component draws in a shadow root, so the observer is put there).
+OBSERVER = """
+() => {
+  window.__shown = {};
+  const host = [...document.querySelectorAll('*')].find(
+    (e) => e.shadowRoot && e.shadowRoot.querySelector('.ep-footer'));
+  const footer = host.shadowRoot.querySelector('.ep-footer');
+  const seen = () => {
+    const m = footer.textContent.match(/^(\\d+) of (\\d+) calls shown/);
+    if (m && !(m[1] in window.__shown)) window.__shown[m[1]] = Date.now();
+  };
+  new MutationObserver(seen).observe(footer, {subtree: true, childList: true,
+                                              characterData: true});
+}
+"""
+
+
+@dataclass
+class Watcher:
+    updates: int = 0
+    received: int = 0
+    task: asyncio.Task[None] | None = None
+
+
+@dataclass
+class Crowd:
+    """Protocol-level watchers on a loop of their own (the pages use Playwright's sync API)."""
+
+    service_url: str
+    watchers: list[Watcher] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.http = asyncio.run_coroutine_threadsafe(self._client(), self.loop).result()
+
+    async def _client(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
+        return httpx.AsyncClient(base_url=self.service_url, timeout=None, limits=limits)
+
+    async def _watch(self, w: Watcher, view: str) -> None:
+        got = await self.http.post(
+            "/api/events/ticket", headers={"Authorization": f"Bearer {API_TOKEN}"}
+        )
+        ticket = got.json()["ticket"]
+        async with self.http.stream("GET", f"/events/board?ticket={ticket}{view}") as answer:
+            assert answer.status_code == 200, answer.status_code
+            async for chunk in answer.aiter_bytes():
+                w.received += len(chunk)
+                w.updates += chunk.count(b"event: board")
+
+    def grow(self, n: int) -> None:
+        async def add() -> None:
+            while len(self.watchers) < n:
+                w = Watcher()
+                w.task = asyncio.create_task(self._watch(w, VIEWS[len(self.watchers) % 5]))
+                self.watchers.append(w)
+
+        asyncio.run_coroutine_threadsafe(add(), self.loop).result()
+
+    def counts(self) -> list[tuple[int, int]]:
+        return [(w.updates, w.received) for w in self.watchers]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def pass_ms(service_url: str) -> float:
+    text = httpx.get(service_url + "/metrics", timeout=5).text
+    for line in text.splitlines():
+        if line.startswith("earpiece_board_pass_seconds "):
+            return float(line.split()[1]) * 1000
+    return 0.0
+
+
+@contextlib.contextmanager
+def dashboard(env: dict[str, str]) -> Iterator[Any]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "earpiece.cli", "dashboard", "--port", str(port)]
+    with process(cmd, env, f"http://127.0.0.1:{port}", "/_stcore/health") as running:
+        yield running
+
+
+def open_page(browser: Any, url: str) -> Page:
+    page: Page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    page.goto(url)
+    page.get_by_text("Live calls", exact=True).wait_for(timeout=60_000)
+    page.get_by_placeholder("search").fill(PROBE_AGENT)
+    page.get_by_placeholder("search").press("Enter")
+    page.get_by_text(re.compile(r"^0 of 0 calls shown")).wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+    page.evaluate(OBSERVER)
+    return page
+
+
+def probe_latencies(pages: list[Page], sim_url: str, trials: int, first: int) -> list[float]:
+    """Start probe calls; when each one's count first showed in every page, from the callback."""
+    out = []
+    for n in range(first, first + trials):
+        started = time.time() * 1000
+        httpx.post(sim_url + "/sim/calls", json={"agent": PROBE_AGENT}, timeout=10)
+        for page in pages:
+            deadline = time.monotonic() + 10
+            seen: Any = None
+            while seen is None and time.monotonic() < deadline:
+                seen = page.evaluate(f"window.__shown['{n}']")
+                time.sleep(0.02)
+            if seen is None:
+                raise SystemExit(f"probe call {n} never showed in a page")
+            out.append(seen - started)
+        time.sleep(0.2 + (n % 5) * 0.13)  # arrivals off the push rhythm
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--conferences", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=20, help="measured per step")
+    parser.add_argument("--pages", type=int, default=3, help="real Chromium pages watching")
+    parser.add_argument("--trials", type=int, default=10, help="probe calls per step")
+    args = parser.parse_args()
+
+    results = []
+    with simulated_floor("watch", args.conferences, speech=False) as floor:
+        service, sim_url = floor.service, floor.sim_url
+        env = {
+            **os.environ, "REDIS_URL": floor.redis_url, "EARPIECE_NAMESPACE": floor.namespace,
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_API_BASE_URL": sim_url, "PUBLIC_BASE_URL": service.url,
+        }  # fmt: skip
+        settings = load(env, env_file=None)
+        with dashboard(env) as dash, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            link = f"{dash.url}/?session={sessions.issue(settings, 'mina')}"
+            pages = [open_page(browser, link) for _ in range(args.pages)]
+            live = len(httpx.get(service.url + "/api/conferences", timeout=30, headers={
+                "Authorization": f"Bearer {API_TOKEN}"}).json()["conferences"])  # fmt: skip
+            crowd = Crowd(service.url)
+            probes = 1
+            for n in STEPS:
+                crowd.grow(n)
+                time.sleep(5)  # every watcher has its first view
+                pids = {"service": service.process.pid, "dashboard": dash.process.pid}
+                cpu0 = {k: cpu_seconds(pid) for k, pid in pids.items()}
+                counts0, t0 = crowd.counts(), time.monotonic()
+                passes: list[float] = []
+                latencies = probe_latencies(pages, sim_url, args.trials, probes)
+                probes += args.trials
+                while time.monotonic() - t0 < args.seconds:
+                    passes.append(pass_ms(service.url))
+                    time.sleep(0.25)
+                elapsed = time.monotonic() - t0
+                cores = {k: (cpu_seconds(pid) - cpu0[k]) / elapsed for k, pid in pids.items()}
+                rss = {k: rss_mb(pid) for k, pid in pids.items()}
+                per_minute = [(u1 - u0) / elapsed * 60 for (u0, _), (u1, _) in
+                              zip(counts0, crowd.counts(), strict=False)]  # fmt: skip
+                kib_s = (
+                    sum(b1 - b0 for (_, b0), (_, b1) in zip(counts0, crowd.counts(), strict=False))
+                    / elapsed
+                    / 1024
+                )
+                results.append((n, cores, rss, per_minute, passes, latencies, kib_s))
+            pages[0].screenshot(path=artifact("bench-watchers.png"), full_page=True)
+            browser.close()
+
+    print(f"the board at {live} live calls (simulated, no speech), pushed every "
+          f"{settings.dashboard_refresh_seconds:g} s at most; {args.pages} real Chromium pages "
+          f"watch besides the N protocol-level watchers (5 views)")  # fmt: skip
+    print(
+        f"{'N':>4} {'service':>8} {'dashboard':>9} {'svc RSS':>8} {'dash RSS':>8} "
+        f"{'updates/min min/med':>20} {'pass p50/p95':>13} {'visible p50/p95':>16} {'KiB/s':>7}"
+    )
+    for n, cores, rss, per_minute, passes, latencies, kib_s in results:
+        print(f"{n:>4} {cores['service']:>8.2f} {cores['dashboard']:>9.2f} "
+              f"{rss['service']:>6.0f}MB {rss['dashboard']:>6.0f}MB "
+              f"{min(per_minute):>9.0f} / {statistics.median(per_minute):>6.0f}  "
+              f"{percentile(passes, 50):>5.0f} / {percentile(passes, 95):>4.0f} ms "
+              f"{percentile(latencies, 50):>6.0f} / {percentile(latencies, 95):>4.0f} ms "
+              f"{kib_s:>7.0f}")  # fmt: skip
+    first, last = results[0], results[-1]
+    per_watcher = (last[1]["service"] - first[1]["service"]) / (last[0] - first[0])
+    thirty = next(r for r in results if r[0] == 30)
+    visible = percentile(thirty[5], 95)
+    print(f"30 watchers: slowest watcher {min(thirty[3]):.0f} updates/min (target >= 60), "
+          f"visible p95 {visible:.0f} ms ({visible / TARGET_VISIBLE_MS:.0%} of the 1 s target), "
+          f"dashboard {thirty[1]['dashboard']:.2f} cores (target < 1)")  # fmt: skip
+    one = percentile(first[4], 95)
+    print(f"1 watcher: board pass p95 {one:.0f} ms against the old per-watcher refresh's "
+          f"{BEFORE_REFRESH_P95_MS} ms p95 ({one / BEFORE_REFRESH_P95_MS:.0%})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

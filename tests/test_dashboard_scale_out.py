@@ -1,0 +1,102 @@
+"""Two dashboard processes serve one floor, each to its own browser.
+
+A floor past one core runs several `earpiece dashboard` processes behind a
+proxy with sticky sessions (README, "Many supervisors"): Streamlit keeps a
+browser's session in the process that holds its WebSocket. Nothing else is
+per process: sign-in sessions are signed tokens any process accepts, the
+floor is Redis's, and each page's live board comes from the callback
+service. Here a supervisor on each process sees the same new call, and what
+one does there shows on the other's board.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+from playwright.sync_api import Page, expect, sync_playwright
+
+from earpiece import sessions
+from earpiece.settings import load
+from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Wired
+from tests.helpers import ServerThread
+
+FIRST_LOAD_MS = 60_000
+UI_TIMEOUT_MS = 15_000
+
+
+@contextlib.contextmanager
+def dashboard_process(env: dict[str, str]) -> Iterator[str]:
+    port = ServerThread.free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "earpiece.cli", "dashboard", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(url + "/_stcore/health", timeout=1).status_code == 200:
+                    break
+            assert process.poll() is None and time.monotonic() < deadline, "no dashboard"
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def open_floor(page: Page, url: str, agent: str) -> None:
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    page.goto(url)
+    expect(page.get_by_text("Live calls", exact=True)).to_be_visible(timeout=FIRST_LOAD_MS)
+    page.get_by_placeholder("search").fill(agent)
+    page.get_by_placeholder("search").press("Enter")
+
+
+def test_two_dashboard_processes_serve_one_floor(wired: Wired) -> None:
+    service = wired.service.settings
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "EARPIECE_"))},
+        "REDIS_URL": service.redis_url or "", "EARPIECE_NAMESPACE": service.namespace,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": wired.sim.url, "PUBLIC_BASE_URL": service.base_url,
+    }  # fmt: skip
+    settings = load(env, env_file=None)
+    with (
+        dashboard_process(env) as first,
+        dashboard_process(env) as second,
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        mina = browser.new_page(viewport={"width": 1500, "height": 1000})
+        ana = browser.new_page(viewport={"width": 1500, "height": 1000})
+        open_floor(mina, f"{first}/?session={sessions.issue(settings, 'mina')}", "bob")
+        open_floor(ana, f"{second}/?session={sessions.issue(settings, 'ana')}", "bob")
+
+        call = wired.new_call("bob")
+        for page in (mina, ana):
+            expect(page.get_by_text(re.compile(r"^1 of 1 calls shown"))).to_be_visible()
+
+        # Ana, on the second process, listens; Mina's board on the first shows it.
+        ana.locator("tr[data-sid]").first.click()
+        ana.locator("button", has_text="Listen").first.click()
+        expect(ana.get_by_text("You are listening")).to_be_visible()
+        wired.wait(lambda: (wired.monitor(call["conference_sid"], "ana") or {})
+                   .get("status") == "connected")  # fmt: skip
+        expect(mina.locator("td[data-col=monitoring]").first).to_have_text("ana (listen)")
+        mina.screenshot(path=artifact("scale-out-first.png"), full_page=True)
+        ana.screenshot(path=artifact("scale-out-second.png"), full_page=True)
+        browser.close()

@@ -240,6 +240,8 @@ def main() -> None:
               f"{kib_s:>7.0f}")  # fmt: skip
     first, last = results[0], results[-1]
     per_watcher = (last[1]["service"] - first[1]["service"]) / (last[0] - first[0])
+    print(f"added service CPU per extra watcher: {per_watcher * 100:.2f}% of a core "
+          f"(target < 1%: {per_watcher * 100:.0%} of it)")  # fmt: skip
     thirty = next(r for r in results if r[0] == 30)
     visible = percentile(thirty[5], 95)
     print(f"30 watchers: slowest watcher {min(thirty[3]):.0f} updates/min (target >= 60), "

@@ -50,7 +50,7 @@ def test_rows_carry_instants_to_tick_from_and_plain_text() -> None:
             state="hold",
             hold_since=1700,
             monitors=1,
-        ),  # fmt: skip
+        ),
     ]
     assert [c["sid"] for c in choose(floor, Filters(teams=("support",)), NOW)] == ["a", "c"]
     assert [c["sid"] for c in choose(floor, Filters(agent="TA"), NOW)] == ["b"]

@@ -200,13 +200,50 @@ class Entry:
     rank: tuple[int, int, str]  # live.attention's order
 
 
+class Rows:
+    """Each call's row, kept from one pass to the next while nothing it shows moved.
+
+    The floor's read hands back the same rendering for a document that did not
+    change, with its alerts and signals worked out anew. A call with no alert
+    shows nothing that moves with the clock (its durations are instants), so
+    its row and encoding are reused until the rendering, its alerts or its
+    signals differ. A call with alerts is redone every pass: its reasons quote
+    durations."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[Conference, Any, Any, Entry]] = {}
+
+    def entries(self, conferences: Iterable[Conference], now_s: float, mask: bool) -> list[Entry]:
+        kept, out = self._kept, []
+        fresh: dict[str, tuple[Conference, Any, Any, Entry]] = {}
+        for c in conferences:
+            sid = c["sid"]
+            alerts, shown = c.get("alerts"), _shown_signals(c)
+            hit = kept.get(sid)
+            if hit is not None and hit[0] is c and not alerts and not hit[1] and hit[2] == shown:
+                entry = hit[3]
+            else:
+                entry = _entry(c, now_s, mask)
+            fresh[sid] = (c, bool(alerts), shown, entry)
+            out.append(entry)
+        self._kept = fresh  # only what is live: bounded by the floor
+        return out
+
+
+def _shown_signals(c: Conference) -> tuple[Any, ...]:
+    """The signals a row shows (the rest, such as seconds of silence so far, tick)."""
+    signals = c.get("signals") or {}
+    share = (signals.get("talk_share") or {}).get("agent")
+    return signals.get("holds"), share, signals.get("silent_since")
+
+
+def _entry(c: Conference, now_s: float, mask: bool) -> Entry:
+    r = row(c, now_s, mask)
+    return Entry(c, r, orjson.dumps(r), rank(r["score"], c.get("state"), c.get("started_at")))
+
+
 def entries(conferences: Iterable[Conference], now_s: float, mask: bool) -> list[Entry]:
-    out = []
-    for c in conferences:
-        r = row(c, now_s, mask)
-        out.append(Entry(c, r, orjson.dumps(r), rank(r["score"], c.get("state"),
-                                                      c.get("started_at"))))  # fmt: skip
-    return out
+    return [_entry(c, now_s, mask) for c in conferences]
 
 
 def select(all_entries: Iterable[Entry], filters: Filters) -> list[Entry]:

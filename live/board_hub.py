@@ -128,6 +128,7 @@ class BoardHub:
         self._passed = asyncio.Condition()
         self._wake = asyncio.Event()
         self._last: tuple[list[Entry], bytes] | None = None  # the last pass's rows and summary
+        self._rows = board.Rows()
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -214,7 +215,7 @@ class BoardHub:
         await self._announce()
 
     def _work_out(self, conferences: list[dict[str, Any]]) -> None:
-        everything = board.entries(conferences, time.time(), self.mask)
+        everything = self._rows.entries(conferences, time.time(), self.mask)
         summary = (
             b'"live":' + orjson.dumps(len(conferences))
             + b',"kpis":' + orjson.dumps(board.kpis(conferences))

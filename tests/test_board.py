@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -77,11 +77,16 @@ def test_rows_carry_instants_to_tick_from_and_plain_text() -> None:
 class Watcher:
     """One board stream read in a thread, keeping every event it received."""
 
+    open: ClassVar[list[Watcher]] = []  # closed after each test (see the `http` fixture)
+
     def __init__(self, http: httpx.Client, url: str) -> None:
+        self.closed = False
+        Watcher.open.append(self)
         self.events: list[ServerSentEvent] = []
         self.status: int | None = None
         self.headers: dict[str, str] = {}
         self._ready = threading.Event()
+        self._response: httpx.Response | None = None
         self._http, self._url = http, url
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -90,18 +95,27 @@ class Watcher:
     def _read(self) -> None:
         try:
             with connect_sse(self._http, "GET", self._url) as source:
+                self._response = source.response
                 self.status = source.response.status_code
                 self.headers = dict(source.response.headers)
                 self._ready.set()
                 if self.status != 200:
                     return
                 for event in source.iter_sse():
+                    if self.closed:
+                        break  # hang up (a board comes at least once a second)
                     if event.event and event.event != "ping":
                         self.events.append(event)
-        except httpx.HTTPError:
-            pass
+        except (httpx.HTTPError, OSError, RuntimeError):
+            pass  # hung up by close()
         finally:
             self._ready.set()
+
+    def close(self) -> None:
+        self.closed = True
+        if self._response is not None:
+            self._response.close()  # wakes the reading thread: its stream is gone
+        self._thread.join(5)
 
     def boards(self) -> list[dict[str, Any]]:
         return [json.loads(e.data) for e in self.events if e.event == "board"]
@@ -133,9 +147,17 @@ def ticket(http: httpx.Client) -> str:
 
 
 @pytest.fixture
+def wired(wiring: Callable[..., Wired]) -> Wired:
+    # A quiet floor sends no board; a ping a second lets a watcher hang up quickly.
+    return wiring(EARPIECE_SSE_PING_SECONDS="1")
+
+
+@pytest.fixture
 def http(wired: Wired) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=wired.service.settings.base_url, timeout=10) as client:
         yield client
+        while Watcher.open:
+            Watcher.open.pop().close()
 
 
 def wait_for(predicate: Any, seconds: float = 5.0) -> None:
@@ -208,3 +230,20 @@ def test_a_ticket_opens_one_stream_once_and_bad_requests_are_refused(
         assert source.response.status_code == 200
     assert http.get(f"/events?ticket={t}").status_code == 401
     assert http.options("/events/board").headers["access-control-allow-origin"] == "*"
+
+
+def test_a_row_is_reused_only_while_nothing_it_shows_moved() -> None:
+    from live.board import Rows
+
+    rows = Rows()
+    quiet = conference("a", started=0)
+    alerted = conference("b", started=0, alerts=("long-call",))
+    first = {e.row["sid"]: e for e in rows.entries([quiet, alerted], NOW, True)}
+    again = {e.row["sid"]: e for e in rows.entries([quiet, alerted], NOW + 1, True)}
+    assert again["a"] is first["a"], "an unchanged call without alerts keeps its row"
+    assert again["b"] is not first["b"], "a call with alerts is redone (its reasons tick)"
+    assert again["b"].row["why"] != first["b"].row["why"]
+    quiet["signals"] = {"holds": 1}
+    assert rows.entries([quiet], NOW + 2, True)[0].row["holds"] == 1
+    changed = dict(quiet, state="hold")  # a new document is a new rendering
+    assert rows.entries([changed], NOW + 3, True)[0].row["state"] == "hold"

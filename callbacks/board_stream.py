@@ -9,7 +9,10 @@ for everyone who watches the same view. Events:
 - `board`: the view: `{"v", "base", "matched", "order", "rows", "live", "kpis", "help", "at"}`.
   With `base` null it is the whole view; otherwise `rows` holds only the rows
   new or changed since version `base`, which the watcher has;
-- `me`: the watching supervisor's own leg (`{"sid", "mode", "status"}` or null), when it changes.
+- `me`: the watching supervisor's own leg (`{"sid", "mode", "status"}` or null), when it changes;
+- `call`: with `?watch=CF…`, `{"sid", "v"}` whenever that call changes (`v` null once it
+  ended): what the dashboard's call page waits on instead of redrawing on a timer
+  (`board=off` for no `board` events).
 
 A browser's EventSource cannot send a header, so it comes with a one-time
 ticket (`?ticket=`); a server-side client may send its bearer token. The
@@ -37,14 +40,18 @@ from live.board_hub import TooManyViews, View
 FILTER_NAMES = ("team", "queue", "state", "agent", "order", "limit")
 CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
 _UNSENT = object()
+MAX_SID_CHARS = 64
+# The view of a watcher that wants no table: no rows, one view shared by all of them.
+CALL_ONLY = Filters(limit=0)
 
 
-async def _stream(ctx: Context, view: View, who: Holder) -> AsyncIterator[bytes]:
+async def _stream(ctx: Context, view: View, who: Holder, watch: str | None) -> AsyncIterator[bytes]:
     board = ctx.board
     try:
         sent: int | None = None
         status: object = _UNSENT
         mine: object = _UNSENT
+        call: object = _UNSENT
         seen = -1
         while True:
             seen = await board.next_pass(seen, ctx.settings.sse_ping_seconds)
@@ -53,12 +60,15 @@ async def _stream(ctx: Context, view: View, who: Holder) -> AsyncIterator[bytes]
                 status = board.error
                 body = {"ok": True} if status is None else {"ok": False, "message": status}
                 parts.append(encode(None, "status", orjson.dumps(body).decode()))
-            if view.version and view.version != sent:
+            if view.filters != CALL_ONLY and view.version and view.version != sent:
                 parts.append(b"event: board\r\ndata: " + view.message(sent) + b"\r\n\r\n")
                 sent = view.version
             if who.ident is not None and board.mine.get(who.ident) != mine:
                 mine = board.mine.get(who.ident)
                 parts.append(encode(None, "me", orjson.dumps(mine).decode()))
+            if watch is not None and board.ready and board.call_version(watch) != call:
+                call = board.call_version(watch)
+                parts.append(encode(None, "call", orjson.dumps({"sid": watch, "v": call}).decode()))
             if parts:
                 yield b"".join(parts)
     finally:
@@ -73,18 +83,23 @@ async def board_events(request: Request) -> Response:
         filters = Filters.from_query({name: query.getlist(name) for name in FILTER_NAMES})
     except BadFilters as exc:
         raise ApiError(422, "bad-filters", str(exc)) from None
+    watch = query.get("watch")
+    if watch is not None and not (watch.isalnum() and len(watch) <= MAX_SID_CHARS):
+        raise ApiError(422, "bad-watch", "watch must be a conference SID")
     if ctx.hub.subscribers + ctx.board.watchers >= ctx.settings.sse_max_clients:
         raise ApiError(
             503, "too-many-streams",
             f"this process already serves {ctx.settings.sse_max_clients} event streams",
             {"Retry-After": "5"},
         )  # fmt: skip
+    if query.get("board") == "off":
+        filters = CALL_ONLY  # a page that follows one call needs no table
     try:
         view = await ctx.board.watch(filters)
     except TooManyViews as exc:
         raise ApiError(503, "too-many-views", str(exc), {"Retry-After": "5"}) from None
     return EventSourceResponse(
-        _stream(ctx, view, who),
+        _stream(ctx, view, who, watch),
         ping=ctx.settings.sse_ping_seconds,
         send_timeout=ctx.settings.sse_send_timeout_seconds,
         headers=CORS,

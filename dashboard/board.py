@@ -19,10 +19,14 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from dashboard import ui
+from dashboard.runtime import Unavailable
+from earpiece import tickets
 from live.board import Filters
 
 ASSETS = Path(__file__).parent / "board_component"
 KEY = "live-board"
+CALL_KEY = "call-watch"
 
 _mount = st.components.v2.component(
     "earpiece_board",
@@ -31,8 +35,26 @@ _mount = st.components.v2.component(
 )
 
 
+def new_ticket(page: ui.Page) -> str | None:
+    """A one-time ticket for the signed-in supervisor's stream (None while Redis is down)."""
+    rt = page.runtime
+    holder = tickets.Holder("supervisor", page.who.id)
+    try:
+        issued = rt.run(tickets.issue(rt.services.redis, page.settings.namespace, holder))
+    except Unavailable:
+        return None
+    return issued.ticket
+
+
 def stream_url(feed_url: str, ticket: str, filters: Filters) -> str:
     return f"{feed_url}/events/board?" + urlencode([("ticket", ticket), *filters.query()])
+
+
+def call_url(feed_url: str, ticket: str, sid: str) -> str:
+    """The stream a page showing one call waits on: `call` events, no table."""
+    return f"{feed_url}/events/board?" + urlencode(
+        [("ticket", ticket), ("watch", sid), ("board", "off")]
+    )
 
 
 def show(
@@ -50,9 +72,16 @@ def show(
     _mount(key=KEY, data=data, on_select_change=on_select, on_refresh_change=on_refresh)
 
 
-def trigger(name: str) -> Any:
+def watch_call(*, url: str, ticket: str, on_refresh: Callable[[], None]) -> None:
+    """Mount the component in its call mode: it draws nothing but a note while it
+    reconnects, and asks for a rerun (trigger "refresh") when the call changes."""
+    data = {"mode": "call", "url": url, "ticket": ticket}
+    _mount(key=CALL_KEY, data=data, on_refresh_change=on_refresh)
+
+
+def trigger(name: str, key: str = KEY) -> Any:
     """The value the component sent with its trigger `name` in this run, if any."""
-    result = st.session_state.get(KEY)
+    result = st.session_state.get(key)
     if result is None:
         return None
     value = getattr(result, name, None)

@@ -212,10 +212,14 @@ class Rows:
 
     def __init__(self) -> None:
         self._kept: dict[str, tuple[Conference, Any, Any, Entry]] = {}
+        # A number per live call that moves whenever its document or its alerts do:
+        # what a page showing that one call waits on.
+        self.versions: dict[str, int] = {}
 
     def entries(self, conferences: Iterable[Conference], now_s: float, mask: bool) -> list[Entry]:
         kept, out = self._kept, []
         fresh: dict[str, tuple[Conference, Any, Any, Entry]] = {}
+        versions: dict[str, int] = {}
         for c in conferences:
             sid = c["sid"]
             alerts, shown = c.get("alerts"), _shown_signals(c)
@@ -224,9 +228,14 @@ class Rows:
                 entry = hit[3]
             else:
                 entry = _entry(c, now_s, mask)
+            if hit is None or hit[0] is not c or hit[3].row["alerts"] != entry.row["alerts"]:
+                versions[sid] = self.versions.get(sid, 0) + 1
+            else:
+                versions[sid] = self.versions[sid]
             fresh[sid] = (c, bool(alerts), shown, entry)
             out.append(entry)
         self._kept = fresh  # only what is live: bounded by the floor
+        self.versions = versions
         return out
 
 

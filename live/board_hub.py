@@ -132,6 +132,15 @@ class BoardHub:
         self._task: asyncio.Task[None] | None = None
 
     @property
+    def ready(self) -> bool:
+        """A pass has worked the floor out since watching began (call versions mean something)."""
+        return self._last is not None
+
+    def call_version(self, sid: str) -> int | None:
+        """A number that moves whenever that live call changes; None once it is not live."""
+        return self._rows.versions.get(sid)
+
+    @property
     def watchers(self) -> int:
         return sum(v.watchers for v in self.views.values())
 

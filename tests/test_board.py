@@ -247,3 +247,25 @@ def test_a_row_is_reused_only_while_nothing_it_shows_moved() -> None:
     assert rows.entries([quiet], NOW + 2, True)[0].row["holds"] == 1
     changed = dict(quiet, state="hold")  # a new document is a new rendering
     assert rows.entries([changed], NOW + 3, True)[0].row["state"] == "hold"
+
+
+def test_a_page_following_one_call_hears_each_change_of_it_and_its_end(
+    wired: Wired, http: httpx.Client
+) -> None:
+    call = wired.new_call("bob")
+    sid = call["conference_sid"]
+    wired.new_call("ivan")  # another call's changes are not this page's
+    watcher = Watcher(http, f"/events/board?ticket={ticket(http)}&watch={sid}&board=off")
+
+    def versions() -> list[Any]:
+        return [json.loads(e.data)["v"] for e in watcher.events if e.event == "call"]
+
+    wait_for(lambda: versions())
+    wired.act(sid, "hold", call["customer_call_sid"])
+    wait_for(lambda: len(versions()) >= 2)
+    first, second = versions()[:2]
+    assert isinstance(first, int) and second == first + 1
+    wired.act(sid, "end")
+    wait_for(lambda: versions()[-1] is None)
+    assert not watcher.boards(), "board=off: no table"
+    assert http.get(f"/events/board?ticket={ticket(http)}&watch=CF../x").status_code == 422

@@ -361,6 +361,10 @@ def test_call_page_shows_signals_and_sends_a_card(floor: tuple[Wired, Settings])
     at.run()
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Speaking now"] == "agent" and tiles["Holds"] == "0"
+    # The page waits on its call's changes, not on a fast timer.
+    [watch] = at.get("bidi_component")
+    assert f"watch={sid}" in json.loads(watch.proto.json)["url"]
+    assert "board=off" in json.loads(watch.proto.json)["url"]
     at.text_input(key=f"card-text-{sid}").input("Ask for the order number")
     [send] = [b for b in at.button if b.label == "Send card"]
     send.click().run()

@@ -270,10 +270,61 @@ class Board {
   }
 }
 
+// The call page's mode: no table, only "this call changed, redraw" (and a note while
+// the stream reconnects).
+class CallWatch {
+  constructor(parent) {
+    this.status = el("div", "ep-status", "");
+    this.status.hidden = true;
+    parent.append(this.status);
+  }
+
+  configure(data, setTrigger) {
+    this.setTrigger = setTrigger;
+    this.data = data;
+    if (data.url === this.url) return;
+    if (this.source) this.source.close();
+    this.url = data.url;
+    this.version = undefined;
+    const source = (this.source = new EventSource(data.url));
+    source.addEventListener("status", (e) => {
+      const status = JSON.parse(e.data);
+      this.show(status.ok ? null : `${status.message}. This page catches up when it answers.`);
+    });
+    source.addEventListener("call", (e) => {
+      const {v} = JSON.parse(e.data);
+      if (this.version !== undefined && v !== this.version) {
+        this.setTrigger("refresh", {reason: "call", v});
+      }
+      this.version = v;
+    });
+    source.onerror = () => {
+      if (source !== this.source) return;
+      this.show("Reconnecting to the live floor…");
+      if (source.readyState === EventSource.CLOSED) {
+        this.setTrigger("refresh", {reason: "ticket", ticket: this.data.ticket});
+      }
+    };
+  }
+
+  show(text) {
+    this.status.textContent = text || "";
+    this.status.hidden = !text;
+  }
+
+  close() {
+    if (this.source) this.source.close();
+    this.status.remove();
+  }
+}
+
 export default function (component) {
   const {data, setTriggerValue, parentElement} = component;
   let board = parentElement.__earpieceBoard;
-  if (!board) board = parentElement.__earpieceBoard = new Board(parentElement);
+  if (!board) {
+    board = parentElement.__earpieceBoard =
+      data.mode === "call" ? new CallWatch(parentElement) : new Board(parentElement);
+  }
   clearTimeout(board.closing);
   board.configure(data, setTriggerValue);
   // Closed only if not mounted again at once (a rerun re-renders; leaving the page unmounts).

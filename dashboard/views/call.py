@@ -12,12 +12,14 @@ import streamlit as st
 from coach.actions import MAX_CARD_CHARS
 from coach.audit import AuditFilter
 from coach.rules import refusal
-from dashboard import ui
+from dashboard import board, ui
 from dashboard.runtime import Unavailable
 from live.attention import clock, seconds_since
 from live.board import customer_number, mask_number
 
 AUDIT_ON_CALL_LIMIT = 200
+# The page reruns when its call changes; this tick only moves its clocks on.
+CLOCK_TICK_SECONDS = 5.0
 
 
 def participants(conference: dict[str, Any], mask: bool) -> pd.DataFrame:
@@ -135,6 +137,36 @@ def live_part(page: ui.Page, sid: str) -> None:
         st.error(str(exc), icon=":material/warning:")
 
 
+def new_stream(page: ui.Page, sid: str) -> None:
+    ticket = board.new_ticket(page)
+    if ticket is not None:
+        st.session_state["call-ticket"] = ticket
+        st.session_state["call-url"] = board.call_url(page.settings.board_feed_url, ticket, sid)
+
+
+def on_refresh() -> None:
+    """The call changed (or its stream wants a new ticket): the fragment reruns."""
+    value = board.trigger("refresh", board.CALL_KEY)
+    state = st.session_state
+    if (
+        isinstance(value, dict)
+        and value.get("reason") == "ticket"
+        and (value.get("ticket") == state.get("call-ticket"))
+    ):
+        state["call-new-ticket"] = True
+
+
+def waiting_part(page: ui.Page, sid: str) -> None:
+    """What this page is, and what wakes it: the call's changes, and a slow tick for clocks."""
+    if st.session_state.pop("call-new-ticket", False):
+        new_stream(page, sid)
+    live_part(page, sid)
+    state = st.session_state
+    board.watch_call(
+        url=state.get("call-url", ""), ticket=state.get("call-ticket", ""), on_refresh=on_refresh
+    )
+
+
 def main() -> None:
     page = ui.current()
     sid = st.query_params.get("sid") or st.session_state.get("selected-sid")
@@ -145,7 +177,10 @@ def main() -> None:
     st.session_state["selected-sid"] = sid
     if st.query_params.get("sid") != sid:
         st.query_params["sid"] = sid
-    st.fragment(run_every=page.settings.dashboard_refresh_seconds)(live_part)(page, str(sid))
+    new_stream(page, str(sid))
+    # Reruns when the call changes (the component hears it from /events/board); the slow
+    # tick only moves the clocks on (duration, silence, time on hold).
+    st.fragment(run_every=CLOCK_TICK_SECONDS)(waiting_part)(page, str(sid))
 
 
 if __name__ == "__main__":

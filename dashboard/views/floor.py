@@ -13,7 +13,6 @@ from coach.errors import CoachError
 from coach.rules import refusal
 from dashboard import board, ui
 from dashboard.runtime import Unavailable
-from earpiece import tickets
 from live import history
 from live.board import (
     LIMITS,
@@ -158,15 +157,12 @@ def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
 
 def new_stream(page: ui.Page) -> None:
     """A ticket for one stream, and the stream's URL for the current filters."""
-    rt, state = page.runtime, st.session_state
-    holder = tickets.Holder("supervisor", page.who.id)
-    try:
-        ticket = rt.run(tickets.issue(rt.services.redis, page.settings.namespace, holder))
-    except Unavailable:
+    ticket = board.new_ticket(page)
+    if ticket is None:
         return  # the live part says Redis is down; the next run tries again
-    state["board-ticket"] = ticket.ticket
-    state["board-url"] = board.stream_url(
-        page.settings.board_feed_url, ticket.ticket, current_filters()
+    st.session_state["board-ticket"] = ticket
+    st.session_state["board-url"] = board.stream_url(
+        page.settings.board_feed_url, ticket, current_filters()
     )
 
 

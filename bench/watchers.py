@@ -29,7 +29,9 @@ import contextlib
 import os
 import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -42,11 +44,16 @@ from playwright.sync_api import Page, sync_playwright
 
 from bench.common import API_TOKEN, AUTH_TOKEN, free_port, percentile, process
 from bench.sim_floor import ACCOUNT_SID, cpu_seconds, simulated_floor
+from bench.streamlit_client import Tab
 from earpiece import sessions
 from earpiece.settings import load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
 
 STEPS = (1, 10, 30, 100)
+BEFORE_STEPS = (1, 5, 10, 30)
+# The landed code that issue 11 measured (MEASUREMENTS.md): the board rerun per watcher.
+BEFORE = "64e422c"
+REPO = Path(__file__).resolve().parent.parent
 VIEWS = ("", "&order=newest", "&order=longest&limit=50", "&state=hold", "&limit=500")
 PROBE_AGENT = "zprobe"  # not a roster agent: the generated traffic never uses it
 BEFORE_REFRESH_P95_MS = 85  # MEASUREMENTS.md: one watcher, 200 rows, the landed code
@@ -79,12 +86,18 @@ class Watcher:
 
 @dataclass
 class Crowd:
-    """Protocol-level watchers on a loop of their own (the pages use Playwright's sync API)."""
+    """Protocol-level watchers on a loop of their own (the pages use Playwright's sync API):
+    each one a Streamlit tab (`tab_url`) and, today, the board stream its page holds."""
 
     service_url: str
+    tab_url: str
+    query_string: str
+    streams: bool = True
     watchers: list[Watcher] = field(default_factory=list)
+    tabs: list[Tab] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self._tasks: list[asyncio.Task[None]] = []
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         self.http = asyncio.run_coroutine_threadsafe(self._client(), self.loop).result()
@@ -106,26 +119,33 @@ class Crowd:
 
     def grow(self, n: int) -> None:
         async def add() -> None:
-            while len(self.watchers) < n:
-                w = Watcher()
-                w.task = asyncio.create_task(self._watch(w, VIEWS[len(self.watchers) % 5]))
-                self.watchers.append(w)
+            while len(self.tabs) < n:
+                tab = Tab(self.tab_url, self.query_string)
+                self._tasks.append(asyncio.create_task(tab.run()))
+                self.tabs.append(tab)
+                if self.streams:
+                    w = Watcher()
+                    w.task = asyncio.create_task(self._watch(w, VIEWS[len(self.watchers) % 5]))
+                    self.watchers.append(w)
 
         asyncio.run_coroutine_threadsafe(add(), self.loop).result()
 
     def stop(self) -> None:
         async def cancel() -> None:
-            for w in self.watchers:
-                if w.task is not None:
-                    w.task.cancel()
-            await asyncio.gather(*(w.task for w in self.watchers if w.task),
-                                 return_exceptions=True)  # fmt: skip
+            tasks = [*self._tasks, *(w.task for w in self.watchers if w.task)]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self.http.aclose()
 
         asyncio.run_coroutine_threadsafe(cancel(), self.loop).result()
 
     def counts(self) -> list[tuple[int, int]]:
-        return [(w.updates, w.received) for w in self.watchers]
+        """Per watcher: updates it got (board events, or delivered reruns before) and bytes."""
+        if not self.streams:
+            return [(t.delivered, t.received) for t in self.tabs]
+        return [(w.updates, w.received + t.received)
+                for w, t in zip(self.watchers, self.tabs, strict=True)]  # fmt: skip
 
 
 def rss_mb(pid: int) -> float:
@@ -182,6 +202,60 @@ def probe_latencies(pages: list[Page], sim_url: str, trials: int, first: int) ->
     return out
 
 
+@contextlib.contextmanager
+def dashboard_before(env: dict[str, str], revision: str) -> Iterator[Any]:
+    """The dashboard as it was at `revision` (git archive), on the same floor and settings."""
+    with tempfile.TemporaryDirectory(prefix="ep-before-") as folder:
+        archive = subprocess.run(["git", "archive", revision], cwd=REPO, check=True,
+                                 capture_output=True).stdout  # fmt: skip
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        port = free_port()
+        cmd = [sys.executable, "-m", "streamlit", "run", f"{folder}/dashboard/app.py",
+               "--server.address", "127.0.0.1", "--server.port", str(port),
+               "--server.headless", "true", "--server.fileWatcherType", "none",
+               "--browser.gatherUsageStats", "false",
+               "--global.developmentMode", "false"]  # fmt: skip
+        # Its own modules first (PYTHONPATH precedes the editable install's path).
+        with process(cmd, {**env, "PYTHONPATH": folder}, f"http://127.0.0.1:{port}",
+                     "/_stcore/health") as running:  # fmt: skip
+            yield running
+
+
+@dataclass
+class Step:
+    n: int
+    cores: dict[str, float]
+    rss: dict[str, float]
+    per_minute: list[float]
+    kib_s: float
+    passes: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    discarded: float = 0.0
+
+
+def measure(crowd: Crowd, n: int, pids: dict[str, int], seconds: float,
+            during: Any = None) -> Step:  # fmt: skip
+    """Grow the crowd to n, let it settle, then measure for `seconds` (running `during`)."""
+    crowd.grow(n)
+    time.sleep(5)  # every watcher has its first view
+    cpu0 = {k: cpu_seconds(pid) for k, pid in pids.items()}
+    counts0, dropped0, t0 = crowd.counts(), sum(t.discarded for t in crowd.tabs), time.monotonic()
+    step = Step(n, {}, {}, [], 0.0)
+    if during is not None:
+        during(step)
+    while time.monotonic() - t0 < seconds:
+        time.sleep(0.25)
+    elapsed = time.monotonic() - t0
+    counts1 = crowd.counts()
+    step.cores = {k: (cpu_seconds(pid) - cpu0[k]) / elapsed for k, pid in pids.items()}
+    step.rss = {k: rss_mb(pid) for k, pid in pids.items()}
+    pairs = list(zip(counts0, counts1, strict=False))
+    step.per_minute = [(u1 - u0) / elapsed * 60 for (u0, _), (u1, _) in pairs]
+    step.kib_s = sum(b1 - b0 for (_, b0), (_, b1) in pairs) / elapsed / 1024
+    step.discarded = (sum(t.discarded for t in crowd.tabs) - dropped0) / elapsed * 60 / n
+    return step
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -190,9 +264,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="measured per step")
     parser.add_argument("--pages", type=int, default=3, help="real Chromium pages watching")
     parser.add_argument("--trials", type=int, default=10, help="probe calls per step")
+    parser.add_argument("--before", default=BEFORE, help="the revision to compare with")
     args = parser.parse_args()
 
-    results = []
+    before: list[Step] = []
+    after: list[Step] = []
     # The reconciler's pass (every 30 s, thousands of conferences asked of the simulator)
     # would land in some measured windows and not others: off here, to see the board's cost.
     with simulated_floor("watch", args.conferences, speech=False,
@@ -204,67 +280,92 @@ def main() -> None:
             "TWILIO_API_BASE_URL": sim_url, "PUBLIC_BASE_URL": service.url,
         }  # fmt: skip
         settings = load(env, env_file=None)
+        query = f"session={sessions.issue(settings, 'mina')}"
+        live = len(httpx.get(service.url + "/api/conferences", timeout=30, headers={
+            "Authorization": f"Bearer {API_TOKEN}"}).json()["conferences"])  # fmt: skip
+
+        # Before: the dashboard at --before, every tab rerunning the floor every 0.5 s.
+        with dashboard_before(env, args.before) as dash:
+            crowd = Crowd(service.url, dash.url, query, streams=False)
+            pids = {"service": service.process.pid, "dashboard": dash.process.pid}
+            for n in BEFORE_STEPS:
+                before.append(measure(crowd, n, pids, args.seconds))
+            crowd.stop()
+
+        # Now: each watcher is a Streamlit tab (idle between clicks) and its board stream.
         with dashboard(env) as dash, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            link = f"{dash.url}/?session={sessions.issue(settings, 'mina')}"
-            pages = [open_page(browser, link) for _ in range(args.pages)]
-            live = len(httpx.get(service.url + "/api/conferences", timeout=30, headers={
-                "Authorization": f"Bearer {API_TOKEN}"}).json()["conferences"])  # fmt: skip
-            crowd = Crowd(service.url)
-            probes = 1
-            for n in STEPS:
-                crowd.grow(n)
-                time.sleep(5)  # every watcher has its first view
-                pids = {"service": service.process.pid, "dashboard": dash.process.pid}
-                cpu0 = {k: cpu_seconds(pid) for k, pid in pids.items()}
-                counts0, t0 = crowd.counts(), time.monotonic()
-                passes: list[float] = []
-                latencies = probe_latencies(pages, sim_url, args.trials, probes)
-                probes += args.trials
-                while time.monotonic() - t0 < args.seconds:
-                    passes.append(pass_ms(service.url))
+            pages = [open_page(browser, f"{dash.url}/?{query}") for _ in range(args.pages)]
+            crowd = Crowd(service.url, dash.url, query)
+            pids = {"service": service.process.pid, "dashboard": dash.process.pid}
+            probes = [1]
+
+            def probe(step: Step) -> None:
+                step.latencies = probe_latencies(pages, sim_url, args.trials, probes[0])
+                probes[0] += args.trials
+                for _ in range(8):
+                    step.passes.append(pass_ms(service.url))
                     time.sleep(0.25)
-                elapsed = time.monotonic() - t0
-                cores = {k: (cpu_seconds(pid) - cpu0[k]) / elapsed for k, pid in pids.items()}
-                rss = {k: rss_mb(pid) for k, pid in pids.items()}
-                per_minute = [(u1 - u0) / elapsed * 60 for (u0, _), (u1, _) in
-                              zip(counts0, crowd.counts(), strict=False)]  # fmt: skip
-                kib_s = (
-                    sum(b1 - b0 for (_, b0), (_, b1) in zip(counts0, crowd.counts(), strict=False))
-                    / elapsed
-                    / 1024
-                )
-                results.append((n, cores, rss, per_minute, passes, latencies, kib_s))
+
+            for n in STEPS:
+                after.append(measure(crowd, n, pids, args.seconds, during=probe))
             pages[0].screenshot(path=artifact("bench-watchers.png"), full_page=True)
             browser.close()
             crowd.stop()
 
-    print(f"the board at {live} live calls (simulated, no speech), pushed every "
-          f"{settings.dashboard_refresh_seconds:g} s at most; {args.pages} real Chromium pages "
-          f"watch besides the N protocol-level watchers (5 views)")  # fmt: skip
+    report(live, settings.dashboard_refresh_seconds, args, before, after)
+
+
+def report(live: int, refresh: float, args: Any, before: list[Step], after: list[Step]) -> None:
+    print(f"{live} live calls (simulated, no speech); refresh / push every {refresh:g} s; "
+          f"{args.seconds:g} s measured per step; one run, one floor")  # fmt: skip
+    print(f"\nbefore ({args.before}): N protocol-level tabs, each rerunning the floor")
+    print(f"{'N':>4} {'dashboard':>9} {'service':>8} {'dash RSS':>8} "
+          f"{'refreshes/min min/med (of 120)':>31} {'thrown away/min':>16}")  # fmt: skip
+    for st in before:
+        print(f"{st.n:>4} {st.cores['dashboard']:>9.2f} {st.cores['service']:>8.2f} "
+              f"{st.rss['dashboard']:>6.0f}MB {min(st.per_minute):>14.0f} / "
+              f"{statistics.median(st.per_minute):>5.0f} {st.discarded:>21.0f}")  # fmt: skip
+    print(f"\nnow: N tabs and their board streams, plus {args.pages} real Chromium pages "
+          "(5 views among the streams)")  # fmt: skip
     print(
-        f"{'N':>4} {'service':>8} {'dashboard':>9} {'svc RSS':>8} {'dash RSS':>8} "
+        f"{'N':>4} {'dashboard':>9} {'service':>8} {'svc RSS':>8} {'dash RSS':>8} "
         f"{'updates/min min/med':>20} {'pass p50/p95':>13} {'visible p50/p95':>16} {'KiB/s':>7}"
     )
-    for n, cores, rss, per_minute, passes, latencies, kib_s in results:
-        print(f"{n:>4} {cores['service']:>8.2f} {cores['dashboard']:>9.2f} "
-              f"{rss['service']:>6.0f}MB {rss['dashboard']:>6.0f}MB "
-              f"{min(per_minute):>9.0f} / {statistics.median(per_minute):>6.0f}  "
-              f"{percentile(passes, 50):>5.0f} / {percentile(passes, 95):>4.0f} ms "
-              f"{percentile(latencies, 50):>6.0f} / {percentile(latencies, 95):>4.0f} ms "
-              f"{kib_s:>7.0f}")  # fmt: skip
-    first, last = results[0], results[-1]
-    per_watcher = (last[1]["service"] - first[1]["service"]) / (last[0] - first[0])
-    print(f"added service CPU per extra watcher: {per_watcher * 100:.2f}% of a core "
-          f"(target < 1%: {per_watcher * 100:.0%} of it)")  # fmt: skip
-    thirty = next(r for r in results if r[0] == 30)
-    visible = percentile(thirty[5], 95)
-    print(f"30 watchers: slowest watcher {min(thirty[3]):.0f} updates/min (target >= 60), "
+    for st in after:
+        print(f"{st.n:>4} {st.cores['dashboard']:>9.2f} {st.cores['service']:>8.2f} "
+              f"{st.rss['service']:>6.0f}MB {st.rss['dashboard']:>6.0f}MB "
+              f"{min(st.per_minute):>9.0f} / {statistics.median(st.per_minute):>6.0f}  "
+              f"{percentile(st.passes, 50):>5.0f} / {percentile(st.passes, 95):>4.0f} ms "
+              f"{percentile(st.latencies, 50):>6.0f} / {percentile(st.latencies, 95):>4.0f} ms "
+              f"{st.kib_s:>7.0f}")  # fmt: skip
+    first, last = after[0], after[-1]
+    total = {k: last.cores[k] - first.cores[k] for k in ("service", "dashboard")}
+    per_watcher = sum(total.values()) / (last.n - first.n)
+    print(
+        f"\nadded CPU per extra watcher now (service + dashboard, N={first.n} to {last.n}): "
+        f"{per_watcher * 100:.2f}% of a core ({per_watcher * 100:.0%} of the 1% target)"
+    )
+    b_first, b_last = before[0], before[-1]
+    b_per = (b_last.cores["dashboard"] - b_first.cores["dashboard"]) / (b_last.n - b_first.n)
+    print(f"before, N={b_first.n} to {b_last.n}: {b_per * 100:.2f}% of a core per extra watcher "
+          f"(until the one interpreter saturates; then watchers starve instead)")  # fmt: skip
+    for now in after:
+        then = next((b for b in before if b.n == now.n), None)
+        if then is not None:
+            print(f"N={now.n}: slowest watcher {min(then.per_minute):.0f} -> "
+                  f"{min(now.per_minute):.0f} updates/min; dashboard {then.cores['dashboard']:.2f} "
+                  f"-> {now.cores['dashboard']:.2f} cores, service {then.cores['service']:.2f} "
+                  f"-> {now.cores['service']:.2f}")  # fmt: skip
+    thirty = next(st for st in after if st.n == 30)
+    visible = percentile(thirty.latencies, 95)
+    print(f"30 watchers now: slowest {min(thirty.per_minute):.0f} updates/min (target >= 60), "
           f"visible p95 {visible:.0f} ms ({visible / TARGET_VISIBLE_MS:.0%} of the 1 s target), "
-          f"dashboard {thirty[1]['dashboard']:.2f} cores (target < 1)")  # fmt: skip
-    one = percentile(first[4], 95)
-    print(f"1 watcher: board pass p95 {one:.0f} ms against the old per-watcher refresh's "
-          f"{BEFORE_REFRESH_P95_MS} ms p95 ({one / BEFORE_REFRESH_P95_MS:.0%})")  # fmt: skip
+          f"dashboard {thirty.cores['dashboard']:.2f} cores (target < 1)")  # fmt: skip
+    one = percentile(first.passes, 95)
+    print(f"1 watcher: board pass p95 {one:.0f} ms (one pass serves every watcher) against the "
+          f"old per-watcher refresh's {BEFORE_REFRESH_P95_MS} ms p95 in MEASUREMENTS.md "
+          f"({one / BEFORE_REFRESH_P95_MS:.0%})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -98,10 +98,12 @@ def bare_service() -> Iterator[Service]:
 
 
 @contextlib.contextmanager
-def process(cmd: list[str], env: dict[str, str], url: str, probe: str) -> Iterator[Service]:
+def process(
+    cmd: list[str], env: dict[str, str], url: str, probe: str, cwd: str | None = None
+) -> Iterator[Service]:
     # stderr to a file, not a pipe: an unread pipe that fills up blocks the child.
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        process = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log)
         try:
             deadline = time.monotonic() + 30
             while True:

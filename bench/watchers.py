@@ -148,6 +148,17 @@ class Crowd:
                 for w, t in zip(self.watchers, self.tabs, strict=True)]  # fmt: skip
 
 
+def filled(service_url: str, conferences: int, seconds: float = 120) -> int:
+    """Wait until the simulator's prefill is on the floor (90%); the live count."""
+    deadline = time.monotonic() + seconds
+    while True:
+        live = len(httpx.get(service_url + "/api/conferences", timeout=30, headers={
+            "Authorization": f"Bearer {API_TOKEN}"}).json()["conferences"])  # fmt: skip
+        if live >= conferences * 0.9 or time.monotonic() > deadline:
+            return live
+        time.sleep(1)
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -215,9 +226,10 @@ def dashboard_before(env: dict[str, str], revision: str) -> Iterator[Any]:
                "--server.headless", "true", "--server.fileWatcherType", "none",
                "--browser.gatherUsageStats", "false",
                "--global.developmentMode", "false"]  # fmt: skip
-        # Its own modules first (PYTHONPATH precedes the editable install's path).
+        # Its own modules first: run from its folder (`-m` puts the working directory first
+        # on sys.path), with PYTHONPATH ahead of the editable install's path too.
         with process(cmd, {**env, "PYTHONPATH": folder}, f"http://127.0.0.1:{port}",
-                     "/_stcore/health") as running:  # fmt: skip
+                     "/_stcore/health", cwd=folder) as running:  # fmt: skip
             yield running
 
 
@@ -281,8 +293,7 @@ def main() -> None:
         }  # fmt: skip
         settings = load(env, env_file=None)
         query = f"session={sessions.issue(settings, 'mina')}"
-        live = len(httpx.get(service.url + "/api/conferences", timeout=30, headers={
-            "Authorization": f"Bearer {API_TOKEN}"}).json()["conferences"])  # fmt: skip
+        live = filled(service.url, args.conferences)
 
         # Before: the dashboard at --before, every tab rerunning the floor every 0.5 s.
         with dashboard_before(env, args.before) as dash:

@@ -90,13 +90,64 @@ def test_two_dashboard_processes_serve_one_floor(wired: Wired) -> None:
         for page in (mina, ana):
             expect(page.get_by_text(re.compile(r"^1 of 1 calls shown"))).to_be_visible()
 
+        # A name anyone could have typed is shown as text, never as markup.
+        # (no "/": Twilio refuses a label with one)
+        hostile = "bob<img src=x onerror=alert(1)><b>!"
+        wired.new_call(hostile)
+        mina.get_by_placeholder("search").fill("bob<img")
+        mina.get_by_placeholder("search").press("Enter")
+        expect(mina.locator("td[data-col=agent]").first).to_have_text(hostile)
+        assert mina.locator(".ep-table img, .ep-table b").count() == 0
+        mina.get_by_placeholder("search").fill("bob")
+        mina.get_by_placeholder("search").press("Enter")
+        expect(mina.get_by_text(re.compile(r"^2 of 2 calls shown"))).to_be_visible()
+
         # Ana, on the second process, listens; Mina's board on the first shows it.
-        ana.locator("tr[data-sid]").first.click()
+        ana.locator(f'tr[data-sid="{call["conference_sid"]}"]').click()
         ana.locator("button", has_text="Listen").first.click()
         expect(ana.get_by_text("You are listening")).to_be_visible()
         wired.wait(lambda: (wired.monitor(call["conference_sid"], "ana") or {})
                    .get("status") == "connected")  # fmt: skip
-        expect(mina.locator("td[data-col=monitoring]").first).to_have_text("ana (listen)")
+        row = mina.locator(f'tr[data-sid="{call["conference_sid"]}"] td[data-col=monitoring]')
+        expect(row).to_have_text("ana (listen)")
         mina.screenshot(path=artifact("scale-out-first.png"), full_page=True)
         ana.screenshot(path=artifact("scale-out-second.png"), full_page=True)
         browser.close()
+
+
+def test_a_feed_out_of_reach_says_so_and_backs_off(wired: Wired) -> None:
+    service = wired.service.settings
+    unreachable = f"http://127.0.0.1:{ServerThread.free_port()}"  # nothing listens there
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "EARPIECE_"))},
+        "REDIS_URL": service.redis_url or "", "EARPIECE_NAMESPACE": service.namespace,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": wired.sim.url, "PUBLIC_BASE_URL": service.base_url,
+        "EARPIECE_FEED_URL": unreachable,
+    }  # fmt: skip
+    settings = load(env, env_file=None)
+    with dashboard_process(env) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        page.goto(f"{url}/?session={sessions.issue(settings, 'mina')}")
+        host = unreachable.removeprefix("http://")
+        expect(page.get_by_text(f"Cannot reach the live floor at {host}")).to_be_visible(
+            timeout=FIRST_LOAD_MS
+        )
+        page.wait_for_timeout(6000)
+        page.screenshot(path=artifact("feed-out-of-reach.png"), full_page=True)
+        browser.close()
+    # Backing off 1, 2, 4 s: a handful of tickets in those seconds, not one per rerun.
+    keys = redis_keys(service.redis_url or "", "{" + service.namespace + "}:ticket:*")
+    assert 1 <= keys <= 6, keys
+
+
+def redis_keys(url: str, pattern: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return sum(1 for _ in client.scan_iter(match=pattern, count=1000))
+    finally:
+        client.close()

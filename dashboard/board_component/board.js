@@ -24,6 +24,7 @@ const TILES = [
 ];
 const SILENCE_SHOWN_SECONDS = 5; // a shorter silence is a pause, not worth a cell
 const TICK_MS = 1000;
+const MAX_BACKOFF_MS = 30000; // between attempts to reach a floor that does not answer
 
 function clock(seconds) {
   const whole = Math.max(0, Math.floor(seconds));
@@ -104,6 +105,7 @@ class Board {
     const source = (this.source = new EventSource(url));
     source.addEventListener("status", (e) => {
       const status = JSON.parse(e.data);
+      this.failures = 0;
       this.showStatus(status.ok ? null : `${status.message}. The floor shows again as soon as it answers.`);
     });
     source.addEventListener("board", (e) => this.apply(JSON.parse(e.data)));
@@ -111,15 +113,34 @@ class Board {
       this.me = JSON.parse(e.data);
       this.check();
     });
+    source.onopen = () => {
+      this.errors = 0;
+    };
     source.onerror = () => {
       if (source !== this.source) return;
-      if (source.readyState === EventSource.CLOSED) {
-        // Refused (the ticket is single use, or the service restarted): ask for a new one.
-        this.showStatus("Reconnecting to the live floor…");
-        this.ask("ticket:" + this.data.ticket, {reason: "ticket", ticket: this.data.ticket});
-      } else {
-        this.showStatus("Reconnecting to the live floor…");
+      this.errors = (this.errors || 0) + 1;
+      if (source.readyState !== EventSource.CLOSED) {
+        // Out of reach: the browser itself tries again every few seconds.
+        const where = new URL(this.url).host;
+        this.showStatus(this.errors > 1
+          ? `Cannot reach the live floor at ${where}; trying again…`
+          : "Reconnecting to the live floor…");
+        return;
       }
+      // Refused or unreachable (a ticket is single use; the service may have restarted or
+      // be out of reach): ask for a new ticket, backing off so a floor that is down is not
+      // asked about several times a second.
+      const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures || 0));
+      this.failures = (this.failures || 0) + 1;
+      this.showStatus(this.failures > 1
+        ? `The live floor at ${new URL(this.url).host} refused the stream; trying again in ${Math.round(wait / 1000)} s…`
+        : "Reconnecting to the live floor…");
+      clearTimeout(this.retry);
+      this.retry = setTimeout(() => {
+        if (source === this.source) {
+          this.ask("ticket:" + this.data.ticket, {reason: "ticket", ticket: this.data.ticket});
+        }
+      }, wait);
     };
   }
 
@@ -265,6 +286,7 @@ class Board {
 
   close() {
     clearInterval(this.ticker);
+    clearTimeout(this.retry);
     if (this.source) this.source.close();
     this.root.remove();
   }
@@ -292,6 +314,7 @@ class CallWatch {
       this.show(status.ok ? null : `${status.message}. This page catches up when it answers.`);
     });
     source.addEventListener("call", (e) => {
+      this.failures = 0;
       const {v} = JSON.parse(e.data);
       if (this.version !== undefined && v !== this.version) {
         this.setTrigger("refresh", {reason: "call", v});
@@ -302,7 +325,14 @@ class CallWatch {
       if (source !== this.source) return;
       this.show("Reconnecting to the live floor…");
       if (source.readyState === EventSource.CLOSED) {
-        this.setTrigger("refresh", {reason: "ticket", ticket: this.data.ticket});
+        const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures || 0));
+        this.failures = (this.failures || 0) + 1;
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => {
+          if (source === this.source) {
+            this.setTrigger("refresh", {reason: "ticket", ticket: this.data.ticket});
+          }
+        }, wait);
       }
     };
   }
@@ -313,6 +343,7 @@ class CallWatch {
   }
 
   close() {
+    clearTimeout(this.retry);
     if (this.source) this.source.close();
     this.status.remove();
   }

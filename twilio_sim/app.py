@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import orjson
 from starlette.applications import Starlette
@@ -18,6 +18,9 @@ from twilio_sim import control, rest
 from twilio_sim.config import SimConfig
 from twilio_sim.delivery import Deliverer
 from twilio_sim.engine import Engine
+from twilio_sim.taskrouter import control as taskrouter_control
+from twilio_sim.taskrouter import rest as taskrouter_rest
+from twilio_sim.taskrouter.workspace import Workspace, WorkspaceConfig
 from twilio_sim.traffic import Traffic, TrafficConfig
 
 _TWILIO_HTTP_CODES = {404: 20404, 405: 20004}
@@ -32,11 +35,21 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    config: SimConfig, traffic: TrafficConfig | None = None, agents: list[str] | None = None
+    config: SimConfig,
+    traffic: TrafficConfig | None = None,
+    agents: list[str] | None = None,
+    workspace: WorkspaceConfig | None = None,
+    workers: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Starlette:
+    """The simulator; with `workspace`, a TaskRouter Workspace too, whose `workers`
+    (agent -> TaskQueue names) start Available."""
     rng = random.Random(config.seed)
     deliverer = Deliverer(config, rng)
     engine = Engine(config, deliverer, rng)
+    floor = Workspace(engine, deliverer, workspace, rng) if workspace is not None else None
+    for agent, queues in (workers or {}).items():
+        if floor is not None:
+            floor.add_worker(agent, queues)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -51,13 +64,21 @@ def create_app(
                 await cancel_all([runner])
             if floor is not None:
                 await floor.stop()
+            if floor is not None:
+                await floor.stop()
             await engine.stop()
             await deliverer.stop()
 
     app = Starlette(
-        routes=[*rest.routes(), *control.routes()],
+        routes=[
+            *rest.routes(),
+            *control.routes(),
+            *taskrouter_rest.routes(),
+            *taskrouter_control.routes(),
+        ],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.workspace = floor
     return app

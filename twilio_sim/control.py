@@ -78,6 +78,10 @@ async def scenario_duplicate(request: Request, engine: Engine) -> Response:
 
 async def new_call(request: Request, engine: Engine) -> Response:
     body = await _body(request)
+    if "queue" in body:  # a caller for TaskRouter to route (twilio_sim/taskrouter)
+        from twilio_sim.taskrouter.control import enqueue
+
+        return await enqueue(request, body, engine)
     agent = body.get("agent")
     if not isinstance(agent, str) or not agent:
         raise SimError(400, 20001, "agent is required")
@@ -118,7 +122,9 @@ async def action(request: Request, engine: Engine) -> Response:
 
 
 async def state(request: Request, engine: Engine) -> Response:
-    return _json(engine.state())
+    workspace = getattr(request.app.state, "workspace", None)
+    extra = {"taskrouter": workspace.state()} if workspace is not None else {}
+    return _json({**engine.state(), **extra})
 
 
 async def endpoint(request: Request, engine: Engine) -> Response:

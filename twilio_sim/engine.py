@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from earpiece.tasks import cancel_all
@@ -80,6 +80,9 @@ class Engine:
         self.speaking: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._next_create_at = 0.0
+        # Told of every conference that ends, however it ends (TaskRouter's Workspace
+        # moves the task of a conference it made to wrap-up).
+        self.on_conference_end: list[Callable[[Conference], None]] = []
 
     # -- lookups -------------------------------------------------------------
 
@@ -225,6 +228,26 @@ class Engine:
         self._connect(conference, p)
         return conference, p
 
+    def join_call(
+        self,
+        conference: Conference,
+        call: Call,
+        *,
+        label: str,
+        start_on_enter: bool,
+        end_on_exit: bool,
+    ) -> Participant:
+        """An existing call (a caller TaskRouter held in a queue) joins a conference."""
+        call.conference_sid = conference.sid
+        p = Participant(
+            call_sid=call.sid, conference_sid=conference.sid, account_sid=self.config.account_sid,
+            label=label, start_conference_on_enter=start_on_enter,
+            end_conference_on_exit=end_on_exit,
+        )  # fmt: skip
+        conference.participants[call.sid] = p
+        self._connect(conference, p)
+        return p
+
     def _connect(self, conference: Conference, p: Participant) -> None:
         p.status = "connected"
         p.updated = conference.updated = time.time()
@@ -278,6 +301,8 @@ class Engine:
             conference, "conference-end",
             ReasonConferenceEnded=reason, CallSidEndingConference=ending_call or "",
         )  # fmt: skip
+        for told in self.on_conference_end:
+            told(conference)
 
     def _abandon(self, p: Participant, call_status: str) -> None:
         """A participant that never joined: its call ends without a join or leave."""

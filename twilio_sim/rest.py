@@ -55,6 +55,13 @@ async def _form(request: Request) -> Form:
 
 
 def _check_auth(request: Request, engine: Engine) -> None:
+    check_credentials(request, engine)
+    if request.path_params.get("AccountSid") != engine.config.account_sid:
+        raise SimError(404, 20404, "The requested resource was not found")
+
+
+def check_credentials(request: Request, engine: Engine) -> None:
+    """HTTP Basic auth with the account SID and auth token, as every Twilio API takes it."""
     config = engine.config
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
@@ -69,8 +76,6 @@ def _check_auth(request: Request, engine: Engine) -> None:
     )
     if not good:
         raise SimError(401, 20003, "Authenticate")
-    if request.path_params.get("AccountSid") != config.account_sid:
-        raise SimError(404, 20404, "The requested resource was not found")
 
 
 Handler = Callable[[Request, Engine], Any]

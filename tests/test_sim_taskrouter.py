@@ -1,0 +1,176 @@
+"""The simulator's TaskRouter Workspace through the real twilio SDK, its answers checked
+against TaskRouter's OpenAPI schemas, and its signed events as TaskRouter posts them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
+from tests.helpers import Receiver, ServerThread
+from tests.twilio_schema import problems, schema_of
+
+TASKROUTER = "taskrouter"
+
+
+@dataclass
+class Floor:
+    url: str
+    thread: ServerThread
+    receiver: Receiver
+
+    @property
+    def workspace(self) -> Any:
+        return self.thread.server.config.app.state.workspace
+
+    def client(self) -> Any:
+        from coach.twilio_client import make_client
+        from earpiece.settings import load
+
+        settings = load({"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                         "TWILIO_API_BASE_URL": self.url}, env_file=None)  # fmt: skip
+        return make_client(settings).taskrouter.v1.workspaces(self.workspace.sid)
+
+    def control(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
+
+    def events(self, kind: str | None = None) -> list[dict[str, str]]:
+        posted = [r.params for r in self.receiver.received if r.path == "/taskrouter-events"]
+        return [e for e in posted if kind is None or e["EventType"] == kind]
+
+
+@pytest.fixture
+def floor(receiver: Receiver) -> Iterator[Floor]:
+    from twilio_sim.app import create_app
+    from twilio_sim.config import Endpoint, SimConfig
+    from twilio_sim.taskrouter.workspace import WorkspaceConfig
+
+    config = SimConfig(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
+                       callback_url=receiver.url + "/conference-events",
+                       default_endpoint=Endpoint("answer", 0.05), seed=3)  # fmt: skip
+    workspace = WorkspaceConfig(receiver.url + "/taskrouter-events", accept_seconds=0.05,
+                                wrapup_seconds=0.1)  # fmt: skip
+    port = ServerThread.free_port()
+    app = create_app(config, workspace=workspace, workers={"bob": ("sales",), "carol": ("sales",)})
+    thread = ServerThread(app, port, None)
+    thread.start()
+    yield Floor(f"http://127.0.0.1:{port}", thread, receiver)
+    thread.stop()
+
+
+def test_a_caller_waits_is_routed_and_lands_in_a_conference_named_for_the_task(
+    floor: Floor,
+) -> None:
+    with floor.control() as http:
+        for agent in ("bob", "carol"):
+            assert http.post(f"/sim/workers/{agent}/activity",
+                             json={"activity": "Break"}).status_code == 200  # fmt: skip
+        waiting = http.post("/sim/calls", json={"queue": "sales"}).json()
+    task_sid = waiting["task_sid"]
+    ws = floor.client()
+    [queue] = ws.task_queues.list()
+    stats = ws.task_queues(queue.sid).real_time_statistics().fetch()
+    assert stats.tasks_by_status["pending"] == 1 and stats.total_available_workers == 0
+    assert stats.longest_task_waiting_sid == task_sid
+
+    with floor.control() as http:
+        http.post("/sim/workers/bob/activity", json={"activity": "Available"})
+    floor.receiver.wait_for(lambda: floor.events("reservation.accepted"))
+    accepted = floor.events("reservation.accepted")[0]
+    assert accepted["TaskSid"] == task_sid and accepted["WorkerName"] == "bob"
+    assert json.loads(accepted["WorkerAttributes"])["contact_uri"] == "client:bob"
+    assert json.loads(accepted["TaskAttributes"])["call_sid"] == waiting["customer_call_sid"]
+    assert all(r.valid for r in floor.receiver.received), "every event is signed"
+
+    # The conference instruction: FriendlyName is the TaskSid, and nobody carries a label.
+    floor.receiver.wait_for(
+        lambda: (
+            len(
+                [
+                    e
+                    for e in floor.receiver.events()
+                    if e["StatusCallbackEvent"] == "participant-join"
+                ]
+            )
+            == 2
+        )
+    )
+    joins = [e for e in floor.receiver.events() if e["StatusCallbackEvent"] == "participant-join"]
+    assert {e["FriendlyName"] for e in joins} == {task_sid}
+    assert not any("ParticipantLabel" in e for e in joins)
+    assert waiting["customer_call_sid"] in {e["CallSid"] for e in joins}
+
+    task = ws.tasks(task_sid).fetch()
+    assert task.assignment_status == "assigned"
+    with floor.control() as http:
+        assert http.post(f"/sim/tasks/{task_sid}/actions",
+                         json={"action": "hangup"}).status_code == 200  # fmt: skip
+    floor.receiver.wait_for(lambda: floor.events("task.completed"))
+    kinds = [e["EventType"] for e in floor.events() if e.get("TaskSid") == task_sid]
+    assert kinds == ["task.created", "task-queue.entered", "reservation.created",
+                     "reservation.accepted", "task.wrapup", "reservation.wrapup",
+                     "reservation.completed", "task.completed"]  # fmt: skip
+    stamps = [int(e["TimestampMs"]) for e in floor.events() if e.get("TaskSid") == task_sid]
+    assert stamps == sorted(stamps) and all(e["Sid"].startswith("EV") for e in floor.events())
+
+
+def test_a_caller_who_hangs_up_waiting_is_a_canceled_task(floor: Floor) -> None:
+    with floor.control() as http:
+        for agent in ("bob", "carol"):
+            http.post(f"/sim/workers/{agent}/activity", json={"activity": "Offline"})
+        sid = http.post("/sim/calls", json={"queue": "sales"}).json()["task_sid"]
+        assert http.post(f"/sim/tasks/{sid}/actions",
+                         json={"action": "abandon"}).json()["status"] == "canceled"  # fmt: skip
+        again = http.post(f"/sim/tasks/{sid}/actions", json={"action": "abandon"})
+    assert again.status_code == 400
+    floor.receiver.wait_for(lambda: floor.events("task.canceled"))
+    [canceled] = floor.events("task.canceled")
+    assert (
+        canceled["TaskCanceledReason"] == "hangup"
+        and canceled["TaskAssignmentStatus"] == "canceled"
+    )
+    ws = floor.client()
+    [queue] = ws.task_queues.list()
+    totals = ws.task_queues(queue.sid).cumulative_statistics().fetch()
+    assert (totals.tasks_entered, totals.tasks_canceled) == (1, 1)
+    [break_update] = [e for e in floor.events("worker.activity.update")
+                      if e["WorkerName"] == "bob"]  # fmt: skip
+    assert break_update["WorkerActivityName"] == "Offline"
+    assert break_update["WorkerPreviousActivityName"] == "Available"
+
+
+def test_every_answer_is_shaped_as_taskrouter_says(floor: Floor) -> None:
+    with floor.control() as http:
+        http.post("/sim/calls", json={"queue": "sales"})
+        http.post("/sim/calls", json={"queue": "support"})  # a queue nobody serves: waits
+    ws, sid = floor.client(), floor.workspace.sid
+    base, auth = floor.url + f"/v1/Workspaces/{sid}", (ACCOUNT_SID, AUTH_TOKEN)
+    queue_sid = ws.task_queues.list()[0].sid
+    checks = {
+        "": "taskrouter.v1.workspace",
+        f"/TaskQueues/{queue_sid}": "taskrouter.v1.workspace.task_queue",
+        f"/TaskQueues/{queue_sid}/RealTimeStatistics":
+            "taskrouter.v1.workspace.task_queue.task_queue_real_time_statistics",
+        f"/TaskQueues/{queue_sid}/CumulativeStatistics":
+            "taskrouter.v1.workspace.task_queue.task_queue_cumulative_statistics",
+    }  # fmt: skip
+    for path, name in checks.items():
+        answer = httpx.get(base + path, auth=auth).json()
+        assert problems(answer, schema_of(name, TASKROUTER), source=TASKROUTER) == [], path
+    for path, key, name in (("/Activities", "activities", "taskrouter.v1.workspace.activity"),
+                            ("/TaskQueues", "task_queues", "taskrouter.v1.workspace.task_queue"),
+                            ("/Workers", "workers", "taskrouter.v1.workspace.worker"),
+                            ("/Tasks", "tasks", "taskrouter.v1.workspace.task")):  # fmt: skip
+        page = httpx.get(base + path, auth=auth).json()
+        assert page[key] and page["meta"]["key"] == key
+        for item in page[key]:
+            assert problems(item, schema_of(name, TASKROUTER), source=TASKROUTER) == [], path
+    assert httpx.get(base + "/Tasks", auth=(ACCOUNT_SID, "wrong")).status_code == 401
+    assert httpx.get(floor.url + "/v1/Workspaces/WSnope/Tasks", auth=auth).status_code == 404
+    pending = ws.tasks.list(assignment_status=["pending"])
+    assert [t.task_queue_friendly_name for t in pending] == ["support"]

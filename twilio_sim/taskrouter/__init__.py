@@ -1,0 +1,1 @@
+"""A simulated TaskRouter Workspace beside the simulated voice API (issue 12)."""

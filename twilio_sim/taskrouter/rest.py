@@ -1,0 +1,290 @@
+"""TaskRouter v1's REST paths that Earpiece reads, as the twilio SDK calls them.
+
+`client.taskrouter.v1.workspaces(WS)`: the Workspace, its Activities,
+TaskQueues with their RealTimeStatistics and CumulativeStatistics, Workers
+and Tasks; and the Workspace's update (its EventCallbackUrl). JSON as in
+Twilio's OpenAPI file for TaskRouter; lists carry TaskRouter's `meta` block.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from twilio_sim.engine import Engine, SimError
+from twilio_sim.rest import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, _form, check_credentials, error
+from twilio_sim.rest import twilio_json as json_response
+from twilio_sim.taskrouter.model import (
+    ASSIGNED,
+    BASE,
+    CANCELED,
+    COMPLETED,
+    LIVE,
+    PENDING,
+    RESERVED,
+    WRAPPING,
+    iso,
+)  # fmt: skip
+from twilio_sim.taskrouter.workspace import Workspace
+
+PREFIX = "/v1/Workspaces/{WorkspaceSid}"
+
+Handler = Callable[[Request, Workspace], Any]
+
+
+def endpoint(handler: Handler) -> Callable[[Request], Any]:
+    async def run(request: Request) -> Response:
+        engine: Engine = request.app.state.engine
+        workspace: Workspace | None = getattr(request.app.state, "workspace", None)
+        try:
+            check_credentials(request, engine)
+            wanted = request.path_params.get("WorkspaceSid", request.path_params.get("Sid"))
+            if workspace is None or wanted != workspace.sid:
+                raise SimError(404, 20404, f"The requested resource /Workspaces/{wanted} "
+                                           "was not found")  # fmt: skip
+            result: Response = await handler(request, workspace)
+            return result
+        except SimError as exc:
+            return error(exc)
+
+    return run
+
+
+def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    query = request.query_params
+    try:
+        size = min(int(query.get("PageSize", DEFAULT_PAGE_SIZE)), MAX_PAGE_SIZE)
+        page = int(query.get("Page", 0))
+    except ValueError:
+        raise SimError(400, 20001, "Page and PageSize must be whole numbers") from None
+    start = page * size
+    filters = [(k, v) for k, v in query.multi_items() if k not in ("Page", "PageSize", "PageToken")]
+    base = "https://taskrouter.twilio.com" + request.url.path
+
+    def url(n: int) -> str:
+        return f"{base}?{urlencode([*filters, ('PageSize', size), ('Page', n)])}"
+
+    more = start + size < len(items)
+    return {
+        key: items[start : start + size],
+        "meta": {"first_page_url": url(0), "key": key, "page": page, "page_size": size,
+                 "next_page_url": url(page + 1) + f"&PageToken=PT{page + 1}" if more else None,
+                 "previous_page_url": url(page - 1) if page > 0 else None, "url": url(page)},
+    }  # fmt: skip
+
+
+def _workspace_json(ws: Workspace) -> dict[str, Any]:
+    url = f"{BASE}/Workspaces/{ws.sid}"
+    available = ws.activities["Available"]
+    offline = ws.activities["Offline"]
+    return {
+        "account_sid": ws.account, "date_created": iso(ws.created),
+        "date_updated": iso(time.time()),
+        "default_activity_name": offline.name, "default_activity_sid": offline.sid,
+        "event_callback_url": ws.config.event_callback_url, "events_filter": None,
+        "friendly_name": ws.config.name, "multi_task_enabled": False, "sid": ws.sid,
+        "timeout_activity_name": available.name, "timeout_activity_sid": available.sid,
+        "prioritize_queue_order": "FIFO", "url": url,
+        "links": {name: f"{url}/{path}" for name, path in (
+            ("activities", "Activities"), ("statistics", "Statistics"),
+            ("real_time_statistics", "RealTimeStatistics"),
+            ("cumulative_statistics", "CumulativeStatistics"), ("task_queues", "TaskQueues"),
+            ("tasks", "Tasks"), ("workers", "Workers"), ("workflows", "Workflows"),
+            ("task_channels", "TaskChannels"), ("events", "Events"))},
+    }  # fmt: skip
+
+
+async def workspace(request: Request, ws: Workspace) -> Response:
+    if request.method == "POST":
+        form = (await _form(request)).single
+        if "EventCallbackUrl" in form:
+            ws.config.event_callback_url = form["EventCallbackUrl"] or None
+    return json_response(_workspace_json(ws))
+
+
+async def activities(request: Request, ws: Workspace) -> Response:
+    items = [a.json(ws.account, ws.sid) for a in ws.activities.values()]
+    return json_response(_page(request, "activities", items))
+
+
+async def task_queues(request: Request, ws: Workspace) -> Response:
+    name = request.query_params.get("FriendlyName")
+    found = [q for q in ws.queues.values() if not name or q.name == name]
+    return json_response(_page(request, "task_queues", [q.json(ws.account, ws.sid) for q in found]))
+
+
+def _queue(request: Request, ws: Workspace) -> Any:
+    sid = request.path_params.get("TaskQueueSid") or request.path_params["Sid"]
+    if sid not in ws.queues:
+        raise SimError(404, 20404, f"The requested resource /TaskQueues/{sid} was not found")
+    return ws.queues[sid]
+
+
+async def task_queue(request: Request, ws: Workspace) -> Response:
+    return json_response(_queue(request, ws).json(ws.account, ws.sid))
+
+
+async def real_time_statistics(request: Request, ws: Workspace) -> Response:
+    """What waits in the queue now, and its workers by activity (TaskRouter's real-time view)."""
+    queue = _queue(request, ws)
+    now = time.time()
+    tasks = [t for t in ws.tasks.values() if t.queue.sid == queue.sid and t.status in LIVE]
+    by_status = {s: sum(1 for t in tasks if t.status == s)
+                 for s in (PENDING, RESERVED, ASSIGNED, WRAPPING)}  # fmt: skip
+    waiting = [t for t in tasks if t.status in (PENDING, RESERVED)]
+    oldest = min(waiting, key=lambda t: t.created, default=None)
+    oldest_in_queue = min(waiting, key=lambda t: t.entered, default=None)
+    eligible = [w for w in ws.workers.values() if queue.sid in w.queues]
+    url = f"{BASE}/Workspaces/{ws.sid}/TaskQueues/{queue.sid}/RealTimeStatistics"
+    return json_response({
+        "account_sid": ws.account,
+        "activity_statistics": [
+            {"sid": a.sid, "friendly_name": a.name,
+             "workers": sum(1 for w in eligible if w.activity is a)}
+            for a in ws.activities.values()
+        ],
+        "longest_task_waiting_age": int(now - oldest.created) if oldest else 0,
+        "longest_task_waiting_sid": oldest.sid if oldest else None,
+        "longest_relative_task_age_in_queue":
+            int(now - oldest_in_queue.entered) if oldest_in_queue else 0,
+        "longest_relative_task_sid_in_queue": oldest_in_queue.sid if oldest_in_queue else None,
+        "task_queue_sid": queue.sid,
+        "tasks_by_priority": {str(p): sum(1 for t in tasks if t.priority == p)
+                              for p in sorted({t.priority for t in tasks})},
+        "tasks_by_status": by_status,
+        "total_available_workers": sum(1 for w in eligible if w.activity.available),
+        "total_eligible_workers": len(eligible),
+        "total_tasks": len(tasks),
+        "workspace_sid": ws.sid,
+        "url": url,
+    })  # fmt: skip
+
+
+def _date(raw: str | None, default: float) -> float:
+    if not raw:
+        return default
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise SimError(400, 20001, f"{raw!r} is not an ISO 8601 date") from None
+
+
+def _durations(values: list[float]) -> dict[str, int]:
+    if not values:
+        return {"avg": 0, "min": 0, "max": 0, "total": 0}
+    return {"avg": round(sum(values) / len(values)), "min": round(min(values)),
+            "max": round(max(values)), "total": round(sum(values))}  # fmt: skip
+
+
+async def cumulative_statistics(request: Request, ws: Workspace) -> Response:
+    """Counts of the tasks that entered the queue between StartDate and EndDate."""
+    queue = _queue(request, ws)
+    now = time.time()
+    query = request.query_params
+    minutes = query.get("Minutes")
+    start = now - float(minutes) * 60 if minutes else _date(query.get("StartDate"), now - 900)
+    end = _date(query.get("EndDate"), now)
+    tasks = [t for t in ws.tasks.values()
+             if t.queue.sid == queue.sid and start <= t.entered <= end]  # fmt: skip
+    accepted = [t for t in tasks if t.accepted is not None]
+    canceled = [t for t in tasks if t.status == CANCELED]
+    waits = [(t.accepted or 0) - t.entered for t in accepted]
+    url = f"{BASE}/Workspaces/{ws.sid}/TaskQueues/{queue.sid}/CumulativeStatistics"
+    reservations = [r for r in ws.reservations.values() if r.task in {t.sid for t in tasks}]
+    split: dict[str, Any] | None = None
+    if query.get("SplitByWaitTime"):
+        split = {}
+        for raw in query["SplitByWaitTime"].split(","):
+            limit = int(raw)
+            split[raw] = {
+                "above": {"tasks_accepted": sum(1 for w in waits if w > limit),
+                          "tasks_canceled": sum(1 for t in canceled
+                                                if t.updated - t.entered > limit)},
+                "below": {"tasks_accepted": sum(1 for w in waits if w <= limit),
+                          "tasks_canceled": sum(1 for t in canceled
+                                                if t.updated - t.entered <= limit)},
+            }  # fmt: skip
+    return json_response({
+        "account_sid": ws.account,
+        "avg_task_acceptance_time": round(sum(waits) / len(waits)) if waits else 0,
+        "start_time": iso(start), "end_time": iso(end),
+        "reservations_created": len(reservations),
+        "reservations_accepted": sum(1 for r in reservations
+                                     if r.status in ("accepted", "wrapping", "completed")),
+        "reservations_rejected": 0, "reservations_timed_out": 0,
+        "reservations_canceled": sum(1 for r in reservations if r.status == "canceled"),
+        "reservations_rescinded": 0,
+        "split_by_wait_time": split,
+        "task_queue_sid": queue.sid,
+        "wait_duration_until_accepted": _durations(waits),
+        "wait_duration_until_canceled": _durations([t.updated - t.entered for t in canceled]),
+        "wait_duration_in_queue_until_accepted": _durations(waits),
+        "tasks_canceled": len(canceled),
+        "tasks_completed": sum(1 for t in tasks if t.status == COMPLETED),
+        "tasks_deleted": 0, "tasks_entered": len(tasks), "tasks_moved": 0,
+        "workspace_sid": ws.sid, "url": url,
+    })  # fmt: skip
+
+
+async def workers(request: Request, ws: Workspace) -> Response:
+    query = request.query_params
+    found = list(ws.workers.values())
+    if query.get("ActivityName"):
+        found = [w for w in found if w.activity.name == query["ActivityName"]]
+    if query.get("TaskQueueSid"):
+        found = [w for w in found if query["TaskQueueSid"] in w.queues]
+    return json_response(_page(request, "workers", [w.json(ws.account, ws.sid) for w in found]))
+
+
+async def worker(request: Request, ws: Workspace) -> Response:
+    sid = request.path_params["Sid"]
+    if sid not in ws.workers:
+        raise SimError(404, 20404, f"The requested resource /Workers/{sid} was not found")
+    return json_response(ws.workers[sid].json(ws.account, ws.sid))
+
+
+async def tasks(request: Request, ws: Workspace) -> Response:
+    query = request.query_params
+    statuses = [s for v in query.getlist("AssignmentStatus") for s in v.split(",") if s]
+    found = sorted(ws.tasks.values(), key=lambda t: t.created)
+    if statuses:
+        found = [t for t in found if t.status in statuses]
+    if query.get("TaskQueueSid"):
+        found = [t for t in found if t.queue.sid == query["TaskQueueSid"]]
+    items = [t.json(ws.account, ws.sid, ws.workflow_name) for t in found]
+    return json_response(_page(request, "tasks", items))
+
+
+async def task(request: Request, ws: Workspace) -> Response:
+    found = ws.task(request.path_params["Sid"])
+    return json_response(found.json(ws.account, ws.sid, ws.workflow_name))
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/v1/Workspaces/{Sid}", endpoint(workspace), methods=["GET", "POST"]),
+        Route(f"{PREFIX}/Activities", endpoint(activities), methods=["GET"]),
+        Route(f"{PREFIX}/TaskQueues", endpoint(task_queues), methods=["GET"]),
+        Route(f"{PREFIX}/TaskQueues/{{Sid}}", endpoint(task_queue), methods=["GET"]),
+        Route(
+            f"{PREFIX}/TaskQueues/{{TaskQueueSid}}/RealTimeStatistics",
+            endpoint(real_time_statistics),
+            methods=["GET"],
+        ),
+        Route(
+            f"{PREFIX}/TaskQueues/{{TaskQueueSid}}/CumulativeStatistics",
+            endpoint(cumulative_statistics),
+            methods=["GET"],
+        ),
+        Route(f"{PREFIX}/Workers", endpoint(workers), methods=["GET"]),
+        Route(f"{PREFIX}/Workers/{{Sid}}", endpoint(worker), methods=["GET"]),
+        Route(f"{PREFIX}/Tasks", endpoint(tasks), methods=["GET"]),
+        Route(f"{PREFIX}/Tasks/{{Sid}}", endpoint(task), methods=["GET"]),
+    ]

@@ -78,6 +78,13 @@ class BatchedScript:
                 if not future.done():
                     future.set_exception(RedisError(f"apply interrupted: {exc!r}"))
             raise
+        if len(flat) != 2 * len(batch):
+            # A reply of the wrong shape must fail its callers, never leave them waiting.
+            wrong = RedisError(f"the script answered {len(flat)} values for {len(batch)} events")
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(wrong)
+            return
         for i, (_, _, future) in enumerate(batch):
             if not future.done():
                 future.set_result((flat[2 * i], flat[2 * i + 1]))

@@ -1,0 +1,219 @@
+"""The live queues and agents of a TaskRouter floor, in Redis (issue 12).
+
+Beside the conference floor (live/store.py): TaskRouter's events are applied
+by live/taskrouter.lua, one round trip per batch like conference callbacks,
+as registers that any order of the same events leaves the same; the API,
+the feed and the dashboard read queues and agents here.
+
+"Today" is the calendar day in EARPIECE_TIMEZONE on which a task entered its
+queue. The service level is the share of today's answered-or-abandoned
+calls answered within the queue's threshold.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from earpiece.redis_client import AsyncRedis
+from earpiece.roster import Roster
+from live.batching import BatchedScript
+from live.board import mask_number
+from live.model import iso
+from live.taskrouter_events import TaskRouterEvent
+
+TASKROUTER_LUA = resources.files("live").joinpath("taskrouter.lua").read_text(encoding="utf-8")
+# A finished task's registers and a day's counters are kept this long.
+KEEP_SECONDS = 3 * 24 * 3600
+# Activities a Workspace calls available when it has not said (activity.* events or the
+# reconciler's read of Activities teach the real ones).
+AVAILABLE_BY_DEFAULT = frozenset({"Available", "Idle"})
+PHASE_RANK = {"assigned": 1, "wrapping": 2, "none": 3}
+TASKS_SHOWN = 20  # waiting tasks listed per queue (the count is of all)
+BUSY = ("assigned", "wrapping")
+
+
+def text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    timezone: ZoneInfo
+    service_level_seconds: float = 20.0
+
+    def day(self, epoch_s: float) -> str:
+        return datetime.fromtimestamp(epoch_s, self.timezone).strftime("%Y-%m-%d")
+
+
+class LiveQueues:
+    def __init__(
+        self, redis: AsyncRedis, *, namespace: str, roster: Roster, policy: QueuePolicy,
+        mask: bool = True,
+    ) -> None:  # fmt: skip
+        self.redis, self.roster, self.policy, self.mask = redis, roster, policy, mask
+        self.tag = "{" + namespace + "}"
+        self._apply = BatchedScript(
+            redis, TASKROUTER_LUA, shared_keys=[self.key("queues")],
+            shared_args=[self.tag, KEEP_SECONDS],
+        )  # fmt: skip
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.tag, "tr", *parts))
+
+    # -- write -----------------------------------------------------------------
+
+    def agent_of(self, contact_uri: str | None, worker_name: str | None) -> str | None:
+        """The roster agent a Worker is: its `contact_uri` (client:bob), else its name."""
+        known = self.roster.team_of_agent
+        if contact_uri and contact_uri.startswith("client:") and contact_uri[7:] in known:
+            return contact_uri[7:]
+        return worker_name if worker_name in known else None
+
+    def script_event(self, e: TaskRouterEvent) -> bytes:
+        """The compact form live/taskrouter.lua reads (no nulls: Lua's cjson makes them true)."""
+        phase = e.worker_phase
+        fields: dict[str, Any] = {
+            "at": e.at_ms, "task": e.task_sid, "status": e.status, "rank": e.rank,
+            "queue": e.queue_sid, "queue_name": e.queue_name,
+            "entered": e.entered_s * 1000 if e.entered_s else None,
+            "day": self.policy.day(e.entered_s) if e.entered_s else None,
+            "sl": int(self.policy.service_level_seconds * 1000),
+            "accepted": e.kind == "reservation.accepted" or None,
+            "worker": e.worker_sid, "agent": self.agent_of(e.contact_uri, e.worker_name),
+            "name": e.worker_name, "call": e.call_sid, "caller": e.caller, "prio": e.priority,
+            "activity": e.activity, "activity_available": e.activity_available,
+            "activity_changed": e.kind == "worker.activity.update" or None,
+            "phase": phase, "phase_rank": PHASE_RANK.get(phase or ""),
+        }  # fmt: skip
+        if e.task_sid is None or e.status is None:
+            fields.pop("status")
+        return orjson.dumps({k: v for k, v in fields.items() if v is not None})
+
+    async def apply(self, e: TaskRouterEvent) -> str:
+        """Apply one event: `applied`, `unchanged`, or `ignored` (nothing the floor keeps)."""
+        if e.task_sid is None and e.worker_sid is None and e.activity_available is None:
+            return "ignored"
+        outcome, _ = await self._apply([], self.script_event(e))
+        return text(outcome)
+
+    # -- read --------------------------------------------------------------------
+
+    async def _available(self) -> dict[str, bool]:
+        raw: Any = await self.redis.hgetall(self.key("activities"))
+        return {text(k): text(v) == "1" for k, v in raw.items()}
+
+    async def _workers(self) -> list[dict[str, str]]:
+        sids: Any = await self.redis.smembers(self.key("workers"))
+        ordered = sorted(text(s) for s in sids)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for sid in ordered:
+                pipe.hgetall(self.key("worker", sid))
+            rows: list[Any] = await pipe.execute()
+        return [{"sid": sid, **{text(k): text(v) for k, v in row.items()}}
+                for sid, row in zip(ordered, rows, strict=True) if row]  # fmt: skip
+
+    def _is_available(self, activity: str | None, known: Mapping[str, bool]) -> bool:
+        if activity is None:
+            return False
+        return known.get(activity, activity in AVAILABLE_BY_DEFAULT)
+
+    async def agents(self) -> list[dict[str, Any]]:
+        """Every worker as the contract's Agent, roster agents first, by name."""
+        known, workers = await self._available(), await self._workers()
+        tasks = [w.get("task") or "" for w in workers]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for sid in tasks:
+                pipe.hget(self.key("task", sid or "-"), "call")
+            calls: list[Any] = await pipe.execute()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for call in calls:
+                pipe.hget(self.tag + ":calls", text(call) if call else "-")
+            conferences: list[Any] = await pipe.execute()
+        out = []
+        for w, conference in zip(workers, conferences, strict=True):
+            agent = w.get("agent") or None
+            team = self.roster.team_for(agent)
+            busy = w.get("phase") in BUSY
+            since = int(w["since"]) if w.get("since") else None
+            out.append({
+                "agent": agent, "worker_sid": w["sid"], "name": w.get("name") or agent or "",
+                "team": team.name if team else None, "activity": w.get("act"),
+                "available": self._is_available(w.get("act"), known) and not busy,
+                "since": iso(since), "task_sid": (w.get("task") or None) if busy else None,
+                "conference_sid": (text(conference) or None) if busy and conference else None,
+                "phase": w.get("phase") if busy else None,
+            })  # fmt: skip
+        out.sort(key=lambda a: (a["agent"] is None, a["name"]))
+        return out
+
+    async def queues(self, now_s: float | None = None) -> list[dict[str, Any]]:
+        """Every known TaskQueue as the contract's Queue, by name."""
+        now_s = time.time() if now_s is None else now_s
+        today = self.policy.day(now_s)
+        names: Any = await self.redis.hgetall(self.key("queues"))
+        queues = sorted(((text(sid), text(name)) for sid, name in names.items()),
+                        key=lambda q: q[1])  # fmt: skip
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for sid, _ in queues:
+                pipe.zrange(self.key("waiting", sid), 0, -1, withscores=True)
+                pipe.hgetall(self.key("day", today, sid))
+            replies: list[Any] = await pipe.execute()
+        waiting = {sid: [(text(t), score) for t, score in replies[2 * i]]
+                   for i, (sid, _) in enumerate(queues)}  # fmt: skip
+        shown = [t for tasks in waiting.values() for t, _ in tasks[:TASKS_SHOWN]]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for task in shown:
+                pipe.hmget(self.key("task", task), "caller", "prio")
+            details = dict(zip(shown, await pipe.execute(), strict=True))
+        staff = self._staff(await self.agents())
+        out = []
+        for i, (sid, name) in enumerate(queues):
+            counts = {text(k): int(v) for k, v in replies[2 * i + 1].items()}
+            tasks = waiting[sid]
+            out.append({
+                "sid": sid, "name": name, "waiting": len(tasks),
+                "longest_wait_seconds": int(max(0.0, now_s - tasks[0][1] / 1000)) if tasks else 0,
+                "tasks": [self._task_json(t, at, details.get(t), now_s)
+                          for t, at in tasks[:TASKS_SHOWN]],
+                "today": _today(counts),
+                "agents": staff.get(name, {"available": 0, "busy": 0, "other": 0}),
+                "alerts": [],
+            })  # fmt: skip
+        return out
+
+    def _task_json(self, sid: str, at_ms: float, detail: Any, now_s: float) -> dict[str, Any]:
+        caller, prio = (text(x) if x is not None else None for x in (detail or (None, None)))
+        return {"sid": sid, "waiting_seconds": int(max(0.0, now_s - at_ms / 1000)),
+                "caller": mask_number(caller, self.mask) or None,
+                "priority": int(prio) if prio else 0}  # fmt: skip
+
+    def _staff(self, agents: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
+        """Per queue name: its roster team's agents available, busy, or neither."""
+        out: dict[str, dict[str, int]] = {}
+        for a in agents:
+            team = self.roster.team_for(a["agent"])
+            if team is None:
+                continue
+            counts = out.setdefault(team.queue, {"available": 0, "busy": 0, "other": 0})
+            kind = "busy" if a["task_sid"] else "available" if a["available"] else "other"
+            counts[kind] += 1
+        return out
+
+
+def _today(counts: Mapping[str, int]) -> dict[str, Any]:
+    answered, abandoned = counts.get("answered", 0), counts.get("abandoned", 0)
+    decided = answered + abandoned
+    return {
+        "entered": counts.get("entered", 0), "answered": answered, "abandoned": abandoned,
+        "service_level": round(counts.get("answered_in_sl", 0) / decided, 4) if decided else None,
+        "average_answer_seconds":
+            round(counts.get("wait_ms", 0) / answered / 1000) if answered else None,
+    }  # fmt: skip

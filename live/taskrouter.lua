@@ -1,0 +1,183 @@
+-- Apply a batch of TaskRouter events to the live queues and agents (issue 12).
+--
+-- KEYS[1] known TaskQueues: hash WQ -> name (declares the floor's hash slot)
+-- ARGV[1] the floor's hash tag, e.g. "{ep}": every key below starts with it
+-- ARGV[2] seconds a finished task and a day's counters are kept
+-- ARGV[3..] the events, JSON (live/queues.py `script_event`)
+-- Returns {outcome1, "", outcome2, "", ...}: `applied` or `unchanged` (pairs, as
+-- live/batching.py reads every batched script's reply).
+--
+-- Keys, all under the tag:
+--   :tr:task:<WT>           hash of registers (below)
+--   :tr:tasks               set of live tasks (not completed, canceled or deleted)
+--   :tr:waiting:<WQ>        sorted set task -> ms it entered the queue, while waiting
+--   :tr:day:<day>:<WQ>      hash of the day's counters: entered, answered, abandoned,
+--                           answered_in_sl, wait_ms (sum of waits of answered tasks)
+--   :tr:worker:<WK>         hash of a worker's registers; :tr:workers, the set of them
+--   :tr:activities          hash activity name -> 1 | 0 (available or not)
+--
+-- TaskRouter's events have no SequenceNumber and come late, twice and out of
+-- order. Every field is a last-writer-wins register keyed by the event's time
+-- (ms) and, for a task's status, by how far along its life the status is, so
+-- a later status wins a tie. What is derived (waiting or not, which day and
+-- queue a task counts in, answered, abandoned, within service level) is
+-- worked out from the registers after each event, and the day's counters move
+-- by the difference from what the task counted before. So any order, and any
+-- repeat, of the same events leaves the same state.
+
+local QUEUES = KEYS[1]
+local tag = ARGV[1]
+local keep = tonumber(ARGV[2])
+local out = {}
+
+local function num(v) if v then return tonumber(v) end return nil end
+
+local function classify(t)
+  -- day|queue|answered|abandoned|in_sl|wait_ms, or "" when the task counts nowhere yet
+  if not t.q or not t.day then return '' end
+  local answered = t.acc and 1 or 0
+  local abandoned = (answered == 0 and t.st == 'canceled') and 1 or 0
+  local wait, in_sl = 0, 0
+  if answered == 1 and t.entered then
+    wait = math.max(0, t.acc - t.entered)
+    if wait <= t.sl then in_sl = 1 end
+  end
+  return table.concat({t.day, t.q, answered, abandoned, in_sl, wait}, '|')
+end
+
+local function count(cls, sign)
+  if cls == '' then return end
+  local day, q, answered, abandoned, in_sl, wait = string.match(cls,
+    '^([^|]*)|([^|]*)|(%d+)|(%d+)|(%d+)|(%d+)$')
+  local key = tag .. ':tr:day:' .. day .. ':' .. q
+  redis.call('HINCRBY', key, 'entered', sign)
+  if answered == '1' then
+    redis.call('HINCRBY', key, 'answered', sign)
+    redis.call('HINCRBY', key, 'wait_ms', sign * tonumber(wait))
+  end
+  if abandoned == '1' then redis.call('HINCRBY', key, 'abandoned', sign) end
+  if in_sl == '1' then redis.call('HINCRBY', key, 'answered_in_sl', sign) end
+  redis.call('EXPIRE', key, keep)
+end
+
+local function apply_task(e)
+  local key = tag .. ':tr:task:' .. e.task
+  local r = redis.call('HMGET', key, 'st', 'st_at', 'st_rank', 'q', 'q_at', 'entered', 'day',
+    'acc', 'cls', 'sl', 'worker')
+  local t = {st = r[1], st_at = num(r[2]), st_rank = num(r[3]), q = r[4], q_at = num(r[5]),
+             entered = num(r[6]), day = r[7], acc = num(r[8]), cls = r[9] or '',
+             sl = num(r[10]), worker = r[11]}
+  local before = {t.st, t.q, t.entered, t.acc, t.worker}
+  local set = {}
+  if e.status and (not t.st_at or e.at > t.st_at or (e.at == t.st_at and e.rank > t.st_rank)) then
+    t.st, t.st_at, t.st_rank = e.status, e.at, e.rank
+    table.insert(set, 'st'); table.insert(set, e.status)
+    table.insert(set, 'st_at'); table.insert(set, e.at)
+    table.insert(set, 'st_rank'); table.insert(set, e.rank)
+  end
+  local old_q = t.q
+  if e.queue and (not t.q_at or e.at > t.q_at or (e.at == t.q_at and e.queue > t.q)) then
+    -- The queue, when it entered it, the day it counts in and the queue's service level
+    -- travel together (a tie in time goes to the greater SID: any rule, as long as one).
+    t.q, t.q_at, t.sl = e.queue, e.at, e.sl
+    table.insert(set, 'q'); table.insert(set, e.queue)
+    table.insert(set, 'q_at'); table.insert(set, e.at)
+    table.insert(set, 'sl'); table.insert(set, e.sl)
+    if e.entered then
+      t.entered, t.day = e.entered, e.day
+      table.insert(set, 'entered'); table.insert(set, e.entered)
+      table.insert(set, 'day'); table.insert(set, e.day)
+    end
+    if e.queue_name then redis.call('HSET', QUEUES, e.queue, e.queue_name) end
+  elseif not t.entered and e.entered and e.queue == t.q then
+    t.entered, t.day = e.entered, e.day
+    table.insert(set, 'entered'); table.insert(set, e.entered)
+    table.insert(set, 'day'); table.insert(set, e.day)
+  end
+  if e.accepted and (not t.acc or e.at < t.acc or (e.at == t.acc and (e.worker or '') < (t.worker or ''))) then
+    -- The first acceptance answered the call (and says whose it was).
+    t.acc, t.worker = e.at, e.worker
+    table.insert(set, 'acc'); table.insert(set, e.at)
+    if e.worker then table.insert(set, 'worker'); table.insert(set, e.worker) end
+    if e.agent then table.insert(set, 'agent'); table.insert(set, e.agent) end
+  end
+  -- The caller's call and number do not change in a task's life.
+  local known = redis.call('HMGET', key, 'call', 'caller', 'prio_at')
+  if e.call and not known[1] then table.insert(set, 'call'); table.insert(set, e.call) end
+  if e.caller and not known[2] then table.insert(set, 'caller'); table.insert(set, e.caller) end
+  if not known[3] or e.at > tonumber(known[3]) then
+    table.insert(set, 'prio'); table.insert(set, e.prio or 0)
+    table.insert(set, 'prio_at'); table.insert(set, e.at)
+  end
+  if #set > 0 then redis.call('HSET', key, unpack(set)) end
+
+  local cls = classify(t)
+  if cls ~= t.cls then
+    count(t.cls, -1)
+    count(cls, 1)
+    redis.call('HSET', key, 'cls', cls)
+  end
+  local waiting = (t.st == 'pending' or t.st == 'reserved') and t.q ~= nil
+  if old_q and old_q ~= t.q then redis.call('ZREM', tag .. ':tr:waiting:' .. old_q, e.task) end
+  if t.q then
+    local wkey = tag .. ':tr:waiting:' .. t.q
+    if waiting then
+      redis.call('ZADD', wkey, t.entered or e.at, e.task)
+    else
+      redis.call('ZREM', wkey, e.task)
+    end
+  end
+  local finished = t.st == 'completed' or t.st == 'canceled' or t.st == 'deleted'
+  if finished then
+    redis.call('SREM', tag .. ':tr:tasks', e.task)
+    redis.call('EXPIRE', key, keep)
+  else
+    redis.call('SADD', tag .. ':tr:tasks', e.task)
+  end
+  local after = {t.st, t.q, t.entered, t.acc, t.worker}
+  for i = 1, 5 do if before[i] ~= after[i] then return true end end
+  return false
+end
+
+local function apply_worker(e)
+  local key = tag .. ':tr:worker:' .. e.worker
+  redis.call('SADD', tag .. ':tr:workers', e.worker)
+  local r = redis.call('HMGET', key, 'act', 'act_at', 'since', 'phase', 'phase_at', 'task',
+    'phase_rank')
+  local before = table.concat({r[1] or '', r[3] or '', r[4] or '', r[6] or ''}, '|')
+  local set = {}
+  if e.name then table.insert(set, 'name'); table.insert(set, e.name) end
+  if e.agent then table.insert(set, 'agent'); table.insert(set, e.agent) end
+  local act_at = num(r[2])
+  if e.activity and (not act_at or e.at > act_at or (e.at == act_at and e.activity > r[1])) then
+    table.insert(set, 'act'); table.insert(set, e.activity)
+    table.insert(set, 'act_at'); table.insert(set, e.at)
+  end
+  if e.activity_changed and (not r[3] or e.at > tonumber(r[3])) then
+    table.insert(set, 'since'); table.insert(set, e.at)
+  end
+  local phase_at, phase_rank = num(r[5]), num(r[7])
+  if e.phase and (not phase_at or e.at > phase_at
+                  or (e.at == phase_at and e.phase_rank > phase_rank)) then
+    table.insert(set, 'phase'); table.insert(set, e.phase)
+    table.insert(set, 'phase_at'); table.insert(set, e.at)
+    table.insert(set, 'phase_rank'); table.insert(set, e.phase_rank)
+    table.insert(set, 'task'); table.insert(set, e.phase == 'none' and '' or (e.task or ''))
+  end
+  if #set > 0 then redis.call('HSET', key, unpack(set)) end
+  local r2 = redis.call('HMGET', key, 'act', 'since', 'phase', 'task')
+  return before ~= table.concat({r2[1] or '', r2[2] or '', r2[3] or '', r2[4] or ''}, '|')
+end
+
+for i = 3, #ARGV do
+  local e = cjson.decode(ARGV[i])
+  local changed = false
+  if e.task then changed = apply_task(e) or changed end
+  if e.worker then changed = apply_worker(e) or changed end
+  if e.activity_available ~= nil and e.activity then
+    redis.call('HSET', tag .. ':tr:activities', e.activity, e.activity_available and 1 or 0)
+  end
+  table.insert(out, changed and 'applied' or 'unchanged')
+  table.insert(out, '')  -- no feed id (live/batching.py reads pairs)
+end
+return out

@@ -1,0 +1,183 @@
+"""The live queues and agents are what TaskRouter's events describe, whatever their arrival.
+
+Hypothesis builds believable task lives (a caller waits in one of two queues;
+a worker is reserved, accepts, wraps up and completes; or the caller hangs up
+waiting or while reserved) and workers going on break and back, with event
+times that may tie to the millisecond. The events in time order go to one
+floor; a shuffled sequence with duplicates to another; both must read the
+same, through a real Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from earpiece.redis_client import RedisTarget, async_client
+from earpiece.roster import load as load_roster
+from live.queues import LiveQueues, QueuePolicy
+from live.taskrouter_events import parse_taskrouter_event
+from tests.helpers import sid
+
+T0_MS = 1795482000000
+QUEUES = {"WQ" + "a" * 32: "sales", "WQ" + "b" * 32: "support"}
+WORKERS = {"WK" + "1" * 32: "bob", "WK" + "2" * 32: "ivan", "WK" + "3" * 32: "nick"}
+
+
+@dataclass
+class Runner:
+    loop: asyncio.AbstractEventLoop
+    target: RedisTarget
+
+    def floor(self) -> LiveQueues:
+        return LiveQueues(async_client(self.target), namespace="q" + uuid.uuid4().hex[:10],
+                          roster=load_roster(None),
+                          policy=QueuePolicy(ZoneInfo("Asia/Tokyo"), 20))  # fmt: skip
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+
+@pytest.fixture(scope="module")
+def runner(redis_target: RedisTarget) -> Iterator[Runner]:
+    loop = asyncio.new_event_loop()
+    yield Runner(loop, redis_target)
+    loop.close()
+
+
+def event(kind: str, at_ms: int, **fields: str) -> dict[str, str]:
+    return {"EventType": kind, "AccountSid": "AC" + "0" * 32, "WorkspaceSid": "WS" + "0" * 32,
+            "Timestamp": str(at_ms // 1000), "TimestampMs": str(at_ms), "Sid": sid("EV"),
+            **fields}  # fmt: skip
+
+
+def task_fields(task: str, queue: str, status: str, entered_s: int, call: str) -> dict[str, str]:
+    return {"TaskSid": task, "TaskAssignmentStatus": status, "TaskQueueSid": queue,
+            "TaskQueueName": QUEUES[queue], "TaskQueueEnteredDate": str(entered_s),
+            "TaskDateCreated": str(entered_s),
+            "TaskAttributes": json.dumps({"call_sid": call, "from": "+15551230000"})}  # fmt: skip
+
+
+def worker_fields(worker: str, activity: str) -> dict[str, str]:
+    return {
+        "WorkerSid": worker,
+        "WorkerName": WORKERS[worker],
+        "WorkerActivityName": activity,
+        "WorkerAttributes": json.dumps({"contact_uri": f"client:{WORKERS[worker]}"}),
+    }
+
+
+@st.composite
+def floor_story(draw: st.DrawFn) -> list[dict[str, str]]:
+    clock = [T0_MS]
+
+    def tick() -> int:
+        clock[0] += draw(st.sampled_from([0, 1, 250, 4000, 30_000]))  # 0: a tie in time
+        return clock[0]
+
+    events: list[dict[str, str]] = []
+    for _ in range(draw(st.integers(1, 4))):
+        task, call = sid("WT"), sid("CA")
+        queue = draw(st.sampled_from(sorted(QUEUES)))
+        start = tick()
+        entered = start // 1000
+
+        def on(kind: str, status: str, worker: str | None = None, **extra: str) -> None:
+            fields = task_fields(task, queue, status, entered, call)  # noqa: B023
+            if worker is not None:
+                fields.update(worker_fields(worker, "Available"))
+            events.append(event(kind, tick(), **fields, **extra))
+
+        events.append(event("task.created", start, **task_fields(task, queue, "pending",
+                                                                  entered, call)))  # fmt: skip
+        on("task-queue.entered", "pending")
+        fate = draw(st.sampled_from(["answered", "abandoned", "abandoned-reserved", "waiting"]))
+        worker = draw(st.sampled_from(sorted(WORKERS)))
+        if fate == "abandoned":
+            on("task.canceled", "canceled", TaskCanceledReason="hangup")
+        elif fate == "abandoned-reserved":
+            on("reservation.created", "reserved", worker)
+            on("reservation.canceled", "canceled", worker)
+            on("task.canceled", "canceled", TaskCanceledReason="hangup")
+        elif fate == "answered":
+            on("reservation.created", "reserved", worker)
+            on("reservation.accepted", "assigned", worker)
+            if draw(st.booleans()):
+                on("task.wrapup", "wrapping", worker)
+                on("reservation.wrapup", "wrapping", worker)
+                if draw(st.booleans()):
+                    on("reservation.completed", "completed", worker)
+                    on("task.completed", "completed", worker)
+    for worker in draw(st.lists(st.sampled_from(sorted(WORKERS)), max_size=4)):
+        activity = draw(st.sampled_from(["Available", "Break", "Offline"]))
+        events.append(event("worker.activity.update", tick(), **worker_fields(worker, activity)))
+    return events
+
+
+async def _apply_all(floor: LiveQueues, events: list[dict[str, str]]) -> dict[str, Any]:
+    for params in events:
+        parsed = parse_taskrouter_event(params, int(params["TimestampMs"]))
+        await floor.apply(parsed)
+    now = T0_MS / 1000 + 3600
+    return {"queues": await floor.queues(now), "agents": await floor.agents()}
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(story=floor_story(), data=st.data())
+def test_any_order_and_duplication_of_taskrouter_events_reach_the_same_floor(
+    runner: Runner, story: list[dict[str, str]], data: st.DataObject
+) -> None:
+    arrival = data.draw(st.permutations(story))
+    for dup in data.draw(st.lists(st.sampled_from(story), max_size=6)):
+        position = data.draw(st.integers(0, len(arrival)))
+        arrival = [*arrival[:position], dup, *arrival[position:]]
+    ordered = runner.run(_apply_all(runner.floor(), story))
+    shuffled = runner.run(_apply_all(runner.floor(), arrival))
+    assert shuffled == ordered
+
+
+def test_the_numbers_a_floor_manager_reads(runner: Runner) -> None:
+    """Three callers: one answered in 10 s, one after 40 s (outside 20 s), one hung up."""
+    floor = runner.floor()
+    sales, bob = "WQ" + "a" * 32, "WK" + "1" * 32
+    story: list[dict[str, str]] = []
+    for n, (wait_s, fate) in enumerate([(10, "answered"), (40, "answered"), (25, "abandoned")]):
+        task, call, start = sid("WT"), sid("CA"), T0_MS + n * 60_000
+        fields = task_fields(task, sales, "pending", start // 1000, call)
+        story.append(event("task-queue.entered", start, **fields))
+        done = start + wait_s * 1000
+        if fate == "answered":
+            story.append(event("reservation.accepted", done, **{
+                **task_fields(task, sales, "assigned", start // 1000, call),
+                **worker_fields(bob, "Available")}))  # fmt: skip
+        else:
+            story.append(
+                event(
+                    "task.canceled",
+                    done,
+                    **task_fields(task, sales, "canceled", start // 1000, call),
+                )
+            )
+    waiting = task_fields(sid("WT"), sales, "pending", (T0_MS + 600_000) // 1000, sid("CA"))
+    story.append(event("task-queue.entered", T0_MS + 600_000, **waiting))
+    result = runner.run(_apply_all(floor, story))
+    [queue] = [q for q in result["queues"] if q["name"] == "sales"]
+    assert queue["today"] == {"entered": 4, "answered": 2, "abandoned": 1,
+                              "service_level": round(1 / 3, 4),
+                              "average_answer_seconds": 25}  # fmt: skip
+    assert queue["waiting"] == 1 and queue["tasks"][0]["caller"] == "+•••••••0000"
+    assert queue["longest_wait_seconds"] == 3000  # now is T0 + 1 h; it entered at T0 + 10 min
+    [agent] = [a for a in result["agents"] if a["agent"] == "bob"]
+    assert agent["team"] == "sales-east" and agent["phase"] == "assigned"
+    assert agent["task_sid"] is not None and agent["available"] is False

@@ -17,7 +17,18 @@ from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from callbacks import api, assist, auth, board_stream, monitors, stream, twiml, webhooks
+from callbacks import (
+    api,
+    assist,
+    auth,
+    board_stream,
+    monitors,
+    queues_api,
+    stream,
+    taskrouter_webhook,
+    twiml,
+    webhooks,
+)  # fmt: skip
 from callbacks.context import Context
 from callbacks.errors import HANDLERS
 from callbacks.signature import SignatureChecker
@@ -85,6 +96,7 @@ def routes() -> list[Route]:
     return [
         Route("/twilio/conference-events", webhooks.conference_events, methods=["POST"]),
         Route("/twilio/call-events", webhooks.call_events, methods=["POST"]),
+        Route("/twilio/taskrouter-events", taskrouter_webhook.taskrouter_events, methods=["POST"]),
         Route("/twilio/twiml/customer", twiml.customer_twiml, methods=["GET", "POST"]),
         Route("/twilio/twiml/agent", twiml.agent_twiml, methods=["GET", "POST"]),
         Route("/api/conferences", api.list_conferences, methods=["GET"]),
@@ -99,6 +111,8 @@ def routes() -> list[Route]:
         Route("/api/supervisors/{supervisor}/follow", assist.follow, methods=["PUT"]),
         Route("/api/supervisors/{supervisor}/follow", assist.unfollow, methods=["DELETE"]),
         Route("/api/follows", assist.follows, methods=["GET"]),
+        Route("/api/queues", queues_api.list_queues, methods=["GET"]),
+        Route("/api/agents", queues_api.list_agents, methods=["GET"]),
         Route("/api/audit", monitors.audit, methods=["GET"]),
         Route("/api/audit.csv", monitors.audit_csv, methods=["GET"]),
         Route("/api/events/ticket", auth.issue_ticket, methods=["POST"]),
@@ -133,6 +147,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             board=board,
             signature=SignatureChecker(settings.auth_token, settings.base_url),
             coach=coach,
+            queues=services.queues,
         )
         await hub.start()
         await board.start()

@@ -10,6 +10,7 @@ from earpiece.redis_client import AsyncRedis
 from earpiece.settings import Settings
 from live.board_hub import BoardHub
 from live.feed import FeedHub
+from live.queues import LiveQueues
 from live.store import LiveFloor
 
 
@@ -22,3 +23,4 @@ class Context:
     board: BoardHub
     signature: SignatureChecker
     coach: Coach
+    queues: LiveQueues

@@ -8,6 +8,7 @@ coach are made one way, once per process.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from coach.actions import Coach
 from coach.audit import Audit
@@ -19,6 +20,7 @@ from earpiece.redis_client import AsyncRedis, RedisTarget, async_client
 from earpiece.roster import Roster
 from earpiece.settings import Settings
 from live.model import Thresholds
+from live.queues import LiveQueues, QueuePolicy
 from live.store import LiveFloor
 
 
@@ -32,6 +34,7 @@ class Services:
     coach: Coach
     reconciler: Reconciler
     guard: Guard
+    queues: LiveQueues
 
     @property
     def audit(self) -> Audit:
@@ -73,4 +76,9 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
         end_orphans=settings.end_orphans, orphan_seconds=settings.orphan_seconds,
         end_duplicates=settings.end_duplicates, duplicate_seconds=settings.duplicate_seconds,
     ))  # fmt: skip
-    return Services(settings, target, roster, redis, floor, coach, reconciler, guard)
+    queues = LiveQueues(
+        redis, namespace=settings.namespace, roster=roster,
+        policy=QueuePolicy(ZoneInfo(settings.timezone), settings.service_level_seconds),
+        mask=settings.mask_customer_numbers,
+    )  # fmt: skip
+    return Services(settings, target, roster, redis, floor, coach, reconciler, guard, queues)

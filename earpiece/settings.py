@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.config import Config
 
@@ -71,6 +72,16 @@ def _boolean(name: str) -> Callable[[str], bool]:
 def _redis_url(raw: str) -> str:
     if urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
         raise SettingError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {raw!r}")
+    return raw
+
+
+def _timezone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingError(
+            f"EARPIECE_TIMEZONE must be an IANA time zone such as Asia/Tokyo, got {raw!r}"
+        ) from None
     return raw
 
 
@@ -136,6 +147,12 @@ class Settings:
     # Where supervisors' browsers reach the callback service's live board stream
     # (/events/board); PUBLIC_BASE_URL when unset.
     feed_url: str | None = None
+    # TaskRouter (issue 12): the Workspace followed (events of another are ignored, and
+    # the reconciler repairs from this one), "today" for queue counts, and the service
+    # level's threshold.
+    workspace_sid: str | None = None
+    timezone: str = "UTC"
+    service_level_seconds: float = 20.0
     # Never wrong for long: reconciliation with Twilio, and ending orphaned
     # (FIELD-NOTES 2) and duplicate (FIELD-NOTES 4) conferences.
     reconcile_seconds: float = 30.0
@@ -292,4 +309,11 @@ def load(
             "EARPIECE_DASHBOARD_URL", _http_url("EARPIECE_DASHBOARD_URL"), "http://127.0.0.1:8501"
         ),
         feed_url=get("EARPIECE_FEED_URL", _http_url("EARPIECE_FEED_URL"), None),
+        workspace_sid=text("TWILIO_WORKSPACE_SID"),
+        timezone=get("EARPIECE_TIMEZONE", _timezone, "UTC"),
+        service_level_seconds=get(
+            "EARPIECE_SERVICE_LEVEL_SECONDS",
+            _positive_float("EARPIECE_SERVICE_LEVEL_SECONDS"),
+            20.0,
+        ),
     )

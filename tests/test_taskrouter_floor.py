@@ -1,0 +1,143 @@
+"""A TaskRouter floor end to end: the simulator's Workspace posts its signed events to the
+service, and /api/queues and /api/agents say what TaskRouter itself says (the simulator's
+RealTimeStatistics, read through the real twilio SDK)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from earpiece.redis_client import RedisTarget
+from tests.conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, make_settings
+from tests.helpers import ServerThread, post_signed
+
+WORKERS = {"bob": ("sales",), "carol": ("sales",), "nick": ("support",)}
+
+
+@dataclass
+class TaskRouterFloor:
+    service: ServerThread
+    sim: ServerThread
+
+    @property
+    def workspace(self) -> Any:
+        return self.sim.server.config.app.state.workspace
+
+    def control(self) -> httpx.Client:
+        return httpx.Client(base_url=self.sim.url, timeout=10)
+
+    def api(self, path: str) -> Any:
+        with self.service.client(API_TOKEN) as http:
+            answer = http.get(path)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def sdk(self) -> Any:
+        from coach.twilio_client import make_client
+
+        assert self.service.settings is not None
+        return make_client(self.service.settings).taskrouter.v1.workspaces(self.workspace.sid)
+
+    @staticmethod
+    def wait(predicate: Any, seconds: float = 5.0) -> None:
+        from tests.conftest import Wired
+
+        Wired.wait(predicate, seconds)
+
+
+@pytest.fixture
+def tr_floor(redis_target: RedisTarget, namespace: str) -> Iterator[TaskRouterFloor]:
+    from callbacks.app import create_app
+    from twilio_sim.app import create_app as create_sim
+    from twilio_sim.config import Endpoint, SimConfig
+    from twilio_sim.taskrouter.workspace import WorkspaceConfig
+
+    port, sim_port = ServerThread.free_port(), ServerThread.free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = make_settings(redis_target.url, namespace, base,
+                             TWILIO_API_BASE_URL=f"http://127.0.0.1:{sim_port}",
+                             EARPIECE_TIMEZONE="Asia/Tokyo")  # fmt: skip
+    service = ServerThread(create_app(settings, redis_target), port, settings)
+    service.start()
+    config = SimConfig(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
+                       callback_url=base + "/twilio/conference-events",
+                       default_endpoint=Endpoint("answer", 0.05), seed=11)  # fmt: skip
+    workspace = WorkspaceConfig(base + "/twilio/taskrouter-events", accept_seconds=0.05,
+                                wrapup_seconds=0.2)  # fmt: skip
+    sim = ServerThread(create_sim(config, workspace=workspace, workers=WORKERS), sim_port, None)
+    sim.start()
+    yield TaskRouterFloor(service, sim)
+    sim.stop()
+    service.stop()
+
+
+def by_name(items: list[dict[str, Any]], key: str = "name") -> dict[str, dict[str, Any]]:
+    return {item[key]: item for item in items}
+
+
+def test_the_wallboard_says_what_taskrouter_says(tr_floor: TaskRouterFloor) -> None:
+    f = tr_floor
+    with f.control() as http:
+        http.post("/sim/workers/nick/activity", json={"activity": "Break"})
+        for _ in range(2):
+            http.post("/sim/calls", json={"queue": "support"})  # nobody available: they wait
+        answered = http.post("/sim/calls", json={"queue": "sales"}).json()
+        abandoned = http.post("/sim/calls", json={"queue": "support"}).json()
+        http.post(f"/sim/tasks/{abandoned['task_sid']}/actions", json={"action": "abandon"})
+
+    def settled() -> bool:
+        queues = by_name(f.api("/api/queues")["queues"])
+        return (queues.get("support", {}).get("waiting") == 2
+                and queues.get("sales", {}).get("today", {}).get("answered") == 1)  # fmt: skip
+
+    f.wait(settled)
+    queues = by_name(f.api("/api/queues")["queues"])
+    ws = f.sdk()
+    for queue in ws.task_queues.list():
+        truth = ws.task_queues(queue.sid).real_time_statistics().fetch()
+        ours = queues[queue.friendly_name]
+        waiting = truth.tasks_by_status["pending"] + truth.tasks_by_status["reserved"]
+        assert ours["waiting"] == waiting, queue.friendly_name
+        assert abs(ours["longest_wait_seconds"] - truth.longest_relative_task_age_in_queue) <= 1
+        totals = ws.task_queues(queue.sid).cumulative_statistics().fetch()
+        assert ours["today"]["entered"] == totals.tasks_entered
+        assert ours["today"]["abandoned"] == totals.tasks_canceled
+        assert ours["today"]["answered"] == totals.reservations_accepted
+    assert queues["support"]["today"]["abandoned"] == 1
+    assert all(t["caller"] and "•" in t["caller"] for t in queues["support"]["tasks"])
+
+    agents = by_name(f.api("/api/agents")["agents"], "agent")
+    assert agents["nick"]["activity"] == "Break" and not agents["nick"]["available"]
+    busy = [a for a in agents.values() if a["task_sid"] == answered["task_sid"]]
+    assert len(busy) == 1 and busy[0]["team"] == "sales-east"
+    f.wait(lambda: by_name(f.api("/api/agents")["agents"], "agent")[busy[0]["agent"]]
+           ["conference_sid"] is not None)  # fmt: skip
+    assert queues["sales"]["agents"]["busy"] == 1
+
+
+def test_a_forged_or_malformed_taskrouter_event_changes_nothing(
+    tr_floor: TaskRouterFloor,
+) -> None:
+    settings = tr_floor.service.settings
+    assert settings is not None
+    path = "/twilio/taskrouter-events"
+    with tr_floor.service.client() as http:
+        forged = http.post(path, data={"EventType": "task.created"},
+                           headers={"X-Twilio-Signature": "nope"})  # fmt: skip
+        assert forged.status_code == 403
+        missing = post_signed(http, settings, path, {"EventType": "task.created"})
+        assert missing.status_code == 400 and "WorkspaceSid" in missing.json()["error"]["message"]
+        far = post_signed(http, settings, path, {"EventType": "task.created",
+                                                 "WorkspaceSid": "WS" + "0" * 32,
+                                                 "Timestamp": "253402300799"})  # fmt: skip
+        assert far.status_code == 400 and "a day" in far.json()["error"]["message"]
+        other = post_signed(http, settings, path, {"EventType": "workflow.timeout",
+                                                   "WorkspaceSid": "WS" + "0" * 32,
+                                                   "Timestamp": str(int(time.time()))})  # fmt: skip
+    assert tr_floor.api("/api/queues") == {"queues": []}
+    assert other.status_code == 204 and other.headers["x-earpiece-outcome"] == "ignored"

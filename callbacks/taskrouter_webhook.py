@@ -11,7 +11,7 @@ is answered 204 and changes nothing.
 from __future__ import annotations
 
 from callbacks.errors import ApiError
-from callbacks.webhooks import SignedRequest, SignedWebhook
+from callbacks.webhooks import SignedRequest, SignedWebhook, link_task_conference
 from earpiece import metrics
 from live.events import BadEvent
 from live.store import now_ms
@@ -30,6 +30,8 @@ async def taskrouter_event(request: SignedRequest) -> str:
         outcome = "other-workspace"
     else:
         outcome = await ctx.queues.apply(event)
+        if event.kind == "reservation.accepted" and event.task_sid:
+            await link_task_conference(ctx, event.task_sid)
     # Label by event type only when it is one we know: a label per unknown string would
     # let a caller grow the metrics without bound.
     metrics.callback(event.kind if event.kind in KNOWN else "taskrouter-other", outcome)

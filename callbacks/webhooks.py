@@ -26,6 +26,7 @@ from callbacks.errors import ApiError
 from callbacks.forms import parse_form
 from earpiece import metrics
 from live.events import CONFERENCE_EVENTS, BadEvent, parse_conference_event
+from live.queues import TASK_PREFIX
 from live.store import now_ms
 
 
@@ -130,12 +131,30 @@ async def conference_event(request: SignedRequest) -> str:
     except BadEvent as exc:
         raise ApiError(400, "bad-callback", str(exc)) from None
     started = time.perf_counter()
-    result = await request.context.floor.apply(event)
+    ctx = request.context
+    result = await ctx.floor.apply(event)
     metrics.APPLY_SECONDS.observe(time.perf_counter() - started)
     metrics.callback(event.event, result.outcome)
     if result.outcome in ("applied", "unchanged") and event.event in COACH_EVENTS:
-        request.context.coach.react(event)
+        if event.call_sid and not event.label and event.friendly_name.startswith(TASK_PREFIX):
+            # A conference TaskRouter made labels nobody: the task says who is who.
+            event.label = await link_task_conference(
+                ctx, event.friendly_name, event.conference_sid, event.call_sid
+            )
+        ctx.coach.react(event)
     return result.outcome
+
+
+async def link_task_conference(
+    ctx: Context, task_sid: str, conference_sid: str = "", call_sid: str = ""
+) -> str | None:
+    """Label the customer and agent of a task's conference from the task (live/queues.py);
+    an agent newly known is told to the coach (follow-agent). The label of `call_sid`."""
+    label, newly, sid = await ctx.queues.link(task_sid, conference_sid, call_sid)
+    for leg, leg_label in newly:
+        if sid and leg != call_sid and leg_label.startswith("agent:"):
+            ctx.coach.agent_identified(sid, leg_label.removeprefix("agent:"))
+    return label
 
 
 # The few events a supervisor's monitor depends on; speech and mute never reach coach.

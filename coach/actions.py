@@ -354,6 +354,11 @@ class Coach:
         elif role == "customer" and call and event.event == "participant-join":
             self._want_number(sid, call)
 
+    def agent_identified(self, sid: str, agent: str) -> None:
+        """An agent learnt late (a conference TaskRouter made: the task said who it is)."""
+        if self.floor.followed(agent, FOLLOWS_MAX_AGE_SECONDS) is not False:
+            self._spawn(self._safely(self.on_agent_joined(sid, agent)))
+
     @staticmethod
     async def _safely(work: Coroutine[Any, Any, None]) -> None:
         try:

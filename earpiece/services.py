@@ -79,6 +79,6 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
     queues = LiveQueues(
         redis, namespace=settings.namespace, roster=roster,
         policy=QueuePolicy(ZoneInfo(settings.timezone), settings.service_level_seconds),
-        mask=settings.mask_customer_numbers,
+        mask=settings.mask_customer_numbers, feed_maxlen=settings.feed_maxlen,
     )  # fmt: skip
     return Services(settings, target, roster, redis, floor, coach, reconciler, guard, queues)

@@ -273,7 +273,7 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
             "started_at": iso(doc.get("started")), "updated_at": iso(doc.get("updated")),
             "ended_at": iso(doc.get("ended")), "state": "ended", "team": None, "queue": None,
             "agent": None, "participants": [], "monitors": [], "alerts": [], "alone_since": None,
-            "signals": None, "help": None, "cards": cards_json(doc),
+            "signals": None, "help": None, "cards": cards_json(doc), "task_sid": doc.get("task"),
         }, None  # fmt: skip
     people = present_participants(doc)
     parsed = [role_of(p.get("label")) for p in people]
@@ -299,6 +299,8 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
         "signals": None,
         "help": help_json(doc),
         "cards": cards_json(doc),
+        # The TaskRouter task this conference is for (issue 12), when TaskRouter made it.
+        "task_sid": doc.get("task"),
     }, clock
 
 

@@ -30,6 +30,9 @@ from live.model import iso
 from live.taskrouter_events import TaskRouterEvent
 
 TASKROUTER_LUA = resources.files("live").joinpath("taskrouter.lua").read_text(encoding="utf-8")
+LINK_LUA = resources.files("live").joinpath("taskrouter_link.lua").read_text(encoding="utf-8")
+# TaskRouter names the conference of a task for the task (its SID starts so).
+TASK_PREFIX = "WT"
 # A finished task's registers and a day's counters are kept this long.
 KEEP_SECONDS = 3 * 24 * 3600
 # Activities a Workspace calls available when it has not said (activity.* events or the
@@ -56,10 +59,12 @@ class QueuePolicy:
 class LiveQueues:
     def __init__(
         self, redis: AsyncRedis, *, namespace: str, roster: Roster, policy: QueuePolicy,
-        mask: bool = True,
+        mask: bool = True, feed_maxlen: int = 20_000,
     ) -> None:  # fmt: skip
         self.redis, self.roster, self.policy, self.mask = redis, roster, policy, mask
         self.tag = "{" + namespace + "}"
+        self.feed_maxlen = feed_maxlen
+        self._link = redis.register_script(LINK_LUA)
         self._apply = BatchedScript(
             redis, TASKROUTER_LUA, shared_keys=[self.key("queues")],
             shared_args=[self.tag, KEEP_SECONDS],
@@ -103,6 +108,20 @@ class LiveQueues:
             return "ignored"
         outcome, _ = await self._apply([], self.script_event(e))
         return text(outcome)
+
+    async def link(
+        self, task_sid: str, conference_sid: str = "", call_sid: str = ""
+    ) -> tuple[str | None, list[tuple[str, str]], str | None]:
+        """Label the customer and agent of the conference TaskRouter made for `task_sid`
+        (live/taskrouter_link.lua): the label `call_sid` has now, the legs newly
+        labelled (CallSid, label), and the conference."""
+        reply: Any = await self._link(
+            keys=[self.tag + ":calls"],
+            args=[self.tag, task_sid, conference_sid, call_sid, self.feed_maxlen],
+        )
+        label, newly, sid = (text(x) for x in reply)
+        pairs = [tuple(item.split(" ", 1)) for item in newly.split(",") if item]
+        return label or None, [(a, b) for a, b in pairs], sid or None
 
     # -- read --------------------------------------------------------------------
 

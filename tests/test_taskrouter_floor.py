@@ -61,7 +61,8 @@ def tr_floor(redis_target: RedisTarget, namespace: str) -> Iterator[TaskRouterFl
     base = f"http://127.0.0.1:{port}"
     settings = make_settings(redis_target.url, namespace, base,
                              TWILIO_API_BASE_URL=f"http://127.0.0.1:{sim_port}",
-                             EARPIECE_TIMEZONE="Asia/Tokyo")  # fmt: skip
+                             EARPIECE_TIMEZONE="Asia/Tokyo", EARPIECE_ORPHAN_SECONDS="1",
+                             EARPIECE_TWILIO_RETRIES="3")  # fmt: skip
     service = ServerThread(create_app(settings, redis_target), port, settings)
     service.start()
     config = SimConfig(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
@@ -141,3 +142,51 @@ def test_a_forged_or_malformed_taskrouter_event_changes_nothing(
                                                    "Timestamp": str(int(time.time()))})  # fmt: skip
     assert tr_floor.api("/api/queues") == {"queues": []}
     assert other.status_code == 204 and other.headers["x-earpiece-outcome"] == "ignored"
+
+
+def test_a_conference_taskrouter_made_is_coached_helped_and_guarded_like_any_other(
+    tr_floor: TaskRouterFloor,
+) -> None:
+    f = tr_floor
+    with f.control() as http:
+        for agent in ("carol", "nick"):
+            http.post(f"/sim/workers/{agent}/activity", json={"activity": "Offline"})
+        waiting = http.post("/sim/calls", json={"queue": "sales"}).json()
+    task, customer = waiting["task_sid"], waiting["customer_call_sid"]
+
+    def conference() -> dict[str, Any] | None:
+        found = [c for c in f.api("/api/conferences")["conferences"] if c["friendly_name"] == task]
+        return found[0] if found else None
+
+    f.wait(lambda: (conference() or {}).get("agent") == "bob")
+    live = conference()
+    assert live is not None
+    sid = live["sid"]
+    assert live["task_sid"] == task and live["team"] == "sales-east" and live["queue"] == "sales"
+    roles = {p["call_sid"]: p["role"] for p in live["participants"]}
+    assert roles[customer] == "customer"
+    [worker_leg] = [c for c, role in roles.items() if role == "agent"]
+    number = next(p["number"] for p in live["participants"] if p["role"] == "customer")
+    engine = f.sim.server.config.app.state.engine
+    assert number == engine.calls[customer].from_  # from the task's attributes
+
+    with f.service.client(API_TOKEN) as http:
+        joined = http.post(f"/api/conferences/{sid}/monitors",
+                           json={"supervisor": "mina", "mode": "whisper"})  # fmt: skip
+        assert joined.status_code == 201, joined.text
+        f.wait(lambda: any(m["status"] == "connected" and m["mode"] == "whisper"
+                           for m in (conference() or {}).get("monitors", [])))  # fmt: skip
+        legs = engine.conferences[sid].participants.values()
+        [mina] = [p for p in legs if p.label == "supervisor:mina" and p.status == "connected"]
+        assert mina.coaching is True and mina.call_sid_to_coach == worker_leg
+        helped = http.post(f"/api/calls/{worker_leg}/help")
+        assert helped.status_code == 201, helped.text
+        http.delete(f"/api/conferences/{sid}/monitors/mina")
+
+    # The worker hangs up; the customer is left alone, and the guard ends the conference.
+    with f.control() as http:
+        http.post(
+            f"/sim/conferences/{sid}/actions", json={"action": "leave", "call_sid": worker_leg}
+        )
+    f.wait(lambda: "customer-alone" in ((conference() or {}).get("alerts") or []), 5)
+    f.wait(lambda: engine.conferences[sid].status == "completed", 10)

@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = build(settings, target, roster)
         redis, floor, coach = services.redis, services.floor, services.coach
-        hub = FeedHub(floor, queue_size=settings.sse_queue_size)
+        hub = FeedHub(floor, queue_size=settings.sse_queue_size, reader=services.queues.changed)
         board = BoardHub(
             floor, hub, period=settings.dashboard_refresh_seconds,
             mask=settings.mask_customer_numbers,

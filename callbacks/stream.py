@@ -26,7 +26,7 @@ from starlette.responses import Response
 from callbacks.auth import holder_of, require_token
 from callbacks.context import Context
 from callbacks.errors import ApiError
-from live.feed import Message, Subscription, id_key, render
+from live.feed import Message, Subscription, id_key
 
 CATCH_UP_BATCH = 500
 # At most this many queued changes go out in one write to a slow reader.
@@ -53,6 +53,9 @@ async def _snapshot(ctx: Context) -> tuple[str, bytes]:
     conferences = await ctx.floor.conferences()
     parts = [encode(None, "reset", "{}")]
     parts += [encode(None, "conference", orjson.dumps(c).decode()) for c in conferences]
+    # A TaskRouter floor's queues and agents too (none on a floor without TaskRouter).
+    parts += [encode(None, "queue", orjson.dumps(q).decode()) for q in await ctx.queues.queues()]
+    parts += [encode(None, "agent", orjson.dumps(a).decode()) for a in await ctx.queues.agents()]
     parts.append(encode(cursor, "sync", orjson.dumps({"live": len(conferences)}).decode()))
     return cursor, b"".join(parts)
 
@@ -76,7 +79,7 @@ async def _events(
             while True:
                 entries = await ctx.floor.feed_after(cursor, CATCH_UP_BATCH)
                 if entries:
-                    yield b"".join(wire(render(ctx.floor, e)) for e in entries)
+                    yield b"".join(wire(m) for m in await ctx.hub.render_batch(entries))
                     cursor = entries[-1].id
                 if len(entries) < CATCH_UP_BATCH:
                     break

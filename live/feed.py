@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from redis.exceptions import RedisError
@@ -75,11 +77,20 @@ class Subscription:
     overflowed: bool = False
 
 
+# Feed entries that name a queue or an agent (TaskRouter, issue 12) and are sent whole:
+# rendered by reading them, a batch at a time.
+READ_KINDS = ("queue", "agent")
+Reader = Callable[[str, Iterable[str]], Awaitable[dict[str, Any]]]
+
+
 class FeedHub:
     """Follows the Stream while anyone in this process listens, and idles otherwise."""
 
-    def __init__(self, floor: LiveFloor, queue_size: int = 1000) -> None:
+    def __init__(
+        self, floor: LiveFloor, queue_size: int = 1000, reader: Reader | None = None
+    ) -> None:
         self.floor = floor
+        self.reader = reader
         self.queue_size = queue_size
         self._subs: set[Subscription] = set()
         self._waiters = 0
@@ -155,12 +166,34 @@ class FeedHub:
                 continue
             if not entries:
                 continue
-            for entry in entries:
-                if self._subs:
-                    self._deliver(render(self.floor, entry))
-                self.last_id = entry.id
+            messages = await self.render_batch(entries) if self._subs else []
+            for message in messages:
+                self._deliver(message)
+            self.last_id = entries[-1].id
             async with self._changed:
                 self._changed.notify_all()
+
+    async def render_batch(self, entries: list[FeedEntry]) -> list[Message]:
+        """Each entry rendered once; queues and agents read whole, once per batch. One that
+        no longer exists (or cannot be read now) is left out: the next change sends it."""
+        read: dict[str, dict[str, Any]] = {}
+        for kind in READ_KINDS:
+            sids = {e.sid for e in entries if e.event == kind}
+            if sids and self.reader is not None:
+                try:
+                    for sid, doc in (await self.reader(kind, sids)).items():
+                        read[f"{kind}:{sid}"] = doc
+                except RedisError as exc:
+                    log.warning("change feed: could not read %s: %s", kind, exc)
+        out = []
+        for entry in entries:
+            if entry.event in READ_KINDS:
+                doc = read.get(f"{entry.event}:{entry.sid}")
+                if doc is not None:
+                    out.append(Message(entry.id, entry.event, orjson.dumps(doc).decode()))
+            else:
+                out.append(render(self.floor, entry))
+        return out
 
     def _deliver(self, message: Message) -> None:
         for sub in list(self._subs):

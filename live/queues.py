@@ -67,7 +67,7 @@ class LiveQueues:
         self._link = redis.register_script(LINK_LUA)
         self._apply = BatchedScript(
             redis, TASKROUTER_LUA, shared_keys=[self.key("queues")],
-            shared_args=[self.tag, KEEP_SECONDS],
+            shared_args=[self.tag, KEEP_SECONDS, feed_maxlen],
         )  # fmt: skip
 
     def key(self, *parts: str) -> str:
@@ -172,6 +172,14 @@ class LiveQueues:
             })  # fmt: skip
         out.sort(key=lambda a: (a["agent"] is None, a["name"]))
         return out
+
+    async def changed(self, kind: str, sids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The whole Queue (`kind` "queue") or Agent ("agent") of each SID, for the feed;
+        one read of them all, however many changed."""
+        wanted = set(sids)
+        if kind == "queue":
+            return {q["sid"]: q for q in await self.queues() if q["sid"] in wanted}
+        return {a["worker_sid"]: a for a in await self.agents() if a["worker_sid"] in wanted}
 
     async def queues(self, now_s: float | None = None) -> list[dict[str, Any]]:
         """Every known TaskQueue as the contract's Queue, by name."""

@@ -38,7 +38,8 @@ MONITOR_LUA = resources.files("live").joinpath("monitor.lua").read_text(encoding
 YIELD_EVERY = 200
 
 # A feed entry's kind -> the SSE event it is sent as.
-FEED_EVENTS = {"conference": "conference", "ended": "conference-ended", "card": "card"}
+FEED_EVENTS = {"conference": "conference", "ended": "conference-ended", "card": "card",
+               "queue": "queue", "agent": "agent"}  # fmt: skip
 
 # Announce a conference as it is now (the alert ticker): read and append in one
 # script, so the entry can never carry an older document than the feed already has.

@@ -3,7 +3,9 @@
 -- KEYS[1] known TaskQueues: hash WQ -> name (declares the floor's hash slot)
 -- ARGV[1] the floor's hash tag, e.g. "{ep}": every key below starts with it
 -- ARGV[2] seconds a finished task and a day's counters are kept
--- ARGV[3..] the events, JSON (live/queues.py `script_event`)
+-- ARGV[3] the change feed's MAXLEN: a queue or worker that changed gets a `queue` or
+--         `agent` entry on :feed (whose readers render it whole, live/feed.py)
+-- ARGV[4..] the events, JSON (live/queues.py `script_event`)
 -- Returns {outcome1, "", outcome2, "", ...}: `applied` or `unchanged` (pairs, as
 -- live/batching.py reads every batched script's reply).
 --
@@ -28,7 +30,13 @@
 local QUEUES = KEYS[1]
 local tag = ARGV[1]
 local keep = tonumber(ARGV[2])
+local maxlen = ARGV[3]
 local out = {}
+
+local function announce(kind, sid)
+  redis.call('XADD', tag .. ':feed', 'MAXLEN', '~', maxlen, '*', 'k', kind, 'sid', sid,
+    'doc', '{}')
+end
 
 local function num(v) if v then return tonumber(v) end return nil end
 
@@ -135,8 +143,13 @@ local function apply_task(e)
     redis.call('SADD', tag .. ':tr:tasks', e.task)
   end
   local after = {t.st, t.q, t.entered, t.acc, t.worker}
-  for i = 1, 5 do if before[i] ~= after[i] then return true end end
-  return false
+  local changed = cls ~= t.cls
+  for i = 1, 5 do if before[i] ~= after[i] then changed = true end end
+  if changed then
+    if t.q then announce('queue', t.q) end
+    if old_q and old_q ~= t.q then announce('queue', old_q) end
+  end
+  return changed
 end
 
 local function apply_worker(e)
@@ -166,10 +179,12 @@ local function apply_worker(e)
   end
   if #set > 0 then redis.call('HSET', key, unpack(set)) end
   local r2 = redis.call('HMGET', key, 'act', 'since', 'phase', 'task')
-  return before ~= table.concat({r2[1] or '', r2[2] or '', r2[3] or '', r2[4] or ''}, '|')
+  local changed = before ~= table.concat({r2[1] or '', r2[2] or '', r2[3] or '', r2[4] or ''}, '|')
+  if changed then announce('agent', e.worker) end
+  return changed
 end
 
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local e = cjson.decode(ARGV[i])
   local changed = false
   if e.task then changed = apply_task(e) or changed end

@@ -190,3 +190,41 @@ def test_a_conference_taskrouter_made_is_coached_helped_and_guarded_like_any_oth
         )
     f.wait(lambda: "customer-alone" in ((conference() or {}).get("alerts") or []), 5)
     f.wait(lambda: engine.conferences[sid].status == "completed", 10)
+
+
+def test_queue_and_agent_changes_reach_the_event_stream_whole(tr_floor: TaskRouterFloor) -> None:
+    import json
+
+    from httpx_sse import connect_sse
+
+    f = tr_floor
+    got: list[tuple[str, dict[str, Any]]] = []
+    with f.control() as http:
+        http.post("/sim/workers/nick/activity", json={"activity": "Break"})
+    f.wait(lambda: by_name(f.api("/api/agents")["agents"], "agent")["nick"]["activity"] == "Break")
+    with (
+        httpx.Client(base_url=f.service.url, timeout=10) as client,
+        connect_sse(
+            client, "GET", "/events?snapshot=1", headers={"Authorization": f"Bearer {API_TOKEN}"}
+        ) as source,
+    ):
+        events = source.iter_sse()
+        for event in events:  # the snapshot: the agents as they are
+            if event.event == "sync":
+                break
+            if event.event in ("queue", "agent"):
+                got.append((event.event, json.loads(event.data)))
+        assert any(kind == "agent" and a["agent"] == "nick" for kind, a in got)
+        with f.control() as http:
+            http.post("/sim/calls", json={"queue": "support"})  # nick is on a break: it waits
+        for event in events:
+            if event.event == "queue":
+                queue = json.loads(event.data)
+                if queue["name"] == "support" and queue["waiting"] == 1:
+                    assert event.id and queue["tasks"][0]["waiting_seconds"] >= 0
+                    break
+        with f.control() as http:
+            http.post("/sim/workers/nick/activity", json={"activity": "Available"})
+        for event in events:
+            if event.event == "agent" and json.loads(event.data)["agent"] == "nick":
+                break

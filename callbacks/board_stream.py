@@ -12,7 +12,9 @@ for everyone who watches the same view. Events:
 - `me`: the watching supervisor's own leg (`{"sid", "mode", "status"}` or null), when it changes;
 - `call`: with `?watch=CF…`, `{"sid", "v"}` whenever that call changes (`v` null once it
   ended): what the dashboard's call page waits on instead of redrawing on a timer
-  (`board=off` for no `board` events).
+  (`board=off` for no `board` events);
+- `queues`: with `?queues=1`, every TaskQueue and agent (`{"queues": [Queue], "agents":
+  [Agent], "at"}`), worked out once a pass for every wallboard, when they changed.
 
 A browser's EventSource cannot send a header, so it comes with a one-time
 ticket (`?ticket=`); a server-side client may send its bearer token. The
@@ -45,9 +47,14 @@ MAX_SID_CHARS = 64
 CALL_ONLY = Filters(limit=0)
 
 
-async def _stream(ctx: Context, view: View, who: Holder, watch: str | None) -> AsyncIterator[bytes]:
+async def _stream(
+    ctx: Context, view: View, who: Holder, watch: str | None, queues: bool = False
+) -> AsyncIterator[bytes]:
     board = ctx.board
+    if queues:
+        board.queue_watchers += 1
     try:
+        queues_sent = 0
         sent: int | None = None
         status: object = _UNSENT
         mine: object = _UNSENT
@@ -69,10 +76,15 @@ async def _stream(ctx: Context, view: View, who: Holder, watch: str | None) -> A
             if watch is not None and board.ready and board.call_version(watch) != call:
                 call = board.call_version(watch)
                 parts.append(encode(None, "call", orjson.dumps({"sid": watch, "v": call}).decode()))
+            if queues and board.queue_version != queues_sent and board.queue_message:
+                queues_sent = board.queue_version
+                parts.append(b"event: queues\r\ndata: " + board.queue_message + b"\r\n\r\n")
             if parts:
                 yield b"".join(parts)
     finally:
         board.unwatch(view)
+        if queues:
+            board.queue_watchers -= 1
 
 
 async def board_events(request: Request) -> Response:
@@ -99,7 +111,7 @@ async def board_events(request: Request) -> Response:
     except TooManyViews as exc:
         raise ApiError(503, "too-many-views", str(exc), {"Retry-After": "5"}) from None
     return EventSourceResponse(
-        _stream(ctx, view, who, watch),
+        _stream(ctx, view, who, watch, queues=query.get("queues") == "1"),
         ping=ctx.settings.sse_ping_seconds,
         send_timeout=ctx.settings.sse_send_timeout_seconds,
         headers=CORS,

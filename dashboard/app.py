@@ -24,6 +24,10 @@ def main() -> None:
     pages = [
         st.Page(VIEWS / "floor.py", title="Floor", icon=":material/dashboard:", default=True),
         st.Page(VIEWS / "call.py", title="Call", icon=":material/headset_mic:", url_path="call"),
+        st.Page(VIEWS / "queues.py", title="Queues", icon=":material/groups:", url_path="queues"),
+        st.Page(
+            VIEWS / "wallboard.py", title="Wallboard", icon=":material/tv:", url_path="wallboard"
+        ),
         st.Page(VIEWS / "audit.py", title="Audit", icon=":material/fact_check:", url_path="audit"),
     ]
     navigation = st.navigation(pages)

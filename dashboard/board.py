@@ -27,6 +27,7 @@ from live.board import Filters
 ASSETS = Path(__file__).parent / "board_component"
 KEY = "live-board"
 CALL_KEY = "call-watch"
+QUEUES_KEY = "queues-board"
 
 _mount = st.components.v2.component(
     "earpiece_board",
@@ -70,6 +71,23 @@ def show(
     data = {"url": url, "ticket": ticket, "me_key": me_key, "help_key": help_key,
             "selected": selected}  # fmt: skip
     _mount(key=KEY, data=data, on_select_change=on_select, on_refresh_change=on_refresh)
+
+
+def queues_url(feed_url: str, ticket: str) -> str:
+    """The stream the Queues page and the wallboard draw from: `queues` events, no table."""
+    return f"{feed_url}/events/board?" + urlencode(
+        [("ticket", ticket), ("board", "off"), ("queues", "1")]
+    )
+
+
+def show_queues(
+    *, url: str, ticket: str, wall: bool, max_wait: float, sl_target: float,
+    on_listen: Callable[[], None], on_refresh: Callable[[], None],
+) -> None:  # fmt: skip
+    """Every TaskQueue as a tile (and on the Queues page, every agent with Listen)."""
+    data = {"mode": "wallboard" if wall else "queues", "url": url, "ticket": ticket,
+            "max_wait": max_wait, "sl_target": sl_target}  # fmt: skip
+    _mount(key=QUEUES_KEY, data=data, on_listen_change=on_listen, on_refresh_change=on_refresh)
 
 
 def watch_call(*, url: str, ticket: str, on_refresh: Callable[[], None]) -> None:

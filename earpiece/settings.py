@@ -75,6 +75,19 @@ def _redis_url(raw: str) -> str:
     return raw
 
 
+def _share(name: str) -> Callable[[str], float]:
+    def cast(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not 0.0 <= value <= 1.0:
+            raise SettingError(f"{name} must be a share between 0 and 1, got {raw!r}")
+        return value
+
+    return cast
+
+
 def _timezone(raw: str) -> str:
     try:
         ZoneInfo(raw)
@@ -153,6 +166,10 @@ class Settings:
     workspace_sid: str | None = None
     timezone: str = "UTC"
     service_level_seconds: float = 20.0
+    # Wallboard colours: a queue whose longest wait passes this, or whose service level
+    # falls under the target, shows red.
+    queue_wait_alert_seconds: float = 60.0
+    service_level_target: float = 0.8
     # Never wrong for long: reconciliation with Twilio, and ending orphaned
     # (FIELD-NOTES 2) and duplicate (FIELD-NOTES 4) conferences.
     reconcile_seconds: float = 30.0

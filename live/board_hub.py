@@ -37,6 +37,7 @@ from earpiece.tasks import cancel_all
 from live import board
 from live.board import Entry, Filters
 from live.feed import FeedHub
+from live.queues import LiveQueues
 from live.store import LiveFloor, now_ms
 
 log = logging.getLogger("earpiece.board")
@@ -116,8 +117,15 @@ class BoardHub:
         mask: bool,
         clock_seconds: float = CLOCK_SECONDS,
         max_views: int = MAX_VIEWS,
+        queues: LiveQueues | None = None,
     ) -> None:
-        self.floor, self.feed = floor, feed
+        self.floor, self.feed, self.queues = floor, feed, queues
+        # The TaskRouter floor (issue 12), worked out once a pass while a wallboard
+        # watches: its encoding, the version it is, and how many watch it.
+        self.queue_watchers = 0
+        self.queue_version = 0
+        self.queue_message = b""
+        self._queue_stable = b""
         self.period, self.mask = period, mask
         self.clock_seconds, self.max_views = clock_seconds, max_views
         self.views: dict[Filters, View] = {}
@@ -219,14 +227,30 @@ class BoardHub:
             log.warning("board: %s", exc)
         else:
             self.error = None
-            self._work_out(conferences)
+            queued = await self._queues() if self.queues is not None else 0
+            self._work_out(conferences, queued)
         self.pass_ms = (time.perf_counter() - started) * 1000
         await self._announce()
 
-    def _work_out(self, conferences: list[dict[str, Any]]) -> None:
+    async def _queues(self) -> int:
+        """Callers waiting in TaskQueues (for the Floor's Waiting tile); and, while a
+        wallboard watches, every queue and agent, encoded once for all of them."""
+        assert self.queues is not None
+        if not self.queue_watchers:
+            return await self.queues.queued()
+        queues, agents = await self.queues.queues(), await self.queues.agents()
+        stable = orjson.dumps({"queues": queues, "agents": agents})
+        if stable != self._queue_stable:
+            self._queue_stable = stable
+            self.queue_version += 1
+            self.queue_message = stable[:-1] + b',"at":' + orjson.dumps(now_ms()) + b"}"
+        return sum(q["waiting"] for q in queues)
+
+    def _work_out(self, conferences: list[dict[str, Any]], queued: int = 0) -> None:
         everything = self._rows.entries(conferences, time.time(), self.mask)
         summary = (
             b'"live":' + orjson.dumps(len(conferences))
+            + b',"queued":' + orjson.dumps(queued)
             + b',"kpis":' + orjson.dumps(board.kpis(conferences))
             + b',"help":' + orjson.dumps(board.asking_for_help(conferences))
         )  # fmt: skip

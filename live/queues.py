@@ -95,7 +95,7 @@ class LiveQueues:
             "worker": e.worker_sid, "agent": self.agent_of(e.contact_uri, e.worker_name),
             "name": e.worker_name, "call": e.call_sid, "caller": e.caller, "prio": e.priority,
             "activity": e.activity, "activity_available": e.activity_available,
-            "activity_changed": e.kind == "worker.activity.update" or None,
+            "activity_changed": e.kind in ("worker.activity.update", "worker.created") or None,
             "phase": phase, "phase_rank": PHASE_RANK.get(phase or ""),
         }  # fmt: skip
         if e.task_sid is None or e.status is None:
@@ -172,6 +172,16 @@ class LiveQueues:
             })  # fmt: skip
         out.sort(key=lambda a: (a["agent"] is None, a["name"]))
         return out
+
+    async def queued(self) -> int:
+        """Callers waiting in every TaskQueue, in one round trip."""
+        names: Any = await self.redis.hkeys(self.key("queues"))
+        if not names:
+            return 0
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for sid in names:
+                pipe.zcard(self.key("waiting", text(sid)))
+            return sum(int(n) for n in await pipe.execute())
 
     async def changed(self, kind: str, sids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The whole Queue (`kind` "queue") or Agent ("agent") of each SID, for the feed;

@@ -196,7 +196,8 @@ class Board {
     this.stamp = new Date(message.at);
     this.root.dataset.version = String(message.v);
     this.tiles.live.textContent = String(message.kpis.live);
-    this.tiles.waiting.textContent = String(message.kpis.waiting);
+    // Callers waiting: for an agent in a conference, and in TaskRouter's queues.
+    this.tiles.waiting.textContent = String(message.kpis.waiting + (message.queued || 0));
     this.tiles.on_hold.textContent = String(message.kpis.on_hold);
     this.tiles.monitored.textContent = String(message.kpis.monitored);
     this.select(this.selected);
@@ -349,12 +350,157 @@ class CallWatch {
   }
 }
 
+// The Queues page and the wallboard: a tile per TaskQueue (waiting, longest wait, service
+// level, answered, abandoned, average answer, agents available / busy / other), coloured
+// by the thresholds the page passes; on the Queues page also every agent, with Listen.
+const QUEUE_FIGURES = [
+  ["longest", "Longest wait"], ["service_level", "Service level"], ["answered", "Answered"],
+  ["abandoned", "Abandoned"], ["asa", "Avg answer"], ["staff", "Agents free / busy / other"],
+];
+
+class QueueBoard {
+  constructor(parent, wall) {
+    this.root = el("div", wall ? "ep-queues ep-wall" : "ep-queues");
+    this.status = el("div", "ep-status", "Connecting to the live floor…");
+    this.tiles = el("div", "ep-qtiles");
+    this.footer = el("div", "ep-footer", "");
+    this.root.append(this.status, this.tiles, this.footer);
+    if (!wall) {
+      const wrap = el("div", "ep-wrap");
+      const table = el("table", "ep-table ep-agents");
+      const head = table.createTHead().insertRow();
+      for (const label of ["Agent", "Team", "Doing", "For", "Call"]) head.append(el("th", null, label));
+      this.agentRows = table.createTBody();
+      wrap.append(table);
+      this.root.append(el("h3", "ep-heading", "Agents"), wrap);
+    }
+    parent.append(this.root);
+    this.offset = 0;
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  configure(data, setTrigger) {
+    this.setTrigger = setTrigger;
+    this.data = data;
+    if (data.url === this.url) return;
+    if (this.source) this.source.close();
+    this.url = data.url;
+    const source = (this.source = new EventSource(data.url));
+    source.addEventListener("status", (e) => {
+      const status = JSON.parse(e.data);
+      this.failures = 0;
+      this.status.textContent = status.ok ? "" : `${status.message}. The queues show again as soon as it answers.`;
+      this.status.hidden = status.ok && this.message !== undefined;
+    });
+    source.addEventListener("queues", (e) => this.render(JSON.parse(e.data)));
+    source.onerror = () => {
+      if (source !== this.source) return;
+      this.status.hidden = false;
+      this.status.textContent = `Cannot reach the live floor at ${new URL(this.url).host}; trying again…`;
+      if (source.readyState === EventSource.CLOSED) {
+        const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures || 0));
+        this.failures = (this.failures || 0) + 1;
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => {
+          if (source === this.source) this.setTrigger("refresh", {reason: "ticket", ticket: this.data.ticket});
+        }, wait);
+      }
+    };
+  }
+
+  render(message) {
+    this.message = message;
+    this.offset = message.at - Date.now();
+    this.status.hidden = true;
+    this.tiles.replaceChildren();
+    if (!message.queues.length) {
+      this.tiles.append(el("div", "ep-empty", "No TaskQueue has had a caller yet."));
+    }
+    for (const q of message.queues) {
+      const tile = el("div", "ep-qtile");
+      tile.dataset.queue = q.name;
+      const today = q.today;
+      const sl = today.service_level;
+      const late = q.waiting > 0 && q.longest_wait_seconds >= this.data.max_wait;
+      const short = sl !== null && sl < this.data.sl_target;
+      const stuck = q.waiting > 0 && q.agents.available > 0;
+      tile.classList.toggle("ep-bad", late || short);
+      tile.classList.toggle("ep-warn", !late && !short && stuck);
+      tile.append(el("div", "ep-qname", q.name));
+      const waiting = el("div", "ep-qbig", String(q.waiting));
+      waiting.dataset.figure = "waiting";
+      tile.append(waiting, el("div", "ep-label", q.waiting === 1 ? "caller waiting" : "callers waiting"));
+      const figures = {
+        longest: clock(q.longest_wait_seconds),
+        service_level: sl === null ? "—" : `${Math.round(sl * 100)}%`,
+        answered: String(today.answered), abandoned: String(today.abandoned),
+        asa: today.average_answer_seconds === null ? "—" : clock(today.average_answer_seconds),
+        staff: `${q.agents.available} / ${q.agents.busy} / ${q.agents.other}`,
+      };
+      const grid = el("div", "ep-qgrid");
+      for (const [name, label] of QUEUE_FIGURES) {
+        const cell = el("div", "ep-qcell");
+        const value = el("div", "ep-qvalue", figures[name]);
+        value.dataset.figure = name;
+        if (name === "longest") value.dataset.since = String(message.at - q.longest_wait_seconds * 1000);
+        if (name === "longest" && !q.waiting) delete value.dataset.since;
+        cell.append(el("div", "ep-label", label), value);
+        grid.append(cell);
+      }
+      tile.append(grid);
+      this.tiles.append(tile);
+    }
+    if (this.agentRows) this.renderAgents(message.agents);
+    this.stamp = new Date(message.at);
+    this.tick();
+  }
+
+  renderAgents(agents) {
+    this.agentRows.replaceChildren();
+    for (const a of agents) {
+      const tr = this.agentRows.insertRow();
+      tr.dataset.agent = a.agent || a.name;
+      const doing = a.phase === "wrapping" ? "Wrap-up" : a.task_sid ? "On a call" : a.activity || "—";
+      for (const value of [a.agent || a.name, a.team || "", doing]) tr.insertCell().textContent = value;
+      const since = tr.insertCell();
+      if (a.since) since.dataset.since = String(Date.parse(a.since));
+      const call = tr.insertCell();
+      if (a.conference_sid) {
+        const listen = el("button", "ep-listen", "Listen");
+        listen.addEventListener("click", () => this.setTrigger("listen", a.conference_sid));
+        call.append(listen);
+      }
+    }
+  }
+
+  tick() {
+    const now = Date.now() + this.offset;
+    for (const node of this.root.querySelectorAll("[data-since]")) {
+      node.textContent = clock((now - Number(node.dataset.since)) / 1000);
+    }
+    if (this.stamp) this.footer.textContent = `updated ${this.stamp.toISOString().slice(11, 19)} UTC`;
+  }
+
+  close() {
+    clearInterval(this.ticker);
+    clearTimeout(this.retry);
+    if (this.source) this.source.close();
+    this.root.remove();
+  }
+}
+
+const MODES = {
+  call: (parent) => new CallWatch(parent),
+  queues: (parent) => new QueueBoard(parent, false),
+  wallboard: (parent) => new QueueBoard(parent, true),
+};
+
 export default function (component) {
   const {data, setTriggerValue, parentElement} = component;
   let board = parentElement.__earpieceBoard;
   if (!board) {
-    board = parentElement.__earpieceBoard =
-      data.mode === "call" ? new CallWatch(parentElement) : new Board(parentElement);
+    const make = MODES[data.mode] || ((parent) => new Board(parent));
+    board = parentElement.__earpieceBoard = make(parentElement);
   }
   clearTimeout(board.closing);
   board.configure(data, setTriggerValue);

@@ -1,0 +1,65 @@
+"""Queues: the TaskRouter floor, a tile per TaskQueue and every agent (issue 12).
+
+Drawn by the browser (dashboard/board.py, the component's queues mode) from the
+callback service's `queues` events, worked out once for every watcher; the
+page's script reruns only to act: Listen on an agent's call.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import board, ui
+
+WALL = "wall"
+
+
+def new_stream(page: ui.Page) -> None:
+    ticket = board.new_ticket(page)
+    if ticket is not None:
+        st.session_state["queues-ticket"] = ticket
+        st.session_state["queues-url"] = board.queues_url(page.settings.board_feed_url, ticket)
+
+
+def on_listen() -> None:
+    sid = board.trigger("listen", board.QUEUES_KEY)
+    if isinstance(sid, str) and len(sid) <= 64:
+        st.session_state["queues-listen"] = sid
+
+
+def on_refresh() -> None:
+    value = board.trigger("refresh", board.QUEUES_KEY)
+    state = st.session_state
+    if isinstance(value, dict) and value.get("ticket") == state.get("queues-ticket"):
+        state["queues-new-ticket"] = True
+
+
+def live_part(page: ui.Page, wall: bool) -> None:
+    state = st.session_state
+    if state.pop("queues-new-ticket", False):
+        new_stream(page)
+    sid = state.pop("queues-listen", None)
+    if sid:
+        coach = page.runtime.services.coach
+        ui.act(page, "Joining to listen: your phone rings, you join muted",
+               lambda: coach.join(sid, page.who.id, "listen"))  # fmt: skip
+    ui.show_flash()
+    settings = page.settings
+    board.show_queues(
+        url=state.get("queues-url", ""), ticket=state.get("queues-ticket", ""), wall=wall,
+        max_wait=settings.queue_wait_alert_seconds, sl_target=settings.service_level_target,
+        on_listen=on_listen, on_refresh=on_refresh,
+    )  # fmt: skip
+
+
+def main(wall: bool = False) -> None:
+    page = ui.current()
+    if not wall:
+        st.title("Queues")
+        st.caption("For a screen on the wall: the Wallboard page (big numbers, no sidebar).")
+    new_stream(page)
+    st.fragment(live_part)(page, wall)
+
+
+if __name__ == "__main__":
+    main()

@@ -67,6 +67,8 @@ def _sim(args: argparse.Namespace) -> None:
     from earpiece.settings import load
     from twilio_sim.app import create_app
     from twilio_sim.config import Reliability, SimConfig
+    from twilio_sim.taskrouter.traffic import TaskRouterTraffic
+    from twilio_sim.taskrouter.workspace import WorkspaceConfig
     from twilio_sim.traffic import TrafficConfig
 
     settings = load()
@@ -84,14 +86,35 @@ def _sim(args: argparse.Namespace) -> None:
     )
     traffic = None
     agents: list[str] = []
+    roster = roster_module.load(settings.roster_path)
     if not args.no_traffic:
-        roster = roster_module.load(settings.roster_path)
         agents = agents_for(args.agents, roster.agents)
         traffic = TrafficConfig(
             calls_per_minute=args.calls_per_minute, speech=not args.no_speech,
             prefill=args.prefill, time_scale=args.speed,
         )  # fmt: skip
-    app = create_app(config, traffic, agents)
+    workspace = workers = queue_traffic = None
+    if args.taskrouter:
+        # A TaskRouter Workspace: every agent a Worker in their team's queue; generated
+        # callers wait in the queues and TaskRouter routes them (twilio_sim/taskrouter).
+        events_url = args.taskrouter_events_url or (
+            args.callback_url.rsplit("/twilio/", 1)[0] + "/twilio/taskrouter-events"
+        )
+        workspace = WorkspaceConfig(events_url)
+        team_queue = {a: (t.queue,) for t in roster.teams.values() for a in t.agents}
+        everyone = agents_for(args.agents, roster.agents)
+        # Every other agent is a Worker; the rest take the labelled conferences, so nobody
+        # is on two calls at once.
+        workers = {a: team_queue.get(a, ("general",)) for a in everyone[1::2]}
+        agents = everyone[0::2] if agents else []
+        if not args.no_traffic:
+            # Half the arrivals through TaskRouter, half straight into labelled conferences
+            # (those have speech and holds), so one floor shows both kinds.
+            queue_traffic = TaskRouterTraffic(calls_per_minute=args.calls_per_minute / 2,
+                                              time_scale=args.speed)  # fmt: skip
+            if traffic is not None:
+                traffic.calls_per_minute /= 2
+    app = create_app(config, traffic, agents, workspace, workers, queue_traffic)
     uvicorn.run(
         app, host=args.host, port=args.port, access_log=False, log_level="warning",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
@@ -228,6 +251,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--rest-429-share", type=_share, default=0.0, help="share of REST answered 429"
     )
+    sim.add_argument(
+        "--taskrouter",
+        action="store_true",
+        help="a TaskRouter Workspace too: callers wait in queues for workers",
+    )
+    sim.add_argument("--taskrouter-events-url", default=None,
+                     help="the Workspace's Event Callback URL (default: beside --callback-url, "
+                          "/twilio/taskrouter-events)")  # fmt: skip
     sim.set_defaults(run=_sim)
     return parser
 

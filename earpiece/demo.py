@@ -138,7 +138,7 @@ class Demo:
             "sim", "--port", str(self.sim_port),
             "--callback-url", callbacks_url + "/twilio/conference-events",
             "--agents", str(self.agents), "--calls-per-minute", str(self.calls_per_minute),
-            "--prefill", str(max(1, self.agents // 2)),
+            "--prefill", str(max(1, self.agents // 2)), "--taskrouter",
         ], env)  # fmt: skip
         self._wait_ready(sim, sim_url + "/sim/state")
         dashboard = self._spawn(
@@ -168,6 +168,7 @@ class Demo:
             f"                     (signed in as {self.demo_supervisor.name}, "
             f"{self.demo_supervisor.role})",
             f"  Live floor (JSON)  {self.callbacks_url}/api/conferences",
+            f"  Queues (JSON)      {self.callbacks_url}/api/queues",
             f"  Live feed (SSE)    {self.callbacks_url}/events?token={token}",
             f"  API token          {token}",
             f"  Twilio simulator   {self.sim_url}/sim/state",

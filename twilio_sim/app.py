@@ -20,6 +20,7 @@ from twilio_sim.delivery import Deliverer
 from twilio_sim.engine import Engine
 from twilio_sim.taskrouter import control as taskrouter_control
 from twilio_sim.taskrouter import rest as taskrouter_rest
+from twilio_sim.taskrouter.traffic import QueueFloor, TaskRouterTraffic
 from twilio_sim.taskrouter.workspace import Workspace, WorkspaceConfig
 from twilio_sim.traffic import Traffic, TrafficConfig
 
@@ -40,32 +41,36 @@ def create_app(
     agents: list[str] | None = None,
     workspace: WorkspaceConfig | None = None,
     workers: Mapping[str, tuple[str, ...]] | None = None,
+    queue_traffic: TaskRouterTraffic | None = None,
 ) -> Starlette:
     """The simulator; with `workspace`, a TaskRouter Workspace too, whose `workers`
     (agent -> TaskQueue names) start Available."""
     rng = random.Random(config.seed)
     deliverer = Deliverer(config, rng)
     engine = Engine(config, deliverer, rng)
-    floor = Workspace(engine, deliverer, workspace, rng) if workspace is not None else None
+    workspace_floor = Workspace(engine, deliverer, workspace, rng) if workspace else None
     for agent, queues in (workers or {}).items():
-        if floor is not None:
-            floor.add_worker(agent, queues)
+        if workspace_floor is not None:
+            workspace_floor.add_worker(agent, queues)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await deliverer.start()
-        floor = Traffic(engine, agents or [], traffic, rng) if traffic is not None else None
-        runner = asyncio.create_task(floor.run()) if floor is not None else None
-        app.state.traffic = floor
+        floors: list[Traffic | QueueFloor] = []
+        if traffic is not None:
+            floors.append(Traffic(engine, agents or [], traffic, rng))
+        if queue_traffic is not None and workspace_floor is not None:
+            floors.append(QueueFloor(workspace_floor, queue_traffic, rng))  # TaskRouter routes
+        runners = [asyncio.create_task(f.run()) for f in floors]
+        app.state.traffic = floors[0] if floors else None
         try:
             yield
         finally:
-            if runner is not None:
-                await cancel_all([runner])
-            if floor is not None:
-                await floor.stop()
-            if floor is not None:
-                await floor.stop()
+            await cancel_all(runners)
+            for f in floors:
+                await f.stop()
+            if workspace_floor is not None:
+                await workspace_floor.stop()
             await engine.stop()
             await deliverer.stop()
 
@@ -80,5 +85,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.engine = engine
-    app.state.workspace = floor
+    app.state.workspace = workspace_floor
     return app

@@ -1,0 +1,93 @@
+"""A believable TaskRouter floor: callers arrive in queues, wait, talk, and some give up.
+
+Callers arrive (Poisson, `calls_per_minute`) in one of the Workspace's queues
+and wait for TaskRouter to route them; an accepted call talks for a while and
+the caller hangs up (the conference ends; the task wraps up, then completes).
+A caller still waiting past their patience hangs up (task.canceled). Now and
+then an agent takes a break and comes back. Time may be hurried (time_scale).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from earpiece.tasks import cancel_all
+from twilio_sim.engine import SimError
+from twilio_sim.taskrouter.model import ASSIGNED, PENDING, RESERVED
+from twilio_sim.taskrouter.workspace import Workspace
+from twilio_sim.traffic import customer_number
+
+
+@dataclass
+class TaskRouterTraffic:
+    calls_per_minute: float = 12.0
+    time_scale: float = 1.0
+    talk_seconds: tuple[float, float] = (45.0, 300.0)
+    patience_seconds: tuple[float, float] = (30.0, 180.0)
+    breaks_per_hour_per_agent: float = 1.0
+    break_seconds: tuple[float, float] = (60.0, 300.0)
+
+
+class QueueFloor:
+    def __init__(self, workspace: Workspace, config: TaskRouterTraffic, rng: random.Random) -> None:
+        self.ws, self.config, self.rng = workspace, config, rng
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / self.config.time_scale)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def run(self) -> None:
+        self._spawn(self.breaks())
+        if self.config.calls_per_minute <= 0:
+            return
+        while True:
+            await self.sleep(self.rng.expovariate(self.config.calls_per_minute / 60.0))
+            self._spawn(self.caller())
+
+    async def caller(self) -> None:
+        queues = sorted({q.name for q in self.ws.queues.values()})
+        if not queues:
+            return
+        task = self.ws.enqueue(self.rng.choice(queues), customer_number(self.rng))
+        await self.sleep(self.rng.uniform(*self.config.patience_seconds))
+        try:
+            if task.status in (PENDING, RESERVED):
+                self.ws.abandon(task.sid)  # gave up waiting
+                return
+            if task.status != ASSIGNED:
+                return
+            talked = (task.accepted or 0.0) - task.entered
+            await self.sleep(max(1.0, self.rng.uniform(*self.config.talk_seconds) - talked))
+            conference = self.ws.voice.live_conference_named(task.sid)
+            if conference is not None:
+                self.ws.voice.end(conference, "participant-with-end-conference-on-exit-left",
+                                  task.attributes["call_sid"])  # fmt: skip
+        except SimError:
+            return
+
+    async def breaks(self) -> None:
+        rate = self.config.breaks_per_hour_per_agent * max(1, len(self.ws.workers)) / 3600.0
+        if rate <= 0:
+            return
+        while True:
+            await self.sleep(self.rng.expovariate(rate))
+            free = [w for w in self.ws.workers.values() if w.activity.available and not w.task]
+            if free:
+                self._spawn(self.one_break(self.rng.choice(free).name))
+
+    async def one_break(self, agent: str) -> None:
+        self.ws.set_activity(agent, "Break")
+        await self.sleep(self.rng.uniform(*self.config.break_seconds))
+        self.ws.set_activity(agent, "Available")
+
+    async def stop(self) -> None:
+        await cancel_all(list(self._tasks))

@@ -81,12 +81,12 @@ def queues_url(feed_url: str, ticket: str) -> str:
 
 
 def show_queues(
-    *, url: str, ticket: str, wall: bool, max_wait: float, sl_target: float,
-    on_listen: Callable[[], None], on_refresh: Callable[[], None],
+    *, url: str, ticket: str, wall: bool, on_listen: Callable[[], None],
+    on_refresh: Callable[[], None],
 ) -> None:  # fmt: skip
-    """Every TaskQueue as a tile (and on the Queues page, every agent with Listen)."""
-    data = {"mode": "wallboard" if wall else "queues", "url": url, "ticket": ticket,
-            "max_wait": max_wait, "sl_target": sl_target}  # fmt: skip
+    """Every TaskQueue as a tile, coloured by its alerts (and on the Queues page, every
+    agent with Listen)."""
+    data = {"mode": "wallboard" if wall else "queues", "url": url, "ticket": ticket}
     _mount(key=QUEUES_KEY, data=data, on_listen_change=on_listen, on_refresh_change=on_refresh)
 
 

@@ -78,7 +78,14 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
     ))  # fmt: skip
     queues = LiveQueues(
         redis, namespace=settings.namespace, roster=roster,
-        policy=QueuePolicy(ZoneInfo(settings.timezone), settings.service_level_seconds),
+        policy=QueuePolicy(
+            ZoneInfo(settings.timezone), settings.service_level_seconds,
+            wait_alert_seconds=settings.queue_wait_alert_seconds,
+            stuck_seconds=settings.routing_stuck_seconds,
+            service_level_target=settings.service_level_target,
+            wrapup_alert_seconds=settings.wrapup_alert_seconds,
+            away_alert_seconds=settings.away_alert_seconds,
+        ),
         mask=settings.mask_customer_numbers, feed_maxlen=settings.feed_maxlen,
     )  # fmt: skip
     return Services(settings, target, roster, redis, floor, coach, reconciler, guard, queues)

@@ -170,6 +170,9 @@ class Settings:
     # falls under the target, shows red.
     queue_wait_alert_seconds: float = 60.0
     service_level_target: float = 0.8
+    routing_stuck_seconds: float = 15.0
+    wrapup_alert_seconds: float = 120.0
+    away_alert_seconds: float = 900.0
     # Never wrong for long: reconciliation with Twilio, and ending orphaned
     # (FIELD-NOTES 2) and duplicate (FIELD-NOTES 4) conferences.
     reconcile_seconds: float = 30.0

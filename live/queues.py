@@ -51,6 +51,15 @@ def text(value: Any) -> str:
 class QueuePolicy:
     timezone: ZoneInfo
     service_level_seconds: float = 20.0
+    # Alerts (worked out at read time, like conference alerts): a caller waiting longer
+    # than wait_alert; callers waiting this long while an agent of the queue sits
+    # available (routing stuck); the service level under its target; an agent in
+    # wrap-up or unavailable (not on a call) for longer than these.
+    wait_alert_seconds: float = 60.0
+    stuck_seconds: float = 15.0
+    service_level_target: float = 0.8
+    wrapup_alert_seconds: float = 120.0
+    away_alert_seconds: float = 900.0
 
     def day(self, epoch_s: float) -> str:
         return datetime.fromtimestamp(epoch_s, self.timezone).strftime("%Y-%m-%d")
@@ -157,18 +166,21 @@ class LiveQueues:
                 pipe.hget(self.tag + ":calls", text(call) if call else "-")
             conferences: list[Any] = await pipe.execute()
         out = []
+        now = time.time() * 1000
         for w, conference in zip(workers, conferences, strict=True):
             agent = w.get("agent") or None
             team = self.roster.team_for(agent)
             busy = w.get("phase") in BUSY
             since = int(w["since"]) if w.get("since") else None
+            available = self._is_available(w.get("act"), known)
             out.append({
                 "agent": agent, "worker_sid": w["sid"], "name": w.get("name") or agent or "",
                 "team": team.name if team else None, "activity": w.get("act"),
-                "available": self._is_available(w.get("act"), known) and not busy,
+                "available": available and not busy,
                 "since": iso(since), "task_sid": (w.get("task") or None) if busy else None,
                 "conference_sid": (text(conference) or None) if busy and conference else None,
                 "phase": w.get("phase") if busy else None,
+                "alerts": self._agent_alerts(w, not available and not busy, now),
             })  # fmt: skip
         out.sort(key=lambda a: (a["agent"] is None, a["name"]))
         return out
@@ -215,16 +227,42 @@ class LiveQueues:
         for i, (sid, name) in enumerate(queues):
             counts = {text(k): int(v) for k, v in replies[2 * i + 1].items()}
             tasks = waiting[sid]
+            longest = max(0.0, now_s - tasks[0][1] / 1000) if tasks else 0.0
+            figures = _today(counts)
+            agents = staff.get(name, {"available": 0, "busy": 0, "other": 0})
             out.append({
                 "sid": sid, "name": name, "waiting": len(tasks),
-                "longest_wait_seconds": int(max(0.0, now_s - tasks[0][1] / 1000)) if tasks else 0,
+                "longest_wait_seconds": int(longest),
                 "tasks": [self._task_json(t, at, details.get(t), now_s)
                           for t, at in tasks[:TASKS_SHOWN]],
-                "today": _today(counts),
-                "agents": staff.get(name, {"available": 0, "busy": 0, "other": 0}),
-                "alerts": [],
+                "today": figures,
+                "agents": agents,
+                "alerts": self._queue_alerts(longest, figures, agents),
             })  # fmt: skip
         return out
+
+    def _queue_alerts(
+        self, longest: float, today: Mapping[str, Any], agents: Mapping[str, int]
+    ) -> list[str]:
+        policy, alerts = self.policy, []
+        if longest >= policy.wait_alert_seconds:
+            alerts.append("long-wait")
+        if longest >= policy.stuck_seconds and agents["available"] > 0:
+            alerts.append("routing-stuck")
+        level = today["service_level"]
+        if level is not None and level < policy.service_level_target:
+            alerts.append("service-level")
+        return alerts
+
+    def _agent_alerts(self, w: Mapping[str, str], away: bool, now_ms: float) -> list[str]:
+        policy = self.policy
+        wrapping = w.get("phase") == "wrapping" and w.get("phase_at")
+        if wrapping and now_ms - int(w["phase_at"]) >= policy.wrapup_alert_seconds * 1000:
+            return ["long-wrap-up"]
+        since = int(w["since"]) if w.get("since") else None
+        if not wrapping and away and since and now_ms - since >= policy.away_alert_seconds * 1000:
+            return ["long-away"]
+        return []
 
     def _task_json(self, sid: str, at_ms: float, detail: Any, now_s: float) -> dict[str, Any]:
         caller, prio = (text(x) if x is not None else None for x in (detail or (None, None)))

@@ -171,6 +171,8 @@ def test_the_numbers_a_floor_manager_reads(runner: Runner) -> None:
             )
     waiting = task_fields(sid("WT"), sales, "pending", (T0_MS + 600_000) // 1000, sid("CA"))
     story.append(event("task-queue.entered", T0_MS + 600_000, **waiting))
+    nick = "WK" + "3" * 32  # on a break since T0
+    story.append(event("worker.activity.update", T0_MS, **worker_fields(nick, "Break")))
     result = runner.run(_apply_all(floor, story))
     [queue] = [q for q in result["queues"] if q["name"] == "sales"]
     assert queue["today"] == {"entered": 4, "answered": 2, "abandoned": 1,
@@ -181,3 +183,8 @@ def test_the_numbers_a_floor_manager_reads(runner: Runner) -> None:
     [agent] = [a for a in result["agents"] if a["agent"] == "bob"]
     assert agent["team"] == "sales-east" and agent["phase"] == "assigned"
     assert agent["task_sid"] is not None and agent["available"] is False
+    # Waiting 50 min (> 60 s) and a service level of 33% (< 80%); nobody free to route to.
+    assert queue["alerts"] == ["long-wait", "service-level"]
+    assert agent["alerts"] == []
+    [away] = [a for a in result["agents"] if a["agent"] == "nick"]
+    assert away["activity"] == "Break" and away["alerts"] == ["long-away"]

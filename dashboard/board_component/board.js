@@ -421,11 +421,12 @@ class QueueBoard {
       tile.dataset.queue = q.name;
       const today = q.today;
       const sl = today.service_level;
-      const late = q.waiting > 0 && q.longest_wait_seconds >= this.data.max_wait;
-      const short = sl !== null && sl < this.data.sl_target;
-      const stuck = q.waiting > 0 && q.agents.available > 0;
-      tile.classList.toggle("ep-bad", late || short);
-      tile.classList.toggle("ep-warn", !late && !short && stuck);
+      // The service's alerts (live/queues.py holds the thresholds): red, or amber when
+      // callers wait while agents sit available.
+      const bad = q.alerts.includes("long-wait") || q.alerts.includes("service-level");
+      tile.classList.toggle("ep-bad", bad);
+      tile.classList.toggle("ep-warn", !bad && q.alerts.includes("routing-stuck"));
+      tile.title = q.alerts.join(", ");
       tile.append(el("div", "ep-qname", q.name));
       const waiting = el("div", "ep-qbig", String(q.waiting));
       waiting.dataset.figure = "waiting";
@@ -462,6 +463,7 @@ class QueueBoard {
       tr.dataset.agent = a.agent || a.name;
       const doing = a.phase === "wrapping" ? "Wrap-up" : a.task_sid ? "On a call" : a.activity || "—";
       for (const value of [a.agent || a.name, a.team || "", doing]) tr.insertCell().textContent = value;
+      tr.classList.toggle("ep-help", a.alerts.length > 0);
       const since = tr.insertCell();
       if (a.since) since.dataset.since = String(Date.parse(a.since));
       const call = tr.insertCell();

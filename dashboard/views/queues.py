@@ -44,10 +44,8 @@ def live_part(page: ui.Page, wall: bool) -> None:
         ui.act(page, "Joining to listen: your phone rings, you join muted",
                lambda: coach.join(sid, page.who.id, "listen"))  # fmt: skip
     ui.show_flash()
-    settings = page.settings
     board.show_queues(
         url=state.get("queues-url", ""), ticket=state.get("queues-ticket", ""), wall=wall,
-        max_wait=settings.queue_wait_alert_seconds, sl_target=settings.service_level_target,
         on_listen=on_listen, on_refresh=on_refresh,
     )  # fmt: skip
 

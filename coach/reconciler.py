@@ -21,6 +21,7 @@ from typing import Any
 
 from coach.actions import Coach
 from coach.errors import CoachError
+from coach.taskrouter_repair import TaskRouterRepair
 from coach.twilio_calls import TwilioCalls
 from earpiece import metrics
 from live.events import ConferenceEvent
@@ -59,7 +60,11 @@ def participant_view(p: Any) -> dict[str, Any]:
 
 
 class Reconciler:
-    def __init__(self, floor: LiveFloor, twilio: TwilioCalls, coach: Coach, every: float) -> None:
+    def __init__(
+        self, floor: LiveFloor, twilio: TwilioCalls, coach: Coach, every: float,
+        taskrouter: TaskRouterRepair | None = None,
+    ) -> None:  # fmt: skip
+        self.taskrouter = taskrouter  # with TWILIO_WORKSPACE_SID: the queues and agents too
         self.floor = floor
         self.twilio = twilio
         self.coach = coach
@@ -111,6 +116,9 @@ class Reconciler:
         for sid in known:
             if sid not in listed and await self._ended_at_twilio(sid, seqs.get(sid, -1)):
                 done.repairs["conference-ended"] += 1
+        if self.taskrouter is not None:
+            for kind, n in (await self.taskrouter.run_once()).items():
+                done.repairs["taskrouter-" + kind] += n
         for kind, n in done.repairs.items():
             metrics.RECONCILE_REPAIRS.labels(kind).inc(n)
         return done

@@ -72,6 +72,31 @@ class TwilioCalls:
             self.client.conferences(conference_sid).participants(call_sid).update, **params
         )
 
+    # -- TaskRouter (issue 12): what the reconciler compares the queues with ------------
+
+    def _workspace(self, workspace_sid: str) -> Any:
+        return self.client.taskrouter.v1.workspaces(workspace_sid)
+
+    async def list_tasks(self, workspace_sid: str, statuses: list[str]) -> list[Any]:
+        return await self._run(
+            self._workspace(workspace_sid).tasks.list, assignment_status=statuses, page_size=1000
+        )
+
+    async def fetch_task(self, workspace_sid: str, task_sid: str) -> Any | None:
+        """The task, or None when TaskRouter no longer has it (deleted)."""
+        try:
+            return await self._run(self._workspace(workspace_sid).tasks(task_sid).fetch)
+        except CoachError as exc:
+            if exc.code == "twilio-20404":
+                return None
+            raise
+
+    async def list_workers(self, workspace_sid: str) -> list[Any]:
+        return await self._run(self._workspace(workspace_sid).workers.list, page_size=1000)
+
+    async def list_activities(self, workspace_sid: str) -> list[Any]:
+        return await self._run(self._workspace(workspace_sid).activities.list)
+
     async def list_conferences(self, status: str) -> list[Any]:
         """Every conference in `status` (the SDK follows Twilio's pages)."""
         return await self._run(self.client.conferences.list, status=status, page_size=1000)

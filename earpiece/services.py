@@ -14,6 +14,7 @@ from coach.actions import Coach
 from coach.audit import Audit
 from coach.guard import Guard, GuardPolicy
 from coach.reconciler import Reconciler
+from coach.taskrouter_repair import TaskRouterRepair
 from coach.twilio_calls import TwilioCalls
 from coach.twilio_client import make_client
 from earpiece.redis_client import AsyncRedis, RedisTarget, async_client
@@ -88,4 +89,8 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
         ),
         mask=settings.mask_customer_numbers, feed_maxlen=settings.feed_maxlen,
     )  # fmt: skip
+    if settings.workspace_sid:
+        reconciler.taskrouter = TaskRouterRepair(
+            queues, coach.twilio, settings.workspace_sid, link=lambda task: queues.link(task)
+        )
     return Services(settings, target, roster, redis, floor, coach, reconciler, guard, queues)

@@ -138,7 +138,7 @@ class LiveQueues:
         raw: Any = await self.redis.hgetall(self.key("activities"))
         return {text(k): text(v) == "1" for k, v in raw.items()}
 
-    async def _workers(self) -> list[dict[str, str]]:
+    async def worker_registers(self) -> list[dict[str, str]]:
         sids: Any = await self.redis.smembers(self.key("workers"))
         ordered = sorted(text(s) for s in sids)
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -155,7 +155,7 @@ class LiveQueues:
 
     async def agents(self) -> list[dict[str, Any]]:
         """Every worker as the contract's Agent, roster agents first, by name."""
-        known, workers = await self._available(), await self._workers()
+        known, workers = await self._available(), await self.worker_registers()
         tasks = [w.get("task") or "" for w in workers]
         async with self.redis.pipeline(transaction=False) as pipe:
             for sid in tasks:

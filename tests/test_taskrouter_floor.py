@@ -228,3 +228,54 @@ def test_queue_and_agent_changes_reach_the_event_stream_whole(tr_floor: TaskRout
         for event in events:
             if event.event == "agent" and json.loads(event.data)["agent"] == "nick":
                 break
+
+
+def test_the_reconciler_repairs_what_lost_taskrouter_events_left_wrong(
+    tr_floor: TaskRouterFloor, redis_target: RedisTarget
+) -> None:
+    import asyncio
+    from zoneinfo import ZoneInfo
+
+    from coach.taskrouter_repair import TaskRouterRepair
+    from coach.twilio_calls import TwilioCalls
+    from coach.twilio_client import make_client
+    from earpiece.redis_client import async_client
+    from earpiece.roster import load as load_roster
+    from live.queues import LiveQueues, QueuePolicy
+
+    f = tr_floor
+    settings = f.service.settings
+    assert settings is not None
+    with f.control() as http:
+        http.put("/sim/reliability", json={"drop": 1.0})  # every callback is lost from here
+        http.post("/sim/workers/nick/activity", json={"activity": "Break"})
+        for _ in range(2):
+            http.post("/sim/calls", json={"queue": "support"})
+        answered = http.post("/sim/calls", json={"queue": "sales"}).json()
+    f.wait(lambda: f.workspace.tasks[answered["task_sid"]].status == "assigned")
+    assert f.api("/api/queues") == {"queues": []}, "nothing arrived"
+
+    async def repair() -> dict[str, int]:
+        redis = async_client(redis_target)
+        try:
+            queues = LiveQueues(redis, namespace=settings.namespace, roster=load_roster(None),
+                                policy=QueuePolicy(ZoneInfo("Asia/Tokyo")))  # fmt: skip
+            fixer = TaskRouterRepair(queues, TwilioCalls(make_client(settings)),
+                                     f.workspace.sid, link=queues.link)  # fmt: skip
+            first = await fixer.run_once()
+            assert await fixer.run_once() == {}, "a second pass finds nothing to repair"
+            return first
+        finally:
+            await redis.aclose()
+
+    repairs = asyncio.run(repair())
+    assert repairs["task"] == 3 and repairs["worker"] >= 1
+    queues = by_name(f.api("/api/queues")["queues"])
+    ws = f.sdk()
+    for queue in ws.task_queues.list():
+        truth = ws.task_queues(queue.sid).real_time_statistics().fetch()
+        waiting = truth.tasks_by_status["pending"] + truth.tasks_by_status["reserved"]
+        assert queues[queue.friendly_name]["waiting"] == waiting
+    assert queues["sales"]["today"]["answered"] == 1
+    agents = by_name(f.api("/api/agents")["agents"], "agent")
+    assert agents["nick"]["activity"] == "Break"

@@ -11,7 +11,7 @@ is answered 204 and changes nothing.
 from __future__ import annotations
 
 from callbacks.errors import ApiError
-from callbacks.webhooks import SignedRequest, SignedWebhook, link_task_conference
+from callbacks.webhooks import SignedRequest, SignedWebhook
 from earpiece import metrics
 from live.events import BadEvent
 from live.store import now_ms
@@ -29,9 +29,11 @@ async def taskrouter_event(request: SignedRequest) -> str:
     if workspace and event.workspace_sid != workspace:
         outcome = "other-workspace"
     else:
-        outcome = await ctx.queues.apply(event)
-        if event.kind == "reservation.accepted" and event.task_sid:
-            await link_task_conference(ctx, event.task_sid)
+        # A reservation.accepted also labels its conference's legs, in the same call.
+        outcome, sid, newly = await ctx.queues.apply_and_link(event)
+        for _, label in newly:
+            if sid and label.startswith("agent:"):
+                ctx.coach.agent_identified(sid, label.removeprefix("agent:"))
     # Label by event type only when it is one we know: a label per unknown string would
     # let a caller grow the metrics without bound.
     metrics.callback(event.kind if event.kind in KNOWN else "taskrouter-other", outcome)

@@ -238,7 +238,7 @@ class BoardHub:
         assert self.queues is not None
         if not self.queue_watchers:
             return await self.queues.queued()
-        queues, agents = await self.queues.queues(), await self.queues.agents()
+        queues, agents = await self.queues.snapshot()
         stable = orjson.dumps({"queues": queues, "agents": agents})
         if stable != self._queue_stable:
             self._queue_stable = stable

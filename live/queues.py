@@ -29,8 +29,12 @@ from live.board import mask_number
 from live.model import iso
 from live.taskrouter_events import TaskRouterEvent
 
-TASKROUTER_LUA = resources.files("live").joinpath("taskrouter.lua").read_text(encoding="utf-8")
 LINK_LUA = resources.files("live").joinpath("taskrouter_link.lua").read_text(encoding="utf-8")
+# The apply script runs the link function too (after a reservation.accepted, same call).
+TASKROUTER_LUA = (
+    LINK_LUA.split("\n-- entry: as a script of its own\n")[0] + "\n"
+    + resources.files("live").joinpath("taskrouter.lua").read_text(encoding="utf-8")
+)  # fmt: skip
 # TaskRouter names the conference of a task for the task (its SID starts so).
 TASK_PREFIX = "WT"
 # A finished task's registers and a day's counters are kept this long.
@@ -113,10 +117,19 @@ class LiveQueues:
 
     async def apply(self, e: TaskRouterEvent) -> str:
         """Apply one event: `applied`, `unchanged`, or `ignored` (nothing the floor keeps)."""
+        return (await self.apply_and_link(e))[0]
+
+    async def apply_and_link(
+        self, e: TaskRouterEvent
+    ) -> tuple[str, str | None, list[tuple[str, str]]]:
+        """Apply one event; and for a reservation.accepted, label its conference's legs in the
+        same call: (outcome, the conference, the legs newly labelled)."""
         if e.task_sid is None and e.worker_sid is None and e.activity_available is None:
-            return "ignored"
-        outcome, _ = await self._apply([], self.script_event(e))
-        return text(outcome)
+            return "ignored", None, []
+        outcome, linked = await self._apply([], self.script_event(e))
+        sid, _, newly = text(linked).partition("|")
+        pairs = [item.split(" ", 1) for item in newly.split(",") if item]
+        return text(outcome), sid or None, [(a, b) for a, b in pairs]
 
     async def link(
         self, task_sid: str, conference_sid: str = "", call_sid: str = ""
@@ -156,18 +169,21 @@ class LiveQueues:
     async def agents(self) -> list[dict[str, Any]]:
         """Every worker as the contract's Agent, roster agents first, by name."""
         known, workers = await self._available(), await self.worker_registers()
-        tasks = [w.get("task") or "" for w in workers]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for sid in tasks:
-                pipe.hget(self.key("task", sid or "-"), "call")
-            calls: list[Any] = await pipe.execute()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for call in calls:
-                pipe.hget(self.tag + ":calls", text(call) if call else "-")
-            conferences: list[Any] = await pipe.execute()
+        # Where the busy ones are: their task's call, then its conference (idle workers,
+        # most of a floor at quiet times, cost nothing here).
+        busy_tasks = [w["task"] for w in workers if w.get("phase") in BUSY and w.get("task")]
+        conference_of: dict[str, str] = {}
+        if busy_tasks:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for sid in busy_tasks:
+                    pipe.hget(self.key("task", sid), "call")
+                calls = [text(c) if c else "-" for c in await pipe.execute()]
+            found: Any = await self.redis.hmget(self.tag + ":calls", calls)
+            conference_of = {t: text(c) for t, c in zip(busy_tasks, found, strict=True) if c}
         out = []
         now = time.time() * 1000
-        for w, conference in zip(workers, conferences, strict=True):
+        for w in workers:
+            conference = conference_of.get(w.get("task") or "")
             agent = w.get("agent") or None
             team = self.roster.team_for(agent)
             busy = w.get("phase") in BUSY
@@ -178,7 +194,7 @@ class LiveQueues:
                 "team": team.name if team else None, "activity": w.get("act"),
                 "available": available and not busy,
                 "since": iso(since), "task_sid": (w.get("task") or None) if busy else None,
-                "conference_sid": (text(conference) or None) if busy and conference else None,
+                "conference_sid": conference if busy else None,
                 "phase": w.get("phase") if busy else None,
                 "alerts": self._agent_alerts(w, not available and not busy, now),
             })  # fmt: skip
@@ -203,7 +219,14 @@ class LiveQueues:
             return {q["sid"]: q for q in await self.queues() if q["sid"] in wanted}
         return {a["worker_sid"]: a for a in await self.agents() if a["worker_sid"] in wanted}
 
-    async def queues(self, now_s: float | None = None) -> list[dict[str, Any]]:
+    async def snapshot(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Every queue and every agent: what a wallboard shows, read once for both."""
+        agents = await self.agents()
+        return await self.queues(agents=agents), agents
+
+    async def queues(
+        self, now_s: float | None = None, agents: list[dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
         """Every known TaskQueue as the contract's Queue, by name."""
         now_s = time.time() if now_s is None else now_s
         today = self.policy.day(now_s)
@@ -222,22 +245,22 @@ class LiveQueues:
             for task in shown:
                 pipe.hmget(self.key("task", task), "caller", "prio")
             details = dict(zip(shown, await pipe.execute(), strict=True))
-        staff = self._staff(await self.agents())
+        staff = self._staff(agents if agents is not None else await self.agents())
         out = []
         for i, (sid, name) in enumerate(queues):
             counts = {text(k): int(v) for k, v in replies[2 * i + 1].items()}
             tasks = waiting[sid]
             longest = max(0.0, now_s - tasks[0][1] / 1000) if tasks else 0.0
             figures = _today(counts)
-            agents = staff.get(name, {"available": 0, "busy": 0, "other": 0})
+            crew = staff.get(name, {"available": 0, "busy": 0, "other": 0})
             out.append({
                 "sid": sid, "name": name, "waiting": len(tasks),
                 "longest_wait_seconds": int(longest),
                 "tasks": [self._task_json(t, at, details.get(t), now_s)
                           for t, at in tasks[:TASKS_SHOWN]],
                 "today": figures,
-                "agents": agents,
-                "alerts": self._queue_alerts(longest, figures, agents),
+                "agents": crew,
+                "alerts": self._queue_alerts(longest, figures, crew),
             })  # fmt: skip
         return out
 

@@ -6,8 +6,9 @@
 -- ARGV[3] the change feed's MAXLEN: a queue or worker that changed gets a `queue` or
 --         `agent` entry on :feed (whose readers render it whole, live/feed.py)
 -- ARGV[4..] the events, JSON (live/queues.py `script_event`)
--- Returns {outcome1, "", outcome2, "", ...}: `applied` or `unchanged` (pairs, as
--- live/batching.py reads every batched script's reply).
+-- Returns {outcome1, linked1, outcome2, linked2, ...}: `applied` or `unchanged`, and
+-- what a reservation.accepted labelled in its conference (see the end of this file).
+-- live/queues.py puts live/taskrouter_link.lua's function (link_task) in front of this.
 --
 -- Keys, all under the tag:
 --   :tr:task:<WT>           hash of registers (below)
@@ -119,6 +120,12 @@ local function apply_task(e)
   end
   if #set > 0 then redis.call('HSET', key, unpack(set)) end
 
+  if e.accepted then
+    -- Who is who in the conference TaskRouter made for it (live/taskrouter_link.lua), in
+    -- this same call: no second round trip on the webhook's path.
+    local linked = link_task(tag, e.task, '', '', maxlen)
+    if linked[2] ~= '' then t.linked = linked[3] .. '|' .. linked[2] end
+  end
   local cls = classify(t)
   if cls ~= t.cls then
     count(t.cls, -1)
@@ -149,7 +156,7 @@ local function apply_task(e)
     if t.q then announce('queue', t.q) end
     if old_q and old_q ~= t.q then announce('queue', old_q) end
   end
-  return changed
+  return changed, t.linked or ''
 end
 
 local function apply_worker(e)
@@ -186,13 +193,15 @@ end
 
 for i = 4, #ARGV do
   local e = cjson.decode(ARGV[i])
-  local changed = false
-  if e.task then changed = apply_task(e) or changed end
+  local changed, linked = false, ''
+  if e.task then changed, linked = apply_task(e) end
   if e.worker then changed = apply_worker(e) or changed end
   if e.activity_available ~= nil and e.activity then
     redis.call('HSET', tag .. ':tr:activities', e.activity, e.activity_available and 1 or 0)
   end
   table.insert(out, changed and 'applied' or 'unchanged')
-  table.insert(out, '')  -- no feed id (live/batching.py reads pairs)
+  -- (live/batching.py reads pairs): the conference a reservation.accepted labelled, and
+  -- the legs it labelled, "ConferenceSid|CallSid label,..."; else ""
+  table.insert(out, linked)
 end
 return out

@@ -12,63 +12,68 @@
 -- a join reaches an unlabelled participant of a conference named WT…, and
 -- after TaskRouter's reservation.accepted.
 --
--- KEYS[1] call index: hash CallSid -> ConferenceSid (declares the floor's hash slot)
--- ARGV[1] the floor's hash tag, ARGV[2] the TaskSid, ARGV[3] the ConferenceSid or ""
--- (found from the task's call when empty), ARGV[4] a CallSid whose label to return
--- or "", ARGV[5] feed MAXLEN
+-- As a script: KEYS[1] the call index (hash CallSid -> ConferenceSid; it declares the
+-- floor's hash slot), ARGV[1] the floor's hash tag, ARGV[2] the TaskSid, ARGV[3] the
+-- ConferenceSid or "" (found from the task's call when empty), ARGV[4] a CallSid whose
+-- label to return or "", ARGV[5] feed MAXLEN. live/taskrouter.lua runs the same function
+-- after a reservation.accepted, in the same call (live/queues.py puts it in front).
 -- Returns {that CallSid's label or "", "CallSid label,..." newly labelled, ConferenceSid}.
 
-local tag, task, sid, ask, maxlen = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local t = redis.call('HMGET', tag .. ':tr:task:' .. task, 'call', 'agent', 'caller')
-local call, agent, caller = t[1], t[2], t[3]
-if sid == '' then
-  if not call then return {'', '', ''} end
-  sid = redis.call('HGET', KEYS[1], call)
-  if not sid then return {'', '', ''} end
-end
-local key = tag .. ':conf:' .. sid
-local raw = redis.call('GET', key)
-if not raw then return {'', '', sid} end
-local c = cjson.decode(raw)
-if c.fn ~= task or c.status == 'completed' then return {'', '', sid} end
+local function link_task(tag, task, sid, ask, maxlen)
+  local t = redis.call('HMGET', tag .. ':tr:task:' .. task, 'call', 'agent', 'caller')
+  local call, agent, caller = t[1], t[2], t[3]
+  if sid == '' then
+    if not call then return {'', '', ''} end
+    sid = redis.call('HGET', tag .. ':calls', call)
+    if not sid then return {'', '', ''} end
+  end
+  local key = tag .. ':conf:' .. sid
+  local raw = redis.call('GET', key)
+  if not raw then return {'', '', sid} end
+  local c = cjson.decode(raw)
+  if c.fn ~= task or c.status == 'completed' then return {'', '', sid} end
 
-local changed, newly = false, {}
-if c.task ~= task then c.task = task; changed = true end
-local has_agent = false
-for _, p in pairs(c.p or {}) do
-  if agent and p.label == 'agent:' .. agent then has_agent = true end
-end
-local ids = {}
-for csid in pairs(c.p or {}) do table.insert(ids, csid) end
-table.sort(ids)  -- the same choice whatever order the legs were stored in
-for _, csid in ipairs(ids) do
-  local p = c.p[csid]
-  if p.label == nil or p.label == '' then
-    local want = nil
-    if call and csid == call then
-      want = 'customer'
-    elseif agent and not has_agent then
-      want = 'agent:' .. agent
-      has_agent = true
+  local changed, newly = false, {}
+  if c.task ~= task then c.task = task; changed = true end
+  local has_agent = false
+  for _, p in pairs(c.p or {}) do
+    if agent and p.label == 'agent:' .. agent then has_agent = true end
+  end
+  local ids = {}
+  for csid in pairs(c.p or {}) do table.insert(ids, csid) end
+  table.sort(ids)  -- the same choice whatever order the legs were stored in
+  for _, csid in ipairs(ids) do
+    local p = c.p[csid]
+    if p.label == nil or p.label == '' then
+      local want = nil
+      if call and csid == call then
+        want = 'customer'
+      elseif agent and not has_agent then
+        want = 'agent:' .. agent
+        has_agent = true
+      end
+      if want then
+        p.label = want
+        p.from_task = true
+        changed = true
+        table.insert(newly, csid .. ' ' .. want)
+      end
     end
-    if want then
-      p.label = want
-      p.from_task = true
+    if call and csid == call and caller and not p.number then
+      p.number = caller  -- the task's attributes have it: no need to ask Twilio
       changed = true
-      table.insert(newly, csid .. ' ' .. want)
     end
   end
-  if call and csid == call and caller and not p.number then
-    p.number = caller  -- the task's attributes have it: no need to ask Twilio
-    changed = true
+  if changed then
+    local doc = cjson.encode(c)
+    redis.call('SET', key, doc, 'KEEPTTL')
+    redis.call('XADD', tag .. ':feed', 'MAXLEN', '~', maxlen, '*', 'k', 'conference', 'sid', sid,
+      'doc', doc)
   end
+  local label = ''
+  if ask ~= '' and c.p and c.p[ask] then label = c.p[ask].label or '' end
+  return {label, table.concat(newly, ','), sid}
 end
-if changed then
-  local doc = cjson.encode(c)
-  redis.call('SET', key, doc, 'KEEPTTL')
-  redis.call('XADD', tag .. ':feed', 'MAXLEN', '~', maxlen, '*', 'k', 'conference', 'sid', sid,
-    'doc', doc)
-end
-local label = ''
-if ask ~= '' and c.p and c.p[ask] then label = c.p[ask].label or '' end
-return {label, table.concat(newly, ','), sid}
+
+-- entry: as a script of its own
+return link_task(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])

@@ -12,6 +12,7 @@ calls answered within the queue's threshold.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -66,7 +67,13 @@ class QueuePolicy:
     away_alert_seconds: float = 900.0
 
     def day(self, epoch_s: float) -> str:
-        return datetime.fromtimestamp(epoch_s, self.timezone).strftime("%Y-%m-%d")
+        return _day(int(epoch_s), self.timezone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(epoch_s: int, zone: ZoneInfo) -> str:
+    # Every event of a task carries the same TaskQueueEnteredDate: one conversion a task.
+    return datetime.fromtimestamp(epoch_s, zone).strftime("%Y-%m-%d")
 
 
 class LiveQueues:

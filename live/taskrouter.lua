@@ -72,7 +72,7 @@ end
 local function apply_task(e)
   local key = tag .. ':tr:task:' .. e.task
   local r = redis.call('HMGET', key, 'st', 'st_at', 'st_rank', 'q', 'q_at', 'entered', 'day',
-    'acc', 'cls', 'sl', 'worker')
+    'acc', 'cls', 'sl', 'worker', 'call', 'caller', 'prio_at')
   local t = {st = r[1], st_at = num(r[2]), st_rank = num(r[3]), q = r[4], q_at = num(r[5]),
              entered = num(r[6]), day = r[7], acc = num(r[8]), cls = r[9] or '',
              sl = num(r[10]), worker = r[11]}
@@ -111,10 +111,9 @@ local function apply_task(e)
     if e.agent then table.insert(set, 'agent'); table.insert(set, e.agent) end
   end
   -- The caller's call and number do not change in a task's life.
-  local known = redis.call('HMGET', key, 'call', 'caller', 'prio_at')
-  if e.call and not known[1] then table.insert(set, 'call'); table.insert(set, e.call) end
-  if e.caller and not known[2] then table.insert(set, 'caller'); table.insert(set, e.caller) end
-  if not known[3] or e.at > tonumber(known[3]) then
+  if e.call and not r[12] then table.insert(set, 'call'); table.insert(set, e.call) end
+  if e.caller and not r[13] then table.insert(set, 'caller'); table.insert(set, e.caller) end
+  if not r[14] or e.at > tonumber(r[14]) then
     table.insert(set, 'prio'); table.insert(set, e.prio or 0)
     table.insert(set, 'prio_at'); table.insert(set, e.at)
   end

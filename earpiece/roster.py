@@ -45,11 +45,17 @@ class Supervisor:
     password_hash: str | None = None
 
 
+# Per TaskQueue, by its name (issue 12): [queues.sales] service_level_seconds = 30
+QUEUE_KEYS = ("service_level_seconds", "wait_alert_seconds")
+
+
 @dataclass(frozen=True)
 class Roster:
     teams: dict[str, Team] = field(default_factory=dict)
     supervisors: dict[str, Supervisor] = field(default_factory=dict)
     team_of_agent: dict[str, str] = field(default_factory=dict)
+    # TaskQueue name -> its own thresholds (QUEUE_KEYS), over the settings' defaults
+    queues: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def team_for(self, agent: str | None) -> Team | None:
         if agent is None:
@@ -121,7 +127,20 @@ def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
             endpoint=str(body.get("endpoint", f"client:{sid}")),
             password_hash=body.get("password_hash"),
         )
-    return Roster(teams=teams, supervisors=supervisors, team_of_agent=team_of_agent)
+    queues: dict[str, dict[str, float]] = {}
+    for name, body in (data.get("queues") or {}).items():
+        if not isinstance(body, dict):
+            raise SettingError(f"{source}: [queues.{name}] must be a table")
+        queues[name] = {}
+        for key, value in body.items():
+            if key not in QUEUE_KEYS:
+                raise SettingError(f"{source}: queues.{name}.{key} is not one of "
+                                   f"{', '.join(QUEUE_KEYS)}")  # fmt: skip
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise SettingError(f"{source}: queues.{name}.{key} must be seconds above 0")
+            queues[name][key] = float(value)
+    return Roster(teams=teams, supervisors=supervisors, team_of_agent=team_of_agent,
+                  queues=queues)  # fmt: skip
 
 
 def load(path: Path | None) -> Roster:

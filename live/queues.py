@@ -102,6 +102,13 @@ class LiveQueues:
             return contact_uri[7:]
         return worker_name if worker_name in known else None
 
+    def threshold(self, queue_name: str | None, key: str) -> float:
+        """A queue's own threshold from the roster ([queues.NAME]), else the setting's."""
+        own = self.roster.queues.get(queue_name or "", {})
+        default = {"service_level_seconds": self.policy.service_level_seconds,
+                   "wait_alert_seconds": self.policy.wait_alert_seconds}[key]  # fmt: skip
+        return own.get(key, default)
+
     def script_event(self, e: TaskRouterEvent) -> bytes:
         """The compact form live/taskrouter.lua reads (no nulls: Lua's cjson makes them true)."""
         phase = e.worker_phase
@@ -110,7 +117,7 @@ class LiveQueues:
             "queue": e.queue_sid, "queue_name": e.queue_name,
             "entered": e.entered_s * 1000 if e.entered_s else None,
             "day": self.policy.day(e.entered_s) if e.entered_s else None,
-            "sl": int(self.policy.service_level_seconds * 1000),
+            "sl": int(self.threshold(e.queue_name, "service_level_seconds") * 1000),
             "accepted": e.kind == "reservation.accepted" or None,
             "worker": e.worker_sid, "agent": self.agent_of(e.contact_uri, e.worker_name),
             "name": e.worker_name, "call": e.call_sid, "caller": e.caller, "prio": e.priority,
@@ -267,15 +274,15 @@ class LiveQueues:
                           for t, at in tasks[:TASKS_SHOWN]],
                 "today": figures,
                 "agents": crew,
-                "alerts": self._queue_alerts(longest, figures, crew),
+                "alerts": self._queue_alerts(name, longest, figures, crew),
             })  # fmt: skip
         return out
 
     def _queue_alerts(
-        self, longest: float, today: Mapping[str, Any], agents: Mapping[str, int]
+        self, name: str, longest: float, today: Mapping[str, Any], agents: Mapping[str, int]
     ) -> list[str]:
         policy, alerts = self.policy, []
-        if longest >= policy.wait_alert_seconds:
+        if longest >= self.threshold(name, "wait_alert_seconds"):
             alerts.append("long-wait")
         if longest >= policy.stuck_seconds and agents["available"] > 0:
             alerts.append("routing-stuck")

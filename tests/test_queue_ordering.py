@@ -23,7 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from earpiece.redis_client import RedisTarget, async_client
+from earpiece.roster import Roster
 from earpiece.roster import load as load_roster
+from earpiece.roster import parse as parse_roster
+from earpiece.settings import SettingError
 from live.queues import LiveQueues, QueuePolicy
 from live.taskrouter_events import parse_taskrouter_event
 from tests.helpers import sid
@@ -38,9 +41,9 @@ class Runner:
     loop: asyncio.AbstractEventLoop
     target: RedisTarget
 
-    def floor(self) -> LiveQueues:
+    def floor(self, roster: Roster | None = None) -> LiveQueues:
         return LiveQueues(async_client(self.target), namespace="q" + uuid.uuid4().hex[:10],
-                          roster=load_roster(None),
+                          roster=roster or load_roster(None),
                           policy=QueuePolicy(ZoneInfo("Asia/Tokyo"), 20))  # fmt: skip
 
     def run(self, coro: Any) -> Any:
@@ -145,6 +148,48 @@ def test_any_order_and_duplication_of_taskrouter_events_reach_the_same_floor(
     ordered = runner.run(_apply_all(runner.floor(), story))
     shuffled = runner.run(_apply_all(runner.floor(), arrival))
     assert shuffled == ordered
+
+
+def manager_story() -> list[dict[str, str]]:
+    """Three callers: one answered in 10 s, one after 40 s, one hung up after 25 s; one
+    still waiting; nick on a break since T0."""
+    sales, bob = "WQ" + "a" * 32, "WK" + "1" * 32
+    story: list[dict[str, str]] = []
+    for n, (wait_s, fate) in enumerate([(10, "answered"), (40, "answered"), (25, "abandoned")]):
+        task, call, start = sid("WT"), sid("CA"), T0_MS + n * 60_000
+        fields = task_fields(task, sales, "pending", start // 1000, call)
+        story.append(event("task-queue.entered", start, **fields))
+        done = start + wait_s * 1000
+        if fate == "answered":
+            story.append(event("reservation.accepted", done, **{
+                **task_fields(task, sales, "assigned", start // 1000, call),
+                **worker_fields(bob, "Available")}))  # fmt: skip
+        else:
+            story.append(
+                event(
+                    "task.canceled",
+                    done,
+                    **task_fields(task, sales, "canceled", start // 1000, call),
+                )
+            )
+    waiting = task_fields(sid("WT"), sales, "pending", (T0_MS + 600_000) // 1000, sid("CA"))
+    story.append(event("task-queue.entered", T0_MS + 600_000, **waiting))
+    nick = "WK" + "3" * 32
+    story.append(event("worker.activity.update", T0_MS, **worker_fields(nick, "Break")))
+    return story
+
+
+def test_a_queue_s_own_thresholds_come_from_the_roster(runner: Runner) -> None:
+    roster = parse_roster(
+        '[teams.sales-east]\nqueue = "sales"\nagents = ["bob"]\n'
+        "[queues.sales]\nservice_level_seconds = 45\nwait_alert_seconds = 7200\n"
+    )
+    result = runner.run(_apply_all(runner.floor(roster), manager_story()))
+    [queue] = [q for q in result["queues"] if q["name"] == "sales"]
+    assert queue["today"]["service_level"] == round(2 / 3, 4)  # 40 s is within 45 s
+    assert "long-wait" not in queue["alerts"]  # 50 min is within its 2 h
+    with pytest.raises(SettingError, match=r"queues\.sales\.service_level_seconds"):
+        parse_roster("[queues.sales]\nservice_level_seconds = -1\n")
 
 
 def test_the_numbers_a_floor_manager_reads(runner: Runner) -> None:

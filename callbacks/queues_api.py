@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from callbacks.auth import require_token
 from callbacks.context import Context
-from callbacks.errors import JSONResponse
+from callbacks.errors import ApiError, JSONResponse
+
+
+def _ordered(request: Request, items: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """`?order=attention`: the ones that need a supervisor first (live.attention's weights)."""
+    order = request.query_params.get("order", "name")
+    if order == "attention":
+        return sorted(items, key=lambda i: (-i["attention"], i[name] or ""))
+    if order != "name":
+        raise ApiError(422, "bad-order", "order must be name or attention")
+    return items
 
 
 async def list_queues(request: Request) -> Response:
     require_token(request)
     ctx: Context = request.app.state.ctx
-    return JSONResponse(
-        {"queues": await ctx.queues.queues()}, headers={"Cache-Control": "no-store"}
-    )
+    queues = _ordered(request, await ctx.queues.queues(), "name")
+    return JSONResponse({"queues": queues}, headers={"Cache-Control": "no-store"})
 
 
 async def list_agents(request: Request) -> Response:
     require_token(request)
     ctx: Context = request.app.state.ctx
-    return JSONResponse(
-        {"agents": await ctx.queues.agents()}, headers={"Cache-Control": "no-store"}
-    )
+    agents = _ordered(request, await ctx.queues.agents(), "name")
+    return JSONResponse({"agents": agents}, headers={"Cache-Control": "no-store"})

@@ -24,6 +24,13 @@ WEIGHTS: Mapping[str, int] = {
     "dead-air": 40,
     "overtalk": 25,
     "long-call": 20,
+    # A TaskRouter floor's queues and agents (issue 12), on the same scale: callers waiting
+    # while agents sit free is nearly a stranded customer; a long wait, a long hold.
+    "routing-stuck": 85,
+    "long-wait": 60,
+    "service-level": 30,
+    "long-wrap-up": 20,
+    "long-away": 10,
 }
 UNKNOWN_ALERT_WEIGHT = 10
 
@@ -72,11 +79,16 @@ def held_since(conference: Mapping[str, Any]) -> str | None:
 NOTHING = Attention(0, ())
 
 
+def score(alerts: Iterable[str]) -> int:
+    """The needs-attention score of a set of alerts (a call's, a queue's or an agent's)."""
+    return sum(WEIGHTS.get(a, UNKNOWN_ALERT_WEIGHT) for a in alerts)
+
+
 def attention(conference: Mapping[str, Any], now_s: float) -> Attention:
     alerts = conference.get("alerts") or ()
     if not alerts:
         return NOTHING  # most calls: no durations to format (the board asks for every call)
-    score = sum(WEIGHTS.get(a, UNKNOWN_ALERT_WEIGHT) for a in alerts)
+    total = score(alerts)
     signals = conference.get("signals") or {}
     values = {
         "hold": clock(seconds_since(held_since(conference), now_s)),
@@ -85,7 +97,7 @@ def attention(conference: Mapping[str, Any], now_s: float) -> Attention:
         "agent": conference.get("agent") or "the agent",
     }
     reasons = tuple(REASONS.get(a, a).format(**values) for a in alerts)
-    return Attention(score, reasons)
+    return Attention(total, reasons)
 
 
 C = TypeVar("C", bound=Mapping[str, Any])

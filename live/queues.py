@@ -25,6 +25,7 @@ import orjson
 
 from earpiece.redis_client import AsyncRedis
 from earpiece.roster import Roster
+from live import attention
 from live.batching import BatchedScript
 from live.board import mask_number
 from live.model import iso
@@ -203,6 +204,7 @@ class LiveQueues:
             busy = w.get("phase") in BUSY
             since = int(w["since"]) if w.get("since") else None
             available = self._is_available(w.get("act"), known)
+            alerts = self._agent_alerts(w, not available and not busy, now)
             out.append({
                 "agent": agent, "worker_sid": w["sid"], "name": w.get("name") or agent or "",
                 "team": team.name if team else None, "activity": w.get("act"),
@@ -210,7 +212,7 @@ class LiveQueues:
                 "since": iso(since), "task_sid": (w.get("task") or None) if busy else None,
                 "conference_sid": conference if busy else None,
                 "phase": w.get("phase") if busy else None,
-                "alerts": self._agent_alerts(w, not available and not busy, now),
+                "alerts": alerts, "attention": attention.score(alerts),
             })  # fmt: skip
         out.sort(key=lambda a: (a["agent"] is None, a["name"]))
         return out
@@ -267,6 +269,7 @@ class LiveQueues:
             longest = max(0.0, now_s - tasks[0][1] / 1000) if tasks else 0.0
             figures = _today(counts)
             crew = staff.get(name, {"available": 0, "busy": 0, "other": 0})
+            alerts = self._queue_alerts(name, longest, figures, crew)
             out.append({
                 "sid": sid, "name": name, "waiting": len(tasks),
                 "longest_wait_seconds": int(longest),
@@ -274,7 +277,7 @@ class LiveQueues:
                           for t, at in tasks[:TASKS_SHOWN]],
                 "today": figures,
                 "agents": crew,
-                "alerts": self._queue_alerts(name, longest, figures, crew),
+                "alerts": alerts, "attention": attention.score(alerts),
             })  # fmt: skip
         return out
 

@@ -230,6 +230,7 @@ def test_the_numbers_a_floor_manager_reads(runner: Runner) -> None:
     assert agent["task_sid"] is not None and agent["available"] is False
     # Waiting 50 min (> 60 s) and a service level of 33% (< 80%); nobody free to route to.
     assert queue["alerts"] == ["long-wait", "service-level"]
+    assert queue["attention"] == 60 + 30  # live.attention's weights, as for calls
     assert agent["alerts"] == []
     [away] = [a for a in result["agents"] if a["agent"] == "nick"]
     assert away["activity"] == "Break" and away["alerts"] == ["long-away"]

@@ -114,6 +114,11 @@ def test_the_wallboard_says_what_taskrouter_says(tr_floor: TaskRouterFloor) -> N
 
     agents = by_name(f.api("/api/agents")["agents"], "agent")
     assert agents["nick"]["activity"] == "Break" and not agents["nick"]["available"]
+    ordered = f.api("/api/queues?order=attention")["queues"]
+    assert [q["attention"] for q in ordered] == sorted((q["attention"] for q in ordered),
+                                                       reverse=True)  # fmt: skip
+    with f.service.client(API_TOKEN) as http:
+        assert http.get("/api/agents?order=random").status_code == 422
     busy = [a for a in agents.values() if a["task_sid"] == answered["task_sid"]]
     assert len(busy) == 1 and busy[0]["team"] == "sales-east"
     f.wait(lambda: by_name(f.api("/api/agents")["agents"], "agent")[busy[0]["agent"]]

@@ -458,7 +458,10 @@ class QueueBoard {
 
   renderAgents(agents) {
     this.agentRows.replaceChildren();
-    for (const a of agents) {
+    // Who needs a supervisor first (the service's attention scores), then by name.
+    const ordered = [...agents].sort((x, y) => (y.attention - x.attention)
+      || String(x.agent || x.name).localeCompare(String(y.agent || y.name)));
+    for (const a of ordered) {
       const tr = this.agentRows.insertRow();
       tr.dataset.agent = a.agent || a.name;
       const doing = a.phase === "wrapping" ? "Wrap-up" : a.task_sid ? "On a call" : a.activity || "—";

@@ -212,6 +212,8 @@ class LiveQueues:
                 "since": iso(since), "task_sid": (w.get("task") or None) if busy else None,
                 "conference_sid": conference if busy else None,
                 "phase": w.get("phase") if busy else None,
+                # Since when it holds its task (or wraps it up): the time the Agents view shows.
+                "phase_since": iso(int(w["phase_at"])) if busy and w.get("phase_at") else None,
                 "alerts": alerts, "attention": attention.score(alerts),
             })  # fmt: skip
         out.sort(key=lambda a: (a["agent"] is None, a["name"]))

@@ -218,6 +218,8 @@ def test_the_numbers_a_floor_manager_reads(runner: Runner) -> None:
     story.append(event("task-queue.entered", T0_MS + 600_000, **waiting))
     nick = "WK" + "3" * 32  # on a break since T0
     story.append(event("worker.activity.update", T0_MS, **worker_fields(nick, "Break")))
+    # TaskRouter sends an event twice now and then: the abandoned caller still counts once.
+    story.append(next(e for e in story if e["EventType"] == "task.canceled"))
     result = runner.run(_apply_all(floor, story))
     [queue] = [q for q in result["queues"] if q["name"] == "sales"]
     assert queue["today"] == {"entered": 4, "answered": 2, "abandoned": 1,

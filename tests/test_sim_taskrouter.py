@@ -107,6 +107,8 @@ def test_a_caller_waits_is_routed_and_lands_in_a_conference_named_for_the_task(
 
     task = ws.tasks(task_sid).fetch()
     assert task.assignment_status == "assigned"
+    [reservation] = ws.tasks(task_sid).reservations.list()
+    assert (reservation.worker_name, reservation.reservation_status) == ("bob", "accepted")
     with floor.control() as http:
         assert http.post(f"/sim/tasks/{task_sid}/actions",
                          json={"action": "hangup"}).status_code == 200  # fmt: skip
@@ -170,6 +172,12 @@ def test_every_answer_is_shaped_as_taskrouter_says(floor: Floor) -> None:
         assert page[key] and page["meta"]["key"] == key
         for item in page[key]:
             assert problems(item, schema_of(name, TASKROUTER), source=TASKROUTER) == [], path
+    task_sid = httpx.get(base + "/Tasks", auth=auth).json()["tasks"][0]["sid"]
+    page_of = httpx.get(base + f"/Tasks/{task_sid}/Reservations", auth=auth).json()
+    assert page_of["meta"]["key"] == "reservations"
+    for item in page_of["reservations"]:
+        assert problems(item, schema_of("taskrouter.v1.workspace.task.task_reservation",
+                                        TASKROUTER), source=TASKROUTER) == []  # fmt: skip
     assert httpx.get(base + "/Tasks", auth=(ACCOUNT_SID, "wrong")).status_code == 401
     assert httpx.get(floor.url + "/v1/Workspaces/WSnope/Tasks", auth=auth).status_code == 404
     pending = ws.tasks.list(assignment_status=["pending"])

@@ -468,7 +468,8 @@ class QueueBoard {
       for (const value of [a.agent || a.name, a.team || "", doing]) tr.insertCell().textContent = value;
       tr.classList.toggle("ep-help", a.alerts.length > 0);
       const since = tr.insertCell();
-      if (a.since) since.dataset.since = String(Date.parse(a.since));
+      const from = a.task_sid ? a.phase_since : a.since;  // on a call: time on it
+      if (from) since.dataset.since = String(Date.parse(from));
       const call = tr.insertCell();
       if (a.conference_sid) {
         const listen = el("button", "ep-listen", "Listen");

@@ -149,3 +149,15 @@ class Reservation:
     status: str = "pending"
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
+
+    def json(self, account: str, workspace: str, worker_name: str) -> dict[str, Any]:
+        url = f"{BASE}/Workspaces/{workspace}/Tasks/{self.task}/Reservations/{self.sid}"
+        return {
+            "account_sid": account, "date_created": iso(self.created),
+            "date_updated": iso(self.updated), "reservation_status": self.status,
+            "sid": self.sid, "task_sid": self.task, "worker_name": worker_name,
+            "worker_sid": self.worker, "workspace_sid": workspace, "url": url,
+            "links": {"task": f"{BASE}/Workspaces/{workspace}/Tasks/{self.task}",
+                      "worker": f"{BASE}/Workspaces/{workspace}/Workers/{self.worker}",
+                      "workspace": f"{BASE}/Workspaces/{workspace}"},
+        }  # fmt: skip

@@ -267,6 +267,15 @@ async def task(request: Request, ws: Workspace) -> Response:
     return json_response(found.json(ws.account, ws.sid, ws.workflow_name))
 
 
+async def task_reservations(request: Request, ws: Workspace) -> Response:
+    task = ws.task(request.path_params["TaskSid"])
+    wanted = request.query_params.get("ReservationStatus")
+    found = [r for r in ws.reservations.values() if r.task == task.sid
+             and (not wanted or r.status == wanted)]  # fmt: skip
+    items = [r.json(ws.account, ws.sid, ws.workers[r.worker].name) for r in found]
+    return json_response(_page(request, "reservations", items))
+
+
 def routes() -> list[Route]:
     return [
         Route("/v1/Workspaces/{Sid}", endpoint(workspace), methods=["GET", "POST"]),
@@ -287,4 +296,7 @@ def routes() -> list[Route]:
         Route(f"{PREFIX}/Workers/{{Sid}}", endpoint(worker), methods=["GET"]),
         Route(f"{PREFIX}/Tasks", endpoint(tasks), methods=["GET"]),
         Route(f"{PREFIX}/Tasks/{{Sid}}", endpoint(task), methods=["GET"]),
+        Route(
+            f"{PREFIX}/Tasks/{{TaskSid}}/Reservations", endpoint(task_reservations), methods=["GET"]
+        ),
     ]

@@ -39,12 +39,15 @@ def write_requests(base_url: str, count: int, folder: Path) -> Path:
     return path
 
 
-def wrk(url: str, requests_file: Path, seconds: int, connections: int) -> dict[str, float]:
+def wrk(
+    url: str, requests_file: Path, seconds: int, connections: int, path: str = PATH
+) -> dict[str, float]:
+    """Replay the signed requests of `requests_file` to `url` + `path` (each sent once)."""
     if shutil.which("wrk") is None:
         raise SystemExit("bench needs wrk (Debian: apt-get install wrk)")
     result = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(HERE / "replay.lua"),
-         url + PATH, "--", PATH, str(requests_file)],
+         url + path, "--", path, str(requests_file)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     summary = json.loads(result.stdout.strip().splitlines()[-1])

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +41,7 @@ from bench.common import (
     process,
     redis_url,
 )
-from bench.ingest import write_requests
+from bench.ingest import write_requests, wrk
 from bench.sim_floor import ACCOUNT_SID
 from bench.watchers import dashboard
 from earpiece import sessions
@@ -100,27 +99,14 @@ def write_taskrouter(base_url: str, count: int, folder: Path) -> Path:
     return path
 
 
-def wrk(url: str, path: str, requests_file: Path, seconds: int, connections: int) -> dict[str, Any]:
-    if shutil.which("wrk") is None:
-        raise SystemExit("bench needs wrk (Debian: apt-get install wrk)")
-    result = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(HERE / "replay.lua"),
-         url + path, "--", path, str(requests_file)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    summary: dict[str, Any] = orjson.loads(result.stdout.strip().splitlines()[-1])
-    summary["rps"] = summary["requests"] / summary["seconds"]
-    return summary
-
-
 def ingest(seconds: int, connections: int) -> tuple[dict[str, Any], dict[str, Any]]:
     folder = Path(tempfile.mkdtemp(prefix="ep-bench-"))
     try:
         with redis_url() as redis, callbacks_service(redis, "bq" + uuid.uuid4().hex[:6]) as svc:
             conf_file = write_requests(svc.url, 200_000, folder)
             tr_file = write_taskrouter(svc.url, 200_000, folder)
-            conference = wrk(svc.url, "/twilio/conference-events", conf_file, seconds, connections)
-            taskrouter = wrk(svc.url, TR_PATH, tr_file, seconds, connections)
+            conference = wrk(svc.url, conf_file, seconds, connections)
+            taskrouter = wrk(svc.url, tr_file, seconds, connections, path=TR_PATH)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return conference, taskrouter

@@ -195,29 +195,7 @@ def test_a_queue_s_own_thresholds_come_from_the_roster(runner: Runner) -> None:
 def test_the_numbers_a_floor_manager_reads(runner: Runner) -> None:
     """Three callers: one answered in 10 s, one after 40 s (outside 20 s), one hung up."""
     floor = runner.floor()
-    sales, bob = "WQ" + "a" * 32, "WK" + "1" * 32
-    story: list[dict[str, str]] = []
-    for n, (wait_s, fate) in enumerate([(10, "answered"), (40, "answered"), (25, "abandoned")]):
-        task, call, start = sid("WT"), sid("CA"), T0_MS + n * 60_000
-        fields = task_fields(task, sales, "pending", start // 1000, call)
-        story.append(event("task-queue.entered", start, **fields))
-        done = start + wait_s * 1000
-        if fate == "answered":
-            story.append(event("reservation.accepted", done, **{
-                **task_fields(task, sales, "assigned", start // 1000, call),
-                **worker_fields(bob, "Available")}))  # fmt: skip
-        else:
-            story.append(
-                event(
-                    "task.canceled",
-                    done,
-                    **task_fields(task, sales, "canceled", start // 1000, call),
-                )
-            )
-    waiting = task_fields(sid("WT"), sales, "pending", (T0_MS + 600_000) // 1000, sid("CA"))
-    story.append(event("task-queue.entered", T0_MS + 600_000, **waiting))
-    nick = "WK" + "3" * 32  # on a break since T0
-    story.append(event("worker.activity.update", T0_MS, **worker_fields(nick, "Break")))
+    story = manager_story()
     # TaskRouter sends an event twice now and then: the abandoned caller still counts once.
     story.append(next(e for e in story if e["EventType"] == "task.canceled"))
     result = runner.run(_apply_all(floor, story))

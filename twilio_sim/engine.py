@@ -219,13 +219,8 @@ class Engine:
             conference_sid=conference.sid,
         )  # fmt: skip
         self.calls[call.sid] = call
-        p = Participant(
-            call_sid=call.sid, conference_sid=conference.sid, account_sid=self.config.account_sid,
-            label=label, start_conference_on_enter=start_on_enter,
-            end_conference_on_exit=end_on_exit,
-        )  # fmt: skip
-        conference.participants[call.sid] = p
-        self._connect(conference, p)
+        p = self.join_call(conference, call, label=label, start_on_enter=start_on_enter,
+                           end_on_exit=end_on_exit)  # fmt: skip
         return conference, p
 
     def join_call(

@@ -102,7 +102,9 @@ def endpoint(handler: Handler) -> Callable[[Request], Any]:
     return run
 
 
-def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+def paging(request: Request) -> tuple[int, int, list[tuple[str, str]]]:
+    """A list request's PageSize, Page, and its other (filter) parameters, as every Twilio
+    list takes them."""
     query = request.query_params
     try:
         size = min(int(query.get("PageSize", DEFAULT_PAGE_SIZE)), MAX_PAGE_SIZE)
@@ -111,10 +113,15 @@ def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, 
         raise SimError(400, 20001, "Page and PageSize must be whole numbers") from None
     if size < 1 or page < 0:
         raise SimError(400, 20001, "Page must be >= 0 and PageSize >= 1")
+    filters = [(k, v) for k, v in query.multi_items() if k not in ("Page", "PageSize", "PageToken")]
+    return size, page, filters
+
+
+def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    size, page, filters = paging(request)
     start = page * size
     chunk = items[start : start + size]
     base = request.url.path
-    filters = [(k, v) for k, v in query.multi_items() if k not in ("Page", "PageSize", "PageToken")]
 
     def uri(n: int) -> str:
         return f"{base}?{urlencode([*filters, ('PageSize', size), ('Page', n)])}"

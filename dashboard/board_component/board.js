@@ -42,6 +42,19 @@ function controlKey(row) {
   return [row.agent, row.state, row.monitoring, row.alerts].join("|");
 }
 
+// A stream the service refused, or one the browser gave up on: ask Streamlit for a new
+// ticket (`ask`), backing off so that a floor that is down is not asked about several
+// times a second. Returns the wait, in ms.
+function retryWithNewTicket(owner, source, ask) {
+  const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (owner.failures || 0));
+  owner.failures = (owner.failures || 0) + 1;
+  clearTimeout(owner.retry);
+  owner.retry = setTimeout(() => {
+    if (source === owner.source) ask();
+  }, wait);
+  return wait;
+}
+
 function el(tag, cls, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
@@ -127,20 +140,12 @@ class Board {
           : "Reconnecting to the live floor…");
         return;
       }
-      // Refused or unreachable (a ticket is single use; the service may have restarted or
-      // be out of reach): ask for a new ticket, backing off so a floor that is down is not
-      // asked about several times a second.
-      const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures || 0));
-      this.failures = (this.failures || 0) + 1;
+      // Refused (a ticket is single use; the service may have restarted): a new ticket.
+      const wait = retryWithNewTicket(this, source, () =>
+        this.ask("ticket:" + this.data.ticket, {reason: "ticket", ticket: this.data.ticket}));
       this.showStatus(this.failures > 1
         ? `The live floor at ${new URL(this.url).host} refused the stream; trying again in ${Math.round(wait / 1000)} s…`
         : "Reconnecting to the live floor…");
-      clearTimeout(this.retry);
-      this.retry = setTimeout(() => {
-        if (source === this.source) {
-          this.ask("ticket:" + this.data.ticket, {reason: "ticket", ticket: this.data.ticket});
-        }
-      }, wait);
     };
   }
 
@@ -326,14 +331,8 @@ class CallWatch {
       if (source !== this.source) return;
       this.show("Reconnecting to the live floor…");
       if (source.readyState === EventSource.CLOSED) {
-        const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures || 0));
-        this.failures = (this.failures || 0) + 1;
-        clearTimeout(this.retry);
-        this.retry = setTimeout(() => {
-          if (source === this.source) {
-            this.setTrigger("refresh", {reason: "ticket", ticket: this.data.ticket});
-          }
-        }, wait);
+        retryWithNewTicket(this, source, () =>
+          this.setTrigger("refresh", {reason: "ticket", ticket: this.data.ticket}));
       }
     };
   }
@@ -398,12 +397,8 @@ class QueueBoard {
       this.status.hidden = false;
       this.status.textContent = `Cannot reach the live floor at ${new URL(this.url).host}; trying again…`;
       if (source.readyState === EventSource.CLOSED) {
-        const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures || 0));
-        this.failures = (this.failures || 0) + 1;
-        clearTimeout(this.retry);
-        this.retry = setTimeout(() => {
-          if (source === this.source) this.setTrigger("refresh", {reason: "ticket", ticket: this.data.ticket});
-        }, wait);
+        retryWithNewTicket(this, source, () =>
+          this.setTrigger("refresh", {reason: "ticket", ticket: this.data.ticket}));
       }
     };
   }

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from twilio_sim.engine import Engine, SimError
-from twilio_sim.rest import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, _form, check_credentials, error
+from twilio_sim.rest import _form, check_credentials, error, paging
 from twilio_sim.rest import twilio_json as json_response
 from twilio_sim.taskrouter.model import (
     ASSIGNED,
@@ -58,14 +58,8 @@ def endpoint(handler: Handler) -> Callable[[Request], Any]:
 
 
 def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
-    query = request.query_params
-    try:
-        size = min(int(query.get("PageSize", DEFAULT_PAGE_SIZE)), MAX_PAGE_SIZE)
-        page = int(query.get("Page", 0))
-    except ValueError:
-        raise SimError(400, 20001, "Page and PageSize must be whole numbers") from None
+    size, page, filters = paging(request)
     start = page * size
-    filters = [(k, v) for k, v in query.multi_items() if k not in ("Page", "PageSize", "PageToken")]
     base = "https://taskrouter.twilio.com" + request.url.path
 
     def url(n: int) -> str:

@@ -22,6 +22,13 @@ EventDescription, ResourceType, ResourceSid, Timestamp, then the Task,
 Worker, TaskQueueSid, ReservationSid and WorkflowSid fields of the event).
 There is no SequenceNumber: events carry `Timestamp` (epoch seconds) and
 `TimestampMs`, and an event `Sid` (EV…).
+
+Twilio's pages this follows:
+- https://www.twilio.com/docs/taskrouter/api/event/reference (every event, its fields,
+  and the 204 answer TaskRouter expects within 15 s);
+- https://www.twilio.com/docs/taskrouter/api/reservations (a reservation's statuses);
+- https://www.twilio.com/docs/api/errors/40144 (the conference instruction: `to`,
+  `from`, no participant label among its parameters).
 """
 
 from __future__ import annotations

@@ -182,3 +182,45 @@ def test_every_answer_is_shaped_as_taskrouter_says(floor: Floor) -> None:
     assert httpx.get(floor.url + "/v1/Workspaces/WSnope/Tasks", auth=auth).status_code == 404
     pending = ws.tasks.list(assignment_status=["pending"])
     assert [t.task_queue_friendly_name for t in pending] == ["support"]
+
+
+def test_taskrouter_events_are_sent_once_even_when_refused() -> None:
+    """TaskRouter documents no retry of its event callbacks: the simulator must not be kinder
+    than Twilio (a test would pass on a lie); a lost event is the reconciler's to repair."""
+    import time
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from twilio_sim.app import create_app
+    from twilio_sim.config import SimConfig
+    from twilio_sim.taskrouter.workspace import WorkspaceConfig
+
+    posted: list[str] = []
+
+    async def refuse(request: Request) -> Response:
+        posted.append((await request.form())["EventType"])  # type: ignore[arg-type]
+        return Response(status_code=503)
+
+    receiver_port = ServerThread.free_port()
+    down = ServerThread(Starlette(routes=[Route("/tr", refuse, methods=["POST"])]),
+                        receiver_port, None)  # fmt: skip
+    down.start()
+    port = ServerThread.free_port()
+    sim = ServerThread(create_app(
+        SimConfig(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN),
+        workspace=WorkspaceConfig(f"http://127.0.0.1:{receiver_port}/tr"),
+        workers={"bob": ("sales",)},
+    ), port, None)  # fmt: skip
+    sim.start()
+    try:
+        deadline = time.monotonic() + 3
+        while "worker.created" not in posted and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)  # longer than the retry backoff the conference callbacks get
+        assert posted == ["worker.created"]
+    finally:
+        sim.stop()
+        down.stop()

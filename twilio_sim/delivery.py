@@ -36,6 +36,7 @@ class Outbound:
     url: str
     params: dict[str, str]
     token: str
+    retries: int = RETRIES  # tries after the first when it fails
 
 
 class Deliverer:
@@ -61,10 +62,11 @@ class Deliverer:
         await cancel_all([*self._workers, *self._late])
         await self._poster.close()
 
-    def send(self, url: str, params: dict[str, str]) -> None:
-        """Queue one callback (after the configured unreliability, if any)."""
+    def send(self, url: str, params: dict[str, str], retries: int = RETRIES) -> None:
+        """Queue one callback (after the configured unreliability, if any), tried again
+        `retries` times when it fails."""
         self.stats["sent"] += 1
-        outbound = Outbound(url, params, secrets.token_hex(16))
+        outbound = Outbound(url, params, secrets.token_hex(16), retries)
         rel = self.config.reliability
         if rel.drop and self.rng.random() < rel.drop:
             self.stats["dropped"] += 1
@@ -138,7 +140,7 @@ class Deliverer:
             "I-Twilio-Idempotency-Token": outbound.token,
             "User-Agent": "TwilioProxy/1.1",
         }
-        for attempt in range(RETRIES + 1):
+        for attempt in range(outbound.retries + 1):
             try:
                 answer = await self._poster.post(outbound.url, outbound.params, headers)
             except PostError as exc:
@@ -153,8 +155,9 @@ class Deliverer:
                         self.outcomes[outcome] += 1
                     return
                 failure = f"status {answer.status}"
-            if attempt < RETRIES:
+            if attempt < outbound.retries:
                 self.stats["retried"] += 1
                 await asyncio.sleep(RETRY_BACKOFF_SECONDS * 2**attempt)
         self.stats["failed"] += 1
-        log.warning("callback to %s failed after %d tries (%s)", outbound.url, RETRIES + 1, failure)
+        log.warning("callback to %s failed after %d tries (%s)", outbound.url,
+                    outbound.retries + 1, failure)  # fmt: skip

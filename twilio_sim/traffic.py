@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,43 +47,59 @@ def customer_number(rng: random.Random) -> str:
     return f"+1415{rng.randrange(10**6, 10**7)}"
 
 
-class Traffic:
-    def __init__(
-        self, engine: Engine, agents: list[str], config: TrafficConfig, rng: random.Random,
-        floor_number: str = "+15005550006",
-    ) -> None:  # fmt: skip
-        self.engine = engine
-        self.config = config
-        self.rng = rng
-        self.floor_number = floor_number
-        self.agents = agents
-        self.free: asyncio.Queue[str] = asyncio.Queue()
-        for agent in agents:
-            self.free.put_nowait(agent)
+class Generator:
+    """What a traffic generator stands on: hurried time, tasks it spawns (all stopped with
+    it), and callers arriving at random (Poisson) at a rate per minute."""
+
+    time_scale: float
+    rng: random.Random
+
+    def __init__(self, rng: random.Random, time_scale: float) -> None:
+        self.rng, self.time_scale = rng, time_scale
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds / self.config.time_scale)
-
-    def uniform(self, bounds: tuple[float, float]) -> float:
-        return self.rng.uniform(*bounds)
+        await asyncio.sleep(seconds / self.time_scale)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def run(self) -> None:
-        for _ in range(min(self.config.prefill, len(self.agents))):
-            self._spawn(self.call(prefilled=True))
-        if self.config.calls_per_minute <= 0:
+    async def arrivals(
+        self, per_minute: float, arrive: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
+        if per_minute <= 0:
             return
         while True:
-            await self.sleep(self.rng.expovariate(self.config.calls_per_minute / 60.0))
-            self._spawn(self.call())
+            await self.sleep(self.rng.expovariate(per_minute / 60.0))
+            self._spawn(arrive())
 
     async def stop(self) -> None:
         await cancel_all(list(self._tasks))
+
+
+class Traffic(Generator):
+    def __init__(
+        self, engine: Engine, agents: list[str], config: TrafficConfig, rng: random.Random,
+        floor_number: str = "+15005550006",
+    ) -> None:  # fmt: skip
+        super().__init__(rng, config.time_scale)
+        self.engine = engine
+        self.config = config
+        self.floor_number = floor_number
+        self.agents = agents
+        self.free: asyncio.Queue[str] = asyncio.Queue()
+        for agent in agents:
+            self.free.put_nowait(agent)
+
+    def uniform(self, bounds: tuple[float, float]) -> float:
+        return self.rng.uniform(*bounds)
+
+    async def run(self) -> None:
+        for _ in range(min(self.config.prefill, len(self.agents))):
+            self._spawn(self.call(prefilled=True))
+        await self.arrivals(self.config.calls_per_minute, self.call)
 
     async def call(self, prefilled: bool = False) -> None:
         """One customer call, from arrival to the end."""

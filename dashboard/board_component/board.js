@@ -55,6 +55,17 @@ function retryWithNewTicket(owner, source, ask) {
   return wait;
 }
 
+// Take the page's data, and open its stream unless that one is open already: the new
+// EventSource, or null when the stream is unchanged.
+function follow(owner, data, setTrigger) {
+  owner.setTrigger = setTrigger;
+  owner.data = data;
+  if (data.url === owner.url) return null;
+  if (owner.source) owner.source.close();
+  owner.url = data.url;
+  return (owner.source = new EventSource(data.url));
+}
+
 function el(tag, cls, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
@@ -308,13 +319,9 @@ class CallWatch {
   }
 
   configure(data, setTrigger) {
-    this.setTrigger = setTrigger;
-    this.data = data;
-    if (data.url === this.url) return;
-    if (this.source) this.source.close();
-    this.url = data.url;
+    const source = follow(this, data, setTrigger);
+    if (!source) return;
     this.version = undefined;
-    const source = (this.source = new EventSource(data.url));
     source.addEventListener("status", (e) => {
       const status = JSON.parse(e.data);
       this.show(status.ok ? null : `${status.message}. This page catches up when it answers.`);
@@ -379,12 +386,8 @@ class QueueBoard {
   }
 
   configure(data, setTrigger) {
-    this.setTrigger = setTrigger;
-    this.data = data;
-    if (data.url === this.url) return;
-    if (this.source) this.source.close();
-    this.url = data.url;
-    const source = (this.source = new EventSource(data.url));
+    const source = follow(this, data, setTrigger);
+    if (!source) return;
     source.addEventListener("status", (e) => {
       const status = JSON.parse(e.data);
       this.failures = 0;

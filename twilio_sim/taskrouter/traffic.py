@@ -9,17 +9,13 @@ then an agent takes a break and comes back. Time may be hurried (time_scale).
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
 
-from earpiece.tasks import cancel_all
 from twilio_sim.engine import SimError
 from twilio_sim.taskrouter.model import ASSIGNED, PENDING, RESERVED
 from twilio_sim.taskrouter.workspace import Workspace
-from twilio_sim.traffic import customer_number
+from twilio_sim.traffic import Generator, customer_number
 
 
 @dataclass
@@ -32,26 +28,14 @@ class TaskRouterTraffic:
     break_seconds: tuple[float, float] = (60.0, 300.0)
 
 
-class QueueFloor:
+class QueueFloor(Generator):
     def __init__(self, workspace: Workspace, config: TaskRouterTraffic, rng: random.Random) -> None:
-        self.ws, self.config, self.rng = workspace, config, rng
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds / self.config.time_scale)
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        super().__init__(rng, config.time_scale)
+        self.ws, self.config = workspace, config
 
     async def run(self) -> None:
         self._spawn(self.breaks())
-        if self.config.calls_per_minute <= 0:
-            return
-        while True:
-            await self.sleep(self.rng.expovariate(self.config.calls_per_minute / 60.0))
-            self._spawn(self.caller())
+        await self.arrivals(self.config.calls_per_minute, self.caller)
 
     async def caller(self) -> None:
         queues = sorted({q.name for q in self.ws.queues.values()})
@@ -88,6 +72,3 @@ class QueueFloor:
         self.ws.set_activity(agent, "Break")
         await self.sleep(self.rng.uniform(*self.config.break_seconds))
         self.ws.set_activity(agent, "Available")
-
-    async def stop(self) -> None:
-        await cancel_all(list(self._tasks))

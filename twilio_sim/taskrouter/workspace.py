@@ -282,7 +282,10 @@ class Workspace:
             params.update(_worker_fields(worker, now, previous))
         if reservation is not None:
             params["ReservationSid"] = reservation.sid
-        self.deliverer.send(url, params)
+        # Sent once: TaskRouter's Events reference asks for a 204 within 15 s and documents
+        # no retry, so a simulator that retried would be kinder than Twilio. A lost event is
+        # the reconciler's to repair (coach/taskrouter_repair.py).
+        self.deliverer.send(url, params, retries=0)
 
     # -- timers -----------------------------------------------------------------
 

@@ -9,19 +9,25 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from callbacks.auth import require_token
+from access.policy import FIND_CALL, READ_FLOOR, own_call, sees_full_numbers
+from access.principal import AGENT, Principal
+from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
 from earpiece import metrics
-from live import attention
+from live import attention, privacy
 
 HEALTH_TIMEOUT_SECONDS = 1.0
 
 
+def full_numbers(ctx: Context, principal: Principal) -> bool:
+    return sees_full_numbers(principal, ctx.roster.full_number_roles)
+
+
 async def list_conferences(request: Request) -> Response:
-    require_token(request)
+    principal = await authorize(request, READ_FLOOR)
     ctx: Context = request.app.state.ctx
-    conferences = await ctx.floor.conferences()
+    conferences = privacy.for_reader(await ctx.floor.conferences(), full_numbers(ctx, principal))
     order = request.query_params.get("order", "started")
     if order == "attention":
         conferences = attention.order(conferences, time.time())
@@ -36,18 +42,19 @@ async def prometheus(request: Request) -> Response:
 
 
 async def get_conference(request: Request) -> Response:
-    require_token(request)
+    principal = await authorize(request, READ_FLOOR)
     ctx: Context = request.app.state.ctx
     sid = request.path_params["sid"]
     conference = await ctx.floor.conference(sid)
     if conference is None:
         raise ApiError(404, "unknown-conference", f"no conference {sid}")
-    return JSONResponse(conference)
+    return JSONResponse(conference if full_numbers(ctx, principal) else privacy.masked(conference))
 
 
 async def get_call(request: Request) -> Response:
-    """Where a call is. `?wait=N` waits up to N seconds for its join callback (FIELD-NOTES 3)."""
-    require_token(request)
+    """Where a call is. `?wait=N` waits up to N seconds for its join callback (FIELD-NOTES 3).
+    An agent's softphone may ask only about its own legs."""
+    principal = await authorize(request, FIND_CALL)
     ctx: Context = request.app.state.ctx
     call_sid = request.path_params["call_sid"]
     raw_wait = request.query_params.get("wait", "0")
@@ -65,6 +72,8 @@ async def get_call(request: Request) -> Response:
     while True:
         found = await ctx.floor.call(call_sid)
         if found is not None:
+            if principal.kind == AGENT:
+                own_call(principal, found.get("label"))
             return JSONResponse(found)
         left = deadline - time.monotonic()
         if left <= 0:
@@ -73,15 +82,10 @@ async def get_call(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
+    """ok or unavailable, nothing more: it is open to anyone, so it names no address."""
     ctx: Context = request.app.state.ctx
     try:
         await asyncio.wait_for(ctx.floor.ping(), HEALTH_TIMEOUT_SECONDS)
-    except (RedisError, OSError, TimeoutError) as exc:
-        return JSONResponse(
-            {
-                "redis": "unreachable",
-                "error": {"code": "redis-unavailable", "message": f"Redis does not answer: {exc}"},
-            },
-            503,
-        )
+    except (RedisError, OSError, TimeoutError):
+        return JSONResponse({"redis": "unavailable"}, 503)
     return JSONResponse({"redis": "ok"})

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from access.oidc import OidcVerifier
 from callbacks import (
     api,
     assist,
@@ -92,6 +93,12 @@ async def _sample(floor: LiveFloor) -> None:
         await asyncio.sleep(history.BUCKET_SECONDS - (now_ms() / 1000) % history.BUCKET_SECONDS)
 
 
+def oidc_verifier(settings: Settings, roster: roster_module.Roster) -> OidcVerifier | None:
+    if not settings.oidc_issuer or not settings.oidc_audience:
+        return None
+    return OidcVerifier(settings.oidc_issuer, settings.oidc_audience, settings.oidc_claim, roster)
+
+
 def routes() -> list[Route]:
     return [
         Route("/twilio/conference-events", webhooks.conference_events, methods=["POST"]),
@@ -127,7 +134,7 @@ def routes() -> list[Route]:
 def create_app(settings: Settings | None = None, target: RedisTarget | None = None) -> Starlette:
     settings = settings or load()
     settings.require(*REQUIRED)
-    roster = roster_module.load(settings.roster_path)
+    roster = roster_module.for_settings(settings)
     target = target or resolve(settings)
 
     @contextlib.asynccontextmanager
@@ -148,6 +155,8 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             signature=SignatureChecker(settings.auth_token, settings.base_url),
             coach=coach,
             queues=services.queues,
+            roster=roster,
+            oidc=oidc_verifier(settings, roster),
         )
         await hub.start()
         await board.start()

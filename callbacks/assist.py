@@ -13,52 +13,62 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from callbacks.auth import require_token
+from access.policy import ACT, ASK_HELP, READ_FLOOR, acting_as, own_call
+from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import JSONResponse
-from callbacks.monitors import body_of
+from callbacks.monitors import body_of, named
+
+
+async def _own_call(request: Request) -> None:
+    """An agent asks for help on its own leg only (a call not live is the coach's 404)."""
+    principal = await authorize(request, ASK_HELP)
+    ctx: Context = request.app.state.ctx
+    found = await ctx.floor.call(request.path_params["call_sid"])
+    if found is not None:
+        own_call(principal, found.get("label"))
 
 
 async def ask_help(request: Request) -> Response:
-    require_token(request)
+    await _own_call(request)
     ctx: Context = request.app.state.ctx
     asked = await ctx.coach.ask_help(request.path_params["call_sid"])
     return JSONResponse(asked, 201)
 
 
 async def cancel_help(request: Request) -> Response:
-    require_token(request)
+    await _own_call(request)
     ctx: Context = request.app.state.ctx
     await ctx.coach.cancel_help(request.path_params["call_sid"])
     return Response(status_code=204)
 
 
 async def send_card(request: Request) -> Response:
-    require_token(request)
+    principal = await authorize(request, ACT)
     ctx: Context = request.app.state.ctx
-    body = await body_of(request, ("supervisor", "text"))
-    card = await ctx.coach.send_card(
-        request.path_params["call_sid"], body["supervisor"], body["text"]
-    )
+    body = await body_of(request, ("text",))
+    ident = acting_as(principal, named(body, "supervisor"))
+    card = await ctx.coach.send_card(request.path_params["call_sid"], ident, body["text"])
     return JSONResponse(card, 201)
 
 
 async def follow(request: Request) -> Response:
-    require_token(request)
+    principal = await authorize(request, ACT)
     ctx: Context = request.app.state.ctx
+    ident = acting_as(principal, request.path_params["supervisor"])
     body = await body_of(request, ("agent",))
-    done = await ctx.coach.follow(request.path_params["supervisor"], body["agent"])
+    done = await ctx.coach.follow(ident, body["agent"])
     return JSONResponse(done)
 
 
 async def unfollow(request: Request) -> Response:
-    require_token(request)
+    principal = await authorize(request, ACT)
     ctx: Context = request.app.state.ctx
-    await ctx.coach.follow(request.path_params["supervisor"], None)
+    await ctx.coach.follow(acting_as(principal, request.path_params["supervisor"]), None)
     return Response(status_code=204)
 
 
 async def follows(request: Request) -> Response:
-    require_token(request)
+    await authorize(request, READ_FLOOR)
     ctx: Context = request.app.state.ctx
     return JSONResponse({"follows": await ctx.floor.follows()})

@@ -24,6 +24,7 @@ since the ticket, not a cookie, is what lets it in.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import orjson
@@ -31,11 +32,12 @@ from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from callbacks.auth import holder_of
+from access.policy import READ_FLOOR
+from access.principal import Principal
+from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import ApiError
 from callbacks.stream import encode
-from earpiece.tickets import Holder
 from live.board import BadFilters, Filters
 from live.board_hub import TooManyViews, View
 
@@ -43,12 +45,14 @@ FILTER_NAMES = ("team", "queue", "state", "agent", "order", "limit")
 CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
 _UNSENT = object()
 MAX_SID_CHARS = 64
+# How often a stream opened from a dashboard session checks that the session still exists.
+SESSION_CHECK_SECONDS = 2.0
 # The view of a watcher that wants no table: no rows, one view shared by all of them.
 CALL_ONLY = Filters(limit=0)
 
 
 async def _stream(
-    ctx: Context, view: View, who: Holder, watch: str | None, queues: bool = False
+    ctx: Context, view: View, who: Principal, watch: str | None, queues: bool = False
 ) -> AsyncIterator[bytes]:
     board = ctx.board
     if queues:
@@ -60,8 +64,16 @@ async def _stream(
         mine: object = _UNSENT
         call: object = _UNSENT
         seen = -1
+        checked = time.monotonic()
         while True:
             seen = await board.next_pass(seen, ctx.settings.sse_ping_seconds)
+            if who.session is not None and time.monotonic() - checked > SESSION_CHECK_SECONDS:
+                # Signed out (here or in another browser): the stream ends, and the page's
+                # component asks for a new ticket, which a signed-out page cannot get.
+                checked = time.monotonic()
+                if not await ctx.redis.exists(who.session):
+                    yield encode(None, "signed-out", "{}")
+                    return
             parts = []
             if board.error != status:
                 status = board.error
@@ -89,7 +101,7 @@ async def _stream(
 
 async def board_events(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
-    who = await holder_of(request, allow_ticket=True)
+    who = await authorize(request, READ_FLOOR, allow_ticket=True)
     query = request.query_params
     try:
         filters = Filters.from_query({name: query.getlist(name) for name in FILTER_NAMES})

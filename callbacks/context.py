@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from access.oidc import OidcVerifier
 from callbacks.signature import SignatureChecker
 from coach.actions import Coach
 from earpiece.redis_client import AsyncRedis
+from earpiece.roster import Roster
 from earpiece.settings import Settings
 from live.board_hub import BoardHub
 from live.feed import FeedHub
@@ -24,3 +26,5 @@ class Context:
     signature: SignatureChecker
     coach: Coach
     queues: LiveQueues
+    roster: Roster
+    oidc: OidcVerifier | None = None  # with EARPIECE_OIDC_ISSUER

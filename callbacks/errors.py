@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from access.policy import Denied
 from coach.errors import CoachError
 
 log = logging.getLogger("earpiece.callbacks")
@@ -62,6 +63,11 @@ async def on_coach_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.code, exc.message)
 
 
+async def on_denied(request: Request, exc: Exception) -> Response:
+    """The credential's owner may not do this (access.policy)."""
+    return error_response(403, "forbidden", str(exc))
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return error_response(
@@ -92,6 +98,7 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 HANDLERS: dict[Any, Any] = {
     ApiError: on_api_error,
     CoachError: on_coach_error,
+    Denied: on_denied,
     HTTPException: on_http_error,
     RedisError: on_redis_error,
     Exception: on_unexpected,

@@ -15,7 +15,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from callbacks.auth import require_token
+from access.policy import ACT, READ_AUDIT, acting_as, may_see_audit_entry
+from access.principal import Principal
+from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
 from coach.audit import AuditFilter, to_csv
@@ -23,9 +25,26 @@ from coach.audit import AuditFilter, to_csv
 MAX_AUDIT_LIMIT = 10_000
 
 
+async def bounded_body(request: Request) -> bytes:
+    """The request's body, refused (413) past EARPIECE_API_MAX_BODY_BYTES before it is all read."""
+    ctx: Context = request.app.state.ctx
+    limit = ctx.settings.api_max_body_bytes
+    too_large = ApiError(413, "too-large", f"the body is larger than {limit} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def body_of(request: Request, required: tuple[str, ...]) -> dict[str, Any]:
     try:
-        body = orjson.loads(await request.body())
+        body = orjson.loads(await bounded_body(request))
     except orjson.JSONDecodeError:
         raise ApiError(422, "bad-body", "the body must be a JSON object") from None
     if not isinstance(body, dict):
@@ -38,13 +57,21 @@ async def body_of(request: Request, required: tuple[str, ...]) -> dict[str, Any]
     return body
 
 
+def named(body: dict[str, Any], field: str) -> str | None:
+    """A body's optional `supervisor`: if given, it must be a string (and the caller)."""
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(422, "bad-body", f"{field} must be a string")
+    return value
+
+
 async def join(request: Request) -> Response:
-    require_token(request)
+    principal = await authorize(request, ACT)
     ctx: Context = request.app.state.ctx
-    body = await body_of(request, ("supervisor", "mode"))
+    body = await body_of(request, ("mode",))
     monitor = await ctx.coach.join(
         request.path_params["sid"],
-        body["supervisor"],
+        acting_as(principal, named(body, "supervisor")),
         body["mode"],
         body.get("takeover", False),
     )
@@ -52,24 +79,27 @@ async def join(request: Request) -> Response:
 
 
 async def switch(request: Request) -> Response:
-    require_token(request)
+    principal = await authorize(request, ACT)
     ctx: Context = request.app.state.ctx
+    ident = acting_as(principal, request.path_params["supervisor"])
     body = await body_of(request, ("mode",))
     monitor = await ctx.coach.switch(
-        request.path_params["sid"], request.path_params["supervisor"], body["mode"],
+        request.path_params["sid"], ident, body["mode"],
         body.get("takeover", False),
     )  # fmt: skip
     return JSONResponse(monitor)
 
 
 async def leave(request: Request) -> Response:
-    require_token(request)
+    principal = await authorize(request, ACT)
     ctx: Context = request.app.state.ctx
-    await ctx.coach.leave(request.path_params["sid"], request.path_params["supervisor"])
+    ident = acting_as(principal, request.path_params["supervisor"])
+    await ctx.coach.leave(request.path_params["sid"], ident)
     return Response(status_code=204)
 
 
-def _filter(request: Request) -> AuditFilter:
+def _filter(request: Request, principal: Principal) -> AuditFilter:
+    ctx: Context = request.app.state.ctx
     query = request.query_params
     since_ms = None
     if query.get("since"):
@@ -77,8 +107,9 @@ def _filter(request: Request) -> AuditFilter:
             since_ms = int(
                 datetime.fromisoformat(query["since"].replace("Z", "+00:00")).timestamp() * 1000
             )
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ApiError(422, "bad-since", "since must be an ISO 8601 time") from None
+        since_ms = max(0, since_ms)  # before 1970 is everything kept
     try:
         limit = int(query.get("limit", "500"))
     except ValueError:
@@ -88,19 +119,21 @@ def _filter(request: Request) -> AuditFilter:
     return AuditFilter(
         supervisor=query.get("supervisor") or None, agent=query.get("agent") or None,
         conference_sid=query.get("conference") or None, since_ms=since_ms, limit=limit,
+        visible=lambda e: may_see_audit_entry(
+            principal, ctx.roster.team_of_agent.get(e["agent"]), e["supervisor"]),
     )  # fmt: skip
 
 
 async def audit(request: Request) -> Response:
-    require_token(request)
+    principal = await authorize(request, READ_AUDIT)
     ctx: Context = request.app.state.ctx
-    return JSONResponse({"entries": await ctx.coach.audit.entries(_filter(request))})
+    return JSONResponse({"entries": await ctx.coach.audit.entries(_filter(request, principal))})
 
 
 async def audit_csv(request: Request) -> Response:
-    require_token(request)
+    principal = await authorize(request, READ_AUDIT)
     ctx: Context = request.app.state.ctx
-    entries = await ctx.coach.audit.entries(_filter(request))
+    entries = await ctx.coach.audit.entries(_filter(request, principal))
     return Response(
         to_csv(entries), media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="earpiece-audit.csv"'},

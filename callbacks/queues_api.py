@@ -7,7 +7,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from callbacks.auth import require_token
+from access.policy import READ_FLOOR
+from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
 
@@ -23,14 +24,14 @@ def _ordered(request: Request, items: list[dict[str, Any]], name: str) -> list[d
 
 
 async def list_queues(request: Request) -> Response:
-    require_token(request)
+    await authorize(request, READ_FLOOR)
     ctx: Context = request.app.state.ctx
     queues = _ordered(request, await ctx.queues.queues(), "name")
     return JSONResponse({"queues": queues}, headers={"Cache-Control": "no-store"})
 
 
 async def list_agents(request: Request) -> Response:
-    require_token(request)
+    await authorize(request, READ_FLOOR)
     ctx: Context = request.app.state.ctx
     agents = _ordered(request, await ctx.queues.agents(), "name")
     return JSONResponse({"agents": agents}, headers={"Cache-Control": "no-store"})

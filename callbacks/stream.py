@@ -23,9 +23,12 @@ from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from callbacks.auth import holder_of, require_token
+from access.policy import STREAM, sees_full_numbers
+from access.principal import AGENT
+from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import ApiError
+from live import privacy
 from live.feed import Message, Subscription, id_key
 
 CATCH_UP_BATCH = 500
@@ -39,24 +42,35 @@ def encode(message_id: str | None, event: str, data: str) -> bytes:
     return f"{head}event: {event}\r\ndata: {data}\r\n\r\n".encode()
 
 
-def wire(message: Message) -> bytes:
-    if message.wire is None:
-        message.wire = encode(message.id, message.event, message.data)
-    return message.wire
+def wire(message: Message, full_numbers: bool = True) -> bytes:
+    """The message's bytes, encoded once for every reader who sees the same (a conference
+    with a customer's number has a second, masked, encoding)."""
+    if full_numbers or message.doc is None:
+        if message.wire is None:
+            message.wire = encode(message.id, message.event, message.data)
+        return message.wire
+    if message.wire_masked is None:
+        message.wire_masked = encode(message.id, message.event, message.masked_data())
+    return message.wire_masked
 
 
-async def _snapshot(ctx: Context) -> tuple[str, bytes]:
+async def _snapshot(ctx: Context, sub: Subscription) -> tuple[str, bytes]:
     # The cursor is read before the listing: a change that lands in between
     # is both in the listing and replayed after it, never lost (each event
     # carries the whole conference, so a repeat is harmless).
     cursor = await ctx.floor.feed_last_id()
-    conferences = await ctx.floor.conferences()
     parts = [encode(None, "reset", "{}")]
-    parts += [encode(None, "conference", orjson.dumps(c).decode()) for c in conferences]
-    # A TaskRouter floor's queues and agents too (none on a floor without TaskRouter).
-    parts += [encode(None, "queue", orjson.dumps(q).decode()) for q in await ctx.queues.queues()]
-    parts += [encode(None, "agent", orjson.dumps(a).decode()) for a in await ctx.queues.agents()]
-    parts.append(encode(cursor, "sync", orjson.dumps({"live": len(conferences)}).decode()))
+    live = 0
+    if sub.agent is None:  # an agent's softphone gets its cards, not the floor
+        conferences = privacy.for_reader(await ctx.floor.conferences(), sub.full_numbers)
+        live = len(conferences)
+        parts += [encode(None, "conference", orjson.dumps(c).decode()) for c in conferences]
+        # A TaskRouter floor's queues and agents too (none on a floor without TaskRouter).
+        parts += [encode(None, "queue", orjson.dumps(q).decode())
+                  for q in await ctx.queues.queues()]  # fmt: skip
+        parts += [encode(None, "agent", orjson.dumps(a).decode())
+                  for a in await ctx.queues.agents()]  # fmt: skip
+    parts.append(encode(cursor, "sync", orjson.dumps({"live": live}).decode()))
     return cursor, b"".join(parts)
 
 
@@ -79,12 +93,13 @@ async def _events(
             while True:
                 entries = await ctx.floor.feed_after(cursor, CATCH_UP_BATCH)
                 if entries:
-                    yield b"".join(wire(m) for m in await ctx.hub.render_batch(entries))
+                    messages = await ctx.hub.render_batch(entries)
+                    yield b"".join(wire(m, sub.full_numbers) for m in messages if sub.wants(m))
                     cursor = entries[-1].id
                 if len(entries) < CATCH_UP_BATCH:
                     break
         elif last_id is not None or snapshot:
-            cursor, payload = await _snapshot(ctx)
+            cursor, payload = await _snapshot(ctx, sub)
             yield payload
 
         position = id_key(cursor)
@@ -105,7 +120,8 @@ async def _events(
                     if key <= position:
                         continue
                     position = key
-                chunk.append(wire(queued))
+                if sub.wants(queued):
+                    chunk.append(wire(queued, sub.full_numbers))
             if chunk:
                 yield b"".join(chunk)
             if closed:
@@ -119,10 +135,7 @@ async def _events(
 
 
 async def events(request: Request) -> Response:
-    if "ticket" in request.query_params:
-        await holder_of(request, allow_ticket=True)  # a browser's EventSource
-    else:
-        require_token(request, allow_query=True)
+    principal = await authorize(request, STREAM, allow_ticket=True)
     ctx: Context = request.app.state.ctx
     last_id = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     if last_id is not None:
@@ -140,7 +153,10 @@ async def events(request: Request) -> Response:
             {"Retry-After": "5"},
         )
     snapshot = request.query_params.get("snapshot") in ("1", "true")
-    sub = await ctx.hub.subscribe()
+    sub = await ctx.hub.subscribe(
+        full_numbers=sees_full_numbers(principal, ctx.roster.full_number_roles),
+        agent=principal.ident if principal.kind == AGENT else None,
+    )
     return EventSourceResponse(
         _events(ctx, sub, last_id, snapshot),
         ping=ctx.settings.sse_ping_seconds,

@@ -414,11 +414,12 @@ class Coach:
         text = text.strip()
         if not text or len(text) > MAX_CARD_CHARS:
             raise CoachError(422, "bad-card", f"a card is 1 to {MAX_CARD_CHARS} characters")
-        doc, _ = await self._agent_call(call_sid)
+        doc, agent = await self._agent_call(call_sid)
         reason = refusal(who, "whisper", self.floor.render(doc)["team"])
         if reason:
             raise CoachError(403, "not-allowed", reason)
-        sent = await self.floor.monitor_op("card", doc["sid"], sup=ident, text=text, call=call_sid)
+        sent = await self.floor.monitor_op("card", doc["sid"], sup=ident, text=text, call=call_sid,
+                                           agent=agent)  # fmt: skip
         await self._record("card", ident, doc, call_sid=call_sid, detail=text)
         assert sent.monitor is not None
         return card_json(sent.monitor)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +31,13 @@ class AuditFilter:
     conference_sid: str | None = None
     since_ms: int | None = None
     limit: int = 500
+    # What the reader may see (a lead: their own actions and their teams' calls).
+    visible: Callable[[dict[str, Any]], bool] | None = None
 
     def matches(self, entry: dict[str, Any]) -> bool:
         return (
-            (self.supervisor is None or entry["supervisor"] == self.supervisor)
+            (self.visible is None or self.visible(entry))
+            and (self.supervisor is None or entry["supervisor"] == self.supervisor)
             and (self.agent is None or entry["agent"] == self.agent)
             and (self.conference_sid is None or entry["conference_sid"] == self.conference_sid)
         )
@@ -92,10 +96,22 @@ def _entry(raw_id: bytes | str, fields: dict[bytes, bytes]) -> dict[str, Any]:
     return entry
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV
+# Injection"): a card's text or a name starting with "=HYPERLINK(" would be a link.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: a leading formula character is quoted."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(entries: list[dict[str, Any]]) -> str:
     """The audit as CSV, one row an entry (the API's audit.csv and the dashboard's download)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=["id", *FIELDS], extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(entries)
+    writer.writerows({k: cell(v) for k, v in entry.items()} for entry in entries)
     return out.getvalue()

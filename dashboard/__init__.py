@@ -7,4 +7,4 @@ from pathlib import Path
 APP = Path(__file__).parent / "app.py"
 
 # What the dashboard needs to act on calls (the callback service needs the API token too).
-REQUIRED = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL")
+REQUIRED = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "EARPIECE_SESSION_SECRET")

@@ -16,11 +16,10 @@ def main() -> None:
     st.set_page_config(page_title="Earpiece", page_icon=":material/headset_mic:", layout="wide")
     settings = ui.settings()
     rt = ui.runtime(settings)
-    who = ui.signed_in(settings, rt)
+    who = ui.signed_in(settings, rt) or ui.sign_in_form(settings, rt)
     if who is None:
-        ui.sign_in_form(settings, rt)
         return
-    st.session_state[ui.PAGE_KEY] = ui.Page(settings, rt, who)
+    st.session_state[ui.PAGE_KEY] = ui.Page(settings, rt, who, st.session_state.get("session_key"))
     pages = [
         st.Page(VIEWS / "floor.py", title="Floor", icon=":material/dashboard:", default=True),
         st.Page(VIEWS / "call.py", title="Call", icon=":material/headset_mic:", url_path="call"),
@@ -33,9 +32,9 @@ def main() -> None:
     navigation = st.navigation(pages)
     with st.sidebar:
         teams = ", ".join(who.teams) if who.role == "lead" else "all teams"
-        st.markdown(f"**{who.name}** · {who.role} · {teams}")
+        st.text(f"{who.name} · {who.role} · {teams}")
         if st.button("Sign out", key="signout"):
-            ui.sign_out()
+            ui.sign_out(rt, who)
             st.rerun()
     navigation.run()
 

@@ -39,7 +39,7 @@ _mount = st.components.v2.component(
 def new_ticket(page: ui.Page) -> str | None:
     """A one-time ticket for the signed-in supervisor's stream (None while Redis is down)."""
     rt = page.runtime
-    holder = tickets.Holder("supervisor", page.who.id)
+    holder = tickets.Holder("supervisor", page.who.id, page.session)
     try:
         issued = rt.run(tickets.issue(rt.services.redis, page.settings.namespace, holder))
     except Unavailable:

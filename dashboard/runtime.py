@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
 
+from access.sessions import SessionStore
+from access.signin import SignIn
 from earpiece import roster as roster_module
 from earpiece.redis_client import resolve
 from earpiece.roster import Roster
@@ -62,6 +64,13 @@ class Runtime:
         self._snapshot_lock = threading.Lock()
         target = resolve(settings)
         self.services: Services = self.run(self._build(target))
+        assert settings.session_secret is not None  # dashboard.REQUIRED
+        redis, namespace = self.services.redis, settings.namespace
+        self.sessions = SessionStore(redis, namespace, settings.session_secret,
+                                     settings.session_hours * 3600)  # fmt: skip
+        self.signin = SignIn(redis, namespace, roster, self.services.audit,
+                             max_failures=settings.signin_max_failures,
+                             lock_seconds=settings.signin_lock_seconds)  # fmt: skip
 
     async def _build(self, target: Any) -> Services:
         return build(self.settings, target, self.roster)
@@ -111,4 +120,4 @@ class Runtime:
 
 
 def make(settings: Settings) -> Runtime:
-    return Runtime(settings, roster_module.load(settings.roster_path))
+    return Runtime(settings, roster_module.for_settings(settings))

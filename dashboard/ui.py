@@ -17,12 +17,12 @@ from typing import Any, NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from access import signin_links
 from coach.errors import CoachError
 from coach.rules import MODES, availability, whisperer
-from dashboard import REQUIRED
+from dashboard import REQUIRED, session_cookie
 from dashboard.runtime import Runtime, Unavailable, make
-from earpiece import sessions
-from earpiece.passwords import verify_password
+from dashboard.text import literal
 from earpiece.roster import Supervisor
 from earpiece.settings import SettingError, Settings, load
 
@@ -51,6 +51,7 @@ class Page:
     settings: Settings
     runtime: Runtime
     who: Supervisor
+    session: str | None = None  # the session's key: a stream it opens ends with it
 
 
 def current() -> Page:
@@ -70,7 +71,7 @@ def _runtime(_settings: Settings, key: str) -> Runtime:
 
 
 def stop_with_error(message: str, retry: bool) -> NoReturn:
-    st.error(message, icon=":material/warning:")
+    st.error(literal(message), icon=":material/warning:")
     if retry:
         st.caption(f"Trying again every {RETRY_SECONDS:g} s …")
         time.sleep(RETRY_SECONDS)
@@ -97,54 +98,101 @@ def runtime(current: Settings) -> Runtime:
 # -- sign-in ----------------------------------------------------------------------
 
 
-def signed_in(current: Settings, rt: Runtime) -> Supervisor | None:
-    """The supervisor this browser session signed in as, kept in the URL across reloads."""
+def _end_here(message: str | None) -> None:
     state = st.session_state
-    token = state.get("session_token") or st.query_params.get("session")
+    for name in ("session_token", "session_key"):
+        state.pop(name, None)
+    state["cookie-forget"] = True
+    if message:
+        state["signin_error"] = message
+
+
+def _start(rt: Runtime, who: Supervisor) -> None:
+    token = rt.run(rt.sessions.create(who.id))
+    st.session_state["session_token"] = token
+    st.session_state["cookie-keep"] = token
+
+
+def _from_link(rt: Runtime, current: Settings) -> None:
+    """`?signin=CODE` (earpiece signin-link, the demo): traded once for a session, and taken
+    off the address bar at once, so the URL holds nothing that signs anyone in."""
+    code = st.query_params.get("signin")
+    st.query_params.pop("signin", None)
+    st.query_params.pop("session", None)  # an old-style link: never honoured
+    if not code:
+        return
+    ident = rt.run(signin_links.redeem(rt.services.redis, current.namespace, str(code)))
+    who = rt.roster.supervisors.get(ident) if ident else None
+    if who is None:
+        st.session_state["signin_error"] = (
+            "This sign-in link is used or expired: ask for a new one."
+        )
+        return
+    _start(rt, who)
+    rt.run(rt.services.audit.record("signin", who.id, "", detail="one-time link"))
+
+
+def signed_in(current: Settings, rt: Runtime) -> Supervisor | None:
+    """The supervisor this browser's session belongs to, checked against Redis on every run
+    (so a sign-out elsewhere, or the session's maximum age, ends it here too)."""
+    state = st.session_state
+    _from_link(rt, current)
+    if state.pop("cookie-forget", False):
+        session_cookie.forget()
+        return None
+    token = state.get("session_token") or session_cookie.token()
     if not token:
         return None
-    try:
-        who = sessions.check(current, rt.roster, str(token))
-    except sessions.BadSession as exc:
-        state.pop("session_token", None)
-        st.query_params.pop("session", None)
-        state["signin_error"] = str(exc)
+    session = rt.run(rt.sessions.check(str(token)))
+    who = rt.roster.supervisors.get(session.supervisor) if session else None
+    if session is None or who is None:
+        _end_here("Your session has ended: sign in again." if state.get("session_token") else None)
         return None
-    state["session_token"] = token
-    if st.query_params.get("session") != token:
-        st.query_params["session"] = token
+    state["session_token"], state["session_key"] = token, session.key
+    if state.get("cookie-keep") == token:
+        session_cookie.keep(str(token), current.session_hours * 3600)
+        state.pop("cookie-keep", None)
     return who
 
 
-def sign_in_form(current: Settings, rt: Runtime) -> None:
-    st.title("Earpiece")
-    st.subheader("Sign in")
-    error = st.session_state.pop("signin_error", None)
-    if error:
-        st.error(error)
-    if not any(s.password_hash for s in rt.roster.supervisors.values()):
-        st.info(
-            "No supervisor on this roster has a password yet: add `password_hash` "
-            "(from `earpiece hash-password`) to the roster, or open a link from "
-            "`earpiece signin-link SUPERVISOR`."
-        )
-    with st.form("signin"):
-        ident = st.text_input("Supervisor ID", key="signin_id")
-        password = st.text_input("Password", type="password", key="signin_password")
-        if st.form_submit_button("Sign in", type="primary"):
-            who = rt.roster.supervisors.get(ident.strip())
-            if who is None or not verify_password(password, who.password_hash):
-                st.error("Unknown supervisor or wrong password.")
-                return
-            token = sessions.issue(current, who.id)
-            st.session_state["session_token"] = token
-            st.query_params["session"] = token
-            st.rerun()
+def sign_in_form(current: Settings, rt: Runtime) -> Supervisor | None:
+    """The sign-in form; the supervisor once they signed in (the form is then gone)."""
+    place = st.empty()
+    with place.container():
+        st.title("Earpiece")
+        st.subheader("Sign in")
+        error = st.session_state.pop("signin_error", None)
+        if error:
+            st.error(literal(error))
+        if not any(s.password_hash for s in rt.roster.supervisors.values()):
+            st.info(
+                "No supervisor on this roster has a password yet: add `password_hash` "
+                "(from `earpiece hash-password`) to the roster, or open a link from "
+                "`earpiece signin-link SUPERVISOR`."
+            )
+        with st.form("signin"):
+            ident = st.text_input("Supervisor ID", key="signin_id", max_chars=64)
+            password = st.text_input(
+                "Password", type="password", key="signin_password", max_chars=1024
+            )
+            if not st.form_submit_button("Sign in", type="primary"):
+                return None
+            address = st.context.ip_address
+            address = address if isinstance(address, str) and address else "unknown"
+            outcome = rt.run(rt.signin.attempt(ident, password, address), timeout=30)
+            if outcome.who is None:
+                st.error(outcome.message)
+                return None
+    place.empty()
+    _start(rt, outcome.who)
+    return signed_in(current, rt)
 
 
-def sign_out() -> None:
-    st.session_state.pop("session_token", None)
-    st.query_params.pop("session", None)
+def sign_out(rt: Runtime, who: Supervisor) -> None:
+    """End every session of `who`, in every browser, and forget this one's cookie."""
+    rt.run(rt.sessions.end_all(who.id))
+    rt.run(rt.services.audit.record("signout", who.id, ""))
+    _end_here(None)
 
 
 # -- actions ----------------------------------------------------------------------
@@ -164,9 +212,9 @@ def flash(kind: str, message: str) -> None:
 def show_flash() -> None:
     kind, message = st.session_state.pop("flash", (None, None))
     if kind == "error":
-        st.error(message, icon=":material/warning:")
+        st.error(literal(message), icon=":material/warning:")
     elif kind == "success":
-        st.success(message)
+        st.success(literal(message))
 
 
 def act(page: Page, done: str, work: Callable[[], Any]) -> None:
@@ -201,7 +249,7 @@ def mode_buttons(page: Page, conference: Mapping[str, Any], key: str) -> None:
         reason = modes[mode]
         current = mine is not None and mine.get("mode") == mode
         takeover = mode == "whisper" and other is not None and reason is None
-        label = LABELS[mode] + (f" (take over from {other})" if takeover else "")
+        label = LABELS[mode] + (f" (take over from {literal(other)})" if takeover else "")
         if current:
             label = NOW[mode]
         if reason is not None:
@@ -249,7 +297,7 @@ def mic_banner(conference: Mapping[str, Any], ident: str) -> None:
     if mine is None:
         return
     mode, dialing = mine.get("mode"), mine.get("status") != "connected"
-    agent = conference.get("agent") or "the agent"
+    agent = literal(conference.get("agent") or "the agent")
     if dialing:
         st.warning(
             f"Your phone is ringing: you join **muted**; {mode} starts when you answer.",
@@ -269,7 +317,7 @@ def mic_banner(conference: Mapping[str, Any], ident: str) -> None:
             "You are listening, muted: nobody on the call hears you.", icon=":material/mic_off:"
         )
     if mine.get("note"):
-        st.caption(f"Note: {mine['note']}")
+        st.caption(f"Note: {literal(mine['note'])}")
 
 
 def _beep() -> str:
@@ -300,7 +348,7 @@ def help_cue(conferences: list[dict[str, Any]]) -> list[dict[str, Any]]:
     new = keys - seen
     for c in asking:
         if (c["sid"], str(c["help"].get("since"))) in new:
-            st.toast(f"**{c['help'].get('agent')}** asks for help", icon=":material/sos:",
+            st.toast(f"**{literal(c['help'].get('agent'))}** asks for help", icon=":material/sos:",
                      duration="long")  # fmt: skip
     if new:
         st.html(f'<audio autoplay src="{CHIME}" style="display:none"></audio>')

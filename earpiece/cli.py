@@ -140,6 +140,8 @@ def streamlit_command(host: str, port: int) -> list[str]:
         "--server.fileWatcherType", "none", "--server.runOnSave", "false",
         "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
         "--global.developmentMode", "false",
+        # A supervisor never sees a traceback: what went wrong goes to the process's log.
+        "--client.showErrorDetails", "none",
         # A full collection after every script run walked the whole heap and was half of
         # the process's CPU with a few watchers (MEASUREMENTS.md); CPython's own GC stays on.
         "--runner.postScriptGC", "false",
@@ -154,7 +156,7 @@ def _dashboard(args: argparse.Namespace) -> None:
     # Checked here, so a missing setting is one line and exit 2, not a page error.
     settings = load()
     settings.require(*REQUIRED)
-    roster_module.load(settings.roster_path)
+    roster_module.for_settings(settings)
     command = streamlit_command(args.host, args.port)
     sys.stdout.flush()
     os.execv(command[0], command)
@@ -176,22 +178,6 @@ def _hash_password(args: argparse.Namespace) -> int:
         print(f"earpiece: a password needs at least {args.min_length} characters", file=sys.stderr)
         return 1
     print(hash_password(password))
-    return 0
-
-
-def _signin_link(args: argparse.Namespace) -> int:
-    from earpiece import roster as roster_module
-    from earpiece import sessions
-    from earpiece.settings import load
-
-    settings = load()
-    roster = roster_module.load(settings.roster_path)
-    if args.supervisor not in roster.supervisors:
-        known = ", ".join(sorted(roster.supervisors)) or "none"
-        raise SettingError(
-            f"{args.supervisor!r} is not a supervisor in the roster (known: {known})"
-        )
-    print(f"{settings.dashboard_url}/?session={sessions.issue(settings, args.supervisor)}")
     return 0
 
 
@@ -227,9 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     hp.add_argument("--min-length", type=int, default=8)
     hp.set_defaults(run=_hash_password)
 
-    link = sub.add_parser("signin-link", help="print a dashboard link that signs a supervisor in")
-    link.add_argument("supervisor")
-    link.set_defaults(run=_signin_link)
+    from access.commands import add_parsers
+
+    add_parsers(sub)  # api-key create|list|revoke, signin-link
 
     sim = sub.add_parser("sim", help="the Twilio simulator: Twilio's REST API and signed callbacks")
     sim.add_argument("--host", default="127.0.0.1")

@@ -8,6 +8,7 @@ server this demo started: nothing is left running and no port stays bound.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import signal
@@ -23,9 +24,12 @@ from types import FrameType
 
 import httpx
 
+from access import api_keys, signin_links
+from access.principal import SUPERVISOR
 from earpiece import roster as roster_module
-from earpiece import sessions
 from earpiece.embedded_redis import EmbeddedRedis
+from earpiece.redis_client import RedisTarget, async_client
+from earpiece.roster import Roster
 from earpiece.settings import SettingError, Settings
 from earpiece.settings import load as load_settings
 
@@ -68,6 +72,7 @@ class Demo:
         self.account_sid = "AC" + secrets.token_hex(16)
         self.auth_token = secrets.token_hex(16)
         self.api_token = secrets.token_urlsafe(18)
+        self.session_secret = secrets.token_urlsafe(32)
         self.logs = (self.settings.data_dir / "logs").resolve()
 
     # -- processes -----------------------------------------------------------
@@ -131,6 +136,10 @@ class Demo:
             "PUBLIC_BASE_URL": callbacks_url,
             "EARPIECE_API_TOKEN": self.api_token,
             "EARPIECE_DASHBOARD_URL": dashboard_url,
+            # The demo, and only the demo, may run on the demo roster; its session secret
+            # is made fresh for each run.
+            "EARPIECE_DEMO": "true",
+            "EARPIECE_SESSION_SECRET": self.session_secret,
         }
         callbacks = self._spawn("callbacks", ["callbacks", "--port", str(self.callbacks_port)], env)
         self._wait_ready(callbacks, callbacks_url + "/healthz")
@@ -150,27 +159,39 @@ class Demo:
         self.signin_url = self._signin_url(env)
 
     def _signin_url(self, env: dict[str, str]) -> str:
-        """A link that signs the browser in as the roster's first manager (the demo manager)."""
+        """A one-time link that signs the browser in as the roster's first manager (the demo
+        manager), and that manager's personal API key for trying the API."""
         settings = load_settings(env, env_file=None)
-        roster = roster_module.load(settings.roster_path)
+        roster = roster_module.for_settings(settings)
         managers = [s for s in roster.supervisors.values() if s.role == "manager"]
         who = (managers or list(roster.supervisors.values()))[0]
         self.demo_supervisor = who
-        return f"{self.dashboard_url}/?session={sessions.issue(settings, who.id)}"
+        return asyncio.run(self._credentials(settings, roster, who.id))
+
+    async def _credentials(self, settings: Settings, roster: Roster, ident: str) -> str:
+        redis = async_client(RedisTarget(settings.redis_url or "", False, None), 2)
+        try:
+            self.personal_key, _ = await api_keys.create(
+                redis, settings.namespace, roster, ident, SUPERVISOR, "earpiece demo"
+            )
+            return await signin_links.link(redis, settings, ident)
+        finally:
+            await redis.aclose()
 
     def banner(self) -> str:
-        token = self.api_token
+        token, key = self.api_token, self.personal_key
+        who = self.demo_supervisor
         return "\n".join([
             "Earpiece demo is running: a simulated floor of "
             f"{self.agents} agents, about {self.calls_per_minute:g} calls a minute.",
             "",
             f"  Dashboard          {self.signin_url}",
-            f"                     (signed in as {self.demo_supervisor.name}, "
-            f"{self.demo_supervisor.role})",
+            f"                     (a one-time link: signs you in as {who.name}, {who.role})",
             f"  Live floor (JSON)  {self.callbacks_url}/api/conferences",
             f"  Queues (JSON)      {self.callbacks_url}/api/queues",
-            f"  Live feed (SSE)    {self.callbacks_url}/events?token={token}",
-            f"  API token          {token}",
+            f"  Live feed (SSE)    {self.callbacks_url}/events",
+            f"  Service token      {token}   (read-only: wallboards, integrations)",
+            f"  {who.id}'s API key{' ' * max(1, 9 - len(who.id))}{key}   (acts as {who.name})",
             f"  Twilio simulator   {self.sim_url}/sim/state",
             f"  Logs               {self.logs}",
             "",

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from earpiece.settings import SettingError
+from earpiece.settings import SettingError, Settings
 
 ROLES = ("lead", "manager", "qa")
 
@@ -43,6 +43,9 @@ class Supervisor:
     teams: tuple[str, ...]
     endpoint: str
     password_hash: str | None = None
+    # How the organisation's identity provider names them (OIDC `email` claim): SSO on the
+    # dashboard and OIDC access tokens on the API map to this supervisor by it.
+    email: str | None = None
 
 
 # Per TaskQueue, by its name (issue 12): [queues.sales] service_level_seconds = 30
@@ -56,6 +59,9 @@ class Roster:
     team_of_agent: dict[str, str] = field(default_factory=dict)
     # TaskQueue name -> its own thresholds (QUEUE_KEYS), over the settings' defaults
     queues: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Roles that see customers' full numbers in the API and on the dashboard
+    # ([access] full_numbers = ["manager"]); everyone else sees them masked.
+    full_number_roles: tuple[str, ...] = ()
 
     def team_for(self, agent: str | None) -> Team | None:
         if agent is None:
@@ -126,6 +132,7 @@ def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
             teams=own,
             endpoint=str(body.get("endpoint", f"client:{sid}")),
             password_hash=body.get("password_hash"),
+            email=_email(body.get("email"), f"{source}: supervisors.{sid}.email"),
         )
     queues: dict[str, dict[str, float]] = {}
     for name, body in (data.get("queues") or {}).items():
@@ -139,8 +146,37 @@ def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise SettingError(f"{source}: queues.{name}.{key} must be seconds above 0")
             queues[name][key] = float(value)
+    access = data.get("access") or {}
+    if not isinstance(access, dict) or set(access) - {"full_numbers"}:
+        raise SettingError(f"{source}: [access] takes only full_numbers (a list of roles)")
+    full_numbers = _strings(access.get("full_numbers", []), "access.full_numbers")
+    if set(full_numbers) - set(ROLES):
+        raise SettingError(f"{source}: access.full_numbers names roles, one of {', '.join(ROLES)}")
+    emails = [s.email.lower() for s in supervisors.values() if s.email]
+    if len(emails) != len(set(emails)):
+        raise SettingError(f"{source}: two supervisors share an email (SSO must tell them apart)")
     return Roster(teams=teams, supervisors=supervisors, team_of_agent=team_of_agent,
-                  queues=queues)  # fmt: skip
+                  queues=queues, full_number_roles=full_numbers)  # fmt: skip
+
+
+def _email(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.count("@") != 1 or len(value) > 254:
+        raise SettingError(f"{where} must be an email address")
+    return value
+
+
+def for_settings(settings: Settings) -> Roster:
+    """The roster a process runs with: EARPIECE_ROSTER, or the demo roster under
+    `earpiece demo` only (a production process without a roster would let the demo's
+    manager sign in)."""
+    if settings.roster_path is None and not settings.demo:
+        raise SettingError(
+            "EARPIECE_ROSTER is not set: the roster of teams, agents and supervisors "
+            "(the demo roster is used only by `earpiece demo`)"
+        )
+    return load(settings.roster_path)
 
 
 def load(path: Path | None) -> Roster:

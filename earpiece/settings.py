@@ -98,6 +98,20 @@ def _timezone(raw: str) -> str:
     return raw
 
 
+MIN_SECRET_BYTES = 32
+
+
+def _session_secret(raw: str) -> str:
+    # Signs and hashes the dashboard's sessions: a guessable one would let anyone mint a
+    # session cookie, so it must be long and is never derived from another secret.
+    if len(raw.encode()) < MIN_SECRET_BYTES:
+        raise SettingError(
+            f"EARPIECE_SESSION_SECRET must be at least {MIN_SECRET_BYTES} random bytes "
+            "(make one: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return raw
+
+
 def _namespace(raw: str) -> str:
     if not raw or any(c in raw for c in "{}: \t"):
         raise SettingError(
@@ -112,7 +126,9 @@ _PURPOSE = {
     "TWILIO_ACCOUNT_SID": "the Twilio account SID (AC...)",
     "TWILIO_AUTH_TOKEN": "the Twilio auth token; it also validates webhook signatures",
     "PUBLIC_BASE_URL": "the URL at which Twilio reaches the callback service",
-    "EARPIECE_API_TOKEN": "the bearer token for /api/* and /events",
+    "EARPIECE_API_TOKEN": "the service token for wallboards and integrations (read-only)",
+    "EARPIECE_SESSION_SECRET": "at least 32 random bytes that sign the dashboard's sessions "
+    "(make one: python -c 'import secrets; print(secrets.token_urlsafe(32))')",
 }
 
 
@@ -155,7 +171,28 @@ class Settings:
     dashboard_refresh_seconds: float = 0.5
     mask_customer_numbers: bool = True
     session_secret: str | None = None
-    session_hours: float = 12.0
+    session_hours: float = 12.0  # a session's hard maximum age, enforced by the server
+    # A one-time sign-in link (`earpiece signin-link`) is good this long.
+    signin_link_minutes: float = 15.0
+    # Sign-in throttling: after this many failures for one ID or one address, each further
+    # attempt waits twice as long as the one before (from signin_lock_seconds).
+    signin_max_failures: int = 5
+    signin_lock_seconds: float = 30.0
+    # `earpiece demo` only: the demo roster may be used when EARPIECE_ROSTER is unset.
+    demo: bool = False
+    # OIDC: access tokens of this issuer (for this audience) are accepted on the API, and
+    # the dashboard offers single sign-on through it (st.login).
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_claim: str = "email"
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    # JSON API bodies larger than this are refused (413) before they are parsed.
+    api_max_body_bytes: int = 16 * 1024
+    # A signed callback dated further than this from now is nonsense (400).
+    event_skew_seconds: float = 24 * 3600.0
+    # The change feed keeps entries this long (and at most EARPIECE_FEED_MAXLEN of them).
+    feed_max_age_seconds: int = 3600
     dashboard_url: str = "http://127.0.0.1:8501"
     # Where supervisors' browsers reach the callback service's live board stream
     # (/events/board); PUBLIC_BASE_URL when unset.
@@ -190,6 +227,7 @@ class Settings:
             "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
             "PUBLIC_BASE_URL": self.public_base_url,
             "EARPIECE_API_TOKEN": self.api_token,
+            "EARPIECE_SESSION_SECRET": self.session_secret,
         }
         for name in names:
             if not attrs[name]:
@@ -240,7 +278,7 @@ def load(
     if roster is not None and not Path(roster).is_file():
         raise SettingError(f"EARPIECE_ROSTER names {roster!r}, which is not a readable file")
 
-    return Settings(
+    loaded = Settings(
         redis_url=get("REDIS_URL", _redis_url, None),
         data_dir=Path(text("EARPIECE_DATA_DIR") or ".earpiece"),
         namespace=get("EARPIECE_NAMESPACE", _namespace, "ep"),
@@ -309,7 +347,33 @@ def load(
         mask_customer_numbers=get(
             "EARPIECE_MASK_CUSTOMER_NUMBERS", _boolean("EARPIECE_MASK_CUSTOMER_NUMBERS"), True
         ),
-        session_secret=text("EARPIECE_SESSION_SECRET"),
+        session_secret=get("EARPIECE_SESSION_SECRET", _session_secret, None),
+        signin_link_minutes=get(
+            "EARPIECE_SIGNIN_LINK_MINUTES", _positive_float("EARPIECE_SIGNIN_LINK_MINUTES"), 15.0
+        ),
+        signin_max_failures=get(
+            "EARPIECE_SIGNIN_MAX_FAILURES", _positive_int("EARPIECE_SIGNIN_MAX_FAILURES"), 5
+        ),
+        signin_lock_seconds=get(
+            "EARPIECE_SIGNIN_LOCK_SECONDS", _positive_float("EARPIECE_SIGNIN_LOCK_SECONDS"), 30.0
+        ),
+        demo=get("EARPIECE_DEMO", _boolean("EARPIECE_DEMO"), False),
+        oidc_issuer=get("EARPIECE_OIDC_ISSUER", _http_url("EARPIECE_OIDC_ISSUER"), None),
+        oidc_audience=text("EARPIECE_OIDC_AUDIENCE"),
+        oidc_claim=text("EARPIECE_OIDC_CLAIM") or "email",
+        oidc_client_id=text("EARPIECE_OIDC_CLIENT_ID"),
+        oidc_client_secret=text("EARPIECE_OIDC_CLIENT_SECRET"),
+        api_max_body_bytes=get(
+            "EARPIECE_API_MAX_BODY_BYTES", _positive_int("EARPIECE_API_MAX_BODY_BYTES"), 16 * 1024
+        ),
+        event_skew_seconds=get(
+            "EARPIECE_EVENT_SKEW_SECONDS",
+            _positive_float("EARPIECE_EVENT_SKEW_SECONDS"),
+            24 * 3600.0,
+        ),
+        feed_max_age_seconds=get(
+            "EARPIECE_FEED_MAX_AGE_SECONDS", _positive_int("EARPIECE_FEED_MAX_AGE_SECONDS"), 3600
+        ),
         session_hours=get(
             "EARPIECE_SESSION_HOURS", _positive_float("EARPIECE_SESSION_HOURS"), 12.0
         ),
@@ -337,3 +401,9 @@ def load(
             20.0,
         ),
     )
+    if loaded.oidc_issuer and not loaded.oidc_audience:
+        raise SettingError(
+            "EARPIECE_OIDC_AUDIENCE is not set: the audience (aud) Earpiece's access tokens "
+            "carry, required with EARPIECE_OIDC_ISSUER"
+        )
+    return loaded

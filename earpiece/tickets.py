@@ -27,10 +27,12 @@ MAX_TICKET_CHARS = 64  # longer is not one of ours: refused before Redis is aske
 
 @dataclass(frozen=True, slots=True)
 class Holder:
-    """Who a ticket was given to: `kind` is "supervisor" (with their id) or "service"."""
+    """Who a ticket was given to: `kind` is supervisor, agent (with their id) or service;
+    `session` the dashboard session it came from (a stream ends when that session does)."""
 
     kind: str
     ident: str | None
+    session: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,7 @@ def _key(namespace: str, ticket: str) -> str:
 
 async def issue(redis: AsyncRedis, namespace: str, holder: Holder) -> Ticket:
     ticket = secrets.token_urlsafe(TICKET_BYTES)
-    value = orjson.dumps({"kind": holder.kind, "ident": holder.ident})
+    value = orjson.dumps({"kind": holder.kind, "ident": holder.ident, "session": holder.session})
     await redis.set(_key(namespace, ticket), value, ex=TICKET_SECONDS)
     return Ticket(ticket, time.time() + TICKET_SECONDS)
 
@@ -63,4 +65,4 @@ async def redeem(redis: AsyncRedis, namespace: str, ticket: str) -> Holder | Non
     if raw is None:
         return None
     data = orjson.loads(raw)
-    return Holder(str(data["kind"]), data.get("ident"))
+    return Holder(str(data["kind"]), data.get("ident"), data.get("session"))

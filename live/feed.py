@@ -24,6 +24,7 @@ import orjson
 from redis.exceptions import RedisError
 
 from earpiece.tasks import cancel_all
+from live import privacy
 from live.model import card_json
 from live.store import FeedEntry, LiveFloor
 
@@ -45,16 +46,32 @@ class Message:
     event: str
     data: str
     wire: bytes | None = None
+    # A conference that carries a customer's number, for readers who may not see it:
+    # `masked` is its data with the numbers masked, made once, by the first such reader.
+    doc: dict[str, Any] | None = None
+    masked: str | None = None
+    wire_masked: bytes | None = None
+    # A card's agent: an agent's softphone receives only its own cards.
+    agent: str | None = None
+
+    def masked_data(self) -> str:
+        if self.doc is None:
+            return self.data
+        if self.masked is None:
+            self.masked = orjson.dumps(privacy.masked(self.doc)).decode()
+        return self.masked
 
 
 def render(floor: LiveFloor, entry: FeedEntry) -> Message:
     if entry.event == "conference-ended":
-        data = orjson.dumps({"sid": entry.sid}).decode()
-    elif entry.event == "card":
-        data = orjson.dumps(card_json(entry.doc)).decode()
-    else:
-        data = orjson.dumps(floor.render(entry.doc)).decode()
-    return Message(id=entry.id, event=entry.event, data=data)
+        return Message(entry.id, entry.event, orjson.dumps({"sid": entry.sid}).decode())
+    if entry.event == "card":
+        card = card_json(entry.doc)
+        return Message(entry.id, entry.event, orjson.dumps(card).decode(), agent=card["agent"])
+    rendered = floor.render(entry.doc)
+    data = orjson.dumps(rendered).decode()
+    shown = rendered if privacy.has_number(rendered) else None
+    return Message(entry.id, entry.event, data, doc=shown)
 
 
 def id_key(stream_id: str) -> tuple[int, int]:
@@ -75,6 +92,15 @@ class Subscription:
     # its queue, none before it does.
     start: str = "0-0"
     overflowed: bool = False
+    # What its reader may see: full customers' numbers or masked ones, and for an
+    # agent's softphone only the cards sent to that agent.
+    full_numbers: bool = False
+    agent: str | None = None
+
+    def wants(self, message: Message) -> bool:
+        if self.agent is None:
+            return True
+        return message.event == "card" and message.agent == self.agent
 
 
 # Feed entries that name a queue or an agent (TaskRouter, issue 12) and are sent whole:
@@ -114,9 +140,10 @@ class FeedHub:
                 self._following = True
                 self._interest.set()
 
-    async def subscribe(self) -> Subscription:
+    async def subscribe(self, full_numbers: bool = False, agent: str | None = None) -> Subscription:
         await self._follow()
-        sub = Subscription(queue=asyncio.Queue(maxsize=self.queue_size), start=self.last_id)
+        sub = Subscription(queue=asyncio.Queue(maxsize=self.queue_size), start=self.last_id,
+                           full_numbers=full_numbers, agent=agent)  # fmt: skip
         self._subs.add(sub)
         return sub
 
@@ -164,6 +191,12 @@ class FeedHub:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
                 continue
+            except Exception:
+                # The reader serves every stream of the process: it logs and goes on.
+                log.exception("change feed: reading failed; retrying in %.1fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
+                continue
             if not entries:
                 continue
             messages = await self.render_batch(entries) if self._subs else []
@@ -191,8 +224,14 @@ class FeedHub:
                 doc = read.get(f"{entry.event}:{entry.sid}")
                 if doc is not None:
                     out.append(Message(entry.id, entry.event, orjson.dumps(doc).decode()))
-            else:
+                continue
+            try:
                 out.append(render(self.floor, entry))
+            except Exception:
+                # One document that cannot be rendered must not stop the feed for every
+                # other call: it is left out (and logged); its next good change goes out.
+                log.exception("change feed: could not render %s %s; skipped", entry.event,
+                              entry.sid)  # fmt: skip
         return out
 
     def _deliver(self, message: Message) -> None:

@@ -222,6 +222,7 @@ def card_json(card: Doc) -> Json:
     return {
         "conference_sid": card.get("conference_sid"), "call_sid": card.get("call_sid"),
         "supervisor": card.get("supervisor"), "text": card.get("text"), "at": iso(card.get("at")),
+        "agent": card.get("agent") or None,
     }  # fmt: skip
 
 

@@ -82,7 +82,7 @@ end
 -- and sent on the feed as its own event, for the agent's softphone.
 if op == 'card' then
   local card = {supervisor = a.sup, text = a.text, at = a.now, call_sid = a.call,
-                conference_sid = c.sid}
+                conference_sid = c.sid, agent = a.agent}
   if c.cards == nil then c.cards = {} end
   table.insert(c.cards, card)
   while #c.cards > 20 do table.remove(c.cards, 1) end

@@ -13,7 +13,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from tests.helpers import Receiver, ServerThread
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 API_TOKEN = "test-api-token"
+SESSION_SECRET = "test-session-secret-0123456789abcdef-0123456789"
 
 
 @pytest.fixture(scope="session")
@@ -57,9 +58,45 @@ def make_settings(redis_url: str, namespace: str, public_base_url: str, **extra:
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "PUBLIC_BASE_URL": public_base_url,
         "EARPIECE_API_TOKEN": API_TOKEN,
+        "EARPIECE_SESSION_SECRET": SESSION_SECRET,
+        "EARPIECE_DEMO": "true",  # the demo roster
         **extra,
     }
     return load(env, env_file=None)
+
+
+def signin_code(settings: Settings, supervisor: str) -> str:
+    """A one-time sign-in code for the dashboard (`/?signin=CODE`), as `earpiece signin-link`
+    makes one."""
+    import secrets
+
+    from access import signin_links
+    from earpiece.redis_client import sync_client
+
+    code = secrets.token_urlsafe(signin_links.CODE_BYTES)
+    assert settings.redis_url is not None
+    redis = sync_client(RedisTarget(settings.redis_url, _is_cluster(settings.redis_url), None))
+    try:
+        redis.set(signin_links.key(settings.namespace, code), supervisor, ex=600)
+    finally:
+        redis.close()
+    return code
+
+
+def personal_key(settings: Settings, owner: str, kind: str = "supervisor") -> str:
+    """A personal API key for a roster supervisor (or agent), stored as the CLI stores one."""
+    from access import api_keys
+    from earpiece.redis_client import sync_client
+    from earpiece.roster import for_settings
+
+    key, key_id, record = api_keys.new_key(for_settings(settings), owner, kind, "test")
+    assert settings.redis_url is not None
+    redis = sync_client(RedisTarget(settings.redis_url, _is_cluster(settings.redis_url), None))
+    try:
+        redis.hset(api_keys.hash_key(settings.namespace), key_id, record)
+    finally:
+        redis.close()
+    return key
 
 
 @pytest.fixture
@@ -160,9 +197,18 @@ class Wired:
 
     sim: Sim
     service: ServerThread
+    keys: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    def api(self) -> httpx.Client:
-        return self.service.client(API_TOKEN)
+    def api(self, who: str | None = None, kind: str = "supervisor") -> httpx.Client:
+        """A client with the service token (read-only), or with `who`'s personal key."""
+        return self.service.client(self.key(who, kind) if who else API_TOKEN)
+
+    def key(self, who: str, kind: str = "supervisor") -> str:
+        cached = self.keys.get((who, kind))
+        if cached is None:
+            assert self.service.settings is not None
+            cached = self.keys[(who, kind)] = personal_key(self.service.settings, who, kind)
+        return cached
 
     def new_call(self, agent: str = "bob") -> dict[str, str]:
         with self.sim.control() as http:

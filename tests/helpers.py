@@ -179,6 +179,15 @@ def start_demo(folder: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
     return process, "".join(banner)
 
 
+def earpiece_command(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`earpiece ARGS` beside a running demo of `folder` (its embedded Redis, its settings)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REDIS_URL", "TWILIO_", "EARPIECE_"))}  # fmt: skip
+    env.update(EARPIECE_DATA_DIR=str(folder / "data"), EARPIECE_DEMO="true")
+    return subprocess.run([sys.executable, "-m", "earpiece.cli", *args], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
 # Talk and hold totals add up start/stop pairs as they arrive: exact when a pair
 # comes in order (Twilio sends them seconds apart), approximate when one is
 # reversed. Tests of order independence compare everything else.

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
-from tests.helpers import start_demo
+from tests.helpers import earpiece_command, start_demo
 
 UI_TIMEOUT_MS = 15_000
 FIRST_LOAD_MS = 60_000
@@ -64,7 +64,7 @@ def demo() -> Iterator[Demo]:
     signin = re.search(r"Dashboard\s+(\S+)", text)
     sim = re.search(r"Twilio simulator\s+(\S+)/sim/state", text)
     api = re.search(r"Live floor \(JSON\)\s+(\S+)/api/conferences", text)
-    token = re.search(r"API token\s+(\S+)", text)
+    token = re.search(r"Service token\s+(\S+)", text)
     assert signin and sim and api and token, text
     yield Demo(process, signin.group(1), sim.group(1), api.group(1), token.group(1), folder)
     process.send_signal(signal.SIGINT)
@@ -127,9 +127,13 @@ def test_listen_whisper_leave_in_a_real_browser(demo: Demo, browser_page: Page) 
     expect(page.get_by_text("Your microphone is live")).to_have_count(0)
     page.screenshot(path=artifact("4-left.png"), full_page=True)
 
-    # The agent asks for help from the softphone: the floor says so, by itself.
+    # The agent asks for help from the softphone, with the agent's own key made by the
+    # command line: the floor says so, by itself.
+    made = earpiece_command(demo.folder, "api-key", "create", "ivan", "--agent")
+    assert made.returncode == 0, made.stderr
+    agent_key = made.stdout.splitlines()[0]
     asked = httpx.post(f"{demo.api_url}/api/calls/{call['agent_call_sid']}/help",
-                       headers={"Authorization": f"Bearer {demo.token}"}, timeout=5)  # fmt: skip
+                       headers={"Authorization": f"Bearer {agent_key}"}, timeout=5)  # fmt: skip
     assert asked.status_code == 201
     expect(page.get_by_text("1 agent(s) ask for help")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("Go to ivan"))).to_be_visible()

@@ -13,12 +13,11 @@ import pytest
 from httpx_sse import connect_sse
 from streamlit.testing.v1 import AppTest
 
-from earpiece import sessions
 from earpiece.embedded_redis import EmbeddedRedis
 from earpiece.passwords import hash_password
 from earpiece.redis_client import RedisTarget
 from earpiece.settings import Settings, load
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Wired, wire
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SESSION_SECRET, Wired, signin_code, wire
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 RUN_TIMEOUT = 30
@@ -36,6 +35,8 @@ def floor(
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_BASE_URL": running.sim.url,
         "PUBLIC_BASE_URL": running.service.settings.base_url,
+        "EARPIECE_SESSION_SECRET": SESSION_SECRET,
+        "EARPIECE_DEMO": "true",
         # Floor snapshots are shared for half a refresh; keep that out of the tests' way.
         "EARPIECE_DASHBOARD_REFRESH_SECONDS": "0.02",
     }
@@ -49,7 +50,7 @@ def floor(
 def app_as(settings: Settings, supervisor: str | None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
     if supervisor is not None:
-        at.query_params["session"] = sessions.issue(settings, supervisor)
+        at.query_params["signin"] = signin_code(settings, supervisor)
     return at
 
 
@@ -67,9 +68,9 @@ def button(at: AppTest, key: str) -> Any:
 
 def board_data(at: AppTest) -> dict[str, Any]:
     """What the page hands the browser's board component (its stream URL, with a ticket)."""
-    [component] = at.get("bidi_component")
-    data: dict[str, Any] = json.loads(component.proto.json)
-    return data
+    # The board's component is the one with a stream; the session's cookie keeper has none.
+    [data] = [d for d in (json.loads(c.proto.json) for c in at.get("bidi_component")) if "url" in d]
+    return dict(data)
 
 
 def first_board(at: AppTest) -> dict[str, Any]:
@@ -91,12 +92,22 @@ def test_without_a_session_the_dashboard_asks_to_sign_in(floor: tuple[Wired, Set
     assert "Floor" not in [t.value for t in at.title]
 
 
-def test_a_forged_session_is_refused(floor: tuple[Wired, Settings]) -> None:
+def test_a_forged_or_used_signin_link_is_refused(floor: tuple[Wired, Settings]) -> None:
     _, settings = floor
+    code = signin_code(settings, "mina")
+    signed_in = []
+    for tried in (code + "x", code, code):  # forged; good once; then used
+        at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+        at.query_params["signin"] = tried
+        at.run()
+        assert "signin" not in at.query_params  # never left in the address bar
+        signed_in.append("Floor" in [t.value for t in at.title])
+    assert signed_in == [False, True, False]
+    assert "used or expired" in texts(at)
+    # An old-style ?session= link signs nobody in.
     at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
-    at.query_params["session"] = sessions.issue(settings, "mina") + "x"
+    at.query_params["session"] = "bWluYQoxOTk5OTk5OTk5.c2lnbmF0dXJl"
     at.run()
-    assert "not valid" in texts(at) or "malformed" in texts(at)
     assert [t.label for t in at.text_input] == ["Supervisor ID", "Password"]
 
 
@@ -119,7 +130,7 @@ def test_password_sign_in_against_the_roster_hash(
     at.button[0].click().run()
     assert not at.exception
     assert "Floor" in [t.value for t in at.title]
-    assert "session" in at.query_params
+    assert not at.query_params  # nothing that signs anyone in rides in the URL
 
 
 def test_floor_shows_live_calls_with_kpis_and_masked_numbers(
@@ -362,9 +373,9 @@ def test_call_page_shows_signals_and_sends_a_card(floor: tuple[Wired, Settings])
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Speaking now"] == "agent" and tiles["Holds"] == "0"
     # The page waits on its call's changes, not on a fast timer.
-    [watch] = at.get("bidi_component")
-    assert f"watch={sid}" in json.loads(watch.proto.json)["url"]
-    assert "board=off" in json.loads(watch.proto.json)["url"]
+    watch = board_data(at)
+    assert f"watch={sid}" in watch["url"]
+    assert "board=off" in watch["url"]
     at.text_input(key=f"card-text-{sid}").input("Ask for the order number")
     [send] = [b for b in at.button if b.label == "Send card"]
     send.click().run()

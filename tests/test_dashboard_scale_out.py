@@ -23,10 +23,9 @@ from collections.abc import Iterator
 import httpx
 from playwright.sync_api import Page, expect, sync_playwright
 
-from earpiece import sessions
 from earpiece.settings import load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Wired
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SESSION_SECRET, Wired, signin_code
 from tests.helpers import ServerThread
 
 FIRST_LOAD_MS = 60_000
@@ -73,6 +72,7 @@ def test_two_dashboard_processes_serve_one_floor(wired: Wired) -> None:
         "REDIS_URL": service.redis_url or "", "EARPIECE_NAMESPACE": service.namespace,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_BASE_URL": wired.sim.url, "PUBLIC_BASE_URL": service.base_url,
+        "EARPIECE_SESSION_SECRET": SESSION_SECRET, "EARPIECE_DEMO": "true",
     }  # fmt: skip
     settings = load(env, env_file=None)
     with (
@@ -83,8 +83,8 @@ def test_two_dashboard_processes_serve_one_floor(wired: Wired) -> None:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         mina = browser.new_page(viewport={"width": 1500, "height": 1000})
         ana = browser.new_page(viewport={"width": 1500, "height": 1000})
-        open_floor(mina, f"{first}/?session={sessions.issue(settings, 'mina')}", "bob")
-        open_floor(ana, f"{second}/?session={sessions.issue(settings, 'ana')}", "bob")
+        open_floor(mina, f"{first}/?signin={signin_code(settings, 'mina')}", "bob")
+        open_floor(ana, f"{second}/?signin={signin_code(settings, 'ana')}", "bob")
 
         call = wired.new_call("bob")
         for page in (mina, ana):
@@ -124,13 +124,14 @@ def test_a_feed_out_of_reach_says_so_and_backs_off(wired: Wired) -> None:
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_BASE_URL": wired.sim.url, "PUBLIC_BASE_URL": service.base_url,
         "EARPIECE_FEED_URL": unreachable,
+        "EARPIECE_SESSION_SECRET": SESSION_SECRET, "EARPIECE_DEMO": "true",
     }  # fmt: skip
     settings = load(env, env_file=None)
     with dashboard_process(env) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         page.set_default_timeout(UI_TIMEOUT_MS)
-        page.goto(f"{url}/?session={sessions.issue(settings, 'mina')}")
+        page.goto(f"{url}/?signin={signin_code(settings, 'mina')}")
         host = unreachable.removeprefix("http://")
         expect(page.get_by_text(f"Cannot reach the live floor at {host}")).to_be_visible(
             timeout=FIRST_LOAD_MS

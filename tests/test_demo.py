@@ -31,9 +31,9 @@ def test_demo_runs_a_live_floor_and_stops_cleanly() -> None:
     folder = Path(tempfile.mkdtemp(prefix="ep-demo-", dir="/tmp"))
     demo, text = start_demo(folder, "--agents", "4", "--calls-per-minute", "30")
     try:
-        token = re.search(r"API token\s+(\S+)", text)
+        token = re.search(r"Service token\s+(\S+)", text)
         floor = re.search(r"Live floor \(JSON\)\s+(\S+)", text)
-        dashboard = re.search(r"Dashboard\s+(http://127\.0\.0\.1:\d+)/\?session=\S+", text)
+        dashboard = re.search(r"Dashboard\s+(http://127\.0\.0\.1:\d+)/\?signin=\S+", text)
         assert token and floor and dashboard, text
         assert httpx.get(dashboard.group(1) + "/_stcore/health").status_code == 200
         headers = {"Authorization": f"Bearer {token.group(1)}"}

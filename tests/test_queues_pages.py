@@ -15,10 +15,9 @@ from httpx_sse import connect_sse
 from playwright.sync_api import expect, sync_playwright
 from streamlit.testing.v1 import AppTest
 
-from earpiece import sessions
 from earpiece.settings import load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SESSION_SECRET, signin_code
 from tests.test_dashboard_scale_out import FIRST_LOAD_MS, UI_TIMEOUT_MS, dashboard_process
 from tests.test_taskrouter_floor import TaskRouterFloor, tr_floor  # noqa: F401 (fixture)
 
@@ -32,6 +31,7 @@ def env_for(f: TaskRouterFloor) -> dict[str, str]:
         "REDIS_URL": s.redis_url or "", "EARPIECE_NAMESPACE": s.namespace,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_BASE_URL": f.sim.url, "PUBLIC_BASE_URL": s.base_url,
+        "EARPIECE_SESSION_SECRET": SESSION_SECRET, "EARPIECE_DEMO": "true",
     }  # fmt: skip
 
 
@@ -57,13 +57,12 @@ def test_the_queues_page_hands_the_browser_the_queues_stream(
         http.post("/sim/calls", json={"queue": "support"})
     tr_floor.wait(lambda: tr_floor.api("/api/queues")["queues"])
     at = AppTest.from_file(APP, default_timeout=30)
-    at.query_params["session"] = sessions.issue(load(env, env_file=None), "mina")
+    at.query_params["signin"] = signin_code(load(env, env_file=None), "mina")
     at.run()
     at.switch_page("views/queues.py").run()
     assert not at.exception
     assert "Queues" in [t.value for t in at.title]
-    [component] = at.get("bidi_component")
-    data = json.loads(component.proto.json)
+    [data] = [d for d in (json.loads(c.proto.json) for c in at.get("bidi_component")) if "url" in d]
     assert data["mode"] == "queues" and "queues=1" in data["url"] and "board=off" in data["url"]
     queues = {q["name"]: q for q in first_queues(data["url"])["queues"]}
     assert queues["support"]["waiting"] == 1
@@ -76,14 +75,17 @@ def test_a_caller_shows_on_the_wallboard_and_listen_joins_an_agents_call(
     f = tr_floor
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "EARPIECE_"))},
            **env_for(f)}  # fmt: skip
-    link = f"?session={sessions.issue(load(env, env_file=None), 'mina')}"
+
+    def link() -> str:  # a one-time sign-in link for each browser
+        return f"?signin={signin_code(load(env, env_file=None), 'mina')}"
+
     with f.control() as http:
         http.post("/sim/workers/nick/activity", json={"activity": "Break"})
     with dashboard_process(env) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         wall = browser.new_page(viewport={"width": 1600, "height": 900})
         wall.set_default_timeout(UI_TIMEOUT_MS)
-        wall.goto(f"{url}/wallboard{link}")
+        wall.goto(f"{url}/wallboard{link()}")
         expect(wall.get_by_text("No TaskQueue has had a caller yet.")).to_be_visible(
             timeout=FIRST_LOAD_MS
         )
@@ -99,7 +101,7 @@ def test_a_caller_shows_on_the_wallboard_and_listen_joins_an_agents_call(
             answered = http.post("/sim/calls", json={"queue": "sales"}).json()
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         page.set_default_timeout(UI_TIMEOUT_MS)
-        page.goto(f"{url}/queues{link}")
+        page.goto(f"{url}/queues{link()}")
         expect(page.get_by_text("Agents", exact=True)).to_be_visible(timeout=FIRST_LOAD_MS)
         busy = page.locator("tr[data-agent]", has=page.get_by_role("button", name="Listen"))
         expect(busy).to_have_count(1)

@@ -10,6 +10,7 @@ import streamlit as st
 from coach.audit import FIELDS, AuditFilter, to_csv
 from dashboard import ui
 from dashboard.runtime import Unavailable
+from dashboard.text import literal
 
 LIMIT = 5000
 
@@ -37,7 +38,7 @@ def main() -> None:
     try:
         entries = page.runtime.run(page.runtime.services.audit.entries(query))
     except Unavailable as exc:
-        st.error(f"{exc}. Reload in a moment.", icon=":material/warning:")
+        st.error(f"{literal(exc)}. Reload in a moment.", icon=":material/warning:")
         return
     st.caption(f"{len(entries)} entries, newest first (at most {LIMIT}).")
     st.dataframe(pd.DataFrame(entries, columns=["id", *FIELDS]), hide_index=True)

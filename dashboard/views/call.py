@@ -14,6 +14,7 @@ from coach.audit import AuditFilter
 from coach.rules import refusal
 from dashboard import board, ui
 from dashboard.runtime import Unavailable
+from dashboard.text import literal
 from live.attention import clock, seconds_since
 from live.board import customer_number, mask_number
 
@@ -84,7 +85,8 @@ def cards(page: ui.Page, conference: dict[str, Any]) -> None:
     """Text whispers: what was sent to the agent, and a box to send one."""
     st.subheader("Cards to the agent")
     for card in reversed(conference.get("cards") or []):
-        st.markdown(f"**{card['supervisor']}** · {card['at']}: {card['text']}")
+        st.markdown(f"**{literal(card['supervisor'])}** · {literal(card['at'])}: "
+                    f"{literal(card['text'])}")  # fmt: skip
     agent = agent_call_sid(conference)
     reason = refusal(page.who, "whisper", conference.get("team"))
     if agent is None or reason is not None:
@@ -102,27 +104,30 @@ def live_part(page: ui.Page, sid: str) -> None:
     try:
         conference = page.runtime.run(page.runtime.services.floor.conference(sid))
     except Unavailable as exc:
-        st.error(f"{exc}. This page shows again as soon as it answers.", icon=":material/warning:")
+        st.error(f"{literal(exc)}. This page shows again as soon as it answers.",
+                 icon=":material/warning:")  # fmt: skip
         return
     if conference is None:
-        st.warning(f"No call {sid} is known here (it may have ended more than a day ago).")
+        st.warning(f"No call {literal(sid)} is known here (it may have ended more than a day ago).")
         return
     ui.show_flash()
     mask = page.settings.mask_customer_numbers
     number = mask_number(customer_number(conference), mask)
-    st.title(f"{conference.get('agent') or 'No agent yet'} · {conference.get('team') or '—'}")
+    st.title(f"{literal(conference.get('agent') or 'No agent yet')} · "
+             f"{literal(conference.get('team') or '—')}")  # fmt: skip
     if conference.get("state") == "ended":
         st.info(f"This call ended at {conference.get('ended_at')}.", icon=":material/call_end:")
     else:
         duration = clock(seconds_since(conference.get("started_at"), time.time()))
         st.markdown(
-            f"Customer **{number or 'unknown'}** · **{conference.get('state')}** for "
-            f"**{duration}** · queue {conference.get('queue') or '—'} · "
-            f"alerts: {', '.join(conference.get('alerts') or []) or 'none'}"
+            f"Customer **{literal(number or 'unknown')}** · **{literal(conference.get('state'))}**"
+            f" for **{duration}** · queue {literal(conference.get('queue') or '—')} · "
+            f"alerts: {literal(', '.join(conference.get('alerts') or []) or 'none')}"
         )
         help_asked = conference.get("help")
         if help_asked:
-            st.error(f"**{help_asked['agent']}** asked for help at {help_asked['since']}: "
+            st.error(f"**{literal(help_asked['agent'])}** asked for help at "
+                     f"{literal(help_asked['since'])}: "
                      "joining the call answers it.", icon=":material/sos:")  # fmt: skip
         ui.mic_banner(conference, page.who.id)
         ui.mode_buttons(page, conference, key=f"call-{sid}")
@@ -134,7 +139,7 @@ def live_part(page: ui.Page, sid: str) -> None:
     try:
         st.dataframe(timeline(page, sid), hide_index=True)
     except Unavailable as exc:
-        st.error(str(exc), icon=":material/warning:")
+        st.error(literal(exc), icon=":material/warning:")
 
 
 def new_stream(page: ui.Page, sid: str) -> None:

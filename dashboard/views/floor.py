@@ -13,6 +13,7 @@ from coach.errors import CoachError
 from coach.rules import refusal
 from dashboard import board, ui
 from dashboard.runtime import Unavailable
+from dashboard.text import literal
 from live import history
 from live.board import (
     LIMITS,
@@ -89,8 +90,9 @@ def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
     number = mask_number(customer_number(conference), page.settings.mask_customer_numbers)
     with st.container(border=True):
         st.markdown(
-            f"**{conference.get('agent') or 'No agent yet'}** · {conference.get('team') or '—'}"
-            f" · customer {number or 'unknown'} · {conference.get('state')}"
+            f"**{literal(conference.get('agent') or 'No agent yet')}** · "
+            f"{literal(conference.get('team') or '—')} · customer {literal(number or 'unknown')}"
+            f" · {literal(conference.get('state'))}"
         )
         if ui.own_monitor(conference, page.who.id) is None:
             ui.mode_buttons(page, conference, key=f"floor-{sid}")
@@ -109,7 +111,7 @@ def help_banner(asking: list[dict[str, object]]) -> None:
         columns = st.columns(min(4, len(asking)))
         for n, c in enumerate(asking[:8]):
             agent = (c.get("help") or {}).get("agent", "?")  # type: ignore[attr-defined]
-            if columns[n % len(columns)].button(f"Go to {agent}", key=f"help-{c['sid']}",
+            if columns[n % len(columns)].button(f"Go to {literal(agent)}", key=f"help-{c['sid']}",
                                                 icon=":material/sos:"):  # fmt: skip
                 st.session_state["selected-sid"] = str(c["sid"])
 
@@ -141,7 +143,7 @@ def follow_sidebar(page: ui.Page) -> None:
         try:
             rt.run(rt.services.coach.follow(page.who.id, wanted))
         except (CoachError, Unavailable) as exc:
-            st.sidebar.error(str(getattr(exc, "message", exc)))
+            st.sidebar.error(literal(getattr(exc, "message", exc)))
 
 
 def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
@@ -149,7 +151,8 @@ def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
     for sid, conference in by_sid.items():
         if ui.own_monitor(conference, page.who.id) is not None:
             with st.container(border=True):
-                st.markdown(f"**You are on {conference.get('agent') or 'a call'}'s call**")
+                agent = literal(conference.get("agent") or "a call")
+                st.markdown(f"**You are on {agent}'s call**")
                 ui.mic_banner(conference, page.who.id)
                 ui.mode_buttons(page, conference, key=f"own-{sid}")
             return
@@ -197,7 +200,8 @@ def live_part(page: ui.Page) -> None:
         )
         conferences = snapshot.conferences
     except Unavailable as exc:
-        st.error(f"{exc}. The floor shows again as soon as it answers.", icon=":material/warning:")
+        st.error(f"{literal(exc)}. The floor shows again as soon as it answers.",
+                 icon=":material/warning:")  # fmt: skip
         conferences = []
     by_sid = {str(c["sid"]): c for c in conferences}
     ui.show_flash()

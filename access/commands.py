@@ -1,0 +1,106 @@
+"""`earpiece api-key create|list|revoke` and `earpiece signin-link`: credentials made on
+the command line, on the same Redis as the service, each one audited."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from access import api_keys, signin_links
+from access.principal import AGENT, SUPERVISOR
+from coach.audit import Audit
+from earpiece import roster as roster_module
+from earpiece.redis_client import async_client, resolve
+from earpiece.settings import SettingError, load
+from live.keys import Keys
+
+
+async def _keys(args: argparse.Namespace) -> int:
+    settings = load()
+    roster = roster_module.for_settings(settings)
+    target = resolve(settings)
+    redis = async_client(target, max_connections=2)
+    audit = Audit(redis, Keys(settings.namespace), settings.audit_retention_days)
+    try:
+        if args.action == "create":
+            kind = AGENT if args.agent else SUPERVISOR
+            try:
+                key, key_id = await api_keys.create(redis, settings.namespace, roster, args.owner,
+                                                    kind, args.label or "")  # fmt: skip
+            except api_keys.NoSuchOwner as exc:
+                raise SettingError(str(exc)) from None
+            await audit.record("api-key-created", args.owner if kind == SUPERVISOR else "", "",
+                               agent=args.owner if kind == AGENT else "",
+                               detail=f"{kind} key {key_id}")  # fmt: skip
+            print(key)
+            print(f"(key {key_id} for {kind} {args.owner}: shown once, stored hashed; "
+                  f"revoke with `earpiece api-key revoke {key_id}`)", flush=True)  # fmt: skip
+        elif args.action == "list":
+            for record in await api_keys.listing(redis, settings.namespace):
+                j = record.json()
+                print(
+                    f"{j['id']}  {j['kind']:<10}  {j['owner']:<16}  {j['created_at']}  {j['label']}"
+                )
+        else:
+            gone = await api_keys.revoke(redis, settings.namespace, args.owner)
+            if not gone:
+                raise SettingError(f"no API key has the id or owner {args.owner!r}")
+            for record in gone:
+                await audit.record("api-key-revoked", record.owner if record.kind == SUPERVISOR
+                                   else "", "", agent=record.owner if record.kind == AGENT else "",
+                                   detail=f"{record.kind} key {record.key_id}")  # fmt: skip
+                print(f"revoked {record.key_id} ({record.kind} {record.owner})")
+        return 0
+    finally:
+        await redis.aclose()
+        if target.embedded is not None:
+            target.embedded.release()
+
+
+def api_key(args: argparse.Namespace) -> int:
+    return asyncio.run(_keys(args))
+
+
+async def _link(args: argparse.Namespace) -> int:
+    settings = load()
+    roster = roster_module.for_settings(settings)
+    if args.supervisor not in roster.supervisors:
+        known = ", ".join(sorted(roster.supervisors)) or "none"
+        raise SettingError(
+            f"{args.supervisor!r} is not a supervisor in the roster (known: {known})"
+        )
+    target = resolve(settings)
+    redis = async_client(target, max_connections=2)
+    try:
+        print(await signin_links.link(redis, settings, args.supervisor))
+    finally:
+        await redis.aclose()
+        if target.embedded is not None:
+            target.embedded.release()
+    return 0
+
+
+def signin_link(args: argparse.Namespace) -> int:
+    return asyncio.run(_link(args))
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    keys = sub.add_parser("api-key", help="personal API keys: create (shown once), list, revoke")
+    keys.add_argument("action", choices=("create", "list", "revoke"))
+    keys.add_argument("owner", nargs="?", default="",
+                      help="create: the roster supervisor (or --agent) it is for; "
+                           "revoke: a key id, or an owner to revoke all of theirs")  # fmt: skip
+    keys.add_argument("--agent", action="store_true", help="a key for an agent's softphone")
+    keys.add_argument("--label", default="", help="what the key is for (shown by list)")
+    keys.set_defaults(run=_checked_keys)
+    link = sub.add_parser(
+        "signin-link", help="print a one-time link that signs a supervisor in to the dashboard"
+    )
+    link.add_argument("supervisor")
+    link.set_defaults(run=signin_link)
+
+
+def _checked_keys(args: argparse.Namespace) -> int:
+    if args.action != "list" and not args.owner:
+        raise SettingError(f"earpiece api-key {args.action} needs the owner (or a key id)")
+    return api_key(args)

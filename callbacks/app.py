@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from access.oidc import OidcVerifier
@@ -32,6 +33,7 @@ from callbacks import (
 )  # fmt: skip
 from callbacks.context import Context
 from callbacks.errors import HANDLERS
+from callbacks.headers import NoStore
 from callbacks.signature import SignatureChecker
 from coach import reconciler
 from coach.actions import Coach
@@ -174,7 +176,12 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
         )
         # Once a second, one process: alerts that moved with the clock, then the guard.
         ticking = asyncio.create_task(
-            ticker.run_forever(floor, also=services.guard.run_once), name="earpiece-ticker"
+            ticker.run_forever(
+                floor,
+                also=services.guard.run_once,
+                feed_max_age_seconds=settings.feed_max_age_seconds,
+            ),
+            name="earpiece-ticker",
         )
         tune_gc()
         try:
@@ -185,7 +192,8 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             await hub.stop()
             await services.close()
 
-    return Starlette(routes=routes(), exception_handlers=HANDLERS, lifespan=lifespan)
+    return Starlette(routes=routes(), exception_handlers=HANDLERS, lifespan=lifespan,
+                     middleware=[Middleware(NoStore)])  # fmt: skip
 
 
 def factory() -> Starlette:

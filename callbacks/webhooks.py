@@ -25,7 +25,7 @@ from callbacks.context import Context
 from callbacks.errors import ApiError
 from callbacks.forms import parse_form
 from earpiece import metrics
-from live.events import CONFERENCE_EVENTS, BadEvent, parse_conference_event
+from live.events import CONFERENCE_EVENTS, BadEvent, is_sid, parse_conference_event
 from live.queues import TASK_PREFIX
 from live.store import now_ms
 
@@ -127,7 +127,10 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 
 async def conference_event(request: SignedRequest) -> str:
     try:
-        event = parse_conference_event(request.params, now_ms(), request.idempotency_token)
+        event = parse_conference_event(
+            request.params, now_ms(), request.idempotency_token,
+            max_skew_ms=int(request.context.settings.event_skew_seconds * 1000),
+        )  # fmt: skip
     except BadEvent as exc:
         raise ApiError(400, "bad-callback", str(exc)) from None
     started = time.perf_counter()
@@ -157,6 +160,10 @@ async def link_task_conference(
     return label
 
 
+# A Call's statuses (Twilio's Call resource, `status`): what a call-progress callback carries.
+CALL_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress", "answered",
+                           "completed", "busy", "failed", "no-answer", "canceled"})  # fmt: skip
+
 # The few events a supervisor's monitor depends on; speech and mute never reach coach.
 COACH_EVENTS = frozenset({"participant-join", "participant-leave", "conference-end"})
 
@@ -167,8 +174,12 @@ async def call_event(request: SignedRequest) -> str:
     status = request.params.get("CallStatus")
     if not call_sid:
         raise ApiError(400, "bad-callback", "CallSid is missing")
+    if not is_sid(call_sid, "CA"):
+        raise ApiError(400, "bad-callback", f"CallSid is not a call SID: {call_sid[:40]!r}")
     if not status:
         raise ApiError(400, "bad-callback", "CallStatus is missing")
+    if status not in CALL_STATUSES:
+        raise ApiError(400, "bad-callback", f"CallStatus {status[:40]!r} is not one Twilio sends")
     return await request.context.coach.on_call_status(call_sid, status)
 
 

@@ -100,7 +100,7 @@ def runtime(current: Settings) -> Runtime:
 
 def _end_here(message: str | None) -> None:
     state = st.session_state
-    for name in ("session_token", "session_key"):
+    for name in ("session_token", "session_key", "session_who"):
         state.pop(name, None)
     state["cookie-forget"] = True
     if message:
@@ -143,12 +143,21 @@ def signed_in(current: Settings, rt: Runtime) -> Supervisor | None:
     token = state.get("session_token") or session_cookie.token()
     if not token:
         return None
-    session = rt.run(rt.sessions.check(str(token)))
+    try:
+        session = rt.run(rt.sessions.check(str(token)))
+    except Unavailable as exc:
+        # Redis is down: a session this page already checked stays signed in (the pages say
+        # Redis is unreachable, and nothing can act meanwhile); a new one must wait.
+        known = rt.roster.supervisors.get(state.get("session_who", ""))
+        if known is not None and state.get("session_token") == token:
+            return known
+        stop_with_error(str(exc), retry=True)
     who = rt.roster.supervisors.get(session.supervisor) if session else None
     if session is None or who is None:
         _end_here("Your session has ended: sign in again." if state.get("session_token") else None)
         return None
     state["session_token"], state["session_key"] = token, session.key
+    state["session_who"] = who.id
     if state.get("cookie-keep") == token:
         session_cookie.keep(str(token), current.session_hours * 3600)
         state.pop("cookie-keep", None)
@@ -186,6 +195,20 @@ def sign_in_form(current: Settings, rt: Runtime) -> Supervisor | None:
     place.empty()
     _start(rt, outcome.who)
     return signed_in(current, rt)
+
+
+def still_signed_in(page: Page) -> None:
+    """For a fragment's own rerun (which skips app.py's check): a session that ended (signed
+    out in another browser, or past its maximum age) takes the whole page back to sign-in."""
+    if page.session is None:
+        return
+    try:
+        alive = page.runtime.run(page.runtime.sessions.alive(page.session))
+    except Unavailable:
+        return  # the page says Redis is down; checked again on the next run
+    if not alive:
+        _end_here("Your session has ended: sign in again.")
+        st.rerun(scope="app")
 
 
 def sign_out(rt: Runtime, who: Supervisor) -> None:

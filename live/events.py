@@ -37,11 +37,18 @@ CONFERENCE_EVENTS = frozenset(
 # the bulk). The bound keeps the per-conference "seen" bitmap small: a forged
 # or broken SequenceNumber of 2**31 must not make Redis allocate 256 MB.
 MAX_SEQUENCE_NUMBER = 1_000_000
+# Even a signed callback can carry nonsense (issue 13: a Timestamp of year 9999 once took
+# the floor down). What a real one carries is bounded: refused with 400 past these.
+MAX_SKEW_MS = 24 * 3600 * 1000  # a Timestamp further than this from now
+MAX_NAME_CHARS = 256  # FriendlyName
+MAX_LABEL_CHARS = 128  # Twilio's own limit on a participant label (error 16023)
+MAX_REASON_CHARS = 200
+MAX_TOKEN_CHARS = 200  # I-Twilio-Idempotency-Token
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
-def _is_sid(value: str, prefix: str) -> bool:
+def is_sid(value: str, prefix: str) -> bool:
     """A Twilio SID: two letters and 32 hex digits (no regex: this runs on every callback)."""
     return len(value) == 34 and value.startswith(prefix) and _HEX.issuperset(value[2:])
 
@@ -165,14 +172,22 @@ def _refine(stamped_ms: int, now_ms: int) -> int:
     return stamped_ms
 
 
+def _bounded(params: Mapping[str, str], name: str, limit: int) -> str | None:
+    value = params.get(name) or None
+    if value is not None and len(value) > limit:
+        raise BadEvent(f"{name} is longer than {limit} characters")
+    return value
+
+
 def parse_conference_event(
-    params: Mapping[str, str], now_ms: int, idempotency_token: str | None = None
-) -> ConferenceEvent:
+    params: Mapping[str, str], now_ms: int, idempotency_token: str | None = None,
+    max_skew_ms: int = MAX_SKEW_MS,
+) -> ConferenceEvent:  # fmt: skip
     """Check and normalise one conference status callback; raise BadEvent with the reason."""
     conference_sid = params.get("ConferenceSid")
     if not conference_sid:
         raise BadEvent("ConferenceSid is missing")
-    if not _is_sid(conference_sid, "CF"):
+    if not is_sid(conference_sid, "CF"):
         raise BadEvent(f"ConferenceSid is not a conference SID: {conference_sid[:40]!r}")
     event = params.get("StatusCallbackEvent")
     if not event:
@@ -193,22 +208,34 @@ def parse_conference_event(
     if event.startswith("participant-"):
         if call_sid is None:
             raise BadEvent(f"CallSid is missing on {event}")
-        if not _is_sid(call_sid, "CA"):
+        if not is_sid(call_sid, "CA"):
             raise BadEvent(f"CallSid is not a call SID: {call_sid[:40]!r}")
     else:
         # conference-end names the call that ended it; it is not a participant event.
         call_sid = None
 
     coach_target = params.get("CallSidToCoach") or None
-    reason = params.get("ReasonConferenceEnded") or params.get("ReasonParticipantLeft") or None
+    if coach_target is not None and not is_sid(coach_target, "CA"):
+        raise BadEvent(f"CallSidToCoach is not a call SID: {coach_target[:40]!r}")
+    reason = _bounded(params, "ReasonConferenceEnded", MAX_REASON_CHARS) or _bounded(
+        params, "ReasonParticipantLeft", MAX_REASON_CHARS
+    )
+    stamped = _timestamp_ms(params.get("Timestamp"), now_ms)
+    if abs(stamped - now_ms) > max_skew_ms:
+        raise BadEvent(
+            f"Timestamp {params.get('Timestamp', '')[:40]!r} is more than "
+            f"{max_skew_ms // 3_600_000} h from now"
+        )
+    if idempotency_token is not None and len(idempotency_token) > MAX_TOKEN_CHARS:
+        raise BadEvent(f"I-Twilio-Idempotency-Token is longer than {MAX_TOKEN_CHARS} characters")
     return ConferenceEvent(
         conference_sid=conference_sid,
-        friendly_name=params.get("FriendlyName", ""),
+        friendly_name=_bounded(params, "FriendlyName", MAX_NAME_CHARS) or "",
         event=event,
         sequence=sequence,
-        timestamp_ms=_refine(_timestamp_ms(params.get("Timestamp"), now_ms), now_ms),
+        timestamp_ms=_refine(stamped, now_ms),
         call_sid=call_sid,
-        label=params.get("ParticipantLabel") or None,
+        label=_bounded(params, "ParticipantLabel", MAX_LABEL_CHARS),
         muted=_flag(params, "Muted") if call_sid else None,
         hold=_flag(params, "Hold") if call_sid else None,
         coaching=_flag(params, "Coaching") if call_sid else None,

@@ -305,6 +305,21 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
     }, clock
 
 
+UNREADABLE = "unreadable"
+
+
+def unreadable(sid: str) -> Json:
+    """The row of a conference whose document cannot be rendered (a bug, or nonsense that a
+    signed callback slipped past the checks): flagged with the `unreadable` alert, so the
+    rest of the floor shows as usual and a supervisor can still see and end the call."""
+    return {
+        "sid": sid, "friendly_name": "", "status": "in-progress", "started_at": None,
+        "updated_at": None, "ended_at": None, "state": "waiting", "team": None, "queue": None,
+        "agent": None, "participants": [], "monitors": [], "alerts": [UNREADABLE],
+        "alone_since": None, "signals": None, "help": None, "cards": [], "task_sid": None,
+    }  # fmt: skip
+
+
 def mark_duplicates(conferences: list[Json]) -> None:
     """FIELD-NOTES 4: a FriendlyName live twice, where one of them holds a lone
     participant, gets the `duplicate` alert on the lone one (in place)."""

@@ -8,6 +8,7 @@ workers and instances on one Redis reach exactly the state one would.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -29,6 +30,7 @@ from live.model import (
     mark_duplicates,
     render_with_clock,
     role_of,
+    unreadable,
 )
 from live.timeline import TimelineEntry, entry_of
 
@@ -36,6 +38,10 @@ APPLY_LUA = resources.files("live").joinpath("apply.lua").read_text(encoding="ut
 MONITOR_LUA = resources.files("live").joinpath("monitor.lua").read_text(encoding="utf-8")
 # Reading the whole floor yields to the event loop every this many conferences.
 YIELD_EVERY = 200
+# Conferences whose unreadable document is logged (once each); past this, quietly flagged.
+MAX_UNREADABLE_REPORTED = 1000
+
+log = logging.getLogger("earpiece.live")
 
 # A feed entry's kind -> the SSE event it is sent as.
 FEED_EVENTS = {"conference": "conference", "ended": "conference-ended", "card": "card",
@@ -123,6 +129,7 @@ class LiveFloor:
         self._announce = redis.register_script(ANNOUNCE_LUA)
         # sid -> (document bytes, its rendering without alerts, its alert clock)
         self._rendered: dict[str, tuple[bytes, Json, AlertClock | None]] = {}
+        self._unreadable: set[str] = set()
         self._apply = BatchedScript(
             redis,
             APPLY_LUA,
@@ -255,7 +262,18 @@ class LiveFloor:
         return found
 
     def render(self, doc: dict[str, Any], at_ms: int | None = None) -> Json:
-        return conference_json(doc, self.roster, at_ms or now_ms(), self.thresholds)
+        try:
+            return conference_json(doc, self.roster, at_ms or now_ms(), self.thresholds)
+        except Exception:
+            sid = str(doc.get("sid", "?")) if isinstance(doc, dict) else "?"
+            self._report_unreadable(sid)
+            return unreadable(sid)
+
+    def _report_unreadable(self, sid: str) -> None:
+        # Logged once per conference (bounded), not on every read of the floor.
+        if sid not in self._unreadable and len(self._unreadable) < MAX_UNREADABLE_REPORTED:
+            self._unreadable.add(sid)
+            log.exception("conference %s cannot be rendered; shown as unreadable", sid[:40])
 
     async def document(self, sid: str) -> dict[str, Any] | None:
         raw = await self.redis.get(self.keys.conference(sid))
@@ -271,6 +289,11 @@ class LiveFloor:
         they arrive)."""
         rows: Any = await self.redis.lrange(self.keys.timeline(sid), 0, -1)
         return sorted((entry_of(row) for row in rows), key=lambda e: (e.at_ms, e.seq))
+
+    async def trim_feed(self, max_age_seconds: float) -> None:
+        """Drop change-feed entries older than `max_age_seconds` (XTRIM MINID, approximate)."""
+        oldest = max(0, now_ms() - int(max_age_seconds * 1000))
+        await self.redis.xtrim(self.keys.feed, minid=f"{oldest}-0", approximate=True)
 
     async def live_sids(self) -> list[str]:
         sids: Any = await self.redis.zrange(self.keys.live, 0, -1)
@@ -307,14 +330,20 @@ class LiveFloor:
                 # let callbacks and SSE writes through meanwhile.
                 await asyncio.sleep(0)
             hit = cache.get(sid)
-            if hit is None or hit[0] != raw:
-                rendered, clock = render_with_clock(orjson.loads(raw), self.roster)
-                hit = cache[sid] = (raw, rendered, clock)
-            _, rendered, clock = hit
-            # Set in place, not copied: callers only serialize what they get.
-            if clock is not None:
-                rendered["alerts"] = clock.alerts(at, self.limits(rendered["team"]))
-                rendered["signals"] = clock.signals(at)
+            try:
+                if hit is None or hit[0] != raw:
+                    rendered, clock = render_with_clock(orjson.loads(raw), self.roster)
+                    hit = cache[sid] = (raw, rendered, clock)
+                _, rendered, clock = hit
+                # Set in place, not copied: callers only serialize what they get.
+                if clock is not None:
+                    rendered["alerts"] = clock.alerts(at, self.limits(rendered["team"]))
+                    rendered["signals"] = clock.signals(at)
+            except Exception:
+                # One document that cannot be rendered is one flagged row, never a failed
+                # floor: every other call still shows, and this one says it is unreadable.
+                self._report_unreadable(sid)
+                rendered = unreadable(sid)
             out.append(rendered)
         mark_duplicates(out)
         if len(cache) > 2 * len(sids) + 64:

@@ -24,6 +24,7 @@ from live.store import LiveFloor
 log = logging.getLogger("earpiece.ticker")
 
 TICK_SECONDS = 1.0
+TRIM_EVERY_SECONDS = 30.0
 BUSY_FACTOR = 5
 
 
@@ -43,11 +44,23 @@ async def tick(floor: LiveFloor, conferences: list[Json]) -> int:
 Also = Callable[[list[Json]], Awaitable[object]]
 
 
+async def _safely(what: str, work: Awaitable[object]) -> None:
+    """One part of the pass; its failure is logged and the other parts still run."""
+    try:
+        await work
+    except RedisError as exc:
+        log.info("the once-a-second pass could not %s: %s", what, exc)
+    except Exception:
+        log.warning("the once-a-second pass could not %s; will retry", what, exc_info=True)
+
+
 async def run_forever(
-    floor: LiveFloor, also: Also | None = None, every: float = TICK_SECONDS
-) -> None:
+    floor: LiveFloor, also: Also | None = None, every: float = TICK_SECONDS,
+    feed_max_age_seconds: float | None = None,
+) -> None:  # fmt: skip
     lock = floor.keys.lock("tick")
     pause = every
+    trimmed = 0.0
     while True:
         await asyncio.sleep(pause)
         try:
@@ -55,14 +68,21 @@ async def run_forever(
                 continue
             started = time.monotonic()
             conferences = await floor.conferences()
-            await tick(floor, conferences)
-            if also is not None:
-                await also(conferences)
-            # A huge floor, or one that is mostly new, costs more to read than a
-            # second can spare: then tick less often, so the pass stays under about
-            # a fifth of the process (a 10,000-call floor ticks every second or two).
-            pause = max(every, (time.monotonic() - started) * BUSY_FACTOR)
         except RedisError as exc:
             log.info("the once-a-second pass could not read the floor: %s", exc)
+            continue
         except Exception:
-            log.warning("the once-a-second pass failed; will retry", exc_info=True)
+            log.warning("the once-a-second pass could not read the floor", exc_info=True)
+            continue
+        await _safely("announce alerts", tick(floor, conferences))
+        if also is not None:
+            await _safely("guard the floor", also(conferences))
+        if feed_max_age_seconds is not None and started - trimmed > TRIM_EVERY_SECONDS:
+            # The feed holds whole documents (customers' numbers among them): kept by age
+            # as well as by count, so a quiet floor does not keep a week of calls.
+            trimmed = started
+            await _safely("trim the feed", floor.trim_feed(feed_max_age_seconds))
+        # A huge floor, or one that is mostly new, costs more to read than a
+        # second can spare: then tick less often, so the pass stays under about
+        # a fifth of the process (a 10,000-call floor ticks every second or two).
+        pause = max(every, (time.monotonic() - started) * BUSY_FACTOR)

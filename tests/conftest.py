@@ -28,6 +28,8 @@ from tests.helpers import Receiver, ServerThread
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 API_TOKEN = "test-api-token"
 SESSION_SECRET = "test-session-secret-0123456789abcdef-0123456789"
+# The roster the package ships for `earpiece demo`, named as a production process names its own.
+DEMO_ROSTER = str(Path(__file__).resolve().parent.parent / "earpiece" / "demo_roster.toml")
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,9 @@ from twilio.request_validator import RequestValidator
 
 from earpiece.settings import Settings
 
-BASE_TIME = datetime(2026, 11, 24, 1, 0, 0, tzinfo=UTC)
+# An hour ago, to the second: callbacks dated within a day of now, as Earpiece requires
+# (a Timestamp further away is refused as nonsense).
+BASE_TIME = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
 
 def sid(prefix: str) -> str:

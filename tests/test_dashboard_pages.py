@@ -261,7 +261,7 @@ def test_call_page_shows_people_timeline_and_the_end(floor: tuple[Wired, Setting
 def test_audit_page_lists_actions_and_offers_csv(floor: tuple[Wired, Settings]) -> None:
     wired, settings = floor
     sid = wired.new_call("bob")["conference_sid"]
-    with wired.api() as http:
+    with wired.api("ana") as http:
         joined = http.post(
             f"/api/conferences/{sid}/monitors", json={"supervisor": "ana", "mode": "listen"}
         )
@@ -272,8 +272,9 @@ def test_audit_page_lists_actions_and_offers_csv(floor: tuple[Wired, Settings]) 
     at.switch_page("views/audit.py").run()
     assert not at.exception
     entries = at.dataframe[0].value
-    assert list(entries["action"]) == ["leave", "join"]
-    assert set(entries["supervisor"]) == {"ana"}
+    # Mina's own sign-in (through the one-time link) is audited too.
+    assert list(entries["action"]) == ["signin", "leave", "join"]
+    assert list(entries["supervisor"]) == ["mina", "ana", "ana"]
     at.selectbox(key="a-supervisor").select("quincy").run()
     assert len(at.dataframe[0].value) == 0
     downloads = at.get("download_button")
@@ -302,7 +303,8 @@ def test_redis_down_shows_a_banner_and_the_floor_comes_back_by_itself(
     env = {
         "REDIS_URL": url, "EARPIECE_NAMESPACE": "down", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "PUBLIC_BASE_URL": "http://127.0.0.1:9",
-        "EARPIECE_DASHBOARD_REFRESH_SECONDS": "0.02",
+        "EARPIECE_DASHBOARD_REFRESH_SECONDS": "0.02", "EARPIECE_SESSION_SECRET": SESSION_SECRET,
+        "EARPIECE_DEMO": "true",
     }  # fmt: skip
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -333,7 +335,7 @@ def test_a_help_request_rings_on_the_floor_and_leads_to_the_call(
     sid = call["conference_sid"]
     at = app_as(settings, "mina").run()
     assert not at.toast
-    with wired.api() as http:
+    with wired.api("bob", "agent") as http:
         assert http.post(f"/api/calls/{call['agent_call_sid']}/help").status_code == 201
     at.run()
     assert [t.value for t in at.toast] == ["**bob** asks for help"]
@@ -396,7 +398,7 @@ def test_a_whisper_held_by_another_is_offered_as_a_takeover(
 ) -> None:
     wired, settings = floor
     sid = wired.new_call("bob")["conference_sid"]
-    with wired.api() as http:
+    with wired.api("ana") as http:
         joined = http.post(f"/api/conferences/{sid}/monitors",
                            json={"supervisor": "ana", "mode": "whisper"})  # fmt: skip
         assert joined.status_code == 201

@@ -154,7 +154,7 @@ def test_one_process_reconciles_per_period(
 
 
 def audit(wired: Wired) -> list[dict[str, Any]]:
-    with wired.api() as http:
+    with wired.api("mina") as http:
         entries: list[dict[str, Any]] = http.get("/api/audit?supervisor=earpiece").json()["entries"]
     return entries
 
@@ -342,7 +342,7 @@ def test_metrics_count_callbacks_actions_and_twilio_errors(fast: Wired) -> None:
     joins = metric(fast, "earpiece_coach_actions_total", action="join", outcome="ok")
     refused = metric(fast, "earpiece_twilio_errors_total", code="20429")
     sid_ = fast.new_call("bob")["conference_sid"]
-    with fast.api() as http:
+    with fast.api("mina") as http:
         assert (
             http.post(
                 f"/api/conferences/{sid_}/monitors", json={"supervisor": "mina", "mode": "listen"}

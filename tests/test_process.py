@@ -18,7 +18,7 @@ import pytest
 from callbacks.app import create_app
 from earpiece.embedded_redis import EmbeddedRedis, _ping
 from earpiece.redis_client import RedisTarget
-from tests.conftest import API_TOKEN, AUTH_TOKEN, make_settings
+from tests.conftest import API_TOKEN, AUTH_TOKEN, DEMO_ROSTER, make_settings
 from tests.helpers import Conference, ServerThread, post_signed, sid
 
 PATH = "/twilio/conference-events"
@@ -40,6 +40,7 @@ def _env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         EARPIECE_API_TOKEN=API_TOKEN,
+        EARPIECE_ROSTER=DEMO_ROSTER,
         **extra,
     )
     return env

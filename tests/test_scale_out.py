@@ -28,7 +28,7 @@ from earpiece.redis_client import RedisTarget, async_client
 from earpiece.roster import load as load_roster
 from live.events import parse_conference_event
 from live.store import LiveFloor, now_ms
-from tests.conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, make_settings
+from tests.conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, DEMO_ROSTER, make_settings
 from tests.helpers import Conference, ServerThread, order_free, post_signed, sid
 
 NOW_MS = 1795482000000 + 3600_000
@@ -59,7 +59,7 @@ def _start(
     env.update(
         REDIS_URL=redis_url, EARPIECE_NAMESPACE=namespace, TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-        EARPIECE_API_TOKEN=API_TOKEN,
+        EARPIECE_API_TOKEN=API_TOKEN, EARPIECE_ROSTER=DEMO_ROSTER,
     )  # fmt: skip
     log = open(folder / f"{port}.log", "wb")  # noqa: SIM115 - the child holds it
     return subprocess.Popen(

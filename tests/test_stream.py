@@ -90,7 +90,8 @@ def test_snapshot_then_live(server: ServerThread) -> None:
         for _ in range(3):
             for params in _story(1)[1]:
                 post_signed(http, server.settings, PATH, params)
-        with connect_sse(http, "GET", f"/events?snapshot=1&token={API_TOKEN}") as source:
+        with connect_sse(http, "GET", "/events?snapshot=1",
+                         headers={"Authorization": f"Bearer {API_TOKEN}"}) as source:  # fmt: skip
             received = read(source.iter_sse(), 5)
     assert [e.event for e in received] == [
         "reset",

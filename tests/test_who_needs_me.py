@@ -15,7 +15,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from tests.conftest import API_TOKEN, Wired
+from tests.conftest import Wired
 
 SECONDS = 5.0
 
@@ -121,8 +121,9 @@ def test_a_team_overrides_a_threshold_in_the_roster(
 class Listener:
     """An SSE client in a thread, keeping every event it gets."""
 
-    def __init__(self, wired: Wired) -> None:
+    def __init__(self, wired: Wired, who: str = "mina", kind: str = "supervisor") -> None:
         self.url = wired.service.settings.base_url
+        self.credential = wired.key(who, kind)
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.stop = False
@@ -130,8 +131,9 @@ class Listener:
         time.sleep(0.3)
 
     def _run(self) -> None:
-        with httpx.Client(base_url=self.url, timeout=30) as http, connect_sse(
-            http, "GET", f"/events?token={API_TOKEN}"
+        headers = {"Authorization": f"Bearer {self.credential}"}
+        with httpx.Client(base_url=self.url, timeout=30, headers=headers) as http, connect_sse(
+            http, "GET", "/events"
         ) as source:  # fmt: skip
             for event in source.iter_sse():
                 if self.stop:
@@ -160,9 +162,10 @@ def test_the_ticker_puts_time_driven_alerts_on_the_feed(quick: Wired) -> None:
 def test_an_agent_asks_for_help_and_a_supervisor_joining_answers_it(quick: Wired) -> None:
     call = quick.new_call("bob")
     sid, agent = call["conference_sid"], call["agent_call_sid"]
-    with quick.api() as http:
+    with quick.api("bob", "agent") as http:  # bob's softphone, with bob's own key
         assert http.post("/api/calls/CA" + "0" * 32 + "/help").status_code == 404
-        assert http.post(f"/api/calls/{call['customer_call_sid']}/help").status_code == 409
+        # The customer's leg is not bob's: an agent touches only its own legs.
+        assert http.post(f"/api/calls/{call['customer_call_sid']}/help").status_code == 403
         asked = http.post(f"/api/calls/{agent}/help")
         assert asked.status_code == 201 and asked.json()["agent"] == "bob"
         conference = quick.conference(sid) or {}
@@ -170,6 +173,7 @@ def test_an_agent_asks_for_help_and_a_supervisor_joining_answers_it(quick: Wired
         assert http.delete(f"/api/calls/{agent}/help").status_code == 204
         assert "help" not in alerts(quick, sid)
         http.post(f"/api/calls/{agent}/help")
+    with quick.api("ana") as http:
         joined = http.post(f"/api/conferences/{sid}/monitors",
                            json={"supervisor": "ana", "mode": "listen"})  # fmt: skip
         assert joined.status_code == 201
@@ -182,16 +186,17 @@ def test_an_agent_asks_for_help_and_a_supervisor_joining_answers_it(quick: Wired
 def test_a_text_card_reaches_the_agents_feed_and_the_call(quick: Wired) -> None:
     call = quick.new_call("bob")  # sales-east: ana leads it, quincy is QA
     sid, agent = call["conference_sid"], call["agent_call_sid"]
-    listener = Listener(quick)
+    listener = Listener(quick, "bob", "agent")  # bob's softphone receives its cards
     try:
-        with quick.api() as http:
+        with quick.api("quincy") as http:
+            qa = http.post(f"/api/calls/{agent}/cards", json={"text": "x"})
+            assert qa.status_code == 403
+        with quick.api("ana") as http:
             sent = http.post(
                 f"/api/calls/{agent}/cards",
                 json={"supervisor": "ana", "text": "Offer the loyalty discount"},
             )
             assert sent.status_code == 201, sent.text
-            qa = http.post(f"/api/calls/{agent}/cards", json={"supervisor": "quincy", "text": "x"})
-            assert qa.status_code == 403
             long = http.post(
                 f"/api/calls/{agent}/cards", json={"supervisor": "ana", "text": "x" * 281}
             )
@@ -211,8 +216,9 @@ def test_a_text_card_reaches_the_agents_feed_and_the_call(quick: Wired) -> None:
 
 
 def test_following_an_agent_joins_their_next_call_listening(quick: Wired) -> None:
-    with quick.api() as http:
+    with quick.api("ana") as http:  # ana leads sales-east, nick is on support
         assert http.put("/api/supervisors/ana/follow", json={"agent": "nick"}).status_code == 403
+    with quick.api("mina") as http:
         assert http.put("/api/supervisors/mina/follow", json={"agent": "zed"}).status_code == 422
         done = http.put("/api/supervisors/mina/follow", json={"agent": "carol"})
         assert done.status_code == 200 and done.json() == {"supervisor": "mina", "agent": "carol"}
@@ -227,6 +233,6 @@ def test_following_an_agent_joins_their_next_call_listening(quick: Wired) -> Non
     second = quick.new_call("carol")
     time.sleep(0.5)
     assert quick.monitor(second["conference_sid"], "mina") is None
-    with quick.api() as http:
+    with quick.api("mina") as http:
         assert http.delete("/api/supervisors/mina/follow").status_code == 204
         assert http.get("/api/follows").json() == {"follows": {}}

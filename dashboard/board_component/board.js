@@ -133,6 +133,12 @@ class Board {
       this.showStatus(status.ok ? null : `${status.message}. The floor shows again as soon as it answers.`);
     });
     source.addEventListener("board", (e) => this.apply(JSON.parse(e.data)));
+    // Signed out, here or in another browser: Streamlit redraws, and shows the sign-in form.
+    source.addEventListener("signed-out", () => {
+      source.close();
+      this.showStatus("Signed out.");
+      this.ask("signed-out:" + this.data.ticket, {reason: "signed-out"});
+    });
     source.addEventListener("me", (e) => {
       this.me = JSON.parse(e.data);
       this.check();

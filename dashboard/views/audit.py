@@ -7,6 +7,8 @@ from datetime import UTC, datetime, time
 import pandas as pd
 import streamlit as st
 
+from access.policy import may_see_audit_entry
+from access.principal import of_supervisor
 from coach.audit import FIELDS, AuditFilter, to_csv
 from dashboard import ui
 from dashboard.runtime import Unavailable
@@ -19,6 +21,7 @@ def main() -> None:
     page = ui.current()
     st.title("Audit")
     roster = page.runtime.roster
+    reader = of_supervisor(page.who, "session")
     columns = st.columns(4)
     supervisor = columns[0].selectbox(
         "Supervisor", ["", *sorted(roster.supervisors)], key="a-supervisor"
@@ -34,6 +37,9 @@ def main() -> None:
     query = AuditFilter(
         supervisor=supervisor or None, agent=agent or None,
         conference_sid=conference or None, since_ms=since_ms, limit=LIMIT,
+        # The same rule as GET /api/audit: a lead reads their own actions and their teams'.
+        visible=lambda e: may_see_audit_entry(
+            reader, roster.team_of_agent.get(e["agent"]), e["supervisor"]),
     )  # fmt: skip
     try:
         entries = page.runtime.run(page.runtime.services.audit.entries(query))

@@ -85,8 +85,8 @@ def cards(page: ui.Page, conference: dict[str, Any]) -> None:
     """Text whispers: what was sent to the agent, and a box to send one."""
     st.subheader("Cards to the agent")
     for card in reversed(conference.get("cards") or []):
-        st.markdown(f"**{literal(card['supervisor'])}** · {literal(card['at'])}: "
-                    f"{literal(card['text'])}")  # fmt: skip
+        # Plain text, never Markdown: a card is whatever someone typed.
+        st.text(f"{card['supervisor']} · {card['at']}: {card['text']}")
     agent = agent_call_sid(conference)
     reason = refusal(page.who, "whisper", conference.get("team"))
     if agent is None or reason is not None:
@@ -163,6 +163,7 @@ def on_refresh() -> None:
 
 def waiting_part(page: ui.Page, sid: str) -> None:
     """What this page is, and what wakes it: the call's changes, and a slow tick for clocks."""
+    ui.still_signed_in(page)
     if st.session_state.pop("call-new-ticket", False):
         new_stream(page, sid)
     live_part(page, sid)

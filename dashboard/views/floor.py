@@ -191,6 +191,7 @@ def on_refresh() -> None:
 def live_part(page: ui.Page) -> None:
     """What Streamlit draws of the live floor: help, your own call, the chosen call's
     controls, and the board component. No timer: it reruns when the component asks."""
+    ui.still_signed_in(page)
     state = st.session_state
     if state.pop("board-new-ticket", False) or "board-url" not in state:
         new_stream(page)

@@ -35,6 +35,7 @@ def on_refresh() -> None:
 
 
 def live_part(page: ui.Page, wall: bool) -> None:
+    ui.still_signed_in(page)
     state = st.session_state
     if state.pop("queues-new-ticket", False):
         new_stream(page)

@@ -1,0 +1,116 @@
+"""Sessions and hostile text as a supervisor meets them, in Debian's chromium: a sign-in
+link leaves nothing in the address bar, a reload stays signed in, signing out in one
+browser ends the session in another, and a card written as Markdown (an image, a link,
+a red banner) is shown as text, fetches nothing and links nowhere."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from earpiece.settings import Settings, load
+from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SESSION_SECRET, Wired, signin_code
+from tests.test_dashboard_scale_out import FIRST_LOAD_MS, UI_TIMEOUT_MS, dashboard_process
+
+# An agent label someone could set (Twilio refuses a "/" in a label): shown in the call
+# page's title and the floor's Markdown lines.
+HOSTILE_AGENT = "bob**x**:red[LIVE]www.evil.example![i](x)"
+HOSTILE_CARD = ("![pixel](http://evil.example/track.png) [Sign in again](http://evil.example/login)"
+                " :red[Your microphone is live]")  # fmt: skip
+
+
+def env_of(wired: Wired) -> dict[str, str]:
+    service = wired.service.settings
+    assert service is not None
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "EARPIECE_"))},
+        "REDIS_URL": service.redis_url or "", "EARPIECE_NAMESPACE": service.namespace,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": wired.sim.url, "PUBLIC_BASE_URL": service.base_url,
+        "EARPIECE_SESSION_SECRET": SESSION_SECRET, "EARPIECE_DEMO": "true",
+    }  # fmt: skip
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        running = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield running
+        running.close()
+
+
+def signed_in_page(browser: Browser, url: str, settings: Settings, who: str) -> Page:
+    page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    page.goto(f"{url}/?signin={signin_code(settings, who)}")
+    expect(page.get_by_text("Live calls", exact=True)).to_be_visible(timeout=FIRST_LOAD_MS)
+    return page
+
+
+def test_sign_out_in_one_browser_ends_the_session_in_another(
+    wired: Wired, browser: Browser
+) -> None:
+    env = env_of(wired)
+    settings = load(env, env_file=None)
+    wired.new_call("bob")
+    with dashboard_process(env) as url:
+        first = signed_in_page(browser, url, settings, "mina")
+        second = signed_in_page(browser, url, settings, "mina")
+        # Nothing that signs anyone in is left in the address bar.
+        expect(first).to_have_url(re.compile(r"^[^?]*$"))
+        assert "signin" not in first.url and "session" not in first.url
+        cookies = {c["name"]: c for c in first.context.cookies()}
+        assert cookies["earpiece_session"]["sameSite"] == "Strict"
+        # A reload stays signed in (the session cookie), with no link.
+        first.reload()
+        expect(first.get_by_text("Live calls", exact=True)).to_be_visible(timeout=FIRST_LOAD_MS)
+
+        first.get_by_role("button", name="Sign out").click()
+        expect(first.get_by_text("Supervisor ID")).to_be_visible()
+        # The other browser's session ended too: its page goes back to sign-in by itself.
+        expect(second.get_by_text("Supervisor ID")).to_be_visible(timeout=20_000)
+        second.screenshot(path=artifact("signed-out-elsewhere.png"), full_page=True)
+        # And a reload does not bring it back.
+        second.reload()
+        expect(second.get_by_text("Supervisor ID")).to_be_visible(timeout=FIRST_LOAD_MS)
+        expect(second.get_by_text("Live calls", exact=True)).to_have_count(0)
+
+
+def test_a_markdown_card_is_shown_as_text_and_fetches_nothing(
+    wired: Wired, browser: Browser
+) -> None:
+    env = env_of(wired)
+    settings = load(env, env_file=None)
+    call = wired.new_call(HOSTILE_AGENT)
+    with wired.api("mina") as http:
+        sent = http.post(f"/api/calls/{call['agent_call_sid']}/cards", json={"text": HOSTILE_CARD})
+        assert sent.status_code == 201, sent.text
+    with dashboard_process(env) as url:
+        page = signed_in_page(browser, url, settings, "mina")
+        outside: list[str] = []
+        page.on("request", lambda r: outside.append(r.url) if "evil.example" in r.url else None)
+        page.goto(f"{url}/call?sid={call['conference_sid']}")
+        expect(page.get_by_text("Cards to the agent")).to_be_visible(timeout=FIRST_LOAD_MS)
+        shown = page.get_by_text("Sign in again", exact=False)
+        expect(shown).to_be_visible()
+        # Literally the card's characters: the Markdown is visible, not rendered.
+        expect(page.get_by_text(HOSTILE_CARD, exact=False)).to_be_visible()
+        # The agent's name in the title: its characters, no emphasis, colour or link.
+        title = page.locator("h1").first
+        expect(title).to_contain_text("LIVE]")
+        assert title.inner_text().replace("\u2060", "").startswith(HOSTILE_AGENT)
+        marks = title.locator("[data-heading-text]").locator("strong, em, a, img, span")
+        assert marks.count() == 0, title.evaluate("e => e.outerHTML")
+        assert page.locator('img[src*="evil.example"]').count() == 0
+        links = page.locator('a[href*="evil.example"]')
+        assert links.count() == 0, [
+            links.nth(i).evaluate("e => e.outerHTML") for i in range(links.count())
+        ]
+        page.screenshot(path=artifact("hostile-card.png"), full_page=True)
+        page.wait_for_timeout(500)
+    assert outside == []

@@ -81,6 +81,7 @@ def callbacks_service(
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         EARPIECE_API_TOKEN=API_TOKEN,
+        EARPIECE_DEMO="true",  # the demo roster
         **extra,
     )
     cmd = [sys.executable, "-m", "earpiece.cli", "callbacks", "--port", str(port)]

@@ -3,6 +3,7 @@ simulator and the callback service (what a supervisor sees and does)."""
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,11 +56,12 @@ def app_as(settings: Settings, supervisor: str | None) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    """Everything the page says, in one string (markdown, captions, alerts)."""
+    """Everything the page says, in one string (markdown, captions, alerts, plain text), as a
+    person reads it (character references shown as their characters)."""
     parts: list[str] = []
-    for kind in ("markdown", "caption", "error", "warning", "info", "success", "title"):
+    for kind in ("markdown", "caption", "error", "warning", "info", "success", "title", "text"):
         parts.extend(str(e.value) for e in getattr(at, kind))
-    return "\n".join(parts)
+    return html.unescape("\n".join(parts)).replace("\u2060", "")
 
 
 def button(at: AppTest, key: str) -> Any:

@@ -8,6 +8,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -35,7 +36,7 @@ def conference(
     hold_since: int | None = None, speaking: tuple[str, ...] = (),
 ) -> dict[str, Any]:  # fmt: skip
     def stamp(offset: int) -> str:
-        return f"2026-11-24T01:{offset // 60:02d}:{offset % 60:02d}Z"
+        return (BASE_TIME + timedelta(seconds=offset)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     people = [
         {"role": "customer", "hold": hold_since is not None, "number": "+15551234567",

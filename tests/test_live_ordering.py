@@ -13,6 +13,7 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,9 +24,12 @@ from earpiece.redis_client import RedisTarget, async_client
 from earpiece.roster import load as load_roster
 from live.events import parse_conference_event
 from live.store import LiveFloor
-from tests.helpers import Conference, order_free, sid
+from tests.helpers import BASE_TIME, Conference, order_free, sid
 
-NOW_MS = 1795482000000 + 3600_000
+NOW_MS = int(BASE_TIME.timestamp() * 1000) + 3600_000
+
+# Arrival time 0: these parse Twilio's own Timestamp, whatever today's date.
+ANY_TIME = 2**62
 
 
 @dataclass
@@ -142,7 +146,7 @@ def conference_story(draw: st.DrawFn) -> list[dict[str, str]]:
 
 async def _apply_all(floor: LiveFloor, events: list[dict[str, str]]) -> dict[str, Any]:
     for params in events:
-        await floor.apply(parse_conference_event(params, now_ms=0))
+        await floor.apply(parse_conference_event(params, 0, max_skew_ms=ANY_TIME))
     cf = events[0]["ConferenceSid"]
     doc = await floor.document(cf)
     assert doc is not None
@@ -177,8 +181,8 @@ def test_a_repeated_callback_changes_nothing(runner: Runner) -> None:
     conf = Conference()
     join = conf.event("participant-join", sid("CA"), ParticipantLabel="customer")
     floor = runner.floor()
-    first = runner.run(floor.apply(parse_conference_event(join, 0)))
-    again = runner.run(floor.apply(parse_conference_event(join, 0)))
+    first = runner.run(floor.apply(parse_conference_event(join, 0, max_skew_ms=ANY_TIME)))
+    again = runner.run(floor.apply(parse_conference_event(join, 0, max_skew_ms=ANY_TIME)))
     assert (first.outcome, again.outcome) == ("applied", "duplicate")
     assert runner.run(floor.feed_after("0-0")).__len__() == 1
 
@@ -187,10 +191,18 @@ def test_idempotency_token_is_honoured(runner: Runner) -> None:
     conf = Conference()
     floor = runner.floor()
     join = conf.event("participant-join", sid("CA"), ParticipantLabel="customer")
-    runner.run(floor.apply(parse_conference_event(join, 0, idempotency_token="retry-1")))
+    runner.run(
+        floor.apply(
+            parse_conference_event(join, 0, max_skew_ms=ANY_TIME, idempotency_token="retry-1")
+        )
+    )
     # The same token on a different SequenceNumber is still the same delivery.
     other = conf.event("participant-mute", join["CallSid"], ParticipantLabel="customer", Muted=True)
-    result = runner.run(floor.apply(parse_conference_event(other, 0, idempotency_token="retry-1")))
+    result = runner.run(
+        floor.apply(
+            parse_conference_event(other, 0, max_skew_ms=ANY_TIME, idempotency_token="retry-1")
+        )
+    )
     assert result.outcome == "duplicate"
 
 
@@ -201,9 +213,9 @@ def test_late_events_do_not_bring_an_ended_conference_back(runner: Runner) -> No
     mute = conf.event("participant-mute", caller, ParticipantLabel="customer", Muted=True)
     end = conf.event("conference-end")
     floor = runner.floor()
-    runner.run(floor.apply(parse_conference_event(join, 0)))
-    runner.run(floor.apply(parse_conference_event(end, 0)))
-    late = runner.run(floor.apply(parse_conference_event(mute, 0)))
+    runner.run(floor.apply(parse_conference_event(join, 0, max_skew_ms=ANY_TIME)))
+    runner.run(floor.apply(parse_conference_event(end, 0, max_skew_ms=ANY_TIME)))
+    late = runner.run(floor.apply(parse_conference_event(mute, 0, max_skew_ms=ANY_TIME)))
     assert late.outcome == "stale"
     assert runner.run(floor.live_sids()) == []
     assert runner.run(floor.call(caller)) is None
@@ -219,14 +231,18 @@ def test_a_conference_whose_start_was_lost_appears_from_its_joins(runner: Runner
     runner.run(
         floor.apply(
             parse_conference_event(
-                conf.event("participant-join", customer, ParticipantLabel="customer"), 0
+                conf.event("participant-join", customer, ParticipantLabel="customer"),
+                0,
+                max_skew_ms=ANY_TIME,
             )
         )
     )
     runner.run(
         floor.apply(
             parse_conference_event(
-                conf.event("participant-join", agent, ParticipantLabel="agent:carol"), 0
+                conf.event("participant-join", agent, ParticipantLabel="agent:carol"),
+                0,
+                max_skew_ms=ANY_TIME,
             )
         )
     )
@@ -234,7 +250,8 @@ def test_a_conference_whose_start_was_lost_appears_from_its_joins(runner: Runner
     assert live["sid"] == conf.sid
     assert live["state"] == "talking"
     assert live["agent"] == "carol" and live["team"] == "sales-east" and live["queue"] == "sales"
-    assert live["started_at"] == "2026-11-24T01:00:02Z"  # the earliest event seen
+    earliest = (BASE_TIME + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert live["started_at"] == earliest  # the earliest event seen
 
 
 def test_an_older_event_never_overwrites_newer_state(runner: Runner) -> None:
@@ -245,6 +262,6 @@ def test_an_older_event_never_overwrites_newer_state(runner: Runner) -> None:
     unhold = conf.event("participant-unhold", caller, ParticipantLabel="customer", Hold=False)
     floor = runner.floor()
     for params in (join, unhold, hold):  # the hold arrives last but is older
-        runner.run(floor.apply(parse_conference_event(params, 0)))
+        runner.run(floor.apply(parse_conference_event(params, 0, max_skew_ms=ANY_TIME)))
     [live] = runner.run(floor.conferences())
     assert live["participants"][0]["hold"] is False

@@ -75,8 +75,19 @@ class SessionStore:
     async def alive(self, key: str) -> bool:
         return bool(await self.redis.exists(key))
 
+    def _signed_out(self, supervisor: str) -> str:
+        return f"{self.tag}:signed-out:{hashlib.sha256(supervisor.encode()).hexdigest()[:32]}"
+
+    async def signed_out_at(self, supervisor: str) -> float | None:
+        """When `supervisor` last signed out (within a session's maximum age), if they did:
+        an SSO identity issued before that must not open a session again."""
+        raw: Any = await self.redis.get(self._signed_out(supervisor))
+        return float(raw) if raw is not None else None
+
     async def end_all(self, supervisor: str) -> int:
         """Sign `supervisor` out everywhere; how many sessions ended."""
+        await self.redis.set(self._signed_out(supervisor), repr(time.time()),
+                             ex=int(self.max_age) + 1)  # fmt: skip
         index = self._index(supervisor)
         keys: Any = await self.redis.smembers(index)
         names = [k.decode() if isinstance(k, bytes) else k for k in keys]

@@ -35,7 +35,6 @@ def main() -> None:
         st.text(f"{who.name} · {who.role} · {teams}")
         if st.button("Sign out", key="signout"):
             ui.sign_out(rt, who)
-            st.rerun()
     navigation.run()
 
 

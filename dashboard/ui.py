@@ -20,7 +20,7 @@ from streamlit.errors import StreamlitAPIException
 from access import signin_links
 from coach.errors import CoachError
 from coach.rules import MODES, availability, whisperer
-from dashboard import REQUIRED, session_cookie
+from dashboard import REQUIRED, session_cookie, sso
 from dashboard.runtime import Runtime, Unavailable, make
 from dashboard.text import literal
 from earpiece.roster import Supervisor
@@ -132,6 +132,27 @@ def _from_link(rt: Runtime, current: Settings) -> None:
     rt.run(rt.services.audit.record("signin", who.id, "", detail="one-time link"))
 
 
+def _from_sso(rt: Runtime, current: Settings) -> Supervisor | None:
+    """A supervisor the organisation's provider signed in (st.login), with a session of ours;
+    None when nobody is, or the identity is stale (then it is forgotten)."""
+    if not sso.configured(current) or not st.user.is_logged_in:
+        return None
+    who = sso.supervisor_of(rt.roster, st.user.get("email"))
+    if who is None:
+        # Said on the sign-in form, which offers to sign in with another account.
+        st.session_state["signin_error"] = (
+            f"{st.user.get('email') or 'This account'} is not a supervisor on the roster."
+        )
+        return None
+    signed_out = rt.run(rt.sessions.signed_out_at(who.id))
+    if not sso.fresh(st.user.get("iat"), signed_out, current.session_hours * 3600):
+        st.logout()  # signed out since, or too old: the provider must sign them in again
+        return None
+    _start(rt, who)
+    rt.run(rt.services.audit.record("signin", who.id, "", detail="single sign-on"))
+    return who
+
+
 def signed_in(current: Settings, rt: Runtime) -> Supervisor | None:
     """The supervisor this browser's session belongs to, checked against Redis on every run
     (so a sign-out elsewhere, or the session's maximum age, ends it here too)."""
@@ -141,6 +162,8 @@ def signed_in(current: Settings, rt: Runtime) -> Supervisor | None:
         session_cookie.forget()
         return None
     token = state.get("session_token") or session_cookie.token()
+    if not token and _from_sso(rt, current) is not None:
+        token = state.get("session_token")
     if not token:
         return None
     try:
@@ -155,6 +178,8 @@ def signed_in(current: Settings, rt: Runtime) -> Supervisor | None:
     who = rt.roster.supervisors.get(session.supervisor) if session else None
     if session is None or who is None:
         _end_here("Your session has ended: sign in again." if state.get("session_token") else None)
+        if sso.configured(current) and st.user.is_logged_in:
+            st.logout()  # the provider's identity must not reopen a session that ended
         return None
     state["session_token"], state["session_key"] = token, session.key
     state["session_who"] = who.id
@@ -179,6 +204,13 @@ def sign_in_form(current: Settings, rt: Runtime) -> Supervisor | None:
                 "(from `earpiece hash-password`) to the roster, or open a link from "
                 "`earpiece signin-link SUPERVISOR`."
             )
+        if sso.configured(current):
+            if st.user.is_logged_in:  # signed in at the provider, but not anyone we know
+                if st.button("Use another account", icon=":material/switch_account:"):
+                    st.logout()
+            elif st.button("Sign in with single sign-on", type="primary",
+                           icon=":material/key:", key="sso"):  # fmt: skip
+                st.login()
         with st.form("signin"):
             ident = st.text_input("Supervisor ID", key="signin_id", max_chars=64)
             password = st.text_input(
@@ -211,11 +243,17 @@ def still_signed_in(page: Page) -> None:
         st.rerun(scope="app")
 
 
-def sign_out(rt: Runtime, who: Supervisor) -> None:
+def sign_out(rt: Runtime, who: Supervisor) -> NoReturn:
     """End every session of `who`, in every browser, and forget this one's cookie."""
     rt.run(rt.sessions.end_all(who.id))
     rt.run(rt.services.audit.record("signout", who.id, ""))
     _end_here(None)
+    if sso.configured(rt.settings) and st.user.is_logged_in:
+        # The provider's identity goes too. st.logout only queues the browser's redirect:
+        # stop here, since a rerun would drop it.
+        st.logout()
+        st.stop()
+    st.rerun()
 
 
 # -- actions ----------------------------------------------------------------------

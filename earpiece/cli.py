@@ -158,6 +158,11 @@ def _dashboard(args: argparse.Namespace) -> None:
     settings.require(*REQUIRED)
     roster_module.for_settings(settings)
     command = streamlit_command(args.host, args.port)
+    from dashboard.sso import secrets_file
+
+    secrets = secrets_file(settings)  # single sign-on: Streamlit's [auth], readable by us only
+    if secrets is not None:
+        command += ["--secrets.files", str(secrets)]
     sys.stdout.flush()
     os.execv(command[0], command)
 

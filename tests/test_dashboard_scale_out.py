@@ -33,12 +33,13 @@ UI_TIMEOUT_MS = 15_000
 
 
 @contextlib.contextmanager
-def dashboard_process(env: dict[str, str]) -> Iterator[str]:
-    port = ServerThread.free_port()
+def dashboard_process(env: dict[str, str], port: int | None = None) -> Iterator[str]:
+    port = port or ServerThread.free_port()
     url = f"http://127.0.0.1:{port}"
+    log = open(artifact(f"dashboard-{port}.log"), "wb")  # noqa: SIM115 - the child holds it
     process = subprocess.Popen(
         [sys.executable, "-m", "earpiece.cli", "dashboard", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
@@ -55,6 +56,7 @@ def dashboard_process(env: dict[str, str]) -> Iterator[str]:
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
 
 
 def open_floor(page: Page, url: str, agent: str) -> None:

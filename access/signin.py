@@ -17,18 +17,45 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from coach.audit import Audit
 from earpiece.passwords import MAX_PASSWORD_CHARS, verify_password
 from earpiece.redis_client import AsyncRedis
 from earpiece.roster import Roster, Supervisor
 
-HASHING_AT_ONCE = 2
+# One hash at a time per process: a flood of sign-ins costs the dashboard one core at most
+# (each argon2id verification is ~30 ms of CPU), the rest of the machine stays free.
+HASHING_AT_ONCE = 1
 QUEUE_SECONDS = 5.0
 MAX_LOCK_SECONDS = 3600.0
 MAX_ID_CHARS = 64
 FAILURE_MEMORY_SECONDS = 24 * 3600
+
+
+# KEYS: the failure records (hashes {n, last}) of the ID and of the address.
+# ARGV: now (s), failures before backoff, first lock (s), longest lock (s), memory (s).
+# Returns 0 after counting the attempt on every key, or, if any key is locked, the longest
+# wait in ms (and counts nothing). A key locks after ARGV[2] failures: each further attempt
+# must wait lock * 2^(n - failures) from the last one, at most the longest lock.
+RESERVE_LUA = """
+local now = tonumber(ARGV[1])
+local wait = 0
+for _, key in ipairs(KEYS) do
+  local n = tonumber(redis.call('HGET', key, 'n') or '0')
+  local last = tonumber(redis.call('HGET', key, 'last') or '0')
+  if n >= tonumber(ARGV[2]) then
+    local lock = math.min(tonumber(ARGV[4]), tonumber(ARGV[3]) * 2 ^ (n - tonumber(ARGV[2])))
+    wait = math.max(wait, last + lock - now)
+  end
+end
+if wait > 0 then return math.ceil(wait * 1000) end
+for _, key in ipairs(KEYS) do
+  redis.call('HINCRBY', key, 'n', 1)
+  redis.call('HSET', key, 'last', ARGV[1])
+  redis.call('EXPIRE', key, ARGV[5])
+end
+return 0
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +78,7 @@ class SignIn:
         self.max_failures = max_failures
         self.lock_seconds = lock_seconds
         self._hashing = asyncio.Semaphore(HASHING_AT_ONCE)
+        self._script = redis.register_script(RESERVE_LUA)
 
     def _key(self, kind: str, value: str) -> str:
         # Hashed: an ID or address someone typed never becomes a key name as it is.
@@ -58,28 +86,16 @@ class SignIn:
             f"{self.tag}:signin-failures:{kind}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
         )
 
-    def _wait(self, failures: int, last: float, now: float) -> float:
-        if failures < self.max_failures:
-            return 0.0
-        lock = min(MAX_LOCK_SECONDS, self.lock_seconds * 2 ** (failures - self.max_failures))
-        return float(max(0.0, last + lock - now))
-
-    async def _locked_for(self, keys: list[str], now: float) -> float:
-        longest = 0.0
-        for key in keys:
-            raw: Any = await self.redis.hgetall(key)
-            if raw:
-                n, last = int(raw.get(b"n", 0)), float(raw.get(b"last", 0))
-                longest = max(longest, self._wait(n, last, now))
-        return longest
-
-    async def _fail(self, keys: list[str], now: float) -> None:
-        for key in keys:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hincrby(key, "n", 1)
-                pipe.hset(key, "last", str(now))
-                pipe.expire(key, FAILURE_MEMORY_SECONDS)
-                await pipe.execute()
+    async def _reserve(self, keys: list[str], now: float) -> float:
+        """Count this attempt as a failure up front, on the ID and the address, unless either
+        is locked: then nothing is counted and the wait is returned. Up front, so that a
+        flood of simultaneous attempts is locked out after the first few, not after all
+        of them were hashed; a success takes its count back."""
+        wait = await self._script(keys=keys, args=[
+            repr(now), self.max_failures, self.lock_seconds, MAX_LOCK_SECONDS,
+            FAILURE_MEMORY_SECONDS,
+        ])  # fmt: skip
+        return float(wait) / 1000
 
     async def attempt(self, ident: str, password: str, address: str) -> Outcome:
         ident = ident.strip()[:MAX_ID_CHARS]
@@ -87,7 +103,7 @@ class SignIn:
         keys = [self._key("id", ident), self._key("ip", address or "unknown")]
         who = self.roster.supervisors.get(ident)
         name = who.id if who is not None else ""
-        wait = await self._locked_for(keys, now)
+        wait = await self._reserve(keys, now)
         if wait > 0:
             detail = f"id {ident!r} from {address}; {wait:.0f} s left"
             await self.audit.record("signin-locked", name, "", outcome="refused", detail=detail)
@@ -99,6 +115,8 @@ class SignIn:
                 async with asyncio.timeout(QUEUE_SECONDS):
                     await self._hashing.acquire()
             except TimeoutError:
+                for key in keys:  # not hashed: not counted
+                    await self.redis.hincrby(key, "n", -1)
                 return Outcome(None, "Sign-in is busy; try again in a few seconds.")
             try:
                 stored = who.password_hash if who is not None else None
@@ -106,10 +124,10 @@ class SignIn:
             finally:
                 self._hashing.release()
         if not ok or who is None:
-            await self._fail(keys, now)
             await self.audit.record("signin-failed", name, "", outcome="refused",
                                     detail=f"id {ident!r} from {address}")  # fmt: skip
             return Outcome(None, WRONG)
-        await self.redis.delete(keys[0])
+        await self.redis.delete(keys[0])  # the account's failures are forgiven
+        await self.redis.hincrby(keys[1], "n", -1)  # this attempt was not a failure
         await self.audit.record("signin", who.id, "", detail=f"password, from {address}")
         return Outcome(who)

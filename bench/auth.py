@@ -143,12 +143,12 @@ def service_at(revision: str, redis: str, namespace: str) -> Iterator[Service]:
             yield running
 
 
-def webhooks(seconds: int, before: str) -> None:
+def webhooks(seconds: int, before: str, rounds: int = 4) -> None:
     folder = Path(tempfile.mkdtemp(prefix="ep-bench-"))
     results: dict[str, list[float]] = {"before (" + before + ")": [], "now": []}
     try:
         with redis_url() as redis:
-            for n in range(2):
+            for n in range(rounds):
                 order = list(results) if n % 2 == 0 else list(reversed(results))
                 for name in order:
                     namespace = "bw" + uuid.uuid4().hex[:6]
@@ -162,8 +162,8 @@ def webhooks(seconds: int, before: str) -> None:
                         results[name].append(got["rps"])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"2. signed conference callbacks, wrk -t1 -c32, {seconds} s a round, 2 rounds each "
-          "(the second in the other order)")  # fmt: skip
+    print(f"2. signed conference callbacks, wrk -t1 -c32, {seconds} s a round, "
+          f"{rounds} rounds each (alternating which goes first)")  # fmt: skip
     for name, values in results.items():
         print(f"   {name:<38}{' / '.join(f'{v:,.0f}' for v in values)} req/s   "
               f"mean {sum(values) / len(values):,.0f}")  # fmt: skip

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from access.oidc import OidcVerifier
@@ -33,7 +32,6 @@ from callbacks import (
 )  # fmt: skip
 from callbacks.context import Context
 from callbacks.errors import HANDLERS
-from callbacks.headers import NoStore
 from callbacks.signature import SignatureChecker
 from coach import reconciler
 from coach.actions import Coach
@@ -192,8 +190,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             await hub.stop()
             await services.close()
 
-    return Starlette(routes=routes(), exception_handlers=HANDLERS, lifespan=lifespan,
-                     middleware=[Middleware(NoStore)])  # fmt: skip
+    return Starlette(routes=routes(), exception_handlers=HANDLERS, lifespan=lifespan)
 
 
 def factory() -> Starlette:

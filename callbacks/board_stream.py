@@ -36,13 +36,13 @@ from access.policy import READ_FLOOR
 from access.principal import Principal
 from callbacks.auth import authorize
 from callbacks.context import Context
-from callbacks.errors import ApiError
+from callbacks.errors import PRIVATE, ApiError
 from callbacks.stream import encode
 from live.board import BadFilters, Filters
 from live.board_hub import TooManyViews, View
 
 FILTER_NAMES = ("team", "queue", "state", "agent", "order", "limit")
-CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
+CORS = {"Access-Control-Allow-Origin": "*", **PRIVATE}
 _UNSENT = object()
 MAX_SID_CHARS = 64
 # How often a stream opened from a dashboard session checks that the session still exists.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -17,8 +18,20 @@ from coach.errors import CoachError
 log = logging.getLogger("earpiece.callbacks")
 
 
+# Every JSON answer holds live calls (who is on which call, customers' numbers) or says
+# why not: no browser, proxy or CDN may keep a copy, and no browser may guess its type
+# (OWASP Secure Headers). Set here, not by a middleware, so the webhooks' raw ASGI path
+# pays nothing for it.
+PRIVATE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+           "Referrer-Policy": "no-referrer"}  # fmt: skip
+
+
 class JSONResponse(Response):
     media_type = "application/json"
+
+    def __init__(self, content: Any, status_code: int = 200,
+                 headers: Mapping[str, str] | None = None) -> None:  # fmt: skip
+        super().__init__(content, status_code, {**PRIVATE, **(headers or {})})
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)

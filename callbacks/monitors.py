@@ -19,7 +19,7 @@ from access.policy import ACT, READ_AUDIT, acting_as, may_see_audit_entry
 from access.principal import Principal
 from callbacks.auth import authorize
 from callbacks.context import Context
-from callbacks.errors import ApiError, JSONResponse
+from callbacks.errors import PRIVATE, ApiError, JSONResponse
 from coach.audit import AuditFilter, to_csv
 
 MAX_AUDIT_LIMIT = 10_000
@@ -136,5 +136,5 @@ async def audit_csv(request: Request) -> Response:
     entries = await ctx.coach.audit.entries(_filter(request, principal))
     return Response(
         to_csv(entries), media_type="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="earpiece-audit.csv"'},
+        headers={**PRIVATE, "Content-Disposition": 'attachment; filename="earpiece-audit.csv"'},
     )  # fmt: skip

@@ -27,11 +27,11 @@ async def list_queues(request: Request) -> Response:
     await authorize(request, READ_FLOOR)
     ctx: Context = request.app.state.ctx
     queues = _ordered(request, await ctx.queues.queues(), "name")
-    return JSONResponse({"queues": queues}, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"queues": queues})
 
 
 async def list_agents(request: Request) -> Response:
     await authorize(request, READ_FLOOR)
     ctx: Context = request.app.state.ctx
     agents = _ordered(request, await ctx.queues.agents(), "name")
-    return JSONResponse({"agents": agents}, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"agents": agents})

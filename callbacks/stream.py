@@ -27,7 +27,7 @@ from access.policy import STREAM, sees_full_numbers
 from access.principal import AGENT
 from callbacks.auth import authorize
 from callbacks.context import Context
-from callbacks.errors import ApiError
+from callbacks.errors import PRIVATE, ApiError
 from live import privacy
 from live.feed import Message, Subscription, id_key
 
@@ -161,5 +161,5 @@ async def events(request: Request) -> Response:
         _events(ctx, sub, last_id, snapshot),
         ping=ctx.settings.sse_ping_seconds,
         send_timeout=ctx.settings.sse_send_timeout_seconds,
-        headers={"Cache-Control": "no-store"},
+        headers=PRIVATE,
     )

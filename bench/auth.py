@@ -43,13 +43,14 @@ from bench.common import (
     callbacks_service,
     free_port,
     percentile,
+    personal_key,
     process,
     redis_url,
 )
 from bench.ingest import write_requests, wrk
 from coach.audit import Audit
 from earpiece.passwords import hash_password
-from earpiece.redis_client import RedisTarget, async_client, sync_client
+from earpiece.redis_client import RedisTarget, async_client
 from earpiece.roster import Roster, Supervisor
 from earpiece.roster import load as load_roster
 from live.keys import Keys
@@ -59,16 +60,6 @@ ROUNDS = 6
 
 
 # -- 1. an API call, per credential -------------------------------------------------------
-
-
-def personal_key(redis: str, namespace: str, owner: str) -> str:
-    from access import api_keys
-
-    key, key_id, record = api_keys.new_key(load_roster(None), owner, "supervisor", "bench")
-    client = sync_client(RedisTarget(redis, False, None))
-    client.hset(api_keys.hash_key(namespace), key_id, record)
-    client.close()
-    return key
 
 
 def api_calls(calls: int) -> None:

@@ -26,7 +26,15 @@ from typing import Any
 
 import httpx
 
-from bench.common import API_TOKEN, AUTH_TOKEN, callbacks_service, free_port, percentile, redis_url
+from bench.common import (
+    API_TOKEN,
+    AUTH_TOKEN,
+    callbacks_service,
+    free_port,
+    percentile,
+    personal_key,
+    redis_url,
+)
 
 ACCOUNT_SID = "AC" + "0" * 32
 
@@ -84,6 +92,7 @@ def main() -> None:
     args = parser.parse_args()
     n = args.supervisors
 
+    namespace = "bench" + uuid.uuid4().hex[:6]
     with tempfile.TemporaryDirectory() as folder:
         roster_path = Path(folder) / "roster.toml"
         roster_path.write_text(roster(n))
@@ -92,7 +101,7 @@ def main() -> None:
             redis_url() as redis,
             simulator(f"http://127.0.0.1:{port}") as sim,
             callbacks_service(
-                redis, "bench" + uuid.uuid4().hex[:6], port=str(port),
+                redis, namespace, port=str(port),
                 EARPIECE_ROSTER=str(roster_path),
                 TWILIO_API_BASE_URL=sim,
             ) as service,
@@ -101,6 +110,10 @@ def main() -> None:
             httpx.Client(base_url=sim) as control,
         ):  # fmt: skip
             calls = [control.post("/sim/calls", json={"agent": f"a{i}"}).json() for i in range(n)]
+            # Each supervisor acts with their own key (the service token only reads).
+            keys = {i: {"Authorization": "Bearer " + personal_key(redis, namespace, f"s{i}",
+                                                                 roster_path)}
+                    for i in range(n)}  # fmt: skip
             time.sleep(1.0)  # their joins reach Earpiece
             baseline, join_sent, join_total = [], [], []
             started: dict[str, float] = {}
@@ -110,7 +123,7 @@ def main() -> None:
                 baseline.append((time.time() - t0) * 1000)
                 t0 = time.time()
                 response = api.post(f"/api/conferences/{call['conference_sid']}/monitors",
-                                    json={"supervisor": f"s{i}", "mode": "listen"})  # fmt: skip
+                                    json={"mode": "listen"}, headers=keys[i])  # fmt: skip
                 join_total.append((time.time() - t0) * 1000)
                 response.raise_for_status()
                 started[response.json()["call_sid"]] = t0
@@ -126,8 +139,8 @@ def main() -> None:
                 i = k % n
                 call, leg = calls[i], leg_of[i]
                 t0 = time.time()
-                response = api.patch(f"/api/conferences/{call['conference_sid']}/monitors/s{i}",
-                                     json={"mode": modes[(k // n) % 3]})  # fmt: skip
+                path = f"/api/conferences/{call['conference_sid']}/monitors/s{i}"
+                response = api.patch(path, json={"mode": modes[(k // n) % 3]}, headers=keys[i])
                 switch_total.append((time.time() - t0) * 1000)
                 response.raise_for_status()
                 switch_sent.append(

@@ -183,3 +183,36 @@ class Floor:
     def signed(self, params: dict[str, str]) -> tuple[str, str]:
         """(signature, form body) for one callback."""
         return compute(self.token, self.url, params.items()), urlencode(params)
+
+
+def personal_key(redis: str, namespace: str, owner: str, roster_path: Path | None = None,
+                 kind: str = "supervisor") -> str:  # fmt: skip
+    """A personal API key for a roster supervisor (or agent), stored as `earpiece api-key`
+    stores one: acting takes a person's credential, never the service token."""
+    from access import api_keys
+    from earpiece.redis_client import RedisTarget, sync_client
+    from earpiece.roster import load as load_roster
+
+    key, key_id, record = api_keys.new_key(load_roster(roster_path), owner, kind, "bench")
+    client = sync_client(RedisTarget(redis, False, None))
+    try:
+        client.hset(api_keys.hash_key(namespace), key_id, record)
+    finally:
+        client.close()
+    return key
+
+
+def signin_query(redis: str, namespace: str, supervisor: str) -> str:
+    """`signin=CODE` for a dashboard URL: a one-time sign-in link's query, for one page."""
+    import secrets
+
+    from access import signin_links
+    from earpiece.redis_client import RedisTarget, sync_client
+
+    code = secrets.token_urlsafe(signin_links.CODE_BYTES)
+    client = sync_client(RedisTarget(redis, False, None))
+    try:
+        client.set(signin_links.key(namespace, code), supervisor, ex=3600)
+    finally:
+        client.close()
+    return f"signin={code}"

@@ -35,7 +35,8 @@ MARK = b'event: conference\r\ndata: {"sid":"'
 
 async def _subscriber(host: str, port: int, seen: dict[str, float], ready: asyncio.Event) -> None:
     reader, writer = await asyncio.open_connection(host, port)
-    request = f"GET /events?token={API_TOKEN} HTTP/1.1\r\nHost: {host}\r\n\r\n"
+    request = (f"GET /events HTTP/1.1\r\nHost: {host}\r\n"
+               f"Authorization: Bearer {API_TOKEN}\r\n\r\n")  # fmt: skip
     writer.write(request.encode())
     await writer.drain()
     await reader.readuntil(b"\r\n\r\n")

@@ -40,14 +40,13 @@ from bench.common import (
     percentile,
     process,
     redis_url,
+    signin_query,
 )
 from bench.ingest import write_requests, wrk
 from bench.sim_floor import ACCOUNT_SID
 from bench.watchers import dashboard
-from earpiece import sessions
 from earpiece.redis_client import RedisTarget, async_client
 from earpiece.roster import load as load_roster
-from earpiece.settings import load
 from live.queues import LiveQueues, QueuePolicy
 from live.taskrouter_events import parse_taskrouter_event
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
@@ -190,13 +189,14 @@ def wallboard_latency(trials: int) -> list[float]:
                     httpx.post(f"{sim_url}/sim/workers/{agent}/activity",
                                json={"activity": "Break"})  # fmt: skip
                 dash_env = {**env, "REDIS_URL": redis, "EARPIECE_NAMESPACE": namespace,
-                            "TWILIO_API_BASE_URL": sim_url, "PUBLIC_BASE_URL": svc.url}  # fmt: skip
-                settings = load(dash_env, env_file=None)
+                            "TWILIO_API_BASE_URL": sim_url, "PUBLIC_BASE_URL": svc.url,
+                            "EARPIECE_SESSION_SECRET": "bench-session-secret-" + "x" * 32,
+                            "EARPIECE_DEMO": "true"}  # fmt: skip
                 with dashboard(dash_env) as dash, sync_playwright() as p:
                     browser = p.chromium.launch(executable_path=chromium_path(),
                                                 args=CHROMIUM_ARGS)  # fmt: skip
                     page = browser.new_page(viewport={"width": 1600, "height": 900})
-                    page.goto(f"{dash.url}/wallboard?session={sessions.issue(settings, 'mina')}")
+                    page.goto(f"{dash.url}/wallboard?{signin_query(redis, namespace, 'mina')}")
                     page.get_by_text("No TaskQueue has had a caller yet.").wait_for(timeout=60_000)
                     page.evaluate(OBSERVER)
                     latencies = []

@@ -28,13 +28,14 @@ import asyncio
 import contextlib
 import os
 import re
+import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,9 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
-from bench.common import API_TOKEN, AUTH_TOKEN, free_port, percentile, process
+from bench.common import API_TOKEN, AUTH_TOKEN, free_port, percentile, process, signin_query
 from bench.sim_floor import ACCOUNT_SID, cpu_seconds, simulated_floor
 from bench.streamlit_client import Tab
-from earpiece import sessions
 from earpiece.settings import load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
 
@@ -84,6 +84,21 @@ class Watcher:
     task: asyncio.Task[None] | None = None
 
 
+def legacy_session(auth_token: str, supervisor: str, hours: float = 12.0) -> str:
+    """A session token as the dashboard before issue 13 took it in its URL (HMAC-SHA256 with
+    a key derived from the auth token): only for running that revision side by side."""
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    key = hmac.new(auth_token.encode(), b"earpiece dashboard sessions", "sha256").digest()
+    payload = f"{supervisor}\n{int(time.time() + hours * 3600)}".encode()
+    return f"{b64(payload)}.{b64(hmac.new(key, payload, hashlib.sha256).digest())}"
+
+
 @dataclass
 class Crowd:
     """Protocol-level watchers on a loop of their own (the pages use Playwright's sync API):
@@ -91,7 +106,7 @@ class Crowd:
 
     service_url: str
     tab_url: str
-    query_string: str
+    query_string: Callable[[], str]  # a fresh sign-in query for each tab
     streams: bool = True
     watchers: list[Watcher] = field(default_factory=list)
     tabs: list[Tab] = field(default_factory=list)
@@ -120,7 +135,7 @@ class Crowd:
     def grow(self, n: int) -> None:
         async def add() -> None:
             while len(self.tabs) < n:
-                tab = Tab(self.tab_url, self.query_string)
+                tab = Tab(self.tab_url, self.query_string())
                 self._tasks.append(asyncio.create_task(tab.run()))
                 self.tabs.append(tab)
                 if self.streams:
@@ -290,14 +305,20 @@ def main() -> None:
             **os.environ, "REDIS_URL": floor.redis_url, "EARPIECE_NAMESPACE": floor.namespace,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "TWILIO_API_BASE_URL": sim_url, "PUBLIC_BASE_URL": service.url,
+            "EARPIECE_SESSION_SECRET": secrets.token_urlsafe(32), "EARPIECE_DEMO": "true",
         }  # fmt: skip
-        settings = load(env, env_file=None)
-        query = f"session={sessions.issue(settings, 'mina')}"
+
+        def query() -> str:  # today's dashboard: a one-time sign-in link per page
+            return signin_query(floor.redis_url, floor.namespace, "mina")
+
+        def legacy() -> str:  # the landed revision's signed session token in the URL
+            return "session=" + legacy_session(AUTH_TOKEN, "mina")
+
         live = filled(service.url, args.conferences)
 
         # Before: the dashboard at --before, every tab rerunning the floor every 0.5 s.
         with dashboard_before(env, args.before) as dash:
-            crowd = Crowd(service.url, dash.url, query, streams=False)
+            crowd = Crowd(service.url, dash.url, legacy, streams=False)
             pids = {"service": service.process.pid, "dashboard": dash.process.pid}
             for n in BEFORE_STEPS:
                 before.append(measure(crowd, n, pids, args.seconds))
@@ -306,7 +327,7 @@ def main() -> None:
         # Now: each watcher is a Streamlit tab (idle between clicks) and its board stream.
         with dashboard(env) as dash, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            pages = [open_page(browser, f"{dash.url}/?{query}") for _ in range(args.pages)]
+            pages = [open_page(browser, f"{dash.url}/?{query()}") for _ in range(args.pages)]
             crowd = Crowd(service.url, dash.url, query)
             pids = {"service": service.process.pid, "dashboard": dash.process.pid}
             probes = [1]
@@ -324,7 +345,7 @@ def main() -> None:
             browser.close()
             crowd.stop()
 
-    report(live, settings.dashboard_refresh_seconds, args, before, after)
+    report(live, load(env, env_file=None).dashboard_refresh_seconds, args, before, after)
 
 
 def report(live: int, refresh: float, args: Any, before: list[Step], after: list[Step]) -> None:

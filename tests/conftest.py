@@ -67,6 +67,18 @@ def make_settings(redis_url: str, namespace: str, public_base_url: str, **extra:
     return load(env, env_file=None)
 
 
+def dashboard_env(service: Settings, sim_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a dashboard process beside a running service and simulator
+    (none of this process's own Twilio or Earpiece settings)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "EARPIECE_"))},
+        "REDIS_URL": service.redis_url or "", "EARPIECE_NAMESPACE": service.namespace,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": sim_url, "PUBLIC_BASE_URL": service.base_url,
+        "EARPIECE_SESSION_SECRET": SESSION_SECRET, "EARPIECE_DEMO": "true", **extra,
+    }  # fmt: skip
+
+
 def signin_code(settings: Settings, supervisor: str) -> str:
     """A one-time sign-in code for the dashboard (`/?signin=CODE`), as `earpiece signin-link`
     makes one."""

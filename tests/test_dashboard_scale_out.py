@@ -12,7 +12,6 @@ one does there shows on the other's board.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import signal
 import subprocess
@@ -25,7 +24,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from earpiece.settings import load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SESSION_SECRET, Wired, signin_code
+from tests.conftest import Wired, dashboard_env, signin_code
 from tests.helpers import ServerThread
 
 FIRST_LOAD_MS = 60_000
@@ -69,13 +68,7 @@ def open_floor(page: Page, url: str, agent: str) -> None:
 
 def test_two_dashboard_processes_serve_one_floor(wired: Wired) -> None:
     service = wired.service.settings
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "EARPIECE_"))},
-        "REDIS_URL": service.redis_url or "", "EARPIECE_NAMESPACE": service.namespace,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": wired.sim.url, "PUBLIC_BASE_URL": service.base_url,
-        "EARPIECE_SESSION_SECRET": SESSION_SECRET, "EARPIECE_DEMO": "true",
-    }  # fmt: skip
+    env = dashboard_env(service, wired.sim.url)
     settings = load(env, env_file=None)
     with (
         dashboard_process(env) as first,
@@ -120,14 +113,7 @@ def test_two_dashboard_processes_serve_one_floor(wired: Wired) -> None:
 def test_a_feed_out_of_reach_says_so_and_backs_off(wired: Wired) -> None:
     service = wired.service.settings
     unreachable = f"http://127.0.0.1:{ServerThread.free_port()}"  # nothing listens there
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "EARPIECE_"))},
-        "REDIS_URL": service.redis_url or "", "EARPIECE_NAMESPACE": service.namespace,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": wired.sim.url, "PUBLIC_BASE_URL": service.base_url,
-        "EARPIECE_FEED_URL": unreachable,
-        "EARPIECE_SESSION_SECRET": SESSION_SECRET, "EARPIECE_DEMO": "true",
-    }  # fmt: skip
+    env = dashboard_env(service, wired.sim.url, EARPIECE_FEED_URL=unreachable)
     settings = load(env, env_file=None)
     with dashboard_process(env) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)

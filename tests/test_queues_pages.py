@@ -5,7 +5,6 @@ wallboard; Listen from the Agents view joins the supervisor to that agent's call
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from earpiece.settings import load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SESSION_SECRET, signin_code
+from tests.conftest import dashboard_env, signin_code
 from tests.test_dashboard_scale_out import FIRST_LOAD_MS, UI_TIMEOUT_MS, dashboard_process
 from tests.test_taskrouter_floor import TaskRouterFloor, tr_floor  # noqa: F401 (fixture)
 
@@ -25,14 +24,8 @@ APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
 
 def env_for(f: TaskRouterFloor) -> dict[str, str]:
-    s = f.service.settings
-    assert s is not None
-    return {
-        "REDIS_URL": s.redis_url or "", "EARPIECE_NAMESPACE": s.namespace,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": f.sim.url, "PUBLIC_BASE_URL": s.base_url,
-        "EARPIECE_SESSION_SECRET": SESSION_SECRET, "EARPIECE_DEMO": "true",
-    }  # fmt: skip
+    assert f.service.settings is not None
+    return dashboard_env(f.service.settings, f.sim.url)
 
 
 def first_queues(url: str) -> dict[str, Any]:
@@ -73,8 +66,7 @@ def test_a_caller_shows_on_the_wallboard_and_listen_joins_an_agents_call(
     tr_floor: TaskRouterFloor,  # noqa: F811
 ) -> None:
     f = tr_floor
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "EARPIECE_"))},
-           **env_for(f)}  # fmt: skip
+    env = env_for(f)
 
     def link() -> str:  # a one-time sign-in link for each browser
         return f"?signin={signin_code(load(env, env_file=None), 'mina')}"

@@ -5,7 +5,6 @@ a red banner) is shown as text, fetches nothing and links nowhere."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 
@@ -14,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from earpiece.settings import Settings, load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SESSION_SECRET, Wired, signin_code
+from tests.conftest import Wired, dashboard_env, signin_code
 from tests.test_dashboard_scale_out import FIRST_LOAD_MS, UI_TIMEOUT_MS, dashboard_process
 
 # An agent label someone could set (Twilio refuses a "/" in a label): shown in the call
@@ -25,15 +24,8 @@ HOSTILE_CARD = ("![pixel](http://evil.example/track.png) [Sign in again](http://
 
 
 def env_of(wired: Wired) -> dict[str, str]:
-    service = wired.service.settings
-    assert service is not None
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "EARPIECE_"))},
-        "REDIS_URL": service.redis_url or "", "EARPIECE_NAMESPACE": service.namespace,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": wired.sim.url, "PUBLIC_BASE_URL": service.base_url,
-        "EARPIECE_SESSION_SECRET": SESSION_SECRET, "EARPIECE_DEMO": "true",
-    }  # fmt: skip
+    assert wired.service.settings is not None
+    return dashboard_env(wired.service.settings, wired.sim.url)
 
 
 @pytest.fixture

@@ -24,11 +24,10 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks.errors import ApiError
 from callbacks.webhooks import Answer, SignedRequest, SignedWebhook
+from coach.twilio_client import CONNECTION_OVERRIDES
 
 # Every conference event (Twilio's short names for statusCallbackEvent).
 EVENTS = "start end join leave mute hold modify speaker announcement"
-# Twilio's connection overrides: 3 retries on a 5xx, a connect timeout or a read timeout.
-CONNECTION_OVERRIDES = "#rc=3&rp=5xx,ct,rt"
 MAX_NAME = 128
 
 

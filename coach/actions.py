@@ -344,7 +344,12 @@ class Coach:
             if event.event == "participant-join":
                 self._spawn(self._safely(self.on_leg_joined(sid, ident, call)))
             elif event.event == "participant-leave":
-                self._spawn(self._safely(self.on_leg_left(sid, ident, call, "left the call")))
+                # A leg that never joined (busy, no answer, failed) says so on the leave
+                # itself; its call-progress callback may come before or after.
+                why = "left the call"
+                if event.reason == "participant_add_failed" and event.call_status:
+                    why = f"the supervisor's leg ended ({event.call_status})"
+                self._spawn(self._safely(self.on_leg_left(sid, ident, call, why)))
         elif role == "agent" and event.event == "participant-leave":
             self._spawn(self._safely(self.on_agent_left(sid)))
         elif role == "agent" and ident and event.event == "participant-join":

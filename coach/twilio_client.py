@@ -17,6 +17,12 @@ from twilio.rest import Client
 
 from earpiece.settings import Settings
 
+# The connection overrides of every callback URL Earpiece gives Twilio: three more tries
+# on a 5xx (Redis away), a connect timeout or a read timeout. Without them Twilio tries
+# once more on a connection failure only, and a callback answered 503 is lost
+# (https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides).
+CONNECTION_OVERRIDES = "#rc=3&rp=5xx,ct,rt"
+
 # Twilio answers in well under a second; a hung request must not hold a
 # supervisor's click (or a worker thread) for long.
 REQUEST_TIMEOUT_SECONDS = 10.0

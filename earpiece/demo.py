@@ -26,6 +26,7 @@ import httpx
 
 from access import api_keys, signin_links
 from access.principal import SUPERVISOR
+from coach.twilio_client import CONNECTION_OVERRIDES
 from earpiece import roster as roster_module
 from earpiece.embedded_redis import EmbeddedRedis
 from earpiece.redis_client import RedisTarget, async_client
@@ -145,7 +146,8 @@ class Demo:
         self._wait_ready(callbacks, callbacks_url + "/healthz")
         sim = self._spawn("sim", [
             "sim", "--port", str(self.sim_port),
-            "--callback-url", callbacks_url + "/twilio/conference-events",
+            # As the TwiML endpoints ask Twilio: with connection overrides (retries on a 5xx).
+            "--callback-url", callbacks_url + "/twilio/conference-events" + CONNECTION_OVERRIDES,
             "--agents", str(self.agents), "--calls-per-minute", str(self.calls_per_minute),
             "--prefill", str(max(1, self.agents // 2)), "--taskrouter",
         ], env)  # fmt: skip

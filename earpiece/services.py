@@ -16,7 +16,7 @@ from coach.guard import Guard, GuardPolicy
 from coach.reconciler import Reconciler
 from coach.taskrouter_repair import TaskRouterRepair
 from coach.twilio_calls import TwilioCalls
-from coach.twilio_client import make_client
+from coach.twilio_client import CONNECTION_OVERRIDES, make_client
 from earpiece.redis_client import AsyncRedis, RedisTarget, async_client
 from earpiece.roster import Roster
 from earpiece.settings import Settings
@@ -69,7 +69,9 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
         TwilioCalls(make_client(settings), retries=settings.twilio_retries),
         Audit(redis, floor.keys, settings.audit_retention_days),
         caller_id=settings.caller_id,
-        call_events_url=settings.base_url + "/twilio/call-events",
+        # With Twilio's connection overrides: without them a call-progress callback that
+        # meets a 503 (Redis away) is lost; with them Twilio tries it three more times.
+        call_events_url=settings.base_url + "/twilio/call-events" + CONNECTION_OVERRIDES,
         dialing_timeout_seconds=settings.dialing_timeout_seconds,
     )  # fmt: skip
     reconciler = Reconciler(floor, coach.twilio, coach, settings.reconcile_seconds)

@@ -215,14 +215,20 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
       if p.hold and not f.hold and p.hold_since and ts >= p.hold_since then
         p.hold_total = (p.hold_total or 0) + (ts - p.hold_since)
       end
-      if p.muted ~= f.muted or p.hold ~= f.hold or p.coaching ~= f.coaching or p.coach ~= f.coach
+      -- Twilio's conference callbacks carry Coaching but not CallSidToCoach (the
+      -- <Conference> TwiML page's parameter table): a coaching leg keeps the target
+      -- Earpiece knew (from the Participant resource on repair); only the end of
+      -- coaching clears it. An event that does name one (hand-made) is taken.
+      local coach = p.coach or ''
+      if not f.coaching then coach = '' elseif f.coach ~= '' then coach = f.coach end
+      if p.muted ~= f.muted or p.hold ~= f.hold or p.coaching ~= f.coaching or p.coach ~= coach
          or p.eoe ~= f.eoe then
         changed = true
       end
       p.muted = f.muted
       p.hold = f.hold
       p.coaching = f.coaching
-      p.coach = f.coach
+      p.coach = coach
       p.eoe = f.eoe
     end
     if f then

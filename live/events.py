@@ -75,6 +75,9 @@ class ConferenceEvent:
     end_conference_on_exit: bool | None = None
     reason: str | None = None
     idempotency_token: str | None = None
+    # participant-leave: the leg's call status (busy, no-answer, failed for one that never
+    # joined: ReasonParticipantLeft participant_add_failed).
+    call_status: str | None = None
 
     def for_script(self) -> dict[str, object]:
         """The compact form the apply script reads (see live/apply.lua)."""
@@ -243,4 +246,5 @@ def parse_conference_event(
         end_conference_on_exit=_flag(params, "EndConferenceOnExit") if call_sid else None,
         reason=reason,
         idempotency_token=idempotency_token,
+        call_status=_bounded(params, "ParticipantCallStatus", MAX_REASON_CHARS),
     )

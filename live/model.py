@@ -67,16 +67,19 @@ def role_of(label: str | None) -> tuple[str, str | None]:
     return "unknown", None
 
 
-def participant_json(p: Doc, role: str) -> Json:
+def participant_json(p: Doc, role: str, agent_leg: str | None = None) -> Json:
     hold = bool(p.get("hold"))
+    coaching = bool(p.get("coaching"))
     return {
         "call_sid": p["call_sid"],
         "label": p.get("label"),
         "role": role,
         "muted": bool(p.get("muted")),
         "hold": hold,
-        "coaching": bool(p.get("coaching")),
-        "call_sid_to_coach": p.get("coach") or None,
+        "coaching": coaching,
+        # Not in Twilio's callbacks: the target Earpiece learnt from the Participant
+        # resource, else the call's agent, the only leg Earpiece ever coaches.
+        "call_sid_to_coach": (p.get("coach") or agent_leg) if coaching else None,
         "joined_at": iso(p.get("joined")),
         "speaking": bool(p.get("speaking")),
         "hold_since": iso(p.get("hold_since")) if hold else None,
@@ -280,6 +283,8 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
     parsed = [role_of(p.get("label")) for p in people]
     roles = [role for role, _ in parsed]
     agent = next((ident for role, ident in parsed if role == "agent"), None)
+    agent_leg = next((p["call_sid"] for p, r in zip(people, roles, strict=True) if r == "agent"),
+                     None)  # fmt: skip
     team = roster.team_for(agent)
     clock = AlertClock.of(doc, people, roles)
     return {
@@ -293,7 +298,9 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
         "team": team.name if team else None,
         "queue": team.queue if team else None,
         "agent": agent,
-        "participants": [participant_json(p, r) for p, r in zip(people, roles, strict=True)],
+        "participants": [
+            participant_json(p, r, agent_leg) for p, r in zip(people, roles, strict=True)
+        ],
         "monitors": [monitor_json(m) for _, m in sorted((doc.get("mon") or {}).items())],
         "alerts": [],
         "alone_since": iso(clock.alone_since),

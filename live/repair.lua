@@ -37,6 +37,7 @@ end
 
 local stamp = c.seq
 local repairs = {}
+local learned = false
 local function count(kind)
   repairs[kind] = (repairs[kind] or 0) + 1
 end
@@ -59,6 +60,13 @@ for _, tp in ipairs(twilio.participants) do
     if p.joined == nil then p.joined = tp.joined end
     redis.call('HSET', CALLS, tp.call_sid, c.sid)
     if raw then count('participant-added') end
+  end
+  -- The coached leg is not in Twilio's callbacks, so a coaching leg may have no target
+  -- here yet: learning it from the Participant resource is not a repair (nothing was
+  -- wrong); a different one is.
+  if p.coaching and tp.coaching and (p.coach or '') == '' and tp.coach ~= '' then
+    p.coach = tp.coach
+    learned = true
   end
   if p.muted ~= tp.muted or p.hold ~= tp.hold or p.coaching ~= tp.coaching
      or p.coach ~= tp.coach then
@@ -87,7 +95,10 @@ for call_sid, p in pairs(c.p) do
   end
 end
 
-if next(repairs) == nil then return {'unchanged', '{}'} end
+if next(repairs) == nil then
+  if learned then redis.call('SET', DOC, cjson.encode(c)) end
+  return {'unchanged', '{}'}
+end
 c.repaired = now
 if c.updated == nil or now > c.updated then c.updated = now end
 local doc = cjson.encode(c)

@@ -95,6 +95,7 @@ class Receiver:
         self.url = url
         self.validator = RequestValidator(auth_token)
         self.received: list[Received] = []
+        self.status = 204  # what it answers (503: as a service whose Redis is away)
 
     def app(self) -> Any:
         from starlette.applications import Starlette
@@ -109,7 +110,7 @@ class Receiver:
                 self.url + request.url.path, params, request.headers.get("x-twilio-signature", "")
             )
             self.received.append(Received(request.url.path, params, dict(request.headers), valid))
-            return Response(status_code=204)
+            return Response(status_code=self.status)
 
         return Starlette(routes=[Route("/{path:path}", collect, methods=["POST"])])
 

@@ -90,19 +90,33 @@ def test_the_reconciler_adds_repairs_and_ends_what_callbacks_missed(fast: Wired)
 
 
 def test_the_reconciler_repairs_nothing_when_nothing_was_lost(fast: Wired) -> None:
-    call = fast.new_call("bob")
-    fast.act(call["conference_sid"], "hold", call["customer_call_sid"])
-    fast.wait(lambda: (fast.conference(call["conference_sid"]) or {}).get("state") == "hold")
-    fast.new_call("carol")
-    time.sleep(0.6)  # a pass that may have started before the callbacks landed
+    """Regression (issue 14): Twilio's callbacks carry Coaching but not CallSidToCoach, so a
+    whisper once looked wrong to the reconciler on every pass (a false repair each time)."""
     kinds = ("conference-added", "participant-added", "participant-removed", "flags",
              "conference-ended")  # fmt: skip
     before = {k: metric(fast, "earpiece_reconciler_repairs_total", kind=k) for k in kinds}
+    call = fast.new_call("bob")
+    fast.act(call["conference_sid"], "hold", call["customer_call_sid"])
+    fast.wait(lambda: (fast.conference(call["conference_sid"]) or {}).get("state") == "hold")
+    other = fast.new_call("carol")
+    sid_ = other["conference_sid"]
+    with fast.api("mina") as http:
+        joined = http.post(f"/api/conferences/{sid_}/monitors", json={"mode": "whisper"})
+        assert joined.status_code == 201, joined.text
+
+    def coached() -> str | None:
+        people = (fast.conference(sid_) or {}).get("participants", [])
+        return next((p["call_sid_to_coach"] for p in people if p["coaching"]), None)
+
+    fast.wait(lambda: coached() is not None, SECONDS)
+    assert coached() == other["agent_call_sid"]
+    fast.act(sid_, "mute", other["customer_call_sid"])  # later events keep the target
     runs = metric(fast, "earpiece_reconciler_runs_total", result="done")
     fast.wait(lambda: metric(fast, "earpiece_reconciler_runs_total", result="done") >= runs + 3,
               SECONDS)  # fmt: skip
     after = {k: metric(fast, "earpiece_reconciler_repairs_total", kind=k) for k in kinds}
     assert after == before
+    assert coached() == other["agent_call_sid"]  # and the next events did not clear it
 
 
 def test_an_emptied_redis_is_refilled_within_one_period(

@@ -111,9 +111,16 @@ def test_a_busy_leg_reports_busy_and_never_joins(sim: Sim, receiver: Receiver) -
     receiver.wait_for(lambda: any(r.path == "/call-events" for r in receiver.received))
     sim.drain()
     [completed] = [r.params for r in receiver.received if r.path == "/call-events"]
-    assert completed["CallStatus"] == "busy"
-    joins = [p for p in receiver.events(call["conference_sid"]) if p.get("CallSid") == leg.call_sid]
-    assert joins == []
+    assert completed["CallStatus"] == "busy" and completed["SipResponseCode"] == "486"
+    assert completed["SequenceNumber"] == "0"  # call progress is numbered from 0
+    assert completed["CallDuration"] == "0" and completed["Duration"] == "0"
+    # It never joins, and Twilio still says it left: with the call's status and why.
+    [left] = [
+        p for p in receiver.events(call["conference_sid"]) if p.get("CallSid") == leg.call_sid
+    ]
+    assert left["StatusCallbackEvent"] == "participant-leave"
+    assert left["ParticipantCallStatus"] == "busy"
+    assert left["ReasonParticipantLeft"] == "participant_add_failed"
 
 
 def test_busy_answer_makes_a_duplicate_conference(sim: Sim, receiver: Receiver) -> None:
@@ -168,11 +175,35 @@ def test_reordered_delivery_still_delivers_everything(receiver: Receiver) -> Non
 
 
 def test_failed_deliveries_are_retried_then_given_up() -> None:
+    """No connection overrides: Twilio tries once more on a connection failure, no more."""
     sim = start_sim("http://127.0.0.1:9/nowhere")  # nothing listens there
     try:
         new_call(sim)
         sim.drain(seconds=15)
         stats = sim.engine.deliverer.stats
-        assert stats["failed"] == 3 and stats["retried"] == 9
+        assert stats["failed"] == 3 and stats["retried"] == 3
+    finally:
+        sim.thread.stop()
+
+
+@pytest.mark.parametrize(("fragment", "tries"), [("", 1), ("#rc=2&rp=5xx", 3), ("#rc=3&rp=ct", 1)])
+def test_a_5xx_is_retried_only_as_the_urls_connection_overrides_say(
+    receiver: Receiver, fragment: str, tries: int
+) -> None:
+    """Twilio retries a 5xx only if the URL's `rp` names it, `rc` times
+    (https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides); the
+    fragment is neither requested nor signed."""
+    receiver.status = 503
+    sim = start_sim(receiver.url + "/conference-events" + fragment)
+    try:
+        new_call(sim)
+        sim.drain(seconds=15)
+        stats = sim.engine.deliverer.stats
+        sent = stats["sent"]
+        assert sent == 3  # a join, the start, the agent's join
+        assert len(receiver.received) == sent * tries
+        assert stats["failed"] == sent and stats["retried"] == sent * (tries - 1)
+        assert all(r.valid for r in receiver.received)  # signed without the fragment
+        assert all(r.path == "/conference-events" for r in receiver.received)
     finally:
         sim.thread.stop()

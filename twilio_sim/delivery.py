@@ -2,8 +2,9 @@
 
 Each callback is signed with the twilio SDK's own RequestValidator (not
 Earpiece's checker, so that a mistake in one cannot hide a mistake in the
-other), carries an I-Twilio-Idempotency-Token, and is retried on a connection
-error or a 5xx the way Twilio's connection overrides (`#rc=3&rp=5xx,ct`) do.
+other), carries an I-Twilio-Idempotency-Token, and is retried exactly as its
+URL's connection overrides say (twilio_sim/overrides.py: by default once, on
+a connection failure only, 15 s in all).
 On purpose, and only when configured, a share of callbacks is dropped,
 duplicated, reordered or delayed.
 """
@@ -21,11 +22,11 @@ from twilio.request_validator import RequestValidator
 
 from earpiece.tasks import cancel_all
 from twilio_sim.config import SimConfig
-from twilio_sim.http_post import Poster, PostError
+from twilio_sim.http_post import Answer, Poster, PostError
+from twilio_sim.overrides import Overrides, split
 
 log = logging.getLogger("earpiece.sim.delivery")
 
-RETRIES = 3
 RETRY_BACKOFF_SECONDS = 0.25
 REORDER_WAIT_SECONDS = 0.5
 TIMEOUT_SECONDS = 15.0  # Twilio waits at most 15 s for a webhook
@@ -33,10 +34,10 @@ TIMEOUT_SECONDS = 15.0  # Twilio waits at most 15 s for a webhook
 
 @dataclass
 class Outbound:
-    url: str
+    url: str  # as requested: without the overrides' fragment
     params: dict[str, str]
     token: str
-    retries: int = RETRIES  # tries after the first when it fails
+    overrides: Overrides
 
 
 class Deliverer:
@@ -62,11 +63,13 @@ class Deliverer:
         await cancel_all([*self._workers, *self._late])
         await self._poster.close()
 
-    def send(self, url: str, params: dict[str, str], retries: int = RETRIES) -> None:
-        """Queue one callback (after the configured unreliability, if any), tried again
-        `retries` times when it fails."""
+    def send(self, url: str, params: dict[str, str], overrides: Overrides | None = None) -> None:
+        """Queue one callback (after the configured unreliability, if any), tried again as
+        its URL's connection overrides say (or `overrides`, for a callback Twilio never
+        tries twice)."""
         self.stats["sent"] += 1
-        outbound = Outbound(url, params, secrets.token_hex(16), retries)
+        requested, asked = split(url)
+        outbound = Outbound(requested, params, secrets.token_hex(16), overrides or asked)
         rel = self.config.reliability
         if rel.drop and self.rng.random() < rel.drop:
             self.stats["dropped"] += 1
@@ -140,24 +143,45 @@ class Deliverer:
             "I-Twilio-Idempotency-Token": outbound.token,
             "User-Agent": "TwilioProxy/1.1",
         }
-        for attempt in range(outbound.retries + 1):
+        rules = outbound.overrides
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + rules.total_ms / 1000
+        failure = "no attempt"
+        for attempt in range(rules.retries + 1):
+            left = deadline - loop.time()
+            if left <= 0:
+                break
             try:
-                answer = await self._poster.post(outbound.url, outbound.params, headers)
+                answer = await self._poster.post(
+                    outbound.url, outbound.params, headers,
+                    connect_timeout=min(rules.connect_ms / 1000, left),
+                    read_timeout=min(rules.read_ms / 1000, left),
+                )  # fmt: skip
             except PostError as exc:
-                failure = f"connection: {exc}"
+                kind, failure = exc.kind, f"{exc.kind}: {exc}"
             else:
-                if answer.status < 500:
-                    self.stats["delivered"] += 1
-                    if answer.status >= 400:
-                        self.stats[f"refused-{answer.status}"] += 1
-                    outcome = answer.headers.get("x-earpiece-outcome")
-                    if outcome:  # Earpiece says what it did with each callback
-                        self.outcomes[outcome] += 1
-                    return
+                kind = "5xx" if answer.status >= 500 else "4xx" if answer.status >= 400 else ""
                 failure = f"status {answer.status}"
-            if attempt < outbound.retries:
-                self.stats["retried"] += 1
-                await asyncio.sleep(RETRY_BACKOFF_SECONDS * 2**attempt)
+                final = not kind or not rules.retries_on(kind) or attempt == rules.retries
+                if final and kind != "5xx":
+                    self._answered(answer)
+                    return
+                if final:  # a 5xx Twilio will not try again: the callback is lost
+                    self.stats[f"refused-{answer.status}"] += 1
+                    break
+            if not rules.retries_on(kind) or attempt == rules.retries:
+                break
+            self.stats["retried"] += 1
+            await asyncio.sleep(min(RETRY_BACKOFF_SECONDS * 2**attempt,
+                                    max(0.0, deadline - loop.time())))  # fmt: skip
         self.stats["failed"] += 1
-        log.warning("callback to %s failed after %d tries (%s)", outbound.url,
-                    outbound.retries + 1, failure)  # fmt: skip
+        log.warning("callback to %s failed (%s); Twilio would not try it again", outbound.url,
+                    failure)  # fmt: skip
+
+    def _answered(self, answer: Answer) -> None:
+        self.stats["delivered"] += 1
+        if answer.status >= 400:
+            self.stats[f"refused-{answer.status}"] += 1
+        outcome = answer.headers.get("x-earpiece-outcome")
+        if outcome:  # Earpiece says what it did with each callback
+            self.outcomes[outcome] += 1

@@ -39,6 +39,30 @@ from twilio_sim.model import (
 _GROUP_OF = {event: group for group, events in EVENT_GROUPS.items() for event in events}
 CALL_PROGRESS_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
 _FAILED_OUTCOMES = {"busy": "busy", "no-answer": "no-answer", "failed": "failed"}
+# How long a dialled leg is `connecting` before it rings.
+CONNECTING_SECONDS = 0.02
+# The SIP answer a call ended with, by its final status.
+SIP_CODES = {"completed": 200, "busy": 486, "no-answer": 480, "canceled": 487, "failed": 500}
+# ReasonParticipantLeft, as Twilio sends it on participant-leave (FIELD-NOTES, "Corrections";
+# Twilio changelog 2023-10-25, "ParticipantCallStatus and ReasonParticipantLeft").
+HUNG_UP = "participant_hung_up"
+REMOVED_VIA_API = "participant_updated_via_api"
+ENDED_VIA_API = "conference_ended_via_api"
+MODERATOR_ENDED = "moderator_ended_conference"
+ADD_FAILED = "participant_add_failed"
+# ReasonConferenceEnded (the Conference resource's reason_conference_ended) and the
+# sentence Twilio's `Reason` says it in.
+END_REASONS = {
+    "conference-ended-via-api": "Conference ended via API",
+    "participant-with-end-conference-on-exit-left": (
+        "Participant with 'endConferenceOnExit' left the conference"
+    ),
+    "participant-with-end-conference-on-exit-kicked": (
+        "Participant with 'endConferenceOnExit' was removed from the conference"
+    ),
+    "last-participant-left": "Last participant left the conference",
+    "last-participant-kicked": "Last participant was removed from the conference",
+}
 
 
 class SimError(Exception):
@@ -146,15 +170,15 @@ class Engine:
             )
             if p.label:
                 params["ParticipantLabel"] = p.label
-            if p.coaching and p.call_sid_to_coach:
-                params["CallSidToCoach"] = p.call_sid_to_coach
+            # No CallSidToCoach: Twilio's conference callbacks carry Coaching only (the
+            # statusCallback parameter table of https://www.twilio.com/docs/voice/twiml/conference);
+            # the coached leg is on the Participant resource.
         params.update(extra)
         self.deliverer.send(conference.status_callback, params)
 
     def _call_progress(self, call: Call, event: str) -> None:
         if not call.status_callback or event not in call.status_callback_events:
             return
-        call.progress_sequence += 1
         params = {
             "AccountSid": call.account_sid,
             "ApiVersion": API_VERSION,
@@ -166,11 +190,18 @@ class Engine:
             "Direction": call.direction,
             "From": call.from_,
             "To": call.to,
+            # Numbered from 0 (the Call resource's status callback page).
             "SequenceNumber": str(call.progress_sequence),
             "Timestamp": rfc2822(time.time()),
         }
-        if event == "completed" and call.started is not None and call.ended is not None:
-            params["CallDuration"] = str(int(call.ended - call.started))
+        call.progress_sequence += 1
+        if event == "completed":
+            # A completed call says how long it lasted and how it ended at the SIP level
+            # (FIELD-NOTES, "Corrections"): Duration in whole minutes, CallDuration in s.
+            seconds = int(call.ended - call.started) if call.started and call.ended else 0
+            params["CallDuration"] = str(seconds)
+            params["Duration"] = str(-(-seconds // 60))
+            params["SipResponseCode"] = str(SIP_CODES.get(call.status, 200))
         self.deliverer.send(call.status_callback, params)
 
     # -- the call model ------------------------------------------------------
@@ -251,9 +282,7 @@ class Engine:
             conference.status = "in-progress"
             self._conference_event(conference, "conference-start")
 
-    def leave(
-        self, conference: Conference, p: Participant, reason: str = "participant_hung_up"
-    ) -> None:
+    def leave(self, conference: Conference, p: Participant, reason: str = HUNG_UP) -> None:
         """A connected participant leaves (hangs up or is kicked); the conference may end."""
         if p.status != "connected":
             self._abandon(p, "canceled")
@@ -273,40 +302,58 @@ class Engine:
             self._call_progress(call, "completed")
         if conference.status == "completed":
             return
-        kicked = reason == "participant_kicked"
+        kicked = reason == REMOVED_VIA_API
         if p.end_conference_on_exit:
             why = "participant-with-end-conference-on-exit-" + ("kicked" if kicked else "left")
-            self.end(conference, why, ending_call=p.call_sid)
+            self.end(conference, why, ending=p)
         elif not conference.connected():
-            self.end(conference, "last-participant-" + ("kicked" if kicked else "left"), p.call_sid)
+            self.end(conference, "last-participant-" + ("kicked" if kicked else "left"), ending=p)
 
-    def end(self, conference: Conference, reason: str, ending_call: str | None = None) -> None:
+    def hang_up(self, conference: Conference, call_sid: str) -> None:
+        """That leg hangs up (a caller, say): it leaves, and the conference ends if it should."""
+        p = conference.participants.get(call_sid)
+        if p is not None and p.status == "connected":
+            self.leave(conference, p, reason=HUNG_UP)
+
+    def end(self, conference: Conference, reason: str, ending: Participant | None = None) -> None:
         if conference.status == "completed":
             return
         conference.status = "completed"
+        # Those still on are removed by the end: through the API, or because a moderator
+        # (endConferenceOnExit) left.
+        why = ENDED_VIA_API if reason == "conference-ended-via-api" else MODERATOR_ENDED
         for other in list(conference.participants.values()):
             if other.status == "connected":
-                self.leave(conference, other, reason="conference_ended")
+                self.leave(conference, other, reason=why)
             elif other.status not in ("complete", "failed"):
                 self._abandon(other, "canceled")
         conference.reason_ended = reason
-        conference.call_sid_ending = ending_call
+        conference.call_sid_ending = ending.call_sid if ending is not None else None
         conference.updated = time.time()
-        self._conference_event(
-            conference, "conference-end",
-            ReasonConferenceEnded=reason, CallSidEndingConference=ending_call or "",
-        )  # fmt: skip
+        extra = {"ReasonConferenceEnded": reason, "Reason": END_REASONS[reason]}
+        if ending is not None:
+            extra["CallSidEndingConference"] = ending.call_sid
+            if ending.label:
+                extra["ParticipantLabelEndingConference"] = ending.label
+        self._conference_event(conference, "conference-end", None, **extra)
         for told in self.on_conference_end:
             told(conference)
 
     def _abandon(self, p: Participant, call_status: str) -> None:
-        """A participant that never joined: its call ends without a join or leave."""
+        """A participant that never joined: its call ends without a join, and Twilio still
+        says so with a participant-leave carrying the call's status (busy, no-answer,
+        failed, canceled) and participant_add_failed (changelog 2023-10-25)."""
         if p.status in ("complete", "failed"):
             return
         p.status = "failed" if call_status in _FAILED_OUTCOMES else "complete"
         p.updated = time.time()
+        conference = self.conferences.get(p.conference_sid)
+        if conference is not None and conference.reason_ended is None:  # none after the end
+            self._conference_event(conference, "participant-leave", p,
+                                   ParticipantCallStatus=call_status,
+                                   ReasonParticipantLeft=ADD_FAILED)  # fmt: skip
         call = self.calls.get(p.call_sid)
-        if call is not None and call.status in ("queued", "ringing"):
+        if call is not None and call.status in ("queued", "connecting", "ringing"):
             call.status, call.ended, call.updated = call_status, time.time(), time.time()
             self._call_progress(call, "completed")
 
@@ -403,7 +450,14 @@ class Engine:
             await asyncio.sleep(queued)
         if p.status != "queued":
             return  # removed while queued
+        # The Participant resource's statuses: queued, connecting, ringing, connected,
+        # complete, failed (twilio_api_v2010.json, participant_enum_status).
+        p.status = "connecting"
+        p.updated = time.time()
         self._call_progress(call, "initiated")
+        await asyncio.sleep(CONNECTING_SECONDS)
+        if p.status != "connecting":
+            return  # removed while connecting
         call.status, p.status = "ringing", "ringing"
         call.updated = p.updated = time.time()
         self._call_progress(call, "ringing")
@@ -465,7 +519,7 @@ class Engine:
     def kick(self, conference: Conference, p: Participant) -> None:
         if p.status in ("complete", "failed"):
             raise SimError(404, 20404, f"Participant {p.call_sid} is not in the conference")
-        self.leave(conference, p, reason="participant_kicked")
+        self.leave(conference, p, reason=REMOVED_VIA_API)
 
     # -- REST: calls and conferences ------------------------------------------
 
@@ -479,7 +533,7 @@ class Engine:
         p = conference.participants.get(call.sid) if conference else None
         if call.status == "in-progress" and status == "completed":
             if conference is not None and p is not None and p.status == "connected":
-                self.leave(conference, p, reason="participant_hung_up")
+                self.leave(conference, p, reason=HUNG_UP)
             else:
                 now = time.time()
                 call.status, call.ended, call.updated = "completed", now, now
@@ -519,7 +573,7 @@ class Engine:
             self.speaking.discard(p.call_sid)
             self._conference_event(conference, "participant-speech-stop", p)
         elif action == "leave":
-            self.leave(conference, p, reason="participant_hung_up")
+            self.leave(conference, p, reason=HUNG_UP)
         else:
             raise SimError(400, 20001, f"unknown action {action!r}")
 

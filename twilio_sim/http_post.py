@@ -15,7 +15,13 @@ from urllib.parse import urlencode, urlsplit
 
 
 class PostError(Exception):
-    """The connection failed or the answer was not HTTP."""
+    """The callback could not be delivered: `kind` is "ct" (no connection: refused, reset,
+    or the connect timeout) or "rt" (connected, but no answer within the read timeout),
+    the failure classes of Twilio's retry policy (`rp`)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass
@@ -49,7 +55,12 @@ class Poster:
         target = parts.path or "/"
         return origin, f"{target}?{parts.query}" if parts.query else target
 
-    async def post(self, url: str, params: dict[str, str], headers: dict[str, str]) -> Answer:
+    async def post(
+        self, url: str, params: dict[str, str], headers: dict[str, str],
+        connect_timeout: float | None = None, read_timeout: float | None = None,
+    ) -> Answer:  # fmt: skip
+        connect_timeout = connect_timeout or self.timeout
+        read_timeout = read_timeout or self.timeout
         origin, target = self._origin(url)
         body = urlencode(params).encode()
         head = [f"POST {target} HTTP/1.1", f"Host: {urlsplit(url).netloc}",
@@ -70,21 +81,23 @@ class Poster:
                             origin.port,
                             ssl=ssl.create_default_context() if origin.tls else None,
                         ),
-                        self.timeout,
+                        connect_timeout,
                     )
-                answer, keep = await asyncio.wait_for(self._exchange(conn, request), self.timeout)
+            except (OSError, TimeoutError) as exc:
+                raise PostError("ct", repr(exc)) from None
+            try:
+                answer, keep = await asyncio.wait_for(self._exchange(conn, request), read_timeout)
             except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
-                if conn is not None:
-                    conn[1].close()
+                conn[1].close()
                 if fresh:
-                    raise PostError(repr(exc)) from None
+                    raise PostError("rt", repr(exc)) from None
                 continue
             if keep:
                 origin.idle.append(conn)
             else:
                 conn[1].close()
             return answer
-        raise PostError("no connection")
+        raise PostError("ct", "no connection")
 
     @staticmethod
     async def _exchange(

@@ -54,8 +54,7 @@ async def task_action(request: Request, engine: Engine) -> Response:
         conference = engine.live_conference_named(task.sid)
         if conference is None:
             raise SimError(400, 20001, f"task {sid} has no live conference")
-        engine.end(conference, "participant-with-end-conference-on-exit-left",
-                   task.attributes["call_sid"])  # fmt: skip
+        engine.hang_up(conference, task.attributes["call_sid"])
     return _json({"task_sid": task.sid, "status": task.status})
 
 

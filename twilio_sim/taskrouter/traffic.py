@@ -53,8 +53,7 @@ class QueueFloor(Generator):
             await self.sleep(max(1.0, self.rng.uniform(*self.config.talk_seconds) - talked))
             conference = self.ws.voice.live_conference_named(task.sid)
             if conference is not None:
-                self.ws.voice.end(conference, "participant-with-end-conference-on-exit-left",
-                                  task.attributes["call_sid"])  # fmt: skip
+                self.ws.voice.hang_up(conference, task.attributes["call_sid"])
         except SimError:
             return
 

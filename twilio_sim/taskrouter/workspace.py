@@ -46,6 +46,7 @@ import orjson
 from twilio_sim.delivery import Deliverer
 from twilio_sim.engine import Engine, SimError
 from twilio_sim.model import Call, Conference, new_sid
+from twilio_sim.overrides import NONE as NO_RETRY
 from twilio_sim.taskrouter.model import (
     ASSIGNED,
     CANCELED,
@@ -285,7 +286,7 @@ class Workspace:
         # Sent once: TaskRouter's Events reference asks for a 204 within 15 s and documents
         # no retry, so a simulator that retried would be kinder than Twilio. A lost event is
         # the reconciler's to repair (coach/taskrouter_repair.py).
-        self.deliverer.send(url, params, retries=0)
+        self.deliverer.send(url, params, overrides=NO_RETRY)
 
     # -- timers -----------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from bench.common import (
     free_port,
     redis_url,
 )  # fmt: skip
+from coach.twilio_client import CONNECTION_OVERRIDES
 
 ACCOUNT_SID = "AC" + "0" * 32
 MEAN_TALK_SECONDS = 200.0  # the traffic generator's talk time averages about this
@@ -54,7 +55,8 @@ def simulator(
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(
         [sys.executable, "-m", "earpiece.cli", "sim", "--port", str(port),
-         "--callback-url", callbacks_url + "/twilio/conference-events",
+         # As Earpiece's TwiML asks Twilio for every conference: with connection overrides.
+         "--callback-url", callbacks_url + "/twilio/conference-events" + CONNECTION_OVERRIDES,
          "--agents", str(int(conferences * 1.2)), "--prefill", str(conferences),
          "--calls-per-minute", f"{per_minute:.0f}", "--seed", "1",
          *([] if speech else ["--no-speech"])],

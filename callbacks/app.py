@@ -152,7 +152,9 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             floor=floor,
             hub=hub,
             board=board,
-            signature=SignatureChecker(settings.auth_token, settings.base_url),
+            signature=SignatureChecker(
+                settings.auth_token, settings.base_url, settings.webhook_shared_keys
+            ),
             coach=coach,
             queues=services.queues,
             roster=roster,

@@ -6,6 +6,19 @@ account's auth token, base64-encoded. Over HTTPS Twilio sometimes signs the
 URL without the port and sometimes with it, so on a mismatch the other form is
 tried too (as twilio.request_validator does); a valid request pays for one
 HMAC only.
+
+The URL is the one Twilio requested: "from the protocol through the end of
+the query string" (https://www.twilio.com/docs/usage/security#validating-requests).
+A connection-overrides fragment (`#rc=3&...`) is after the query string and
+never sent, so it is not signed; a signature over the URL with it is refused.
+
+Shared keys (https://www.twilio.com/docs/usage/webhooks/webhook-shared-keys,
+public beta): when a Webhook Rule matches, Twilio signs with that Setting's
+SharedKey and algorithm instead, and says which in
+`X-Twilio-Webhooks-Signature-Settings: key=<id>,algorithm=HMAC_SHA256`; the
+signed string is the same. twilio-python's RequestValidator reads the header
+the same way (get_signature_algorithm). A request naming a key Earpiece was
+not given (TWILIO_WEBHOOK_SHARED_KEYS) is refused.
 """
 
 from __future__ import annotations
@@ -16,13 +29,27 @@ import hmac
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
+ALGORITHMS = {"HMAC_SHA1": hashlib.sha1, "HMAC_SHA256": hashlib.sha256}
 
-def compute(auth_token: bytes, url: str, pairs: Iterable[tuple[str, str]]) -> str:
+
+def compute(
+    key: bytes, url: str, pairs: Iterable[tuple[str, str]], algorithm: str = "HMAC_SHA1"
+) -> str:
     # Sorting the distinct (name, value) pairs is Twilio's order: names sorted,
     # and a repeated name's distinct values sorted.
     payload = url + "".join(name + value for name, value in sorted(set(pairs)))
-    digest = hmac.digest(auth_token, payload.encode("utf-8"), hashlib.sha1)
+    digest = hmac.digest(key, payload.encode("utf-8"), ALGORITHMS[algorithm])
     return base64.b64encode(digest).decode("ascii")
+
+
+def settings_of(header: str) -> tuple[str, str]:
+    """(key id, algorithm) of an X-Twilio-Webhooks-Signature-Settings header."""
+    fields = {}
+    for part in header.split(","):
+        name, sep, value = part.partition("=")
+        if sep:
+            fields[name.strip()] = value.strip()
+    return fields.get("key", ""), fields.get("algorithm", "HMAC_SHA1").upper()
 
 
 def _other_port_form(url: str) -> str:
@@ -34,17 +61,30 @@ def _other_port_form(url: str) -> str:
 
 
 class SignatureChecker:
-    def __init__(self, auth_token: str, public_base_url: str) -> None:
+    def __init__(
+        self, auth_token: str, public_base_url: str, shared_keys: dict[str, str] | None = None
+    ) -> None:
         self._token = auth_token.encode("utf-8")
         self._base = public_base_url.rstrip("/")
+        self._shared = {k: v.encode("utf-8") for k, v in (shared_keys or {}).items()}
 
     def url_for(self, path: str, query: str) -> str:
         return f"{self._base}{path}?{query}" if query else f"{self._base}{path}"
 
-    def valid(self, path: str, query: str, pairs: list[tuple[str, str]], signature: str) -> bool:
+    def valid(
+        self, path: str, query: str, pairs: list[tuple[str, str]], signature: str,
+        signature_settings: str | None = None,
+    ) -> bool:  # fmt: skip
         if not signature:
             return False
+        key, algorithm = self._token, "HMAC_SHA1"
+        if signature_settings:
+            key_id, algorithm = settings_of(signature_settings)
+            shared = self._shared.get(key_id)
+            if shared is None or algorithm not in ALGORITHMS:
+                return False
+            key = shared
         url = self.url_for(path, query)
-        if hmac.compare_digest(compute(self._token, url, pairs), signature):
+        if hmac.compare_digest(compute(key, url, pairs, algorithm), signature):
             return True
-        return hmac.compare_digest(compute(self._token, _other_port_form(url), pairs), signature)
+        return hmac.compare_digest(compute(key, _other_port_form(url), pairs, algorithm), signature)

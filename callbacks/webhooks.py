@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
 
@@ -69,10 +70,12 @@ class SignedWebhook:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx: Context = scope["app"].state.ctx
         limit = ctx.settings.max_body_bytes
-        signature = declared = token = None
+        signature = declared = token = signing = None
         for name, value in scope["headers"]:
             if name == b"x-twilio-signature":
                 signature = value.decode("latin-1")
+            elif name == b"x-twilio-webhooks-signature-settings":
+                signing = value.decode("latin-1")
             elif name == b"content-length":
                 declared = value
             elif name == b"i-twilio-idempotency-token":
@@ -85,10 +88,14 @@ class SignedWebhook:
         except UnicodeDecodeError:
             pairs = None
         query = scope["query_string"].decode("latin-1")
-        if pairs is None or not ctx.signature.valid(scope["path"], query, pairs, signature or ""):
+        if pairs is None or not ctx.signature.valid(
+            scope["path"], query, pairs, signature or "", signing
+        ):
             metrics.CALLBACKS.labels("unknown", "bad-signature").inc()
             raise ApiError(403, "bad-signature", "X-Twilio-Signature is missing or does not match")
-        params = dict(pairs)
+        # A number (or TwiML App) set to HTTP GET gets Twilio's parameters in the query
+        # string instead of the body (and the signature covers them there).
+        params = dict(pairs) if scope["method"] != "GET" else dict(parse_qsl(query))
         try:
             outcome = await self.handler(SignedRequest(ctx, params, token, query))
         except ApiError as exc:

@@ -135,8 +135,15 @@ class TwilioCalls:
             raise
 
 
+# Refusals with a name of their own: the supervisor is told what to do about them.
+_NAMED = {16027: ("agent-on-hold", "the agent is on hold: whisper once they are back")}
+
+
 def _coach_error(exc: TwilioRestException) -> CoachError:
     code = exc.code or exc.status
+    if code in _NAMED:
+        name, why = _NAMED[code]
+        return CoachError(409, name, f"Twilio refused ({code}): {exc.msg} — {why}")
     what = _CONFLICTS.get(code)
     status = 409 if what else (429 if exc.status == 429 else 502)
     message = f"Twilio refused ({code}): {exc.msg}" + (f" — {what}" if what else "")

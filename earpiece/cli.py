@@ -83,6 +83,7 @@ def _sim(args: argparse.Namespace) -> None:
         participant_creates_per_second=args.participant_rate,
         rest_429_share=args.rest_429_share,
         seed=args.seed,
+        shared_key=_shared_key(args.shared_key) if args.shared_key else None,
     )
     traffic = None
     agents: list[str] = []
@@ -119,6 +120,13 @@ def _sim(args: argparse.Namespace) -> None:
         app, host=args.host, port=args.port, access_log=False, log_level="warning",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )  # fmt: skip
+
+
+def _shared_key(raw: str) -> tuple[str, str]:
+    key_id, sep, secret = raw.partition("=")
+    if not sep or not key_id or not secret:
+        raise SettingError("--shared-key must be KEY_ID=SECRET")
+    return key_id, secret
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -242,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--rest-429-share", type=_share, default=0.0, help="share of REST answered 429"
     )
+    sim.add_argument("--shared-key", default=None, metavar="KEY_ID=SECRET",
+                     help="sign callbacks with this SharedKey and HMAC-SHA256, as a Webhook Rule "
+                          "makes Twilio do (Earpiece: TWILIO_WEBHOOK_SHARED_KEYS)")  # fmt: skip
     sim.add_argument(
         "--taskrouter",
         action="store_true",

@@ -74,6 +74,20 @@ class Roster:
         return list(self.team_of_agent)
 
 
+# A participant label: Twilio refuses one longer than 128 characters, with a "/", or
+# shaped like a CallSid (error 16023). Roster ids become `agent:<id>` / `supervisor:<id>`.
+MAX_LABEL_CHARS = 128
+
+
+def _labelable(ident: str, kind: str, source: str) -> None:
+    label = f"{kind}:{ident}"
+    if not ident or ident != ident.strip() or "/" in ident or len(label) > MAX_LABEL_CHARS:
+        raise SettingError(
+            f"{source}: {kind} id {ident[:40]!r} cannot be a Twilio participant label "
+            f"({label[:20]}…: at most {MAX_LABEL_CHARS} characters, no '/', no edge spaces)"
+        )
+
+
 def _strings(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise SettingError(f"EARPIECE_ROSTER: {where} must be a list of strings")
@@ -109,11 +123,13 @@ def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
             alerts=_alerts(body.get("alerts", {}), f"{source}: teams.{name}.alerts"),
         )  # fmt: skip
         for agent in agents:
+            _labelable(agent, "agent", source)
             team_of_agent.setdefault(agent, name)
     supervisors: dict[str, Supervisor] = {}
     for sid, body in (data.get("supervisors") or {}).items():
         if not isinstance(body, dict):
             raise SettingError(f"{source}: [supervisors.{sid}] must be a table")
+        _labelable(sid, "supervisor", source)
         role = body.get("role")
         if role not in ROLES:
             raise SettingError(

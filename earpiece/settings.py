@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -112,6 +112,18 @@ def _session_secret(raw: str) -> str:
     return raw
 
 
+def _shared_keys(raw: str) -> dict[str, str]:
+    keys = {}
+    for part in raw.split(","):
+        key_id, sep, secret = part.strip().partition("=")
+        if not sep or not key_id or not secret:
+            raise SettingError(
+                "TWILIO_WEBHOOK_SHARED_KEYS must be KEY_ID=SECRET pairs separated by commas"
+            )
+        keys[key_id] = secret
+    return keys
+
+
 def _namespace(raw: str) -> str:
     if not raw or any(c in raw for c in "{}: \t"):
         raise SettingError(
@@ -142,6 +154,8 @@ class Settings:
     twilio_api_base_url: str | None = None
     twilio_region: str | None = None
     twilio_edge: str | None = None
+    # Twilio's shared webhook signing keys (public beta), by key id: key_id=secret,...
+    webhook_shared_keys: dict[str, str] = field(default_factory=dict)
     public_base_url: str | None = None
     api_token: str | None = None
     roster_path: Path | None = None
@@ -287,6 +301,7 @@ def load(
         twilio_api_base_url=get("TWILIO_API_BASE_URL", _http_url("TWILIO_API_BASE_URL"), None),
         twilio_region=text("TWILIO_REGION"),
         twilio_edge=text("TWILIO_EDGE"),
+        webhook_shared_keys=get("TWILIO_WEBHOOK_SHARED_KEYS", _shared_keys, {}),
         public_base_url=get("PUBLIC_BASE_URL", _http_url("PUBLIC_BASE_URL"), None),
         api_token=text("EARPIECE_API_TOKEN"),
         roster_path=Path(roster) if roster else None,

@@ -6,6 +6,8 @@ import os
 import shutil
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 CHROMIUM = os.environ.get("EARPIECE_CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking flags chromium keeps dialing Google's
 # hosts, which a closed network refuses.
@@ -14,6 +16,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 ARTIFACTS = Path(os.environ.get("EARPIECE_TEST_ARTIFACTS", "test-artifacts"))
+# Assertions wait as long as actions do (15 s): on a loaded 2-core machine a click's effect
+# can take longer than Playwright's default 5 s to show. Every browser test imports this.
+expect.set_options(timeout=15_000)
 
 
 def chromium_path() -> str:

@@ -322,3 +322,31 @@ def test_audit_filters_and_csv(wired: Wired) -> None:
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [r["action"] for r in rows] == ["leave", "join"]
     assert rows[0]["conference_sid"] == bob and rows[0]["agent"] == "bob"
+
+
+def test_whispering_to_an_agent_on_hold_is_a_clear_409(wired: Wired) -> None:
+    """Twilio refuses to coach a participant on hold (error 16027): the supervisor is told
+    so, as a conflict with a reason, not as Twilio failing (502)."""
+    call = wired.new_call("bob")
+    sid = call["conference_sid"]
+    assert join(wired, sid, "mina").status_code == 201
+    connected(wired, sid, "mina")
+    wired.act(sid, "hold", call["agent_call_sid"])
+    wired.wait(lambda: (wired.conference(sid) or {}).get("state") == "hold")
+    refused = switch(wired, sid, "mina", "whisper")
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "agent-on-hold" and "on hold" in error["message"]
+    assert (wired.monitor(sid, "mina") or {})["mode"] == "listen"  # what Twilio still has
+
+
+def test_a_roster_id_that_cannot_be_a_label_is_refused_at_load() -> None:
+    from earpiece.roster import parse
+    from earpiece.settings import SettingError
+
+    for bad in ("bo/b", "x" * 130):
+        with pytest.raises(SettingError, match="cannot be a Twilio participant label") as caught:
+            parse(f'[teams.t]\nagents = ["{bad}"]\n')
+        assert "\n" not in str(caught.value)
+    with pytest.raises(SettingError, match="supervisor id"):
+        parse('[supervisors."a/b"]\nrole = "qa"\n')

@@ -272,6 +272,26 @@ def test_twiml_puts_customer_and_agent_into_one_wired_conference(fast: Wired) ->
     assert missing.status_code == 400 and missing.json()["error"]["code"] == "no-agent"
 
 
+def test_twiml_answers_a_number_configured_for_get(fast: Wired) -> None:
+    """Twilio may fetch TwiML with GET (the number's Voice configuration): its parameters
+    are then in the query string, and the signature covers the URL with them."""
+    from urllib.parse import urlencode
+
+    from tests.helpers import sign
+
+    settings = fast.service.settings
+    caller = sid("CA")
+    path = "/twilio/twiml/customer?" + urlencode({"CallSid": caller, "From": "+15551230000",
+                                                  "AccountSid": "AC" + "0" * 32})  # fmt: skip
+    signature = sign(settings.auth_token, settings.base_url + path, {})
+    with fast.service.client() as http:
+        answer = http.get(path, headers={"X-Twilio-Signature": signature})
+        forged = http.get(path, headers={"X-Twilio-Signature": "bm9wZQ=="})
+    assert answer.status_code == 200, answer.text
+    assert ET.fromstring(answer.text).findtext("./Dial/Conference") == caller
+    assert forged.status_code == 403
+
+
 def test_twiml_is_signed_and_takes_the_region_setting(wiring: Callable[..., Wired]) -> None:
     wired = wiring(EARPIECE_CONFERENCE_REGION="jp1")
     with wired.service.client() as http:

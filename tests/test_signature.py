@@ -52,3 +52,35 @@ def test_same_signature_as_twilio_sdk(params: dict[str, str]) -> None:
     url = "https://earpiece.example.com/twilio/conference-events?a=b"
     expected = RequestValidator("secret").compute_signature(url, params)
     assert compute(b"secret", url, params.items()) == expected
+
+
+def test_what_twilio_signs_ends_at_the_query_string() -> None:
+    """The connection-overrides fragment is after the query string, never sent and never
+    signed (https://www.twilio.com/docs/usage/security#validating-requests): a signature
+    over the URL with it does not validate."""
+    checker = SignatureChecker("tok", "https://h.example")
+    url = "https://h.example/twilio/conference-events"
+    params = {"ConferenceSid": "CF" + "0" * 32}
+    good = RequestValidator("tok").compute_signature(url, params)
+    with_fragment = RequestValidator("tok").compute_signature(url + "#rc=3&rp=5xx,ct,rt", params)
+    pairs = list(params.items())
+    assert checker.valid("/twilio/conference-events", "", pairs, good)
+    assert not checker.valid("/twilio/conference-events", "", pairs, with_fragment)
+
+
+def test_shared_key_signatures_are_checked_with_that_key_and_algorithm() -> None:
+    """A Webhook Rule's SharedKey (public beta): HMAC-SHA256 with the key's secret, named in
+    X-Twilio-Webhooks-Signature-Settings; twilio-python signs the same way."""
+    checker = SignatureChecker("auth-token", "https://h.example", {"webhooks_sharedkey_1": "s3"})
+    url, params = "https://h.example/x?y=1", {"A": "1", "B": "2"}
+    pairs = list(params.items())
+    sha256 = RequestValidator("s3").compute_signature(url, params, "HMAC_SHA256")
+    header = "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256"
+    assert checker.valid("/x", "y=1", pairs, sha256, header)
+    assert not checker.valid("/x", "y=1", pairs, sha256)  # not the auth token's
+    assert not checker.valid("/x", "y=1", pairs, sha256, "key=other,algorithm=HMAC_SHA256")
+    assert not checker.valid("/x", "y=1", pairs, sha256, "key=webhooks_sharedkey_1,algorithm=MD5")
+    sha1 = RequestValidator("s3").compute_signature(url, params, "HMAC_SHA1")
+    assert checker.valid("/x", "y=1", pairs, sha1, "key=webhooks_sharedkey_1,algorithm=HMAC_SHA1")
+    token = RequestValidator("auth-token").compute_signature(url, params)
+    assert checker.valid("/x", "y=1", pairs, token)  # no header: the auth token, as always

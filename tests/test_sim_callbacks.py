@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.conftest import Sim, start_sim
@@ -207,3 +209,34 @@ def test_a_5xx_is_retried_only_as_the_urls_connection_overrides_say(
         assert all(r.path == "/conference-events" for r in receiver.received)
     finally:
         sim.thread.stop()
+
+
+def test_an_account_signing_with_a_shared_key_reaches_the_floor(
+    redis_target: Any, namespace: str
+) -> None:
+    """The simulator signs as a Webhook Rule with a SharedKey makes Twilio sign; Earpiece,
+    given the key (TWILIO_WEBHOOK_SHARED_KEYS), takes the callbacks, and without it 403s."""
+    from callbacks.app import create_app
+    from tests.conftest import API_TOKEN, make_settings
+    from tests.helpers import ServerThread
+
+    for keys, shown in (("webhooks_sharedkey_9=shh", True), ("", False)):
+        port = ServerThread.free_port()
+        base = f"http://127.0.0.1:{port}"
+        sim = start_sim(base + "/twilio/conference-events",
+                        shared_key=("webhooks_sharedkey_9", "shh"))  # fmt: skip
+        extra = {"TWILIO_WEBHOOK_SHARED_KEYS": keys} if keys else {}
+        settings = make_settings(redis_target.url, namespace + str(shown), base, **extra)
+        service = ServerThread(create_app(settings, redis_target), port, settings)
+        service.start()
+        try:
+            call = new_call(sim)
+            sim.drain()
+            with service.client(API_TOKEN) as http:
+                found = http.get(f"/api/conferences/{call['conference_sid']}").status_code
+            assert (found == 200) is shown
+            refused = sim.engine.deliverer.stats["refused-403"]
+            assert (refused == 0) is shown
+        finally:
+            sim.thread.stop()
+            service.stop()

@@ -195,6 +195,53 @@ def test_coaching_a_participant_who_left_is_refused_through_the_sdk(sim: Sim) ->
     assert refused.value.code == 16028
 
 
+def test_coaching_a_participant_on_hold_is_refused_with_16027(sim: Sim) -> None:
+    """https://www.twilio.com/docs/api/errors/16027 (FIELD-NOTES, "Corrections")."""
+    call = new_call(sim)
+    cf = call["conference_sid"]
+    client = sim.client()
+    leg = client.conferences(cf).participants.create(from_="+15005550006", to="client:ana")
+    wait_until(
+        lambda: client.conferences(cf).participants(leg.call_sid).fetch().status == "connected"
+    )
+    client.conferences(cf).participants(call["agent_call_sid"]).update(hold=True)
+    with pytest.raises(TwilioRestException) as refused:
+        client.conferences(cf).participants(leg.call_sid).update(
+            coaching=True, call_sid_to_coach=call["agent_call_sid"]
+        )
+    assert (refused.value.status, refused.value.code) == (400, 16027)
+
+
+@pytest.mark.parametrize("label", ["a/b", "x" * 129, "CA" + "1" * 32])
+def test_a_label_twilio_refuses_is_16023(sim: Sim, label: str) -> None:
+    """At most 128 characters, no "/", not shaped like a CallSid."""
+    call = new_call(sim)
+    with pytest.raises(TwilioRestException) as refused:
+        sim.client().conferences(call["conference_sid"]).participants.create(
+            from_="+15005550006", to="client:ana", label=label
+        )
+    assert (refused.value.status, refused.value.code) == (400, 16023)
+
+
+def test_paths_that_take_a_conference_sid_do_not_take_its_name(sim: Sim) -> None:
+    """twilio_api_v2010.json: fetching a conference, listing its participants and fetching,
+    updating or removing one need ^CF[0-9a-fA-F]{32}$; only creating a participant takes a
+    FriendlyName (and makes that conference)."""
+    call = new_call(sim)
+    client = sim.client()
+    name = client.conferences(call["conference_sid"]).fetch().friendly_name
+    base = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Conferences/{name}"
+    with httpx.Client(base_url=sim.url, auth=(ACCOUNT_SID, AUTH_TOKEN)) as http:
+        for path in (".json", "/Participants.json",
+                     f"/Participants/{call['agent_call_sid']}.json"):  # fmt: skip
+            answer = http.get(base + path)
+            assert (answer.status_code, answer.json()["code"]) == (404, 20404), path
+    made = client.conferences("a-room-by-name").participants.create(
+        from_="+15005550006", to="client:ana", start_conference_on_enter=True
+    )
+    assert made.conference_sid.startswith("CF")
+
+
 def test_conference_not_in_progress_and_unknown(sim: Sim) -> None:
     client = sim.client()
     call = new_call(sim)

@@ -43,3 +43,6 @@ class SimConfig:
     no_answer_seconds: float = 1.0
     max_participants: int = 250
     seed: int | None = None
+    # Sign callbacks with a SharedKey (key id, secret) and HMAC-SHA256, as an account with a
+    # Webhook Rule does, instead of the auth token and HMAC-SHA1.
+    shared_key: tuple[str, str] | None = None

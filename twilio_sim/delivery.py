@@ -45,7 +45,14 @@ class Deliverer:
         self.config = config
         self.rng = rng
         self.concurrency = concurrency
-        self.validator = RequestValidator(config.auth_token)
+        # The auth token and HMAC-SHA1; or, with a shared key, its secret and HMAC-SHA256
+        # named in X-Twilio-Webhooks-Signature-Settings
+        # (https://www.twilio.com/docs/usage/webhooks/webhook-shared-keys).
+        key = config.shared_key
+        self.validator = RequestValidator(key[1] if key else config.auth_token)
+        self.algorithm = "HMAC_SHA256" if key else "HMAC_SHA1"
+        self.signing = {"X-Twilio-Webhooks-Signature-Settings":
+                        f"key={key[0]},algorithm=HMAC_SHA256"} if key else {}  # fmt: skip
         self.stats: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
         self._queue: asyncio.Queue[Outbound] = asyncio.Queue()
@@ -138,10 +145,13 @@ class Deliverer:
                 self._in_flight -= 1
 
     async def _post(self, outbound: Outbound) -> None:
+        signature = self.validator.compute_signature(outbound.url, outbound.params,
+                                                     self.algorithm)  # fmt: skip
         headers = {
-            "X-Twilio-Signature": self.validator.compute_signature(outbound.url, outbound.params),
+            "X-Twilio-Signature": signature,
             "I-Twilio-Idempotency-Token": outbound.token,
             "User-Agent": "TwilioProxy/1.1",
+            **self.signing,
         }
         rules = outbound.overrides
         loop = asyncio.get_running_loop()

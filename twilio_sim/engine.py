@@ -32,10 +32,12 @@ from twilio_sim.model import (
     Call,
     Conference,
     Participant,
+    is_sid,
     new_sid,
     rfc2822,
 )
 
+MAX_LABEL_CHARS = 128
 _GROUP_OF = {event: group for group, events in EVENT_GROUPS.items() for event in events}
 CALL_PROGRESS_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
 _FAILED_OUTCOMES = {"busy": "busy", "no-answer": "no-answer", "failed": "failed"}
@@ -63,6 +65,19 @@ END_REASONS = {
     "last-participant-left": "Last participant left the conference",
     "last-participant-kicked": "Last participant was removed from the conference",
 }
+
+
+def label_refusal(label: str) -> str | None:
+    """Why Twilio refuses a participant label (error 16023), or None: at most 128
+    characters, no "/", and not shaped like a CallSid (it could not tell them apart in
+    /Participants/{CallSid or label}.json)."""
+    if len(label) > MAX_LABEL_CHARS:
+        return f"Label is longer than {MAX_LABEL_CHARS} characters"
+    if "/" in label:
+        return "Label cannot contain '/'"
+    if is_sid(label, "CA"):
+        return "Label cannot look like a Call SID"
+    return None
 
 
 class SimError(Exception):
@@ -394,6 +409,10 @@ class Engine:
                            f"({self.config.max_participants} participants)")  # fmt: skip
         if coaching:
             self._check_coach_target(conference, coach_target)
+        if label is not None:
+            refused = label_refusal(label)
+            if refused:
+                raise SimError(400, 16023, refused)
         if label and any(p.label == label for p in conference.active()):
             raise SimError(400, 16002, f"Label {label!r} is already used in this conference")
 
@@ -439,6 +458,9 @@ class Engine:
                 f"Participant to be whispered {target} is not present "
                 f"in conference {conference.sid}",
             )  # fmt: skip
+        if p.hold:
+            # https://www.twilio.com/docs/api/errors/16027 (FIELD-NOTES, "Corrections").
+            raise SimError(400, 16027, f"Participant to be coached {target} is on hold")
 
     def endpoint(self, to: str) -> Endpoint:
         return self.config.endpoints.get(to, self.config.default_endpoint)

@@ -30,6 +30,14 @@ EVENT_GROUPS = {
 ALL_GROUPS = frozenset(EVENT_GROUPS)
 
 
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def is_sid(value: str, prefix: str) -> bool:
+    """Twilio's SID shape: two letters and 32 hex digits (e.g. ^CF[0-9a-fA-F]{32}$)."""
+    return len(value) == 34 and value.startswith(prefix) and _HEX.issuperset(value[2:])
+
+
 def new_sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 

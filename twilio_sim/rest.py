@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from twilio_sim.engine import Engine, SimError
-from twilio_sim.model import API_VERSION
+from twilio_sim.model import API_VERSION, Conference, is_sid
 
 PREFIX = f"/{API_VERSION}/Accounts/{{AccountSid}}"
 DEFAULT_PAGE_SIZE = 50
@@ -154,8 +154,18 @@ async def list_conferences(request: Request, engine: Engine) -> Response:
     return twilio_json(_page(request, "conferences", [c.json() for c in found]))
 
 
+def by_sid(engine: Engine, ref: str) -> Conference:
+    """A conference on a path whose schema requires its SID (^CF[0-9a-fA-F]{32}$): a
+    FriendlyName there is a resource Twilio does not have (404). Only creating a
+    participant takes a FriendlyName (and makes that conference)."""
+    if not is_sid(ref, "CF"):
+        raise SimError(404, 20404, f"The requested resource /Conferences/{ref}.json was not found")
+    return engine.conference(ref)
+
+
 async def conference(request: Request, engine: Engine) -> Response:
-    conf = engine.conference(request.path_params["Sid"])
+    ref = request.path_params["Sid"]
+    conf = by_sid(engine, ref) if request.method == "GET" else engine.conference(ref)
     if request.method == "POST":
         engine.update_conference(conf, (await _form(request)).single)
     return twilio_json(conf.json())
@@ -175,7 +185,7 @@ async def participants(request: Request, engine: Engine) -> Response:
             form.list("ConferenceStatusCallbackEvent"),
         )
         return twilio_json(p.json(), 201)
-    conf = engine.conference(ref)
+    conf = by_sid(engine, ref)
     people = [p for p in conf.participants.values() if p.status not in ("complete", "failed")]
     for name, attr in (("Muted", "muted"), ("Hold", "hold"), ("Coaching", "coaching")):
         wanted = request.query_params.get(name)
@@ -186,7 +196,7 @@ async def participants(request: Request, engine: Engine) -> Response:
 
 
 async def participant(request: Request, engine: Engine) -> Response:
-    conf = engine.conference(request.path_params["ConferenceSid"])
+    conf = by_sid(engine, request.path_params["ConferenceSid"])
     p = engine.participant(conf, request.path_params["CallSid"])
     if request.method == "DELETE":
         engine.kick(conf, p)

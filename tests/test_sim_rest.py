@@ -242,6 +242,24 @@ def test_paths_that_take_a_conference_sid_do_not_take_its_name(sim: Sim) -> None
     assert made.conference_sid.startswith("CF")
 
 
+def test_a_dialled_leg_is_connecting_then_ringing_then_connected() -> None:
+    """The Participant resource's statuses (participant_enum_status): queued, connecting,
+    ringing, connected, complete, failed."""
+    slow = start_sim(None, connecting_seconds=0.6)
+    try:
+        call = new_call(slow)
+        conference = slow.client().conferences(call["conference_sid"])
+        leg = conference.participants.create(from_="+15005550006", to="client:ana")
+        seen = [leg.status]
+        while seen[-1] != "connected":
+            time.sleep(0.05)
+            seen.append(conference.participants(leg.call_sid).fetch().status)
+        order = [s for n, s in enumerate(seen) if n == 0 or s != seen[n - 1]]
+        assert order[-3:] == ["connecting", "ringing", "connected"], seen
+    finally:
+        slow.thread.stop()
+
+
 def test_conference_not_in_progress_and_unknown(sim: Sim) -> None:
     client = sim.client()
     call = new_call(sim)

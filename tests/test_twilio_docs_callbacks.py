@@ -72,3 +72,36 @@ def test_a_documented_story_reaches_the_floor_as_told(
         [coaching] = [p for p in conference["participants"] if p["call_sid"] == fill(leg, names)]
         assert coaching["coaching"] is True
         assert coaching["call_sid_to_coach"] == fill(target, names)
+
+
+CALLS = json.loads(
+    (Path(__file__).parent / "data" / "twilio-docs" / "call-progress-callbacks.json").read_text()
+)
+
+
+@pytest.mark.parametrize("name", sorted(CALLS["stories"]))
+def test_a_documented_leg_story_moves_the_monitor_as_told(wired: Any, name: str) -> None:
+    """A supervisor's leg as Twilio reports its progress: an end (completed, busy, no answer)
+    removes the monitor; ringing does not."""
+    story = CALLS["stories"][name]
+    assert story["cites"] and set(story["cites"]) <= set(CALLS["sources"])
+    with wired.sim.control() as http:  # the leg rings and rings: only the story moves it
+        http.put("/sim/endpoints/client:mina", json={"outcome": "answer", "delay": 60})
+    call = wired.new_call("bob")
+    sid_ = call["conference_sid"]
+    with wired.api("mina") as http:
+        joined = http.post(f"/api/conferences/{sid_}/monitors", json={"mode": "listen"})
+    assert joined.status_code == 201, joined.text
+    leg = joined.json()["call_sid"]
+    settings = wired.service.settings
+    stamp = formatdate(time.time(), usegmt=False).replace("-0000", "+0000")
+    with wired.service.client() as http:
+        for event in story["events"]:
+            params = {**{k: fill(v, {"LEG": leg}) for k, v in event.items()}, "Timestamp": stamp}
+            answer = post_signed(http, settings, "/twilio/call-events", params)
+            assert answer.status_code == 204, answer.text
+    if story["leg_removed"]:
+        wired.wait(lambda: wired.monitor(sid_, "mina") is None)
+    else:
+        time.sleep(0.5)  # long enough for a wrong removal to show
+        assert (wired.monitor(sid_, "mina") or {}).get("status") == "dialing"

@@ -42,6 +42,8 @@ class SimConfig:
     # Seconds a no-answer call rings before giving up (Twilio: Timeout + 5 s).
     no_answer_seconds: float = 1.0
     max_participants: int = 250
+    # How long a dialled leg is `connecting` (after any queueing) before it rings.
+    connecting_seconds: float = 0.02
     seed: int | None = None
     # Sign callbacks with a SharedKey (key id, secret) and HMAC-SHA256, as an account with a
     # Webhook Rule does, instead of the auth token and HMAC-SHA1.

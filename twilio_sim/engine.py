@@ -41,8 +41,6 @@ MAX_LABEL_CHARS = 128
 _GROUP_OF = {event: group for group, events in EVENT_GROUPS.items() for event in events}
 CALL_PROGRESS_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
 _FAILED_OUTCOMES = {"busy": "busy", "no-answer": "no-answer", "failed": "failed"}
-# How long a dialled leg is `connecting` before it rings.
-CONNECTING_SECONDS = 0.02
 # The SIP answer a call ended with, by its final status.
 SIP_CODES = {"completed": 200, "busy": 486, "no-answer": 480, "canceled": 487, "failed": 500}
 # ReasonParticipantLeft, as Twilio sends it on participant-leave (FIELD-NOTES, "Corrections";
@@ -477,7 +475,7 @@ class Engine:
         p.status = "connecting"
         p.updated = time.time()
         self._call_progress(call, "initiated")
-        await asyncio.sleep(CONNECTING_SECONDS)
+        await asyncio.sleep(self.config.connecting_seconds)
         if p.status != "connecting":
             return  # removed while connecting
         call.status, p.status = "ringing", "ringing"

@@ -176,20 +176,24 @@ def test_participant_create_refusals(
     assert body["more_info"] == f"https://www.twilio.com/docs/errors/{code}"
 
 
-def test_coaching_a_participant_who_left_is_refused_through_the_sdk(sim: Sim) -> None:
+def supervisor_leg(sim: Sim) -> tuple[dict[str, str], Any, Any]:
+    """A call, its conference (SDK), and a supervisor's leg connected to it."""
     call = new_call(sim)
+    conference = sim.client().conferences(call["conference_sid"])
+    leg = conference.participants.create(from_="+15005550006", to="client:ana")
+    wait_until(lambda: conference.participants(leg.call_sid).fetch().status == "connected")
+    return call, conference, leg
+
+
+def test_coaching_a_participant_who_left_is_refused_through_the_sdk(sim: Sim) -> None:
+    call, conference, leg = supervisor_leg(sim)
     cf = call["conference_sid"]
-    client = sim.client()
-    leg = client.conferences(cf).participants.create(from_="+15005550006", to="client:ana")
-    wait_until(
-        lambda: client.conferences(cf).participants(leg.call_sid).fetch().status == "connected"
-    )
     # The agent hangs up; the conference goes on with the customer.
     with sim.control() as http:
         http.post(f"/sim/conferences/{cf}/actions",
                   json={"action": "leave", "call_sid": call["agent_call_sid"]})  # fmt: skip
     with pytest.raises(TwilioRestException) as refused:
-        client.conferences(cf).participants(leg.call_sid).update(
+        conference.participants(leg.call_sid).update(
             coaching=True, call_sid_to_coach=call["agent_call_sid"]
         )
     assert refused.value.code == 16028
@@ -197,16 +201,10 @@ def test_coaching_a_participant_who_left_is_refused_through_the_sdk(sim: Sim) ->
 
 def test_coaching_a_participant_on_hold_is_refused_with_16027(sim: Sim) -> None:
     """https://www.twilio.com/docs/api/errors/16027 (FIELD-NOTES, "Corrections")."""
-    call = new_call(sim)
-    cf = call["conference_sid"]
-    client = sim.client()
-    leg = client.conferences(cf).participants.create(from_="+15005550006", to="client:ana")
-    wait_until(
-        lambda: client.conferences(cf).participants(leg.call_sid).fetch().status == "connected"
-    )
-    client.conferences(cf).participants(call["agent_call_sid"]).update(hold=True)
+    call, conference, leg = supervisor_leg(sim)
+    conference.participants(call["agent_call_sid"]).update(hold=True)
     with pytest.raises(TwilioRestException) as refused:
-        client.conferences(cf).participants(leg.call_sid).update(
+        conference.participants(leg.call_sid).update(
             coaching=True, call_sid_to_coach=call["agent_call_sid"]
         )
     assert (refused.value.status, refused.value.code) == (400, 16027)

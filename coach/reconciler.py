@@ -31,6 +31,9 @@ log = logging.getLogger("earpiece.reconciler")
 
 # Twilio's participant list per conference: a few at a time, not a burst.
 CONCURRENCY = 4
+# Twilio delivers a callback within about a second (and waits 15 s at most): a change at
+# Twilio younger than this is left to its callbacks for one pass.
+SETTLE_SECONDS = 3.0
 LIVE_STATUSES = ("in-progress", "init")
 
 
@@ -39,6 +42,7 @@ class Pass:
     result: str  # done | skipped (another process holds this period) | failed
     repairs: Counter[str] = field(default_factory=Counter)
     conferences: int = 0
+    settling: int = 0  # conferences left to their in-flight callbacks this pass
 
 
 def _ms(value: datetime | None) -> int | None:
@@ -69,6 +73,9 @@ class Reconciler:
         self.twilio = twilio
         self.coach = coach
         self.every = every
+        # How long after a change at Twilio its callbacks are waited for before a pass may
+        # repair what they would have said: a repair then comes at most every + grace late.
+        self.grace = SETTLE_SECONDS
         self.instance = secrets.token_hex(8)
 
     async def _claim(self) -> bool:
@@ -95,9 +102,18 @@ class Reconciler:
         done.conferences = len(listed)
         gate = asyncio.Semaphore(CONCURRENCY)
 
+        settled_before = now_ms() - int(self.grace * 1000)
+
         async def repair(sid: str, conference: Any) -> None:
             async with gate:
                 people = await self.twilio.list_participants(sid)
+            changes = [_ms(conference.date_updated), *(_ms(p.date_updated) for p in people)]
+            if sid in seqs and any(c is not None and c > settled_before for c in changes):
+                # Changed at Twilio a moment ago: its callbacks may still be on their way
+                # (Twilio waits up to 15 s for one). Repairing now would "repair" what they
+                # are about to say: a false repair. The next pass looks again.
+                done.settling += 1
+                return
             connected = [participant_view(p) for p in people
                          if (p.status or "connected") == "connected"]  # fmt: skip
             view: dict[str, Any] = {
@@ -131,6 +147,8 @@ class Reconciler:
         if seq < 0:
             return False
         ended = _ms(conference.date_updated) if conference is not None else None
+        if ended is not None and ended > now_ms() - int(self.grace * 1000):
+            return False  # ended a moment ago: its conference-end is on its way
         event = ConferenceEvent(
             conference_sid=sid, friendly_name=conference.friendly_name if conference else "",
             event="conference-end", sequence=seq + 1, timestamp_ms=ended or now_ms(),

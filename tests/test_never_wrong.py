@@ -394,3 +394,58 @@ def test_metrics_count_callbacks_actions_and_twilio_errors(fast: Wired) -> None:
         text = http.get("/metrics").text
     assert "# TYPE earpiece_sse_clients gauge" in text
     assert "earpiece_reconciler_runs_total" in text
+
+
+def test_a_clean_simulated_hour_makes_no_repair(redis_target: RedisTarget, namespace: str) -> None:
+    """Issue 14's target: a floor whose callbacks all arrive gets no repair, over a simulated
+    hour of traffic (speech, holds, hang-ups, whispers), with the reconciler passing every
+    half second: a repair on a correct floor would be a false one."""
+    from callbacks.app import create_app
+    from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, personal_key
+    from twilio_sim.app import create_app as create_sim
+    from twilio_sim.config import Endpoint, SimConfig
+    from twilio_sim.traffic import TrafficConfig
+
+    port = ServerThread.free_port()
+    base = f"http://127.0.0.1:{port}"
+    config = SimConfig(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
+                       callback_url=base + "/twilio/conference-events#rc=3&rp=5xx,ct,rt",
+                       default_endpoint=Endpoint("answer", 0.05), seed=11)  # fmt: skip
+    agents = roster_module.load(None).agents
+    # Speech off: at 120x its turns would outrun this one test process (a backlog of
+    # callbacks in flight is a floor Twilio is ahead of, not a clean one); holds, hang-ups
+    # and whispers stay.
+    traffic = TrafficConfig(calls_per_minute=8, speech=False, prefill=4, time_scale=120)
+    sim_port = ServerThread.free_port()
+    sim = ServerThread(create_sim(config, traffic, agents), sim_port, None)
+    sim.start()
+    settings = make_settings(redis_target.url, namespace, base,
+                             TWILIO_API_BASE_URL=f"http://127.0.0.1:{sim_port}",
+                             EARPIECE_RECONCILE_SECONDS="0.5")  # fmt: skip
+    service = ServerThread(create_app(settings, redis_target), port, settings)
+    service.start()
+    wired = Wired(sim=None, service=service)  # type: ignore[arg-type]
+    kinds = ("conference-added", "participant-added", "participant-removed", "flags",
+             "conference-ended")  # fmt: skip
+    try:
+        before = {k: metric(wired, "earpiece_reconciler_repairs_total", kind=k) for k in kinds}
+        runs = metric(wired, "earpiece_reconciler_runs_total", result="done")
+        key = personal_key(settings, "mina")
+        ends = time.monotonic() + 30  # an hour at 120x
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"},
+                          timeout=10) as http:  # fmt: skip
+            while time.monotonic() < ends:
+                live = http.get("/api/conferences").json()["conferences"]
+                talking = [c["sid"] for c in live if c["state"] == "talking"]
+                if talking:  # whisper to one call a while, then leave
+                    http.post(f"/api/conferences/{talking[0]}/monitors",
+                              json={"mode": "whisper", "takeover": True})  # fmt: skip
+                    time.sleep(2)
+                    http.delete(f"/api/conferences/{talking[0]}/monitors/mina")
+                time.sleep(1)
+        after = {k: metric(wired, "earpiece_reconciler_repairs_total", kind=k) for k in kinds}
+        assert metric(wired, "earpiece_reconciler_runs_total", result="done") >= runs + 20
+        assert after == before
+    finally:
+        sim.stop()
+        service.stop()

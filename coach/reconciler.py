@@ -116,6 +116,9 @@ class Reconciler:
                 return
             connected = [participant_view(p) for p in people
                          if (p.status or "connected") == "connected"]  # fmt: skip
+            if sid in seqs and await self._left_just_now(sid, connected, settled_before):
+                done.settling += 1
+                return
             view: dict[str, Any] = {
                 "sid": sid,
                 "fn": conference.friendly_name or "",
@@ -138,6 +141,25 @@ class Reconciler:
         for kind, n in done.repairs.items():
             metrics.RECONCILE_REPAIRS.labels(kind).inc(n)
         return done
+
+    async def _left_just_now(
+        self, sid: str, connected: list[dict[str, Any]], settled_before: int
+    ) -> bool:
+        """Whether someone Redis has on the call is gone at Twilio only since a moment ago.
+
+        The conference was listed before its participants were: someone who left in
+        between is missing from the list while the listed conference still looks
+        settled, and their leave callback may not have landed yet (bench/truth.py found
+        one such false removal in 30 clean minutes). Only when a removal is at stake is the
+        conference fetched again, to see when it last changed."""
+        doc = await self.floor.document(sid)
+        at_twilio = {p["call_sid"] for p in connected}
+        present = [c for c, p in ((doc or {}).get("p") or {}).items() if p.get("present")]
+        if all(call in at_twilio for call in present):
+            return False
+        again = await self.twilio.fetch_conference(sid)
+        changed = _ms(again.date_updated) if again is not None else None
+        return changed is not None and changed > settled_before
 
     async def _ended_at_twilio(self, sid: str, seq: int) -> bool:
         """A conference Redis holds live that Twilio does not list: end it if Twilio says so."""

@@ -21,9 +21,10 @@ from twilio.request_validator import RequestValidator
 
 from earpiece.settings import Settings
 
-# An hour ago, to the second: callbacks dated within a day of now, as Earpiece requires
-# (a Timestamp further away is refused as nonsense).
-BASE_TIME = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+# An hour ago, on a whole minute (so on a boundary of the 30 s history buckets too):
+# callbacks dated within a day of now, as Earpiece requires (a Timestamp further away
+# is refused as nonsense).
+BASE_TIME = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
 
 
 def sid(prefix: str) -> str:

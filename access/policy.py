@@ -16,6 +16,8 @@ ASK_HELP = "ask-help"  # an agent's help request on its own call
 READ_AUDIT = "read-audit"
 STREAM = "stream"  # /events: an agent receives only the cards sent to it
 TICKET = "ticket"  # a one-time ticket for its own credential
+READ_TRANSCRIPT = "read-transcript"  # a call's words: people only, never the shared token
+PAUSE_TRANSCRIPT = "pause-transcript"  # for a payment: a supervisor, or the call's agent
 
 ALLOWED: dict[str, frozenset[str]] = {
     READ_FLOOR: frozenset({SUPERVISOR, SERVICE}),
@@ -25,6 +27,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     READ_AUDIT: frozenset({SUPERVISOR}),
     STREAM: frozenset({SUPERVISOR, SERVICE, AGENT}),
     TICKET: frozenset({SUPERVISOR, SERVICE, AGENT}),
+    READ_TRANSCRIPT: frozenset({SUPERVISOR}),
+    PAUSE_TRANSCRIPT: frozenset({SUPERVISOR, AGENT}),
 }
 
 # Roles that see customers' full numbers unless the roster says otherwise

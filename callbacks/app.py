@@ -27,6 +27,8 @@ from callbacks import (
     queues_api,
     stream,
     taskrouter_webhook,
+    transcript_stream,
+    transcripts,
     twiml,
     webhooks,
 )  # fmt: skip
@@ -44,6 +46,7 @@ from earpiece.tasks import cancel_all
 from live import history, ticker
 from live.board_hub import BoardHub
 from live.feed import FeedHub
+from live.model import Json
 from live.store import LiveFloor, now_ms
 
 log = logging.getLogger("earpiece.callbacks")
@@ -93,6 +96,21 @@ async def _sample(floor: LiveFloor) -> None:
         await asyncio.sleep(history.BUCKET_SECONDS - (now_ms() / 1000) % history.BUCKET_SECONDS)
 
 
+def every_tick(*parts: ticker.Also) -> ticker.Also:
+    """Several once-a-second jobs on one read of the floor; each one's failure is its own."""
+
+    async def run(conferences: list[Json]) -> None:
+        for part in parts:
+            try:
+                await part(conferences)
+            except RedisError as exc:
+                log.info("a once-a-second job could not run: %s", exc)
+            except Exception:
+                log.warning("a once-a-second job failed; will retry", exc_info=True)
+
+    return run
+
+
 def oidc_verifier(settings: Settings, roster: roster_module.Roster) -> OidcVerifier | None:
     if not settings.oidc_issuer or not settings.oidc_audience:
         return None
@@ -104,11 +122,18 @@ def routes() -> list[Route]:
         Route("/twilio/conference-events", webhooks.conference_events, methods=["POST"]),
         Route("/twilio/call-events", webhooks.call_events, methods=["POST"]),
         Route("/twilio/taskrouter-events", taskrouter_webhook.taskrouter_events, methods=["POST"]),
+        Route("/twilio/transcription-events", transcripts.events, methods=["GET", "POST"]),
         Route("/twilio/twiml/customer", twiml.customer_twiml, methods=["GET", "POST"]),
         Route("/twilio/twiml/agent", twiml.agent_twiml, methods=["GET", "POST"]),
         Route("/api/conferences", api.list_conferences, methods=["GET"]),
         Route("/api/conferences/{sid}", api.get_conference, methods=["GET"]),
         Route("/api/calls/{call_sid}", api.get_call, methods=["GET"]),
+        Route("/api/conferences/{sid}/transcript", transcripts.transcript, methods=["GET"]),
+        Route("/api/conferences/{sid}/transcript/pause", transcripts.pause, methods=["POST"]),
+        Route("/api/conferences/{sid}/transcript/pause", transcripts.resume, methods=["DELETE"]),
+        Route("/api/calls/{call_sid}/transcript/pause", transcripts.pause, methods=["POST"]),
+        Route("/api/calls/{call_sid}/transcript/pause", transcripts.resume, methods=["DELETE"]),
+        Route("/api/conferences/{sid}/phrases/mute", transcripts.mute_phrases, methods=["POST"]),
         Route("/api/conferences/{sid}/monitors", monitors.join, methods=["POST"]),
         Route("/api/conferences/{sid}/monitors/{supervisor}", monitors.switch, methods=["PATCH"]),
         Route("/api/conferences/{sid}/monitors/{supervisor}", monitors.leave, methods=["DELETE"]),
@@ -126,6 +151,8 @@ def routes() -> list[Route]:
         Route("/events", stream.events, methods=["GET"]),
         Route("/events/board", board_stream.board_events, methods=["GET"]),
         Route("/events/board", board_stream.options, methods=["OPTIONS"]),
+        Route("/events/transcript", transcript_stream.transcript_events, methods=["GET"]),
+        Route("/events/transcript", board_stream.options, methods=["OPTIONS"]),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/metrics", api.prometheus, methods=["GET"]),
     ]
@@ -158,6 +185,8 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             coach=coach,
             queues=services.queues,
             roster=roster,
+            transcripts=services.transcripts,
+            transcription=services.transcription,
             oidc=oidc_verifier(settings, roster),
         )
         await hub.start()
@@ -178,7 +207,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
         ticking = asyncio.create_task(
             ticker.run_forever(
                 floor,
-                also=services.guard.run_once,
+                also=every_tick(services.guard.run_once, services.transcription.run_once),
                 feed_max_age_seconds=settings.feed_max_age_seconds,
             ),
             name="earpiece-ticker",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from access.oidc import OidcVerifier
 from callbacks.signature import SignatureChecker
 from coach.actions import Coach
+from coach.transcription import Transcription
 from earpiece.redis_client import AsyncRedis
 from earpiece.roster import Roster
 from earpiece.settings import Settings
@@ -14,6 +15,7 @@ from live.board_hub import BoardHub
 from live.feed import FeedHub
 from live.queues import LiveQueues
 from live.store import LiveFloor
+from live.transcript import Transcripts
 
 
 @dataclass
@@ -27,4 +29,6 @@ class Context:
     coach: Coach
     queues: LiveQueues
     roster: Roster
+    transcripts: Transcripts
+    transcription: Transcription
     oidc: OidcVerifier | None = None  # with EARPIECE_OIDC_ISSUER

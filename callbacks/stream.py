@@ -23,7 +23,7 @@ from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from access.policy import STREAM, sees_full_numbers
+from access.policy import READ_TRANSCRIPT, STREAM, refusal, sees_full_numbers
 from access.principal import AGENT
 from callbacks.auth import authorize
 from callbacks.context import Context
@@ -156,6 +156,7 @@ async def events(request: Request) -> Response:
     sub = await ctx.hub.subscribe(
         full_numbers=sees_full_numbers(principal, ctx.roster.full_number_roles),
         agent=principal.ident if principal.kind == AGENT else None,
+        transcripts=refusal(principal, READ_TRANSCRIPT) is None,
     )
     return EventSourceResponse(
         _events(ctx, sub, last_id, snapshot),

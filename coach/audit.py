@@ -15,9 +15,9 @@ from typing import Any
 
 from earpiece.redis_client import AsyncRedis
 from live.keys import Keys
-from live.model import iso
 from live.store import now_ms
 from live.store import text as _text
+from live.times import iso
 
 FIELDS = ("at", "action", "supervisor", "conference_sid", "friendly_name", "agent", "mode",
           "from_mode", "outcome", "detail", "call_sid")  # fmt: skip

@@ -72,6 +72,23 @@ class TwilioCalls:
             self.client.conferences(conference_sid).participants(call_sid).update, **params
         )
 
+    # -- real-time transcription (issue 15) ---------------------------------------------
+
+    async def start_transcription(self, call_sid: str, **params: Any) -> Any:
+        """POST /Calls/{CallSid}/Transcriptions.json: a Transcription resource (GT...)."""
+        return await self._run(self.client.calls(call_sid).transcriptions.create, **params)
+
+    async def stop_transcription(self, call_sid: str, sid_or_name: str) -> None:
+        """Status=stopped on the Transcription (its SID, or the Name it was given); one
+        Twilio no longer has (the call ended) counts as stopped."""
+        try:
+            await self._run(
+                self.client.calls(call_sid).transcriptions(sid_or_name).update, status="stopped"
+            )
+        except CoachError as exc:
+            if exc.code not in ("twilio-20404", "twilio-21220"):
+                raise
+
     # -- TaskRouter (issue 12): what the reconciler compares the queues with ------------
 
     def _workspace(self, workspace_sid: str) -> Any:

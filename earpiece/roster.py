@@ -7,6 +7,7 @@ shows a believable floor.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -16,6 +17,8 @@ from typing import Any
 from earpiece.settings import SettingError, Settings
 
 ROLES = ("lead", "manager", "qa")
+# always: every call; monitored: while a supervisor is on the call or has its page open.
+TRANSCRIBE_MODES = ("always", "monitored", "off")
 
 
 # A team's own alert thresholds ([teams.NAME.alerts] in the roster), by roster key.
@@ -33,6 +36,10 @@ class Team:
     queue: str
     agents: tuple[str, ...]
     alerts: dict[str, float] = field(default_factory=dict)  # Thresholds field -> seconds
+    # Live transcript (issue 15): when its calls are transcribed (TRANSCRIBE_MODES; it costs
+    # money per minute), and the phrases that raise the `phrase` alert (live/phrases.py).
+    transcribe: str = "off"
+    phrases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,24 @@ def _alerts(raw: Any, where: str) -> dict[str, float]:
     return out
 
 
+MAX_PHRASE_CHARS = 200
+
+
+def _phrases(value: Any, where: str) -> tuple[str, ...]:
+    """Phrases as written; a `re:` one must compile (live/phrases.py matches them)."""
+    out = _strings(value, where.partition(": ")[2] or where)
+    for phrase in out:
+        if not phrase.strip() or len(phrase) > MAX_PHRASE_CHARS:
+            raise SettingError(f"{where}: {phrase[:40]!r} must have 1 to {MAX_PHRASE_CHARS} "
+                               "characters")  # fmt: skip
+        if phrase.startswith("re:"):
+            try:
+                re.compile(phrase[3:])
+            except re.error as exc:
+                raise SettingError(f"{where}: {phrase[:60]!r} is not a pattern: {exc}") from None
+    return out
+
+
 def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
     try:
         data = tomllib.loads(text)
@@ -118,9 +143,16 @@ def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
         if not isinstance(body, dict):
             raise SettingError(f"{source}: [teams.{name}] must be a table")
         agents = _strings(body.get("agents", []), f"teams.{name}.agents")
+        transcribe = body.get("transcribe", "off")
+        if transcribe not in TRANSCRIBE_MODES:
+            modes = ", ".join(TRANSCRIBE_MODES)
+            raise SettingError(f"{source}: teams.{name}.transcribe must be one of {modes}, "
+                               f"got {str(transcribe)[:40]!r}")  # fmt: skip
         teams[name] = Team(
             name=name, queue=str(body.get("queue", name)), agents=agents,
             alerts=_alerts(body.get("alerts", {}), f"{source}: teams.{name}.alerts"),
+            transcribe=transcribe,
+            phrases=_phrases(body.get("phrases", []), f"{source}: teams.{name}.phrases"),
         )  # fmt: skip
         for agent in agents:
             _labelable(agent, "agent", source)

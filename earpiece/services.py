@@ -15,6 +15,7 @@ from coach.audit import Audit
 from coach.guard import Guard, GuardPolicy
 from coach.reconciler import Reconciler
 from coach.taskrouter_repair import TaskRouterRepair
+from coach.transcription import Transcription
 from coach.twilio_calls import TwilioCalls
 from coach.twilio_client import CONNECTION_OVERRIDES, make_client
 from earpiece.redis_client import AsyncRedis, RedisTarget, async_client
@@ -23,6 +24,7 @@ from earpiece.settings import Settings
 from live.model import Thresholds
 from live.queues import LiveQueues, QueuePolicy
 from live.store import LiveFloor
+from live.transcript import Transcripts
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Services:
     reconciler: Reconciler
     guard: Guard
     queues: LiveQueues
+    transcripts: Transcripts
+    transcription: Transcription
 
     @property
     def audit(self) -> Audit:
@@ -95,4 +99,15 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
         reconciler.taskrouter = TaskRouterRepair(
             queues, coach.twilio, settings.workspace_sid, link=lambda task: queues.link(task)
         )
-    return Services(settings, target, roster, redis, floor, coach, reconciler, guard, queues)
+    transcripts = Transcripts(redis, floor, roster, feed_maxlen=settings.feed_maxlen,
+                              keep_seconds=settings.history_seconds)  # fmt: skip
+    transcription = Transcription(
+        floor, transcripts, coach.twilio, roster, coach.audit,
+        # Twilio's transcription callbacks take no connection overrides that its pages
+        # document; a lost line is a line, and the call's state is the conference's.
+        status_callback_url=settings.base_url + "/twilio/transcription-events",
+        language=settings.transcription_language,
+        grace_seconds=settings.transcription_grace_seconds,
+    )  # fmt: skip
+    return Services(settings, target, roster, redis, floor, coach, reconciler, guard, queues,
+                    transcripts, transcription)  # fmt: skip

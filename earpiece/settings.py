@@ -233,6 +233,10 @@ class Settings:
     end_duplicates: bool = True
     # The <Conference region> of the TwiML endpoints (TWILIO_REGION when unset).
     conference_region: str | None = None
+    # Live transcripts (issue 15): the language Twilio transcribes (BCP-47), and how long a
+    # monitored call keeps its transcription after its last watcher.
+    transcription_language: str = "en-US"
+    transcription_grace_seconds: float = 30.0
 
     def require(self, *names: str) -> None:
         """Raise SettingError naming the first of `names` that is unset."""
@@ -404,6 +408,12 @@ def load(
         ),
         end_duplicates=get("EARPIECE_END_DUPLICATES", _boolean("EARPIECE_END_DUPLICATES"), True),
         conference_region=text("EARPIECE_CONFERENCE_REGION") or text("TWILIO_REGION"),
+        transcription_language=text("EARPIECE_TRANSCRIPTION_LANGUAGE") or "en-US",
+        transcription_grace_seconds=get(
+            "EARPIECE_TRANSCRIPTION_GRACE_SECONDS",
+            _positive_float("EARPIECE_TRANSCRIPTION_GRACE_SECONDS"),
+            30.0,
+        ),
         dashboard_url=get(
             "EARPIECE_DASHBOARD_URL", _http_url("EARPIECE_DASHBOARD_URL"), "http://127.0.0.1:8501"
         ),

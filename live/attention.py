@@ -17,6 +17,9 @@ from typing import Any, TypeVar
 # Alert weights: how urgently each one calls for a supervisor.
 WEIGHTS: Mapping[str, int] = {
     "help": 100,
+    # A team phrase said on the call ("speak to your manager", "lawyer"): a customer about
+    # to escalate or leave, just under a stranded one (issue 15).
+    "phrase": 75,
     "customer-alone": 90,
     "agent-alone": 80,
     "duplicate": 70,
@@ -36,6 +39,7 @@ UNKNOWN_ALERT_WEIGHT = 10
 
 REASONS: Mapping[str, str] = {
     "help": "{agent} asked for help",
+    "phrase": "the call said {phrase}",
     "customer-alone": "the customer is alone on the line",
     "agent-alone": "the agent is alone on the line",
     "duplicate": "a duplicate conference holds a lone participant",
@@ -95,6 +99,10 @@ def attention(conference: Mapping[str, Any], now_s: float) -> Attention:
         "duration": clock(seconds_since(conference.get("started_at"), now_s)),
         "silence": clock(seconds_since(signals.get("silent_since"), now_s)),
         "agent": conference.get("agent") or "the agent",
+        "phrase": ", ".join(
+            f"“{h['phrase']}”" for h in conference.get("phrases") or () if not h.get("muted")
+        )
+        or "a phrase",
     }
     reasons = tuple(REASONS.get(a, a).format(**values) for a in alerts)
     return Attention(total, reasons)

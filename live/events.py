@@ -248,3 +248,9 @@ def parse_conference_event(
         idempotency_token=idempotency_token,
         call_status=_bounded(params, "ParticipantCallStatus", MAX_REASON_CHARS),
     )
+
+
+def timestamp_ms(raw: str | None, now_ms: int) -> int:
+    """A Twilio Timestamp (RFC 2822, or ISO 8601 as the transcription callbacks send it) in
+    ms since the epoch; none: `now_ms`. BadEvent for anything else."""
+    return _timestamp_ms(raw, now_ms)

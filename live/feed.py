@@ -27,6 +27,7 @@ from earpiece.tasks import cancel_all
 from live import privacy
 from live.model import card_json
 from live.store import FeedEntry, LiveFloor
+from live.transcript_view import line_json
 
 log = logging.getLogger("earpiece.feed")
 
@@ -53,6 +54,8 @@ class Message:
     wire_masked: bytes | None = None
     # A card's agent: an agent's softphone receives only its own cards.
     agent: str | None = None
+    # The conference it is about (a call page's stream follows one call).
+    sid: str | None = None
 
     def masked_data(self) -> str:
         if self.doc is None:
@@ -68,10 +71,13 @@ def render(floor: LiveFloor, entry: FeedEntry) -> Message:
     if entry.event == "card":
         card = card_json(entry.doc)
         return Message(entry.id, entry.event, orjson.dumps(card).decode(), agent=card["agent"])
+    if entry.event == "transcript":
+        data = orjson.dumps({"sid": entry.sid, "line": line_json(entry.doc)}).decode()
+        return Message(entry.id, entry.event, data, sid=entry.sid)
     rendered = floor.render(entry.doc)
     data = orjson.dumps(rendered).decode()
     shown = rendered if privacy.has_number(rendered) else None
-    return Message(entry.id, entry.event, data, doc=shown)
+    return Message(entry.id, entry.event, data, doc=shown, sid=entry.sid)
 
 
 def id_key(stream_id: str) -> tuple[int, int]:
@@ -96,11 +102,17 @@ class Subscription:
     # agent's softphone only the cards sent to that agent.
     full_numbers: bool = False
     agent: str | None = None
+    # A call page's stream: only that call's transcript lines and changes.
+    watch: str | None = None
+    # Whether its reader may read a call's words (people; not the shared service token).
+    transcripts: bool = True
 
     def wants(self, message: Message) -> bool:
-        if self.agent is None:
-            return True
-        return message.event == "card" and message.agent == self.agent
+        if self.watch is not None:
+            return message.sid == self.watch and message.event in ("transcript", "conference")
+        if self.agent is not None:
+            return message.event == "card" and message.agent == self.agent
+        return self.transcripts or message.event != "transcript"
 
 
 # Feed entries that name a queue or an agent (TaskRouter, issue 12) and are sent whole:
@@ -140,10 +152,14 @@ class FeedHub:
                 self._following = True
                 self._interest.set()
 
-    async def subscribe(self, full_numbers: bool = False, agent: str | None = None) -> Subscription:
+    async def subscribe(
+        self, full_numbers: bool = False, agent: str | None = None, watch: str | None = None,
+        transcripts: bool = True,
+    ) -> Subscription:  # fmt: skip
         await self._follow()
         sub = Subscription(queue=asyncio.Queue(maxsize=self.queue_size), start=self.last_id,
-                           full_numbers=full_numbers, agent=agent)  # fmt: skip
+                           full_numbers=full_numbers, agent=agent, watch=watch,
+                           transcripts=transcripts)  # fmt: skip
         self._subs.add(sub)
         return sub
 
@@ -236,6 +252,8 @@ class FeedHub:
 
     def _deliver(self, message: Message) -> None:
         for sub in list(self._subs):
+            if (sub.watch is not None or sub.agent is not None) and not sub.wants(message):
+                continue  # a call page or a softphone: most of the floor is not for it
             try:
                 sub.queue.put_nowait(message)
             except asyncio.QueueFull:

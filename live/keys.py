@@ -38,6 +38,23 @@ class Keys:
         """A conference's events for the call page: a capped list, in arrival order."""
         return f"{self.tag}:tl:{sid}"
 
+    def transcript_index(self, sid: str) -> str:
+        """A call's final transcript lines in time order (sorted set of line ids)."""
+        return f"{self.tag}:txi:{sid}"
+
+    def transcript_lines(self, sid: str) -> str:
+        """A call's final transcript lines (hash line id -> line JSON, masked)."""
+        return f"{self.tag}:txl:{sid}"
+
+    def transcript_registers(self, sid: str) -> str:
+        """A call's transcript registers: newest final and partial per track, card context."""
+        return f"{self.tag}:txr:{sid}"
+
+    @property
+    def viewers_all(self) -> str:
+        """Calls whose page is open (a transcript stream): hash ConferenceSid -> until (ms)."""
+        return f"{self.tag}:viewers"
+
     @property
     def history(self) -> str:
         """Stream of samples of the live calls per team (the dashboard's chart)."""

@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from earpiece.roster import Roster
+from live.times import iso
+from live.transcript_view import transcript_state
 
 Doc = Mapping[str, Any]
 Json = dict[str, Any]
@@ -37,19 +38,6 @@ class Thresholds:
 def limits_for(team: str | None, roster: Roster, base: Thresholds) -> Thresholds:
     found = roster.teams.get(team) if team else None
     return base.for_team(found.alerts) if found is not None else base
-
-
-@functools.lru_cache(maxsize=4096)
-def _iso_second(second: int) -> str:
-    return datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def iso(ms: int | float | None) -> str | None:
-    """UTC ISO 8601 to the second (Twilio's own resolution); cached, since a floor
-    renders the same few thousand seconds over and over."""
-    if ms is None:
-        return None
-    return _iso_second(int(ms // 1000))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -128,6 +116,7 @@ class AlertClock:
     silent_since: int | None = None  # customer and agent on, nobody speaking, not on hold
     overtalk_since: int | None = None  # customer and agent both speaking
     help: bool = False
+    phrase: bool = False  # a team phrase was said on the call, and no supervisor muted it
     holds: int = 0
     hold_total_ms: int = 0
     # (role, talk ms so far, speaking since) for the customer and agent legs
@@ -137,7 +126,7 @@ class AlertClock:
     talk_fixed: tuple[dict[str, float], dict[str, float]] | None = None
 
     @classmethod
-    def of(cls, doc: Doc, people: list[Doc], roles: list[str]) -> AlertClock:
+    def of(cls, doc: Doc, people: list[Doc], roles: list[str], phrase: bool = False) -> AlertClock:
         held = [p["hold_since"] for p, r in zip(people, roles, strict=True)
                 if p.get("hold") and p.get("hold_since") and r != "supervisor"]  # fmt: skip
         alone, since = alone_since(doc, people)
@@ -157,7 +146,7 @@ class AlertClock:
         clock = cls(
             started=doc.get("started"), held_since=min(held) if held else None,
             alone=alone, alone_since=since, silent_since=silent, overtalk_since=overtalk,
-            help=bool(doc.get("help")), holds=int(doc.get("holds") or 0),
+            help=bool(doc.get("help")), phrase=phrase, holds=int(doc.get("holds") or 0),
             hold_total_ms=sum(int(p.get("hold_total") or 0) for p in (doc.get("p") or {}).values()),
             talkers=talkers, speaking=tuple(sorted(r for r, _, since in talkers if since)),
         )  # fmt: skip
@@ -169,6 +158,8 @@ class AlertClock:
         alerts: list[str] = []
         if self.help:
             alerts.append("help")
+        if self.phrase:
+            alerts.append("phrase")
         if self.alone is not None:
             alerts.append(self.alone)
         if self.held_since is not None and now_ms - self.held_since >= limits.long_hold * 1000:
@@ -278,6 +269,7 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
             "ended_at": iso(doc.get("ended")), "state": "ended", "team": None, "queue": None,
             "agent": None, "participants": [], "monitors": [], "alerts": [], "alone_since": None,
             "signals": None, "help": None, "cards": cards_json(doc), "task_sid": doc.get("task"),
+            "transcript": transcript_state(doc, ())[0], "phrases": [],
         }, None  # fmt: skip
     people = present_participants(doc)
     parsed = [role_of(p.get("label")) for p in people]
@@ -286,7 +278,8 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
     agent_leg = next((p["call_sid"] for p, r in zip(people, roles, strict=True) if r == "agent"),
                      None)  # fmt: skip
     team = roster.team_for(agent)
-    clock = AlertClock.of(doc, people, roles)
+    transcript, phrases = transcript_state(doc, team.phrases if team else ())
+    clock = AlertClock.of(doc, people, roles, phrase=any(not h["muted"] for h in phrases))
     return {
         "sid": doc["sid"],
         "friendly_name": doc.get("fn") or "",
@@ -309,6 +302,9 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
         "cards": cards_json(doc),
         # The TaskRouter task this conference is for (issue 12), when TaskRouter made it.
         "task_sid": doc.get("task"),
+        # Its live transcript (issue 15): state and last line; the team's phrases said.
+        "transcript": transcript,
+        "phrases": phrases,
     }, clock
 
 
@@ -324,6 +320,7 @@ def unreadable(sid: str) -> Json:
         "updated_at": None, "ended_at": None, "state": "waiting", "team": None, "queue": None,
         "agent": None, "participants": [], "monitors": [], "alerts": [UNREADABLE],
         "alone_since": None, "signals": None, "help": None, "cards": [], "task_sid": None,
+        "transcript": None, "phrases": [],
     }  # fmt: skip
 
 

@@ -28,8 +28,8 @@ from earpiece.roster import Roster
 from live import attention
 from live.batching import BatchedScript
 from live.board import mask_number
-from live.model import iso
 from live.taskrouter_events import TaskRouterEvent
+from live.times import iso
 
 LINK_LUA = resources.files("live").joinpath("taskrouter_link.lua").read_text(encoding="utf-8")
 # The apply script runs the link function too (after a reservation.accepted, same call).

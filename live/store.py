@@ -45,7 +45,7 @@ log = logging.getLogger("earpiece.live")
 
 # A feed entry's kind -> the SSE event it is sent as.
 FEED_EVENTS = {"conference": "conference", "ended": "conference-ended", "card": "card",
-               "queue": "queue", "agent": "agent"}  # fmt: skip
+               "queue": "queue", "agent": "agent", "transcript": "transcript"}  # fmt: skip
 
 # Announce a conference as it is now (the alert ticker): read and append in one
 # script, so the entry can never carry an older document than the feed already has.

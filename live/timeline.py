@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from live.model import iso, role_of
+from live.model import role_of
+from live.times import iso
 
 # The event codes live/apply.lua and live/repair.lua write (compact: see apply.lua).
 CODES = {

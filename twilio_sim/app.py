@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from earpiece.tasks import cancel_all
-from twilio_sim import control, rest
+from twilio_sim import control, rest, transcriptions
 from twilio_sim.config import SimConfig
 from twilio_sim.delivery import Deliverer
 from twilio_sim.engine import Engine
@@ -23,6 +23,7 @@ from twilio_sim.taskrouter import rest as taskrouter_rest
 from twilio_sim.taskrouter.traffic import QueueFloor, TaskRouterTraffic
 from twilio_sim.taskrouter.workspace import Workspace, WorkspaceConfig
 from twilio_sim.traffic import Traffic, TrafficConfig
+from twilio_sim.transcriptions import Transcriber
 
 _TWILIO_HTTP_CODES = {404: 20404, 405: 20004}
 
@@ -48,6 +49,7 @@ def create_app(
     rng = random.Random(config.seed)
     deliverer = Deliverer(config, rng)
     engine = Engine(config, deliverer, rng)
+    transcriber = Transcriber(engine, deliverer, config.words_per_second)
     workspace_floor = Workspace(engine, deliverer, workspace, rng) if workspace else None
     for agent, queues in (workers or {}).items():
         if workspace_floor is not None:
@@ -58,7 +60,7 @@ def create_app(
         await deliverer.start()
         floors: list[Traffic | QueueFloor] = []
         if traffic is not None:
-            floors.append(Traffic(engine, agents or [], traffic, rng))
+            floors.append(Traffic(engine, agents or [], traffic, rng, transcriber=transcriber))
         if queue_traffic is not None and workspace_floor is not None:
             floors.append(QueueFloor(workspace_floor, queue_traffic, rng))  # TaskRouter routes
         runners = [asyncio.create_task(f.run()) for f in floors]
@@ -71,12 +73,14 @@ def create_app(
                 await f.stop()
             if workspace_floor is not None:
                 await workspace_floor.stop()
+            await transcriber.stop_all()
             await engine.stop()
             await deliverer.stop()
 
     app = Starlette(
         routes=[
             *rest.routes(),
+            *transcriptions.routes(),
             *control.routes(),
             *taskrouter_rest.routes(),
             *taskrouter_control.routes(),
@@ -85,5 +89,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.transcriber = transcriber
     app.state.workspace = workspace_floor
     return app

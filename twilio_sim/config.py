@@ -45,6 +45,8 @@ class SimConfig:
     # How long a dialled leg is `connecting` (after any queueing) before it rings.
     connecting_seconds: float = 0.02
     seed: int | None = None
+    # How fast simulated people speak (real-time transcription's partials and finals).
+    words_per_second: float = 2.5
     # Sign callbacks with a SharedKey (key id, secret) and HMAC-SHA256, as an account with a
     # Webhook Rule does, instead of the auth token and HMAC-SHA1.
     shared_key: tuple[str, str] | None = None

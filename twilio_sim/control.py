@@ -2,7 +2,7 @@
 
     POST /sim/calls                        {"agent", "customer"} -> a talking call
                                            (+ "waiting": true: the customer only, waiting)
-    POST /sim/conferences/{sid}/actions    {"action", "call_sid"}
+    POST /sim/conferences/{sid}/actions    {"action", "call_sid"} (+ "text" for "say")
     GET  /sim/state                        everything the simulator holds
 
 and, beyond the contract, for tests and demos:
@@ -28,7 +28,9 @@ from twilio_sim.config import Endpoint, Reliability
 from twilio_sim.engine import Engine, SimError
 from twilio_sim.traffic import busy_duplicate, customer_number
 
-ACTIONS = ("hold", "unhold", "mute", "unmute", "speech-start", "speech-stop", "leave", "end")
+ACTIONS = ("hold", "unhold", "mute", "unmute", "speech-start", "speech-stop", "leave", "end",
+           "say")  # fmt: skip
+MAX_SAY_CHARS = 2000
 
 
 def _json(content: Any, status: int = 200) -> Response:
@@ -117,6 +119,14 @@ async def action(request: Request, engine: Engine) -> Response:
     conference = engine.conference(request.path_params["sid"])
     if conference.status == "completed":
         raise SimError(400, 16099, f"conference {conference.sid} has ended")
+    if name == "say":
+        # The leg says the text: speech events, and what a running transcription hears.
+        words = body.get("text")
+        if not isinstance(words, str) or not words.strip() or len(words) > MAX_SAY_CHARS:
+            raise SimError(400, 20001, f"say needs a text of 1 to {MAX_SAY_CHARS} characters")
+        speaker = engine.participant(conference, str(body.get("call_sid") or ""))
+        request.app.state.transcriber.say_soon(conference, speaker, words)
+        return _json({"conference": conference.json()})
     engine.act(conference, name, body.get("call_sid"))
     return _json({"conference": conference.json()})
 

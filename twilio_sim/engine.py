@@ -96,7 +96,7 @@ class SimError(Exception):
         }
 
 
-def _bool(form: Mapping[str, str], name: str, default: bool | None = None) -> bool | None:
+def flag(form: Mapping[str, str], name: str, default: bool | None = None) -> bool | None:
     raw = form.get(name)
     if raw is None or raw == "":
         return default
@@ -120,6 +120,8 @@ class Engine:
         # Told of every conference that ends, however it ends (TaskRouter's Workspace
         # moves the task of a conference it made to wrap-up).
         self.on_conference_end: list[Callable[[Conference], None]] = []
+        # Told of every call that ends (a real-time transcription ends with its call).
+        self.on_call_end: list[Callable[[str], None]] = []
 
     # -- lookups -------------------------------------------------------------
 
@@ -307,6 +309,7 @@ class Engine:
         call = self.calls.get(p.call_sid)
         if call is not None and call.status == "in-progress":
             call.status, call.ended, call.updated = "completed", now, now
+            self._call_ended(call.sid)
         self._conference_event(
             conference, "participant-leave", p,
             ParticipantCallStatus="completed", ReasonParticipantLeft=reason,
@@ -352,6 +355,10 @@ class Engine:
         for told in self.on_conference_end:
             told(conference)
 
+    def _call_ended(self, call_sid: str) -> None:
+        for told in self.on_call_end:
+            told(call_sid)
+
     def _abandon(self, p: Participant, call_status: str) -> None:
         """A participant that never joined: its call ends without a join, and Twilio still
         says so with a participant-leave carrying the call's status (busy, no-answer,
@@ -379,11 +386,11 @@ class Engine:
             raise SimError(400, 21201, "No 'To' number is specified")
         if not from_:
             raise SimError(400, 21213, "No 'From' number is specified")
-        coaching = bool(_bool(form, "Coaching", False))
+        coaching = bool(flag(form, "Coaching", False))
         coach_target = form.get("CallSidToCoach") or None
-        muted = bool(_bool(form, "Muted", False))
-        start_on_enter = bool(_bool(form, "StartConferenceOnEnter", True))
-        end_on_exit = bool(_bool(form, "EndConferenceOnExit", False))
+        muted = bool(flag(form, "Muted", False))
+        start_on_enter = bool(flag(form, "StartConferenceOnEnter", True))
+        end_on_exit = bool(flag(form, "EndConferenceOnExit", False))
         label = form.get("Label") or None
 
         if conference_ref.startswith("CF"):
@@ -504,10 +511,10 @@ class Engine:
     ) -> None:
         if conference.status == "completed" or p.status in ("complete", "failed"):
             raise SimError(404, 20404, f"Participant {p.call_sid} is not in a live conference")
-        muted = _bool(form, "Muted")
-        hold = _bool(form, "Hold")
-        coaching = _bool(form, "Coaching")
-        end_on_exit = _bool(form, "EndConferenceOnExit")
+        muted = flag(form, "Muted")
+        hold = flag(form, "Hold")
+        coaching = flag(form, "Coaching")
+        end_on_exit = flag(form, "EndConferenceOnExit")
         target = form.get("CallSidToCoach") or None
         new_coaching = p.coaching if coaching is None else coaching
         new_target = (target or p.call_sid_to_coach) if new_coaching else None
@@ -557,6 +564,7 @@ class Engine:
             else:
                 now = time.time()
                 call.status, call.ended, call.updated = "completed", now, now
+                self._call_ended(call.sid)
                 self._call_progress(call, "completed")
         elif call.status in ("queued", "ringing"):
             if p is not None:

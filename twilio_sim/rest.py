@@ -46,7 +46,7 @@ class Form:
         return out
 
 
-async def _form(request: Request) -> Form:
+async def read_form(request: Request) -> Form:
     body = await request.body()
     try:
         return Form(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
@@ -167,7 +167,7 @@ async def conference(request: Request, engine: Engine) -> Response:
     ref = request.path_params["Sid"]
     conf = by_sid(engine, ref) if request.method == "GET" else engine.conference(ref)
     if request.method == "POST":
-        engine.update_conference(conf, (await _form(request)).single)
+        engine.update_conference(conf, (await read_form(request)).single)
     return twilio_json(conf.json())
 
 
@@ -177,7 +177,7 @@ async def conference(request: Request, engine: Engine) -> Response:
 async def participants(request: Request, engine: Engine) -> Response:
     ref = request.path_params["ConferenceSid"]
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         p = engine.create_participant(
             ref,
             form.single,
@@ -206,7 +206,7 @@ async def participant(request: Request, engine: Engine) -> Response:
             404, 20404, f"The requested resource /Participants/{p.call_sid}.json was not found"
         )
     if request.method == "POST":
-        engine.update_participant(conf, p, (await _form(request)).single)
+        engine.update_participant(conf, p, (await read_form(request)).single)
     return twilio_json(p.json())
 
 
@@ -216,7 +216,7 @@ async def participant(request: Request, engine: Engine) -> Response:
 async def call(request: Request, engine: Engine) -> Response:
     found = engine.call(request.path_params["Sid"])
     if request.method == "POST":
-        engine.update_call(found, (await _form(request)).single)
+        engine.update_call(found, (await read_form(request)).single)
     return twilio_json(found.json())
 
 

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from earpiece.tasks import cancel_all
+from twilio_sim import dialogues
 from twilio_sim.engine import Engine, SimError
 from twilio_sim.model import Conference, Participant, new_sid
+from twilio_sim.transcriptions import Transcriber
 
 log = logging.getLogger("earpiece.sim.traffic")
 
@@ -82,10 +84,12 @@ class Generator:
 class Traffic(Generator):
     def __init__(
         self, engine: Engine, agents: list[str], config: TrafficConfig, rng: random.Random,
-        floor_number: str = "+15005550006",
+        floor_number: str = "+15005550006", transcriber: Transcriber | None = None,
     ) -> None:  # fmt: skip
         super().__init__(rng, config.time_scale)
         self.engine = engine
+        # With a transcription running on a call, its turns are lines of a dialogue.
+        self.transcriber = transcriber
         self.config = config
         self.floor_number = floor_number
         self.agents = agents
@@ -154,7 +158,22 @@ class Traffic(Generator):
             if self.rng.random() < self.config.hold_share
             else -1.0
         )
+        script = dialogues.pick(self.rng)
+        said = 0
         while left > 0 and conference.status != "completed":
+            if (self.transcriber is not None and self.config.speech
+                    and self.transcriber.running(conference)):  # fmt: skip
+                who, words = script[said % len(script)]
+                said += 1
+                speaker = customer if who == "customer" else agent
+                if speaker.status != "connected":
+                    return
+                began = asyncio.get_running_loop().time()
+                await self.transcriber.say(conference, speaker, words)
+                gap = self.rng.uniform(0.2, 1.5)
+                await self.sleep(gap)
+                left -= (asyncio.get_running_loop().time() - began) * self.config.time_scale
+                continue
             if hold_at >= 0 and left <= hold_at:
                 hold_at = -1.0
                 pause = self.uniform(self.config.hold_seconds)

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from twilio_sim.engine import Engine, SimError
-from twilio_sim.rest import _form, check_credentials, error, paging
+from twilio_sim.rest import check_credentials, error, paging, read_form
 from twilio_sim.rest import twilio_json as json_response
 from twilio_sim.taskrouter.model import (
     ASSIGNED,
@@ -97,7 +97,7 @@ def _workspace_json(ws: Workspace) -> dict[str, Any]:
 
 async def workspace(request: Request, ws: Workspace) -> Response:
     if request.method == "POST":
-        form = (await _form(request)).single
+        form = (await read_form(request)).single
         if "EventCallbackUrl" in form:
             ws.config.event_callback_url = form["EventCallbackUrl"] or None
     return json_response(_workspace_json(ws))

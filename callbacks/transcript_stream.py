@@ -1,0 +1,111 @@
+"""`GET /events/transcript?sid=CF…`: one call's transcript, live, for its page (issue 15).
+
+The dashboard's call page opens it from the supervisor's browser with a one-time
+ticket (like `/events/board`). Events:
+
+- `snapshot`: `{"lines": [...], "transcript", "phrases"}`, the call's transcript so far;
+- `transcript`: `{"sid", "line"}`, each new line, partial or final, as it arrives (a final
+  replaces the partial of its speaker; `id` names a line);
+- `state`: `{"transcript", "phrases"}`, when the call's transcription state (on, paused by
+  whom, off) or its phrase alerts change;
+- `signed-out`, as on the board stream.
+
+An open stream counts as a watcher of the call: a team whose calls are transcribed
+`monitored` has this call transcribed while its page is open (coach/transcription.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import orjson
+from redis.exceptions import RedisError
+from sse_starlette import EventSourceResponse
+from starlette.requests import Request
+from starlette.responses import Response
+
+from access.policy import READ_TRANSCRIPT
+from access.principal import Principal
+from callbacks.auth import authorize
+from callbacks.board_stream import CORS, MAX_SID_CHARS, SESSION_CHECK_SECONDS
+from callbacks.context import Context
+from callbacks.errors import ApiError
+from callbacks.stream import encode
+from live.feed import Message, Subscription
+
+# An open page tells the transcription controller it is there this often.
+VIEWING_BEAT_SECONDS = 10.0
+
+
+def _state(message: Message) -> bytes:
+    conference = orjson.loads(message.data)
+    body = {"transcript": conference.get("transcript"), "phrases": conference.get("phrases")}
+    return encode(message.id, "state", orjson.dumps(body).decode())
+
+
+async def _stream(
+    ctx: Context, sub: Subscription, sid: str, who: Principal
+) -> AsyncIterator[bytes]:
+    try:
+        conference = await ctx.floor.conference(sid)
+        lines = await ctx.transcripts.lines(sid)
+        snapshot = {"lines": lines, "transcript": (conference or {}).get("transcript"),
+                    "phrases": (conference or {}).get("phrases") or []}  # fmt: skip
+        yield encode(None, "snapshot", orjson.dumps(snapshot).decode())
+        await ctx.transcription.viewing(sid)
+        beat = checked = time.monotonic()
+        while not (sub.overflowed and sub.queue.empty()):
+            with contextlib.suppress(TimeoutError):
+                first = await asyncio.wait_for(sub.queue.get(), SESSION_CHECK_SECONDS)
+                batch = [first]
+                while not sub.queue.empty():
+                    batch.append(sub.queue.get_nowait())
+                chunk = []
+                for message in batch:
+                    if message is None:
+                        return
+                    if message.event == "transcript":
+                        chunk.append(encode(message.id, "transcript", message.data))
+                    elif message.event == "conference":
+                        chunk.append(_state(message))
+                if chunk:
+                    yield b"".join(chunk)
+            now = time.monotonic()
+            if now - beat >= VIEWING_BEAT_SECONDS:
+                beat = now
+                await ctx.transcription.viewing(sid)
+            if who.session is not None and now - checked >= SESSION_CHECK_SECONDS:
+                checked = now
+                if not await ctx.redis.exists(who.session):
+                    yield encode(None, "signed-out", "{}")
+                    return
+    except RedisError:
+        return  # the browser reconnects (with a new ticket) once Redis answers
+    finally:
+        ctx.hub.unsubscribe(sub)
+
+
+async def transcript_events(request: Request) -> Response:
+    who = await authorize(request, READ_TRANSCRIPT, allow_ticket=True)
+    ctx: Context = request.app.state.ctx
+    sid = request.query_params.get("sid") or ""
+    if not (sid.isalnum() and len(sid) <= MAX_SID_CHARS):
+        raise ApiError(422, "bad-sid", "sid must be a conference SID")
+    if await ctx.floor.document(sid) is None:
+        raise ApiError(404, "unknown-conference", f"no conference {sid}")
+    if ctx.hub.subscribers + ctx.board.watchers >= ctx.settings.sse_max_clients:
+        raise ApiError(
+            503, "too-many-streams",
+            f"this process already serves {ctx.settings.sse_max_clients} event streams",
+            {"Retry-After": "5"},
+        )  # fmt: skip
+    sub = await ctx.hub.subscribe(watch=sid)
+    return EventSourceResponse(
+        _stream(ctx, sub, sid, who),
+        ping=ctx.settings.sse_ping_seconds,
+        send_timeout=ctx.settings.sse_send_timeout_seconds,
+        headers=CORS,
+    )

@@ -1,0 +1,85 @@
+"""Card numbers and security codes out of a transcript line, before anything keeps it.
+
+A caller reading out a card is the one thing a live transcript must never
+hold: Twilio says Real-Time Transcription is not PCI compliant
+(https://www.twilio.com/docs/voice/twiml/transcription), so the text is masked
+here, in the webhook, before Redis, the feed, the API or a log sees it, and
+agents pause transcription for a payment (coach/transcription.py).
+
+What counts, on purpose on the side of masking too much:
+
+- a run of 12 or more digits, however spoken: "4111 1111 1111 1111",
+  "4111-1111-...", or digits as words ("four one one one ..."), since a
+  speech engine writes either (card numbers are 12 to 19 digits; a phone
+  number read out is masked too, which is no loss);
+- in a line that speaks of a card (card, CVV, CVC, code, PIN, expiry, "on
+  the back"), every group of three or more digits, and a run of eight or
+  more anywhere (half a card number in one line, half in the next);
+- `context=True` (the call spoke of a card a moment ago, live/transcript.py
+  keeps that): every group of three or more digits, so "it's 123" after
+  "what's the security code" is masked too.
+"""
+
+from __future__ import annotations
+
+import re
+
+CARD = "[card number]"
+DIGITS = "[digits]"
+
+_WORD_DIGITS = {
+    "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}  # fmt: skip
+_WORDS = "|".join(sorted(_WORD_DIGITS, key=len, reverse=True))
+# One digit, or one digit spoken as a word; a run joins them with spaces, dashes or dots.
+_ONE = rf"(?:\d|\b(?:{_WORDS})\b)"
+_RUN = re.compile(rf"{_ONE}(?:[\s\-.,/]*{_ONE})*", re.IGNORECASE)
+_GROUP = re.compile(r"\d{3,}")
+_CARD_TALK = re.compile(
+    r"\b(?:card|credit|debit|visa|mastercard|amex|cvv|cvc|cv2|code|pin|"
+    r"expir\w*|exp\s+date|on\s+the\s+back|long\s+number)\b",
+    re.IGNORECASE,
+)
+CARD_RUN_DIGITS = 12
+PARTIAL_RUN_DIGITS = 8
+
+
+def _digits(run: str) -> int:
+    count = sum(ch.isdigit() for ch in run)
+    for word in re.findall(r"[a-z]+", run.lower()):
+        if word in _WORD_DIGITS:
+            count += 1
+    return count
+
+
+def speaks_of_card(text: str) -> bool:
+    """Whether a line talks about a card: the next few lines are masked harder."""
+    return _CARD_TALK.search(text) is not None
+
+
+def mask(text: str, context: bool = False) -> str:
+    """The line with card numbers and security codes replaced; everything else as it was."""
+    card_talk = context or speaks_of_card(text)
+
+    def run(match: re.Match[str]) -> str:
+        found = match.group(0)
+        count = _digits(found)
+        if count >= CARD_RUN_DIGITS:
+            return CARD
+        if card_talk and count >= PARTIAL_RUN_DIGITS:
+            return CARD
+        if card_talk and count >= 3:
+            # A spoken run ("one two three") or a group of digits: the security code.
+            return DIGITS
+        return found
+
+    masked = _RUN.sub(run, text)
+    if card_talk:
+        masked = _GROUP.sub(DIGITS, masked)
+    return masked
+
+
+def has_card_number(text: str) -> bool:
+    """Whether unmasked card-like digits are in `text` (the tests' and the bench's check)."""
+    return any(_digits(m.group(0)) >= CARD_RUN_DIGITS for m in _RUN.finditer(text))

@@ -1,0 +1,141 @@
+"""Live transcripts in Redis: ingest Twilio's transcription callbacks, read a call's lines.
+
+One `Transcripts` per process, beside the `LiveFloor` on the same Redis client.
+A callback becomes one call of live/transcript.lua (batched with the others in
+flight, like conference callbacks: live/batching.py), which keeps the lines
+order-safe, keeps the call's last line and phrase hits on its conference
+document (so the floor shows them), and puts each new line on the change feed
+as a `transcript` entry. What reaches Redis is already masked (live/redact.py)
+and matched against the phrases (live/phrases.py) here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import orjson
+
+from earpiece.redis_client import AsyncRedis
+from earpiece.roster import Roster
+from live import redact
+from live.batching import BatchedScript
+from live.keys import Keys
+from live.model import Json
+from live.phrases import Phrase, compile_all, matches
+from live.store import LiveFloor, now_ms, text
+from live.transcript_events import SPEAKERS, TranscriptionEvent
+from live.transcript_view import line_json
+
+TRANSCRIPT_LUA = resources.files("live").joinpath("transcript.lua").read_text(encoding="utf-8")
+# Final lines kept per live call: a call of several hours keeps its newest ones.
+MAX_LINES = 400
+# Lines after a call spoke of a card are masked harder for this long (live/redact.py).
+CARD_CONTEXT_MS = 60_000
+# CallSid -> (ConferenceSid, its role there): a call's conference and role do not change.
+MAX_CACHED_CALLS = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    outcome: str  # applied | duplicate | stale | paused | ended | unknown | unchanged
+    conference_sid: str | None
+
+
+class Transcripts:
+    def __init__(self, redis: AsyncRedis, floor: LiveFloor, roster: Roster,
+                 feed_maxlen: int, keep_seconds: int) -> None:  # fmt: skip
+        self.redis = redis
+        self.floor = floor
+        self.keys: Keys = floor.keys
+        # Every team's phrases: a line is matched against all of them once, and the
+        # conference shows the hits of its own team's (live/model.py).
+        self.phrases: tuple[Phrase, ...] = compile_all(
+            sorted({p for team in roster.teams.values() for p in team.phrases})
+        )
+        self._calls: dict[str, tuple[str, str]] = {}
+        self._script = BatchedScript(
+            redis, TRANSCRIPT_LUA, shared_keys=[self.keys.feed],
+            shared_args=[feed_maxlen, MAX_LINES, keep_seconds, CARD_CONTEXT_MS],
+        )  # fmt: skip
+
+    def _event_keys(self, sid: str) -> list[str]:
+        k = self.keys
+        return [k.conference(sid), k.transcript_index(sid), k.transcript_lines(sid),
+                k.transcript_registers(sid)]  # fmt: skip
+
+    async def _run(self, sid: str, event: dict[str, Any]) -> str:
+        outcome, _ = await self._script(self._event_keys(sid), orjson.dumps(event))
+        return text(outcome)
+
+    async def where(self, call_sid: str) -> tuple[str, str] | None:
+        """(ConferenceSid, role) of a live call's leg."""
+        found = self._calls.get(call_sid)
+        if found is not None:
+            return found
+        call = await self.floor.call(call_sid)
+        if call is None:
+            return None
+        if len(self._calls) >= MAX_CACHED_CALLS:
+            self._calls.clear()
+        found = self._calls[call_sid] = (call["conference_sid"], call["role"])
+        return found
+
+    @staticmethod
+    def speaker(track: str, leg_role: str) -> str:
+        """Who spoke a track. Earpiece transcribes the customer's leg with its tracks
+        labelled; on any leg, the inbound track is that leg's own voice and the outbound
+        one is everyone else on the conference."""
+        if track in SPEAKERS:
+            return track
+        own = "customer" if leg_role == "customer" else "agent"
+        if track == "inbound_track":
+            return own
+        return "agent" if own == "customer" else "customer"
+
+    async def ingest(self, event: TranscriptionEvent) -> Ingested:
+        where = await self.where(event.call_sid)
+        if where is None:
+            return Ingested("unknown", None)
+        sid, role = where
+        if event.event == "transcription-content":
+            if not event.text:
+                return Ingested("unchanged", sid)
+            hits = matches(self.phrases, event.text) if event.final else []
+            line = {
+                "op": "line", "gt": event.transcription_sid, "seq": event.sequence,
+                "s": self.speaker(event.track or "", role), "final": event.final,
+                "at": event.at_ms,
+                # Never the raw words: masked alone, and masked as if a card was spoken
+                # of just before (the script picks by the call's card context).
+                "t": redact.mask(event.text), "tc": redact.mask(event.text, context=True),
+                "card": redact.speaks_of_card(event.text), "hits": hits,
+            }  # fmt: skip
+            return Ingested(await self._run(sid, line), sid)
+        what = {"transcription-started": "started", "transcription-stopped": "stopped",
+                "transcription-error": "failed"}[event.event]  # fmt: skip
+        outcome = await self.set_state(sid, what, gt=event.transcription_sid,
+                                       call=event.call_sid, err=event.error)  # fmt: skip
+        return Ingested(outcome, sid)
+
+    async def set_state(self, sid: str, what: str, **fields: Any) -> str:
+        """started | stopped | failed | pause | resume | mute (live/transcript.lua)."""
+        event = {"op": "state", "what": what, "at": now_ms(),
+                 **{k: v for k, v in fields.items() if v is not None}}  # fmt: skip
+        return await self._run(sid, event)
+
+    async def lines(self, sid: str) -> list[Json]:
+        """A call's transcript, oldest first: its final lines, then per speaker the
+        partial line newer than that speaker's last final, if any."""
+        k = self.keys
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(k.transcript_lines(sid))
+        pipe.hgetall(k.transcript_registers(sid))
+        finals_raw, registers = await pipe.execute()
+        lines = [orjson.loads(v) for v in finals_raw.values()]
+        for field, value in registers.items():
+            if text(field).endswith("|p"):
+                lines.append(orjson.loads(value))
+        lines.sort(key=lambda line: (line.get("at") or 0, line.get("q") or 0))
+        return [line_json(line) for line in lines]

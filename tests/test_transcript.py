@@ -16,6 +16,7 @@ import pytest
 from earpiece.redis_client import RedisTarget, sync_client
 from live.redact import has_card_number
 from tests.conftest import Wired
+from tests.helpers import post_signed
 
 FAST_WORDS_PER_SECOND = 40.0  # the simulated people speak fast: tests need not wait
 
@@ -211,3 +212,34 @@ def test_the_service_token_reads_no_words(billing: Wired) -> None:
     with billing.api() as token:
         answer = token.get(f"/api/conferences/{call['conference_sid']}/transcript")
     assert answer.status_code == 403
+
+
+def test_transcription_callbacks_are_signed_and_checked_for_sense(billing: Wired) -> None:
+    call = billing.new_call("tara")
+    settings = billing.service.settings
+    assert settings is not None
+    good = {"AccountSid": "AC" + "0" * 32, "CallSid": call["customer_call_sid"],
+            "TranscriptionSid": "GT" + "a" * 32, "Timestamp": "2026-11-27T10:00:00.000Z",
+            "SequenceId": "2", "TranscriptionEvent": "transcription-content",
+            "Track": "inbound_track", "Final": "true", "LanguageCode": "en-US",
+            "TranscriptionData": '{"transcript": "hello", "confidence": 0.9}'}  # fmt: skip
+    path = "/twilio/transcription-events"
+    with httpx.Client(base_url=billing.service.url, timeout=10) as http:
+        forged = http.post(path, data=good, headers={"X-Twilio-Signature": "forged"})
+        assert forged.status_code == 403
+        for change, reason in [
+            ({"TranscriptionEvent": "transcription-party"}, "TranscriptionEvent"),
+            ({"Track": "both"}, "Track"),
+            ({"Final": "maybe"}, "Final"),
+            ({"TranscriptionData": "{not json"}, "TranscriptionData"),
+            ({"SequenceId": "-1"}, "SequenceId"),
+            ({"CallSid": "=HYPERLINK()"}, "CallSid"),
+            ({"Timestamp": "9999-01-01T00:00:00Z"}, "Timestamp"),
+        ]:
+            answer = post_signed(http, settings, path, {**good, **change})
+            assert answer.status_code == 400, (change, answer.text)
+            assert reason in answer.json()["error"]["message"]
+        # A line for a call Earpiece does not know is taken and dropped, not an error.
+        unknown = post_signed(http, settings, path, {**good, "CallSid": "CA" + "b" * 32})
+        assert unknown.status_code == 204
+        assert unknown.headers["x-earpiece-outcome"] == "unknown"

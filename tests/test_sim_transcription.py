@@ -1,0 +1,116 @@
+"""The simulator's real-time transcription, as Twilio runs it (issue 15): the twilio SDK's
+Transcriptions calls, answers checked against Twilio's OpenAPI file, Twilio's refusals,
+and the signed callbacks a leg's speech causes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from twilio.base.exceptions import TwilioRestException
+
+from tests.conftest import Sim
+from tests.helpers import Receiver
+from tests.test_sim_rest import new_call, raw, wait_until
+from tests.twilio_schema import problems, response_schema, schema_of
+
+TRANSCRIPTION = "api.v2010.account.call.realtime_transcription"
+CREATE = "/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}/Transcriptions.json"
+
+
+def start(sim: Sim, call_sid: str, **params: Any) -> Any:
+    return (
+        sim.client()
+        .calls(call_sid)
+        .transcriptions.create(
+            status_callback_url=sim.config.callback_url.replace("conference-events", "transcripts"),
+            **params,
+        )
+    )
+
+
+def say(sim: Sim, conference: str, call_sid: str, text: str) -> None:
+    with sim.control() as http:
+        answer = http.post(f"/sim/conferences/{conference}/actions",
+                           json={"action": "say", "call_sid": call_sid, "text": text})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+
+
+def events(receiver: Receiver) -> list[dict[str, str]]:
+    return [r.params for r in receiver.received if r.path.endswith("/transcripts")]
+
+
+def test_start_and_stop_answer_as_twilios_file_says(sim: Sim) -> None:
+    call = new_call(sim)
+    created = raw(sim, "POST", f"/Calls/{call['customer_call_sid']}/Transcriptions.json",
+                  data={"Track": "both_tracks", "Name": "earpiece"})  # fmt: skip
+    assert created.status_code == 200  # Twilio's file: 200, not 201, for this create
+    assert problems(created.json(), response_schema(CREATE, "post", "200")) == []
+    assert created.json()["status"] == "in-progress" and created.json()["sid"].startswith("GT")
+    stopped = raw(sim, "POST", f"/Calls/{call['customer_call_sid']}/Transcriptions/earpiece.json",
+                  data={"Status": "stopped"})  # by its Name  # fmt: skip
+    assert stopped.status_code == 200
+    assert problems(stopped.json(), schema_of(TRANSCRIPTION)) == []
+    assert stopped.json()["status"] == "stopped"
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "code"),
+    [({"Track": "both"}, 400, 20001), ({"StatusCallbackMethod": "PUT"}, 400, 20001)],
+)
+def test_bad_parameters_are_refused(
+    sim: Sim, params: dict[str, str], status: int, code: int
+) -> None:
+    call = new_call(sim)
+    answer = raw(sim, "POST", f"/Calls/{call['customer_call_sid']}/Transcriptions.json",
+                 data=params)  # fmt: skip
+    assert (answer.status_code, answer.json()["code"]) == (status, code)
+
+
+def test_a_call_not_in_progress_cannot_be_transcribed(sim: Sim) -> None:
+    call = new_call(sim)
+    with sim.control() as http:
+        http.post(f"/sim/conferences/{call['conference_sid']}/actions",
+                  json={"action": "end"})  # fmt: skip
+    with pytest.raises(TwilioRestException) as refused:
+        start(sim, call["customer_call_sid"])
+    assert refused.value.code == 21220
+    missing = raw(sim, "POST", f"/Calls/{call['customer_call_sid']}/Transcriptions/GT{'0' * 32}"
+                  ".json", data={"Status": "stopped"})  # fmt: skip
+    assert missing.status_code == 404
+
+
+def test_speech_is_transcribed_partials_then_final_on_the_right_track(
+    sim: Sim, receiver: Receiver
+) -> None:
+    sim.thread.server.config.app.state.transcriber.words_per_second = 40.0
+    call = new_call(sim)
+    cf, customer, agent = call["conference_sid"], call["customer_call_sid"], call["agent_call_sid"]
+    made = start(sim, customer, track="both_tracks", partial_results=True,
+                 inbound_track_label="customer", outbound_track_label="agent")  # fmt: skip
+    say(sim, cf, customer, "I would like to pay my bill today please")
+    wait_until(lambda: any(e.get("Final") == "true" for e in events(receiver)))
+    say(sim, cf, agent, "Of course")
+    wait_until(lambda: sum(e.get("Final") == "true" for e in events(receiver)) == 2)
+    got = events(receiver)
+    assert all(r.valid for r in receiver.received)  # signed, as every Twilio webhook
+    assert got[0]["TranscriptionEvent"] == "transcription-started"
+    assert [int(e["SequenceId"]) for e in got] == list(range(1, len(got) + 1))
+    assert {e["TranscriptionSid"] for e in got} == {made.sid}
+    content = [e for e in got if e["TranscriptionEvent"] == "transcription-content"]
+    first = [e for e in content if e["Track"] == "inbound_track"]
+    assert [e["Final"] for e in first][-1] == "true" and "false" in [e["Final"] for e in first]
+    texts = [json.loads(e["TranscriptionData"])["transcript"] for e in first]
+    assert texts[-1] == "I would like to pay my bill today please"
+    assert all(texts[-1].startswith(t) for t in texts)  # partials grow toward the final
+    (other,) = [e for e in content if e["Track"] == "outbound_track"]  # short: no partial
+    assert json.loads(other["TranscriptionData"])["transcript"] == "Of course"
+    for e in content:
+        assert set(e) == {"AccountSid", "CallSid", "TranscriptionSid", "Timestamp", "SequenceId",
+                          "TranscriptionEvent", "Track", "Final", "LanguageCode",
+                          "TranscriptionData"}  # fmt: skip
+        assert e["CallSid"] == customer  # the transcribed leg, whoever spoke
+    with sim.control() as http:
+        http.post(f"/sim/conferences/{cf}/actions", json={"action": "leave", "call_sid": customer})
+    wait_until(lambda: events(receiver)[-1]["TranscriptionEvent"] == "transcription-stopped")

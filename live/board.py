@@ -165,6 +165,19 @@ def alerts(c: Conference) -> str:
     return " · ".join(loud + [a for a in names if a != "help"])
 
 
+SAID_CHARS = 90  # the floor shows the start of a call's last line; its page shows it whole
+
+
+def said(c: Conference) -> str:
+    """The call's last transcript line, `customer: …` (already masked of card numbers)."""
+    last = (c.get("transcript") or {}).get("last")
+    if not last:
+        return ""
+    text = str(last.get("text") or "")
+    cut = text if len(text) <= SAID_CHARS else text[: SAID_CHARS - 1] + "…"
+    return f"{last.get('speaker')}: {cut}"
+
+
 def row(c: Conference, now_s: float, mask: bool) -> dict[str, Any]:
     """One call as the board shows it; `*_ms` fields are instants the browser ticks from."""
     need = attention(c, now_s)
@@ -185,6 +198,7 @@ def row(c: Conference, now_s: float, mask: bool) -> dict[str, Any]:
         "talk": agent_talk(c),
         "silent_ms": ms(signals.get("silent_since")),
         "alerts": alerts(c),
+        "said": said(c),
         "score": need.score,
         "why": "; ".join(need.reasons),
     }

@@ -138,3 +138,53 @@ def test_listen_whisper_leave_in_a_real_browser(demo: Demo, browser_page: Page) 
     expect(page.get_by_text("1 agent(s) ask for help")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("Go to ivan"))).to_be_visible()
     page.screenshot(path=artifact("5-help.png"), full_page=True)
+
+
+def test_transcript_lines_arrive_live_and_follow_the_newest(demo: Demo, browser_page: Page) -> None:
+    """Runs after the test above (signed in on this page). Billing transcribes every call."""
+    page = browser_page
+    call = httpx.post(demo.sim_url + "/sim/calls", json={"agent": "tara"}, timeout=5).json()
+    sid = call["conference_sid"]
+    headers = {"Authorization": f"Bearer {demo.token}"}
+
+    def transcribing() -> bool:
+        answer = httpx.get(f"{demo.api_url}/api/conferences/{sid}", headers=headers, timeout=5)
+        return bool(answer.status_code == 200 and answer.json()["transcript"]["state"] == "on")
+
+    wait_until(transcribing, 20)
+    page.goto(demo.signin_url.split("?")[0].rstrip("/") + f"/call?sid={sid}")
+    expect(page.get_by_text("Live transcript", exact=True)).to_be_visible(timeout=FIRST_LOAD_MS)
+    expect(page.locator("[data-testid=transcript-state]")).to_contain_text("Transcribing live")
+
+    def say(leg: str, text: str) -> None:
+        answer = httpx.post(f"{demo.sim_url}/sim/conferences/{sid}/actions",
+                            json={"action": "say", "call_sid": call[leg], "text": text},
+                            timeout=5)  # fmt: skip
+        assert answer.status_code == 200, answer.text
+
+    say("customer_call_sid", "Hello I would like to pay my bill by card please")
+    lines = page.locator("[data-testid=transcript-line]")
+    expect(lines.last).to_contain_text("pay my bill by card please")
+    expect(lines.last).to_contain_text("Customer")
+    page.screenshot(path=artifact("6-transcript.png"), full_page=True)
+    say("customer_call_sid", "my card number is 4111 1111 1111 1111")
+    expect(lines.last).to_contain_text("[card number]")
+    expect(page.get_by_text("4111")).to_have_count(0)
+
+    # Many lines: the box follows the newest one, until the reader scrolls up.
+    for n in range(8):
+        say("agent_call_sid" if n % 2 else "customer_call_sid", f"line number {n} of the talk")
+        expect(lines.last).to_contain_text(f"line number {n} of the talk", timeout=20_000)
+    box = page.locator("[data-testid=transcript-box]")
+    # A small window: the lines overflow, and its reader is at the newest one.
+    box.evaluate("(b) => { b.style.height = '120px'; b.scrollTop = b.scrollHeight; }")
+    say("agent_call_sid", "and this line scrolls the box")
+    expect(lines.last).to_contain_text("and this line scrolls the box", timeout=20_000)
+    at_bottom = "(b) => b.scrollHeight - b.scrollTop - b.clientHeight < 30"
+    assert box.evaluate(at_bottom)
+    box.evaluate("(b) => { b.scrollTop = 0; }")
+    say("customer_call_sid", "one more thing before you go")
+    expect(lines.last).to_contain_text("one more thing before you go", timeout=20_000)
+    assert box.evaluate("(b) => b.scrollTop") == 0  # the reader's place is kept
+    expect(page.get_by_text("New lines ↓")).to_be_visible()
+    page.screenshot(path=artifact("7-transcript-scrolled.png"), full_page=True)

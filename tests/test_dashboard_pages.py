@@ -71,8 +71,12 @@ def button(at: AppTest, key: str) -> Any:
 def board_data(at: AppTest) -> dict[str, Any]:
     """What the page hands the browser's board component (its stream URL, with a ticket)."""
     # The board's component is the one with a stream; the session's cookie keeper has none.
-    [data] = [d for d in (json.loads(c.proto.json) for c in at.get("bidi_component")) if "url" in d]
+    [data] = [d for d in component_data(at) if "/events/board" in d.get("url", "")]
     return dict(data)
+
+
+def component_data(at: AppTest) -> list[dict[str, Any]]:
+    return [json.loads(c.proto.json) for c in at.get("bidi_component")]
 
 
 def first_board(at: AppTest) -> dict[str, Any]:
@@ -412,3 +416,42 @@ def test_a_whisper_held_by_another_is_offered_as_a_takeover(
     assert not at.exception
     wired.wait(lambda: (wired.monitor(sid, "mina") or {}).get("mode") == "whisper")
     assert (wired.monitor(sid, "ana") or {})["mode"] == "listen"
+
+
+def test_call_page_live_transcript_pause_and_resume(floor: tuple[Wired, Settings]) -> None:
+    wired, settings = floor
+    wired.sim.thread.server.config.app.state.transcriber.words_per_second = 40.0
+    call = wired.new_call("tara")  # billing transcribes every call
+    sid = call["conference_sid"]
+    wired.wait(lambda: ((wired.conference(sid) or {}).get("transcript") or {}).get("state") == "on",
+               10)  # fmt: skip
+    with wired.sim.control() as http:
+        http.post(f"/sim/conferences/{sid}/actions", json={
+            "action": "say", "call_sid": call["customer_call_sid"],
+            "text": "I want to speak to your manager"})  # fmt: skip
+    wired.wait(lambda: "phrase" in (wired.conference(sid) or {}).get("alerts", []), 10)
+    at = app_as(settings, "ken").run()  # ken leads billing
+    at.switch_page("views/call.py")
+    at.query_params["sid"] = sid
+    at.run()
+    assert not at.exception
+    assert "Live transcript" in [h.value for h in at.subheader]
+    [stream] = [d for d in component_data(at) if "/events/transcript" in d.get("url", "")]
+    with (
+        httpx.Client(timeout=10) as http,
+        connect_sse(http, "GET", stream["url"]) as source,
+    ):
+        assert source.response.status_code == 200
+        snapshot = json.loads(next(source.iter_sse()).data)
+    assert [line["text"] for line in snapshot["lines"] if line["final"]] == [
+        "I want to speak to your manager"]  # fmt: skip
+    assert snapshot["phrases"][0]["phrase"] == "speak to your manager"
+    button(at, f"tx-mute-{sid}").click().run()
+    assert "phrase" not in (wired.conference(sid) or {}).get("alerts", [])
+    button(at, f"tx-pause-{sid}").click().run()
+    assert not at.exception
+    tx = (wired.conference(sid) or {})["transcript"]
+    assert tx["state"] == "paused" and tx["paused_by"] == "ken"
+    at.run()
+    button(at, f"tx-resume-{sid}").click().run()
+    wired.wait(lambda: (wired.conference(sid) or {})["transcript"]["state"] == "on", 10)

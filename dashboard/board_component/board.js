@@ -16,7 +16,8 @@ const COLUMNS = [
   ["agent", "Agent"], ["team", "Team"], ["queue", "Queue"], ["customer", "Customer"],
   ["state", "State"], ["duration", "Duration"], ["hold", "On hold"], ["holds", "Holds"],
   ["monitoring", "Monitoring"], ["speaking", "Speaking"], ["talk", "Agent talk"],
-  ["silence", "Silence"], ["alerts", "Alerts"], ["score", "Attention"], ["why", "Why"],
+  ["silence", "Silence"], ["alerts", "Alerts"], ["said", "Last said"], ["score", "Attention"],
+  ["why", "Why"],
 ];
 const TILES = [
   ["live", "Live calls"], ["waiting", "Waiting"], ["on_hold", "On hold"],
@@ -234,8 +235,8 @@ class Board {
       agent: (row.sid === this.selected ? "▶ " : "") + row.agent,
       team: row.team, queue: row.queue, customer: row.customer, state: row.state,
       holds: row.holds ? String(row.holds) : "", monitoring: row.monitoring,
-      speaking: row.speaking, talk: row.talk, alerts: row.alerts, score: String(row.score),
-      why: row.why,
+      speaking: row.speaking, talk: row.talk, alerts: row.alerts, said: row.said || "",
+      score: String(row.score), why: row.why,
     };
     COLUMNS.forEach(([name], i) => {
       if (name in text && cells[i].textContent !== text[name]) cells[i].textContent = text[name];

@@ -12,7 +12,7 @@ import streamlit as st
 from coach.actions import MAX_CARD_CHARS
 from coach.audit import AuditFilter
 from coach.rules import refusal
-from dashboard import board, ui
+from dashboard import board, transcript, ui
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
 from live.attention import clock, seconds_since
@@ -100,6 +100,33 @@ def cards(page: ui.Page, conference: dict[str, Any]) -> None:
                 agent, page.who.id, text))  # fmt: skip
 
 
+def live_transcript(page: ui.Page, conference: dict[str, Any]) -> None:
+    """The call's words as they are said (issue 15), with pause for a payment and the
+    phrase alerts' mute; the lines themselves are drawn by the browser component."""
+    sid = conference["sid"]
+    st.subheader("Live transcript")
+    tx = conference.get("transcript") or {}
+    coach = page.runtime.services.transcription
+    buttons = st.columns(3)
+    may_pause = refusal(page.who, "listen", conference.get("team")) is None
+    if tx.get("state") == "paused":
+        if buttons[0].button("Resume transcription", icon=":material/play_arrow:",
+                             key=f"tx-resume-{sid}", disabled=not may_pause):  # fmt: skip
+            ui.act(page, "Transcription resumed", lambda: coach.resume(sid, page.who.id))
+    elif tx.get("state") in ("on", "starting") and buttons[0].button(
+        "Pause for a payment", icon=":material/pause:", key=f"tx-pause-{sid}",
+        disabled=not may_pause, help="Nothing said until you resume is transcribed or kept",
+    ):  # fmt: skip
+        ui.act(page, "Transcription paused", lambda: coach.pause(sid, page.who.id))
+    loud = [h for h in conference.get("phrases") or () if not h.get("muted")]
+    if loud and buttons[1].button(
+        "Mute phrase alert", icon=":material/notifications_off:", key=f"tx-mute-{sid}",
+        disabled=refusal(page.who, "whisper", conference.get("team")) is not None,
+    ):  # fmt: skip
+        ui.act(page, "Phrase alert muted on this call", lambda: coach.mute(sid, page.who.id))
+    transcript.show(page, sid)
+
+
 def live_part(page: ui.Page, sid: str) -> None:
     try:
         conference = page.runtime.run(page.runtime.services.floor.conference(sid))
@@ -134,6 +161,7 @@ def live_part(page: ui.Page, sid: str) -> None:
         signal_tiles(conference)
         st.subheader("On the call")
         st.dataframe(participants(conference, mask), hide_index=True)
+        live_transcript(page, conference)
         cards(page, conference)
     st.subheader("Timeline")
     try:

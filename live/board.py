@@ -335,6 +335,28 @@ def asking_for_help(conferences: Iterable[Conference]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def phrase_alerts(conferences: Iterable[Conference]) -> list[dict[str, Any]]:
+    """Calls whose team phrase was said and not muted: the help cue's other way of getting
+    a supervisor's attention (a toast, a chime and a banner on every floor)."""
+    out = []
+    for c in conferences:
+        if "phrase" not in (c.get("alerts") or ()):
+            continue
+        loud = [h for h in c.get("phrases") or () if not h.get("muted")]
+        if loud:
+            newest = max(loud, key=lambda h: (h.get("line") or {}).get("at") or "")
+            out.append({"sid": c["sid"], "agent": c.get("agent") or "",
+                        "since": (newest.get("line") or {}).get("at"),
+                        "phrase": newest.get("phrase")})  # fmt: skip
+    return out
+
+
+def cues(conferences: Iterable[Conference]) -> list[dict[str, Any]]:
+    """Everything the floor rings for: help requests, then phrase alerts (`phrase` set)."""
+    listed = list(conferences)
+    return asking_for_help(listed) + phrase_alerts(listed)
+
+
 def monitors_by_supervisor(conferences: Iterable[Conference]) -> dict[str, dict[str, Any]]:
     """Each supervisor's own leg: the call, the mode and whether it is connected."""
     out: dict[str, dict[str, Any]] = {}

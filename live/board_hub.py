@@ -252,7 +252,7 @@ class BoardHub:
             b'"live":' + orjson.dumps(len(conferences))
             + b',"queued":' + orjson.dumps(queued)
             + b',"kpis":' + orjson.dumps(board.kpis(conferences))
-            + b',"help":' + orjson.dumps(board.asking_for_help(conferences))
+            + b',"help":' + orjson.dumps(board.cues(conferences))
         )  # fmt: skip
         at = now_ms()
         for view in list(self.views.values()):

@@ -455,3 +455,31 @@ def test_call_page_live_transcript_pause_and_resume(floor: tuple[Wired, Settings
     at.run()
     button(at, f"tx-resume-{sid}").click().run()
     wired.wait(lambda: (wired.conference(sid) or {})["transcript"]["state"] == "on", 10)
+
+
+def test_a_phrase_said_rings_on_the_floor_like_a_help_request(
+    floor: tuple[Wired, Settings],
+) -> None:
+    wired, settings = floor
+    wired.sim.thread.server.config.app.state.transcriber.words_per_second = 40.0
+    call = wired.new_call("uma")  # billing transcribes every call
+    sid = call["conference_sid"]
+    wired.wait(lambda: ((wired.conference(sid) or {}).get("transcript") or {}).get("state") == "on",
+               10)  # fmt: skip
+    at = app_as(settings, "mina").run()
+    assert not at.toast
+    with wired.sim.control() as http:
+        http.post(f"/sim/conferences/{sid}/actions", json={
+            "action": "say", "call_sid": call["customer_call_sid"],
+            "text": "Fine then, I will call my lawyer"})  # fmt: skip
+    wired.wait(lambda: "phrase" in (wired.conference(sid) or {}).get("alerts", []), 10)
+    at.run()
+    assert [t.value for t in at.toast] == ["“lawyer” on **uma**'s call"]
+    assert "said a phrase to watch" in texts(at)
+    [row] = first_board(at)["rows"].values()
+    assert "phrase" in row["alerts"] and "“lawyer”" in row["why"]
+    assert row["said"] == "customer: Fine then, I will call my lawyer"
+    at.run()
+    assert not at.toast  # once per phrase said, not on every refresh
+    at.button(key=f"phrase-{sid}").click().run()
+    assert button(at, f"floor-{sid}-listen") is not None  # the call's controls are up

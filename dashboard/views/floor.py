@@ -20,8 +20,8 @@ from live.board import (
     ORDERS,
     STATES,
     Filters,
-    asking_for_help,
     control_key,
+    cues,
     customer_number,
     help_key,
     mask_number,
@@ -116,6 +116,20 @@ def help_banner(asking: list[dict[str, object]]) -> None:
                 st.session_state["selected-sid"] = str(c["sid"])
 
 
+def phrase_banner(said: list[dict[str, object]]) -> None:
+    """Calls where a team phrase was said (and nobody muted it), a click from their call."""
+    if not said:
+        return
+    with st.container(border=True):
+        st.warning(f"{len(said)} call(s) said a phrase to watch", icon=":material/campaign:")
+        columns = st.columns(min(4, len(said)))
+        for n, hit in enumerate(said[:8]):
+            label = f"Go to {literal(hit['agent'] or '?')}: “{literal(hit['phrase'])}”"
+            if columns[n % len(columns)].button(label, key=f"phrase-{hit['sid']}",
+                                                icon=":material/campaign:"):  # fmt: skip
+                st.session_state["selected-sid"] = str(hit["sid"])
+
+
 def team_of(page: ui.Page, agent: str) -> str | None:
     team = page.runtime.roster.team_for(agent)
     return team.name if team else None
@@ -207,6 +221,7 @@ def live_part(page: ui.Page) -> None:
     by_sid = {str(c["sid"]): c for c in conferences}
     ui.show_flash()
     help_banner(ui.help_cue(conferences))
+    phrase_banner(ui.phrase_cue(conferences))
     own_call(page, by_sid)
     chosen_call(page, by_sid)
     mine = monitors_by_supervisor(conferences).get(page.who.id)
@@ -215,7 +230,7 @@ def live_part(page: ui.Page) -> None:
     board.show(
         url=state.get("board-url", ""), ticket=state.get("board-ticket", ""),
         me_key=f"{mine['sid']}|{mine['mode']}|{mine['status']}" if mine else "",
-        help_key=help_key(asking_for_help(conferences)),
+        help_key=help_key(cues(conferences)),
         selected={"sid": selected, "key": control_key(row(chosen, time.time(), True))
                   if chosen else "gone"} if selected else None,
         on_select=on_select, on_refresh=on_refresh,

@@ -127,7 +127,9 @@ class Transcription:
                 if connected or sid in viewed:
                     self._watched[sid] = now
                 watched = now - self._watched.get(sid, -1e9) <= self.grace_seconds
-            leg = customer_leg(c)
+            # From the moment an agent is with the customer: hold music in a queue is not
+            # worth transcribing.
+            leg = customer_leg(c) if c.get("state") in ("talking", "hold") else None
             if watched and leg is not None and state in ("off", "error"):
                 if now - self._failed.get(sid, -1e9) >= RETRY_SECONDS:
                     await self.start(sid, leg)

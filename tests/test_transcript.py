@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+from httpx_sse import connect_sse
 
 from earpiece.redis_client import RedisTarget, sync_client
 from live.redact import has_card_number
@@ -32,6 +35,25 @@ def say(wired: Wired, sid: str, call_sid: str, text: str) -> None:
         answer = http.post(f"/sim/conferences/{sid}/actions",
                            json={"action": "say", "call_sid": call_sid, "text": text})  # fmt: skip
     assert answer.status_code == 200, answer.text
+
+
+def listen_to_events(wired: Wired, who: str = "mina") -> list[Any]:
+    """Follow /events in a thread (as another client of the service would); the events so far
+    are in the list it returns."""
+    got: list[Any] = []
+    bearer = {"Authorization": f"Bearer {wired.key(who)}"}
+
+    def follow() -> None:
+        with (
+            httpx.Client(base_url=wired.service.url, timeout=30) as http,
+            connect_sse(http, "GET", "/events", headers=bearer) as source,
+            contextlib.suppress(httpx.HTTPError),
+        ):
+            got.extend(source.iter_sse())
+
+    threading.Thread(target=follow, daemon=True).start()
+    time.sleep(0.3)  # subscribed before the test goes on
+    return got
 
 
 def quiet(wired: Wired) -> None:
@@ -72,6 +94,7 @@ def test_an_always_team_call_is_transcribed_with_speakers_and_phrase_alerts(bill
     assert [t.call_sid for t in running] == [call["customer_call_sid"]]  # the customer's leg
     assert running[0].track == "both_tracks" and running[0].partial_results
 
+    events = listen_to_events(billing)
     say(billing, sid, call["agent_call_sid"], "Billing department, how can I help")
     say(billing, sid, call["customer_call_sid"], "I am furious, I want to cancel my account now")
     billing.wait(lambda: len(finals(billing, sid)) == 2, 10)
@@ -85,9 +108,18 @@ def test_an_always_team_call_is_transcribed_with_speakers_and_phrase_alerts(bill
     assert [h["phrase"] for h in conference["phrases"]] == ["cancel my account"]
     assert conference["phrases"][0]["line"]["speaker"] == "customer"
     assert conference["transcript"]["last"]["text"] in {line["text"] for line in lines}
+    # Other clients hear it on /events: the lines, and the conference with its alert.
+    billing.wait(lambda: any(e.event == "conference" and "phrase" in json.loads(e.data)["alerts"]
+                             for e in list(events)), 5)  # fmt: skip
+    said = [json.loads(e.data)["line"] for e in list(events) if e.event == "transcript"]
+    assert {"customer", "agent"} <= {line["speaker"] for line in said}
+    assert any(not line["final"] for line in said)  # partials go out too, as partials
 
 
-def test_a_card_number_is_masked_before_anything_keeps_it(billing: Wired) -> None:
+def test_a_card_number_is_masked_before_anything_keeps_it(
+    billing: Wired, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     call = billing.new_call("uma")
     sid = call["conference_sid"]
     billing.wait(lambda: state(billing, sid) == "on", 10)
@@ -121,6 +153,7 @@ def test_a_card_number_is_masked_before_anything_keeps_it(billing: Wired) -> Non
     stop.set()
     billing.wait(lambda: any("[card number]" in e for e in events), 5)
     # Nothing anywhere holds the digits: not the API, not SSE, not Redis.
+    assert "4111" not in caplog.text and "is 737" not in caplog.text  # nor the logs
     said_texts = re.findall(r'"text":"([^"]*)"', "".join(events))
     assert said_texts and not [t for t in said_texts if has_card_number(t) or "is 737" in t]
     settings = billing.service.settings

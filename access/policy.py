@@ -18,6 +18,7 @@ STREAM = "stream"  # /events: an agent receives only the cards sent to it
 TICKET = "ticket"  # a one-time ticket for its own credential
 READ_TRANSCRIPT = "read-transcript"  # a call's words: people only, never the shared token
 PAUSE_TRANSCRIPT = "pause-transcript"  # for a payment: a supervisor, or the call's agent
+READ_HISTORY = "read-history"  # the archive of ended calls: search, hear, review (people)
 
 ALLOWED: dict[str, frozenset[str]] = {
     READ_FLOOR: frozenset({SUPERVISOR, SERVICE}),
@@ -29,6 +30,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     TICKET: frozenset({SUPERVISOR, SERVICE, AGENT}),
     READ_TRANSCRIPT: frozenset({SUPERVISOR}),
     PAUSE_TRANSCRIPT: frozenset({SUPERVISOR, AGENT}),
+    READ_HISTORY: frozenset({SUPERVISOR}),
 }
 
 # Roles that see customers' full numbers unless the roster says otherwise

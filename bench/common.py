@@ -83,6 +83,7 @@ def callbacks_service(
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         EARPIECE_API_TOKEN=API_TOKEN,
         EARPIECE_DEMO="true",  # the demo roster
+        EARPIECE_ARCHIVE_URL=f"sqlite:///{tempfile.gettempdir()}/ep-bench-{namespace}.sqlite3",
         **extra,
     )
     cmd = [sys.executable, "-m", "earpiece.cli", "callbacks", "--port", str(port)]

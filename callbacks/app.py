@@ -23,6 +23,7 @@ from callbacks import (
     assist,
     auth,
     board_stream,
+    history_api,
     monitors,
     queues_api,
     stream,
@@ -123,6 +124,13 @@ def routes() -> list[Route]:
         Route("/twilio/call-events", webhooks.call_events, methods=["POST"]),
         Route("/twilio/taskrouter-events", taskrouter_webhook.taskrouter_events, methods=["POST"]),
         Route("/twilio/transcription-events", transcripts.events, methods=["GET", "POST"]),
+        Route("/twilio/recording-events", history_api.events, methods=["GET", "POST"]),
+        Route("/api/history", history_api.history, methods=["GET"]),
+        Route("/api/history/{sid}", history_api.one_call, methods=["GET"]),
+        Route("/api/history/{sid}/recordings/{recording}", history_api.audio, methods=["GET"]),
+        Route("/api/history/{sid}/reviews", history_api.add_review, methods=["POST"]),
+        Route("/api/reviews", history_api.reviews, methods=["GET"]),
+        Route("/api/reviews.csv", history_api.reviews_export, methods=["GET"]),
         Route("/twilio/twiml/customer", twiml.customer_twiml, methods=["GET", "POST"]),
         Route("/twilio/twiml/agent", twiml.agent_twiml, methods=["GET", "POST"]),
         Route("/api/conferences", api.list_conferences, methods=["GET"]),
@@ -187,6 +195,8 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             roster=roster,
             transcripts=services.transcripts,
             transcription=services.transcription,
+            recording=services.recording,
+            store=services.store,
             oidc=oidc_verifier(settings, roster),
         )
         await hub.start()
@@ -207,16 +217,21 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
         ticking = asyncio.create_task(
             ticker.run_forever(
                 floor,
-                also=every_tick(services.guard.run_once, services.transcription.run_once),
+                also=every_tick(
+                    services.guard.run_once,
+                    services.transcription.run_once,
+                    services.recording.run_once,
+                ),
                 feed_max_age_seconds=settings.feed_max_age_seconds,
             ),
             name="earpiece-ticker",
         )
+        archiving = asyncio.create_task(services.archiver.run_forever(), name="earpiece-archive")
         tune_gc()
         try:
             yield
         finally:
-            await cancel_all([sweeper, sampler, reconciling, ticking, warming])
+            await cancel_all([sweeper, sampler, reconciling, ticking, warming, archiving])
             await board.stop()
             await hub.stop()
             await services.close()

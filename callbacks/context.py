@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from access.oidc import OidcVerifier
+from archive.store import Store
 from callbacks.signature import SignatureChecker
 from coach.actions import Coach
+from coach.recording import Recording
 from coach.transcription import Transcription
 from earpiece.redis_client import AsyncRedis
 from earpiece.roster import Roster
@@ -31,4 +33,6 @@ class Context:
     roster: Roster
     transcripts: Transcripts
     transcription: Transcription
+    recording: Recording
+    store: Store
     oidc: OidcVerifier | None = None  # with EARPIECE_OIDC_ISSUER

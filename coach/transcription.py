@@ -15,27 +15,28 @@ hears), with its status callbacks at `/twilio/transcription-events`
 (https://www.twilio.com/docs/voice/api/realtime-transcription-resource).
 When the call ends Twilio ends the transcription with it: nothing to stop.
 
-Pause: for a payment, the agent (its softphone's key) or a supervisor pauses the
-call's transcription: it is stopped at Twilio (no audio of the card is
+Pause: for a payment, the agent (its softphone's key) or a supervisor pauses
+the call's transcription: it is stopped at Twilio (no audio of the card is
 transcribed at all), the call shows `paused` with who paused it, nothing that
-still arrives for it is kept, and resume starts a new one. Both are audited.
+still arrives for it is kept, and resume starts a new one. The call's recording
+pauses and resumes with it (coach/recording.py). Both are audited.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from coach.actions import agent_leg
 from coach.audit import Audit
 from coach.errors import CoachError
+from coach.recording import Recording
 from coach.rules import refusal
 from coach.twilio_calls import TwilioCalls
 from earpiece.roster import Roster
-from live.model import Json
+from live.model import Json, customer_leg
 from live.store import LiveFloor, now_ms, text
 from live.transcript import Transcripts
 
@@ -60,11 +61,6 @@ class Wanted:
     call: str | None  # the leg it runs on
 
 
-def customer_leg(conference: Mapping[str, Any]) -> str | None:
-    return next((p["call_sid"] for p in conference.get("participants") or ()
-                 if p.get("role") == "customer"), None)  # fmt: skip
-
-
 @dataclass
 class Transcription:
     floor: LiveFloor
@@ -75,6 +71,8 @@ class Transcription:
     status_callback_url: str
     language: str = "en-US"
     grace_seconds: float = GRACE_SECONDS
+    # The call's recording pauses and resumes with its transcript (coach/recording.py).
+    recording: Recording | None = None
     # Per call: when it last had a watcher, and when a start last failed (this process).
     _watched: dict[str, float] = field(default_factory=dict)
     _failed: dict[str, float] = field(default_factory=dict)
@@ -212,6 +210,8 @@ class Transcription:
                 except CoachError as exc:
                     log.warning("pausing %s: Twilio did not stop the transcription: %s",
                                 sid, exc.message)  # fmt: skip
+            if self.recording is not None:
+                await self.recording.set_status(sid, "paused")
             await self._audit("transcript-paused", who, doc)
         return await self.state(sid)
 
@@ -221,6 +221,8 @@ class Transcription:
         sid = doc["sid"]
         outcome = await self.transcripts.set_state(sid, "resume", by=who)
         if outcome == "applied":
+            if self.recording is not None:
+                await self.recording.set_status(sid, "in-progress")
             await self._audit("transcript-resumed", who, doc)
             conference = self.floor.render(await self.floor.document(sid) or doc)
             leg = customer_leg(conference)

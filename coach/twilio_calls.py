@@ -89,6 +89,26 @@ class TwilioCalls:
             if exc.code not in ("twilio-20404", "twilio-21220"):
                 raise
 
+    # -- recordings (issue 16) -------------------------------------------------------------
+
+    async def start_recording(self, call_sid: str, **params: Any) -> Any:
+        """POST /Calls/{CallSid}/Recordings.json: a Recording (RE...) of the live call."""
+        return await self._run(self.client.calls(call_sid).recordings.create, **params)
+
+    async def update_recording(self, call_sid: str, recording_sid: str, **params: Any) -> Any:
+        """Status=paused | in-progress | stopped on a call's recording."""
+        return await self._run(
+            self.client.calls(call_sid).recordings(recording_sid).update, **params
+        )
+
+    async def delete_recording(self, recording_sid: str) -> None:
+        """Delete a recording (retention); one Twilio no longer has counts as deleted."""
+        try:
+            await self._run(self.client.recordings(recording_sid).delete)
+        except CoachError as exc:
+            if exc.code != "twilio-20404":
+                raise
+
     # -- TaskRouter (issue 12): what the reconciler compares the queues with ------------
 
     def _workspace(self, workspace_sid: str) -> Any:

@@ -27,6 +27,7 @@ def main() -> None:
         st.Page(
             VIEWS / "wallboard.py", title="Wallboard", icon=":material/tv:", url_path="wallboard"
         ),
+        st.Page(VIEWS / "calls.py", title="Calls", icon=":material/history:", url_path="calls"),
         st.Page(VIEWS / "audit.py", title="Audit", icon=":material/fact_check:", url_path="audit"),
     ]
     navigation = st.navigation(pages)

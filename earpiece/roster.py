@@ -40,6 +40,10 @@ class Team:
     # money per minute), and the phrases that raise the `phrase` alert (live/phrases.py).
     transcribe: str = "off"
     phrases: tuple[str, ...] = ()
+    # QA after the call (issue 16): whether its calls are recorded, and the criteria a
+    # review scores (each pass / fail).
+    record: bool = False
+    review: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,22 @@ def _alerts(raw: Any, where: str) -> dict[str, float]:
 
 
 MAX_PHRASE_CHARS = 200
+MAX_CRITERIA = 20
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise SettingError(f"{where} must be true or false")
+    return value
+
+
+def _criteria(value: Any, where: str, source: str) -> tuple[str, ...]:
+    out = _strings(value, where)
+    if len(out) > MAX_CRITERIA or len(set(out)) != len(out):
+        raise SettingError(f"{source}: {where} takes at most {MAX_CRITERIA} distinct criteria")
+    if any(not c.strip() or len(c) > 80 for c in out):
+        raise SettingError(f"{source}: {where}: a criterion has 1 to 80 characters")
+    return out
 
 
 def _phrases(value: Any, where: str) -> tuple[str, ...]:
@@ -153,6 +173,8 @@ def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
             alerts=_alerts(body.get("alerts", {}), f"{source}: teams.{name}.alerts"),
             transcribe=transcribe,
             phrases=_phrases(body.get("phrases", []), f"{source}: teams.{name}.phrases"),
+            record=_flag(body.get("record", False), f"{source}: teams.{name}.record"),
+            review=_criteria(body.get("review", []), f"teams.{name}.review", source),
         )  # fmt: skip
         for agent in agents:
             _labelable(agent, "agent", source)

@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from archive.archiver import Archiver
+from archive.store import Store, open_store
 from coach.actions import Coach
 from coach.audit import Audit
 from coach.guard import Guard, GuardPolicy
 from coach.reconciler import Reconciler
+from coach.recording import Recording
 from coach.taskrouter_repair import TaskRouterRepair
 from coach.transcription import Transcription
 from coach.twilio_calls import TwilioCalls
@@ -40,6 +43,9 @@ class Services:
     queues: LiveQueues
     transcripts: Transcripts
     transcription: Transcription
+    recording: Recording
+    store: Store
+    archiver: Archiver
 
     @property
     def audit(self) -> Audit:
@@ -47,6 +53,7 @@ class Services:
 
     async def close(self) -> None:
         await self.coach.stop()
+        await self.store.close()
         await self.redis.aclose()
         if self.target.embedded is not None:
             self.target.embedded.release()
@@ -101,13 +108,19 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
         )
     transcripts = Transcripts(redis, floor, roster, feed_maxlen=settings.feed_maxlen,
                               keep_seconds=settings.history_seconds)  # fmt: skip
+    recording_events = settings.base_url + "/twilio/recording-events"
+    recording = Recording(floor, coach.twilio, roster, status_callback_url=recording_events)
     transcription = Transcription(
         floor, transcripts, coach.twilio, roster, coach.audit,
         # Twilio's transcription callbacks take no connection overrides that its pages
         # document; a lost line is a line, and the call's state is the conference's.
         status_callback_url=settings.base_url + "/twilio/transcription-events",
         language=settings.transcription_language,
-        grace_seconds=settings.transcription_grace_seconds,
+        grace_seconds=settings.transcription_grace_seconds, recording=recording,
     )  # fmt: skip
+    store = open_store(settings)
+    archiver = Archiver(floor, transcripts, coach.audit, store, roster, coach.twilio,
+                        retention_days=settings.archive_retention_days,
+                        settle_seconds=settings.archive_settle_seconds)  # fmt: skip
     return Services(settings, target, roster, redis, floor, coach, reconciler, guard, queues,
-                    transcripts, transcription)  # fmt: skip
+                    transcripts, transcription, recording, store, archiver)  # fmt: skip

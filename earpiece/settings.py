@@ -237,6 +237,10 @@ class Settings:
     # monitored call keeps its transcription after its last watcher.
     transcription_language: str = "en-US"
     transcription_grace_seconds: float = 30.0
+    # The archive of ended calls (issue 16): where (unset: SQLite in data_dir), how long.
+    archive_url: str | None = None
+    archive_retention_days: int = 90
+    archive_settle_seconds: float = 5.0
 
     def require(self, *names: str) -> None:
         """Raise SettingError naming the first of `names` that is unset."""
@@ -409,6 +413,17 @@ def load(
         end_duplicates=get("EARPIECE_END_DUPLICATES", _boolean("EARPIECE_END_DUPLICATES"), True),
         conference_region=text("EARPIECE_CONFERENCE_REGION") or text("TWILIO_REGION"),
         transcription_language=text("EARPIECE_TRANSCRIPTION_LANGUAGE") or "en-US",
+        archive_url=text("EARPIECE_ARCHIVE_URL"),
+        archive_retention_days=get(
+            "EARPIECE_ARCHIVE_RETENTION_DAYS",
+            _positive_int("EARPIECE_ARCHIVE_RETENTION_DAYS"),
+            90,
+        ),
+        archive_settle_seconds=get(
+            "EARPIECE_ARCHIVE_SETTLE_SECONDS",
+            _positive_float("EARPIECE_ARCHIVE_SETTLE_SECONDS"),
+            5.0,
+        ),
         transcription_grace_seconds=get(
             "EARPIECE_TRANSCRIPTION_GRACE_SECONDS",
             _positive_float("EARPIECE_TRANSCRIPTION_GRACE_SECONDS"),

@@ -4,10 +4,11 @@
 -- KEYS[2] call index: hash CallSid -> ConferenceSid
 -- KEYS[3] change feed (stream)
 -- KEYS[4] supervisor index, KEYS[5] leg index, KEYS[6] dialing legs (see monitor.lua)
--- then, for each event i (from 0): KEYS[7+4i] its conference document (JSON
--- string), KEYS[8+4i] the bitmap of that conference's applied
--- SequenceNumbers, KEYS[9+4i] the idempotency tokens taken for it (set),
--- KEYS[10+4i] its event timeline (a list, in arrival order; readers sort it by time).
+-- KEYS[7] ended conferences still to archive (sorted set SID -> end ms, archive/archiver.py)
+-- then, for each event i (from 0): KEYS[8+4i] its conference document (JSON
+-- string), KEYS[9+4i] the bitmap of that conference's applied
+-- SequenceNumbers, KEYS[10+4i] the idempotency tokens taken for it (set),
+-- KEYS[11+4i] its event timeline (a list, in arrival order; readers sort it by time).
 -- ARGV[1] feed MAXLEN (approximate trim)
 -- ARGV[2] seconds an ended conference is kept for history
 -- ARGV[3..] the events, JSON (live.events.ConferenceEvent.for_script)
@@ -32,7 +33,7 @@
 -- them in SequenceNumber order.
 
 local LIVE, CALLS, FEED = KEYS[1], KEYS[2], KEYS[3]
-local SUPERVISORS, LEGS, DIALING = KEYS[4], KEYS[5], KEYS[6]
+local SUPERVISORS, LEGS, DIALING, ENDED = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local maxlen = ARGV[1]
 local history = tonumber(ARGV[2])
 -- A conference's timeline keeps its newest events only: a call held and
@@ -107,6 +108,8 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
       end
     end
     redis.call('ZREM', LIVE, c.sid)
+    -- To the archive, once its last callbacks had a moment to land (archive/archiver.py).
+    redis.call('ZADD', ENDED, ts, c.sid)
     -- Monitors end with the call; the ended document keeps them for the audit.
     for sup, m in pairs(c.mon or {}) do
       if redis.call('HGET', SUPERVISORS, sup) == c.sid then redis.call('HDEL', SUPERVISORS, sup) end
@@ -285,7 +288,7 @@ end
 
 local out = {}
 for i = 3, #ARGV do
-  local base = 7 + 4 * (i - 3)
+  local base = 8 + 4 * (i - 3)
   local outcome, id = apply_one(cjson.decode(ARGV[i]), KEYS[base], KEYS[base + 1], KEYS[base + 2],
     KEYS[base + 3])
   out[#out + 1] = outcome

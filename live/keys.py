@@ -56,6 +56,19 @@ class Keys:
         return f"{self.tag}:viewers"
 
     @property
+    def ended(self) -> str:
+        """Ended conferences not yet archived: sorted set SID -> end (ms)."""
+        return f"{self.tag}:ended"
+
+    def raised(self, sid: str) -> str:
+        """Every alert a live call had at some moment (a set): the archive keeps them."""
+        return f"{self.tag}:raised:{sid}"
+
+    def recordings(self, sid: str) -> str:
+        """A call's recordings: hash RecordingSid -> JSON (status callbacks, coach)."""
+        return f"{self.tag}:rec:{sid}"
+
+    @property
     def history(self) -> str:
         """Stream of samples of the live calls per team (the dashboard's chart)."""
         return f"{self.tag}:history"

@@ -89,6 +89,12 @@ def monitor_json(m: Doc) -> Json:
     }
 
 
+def customer_leg(conference: Mapping[str, Any]) -> str | None:
+    """The customer's CallSid on a rendered Conference, if one is on the call."""
+    return next((p["call_sid"] for p in conference.get("participants") or ()
+                 if p.get("role") == "customer"), None)  # fmt: skip
+
+
 def present_participants(doc: Doc) -> list[Doc]:
     people = [p for p in (doc.get("p") or {}).values() if p.get("present")]
     people.sort(key=lambda p: (p.get("joined") or 0, p["call_sid"]))

@@ -140,6 +140,7 @@ class LiveFloor:
                 self.keys.supervisors,
                 self.keys.legs,
                 self.keys.dialing,
+                self.keys.ended,
             ],
             shared_args=[feed_maxlen, history_seconds],
         )
@@ -204,6 +205,11 @@ class LiveFloor:
         pipe = self.redis.pipeline(transaction=False)
         if changed:
             pipe.hset(self.keys.alerts, mapping=dict(changed.items()))
+            for sid, alerts in changed.items():
+                if alerts:
+                    # What the call raised at some moment: its archived record keeps them.
+                    pipe.sadd(self.keys.raised(sid), *alerts.split(","))
+                    pipe.expire(self.keys.raised(sid), self.history_seconds)
         if gone:
             pipe.hdel(self.keys.alerts, *gone)
         await pipe.execute()

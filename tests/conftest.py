@@ -29,6 +29,7 @@ AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 API_TOKEN = "test-api-token"
 SESSION_SECRET = "test-session-secret-0123456789abcdef-0123456789"
 # The roster the package ships for `earpiece demo`, named as a production process names its own.
+ARCHIVES = Path(tempfile.gettempdir()) / f"ep-test-archives-{os.getpid()}"
 DEMO_ROSTER = str(Path(__file__).resolve().parent.parent / "earpiece" / "demo_roster.toml")
 
 
@@ -62,6 +63,9 @@ def make_settings(redis_url: str, namespace: str, public_base_url: str, **extra:
         "EARPIECE_API_TOKEN": API_TOKEN,
         "EARPIECE_SESSION_SECRET": SESSION_SECRET,
         "EARPIECE_DEMO": "true",  # the demo roster
+        # Each test's own archive (a file beside the others in the temporary folder).
+        "EARPIECE_ARCHIVE_URL": f"sqlite:///{ARCHIVES / (namespace + '.sqlite3')}",
+        "EARPIECE_ARCHIVE_SETTLE_SECONDS": "0.5",
         **extra,
     }
     return load(env, env_file=None)
@@ -75,7 +79,8 @@ def dashboard_env(service: Settings, sim_url: str, **extra: str) -> dict[str, st
         "REDIS_URL": service.redis_url or "", "EARPIECE_NAMESPACE": service.namespace,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_BASE_URL": sim_url, "PUBLIC_BASE_URL": service.base_url,
-        "EARPIECE_SESSION_SECRET": SESSION_SECRET, "EARPIECE_DEMO": "true", **extra,
+        "EARPIECE_SESSION_SECRET": SESSION_SECRET, "EARPIECE_DEMO": "true",
+        "EARPIECE_ARCHIVE_URL": service.archive_url or "", **extra,
     }  # fmt: skip
 
 

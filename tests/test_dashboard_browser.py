@@ -35,6 +35,7 @@ class Demo:
     api_url: str
     token: str
     folder: Path
+    banner: str = ""
 
     def sim_state(self) -> dict[str, Any]:
         state: dict[str, Any] = httpx.get(self.sim_url + "/sim/state", timeout=5).json()
@@ -66,7 +67,7 @@ def demo() -> Iterator[Demo]:
     api = re.search(r"Live floor \(JSON\)\s+(\S+)/api/conferences", text)
     token = re.search(r"Service token\s+(\S+)", text)
     assert signin and sim and api and token, text
-    yield Demo(process, signin.group(1), sim.group(1), api.group(1), token.group(1), folder)
+    yield Demo(process, signin.group(1), sim.group(1), api.group(1), token.group(1), folder, text)
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=30)
     shutil.rmtree(folder, ignore_errors=True)
@@ -188,3 +189,41 @@ def test_transcript_lines_arrive_live_and_follow_the_newest(demo: Demo, browser_
     assert box.evaluate("(b) => b.scrollTop") == 0  # the reader's place is kept
     expect(page.get_by_text("New lines ↓")).to_be_visible()
     page.screenshot(path=artifact("7-transcript-scrolled.png"), full_page=True)
+
+
+def test_an_ended_calls_recording_plays_from_the_calls_page(demo: Demo, browser_page: Page) -> None:
+    """Runs after the tests above (signed in). Billing records its calls: one ends, lands in
+    the archive, and its recording plays in the page, fetched by Earpiece from Twilio."""
+    page = browser_page
+    key = re.search(r"mina's API key\s+(\S+)", demo.banner)
+    assert key, demo.banner
+    headers = {"Authorization": f"Bearer {key.group(1)}"}
+    call = httpx.post(demo.sim_url + "/sim/calls", json={"agent": "vic"}, timeout=5).json()
+    sid = call["conference_sid"]
+
+    def recording() -> bool:
+        answer = httpx.get(f"{demo.api_url}/api/conferences/{sid}", headers=headers, timeout=5)
+        return bool(answer.status_code == 200 and answer.json()["transcript"]["state"] == "on")
+
+    wait_until(recording, 20)
+    time.sleep(3)  # a few seconds of call
+    httpx.post(f"{demo.sim_url}/sim/conferences/{sid}/actions", json={"action": "end"}, timeout=5)
+
+    def archived() -> bool:
+        answer = httpx.get(f"{demo.api_url}/api/history/{sid}", headers=headers, timeout=5)
+        return answer.status_code == 200 and bool(answer.json()["recordings"])
+
+    wait_until(archived, 30)
+    page.goto(demo.signin_url.split("?")[0].rstrip("/") + f"/calls?sid={sid}")
+    expect(page.get_by_text("Calls", exact=True).first).to_be_visible(timeout=FIRST_LOAD_MS)
+    page.get_by_role("button", name=re.compile("Play Recording 1")).click()
+    audio = page.locator("audio").first
+    expect(audio).to_be_attached()
+    # The browser loads Earpiece's copy of the media (no Twilio URL, no credentials) and plays it.
+    src = audio.evaluate("(a) => a.currentSrc || a.src")
+    assert "twilio.com" not in src and "Recordings" not in src, src
+    wait_until(lambda: audio.evaluate("(a) => a.readyState") >= 1, 15)
+    assert audio.evaluate("(a) => a.duration") > 1
+    audio.evaluate("(a) => { a.muted = true; return a.play(); }")
+    wait_until(lambda: audio.evaluate("(a) => a.currentTime") > 0.2, 15)
+    page.screenshot(path=artifact("8-recording.png"), full_page=True)

@@ -38,6 +38,7 @@ def floor(
         "PUBLIC_BASE_URL": running.service.settings.base_url,
         "EARPIECE_SESSION_SECRET": SESSION_SECRET,
         "EARPIECE_DEMO": "true",
+        "EARPIECE_ARCHIVE_URL": running.service.settings.archive_url or "",
         # Floor snapshots are shared for half a refresh; keep that out of the tests' way.
         "EARPIECE_DASHBOARD_REFRESH_SECONDS": "0.02",
     }
@@ -310,7 +311,7 @@ def test_redis_down_shows_a_banner_and_the_floor_comes_back_by_itself(
         "REDIS_URL": url, "EARPIECE_NAMESPACE": "down", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "PUBLIC_BASE_URL": "http://127.0.0.1:9",
         "EARPIECE_DASHBOARD_REFRESH_SECONDS": "0.02", "EARPIECE_SESSION_SECRET": SESSION_SECRET,
-        "EARPIECE_DEMO": "true",
+        "EARPIECE_DEMO": "true", "EARPIECE_ARCHIVE_URL": f"sqlite:///{tmp_path / 'a.sqlite3'}",
     }  # fmt: skip
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from earpiece.tasks import cancel_all
-from twilio_sim import control, rest, transcriptions
+from twilio_sim import control, recordings, rest, transcriptions
 from twilio_sim.config import SimConfig
 from twilio_sim.delivery import Deliverer
 from twilio_sim.engine import Engine
@@ -50,6 +50,7 @@ def create_app(
     deliverer = Deliverer(config, rng)
     engine = Engine(config, deliverer, rng)
     transcriber = Transcriber(engine, deliverer, config.words_per_second)
+    recorder = recordings.Recorder(engine, deliverer)
     workspace_floor = Workspace(engine, deliverer, workspace, rng) if workspace else None
     for agent, queues in (workers or {}).items():
         if workspace_floor is not None:
@@ -81,6 +82,7 @@ def create_app(
         routes=[
             *rest.routes(),
             *transcriptions.routes(),
+            *recordings.routes(),
             *control.routes(),
             *taskrouter_rest.routes(),
             *taskrouter_control.routes(),
@@ -90,5 +92,6 @@ def create_app(
     )
     app.state.engine = engine
     app.state.transcriber = transcriber
+    app.state.recorder = recorder
     app.state.workspace = workspace_floor
     return app

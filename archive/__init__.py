@@ -1,0 +1,1 @@
+"""The archive of ended calls: kept once, searchable, reviewed (issue 16)."""

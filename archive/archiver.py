@@ -1,0 +1,124 @@
+"""Ended calls, from the live floor to the archive: once each, off the callback's path.
+
+live/apply.lua puts every conference that ends (by its callback, or by the
+reconciler when that callback was lost) in `{ns}:ended` with its end time, in
+the same script that ends it: the end callback pays one ZADD. A few seconds
+later (SETTLE_SECONDS: the participants' leaves, the last transcript lines and
+the supervisors' leaves that trail an end land meanwhile) one process at a
+time (a Redis lock) gathers what the floor knew (the ended document, its
+transcript, timeline, audit entries, alerts raised, recordings) and writes one
+record. The store ignores a second write of the same call, so a crash between
+writing and forgetting it, or two processes, still archive it exactly once.
+
+The same loop enforces retention: once an hour, what ended more than
+EARPIECE_ARCHIVE_RETENTION_DAYS ago is deleted, recordings at Twilio included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis.exceptions import RedisError
+
+from archive.record import build
+from archive.store import Store
+from coach.audit import Audit, AuditFilter
+from coach.errors import CoachError
+from coach.twilio_calls import TwilioCalls
+from earpiece.roster import Roster
+from live.store import LiveFloor, now_ms, text
+from live.transcript import Transcripts
+
+log = logging.getLogger("earpiece.archive")
+
+SETTLE_SECONDS = 5.0
+BATCH = 100
+EVERY_SECONDS = 1.0
+RETENTION_EVERY_SECONDS = 3600.0
+
+
+@dataclass
+class Archiver:
+    floor: LiveFloor
+    transcripts: Transcripts
+    audit: Audit
+    store: Store
+    roster: Roster
+    twilio: TwilioCalls | None = None
+    retention_days: int = 90
+    settle_seconds: float = SETTLE_SECONDS
+    archived: int = 0
+    _forgot_at: float = field(default=0.0)
+
+    async def gather(self, sid: str) -> Any | None:
+        doc = await self.floor.document(sid)
+        if doc is None or doc.get("status") != "completed":
+            return None
+        redis, keys = self.floor.redis, self.floor.keys
+        started = int(doc.get("started") or 0)
+        audit = await self.audit.entries(
+            AuditFilter(conference_sid=sid, since_ms=max(0, started - 60_000), limit=1000)
+        )
+        raised: Any = await redis.smembers(keys.raised(sid))
+        recordings: Any = await redis.hgetall(keys.recordings(sid))
+        timeline = [{"at": e.at, "event": e.event, "who": e.who, "text": e.text}
+                    for e in await self.floor.timeline(sid)]  # fmt: skip
+        return build(
+            doc, self.roster, transcript=await self.transcripts.lines(sid), timeline=timeline,
+            audit=audit, alerts=(text(a) for a in raised),
+            recordings=sorted((orjson.loads(v) for v in recordings.values()),
+                              key=lambda r: r.get("started_at") or ""),
+        )  # fmt: skip
+
+    async def run_once(self) -> int:
+        """Archive the calls that ended at least `settle_seconds` ago; how many were new."""
+        redis, keys = self.floor.redis, self.floor.keys
+        due: Any = await redis.zrangebyscore(
+            keys.ended, 0, now_ms() - int(self.settle_seconds * 1000), start=0, num=BATCH
+        )
+        written = 0
+        for raw in due:
+            sid = text(raw)
+            record = await self.gather(sid)
+            if record is not None and await self.store.put(record):
+                written += 1
+            pipe = redis.pipeline(transaction=False)
+            pipe.zrem(keys.ended, sid)
+            pipe.delete(keys.raised(sid))
+            await pipe.execute()
+        self.archived += written
+        return written
+
+    async def forget_old(self) -> int:
+        """Retention: delete what ended more than `retention_days` ago, and its recordings."""
+        cutoff = now_ms() - self.retention_days * 86_400_000
+        recordings = await self.store.forget_before(cutoff)
+        for recording in recordings:
+            if self.twilio is None or not recording.get("sid"):
+                continue
+            try:
+                await self.twilio.delete_recording(str(recording["sid"]))
+            except CoachError as exc:
+                log.warning("retention: Twilio kept recording %s: %s", recording["sid"], exc)
+        return len(recordings)
+
+    async def run_forever(self) -> None:
+        lock = self.floor.keys.lock("archive")
+        while True:
+            await asyncio.sleep(EVERY_SECONDS)
+            try:
+                if not await self.floor.redis.set(lock, b"1", nx=True, px=int(EVERY_SECONDS * 900)):
+                    continue
+                await self.run_once()
+                if time.monotonic() - self._forgot_at > RETENTION_EVERY_SECONDS:
+                    self._forgot_at = time.monotonic()
+                    await self.forget_old()
+            except RedisError as exc:
+                log.info("the archive could not run: %s", exc)
+            except Exception:
+                log.warning("the archive failed; will retry", exc_info=True)

@@ -1,0 +1,191 @@
+"""The archive on a PostgreSQL server (EARPIECE_ARCHIVE_URL=postgresql://…), for a floor
+whose processes run on several machines: the same tables and the same order as the
+embedded SQLite store, with the words in a `tsvector` behind a GIN index.
+
+Rows are numbered in archive order (a bigserial), so "newest first" walks the primary
+key down; a word search is `plainto_tsquery` (what someone typed is never query syntax),
+narrowed by the GIN index, newest first.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg.types.json import Jsonb
+
+from archive.record import CallRecord
+from archive.sqlite_store import review_json, summary
+from archive.store import MAX_PAGE, Json, Review, ReviewSearch, Search, phrase_query
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+  id BIGSERIAL PRIMARY KEY,
+  sid TEXT NOT NULL UNIQUE,
+  started_ms BIGINT NOT NULL,
+  ended_ms BIGINT NOT NULL,
+  duration_s INTEGER NOT NULL,
+  team TEXT, queue TEXT, agent TEXT,
+  alerts TEXT NOT NULL,
+  monitored BOOLEAN NOT NULL,
+  reviewed BOOLEAN NOT NULL DEFAULT false,
+  words TSVECTOR,
+  doc JSONB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_ended ON calls(ended_ms);
+CREATE INDEX IF NOT EXISTS calls_team ON calls(team, id);
+CREATE INDEX IF NOT EXISTS calls_queue ON calls(queue, id);
+CREATE INDEX IF NOT EXISTS calls_agent ON calls(agent, id);
+CREATE INDEX IF NOT EXISTS calls_words ON calls USING GIN (words);
+CREATE TABLE IF NOT EXISTS reviews (
+  id BIGSERIAL PRIMARY KEY,
+  sid TEXT NOT NULL,
+  reviewer TEXT NOT NULL,
+  agent TEXT, team TEXT,
+  at_ms BIGINT NOT NULL,
+  score DOUBLE PRECISION NOT NULL,
+  notes TEXT NOT NULL,
+  criteria JSONB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reviews_sid ON reviews(sid);
+CREATE INDEX IF NOT EXISTS reviews_agent ON reviews(agent, at_ms);
+"""
+
+
+class PostgresStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._pool: psycopg.AsyncConnection[Any] | None = None
+
+    async def _db(self) -> psycopg.AsyncConnection[Any]:
+        if self._pool is None or self._pool.closed:
+            self._pool = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+            async with self._pool.cursor() as cur:
+                await cur.execute(SCHEMA)
+        return self._pool
+
+    async def put(self, record: CallRecord) -> bool:
+        db = await self._db()
+        async with db.cursor() as cur:
+            await cur.execute(
+                "INSERT INTO calls (sid, started_ms, ended_ms, duration_s, team, queue, agent, "
+                "alerts, monitored, words, doc) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, "
+                "to_tsvector('simple', %s), %s) ON CONFLICT (sid) DO NOTHING",
+                (record.sid, record.started_ms, record.ended_ms, record.duration_seconds,
+                 record.team, record.queue, record.agent, "," + ",".join(record.alerts) + ",",
+                 record.monitored, record.text, Jsonb(record.doc)),
+            )  # fmt: skip
+            return cur.rowcount == 1
+
+    async def get(self, sid: str) -> Json | None:
+        db = await self._db()
+        async with db.cursor() as cur:
+            await cur.execute("SELECT doc, reviewed FROM calls WHERE sid = %s", (sid,))
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        doc: Json = dict(row[0])
+        doc["reviewed"] = bool(row[1])
+        return doc
+
+    async def search(self, search: Search) -> tuple[list[Json], int | None]:
+        where: list[str] = []
+        args: list[Any] = []
+        for column, named in (("team", search.team), ("queue", search.queue),
+                              ("agent", search.agent)):  # fmt: skip
+            if named is not None:
+                where.append(f"{column} = %s")
+                args.append(named)
+        if search.teams is not None:
+            where.append("team = ANY(%s)")
+            args.append(list(search.teams))
+        for clause, value in (("ended_ms >= %s", search.since_ms),
+                              ("started_ms < %s", search.until_ms),
+                              ("duration_s >= %s", search.min_seconds),
+                              ("duration_s <= %s", search.max_seconds),
+                              ("monitored = %s", search.monitored),
+                              ("reviewed = %s", search.reviewed),
+                              ("id < %s", search.cursor)):  # fmt: skip
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        if search.alert is not None:
+            where.append("strpos(alerts, %s) > 0")
+            args.append(f",{search.alert},")
+        words = phrase_query(search.q or "")
+        if words:
+            where.append("words @@ phraseto_tsquery('simple', %s)")
+            args.append(words)
+        limit = max(1, min(search.limit, MAX_PAGE))
+        sql = ("SELECT id, doc, reviewed FROM calls "
+               + ("WHERE " + " AND ".join(where) + " " if where else "")
+               + "ORDER BY id DESC LIMIT %s")  # fmt: skip
+        db = await self._db()
+        async with db.cursor() as cur:
+            await cur.execute(sql, (*args, limit + 1))
+            rows = await cur.fetchall()
+        page = [summary(int(r[0]), dict(r[1]), bool(r[2])) for r in rows[:limit]]
+        return page, (int(rows[limit - 1][0]) if len(rows) > limit else None)
+
+    async def add_review(self, review: Review) -> Json:
+        at = review.at_ms or int(time.time() * 1000)
+        db = await self._db()
+        async with db.transaction(), db.cursor() as cur:
+            await cur.execute(
+                "INSERT INTO reviews (sid, reviewer, agent, team, at_ms, score, notes, criteria) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (review.sid, review.reviewer, review.agent, review.team, at, review.score,
+                 review.notes, Jsonb(review.criteria)),
+            )  # fmt: skip
+            row = await cur.fetchone()
+            await cur.execute("UPDATE calls SET reviewed = true WHERE sid = %s", (review.sid,))
+        assert row is not None
+        made = (int(row[0]), review.sid, review.reviewer, review.agent, review.team, at,
+                review.score, review.notes, orjson.dumps(review.criteria))  # fmt: skip
+        return review_json(made)
+
+    async def reviews(self, search: ReviewSearch) -> list[Json]:
+        where: list[str] = []
+        args: list[Any] = []
+        for column, value in (("agent", search.agent), ("team", search.team),
+                              ("reviewer", search.reviewer), ("sid", search.sid)):  # fmt: skip
+            if value is not None:
+                where.append(f"{column} = %s")
+                args.append(value)
+        if search.teams is not None:
+            where.append("team = ANY(%s)")
+            args.append(list(search.teams))
+        sql = ("SELECT id, sid, reviewer, agent, team, at_ms, score, notes, criteria::text "
+               "FROM reviews " + ("WHERE " + " AND ".join(where) + " " if where else "")
+               + "ORDER BY id DESC LIMIT %s")  # fmt: skip
+        db = await self._db()
+        async with db.cursor() as cur:
+            await cur.execute(sql, (*args, search.limit))
+            rows = await cur.fetchall()
+        return [review_json(tuple(r)) for r in rows]
+
+    async def forget_before(self, ended_ms: int) -> list[Json]:
+        db = await self._db()
+        async with db.transaction(), db.cursor() as cur:
+            await cur.execute(
+                "DELETE FROM calls WHERE ended_ms < %s RETURNING sid, doc->'recordings'",
+                (ended_ms,),
+            )
+            rows = await cur.fetchall()
+            sids = [r[0] for r in rows]
+            if sids:
+                await cur.execute("DELETE FROM reviews WHERE sid = ANY(%s)", (sids,))
+        return [rec for r in rows for rec in (r[1] or [])]
+
+    async def count(self) -> int:
+        db = await self._db()
+        async with db.cursor() as cur:
+            await cur.execute("SELECT count(*) FROM calls")
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()

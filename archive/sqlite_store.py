@@ -1,0 +1,291 @@
+"""The embedded archive: SQLite in EARPIECE_DATA_DIR, FTS5 over the transcripts.
+
+Nothing to start: the file is opened by whichever process needs it (the service
+writes, the dashboard and the API read; WAL lets readers run beside the writer,
+across processes). Rows are numbered in the order calls are archived (they are
+archived in the order they ended), so "newest first" is a walk down one index,
+and a word search walks FTS5's own index in that same order, stopping at a page:
+it does not sort every match.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import orjson
+
+from archive.record import CallRecord
+from archive.store import MAX_PAGE, Json, Review, ReviewSearch, Search, phrase_query
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+  id INTEGER PRIMARY KEY,
+  sid TEXT NOT NULL UNIQUE,
+  started_ms INTEGER NOT NULL,
+  ended_ms INTEGER NOT NULL,
+  duration_s INTEGER NOT NULL,
+  team TEXT, queue TEXT, agent TEXT,
+  alerts TEXT NOT NULL,
+  monitored INTEGER NOT NULL,
+  reviewed INTEGER NOT NULL DEFAULT 0,
+  text TEXT NOT NULL,
+  doc BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_ended ON calls(ended_ms);
+CREATE INDEX IF NOT EXISTS calls_team ON calls(team);
+CREATE INDEX IF NOT EXISTS calls_queue ON calls(queue);
+CREATE INDEX IF NOT EXISTS calls_agent ON calls(agent);
+CREATE VIRTUAL TABLE IF NOT EXISTS calls_text USING fts5(
+  text, content='calls', content_rowid='id', tokenize='unicode61'
+);
+CREATE TABLE IF NOT EXISTS reviews (
+  id INTEGER PRIMARY KEY,
+  sid TEXT NOT NULL,
+  reviewer TEXT NOT NULL,
+  agent TEXT, team TEXT,
+  at_ms INTEGER NOT NULL,
+  score REAL NOT NULL,
+  notes TEXT NOT NULL,
+  criteria TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reviews_sid ON reviews(sid);
+CREATE INDEX IF NOT EXISTS reviews_agent ON reviews(agent, at_ms);
+"""
+
+
+def summary(row_id: int, doc: Json, reviewed: bool) -> Json:
+    """A search result: the call without its transcript, timeline and people (its page has
+    them)."""
+    keep = ("sid", "friendly_name", "started_at", "ended_at", "duration_seconds", "team",
+            "queue", "agent", "customer", "task_sid", "holds", "hold_seconds", "talk_share",
+            "alerts", "monitored", "reason")  # fmt: skip
+    out = {k: doc.get(k) for k in keep}
+    out["supervisors"] = sorted({m["supervisor"] for m in doc.get("monitors") or ()})
+    out["has_transcript"] = bool(doc.get("transcript"))
+    out["recordings"] = len(doc.get("recordings") or ())
+    out["reviewed"] = reviewed
+    out["_row"] = row_id
+    return out
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                   timeout=30)  # fmt: skip
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def locked() -> T:
+            with self._lock:
+                return work(self._db)
+
+        return await anyio.to_thread.run_sync(locked)
+
+    async def put(self, record: CallRecord) -> bool:
+        def write(db: sqlite3.Connection) -> bool:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO calls (sid, started_ms, ended_ms, duration_s, team, "
+                    "queue, agent, alerts, monitored, text, doc) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (record.sid, record.started_ms, record.ended_ms, record.duration_seconds,
+                     record.team, record.queue, record.agent, "," + ",".join(record.alerts) + ",",
+                     int(record.monitored), record.text, orjson.dumps(record.doc)),
+                )  # fmt: skip
+                new = cur.rowcount == 1
+                if new and record.text:
+                    db.execute("INSERT INTO calls_text (rowid, text) VALUES (?, ?)",
+                               (cur.lastrowid, record.text))  # fmt: skip
+                db.execute("COMMIT")
+                return new
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        return await self._run(write)
+
+    def put_many(self, records: list[CallRecord]) -> None:
+        """Bulk load (the bench's generated archive): one transaction."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN")
+            for record in records:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO calls (sid, started_ms, ended_ms, duration_s, team, "
+                    "queue, agent, alerts, monitored, text, doc) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (record.sid, record.started_ms, record.ended_ms, record.duration_seconds,
+                     record.team, record.queue, record.agent, "," + ",".join(record.alerts) + ",",
+                     int(record.monitored), record.text, orjson.dumps(record.doc)),
+                )  # fmt: skip
+                if cur.rowcount == 1 and record.text:
+                    db.execute("INSERT INTO calls_text (rowid, text) VALUES (?, ?)",
+                               (cur.lastrowid, record.text))  # fmt: skip
+            db.execute("COMMIT")
+
+    async def get(self, sid: str) -> Json | None:
+        def read(db: sqlite3.Connection) -> Json | None:
+            row = db.execute("SELECT id, doc, reviewed FROM calls WHERE sid = ?", (sid,)).fetchone()
+            if row is None:
+                return None
+            doc: Json = orjson.loads(row[1])
+            doc["reviewed"] = bool(row[2])
+            return doc
+
+        return await self._run(read)
+
+    async def search(self, search: Search) -> tuple[list[Json], int | None]:
+        where: list[str] = []
+        args: list[Any] = []
+        for column, value in (("c.team", search.team), ("c.queue", search.queue),
+                              ("c.agent", search.agent)):  # fmt: skip
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if search.teams is not None:
+            where.append(f"c.team IN ({','.join('?' * len(search.teams))})" if search.teams
+                         else "0")  # fmt: skip
+            args += list(search.teams)
+        if search.since_ms is not None:
+            where.append("c.ended_ms >= ?")
+            args.append(search.since_ms)
+        if search.until_ms is not None:
+            where.append("c.started_ms < ?")
+            args.append(search.until_ms)
+        if search.alert is not None:
+            where.append("instr(c.alerts, ?) > 0")
+            args.append(f",{search.alert},")
+        if search.monitored is not None:
+            where.append("c.monitored = ?")
+            args.append(int(search.monitored))
+        if search.reviewed is not None:
+            where.append("c.reviewed = ?")
+            args.append(int(search.reviewed))
+        if search.min_seconds is not None:
+            where.append("c.duration_s >= ?")
+            args.append(search.min_seconds)
+        if search.max_seconds is not None:
+            where.append("c.duration_s <= ?")
+            args.append(search.max_seconds)
+        if search.cursor is not None:
+            where.append("c.id < ?")
+            args.append(search.cursor)
+        limit = max(1, min(search.limit, MAX_PAGE))
+        words = phrase_query(search.q or "")
+        if words:
+            sql = ("SELECT c.id, c.doc, c.reviewed FROM calls_text t "
+                   "JOIN calls c ON c.id = t.rowid WHERE calls_text MATCH ? "
+                   + "".join(f"AND {w} " for w in where)
+                   + "ORDER BY t.rowid DESC LIMIT ?")  # fmt: skip
+            args = ['"' + words.replace('"', "") + '"', *args, limit + 1]
+        else:
+            sql = ("SELECT c.id, c.doc, c.reviewed FROM calls c " +
+                   ("WHERE " + " AND ".join(where) + " " if where else "") +
+                   "ORDER BY c.id DESC LIMIT ?")  # fmt: skip
+            args = [*args, limit + 1]
+
+        def read(db: sqlite3.Connection) -> list[tuple[int, bytes, int]]:
+            return list(db.execute(sql, args).fetchall())
+
+        rows = await self._run(read)
+        page = [summary(r[0], orjson.loads(r[1]), bool(r[2])) for r in rows[:limit]]
+        return page, (rows[limit - 1][0] if len(rows) > limit else None)
+
+    async def add_review(self, review: Review) -> Json:
+        at = review.at_ms or int(time.time() * 1000)
+
+        def write(db: sqlite3.Connection) -> int:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = db.execute(
+                    "INSERT INTO reviews (sid, reviewer, agent, team, at_ms, score, notes, "
+                    "criteria) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (review.sid, review.reviewer, review.agent, review.team, at, review.score,
+                     review.notes, orjson.dumps(review.criteria).decode()),
+                )  # fmt: skip
+                db.execute("UPDATE calls SET reviewed = 1 WHERE sid = ?", (review.sid,))
+                db.execute("COMMIT")
+                return int(cur.lastrowid or 0)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        review_id = await self._run(write)
+        row = (review_id, review.sid, review.reviewer, review.agent, review.team, at,
+               review.score, review.notes, orjson.dumps(review.criteria))  # fmt: skip
+        return review_json(row)
+
+    async def reviews(self, search: ReviewSearch) -> list[Json]:
+        where, args = [], []
+        for column, value in (("agent", search.agent), ("team", search.team),
+                              ("reviewer", search.reviewer), ("sid", search.sid)):  # fmt: skip
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if search.teams is not None:
+            where.append(f"team IN ({','.join('?' * len(search.teams))})" if search.teams else "0")
+            args += list(search.teams)
+        sql = ("SELECT id, sid, reviewer, agent, team, at_ms, score, notes, criteria FROM reviews "
+               + ("WHERE " + " AND ".join(where) + " " if where else "")
+               + "ORDER BY id DESC LIMIT ?")  # fmt: skip
+
+        def read(db: sqlite3.Connection) -> list[Any]:
+            return list(db.execute(sql, [*args, search.limit]).fetchall())
+
+        return [review_json(r) for r in await self._run(read)]
+
+    async def forget_before(self, ended_ms: int) -> list[Json]:
+        def delete(db: sqlite3.Connection) -> list[Json]:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = db.execute("SELECT id, sid, text, doc FROM calls WHERE ended_ms < ?",
+                                  (ended_ms,)).fetchall()  # fmt: skip
+                recordings: list[Json] = []
+                for row_id, sid, words, doc in rows:
+                    if words:
+                        db.execute("INSERT INTO calls_text (calls_text, rowid, text) "
+                                   "VALUES ('delete', ?, ?)", (row_id, words))  # fmt: skip
+                    recordings += orjson.loads(doc).get("recordings") or []
+                    db.execute("DELETE FROM reviews WHERE sid = ?", (sid,))
+                db.execute("DELETE FROM calls WHERE ended_ms < ?", (ended_ms,))
+                db.execute("COMMIT")
+                return recordings
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        return await self._run(delete)
+
+    async def count(self) -> int:
+        def read(db: sqlite3.Connection) -> int:
+            return int(db.execute("SELECT count(*) FROM calls").fetchone()[0])
+
+        return await self._run(read)
+
+    async def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def review_json(row: Any) -> Json:
+    from live.times import iso
+
+    review_id, sid, reviewer, agent, team, at_ms, score, notes, criteria = row
+    return {"id": review_id, "conference_sid": sid, "reviewer": reviewer, "agent": agent,
+            "team": team, "at": iso(at_ms), "score": score, "notes": notes,
+            "criteria": orjson.loads(criteria)}  # fmt: skip

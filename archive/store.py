@@ -1,0 +1,106 @@
+"""The archive's store: ended calls, searchable, and their QA reviews.
+
+One interface, `Store`; `open_store` picks the backend from EARPIECE_ARCHIVE_URL:
+unset or `sqlite:///path`, SQLite in EARPIECE_DATA_DIR (archive/sqlite_store.py:
+embedded, started by nothing, FTS5 for the words); `postgresql://…`, a PostgreSQL
+server (archive/postgres_store.py) for a floor whose processes run on several
+machines. ARCHITECTURE.md says why these two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from archive.record import CallRecord
+from earpiece.settings import SettingError, Settings
+
+Json = dict[str, Any]
+MAX_PAGE = 200
+MAX_QUERY_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Search:
+    """GET /api/history's filters (CONTRACT.md, "History"), and what the reader may see."""
+
+    since_ms: int | None = None
+    until_ms: int | None = None
+    team: str | None = None
+    queue: str | None = None
+    agent: str | None = None
+    q: str | None = None  # words said, searched as a phrase
+    alert: str | None = None
+    monitored: bool | None = None
+    reviewed: bool | None = None
+    min_seconds: int | None = None
+    max_seconds: int | None = None
+    teams: tuple[str, ...] | None = None  # None: every team; a lead: their own teams only
+    cursor: int | None = None  # the last row's place: the next page is older
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class Review:
+    sid: str
+    reviewer: str
+    score: float
+    notes: str
+    criteria: dict[str, Any]
+    agent: str | None = None
+    team: str | None = None
+    at_ms: int = 0
+
+
+@dataclass(frozen=True)
+class ReviewSearch:
+    agent: str | None = None
+    team: str | None = None
+    reviewer: str | None = None
+    sid: str | None = None
+    teams: tuple[str, ...] | None = None
+    limit: int = 500
+
+
+class Store(Protocol):
+    async def put(self, record: CallRecord) -> bool:
+        """Write an ended call once: False when it was already there (a repeat changes nothing)."""
+
+    async def get(self, sid: str) -> Json | None: ...
+
+    async def search(self, search: Search) -> tuple[list[Json], int | None]:
+        """Matching calls, newest first, and the cursor of the next page (None: no more)."""
+
+    async def add_review(self, review: Review) -> Json: ...
+
+    async def reviews(self, search: ReviewSearch) -> list[Json]: ...
+
+    async def forget_before(self, ended_ms: int) -> list[Json]:
+        """Delete what ended before `ended_ms` (retention); the deleted calls' recordings."""
+
+    async def count(self) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+def phrase_query(q: str) -> str:
+    """Whatever someone typed as one quoted phrase of words: never the store's query syntax."""
+    words = "".join(ch if ch.isalnum() or ch in "'" else " " for ch in q[:MAX_QUERY_CHARS])
+    return " ".join(words.split())
+
+
+def open_store(settings: Settings) -> Store:
+    url = settings.archive_url
+    if url is None or url.startswith("sqlite:"):
+        from archive.sqlite_store import SqliteStore
+
+        default = settings.data_dir / "archive.sqlite3"
+        return SqliteStore(Path(url.removeprefix("sqlite:///")) if url else default)
+    if url.startswith(("postgresql://", "postgres://")):
+        from archive.postgres_store import PostgresStore
+
+        return PostgresStore(url)
+    raise SettingError(
+        f"EARPIECE_ARCHIVE_URL must be sqlite:///PATH or postgresql://…, got {url[:40]!r}"
+    )

@@ -1,0 +1,296 @@
+"""QA after the call over HTTP (issue 16): recordings in, the archive out.
+
+POST /twilio/recording-events                     Twilio's recording status callbacks (signed)
+GET  /api/history?from=&to=&team=&queue=&agent=&q=&alert=&monitored=&reviewed=
+                 &min_seconds=&max_seconds=&cursor=&limit=
+GET  /api/history/{conference_sid}                one ended call, whole, with its reviews
+GET  /api/history/{conference_sid}/recordings/{sid}   its audio, streamed through Earpiece
+POST /api/history/{conference_sid}/reviews        {"score", "notes", "criteria"}
+GET  /api/reviews?agent=&team=&reviewer=          and /api/reviews.csv
+
+People only (never the shared service token); a lead sees their own teams' calls, a
+manager and QA every team's. Every playback and export goes to the audit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from access.policy import READ_HISTORY, sees_full_numbers
+from access.principal import Principal
+from archive.media import MediaError, opened
+from archive.store import Json, Review, ReviewSearch, Search
+from callbacks.auth import authorize
+from callbacks.context import Context
+from callbacks.errors import PRIVATE, ApiError, JSONResponse
+from callbacks.monitors import bounded_body
+from callbacks.webhooks import SignedRequest, SignedWebhook
+from coach.audit import cell
+from coach.rules import refusal
+from live.board import mask_number
+from live.events import is_sid
+
+RECORDING_STATUSES = frozenset({"in-progress", "paused", "stopped", "processing", "completed",
+                                "absent"})  # fmt: skip
+MAX_NOTES_CHARS = 2000
+
+
+# -- Twilio's recording status callbacks ------------------------------------------------
+
+
+async def recording_event(request: SignedRequest) -> str:
+    p = request.params
+    rid, call_sid = p.get("RecordingSid", ""), p.get("CallSid", "")
+    status = p.get("RecordingStatus")
+    if not is_sid(rid, "RE"):
+        raise ApiError(400, "bad-callback", f"RecordingSid is not a recording SID: {rid[:40]!r}")
+    if call_sid and not is_sid(call_sid, "CA"):
+        raise ApiError(400, "bad-callback", f"CallSid is not a call SID: {call_sid[:40]!r}")
+    if status not in RECORDING_STATUSES:
+        raise ApiError(400, "bad-callback", f"RecordingStatus {str(status)[:40]!r} is not one "
+                       "Twilio sends")  # fmt: skip
+    duration = p.get("RecordingDuration") or "-1"
+    if not duration.lstrip("-").isdigit():
+        raise ApiError(400, "bad-callback", f"RecordingDuration is not a number: {duration[:20]!r}")
+    ctx = request.context
+    recording = ctx.recording
+    sid = await recording.conference_of(rid)
+    if sid is None and call_sid:
+        found = await ctx.floor.call(call_sid)
+        sid = found["conference_sid"] if found else None
+    if sid is None:
+        return "unknown"
+    await recording.note(sid, {
+        "sid": rid, "call_sid": call_sid or None, "status": status,
+        "duration": int(duration) if int(duration) >= 0 else None,
+        "channels": p.get("RecordingChannels"), "source": p.get("RecordingSource"),
+    })  # fmt: skip
+    return "applied"
+
+
+events = SignedWebhook(recording_event)
+
+
+# -- reading the archive ------------------------------------------------------------------
+
+
+def visible_teams(principal: Principal) -> tuple[str, ...] | None:
+    """None: every team (managers, QA); a lead: their own teams."""
+    return principal.teams if principal.role == "lead" else None
+
+
+def _ms(raw: str | None, name: str) -> int | None:
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(422, "bad-filter", f"{name} must be an ISO 8601 date or time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _int(raw: str | None, name: str, low: int = 0, high: int = 10**9) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(422, "bad-filter", f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _bool(raw: str | None, name: str) -> bool | None:
+    if raw is None or raw == "":
+        return None
+    if raw not in ("true", "false"):
+        raise ApiError(422, "bad-filter", f"{name} must be true or false")
+    return raw == "true"
+
+
+def search_of(query: Any, principal: Principal) -> Search:
+    teams = visible_teams(principal)
+    team = query.get("team") or None
+    if team is not None and teams is not None and team not in teams:
+        raise ApiError(403, "forbidden", f"{principal.ident} leads {', '.join(teams) or 'no team'}")
+    return Search(
+        since_ms=_ms(query.get("from"), "from"), until_ms=_ms(query.get("to"), "to"),
+        team=team, queue=query.get("queue") or None, agent=query.get("agent") or None,
+        q=(query.get("q") or "")[:200] or None, alert=query.get("alert") or None,
+        monitored=_bool(query.get("monitored"), "monitored"),
+        reviewed=_bool(query.get("reviewed"), "reviewed"),
+        min_seconds=_int(query.get("min_seconds"), "min_seconds"),
+        max_seconds=_int(query.get("max_seconds"), "max_seconds"), teams=teams,
+        cursor=_int(query.get("cursor"), "cursor", 1, 2**62),
+        limit=_int(query.get("limit"), "limit", 1, 200) or 50,
+    )  # fmt: skip
+
+
+def masked(call: Json, full: bool) -> Json:
+    """The same masking rules as the floor: customers' numbers for readers without them."""
+    if full:
+        return call
+    out = dict(call)
+    out["customer"] = mask_number(call.get("customer"), True) or None
+    if "participants" in call:
+        out["participants"] = [{**p, "number": mask_number(p.get("number"), True) or None}
+                               for p in call["participants"]]  # fmt: skip
+    return out
+
+
+async def history(request: Request) -> Response:
+    principal = await authorize(request, READ_HISTORY)
+    ctx: Context = request.app.state.ctx
+    calls, cursor = await ctx.store.search(search_of(request.query_params, principal))
+    full = sees_full_numbers(principal, ctx.roster.full_number_roles)
+    for call in calls:
+        call.pop("_row", None)
+    return JSONResponse({"calls": [masked(c, full) for c in calls],
+                         "next": str(cursor) if cursor is not None else None})  # fmt: skip
+
+
+async def _call(request: Request, principal: Principal) -> Json:
+    ctx: Context = request.app.state.ctx
+    sid = request.path_params["sid"]
+    call = await ctx.store.get(sid)
+    teams = visible_teams(principal)
+    if call is None or (teams is not None and call.get("team") not in teams):
+        # A lead asking for another team's call learns nothing of it, not even that it was.
+        raise ApiError(404, "unknown-call", f"no ended call {sid} in the archive")
+    return call
+
+
+async def one_call(request: Request) -> Response:
+    principal = await authorize(request, READ_HISTORY)
+    ctx: Context = request.app.state.ctx
+    call = await _call(request, principal)
+    call["reviews"] = await ctx.store.reviews(ReviewSearch(sid=call["sid"]))
+    full = sees_full_numbers(principal, ctx.roster.full_number_roles)
+    return JSONResponse(masked(call, full))
+
+
+async def audio(request: Request) -> Response:
+    principal = await authorize(request, READ_HISTORY)
+    ctx: Context = request.app.state.ctx
+    call = await _call(request, principal)
+    rid = request.path_params["recording"]
+    if rid not in {r.get("sid") for r in call.get("recordings") or ()}:
+        raise ApiError(404, "unknown-recording", f"call {call['sid']} has no recording {rid[:40]}")
+    await ctx.coach.audit.record("playback", principal.ident or "", call["sid"],
+                                 agent=call.get("agent") or "", detail=rid)  # fmt: skip
+    media = opened(ctx.settings, rid)
+    try:
+        answer = await media.__aenter__()
+    except MediaError as exc:
+        raise ApiError(exc.status, "recording-unavailable", exc.message) from None
+
+    async def body() -> Any:
+        try:
+            async for chunk in answer.aiter_bytes():
+                yield chunk
+        finally:
+            await media.__aexit__(None, None, None)
+
+    headers = {**PRIVATE, "Content-Disposition": f'inline; filename="{rid}.wav"'}
+    return StreamingResponse(body(), media_type="audio/wav", headers=headers)
+
+
+# -- reviews --------------------------------------------------------------------------------
+
+
+def _score(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ApiError(422, "bad-body", "score must be a number from 0 to 100")
+    if not 0 <= value <= 100:
+        raise ApiError(422, "bad-body", "score must be a number from 0 to 100")
+    return float(value)
+
+
+async def add_review(request: Request) -> Response:
+    principal = await authorize(request, READ_HISTORY)
+    ctx: Context = request.app.state.ctx
+    call = await _call(request, principal)
+    who = ctx.roster.supervisors.get(principal.ident or "")
+    if who is None:
+        raise ApiError(403, "forbidden", "only a supervisor of the roster reviews calls")
+    reason = refusal(who, "listen", call.get("team"))
+    if reason is not None:
+        raise ApiError(403, "forbidden", reason)
+    try:
+        body = orjson.loads(await bounded_body(request))
+    except orjson.JSONDecodeError:
+        raise ApiError(422, "bad-body", "the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ApiError(422, "bad-body", "the body must be a JSON object")
+    notes = body.get("notes", "")
+    if not isinstance(notes, str) or len(notes) > MAX_NOTES_CHARS:
+        raise ApiError(422, "bad-body", f"notes: text of {MAX_NOTES_CHARS} characters at most")
+    criteria = body.get("criteria", {})
+    team = ctx.roster.teams.get(call.get("team") or "")
+    allowed = set(team.review) if team else set()
+    if (
+        not isinstance(criteria, dict)
+        or set(criteria) - allowed
+        or not all(isinstance(v, bool) for v in criteria.values())
+    ):
+        raise ApiError(422, "bad-body", "criteria must map this team's criteria to true or false "
+                       f"({', '.join(sorted(allowed)) or 'none'})")  # fmt: skip
+    review = Review(sid=call["sid"], reviewer=who.id, score=_score(body.get("score")),
+                    notes=notes, criteria=criteria, agent=call.get("agent"),
+                    team=call.get("team"))  # fmt: skip
+    made = await ctx.store.add_review(review)
+    await ctx.coach.audit.record("review", who.id, call["sid"], agent=call.get("agent") or "",
+                                 detail=f"score {review.score:g}")  # fmt: skip
+    return JSONResponse(made, 201)
+
+
+def review_search(request: Request, principal: Principal) -> ReviewSearch:
+    query = request.query_params
+    return ReviewSearch(agent=query.get("agent") or None, team=query.get("team") or None,
+                        reviewer=query.get("reviewer") or None, teams=visible_teams(principal),
+                        limit=_int(query.get("limit"), "limit", 1, 10_000) or 500)  # fmt: skip
+
+
+async def reviews(request: Request) -> Response:
+    principal = await authorize(request, READ_HISTORY)
+    ctx: Context = request.app.state.ctx
+    return JSONResponse({"reviews": await ctx.store.reviews(review_search(request, principal))})
+
+
+REVIEW_FIELDS = ("id", "at", "conference_sid", "agent", "team", "reviewer", "score", "notes")
+
+
+def mark(value: Any) -> str:
+    return "pass" if value is True else "fail" if value is False else ""
+
+
+def reviews_csv(rows: list[Json]) -> str:
+    """Reviews as CSV, one row a review and one column a criterion; a cell a spreadsheet would
+    run as a formula is quoted (coach/audit.py cell)."""
+    criteria = sorted({name for r in rows for name in r.get("criteria") or {}})
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*REVIEW_FIELDS, *criteria])
+    for r in rows:
+        marks = r.get("criteria") or {}
+        writer.writerow([cell(r.get(f)) for f in REVIEW_FIELDS]
+                        + [cell(mark(marks.get(c))) for c in criteria])  # fmt: skip
+    return out.getvalue()
+
+
+async def reviews_export(request: Request) -> Response:
+    principal = await authorize(request, READ_HISTORY)
+    ctx: Context = request.app.state.ctx
+    rows = await ctx.store.reviews(review_search(request, principal))
+    await ctx.coach.audit.record("export", principal.ident or "", "",
+                                 detail=f"reviews.csv, {len(rows)} reviews")  # fmt: skip
+    return Response(reviews_csv(rows), media_type="text/csv; charset=utf-8",
+                    headers={**PRIVATE, "Content-Disposition":
+                             'attachment; filename="earpiece-reviews.csv"'})  # fmt: skip

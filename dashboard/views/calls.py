@@ -1,0 +1,200 @@
+"""QA after the call: search the archive of ended calls, open one, hear it, review it.
+
+Filters as `GET /api/history` takes them (archive/store.py Search), with the same
+rules: a lead finds their own teams' calls, managers and QA every team's;
+customers' numbers are masked as on the floor. A call opens below the results:
+its people and timeline, who listened and how, the transcript, the recording
+(fetched from Twilio by Earpiece: the browser never sees Twilio's credentials or
+a media URL), its reviews and a review form with the team's criteria.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from archive.media import MediaError, fetch
+from archive.store import Review, ReviewSearch, Search
+from callbacks.history_api import reviews_csv
+from coach.rules import refusal
+from dashboard import ui
+from dashboard.runtime import Unavailable
+from dashboard.text import literal
+from live.attention import clock
+from live.board import mask_number
+
+PAGE = 50
+ALERTS = ("", "help", "phrase", "customer-alone", "agent-alone", "long-hold", "dead-air",
+          "overtalk", "long-call", "duplicate")  # fmt: skip
+
+
+def teams_of(page: ui.Page) -> tuple[str, ...] | None:
+    return page.who.teams if page.who.role == "lead" else None
+
+
+def day_ms(day: date | None, end: bool = False) -> int | None:
+    if day is None:
+        return None
+    moment = datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def filters(page: ui.Page) -> Search:
+    roster = page.runtime.roster
+    mine = teams_of(page)
+    teams = sorted(mine if mine is not None else roster.teams)
+    row1 = st.columns(4)
+    since = row1[0].date_input("From", value=None, key="h-from")
+    until = row1[1].date_input("To", value=None, key="h-to")
+    team = row1[2].selectbox("Team", ["", *teams], key="h-team")
+    queues = sorted({roster.teams[t].queue for t in teams if t in roster.teams})
+    queue = row1[3].selectbox("Queue", ["", *queues], key="h-queue")
+    row2 = st.columns(4)
+    agents = sorted(a for a in roster.agents if mine is None or roster.team_of_agent.get(a) in mine)
+    agent = row2[0].selectbox("Agent", ["", *agents], key="h-agent")
+    alert = row2[1].selectbox("Alert raised", ALERTS, key="h-alert")
+    monitored = row2[2].selectbox("Monitored", ["", "yes", "no"], key="h-monitored")
+    longer = row2[3].number_input("At least (minutes)", min_value=0, value=0, key="h-min")
+    words = st.text_input("Words said on the call", key="h-q", max_chars=200,
+                          placeholder="cancel my account")  # fmt: skip
+    return Search(
+        since_ms=day_ms(since), until_ms=day_ms(until, end=True), team=team or None,
+        queue=queue or None, agent=agent or None, q=words.strip() or None, alert=alert or None,
+        monitored={"yes": True, "no": False}.get(monitored), min_seconds=int(longer) * 60 or None,
+        teams=mine, limit=PAGE,
+    )  # fmt: skip
+
+
+def results_table(calls: list[dict[str, Any]], mask: bool) -> pd.DataFrame:
+    rows = [{
+        "Ended": c.get("ended_at"), "Agent": c.get("agent") or "—", "Team": c.get("team") or "",
+        "Queue": c.get("queue") or "", "Customer": mask_number(c.get("customer"), mask),
+        "Length": clock(c.get("duration_seconds") or 0), "Alerts": ", ".join(c.get("alerts") or ()),
+        "Listened": ", ".join(c.get("supervisors") or ()), "Transcript": c.get("has_transcript"),
+        "Recordings": c.get("recordings"), "Reviewed": c.get("reviewed"), "SID": c.get("sid"),
+    } for c in calls]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def one_call(page: ui.Page, sid: str) -> None:
+    rt = page.runtime
+    store = rt.services.store
+    call = rt.run(store.get(sid))
+    mine = teams_of(page)
+    if call is None or (mine is not None and call.get("team") not in mine):
+        st.warning(f"No ended call {literal(sid)} you may open is in the archive.")
+        return
+    mask = page.settings.mask_customer_numbers
+    st.subheader(f"{literal(call.get('agent') or 'No agent')} · {literal(call.get('team') or '—')}"
+                 f" · ended {literal(call.get('ended_at'))}")  # fmt: skip
+    share = call.get("talk_share") or {}
+    raised = ", ".join(call.get("alerts") or ()) or "none"
+    st.caption(
+        f"Customer {literal(mask_number(call.get('customer'), mask) or 'unknown')} · "
+        f"{clock(call.get('duration_seconds') or 0)} long · {call.get('holds') or 0} hold(s), "
+        f"{clock(call.get('hold_seconds') or 0)} on hold · agent talk "
+        f"{share.get('agent', 0):.0%} · alerts: {literal(raised)}"
+    )
+    for n, rec in enumerate(call.get("recordings") or ()):
+        label = f"Recording {n + 1} ({rec.get('status')}, {rec.get('duration') or '?'} s)"
+        if st.button(f"Play {label}", key=f"play-{rec.get('sid')}", icon=":material/play_arrow:"):
+            try:
+                audio = rt.run(fetch(page.settings, str(rec.get("sid"))), timeout=60)
+            except MediaError as exc:
+                st.error(literal(exc.message), icon=":material/warning:")
+            else:
+                rt.run(rt.services.audit.record("playback", page.who.id, sid,
+                                                agent=call.get("agent") or "",
+                                                detail=str(rec.get("sid"))))  # fmt: skip
+                st.audio(audio, format="audio/wav")
+    st.markdown("**Who listened**")
+    monitors = call.get("monitors") or []
+    st.dataframe(pd.DataFrame([{"Supervisor": m["supervisor"], "Mode": m["mode"],
+                                "From": m["from"], "Until": m["until"]} for m in monitors],
+                              columns=["Supervisor", "Mode", "From", "Until"]),
+                 hide_index=True)  # fmt: skip
+    st.markdown("**Transcript**")
+    lines = call.get("transcript") or []
+    if not lines:
+        st.caption("Not transcribed.")
+    for line in lines:
+        # Plain text: what was said is whatever someone said.
+        st.text(f"{(line.get('at') or '')[11:19]}  {line.get('speaker')}: {line.get('text')}")
+    st.markdown("**Timeline**")
+    st.dataframe(pd.DataFrame([{"At": e.get("at"), "What": e.get("text")}
+                               for e in call.get("timeline") or ()], columns=["At", "What"]),
+                 hide_index=True)  # fmt: skip
+    reviews(page, call)
+
+
+def reviews(page: ui.Page, call: dict[str, Any]) -> None:
+    rt = page.runtime
+    st.markdown("**Reviews**")
+    done = rt.run(rt.services.store.reviews(ReviewSearch(sid=call["sid"])))
+    for r in done:
+        given = ", ".join(f"{k}: {'pass' if v else 'fail'}" for k, v in r["criteria"].items())
+        st.text(f"{r['at']} · {r['reviewer']} · score {r['score']:g} · {given}\n{r['notes']}")
+    reason = refusal(page.who, "listen", call.get("team"))
+    if reason is not None:
+        st.caption(reason)
+        return
+    team = rt.roster.teams.get(call.get("team") or "")
+    with st.form(f"review-{call['sid']}", clear_on_submit=True, border=True):
+        score = st.slider("Score", 0, 100, 80, key=f"score-{call['sid']}")
+        marks = {c: st.checkbox(c, key=f"crit-{call['sid']}-{c}") for c in (team.review if team
+                                                                             else ())}  # fmt: skip
+        notes = st.text_area("Notes", max_chars=2000, key=f"notes-{call['sid']}")
+        if st.form_submit_button("Save review", icon=":material/rate_review:"):
+            review = Review(sid=call["sid"], reviewer=page.who.id, score=float(score),
+                            notes=notes, criteria=marks, agent=call.get("agent"),
+                            team=call.get("team"))  # fmt: skip
+            rt.run(rt.services.store.add_review(review))
+            rt.run(rt.services.audit.record("review", page.who.id, call["sid"],
+                                            agent=call.get("agent") or "",
+                                            detail=f"score {score}"))  # fmt: skip
+            ui.flash("success", "Review saved")
+            st.rerun()
+
+
+def main() -> None:
+    page = ui.current()
+    st.title("Calls")
+    ui.show_flash()
+    search = filters(page)
+    cursor = st.session_state.get("h-cursor")
+    try:
+        calls, following = page.runtime.run(page.runtime.services.store.search(
+            Search(**{**search.__dict__, "cursor": cursor})))  # fmt: skip
+    except Unavailable as exc:
+        st.error(literal(exc), icon=":material/warning:")
+        return
+    st.caption(f"{len(calls)} ended call(s), newest first"
+               + (" (more on the next page)" if following else "") + ".")  # fmt: skip
+    picked = st.dataframe(results_table(calls, page.settings.mask_customer_numbers),
+                          hide_index=True, on_select="rerun", selection_mode="single-row",
+                          key="h-results")  # fmt: skip
+    nav = st.columns(3)
+    if following and nav[0].button("Older calls →", key="h-next"):
+        st.session_state["h-cursor"] = following
+        st.rerun()
+    if cursor and nav[1].button("← Newest", key="h-first"):
+        st.session_state.pop("h-cursor", None)
+        st.rerun()
+    if nav[2].button("Export my teams' reviews (CSV)", key="h-export"):
+        export = page.runtime.run(page.runtime.services.store.reviews(
+            ReviewSearch(teams=teams_of(page))))  # fmt: skip
+        page.runtime.run(page.runtime.services.audit.record(
+            "export", page.who.id, "", detail=f"reviews.csv, {len(export)} reviews"))  # fmt: skip
+        st.download_button("Download reviews.csv", reviews_csv(export), mime="text/csv",
+                           file_name="earpiece-reviews.csv", key="h-csv")  # fmt: skip
+    chosen_rows = picked.selection.rows if picked is not None else []
+    chosen = st.query_params.get("sid") or (calls[chosen_rows[0]]["sid"] if chosen_rows else None)
+    if chosen:
+        one_call(page, str(chosen))
+
+
+if __name__ == "__main__":
+    main()

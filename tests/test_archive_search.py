@@ -17,7 +17,7 @@ import pytest
 from archive.postgres_store import PostgresStore
 from archive.record import CallRecord
 from archive.sqlite_store import SqliteStore
-from archive.store import Review, ReviewSearch, Search, Store
+from archive.store import Review, ReviewSearch, Search, Store, phrase_query
 
 NOW = 1_795_000_000_000
 TEAMS = {"sales-east": ("bob", "carol"), "billing": ("tara", "uma"), "support": ("nick",)}
@@ -78,7 +78,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path,
 
 
 def matches(record: CallRecord, s: Search) -> bool:
-    words = (s.q or "").lower()
+    words = phrase_query(s.q or "").lower()  # what someone typed, as words
     return all((
         s.team is None or record.team == s.team,
         s.queue is None or record.queue == s.queue,

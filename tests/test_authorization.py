@@ -124,6 +124,18 @@ CASES = [
          only("manager", "lead-own", "qa", "oidc-ana", "agent-own")),
     Case("POST", "/api/conferences/{sid}/phrases/mute", "/api/conferences/{sid}/phrases/mute",
          WHISPERERS),
+    Case("POST", "/twilio/recording-events", "/twilio/recording-events", SIGNED),
+    Case("GET", "/twilio/recording-events", "/twilio/recording-events", SIGNED),
+    # The archive: people only; a lead finds their own teams' calls (the call here is live,
+    # so not archived: 404, which is no refusal).
+    Case("GET", "/api/history", "/api/history", SUPERVISORS),
+    Case("GET", "/api/history/{sid}", "/api/history/{sid}", SUPERVISORS),
+    Case("GET", "/api/history/{sid}/recordings/{recording}",
+         "/api/history/{sid}/recordings/RE0123456789abcdef0123456789abcdef", SUPERVISORS),
+    Case("POST", "/api/history/{sid}/reviews", "/api/history/{sid}/reviews", SUPERVISORS,
+         {"score": 90}),
+    Case("GET", "/api/reviews", "/api/reviews", SUPERVISORS),
+    Case("GET", "/api/reviews.csv", "/api/reviews.csv", SUPERVISORS),
     Case("GET", "/healthz", "/healthz", PUBLIC),
     Case("GET", "/metrics", "/metrics", PUBLIC),
 ]  # fmt: skip

@@ -1,19 +1,26 @@
 -- A live call's transcript: lines from Twilio's transcription callbacks, and its state.
 --
--- KEYS[1] change feed (stream)
--- then, for each event i (from 0): KEYS[2+4i] the conference document,
--- KEYS[3+4i] the transcript's index (sorted set "<TranscriptionSid>:<SequenceId>" -> ms),
--- KEYS[4+4i] its final lines (hash, same members -> line JSON),
--- KEYS[5+4i] its registers (hash: per transcription and track the newest final's
+-- KEYS[1] change feed (stream), KEYS[2] the live index (sorted set of live conferences)
+-- then, for each event i (from 0): KEYS[3+4i] the conference document,
+-- KEYS[4+4i] the transcript's index (sorted set "<TranscriptionSid>:<SequenceId>" -> ms),
+-- KEYS[5+4i] its final lines (hash, same members -> line JSON),
+-- KEYS[6+4i] its registers (hash: per transcription and track the newest final's
 --   SequenceId "<GT>|<speaker>|f" and the newest partial "<GT>|<speaker>|p"; "ctx", until
---   when lines are masked harder because the call spoke of a card)
+--   when lines are masked harder because the call spoke of a card; "paused" while paused)
 -- ARGV[1] feed MAXLEN, ARGV[2] final lines kept per call, ARGV[3] seconds the transcript
 -- is kept after its last line, ARGV[4] ms the card context lasts,
 -- ARGV[5..] the events, JSON (live/transcript.py)
 --
 -- Returns {outcome1, feed id1 or "", ...}. Outcomes: applied, duplicate, stale (a partial
 -- older than a final of its track), paused (nothing is kept while a call is paused for a
--- payment), ended, unknown (no such live conference), unchanged.
+-- payment), ended (no longer live), unknown (no such conference), unchanged.
+--
+-- Cost: a line is the hot path (a partial every few hundred ms per speaking call). A
+-- partial never reads the conference document (its liveness is the live index, its pause
+-- a register); a final reads and writes it (the call's last line, phrase hits) but puts
+-- the conference on the feed only when a phrase alert changes it: the line itself goes
+-- out as a `transcript` entry, and readers of the floor see the last line on their next
+-- read (the board's next pass, which that very entry wakes).
 --
 -- Why the transcript does not depend on arrival order: a final line is kept under its
 -- SequenceId (a repeat is a duplicate); a track's partial is a register that only a newer
@@ -21,29 +28,31 @@
 -- finals and, per track, the newest partial newer than every final: the same set in any
 -- order. The conference's last line is the newest final by time.
 
-local FEED = KEYS[1]
+local FEED, LIVE = KEYS[1], KEYS[2]
 local maxlen = ARGV[1]
 local max_lines = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local ctx_ms = tonumber(ARGV[4])
 local MAX_HITS = 20
 
-local function publish(c, line)
-  return redis.call('XADD', FEED, 'MAXLEN', '~', maxlen, '*', 'k', 'transcript', 'sid', c.sid,
+local function publish(sid, line)
+  return redis.call('XADD', FEED, 'MAXLEN', '~', maxlen, '*', 'k', 'transcript', 'sid', sid,
     'doc', cjson.encode(line))
 end
 
-local function save(DOC, c)
+local function save(DOC, c, announce)
   local doc = cjson.encode(c)
   redis.call('SET', DOC, doc, 'KEEPTTL')
-  redis.call('XADD', FEED, 'MAXLEN', '~', maxlen, '*', 'k', 'conference', 'sid', c.sid,
-    'doc', doc)
+  if announce then
+    redis.call('XADD', FEED, 'MAXLEN', '~', maxlen, '*', 'k', 'conference', 'sid', c.sid,
+      'doc', doc)
+  end
 end
 
-local function line_one(ev, c, DOC, IDX, LINES, REGS)
-  local tx = c.tx or {}
-  if tx.st == 'paused' then return 'paused', '' end
-  local card_until = tonumber(redis.call('HGET', REGS, 'ctx') or '0')
+local function line_one(ev, sid, DOC, IDX, LINES, REGS)
+  local regs = redis.call('HMGET', REGS, 'paused', 'ctx')
+  if regs[1] then return 'paused', '' end
+  local card_until = tonumber(regs[2] or '0')
   local text = ev.t
   if ev.at <= card_until then text = ev.tc end
   if ev.card then
@@ -61,7 +70,7 @@ local function line_one(ev, c, DOC, IDX, LINES, REGS)
     if current and cjson.decode(current).q >= ev.seq then return 'duplicate', '' end
     redis.call('HSET', REGS, pkey, cjson.encode(line))
     redis.call('EXPIRE', REGS, ttl)
-    return 'applied', publish(c, line)
+    return 'applied', publish(sid, line)
   end
 
   local member = ev.gt .. ':' .. ev.seq
@@ -81,7 +90,12 @@ local function line_one(ev, c, DOC, IDX, LINES, REGS)
   end
   for _, k in ipairs({IDX, LINES, REGS}) do redis.call('EXPIRE', k, ttl) end
 
-  local changed = false
+  local id = publish(sid, line)
+  local raw = redis.call('GET', DOC)
+  if not raw then return 'applied', id end
+  local c = cjson.decode(raw)
+  local tx = c.tx or {}
+  local changed, alerting = false, false
   if tx.last == nil or ev.at >= tx.last.at then
     tx.last = {s = ev.s, t = text, at = ev.at}
     changed = true
@@ -92,12 +106,11 @@ local function line_one(ev, c, DOC, IDX, LINES, REGS)
       table.insert(c.ph, {p = phrase, s = ev.s, t = text, at = ev.at})
     end
     while #c.ph > MAX_HITS do table.remove(c.ph, 1) end
-    changed = true
+    changed, alerting = true, true
   end
-  local id = publish(c, line)
   if changed then
     c.tx = tx
-    save(DOC, c)
+    save(DOC, c, alerting)
   end
   return 'applied', id
 end
@@ -105,7 +118,7 @@ end
 -- The transcription's own state: started, stopped, failed (Twilio's callbacks and
 -- answers), pause / resume (a payment), mute (a supervisor silences the phrase alerts
 -- raised so far on this call).
-local function state_one(ev, c, DOC)
+local function state_one(ev, c, DOC, REGS)
   local tx = c.tx or {}
   local before = cjson.encode(tx)
   local what = ev.what
@@ -128,11 +141,14 @@ local function state_one(ev, c, DOC)
     tx.st = 'paused'
     tx.by = ev.by
     tx.since = ev.at
+    redis.call('HSET', REGS, 'paused', '1')
+    redis.call('EXPIRE', REGS, ttl)
   elseif what == 'resume' then
     if tx.st ~= 'paused' then return 'unchanged', '' end
     tx.st = 'off'
     tx.by = nil
     tx.since = ev.at
+    redis.call('HDEL', REGS, 'paused')
   elseif what == 'mute' then
     if c.phm == nil then c.phm = {} end
     local any = false
@@ -143,30 +159,36 @@ local function state_one(ev, c, DOC)
       end
     end
     if not any then return 'unchanged', '' end
-    save(DOC, c)
+    save(DOC, c, true)
     return 'applied', ''
   end
   if cjson.encode(tx) == before then return 'unchanged', '' end
   c.tx = tx
-  save(DOC, c)
+  save(DOC, c, true)
   return 'applied', ''
 end
 
 local out = {}
 for i = 5, #ARGV do
-  local base = 2 + 4 * (i - 5)
-  local DOC = KEYS[base]
+  local base = 3 + 4 * (i - 5)
+  local DOC, REGS = KEYS[base], KEYS[base + 3]
   local ev = cjson.decode(ARGV[i])
   local outcome, id = 'unknown', ''
-  local raw = redis.call('GET', DOC)
-  if raw then
-    local c = cjson.decode(raw)
-    if c.status == 'completed' then
+  if ev.op == 'line' then
+    if redis.call('ZSCORE', LIVE, ev.cf) then
+      outcome, id = line_one(ev, ev.cf, DOC, KEYS[base + 1], KEYS[base + 2], REGS)
+    elseif redis.call('EXISTS', DOC) == 1 then
       outcome = 'ended'
-    elseif ev.op == 'line' then
-      outcome, id = line_one(ev, c, DOC, KEYS[base + 1], KEYS[base + 2], KEYS[base + 3])
-    else
-      outcome, id = state_one(ev, c, DOC)
+    end
+  else
+    local raw = redis.call('GET', DOC)
+    if raw then
+      local c = cjson.decode(raw)
+      if c.status == 'completed' then
+        outcome = 'ended'
+      else
+        outcome, id = state_one(ev, c, DOC, REGS)
+      end
     end
   end
   out[#out + 1] = outcome

@@ -56,7 +56,7 @@ class Transcripts:
         )
         self._calls: dict[str, tuple[str, str]] = {}
         self._script = BatchedScript(
-            redis, TRANSCRIPT_LUA, shared_keys=[self.keys.feed],
+            redis, TRANSCRIPT_LUA, shared_keys=[self.keys.feed, self.keys.live],
             shared_args=[feed_maxlen, MAX_LINES, keep_seconds, CARD_CONTEXT_MS],
         )  # fmt: skip
 
@@ -104,7 +104,7 @@ class Transcripts:
                 return Ingested("unchanged", sid)
             hits = matches(self.phrases, event.text) if event.final else []
             line = {
-                "op": "line", "gt": event.transcription_sid, "seq": event.sequence,
+                "op": "line", "cf": sid, "gt": event.transcription_sid, "seq": event.sequence,
                 "s": self.speaker(event.track or "", role), "final": event.final,
                 "at": event.at_ms,
                 # Never the raw words: masked alone, and masked as if a card was spoken

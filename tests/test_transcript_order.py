@@ -51,6 +51,7 @@ class Runner:
         async def seed() -> None:
             await redis.set(floor.keys.conference(conference), orjson.dumps(doc))
             await redis.hset(floor.keys.calls, mapping={customer: conference, agent: conference})
+            await redis.zadd(floor.keys.live, {conference: now_ms()})
 
         self.run(seed())
         return Transcripts(redis, floor, load_roster(None), 1000, 600), conference

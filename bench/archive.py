@@ -1,0 +1,179 @@
+"""The archive at QA scale (issue 16), one run, side by side.
+
+1. Search: a generated archive of --calls ended calls (default 1,000,000: 40 agents in 4
+   teams over 90 days, a third transcribed with lines from the simulator's dialogues and
+   random words) in the embedded SQLite store; then filtered searches as QA types them
+   (a phrase, a phrase and a team, an agent and a date range, an alert, monitored calls,
+   a phrase nobody said), each timed --rounds times: p50 / p95 per kind, and over all
+   (target p95 < 300 ms).
+2. Writing a finished call: `put` of one record into the 1,000,000-call store, timed.
+   The archiver does it off the end callback's path (which pays one ZADD inside the
+   script that ends the call), EARPIECE_ARCHIVE_SETTLE_SECONDS (5) after the end.
+3. Storage per stored call, with and without transcript (two stores of 20,000 calls each:
+   the file size over the count).
+
+    python -m bench.archive [--calls 1000000] [--rounds 30] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from archive.record import CallRecord
+from archive.sqlite_store import SqliteStore
+from archive.store import Search, Store
+from bench.common import percentile
+from twilio_sim.dialogues import DIALOGUES
+
+TEAMS = {
+    name: [f"{name[:2]}{name[-1]}{n}" for n in range(10)]
+    for name in ("sales-east", "sales-west", "support", "billing")
+}
+FILLER = ("okay", "right", "sure", "let me check", "one moment", "thanks", "I see",
+          "perfect", "the order", "my address", "that date", "this week", "no problem",
+          "of course")  # fmt: skip
+DAY_MS = 86_400_000
+BATCH = 5_000
+
+
+def records(count: int, seed: int, transcribed_share: float, now_ms: int) -> list[CallRecord]:
+    rng = random.Random(seed)
+    span = 90 * DAY_MS
+    out = []
+    for n in range(count):
+        team = rng.choice(sorted(TEAMS))
+        agent = rng.choice(TEAMS[team])
+        ended = now_ms - span + (n * span) // max(1, count)  # archived in end order
+        length = rng.randint(30, 1200)
+        lines: list[dict[str, str]] = []
+        if rng.random() < transcribed_share:
+            for who, said in rng.choice(DIALOGUES):
+                lines.append({"speaker": who, "text": said, "at": "", "final": "true"})
+            for _ in range(rng.randint(5, 25)):
+                lines.append(
+                    {
+                        "speaker": rng.choice(("customer", "agent")),
+                        "text": " ".join(rng.sample(FILLER, 3)),
+                        "at": "",
+                        "final": "true",
+                    }
+                )
+        alerts = tuple(sorted(rng.sample(["help", "phrase", "long-hold", "dead-air"],
+                                         rng.choice((0, 0, 0, 1, 2)))))  # fmt: skip
+        monitored = rng.random() < 0.15
+        sid = f"CF{uuid.UUID(int=rng.getrandbits(128)).hex}"
+        doc = {"sid": sid, "agent": agent, "team": team, "queue": team.split("-")[0],
+               "started_at": None, "ended_at": None, "duration_seconds": length,
+               "customer": "+8190" + str(rng.randint(10_000_000, 99_999_999)),
+               "alerts": list(alerts), "monitored": monitored,
+               "monitors": [{"supervisor": "ana", "mode": "listen"}] if monitored else [],
+               "transcript": lines, "recordings": [], "timeline": [],
+               "participants": []}  # fmt: skip
+        out.append(CallRecord(sid=sid, started_ms=ended - length * 1000, ended_ms=ended,
+                              team=team, queue=doc["queue"], agent=agent, alerts=alerts,
+                              monitored=monitored,
+                              text=" ".join(line["text"] for line in lines), doc=doc))  # fmt: skip
+    return out
+
+
+def fill(store: SqliteStore, count: int, transcribed: float, now_ms: int) -> float:
+    started = time.perf_counter()
+    for first in range(0, count, BATCH):
+        store.put_many(records(min(BATCH, count - first), first, transcribed, now_ms))
+    return time.perf_counter() - started
+
+
+def searches(now_ms: int, rng: random.Random) -> list[tuple[str, Search]]:
+    team = rng.choice(sorted(TEAMS))
+    agent = rng.choice(TEAMS[team])
+    week = now_ms - rng.randint(7, 80) * DAY_MS
+    phrase = rng.choice(["cancel my account", "speak to your manager", "switching to Globex",
+                         "pay my overdue balance", "the security code"])  # fmt: skip
+    until = week + 7 * DAY_MS
+    return [
+        ("phrase", Search(q=phrase)),
+        ("phrase + team", Search(q=phrase, team=team)),
+        ("phrase + agent + week", Search(q=phrase, agent=agent, since_ms=week, until_ms=until)),
+        ("agent + week", Search(agent=agent, since_ms=week, until_ms=until)),
+        ("alert + team", Search(alert="help", team=team)),
+        ("monitored + long", Search(monitored=True, min_seconds=900)),
+        ("unsaid phrase", Search(q="purple elephant " + uuid.uuid4().hex[:6])),
+        ("lead's teams, phrase", Search(q=phrase, teams=(team,))),
+    ]
+
+
+async def timed(store: Store, rounds: int, now_ms: int) -> dict[str, list[float]]:
+    rng = random.Random(9)
+    out: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for kind, search in searches(now_ms, rng):
+            started = time.perf_counter()
+            await store.search(search)
+            out.setdefault(kind, []).append(time.perf_counter() - started)
+    return out
+
+
+async def put_cost(store: Store, now_ms: int, count: int = 200) -> list[float]:
+    out = []
+    for record in records(count, 10**9, 0.33, now_ms):
+        started = time.perf_counter()
+        await store.put(record)
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--storage-calls", type=int, default=20_000)
+    args = parser.parse_args()
+    now_ms = int(time.time() * 1000)
+    folder = Path(tempfile.mkdtemp(prefix="ep-bench-archive-"))
+    try:
+        sizes = {}
+        for name, share in (("without transcript", 0.0), ("with transcript", 1.0)):
+            small = SqliteStore(folder / f"{name.replace(' ', '-')}.sqlite3")
+            fill(small, args.storage_calls, share, now_ms)
+            asyncio.run(small.close())
+            sizes[name] = sum(p.stat().st_size for p in folder.glob(
+                f"{name.replace(' ', '-')}.sqlite3*")) / args.storage_calls  # fmt: skip
+        big = SqliteStore(folder / "archive.sqlite3")
+        took = fill(big, args.calls, 1 / 3, now_ms)
+        size = sum(p.stat().st_size for p in folder.glob("archive.sqlite3*"))
+        times = asyncio.run(timed(big, args.rounds, now_ms))
+        puts = asyncio.run(put_cost(big, now_ms))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(
+        f"archive: {args.calls:,} ended calls in the embedded SQLite store (a third "
+        f"transcribed), generated in {took:.0f} s, {size / 2**30:.2f} GiB on disk"
+    )
+    everything: list[float] = []
+    for kind, values in times.items():
+        everything += values
+        print(f"  {kind:<24} p50 {percentile(values, 50) * 1000:7.1f} ms   "
+              f"p95 {percentile(values, 95) * 1000:7.1f} ms")  # fmt: skip
+    print(
+        f"  all searches: {len(everything)}, p95 {percentile(everything, 95) * 1000:.1f} ms, "
+        f"worst {max(everything) * 1000:.1f} ms   (target p95 < 300 ms)"
+    )
+    print(
+        f"  writing one finished call into it: p50 {percentile(puts, 50) * 1000:.2f} ms, "
+        f"p95 {percentile(puts, 95) * 1000:.2f} ms (off the end callback's path)"
+    )
+    for name, per_call in sizes.items():
+        print(f"  storage per call {name}: {per_call / 1024:.1f} KiB")
+
+
+if __name__ == "__main__":
+    main()

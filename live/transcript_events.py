@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import orjson
 
@@ -48,6 +49,20 @@ class TranscriptionEvent:
     final: bool = False
     text: str = ""
     error: str | None = None
+
+
+def _iso_ms(raw: str | None) -> int | None:
+    """Twilio's transcription callbacks date themselves in ISO 8601 (the conference ones in
+    RFC 2822): tried first, as it is the common case here; None for anything else."""
+    if not raw or "T" not in raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
 
 def _final(raw: str | None) -> bool:
@@ -87,7 +102,7 @@ def parse(params: Mapping[str, str], now_ms: int) -> TranscriptionEvent:
     raw_seq = params.get("SequenceId") or "0"
     if not raw_seq.isdigit() or int(raw_seq) > MAX_SEQUENCE:
         raise BadEvent(f"SequenceId is not a whole number: {raw_seq[:20]!r}")
-    at = timestamp_ms(params.get("Timestamp"), now_ms)
+    at = _iso_ms(params.get("Timestamp")) or timestamp_ms(params.get("Timestamp"), now_ms)
     if abs(at - now_ms) > MAX_SKEW_MS:
         raise BadEvent("Timestamp is more than a day away from now")
     out = TranscriptionEvent(event, call_sid, gt, int(raw_seq), at)

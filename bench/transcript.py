@@ -51,6 +51,18 @@ WORDS = ("I", "would", "like", "to", "check", "the", "balance", "on", "my", "acc
          "and", "also", "ask", "about", "the", "new", "plan", "we", "talked", "about")  # fmt: skip
 
 
+BENCH_ROSTER = """
+[teams.bench]
+queue = "bench"
+agents = ["bob", "carol"]
+transcribe = "off"
+phrases = ["cancel my account", "speak to your manager"]
+
+[supervisors.mina]
+role = "manager"
+"""
+
+
 def iso_now() -> str:
     return datetime.now(tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -177,7 +189,7 @@ async def talk(calls: Calls, seconds: float, every: float, watched: set[str]) ->
     watched calls."""
     sent: dict[str, float] = {}
     rng = random.Random(2)
-    limits = httpx.Limits(max_connections=64)
+    limits = httpx.Limits(max_connections=256)
     async with httpx.AsyncClient(base_url=calls.url, timeout=30, limits=limits) as http:
 
         async def post(params: dict[str, str]) -> None:
@@ -261,10 +273,14 @@ def main() -> None:
     try:
         with redis_url() as redis:
             namespace = "btx" + uuid.uuid4().hex[:6]
-            with callbacks_service(redis, namespace) as service:
+            # The bench posts the transcription callbacks itself: Earpiece must not try to
+            # start transcriptions (at a Twilio it cannot reach) for the calls pages watch.
+            roster = folder / "roster.toml"
+            roster.write_text(BENCH_ROSTER, encoding="utf-8")
+            with callbacks_service(redis, namespace, EARPIECE_ROSTER=str(roster)) as service:
                 calls = Calls(service.url, args.calls)
                 calls.seed()
-                key = personal_key(redis, namespace, "mina")
+                key = personal_key(redis, namespace, "mina", roster)
                 watched = calls.conferences[: args.pages]
                 pages = pages_process(service.url, key, [cf for cf, _ in watched],
                                       args.seconds + 10)  # fmt: skip

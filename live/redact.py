@@ -65,8 +65,8 @@ def speaks_of_card(text: str) -> bool:
 _DIGIT = re.compile(r"\d")
 _LETTERS = re.compile(r"[a-z0-9]+")
 _CARD_WORDS = frozenset({"card", "credit", "debit", "visa", "mastercard", "amex", "cvv", "cvc",
-                         "cv2", "code", "pin", "expiry", "expire", "expires", "expired", "expiration", "exp", "back",
-                         "long"})  # fmt: skip
+                         "cv2", "code", "pin", "expiry", "expire", "expires", "expired",
+                         "expiration", "exp", "back", "long"})  # fmt: skip
 
 
 def _words(text: str) -> set[str]:

@@ -259,7 +259,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=30, help="of talk, for the latency")
     parser.add_argument("--every", type=float, default=5.0, help="s between a call's lines")
-    parser.add_argument("--round-seconds", type=int, default=8)
+    parser.add_argument("--round-seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--pages-of", help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
@@ -292,9 +292,9 @@ def main() -> None:
                 per_call, per_doc = memory(redis, namespace, calls)
                 kept, kept_bytes = bound(redis, namespace, calls)
 
-                conf_file, tx_file = write_files(calls, folder, 150_000)
+                conf_file, tx_file = write_files(calls, folder, 250_000)
                 rounds: dict[str, list[float]] = {"conference": [], "transcript": []}
-                for _ in range(2):
+                for _ in range(3):
                     for name, file, path in (("conference", conf_file, CONFERENCE_PATH),
                                              ("transcript", tx_file, TRANSCRIPT_PATH)):  # fmt: skip
                         result = wrk(service.url, file, args.round_seconds, args.connections,

@@ -8,7 +8,7 @@
 --   SequenceId "<GT>|<speaker>|f" and the newest partial "<GT>|<speaker>|p"; "ctx", until
 --   when lines are masked harder because the call spoke of a card; "paused" while paused)
 -- ARGV[1] feed MAXLEN, ARGV[2] final lines kept per call, ARGV[3] seconds the transcript
--- is kept after its last line, ARGV[4] ms the card context lasts,
+-- is kept after its first line, ARGV[4] ms the card context lasts,
 -- ARGV[5..] the events, JSON (live/transcript.py)
 --
 -- Returns {outcome1, feed id1 or "", ...}. Outcomes: applied, duplicate, stale (a partial
@@ -69,7 +69,7 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
     local current = redis.call('HGET', REGS, pkey)
     if current and cjson.decode(current).q >= ev.seq then return 'duplicate', '' end
     redis.call('HSET', REGS, pkey, cjson.encode(line))
-    redis.call('EXPIRE', REGS, ttl)
+    if final_seq < 0 then redis.call('EXPIRE', REGS, ttl) end  -- dated once, at its start
     return 'applied', publish(sid, line)
   end
 
@@ -77,7 +77,13 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
   if redis.call('HEXISTS', LINES, member) == 1 then return 'duplicate', '' end
   redis.call('ZADD', IDX, ev.at, member)
   redis.call('HSET', LINES, member, cjson.encode(line))
-  local extra = redis.call('ZCARD', IDX) - max_lines
+  local kept = redis.call('ZCARD', IDX)
+  if kept == 1 then
+    -- The transcript's keys are dated when it starts: kept `ttl` after (its archive copy is
+    -- made when the call ends; a live call does not last a day).
+    for _, k in ipairs({IDX, LINES, REGS}) do redis.call('EXPIRE', k, ttl) end
+  end
+  local extra = kept - max_lines
   if extra > 0 then
     -- A long call keeps its newest lines: the transcript of a live call is bounded.
     local gone = redis.call('ZPOPMIN', IDX, extra)
@@ -88,8 +94,6 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
     local current = redis.call('HGET', REGS, pkey)
     if current and cjson.decode(current).q < ev.seq then redis.call('HDEL', REGS, pkey) end
   end
-  for _, k in ipairs({IDX, LINES, REGS}) do redis.call('EXPIRE', k, ttl) end
-
   local id = publish(sid, line)
   local raw = redis.call('GET', DOC)
   if not raw then return 'applied', id end

@@ -73,9 +73,21 @@ def _words(text: str) -> set[str]:
     return set(_LETTERS.findall(text.lower()))
 
 
-def could_hold_numbers(text: str) -> bool:
+def could_hold_numbers(text: str, words: set[str] | None = None) -> bool:
     """Whether a line has a digit, or a digit spoken as a word."""
-    return _DIGIT.search(text) is not None or not _words(text).isdisjoint(_WORD_DIGITS)
+    if _DIGIT.search(text) is not None:
+        return True
+    return not (words if words is not None else _words(text)).isdisjoint(_WORD_DIGITS)
+
+
+def prepare(text: str) -> tuple[str, str, bool]:
+    """What the transcript keeps of a line, worked out once: the line masked, the line
+    masked as if a card was just spoken of, and whether it speaks of a card itself."""
+    words = _words(text)
+    card = not words.isdisjoint(_CARD_WORDS) and _CARD_TALK.search(text) is not None
+    if not could_hold_numbers(text, words):
+        return text, text, card
+    return mask(text), mask(text, context=True), card
 
 
 def mask(text: str, context: bool = False) -> str:

@@ -106,14 +106,11 @@ class Transcripts:
             # Never the raw words: masked alone, and masked as if a card was spoken of just
             # before (the script picks by the call's card context). A line with nothing
             # like a number in it is the same either way, and is not masked at all.
-            plain = redact.mask(event.text)
-            numbers = redact.could_hold_numbers(event.text)
+            plain, harder, card = redact.prepare(event.text)
             line = {
                 "op": "line", "cf": sid, "gt": event.transcription_sid, "seq": event.sequence,
                 "s": self.speaker(event.track or "", role), "final": event.final,
-                "at": event.at_ms, "t": plain,
-                "tc": redact.mask(event.text, context=True) if numbers else plain,
-                "card": redact.speaks_of_card(event.text), "hits": hits,
+                "at": event.at_ms, "t": plain, "tc": harder, "card": card, "hits": hits,
             }  # fmt: skip
             return Ingested(await self._run(sid, line), sid)
         what = {"transcription-started": "started", "transcription-stopped": "stopped",

@@ -85,8 +85,11 @@ def _transcript(raw: str | None) -> str:
         return ""
     if not isinstance(text, str):
         raise BadEvent("TranscriptionData.transcript is not text")
-    # Control characters are nobody's words (and no reader should get them).
-    return "".join(ch if ch.isprintable() else " " for ch in text[:MAX_TEXT_CHARS]).strip()
+    text = text[:MAX_TEXT_CHARS]
+    if not text.isprintable():
+        # Control characters are nobody's words (and no reader should get them).
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text.strip()
 
 
 def parse(params: Mapping[str, str], now_ms: int) -> TranscriptionEvent:

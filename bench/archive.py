@@ -40,6 +40,14 @@ FILLER = ("okay", "right", "sure", "let me check", "one moment", "thanks", "I se
           "perfect", "the order", "my address", "that date", "this week", "no problem",
           "of course")  # fmt: skip
 DAY_MS = 86_400_000
+# A call's timeline as the archive keeps it (a typical one: joins, a hold, the end).
+STORY = (("conference-start", "", "the call started"),
+         ("participant-join", "customer", "the customer joined"),
+         ("participant-join", "agent", "agent joined"),
+         ("participant-hold", "customer", "the customer was put on hold"),
+         ("participant-unhold", "customer", "the customer was taken off hold"),
+         ("participant-leave", "customer", "the customer left"),
+         ("conference-end", "", "the call ended"))  # fmt: skip
 BATCH = 5_000
 
 
@@ -69,13 +77,19 @@ def records(count: int, seed: int, transcribed_share: float, now_ms: int) -> lis
                                          rng.choice((0, 0, 0, 1, 2)))))  # fmt: skip
         monitored = rng.random() < 0.15
         sid = f"CF{uuid.UUID(int=rng.getrandbits(128)).hex}"
+        people = [{"call_sid": f"CA{n:032x}", "label": label, "role": label.split(":")[0],
+                   "joined_at": "2026-11-27T10:00:00Z", "left_at": "2026-11-27T10:05:00Z",
+                   "talk_seconds": 60.5, "hold_seconds": 0}
+                  for label in ("customer", f"agent:{agent}")]  # fmt: skip
+        timeline = [{"at": "2026-11-27T10:00:00Z", "event": e, "who": w, "text": t}
+                    for e, w, t in STORY]  # fmt: skip
         doc = {"sid": sid, "agent": agent, "team": team, "queue": team.split("-")[0],
                "started_at": None, "ended_at": None, "duration_seconds": length,
                "customer": "+8190" + str(rng.randint(10_000_000, 99_999_999)),
                "alerts": list(alerts), "monitored": monitored,
                "monitors": [{"supervisor": "ana", "mode": "listen"}] if monitored else [],
-               "transcript": lines, "recordings": [], "timeline": [],
-               "participants": []}  # fmt: skip
+               "transcript": lines, "recordings": [], "timeline": timeline,
+               "participants": people}  # fmt: skip
         out.append(CallRecord(sid=sid, started_ms=ended - length * 1000, ended_ms=ended,
                               team=team, queue=doc["queue"], agent=agent, alerts=alerts,
                               monitored=monitored,

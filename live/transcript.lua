@@ -54,7 +54,7 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
   if regs[1] then return 'paused', '' end
   local card_until = tonumber(regs[2] or '0')
   local text = ev.t
-  if ev.at <= card_until then text = ev.tc end
+  if ev.tc and ev.at <= card_until then text = ev.tc end
   if ev.card then
     local later = ev.at + ctx_ms
     if later > card_until then redis.call('HSET', REGS, 'ctx', later) end
@@ -74,8 +74,7 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
   end
 
   local member = ev.gt .. ':' .. ev.seq
-  if redis.call('HEXISTS', LINES, member) == 1 then return 'duplicate', '' end
-  redis.call('ZADD', IDX, ev.at, member)
+  if redis.call('ZADD', IDX, 'NX', ev.at, member) == 0 then return 'duplicate', '' end
   redis.call('HSET', LINES, member, cjson.encode(line))
   local kept = redis.call('ZCARD', IDX)
   if kept == 1 then
@@ -104,7 +103,7 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
     tx.last = {s = ev.s, t = text, at = ev.at}
     changed = true
   end
-  if #ev.hits > 0 then
+  if ev.hits then
     if c.ph == nil then c.ph = {} end
     for _, phrase in ipairs(ev.hits) do
       table.insert(c.ph, {p = phrase, s = ev.s, t = text, at = ev.at})

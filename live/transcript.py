@@ -110,8 +110,12 @@ class Transcripts:
             line = {
                 "op": "line", "cf": sid, "gt": event.transcription_sid, "seq": event.sequence,
                 "s": self.speaker(event.track or "", role), "final": event.final,
-                "at": event.at_ms, "t": plain, "tc": harder, "card": card, "hits": hits,
+                "at": event.at_ms, "t": plain, "card": card,
             }  # fmt: skip
+            if harder != plain:  # only a line with something like a number in it
+                line["tc"] = harder
+            if hits:
+                line["hits"] = hits
             return Ingested(await self._run(sid, line), sid)
         what = {"transcription-started": "started", "transcription-stopped": "stopped",
                 "transcription-error": "failed"}[event.event]  # fmt: skip

@@ -48,6 +48,14 @@ def redis_target() -> Iterator[RedisTarget]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def archives() -> Iterator[Path]:
+    """The tests' archive files (one per namespace), removed when the session ends."""
+    ARCHIVES.mkdir(parents=True, exist_ok=True)
+    yield ARCHIVES
+    shutil.rmtree(ARCHIVES, ignore_errors=True)
+
+
 @pytest.fixture
 def namespace() -> str:
     return "t" + uuid.uuid4().hex[:12]

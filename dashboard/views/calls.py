@@ -144,8 +144,8 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
     team = rt.roster.teams.get(call.get("team") or "")
     with st.form(f"review-{call['sid']}", clear_on_submit=True, border=True):
         score = st.slider("Score", 0, 100, 80, key=f"score-{call['sid']}")
-        marks = {c: st.checkbox(c, key=f"crit-{call['sid']}-{c}") for c in (team.review if team
-                                                                             else ())}  # fmt: skip
+        criteria = team.review if team else ()
+        marks = {c: st.checkbox(literal(c), key=f"crit-{call['sid']}-{c}") for c in criteria}
         notes = st.text_area("Notes", max_chars=2000, key=f"notes-{call['sid']}")
         if st.form_submit_button("Save review", icon=":material/rate_review:"):
             review = Review(sid=call["sid"], reviewer=page.who.id, score=float(score),

@@ -99,18 +99,7 @@ class SqliteStore:
         def write(db: sqlite3.Connection) -> bool:
             db.execute("BEGIN IMMEDIATE")
             try:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO calls (sid, started_ms, ended_ms, duration_s, team, "
-                    "queue, agent, alerts, monitored, text, doc) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (record.sid, record.started_ms, record.ended_ms, record.duration_seconds,
-                     record.team, record.queue, record.agent, "," + ",".join(record.alerts) + ",",
-                     int(record.monitored), record.text, orjson.dumps(record.doc)),
-                )  # fmt: skip
-                new = cur.rowcount == 1
-                if new and record.text:
-                    db.execute("INSERT INTO calls_text (rowid, text) VALUES (?, ?)",
-                               (cur.lastrowid, record.text))  # fmt: skip
+                new = insert(db, record)
                 db.execute("COMMIT")
                 return new
             except BaseException:
@@ -122,21 +111,10 @@ class SqliteStore:
     def put_many(self, records: list[CallRecord]) -> None:
         """Bulk load (the bench's generated archive): one transaction."""
         with self._lock:
-            db = self._db
-            db.execute("BEGIN")
+            self._db.execute("BEGIN")
             for record in records:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO calls (sid, started_ms, ended_ms, duration_s, team, "
-                    "queue, agent, alerts, monitored, text, doc) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (record.sid, record.started_ms, record.ended_ms, record.duration_seconds,
-                     record.team, record.queue, record.agent, "," + ",".join(record.alerts) + ",",
-                     int(record.monitored), record.text, orjson.dumps(record.doc)),
-                )  # fmt: skip
-                if cur.rowcount == 1 and record.text:
-                    db.execute("INSERT INTO calls_text (rowid, text) VALUES (?, ?)",
-                               (cur.lastrowid, record.text))  # fmt: skip
-            db.execute("COMMIT")
+                insert(self._db, record)
+            self._db.execute("COMMIT")
 
     async def get(self, sid: str) -> Json | None:
         def read(db: sqlite3.Connection) -> Json | None:
@@ -280,6 +258,22 @@ class SqliteStore:
     async def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def insert(db: sqlite3.Connection, record: CallRecord) -> bool:
+    """One call's row and its words, unless the call is there already (False then)."""
+    cur = db.execute(
+        "INSERT OR IGNORE INTO calls (sid, started_ms, ended_ms, duration_s, team, queue, agent, "
+        "alerts, monitored, text, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (record.sid, record.started_ms, record.ended_ms, record.duration_seconds, record.team,
+         record.queue, record.agent, "," + ",".join(record.alerts) + ",", int(record.monitored),
+         record.text, orjson.dumps(record.doc)),
+    )  # fmt: skip
+    new = cur.rowcount == 1
+    if new and record.text:
+        words = "INSERT INTO calls_text (rowid, text) VALUES (?, ?)"
+        db.execute(words, (cur.lastrowid, record.text))
+    return new
 
 
 def review_json(row: Any) -> Json:

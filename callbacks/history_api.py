@@ -20,7 +20,6 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -31,7 +30,7 @@ from archive.store import Json, Review, ReviewSearch, Search
 from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import PRIVATE, ApiError, JSONResponse
-from callbacks.monitors import bounded_body
+from callbacks.monitors import json_object
 from callbacks.webhooks import SignedRequest, SignedWebhook
 from coach.audit import cell
 from coach.rules import refusal
@@ -223,12 +222,7 @@ async def add_review(request: Request) -> Response:
     reason = refusal(who, "listen", call.get("team"))
     if reason is not None:
         raise ApiError(403, "forbidden", reason)
-    try:
-        body = orjson.loads(await bounded_body(request))
-    except orjson.JSONDecodeError:
-        raise ApiError(422, "bad-body", "the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ApiError(422, "bad-body", "the body must be a JSON object")
+    body = await json_object(request)
     notes = body.get("notes", "")
     if not isinstance(notes, str) or len(notes) > MAX_NOTES_CHARS:
         raise ApiError(422, "bad-body", f"notes: text of {MAX_NOTES_CHARS} characters at most")

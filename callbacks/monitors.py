@@ -42,13 +42,19 @@ async def bounded_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def body_of(request: Request, required: tuple[str, ...]) -> dict[str, Any]:
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request's body: a JSON object of bounded size (413, 422 otherwise)."""
     try:
         body = orjson.loads(await bounded_body(request))
     except orjson.JSONDecodeError:
         raise ApiError(422, "bad-body", "the body must be a JSON object") from None
     if not isinstance(body, dict):
         raise ApiError(422, "bad-body", "the body must be a JSON object")
+    return body
+
+
+async def body_of(request: Request, required: tuple[str, ...]) -> dict[str, Any]:
+    body = await json_object(request)
     for name in required:
         if not isinstance(body.get(name), str) or not body[name]:
             raise ApiError(422, "bad-body", f"{name} is required (a string)")

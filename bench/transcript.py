@@ -1,7 +1,7 @@
 """Live transcripts at floor scale (issue 15), one run, side by side.
 
 1. Ingest: the same service takes signed conference callbacks and signed transcription
-   callbacks (distinct, replayed by wrk, each sent once), in alternating rounds:
+   callbacks (distinct, replayed by wrk, each sent once, each round its own), in alternating rounds:
    requests/s of each, and their ratio (target: transcripts >= conference callbacks).
 2. Latency: 500 live calls transcribed at once, every call saying a line every few
    seconds (partials, then the final), while 30 call pages follow one call each on
@@ -119,6 +119,7 @@ def write_files(calls: Calls, folder: Path, count: int) -> tuple[Path, Path]:
     """Distinct conference callbacks (speech turns on the live calls) and distinct transcript
     callbacks (utterances on the same calls), `count` of each, for wrk."""
     rng = random.Random(1)
+    folder.mkdir(parents=True, exist_ok=True)
     conf_file, tx_file = folder / "conference.tsv", folder / "transcript.tsv"
     with conf_file.open("w") as out:
         written = 0
@@ -292,9 +293,11 @@ def main() -> None:
                 per_call, per_doc = memory(redis, namespace, calls)
                 kept, kept_bytes = bound(redis, namespace, calls)
 
-                conf_file, tx_file = write_files(calls, folder, 250_000)
+                # Each round its own distinct callbacks (no round replays another's: a
+                # repeat is a cheap duplicate, which would flatter the later rounds).
+                files = [write_files(calls, folder / f"round{n}", 90_000) for n in range(3)]
                 rounds: dict[str, list[float]] = {"conference": [], "transcript": []}
-                for _ in range(3):
+                for conf_file, tx_file in files:
                     for name, file, path in (("conference", conf_file, CONFERENCE_PATH),
                                              ("transcript", tx_file, TRANSCRIPT_PATH)):  # fmt: skip
                         result = wrk(service.url, file, args.round_seconds, args.connections,

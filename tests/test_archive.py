@@ -147,3 +147,23 @@ def test_who_may_search_hear_and_review(floor: Wired) -> None:
         assert [r["score"] for r in qa.get("/api/reviews?agent=uma").json()["reviews"]] == [85]
         audit = qa.get("/api/audit").json()["entries"]
     assert {"review", "export"} <= {e["action"] for e in audit}
+
+
+def test_recording_callbacks_are_signed_and_checked_for_sense(floor: Wired) -> None:
+    settings = floor.service.settings
+    assert settings is not None
+    good = {"AccountSid": "AC" + "0" * 32, "CallSid": "CA" + "3" * 32,
+            "RecordingSid": "RE" + "4" * 32, "RecordingStatus": "completed",
+            "RecordingDuration": "12", "RecordingChannels": "2",
+            "RecordingSource": "StartCallRecordingAPI"}  # fmt: skip
+    path = "/twilio/recording-events"
+    with httpx.Client(base_url=floor.service.url, timeout=10) as http:
+        assert http.post(path, data=good, headers={"X-Twilio-Signature": "x"}).status_code == 403
+        for change, reason in [({"RecordingSid": "=cmd|' /C calc'!A0"}, "RecordingSid"),
+                               ({"RecordingStatus": "party"}, "RecordingStatus"),
+                               ({"RecordingDuration": "twelve"}, "RecordingDuration"),
+                               ({"CallSid": "CAnope"}, "CallSid")]:  # fmt: skip
+            answer = post_signed(http, settings, path, {**good, **change})
+            assert answer.status_code == 400 and reason in answer.json()["error"]["message"]
+        unknown = post_signed(http, settings, path, good)  # a recording of no call Earpiece knows
+        assert unknown.status_code == 204 and unknown.headers["x-earpiece-outcome"] == "unknown"

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from tests.conftest import Sim
 from tests.helpers import Receiver
-from tests.test_sim_rest import new_call, raw, wait_until
+from tests.test_sim_rest import BASE, new_call, raw, wait_until
 from tests.twilio_schema import problems, response_schema, schema_of
 
 TRANSCRIPTION = "api.v2010.account.call.realtime_transcription"
@@ -114,3 +115,45 @@ def test_speech_is_transcribed_partials_then_final_on_the_right_track(
     with sim.control() as http:
         http.post(f"/sim/conferences/{cf}/actions", json={"action": "leave", "call_sid": customer})
     wait_until(lambda: events(receiver)[-1]["TranscriptionEvent"] == "transcription-stopped")
+
+
+RECORDING = "api.v2010.account.call.call_recording"
+
+
+def test_recordings_answer_as_twilios_file_says_and_call_back_signed(
+    sim: Sim, receiver: Receiver
+) -> None:
+    """The simulator's Call Recordings (issue 16): shapes, pause/resume, the end with the call,
+    signed status callbacks, and media only behind the account's credentials."""
+    call = new_call(sim)
+    customer = call["customer_call_sid"]
+    url = sim.config.callback_url.replace("conference-events", "recordings")
+    made = raw(sim, "POST", f"/Calls/{customer}/Recordings.json", data={
+        "RecordingStatusCallback": url, "RecordingChannels": "dual",
+        "RecordingStatusCallbackEvent": "in-progress completed"})  # fmt: skip
+    assert made.status_code == 201
+    assert problems(made.json(), schema_of(RECORDING)) == []
+    rid = made.json()["sid"]
+    paused = raw(sim, "POST", f"/Calls/{customer}/Recordings/{rid}.json",
+                 data={"Status": "paused", "PauseBehavior": "skip"})  # fmt: skip
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    assert problems(paused.json(), schema_of(RECORDING)) == []
+    assert raw(sim, "GET", f"/Recordings/{rid}.wav").status_code == 404  # no media yet
+    with sim.control() as http:
+        http.post(f"/sim/conferences/{call['conference_sid']}/actions",
+                  json={"action": "leave", "call_sid": customer})  # fmt: skip
+
+    def statuses() -> list[str | None]:
+        return [r.params.get("RecordingStatus") for r in receiver.received
+                if r.path.endswith("/recordings")]  # fmt: skip
+
+    wait_until(lambda: statuses() == ["in-progress", "completed"])
+    assert all(r.valid for r in receiver.received)
+    done = raw(sim, "GET", f"/Calls/{customer}/Recordings/{rid}.json").json()
+    assert done["status"] == "completed" and problems(done, schema_of(RECORDING)) == []
+    media = raw(sim, "GET", f"/Recordings/{rid}.wav")
+    assert media.status_code == 200 and media.content[:4] == b"RIFF"
+    with httpx.Client(base_url=sim.url) as anonymous:
+        assert anonymous.get(f"{BASE}/Recordings/{rid}.wav").status_code == 401
+    refused = raw(sim, "POST", f"/Calls/{customer}/Recordings.json", data={})
+    assert (refused.status_code, refused.json()["code"]) == (400, 21220)  # the call ended

@@ -41,7 +41,6 @@ from coach.actions import Coach
 from earpiece import metrics
 from earpiece import roster as roster_module
 from earpiece.redis_client import RedisTarget, resolve
-from earpiece.services import build
 from earpiece.settings import Settings, load
 from earpiece.tasks import cancel_all
 from live import history, ticker
@@ -49,6 +48,7 @@ from live.board_hub import BoardHub
 from live.feed import FeedHub
 from live.model import Json
 from live.store import LiveFloor, now_ms
+from wiring.services import build
 
 log = logging.getLogger("earpiece.callbacks")
 

@@ -29,10 +29,10 @@ from access.signin import SignIn
 from earpiece import roster as roster_module
 from earpiece.redis_client import resolve
 from earpiece.roster import Roster
-from earpiece.services import Services, build
 from earpiece.settings import Settings
 from live.model import Json
 from live.store import now_ms
+from wiring.services import Services, build
 
 T = TypeVar("T")
 

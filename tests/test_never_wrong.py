@@ -19,9 +19,9 @@ import redis
 
 from earpiece import roster as roster_module
 from earpiece.redis_client import RedisTarget, sync_client
-from earpiece.services import build
 from tests.conftest import Wired, make_settings, wire
 from tests.helpers import Conference, ServerThread, post_signed, sid
+from wiring.services import build
 
 SECONDS = 10.0
 

@@ -99,6 +99,16 @@ async def _stream(
             board.queue_watchers -= 1
 
 
+def refuse_when_full(ctx: Context) -> None:
+    """503 with Retry-After when this process already serves as many streams as it may."""
+    if ctx.hub.subscribers + ctx.board.watchers >= ctx.settings.sse_max_clients:
+        raise ApiError(
+            503, "too-many-streams",
+            f"this process already serves {ctx.settings.sse_max_clients} event streams",
+            {"Retry-After": "5"},
+        )  # fmt: skip
+
+
 async def board_events(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     who = await authorize(request, READ_FLOOR, allow_ticket=True)
@@ -110,12 +120,7 @@ async def board_events(request: Request) -> Response:
     watch = query.get("watch")
     if watch is not None and not (watch.isalnum() and len(watch) <= MAX_SID_CHARS):
         raise ApiError(422, "bad-watch", "watch must be a conference SID")
-    if ctx.hub.subscribers + ctx.board.watchers >= ctx.settings.sse_max_clients:
-        raise ApiError(
-            503, "too-many-streams",
-            f"this process already serves {ctx.settings.sse_max_clients} event streams",
-            {"Retry-After": "5"},
-        )  # fmt: skip
+    refuse_when_full(ctx)
     if query.get("board") == "off":
         filters = CALL_ONLY  # a page that follows one call needs no table
     try:

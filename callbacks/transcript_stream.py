@@ -30,7 +30,7 @@ from starlette.responses import Response
 from access.policy import READ_TRANSCRIPT
 from access.principal import Principal
 from callbacks.auth import authorize
-from callbacks.board_stream import CORS, MAX_SID_CHARS, SESSION_CHECK_SECONDS
+from callbacks.board_stream import CORS, MAX_SID_CHARS, SESSION_CHECK_SECONDS, refuse_when_full
 from callbacks.context import Context
 from callbacks.errors import ApiError
 from callbacks.stream import encode
@@ -96,12 +96,7 @@ async def transcript_events(request: Request) -> Response:
         raise ApiError(422, "bad-sid", "sid must be a conference SID")
     if await ctx.floor.document(sid) is None:
         raise ApiError(404, "unknown-conference", f"no conference {sid}")
-    if ctx.hub.subscribers + ctx.board.watchers >= ctx.settings.sse_max_clients:
-        raise ApiError(
-            503, "too-many-streams",
-            f"this process already serves {ctx.settings.sse_max_clients} event streams",
-            {"Retry-After": "5"},
-        )  # fmt: skip
+    refuse_when_full(ctx)
     sub = await ctx.hub.subscribe(watch=sid)
     return EventSourceResponse(
         _stream(ctx, sub, sid, who),

@@ -56,6 +56,16 @@ def flags_for(mode: str, agent_call_sid: str | None) -> dict[str, Any]:
     return {"muted": False, "coaching": False}
 
 
+async def live_document(floor: LiveFloor, sid: str) -> dict[str, Any]:
+    """A live conference's document: 404 when unknown, 409 when it has ended."""
+    doc = await floor.document(sid)
+    if doc is None:
+        raise CoachError(404, "unknown-conference", f"no conference {sid}")
+    if doc.get("status") == "completed":
+        raise CoachError(409, "conference-ended", f"conference {sid} has ended")
+    return doc
+
+
 def agent_leg(doc: dict[str, Any]) -> tuple[str, str] | None:
     """(CallSid, agent id) of the agent connected to the call, if any."""
     for p in (doc.get("p") or {}).values():
@@ -101,12 +111,7 @@ class Coach:
         return found
 
     async def _live_doc(self, sid: str) -> dict[str, Any]:
-        doc = await self.floor.document(sid)
-        if doc is None:
-            raise CoachError(404, "unknown-conference", f"no conference {sid}")
-        if doc.get("status") == "completed":
-            raise CoachError(409, "conference-ended", f"conference {sid} has ended")
-        return doc
+        return await live_document(self.floor, sid)
 
     def _check(self, who: Supervisor, mode: str, doc: dict[str, Any]) -> tuple[str, str] | None:
         if mode not in MODES:

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from coach.actions import agent_leg
+from coach.actions import agent_leg, live_document
 from coach.audit import Audit
 from coach.errors import CoachError
 from coach.recording import Recording
@@ -174,12 +174,7 @@ class Transcription:
             if found is None:
                 raise CoachError(404, "unknown-call", f"no live call {call_or_conference}")
             sid = found["conference_sid"]
-        doc = await self.floor.document(sid)
-        if doc is None:
-            raise CoachError(404, "unknown-conference", f"no conference {sid}")
-        if doc.get("status") == "completed":
-            raise CoachError(409, "conference-ended", f"conference {sid} has ended")
-        return doc
+        return await live_document(self.floor, sid)
 
     def _check(self, who: str, mode: str, doc: dict[str, Any]) -> None:
         """A supervisor acts on a call their role reaches (coach/rules.py): pausing as

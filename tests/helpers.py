@@ -130,6 +130,9 @@ class Receiver:
             time.sleep(0.01)
 
 
+HANDED_OUT: set[int] = set()
+
+
 class ServerThread:
     """A real uvicorn server on a loopback port, run in a thread for the test's duration."""
 
@@ -144,9 +147,16 @@ class ServerThread:
 
     @staticmethod
     def free_port() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return int(s.getsockname()[1])
+        """A free port never handed out before in this session: a port is chosen before its
+        server binds it (its URL goes into the other side's settings first), and the OS may
+        offer a just-released port again, to the next server started meanwhile."""
+        while True:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = int(s.getsockname()[1])
+            if port not in HANDED_OUT:
+                HANDED_OUT.add(port)
+                return port
 
     def start(self) -> None:
         self.thread.start()

@@ -139,7 +139,7 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
         st.text(f"{r['at']} · {r['reviewer']} · score {r['score']:g} · {given}\n{r['notes']}")
     reason = refusal(page.who, "listen", call.get("team"))
     if reason is not None:
-        st.caption(reason)
+        st.caption(literal(reason))
         return
     team = rt.roster.teams.get(call.get("team") or "")
     with st.form(f"review-{call['sid']}", clear_on_submit=True, border=True):

@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -248,12 +249,17 @@ def test_the_service_token_reads_no_words(billing: Wired) -> None:
     assert answer.status_code == 403
 
 
+def iso_now() -> str:
+    """Twilio's Timestamp form, dated now: the service refuses one a day away."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def test_transcription_callbacks_are_signed_and_checked_for_sense(billing: Wired) -> None:
     call = billing.new_call("tara")
     settings = billing.service.settings
     assert settings is not None
     good = {"AccountSid": "AC" + "0" * 32, "CallSid": call["customer_call_sid"],
-            "TranscriptionSid": "GT" + "a" * 32, "Timestamp": "2026-11-27T10:00:00.000Z",
+            "TranscriptionSid": "GT" + "a" * 32, "Timestamp": iso_now(),
             "SequenceId": "2", "TranscriptionEvent": "transcription-content",
             "Track": "inbound_track", "Final": "true", "LanguageCode": "en-US",
             "TranscriptionData": '{"transcript": "hello", "confidence": 0.9}'}  # fmt: skip

@@ -174,7 +174,8 @@ def start_sim(callback_url: str | None, **overrides: Any) -> Sim:
 
     config = SimConfig(
         account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, callback_url=callback_url,
-        default_endpoint=Endpoint("answer", 0.05), no_answer_seconds=0.2, seed=7, **overrides,
+        **{"default_endpoint": Endpoint("answer", 0.05), "no_answer_seconds": 0.2, "seed": 7,
+           **overrides},
     )  # fmt: skip
     port = ServerThread.free_port()
     thread = ServerThread(create_app(config), port, None)

@@ -243,7 +243,11 @@ def test_paths_that_take_a_conference_sid_do_not_take_its_name(sim: Sim) -> None
 def test_a_dialled_leg_is_connecting_then_ringing_then_connected() -> None:
     """The Participant resource's statuses (participant_enum_status): queued, connecting,
     ringing, connected, complete, failed."""
-    slow = start_sim(None, connecting_seconds=0.6)
+    from twilio_sim.config import Endpoint
+
+    # Each state lasts 0.6 s: polled every 50 ms, none is missed on a loaded machine (with the
+    # default 50 ms ring, a CI run under load went from connecting straight to connected).
+    slow = start_sim(None, connecting_seconds=0.6, default_endpoint=Endpoint("answer", 0.6))
     try:
         call = new_call(slow)
         conference = slow.client().conferences(call["conference_sid"])

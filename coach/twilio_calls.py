@@ -180,9 +180,13 @@ _NAMED = {
     16027: (409, "agent-on-hold", "the agent is on hold: whisper once they are back"),
     # https://www.twilio.com/docs/api/errors/16024: the label is the roster id
     # ("supervisor:ID"), so the fix is in the roster, not in trying again.
-    16024: (422, "bad-supervisor-id", "your roster id cannot be a Twilio participant label "
-                                      "(at most 117 characters, no '/'): ask an admin to "
-                                      "change it"),
+    16024: (
+        422,
+        "bad-supervisor-id",
+        "your roster id cannot be a Twilio participant label "
+        "(at most 117 characters, no '/'): ask an admin to "
+        "change it",
+    ),
 }
 
 

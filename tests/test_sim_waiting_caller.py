@@ -94,8 +94,12 @@ def test_leaving_a_waiting_call_leaves_the_caller_waiting(wired: Wired) -> None:
     sid = call["conference_sid"]
     wired.wait(lambda: wired.conference(sid) is not None)
     with wired.api("mina") as http:
-        assert http.post(f"/api/conferences/{sid}/monitors",
-                         json={"supervisor": "mina", "mode": "listen"}).status_code == 201
+        assert (
+            http.post(
+                f"/api/conferences/{sid}/monitors", json={"supervisor": "mina", "mode": "listen"}
+            ).status_code
+            == 201
+        )
     wired.wait(lambda: (wired.monitor(sid, "mina") or {}).get("status") == "connected")
     with wired.api("mina") as http:
         assert http.delete(f"/api/conferences/{sid}/monitors/mina").status_code == 204

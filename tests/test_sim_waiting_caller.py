@@ -197,3 +197,21 @@ def test_participant_create_error_codes(sim: Sim) -> None:
     for answer, code in ((taken, 16026), (bad, 16024), (ended, 16022), (unknown, 16022)):
         assert (answer.status_code, answer.json()["code"]) == (400, code), answer.text
         assert answer.json()["more_info"] == f"https://www.twilio.com/docs/errors/{code}"
+
+
+def test_a_call_twilio_has_ended_is_refused_clearly(wired: Wired) -> None:
+    """The floor still shows a call whose end never arrived; Twilio answers the add with
+    16022, and the supervisor is told the call has ended (a 409, not a 502)."""
+    call = wired.new_call("bob")
+    sid = call["conference_sid"]
+    with wired.sim.control() as http:
+        http.put("/sim/reliability", json={"drop": 1.0})  # the end callback is lost
+    wired.sim.client().conferences(sid).update(status="completed")
+    with wired.api("mina") as http:
+        refused = http.post(
+            f"/api/conferences/{sid}/monitors", json={"supervisor": "mina", "mode": "listen"}
+        )
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "twilio-16022"
+    assert "Twilio refused (16022)" in error["message"] and "the call has ended" in error["message"]

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Sim, Wired
 from tests.helpers import Receiver
@@ -215,3 +216,24 @@ def test_a_call_twilio_has_ended_is_refused_clearly(wired: Wired) -> None:
     error = refused.json()["error"]
     assert error["code"] == "twilio-16022"
     assert "Twilio refused (16022)" in error["message"] and "the call has ended" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "name", "words"),
+    [(16022, 409, "twilio-16022", "the call has ended"),
+     (16026, 409, "twilio-16026", "already on this call"),
+     (16024, 422, "bad-supervisor-id", "roster id")],
+)  # fmt: skip
+def test_participant_create_refusals_read_clearly(
+    code: int, status: int, name: str, words: str
+) -> None:
+    """Each participant-create refusal says what Twilio said and what it means for the
+    supervisor, with a status that is not a 502 (nothing is wrong with Twilio)."""
+    from twilio.base.exceptions import TwilioRestException
+
+    from coach.twilio_calls import _coach_error
+
+    refused = _coach_error(TwilioRestException(400, "https://api.twilio.com/x", "no", code))
+    assert (refused.status, refused.code) == (status, name)
+    assert refused.message.startswith(f"Twilio refused ({code}): no — ")
+    assert words in refused.message

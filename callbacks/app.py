@@ -38,6 +38,7 @@ from callbacks.errors import HANDLERS
 from callbacks.signature import SignatureChecker
 from coach import reconciler
 from coach.actions import Coach
+from coach.twilio_client import CONNECTION_OVERRIDES
 from earpiece import metrics
 from earpiece import roster as roster_module
 from earpiece.redis_client import RedisTarget, resolve
@@ -188,7 +189,10 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             hub=hub,
             board=board,
             signature=SignatureChecker(
-                settings.auth_token, settings.base_url, settings.webhook_shared_keys
+                settings.auth_token,
+                settings.base_url,
+                settings.webhook_shared_keys,
+                fragments=(CONNECTION_OVERRIDES,),
             ),
             coach=coach,
             queues=services.queues,

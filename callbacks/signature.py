@@ -10,7 +10,11 @@ HMAC only.
 The URL is the one Twilio requested: "from the protocol through the end of
 the query string" (https://www.twilio.com/docs/usage/security#validating-requests).
 A connection-overrides fragment (`#rc=3&...`) is after the query string and
-never sent, so it is not signed; a signature over the URL with it is refused.
+never sent. Twilio's pages do not say whether the signature covers it
+(https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides is
+silent), so both forms are accepted: the URL as requested first (one HMAC for
+a valid request), then with each fragment the service itself put on its
+callback URLs (`fragments`; only those, so nothing a caller chose is tried).
 
 Shared keys (https://www.twilio.com/docs/usage/webhooks/webhook-shared-keys,
 public beta): when a Webhook Rule matches, Twilio signs with that Setting's
@@ -62,11 +66,13 @@ def _other_port_form(url: str) -> str:
 
 class SignatureChecker:
     def __init__(
-        self, auth_token: str, public_base_url: str, shared_keys: dict[str, str] | None = None
-    ) -> None:
+        self, auth_token: str, public_base_url: str, shared_keys: dict[str, str] | None = None,
+        fragments: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
         self._token = auth_token.encode("utf-8")
         self._base = public_base_url.rstrip("/")
         self._shared = {k: v.encode("utf-8") for k, v in (shared_keys or {}).items()}
+        self._fragments = tuple(f if f.startswith("#") else "#" + f for f in fragments if f)
 
     def url_for(self, path: str, query: str) -> str:
         return f"{self._base}{path}?{query}" if query else f"{self._base}{path}"
@@ -85,6 +91,9 @@ class SignatureChecker:
                 return False
             key = shared
         url = self.url_for(path, query)
-        if hmac.compare_digest(compute(key, url, pairs, algorithm), signature):
-            return True
-        return hmac.compare_digest(compute(key, _other_port_form(url), pairs, algorithm), signature)
+        forms = (url, _other_port_form(url))
+        for fragment in ("", *self._fragments):
+            for form in forms:
+                if hmac.compare_digest(compute(key, form + fragment, pairs, algorithm), signature):
+                    return True
+        return False

@@ -40,4 +40,6 @@ async def taskrouter_event(request: SignedRequest) -> str:
     return outcome
 
 
-taskrouter_events = SignedWebhook(taskrouter_event)
+# "Your application should respond to Event Callbacks with 204 No Content and a
+# Content-Type header of application/json" (https://www.twilio.com/docs/taskrouter/api/event/reference).
+taskrouter_events = SignedWebhook(taskrouter_event, no_content_type="application/json")

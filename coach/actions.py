@@ -203,7 +203,13 @@ class Coach:
             "label": f"supervisor:{ident}",
             "muted": True,
             "beep": "false",
-            "start_conference_on_enter": True,
+            # A supervisor's leg never changes the call for the people on it: it neither
+            # starts a conference that has not started (a caller still waiting would lose
+            # the wait music for silence: startConferenceOnEnter on
+            # https://www.twilio.com/docs/voice/twiml/conference) nor ends one by leaving.
+            # On a waiting call the supervisor waits with the caller until the agent's
+            # join starts it.
+            "start_conference_on_enter": False,
             "end_conference_on_exit": False,
             "status_callback": self.call_events_url,
             "status_callback_event": CALL_PROGRESS_EVENTS,

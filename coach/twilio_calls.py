@@ -28,7 +28,10 @@ T = TypeVar("T")
 BACKOFF_SECONDS = 0.2
 # Twilio errors that describe the call rather than a fault: the conference or
 # participant is gone, or the coached participant is not there.
+# Codes of a participant create: https://www.twilio.com/docs/api/errors/16022, /16026.
 _CONFLICTS = {16028: "the agent to coach is not on the call", 16099: "the call is not in progress",
+              16022: "the call has ended (Twilio no longer has its conference)",
+              16026: "someone with your name is already on this call; leave it first",
               20404: "Twilio no longer has this call or leg"}  # fmt: skip
 
 
@@ -173,14 +176,25 @@ class TwilioCalls:
 
 
 # Refusals with a name of their own: the supervisor is told what to do about them.
-_NAMED = {16027: ("agent-on-hold", "the agent is on hold: whisper once they are back")}
+_NAMED = {
+    16027: (409, "agent-on-hold", "the agent is on hold: whisper once they are back"),
+    # https://www.twilio.com/docs/api/errors/16024: the label is the roster id
+    # ("supervisor:ID"), so the fix is in the roster, not in trying again.
+    16024: (
+        422,
+        "bad-supervisor-id",
+        "your roster id cannot be a Twilio participant label "
+        "(at most 117 characters, no '/'): ask an admin to "
+        "change it",
+    ),
+}
 
 
 def _coach_error(exc: TwilioRestException) -> CoachError:
     code = exc.code or exc.status
     if code in _NAMED:
-        name, why = _NAMED[code]
-        return CoachError(409, name, f"Twilio refused ({code}): {exc.msg} — {why}")
+        status, name, why = _NAMED[code]
+        return CoachError(status, name, f"Twilio refused ({code}): {exc.msg} — {why}")
     what = _CONFLICTS.get(code)
     status = 409 if what else (429 if exc.status == 429 else 502)
     message = f"Twilio refused ({code}): {exc.msg}" + (f" — {what}" if what else "")

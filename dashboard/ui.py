@@ -378,6 +378,14 @@ def mic_banner(conference: Mapping[str, Any], ident: str) -> None:
         st.info(
             "You are listening, muted: nobody on the call hears you.", icon=":material/mic_off:"
         )
+    if not dialing and conference.get("state") == "waiting":
+        # Supervisor legs never start a conference (coach/actions.py): on a call nobody has
+        # answered yet the supervisor waits with the caller, as Twilio plays it.
+        st.info(
+            "This call has not started: nobody is with the customer yet. You hear the wait "
+            "music with them until an agent joins, and nobody hears you until then.",
+            icon=":material/hourglass_top:",
+        )
     if mine.get("note"):
         st.caption(f"Note: {literal(mine['note'])}")
 

@@ -53,6 +53,20 @@ def agents_for(count: int, roster_agents: list[str]) -> list[str]:
     return [*roster_agents, *extra][:count]
 
 
+def split_staff(
+    roster_agents: list[str], count: int, *, traffic: bool
+) -> tuple[list[str], list[str]]:
+    """(agents who take generated labelled conferences, TaskRouter Workers) of
+    `earpiece sim --taskrouter`. With traffic, every other agent is a Worker and the rest
+    take the labelled conferences, so nobody is on two calls at once. Without traffic
+    nothing is generated: every roster agent (and any generated beyond it) is a Worker,
+    so the floor's TaskRouter side has everyone the roster names."""
+    if not traffic:
+        return [], agents_for(max(count, len(roster_agents)), roster_agents)
+    everyone = agents_for(count, roster_agents)
+    return everyone[0::2], everyone[1::2]
+
+
 def _share(raw: str) -> float:
     value = float(raw)
     if not 0.0 <= value <= 1.0:
@@ -103,11 +117,9 @@ def _sim(args: argparse.Namespace) -> None:
         )
         workspace = WorkspaceConfig(events_url)
         team_queue = {a: (t.queue,) for t in roster.teams.values() for a in t.agents}
-        everyone = agents_for(args.agents, roster.agents)
-        # Every other agent is a Worker; the rest take the labelled conferences, so nobody
-        # is on two calls at once.
-        workers = {a: team_queue.get(a, ("general",)) for a in everyone[1::2]}
-        agents = everyone[0::2] if agents else []
+        labelled, staff = split_staff(roster.agents, args.agents, traffic=not args.no_traffic)
+        workers = {a: team_queue.get(a, ("general",)) for a in staff}
+        agents = labelled
         if not args.no_traffic:
             # Half the arrivals through TaskRouter, half straight into labelled conferences
             # (those have speech and holds), so one floor shows both kinds.

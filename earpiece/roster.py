@@ -86,7 +86,8 @@ class Roster:
 
 
 # A participant label: Twilio refuses one longer than 128 characters, with a "/", or
-# shaped like a CallSid (error 16023). Roster ids become `agent:<id>` / `supervisor:<id>`.
+# shaped like a CallSid (error 16023 in TwiML, 16024 on a participant create). Roster ids
+# become `agent:<id>` / `supervisor:<id>`.
 MAX_LABEL_CHARS = 128
 
 

@@ -229,6 +229,26 @@ def test_listen_then_whisper_then_leave_from_the_floor(floor: tuple[Wired, Setti
     assert "Your microphone is live" not in texts(at)
 
 
+def test_listening_on_a_waiting_call_says_the_call_has_not_started(
+    floor: tuple[Wired, Settings],
+) -> None:
+    """Listen on a caller nobody has answered: the leg is added without starting the call
+    (issue 21, §2.1), and the page says the supervisor waits with the caller."""
+    wired, settings = floor
+    with wired.sim.control() as http:
+        sid = http.post("/sim/calls", json={"agent": "bob", "waiting": True}).json()[
+            "conference_sid"
+        ]
+    wired.wait(lambda: wired.conference(sid) is not None)
+    at = choose(app_as(settings, "mina").run(), sid)
+    button(at, f"floor-{sid}-listen").click().run()
+    assert not at.exception
+    wired.wait(lambda: (wired.monitor(sid, "mina") or {}).get("status") == "connected")
+    at.run()
+    assert "This call has not started" in texts(at), texts(at)
+    assert wired.sim.engine.conferences[sid].status == "init"
+
+
 def test_a_twilio_refusal_shows_its_message(floor: tuple[Wired, Settings]) -> None:
     wired, settings = floor
     sid = wired.new_call("bob")["conference_sid"]

@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from callbacks.signature import SignatureChecker, compute
+from earpiece.redis_client import RedisTarget
+from earpiece.settings import Settings
 
 VECTOR_URL = "https://example.com/myapp.php?foo=1&bar=2"
 VECTOR_PARAMS = {
@@ -54,18 +56,47 @@ def test_same_signature_as_twilio_sdk(params: dict[str, str]) -> None:
     assert compute(b"secret", url, params.items()) == expected
 
 
-def test_what_twilio_signs_ends_at_the_query_string() -> None:
-    """The connection-overrides fragment is after the query string, never sent and never
-    signed (https://www.twilio.com/docs/usage/security#validating-requests): a signature
-    over the URL with it does not validate."""
-    checker = SignatureChecker("tok", "https://h.example")
+def test_a_signature_with_or_without_the_overrides_fragment_is_accepted() -> None:
+    """The connection-overrides fragment is after the query string and never sent; Twilio's
+    pages do not say whether the signature covers it, so both forms are accepted, for the
+    fragment the service put on its own URLs only (and with or without the port)."""
+    overrides = "#rc=3&rp=5xx,ct,rt"
+    checker = SignatureChecker("tok", "https://h.example", fragments=(overrides,))
     url = "https://h.example/twilio/conference-events"
     params = {"ConferenceSid": "CF" + "0" * 32}
-    good = RequestValidator("tok").compute_signature(url, params)
-    with_fragment = RequestValidator("tok").compute_signature(url + "#rc=3&rp=5xx,ct,rt", params)
     pairs = list(params.items())
-    assert checker.valid("/twilio/conference-events", "", pairs, good)
-    assert not checker.valid("/twilio/conference-events", "", pairs, with_fragment)
+    sign = RequestValidator("tok").compute_signature
+    for signed in (url, url + overrides, "https://h.example:443/twilio/conference-events"
+                   + overrides):  # fmt: skip
+        assert checker.valid("/twilio/conference-events", "", pairs, sign(signed, params)), signed
+    # Another fragment, or the right one under another token, is still refused.
+    assert not checker.valid("/twilio/conference-events", "", pairs, sign(url + "#rc=5", params))
+    forged = RequestValidator("other").compute_signature(url + overrides, params)
+    assert not checker.valid("/twilio/conference-events", "", pairs, forged)
+
+
+def test_the_service_accepts_callbacks_signed_over_its_own_overrides_fragment(
+    settings: Settings, redis_target: RedisTarget
+) -> None:
+    """Through the service: its conference-events URL carries CONNECTION_OVERRIDES, and a
+    callback signed over the URL with that fragment is applied, not refused."""
+    from starlette.testclient import TestClient
+
+    from callbacks.app import create_app
+    from coach.twilio_client import CONNECTION_OVERRIDES
+    from tests.helpers import Conference
+
+    path = "/twilio/conference-events"
+    url = (settings.public_base_url or "") + path
+    params = Conference().event("conference-start")
+    signature = RequestValidator(settings.auth_token).compute_signature(
+        url + CONNECTION_OVERRIDES, params
+    )
+    with TestClient(
+        create_app(settings, redis_target), base_url=settings.public_base_url or ""
+    ) as c:
+        answer = c.post(path, data=params, headers={"X-Twilio-Signature": signature})
+    assert answer.status_code == 204, answer.text
 
 
 def test_shared_key_signatures_are_checked_with_that_key_and_algorithm() -> None:

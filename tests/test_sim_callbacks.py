@@ -125,6 +125,33 @@ def test_a_busy_leg_reports_busy_and_never_joins(sim: Sim, receiver: Receiver) -
     assert left["ReasonParticipantLeft"] == "participant_add_failed"
 
 
+def test_an_unanswered_leg_ends_with_sip_487(sim: Sim, receiver: Receiver) -> None:
+    """A leg nobody answers: Twilio CANCELs the INVITE at its timeout, and the call ends
+    no-answer with SipResponseCode 487 (Request Terminated, RFC 3261 9.2; a real Twilio
+    no-answer callback: https://github.com/somleng/somleng-switch/issues/7). A ringing leg
+    hung up through the API (the coach's sweep) ends canceled, 487 too."""
+    call = new_call(sim)
+    with sim.control() as http:
+        http.put("/sim/endpoints/client:away", json={"outcome": "no-answer"})
+        http.put("/sim/endpoints/client:slow", json={"outcome": "answer", "delay": 30})
+    conference = sim.client().conferences(call["conference_sid"])
+    legs = {
+        to: conference.participants.create(
+            from_="+15005550006", to=to, status_callback=receiver.url + "/call-events",
+            status_callback_event=["completed"],
+        ).call_sid
+        for to in ("client:away", "client:slow")
+    }  # fmt: skip
+    receiver.wait_for(lambda: conference.participants(legs["client:slow"]).fetch().status
+                      == "ringing")  # fmt: skip
+    conference.participants(legs["client:slow"]).delete()
+    receiver.wait_for(lambda: len([r for r in receiver.received if r.path == "/call-events"]) == 2)
+    ended = {r.params["CallSid"]: r.params for r in receiver.received if r.path == "/call-events"}
+    away, slow = ended[legs["client:away"]], ended[legs["client:slow"]]
+    assert (away["CallStatus"], away["SipResponseCode"]) == ("no-answer", "487")
+    assert (slow["CallStatus"], slow["SipResponseCode"]) == ("canceled", "487")
+
+
 def test_busy_answer_makes_a_duplicate_conference(sim: Sim, receiver: Receiver) -> None:
     """FIELD-NOTES 4: the agent's join after a busy answer makes a second conference."""
     with sim.control() as http:
@@ -134,7 +161,8 @@ def test_busy_answer_makes_a_duplicate_conference(sim: Sim, receiver: Receiver) 
     second = receiver.events(made["duplicate_conference_sid"])
     assert first[-1]["StatusCallbackEvent"] == "conference-end"
     assert {p["FriendlyName"] for p in first} == {p["FriendlyName"] for p in second}
-    assert [p["StatusCallbackEvent"] for p in second] == ["participant-join", "conference-start"]
+    # Alone, the agent does not start it (conference-start needs someone already there).
+    assert [p["StatusCallbackEvent"] for p in second] == ["participant-join"]
     assert second[0]["ParticipantLabel"] == "agent:bob"
 
 

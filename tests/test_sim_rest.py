@@ -211,14 +211,15 @@ def test_coaching_a_participant_on_hold_is_refused_with_16027(sim: Sim) -> None:
 
 
 @pytest.mark.parametrize("label", ["a/b", "x" * 129, "CA" + "1" * 32])
-def test_a_label_twilio_refuses_is_16023(sim: Sim, label: str) -> None:
-    """At most 128 characters, no "/", not shaped like a CallSid."""
+def test_a_label_twilio_refuses_is_16024(sim: Sim, label: str) -> None:
+    """At most 128 characters, no "/", not shaped like a CallSid: 16024 on a participant
+    create (16023 is <Dial><Conference>'s, https://www.twilio.com/docs/api/errors/16024)."""
     call = new_call(sim)
     with pytest.raises(TwilioRestException) as refused:
         sim.client().conferences(call["conference_sid"]).participants.create(
             from_="+15005550006", to="client:ana", label=label
         )
-    assert (refused.value.status, refused.value.code) == (400, 16023)
+    assert (refused.value.status, refused.value.code) == (400, 16024)
 
 
 def test_paths_that_take_a_conference_sid_do_not_take_its_name(sim: Sim) -> None:
@@ -269,7 +270,8 @@ def test_conference_not_in_progress_and_unknown(sim: Sim) -> None:
     client.conferences(cf).update(status="completed")
     with pytest.raises(TwilioRestException) as ended:
         client.conferences(cf).participants.create(from_="+15005550006", to="client:ana")
-    assert (ended.value.status, ended.value.code) == (400, 16099)
+    # https://www.twilio.com/docs/api/errors/16022: non-existent or completed conference.
+    assert (ended.value.status, ended.value.code) == (400, 16022)
     with pytest.raises(TwilioRestException) as unknown:
         client.conferences("CF" + "0" * 32).fetch()
     assert (unknown.value.status, unknown.value.code) == (404, 20404)

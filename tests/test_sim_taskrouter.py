@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.helpers import Receiver, ServerThread
-from tests.twilio_schema import problems, schema_of
+from tests.twilio_schema import problems, response_schema, schema_of
 
 TASKROUTER = "taskrouter"
 
@@ -28,13 +28,16 @@ class Floor:
     def workspace(self) -> Any:
         return self.thread.server.config.app.state.workspace
 
-    def client(self) -> Any:
+    def twilio(self) -> Any:
         from coach.twilio_client import make_client
         from earpiece.settings import load
 
         settings = load({"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
                          "TWILIO_API_BASE_URL": self.url}, env_file=None)  # fmt: skip
-        return make_client(settings).taskrouter.v1.workspaces(self.workspace.sid)
+        return make_client(settings)
+
+    def client(self) -> Any:
+        return self.twilio().taskrouter.v1.workspaces(self.workspace.sid)
 
     def control(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10)
@@ -178,6 +181,16 @@ def test_every_answer_is_shaped_as_taskrouter_says(floor: Floor) -> None:
     for item in page_of["reservations"]:
         assert problems(item, schema_of("taskrouter.v1.workspace.task.task_reservation",
                                         TASKROUTER), source=TASKROUTER) == []  # fmt: skip
+    # GET /v1/Workspaces: the account's Workspaces, as the SDK lists them.
+    listed = httpx.get(floor.url + "/v1/Workspaces", auth=auth).json()
+    assert problems(listed, response_schema("/v1/Workspaces", "get", "200", TASKROUTER),
+                    source=TASKROUTER) == []  # fmt: skip
+    assert [w["sid"] for w in listed["workspaces"]] == [sid]
+    assert listed["meta"]["key"] == "workspaces"
+    sdk = floor.twilio().taskrouter.v1.workspaces  # the list, through the twilio SDK
+    assert [w.sid for w in sdk.list()] == [sid]
+    assert sdk.list(friendly_name="no such workspace") == []
+    assert httpx.get(floor.url + "/v1/Workspaces", auth=(ACCOUNT_SID, "x")).status_code == 401
     assert httpx.get(base + "/Tasks", auth=(ACCOUNT_SID, "wrong")).status_code == 401
     assert httpx.get(floor.url + "/v1/Workspaces/WSnope/Tasks", auth=auth).status_code == 404
     pending = ws.tasks.list(assignment_status=["pending"])

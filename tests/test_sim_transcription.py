@@ -117,6 +117,37 @@ def test_speech_is_transcribed_partials_then_final_on_the_right_track(
     wait_until(lambda: events(receiver)[-1]["TranscriptionEvent"] == "transcription-stopped")
 
 
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en-US", "I would like to cancel my contract today"),
+     # The simulator cuts partials at spaces, so the Japanese is said in spaced phrases.
+     ("ja-JP", "今日 契約 を 解約 したい のですが よろしい でしょうか")],
+)  # fmt: skip
+def test_partials_carry_no_confidence_and_started_says_how_it_runs(
+    sim: Sim, receiver: Receiver, language: str, words: str
+) -> None:
+    """The <Transcription> page's callbacks: a partial result's TranscriptionData has the
+    transcript and no confidence (only a final has one); transcription-started says the
+    LanguageCode, PartialResults and the ProviderConfiguration it runs with."""
+    sim.thread.server.config.app.state.transcriber.words_per_second = 40.0
+    call = new_call(sim)
+    cf, customer = call["conference_sid"], call["customer_call_sid"]
+    start(sim, customer, track="inbound_track", partial_results=True, language_code=language)
+    say(sim, cf, customer, words)
+    wait_until(lambda: any(e.get("Final") == "true" for e in events(receiver)))
+    started, *content = events(receiver)
+    assert started["TranscriptionEvent"] == "transcription-started"
+    assert (started["LanguageCode"], started["PartialResults"]) == (language, "true")
+    assert isinstance(json.loads(started["ProviderConfiguration"]), dict)
+    said = [(e["Final"], json.loads(e["TranscriptionData"])) for e in content]
+    partials = [data for final, data in said if final == "false"]
+    finals = [data for final, data in said if final == "true"]
+    assert partials and all(set(data) == {"transcript"} for data in partials)
+    assert [set(data) for data in finals] == [{"transcript", "confidence"}]
+    assert finals[0]["transcript"] == words
+    assert all(e["LanguageCode"] == language for e in content)
+
+
 RECORDING = "api.v2010.account.call.call_recording"
 
 
@@ -149,6 +180,10 @@ def test_recordings_answer_as_twilios_file_says_and_call_back_signed(
 
     wait_until(lambda: statuses() == ["in-progress", "completed"])
     assert all(r.valid for r in receiver.received)
+    # RecordingDuration comes with `completed` only (FIELD-NOTES, "More corrections").
+    durations = [r.params.get("RecordingDuration") for r in receiver.received
+                 if r.path.endswith("/recordings")]  # fmt: skip
+    assert durations[0] is None and durations[1] is not None and int(durations[1]) >= 0
     done = raw(sim, "GET", f"/Calls/{customer}/Recordings/{rid}.json").json()
     assert done["status"] == "completed" and problems(done, schema_of(RECORDING)) == []
     media = raw(sim, "GET", f"/Recordings/{rid}.wav")

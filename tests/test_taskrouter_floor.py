@@ -148,6 +148,8 @@ def test_a_forged_or_malformed_taskrouter_event_changes_nothing(
                                                    "Timestamp": str(int(time.time()))})  # fmt: skip
     assert tr_floor.api("/api/queues") == {"queues": []}
     assert other.status_code == 204 and other.headers["x-earpiece-outcome"] == "ignored"
+    # TaskRouter's Events reference: 204 No Content with Content-Type application/json.
+    assert other.headers["content-type"] == "application/json"
 
 
 def test_a_conference_taskrouter_made_is_coached_helped_and_guarded_like_any_other(

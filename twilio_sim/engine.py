@@ -4,14 +4,18 @@ Everything runs on one event loop, so state changes need no locks. The rules
 are Twilio's as far as Earpiece depends on them (FIELD-NOTES.md, Twilio's
 API reference):
 
-- a conference starts when a participant with startConferenceOnEnter joins;
+- a conference starts when a participant with startConferenceOnEnter joins
+  while at least one other participant is there: one alone never starts it,
+  and one with startConferenceOnEnter=false never does (until then everyone
+  in it hears the wait music);
 - it ends when a participant with endConferenceOnExit leaves, when the last
   participant leaves, or through the API;
 - a participant created through the API rings its `To`, answers (or is busy,
-  never answers, fails) and only then joins;
+  never answers, fails) and only then joins; it can be added to a conference
+  that has not started (the caller alone with the wait music), not to one
+  that has ended (16022);
 - coaching needs CallSidToCoach naming a connected participant of the same
-  conference; a conference holds at most 250 participants; participants can
-  only be added to a conference that is in progress.
+  conference; a conference holds at most 250 participants.
 """
 
 from __future__ import annotations
@@ -42,7 +46,16 @@ _GROUP_OF = {event: group for group, events in EVENT_GROUPS.items() for event in
 CALL_PROGRESS_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
 _FAILED_OUTCOMES = {"busy": "busy", "no-answer": "no-answer", "failed": "failed"}
 # The SIP answer a call ended with, by its final status.
-SIP_CODES = {"completed": 200, "busy": 486, "no-answer": 480, "canceled": 487, "failed": 500}
+# No answer: Twilio CANCELs the INVITE when its timeout passes, and a CANCELled INVITE is
+# answered 487 Request Terminated (RFC 3261 9.2); Twilio's own no-answer callbacks carry
+# SipResponseCode=487 (a posted one: https://github.com/somleng/somleng-switch/issues/7).
+SIP_CODES = {"completed": 200, "busy": 486, "no-answer": 487, "canceled": 487, "failed": 500}
+# A participant create's ConferenceStatusCallbackEvent when it names none: `start end`
+# (the Participants create's description in twilio_api_v2010.json).
+DEFAULT_CREATE_GROUPS = frozenset({"start", "end"})
+# What a participant hears: the wait music of a conference that has not started, the
+# hold music while held, or the conference itself.
+WAIT_MUSIC, HOLD_MUSIC, CONFERENCE_AUDIO = "wait-music", "hold-music", "conference"
 # ReasonParticipantLeft, as Twilio sends it on participant-leave (FIELD-NOTES, "Corrections";
 # Twilio changelog 2023-10-25, "ParticipantCallStatus and ReasonParticipantLeft").
 HUNG_UP = "participant_hung_up"
@@ -293,9 +306,30 @@ class Engine:
         p.status = "connected"
         p.updated = conference.updated = time.time()
         self._conference_event(conference, "participant-join", p)
-        if conference.status == "init" and p.start_conference_on_enter:
+        # conference-start "occurs when there is at least one participant in the
+        # conference and a participant with startConferenceOnEnter=true joins"; until
+        # then everyone in it hears the wait music (the statusCallbackEvent table and
+        # startConferenceOnEnter of https://www.twilio.com/docs/voice/twiml/conference:
+        # "Conferences will not start until at least two participants join"). So a
+        # lone agent does not start it, nor does a supervisor's leg (created with
+        # startConferenceOnEnter=false) joining a caller who waits.
+        if (
+            conference.status == "init"
+            and p.start_conference_on_enter
+            and len(conference.connected()) >= 2
+        ):
             conference.status = "in-progress"
             self._conference_event(conference, "conference-start")
+
+    @staticmethod
+    def hears(conference: Conference, p: Participant) -> str | None:
+        """What `p` hears now (None when not connected): the simulator's stand-in for the
+        audio, so a test can tell a caller still on the wait music from one in silence."""
+        if p.status != "connected":
+            return None
+        if p.hold:
+            return HOLD_MUSIC
+        return WAIT_MUSIC if conference.status == "init" else CONFERENCE_AUDIO
 
     def leave(self, conference: Conference, p: Participant, reason: str = HUNG_UP) -> None:
         """A connected participant leaves (hangs up or is kicked); the conference may end."""
@@ -393,33 +427,36 @@ class Engine:
         end_on_exit = bool(flag(form, "EndConferenceOnExit", False))
         label = form.get("Label") or None
 
-        if conference_ref.startswith("CF"):
-            conference = self.conference(conference_ref)
+        if is_sid(conference_ref, "CF"):
+            conference = self.conferences.get(conference_ref)
+            if conference is None or conference.status == "completed":
+                # https://www.twilio.com/docs/api/errors/16022: "The requested conference
+                # sid or friendly name refers to a non-existent or completed conference."
+                raise SimError(400, 16022, f"Conference {conference_ref} does not exist "
+                                           "or is completed")  # fmt: skip
         else:
             existing = self.live_conference_named(conference_ref)
             conference = existing or self.new_conference(
                 conference_ref, form.get("ConferenceStatusCallback") or None,
                 _groups(conference_events),
             )  # fmt: skip
-        if conference.status == "completed" or (
-            conference.status == "init" and conference.participants
-        ):
-            raise SimError(
-                400, 16099,
-                f"Conference {conference.sid} is {conference.status}; participants can be added "
-                "only to a conference in progress",
-            )  # fmt: skip
+        # A conference that has not started (status init: the caller alone with the wait
+        # music) takes new participants, as Twilio's does; whether the new one starts it
+        # is the join's business (_connect).
         if len(conference.active()) >= self.config.max_participants:
             raise SimError(400, 16020, f"Conference {conference.sid} is full "
                            f"({self.config.max_participants} participants)")  # fmt: skip
         if coaching:
             self._check_coach_target(conference, coach_target)
+        # The participant-create codes (16023 and 16025 are <Dial><Conference>'s):
+        # https://www.twilio.com/docs/api/errors/16024 and /16026.
         if label is not None:
             refused = label_refusal(label)
             if refused:
-                raise SimError(400, 16023, refused)
+                raise SimError(400, 16024, f"Invalid participant label: {refused}")
         if label and any(p.label == label for p in conference.active()):
-            raise SimError(400, 16002, f"Label {label!r} is already used in this conference")
+            raise SimError(400, 16026, f"Participant label {label!r} is in use by another "
+                                       "participant")  # fmt: skip
 
         bad = [e for e in events if e not in CALL_PROGRESS_EVENTS]
         if bad:
@@ -620,6 +657,7 @@ class Engine:
             "conferences": [
                 {**c.json(), "participants": [
                     {**p.json(), "speaking": p.call_sid in self.speaking,
+                     "hears": self.hears(c, p),
                      "created_ms": p.created * 1000, "updated_ms": p.updated * 1000}
                     for p in c.participants.values()
                 ]}
@@ -633,7 +671,7 @@ class Engine:
 
 def _groups(raw: list[str]) -> frozenset[str]:
     if not raw:
-        return ALL_GROUPS
+        return DEFAULT_CREATE_GROUPS
     groups = frozenset(raw)
     unknown = groups - ALL_GROUPS
     if unknown:

@@ -15,7 +15,8 @@ Recording resource page, https://www.twilio.com/docs/voice/api/recording):
   "HTTP Basic Authentication for media" is on (the safe setting Earpiece assumes).
 
 Status callbacks (the same page's "recordingStatusCallback" parameters): AccountSid,
-CallSid, RecordingSid, RecordingUrl (no extension), RecordingStatus, RecordingDuration,
+CallSid, RecordingSid, RecordingUrl (no extension), RecordingStatus, RecordingDuration
+(with `completed` only),
 RecordingChannels, RecordingStartTime, RecordingSource, RecordingTrack. A recording
 completes when stopped or when its call ends. The media is a short generated tone
 sequence (a few seconds, whatever the duration): the simulator has no voices to record.
@@ -175,10 +176,13 @@ class Recorder:
             "RecordingUrl": f"https://api.twilio.com/{API_VERSION}/Accounts/{rec.account_sid}"
                             f"/Recordings/{rec.sid}",
             "RecordingStatus": status,
-            "RecordingDuration": str(rec.duration) if status == "completed" else "-1",
             "RecordingChannels": str(rec.channels), "RecordingStartTime": rfc2822(rec.created),
             "RecordingSource": "StartCallRecordingAPI", "RecordingTrack": rec.track,
         }  # fmt: skip
+        if status == "completed":
+            # RecordingDuration comes with `completed` only (FIELD-NOTES, "More corrections";
+            # the recordingStatusCallback parameters of the Recordings resource page).
+            params["RecordingDuration"] = str(rec.duration)
         self.deliverer.send(rec.callback, params)
 
 

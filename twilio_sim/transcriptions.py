@@ -13,10 +13,11 @@ Transcription resource page, https://www.twilio.com/docs/voice/api/realtime-tran
 Callbacks to StatusCallbackUrl, signed like every webhook (the `<Transcription>`
 TwiML page's "statusCallbackUrl" parameters): AccountSid, CallSid, TranscriptionSid,
 Timestamp (ISO 8601), SequenceId (from 1, one count for all of a transcription's
-callbacks) and TranscriptionEvent: `transcription-started`; `transcription-content`
-with Track, Final, LanguageCode and TranscriptionData (`{"transcript", "confidence"}`),
-partials first when PartialResults is on; `transcription-stopped` when stopped or when
-the call ends.
+callbacks) and TranscriptionEvent: `transcription-started` with LanguageCode,
+PartialResults and ProviderConfiguration; `transcription-content` with Track, Final,
+LanguageCode and TranscriptionData (`{"transcript", "confidence"}` on a final; a partial
+result has no `confidence`), partials first when PartialResults is on;
+`transcription-stopped` when stopped or when the call ends.
 
 What a leg says (`say`, or the traffic's dialogues) is heard by every transcription
 running on a leg of that conference: on the transcribed leg's own voice as its
@@ -118,7 +119,19 @@ class Transcriber:
         )  # fmt: skip
         self.transcriptions[tr.sid] = tr
         self.stats["started"] += 1
-        self._send(tr, "transcription-started")
+        # What the session runs with, as the started callback says it (the <Transcription>
+        # page's statusCallbackUrl parameters): the language, whether partials come, and
+        # the provider's options as JSON.
+        provider = {
+            "profanityFilter": str(flag(form, "ProfanityFilter", True)).lower(),
+            "speechModel": form.get("SpeechModel") or "telephony",
+            "enableAutomaticPunctuation": str(
+                flag(form, "EnableAutomaticPunctuation", True)
+            ).lower(),
+        }
+        self._send(tr, "transcription-started", LanguageCode=tr.language,
+                   PartialResults=str(tr.partial_results).lower(),
+                   ProviderConfiguration=orjson.dumps(provider).decode())  # fmt: skip
         return tr
 
     def find(self, call_sid: str, ref: str) -> Transcription:
@@ -167,7 +180,12 @@ class Transcriber:
 
     def _content(self, tr: Transcription, track: str, words: str, final: bool) -> None:
         self.stats["content"] += 1
-        data = orjson.dumps({"transcript": words, "confidence": 0.92 if final else 0.7}).decode()
+        # A partial result has no confidence: only a final carries one (FIELD-NOTES, "More
+        # corrections"; the <Transcription> page's transcription-content example).
+        said: dict[str, Any] = {"transcript": words}
+        if final:
+            said["confidence"] = 0.92
+        data = orjson.dumps(said).decode()
         self._send(tr, "transcription-content", Track=track, Final=str(final).lower(),
                    LanguageCode=tr.language, TranscriptionData=data)  # fmt: skip
 

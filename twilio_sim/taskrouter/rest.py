@@ -1,5 +1,6 @@
 """TaskRouter v1's REST paths that Earpiece reads, as the twilio SDK calls them.
 
+`client.taskrouter.v1.workspaces.list()` (the account's Workspaces);
 `client.taskrouter.v1.workspaces(WS)`: the Workspace, its Activities,
 TaskQueues with their RealTimeStatistics and CumulativeStatistics, Workers
 and Tasks; and the Workspace's update (its EventCallbackUrl). JSON as in
@@ -93,6 +94,20 @@ def _workspace_json(ws: Workspace) -> dict[str, Any]:
             ("tasks", "Tasks"), ("workers", "Workers"), ("workflows", "Workflows"),
             ("task_channels", "TaskChannels"), ("events", "Events"))},
     }  # fmt: skip
+
+
+async def list_workspaces(request: Request) -> Response:
+    """`GET /v1/Workspaces` (FriendlyName filter, pages): the account's Workspaces, the
+    simulator's one or none (an account without TaskRouter lists none: not a 404)."""
+    engine: Engine = request.app.state.engine
+    ws: Workspace | None = getattr(request.app.state, "workspace", None)
+    try:
+        check_credentials(request, engine)
+        name = request.query_params.get("FriendlyName")
+        found = [ws] if ws is not None and (not name or name == ws.config.name) else []
+        return json_response(_page(request, "workspaces", [_workspace_json(w) for w in found]))
+    except SimError as exc:
+        return error(exc)
 
 
 async def workspace(request: Request, ws: Workspace) -> Response:
@@ -272,6 +287,7 @@ async def task_reservations(request: Request, ws: Workspace) -> Response:
 
 def routes() -> list[Route]:
     return [
+        Route("/v1/Workspaces", list_workspaces, methods=["GET"]),
         Route("/v1/Workspaces/{Sid}", endpoint(workspace), methods=["GET", "POST"]),
         Route(f"{PREFIX}/Activities", endpoint(activities), methods=["GET"]),
         Route(f"{PREFIX}/TaskQueues", endpoint(task_queues), methods=["GET"]),

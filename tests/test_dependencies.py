@@ -59,9 +59,7 @@ def imported_modules(packages: list[str]) -> dict[str, set[str]]:
                 else:
                     continue
                 for name in names:
-                    found.setdefault(name.split(".")[0], set()).add(
-                        str(path.relative_to(ROOT))
-                    )
+                    found.setdefault(name.split(".")[0], set()).add(str(path.relative_to(ROOT)))
     return found
 
 

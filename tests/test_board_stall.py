@@ -23,7 +23,9 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -105,22 +107,33 @@ class Watcher:
         raise AssertionError(f"not seen within {seconds} s; saw {self.events[-5:]}")
 
 
-def test_a_frozen_redis_is_announced_within_seconds_and_the_stream_recovers(
+@pytest.fixture
+def service_on_it(
     frozen_redis: tuple[subprocess.Popen[bytes], str], namespace: str
-) -> None:
+) -> Iterator[ServerThread]:
     from callbacks.app import create_app
 
-    process, url = frozen_redis
+    _, url = frozen_redis
     port = ServerThread.free_port()
     settings = make_settings(url, namespace, f"http://127.0.0.1:{port}",
                              EARPIECE_SSE_PING_SECONDS="1",
                              TWILIO_API_BASE_URL="http://127.0.0.1:9")  # fmt: skip
+    service = ServerThread(create_app(settings, RedisTarget(url, False, None)), port, settings)
+    service.start()
+    yield service
+    service.stop()
+
+
+def test_a_frozen_redis_is_announced_within_seconds_and_the_stream_recovers(
+    frozen_redis: tuple[subprocess.Popen[bytes], str], service_on_it: ServerThread
+) -> None:
+    process, _ = frozen_redis
+    service, settings = service_on_it, service_on_it.settings
+    assert settings is not None
     logs = Collect()
     watched = [logging.getLogger(name) for name in (None, "uvicorn", "uvicorn.error")]
     for logger in watched:
         logger.addHandler(logs)
-    service = ServerThread(create_app(settings, RedisTarget(url, False, None)), port, settings)
-    service.start()
     watcher = Watcher(service.url)
     reader = threading.Thread(target=watcher.run, daemon=True)
     try:
@@ -152,10 +165,89 @@ def test_a_frozen_redis_is_announced_within_seconds_and_the_stream_recovers(
     finally:
         os.kill(process.pid, signal.SIGCONT)
         watcher.stop.set()
-        service.stop()
         for logger in watched:
             logger.removeHandler(logs)
     tracebacks = [f"{r.name}: {r.getMessage()}" for r in logs.records if r.exc_info]
     assert tracebacks == []
     said = [r.getMessage() for r in logs.records if r.name == "earpiece.board"]
     assert any("out of reach" in m for m in said), said
+
+
+# -- the page -----------------------------------------------------------------------------
+
+BOARD_JS = Path(__file__).resolve().parent.parent / "dashboard" / "board_component" / "board.js"
+# The component as Streamlit mounts it (a v2 component is an ES module whose default export
+# gets {data, setTriggerValue, parentElement}), on a page of its own: the test is about
+# what the board does with the stream, not about Streamlit.
+PAGE = """<!doctype html><meta charset="utf-8"><div id="root"></div>
+<script type="module">
+import mount from "/board.js";
+const params = new URLSearchParams(location.search);
+mount({data: {url: params.get("stream"), ticket: "t", selected: null},
+       setTriggerValue: () => {}, parentElement: document.getElementById("root")});
+</script>"""
+
+
+def page_app() -> Any:
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse, Response
+    from starlette.routing import Route
+
+    async def page(request: Any) -> Response:
+        return HTMLResponse(PAGE)
+
+    async def script(request: Any) -> Response:
+        return Response(BOARD_JS.read_text("utf-8"), media_type="text/javascript")
+
+    return Starlette(routes=[Route("/", page), Route("/board.js", script)])
+
+
+def test_the_page_says_the_floor_is_out_of_reach_and_stops_its_clocks(
+    frozen_redis: tuple[subprocess.Popen[bytes], str], service_on_it: ServerThread
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+
+    process, _ = frozen_redis
+    service, settings = service_on_it, service_on_it.settings
+    assert settings is not None
+    conference = Conference("a-live-call")
+    with service.client() as http:
+        answer = post_signed(http, settings, "/twilio/conference-events",
+                             conference.event("participant-join", sid("CA"),
+                                              ParticipantLabel="customer"))  # fmt: skip
+        assert answer.status_code == 204, answer.text
+    with service.client(API_TOKEN) as http:
+        ticket = http.post("/api/events/ticket").json()["ticket"]
+    stream = f"{service.url}/events/board?ticket={ticket}"
+    pages = ServerThread(page_app(), ServerThread.free_port(), None)
+    pages.start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(pages.url + "/?" + urlencode({"stream": stream}))
+            board = page.locator(".ep-board")
+            longest = page.locator(".ep-tile .ep-value").nth(4)  # "Longest call", ticking
+            expect(page.locator(f"tr[data-sid='{conference.sid}']")).to_be_visible()
+            expect(board).to_have_attribute("data-stale", "false")
+
+            os.kill(process.pid, signal.SIGSTOP)
+            status = page.locator(".ep-status")
+            expect(status).to_contain_text("out of reach", timeout=SAYS_SO_WITHIN * 1000)
+            expect(board).to_have_attribute("data-stale", "true")
+            page.screenshot(path=str(artifact("board-out-of-reach.png")))
+            frozen = longest.text_content()
+            time.sleep(2.2)  # two ticks of the page's clock
+            assert longest.text_content() == frozen, "a floor out of reach must not tick"
+
+            os.kill(process.pid, signal.SIGCONT)
+            expect(status).to_be_hidden(timeout=20_000)
+            expect(board).to_have_attribute("data-stale", "false")
+            ticking = longest.text_content()
+            expect(longest).not_to_have_text(ticking or "")  # live again: the clock moves
+            browser.close()
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+        pages.stop()

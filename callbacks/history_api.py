@@ -64,6 +64,7 @@ async def recording_event(request: SignedRequest) -> str:
         # recording lasts no longer than its call, and Twilio ends a call past its maximum
         # duration (https://www.twilio.com/docs/api/errors/86006): a day is generous.
         duration = whole(p, "RecordingDuration", -1, MAX_RECORDING_SECONDS)
+        # "Can be: `1`, or `2`" (Twilio's api v2010 OpenAPI, call_recording `channels`).
         channels = whole(p, "RecordingChannels", 1, 2)
     except BadEvent as exc:
         raise ApiError(400, "bad-callback", str(exc)) from None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -212,7 +213,11 @@ def poison_in(redis: Any, tag: str, absurd: str) -> list[str]:
     """What in the floor's keys no reader can use: a number that is not finite or past
     2**53 (in a JSON document, a hash value, a sorted set's score), or the absurd text."""
     found = []
-    needle = absurd.encode() if len(absurd) >= 4 and any(c.isdigit() for c in absurd) else None
+    # The absurd text as a word of its own: "1e15" inside a hex SID is not it.
+    needle = None
+    if len(absurd.strip()) >= 3 and any(c.isdigit() for c in absurd):
+        needle = re.compile(rb"(?<![0-9A-Za-z.+-])" + re.escape(absurd.strip().encode())
+                            + rb"(?![0-9A-Za-z.])")  # fmt: skip
     for key in redis.scan_iter(match=tag + "*", count=500):
         name = key.decode()
         if redis.type(key).decode() == "zset":
@@ -220,7 +225,7 @@ def poison_in(redis: Any, tag: str, absurd: str) -> list[str]:
                 if not math.isfinite(score) or abs(score) > SAFE:
                     found.append(f"{name} {member!r} score {score}")
         for raw in _texts(redis, key):
-            if needle is not None and needle in raw:
+            if needle is not None and needle.search(raw):
                 found.append(f"{name} holds {absurd!r}")
             try:
                 value = orjson.loads(raw)

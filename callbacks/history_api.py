@@ -111,7 +111,8 @@ def _ms(raw: str | None, name: str) -> int | None:
 def _int(raw: str | None, name: str, low: int = 0, high: int = 10**9) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500).
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise ApiError(422, "bad-filter", f"{name} must be a whole number from {low} to {high}")
     return int(raw)
 

@@ -326,3 +326,15 @@ def test_the_table_covers_every_signed_webhook(wired: Wired) -> None:
               if isinstance(getattr(route, "endpoint", None), SignedWebhook)}  # fmt: skip
     listed = {hook.path.split("?")[0] for hook in WEBHOOKS.values()}
     assert signed and signed == listed
+
+
+def test_numbers_in_api_queries_are_read_as_strictly(wired: Wired) -> None:
+    """The same care for a person's query string: a superscript two passes str.isdigit()
+    and then fails int() (a 500), where a 422 with the reason is due."""
+    odd = "\u00b2"
+    with wired.api("mina") as http:
+        for path in (f"/api/history?limit={odd}", f"/api/history?min_seconds={odd}",
+                     f"/events/board?limit={odd}"):  # fmt: skip
+            answer = http.get(path)
+            assert answer.status_code == 422, (path, answer.status_code, answer.text)
+            assert answer.json()["error"]["message"]

@@ -45,11 +45,12 @@ log = logging.getLogger("earpiece.board")
 # A pass at least this often while anyone watches: the "why" texts quote durations.
 CLOCK_SECONDS = 1.0
 MAX_VIEWS = 64
-# No pass done for this long while someone watches: the floor is out of reach (Redis
-# stalls rather than refuses: a frozen server, a full network buffer). Every Redis call
-# has its own timeout (earpiece/redis_client.py: 5 s, and one retry), far too long for a
-# supervisor to look at a board that ticks as if live; the watchdog says so sooner.
-STALL_SECONDS = 3.0
+# A pass this much later than due (one comes at least every max(period, clock_seconds))
+# while someone watches: the floor is out of reach (Redis stalls rather than refuses: a
+# frozen server, a full network buffer). Every Redis call has its own timeout
+# (earpiece/redis_client.py: 5 s, and one retry), far too long for a supervisor to look
+# at a board that ticks as if live; the watchdog says so sooner (3 s by default).
+STALL_SECONDS = 2.0
 STALLED = "The live floor is out of reach (Redis is not answering)"
 # After an unexpected failure of the pass loop, wait this long before the next pass.
 RETRY_SECONDS = 0.5
@@ -235,14 +236,14 @@ class BoardHub:
                 await asyncio.sleep(RETRY_SECONDS)
 
     async def _watch(self) -> None:
-        """Say the floor is out of reach when no pass has ended for `stall_seconds` while
-        someone watches (a pass waits on Redis, which may take its full timeout to fail)."""
+        """Say the floor is out of reach when a pass is `stall_seconds` late while someone
+        watches (a pass waits on Redis, which may take its full timeout to fail)."""
+        limit = self.stall_seconds + max(self.period, self.clock_seconds)
         while True:
             await asyncio.sleep(self.stall_seconds / 4)
-            late = time.monotonic() - self._passed_at > self.stall_seconds
+            late = time.monotonic() - self._passed_at > limit
             if late and self.views and self.error is None:
-                log.warning("board: no pass for %.0f s; the floor is out of reach",
-                            self.stall_seconds)  # fmt: skip
+                log.warning("board: no pass for %.0f s; the floor is out of reach", limit)
                 self.error = STALLED
                 await self._announce()
 

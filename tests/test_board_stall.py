@@ -38,7 +38,7 @@ from tests.conftest import API_TOKEN, make_settings
 from tests.helpers import Conference, ServerThread, post_signed, sid
 
 # Well under Redis's own timeouts (earpiece/redis_client.py: 5 s, then one retry): only the
-# board's watchdog (live/board_hub.py STALL_SECONDS, 3 s) can say it this soon.
+# board's watchdog (live/board_hub.py: a pass 2 s late, 3 s in all) can say it this soon.
 SAYS_SO_WITHIN = 8.0
 
 
@@ -171,6 +171,42 @@ def test_a_frozen_redis_is_announced_within_seconds_and_the_stream_recovers(
     assert tracebacks == []
     said = [r.getMessage() for r in logs.records if r.name == "earpiece.board"]
     assert any("out of reach" in m for m in said), said
+
+
+def test_a_slow_refresh_setting_is_not_taken_for_a_stall(
+    frozen_redis: tuple[subprocess.Popen[bytes], str], namespace: str
+) -> None:
+    """The watchdog counts from when a pass is due: with a board refreshed every 4 s (an
+    operator's EARPIECE_DASHBOARD_REFRESH_SECONDS) and Redis answering, it never says
+    the floor is out of reach."""
+    from callbacks.app import create_app
+
+    _, url = frozen_redis
+    port = ServerThread.free_port()
+    settings = make_settings(url, namespace, f"http://127.0.0.1:{port}",
+                             EARPIECE_DASHBOARD_REFRESH_SECONDS="4",
+                             TWILIO_API_BASE_URL="http://127.0.0.1:9")  # fmt: skip
+    service = ServerThread(create_app(settings, RedisTarget(url, False, None)), port, settings)
+    service.start()
+    watcher = Watcher(service.url)
+    threading.Thread(target=watcher.run, daemon=True).start()
+    try:
+        started = time.monotonic()
+        watcher.wait_for(0, lambda e, d: e == "board", 10)
+        # Two slow periods with a change in between (a pass then waits the full period).
+        conference = Conference("slow-board")
+        with service.client() as http:
+            answer = post_signed(http, settings, "/twilio/conference-events",
+                                 conference.event("participant-join", sid("CA"),
+                                                  ParticipantLabel="customer"))  # fmt: skip
+        assert answer.status_code == 204, answer.text
+        watcher.wait_for(started, lambda e, d: e == "board" and conference.sid in d["rows"], 10)
+        time.sleep(max(0.0, started + 9 - time.monotonic()))
+        said = [d for _, e, d in watcher.events if e == "status"]
+        assert said and all(d["ok"] for d in said), said
+    finally:
+        watcher.stop.set()
+        service.stop()
 
 
 # -- the page -----------------------------------------------------------------------------

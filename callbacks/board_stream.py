@@ -24,10 +24,12 @@ since the ticket, not a cookie, is what lets it in.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
 import orjson
+from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
@@ -71,7 +73,7 @@ async def _stream(
                 # Signed out (here or in another browser): the stream ends, and the page's
                 # component asks for a new ticket, which a signed-out page cannot get.
                 checked = time.monotonic()
-                if not await ctx.redis.exists(who.session):
+                if await session_gone(ctx, who.session):
                     yield encode(None, "signed-out", "{}")
                     return
             parts = []
@@ -97,6 +99,16 @@ async def _stream(
         board.unwatch(view)
         if queues:
             board.queue_watchers -= 1
+
+
+async def session_gone(ctx: Context, session: str) -> bool:
+    """True once the stream's dashboard session no longer exists. While Redis does not
+    answer nobody can tell: the stream goes on (its `status` event says the floor is out of
+    reach) rather than end with a RedisError in the log, and asks again next time."""
+    try:
+        return not await asyncio.wait_for(ctx.redis.exists(session), SESSION_CHECK_SECONDS)
+    except (RedisError, TimeoutError):
+        return False
 
 
 def refuse_when_full(ctx: Context) -> None:

@@ -35,11 +35,14 @@ from callbacks.webhooks import SignedRequest, SignedWebhook
 from coach.audit import cell
 from coach.rules import refusal
 from live.board import mask_number
-from live.events import is_sid
+from live.events import BadEvent, is_sid
+from live.numbers import whole
 
 RECORDING_STATUSES = frozenset({"in-progress", "paused", "stopped", "processing", "completed",
                                 "absent"})  # fmt: skip
 MAX_NOTES_CHARS = 2000
+MAX_RECORDING_SECONDS = 24 * 3600
+MAX_SOURCE_CHARS = 40  # RecordingSource: a word such as StartCallRecordingAPI
 
 
 # -- Twilio's recording status callbacks ------------------------------------------------
@@ -56,9 +59,15 @@ async def recording_event(request: SignedRequest) -> str:
     if status not in RECORDING_STATUSES:
         raise ApiError(400, "bad-callback", f"RecordingStatus {str(status)[:40]!r} is not one "
                        "Twilio sends")  # fmt: skip
-    duration = p.get("RecordingDuration") or "-1"
-    if not duration.lstrip("-").isdigit():
-        raise ApiError(400, "bad-callback", f"RecordingDuration is not a number: {duration[:20]!r}")
+    try:
+        # -1: what Twilio sends before the recording completes (no duration yet). A
+        # recording lasts no longer than its call, and Twilio ends a call past its maximum
+        # duration (https://www.twilio.com/docs/api/errors/86006): a day is generous.
+        duration = whole(p, "RecordingDuration", -1, MAX_RECORDING_SECONDS)
+        # "Can be: `1`, or `2`" (Twilio's api v2010 OpenAPI, call_recording `channels`).
+        channels = whole(p, "RecordingChannels", 1, 2)
+    except BadEvent as exc:
+        raise ApiError(400, "bad-callback", str(exc)) from None
     ctx = request.context
     recording = ctx.recording
     sid = await recording.conference_of(rid)
@@ -69,8 +78,9 @@ async def recording_event(request: SignedRequest) -> str:
         return "unknown"
     await recording.note(sid, {
         "sid": rid, "call_sid": call_sid or None, "status": status,
-        "duration": int(duration) if int(duration) >= 0 else None,
-        "channels": p.get("RecordingChannels"), "source": p.get("RecordingSource"),
+        "duration": duration if duration is not None and duration >= 0 else None,
+        "channels": str(channels) if channels is not None else None,
+        "source": (p.get("RecordingSource") or "")[:MAX_SOURCE_CHARS] or None,
     })  # fmt: skip
     return "applied"
 
@@ -101,7 +111,8 @@ def _ms(raw: str | None, name: str) -> int | None:
 def _int(raw: str | None, name: str, low: int = 0, high: int = 10**9) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500).
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise ApiError(422, "bad-filter", f"{name} must be a whole number from {low} to {high}")
     return int(raw)
 

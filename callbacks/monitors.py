@@ -31,7 +31,7 @@ async def bounded_body(request: Request) -> bytes:
     limit = ctx.settings.api_max_body_bytes
     too_large = ApiError(413, "too-large", f"the body is larger than {limit} bytes")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large
     chunks, size = [], 0
     async for chunk in request.stream():

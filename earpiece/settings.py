@@ -440,6 +440,29 @@ def load(
             _positive_float("EARPIECE_SERVICE_LEVEL_SECONDS"),
             20.0,
         ),
+        # The wallboard's and the Agents table's alerts (README's settings table): declared
+        # and documented, but not read here until issue 21, so setting them changed nothing.
+        service_level_target=get(
+            "EARPIECE_SERVICE_LEVEL_TARGET", _share("EARPIECE_SERVICE_LEVEL_TARGET"), 0.8
+        ),
+        queue_wait_alert_seconds=get(
+            "EARPIECE_QUEUE_WAIT_ALERT_SECONDS",
+            _positive_float("EARPIECE_QUEUE_WAIT_ALERT_SECONDS"),
+            60.0,
+        ),
+        routing_stuck_seconds=get(
+            "EARPIECE_ROUTING_STUCK_SECONDS",
+            _positive_float("EARPIECE_ROUTING_STUCK_SECONDS"),
+            15.0,
+        ),
+        wrapup_alert_seconds=get(
+            "EARPIECE_WRAPUP_ALERT_SECONDS",
+            _positive_float("EARPIECE_WRAPUP_ALERT_SECONDS"),
+            120.0,
+        ),
+        away_alert_seconds=get(
+            "EARPIECE_AWAY_ALERT_SECONDS", _positive_float("EARPIECE_AWAY_ALERT_SECONDS"), 900.0
+        ),
     )
     if loaded.oidc_issuer and not loaded.oidc_audience:
         raise SettingError(

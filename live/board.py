@@ -99,7 +99,7 @@ class Filters:
         if wanted_order not in ORDERS:
             raise BadFilters(f"order must be one of {', '.join(ORDERS)}")
         raw_limit = one("limit", str(DEFAULT_LIMIT))
-        if not raw_limit.isdigit() or int(raw_limit) not in LIMITS:
+        if not (raw_limit.isascii() and raw_limit.isdigit()) or int(raw_limit) not in LIMITS:
             raise BadFilters(f"limit must be one of {', '.join(map(str, LIMITS))}")
         return cls(
             teams=choices("team"), queues=choices("queue"), states=states, agent=agent,

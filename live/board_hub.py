@@ -45,6 +45,15 @@ log = logging.getLogger("earpiece.board")
 # A pass at least this often while anyone watches: the "why" texts quote durations.
 CLOCK_SECONDS = 1.0
 MAX_VIEWS = 64
+# A pass this much later than due (one comes at least every max(period, clock_seconds))
+# while someone watches: the floor is out of reach (Redis stalls rather than refuses: a
+# frozen server, a full network buffer). Every Redis call has its own timeout
+# (earpiece/redis_client.py: 5 s, and one retry), far too long for a supervisor to look
+# at a board that ticks as if live; the watchdog says so sooner (3 s by default).
+STALL_SECONDS = 2.0
+STALLED = "The live floor is out of reach (Redis is not answering)"
+# After an unexpected failure of the pass loop, wait this long before the next pass.
+RETRY_SECONDS = 0.5
 
 
 class TooManyViews(Exception):
@@ -118,6 +127,7 @@ class BoardHub:
         clock_seconds: float = CLOCK_SECONDS,
         max_views: int = MAX_VIEWS,
         queues: LiveQueues | None = None,
+        stall_seconds: float = STALL_SECONDS,
     ) -> None:
         self.floor, self.feed, self.queues = floor, feed, queues
         # The TaskRouter floor (issue 12), worked out once a pass while a wallboard
@@ -138,6 +148,9 @@ class BoardHub:
         self._last: tuple[list[Entry], bytes] | None = None  # the last pass's rows and summary
         self._rows = board.Rows()
         self._task: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self.stall_seconds = stall_seconds
+        self._passed_at = time.monotonic()  # when the last pass ended well (or watching began)
 
     @property
     def ready(self) -> bool:
@@ -155,11 +168,13 @@ class BoardHub:
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="earpiece-board")
+            self._watchdog = asyncio.create_task(self._watch(), name="earpiece-board-watchdog")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            await cancel_all([self._task])
-            self._task = None
+        tasks = [t for t in (self._task, self._watchdog) if t is not None]
+        if tasks:
+            await cancel_all(tasks)
+            self._task = self._watchdog = None
 
     async def watch(self, filters: Filters) -> View:
         """Start watching a view; it is worked out at once from the last pass, if there is one."""
@@ -199,15 +214,38 @@ class BoardHub:
             if not self.views:
                 self._last = None  # what it held grows stale while nobody watches
                 await self._wake.wait()
+                self._passed_at = time.monotonic()  # idle is not stalled
             self._wake.clear()
             started = time.monotonic()
             seen = self.feed.last_id
-            await self.run_once()
-            # Rest at least a period; then go as soon as the feed moves, and at the
-            # latest after clock_seconds (the "why" texts quote durations).
-            await self._rest(started + self.period, seen=None)
-            if self.feed.last_id == seen:
-                await self._rest(started + self.clock_seconds, seen=seen)
+            try:
+                await self.run_once()
+                # Rest at least a period; then go as soon as the feed moves, and at the
+                # latest after clock_seconds (the "why" texts quote durations).
+                await self._rest(started + self.period, seen=None)
+                if self.feed.last_id == seen:
+                    await self._rest(started + self.clock_seconds, seen=seen)
+            except RedisError as exc:
+                # The feed's position could not be read (the reader was idle): the next
+                # pass tries again; the watchdog has told the watchers meanwhile.
+                log.warning("board: Redis is unreachable (%s); trying again", exc)
+                await asyncio.sleep(RETRY_SECONDS)
+            except Exception:
+                # This loop serves every board of the process: one failure must not end it.
+                log.exception("board: a pass failed; trying again")
+                await asyncio.sleep(RETRY_SECONDS)
+
+    async def _watch(self) -> None:
+        """Say the floor is out of reach when a pass is `stall_seconds` late while someone
+        watches (a pass waits on Redis, which may take its full timeout to fail)."""
+        limit = self.stall_seconds + max(self.period, self.clock_seconds)
+        while True:
+            await asyncio.sleep(self.stall_seconds / 4)
+            late = time.monotonic() - self._passed_at > limit
+            if late and self.views and self.error is None:
+                log.warning("board: no pass for %.0f s; the floor is out of reach", limit)
+                self.error = STALLED
+                await self._announce()
 
     async def _rest(self, until: float, seen: str | None) -> None:
         # wait_for_change keeps the feed's reader following meanwhile, so a change
@@ -222,12 +260,14 @@ class BoardHub:
         started = time.perf_counter()
         try:
             conferences = await self.floor.conferences()
+            queued = await self._queues() if self.queues is not None else 0
         except RedisError as exc:
-            self.error = f"Redis is unreachable ({type(exc).__name__})"
-            log.warning("board: %s", exc)
+            if self.error is None:  # once per outage, not once a pass
+                log.warning("board: Redis is unreachable: %s", exc)
+            self.error = f"The live floor is out of reach (Redis: {type(exc).__name__})"
         else:
             self.error = None
-            queued = await self._queues() if self.queues is not None else 0
+            self._passed_at = time.monotonic()
             self._work_out(conferences, queued)
         self.pass_ms = (time.perf_counter() - started) * 1000
         await self._announce()

@@ -143,6 +143,16 @@ def _timestamp_ms(raw: str | None, now_ms: int) -> int:
     # and this runs on every callback); anything else goes to the full parser.
     if not raw:
         return now_ms
+    try:
+        return _parse_timestamp_ms(raw)
+    except BadEvent:
+        raise
+    except (ValueError, OverflowError):
+        # Year 0, day 99, an offset of +99:99: a date no calendar has is a 400, never a 500.
+        raise BadEvent(f"Timestamp is not a date: {raw[:60]!r}") from None
+
+
+def _parse_timestamp_ms(raw: str) -> int:
     m = _RFC2822.match(raw)
     if m is not None and m.group(2) in _MONTHS:
         day, _, year, hh, mm, ss, sign, oh, om = m.groups()
@@ -153,7 +163,7 @@ def _timestamp_ms(raw: str | None, now_ms: int) -> int:
         return (seconds - offset) * 1000
     try:
         moment = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         try:
             moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:
@@ -200,10 +210,10 @@ def parse_conference_event(
     raw_sequence = params.get("SequenceNumber")
     if not raw_sequence:
         raise BadEvent("SequenceNumber is missing")
-    try:
-        sequence = int(raw_sequence)
-    except ValueError:
-        raise BadEvent(f"SequenceNumber is not a number: {raw_sequence[:20]!r}") from None
+    # ASCII digits only: int() also takes full-width digits, "1_000" and " 7 ".
+    if not (raw_sequence.isascii() and raw_sequence.isdigit()) or len(raw_sequence) > 12:
+        raise BadEvent(f"SequenceNumber is not a number: {raw_sequence[:20]!r}")
+    sequence = int(raw_sequence)
     if not 0 <= sequence <= MAX_SEQUENCE_NUMBER:
         raise BadEvent(f"SequenceNumber {sequence} is out of range 0..{MAX_SEQUENCE_NUMBER}")
 

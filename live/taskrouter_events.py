@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from live.events import BadEvent
+from live.numbers import SAFE_INTEGER, instant_s, whole
 
 # How far along its life each status puts a task: the later one wins a tie in time.
 STATUS_RANK: Mapping[str, int] = {
@@ -53,6 +54,14 @@ MAX_TEXT = 256
 # Events more than this far from now are refused: a signed Timestamp of year 9999 must not
 # pin a register forever (issue 13's "no poison").
 MAX_SKEW_MS = 24 * 3600 * 1000
+# A task's priority: Twilio's Task resource says "integer" (taskrouter OpenAPI, `priority`);
+# a workflow sets it, and nothing past a 32-bit integer is a priority anyone means.
+MAX_PRIORITY = 2**31 - 1
+# When a task was made or entered its queue: not in the future (beyond the clock skew
+# allowed an event), and not before a task could still be alive (Twilio's task TTL is
+# at most 2 weeks: Twilio's taskrouter OpenAPI, CreateTaskRequest `Timeout`, "up to a
+# maximum of 2 weeks"; https://www.twilio.com/docs/taskrouter/api/task).
+TASK_PAST_SECONDS = 15 * 24 * 3600
 
 
 @dataclass(slots=True)
@@ -93,16 +102,6 @@ def _text(params: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def _int(params: Mapping[str, str], name: str) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(float(raw))
-    except ValueError:
-        raise BadEvent(f"{name} must be a number, got {raw[:20]!r}") from None
-
-
 def _attributes(params: Mapping[str, str], name: str) -> dict[str, Any]:
     raw = params.get(name)
     if not raw:
@@ -114,6 +113,10 @@ def _attributes(params: Mapping[str, str], name: str) -> dict[str, Any]:
     except orjson.JSONDecodeError:
         raise BadEvent(f"{name} is not JSON") from None
     return value if isinstance(value, dict) else {}
+
+
+def _moment(params: Mapping[str, str], name: str, received_ms: int) -> int | None:
+    return instant_s(params, name, received_ms, TASK_PAST_SECONDS, MAX_SKEW_MS / 1000)
 
 
 def _str(value: Any) -> str | None:
@@ -128,14 +131,17 @@ def parse_taskrouter_event(params: Mapping[str, str], received_ms: int) -> TaskR
     workspace = params.get("WorkspaceSid")
     if not workspace:
         raise BadEvent("WorkspaceSid is missing")
-    at_ms = _int(params, "TimestampMs")
+    # Both stamps bounded, whichever is used: "inf" or "1e400" is a 400 naming the field,
+    # never an OverflowError (a 500), whatever else the event carries.
+    at_ms = whole(params, "TimestampMs", 0, SAFE_INTEGER)
+    seconds = whole(params, "Timestamp", 0, SAFE_INTEGER // 1000)
+    stamp = "TimestampMs" if at_ms is not None else "Timestamp"
     if at_ms is None:
-        seconds = _int(params, "Timestamp")
         if seconds is None:
             raise BadEvent("Timestamp is missing")
         at_ms = seconds * 1000
     if abs(at_ms - received_ms) > MAX_SKEW_MS:
-        raise BadEvent("Timestamp is more than a day from now")
+        raise BadEvent(f"{stamp} is more than a day from now")
     event = TaskRouterEvent(kind=kind[:64], at_ms=at_ms, workspace_sid=workspace[:64])
     if kind not in KNOWN:
         return event  # accepted, and of no use to the floor
@@ -147,8 +153,10 @@ def parse_taskrouter_event(params: Mapping[str, str], received_ms: int) -> TaskR
             event.status = "canceled"  # whatever the field says, the event is the end
         event.queue_sid = _text(params, "TaskQueueSid")
         event.queue_name = _text(params, "TaskQueueName")
-        event.entered_s = _int(params, "TaskQueueEnteredDate") or _int(params, "TaskDateCreated")
-        event.priority = _int(params, "TaskPriority") or 0
+        entered = _moment(params, "TaskQueueEnteredDate", received_ms)
+        created = _moment(params, "TaskDateCreated", received_ms)
+        event.entered_s = entered or created
+        event.priority = whole(params, "TaskPriority", 0, MAX_PRIORITY) or 0
         attributes = _attributes(params, "TaskAttributes")
         event.call_sid = _str(attributes.get("call_sid"))
         event.caller = _str(attributes.get("from")) or _str(attributes.get("caller"))

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 import orjson
 
 from live.events import BadEvent, is_sid, timestamp_ms
+from live.numbers import whole
 
 EVENTS = frozenset({"transcription-started", "transcription-content", "transcription-stopped",
                     "transcription-error"})  # fmt: skip
@@ -36,6 +37,7 @@ SPEAKERS = frozenset({"customer", "agent"})
 MAX_TEXT_CHARS = 2000
 MAX_SEQUENCE = 10**9
 MAX_SKEW_MS = 24 * 3600 * 1000
+MAX_ERROR_CODE = 99_999  # Twilio's error codes have five digits (32015, 64104, ...)
 
 
 @dataclass(slots=True)
@@ -58,11 +60,11 @@ def _iso_ms(raw: str | None) -> int | None:
         return None
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return int(moment.timestamp() * 1000)
+    except (ValueError, OverflowError):
+        return None  # the general parser says why
 
 
 def _final(raw: str | None) -> bool:
@@ -103,7 +105,8 @@ def parse(params: Mapping[str, str], now_ms: int) -> TranscriptionEvent:
     if not is_sid(gt, "GT"):
         raise BadEvent(f"TranscriptionSid is not a transcription SID: {gt[:40]!r}")
     raw_seq = params.get("SequenceId") or "0"
-    if not raw_seq.isdigit() or int(raw_seq) > MAX_SEQUENCE:
+    # ASCII digits only (str.isdigit alone takes "²", which int() then refuses: a 500).
+    if not (raw_seq.isascii() and raw_seq.isdigit()) or int(raw_seq) > MAX_SEQUENCE:
         raise BadEvent(f"SequenceId is not a whole number: {raw_seq[:20]!r}")
     at = _iso_ms(params.get("Timestamp")) or timestamp_ms(params.get("Timestamp"), now_ms)
     if abs(at - now_ms) > MAX_SKEW_MS:
@@ -117,7 +120,8 @@ def parse(params: Mapping[str, str], now_ms: int) -> TranscriptionEvent:
         out.final = _final(params.get("Final"))
         out.text = _transcript(params.get("TranscriptionData"))
     elif event == "transcription-error":
-        code = (params.get("TranscriptionErrorCode") or "")[:10]
+        found = whole(params, "TranscriptionErrorCode", 0, MAX_ERROR_CODE)
+        code = str(found) if found is not None else ""
         what = (params.get("TranscriptionError") or "transcription failed")[:200]
         out.error = f"{what} ({code})" if code else what
     return out

@@ -131,6 +131,9 @@ class Board {
     source.addEventListener("status", (e) => {
       const status = JSON.parse(e.data);
       this.failures = 0;
+      // Out of reach: the clocks stop and the board is greyed, so nobody reads a frozen
+      // floor as live; the service says ok again (and sends the floor) when Redis answers.
+      this.setStale(!status.ok);
       this.showStatus(status.ok ? null : `${status.message}. The floor shows again as soon as it answers.`);
     });
     source.addEventListener("board", (e) => this.apply(JSON.parse(e.data)));
@@ -170,6 +173,13 @@ class Board {
   showStatus(text) {
     this.status.textContent = text || "";
     this.status.hidden = !text;
+  }
+
+  setStale(stale) {
+    this.stale = stale;
+    this.root.classList.toggle("ep-stale", stale);
+    this.root.dataset.stale = stale ? "true" : "false";
+    if (!stale) this.tick();
   }
 
   apply(message) {
@@ -261,7 +271,7 @@ class Board {
   }
 
   tick() {
-    if (!this.kpis) return;
+    if (!this.kpis || this.stale) return;  // a floor out of reach does not tick as if live
     const now = Date.now() + this.offset;
     for (const entry of this.rows.values()) this.tickRow(entry, now);
     this.tiles.longest_call.textContent = clock(since(this.kpis.oldest_call_ms, now) || 0);
@@ -400,6 +410,8 @@ class QueueBoard {
       this.failures = 0;
       this.status.textContent = status.ok ? "" : `${status.message}. The queues show again as soon as it answers.`;
       this.status.hidden = status.ok && this.message !== undefined;
+      this.stale = !status.ok;  // waits stop ticking while the floor is out of reach
+      this.root.classList.toggle("ep-stale", this.stale);
     });
     source.addEventListener("queues", (e) => this.render(JSON.parse(e.data)));
     source.onerror = () => {
@@ -485,6 +497,7 @@ class QueueBoard {
   }
 
   tick() {
+    if (this.stale) return;
     const now = Date.now() + this.offset;
     for (const node of this.root.querySelectorAll("[data-since]")) {
       node.textContent = clock((now - Number(node.dataset.since)) / 1000);

@@ -199,7 +199,7 @@ class Workspace:
         worker = self.workers[task.worker] if task.worker else None
         res = self.reservations.get(task.reservation or "")
         if res is not None:
-            res.status = "wrapping"
+            res.status, res.updated = "wrapping", time.time()
         self._event("task.wrapup", "Task", task.sid, "Task wrapping up", task=task,
                     worker=worker)  # fmt: skip
         if res is not None:
@@ -215,7 +215,7 @@ class Workspace:
         worker = self.workers.get(task.worker or "")
         res = self.reservations.get(task.reservation or "")
         if res is not None:
-            res.status = "completed"
+            res.status, res.updated = "completed", time.time()
             self._event("reservation.completed", "Reservation", res.sid,
                         "Reservation completed", task=task, worker=worker,
                         reservation=res)  # fmt: skip
@@ -232,7 +232,7 @@ class Workspace:
             raise SimError(400, 20001, f"Task {task_sid} is {task.status}, not waiting")
         res = self.reservations.get(task.reservation or "")
         if res is not None and res.status == "pending":
-            res.status = "canceled"
+            res.status, res.updated = "canceled", time.time()
             self._event("reservation.canceled", "Reservation", res.sid, "Reservation canceled",
                         task=task, worker=self.workers[res.worker],
                         reservation=res)  # fmt: skip

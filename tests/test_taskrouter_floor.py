@@ -148,6 +148,9 @@ def test_a_forged_or_malformed_taskrouter_event_changes_nothing(
                                                    "Timestamp": str(int(time.time()))})  # fmt: skip
     assert tr_floor.api("/api/queues") == {"queues": []}
     assert other.status_code == 204 and other.headers["x-earpiece-outcome"] == "ignored"
+    # "respond to Event Callbacks with 204 No Content and a Content-Type header of
+    # application/json" (https://www.twilio.com/docs/taskrouter/api/event/reference)
+    assert other.headers["content-type"] == "application/json" and other.content == b""
 
 
 def test_a_conference_taskrouter_made_is_coached_helped_and_guarded_like_any_other(

@@ -274,3 +274,51 @@ def test_the_list_of_workspaces_is_shaped_as_taskrouter_says(floor: Floor) -> No
                      "TWILIO_API_BASE_URL": floor.url}, env_file=None)  # fmt: skip
     [listed] = make_client(settings).taskrouter.v1.workspaces.list()
     assert (listed.sid, listed.friendly_name) == (floor.workspace.sid, floor.workspace.config.name)
+
+
+def test_sim_taskrouter_without_traffic_makes_every_roster_agent_a_worker(tmp_path: Any) -> None:
+    """`earpiece sim --taskrouter --no-traffic`: nobody takes labelled conferences, so every
+    roster agent is a Worker in their team's queue (a floor to drive by hand)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from coach.twilio_client import make_client
+    from earpiece.roster import load as load_roster
+    from earpiece.settings import load
+
+    port = ServerThread.free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REDIS_URL", "TWILIO_", "EARPIECE_"))}  # fmt: skip
+    env.update(TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN)
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "earpiece.cli", "sim", "--taskrouter", "--no-traffic",
+         "--port", str(port), "--callback-url", "http://127.0.0.1:9/twilio/conference-events"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(url + "/v1/Workspaces", auth=(ACCOUNT_SID, AUTH_TOKEN)).is_success:
+                    break
+            except httpx.TransportError:
+                pass
+            assert sim.poll() is None and time.monotonic() < deadline, "the simulator did not start"
+            time.sleep(0.2)
+        settings = load({"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                         "TWILIO_API_BASE_URL": url}, env_file=None)  # fmt: skip
+        taskrouter = make_client(settings).taskrouter.v1
+        [workspace] = taskrouter.workspaces.list()
+        workers = taskrouter.workspaces(workspace.sid).workers.list()
+        roster = load_roster(None)
+        assert {w.friendly_name for w in workers} >= set(roster.agents)
+        queues = {q.sid: q.friendly_name
+                  for q in taskrouter.workspaces(workspace.sid).task_queues.list()}  # fmt: skip
+        team = next(t for t in roster.teams.values() if t.agents)
+        assert team.queue in queues.values()
+    finally:
+        sim.terminate()
+        sim.wait(10)

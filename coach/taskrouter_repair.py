@@ -81,6 +81,9 @@ ANSWERED = ("accepted", "wrapping", "completed")
 READS_PER_PASS = 200
 CONCURRENCY = 4  # reads in flight at once, like the conference reconciler's
 Link = Callable[[str], Awaitable[Any]]
+# Told of an agent a repair labelled on a conference (ConferenceSid, agent): the coach's
+# agent_identified, so that a supervisor following that agent joins, as after the event.
+Identified = Callable[[str, str], None]
 
 
 def _ms(value: Any) -> int | None:
@@ -161,10 +164,11 @@ class Found:
 class TaskRouterRepair:
     def __init__(
         self, queues: LiveQueues, twilio: TwilioCalls, workspace_sid: str, link: Link,
-        *, reads_per_pass: int = READS_PER_PASS,
+        *, reads_per_pass: int = READS_PER_PASS, identified: Identified | None = None,
     ) -> None:  # fmt: skip
         self.queues, self.twilio, self.workspace = queues, twilio, workspace_sid
         self.link = link  # labels the conference of a task found assigned
+        self.identified = identified
         self.reads_per_pass = reads_per_pass
         # What this process has read once and need not read again (kept for the tasks and
         # workers TaskRouter still lists): a task's attributes, a worker's contact_uri.
@@ -356,7 +360,11 @@ class TaskRouterRepair:
             worker_name=taker.worker_name or names.get(taker.worker_sid),
             contact_uri=self._contacts.get(taker.worker_sid),
         )  # fmt: skip
-        changed = await self.queues.apply(accepted) == "applied"
+        outcome, conference, newly = await self.queues.apply_and_link(accepted)
+        changed = outcome == "applied"
+        for _, label in newly:
+            if conference and label.startswith("agent:") and self.identified is not None:
+                self.identified(conference, label.removeprefix("agent:"))
         if status == "assigned":
             return changed
         event.worker_sid, event.worker_name = accepted.worker_sid, accepted.worker_name

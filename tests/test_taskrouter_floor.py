@@ -299,9 +299,12 @@ def _conferences_of_tasks(f: TaskRouterFloor) -> dict[str, dict[str, Any]]:
 
 
 def _repair(f: TaskRouterFloor, redis_target: RedisTarget, passes: int = 1,
-            reads_per_pass: int = 200) -> tuple[list[dict[str, int]], list[int], int]:  # fmt: skip
+            reads_per_pass: int = 200,
+            told: list[tuple[str, str]] | None = None,
+            ) -> tuple[list[dict[str, int]], list[int], int]:  # fmt: skip
     """TaskRouter repair passes as the reconciler runs them: their repairs, the requests each
-    pass sent to Twilio, and the reads the last one left to the next."""
+    pass sent to Twilio, and the reads the last one left to the next; `told` gathers the
+    agents it identified (conference, agent), as the coach is told of them."""
     import asyncio
     from zoneinfo import ZoneInfo
 
@@ -314,6 +317,7 @@ def _repair(f: TaskRouterFloor, redis_target: RedisTarget, passes: int = 1,
 
     settings = f.service.settings
     assert settings is not None
+    sink = told if told is not None else []
 
     async def run() -> tuple[list[dict[str, int]], list[int], int]:
         redis = async_client(redis_target)
@@ -321,8 +325,10 @@ def _repair(f: TaskRouterFloor, redis_target: RedisTarget, passes: int = 1,
             queues = LiveQueues(redis, namespace=settings.namespace, roster=load_roster(None),
                                 policy=QueuePolicy(ZoneInfo("Asia/Tokyo")))  # fmt: skip
             twilio = TwilioCalls(make_client(settings))
-            fixer = TaskRouterRepair(queues, twilio, f.workspace.sid, link=queues.link,
-                                     reads_per_pass=reads_per_pass)  # fmt: skip
+            fixer = TaskRouterRepair(
+                queues, twilio, f.workspace.sid, link=queues.link, reads_per_pass=reads_per_pass,
+                identified=lambda sid, agent: sink.append((sid, agent)),
+            )  # fmt: skip
             repairs, sent = [], []
             for _ in range(passes):
                 before = twilio.requests
@@ -360,9 +366,11 @@ def test_a_lost_reservation_accepted_still_ends_with_the_agent_leg_labelled(
     [worker_leg] = [c for c in legs() if c != customer]
     assert legs()[worker_leg] == "unknown", "without reservation.accepted nobody is the agent"
 
-    repairs, _, _ = _repair(f, redis_target)
+    told: list[tuple[str, str]] = []
+    repairs, _, _ = _repair(f, redis_target, told=told)
     assert repairs[0]["task"] == 1
     conference = _conferences_of_tasks(f)[task]
+    assert told == [(conference["sid"], "bob")], "a supervisor following bob is told"
     assert legs()[worker_leg] == "agent" and conference["agent"] == "bob"
     assert conference["team"] == "sales-east"
     [bob] = [a for a in f.api("/api/agents")["agents"] if a["agent"] == "bob"]

@@ -255,8 +255,8 @@ class TaskRouterRepair:
         listed_workers = await self.twilio.list_workers(ws)
         workers = {w["sid"]: w for w in await queues.worker_registers()}
         self._attributes = {s: a for s, a in self._attributes.items() if s in there}
-        self._contacts = {s: c for s, c in self._contacts.items()
-                          if any(w.sid == s for w in listed_workers)}  # fmt: skip
+        names = {w.sid: w.friendly_name for w in listed_workers}
+        self._contacts = {s: c for s, c in self._contacts.items() if s in names}
         registers = await self._registers(sorted({*known, *there}), "st", "acc", "call", "worker")
 
         # Which listed tasks Redis has wrong or incomplete, busy ones first.
@@ -278,7 +278,6 @@ class TaskRouterRepair:
             [t for t in busy_tasks if registers.get(t.sid, [None] * 4)[3] is None], budget, found
         )
         # The workers whose agent a repair needs and only a fetch can tell.
-        names = {w.sid: w.friendly_name for w in listed_workers}
         wanted = [taker.worker_sid for taker in found.takers.values() if taker is not None]
         wanted += [w.sid for w in listed_workers
                    if workers.get(w.sid, {}).get("act") != w.activity_name]  # fmt: skip
@@ -339,8 +338,10 @@ class TaskRouterRepair:
         held_by = text(registers[3]) if registers is not None and registers[3] else None
         if held_by is not None:
             # Redis knows who took it: its status now (the acceptance is already there).
-            event.kind = "task.updated" if status == "assigned" else event.kind
-            event.worker_sid = held_by  # so that a wrap-up moves its worker too
+            if status == "assigned":
+                event.kind = "task.updated"
+            else:
+                event.worker_sid = held_by  # so that the wrap-up moves its worker too
             return await self.queues.apply(event) == "applied"
         taker = found.takers.get(sid)
         if taker is None or await self._unidentified(taker):

@@ -482,3 +482,30 @@ def test_the_repair_reads_at_most_its_cap_a_pass_and_finishes_on_later_passes(
     assert held == set(tasks)
     sales = by_name(f.api("/api/queues")["queues"])["sales"]
     assert sales["today"]["answered"] == 2 and sales["agents"]["busy"] == 2
+
+
+def test_a_task_in_wrap_up_whose_acceptance_was_lost_is_answered_by_its_worker(
+    tr_floor: TaskRouterFloor, redis_target: RedisTarget
+) -> None:
+    """The call ended before the repair came: the task wraps up, its reservation says
+    `wrapping`, and it still names the worker who took it (answered, and that worker wraps
+    up)."""
+    f = tr_floor
+    f.workspace.config.lose = frozenset({"reservation.accepted"})
+    f.workspace.config.wrapup_seconds = 60.0  # long enough for the repair to find it wrapping
+    with f.control() as http:
+        for agent in ("bob", "nick"):
+            http.post(f"/sim/workers/{agent}/activity", json={"activity": "Offline"})
+        task = http.post("/sim/calls", json={"queue": "sales"}).json()["task_sid"]
+        f.wait(lambda: f.workspace.tasks[task].status == "assigned")
+        f.wait(lambda: f.sim.server.config.app.state.engine.live_conference_named(task))
+        assert http.post(f"/sim/tasks/{task}/actions", json={"action": "hangup"}).is_success
+    f.wait(lambda: f.workspace.tasks[task].status == "wrapping")
+    [reservation] = f.sdk().tasks(task).reservations.list()
+    assert reservation.reservation_status == "wrapping"
+
+    repairs, _, _ = _repair(f, redis_target)
+    assert repairs[0]["task"] == 1
+    carol = by_name(f.api("/api/agents")["agents"], "agent")["carol"]
+    assert (carol["task_sid"], carol["phase"]) == (task, "wrapping")
+    assert by_name(f.api("/api/queues")["queues"])["sales"]["today"]["answered"] == 1

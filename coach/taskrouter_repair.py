@@ -34,17 +34,21 @@ live that TaskRouter no longer lists (a lost end: usually none). On a floor
 whose events arrive, nothing more: every event carries TaskAttributes and the
 Worker. After lost events: at most 2 per task whose events were lost (its
 fetch, its reservations) and 1 per worker, once. After an empty Redis on the
-300-seat jp1 floor (some 300 live tasks, most assigned): ~300 fetches and
-~250 reservation lists. So the reads beyond the three lists are capped at
-`reads_per_pass` (READS_PER_PASS, 200) per pass, busy tasks first (their
-conferences wait for their labels), then the workers they need, then waiting
-tasks, then ended ones; what the cap leaves is read on the next pass (every
-EARPIECE_RECONCILE_SECONDS, 30 s): an empty Redis is relabelled in about
-three passes. Why a cap: TaskRouter's rate limits are per Workspace and per
-endpoint and shown only on the Console's Limits page
+300-seat jp1 floor (300 Workers on calls): 300 fetches and 300 reservation
+lists. So the reads beyond the three lists are capped at `reads_per_pass`
+(READS_PER_PASS, 200) per pass: busy tasks first, a task's two reads together
+(each pass labels whole conferences), then the workers they need, then
+waiting tasks, then ended ones; what the cap leaves is read on the next pass
+(every EARPIECE_RECONCILE_SECONDS, 30 s). bench/taskrouter_repair.py measured
+it on the simulator: 203 requests a pass, 100 more conferences labelled each,
+all 300 after 3 passes (without the cap: 603 requests in one pass), then 3
+requests a pass. Why a cap: TaskRouter's rate limits are per Workspace and
+per endpoint and shown only on the Console's Limits page
 (https://www.twilio.com/docs/taskrouter/limits), and the agents' own
 softphones and Flex share them; 200 reads, 4 at a time, take a few seconds,
-and a 429 is retried with backoff (coach/twilio_calls.py).
+and a 429 is retried with backoff (coach/twilio_calls.py). A busy task whose
+reservations name no worker (Twilio never says so of an assigned task) is
+read again each pass, within the cap.
 
 TaskRouter's REST times have whole seconds. A repair is dated at the end of
 its second (+999 ms): within the second Redis last heard of, the REST
@@ -137,11 +141,12 @@ class Budget:
     left: int
     deferred: int = 0
 
-    def take(self) -> bool:
-        if self.left <= 0:
-            self.deferred += 1
+    def take(self, reads: int = 1) -> bool:
+        """All `reads` or none (a task is labelled by its fetch and its reservations)."""
+        if reads > self.left:
+            self.deferred += reads
             return False
-        self.left -= 1
+        self.left -= reads
         return True
 
 
@@ -192,34 +197,26 @@ class TaskRouterRepair:
 
         await asyncio.gather(*(one(r) for r in reads))
 
-    async def _read_tasks(self, tasks: list[Any], budget: Budget) -> None:
-        """Fetch each task's attributes (those a list answered null)."""
+    async def _fetch_task(self, sid: str) -> None:
+        """A task's attributes (a list answers them null)."""
+        fetched = await self.twilio.fetch_task(self.workspace, sid)
+        if fetched is not None:
+            self._attributes[sid] = attributes_of(fetched)
 
-        async def fetch(sid: str) -> None:
-            fetched = await self.twilio.fetch_task(self.workspace, sid)
-            if fetched is not None:
-                self._attributes[sid] = attributes_of(fetched)
-
-        await self._gather([fetch(t.sid) for t in tasks if budget.take()])
-
-    async def _read_takers(self, tasks: list[Any], budget: Budget, found: Found) -> None:
-        """Each busy task's accepted reservation: the worker who took it."""
-
-        async def read(sid: str) -> None:
-            answered = [r for r in await self.twilio.list_task_reservations(self.workspace, sid)
-                        if r.reservation_status in ANSWERED and r.worker_sid]  # fmt: skip
-            if not answered:
-                found.takers[sid] = None
-                return
-            # One task has one accepted reservation; the earliest, should Twilio say two.
-            first = min(answered, key=lambda r: _ms(r.date_created) or 0)
-            # Accepted: its last change was the accept. Wrapping or completed: it changed
-            # since, and was accepted after it was created (the nearest time it has).
-            at = first.date_updated if first.reservation_status == "accepted" else None
-            found.takers[sid] = Taker(first.worker_sid, first.worker_name,
-                                      _ms(at or first.date_created) or 0)  # fmt: skip
-
-        await self._gather([read(t.sid) for t in tasks if budget.take()])
+    async def _read_taker(self, sid: str, found: Found) -> None:
+        """A busy task's accepted reservation: the worker who took it."""
+        answered = [r for r in await self.twilio.list_task_reservations(self.workspace, sid)
+                    if r.reservation_status in ANSWERED and r.worker_sid]  # fmt: skip
+        if not answered:
+            found.takers[sid] = None
+            return
+        # One task has one accepted reservation; the earliest, should Twilio say two.
+        first = min(answered, key=lambda r: _ms(r.date_created) or 0)
+        # Accepted: its last change was the accept. Wrapping or completed: it changed
+        # since, and was accepted after it was created (the nearest time it has).
+        at = first.date_updated if first.reservation_status == "accepted" else None
+        found.takers[sid] = Taker(first.worker_sid, first.worker_name,
+                                  _ms(at or first.date_created) or 0)  # fmt: skip
 
     async def _read_contacts(self, sids: list[str], budget: Budget) -> None:
         async def fetch(worker_sid: str) -> None:
@@ -273,10 +270,19 @@ class TaskRouterRepair:
                   if registers.get(t.sid, [None] * 4)[2] is None
                   and t.sid not in self._attributes}  # fmt: skip
         busy_tasks = [t for t in stale if t.assignment_status in BUSY]
-        await self._read_tasks([t for t in busy_tasks if t.sid in unread], budget)
-        await self._read_takers(
-            [t for t in busy_tasks if registers.get(t.sid, [None] * 4)[3] is None], budget, found
-        )
+        # A busy task's reads together (its fetch, its reservations), so that each pass
+        # labels whole conferences rather than half of each.
+        reads: list[Awaitable[None]] = []
+        for task in busy_tasks:
+            fetch = task.sid in unread
+            taker = registers.get(task.sid, [None] * 4)[3] is None
+            if not budget.take(int(fetch) + int(taker)):
+                continue
+            if fetch:
+                reads.append(self._fetch_task(task.sid))
+            if taker:
+                reads.append(self._read_taker(task.sid, found))
+        await self._gather(reads)
         # The workers whose agent a repair needs and only a fetch can tell.
         wanted = [taker.worker_sid for taker in found.takers.values() if taker is not None]
         wanted += [w.sid for w in listed_workers
@@ -284,8 +290,8 @@ class TaskRouterRepair:
         wanted = [s for s in dict.fromkeys(wanted)
                   if self._needs_contact(s, names.get(s), workers.get(s, {}))]  # fmt: skip
         await self._read_contacts(wanted, budget)
-        await self._read_tasks([t for t in stale if t.sid in unread and t not in busy_tasks],
-                               budget)  # fmt: skip
+        waiting = [t for t in stale if t.sid in unread and t not in busy_tasks]
+        await self._gather([self._fetch_task(t.sid) for t in waiting if budget.take()])
 
         for worker in listed_workers:
             mine = workers.get(worker.sid, {})

@@ -5,7 +5,8 @@ body read straight from ASGI), and applied in one Redis round trip shared
 with the other events in flight (live/taskrouter.lua through
 live/batching.py), as the conference callbacks are. An event of another
 Workspace than TWILIO_WORKSPACE_SID, or of a type the floor has no use for,
-is answered 204 and changes nothing.
+is answered 204 and changes nothing. Every 204 here carries Content-Type
+application/json, as TaskRouter's Events reference asks.
 """
 
 from __future__ import annotations
@@ -41,5 +42,6 @@ async def taskrouter_event(request: SignedRequest) -> str:
 
 
 # "Your application should respond to Event Callbacks with 204 No Content and a
-# Content-Type header of application/json" (https://www.twilio.com/docs/taskrouter/api/event/reference).
+# Content-Type header of application/json within 15 seconds."
+# (https://www.twilio.com/docs/taskrouter/api/event/reference)
 taskrouter_events = SignedWebhook(taskrouter_event, no_content_type="application/json")

@@ -134,6 +134,21 @@ class TwilioCalls:
     async def list_workers(self, workspace_sid: str) -> list[Any]:
         return await self._run(self._workspace(workspace_sid).workers.list, page_size=1000)
 
+    async def fetch_worker(self, workspace_sid: str, worker_sid: str) -> Any | None:
+        """The worker with its attributes (a list answers them null), or None once deleted."""
+        try:
+            return await self._run(self._workspace(workspace_sid).workers(worker_sid).fetch)
+        except CoachError as exc:
+            if exc.code == "twilio-20404":
+                return None
+            raise
+
+    async def list_task_reservations(self, workspace_sid: str, task_sid: str) -> list[Any]:
+        """Every reservation of a task (a few: the accepted one and any rejected or timed out)."""
+        return await self._run(
+            self._workspace(workspace_sid).tasks(task_sid).reservations.list, page_size=50
+        )
+
     async def list_activities(self, workspace_sid: str) -> list[Any]:
         return await self._run(self._workspace(workspace_sid).activities.list)
 

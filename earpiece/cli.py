@@ -8,8 +8,12 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from earpiece.settings import SettingError
+
+if TYPE_CHECKING:
+    from earpiece.roster import Roster
 
 # Long-lived connections (an open EventSource) must not keep a stopping
 # process alive: uvicorn closes what is still open after this many seconds.
@@ -53,18 +57,25 @@ def agents_for(count: int, roster_agents: list[str]) -> list[str]:
     return [*roster_agents, *extra][:count]
 
 
-def split_staff(
-    roster_agents: list[str], count: int, *, traffic: bool
-) -> tuple[list[str], list[str]]:
-    """(agents who take generated labelled conferences, TaskRouter Workers) of
-    `earpiece sim --taskrouter`. With traffic, every other agent is a Worker and the rest
-    take the labelled conferences, so nobody is on two calls at once. Without traffic
-    nothing is generated: every roster agent (and any generated beyond it) is a Worker,
-    so the floor's TaskRouter side has everyone the roster names."""
+def taskrouter_floor(
+    roster: Roster, count: int, *, traffic: bool
+) -> tuple[list[str], dict[str, tuple[str, ...]]]:
+    """`earpiece sim --taskrouter`: the agents of the labelled conferences, and the Workers
+    (agent -> the TaskQueues they serve: their team's).
+
+    With traffic, every other agent of the first `count` is a Worker and the rest take the
+    labelled conferences, so nobody is on two calls at once. Without (--no-traffic) nobody
+    takes labelled conferences, so every roster agent is a Worker (and generated ones up to
+    `count`): a floor to drive by hand through /sim/calls."""
+    team_queue: dict[str, tuple[str, ...]] = {
+        a: (t.queue,) for t in roster.teams.values() for a in t.agents
+    }
     if not traffic:
-        return [], agents_for(max(count, len(roster_agents)), roster_agents)
-    everyone = agents_for(count, roster_agents)
-    return everyone[0::2], everyone[1::2]
+        everyone = agents_for(max(count, len(roster.agents)), roster.agents)
+        return [], {a: team_queue.get(a, ("general",)) for a in everyone}
+    everyone = agents_for(count, roster.agents)
+    workers = {a: team_queue.get(a, ("general",)) for a in everyone[1::2]}
+    return everyone[0::2], workers
 
 
 def _share(raw: str) -> float:
@@ -116,10 +127,7 @@ def _sim(args: argparse.Namespace) -> None:
             args.callback_url.rsplit("/twilio/", 1)[0] + "/twilio/taskrouter-events"
         )
         workspace = WorkspaceConfig(events_url)
-        team_queue = {a: (t.queue,) for t in roster.teams.values() for a in t.agents}
-        labelled, staff = split_staff(roster.agents, args.agents, traffic=not args.no_traffic)
-        workers = {a: team_queue.get(a, ("general",)) for a in staff}
-        agents = labelled
+        agents, workers = taskrouter_floor(roster, args.agents, traffic=not args.no_traffic)
         if not args.no_traffic:
             # Half the arrivals through TaskRouter, half straight into labelled conferences
             # (those have speech and holds), so one floor shows both kinds.

@@ -103,12 +103,24 @@ local function apply_task(e)
     table.insert(set, 'entered'); table.insert(set, e.entered)
     table.insert(set, 'day'); table.insert(set, e.day)
   end
+  -- The agent who accepted: from the event's worker attributes, else the one Redis knows
+  -- that worker is (a repair reads a worker's attributes only when it must).
+  local agent = e.agent
+  if e.accepted and not agent and e.worker then
+    agent = redis.call('HGET', tag .. ':tr:worker:' .. e.worker, 'agent') or nil
+  end
   if e.accepted and (not t.acc or e.at < t.acc or (e.at == t.acc and (e.worker or '') < (t.worker or ''))) then
     -- The first acceptance answered the call (and says whose it was).
-    t.acc, t.worker = e.at, e.worker
+    t.acc, t.worker = e.at, e.worker or t.worker
     table.insert(set, 'acc'); table.insert(set, e.at)
     if e.worker then table.insert(set, 'worker'); table.insert(set, e.worker) end
-    if e.agent then table.insert(set, 'agent'); table.insert(set, e.agent) end
+    if agent then table.insert(set, 'agent'); table.insert(set, agent) end
+  elseif e.accepted and e.worker and not t.worker then
+    -- An acceptance that named nobody came first (an older repair): whose it was, from
+    -- one that names the worker, whatever their order.
+    t.worker = e.worker
+    table.insert(set, 'worker'); table.insert(set, e.worker)
+    if agent then table.insert(set, 'agent'); table.insert(set, agent) end
   end
   -- The caller's call and number do not change in a task's life.
   if e.call and not r[12] then table.insert(set, 'call'); table.insert(set, e.call) end

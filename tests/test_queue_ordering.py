@@ -214,3 +214,36 @@ def test_the_numbers_a_floor_manager_reads(runner: Runner) -> None:
     assert agent["alerts"] == []
     [away] = [a for a in result["agents"] if a["agent"] == "nick"]
     assert away["activity"] == "Break" and away["alerts"] == ["long-away"]
+
+
+def test_an_acceptance_naming_its_worker_fills_one_that_named_nobody_in_either_order(
+    runner: Runner,
+) -> None:
+    """An older repair applied an acceptance with no worker (it read lists only); the first
+    acceptance stays the answer's time, and the one naming the worker says whose it was,
+    whichever arrives first (live/taskrouter.lua)."""
+    from live.taskrouter_events import TaskRouterEvent
+
+    task, worker = "WT" + "c" * 32, next(iter(WORKERS))
+
+    def accepted(at_ms: int, named: bool) -> TaskRouterEvent:
+        return TaskRouterEvent(
+            kind="reservation.accepted", at_ms=at_ms, workspace_sid="WS" + "0" * 32,
+            task_sid=task, status="assigned", queue_sid=next(iter(QUEUES)),
+            queue_name="sales", entered_s=T0_MS // 1000 - 30,
+            worker_sid=worker if named else None, worker_name="bob" if named else None,
+            contact_uri="client:bob" if named else None,
+        )  # fmt: skip
+
+    async def registers(events: list[TaskRouterEvent]) -> list[Any]:
+        floor = runner.floor()
+        for e in events:
+            await floor.apply(e)
+        found: list[Any] = await floor.redis.hmget(floor.key("task", task), "acc", "worker",
+                                                   "agent")  # fmt: skip
+        return [v.decode() if isinstance(v, bytes) else v for v in found]
+
+    nobody, bob = accepted(T0_MS, named=False), accepted(T0_MS + 5000, named=True)
+    one_way = runner.run(registers([nobody, bob]))
+    assert one_way == [str(T0_MS), worker, "bob"]
+    assert runner.run(registers([bob, nobody])) == one_way

@@ -237,3 +237,101 @@ def test_taskrouter_events_are_sent_once_even_when_refused() -> None:
     finally:
         sim.stop()
         down.stop()
+
+
+def test_lists_answer_attributes_null_as_twilio_does_and_a_fetch_has_them(floor: Floor) -> None:
+    """Twilio's file: a Task's and a Worker's `attributes` "will only be displayed in FETCH
+    action that returns a single resource. Otherwise, it will be null" (issue 21)."""
+    for name in ("taskrouter.v1.workspace.task", "taskrouter.v1.workspace.worker"):
+        said = schema_of(name, TASKROUTER)["properties"]["attributes"]
+        assert said["nullable"] is True and "only be displayed in FETCH" in said["description"]
+    with floor.control() as http:
+        waiting = http.post("/sim/calls", json={"queue": "support"}).json()  # nobody serves it
+    ws, sid = floor.client(), floor.workspace.sid
+    base, auth = floor.url + f"/v1/Workspaces/{sid}", (ACCOUNT_SID, AUTH_TOKEN)
+    for path, key, name in (("/Workers", "workers", "taskrouter.v1.workspace.worker"),
+                            ("/Tasks", "tasks", "taskrouter.v1.workspace.task")):  # fmt: skip
+        page = httpx.get(base + path, auth=auth).json()
+        assert page[key], path
+        for item in page[key]:
+            assert "attributes" in item and item["attributes"] is None, path
+            fetched = httpx.get(f"{base}{path}/{item['sid']}", auth=auth).json()
+            assert problems(fetched, schema_of(name, TASKROUTER), source=TASKROUTER) == []
+            assert isinstance(json.loads(fetched["attributes"]), dict), path
+    # The same through the SDK the reconciler uses.
+    [task] = ws.tasks.list(assignment_status=["pending"])
+    assert task.attributes is None
+    attributes = json.loads(ws.tasks(waiting["task_sid"]).fetch().attributes)
+    assert attributes["call_sid"] == waiting["customer_call_sid"]
+    bob = next(w for w in ws.workers.list() if w.friendly_name == "bob")
+    assert bob.attributes is None
+    assert json.loads(ws.workers(bob.sid).fetch().attributes)["contact_uri"] == "client:bob"
+
+
+def test_the_list_of_workspaces_is_shaped_as_taskrouter_says(floor: Floor) -> None:
+    from coach.twilio_client import make_client
+    from earpiece.settings import load
+    from tests.twilio_schema import response_schema
+
+    auth = (ACCOUNT_SID, AUTH_TOKEN)
+    page = httpx.get(floor.url + "/v1/Workspaces", auth=auth).json()
+    schema = response_schema("/v1/Workspaces", "get", "200", TASKROUTER)
+    assert problems(page, schema, source=TASKROUTER) == []
+    assert [w["sid"] for w in page["workspaces"]] == [floor.workspace.sid]
+    assert page["meta"]["key"] == "workspaces"
+    named = httpx.get(floor.url + "/v1/Workspaces", auth=auth,
+                      params={"FriendlyName": "no such floor"}).json()  # fmt: skip
+    assert named["workspaces"] == []
+    assert httpx.get(floor.url + "/v1/Workspaces", auth=(ACCOUNT_SID, "wrong")).status_code == 401
+    settings = load({"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                     "TWILIO_API_BASE_URL": floor.url}, env_file=None)  # fmt: skip
+    [listed] = make_client(settings).taskrouter.v1.workspaces.list()
+    assert (listed.sid, listed.friendly_name) == (floor.workspace.sid, floor.workspace.config.name)
+
+
+def test_sim_taskrouter_without_traffic_makes_every_roster_agent_a_worker(tmp_path: Any) -> None:
+    """`earpiece sim --taskrouter --no-traffic`: nobody takes labelled conferences, so every
+    roster agent is a Worker in their team's queue (a floor to drive by hand)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from coach.twilio_client import make_client
+    from earpiece.roster import load as load_roster
+    from earpiece.settings import load
+
+    port = ServerThread.free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REDIS_URL", "TWILIO_", "EARPIECE_"))}  # fmt: skip
+    env.update(TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN)
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "earpiece.cli", "sim", "--taskrouter", "--no-traffic",
+         "--port", str(port), "--callback-url", "http://127.0.0.1:9/twilio/conference-events"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(url + "/v1/Workspaces", auth=(ACCOUNT_SID, AUTH_TOKEN)).is_success:
+                    break
+            except httpx.TransportError:
+                pass
+            assert sim.poll() is None and time.monotonic() < deadline, "the simulator did not start"
+            time.sleep(0.2)
+        settings = load({"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                         "TWILIO_API_BASE_URL": url}, env_file=None)  # fmt: skip
+        taskrouter = make_client(settings).taskrouter.v1
+        [workspace] = taskrouter.workspaces.list()
+        workers = taskrouter.workspaces(workspace.sid).workers.list()
+        roster = load_roster(None)
+        assert {w.friendly_name for w in workers} >= set(roster.agents)
+        queues = {q.sid: q.friendly_name
+                  for q in taskrouter.workspaces(workspace.sid).task_queues.list()}  # fmt: skip
+        team = next(t for t in roster.teams.values() if t.agents)
+        assert team.queue in queues.values()
+    finally:
+        sim.terminate()
+        sim.wait(10)

@@ -148,8 +148,9 @@ def test_a_forged_or_malformed_taskrouter_event_changes_nothing(
                                                    "Timestamp": str(int(time.time()))})  # fmt: skip
     assert tr_floor.api("/api/queues") == {"queues": []}
     assert other.status_code == 204 and other.headers["x-earpiece-outcome"] == "ignored"
-    # TaskRouter's Events reference: 204 No Content with Content-Type application/json.
-    assert other.headers["content-type"] == "application/json"
+    # "respond to Event Callbacks with 204 No Content and a Content-Type header of
+    # application/json" (https://www.twilio.com/docs/taskrouter/api/event/reference)
+    assert other.headers["content-type"] == "application/json" and other.content == b""
 
 
 def test_a_conference_taskrouter_made_is_coached_helped_and_guarded_like_any_other(
@@ -290,3 +291,221 @@ def test_the_reconciler_repairs_what_lost_taskrouter_events_left_wrong(
     assert queues["sales"]["today"]["answered"] == 1
     agents = by_name(f.api("/api/agents")["agents"], "agent")
     assert agents["nick"]["activity"] == "Break"
+
+
+def _conferences_of_tasks(f: TaskRouterFloor) -> dict[str, dict[str, Any]]:
+    return {c["task_sid"] or c["friendly_name"]: c
+            for c in f.api("/api/conferences")["conferences"]}  # fmt: skip
+
+
+def _repair(f: TaskRouterFloor, redis_target: RedisTarget, passes: int = 1,
+            reads_per_pass: int = 200,
+            told: list[tuple[str, str]] | None = None,
+            ) -> tuple[list[dict[str, int]], list[int], int]:  # fmt: skip
+    """TaskRouter repair passes as the reconciler runs them: their repairs, the requests each
+    pass sent to Twilio, and the reads the last one left to the next; `told` gathers the
+    agents it identified (conference, agent), as the coach is told of them."""
+    import asyncio
+    from zoneinfo import ZoneInfo
+
+    from coach.taskrouter_repair import TaskRouterRepair
+    from coach.twilio_calls import TwilioCalls
+    from coach.twilio_client import make_client
+    from earpiece.redis_client import async_client
+    from earpiece.roster import load as load_roster
+    from live.queues import LiveQueues, QueuePolicy
+
+    settings = f.service.settings
+    assert settings is not None
+    sink = told if told is not None else []
+
+    async def run() -> tuple[list[dict[str, int]], list[int], int]:
+        redis = async_client(redis_target)
+        try:
+            queues = LiveQueues(redis, namespace=settings.namespace, roster=load_roster(None),
+                                policy=QueuePolicy(ZoneInfo("Asia/Tokyo")))  # fmt: skip
+            twilio = TwilioCalls(make_client(settings))
+            fixer = TaskRouterRepair(
+                queues, twilio, f.workspace.sid, link=queues.link, reads_per_pass=reads_per_pass,
+                identified=lambda sid, agent: sink.append((sid, agent)),
+            )  # fmt: skip
+            repairs, sent = [], []
+            for _ in range(passes):
+                before = twilio.requests
+                repairs.append(await fixer.run_once())
+                sent.append(twilio.requests - before)
+            return repairs, sent, fixer.deferred
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(run())
+
+
+def test_a_lost_reservation_accepted_still_ends_with_the_agent_leg_labelled(
+    tr_floor: TaskRouterFloor, redis_target: RedisTarget
+) -> None:
+    """Repair reads the task's reservations: the accepted one says which worker took it."""
+    from twilio_sim.taskrouter.workspace import WorkspaceConfig
+
+    f = tr_floor
+    config: WorkspaceConfig = f.workspace.config
+    config.lose = frozenset({"reservation.accepted"})  # lost for good: TaskRouter retries none
+    with f.control() as http:
+        for agent in ("carol", "nick"):
+            http.post(f"/sim/workers/{agent}/activity", json={"activity": "Offline"})
+        waiting = http.post("/sim/calls", json={"queue": "sales"}).json()
+    task, customer = waiting["task_sid"], waiting["customer_call_sid"]
+    engine = f.sim.server.config.app.state.engine
+
+    def legs() -> dict[str, str]:
+        conference = _conferences_of_tasks(f).get(task) or {}
+        return {p["call_sid"]: p["role"] for p in conference.get("participants", [])}
+
+    f.wait(lambda: len(legs()) == 2)
+    assert legs()[customer] == "customer"  # the task's attributes, from task.created
+    [worker_leg] = [c for c in legs() if c != customer]
+    assert legs()[worker_leg] == "unknown", "without reservation.accepted nobody is the agent"
+
+    told: list[tuple[str, str]] = []
+    repairs, _, _ = _repair(f, redis_target, told=told)
+    assert repairs[0]["task"] == 1
+    conference = _conferences_of_tasks(f)[task]
+    assert told == [(conference["sid"], "bob")], "a supervisor following bob is told"
+    assert legs()[worker_leg] == "agent" and conference["agent"] == "bob"
+    assert conference["team"] == "sales-east"
+    [bob] = [a for a in f.api("/api/agents")["agents"] if a["agent"] == "bob"]
+    assert bob["task_sid"] == task and bob["conference_sid"] == conference["sid"]
+    sales = by_name(f.api("/api/queues")["queues"])["sales"]
+    assert sales["today"]["answered"] == 1
+    leg = engine.conferences[conference["sid"]].participants[worker_leg]
+    assert leg.label == "", "the repair labels Earpiece's view, never the call at Twilio"
+
+
+def test_an_empty_redis_labels_taskrouter_conferences_from_fetches(
+    tr_floor: TaskRouterFloor, redis_target: RedisTarget, namespace: str
+) -> None:
+    """After lost events and an empty Redis, the reconciler labels each conference TaskRouter
+    made: the customer from the fetched task's call_sid (a list answers attributes null),
+    the agent from the accepted reservation's worker and, for a Worker whose name is not a
+    roster agent (here a Japanese one), the fetched worker's contact_uri."""
+    import asyncio
+
+    from earpiece.redis_client import async_client
+    from earpiece.roster import load as load_roster
+    from tests.conftest import make_settings
+    from wiring.services import build
+
+    f = tr_floor
+    nick = f.workspace.worker_named("nick")
+    nick.name = "中村 ニック"  # its contact_uri (client:nick) says who it is; its name does not
+    with f.control() as http:
+        http.put("/sim/reliability", json={"drop": 1.0})  # every callback is lost from here
+        calls = [http.post("/sim/calls", json={"queue": q}).json()
+                 for q in ("sales", "sales", "support")]  # fmt: skip
+    tasks = {c["task_sid"]: c["customer_call_sid"] for c in calls}
+    engine = f.sim.server.config.app.state.engine
+
+    def at_twilio() -> dict[str, Any]:
+        live = {c.friendly_name: c for c in engine.conferences.values() if c.status != "completed"}
+        return {
+            t: live[t]
+            for t in tasks
+            if t in live
+            and sum(p.status == "connected" for p in live[t].participants.values()) == 2
+        }
+
+    f.wait(lambda: len(at_twilio()) == 3)
+    taker = {t: f.workspace.workers[f.workspace.tasks[t].worker].attributes["contact_uri"]
+             for t in tasks}  # fmt: skip
+
+    async def empty_then_reconcile() -> dict[str, int]:
+        redis = async_client(redis_target)
+        try:
+            keys = [k async for k in redis.scan_iter(match="{" + namespace + "}*")]
+            if keys:
+                for key in keys:
+                    await redis.delete(key)  # a Redis restarted empty
+            assert not [k async for k in redis.scan_iter(match="{" + namespace + "}*")]
+        finally:
+            await redis.aclose()
+        base = f.service.settings
+        assert base is not None
+        settings = make_settings(redis_target.url, namespace, base.base_url,
+                                 TWILIO_API_BASE_URL=f.sim.url,
+                                 TWILIO_WORKSPACE_SID=f.workspace.sid,
+                                 EARPIECE_TIMEZONE="Asia/Tokyo")  # fmt: skip
+        services = build(settings, redis_target, load_roster(None))
+        services.reconciler.grace = 0.0  # the calls began a moment ago; no callback will come
+        try:
+            done = await services.reconciler.run_once(force=True)
+            return dict(done.repairs)
+        finally:
+            await services.close()
+
+    repairs = asyncio.run(empty_then_reconcile())
+    assert repairs["conference-added"] == 3 and repairs["taskrouter-task"] == 3
+    found = _conferences_of_tasks(f)
+    for task, customer in tasks.items():
+        conference = found[task]
+        roles = {p["call_sid"]: p["role"] for p in conference["participants"]}
+        assert roles[customer] == "customer", task
+        assert sorted(roles.values()) == ["agent", "customer"], task
+        assert conference["agent"] == taker[task].removeprefix("client:"), task
+        assert conference["queue"] == ("support" if conference["agent"] == "nick" else "sales")
+    agents = by_name(f.api("/api/agents")["agents"], "agent")
+    assert agents["nick"]["name"] == "中村 ニック" and agents["nick"]["task_sid"] in tasks
+    support = by_name(f.api("/api/queues")["queues"])["support"]
+    assert support["today"]["answered"] == 1 and support["agents"]["busy"] == 1
+
+    # Nothing left to read: the next pass sends the three lists and no more.
+    again, sent, left = _repair(f, redis_target)
+    assert again == [{}] and sent == [3] and left == 0
+
+
+def test_the_repair_reads_at_most_its_cap_a_pass_and_finishes_on_later_passes(
+    tr_floor: TaskRouterFloor, redis_target: RedisTarget
+) -> None:
+    """After every event was lost, each busy task costs a fetch and a reservation list; a pass
+    sends the three lists and at most `reads_per_pass` reads, busy tasks first, and leaves
+    the rest to the next pass, which finishes the job."""
+    f = tr_floor
+    with f.control() as http:
+        http.put("/sim/reliability", json={"drop": 1.0})
+        tasks = [http.post("/sim/calls", json={"queue": q}).json()["task_sid"]
+                 for q in ("sales", "sales", "support")]  # fmt: skip
+    f.wait(lambda: all(f.workspace.tasks[t].status == "assigned" for t in tasks))
+    repairs, sent, left = _repair(f, redis_target, passes=5, reads_per_pass=2)
+    assert sent[0] == 3 + 2 and all(n <= 3 + 2 for n in sent), sent
+    assert sent[-1] == 3 and repairs[-1] == {} and left == 0, (sent, repairs)
+    agents = by_name(f.api("/api/agents")["agents"], "agent")
+    held = {a["task_sid"] for a in agents.values() if a["task_sid"]}
+    assert held == set(tasks)
+    sales = by_name(f.api("/api/queues")["queues"])["sales"]
+    assert sales["today"]["answered"] == 2 and sales["agents"]["busy"] == 2
+
+
+def test_a_task_in_wrap_up_whose_acceptance_was_lost_is_answered_by_its_worker(
+    tr_floor: TaskRouterFloor, redis_target: RedisTarget
+) -> None:
+    """The call ended before the repair came: the task wraps up, its reservation says
+    `wrapping`, and it still names the worker who took it (answered, and that worker wraps
+    up)."""
+    f = tr_floor
+    f.workspace.config.lose = frozenset({"reservation.accepted"})
+    f.workspace.config.wrapup_seconds = 60.0  # long enough for the repair to find it wrapping
+    with f.control() as http:
+        for agent in ("bob", "nick"):
+            http.post(f"/sim/workers/{agent}/activity", json={"activity": "Offline"})
+        task = http.post("/sim/calls", json={"queue": "sales"}).json()["task_sid"]
+        f.wait(lambda: f.workspace.tasks[task].status == "assigned")
+        f.wait(lambda: f.sim.server.config.app.state.engine.live_conference_named(task))
+        assert http.post(f"/sim/tasks/{task}/actions", json={"action": "hangup"}).is_success
+    f.wait(lambda: f.workspace.tasks[task].status == "wrapping")
+    [reservation] = f.sdk().tasks(task).reservations.list()
+    assert reservation.reservation_status == "wrapping"
+
+    repairs, _, _ = _repair(f, redis_target)
+    assert repairs[0]["task"] == 1
+    carol = by_name(f.api("/api/agents")["agents"], "agent")["carol"]
+    assert (carol["task_sid"], carol["phase"]) == (task, "wrapping")
+    assert by_name(f.api("/api/queues")["queues"])["sales"]["today"]["answered"] == 1

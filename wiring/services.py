@@ -103,9 +103,18 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
         mask=settings.mask_customer_numbers, feed_maxlen=settings.feed_maxlen,
     )  # fmt: skip
     if settings.workspace_sid:
+
+        async def link(task: str) -> None:
+            # As the join callback does: an agent newly labelled is told to the coach.
+            _, newly, sid = await queues.link(task)
+            for _, label in newly:
+                if sid and label.startswith("agent:"):
+                    coach.agent_identified(sid, label.removeprefix("agent:"))
+
         reconciler.taskrouter = TaskRouterRepair(
-            queues, coach.twilio, settings.workspace_sid, link=lambda task: queues.link(task)
-        )
+            queues, coach.twilio, settings.workspace_sid, link=link,
+            identified=coach.agent_identified,
+        )  # fmt: skip
     transcripts = Transcripts(redis, floor, roster, feed_maxlen=settings.feed_maxlen,
                               keep_seconds=settings.history_seconds)  # fmt: skip
     recording_events = settings.base_url + "/twilio/recording-events"

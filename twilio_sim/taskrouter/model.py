@@ -15,6 +15,11 @@ from typing import Any
 import orjson
 
 BASE = "https://taskrouter.twilio.com/v1"
+# Attributes in lists: a Task's and a Worker's `attributes` are answered by a fetch only:
+# "it will only be displayed in FETCH action that returns a single resource. Otherwise, it
+# will be null" (the `attributes` descriptions of taskrouter.v1.workspace.task and .worker
+# in shared/twilio-oai/twilio_taskrouter_v1.json). A list that carried them would let a
+# repair built on lists pass here and fail on a real Workspace (issue 21).
 
 
 def iso(epoch: float | None) -> str | None:
@@ -78,11 +83,13 @@ class Worker:
     created: float = field(default_factory=time.time)
     task: str | None = None  # the Task it holds (assigned or wrapping)
 
-    def json(self, account: str, workspace: str) -> dict[str, Any]:
+    def json(self, account: str, workspace: str, *, listed: bool = False) -> dict[str, Any]:
+        """As a fetch answers it; `listed`: as a list does (attributes null, see above)."""
         url = f"{BASE}/Workspaces/{workspace}/Workers/{self.sid}"
         return {
             "account_sid": account, "activity_name": self.activity.name,
-            "activity_sid": self.activity.sid, "attributes": orjson.dumps(self.attributes).decode(),
+            "activity_sid": self.activity.sid,
+            "attributes": None if listed else orjson.dumps(self.attributes).decode(),
             "available": self.activity.available, "date_created": iso(self.created),
             "date_status_changed": iso(self.changed), "date_updated": iso(self.changed),
             "friendly_name": self.name, "sid": self.sid, "workspace_sid": workspace, "url": url,
@@ -117,11 +124,15 @@ class Task:
     def age(self, now: float | None = None) -> int:
         return int((now or time.time()) - self.created)
 
-    def json(self, account: str, workspace: str, workflow_name: str) -> dict[str, Any]:
+    def json(
+        self, account: str, workspace: str, workflow_name: str, *, listed: bool = False
+    ) -> dict[str, Any]:
+        """As a fetch answers it; `listed`: as a list does (attributes null, see above)."""
         url = f"{BASE}/Workspaces/{workspace}/Tasks/{self.sid}"
         return {
             "account_sid": account, "age": self.age(), "assignment_status": self.status,
-            "attributes": orjson.dumps(self.attributes).decode(), "addons": "{}",
+            "attributes": None if listed else orjson.dumps(self.attributes).decode(),
+            "addons": "{}",
             "date_created": iso(self.created), "date_updated": iso(self.updated),
             "task_queue_entered_date": iso(self.entered), "priority": self.priority,
             "reason": self.reason, "sid": self.sid, "task_queue_sid": self.queue.sid,

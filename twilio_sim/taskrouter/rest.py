@@ -1,10 +1,11 @@
 """TaskRouter v1's REST paths that Earpiece reads, as the twilio SDK calls them.
 
-`client.taskrouter.v1.workspaces.list()` (the account's Workspaces);
+`client.taskrouter.v1.workspaces.list()`: the account's Workspaces;
 `client.taskrouter.v1.workspaces(WS)`: the Workspace, its Activities,
 TaskQueues with their RealTimeStatistics and CumulativeStatistics, Workers
 and Tasks; and the Workspace's update (its EventCallbackUrl). JSON as in
-Twilio's OpenAPI file for TaskRouter; lists carry TaskRouter's `meta` block.
+Twilio's OpenAPI file for TaskRouter; lists carry TaskRouter's `meta` block, and
+the Task and Worker lists answer `attributes` null as Twilio's do (a fetch has them).
 """
 
 from __future__ import annotations
@@ -96,9 +97,8 @@ def _workspace_json(ws: Workspace) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def list_workspaces(request: Request) -> Response:
-    """`GET /v1/Workspaces` (FriendlyName filter, pages): the account's Workspaces, the
-    simulator's one or none (an account without TaskRouter lists none: not a 404)."""
+async def workspaces(request: Request) -> Response:
+    """`GET /v1/Workspaces`: the account's Workspaces (the simulator has at most one)."""
     engine: Engine = request.app.state.engine
     ws: Workspace | None = getattr(request.app.state, "workspace", None)
     try:
@@ -249,7 +249,9 @@ async def workers(request: Request, ws: Workspace) -> Response:
         found = [w for w in found if w.activity.name == query["ActivityName"]]
     if query.get("TaskQueueSid"):
         found = [w for w in found if query["TaskQueueSid"] in w.queues]
-    return json_response(_page(request, "workers", [w.json(ws.account, ws.sid) for w in found]))
+    # Lists answer `attributes` null; a fetch has them (twilio_sim/taskrouter/model.py).
+    items = [w.json(ws.account, ws.sid, listed=True) for w in found]
+    return json_response(_page(request, "workers", items))
 
 
 async def worker(request: Request, ws: Workspace) -> Response:
@@ -267,7 +269,7 @@ async def tasks(request: Request, ws: Workspace) -> Response:
         found = [t for t in found if t.status in statuses]
     if query.get("TaskQueueSid"):
         found = [t for t in found if t.queue.sid == query["TaskQueueSid"]]
-    items = [t.json(ws.account, ws.sid, ws.workflow_name) for t in found]
+    items = [t.json(ws.account, ws.sid, ws.workflow_name, listed=True) for t in found]
     return json_response(_page(request, "tasks", items))
 
 
@@ -287,7 +289,7 @@ async def task_reservations(request: Request, ws: Workspace) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/v1/Workspaces", list_workspaces, methods=["GET"]),
+        Route("/v1/Workspaces", workspaces, methods=["GET"]),
         Route("/v1/Workspaces/{Sid}", endpoint(workspace), methods=["GET", "POST"]),
         Route(f"{PREFIX}/Activities", endpoint(activities), methods=["GET"]),
         Route(f"{PREFIX}/TaskQueues", endpoint(task_queues), methods=["GET"]),

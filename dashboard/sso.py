@@ -19,6 +19,7 @@ import os
 import time
 from pathlib import Path
 
+from earpiece.private_files import private_dir
 from earpiece.roster import Roster, Supervisor
 from earpiece.settings import Settings
 
@@ -52,7 +53,7 @@ def secrets_file(settings: Settings) -> Path | None:
         'client_kwargs = { scope = "openid email profile", prompt = "login" }',
         "",
     ])  # fmt: skip
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     path = (settings.data_dir / SECRETS_NAME).resolve()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -190,6 +190,15 @@ def signed_in(current: Settings, rt: Runtime) -> Supervisor | None:
     return who
 
 
+def client_address() -> str:
+    """The browser's address as the server resolved it: the connection's peer, or the client
+    a proxy of EARPIECE_TRUSTED_PROXIES names (uvicorn applies the setting: `earpiece
+    dashboard` passes it as FORWARDED_ALLOW_IPS). Never a header as the browser sent it.
+    Streamlit says None for a loopback peer."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else "127.0.0.1"
+
+
 def sign_in_form(current: Settings, rt: Runtime) -> Supervisor | None:
     """The sign-in form; the supervisor once they signed in (the form is then gone)."""
     place = st.empty()
@@ -219,9 +228,7 @@ def sign_in_form(current: Settings, rt: Runtime) -> Supervisor | None:
             )
             if not st.form_submit_button("Sign in", type="primary"):
                 return None
-            address = st.context.ip_address
-            address = address if isinstance(address, str) and address else "unknown"
-            outcome = rt.run(rt.signin.attempt(ident, password, address), timeout=30)
+            outcome = rt.run(rt.signin.attempt(ident, password, client_address()), timeout=30)
             if outcome.who is None:
                 st.error(outcome.message)
                 return None

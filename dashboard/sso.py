@@ -1,5 +1,6 @@
 """Single sign-on on the dashboard: Streamlit's own `st.login` (OpenID Connect), mapped to
-roster supervisors by their `email`.
+roster supervisors by the provider's `sub`, found the first time by a verified `email`
+(access/oidc_identity.py).
 
 `earpiece dashboard` writes Streamlit's `[auth]` secrets from the settings
 (EARPIECE_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET; the redirect URI is
@@ -17,10 +18,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from access.oidc_identity import verified
 from earpiece.private_files import private_dir
-from earpiece.roster import Roster, Supervisor
 from earpiece.settings import Settings
 
 SECRETS_NAME = "dashboard-secrets.toml"
@@ -62,12 +65,13 @@ def secrets_file(settings: Settings) -> Path | None:
     return path
 
 
-def supervisor_of(roster: Roster, email: object) -> Supervisor | None:
-    if not isinstance(email, str):
-        return None
-    wanted = email.strip().lower()
-    return next((s for s in roster.supervisors.values()
-                 if s.email and s.email.lower() == wanted), None)  # fmt: skip
+def refusal(claims: Mapping[str, Any]) -> str:
+    """Why an identity the provider signed in opens no session, for the sign-in form."""
+    email = claims.get("email")
+    name = email if isinstance(email, str) and email else "This account"
+    if not verified(claims, "email"):
+        return f"{name}: the provider has not verified this email, so it names nobody here."
+    return f"{name} is not a supervisor on the roster."
 
 
 def fresh(issued_at: object, signed_out_at: float | None, max_age_seconds: float) -> bool:

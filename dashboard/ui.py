@@ -138,12 +138,11 @@ def _from_sso(rt: Runtime, current: Settings) -> Supervisor | None:
     None when nobody is, or the identity is stale (then it is forgotten)."""
     if not sso.configured(current) or not st.user.is_logged_in:
         return None
-    who = sso.supervisor_of(rt.roster, st.user.get("email"))
+    # Who it is: the provider's sub, bound once by a verified email (access/oidc_identity.py).
+    who = rt.run(rt.identities.supervisor(dict(st.user.to_dict())))
     if who is None:
         # Said on the sign-in form, which offers to sign in with another account.
-        st.session_state["signin_error"] = (
-            f"{st.user.get('email') or 'This account'} is not a supervisor on the roster."
-        )
+        st.session_state["signin_error"] = sso.refusal(st.user.to_dict())
         return None
     signed_out = rt.run(rt.sessions.signed_out_at(who.id))
     if not sso.fresh(st.user.get("iat"), signed_out, current.session_hours * 3600):

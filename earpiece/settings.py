@@ -221,8 +221,11 @@ class Settings:
     oidc_claim: str = "email"
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
-    # The longest an OIDC access token may live (exp - iat) to be accepted (access/oidc.py).
-    oidc_max_token_seconds: float = 3600.0
+    # The longest an OIDC token may live (exp - iat) to be accepted (access/oidc.py): such a
+    # token cannot be revoked, so a stolen one is good until it expires. Two hours accepts
+    # Entra ID's default (a random 60-90 minutes) and Okta's (one hour); a provider issuing
+    # day-long tokens must be told to issue shorter ones, or this raised knowingly.
+    oidc_max_token_seconds: float = 7200.0
     # JSON API bodies larger than this are refused (413) before they are parsed.
     api_max_body_bytes: int = 16 * 1024
     # A signed callback dated further than this from now is nonsense (400).
@@ -419,7 +422,7 @@ def load(
         oidc_max_token_seconds=get(
             "EARPIECE_OIDC_MAX_TOKEN_SECONDS",
             _positive_float("EARPIECE_OIDC_MAX_TOKEN_SECONDS"),
-            3600.0,
+            7200.0,
         ),
         api_max_body_bytes=get(
             "EARPIECE_API_MAX_BODY_BYTES", _positive_int("EARPIECE_API_MAX_BODY_BYTES"), 16 * 1024

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from access import signin_links
+from access import cookie_handoff, signin_links
 from coach.errors import CoachError
 from coach.rules import MODES, availability, whisperer
 from dashboard import REQUIRED, session_cookie, sso
@@ -109,9 +109,13 @@ def _end_here(message: str | None) -> None:
 
 
 def _start(rt: Runtime, who: Supervisor) -> None:
+    """Signed in: this page's session now, and a one-time code the browser trades for an
+    HttpOnly cookie of its own session (access/cookie_handoff.py), so a reload stays in."""
     token = rt.run(rt.sessions.create(who.id))
     st.session_state["session_token"] = token
-    st.session_state["cookie-keep"] = token
+    st.session_state["cookie-keep"] = rt.run(
+        cookie_handoff.issue(rt.services.redis, rt.settings.namespace, who.id)
+    )
 
 
 def _from_link(rt: Runtime, current: Settings) -> None:
@@ -183,9 +187,9 @@ def signed_in(current: Settings, rt: Runtime) -> Supervisor | None:
         return None
     state["session_token"], state["session_key"] = token, session.key
     state["session_who"] = who.id
-    if state.get("cookie-keep") == token:
-        session_cookie.keep(str(token), current.session_hours * 3600)
-        state.pop("cookie-keep", None)
+    code = state.pop("cookie-keep", None)
+    if code:
+        session_cookie.keep(str(code))
     return who
 
 

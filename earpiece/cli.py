@@ -144,10 +144,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
-    from dashboard import APP
+    from dashboard import SERVER
 
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "streamlit", "run", str(SERVER),
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--server.fileWatcherType", "none", "--server.runOnSave", "false",
         "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",

@@ -58,3 +58,12 @@ def test_a_changed_email_still_maps_to_the_same_person_by_sub(
         assert who_joins(floor, issuer.token(email, sub="00u-ana-1")) == (201, "ana")
     # Another account of the issuer that now carries ana's email is not ana.
     assert status(floor, issuer.token(ANA, sub="00u-someone-else")) == 401
+
+
+def test_the_sign_in_form_says_why_a_provider_identity_names_nobody() -> None:
+    from dashboard.sso import refusal
+
+    unverified = refusal({"email": "伊藤アナ@例え.jp", "email_verified": False})
+    assert unverified.startswith("伊藤アナ@例え.jp") and "not verified" in unverified
+    stranger = refusal({"email": "zed@example.com", "email_verified": True})
+    assert stranger == "zed@example.com is not a supervisor on the roster."

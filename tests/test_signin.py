@@ -305,21 +305,24 @@ def _peer_seen(forwarded_allow_ips: str, monkeypatch: pytest.MonkeyPatch) -> lis
 
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", forwarded_allow_ips)
     port = ServerThread.free_port()
-    thread = ServerThread(Starlette(routes=[Route("/", peer)]), port, None)
     # As Streamlit builds it: no forwarded_allow_ips argument, so uvicorn reads the variable.
-    thread.server = uvicorn.Server(uvicorn.Config(thread.server.config.app, host="127.0.0.1",
-                                                  port=port, log_level="warning"))  # fmt: skip
-    thread.thread = threading.Thread(target=thread.server.run, daemon=True)
-    thread.start()
+    app = Starlette(routes=[Route("/", peer)])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    running = threading.Thread(target=server.run, daemon=True)
+    running.start()
     try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
         seen = []
         for forged in ("203.0.113.9", "10.0.0.1, 203.0.113.9"):
-            answer = httpx.get(thread.url + "/", headers={"X-Forwarded-For": forged})
+            answer = httpx.get(f"http://127.0.0.1:{port}/", headers={"X-Forwarded-For": forged})
             seen.append(answer.text)
         return seen
     finally:
-        thread.server.should_exit = True
-        thread.thread.join(10)
+        server.should_exit = True
+        running.join(10)
 
 
 def test_a_forged_x_forwarded_for_is_ignored_unless_a_trusted_proxy_sent_it(

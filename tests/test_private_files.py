@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -48,8 +49,6 @@ def test_the_embedded_redis_folder_and_its_files_are_private() -> None:
         os.umask(old)
         embedded.release()
         embedded.shutdown()
-        import shutil
-
         shutil.rmtree(top, ignore_errors=True)
 
 
@@ -57,7 +56,7 @@ def test_the_sqlite_archive_and_its_wal_are_private(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
         settings = load({"EARPIECE_DATA_DIR": str(tmp_path / "data"),
-                         "TWILIO_AUTH_TOKEN": "a" * 32})  # fmt: skip
+                         "TWILIO_AUTH_TOKEN": "a" * 32}, env_file=None)  # fmt: skip
         from archive.store import open_store
 
         store = open_store(settings)

@@ -14,9 +14,11 @@ supervisor, in Redis, for good:
 From then on the `sub` alone says who it is: a changed email still maps to the
 same supervisor, and another account that later gets that email does not become
 them (their `sub` is bound already: refused, and logged). Removing someone from the
-roster still locks them out. Used by the API's access tokens (access/oidc.py) and the
-dashboard's single sign-on (dashboard/sso.py) alike. Plain Redis keys: no library
-does this mapping, and it is a few lines.
+roster still locks them out. When the provider gives someone a new account (a new
+`sub`), `earpiece oidc-unbind SUPERVISOR` forgets the old binding (audited), and
+their next sign-in binds the new one by its verified email. Used by the API's access
+tokens (access/oidc.py) and the dashboard's single sign-on (dashboard/sso.py) alike.
+Plain Redis keys: no library does this mapping, and it is a few lines.
 """
 
 from __future__ import annotations
@@ -86,3 +88,17 @@ class Identities:
         await self.redis.set(self._key("subject", issuer, subject), who.id)
         log.info("OIDC subject of %s bound to supervisor %s", issuer, who.id)
         return who
+
+    async def unbind(self, issuer: str, supervisor: str) -> bool:
+        """Forget which account of `issuer` is `supervisor` (both spellings of the issuer:
+        with and without a trailing slash); whether there was one."""
+        found = False
+        for spelling in {issuer, issuer.rstrip("/"), issuer.rstrip("/") + "/"}:
+            person = self._key("person", spelling, supervisor)
+            subject: Any = await self.redis.getdel(person)
+            if subject is None:
+                continue
+            subject = subject.decode() if isinstance(subject, bytes) else str(subject)
+            await self.redis.delete(self._key("subject", spelling, subject))
+            found = True
+        return found

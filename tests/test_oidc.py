@@ -67,3 +67,29 @@ def test_the_sign_in_form_says_why_a_provider_identity_names_nobody() -> None:
     assert unverified.startswith("伊藤アナ@例え.jp") and "not verified" in unverified
     stranger = refusal({"email": "zed@example.com", "email_verified": True})
     assert stranger == "zed@example.com is not a supervisor on the roster."
+
+
+def test_a_new_account_at_the_provider_is_bound_after_oidc_unbind(
+    floor: Wired, issuer: Issuer
+) -> None:
+    from tests.oidc_issuer import AUDIENCE
+    from tests.test_signin import ENV, earpiece
+
+    assert who_joins(floor, issuer.token(ANA, sub="00u-ana-old")) == (201, "ana")
+    # The provider gave ana a new account: refused until the old binding is forgotten.
+    assert status(floor, issuer.token(ANA, sub="00u-ana-new")) == 401
+    settings = floor.service.settings
+    assert settings is not None and settings.redis_url is not None
+    env = {**ENV, "REDIS_URL": settings.redis_url, "EARPIECE_NAMESPACE": settings.namespace,
+           "EARPIECE_DEMO": "true", "EARPIECE_OIDC_ISSUER": issuer.url,
+           "EARPIECE_OIDC_AUDIENCE": AUDIENCE}  # fmt: skip
+    done = earpiece("oidc-unbind", "ana", **env)
+    assert done.returncode == 0, done.stderr
+    assert "forgotten" in done.stdout
+    assert who_joins(floor, issuer.token(ANA, sub="00u-ana-new")) == (201, "ana")
+    assert status(floor, issuer.token(ANA, sub="00u-ana-old")) == 401  # the old one is not
+    again = earpiece("oidc-unbind", "ken", **env)  # never bound
+    assert again.returncode == 2 and again.stderr.count("\n") == 1, again.stderr
+    with floor.api("mina") as http:
+        entries = http.get("/api/audit", params={"supervisor": "ana"}).json()["entries"]
+    assert any(e["action"] == "oidc-unbound" for e in entries)

@@ -1,5 +1,6 @@
-"""`earpiece api-key create|list|revoke` and `earpiece signin-link`: credentials made on
-the command line, on the same Redis as the service, each one audited."""
+"""`earpiece api-key create|list|revoke`, `earpiece signin-link` and `earpiece oidc-unbind`:
+credentials made (or unbound) on the command line, on the same Redis as the service, each
+one audited."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 import asyncio
 
 from access import api_keys, signin_links
+from access.oidc_identity import Identities
 from access.principal import AGENT, SUPERVISOR
 from coach.audit import Audit
 from earpiece import roster as roster_module
@@ -84,6 +86,33 @@ def signin_link(args: argparse.Namespace) -> int:
     return asyncio.run(_link(args))
 
 
+async def _unbind(args: argparse.Namespace) -> int:
+    settings = load()
+    if not settings.oidc_issuer:
+        raise SettingError("EARPIECE_OIDC_ISSUER is not set: there is no OIDC binding to forget")
+    roster = roster_module.for_settings(settings)
+    target = resolve(settings)
+    redis = async_client(target, max_connections=2)
+    try:
+        identities = Identities(redis, settings.namespace, roster, settings.oidc_claim)
+        if not await identities.unbind(settings.oidc_issuer, args.supervisor):
+            raise SettingError(f"no account of {settings.oidc_issuer} is bound to "
+                               f"{args.supervisor!r}")  # fmt: skip
+        audit = Audit(redis, Keys(settings.namespace), settings.audit_retention_days)
+        await audit.record("oidc-unbound", args.supervisor, "", detail=settings.oidc_issuer)
+        print(f"{args.supervisor}: the binding to an account of {settings.oidc_issuer} is "
+              "forgotten; their next sign-in binds one by its verified email")  # fmt: skip
+    finally:
+        await redis.aclose()
+        if target.embedded is not None:
+            target.embedded.release()
+    return 0
+
+
+def oidc_unbind(args: argparse.Namespace) -> int:
+    return asyncio.run(_unbind(args))
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = sub.add_parser("api-key", help="personal API keys: create (shown once), list, revoke")
     keys.add_argument("action", choices=("create", "list", "revoke"))
@@ -98,6 +127,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     link.add_argument("supervisor")
     link.set_defaults(run=signin_link)
+    unbind = sub.add_parser(
+        "oidc-unbind",
+        help="forget which account of the OIDC issuer a supervisor is (after the provider "
+        "gave them a new one)",
+    )
+    unbind.add_argument("supervisor")
+    unbind.set_defaults(run=oidc_unbind)
 
 
 def _checked_keys(args: argparse.Namespace) -> int:

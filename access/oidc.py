@@ -2,9 +2,13 @@
 
 Verified with PyJWT against the issuer's signing keys (its JWKS, found
 through `/.well-known/openid-configuration`): signature, `iss`, `aud`,
-`exp` and `nbf`, asymmetric algorithms only (an `alg: none` or HS256 token
-signed with a public key is refused). The token's `EARPIECE_OIDC_CLAIM`
-(default `email`) names a roster supervisor by their `email`.
+`exp`, `iat` and `nbf`, asymmetric algorithms only (an `alg: none` or HS256
+token signed with a public key is refused). A token that lives longer than
+EARPIECE_OIDC_MAX_TOKEN_SECONDS (exp - iat; `iat` is required, as RFC 9068
+section 2.2 requires it of JWT access tokens) is refused: an access token
+cannot be revoked, so a year-3000 `exp` would be a key for good. Who it is:
+the issuer's `sub`, bound to a roster supervisor the first time by their
+verified email (access/oidc_identity.py).
 
 The keys are fetched once and cached; a token signed with a key id the cache
 does not know makes one refetch (at most every `REFETCH_SECONDS`), so the
@@ -22,7 +26,9 @@ from typing import Any
 import httpx
 import jwt
 
+from access.oidc_identity import Identities
 from access.principal import Principal, of_supervisor
+from earpiece.redis_client import AsyncRedis
 from earpiece.roster import Roster
 
 log = logging.getLogger("earpiece.access")
@@ -35,11 +41,12 @@ MAX_TOKEN_CHARS = 8192
 
 
 class OidcVerifier:
-    def __init__(self, issuer: str, audience: str, claim: str, roster: Roster) -> None:
+    def __init__(self, issuer: str, audience: str, claim: str, roster: Roster, *,
+                 redis: AsyncRedis, namespace: str, max_token_seconds: float) -> None:  # fmt: skip
         self.issuer = issuer.rstrip("/")
         self.audience = audience
-        self.claim = claim
-        self.by_email = {s.email.lower(): s for s in roster.supervisors.values() if s.email}
+        self.max_token_seconds = max_token_seconds
+        self.identities = Identities(redis, namespace, roster, claim)
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
@@ -84,15 +91,22 @@ class OidcVerifier:
             claims: dict[str, Any] = jwt.decode(
                 token, key=key.key, algorithms=ALGORITHMS, audience=self.audience,
                 issuer=self.issuer, leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "iss", "aud"]},
+                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
             )  # fmt: skip
         except jwt.PyJWTError:
             return None
-        value = claims.get(self.claim)
-        if not isinstance(value, str):
+        if not self.short_lived(claims):
             return None
-        who = self.by_email.get(value.lower())
+        who = await self.identities.supervisor(claims)
         return of_supervisor(who, "oidc") if who is not None else None
+
+    def short_lived(self, claims: dict[str, Any]) -> bool:
+        """Issued to live at most EARPIECE_OIDC_MAX_TOKEN_SECONDS, and not issued in the
+        future (PyJWT checked both are numbers)."""
+        issued, expires = float(claims["iat"]), float(claims["exp"])
+        if issued > time.time() + LEEWAY_SECONDS:
+            return False
+        return expires - issued <= self.max_token_seconds + LEEWAY_SECONDS
 
 
 def looks_like_jwt(credential: str) -> bool:

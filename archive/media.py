@@ -1,8 +1,8 @@
 """A recording's audio, fetched from Twilio with the account's credentials (issue 16).
 
 A browser never gets Twilio's credentials nor a media URL it could share: the API
-streams the audio through Earpiece to a signed-in person allowed to hear it, and the
-dashboard hands Streamlit the bytes (served from its own per-session media store).
+streams the audio through Earpiece to a signed-in person allowed to hear it (the
+dashboard's player with a one-time ticket of that recording: callbacks/recording_media.py).
 Twilio's media URL is `/2010-04-01/Accounts/{AccountSid}/Recordings/{Sid}.wav`, behind
 HTTP Basic auth when the account protects its media (https://www.twilio.com/docs/voice/api/recording,
 "Fetch a Recording media file"); TWILIO_API_BASE_URL points it at the simulator.
@@ -20,7 +20,6 @@ from live.events import is_sid
 
 TWILIO_API = "https://api.twilio.com"
 TIMEOUT_SECONDS = 30.0
-MAX_BYTES = 200 * 1024 * 1024  # a four-hour call in WAV is under this
 
 
 class MediaError(Exception):
@@ -52,15 +51,3 @@ async def opened(settings: Settings, recording_sid: str) -> AsyncIterator[httpx.
                 yield answer
         except httpx.HTTPError as exc:
             raise MediaError(502, f"Twilio did not answer: {exc}") from None
-
-
-async def fetch(settings: Settings, recording_sid: str) -> bytes:
-    """The whole media (the dashboard's player)."""
-    async with opened(settings, recording_sid) as answer:
-        chunks, size = [], 0
-        async for chunk in answer.aiter_bytes():
-            size += len(chunk)
-            if size > MAX_BYTES:
-                raise MediaError(502, "the recording is larger than Earpiece plays")
-            chunks.append(chunk)
-        return b"".join(chunks)

@@ -22,6 +22,7 @@ import orjson
 
 from archive.record import CallRecord
 from archive.store import MAX_PAGE, Json, Review, ReviewSearch, Search, phrase_query
+from earpiece.private_files import private_dir, private_file, tighten
 
 T = TypeVar("T")
 
@@ -79,7 +80,13 @@ def summary(row_id: int, doc: Json, reviewed: bool) -> Json:
 class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Ours alone (earpiece/private_files.py): the folder 0700 if we make it, the file
+        # 0600 before SQLite opens it; SQLite gives its -wal and -shm the database's mode,
+        # and those an older Earpiece left are tightened.
+        if not path.parent.exists():
+            private_dir(path.parent)
+        private_file(path)
+        tighten(*(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal")))
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
                                    timeout=30)  # fmt: skip
         self._lock = threading.Lock()

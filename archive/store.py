@@ -94,8 +94,9 @@ def open_store(settings: Settings) -> Store:
     url = settings.archive_url
     if url is None or url.startswith("sqlite:"):
         from archive.sqlite_store import SqliteStore
+        from earpiece.private_files import private_dir
 
-        default = settings.data_dir / "archive.sqlite3"
+        default = private_dir(settings.data_dir) / "archive.sqlite3"
         return SqliteStore(Path(url.removeprefix("sqlite:///")) if url else default)
     if url.startswith(("postgresql://", "postgres://")):
         from archive.postgres_store import PostgresStore

@@ -217,7 +217,8 @@ async def flood(redis_url_: str, kind: str, attempts: int) -> dict[str, float]:
 
 def signins(attempts: int) -> None:
     print(f"3. a sign-in flood: {attempts} attempts at once, argon2id (19 MiB, t=2), "
-          f"at most {HASHING_AT_ONCE} hashes at a time, lock after 5 failures")  # fmt: skip
+          f"at most {HASHING_AT_ONCE} hashes at a time; backoff after 5 failures of an account "
+          "at an address, 50 of an address, 10 of an account from new addresses")  # fmt: skip
     print(f"   {'flood':<30}{'hashed':>8}{'locked':>8}{'busy':>6}{'CPU s':>8}{'wall s':>8}"
           f"{'CPU ms/attempt':>16}{'cores':>7}")  # fmt: skip
     with redis_url() as redis:

@@ -41,7 +41,7 @@ from coach.actions import Coach
 from coach.twilio_client import CONNECTION_OVERRIDES
 from earpiece import metrics
 from earpiece import roster as roster_module
-from earpiece.redis_client import RedisTarget, resolve
+from earpiece.redis_client import AsyncRedis, RedisTarget, resolve
 from earpiece.settings import Settings, load
 from earpiece.tasks import cancel_all
 from live import history, ticker
@@ -113,10 +113,14 @@ def every_tick(*parts: ticker.Also) -> ticker.Also:
     return run
 
 
-def oidc_verifier(settings: Settings, roster: roster_module.Roster) -> OidcVerifier | None:
+def oidc_verifier(
+    settings: Settings, roster: roster_module.Roster, redis: AsyncRedis
+) -> OidcVerifier | None:
     if not settings.oidc_issuer or not settings.oidc_audience:
         return None
-    return OidcVerifier(settings.oidc_issuer, settings.oidc_audience, settings.oidc_claim, roster)
+    return OidcVerifier(settings.oidc_issuer, settings.oidc_audience, settings.oidc_claim, roster,
+                        redis=redis, namespace=settings.namespace,
+                        max_token_seconds=settings.oidc_max_token_seconds)  # fmt: skip
 
 
 def routes() -> list[Route]:
@@ -201,7 +205,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             transcription=services.transcription,
             recording=services.recording,
             store=services.store,
-            oidc=oidc_verifier(settings, roster),
+            oidc=oidc_verifier(settings, roster, redis),
         )
         await hub.start()
         await board.start()

@@ -41,9 +41,11 @@ async def authenticate(ctx: Context, credential: str) -> Principal | None:
     return None
 
 
-async def principal_of(request: Request, allow_ticket: bool = False) -> Principal:
+async def principal_of(
+    request: Request, allow_ticket: bool = False, ticket_scope: str | None = None
+) -> Principal:
     """The principal behind the request's bearer credential, or, where a stream allows it,
-    behind a one-time ticket; 401 otherwise."""
+    behind a one-time ticket (of `ticket_scope`: None for a stream); 401 otherwise."""
     ctx: Context = request.app.state.ctx
     if "token" in request.query_params:
         raise _refuse("credentials never travel in a URL: send Authorization: Bearer …, "
@@ -53,7 +55,7 @@ async def principal_of(request: Request, allow_ticket: bool = False) -> Principa
         holder = await tickets.redeem(ctx.redis, ctx.settings.namespace, ticket)
         found = (
             resolve(ctx.roster, holder.kind, holder.ident, "ticket", holder.session)
-            if holder else None
+            if holder is not None and holder.scope == ticket_scope else None
         )  # fmt: skip
         if found is None:
             raise _refuse("the ticket is unknown, used or expired: ask for a new one")
@@ -67,9 +69,15 @@ async def principal_of(request: Request, allow_ticket: bool = False) -> Principa
     return found
 
 
-async def authorize(request: Request, capability: str, allow_ticket: bool = False) -> Principal:
+async def authorize(request: Request, capability: str, allow_ticket: bool = False,
+                    ticket_scope: str | None = None) -> Principal:  # fmt: skip
     """The principal, if it may use `capability` at all (403 otherwise)."""
-    principal = await principal_of(request, allow_ticket)
+    principal = await principal_of(request, allow_ticket, ticket_scope)
+    return permitted(principal, capability)
+
+
+def permitted(principal: Principal, capability: str) -> Principal:
+    """`principal`, if it may use `capability` at all (403 otherwise)."""
     try:
         require(principal, capability)
     except Denied as exc:

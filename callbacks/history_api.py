@@ -5,6 +5,8 @@ GET  /api/history?from=&to=&team=&queue=&agent=&q=&alert=&monitored=&reviewed=
                  &min_seconds=&max_seconds=&cursor=&limit=
 GET  /api/history/{conference_sid}                one ended call, whole, with its reviews
 GET  /api/history/{conference_sid}/recordings/{sid}   its audio, streamed through Earpiece
+                 (a bearer credential, or ?ticket= of that recording for a browser's player;
+                 Range: callbacks/recording_media.py)
 POST /api/history/{conference_sid}/reviews        {"score", "notes", "criteria"}
 GET  /api/reviews?agent=&team=&reviewer=          and /api/reviews.csv
 
@@ -21,13 +23,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from access.policy import READ_HISTORY, sees_full_numbers
 from access.principal import Principal
-from archive.media import MediaError, opened
 from archive.store import Json, Review, ReviewSearch, Search
-from callbacks.auth import authorize
+from callbacks import recording_media
+from callbacks.auth import authorize, permitted
 from callbacks.context import Context
 from callbacks.errors import PRIVATE, ApiError, JSONResponse
 from callbacks.monitors import json_object
@@ -187,29 +189,23 @@ async def one_call(request: Request) -> Response:
 
 
 async def audio(request: Request) -> Response:
-    principal = await authorize(request, READ_HISTORY)
+    """A recording's audio: for a bearer credential, or a browser's player with a one-time
+    ticket of this recording (then a playback grant; Range): callbacks/recording_media.py."""
     ctx: Context = request.app.state.ctx
-    call = await _call(request, principal)
     rid = request.path_params["recording"]
+    playing = await recording_media.player(request, rid)
+    principal = permitted(playing.principal, READ_HISTORY)
+    call = await _call(request, principal)
     if rid not in {r.get("sid") for r in call.get("recordings") or ()}:
         raise ApiError(404, "unknown-recording", f"call {call['sid']} has no recording {rid[:40]}")
-    await ctx.coach.audit.record("playback", principal.ident or "", call["sid"],
-                                 agent=call.get("agent") or "", detail=rid)  # fmt: skip
-    media = opened(ctx.settings, rid)
-    try:
-        answer = await media.__aenter__()
-    except MediaError as exc:
-        raise ApiError(exc.status, "recording-unavailable", exc.message) from None
-
-    async def body() -> Any:
-        try:
-            async for chunk in answer.aiter_bytes():
-                yield chunk
-        finally:
-            await media.__aexit__(None, None, None)
-
-    headers = {**PRIVATE, "Content-Disposition": f'inline; filename="{rid}.wav"'}
-    return StreamingResponse(body(), media_type="audio/wav", headers=headers)
+    grant = None
+    if playing.redeemed:
+        grant = await recording_media.new_grant(ctx, principal, rid)
+    if playing.principal.via != "ticket" or playing.redeemed:
+        # Once a playback: a player's seeks (with its grant) are the same playback.
+        await ctx.coach.audit.record("playback", principal.ident or "", call["sid"],
+                                     agent=call.get("agent") or "", detail=rid)  # fmt: skip
+    return await recording_media.serve(request, ctx, rid, grant)
 
 
 # -- reviews --------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
 
+from access.oidc_identity import Identities
 from access.sessions import SessionStore
 from access.signin import SignIn
 from earpiece import roster as roster_module
@@ -68,6 +69,7 @@ class Runtime:
         redis, namespace = self.services.redis, settings.namespace
         self.sessions = SessionStore(redis, namespace, settings.session_secret,
                                      settings.session_hours * 3600)  # fmt: skip
+        self.identities = Identities(redis, namespace, roster, settings.oidc_claim)
         self.signin = SignIn(redis, namespace, roster, self.services.audit,
                              max_failures=settings.signin_max_failures,
                              lock_seconds=settings.signin_lock_seconds)  # fmt: skip

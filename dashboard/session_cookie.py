@@ -1,4 +1,6 @@
-"""The browser's side of a dashboard session: one cookie holding an opaque token."""
+"""The browser's side of a dashboard session: one HttpOnly cookie holding an opaque token,
+set and cleared by the dashboard's server (dashboard/cookie_routes.py), never by a script:
+the page only posts a one-time handoff code (access/cookie_handoff.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from access.sessions import COOKIE
+from dashboard.cookie_routes import SESSION_PATH, SIGNOUT_PATH
 
 _mount = st.components.v2.component(
     "earpiece_session",
@@ -15,14 +18,16 @@ _mount = st.components.v2.component(
 
 
 def token() -> str | None:
+    """The session token the browser sent (Streamlit reads the cookie server-side, from the
+    page's connection: HttpOnly cookies included)."""
     value = st.context.cookies.get(COOKIE)
     return value if isinstance(value, str) and value else None
 
 
-def keep(token: str, max_age_seconds: float) -> None:
-    _mount(key="session-cookie-keep", data={"name": COOKIE, "token": token,
-                                       "max_age": int(max_age_seconds)})  # fmt: skip
+def keep(code: str) -> None:
+    """The browser trades `code` for its HttpOnly session cookie."""
+    _mount(key="session-cookie-keep", data={"url": SESSION_PATH, "code": code})
 
 
 def forget() -> None:
-    _mount(key="session-cookie-forget", data={"name": COOKIE, "clear": True})
+    _mount(key="session-cookie-forget", data={"url": SIGNOUT_PATH})

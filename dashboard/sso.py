@@ -1,5 +1,6 @@
 """Single sign-on on the dashboard: Streamlit's own `st.login` (OpenID Connect), mapped to
-roster supervisors by their `email`.
+roster supervisors by the provider's `sub`, found the first time by a verified `email`
+(access/oidc_identity.py).
 
 `earpiece dashboard` writes Streamlit's `[auth]` secrets from the settings
 (EARPIECE_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET; the redirect URI is
@@ -17,9 +18,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from earpiece.roster import Roster, Supervisor
+from access.oidc_identity import verified
+from earpiece.private_files import private_dir
 from earpiece.settings import Settings
 
 SECRETS_NAME = "dashboard-secrets.toml"
@@ -52,7 +56,7 @@ def secrets_file(settings: Settings) -> Path | None:
         'client_kwargs = { scope = "openid email profile", prompt = "login" }',
         "",
     ])  # fmt: skip
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     path = (settings.data_dir / SECRETS_NAME).resolve()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -61,12 +65,13 @@ def secrets_file(settings: Settings) -> Path | None:
     return path
 
 
-def supervisor_of(roster: Roster, email: object) -> Supervisor | None:
-    if not isinstance(email, str):
-        return None
-    wanted = email.strip().lower()
-    return next((s for s in roster.supervisors.values()
-                 if s.email and s.email.lower() == wanted), None)  # fmt: skip
+def refusal(claims: Mapping[str, Any]) -> str:
+    """Why an identity the provider signed in opens no session, for the sign-in form."""
+    email = claims.get("email")
+    name = email if isinstance(email, str) and email else "This account"
+    if not verified(claims, "email"):
+        return f"{name}: the provider has not verified this email, so it names nobody here."
+    return f"{name} is not a supervisor on the roster."
 
 
 def fresh(issued_at: object, signed_out_at: float | None, max_age_seconds: float) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from access import signin_links
+from access import cookie_handoff, signin_links
 from coach.errors import CoachError
 from coach.rules import MODES, availability, whisperer
 from dashboard import REQUIRED, session_cookie, sso
@@ -109,9 +109,13 @@ def _end_here(message: str | None) -> None:
 
 
 def _start(rt: Runtime, who: Supervisor) -> None:
+    """Signed in: this page's session now, and a one-time code the browser trades for an
+    HttpOnly cookie of its own session (access/cookie_handoff.py), so a reload stays in."""
     token = rt.run(rt.sessions.create(who.id))
     st.session_state["session_token"] = token
-    st.session_state["cookie-keep"] = token
+    st.session_state["cookie-keep"] = rt.run(
+        cookie_handoff.issue(rt.services.redis, rt.settings.namespace, who.id)
+    )
 
 
 def _from_link(rt: Runtime, current: Settings) -> None:
@@ -138,12 +142,11 @@ def _from_sso(rt: Runtime, current: Settings) -> Supervisor | None:
     None when nobody is, or the identity is stale (then it is forgotten)."""
     if not sso.configured(current) or not st.user.is_logged_in:
         return None
-    who = sso.supervisor_of(rt.roster, st.user.get("email"))
+    # Who it is: the provider's sub, bound once by a verified email (access/oidc_identity.py).
+    who = rt.run(rt.identities.supervisor(dict(st.user.to_dict())))
     if who is None:
         # Said on the sign-in form, which offers to sign in with another account.
-        st.session_state["signin_error"] = (
-            f"{st.user.get('email') or 'This account'} is not a supervisor on the roster."
-        )
+        st.session_state["signin_error"] = sso.refusal(st.user.to_dict())
         return None
     signed_out = rt.run(rt.sessions.signed_out_at(who.id))
     if not sso.fresh(st.user.get("iat"), signed_out, current.session_hours * 3600):
@@ -184,10 +187,19 @@ def signed_in(current: Settings, rt: Runtime) -> Supervisor | None:
         return None
     state["session_token"], state["session_key"] = token, session.key
     state["session_who"] = who.id
-    if state.get("cookie-keep") == token:
-        session_cookie.keep(str(token), current.session_hours * 3600)
-        state.pop("cookie-keep", None)
+    code = state.pop("cookie-keep", None)
+    if code:
+        session_cookie.keep(str(code))
     return who
+
+
+def client_address() -> str:
+    """The browser's address as the server resolved it: the connection's peer, or the client
+    a proxy of EARPIECE_TRUSTED_PROXIES names (uvicorn applies the setting: `earpiece
+    dashboard` passes it as FORWARDED_ALLOW_IPS). Never a header as the browser sent it.
+    Streamlit says None for a loopback peer."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else "127.0.0.1"
 
 
 def sign_in_form(current: Settings, rt: Runtime) -> Supervisor | None:
@@ -219,9 +231,7 @@ def sign_in_form(current: Settings, rt: Runtime) -> Supervisor | None:
             )
             if not st.form_submit_button("Sign in", type="primary"):
                 return None
-            address = st.context.ip_address
-            address = address if isinstance(address, str) and address else "unknown"
-            outcome = rt.run(rt.signin.attempt(ident, password, address), timeout=30)
+            outcome = rt.run(rt.signin.attempt(ident, password, client_address()), timeout=30)
             if outcome.who is None:
                 st.error(outcome.message)
                 return None

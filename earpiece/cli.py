@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from earpiece.settings import SettingError
+from earpiece.settings import SettingError, Settings
 
 if TYPE_CHECKING:
     from earpiece.roster import Roster
@@ -42,12 +42,16 @@ def _callbacks(args: argparse.Namespace) -> None:
             access_log=args.access_log,
             log_level="info",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
         )
         return
     app = create_app(settings)
     uvicorn.run(
         app, host=args.host, port=args.port, access_log=args.access_log, log_level="info",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        # Whose X-Forwarded-For to believe: EARPIECE_TRUSTED_PROXIES only (uvicorn's own
+        # default believes any process on 127.0.0.1).
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )  # fmt: skip
 
 
@@ -160,10 +164,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
-    from dashboard import APP
+    from dashboard import SERVER
 
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "streamlit", "run", str(SERVER),
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--server.fileWatcherType", "none", "--server.runOnSave", "false",
         "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
@@ -191,8 +195,16 @@ def _dashboard(args: argparse.Namespace) -> None:
     secrets = secrets_file(settings)  # single sign-on: Streamlit's [auth], readable by us only
     if secrets is not None:
         command += ["--secrets.files", str(secrets)]
+    os.environ.update(dashboard_environment(settings))
     sys.stdout.flush()
     os.execv(command[0], command)
+
+
+def dashboard_environment(settings: Settings) -> dict[str, str]:
+    """What Streamlit's server (uvicorn) reads from its environment: whose X-Forwarded-For to
+    believe (EARPIECE_TRUSTED_PROXIES; nobody's when unset, where uvicorn's default would
+    believe any local process), so `st.context.ip_address` is an address nobody forged."""
+    return {"FORWARDED_ALLOW_IPS": settings.forwarded_allow_ips}
 
 
 def _hash_password(args: argparse.Namespace) -> int:

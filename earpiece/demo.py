@@ -29,6 +29,7 @@ from access.principal import SUPERVISOR
 from coach.twilio_client import CONNECTION_OVERRIDES
 from earpiece import roster as roster_module
 from earpiece.embedded_redis import EmbeddedRedis
+from earpiece.private_files import private_dir
 from earpiece.redis_client import RedisTarget, async_client
 from earpiece.roster import Roster
 from earpiece.settings import SettingError, Settings
@@ -79,7 +80,8 @@ class Demo:
     # -- processes -----------------------------------------------------------
 
     def _spawn(self, name: str, args: Sequence[str], env: dict[str, str]) -> Child:
-        self.logs.mkdir(parents=True, exist_ok=True)
+        private_dir(self.settings.data_dir)
+        private_dir(self.logs)  # the services' logs name supervisors and calls
         log = self.logs / f"{name}.log"
         with open(log, "wb") as out:
             process = subprocess.Popen(

@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from earpiece.private_files import UMASK, private_dir, private_file, tighten
 from earpiece.settings import SettingError
 
 # AF_UNIX paths are limited to 108 bytes on Linux.
@@ -84,6 +85,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _tighten_tree(top: Path) -> None:
+    for folder, _, files in os.walk(top):
+        private_dir(Path(folder))
+        tighten(*(Path(folder) / name for name in files))
+
+
 class EmbeddedRedis:
     """One data folder's Redis server, and this process's share of it."""
 
@@ -98,8 +105,10 @@ class EmbeddedRedis:
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / "start.lock", "w") as handle:
+        # The data folder and this one: ours alone (the append-only file holds the floor).
+        private_dir(self.dir.parent)
+        private_dir(self.dir)
+        with open(private_file(self.dir / "start.lock"), "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -107,9 +116,7 @@ class EmbeddedRedis:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _users(self) -> Path:
-        path = self.dir / "users"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return private_dir(self.dir / "users")
 
     def _live_users(self) -> list[int]:
         alive = []
@@ -134,13 +141,14 @@ class EmbeddedRedis:
         with self._lock():
             if not _ping(self.socket_path):
                 self._spawn()
-            (self._users() / str(os.getpid())).touch()
+            private_file(self._users() / str(os.getpid()))
             self._registered = True
         atexit.register(self.release)
         return self.url
 
     def _spawn(self) -> None:
         self.socket_path.unlink(missing_ok=True)
+        _tighten_tree(self.dir)  # files an older Earpiece left 0644
         args = [
             redis_binary(),
             "--port", "0",
@@ -154,7 +162,10 @@ class EmbeddedRedis:
             "--pidfile", str(self.dir / "redis.pid"),
             "--logfile", str(self.dir / "redis.log"),
         ]  # fmt: skip
-        result = subprocess.run(args, capture_output=True, text=True, check=False)
+        # Redis creates its append-only folder and files with the umask it inherits:
+        # 077, so they are 0700/0600 (never readable by another local user).
+        result = subprocess.run(args, capture_output=True, text=True, check=False,
+                                umask=UMASK)  # fmt: skip
         if result.returncode != 0:
             raise SettingError(
                 f"REDIS_URL is not set and the embedded Redis did not start: "

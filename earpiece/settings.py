@@ -9,6 +9,7 @@ traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -124,6 +125,22 @@ def _shared_keys(raw: str) -> dict[str, str]:
     return keys
 
 
+def _networks(raw: str) -> tuple[str, ...]:
+    """EARPIECE_TRUSTED_PROXIES: addresses or CIDRs, comma-separated, each checked."""
+    out = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            out.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise SettingError(
+                f"EARPIECE_TRUSTED_PROXIES: {part[:60]!r} is not an address or CIDR "
+                "(e.g. 10.0.0.0/8,192.0.2.7)"
+            ) from None
+    return tuple(out)
+
+
 def _namespace(raw: str) -> str:
     if not raw or any(c in raw for c in "{}: \t"):
         raise SettingError(
@@ -192,6 +209,9 @@ class Settings:
     # attempt waits twice as long as the one before (from signin_lock_seconds).
     signin_max_failures: int = 5
     signin_lock_seconds: float = 30.0
+    # The proxies (addresses or CIDRs) whose X-Forwarded-For is believed: a sign-in's address
+    # is the last one before them. None by default: the connection's own address.
+    trusted_proxies: tuple[str, ...] = ()
     # `earpiece demo` only: the demo roster may be used when EARPIECE_ROSTER is unset.
     demo: bool = False
     # OIDC: access tokens of this issuer (for this audience) are accepted on the API, and
@@ -201,6 +221,11 @@ class Settings:
     oidc_claim: str = "email"
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
+    # The longest an OIDC token may live (exp - iat) to be accepted (access/oidc.py): such a
+    # token cannot be revoked, so a stolen one is good until it expires. Two hours accepts
+    # Entra ID's default (a random 60-90 minutes) and Okta's (one hour); a provider issuing
+    # day-long tokens must be told to issue shorter ones, or this raised knowingly.
+    oidc_max_token_seconds: float = 7200.0
     # JSON API bodies larger than this are refused (413) before they are parsed.
     api_max_body_bytes: int = 16 * 1024
     # A signed callback dated further than this from now is nonsense (400).
@@ -270,6 +295,13 @@ class Settings:
     @property
     def board_feed_url(self) -> str:
         return (self.feed_url or self.base_url).rstrip("/")
+
+    @property
+    def forwarded_allow_ips(self) -> str:
+        """For uvicorn (`forwarded_allow_ips`, or FORWARDED_ALLOW_IPS for Streamlit's server):
+        whose X-Forwarded-For to believe. Empty: nobody's, whatever uvicorn's default
+        (which trusts 127.0.0.1, so any local process could forge an address)."""
+        return ",".join(self.trusted_proxies)
 
     @property
     def bearer_token(self) -> str:
@@ -380,12 +412,18 @@ def load(
         signin_lock_seconds=get(
             "EARPIECE_SIGNIN_LOCK_SECONDS", _positive_float("EARPIECE_SIGNIN_LOCK_SECONDS"), 30.0
         ),
+        trusted_proxies=get("EARPIECE_TRUSTED_PROXIES", _networks, ()),
         demo=get("EARPIECE_DEMO", _boolean("EARPIECE_DEMO"), False),
         oidc_issuer=get("EARPIECE_OIDC_ISSUER", _http_url("EARPIECE_OIDC_ISSUER"), None),
         oidc_audience=text("EARPIECE_OIDC_AUDIENCE"),
         oidc_claim=text("EARPIECE_OIDC_CLAIM") or "email",
         oidc_client_id=text("EARPIECE_OIDC_CLIENT_ID"),
         oidc_client_secret=text("EARPIECE_OIDC_CLIENT_SECRET"),
+        oidc_max_token_seconds=get(
+            "EARPIECE_OIDC_MAX_TOKEN_SECONDS",
+            _positive_float("EARPIECE_OIDC_MAX_TOKEN_SECONDS"),
+            7200.0,
+        ),
         api_max_body_bytes=get(
             "EARPIECE_API_MAX_BODY_BYTES", _positive_int("EARPIECE_API_MAX_BODY_BYTES"), 16 * 1024
         ),

@@ -33,6 +33,9 @@ class Holder:
     kind: str
     ident: str | None
     session: str | None = None
+    # What the ticket opens when not a stream: "recording:RE…" (one recording's audio,
+    # callbacks/recording_media.py). A scoped ticket opens nothing else, nor a stream it.
+    scope: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,8 @@ def _key(namespace: str, ticket: str) -> str:
 
 async def issue(redis: AsyncRedis, namespace: str, holder: Holder) -> Ticket:
     ticket = secrets.token_urlsafe(TICKET_BYTES)
-    value = orjson.dumps({"kind": holder.kind, "ident": holder.ident, "session": holder.session})
+    value = orjson.dumps({"kind": holder.kind, "ident": holder.ident, "session": holder.session,
+                          "scope": holder.scope})  # fmt: skip
     await redis.set(_key(namespace, ticket), value, ex=TICKET_SECONDS)
     return Ticket(ticket, time.time() + TICKET_SECONDS)
 
@@ -65,4 +69,4 @@ async def redeem(redis: AsyncRedis, namespace: str, ticket: str) -> Holder | Non
     if raw is None:
         return None
     data = orjson.loads(raw)
-    return Holder(str(data["kind"]), data.get("ident"), data.get("session"))
+    return Holder(str(data["kind"]), data.get("ident"), data.get("session"), data.get("scope"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -44,6 +45,16 @@ def signed_in_page(browser: Browser, url: str, settings: Settings, who: str) -> 
     return page
 
 
+def session_cookie(page: Page) -> dict[str, Any]:
+    """The session cookie, once the page had the server set it (a moment after sign-in)."""
+    for _ in range(100):
+        found = [c for c in page.context.cookies() if c["name"] == "earpiece_session"]
+        if found:
+            return dict(found[0])
+        page.wait_for_timeout(100)
+    raise AssertionError("the server never set the session cookie")
+
+
 def test_sign_out_in_one_browser_ends_the_session_in_another(
     wired: Wired, browser: Browser
 ) -> None:
@@ -56,8 +67,12 @@ def test_sign_out_in_one_browser_ends_the_session_in_another(
         # Nothing that signs anyone in is left in the address bar.
         expect(first).to_have_url(re.compile(r"^[^?]*$"))
         assert "signin" not in first.url and "session" not in first.url
-        cookies = {c["name"]: c for c in first.context.cookies()}
-        assert cookies["earpiece_session"]["sameSite"] == "Strict"
+        cookie = session_cookie(first)
+        # Set by the server, HttpOnly: no script on the page can read the token.
+        assert cookie["sameSite"] == "Strict" and cookie["httpOnly"] is True
+        assert cookie["secure"] is False  # plain HTTP here (Secure over HTTPS: test_signin)
+        assert "earpiece_session" not in first.evaluate("document.cookie")
+        assert cookie["value"] not in first.content()
         # A reload stays signed in (the session cookie), with no link.
         first.reload()
         expect(first.get_by_text("Live calls", exact=True)).to_be_visible(timeout=FIRST_LOAD_MS)

@@ -8,6 +8,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -117,43 +118,106 @@ def test_a_signin_link_is_good_once(settings: Settings, redis_of: Any) -> None:
     run(story())
 
 
-def _roster_with_password() -> Roster:
+def _roster_with_passwords() -> Roster:
     base = load_roster(None)
-    zoe = Supervisor("zoe", "Zoe", "manager", (), "client:zoe", hash_password("correct horse"))
-    return Roster(base.teams, {**base.supervisors, "zoe": zoe}, base.team_of_agent)
+    people = {ident: Supervisor(ident, ident.title(), "manager", (), f"client:{ident}",
+                                hash_password(f"{ident} correct horse"))
+              for ident in ("ana", "ken", "zoe")}  # fmt: skip
+    return Roster(base.teams, {**base.supervisors, **people}, base.team_of_agent)
 
 
-def test_signin_backs_off_per_account_and_per_address_and_audits_it(
+ROSTER = _roster_with_passwords()
+
+
+def _signin(redis: Any, settings: Settings, *, max_failures: int = 3,
+            lock_seconds: float = 60) -> tuple[SignIn, Audit]:  # fmt: skip
+    audit = Audit(redis, Keys(settings.namespace), 1)
+    made = SignIn(redis, settings.namespace, ROSTER, audit, max_failures=max_failures,
+                  lock_seconds=lock_seconds)  # fmt: skip
+    return made, audit
+
+
+def test_signin_backs_off_per_account_at_an_address_and_audits_it(
     settings: Settings, redis_of: Any
 ) -> None:
     async def story() -> None:
         redis = redis_of()
-        keys = Keys(settings.namespace)
-        audit = Audit(redis, keys, 1)
-        signin = SignIn(redis, settings.namespace, _roster_with_password(), audit,
-                        max_failures=3, lock_seconds=60)  # fmt: skip
+        signin, audit = _signin(redis, settings)
         for _ in range(3):
             outcome = await signin.attempt("zoe", "guess", "10.0.0.1")
             assert outcome.who is None and outcome.message == WRONG
-        # Locked now: even the right password is refused, without hashing.
+        # zoe at that address waits now: even the right password is refused, without hashing.
         started = time.perf_counter()
-        locked = await signin.attempt("zoe", "correct horse", "10.0.0.2")
+        locked = await signin.attempt("zoe", "zoe correct horse", "10.0.0.1")
         assert locked.who is None and locked.locked and "try again in" in locked.message
         assert time.perf_counter() - started < 0.05
-        # The address that failed is held back for other IDs too.
-        assert (await signin.attempt("ana", "whatever", "10.0.0.1")).locked
-        # Another account from another address is not.
-        fresh = await signin.attempt("ken", "whatever", "10.0.0.3")
-        assert not fresh.locked and fresh.message == WRONG
+        # zoe from another address is not held back by guesses made elsewhere.
+        elsewhere = await signin.attempt("zoe", "zoe correct horse", "10.0.0.2")
+        assert elsewhere.who is not None and elsewhere.who.id == "zoe"
         actions = [e["action"] for e in await audit.entries(AuditFilter(limit=50))]
-        assert actions.count("signin-failed") == 4 and actions.count("signin-locked") == 2
-        # After its wait, the right password signs in and clears the account's failures.
-        quick = SignIn(redis, settings.namespace, _roster_with_password(), audit,
-                       max_failures=3, lock_seconds=0.1)  # fmt: skip
+        assert actions.count("signin-failed") == 3 and actions.count("signin-locked") == 1
+        # After its wait, the right password signs in there too.
+        quick, _ = _signin(redis, settings, lock_seconds=0.1)
         await asyncio.sleep(0.5)
-        ok = await quick.attempt("zoe", "correct horse", "10.0.0.9")
+        ok = await quick.attempt("zoe", "zoe correct horse", "10.0.0.1")
         assert ok.who is not None and ok.who.id == "zoe"
-        assert (await audit.entries(AuditFilter(limit=1)))[0]["action"] == "signin"
+        last = (await audit.entries(AuditFilter(limit=1)))[0]
+        assert last["action"] == "signin" and "from 10.0.0.1" in last["detail"]
+        await redis.aclose()
+
+    run(story())
+
+
+def test_one_persons_wrong_passwords_do_not_lock_out_a_colleague_at_the_same_address(
+    settings: Settings, redis_of: Any
+) -> None:
+    async def story() -> None:
+        redis = redis_of()
+        signin, _ = _signin(redis, settings)
+        shared = "203.0.113.5"  # the contact centre's one NAT address
+        for _ in range(6):
+            await signin.attempt("ana", "typo typo", shared)
+        assert (await signin.attempt("ana", "ana correct horse", shared)).locked
+        # ken, behind the same address, signs in with his right password (in English and
+        # in Japanese: a password is whatever characters the person chose).
+        ken = await signin.attempt("ken", "ken correct horse", shared)
+        assert ken.who is not None and ken.who.id == "ken"
+        wrong = await signin.attempt("zoe", "パスワード違い", shared)
+        assert wrong.who is None and not wrong.locked and wrong.message == WRONG
+        # A spray of guesses over many IDs from one address does hold that address back.
+        sprayer = "198.51.100.66"
+        for n in range(3 * 10 + 5):
+            await signin.attempt(f"nobody{n}", "guess", sprayer)
+        assert (await signin.attempt("ken", "ken correct horse", sprayer)).locked
+        await redis.aclose()
+
+    run(story())
+
+
+def test_a_supervisor_cannot_be_locked_out_of_their_usual_address_from_elsewhere(
+    settings: Settings, redis_of: Any
+) -> None:
+    async def story() -> None:
+        redis = redis_of()
+        signin, audit = _signin(redis, settings)
+        desk = "10.20.0.7"
+        assert (await signin.attempt("ken", "ken correct horse", desk)).who is not None
+        # Someone guesses at ken's password from many addresses, two guesses each.
+        refused = 0
+        for n in range(40):
+            for _ in range(2):
+                outcome = await signin.attempt("ken", f"guess {n}", f"198.18.{n}.1")
+                assert outcome.who is None
+                refused += outcome.locked
+        # The account is paced for addresses it never signed in from: most guesses were
+        # refused without being tried...
+        assert refused >= 60, refused
+        assert (await signin.attempt("ken", "ken correct horse", "198.18.200.1")).locked
+        # ...while ken, at his desk, signs in with his right password at once.
+        at_desk = await signin.attempt("ken", "ken correct horse", desk)
+        assert at_desk.who is not None and at_desk.who.id == "ken"
+        entries = await audit.entries(AuditFilter(limit=1))
+        assert entries[0]["action"] == "signin" and f"from {desk}" in entries[0]["detail"]
         await redis.aclose()
 
     run(story())
@@ -222,3 +286,61 @@ def test_outside_the_demo_a_missing_roster_or_weak_secret_stops_the_dashboard() 
     no_roster = earpiece("dashboard", "--port", "0", **base, EARPIECE_SESSION_SECRET="s" * 43)
     assert no_roster.returncode == 2 and no_roster.stderr.count("\n") == 1
     assert "EARPIECE_ROSTER is not set" in no_roster.stderr
+
+
+def _peer_seen(forwarded_allow_ips: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What Streamlit's server (uvicorn, configured from its environment as `earpiece
+    dashboard` leaves it) says the client's address is, for a forged X-Forwarded-For."""
+    import httpx
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from tests.helpers import ServerThread
+
+    async def peer(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(request.client.host if request.client else "")
+
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", forwarded_allow_ips)
+    port = ServerThread.free_port()
+    # As Streamlit builds it: no forwarded_allow_ips argument, so uvicorn reads the variable.
+    app = Starlette(routes=[Route("/", peer)])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    running = threading.Thread(target=server.run, daemon=True)
+    running.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        seen = []
+        for forged in ("203.0.113.9", "10.0.0.1, 203.0.113.9"):
+            answer = httpx.get(f"http://127.0.0.1:{port}/", headers={"X-Forwarded-For": forged})
+            seen.append(answer.text)
+        return seen
+    finally:
+        server.should_exit = True
+        running.join(10)
+
+
+def test_a_forged_x_forwarded_for_is_ignored_unless_a_trusted_proxy_sent_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from earpiece.cli import dashboard_environment
+    from earpiece.settings import SettingError, load
+
+    plain = load({**ENV}, env_file=None)
+    assert plain.trusted_proxies == ()
+    env = dashboard_environment(plain)
+    # Nobody's X-Forwarded-For is believed: the connection's own address (uvicorn's default
+    # would believe any process on 127.0.0.1).
+    assert _peer_seen(env["FORWARDED_ALLOW_IPS"], monkeypatch) == ["127.0.0.1", "127.0.0.1"]
+    behind = load({**ENV, "EARPIECE_TRUSTED_PROXIES": "127.0.0.0/8, 10.0.0.0/8"}, env_file=None)
+    assert behind.trusted_proxies == ("127.0.0.0/8", "10.0.0.0/8")
+    env = dashboard_environment(behind)
+    # From a trusted proxy: the last address before the trusted ones.
+    assert _peer_seen(env["FORWARDED_ALLOW_IPS"], monkeypatch) == ["203.0.113.9", "203.0.113.9"]
+    with pytest.raises(SettingError, match=r"EARPIECE_TRUSTED_PROXIES: 'proxy\.local'"):
+        load({**ENV, "EARPIECE_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, env_file=None)

@@ -1,13 +1,13 @@
-// Keeps the dashboard's session token in a cookie (never in the page's URL), so a reload
-// stays signed in. The token is opaque: the session itself lives server-side in Redis,
-// where sign-out ends it. SameSite=Strict: no other site's page sends it along.
+// Has the dashboard's server set (or clear) the session cookie. The cookie is HttpOnly:
+// no script, this one included, ever sees the token. This posts only a one-time handoff
+// code, good for a minute, that the server trades for a session and a Set-Cookie
+// (dashboard/cookie_routes.py); same-origin, so the browser keeps the cookie.
 export default function (component) {
   const {data} = component;
-  const secure = window.location.protocol === "https:" ? "; Secure" : "";
-  if (data.clear) {
-    document.cookie = `${data.name}=; Path=/; Max-Age=0; SameSite=Strict${secure}`;
-  } else if (data.token) {
-    document.cookie =
-      `${data.name}=${encodeURIComponent(data.token)}; Path=/; Max-Age=${data.max_age}; SameSite=Strict${secure}`;
-  }
+  if (!data || !data.url) return;
+  const body = data.code ? JSON.stringify({code: data.code}) : "{}";
+  fetch(data.url, {
+    method: "POST", credentials: "same-origin", cache: "no-store",
+    headers: {"Content-Type": "application/json"}, body,
+  }).catch(() => {});  // offline: the page stays signed in; a reload asks again
 }

@@ -4,25 +4,29 @@ Filters as `GET /api/history` takes them (archive/store.py Search), with the sam
 rules: a lead finds their own teams' calls, managers and QA every team's;
 customers' numbers are masked as on the floor. A call opens below the results:
 its people and timeline, who listened and how, the transcript, the recording
-(fetched from Twilio by Earpiece: the browser never sees Twilio's credentials or
-a media URL), its reviews and a review form with the team's criteria.
+(the browser's player fetches it from the callback service with a one-time ticket of
+that recording for the signed-in supervisor, which Earpiece streams from Twilio: the
+browser never sees Twilio's credentials, and the URL plays for nobody else), its
+reviews and a review form with the team's criteria.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pandas as pd
 import streamlit as st
 
-from archive.media import MediaError, fetch
 from archive.store import Review, ReviewSearch, Search
+from callbacks import recording_media
 from callbacks.history_api import reviews_csv
 from coach.rules import refusal
 from dashboard import ui
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
+from earpiece import tickets
 from live.attention import clock
 from live.board import mask_number
 
@@ -79,6 +83,21 @@ def results_table(calls: list[dict[str, Any]], mask: bool) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def recording_url(page: ui.Page, sid: str, recording_sid: str) -> str | None:
+    """Where the browser's player fetches a recording: the callback service, with a one-time
+    ticket of that recording for the signed-in supervisor (callbacks/recording_media.py:
+    checked, audited, Range for seeking). Never a URL that plays for whoever holds it."""
+    rt = page.runtime
+    holder = tickets.Holder("supervisor", page.who.id, page.session,
+                            recording_media.scope(recording_sid))  # fmt: skip
+    try:
+        issued = rt.run(tickets.issue(rt.services.redis, page.settings.namespace, holder))
+    except Unavailable:
+        return None
+    path = f"/api/history/{quote(sid)}/recordings/{quote(recording_sid)}"
+    return f"{page.settings.board_feed_url}{path}?{urlencode({'ticket': issued.ticket})}"
+
+
 def one_call(page: ui.Page, sid: str) -> None:
     rt = page.runtime
     store = rt.services.store
@@ -101,15 +120,11 @@ def one_call(page: ui.Page, sid: str) -> None:
     for n, rec in enumerate(call.get("recordings") or ()):
         label = f"Recording {n + 1} ({rec.get('status')}, {rec.get('duration') or '?'} s)"
         if st.button(f"Play {label}", key=f"play-{rec.get('sid')}", icon=":material/play_arrow:"):
-            try:
-                audio = rt.run(fetch(page.settings, str(rec.get("sid"))), timeout=60)
-            except MediaError as exc:
-                st.error(literal(exc.message), icon=":material/warning:")
+            url = recording_url(page, sid, str(rec.get("sid")))
+            if url is None:
+                st.error("Redis is unreachable: try again in a moment.", icon=":material/warning:")
             else:
-                rt.run(rt.services.audit.record("playback", page.who.id, sid,
-                                                agent=call.get("agent") or "",
-                                                detail=str(rec.get("sid"))))  # fmt: skip
-                st.audio(audio, format="audio/wav")
+                st.audio(url, format="audio/wav")
     st.markdown("**Who listened**")
     monitors = call.get("monitors") or []
     st.dataframe(pd.DataFrame([{"Supervisor": m["supervisor"], "Mode": m["mode"],

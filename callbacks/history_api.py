@@ -36,9 +36,9 @@ from coach.audit import cell
 from coach.rules import refusal
 from live.board import mask_number
 from live.events import is_sid
+from live.recordings import STATUSES
 
-RECORDING_STATUSES = frozenset({"in-progress", "paused", "stopped", "processing", "completed",
-                                "absent"})  # fmt: skip
+RECORDING_STATUSES = frozenset(STATUSES)
 MAX_NOTES_CHARS = 2000
 
 
@@ -67,12 +67,13 @@ async def recording_event(request: SignedRequest) -> str:
         sid = found["conference_sid"] if found else None
     if sid is None:
         return "unknown"
-    await recording.note(sid, {
+    # Forward only, and into the archive record when the call was archived already
+    # (live/recordings.py): applied | archived | stale | unchanged.
+    return await recording.note(sid, {
         "sid": rid, "call_sid": call_sid or None, "status": status,
         "duration": int(duration) if int(duration) >= 0 else None,
         "channels": p.get("RecordingChannels"), "source": p.get("RecordingSource"),
     })  # fmt: skip
-    return "applied"
 
 
 events = SignedWebhook(recording_event)

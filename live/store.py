@@ -21,6 +21,7 @@ from earpiece.roster import Roster
 from live.batching import BatchedScript
 from live.events import ConferenceEvent
 from live.keys import Keys
+from live.late import LEFT_SECONDS
 from live.model import (
     AlertClock,
     Json,
@@ -141,8 +142,10 @@ class LiveFloor:
                 self.keys.legs,
                 self.keys.dialing,
                 self.keys.ended,
+                self.keys.left,
+                self.keys.left_until,
             ],
-            shared_args=[feed_maxlen, history_seconds],
+            shared_args=[feed_maxlen, history_seconds, LEFT_SECONDS],
         )
 
     # -- write -------------------------------------------------------------

@@ -46,7 +46,7 @@ class RecordingStates:
         unchanged."""
         known = {k: v for k, v in recording.items() if v is not None}
         keys = [self.keys.recordings(sid), self.index, self.keys.sealed(sid), self.keys.late]
-        args = [orjson.dumps(known), self.keep_seconds, sid]
+        args: list[bytes | int | str] = [orjson.dumps(known), self.keep_seconds, sid]
         outcome = await self._script(keys=keys, args=args)
         return text(outcome)
 

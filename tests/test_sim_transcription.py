@@ -160,9 +160,7 @@ def test_recordings_answer_as_twilios_file_says_and_call_back_signed(
 
 
 @pytest.mark.parametrize("words", ["Thank you goodbye then", "ありがとうございました 失礼します"])
-def test_a_final_follows_the_hang_up_as_on_twilio(
-    sim: Sim, receiver: Receiver, words: str
-) -> None:
+def test_a_final_follows_the_hang_up_as_on_twilio(sim: Sim, receiver: Receiver, words: str) -> None:
     """The caller says goodbye and hangs up before the engine settles the utterance: its final
     still comes, after the leave and the conference's end, and then the stop (issue 21)."""
     sim.thread.server.config.app.state.transcriber.words_per_second = 40.0
@@ -188,7 +186,7 @@ def test_a_final_follows_the_hang_up_as_on_twilio(
     assert said["TranscriptionSid"] == made.sid and said["CallSid"] == customer
     assert int(said["SequenceId"]) < int(order[stop][1]["SequenceId"])
     with pytest.raises(StopIteration):  # nothing after the stop
-        next(p for path, p in order[stop + 1:] if path.endswith("/transcripts"))
+        next(p for path, p in order[stop + 1 :] if path.endswith("/transcripts"))
 
 
 def test_a_transcription_stopped_through_the_api_drops_what_it_was_hearing(

@@ -250,9 +250,13 @@ class Transcriber:
                 if utterance in tr.hearing:
                     tr.hearing[utterance] = (track, " ".join(words))
             engine.act(conference, "speech-stop", p.call_sid)
+            settle = FINAL_AFTER_SECONDS / max(1.0, self.words_per_second / 2.5)
             if hang_up:
                 engine.hang_up(conference, p.call_sid)
-            await asyncio.sleep(FINAL_AFTER_SECONDS / max(1.0, self.words_per_second / 2.5))
+                # The engine's own pace, however fast the people speak: the final comes well
+                # after the leave and the end, as it does from Twilio.
+                settle = FINAL_AFTER_SECONDS
+            await asyncio.sleep(settle)
         except asyncio.CancelledError:
             for tr, _ in hearing:
                 tr.hearing.pop(utterance, None)

@@ -1,0 +1,222 @@
+"""Callbacks that come after their call left the floor still belong to it (issue 21 §2.2, §2.3).
+
+A transcription's final that follows the hang-up joins the call's transcript in Redis, and
+once the call was archived, its archive record and the archive's word search; on a second
+service process that never saw the call too (the CallSid's conference is in Redis, not in a
+process's memory). A recording's `completed`, with its duration, that arrives after the
+archive reaches the record; a late `in-progress` after it changes nothing anywhere.
+English and Japanese words alike.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from earpiece.redis_client import RedisTarget, sync_client
+from live.keys import Keys
+from tests.conftest import Wired, make_settings
+from tests.helpers import ServerThread, post_signed
+from tests.test_archive import archived
+from tests.test_transcript import finals, iso_now, state, transcriber, transcript
+
+WORDS = {
+    "en": ("Thanks for your help goodbye", "One more thing my order number is late"),
+    "ja": ("ありがとうございました 失礼します", "最後に 注文の 配送が 遅れています"),
+}
+
+
+@pytest.fixture
+def floor(wiring: Callable[..., Wired]) -> Wired:
+    wired = wiring(EARPIECE_TRANSCRIPTION_GRACE_SECONDS="1")
+    transcriber(wired)
+    return wired
+
+
+@pytest.fixture
+def other(floor: Wired, redis_target: RedisTarget) -> Iterator[ServerThread]:
+    """A second callback-service process on the same Redis, namespace and archive: it never
+    saw the call (its own memory is empty) and takes the callbacks that come late."""
+    from callbacks.app import create_app
+
+    first = floor.service.settings
+    assert first is not None
+    port = ServerThread.free_port()
+    settings = make_settings(
+        redis_target.url, first.namespace, f"http://127.0.0.1:{port}",
+        TWILIO_API_BASE_URL=floor.sim.url, EARPIECE_TWILIO_RETRIES="3",
+    )  # fmt: skip
+    assert settings.archive_url == first.archive_url
+    service = ServerThread(create_app(settings, redis_target), port, settings)
+    service.start()
+    yield service
+    service.stop()
+
+
+def final(call_sid: str, gt: str, seq: int, words: str, lang: str) -> dict[str, str]:
+    """A transcription's final line, as Twilio posts it."""
+    data = orjson.dumps({"transcript": words, "confidence": 0.9}).decode()
+    return {"AccountSid": "AC" + "0" * 32, "CallSid": call_sid, "TranscriptionSid": gt,
+            "Timestamp": iso_now(), "SequenceId": str(seq),
+            "TranscriptionEvent": "transcription-content", "Track": "inbound_track",
+            "Final": "true", "LanguageCode": "ja-JP" if lang == "ja" else "en-US",
+            "TranscriptionData": data}  # fmt: skip
+
+
+def post(service: ServerThread, path: str, params: dict[str, str]) -> httpx.Response:
+    assert service.settings is not None
+    with httpx.Client(base_url=service.url, timeout=10) as http:
+        return post_signed(http, service.settings, path, params)
+
+
+def redis_of(wired: Wired) -> Any:
+    settings = wired.service.settings
+    assert settings is not None and settings.redis_url
+    return sync_client(RedisTarget(settings.redis_url, False, None))
+
+
+def history_search(wired: Wired, q: str) -> list[str]:
+    with wired.api("mina") as http:
+        answer = http.get("/api/history", params={"q": q})
+    assert answer.status_code == 200, answer.text
+    return [c["sid"] for c in answer.json()["calls"]]
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_a_final_after_the_hang_up_joins_the_transcript_then_the_archive(
+    floor: Wired, other: ServerThread, lang: str
+) -> None:
+    goodbye, afterthought = WORDS[lang]
+    call = floor.new_call("tara")  # billing: transcribed on every call
+    sid, customer = call["conference_sid"], call["customer_call_sid"]
+    floor.wait(lambda: state(floor, sid) == "on", 10)
+    (running,) = transcriber(floor).listening(floor.sim.engine.conferences[sid])
+    # The customer says goodbye and hangs up; Twilio (the simulator) settles the final after
+    # the leave and the conference's end: the line is the call's, in Redis.
+    with floor.sim.control() as http:
+        said = http.post(f"/sim/conferences/{sid}/actions", json={
+            "action": "say", "call_sid": customer, "text": goodbye, "hang_up": True})  # fmt: skip
+    assert said.status_code == 200, said.text
+    floor.wait(lambda: (floor.conference(sid) or {}).get("state") == "ended", 10)
+    floor.wait(lambda: goodbye in finals(floor, sid), 10)
+    line = next(x for x in transcript(floor, sid)["lines"] if x["text"] == goodbye)
+    assert line["speaker"] == "customer" and line["final"] is True
+
+    # The call is archived with its last words, found by them.
+    floor.wait(lambda: archived(floor, sid) is not None, 15)
+    assert [x["text"] for x in (archived(floor, sid) or {})["transcript"]] == [goodbye]
+    assert sid in history_search(floor, goodbye)
+
+    # Later still, a retried final reaches the second process: the call's archive record and
+    # its search get it, after the line said before it; a repeat is taken once.
+    late = final(customer, running.sid, running.sequence + 40, afterthought, lang)
+    answer = post(other, "/twilio/transcription-events", late)
+    assert answer.status_code == 204 and answer.headers["x-earpiece-outcome"] == "archived"
+    again = post(other, "/twilio/transcription-events", late)
+    assert again.headers["x-earpiece-outcome"] == "duplicate"
+    floor.wait(lambda: len((archived(floor, sid) or {}).get("transcript") or ()) == 2, 10)
+    lines = (archived(floor, sid) or {})["transcript"]
+    assert [x["text"] for x in lines] == [goodbye, afterthought]
+    assert lines[1]["speaker"] == "customer"
+    assert sid in history_search(floor, afterthought)
+    assert afterthought in finals(floor, sid)  # and in Redis while the call is there
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_a_final_on_a_process_that_never_saw_the_call_after_the_leave(
+    floor: Wired, other: ServerThread, lang: str
+) -> None:
+    """The customer leaves; its final goes to the other process, which resolves the CallSid
+    through Redis. A card number in it is masked as any line is."""
+    goodbye, _ = WORDS[lang]
+    call = floor.new_call("uma")
+    sid, customer = call["conference_sid"], call["customer_call_sid"]
+    floor.wait(lambda: state(floor, sid) == "on", 10)
+    gt = "GT" + uuid.uuid4().hex
+    floor.act(sid, "leave", customer)
+    floor.wait(lambda: (floor.conference(sid) or {}).get("state") == "ended", 10)
+    answer = post(other, "/twilio/transcription-events", final(customer, gt, 7, goodbye, lang))
+    assert answer.status_code == 204
+    assert answer.headers["x-earpiece-outcome"] in {"late", "archived"}  # archived: a slow CI
+    card = post(other, "/twilio/transcription-events",
+                final(customer, gt, 8, "it is 4111 1111 1111 1111", lang))  # fmt: skip
+    assert card.status_code == 204
+    floor.wait(lambda: len(finals(floor, sid)) == 2, 10)
+    assert finals(floor, sid) == [goodbye, "it is [card number]"]
+    floor.wait(lambda: archived(floor, sid) is not None, 15)
+    floor.wait(lambda: len((archived(floor, sid) or {}).get("transcript") or ()) == 2, 10)
+    texts = [x["text"] for x in (archived(floor, sid) or {})["transcript"]]
+    assert texts == [goodbye, "it is [card number]"]
+    # A leg Earpiece never saw is still nobody's.
+    stray = post(other, "/twilio/transcription-events",
+                 final("CA" + uuid.uuid4().hex, gt, 9, goodbye, lang))  # fmt: skip
+    assert stray.headers["x-earpiece-outcome"] == "unknown"
+
+
+def test_a_recording_that_completes_after_the_archive_reaches_its_record(
+    floor: Wired, other: ServerThread
+) -> None:
+    call = floor.new_call("bob")  # sales-east: Earpiece records nothing itself here
+    sid, customer = call["conference_sid"], call["customer_call_sid"]
+    rid = "RE" + uuid.uuid4().hex
+    status = {"AccountSid": "AC" + "0" * 32, "CallSid": customer, "RecordingSid": rid,
+              "RecordingChannels": "2", "RecordingSource": "StartCallRecordingAPI"}  # fmt: skip
+    path = "/twilio/recording-events"
+    started = post(floor.service, path, {**status, "RecordingStatus": "in-progress"})
+    assert started.headers["x-earpiece-outcome"] == "applied"
+    floor.act(sid, "end")
+    floor.wait(lambda: archived(floor, sid) is not None, 15)
+    (before,) = (archived(floor, sid) or {})["recordings"]
+    assert before["status"] == "in-progress" and before.get("duration") is None
+
+    done = post(other, path, {**status, "RecordingStatus": "completed", "RecordingDuration": "42"})
+    assert done.status_code == 204 and done.headers["x-earpiece-outcome"] == "archived"
+    floor.wait(lambda: (archived(floor, sid) or {})["recordings"][0]["status"] == "completed", 10)
+    (after,) = (archived(floor, sid) or {})["recordings"]
+    assert after["sid"] == rid and after["duration"] == 42
+
+    # A retried in-progress after the end: nothing moves back, in Redis or in the archive.
+    back = post(other, path, {**status, "RecordingStatus": "in-progress"})
+    assert back.status_code == 204 and back.headers["x-earpiece-outcome"] == "stale"
+    absent = post(floor.service, path, {**status, "RecordingStatus": "absent"})
+    assert absent.headers["x-earpiece-outcome"] == "stale"  # the first end is the end
+    settings = floor.service.settings
+    assert settings is not None
+    redis = redis_of(floor)
+    try:
+        kept = orjson.loads(redis.hget(Keys(settings.namespace).recordings(sid), rid))
+        floor.wait(lambda: redis.llen(Keys(settings.namespace).late) == 0, 10)
+    finally:
+        redis.close()
+    assert kept["status"] == "completed" and kept["duration"] == 42
+    (still,) = (archived(floor, sid) or {})["recordings"]
+    assert still["status"] == "completed" and still["duration"] == 42
+
+
+def test_a_late_in_progress_never_rolls_a_live_recording_back(floor: Wired) -> None:
+    """Before any archive: `completed` then a retried `in-progress` (they cross on the way),
+    on a call still live; and a pause and a resume still move both ways."""
+    call = floor.new_call("carol")
+    sid, customer = call["conference_sid"], call["customer_call_sid"]
+    rid = "RE" + uuid.uuid4().hex
+    status = {"AccountSid": "AC" + "0" * 32, "CallSid": customer, "RecordingSid": rid}
+    path = "/twilio/recording-events"
+    outcomes = [post(floor.service, path, {**status, "RecordingStatus": s, **extra})
+                .headers["x-earpiece-outcome"]
+                for s, extra in [("in-progress", {}), ("paused", {}), ("in-progress", {}),
+                                 ("completed", {"RecordingDuration": "7"}),
+                                 ("in-progress", {}), ("paused", {})]]  # fmt: skip
+    assert outcomes == ["applied", "applied", "applied", "applied", "stale", "stale"]
+    settings = floor.service.settings
+    assert settings is not None
+    redis = redis_of(floor)
+    try:
+        kept = orjson.loads(redis.hget(Keys(settings.namespace).recordings(sid), rid))
+    finally:
+        redis.close()
+    assert kept["status"] == "completed" and kept["duration"] == 7

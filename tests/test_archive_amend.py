@@ -14,12 +14,13 @@ import pytest
 from archive.record import CallRecord
 from archive.sqlite_store import SqliteStore
 from archive.store import Search, Store
+from live.times import iso
 from tests.test_archive_search import NOW, loop, store  # noqa: F401 - the stores' fixtures
 
 GT = "GT" + "a" * 32
 
 
-def line(seq: int, text: str, at: str) -> dict[str, object]:
+def line(seq: int, text: str, at: str | None) -> dict[str, object]:
     """A final line as the archive keeps it (live/transcript_view.py line_json)."""
     return {"speaker": "customer", "text": text, "at": at, "final": True, "seq": seq,
             "id": f"{GT}:{seq}"}  # fmt: skip
@@ -53,9 +54,8 @@ def test_late_lines_and_a_recordings_end_amend_the_record(
 ) -> None:
     run = loop.run_until_complete
     rid = "RE" + uuid.uuid4().hex
-    first, second, third = (line(2, said, "2026-01-01T00:00:10Z"),
-                            line(5, late, "2026-01-01T00:00:20Z"),
-                            line(9, later, "2026-01-01T00:00:30Z"))  # fmt: skip
+    first, second, third = (line(2, said, iso(NOW - 50_000)), line(5, late, iso(NOW - 40_000)),
+                            line(9, later, iso(NOW - 30_000)))  # fmt: skip
     made = record(first, {"sid": rid, "status": "in-progress", "duration": None})
     assert run(store.put(made)) is True
     assert found(loop, store, late) == []

@@ -14,8 +14,8 @@ What comes after (issue 21): the archiver seals a call (`{ns}:sealed:CF…`, liv
 before it reads it, so a final line or a recording state that lands later is queued on
 `{ns}:late` by the very script that applies it. Each pass then writes the queue into the
 archive's records (`Store.amend`: the line once, the words searchable, the recording's
-newest state). An entry whose call is not in the archive (yet) waits, for LEFT_SECONDS
-at most: a call that could not be archived at all does not hold the queue forever.
+newest state). An entry whose call is not in the archive (yet) waits, for the floor's
+`left_seconds` at most: a call that could not be archived does not hold the queue forever.
 
 The same loop enforces retention: once an hour, what ended more than
 EARPIECE_ARCHIVE_RETENTION_DAYS ago is deleted, recordings at Twilio included.
@@ -38,7 +38,7 @@ from coach.audit import Audit, AuditFilter
 from coach.errors import CoachError
 from coach.twilio_calls import TwilioCalls
 from earpiece.roster import Roster
-from live.late import LEFT_SECONDS, late_entry, seal
+from live.late import late_entry, seal
 from live.model import Json
 from live.store import LiveFloor, now_ms, text
 from live.transcript import Transcripts
@@ -136,8 +136,8 @@ class Archiver:
                 continue
             if await redis.zscore(keys.ended, sid) is not None:
                 waiting += queued  # not archived yet (its write failed): the next pass
-            elif await redis.ttl(keys.sealed(sid)) > self.floor.history_seconds - LEFT_SECONDS:
-                waiting += queued  # sealed lately: its record may be on its way
+            elif await self._sealed_lately(sid):
+                waiting += queued  # its record may be on its way
             else:
                 log.info("late changes of %s dropped: the call is not in the archive", sid)
         if waiting:
@@ -145,6 +145,11 @@ class Archiver:
             # applied (its recordings' newest state is the last one queued).
             await redis.lpush(keys.late, *reversed(waiting))
         return written
+
+    async def _sealed_lately(self, sid: str) -> bool:
+        """Sealed less than `left_seconds` ago (the seal lasts `history_seconds`)."""
+        left: Any = await self.floor.redis.ttl(self.floor.keys.sealed(sid))
+        return int(left) > self.floor.history_seconds - self.floor.left_seconds
 
     async def forget_old(self) -> int:
         """Retention: delete what ended more than `retention_days` ago, and its recordings."""

@@ -13,7 +13,7 @@
 -- KEYS[13+4i] its event timeline (a list, in arrival order; readers sort it by time).
 -- ARGV[1] feed MAXLEN (approximate trim)
 -- ARGV[2] seconds an ended conference is kept for history
--- ARGV[3] seconds a leg that left is still found by its CallSid (live/late.py LEFT_SECONDS)
+-- ARGV[3] seconds a leg that left is still found by its CallSid (live/late.py left_seconds)
 -- ARGV[4..] the events, JSON (live.events.ConferenceEvent.for_script)
 --
 -- Every key shares the floor's hash tag, so a batch is legal on a Cluster.
@@ -42,7 +42,7 @@ local maxlen = ARGV[1]
 local history = tonumber(ARGV[2])
 local left_ms = tonumber(ARGV[3]) * 1000
 -- Legs forgotten per call end, at most: each end prunes more than it adds, so `LEFT` stays
--- the size of the last LEFT_SECONDS' legs.
+-- the legs of the last ARGV[3] seconds.
 local PRUNE = 100
 
 -- A leg that leaves (or whose call ends) stays findable by its CallSid for a while: Twilio's

@@ -10,27 +10,30 @@ ends"). Any of several service processes may receive them, so what finds their c
 in Redis, never in a process's memory:
 
 - `{ns}:left`: CallSid -> "<ConferenceSid> <label>", written by live/apply.lua when a leg
-  leaves or its call ends, kept LEFT_SECONDS (`{ns}:left:until`, pruned as calls end);
+  leaves or its call ends, kept `left_seconds` (`{ns}:left:until`, pruned as calls end);
 - `{ns}:sealed:<ConferenceSid>`: set by the archiver just before it reads an ended call
   (archive/archiver.py). A line or a recording state that lands after the seal is kept in
   Redis as before AND queued on `{ns}:late`, in the same script that applies it, so it is
   either in what the archiver read or on the queue (sometimes both: the archive's merge
   takes a line once, by its id). The archiver writes the queue into the archive's records.
 
-Why LEFT_SECONDS is ten minutes: the mapping must outlive the archive's settle period
-(archive/archiver.py SETTLE_SECONDS, 5 s) plus the time a final can trail a hang-up (a few
+Why a leg is remembered for the archive's settle period plus ten minutes (`left_seconds`):
+the mapping must outlive the settle (EARPIECE_ARCHIVE_SETTLE_SECONDS, 5 s: until then a
+late line joins the call in Redis) plus the time a final can trail a hang-up (a few
 seconds) plus Twilio's own retries of a callback we could not take (bounded by the total
-time of its connection overrides, https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides,
-seconds to a minute) plus an archiver that was briefly down. Ten minutes covers all of
-these several times over and keeps `{ns}:left` to the legs of the last ten minutes (a few
-thousand on a 300-seat floor). A recording's callbacks do not need it: a recording is found
-by its own SID (coach/recording.py's index). The seal lasts as long as the floor keeps an
-ended call (EARPIECE_HISTORY_SECONDS): a recording's `completed` may come that late and
-still reach the archive.
+time of its connection overrides,
+https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides: seconds to a
+minute) plus an archiver that was briefly down. Ten minutes covers all of these several
+times over, and keeps `{ns}:left` to the legs of the last ten minutes (a few thousand on a
+300-seat floor). A recording's callbacks do not need it: a recording is found by its own
+SID (coach/recording.py's index). The seal lasts as long as the floor keeps an ended call
+(EARPIECE_HISTORY_SECONDS): a recording's `completed` may come that late and still reach
+the archive.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -39,11 +42,19 @@ import orjson
 from earpiece.redis_client import AsyncRedis
 from live.keys import Keys
 
-LEFT_SECONDS = 600
+LATE_GRACE_SECONDS = 600
+# With the default settle (archive/archiver.py SETTLE_SECONDS).
+LEFT_SECONDS = 5 + LATE_GRACE_SECONDS
+
+
+def left_seconds(settle_seconds: float) -> int:
+    """How long a leg that left is still found by its CallSid, for an archive that settles
+    `settle_seconds` after a call's end."""
+    return math.ceil(settle_seconds) + LATE_GRACE_SECONDS
 
 
 async def left_call(redis: AsyncRedis, keys: Keys, call_sid: str) -> tuple[str, str] | None:
-    """(ConferenceSid, label) of a leg that left within LEFT_SECONDS, or None."""
+    """(ConferenceSid, label) of a leg that left lately (`left_seconds`), or None."""
     pipe = redis.pipeline(transaction=False)
     pipe.hget(keys.left, call_sid)
     pipe.zscore(keys.left_until, call_sid)

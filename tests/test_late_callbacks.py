@@ -10,18 +10,25 @@ English and Japanese words alike.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 
-from earpiece.redis_client import RedisTarget, sync_client
+from earpiece.redis_client import RedisTarget, async_client, sync_client
+from earpiece.roster import load as load_roster
+from live.events import parse_conference_event
 from live.keys import Keys
+from live.late import left_call
+from live.store import LiveFloor, now_ms
 from tests.conftest import Wired, make_settings
-from tests.helpers import ServerThread, post_signed
+from tests.helpers import Conference, ServerThread, post_signed, sid
 from tests.test_archive import archived
 from tests.test_transcript import finals, iso_now, state, transcriber, transcript
 
@@ -220,3 +227,46 @@ def test_a_late_in_progress_never_rolls_a_live_recording_back(floor: Wired) -> N
     finally:
         redis.close()
     assert kept["status"] == "completed" and kept["duration"] == 7
+
+
+def dated(conf: Conference, name: str, call: str | None, ago: timedelta,
+          label: str | None = None) -> dict[str, str]:  # fmt: skip
+    """A conference callback dated `ago` before now."""
+    extra = {"ParticipantLabel": label} if label else {}
+    return conf.event(name, call, Timestamp=format_datetime(datetime.now(UTC) - ago), **extra)
+
+
+def test_a_leg_that_left_is_remembered_for_a_bounded_time(redis_target: RedisTarget) -> None:
+    """`{ns}:left` finds a leg's call after it left (and after the call ended) for
+    `left_seconds`; older legs are no longer found, and are pruned as later calls end."""
+
+    async def story() -> None:
+        redis = async_client(redis_target)
+        floor = LiveFloor(redis, namespace="l" + uuid.uuid4().hex[:10],
+                          roster=load_roster(None), left_seconds=60)  # fmt: skip
+
+        async def apply(*events: dict[str, str]) -> None:
+            for params in events:
+                await floor.apply(parse_conference_event(params, now_ms()))
+
+        hour, now = timedelta(hours=1), timedelta(0)
+        old, old_customer = Conference(), sid("CA")
+        await apply(dated(old, "participant-join", old_customer, hour, "customer"),
+                    dated(old, "conference-start", None, hour),
+                    dated(old, "conference-end", None, hour))  # fmt: skip
+        assert await left_call(redis, floor.keys, old_customer) is None  # an hour ago: gone
+        assert await redis.hexists(floor.keys.left, old_customer)  # not pruned yet
+
+        conf, customer, agent = Conference(), sid("CA"), sid("CA")
+        await apply(dated(conf, "participant-join", customer, now, "customer"),
+                    dated(conf, "participant-join", agent, now, "agent:tara"),
+                    dated(conf, "participant-leave", customer, now, "customer"))  # fmt: skip
+        assert await floor.call(customer) is None  # not on the live floor any more
+        assert await left_call(redis, floor.keys, customer) == (conf.sid, "customer")
+        await apply(dated(conf, "conference-end", None, now))
+        assert await left_call(redis, floor.keys, agent) == (conf.sid, "agent:tara")
+        assert not await redis.hexists(floor.keys.left, old_customer)  # pruned by that end
+        assert await redis.zscore(floor.keys.left_until, old_customer) is None
+        await redis.aclose()
+
+    asyncio.run(story())

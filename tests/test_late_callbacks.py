@@ -11,10 +11,16 @@ English and Japanese words alike.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,13 +29,22 @@ import pytest
 
 from earpiece.redis_client import RedisTarget, async_client, sync_client
 from earpiece.roster import load as load_roster
+from earpiece.settings import Settings
 from live.events import parse_conference_event
 from live.keys import Keys
 from live.late import left_call
 from live.store import LiveFloor, now_ms
-from tests.conftest import Wired, make_settings
+from tests.conftest import (
+    ACCOUNT_SID,
+    API_TOKEN,
+    AUTH_TOKEN,
+    SESSION_SECRET,
+    Wired,
+    make_settings,
+)
 from tests.helpers import Conference, ServerThread, post_signed, sid
 from tests.test_archive import archived
+from tests.test_scale_out import _ready
 from tests.test_transcript import finals, iso_now, state, transcriber, transcript
 
 WORDS = {
@@ -45,24 +60,48 @@ def floor(wiring: Callable[..., Wired]) -> Wired:
     return wired
 
 
-@pytest.fixture
-def other(floor: Wired, redis_target: RedisTarget) -> Iterator[ServerThread]:
-    """A second callback-service process on the same Redis, namespace and archive: it never
-    saw the call (its own memory is empty) and takes the callbacks that come late."""
-    from callbacks.app import create_app
+@dataclass
+class Process:
+    """A service process the test posts to, signing as Twilio does for its URL."""
 
+    url: str
+    settings: Settings
+
+
+@pytest.fixture
+def other(floor: Wired, tmp_path: Path) -> Iterator[Process]:
+    """A second callback-service process (a real `earpiece callbacks` subprocess, as
+    tests/test_scale_out.py runs them) on the same Redis, namespace and archive: it never saw
+    the call (its memory is its own) and takes the callbacks that come late."""
     first = floor.service.settings
-    assert first is not None
+    assert first is not None and first.redis_url and first.archive_url
     port = ServerThread.free_port()
-    settings = make_settings(
-        redis_target.url, first.namespace, f"http://127.0.0.1:{port}",
-        TWILIO_API_BASE_URL=floor.sim.url, EARPIECE_TWILIO_RETRIES="3",
-    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    settings = make_settings(first.redis_url, first.namespace, url)
     assert settings.archive_url == first.archive_url
-    service = ServerThread(create_app(settings, redis_target), port, settings)
-    service.start()
-    yield service
-    service.stop()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EARPIECE_", "TWILIO_"))}
+    env.update(
+        REDIS_URL=first.redis_url, EARPIECE_NAMESPACE=first.namespace,
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=url,
+        EARPIECE_API_TOKEN=API_TOKEN, EARPIECE_SESSION_SECRET=SESSION_SECRET,
+        EARPIECE_DEMO="true", EARPIECE_ARCHIVE_URL=first.archive_url,
+        EARPIECE_ARCHIVE_SETTLE_SECONDS="0.5", TWILIO_API_BASE_URL=floor.sim.url,
+        EARPIECE_DATA_DIR=str(tmp_path),
+    )  # fmt: skip
+    with open(tmp_path / "other.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "earpiece.cli", "callbacks", "--port", str(port)],
+            env=env, cwd=tmp_path, stdout=log, stderr=log,
+        )  # fmt: skip
+    try:
+        _ready(port)
+        yield Process(url, settings)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def final(call_sid: str, gt: str, seq: int, words: str, lang: str) -> dict[str, str]:
@@ -75,7 +114,7 @@ def final(call_sid: str, gt: str, seq: int, words: str, lang: str) -> dict[str, 
             "TranscriptionData": data}  # fmt: skip
 
 
-def post(service: ServerThread, path: str, params: dict[str, str]) -> httpx.Response:
+def post(service: ServerThread | Process, path: str, params: dict[str, str]) -> httpx.Response:
     assert service.settings is not None
     with httpx.Client(base_url=service.url, timeout=10) as http:
         return post_signed(http, service.settings, path, params)
@@ -96,7 +135,7 @@ def history_search(wired: Wired, q: str) -> list[str]:
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_a_final_after_the_hang_up_joins_the_transcript_then_the_archive(
-    floor: Wired, other: ServerThread, lang: str
+    floor: Wired, other: Process, lang: str
 ) -> None:
     goodbye, afterthought = WORDS[lang]
     call = floor.new_call("tara")  # billing: transcribed on every call
@@ -136,7 +175,7 @@ def test_a_final_after_the_hang_up_joins_the_transcript_then_the_archive(
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_a_final_on_a_process_that_never_saw_the_call_after_the_leave(
-    floor: Wired, other: ServerThread, lang: str
+    floor: Wired, other: Process, lang: str
 ) -> None:
     """The customer leaves; its final goes to the other process, which resolves the CallSid
     through Redis. A card number in it is masked as any line is."""
@@ -166,7 +205,7 @@ def test_a_final_on_a_process_that_never_saw_the_call_after_the_leave(
 
 
 def test_a_recording_that_completes_after_the_archive_reaches_its_record(
-    floor: Wired, other: ServerThread
+    floor: Wired, other: Process
 ) -> None:
     call = floor.new_call("bob")  # sales-east: Earpiece records nothing itself here
     sid, customer = call["conference_sid"], call["customer_call_sid"]

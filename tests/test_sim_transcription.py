@@ -142,6 +142,11 @@ def test_recordings_answer_as_twilios_file_says_and_call_back_signed(
     with sim.control() as http:
         http.post(f"/sim/conferences/{call['conference_sid']}/actions",
                   json={"action": "leave", "call_sid": customer})  # fmt: skip
+    # Twilio processes the file first: `processing` (no callback), no media yet.
+    processing = raw(sim, "GET", f"/Calls/{customer}/Recordings/{rid}.json").json()
+    assert processing["status"] == "processing" and processing["duration"] == "-1"
+    assert problems(processing, schema_of(RECORDING)) == []
+    assert raw(sim, "GET", f"/Recordings/{rid}.wav").status_code == 404
 
     def statuses() -> list[str | None]:
         return [r.params.get("RecordingStatus") for r in receiver.received

@@ -131,7 +131,14 @@ class Archiver:
             queued.append(original)
         written, waiting = 0, []
         for sid, (lines, recordings, queued) in calls.items():
-            if await self.store.amend(sid, lines, list(recordings.values())):
+            try:
+                amended = await self.store.amend(sid, lines, list(recordings.values()))
+            except Exception:
+                # The store is away: these wait for the next pass, nothing is lost.
+                log.warning("late changes of %s not written yet", sid, exc_info=True)
+                waiting += queued
+                continue
+            if amended:
                 written += len(queued)
                 continue
             if await redis.zscore(keys.ended, sid) is not None:

@@ -8,13 +8,22 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
+from pathlib import Path
 
+import orjson
 import pytest
 
+from archive.archiver import Archiver
 from archive.record import CallRecord
 from archive.sqlite_store import SqliteStore
 from archive.store import Search, Store
+from coach.audit import Audit
+from earpiece.redis_client import RedisTarget, async_client
+from earpiece.roster import load as load_roster
+from live.late import seal
+from live.store import LiveFloor, now_ms
 from live.times import iso
+from live.transcript import Transcripts
 from tests.test_archive_search import NOW, loop, store  # noqa: F401 - the stores' fixtures
 
 GT = "GT" + "a" * 32
@@ -79,3 +88,44 @@ def test_late_lines_and_a_recordings_end_amend_the_record(
         # FTS5's external-content index agrees with the rows it indexes.
         with sqlite3.connect(store.path) as db:
             db.execute("INSERT INTO calls_text (calls_text) VALUES ('integrity-check')")
+
+
+def test_the_archiver_writes_the_late_queue_and_waits_only_where_it_should(
+    redis_target: RedisTarget, tmp_path: Path
+) -> None:
+    """`{ns}:late` entries: written into their record; kept (in order) for a call still to
+    archive or sealed lately; dropped for a call the archive will never have; an entry that
+    is not one is skipped, never a crash of the loop."""
+
+    async def story() -> None:
+        redis = async_client(redis_target)
+        floor = LiveFloor(redis, namespace="a" + uuid.uuid4().hex[:10],
+                          roster=load_roster(None), left_seconds=60)  # fmt: skip
+        roster = load_roster(None)
+        archive = SqliteStore(tmp_path / "archive.sqlite3")
+        archiver = Archiver(floor, Transcripts(redis, floor, roster, 1000, 600),
+                            Audit(redis, floor.keys, 90), archive, roster)  # fmt: skip
+        keys = floor.keys
+        kept = record(line(2, "hello", iso(NOW - 50_000)), {"sid": "RE" + "1" * 32})
+        await archive.put(kept)
+        to_archive, sealed, lost = ("CF" + uuid.uuid4().hex for _ in range(3))
+        await redis.zadd(keys.ended, {to_archive: now_ms()})
+        await seal(redis, keys, sealed, floor.history_seconds)
+
+        def entry(sid: str, seq: int, words: str) -> bytes:
+            raw = {"g": GT, "q": seq, "s": "customer", "t": words, "at": NOW - 40_000, "f": True}
+            return orjson.dumps({"k": "line", "sid": sid, "line": raw})
+
+        queued = [entry(to_archive, 3, "one"), b"not json", entry(kept.sid, 3, "late words"),
+                  entry(sealed, 4, "two"), entry(lost, 5, "gone"),
+                  entry(to_archive, 6, "three")]  # fmt: skip
+        await redis.rpush(keys.late, *queued)
+        assert await archiver.amend_late() == 1
+        doc = await archive.get(kept.sid) or {}
+        assert [x["text"] for x in doc["transcript"]] == ["hello", "late words"]
+        waiting = await redis.lrange(keys.late, 0, -1)
+        assert waiting == [queued[0], queued[5], queued[3]]  # per call, in their order
+        await archive.close()
+        await redis.aclose()
+
+    asyncio.run(story())

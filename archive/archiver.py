@@ -10,6 +10,13 @@ transcript, timeline, audit entries, alerts raised, recordings) and writes one
 record. The store ignores a second write of the same call, so a crash between
 writing and forgetting it, or two processes, still archive it exactly once.
 
+What comes after (issue 21): the archiver seals a call (`{ns}:sealed:CF…`, live/late.py)
+before it reads it, so a final line or a recording state that lands later is queued on
+`{ns}:late` by the very script that applies it. Each pass then writes the queue into the
+archive's records (`Store.amend`: the line once, the words searchable, the recording's
+newest state). An entry whose call is not in the archive (yet) waits, for the floor's
+`left_seconds` at most: a call that could not be archived does not hold the queue forever.
+
 The same loop enforces retention: once an hour, what ended more than
 EARPIECE_ARCHIVE_RETENTION_DAYS ago is deleted, recordings at Twilio included.
 """
@@ -31,13 +38,18 @@ from coach.audit import Audit, AuditFilter
 from coach.errors import CoachError
 from coach.twilio_calls import TwilioCalls
 from earpiece.roster import Roster
+from live.late import late_entry, seal
+from live.model import Json
 from live.store import LiveFloor, now_ms, text
 from live.transcript import Transcripts
+from live.transcript_view import line_json
 
 log = logging.getLogger("earpiece.archive")
 
 SETTLE_SECONDS = 5.0
 BATCH = 100
+# Late changes written per pass, at most (the rest wait for the next pass, a second later).
+LATE_BATCH = 500
 EVERY_SECONDS = 1.0
 RETENTION_EVERY_SECONDS = 3600.0
 
@@ -84,6 +96,9 @@ class Archiver:
         written = 0
         for raw in due:
             sid = text(raw)
+            # Sealed first: whatever lands after is queued, so none of it falls between this
+            # read and the record (live/late.py).
+            await seal(redis, keys, sid, self.floor.history_seconds)
             record = await self.gather(sid)
             if record is not None and await self.store.put(record):
                 written += 1
@@ -92,7 +107,56 @@ class Archiver:
             pipe.delete(keys.raised(sid))
             await pipe.execute()
         self.archived += written
+        await self.amend_late()
         return written
+
+    async def amend_late(self) -> int:
+        """Write the late lines and recording states (live/late.py) into the archive's records;
+        how many changes were written."""
+        redis, keys = self.floor.redis, self.floor.keys
+        raw: Any = await redis.lpop(keys.late, LATE_BATCH)
+        if not raw:
+            return 0
+        calls: dict[str, tuple[list[Json], dict[str, Json], list[Any]]] = {}
+        for original in raw:
+            entry = late_entry(original)
+            if entry is None:
+                continue
+            lines, recordings, queued = calls.setdefault(entry["sid"], ([], {}, []))
+            if entry.get("k") == "line" and isinstance(entry.get("line"), dict):
+                lines.append(line_json(entry["line"]))
+            elif entry.get("k") == "recording" and isinstance(entry.get("recording"), dict):
+                recording = entry["recording"]
+                recordings[str(recording.get("sid"))] = recording  # the newest state is last
+            queued.append(original)
+        written, waiting = 0, []
+        for sid, (lines, recordings, queued) in calls.items():
+            try:
+                amended = await self.store.amend(sid, lines, list(recordings.values()))
+            except Exception:
+                # The store is away: these wait for the next pass, nothing is lost.
+                log.warning("late changes of %s not written yet", sid, exc_info=True)
+                waiting += queued
+                continue
+            if amended:
+                written += len(queued)
+                continue
+            if await redis.zscore(keys.ended, sid) is not None:
+                waiting += queued  # not archived yet (its write failed): the next pass
+            elif await self._sealed_lately(sid):
+                waiting += queued  # its record may be on its way
+            else:
+                log.info("late changes of %s dropped: the call is not in the archive", sid)
+        if waiting:
+            # Back at the head, in their order: a call's changes stay in the order they were
+            # applied (its recordings' newest state is the last one queued).
+            await redis.lpush(keys.late, *reversed(waiting))
+        return written
+
+    async def _sealed_lately(self, sid: str) -> bool:
+        """Sealed less than `left_seconds` ago (the seal lasts `history_seconds`)."""
+        left: Any = await self.floor.redis.ttl(self.floor.keys.sealed(sid))
+        return int(left) > self.floor.history_seconds - self.floor.left_seconds
 
     async def forget_old(self) -> int:
         """Retention: delete what ended more than `retention_days` ago, and its recordings."""

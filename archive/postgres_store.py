@@ -16,7 +16,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
-from archive.record import CallRecord
+from archive.record import CallRecord, amend
 from archive.sqlite_store import review_json, summary
 from archive.store import MAX_PAGE, Json, Review, ReviewSearch, Search, phrase_query
 
@@ -89,6 +89,22 @@ class PostgresStore:
         doc: Json = dict(row[0])
         doc["reviewed"] = bool(row[1])
         return doc
+
+    async def amend(self, sid: str, lines: list[Json], recordings: list[Json]) -> bool:
+        db = await self._db()
+        async with db.transaction(), db.cursor() as cur:
+            await cur.execute("SELECT doc FROM calls WHERE sid = %s FOR UPDATE", (sid,))
+            row = await cur.fetchone()
+            if row is None:
+                return False
+            amended = amend(dict(row[0]), lines, recordings)
+            if amended is not None:
+                doc, words = amended
+                await cur.execute(
+                    "UPDATE calls SET doc = %s, words = to_tsvector('simple', %s) WHERE sid = %s",
+                    (Jsonb(doc), words, sid),
+                )
+        return True
 
     async def search(self, search: Search) -> tuple[list[Json], int | None]:
         where: list[str] = []

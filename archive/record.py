@@ -116,5 +116,45 @@ def build(
         sid=str(doc.get("sid")), started_ms=started, ended_ms=ended,
         team=record["team"], queue=record["queue"], agent=agent,
         alerts=tuple(record["alerts"]), monitored=bool(monitors),
-        text=" ".join(str(line.get("text") or "") for line in finals), doc=record,
+        text=transcript_text(finals), doc=record,
     )  # fmt: skip
+
+
+def transcript_text(finals: Iterable[Mapping[str, Any]]) -> str:
+    """The words of a call's final lines, as the archive searches them."""
+    return " ".join(str(line.get("text") or "") for line in finals)
+
+
+def amend(doc: Mapping[str, Any], lines: Iterable[Json],
+          recordings: Iterable[Json]) -> tuple[Json, str] | None:  # fmt: skip
+    """An archived call's document with late final lines (as line_json gives them) and the
+    newest state of its recordings (live/recordings.py applied the forward-only rule; what it
+    queued last is the newest); with the words to search. None when nothing changed.
+
+    A line is taken once (by its id: the same line may be both in what the archiver read and
+    on the late queue), and the transcript stays in time order."""
+    transcript = list(doc.get("transcript") or ())
+    have = {line.get("id") for line in transcript if line.get("id")}
+    changed = False
+    for line in lines:
+        if not line.get("final") or (line.get("id") and line.get("id") in have):
+            continue
+        transcript.append(line)
+        have.add(line.get("id"))
+        changed = True
+    # Time order (stable: lines of the same second keep the order the archive had, and a
+    # late one comes after them, as it was said last).
+    transcript.sort(key=lambda line: line.get("at") or "")
+    kept = list(doc.get("recordings") or ())
+    for recording in recordings:
+        at = next((i for i, r in enumerate(kept) if r.get("sid") == recording.get("sid")), None)
+        if at is None:
+            kept.append(dict(recording))
+            changed = True
+        elif kept[at] != recording:
+            kept[at] = {**kept[at], **recording}
+            changed = True
+    if not changed:
+        return None
+    out = {**doc, "transcript": transcript, "recordings": kept}
+    return out, transcript_text(transcript)

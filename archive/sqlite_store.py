@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 import orjson
 
-from archive.record import CallRecord
+from archive.record import CallRecord, amend
 from archive.store import MAX_PAGE, Json, Review, ReviewSearch, Search, phrase_query
 from earpiece.private_files import private_dir, private_file, tighten
 
@@ -133,6 +133,37 @@ class SqliteStore:
             return doc
 
         return await self._run(read)
+
+    async def amend(self, sid: str, lines: list[Json], recordings: list[Json]) -> bool:
+        def write(db: sqlite3.Connection) -> bool:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT id, text, doc FROM calls WHERE sid = ?",
+                                 (sid,)).fetchone()  # fmt: skip
+                if row is None:
+                    db.execute("ROLLBACK")
+                    return False
+                row_id, old_words, raw = row
+                amended = amend(orjson.loads(raw), lines, recordings)
+                if amended is not None:
+                    doc, words = amended
+                    if words != old_words:
+                        # The words index holds the call's words as they were: out, then in.
+                        if old_words:
+                            db.execute("INSERT INTO calls_text (calls_text, rowid, text) "
+                                       "VALUES ('delete', ?, ?)", (row_id, old_words))  # fmt: skip
+                        if words:
+                            db.execute("INSERT INTO calls_text (rowid, text) VALUES (?, ?)",
+                                       (row_id, words))  # fmt: skip
+                    db.execute("UPDATE calls SET text = ?, doc = ? WHERE id = ?",
+                               (words, orjson.dumps(doc), row_id))  # fmt: skip
+                db.execute("COMMIT")
+                return True
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        return await self._run(write)
 
     async def search(self, search: Search) -> tuple[list[Json], int | None]:
         where: list[str] = []

@@ -69,6 +69,11 @@ class Store(Protocol):
 
     async def get(self, sid: str) -> Json | None: ...
 
+    async def amend(self, sid: str, lines: list[Json], recordings: list[Json]) -> bool:
+        """Add late final lines to an archived call (and to its searched words) and set its
+        recordings' newest state (archive/record.py `amend`): False when the call is not in
+        the archive (yet)."""
+
     async def search(self, search: Search) -> tuple[list[Json], int | None]:
         """Matching calls, newest first, and the cursor of the next page (None: no more)."""
 

@@ -39,9 +39,9 @@ from coach.rules import refusal
 from live.board import mask_number
 from live.events import BadEvent, is_sid
 from live.numbers import whole
+from live.recordings import STATUSES
 
-RECORDING_STATUSES = frozenset({"in-progress", "paused", "stopped", "processing", "completed",
-                                "absent"})  # fmt: skip
+RECORDING_STATUSES = frozenset(STATUSES)
 MAX_NOTES_CHARS = 2000
 MAX_RECORDING_SECONDS = 24 * 3600
 MAX_SOURCE_CHARS = 40  # RecordingSource: a word such as StartCallRecordingAPI
@@ -78,13 +78,14 @@ async def recording_event(request: SignedRequest) -> str:
         sid = found["conference_sid"] if found else None
     if sid is None:
         return "unknown"
-    await recording.note(sid, {
+    # Forward only, and into the archive record when the call was archived already
+    # (live/recordings.py): applied | archived | stale | unchanged.
+    return await recording.note(sid, {
         "sid": rid, "call_sid": call_sid or None, "status": status,
         "duration": duration if duration is not None and duration >= 0 else None,
         "channels": str(channels) if channels is not None else None,
         "source": (p.get("RecordingSource") or "")[:MAX_SOURCE_CHARS] or None,
     })  # fmt: skip
-    return "applied"
 
 
 events = SignedWebhook(recording_event)

@@ -13,7 +13,9 @@ the audio at all, and `in-progress` again on resume.
 
 The recording's SID is kept against its conference (`{ns}:rec:{sid}`, and an
 index RecordingSid -> ConferenceSid for the callbacks that arrive after the call's
-legs have left the floor), so the archive knows each call's recordings.
+legs have left the floor), so the archive knows each call's recordings. Every
+change goes through live/recordings.py: a recording's state only moves forward,
+and one that changes after the call was archived reaches its archive record.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from coach.errors import CoachError
 from coach.twilio_calls import TwilioCalls
 from earpiece.roster import Roster
 from live.model import Json, customer_leg
+from live.recordings import ENDED, RecordingStates
 from live.store import LiveFloor, text
 from live.times import iso
 
@@ -46,10 +49,15 @@ class Recording:
     status_callback_url: str
     _failed: dict[str, float] = field(default_factory=dict)
     started: int = 0
+    states: RecordingStates = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.states = RecordingStates(self.floor.redis, self.floor.keys,
+                                      self.floor.history_seconds)  # fmt: skip
 
     @property
     def index(self) -> str:
-        return f"{self.floor.keys.tag}:recidx"
+        return self.states.index
 
     def wanted(self, team: str | None) -> bool:
         found = self.roster.teams.get(team) if team else None
@@ -93,25 +101,18 @@ class Recording:
         if paused:  # started while a payment was under way: paused at once
             await self.set_status(sid, "paused")
 
-    async def note(self, sid: str, recording: Json) -> None:
-        """Keep (or update) what Earpiece knows of a recording of conference `sid`."""
-        keys = self.floor.keys
-        current = (await self.recordings(sid)).get(recording["sid"], {})
-        merged = {**current, **{k: v for k, v in recording.items() if v is not None}}
-        pipe = self.floor.redis.pipeline(transaction=False)
-        pipe.hset(keys.recordings(sid), recording["sid"], orjson.dumps(merged))
-        pipe.expire(keys.recordings(sid), self.floor.history_seconds)
-        pipe.hset(self.index, recording["sid"], sid)
-        await pipe.execute()
+    async def note(self, sid: str, recording: Json) -> str:
+        """Keep (or update) what Earpiece knows of a recording of conference `sid`, forward
+        only (live/recordings.py): applied | archived | stale | unchanged."""
+        return await self.states.note(sid, recording)
 
     async def conference_of(self, recording_sid: str) -> str | None:
-        found = await self.floor.redis.hget(self.index, recording_sid)
-        return text(found) if found is not None else None
+        return await self.states.conference_of(recording_sid)
 
     async def set_status(self, sid: str, status: str) -> None:
         """paused | in-progress on each of the call's recordings still running."""
         for rec in (await self.recordings(sid)).values():
-            if rec.get("status") in ("completed", "absent", "stopped"):
+            if rec.get("status") in ENDED or rec.get("status") == "stopped":
                 continue
             try:
                 await self.twilio.update_recording(

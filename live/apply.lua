@@ -5,13 +5,16 @@
 -- KEYS[3] change feed (stream)
 -- KEYS[4] supervisor index, KEYS[5] leg index, KEYS[6] dialing legs (see monitor.lua)
 -- KEYS[7] ended conferences still to archive (sorted set SID -> end ms, archive/archiver.py)
--- then, for each event i (from 0): KEYS[8+4i] its conference document (JSON
--- string), KEYS[9+4i] the bitmap of that conference's applied
--- SequenceNumbers, KEYS[10+4i] the idempotency tokens taken for it (set),
--- KEYS[11+4i] its event timeline (a list, in arrival order; readers sort it by time).
+-- KEYS[8] legs that left: hash CallSid -> "<ConferenceSid> <label>", KEYS[9] until when each
+-- is kept (sorted set CallSid -> ms): a late transcription callback finds its call (live/late.py)
+-- then, for each event i (from 0): KEYS[10+4i] its conference document (JSON
+-- string), KEYS[11+4i] the bitmap of that conference's applied
+-- SequenceNumbers, KEYS[12+4i] the idempotency tokens taken for it (set),
+-- KEYS[13+4i] its event timeline (a list, in arrival order; readers sort it by time).
 -- ARGV[1] feed MAXLEN (approximate trim)
 -- ARGV[2] seconds an ended conference is kept for history
--- ARGV[3..] the events, JSON (live.events.ConferenceEvent.for_script)
+-- ARGV[3] seconds a leg that left is still found by its CallSid (live/late.py left_seconds)
+-- ARGV[4..] the events, JSON (live.events.ConferenceEvent.for_script)
 --
 -- Every key shares the floor's hash tag, so a batch is legal on a Cluster.
 -- Events are applied one after the other, in the order given, each exactly
@@ -34,8 +37,28 @@
 
 local LIVE, CALLS, FEED = KEYS[1], KEYS[2], KEYS[3]
 local SUPERVISORS, LEGS, DIALING, ENDED = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local LEFT, LEFT_UNTIL = KEYS[8], KEYS[9]
 local maxlen = ARGV[1]
 local history = tonumber(ARGV[2])
+local left_ms = tonumber(ARGV[3]) * 1000
+-- Legs forgotten per call end, at most: each end prunes more than it adds, so `LEFT` stays
+-- the legs of the last ARGV[3] seconds.
+local PRUNE = 100
+
+-- A leg that leaves (or whose call ends) stays findable by its CallSid for a while: Twilio's
+-- transcription finals and retries trail the hang-up (live/late.py).
+local function remember_left(call_sid, c, p, ts)
+  redis.call('HSET', LEFT, call_sid, c.sid .. ' ' .. (p.label or ''))
+  redis.call('ZADD', LEFT_UNTIL, ts + left_ms, call_sid)
+end
+
+local function prune_left(now)
+  local gone = redis.call('ZRANGEBYSCORE', LEFT_UNTIL, '-inf', now, 'LIMIT', 0, PRUNE)
+  if #gone > 0 then
+    redis.call('HDEL', LEFT, unpack(gone))
+    redis.call('ZREM', LEFT_UNTIL, unpack(gone))
+  end
+end
 -- A conference's timeline keeps its newest events only: a call held and
 -- resumed all afternoon must not grow without bound.
 local TIMELINE_MAX = 200
@@ -106,7 +129,9 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
       if p.present then
         redis.call('HDEL', CALLS, call_sid)
       end
+      remember_left(call_sid, c, p, ts)
     end
+    prune_left(ts)
     redis.call('ZREM', LIVE, c.sid)
     -- To the archive, once its last callbacks had a moment to land (archive/archiver.py).
     redis.call('ZADD', ENDED, ts, c.sid)
@@ -175,6 +200,7 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
           if not ended then redis.call('HSET', CALLS, ev.call, c.sid) end
         else
           if not ended then redis.call('HDEL', CALLS, ev.call) end
+          remember_left(ev.call, c, p, ts)
         end
       end
     end
@@ -287,8 +313,8 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
 end
 
 local out = {}
-for i = 3, #ARGV do
-  local base = 8 + 4 * (i - 3)
+for i = 4, #ARGV do
+  local base = 10 + 4 * (i - 4)
   local outcome, id = apply_one(cjson.decode(ARGV[i]), KEYS[base], KEYS[base + 1], KEYS[base + 2],
     KEYS[base + 3])
   out[#out + 1] = outcome

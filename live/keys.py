@@ -60,6 +60,27 @@ class Keys:
         """Ended conferences not yet archived: sorted set SID -> end (ms)."""
         return f"{self.tag}:ended"
 
+    @property
+    def left(self) -> str:
+        """Hash CallSid -> "<ConferenceSid> <label>" of legs that left or whose call ended: a
+        late callback still finds its call (live/late.py says for how long)."""
+        return f"{self.tag}:left"
+
+    @property
+    def left_until(self) -> str:
+        """Sorted set CallSid -> until when (ms) `left` keeps it (pruned as calls end)."""
+        return f"{self.tag}:left:until"
+
+    def sealed(self, sid: str) -> str:
+        """Set by the archiver before it reads an ended call: what lands after goes to `late`."""
+        return f"{self.tag}:sealed:{sid}"
+
+    @property
+    def late(self) -> str:
+        """List of changes to calls already archived (a late line, a recording's last state),
+        JSON, oldest first: the archiver writes them into the archive's records."""
+        return f"{self.tag}:late"
+
     def raised(self, sid: str) -> str:
         """Every alert a live call had at some moment (a set): the archive keeps them."""
         return f"{self.tag}:raised:{sid}"

@@ -21,6 +21,7 @@ from earpiece.roster import Roster
 from live.batching import BatchedScript
 from live.events import ConferenceEvent
 from live.keys import Keys
+from live.late import LEFT_SECONDS
 from live.model import (
     AlertClock,
     Json,
@@ -115,6 +116,7 @@ class LiveFloor:
         thresholds: Thresholds | None = None,
         feed_maxlen: int = 20_000,
         history_seconds: int = 24 * 3600,
+        left_seconds: int = LEFT_SECONDS,
     ) -> None:
         self.redis = redis
         self.keys = Keys(namespace)
@@ -124,6 +126,7 @@ class LiveFloor:
         self._follows: tuple[float, dict[str, str]] | None = None
         self.feed_maxlen = feed_maxlen
         self.history_seconds = history_seconds
+        self.left_seconds = left_seconds
         self._monitor = redis.register_script(MONITOR_LUA)
         self._repair = redis.register_script(REPAIR_LUA)
         self._announce = redis.register_script(ANNOUNCE_LUA)
@@ -141,8 +144,10 @@ class LiveFloor:
                 self.keys.legs,
                 self.keys.dialing,
                 self.keys.ended,
+                self.keys.left,
+                self.keys.left_until,
             ],
-            shared_args=[feed_maxlen, history_seconds],
+            shared_args=[feed_maxlen, history_seconds, left_seconds],
         )
 
     # -- write -------------------------------------------------------------

@@ -1,19 +1,29 @@
 -- A live call's transcript: lines from Twilio's transcription callbacks, and its state.
 --
--- KEYS[1] change feed (stream), KEYS[2] the live index (sorted set of live conferences)
--- then, for each event i (from 0): KEYS[3+4i] the conference document,
--- KEYS[4+4i] the transcript's index (sorted set "<TranscriptionSid>:<SequenceId>" -> ms),
--- KEYS[5+4i] its final lines (hash, same members -> line JSON),
--- KEYS[6+4i] its registers (hash: per transcription and track the newest final's
+-- KEYS[1] change feed (stream), KEYS[2] the live index (sorted set of live conferences),
+-- KEYS[3] changes to archived calls (list, archive/archiver.py reads it: live/late.py)
+-- then, for each event i (from 0): KEYS[4+5i] the conference document,
+-- KEYS[5+5i] the transcript's index (sorted set "<TranscriptionSid>:<SequenceId>" -> ms),
+-- KEYS[6+5i] its final lines (hash, same members -> line JSON),
+-- KEYS[7+5i] its registers (hash: per transcription and track the newest final's
 --   SequenceId "<GT>|<speaker>|f" and the newest partial "<GT>|<speaker>|p"; "ctx", until
---   when lines are masked harder because the call spoke of a card; "paused" while paused)
+--   when lines are masked harder because the call spoke of a card; "paused" while paused),
+-- KEYS[8+5i] the archiver's seal of the conference (exists once it read the call)
 -- ARGV[1] feed MAXLEN, ARGV[2] final lines kept per call, ARGV[3] seconds the transcript
 -- is kept after its first line, ARGV[4] ms the card context lasts,
 -- ARGV[5..] the events, JSON (live/transcript.py)
 --
 -- Returns {outcome1, feed id1 or "", ...}. Outcomes: applied, duplicate, stale (a partial
 -- older than a final of its track), paused (nothing is kept while a call is paused for a
--- payment), ended (no longer live), unknown (no such conference), unchanged.
+-- payment), late (a final of a call that ended, kept with its transcript), archived (the
+-- same, once the archiver read the call: also queued for its archive record), ended (a
+-- partial or a state change of a call that ended), unknown (no such conference), unchanged.
+--
+-- A final that arrives after the call ended still belongs to it (Twilio sends the last
+-- utterance's final after the hang-up): it joins the transcript in Redis exactly as a live
+-- line would (masking, card context, pause), the ended document's last line and phrase
+-- hits included, but nothing of it announces the conference again; partials of an ended
+-- call are dropped (only finals are archived).
 --
 -- Cost: a line is the hot path (a partial every few hundred ms per speaking call). A
 -- partial never reads the conference document (its liveness is the live index, its pause
@@ -28,7 +38,7 @@
 -- finals and, per track, the newest partial newer than every final: the same set in any
 -- order. The conference's last line is the newest final by time.
 
-local FEED, LIVE = KEYS[1], KEYS[2]
+local FEED, LIVE, LATE = KEYS[1], KEYS[2], KEYS[3]
 local maxlen = ARGV[1]
 local max_lines = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
@@ -49,7 +59,7 @@ local function save(DOC, c, announce)
   end
 end
 
-local function line_one(ev, sid, DOC, IDX, LINES, REGS)
+local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended)
   local regs = redis.call('HMGET', REGS, 'paused', 'ctx')
   if regs[1] then return 'paused', '' end
   local card_until = tonumber(regs[2] or '0')
@@ -95,7 +105,7 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
   end
   local id = publish(sid, line)
   local raw = redis.call('GET', DOC)
-  if not raw then return 'applied', id end
+  if not raw then return 'applied', id, line end
   local c = cjson.decode(raw)
   local tx = c.tx or {}
   local changed, alerting = false, false
@@ -113,9 +123,9 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
   end
   if changed then
     c.tx = tx
-    save(DOC, c, alerting)
+    save(DOC, c, alerting and not ended)
   end
-  return 'applied', id
+  return 'applied', id, line
 end
 
 -- The transcription's own state: started, stopped, failed (Twilio's callbacks and
@@ -173,15 +183,29 @@ end
 
 local out = {}
 for i = 5, #ARGV do
-  local base = 3 + 4 * (i - 5)
-  local DOC, REGS = KEYS[base], KEYS[base + 3]
+  local base = 4 + 5 * (i - 5)
+  local DOC, REGS, SEAL = KEYS[base], KEYS[base + 3], KEYS[base + 4]
   local ev = cjson.decode(ARGV[i])
   local outcome, id = 'unknown', ''
   if ev.op == 'line' then
     if redis.call('ZSCORE', LIVE, ev.cf) then
-      outcome, id = line_one(ev, ev.cf, DOC, KEYS[base + 1], KEYS[base + 2], REGS)
-    elseif redis.call('EXISTS', DOC) == 1 then
-      outcome = 'ended'
+      outcome, id = line_one(ev, ev.cf, DOC, KEYS[base + 1], KEYS[base + 2], REGS, false)
+    else
+      local sealed = redis.call('EXISTS', SEAL) == 1
+      if sealed or redis.call('EXISTS', DOC) == 1 then
+        outcome = 'ended'
+        if ev.final then
+          local line
+          outcome, id, line = line_one(ev, ev.cf, DOC, KEYS[base + 1], KEYS[base + 2], REGS, true)
+          if outcome == 'applied' then
+            outcome = 'late'
+            if sealed then
+              redis.call('RPUSH', LATE, cjson.encode({k = 'line', sid = ev.cf, line = line}))
+              outcome = 'archived'
+            end
+          end
+        end
+      end
     end
   else
     local raw = redis.call('GET', DOC)

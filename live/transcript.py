@@ -7,6 +7,11 @@ order-safe, keeps the call's last line and phrase hits on its conference
 document (so the floor shows them), and puts each new line on the change feed
 as a `transcript` entry. What reaches Redis is already masked (live/redact.py)
 and matched against the phrases (live/phrases.py) here.
+
+A final that arrives after its leg left, or after its call ended or was archived,
+still belongs to its call: the leg is found in `{ns}:left` (live/late.py) by any
+process, and the script keeps the line with the call's transcript (and queues it
+for the archive record once the archiver has read the call).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from earpiece.roster import Roster
 from live import redact
 from live.batching import BatchedScript
 from live.keys import Keys
-from live.model import Json
+from live.late import left_call
+from live.model import Json, role_of
 from live.phrases import Phrase, compile_all, matches
 from live.store import LiveFloor, now_ms, text
 from live.transcript_events import SPEAKERS, TranscriptionEvent
@@ -39,7 +45,8 @@ MAX_CACHED_CALLS = 50_000
 
 @dataclass(frozen=True, slots=True)
 class Ingested:
-    outcome: str  # applied | duplicate | stale | paused | ended | unknown | unchanged
+    # applied | duplicate | stale | paused | late | archived | ended | unknown | unchanged
+    outcome: str
     conference_sid: str | None
 
 
@@ -56,30 +63,36 @@ class Transcripts:
         )
         self._calls: dict[str, tuple[str, str]] = {}
         self._script = BatchedScript(
-            redis, TRANSCRIPT_LUA, shared_keys=[self.keys.feed, self.keys.live],
+            redis, TRANSCRIPT_LUA, shared_keys=[self.keys.feed, self.keys.live, self.keys.late],
             shared_args=[feed_maxlen, MAX_LINES, keep_seconds, CARD_CONTEXT_MS],
         )  # fmt: skip
 
     def _event_keys(self, sid: str) -> list[str]:
         k = self.keys
         return [k.conference(sid), k.transcript_index(sid), k.transcript_lines(sid),
-                k.transcript_registers(sid)]  # fmt: skip
+                k.transcript_registers(sid), k.sealed(sid)]  # fmt: skip
 
     async def _run(self, sid: str, event: dict[str, Any]) -> str:
         outcome, _ = await self._script(self._event_keys(sid), orjson.dumps(event))
         return text(outcome)
 
     async def where(self, call_sid: str) -> tuple[str, str] | None:
-        """(ConferenceSid, role) of a live call's leg."""
+        """(ConferenceSid, role) of a live call's leg, or of one that left lately (live/late.py):
+        this process may never have seen the call."""
         found = self._calls.get(call_sid)
         if found is not None:
             return found
         call = await self.floor.call(call_sid)
-        if call is None:
-            return None
+        if call is not None:
+            found = (call["conference_sid"], call["role"])
+        else:
+            left = await left_call(self.redis, self.keys, call_sid)
+            if left is None:
+                return None
+            found = (left[0], role_of(left[1] or None)[0])
         if len(self._calls) >= MAX_CACHED_CALLS:
             self._calls.clear()
-        found = self._calls[call_sid] = (call["conference_sid"], call["role"])
+        self._calls[call_sid] = found
         return found
 
     @staticmethod

@@ -211,7 +211,9 @@ def test_an_ended_calls_recording_plays_from_the_calls_page(demo: Demo, browser_
 
     def archived() -> bool:
         answer = httpx.get(f"{demo.api_url}/api/history/{sid}", headers=headers, timeout=5)
-        return answer.status_code == 200 and bool(answer.json()["recordings"])
+        # Archived, and its recording processed by Twilio (its `completed` may come after).
+        statuses = [r["status"] for r in answer.json().get("recordings", ())]
+        return answer.status_code == 200 and statuses == ["completed"]
 
     wait_until(archived, 30)
     page.goto(demo.signin_url.split("?")[0].rstrip("/") + f"/calls?sid={sid}")

@@ -173,6 +173,11 @@ def test_recordings_answer_as_twilios_file_says_and_call_back_signed(
     with sim.control() as http:
         http.post(f"/sim/conferences/{call['conference_sid']}/actions",
                   json={"action": "leave", "call_sid": customer})  # fmt: skip
+    # Twilio processes the file first: `processing` (no callback), no media yet.
+    processing = raw(sim, "GET", f"/Calls/{customer}/Recordings/{rid}.json").json()
+    assert processing["status"] == "processing" and processing["duration"] == "-1"
+    assert problems(processing, schema_of(RECORDING)) == []
+    assert raw(sim, "GET", f"/Recordings/{rid}.wav").status_code == 404
 
     def statuses() -> list[str | None]:
         return [r.params.get("RecordingStatus") for r in receiver.received
@@ -192,3 +197,52 @@ def test_recordings_answer_as_twilios_file_says_and_call_back_signed(
         assert anonymous.get(f"{BASE}/Recordings/{rid}.wav").status_code == 401
     refused = raw(sim, "POST", f"/Calls/{customer}/Recordings.json", data={})
     assert (refused.status_code, refused.json()["code"]) == (400, 21220)  # the call ended
+
+
+@pytest.mark.parametrize("words", ["Thank you goodbye then", "ありがとうございました 失礼します"])
+def test_a_final_follows_the_hang_up_as_on_twilio(sim: Sim, receiver: Receiver, words: str) -> None:
+    """The caller says goodbye and hangs up before the engine settles the utterance: its final
+    still comes, after the leave and the conference's end, and then the stop (issue 21)."""
+    sim.thread.server.config.app.state.transcriber.words_per_second = 40.0
+    call = new_call(sim)
+    cf, customer = call["conference_sid"], call["customer_call_sid"]
+    made = start(sim, customer, track="both_tracks", language_code="ja-JP")
+    with sim.control() as http:
+        answer = http.post(f"/sim/conferences/{cf}/actions", json={
+            "action": "say", "call_sid": customer, "text": words, "hang_up": True})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    wait_until(lambda: any(e["TranscriptionEvent"] == "transcription-stopped"
+                           for e in events(receiver)))  # fmt: skip
+    order = [(r.path, r.params) for r in receiver.received]
+    leave = next(i for i, (path, p) in enumerate(order)
+                 if p.get("StatusCallbackEvent") == "participant-leave"
+                 and p.get("CallSid") == customer)  # fmt: skip
+    final = next(i for i, (path, p) in enumerate(order) if p.get("Final") == "true")
+    stop = next(i for i, (path, p) in enumerate(order)
+                if p.get("TranscriptionEvent") == "transcription-stopped")  # fmt: skip
+    assert leave < final < stop
+    said = order[final][1]
+    assert json.loads(said["TranscriptionData"])["transcript"] == words
+    assert said["TranscriptionSid"] == made.sid and said["CallSid"] == customer
+    assert int(said["SequenceId"]) < int(order[stop][1]["SequenceId"])
+    with pytest.raises(StopIteration):  # nothing after the stop
+        next(p for path, p in order[stop + 1 :] if path.endswith("/transcripts"))
+
+
+def test_a_transcription_stopped_through_the_api_drops_what_it_was_hearing(
+    sim: Sim, receiver: Receiver
+) -> None:
+    """A payment pause stops the transcription mid-sentence: the words after it never come."""
+    transcriber = sim.thread.server.config.app.state.transcriber
+    transcriber.words_per_second = 10.0
+    call = new_call(sim)
+    cf, customer = call["conference_sid"], call["customer_call_sid"]
+    made = start(sim, customer, track="both_tracks", partial_results=True)
+    say(sim, cf, customer, "my card number is four one one one and so on")
+    wait_until(lambda: any(e.get("Final") == "false" for e in events(receiver)))
+    sim.client().calls(customer).transcriptions(made.sid).update(status="stopped")
+    wait_until(lambda: not transcriber._tasks, 10)
+    sim.drain()
+    got = events(receiver)
+    assert got[-1]["TranscriptionEvent"] == "transcription-stopped"
+    assert not [e for e in got if e.get("Final") == "true"]

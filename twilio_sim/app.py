@@ -50,7 +50,7 @@ def create_app(
     deliverer = Deliverer(config, rng)
     engine = Engine(config, deliverer, rng)
     transcriber = Transcriber(engine, deliverer, config.words_per_second)
-    recorder = recordings.Recorder(engine, deliverer)
+    recorder = recordings.Recorder(engine, deliverer, config.recording_processing_seconds)
     workspace_floor = Workspace(engine, deliverer, workspace, rng) if workspace else None
     for agent, queues in (workers or {}).items():
         if workspace_floor is not None:

@@ -50,3 +50,7 @@ class SimConfig:
     # Sign callbacks with a SharedKey (key id, secret) and HMAC-SHA256, as an account with a
     # Webhook Rule does, instead of the auth token and HMAC-SHA1.
     shared_key: tuple[str, str] | None = None
+    # A recording is `processing` this long after it stopped (its call ended) before it is
+    # `completed` with its duration: Twilio post-processes recordings, so `completed` may
+    # come well after the call ended (https://support.twilio.com/hc/en-us/articles/360014251313).
+    recording_processing_seconds: float = 1.0

@@ -3,6 +3,8 @@
     POST /sim/calls                        {"agent", "customer"} -> a talking call
                                            (+ "waiting": true: the customer only, waiting)
     POST /sim/conferences/{sid}/actions    {"action", "call_sid"} (+ "text" for "say")
+                                           (+ "hang_up": true: the leg hangs up as it ends
+                                           the text, before its final: the final follows)
     GET  /sim/state                        everything the simulator holds
 
 and, beyond the contract, for tests and demos:
@@ -125,7 +127,10 @@ async def action(request: Request, engine: Engine) -> Response:
         if not isinstance(words, str) or not words.strip() or len(words) > MAX_SAY_CHARS:
             raise SimError(400, 20001, f"say needs a text of 1 to {MAX_SAY_CHARS} characters")
         speaker = engine.participant(conference, str(body.get("call_sid") or ""))
-        request.app.state.transcriber.say_soon(conference, speaker, words)
+        hang_up = body.get("hang_up", False)
+        if not isinstance(hang_up, bool):
+            raise SimError(400, 20001, "hang_up must be true or false")
+        request.app.state.transcriber.say_soon(conference, speaker, words, hang_up)
         return _json({"conference": conference.json()})
     engine.act(conference, name, body.get("call_sid"))
     return _json({"conference": conference.json()})

@@ -18,12 +18,16 @@ Status callbacks (the same page's "recordingStatusCallback" parameters): Account
 CallSid, RecordingSid, RecordingUrl (no extension), RecordingStatus, RecordingDuration
 (with `completed` only),
 RecordingChannels, RecordingStartTime, RecordingSource, RecordingTrack. A recording
-completes when stopped or when its call ends. The media is a short generated tone
+stops when stopped or when its call ends, is `processing` for a while (Twilio
+post-processes recordings: "Call recordings require post-processing, and may not always
+be ready right away when your call ends", https://support.twilio.com/hc/en-us/articles/360014251313)
+and then `completed`, with its duration and its media. The media is a short generated tone
 sequence (a few seconds, whatever the duration): the simulator has no voices to record.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import math
 import struct
@@ -99,9 +103,11 @@ def tone_wav(seconds: float = MEDIA_SECONDS) -> bytes:
 
 
 class Recorder:
-    def __init__(self, engine: Engine, deliverer: Deliverer) -> None:
+    def __init__(self, engine: Engine, deliverer: Deliverer,
+                 processing_seconds: float = 0.0) -> None:  # fmt: skip
         self.engine = engine
         self.deliverer = deliverer
+        self.processing_seconds = processing_seconds
         self.recordings: dict[str, Recording] = {}
         self.media = tone_wav()
         engine.on_call_end.append(self._call_ended)
@@ -140,7 +146,7 @@ class Recorder:
         status = form.get("Status")
         if status not in ("paused", "in-progress", "stopped"):
             raise SimError(400, 20001, f"Invalid value for Status: {status}")
-        if rec.status in ("completed", "absent", "stopped"):
+        if rec.status in ("completed", "absent", "stopped", "processing"):
             raise SimError(400, 21220, f"Recording {rec.sid} is not in progress")
         now = time.time()
         if status == "paused" and rec.status == "in-progress":
@@ -153,14 +159,25 @@ class Recorder:
         rec.updated = now
 
     def _finish(self, rec: Recording) -> None:
-        if rec.status in ("completed", "absent"):
+        if rec.status in ("completed", "absent", "processing"):
             return
         now = time.time()
         if rec.paused_at is not None:
             rec.paused_seconds += now - rec.paused_at
             rec.paused_at = None
         rec.ended = rec.updated = now
-        rec.status = "completed"
+        rec.status = "processing"  # no callback: Twilio sends none for it
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._complete(rec)
+            return
+        loop.call_later(self.processing_seconds, self._complete, rec)
+
+    def _complete(self, rec: Recording) -> None:
+        if rec.status != "processing" or rec.sid not in self.recordings:
+            return  # deleted meanwhile
+        rec.status, rec.updated = "completed", time.time()
         self._send(rec, "completed")
 
     def _call_ended(self, call_sid: str) -> None:

@@ -22,11 +22,19 @@ result has no `confidence`), partials first when PartialResults is on;
 What a leg says (`say`, or the traffic's dialogues) is heard by every transcription
 running on a leg of that conference: on the transcribed leg's own voice as its
 `inbound_track`, on anyone else's as its `outbound_track`.
+
+A hang-up does not cut off the last words: as on Twilio, whose callbacks trail the
+call (FIELD-NOTES, "a final often arrives after the speaker's leg has left"), an
+utterance the engine was hearing when the call ended is settled into its final
+after the hang-up, and the transcription's `transcription-stopped` follows it. A
+transcription stopped through the API (a payment pause) drops what it was hearing:
+nothing said after the stop is transcribed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -65,6 +73,10 @@ class Transcription:
     status: str = "in-progress"  # in-progress | stopped
     updated: float = field(default_factory=time.time)
     sequence: int = 0
+    # Utterances being heard: id -> (track, the words heard so far).
+    hearing: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # Its call ended mid-utterance: `transcription-stopped` waits for their finals.
+    settling: bool = False
 
     @property
     def uri(self) -> str:
@@ -92,6 +104,7 @@ class Transcriber:
         self.transcriptions: dict[str, Transcription] = {}
         self.stats: dict[str, int] = {"started": 0, "stopped": 0, "content": 0}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._utterances = itertools.count(1)
         engine.on_call_end.append(self._call_ended)
 
     # -- REST -------------------------------------------------------------------------
@@ -153,17 +166,37 @@ class Transcriber:
             raise SimError(400, 20001, f"Invalid value for Status: {status}")
         self.stop(tr)
 
-    def stop(self, tr: Transcription) -> None:
+    def stop(self, tr: Transcription, settle: bool = False) -> None:
+        """Stopped through the API (what it was hearing is dropped), or by the end of its call
+        (`settle`: the utterance it was hearing still gets its final, then the stop)."""
         if tr.status == "stopped":
             return
         tr.status, tr.updated = "stopped", time.time()
         self.stats["stopped"] += 1
+        if settle and tr.hearing:
+            tr.settling = True
+            return
+        tr.hearing.clear()
         self._send(tr, "transcription-stopped")
 
     def _call_ended(self, call_sid: str) -> None:
         for tr in list(self.transcriptions.values()):
             if tr.call_sid == call_sid:
-                self.stop(tr)
+                self.stop(tr, settle=True)
+
+    def _settle(self, hearing: list[tuple[Transcription, str]], utterance: int) -> None:
+        """An utterance is over (said, or cut by a hang-up): each transcription that heard it
+        sends its final, and one whose call ended meanwhile then its stop."""
+        for tr, _ in hearing:
+            heard = tr.hearing.pop(utterance, None)
+            if heard is None:
+                continue  # stopped through the API meanwhile: dropped
+            track, words = heard
+            if words and (tr.status == "in-progress" or tr.settling):
+                self._content(tr, track, words, final=True)
+            if tr.settling and not tr.hearing:
+                tr.settling = False
+                self._send(tr, "transcription-stopped")
 
     # -- callbacks --------------------------------------------------------------------
 
@@ -199,37 +232,61 @@ class Transcriber:
     def running(self, conference: Conference) -> bool:
         return bool(self.listening(conference))
 
-    async def say(self, conference: Conference, p: Participant, text: str) -> None:
+    async def say(self, conference: Conference, p: Participant, text: str,
+                  hang_up: bool = False) -> None:  # fmt: skip
         """`p` says `text`: speech events, and what each transcription hears of it, word by
-        word (partials) and then whole (the final), at the pace of speech."""
+        word (partials) and then whole (the final), at the pace of speech. With `hang_up`,
+        the leg hangs up as soon as it has said it: the final comes after the hang-up."""
         words = text.split()
         if not words:
             return
         engine = self.engine
-        engine.act(conference, "speech-start", p.call_sid)
-        pace = 1.0 / self.words_per_second
-        for end in range(WORDS_PER_PARTIAL, len(words), WORDS_PER_PARTIAL):
-            await asyncio.sleep(pace * WORDS_PER_PARTIAL)
-            if p.status != "connected":
-                return
-            for tr in self.listening(conference):
-                track = "inbound_track" if tr.call_sid == p.call_sid else "outbound_track"
-                if tr.partial_results and tr.hears(track):
-                    self._content(tr, track, " ".join(words[:end]), final=False)
-        await asyncio.sleep(pace * (len(words) % WORDS_PER_PARTIAL or WORDS_PER_PARTIAL))
-        if p.status != "connected" or conference.status == "completed":
-            return
-        engine.act(conference, "speech-stop", p.call_sid)
-        await asyncio.sleep(FINAL_AFTER_SECONDS / max(1.0, self.words_per_second / 2.5))
+        utterance = next(self._utterances)
+        hearing = []
         for tr in self.listening(conference):
             track = "inbound_track" if tr.call_sid == p.call_sid else "outbound_track"
             if tr.hears(track):
-                self._content(tr, track, " ".join(words), final=True)
+                hearing.append((tr, track))
+                tr.hearing[utterance] = (track, "")
+        try:
+            engine.act(conference, "speech-start", p.call_sid)
+            pace = 1.0 / self.words_per_second
+            for end in range(WORDS_PER_PARTIAL, len(words), WORDS_PER_PARTIAL):
+                await asyncio.sleep(pace * WORDS_PER_PARTIAL)
+                if p.status != "connected":
+                    return  # cut off: the words heard so far are settled (finally)
+                for tr, track in hearing:
+                    if utterance not in tr.hearing:
+                        continue
+                    tr.hearing[utterance] = (track, " ".join(words[:end]))
+                    if tr.partial_results and tr.status == "in-progress":
+                        self._content(tr, track, " ".join(words[:end]), final=False)
+            await asyncio.sleep(pace * (len(words) % WORDS_PER_PARTIAL or WORDS_PER_PARTIAL))
+            if p.status != "connected" or conference.status == "completed":
+                return
+            for tr, track in hearing:
+                if utterance in tr.hearing:
+                    tr.hearing[utterance] = (track, " ".join(words))
+            engine.act(conference, "speech-stop", p.call_sid)
+            settle = FINAL_AFTER_SECONDS / max(1.0, self.words_per_second / 2.5)
+            if hang_up:
+                engine.hang_up(conference, p.call_sid)
+                # The engine's own pace, however fast the people speak: the final comes well
+                # after the leave and the end, as it does from Twilio.
+                settle = FINAL_AFTER_SECONDS
+            await asyncio.sleep(settle)
+        except asyncio.CancelledError:
+            for tr, _ in hearing:
+                tr.hearing.pop(utterance, None)
+            raise
+        finally:
+            self._settle(hearing, utterance)
 
-    def say_soon(self, conference: Conference, p: Participant, text: str) -> None:
+    def say_soon(self, conference: Conference, p: Participant, text: str,
+                 hang_up: bool = False) -> None:  # fmt: skip
         if p.status != "connected":
             raise SimError(400, 16099, f"participant {p.call_sid} is not connected")
-        task = asyncio.ensure_future(self.say(conference, p, text))
+        task = asyncio.ensure_future(self.say(conference, p, text, hang_up))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -24,6 +24,7 @@ from coach.twilio_client import CONNECTION_OVERRIDES, make_client
 from earpiece.redis_client import AsyncRedis, RedisTarget, async_client
 from earpiece.roster import Roster
 from earpiece.settings import Settings
+from live.late import left_seconds
 from live.model import Thresholds
 from live.queues import LiveQueues, QueuePolicy
 from live.store import LiveFloor
@@ -74,6 +75,9 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
         ),
         feed_maxlen=settings.feed_maxlen,
         history_seconds=settings.history_seconds,
+        # A leg that left is found by a late callback until its call is archived and a
+        # grace after (live/late.py).
+        left_seconds=left_seconds(settings.archive_settle_seconds),
     )
     coach = Coach(
         floor, roster,

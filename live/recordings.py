@@ -1,0 +1,55 @@
+"""A call's recordings in Redis: each status change applied by live/recording.lua, forward only.
+
+Twilio's recording status callbacks arrive late and out of order, and any service process
+may take them: the rule (in-progress and paused, then stopped, processing, and one end:
+completed, absent or failed) is applied in one script, atomically, so two processes taking
+`completed` and a retried `in-progress` at once still end at `completed`. Once the archiver
+has read the call, the script also queues the recording's new state for its archive record
+(live/late.py), so QA sees the end and the duration however late they came.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import orjson
+
+from earpiece.redis_client import AsyncRedis
+from live.keys import Keys
+from live.store import text
+
+RECORDING_LUA = resources.files("live").joinpath("recording.lua").read_text(encoding="utf-8")
+# Twilio's recording statuses, in the order a recording goes through them (the Recording
+# resource's `status`; `failed` on an encryption failure: Twilio's "Getting Started with
+# Recording Status Callbacks", https://support.twilio.com/hc/en-us/articles/360014251313).
+STATUSES = ("in-progress", "paused", "stopped", "processing", "completed", "absent", "failed")
+ENDED = frozenset({"completed", "absent", "failed"})
+
+
+class RecordingStates:
+    def __init__(self, redis: AsyncRedis, keys: Keys, keep_seconds: int) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.keep_seconds = keep_seconds
+        self._script = redis.register_script(RECORDING_LUA)
+
+    @property
+    def index(self) -> str:
+        """RecordingSid -> ConferenceSid: a recording's callbacks find their call after its
+        legs have left the floor."""
+        return f"{self.keys.tag}:recidx"
+
+    async def note(self, sid: str, recording: dict[str, Any]) -> str:
+        """Apply what is known of a recording of conference `sid` (its `sid` and any of
+        status, duration, ...; None values are not known): applied | archived | stale |
+        unchanged."""
+        known = {k: v for k, v in recording.items() if v is not None}
+        keys = [self.keys.recordings(sid), self.index, self.keys.sealed(sid), self.keys.late]
+        args: list[bytes | int | str] = [orjson.dumps(known), self.keep_seconds, sid]
+        outcome = await self._script(keys=keys, args=args)
+        return text(outcome)
+
+    async def conference_of(self, recording_sid: str) -> str | None:
+        found = await self.redis.hget(self.index, recording_sid)
+        return text(found) if found is not None else None

@@ -90,6 +90,18 @@ class Keys:
         return f"{self.tag}:rec:{sid}"
 
     @property
+    def recording_index(self) -> str:
+        """Hash RecordingSid -> ConferenceSid: a recording's callbacks find their call after
+        its legs have left the floor (live/recordings.py)."""
+        return f"{self.tag}:recidx"
+
+    @property
+    def recording_index_until(self) -> str:
+        """Sorted set RecordingSid -> until when (ms) `recording_index` keeps it (pruned as
+        recordings change), as long as the call's own recordings are kept."""
+        return f"{self.tag}:recidx:until"
+
+    @property
     def history(self) -> str:
         """Stream of samples of the live calls per team (the dashboard's chart)."""
         return f"{self.tag}:history"

@@ -10,6 +10,7 @@ has read the call, the script also queues the recording's new state for its arch
 
 from __future__ import annotations
 
+import time
 from importlib import resources
 from typing import Any
 
@@ -37,16 +38,21 @@ class RecordingStates:
     @property
     def index(self) -> str:
         """RecordingSid -> ConferenceSid: a recording's callbacks find their call after its
-        legs have left the floor."""
-        return f"{self.keys.tag}:recidx"
+        legs have left the floor. Each entry is kept as long as its call's recordings
+        (`keep_seconds` after its last change) and then pruned: a field of a hash has no
+        expiry of its own before Redis 7.4, and the index must not grow by every recording
+        the floor ever made."""
+        return self.keys.recording_index
 
-    async def note(self, sid: str, recording: dict[str, Any]) -> str:
+    async def note(self, sid: str, recording: dict[str, Any], now_ms: int | None = None) -> str:
         """Apply what is known of a recording of conference `sid` (its `sid` and any of
         status, duration, ...; None values are not known): applied | archived | stale |
         unchanged."""
         known = {k: v for k, v in recording.items() if v is not None}
-        keys = [self.keys.recordings(sid), self.index, self.keys.sealed(sid), self.keys.late]
-        args: list[bytes | int | str] = [orjson.dumps(known), self.keep_seconds, sid]
+        keys = [self.keys.recordings(sid), self.index, self.keys.sealed(sid), self.keys.late,
+                self.keys.recording_index_until]  # fmt: skip
+        at_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        args: list[bytes | int | str] = [orjson.dumps(known), self.keep_seconds, sid, at_ms]
         outcome = await self._script(keys=keys, args=args)
         return text(outcome)
 

@@ -159,6 +159,44 @@ def test_conference_start_comes_with_the_second_participant(sim: Sim, receiver: 
     ]
 
 
+def test_an_agent_waiting_alone_is_joined_by_a_caller_and_the_conference_starts(
+    sim: Sim, receiver: Receiver
+) -> None:
+    """The other order (review of issue 21): a moderator (an agent, startConferenceOnEnter
+    true) alone hears the wait music; a caller who joins them (false) starts it, as
+    https://www.twilio.com/docs/voice/conference says ("will not start until the moderator
+    joins"; with none, "starts when the second participant joins"). Before, the simulator
+    started a conference only on a startConferenceOnEnter leg's own join, so this call
+    stayed on the wait music for good, which no Twilio conference does."""
+    conference = sim.client().conferences("agent-first-room")
+    agent = conference.participants.create(
+        from_="+15005550006", to="client:bob", label="agent:bob",
+        conference_status_callback=receiver.url + "/conference-events",
+        conference_status_callback_event=["start", "end", "join", "leave"],
+    )  # fmt: skip
+    sid = agent.conference_sid
+    room = sim.client().conferences(sid)
+    wait_until(lambda: room.participants(agent.call_sid).fetch().status == "connected")
+    assert room.fetch().status == "init"
+    assert hears(sim, sid) == {"agent:bob": "wait-music"}
+
+    caller = room.participants.create(
+        from_="+15005550006", to="+815012345678", label="customer",
+        start_conference_on_enter=False, end_conference_on_exit=True,
+    )  # fmt: skip
+    wait_until(lambda: room.fetch().status == "in-progress")
+    assert hears(sim, sid) == {"agent:bob": "conference", "customer": "conference"}
+    receiver.wait_for(lambda: any(p["StatusCallbackEvent"] == "conference-start"
+                                  for p in receiver.events(sid)))  # fmt: skip
+    sim.drain()
+    story = sorted(receiver.events(sid), key=lambda p: int(p["SequenceNumber"]))
+    assert [(p["StatusCallbackEvent"], p.get("CallSid")) for p in story] == [
+        ("participant-join", agent.call_sid),
+        ("participant-join", caller.call_sid),
+        ("conference-start", None),
+    ]
+
+
 def test_a_conference_made_by_a_participant_create_reports_start_and_end_by_default(
     sim: Sim, receiver: Receiver
 ) -> None:

@@ -4,10 +4,10 @@ Everything runs on one event loop, so state changes need no locks. The rules
 are Twilio's as far as Earpiece depends on them (FIELD-NOTES.md, Twilio's
 API reference):
 
-- a conference starts when a participant with startConferenceOnEnter joins
-  while at least one other participant is there: one alone never starts it,
-  and one with startConferenceOnEnter=false never does (until then everyone
-  in it hears the wait music);
+- a conference starts when at least two participants are in it and one of
+  them has startConferenceOnEnter (whichever joined first): one alone never
+  starts it, and legs that all have startConferenceOnEnter=false never do
+  (until then everyone in it hears the wait music);
 - it ends when a participant with endConferenceOnExit leaves, when the last
   participant leaves, or through the API;
 - a participant created through the API rings its `To`, answers (or is busy,
@@ -310,13 +310,20 @@ class Engine:
         # conference and a participant with startConferenceOnEnter=true joins"; until
         # then everyone in it hears the wait music (the statusCallbackEvent table and
         # startConferenceOnEnter of https://www.twilio.com/docs/voice/twiml/conference:
-        # "Conferences will not start until at least two participants join"). So a
-        # lone agent does not start it, nor does a supervisor's leg (created with
-        # startConferenceOnEnter=false) joining a caller who waits.
+        # "Conferences will not start until at least two participants join"). And the
+        # other order: "If the Conference is configured with a moderator, then the
+        # Conference will not start until the moderator joins ... If there is no
+        # moderator, the Conference starts when the second participant joins"
+        # (https://www.twilio.com/docs/voice/conference): a moderator (an agent) alone
+        # hears the wait music, and the conference starts when a second leg joins them,
+        # whatever that leg's own flag. So: two legs at least, one of them with
+        # startConferenceOnEnter. A lone agent does not start it, nor does a supervisor's
+        # leg (startConferenceOnEnter=false) joining a caller who waits (false too).
+        connected = conference.connected()
         if (
             conference.status == "init"
-            and p.start_conference_on_enter
-            and len(conference.connected()) >= 2
+            and len(connected) >= 2
+            and any(q.start_conference_on_enter for q in connected)
         ):
             conference.status = "in-progress"
             self._conference_event(conference, "conference-start")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
 import uvicorn
 from twilio.request_validator import RequestValidator
 
@@ -213,3 +214,26 @@ def order_free(conference: dict[str, Any]) -> dict[str, Any]:
     if signals:
         conference["signals"] = {k: v for k, v in signals.items() if k not in ARRIVAL_DEPENDENT}
     return conference
+
+
+def start_redis_server(binary: str, port: int) -> subprocess.Popen[bytes]:
+    """A redis-server of a test's own on `port` (nothing saved), answering PING when returned:
+    for the tests that kill, restart or freeze their Redis (tests/test_never_wrong.py,
+    tests/test_board_stall.py), which the session's shared one must never be."""
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--daemonize", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    client = redis.Redis(port=port, socket_timeout=1)
+    deadline = time.monotonic() + 10
+    try:
+        while True:
+            try:
+                client.ping()
+                return process
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+    finally:
+        client.close()

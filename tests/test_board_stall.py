@@ -29,13 +29,12 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-import redis
 from httpx_sse import connect_sse
 
 from earpiece.embedded_redis import redis_binary
 from earpiece.redis_client import RedisTarget
 from tests.conftest import API_TOKEN, make_settings
-from tests.helpers import Conference, ServerThread, post_signed, sid
+from tests.helpers import Conference, ServerThread, post_signed, sid, start_redis_server
 
 # Well under Redis's own timeouts (earpiece/redis_client.py: 5 s, then one retry): only the
 # board's watchdog (live/board_hub.py: a pass 2 s late, 3 s in all) can say it this soon.
@@ -55,23 +54,8 @@ class Collect(logging.Handler):
 def frozen_redis() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A redis-server of this test's own, on a free port."""
     port = ServerThread.free_port()
-    process = subprocess.Popen(
-        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--daemonize", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url, socket_timeout=1)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    client.close()
-    yield process, url
+    process = start_redis_server(redis_binary(), port)
+    yield process, f"redis://127.0.0.1:{port}/0"
     os.kill(process.pid, signal.SIGCONT)
     process.terminate()
     process.wait(10)

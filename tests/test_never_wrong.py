@@ -15,12 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from earpiece import roster as roster_module
 from earpiece.redis_client import RedisTarget, sync_client
 from tests.conftest import Wired, make_settings, wire
-from tests.helpers import Conference, ServerThread, post_signed, sid
+from tests.helpers import Conference, ServerThread, post_signed, sid, start_redis_server
 from wiring.services import build
 
 SECONDS = 10.0
@@ -309,22 +308,7 @@ def test_twiml_is_signed_and_takes_the_region_setting(wiring: Callable[..., Wire
 def debian_redis(port: int) -> subprocess.Popen[bytes]:
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     assert shutil.which(binary), "install Debian's redis-server: apt-get install redis-server"
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--daemonize", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    client.close()
-    return process
+    return start_redis_server(binary, port)
 
 
 def test_redis_killed_and_restarted_empty_the_floor_heals_without_a_restart(

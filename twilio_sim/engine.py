@@ -79,7 +79,8 @@ END_REASONS = {
 
 
 def label_refusal(label: str) -> str | None:
-    """Why Twilio refuses a participant label (error 16023), or None: at most 128
+    """Why Twilio refuses a participant label (16024 on a participant create, 16023 in
+    <Dial><Conference>), or None: at most 128
     characters, no "/", and not shaped like a CallSid (it could not tell them apart in
     /Participants/{CallSid or label}.json)."""
     if len(label) > MAX_LABEL_CHARS:

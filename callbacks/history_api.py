@@ -38,7 +38,7 @@ from coach.audit import cell
 from coach.rules import refusal
 from live.board import mask_number
 from live.events import BadEvent, is_sid
-from live.numbers import whole
+from live.numbers import plain_int, whole
 from live.recordings import STATUSES
 
 RECORDING_STATUSES = frozenset(STATUSES)
@@ -114,10 +114,10 @@ def _ms(raw: str | None, name: str) -> int | None:
 def _int(raw: str | None, name: str, low: int = 0, high: int = 10**9) -> int | None:
     if raw is None or raw == "":
         return None
-    # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500).
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+    value = plain_int(raw)
+    if value is None or not low <= value <= high:
         raise ApiError(422, "bad-filter", f"{name} must be a whole number from {low} to {high}")
-    return int(raw)
+    return value
 
 
 def _bool(raw: str | None, name: str) -> bool | None:

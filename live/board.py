@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from live.attention import attention, held_since, rank
+from live.numbers import plain_int
 
 Conference = Mapping[str, Any]
 
@@ -99,11 +100,12 @@ class Filters:
         if wanted_order not in ORDERS:
             raise BadFilters(f"order must be one of {', '.join(ORDERS)}")
         raw_limit = one("limit", str(DEFAULT_LIMIT))
-        if not (raw_limit.isascii() and raw_limit.isdigit()) or int(raw_limit) not in LIMITS:
+        limit = plain_int(raw_limit)
+        if limit is None or limit not in LIMITS:
             raise BadFilters(f"limit must be one of {', '.join(map(str, LIMITS))}")
         return cls(
             teams=choices("team"), queues=choices("queue"), states=states, agent=agent,
-            order=wanted_order, limit=int(raw_limit),
+            order=wanted_order, limit=limit,
         )  # fmt: skip
 
 

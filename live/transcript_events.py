@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 import orjson
 
 from live.events import BadEvent, is_sid, timestamp_ms
-from live.numbers import whole
+from live.numbers import plain_int, whole
 
 EVENTS = frozenset({"transcription-started", "transcription-content", "transcription-stopped",
                     "transcription-error"})  # fmt: skip
@@ -105,13 +105,13 @@ def parse(params: Mapping[str, str], now_ms: int) -> TranscriptionEvent:
     if not is_sid(gt, "GT"):
         raise BadEvent(f"TranscriptionSid is not a transcription SID: {gt[:40]!r}")
     raw_seq = params.get("SequenceId") or "0"
-    # ASCII digits only (str.isdigit alone takes "²", which int() then refuses: a 500).
-    if not (raw_seq.isascii() and raw_seq.isdigit()) or int(raw_seq) > MAX_SEQUENCE:
+    sequence = plain_int(raw_seq)
+    if sequence is None or sequence > MAX_SEQUENCE:
         raise BadEvent(f"SequenceId is not a whole number: {raw_seq[:20]!r}")
     at = _iso_ms(params.get("Timestamp")) or timestamp_ms(params.get("Timestamp"), now_ms)
     if abs(at - now_ms) > MAX_SKEW_MS:
         raise BadEvent("Timestamp is more than a day away from now")
-    out = TranscriptionEvent(event, call_sid, gt, int(raw_seq), at)
+    out = TranscriptionEvent(event, call_sid, gt, sequence, at)
     if event == "transcription-content":
         track = params.get("Track") or ""
         if track not in TRACKS and track not in SPEAKERS:

@@ -47,7 +47,7 @@ SAFE = 2**53
 # is an absent one, which a callback may well be.
 ABSURD = [
     "inf", "-inf", "Infinity", "nan", "NaN", "1e400", "-1e400", "1e300", "-1e15", "1e15",
-    str(10**30), "-" + str(10**30), "9" * 40, "1_000", " 7", "7 ", "0x1F",
+    str(10**30), "-" + str(10**30), "9" * 40, "9" * 5000, "1_000", " 7", "7 ", "0x1F",
     "\uff11\uff12", "\u0663", "\u00b2",  # full-width 12, Arabic-Indic 3, superscript 2
     "12abc", "--1", "+-3", "1.5.5", "1e3", ".", "-", "0b11", "∞",
 ]  # fmt: skip
@@ -337,4 +337,32 @@ def test_numbers_in_api_queries_are_read_as_strictly(wired: Wired) -> None:
                      f"/events/board?limit={odd}"):  # fmt: skip
             answer = http.get(path)
             assert answer.status_code == 422, (path, answer.status_code, answer.text)
+            assert answer.json()["error"]["message"]
+
+
+def test_more_digits_than_python_converts_are_refused_not_a_500(
+    live_call: tuple[Wired, dict[str, str]],
+) -> None:
+    """Review of issue 21: a run of ASCII digits passes `str.isascii() and str.isdigit()`, but
+    `int()` refuses more than 4,300 of them (ValueError, Python 3.11's limit on integer
+    strings): /api/history's limit, cursor and seconds, the board's limit and a
+    transcription's SequenceId answered 500. Each is a 400 or 422 with the reason now, and
+    every numeric field of every webhook gets the same value."""
+    wired, call = live_call
+    huge = "9" * 5000
+    for name, hook in WEBHOOKS.items():
+        for field_name in hook.read + hook.ignored:
+            params = hook.make(call)
+            params[field_name] = huge
+            answer = _post(wired, hook, params)
+            assert answer.status_code < 500, (name, field_name, answer.text[:200])
+            if field_name in hook.read:
+                assert answer.status_code == 400, (name, field_name, answer.status_code)
+                assert field_name in answer.json()["error"]["message"]
+    with wired.api("mina") as http:
+        for path in (f"/api/history?limit={huge}", f"/api/history?min_seconds={huge}",
+                     f"/api/history?max_seconds={huge}", f"/api/history?cursor={huge}",
+                     f"/events/board?limit={huge}"):  # fmt: skip
+            answer = http.get(path)
+            assert answer.status_code == 422, (path[:40], answer.status_code, answer.text[:200])
             assert answer.json()["error"]["message"]

@@ -41,11 +41,14 @@ from archive.media import MediaError, opened
 from callbacks.auth import principal_of
 from callbacks.context import Context
 from callbacks.errors import PRIVATE, ApiError
+from live.numbers import plain_int
 
 GRANT_COOKIE = "earpiece_playback"
 GRANT_SECONDS = 2 * 3600  # a long call, listened to with pauses
 GRANT_BYTES = 24
-RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# ASCII digits ([0-9], not \d, which matches every script's) and at most 20 of them: a
+# longer run is no file's offset, and int() refuses one past 4,300 digits (a 500).
+RANGE = re.compile(r"bytes=([0-9]{0,20})-([0-9]{0,20})")
 
 
 def scope(recording_sid: str) -> str:
@@ -128,7 +131,7 @@ async def serve(request: Request, ctx: Context, recording_sid: str, grant: str |
     except MediaError as exc:
         raise ApiError(exc.status, "recording-unavailable", exc.message) from None
     length = answer.headers.get("content-length")
-    total = int(length) if length and length.isdigit() else None
+    total = plain_int(length) if length else None
     try:
         wanted = byte_range(request.headers.get("range"), total)
     except ApiError:

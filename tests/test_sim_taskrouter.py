@@ -107,6 +107,16 @@ def test_a_caller_waits_is_routed_and_lands_in_a_conference_named_for_the_task(
     assert {e["FriendlyName"] for e in joins} == {task_sid}
     assert not any("ParticipantLabel" in e for e in joins)
     assert waiting["customer_call_sid"] in {e["CallSid"] for e in joins}
+    # In TaskRouter's order (its contact-center blueprint's call-control concepts): the
+    # worker's leg joins first, then the caller is moved in, and that join starts it.
+    floor.receiver.wait_for(lambda: any(e["StatusCallbackEvent"] == "conference-start"
+                                        for e in floor.receiver.events()))  # fmt: skip
+    story = sorted((e for e in floor.receiver.events() if e["FriendlyName"] == task_sid),
+                   key=lambda e: int(e["SequenceNumber"]))  # fmt: skip
+    assert [(e["StatusCallbackEvent"], e.get("CallSid") == waiting["customer_call_sid"])
+            for e in story[:3]] == [
+        ("participant-join", False), ("participant-join", True), ("conference-start", False),
+    ]  # fmt: skip
 
     task = ws.tasks(task_sid).fetch()
     assert task.assignment_status == "assigned"

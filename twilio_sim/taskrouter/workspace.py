@@ -183,16 +183,22 @@ class Workspace:
         self._conference_instruction(task, worker)
 
     def _conference_instruction(self, task: Task, worker: Worker) -> None:
-        """The caller's call and a new call to the worker, in a conference named for the task.
+        """A new call to the worker and the caller's call, in a conference named for the task.
 
-        No participant labels: the conference instruction takes none."""
+        In TaskRouter's order: it "connects agent into conference", waits for the agent's
+        answer, then "moves the caller from the queue and into the conference"
+        (https://www.twilio.com/docs/taskrouter/contact-center-blueprint/call-control-concepts),
+        so the worker's leg joins first and the caller's join starts the conference. No
+        participant labels: the conference instruction takes none."""
         conference = self.voice.new_conference(task.sid, self.voice.config.callback_url)
         caller = self.voice.calls[task.attributes["call_sid"]]
-        self.voice.join_call(conference, caller, label="", start_on_enter=True, end_on_exit=True)
         self.voice.dial_in(task.sid, from_=self.config.caller_id,
                            to=str(worker.attributes["contact_uri"]), label="",
                            start_on_enter=True, end_on_exit=False,
                            direction="outbound-api")  # fmt: skip
+        if conference.status == "completed" or caller.status != "in-progress":
+            return  # the caller hung up while the worker answered
+        self.voice.join_call(conference, caller, label="", start_on_enter=True, end_on_exit=True)
 
     def _conference_ended(self, conference: Conference) -> None:
         task = self.tasks.get(conference.friendly_name)

@@ -85,18 +85,21 @@ class Roster:
         return list(self.team_of_agent)
 
 
-# A participant label: Twilio refuses one longer than 128 characters, with a "/", or
-# shaped like a CallSid (error 16023 in TwiML, 16024 on a participant create). Roster ids
-# become `agent:<id>` / `supervisor:<id>`.
+# A participant label: Twilio refuses one longer than 128 characters, with a "/" (even
+# written %2F), or shaped like a CallSid (error 16023 in TwiML, 16024 on a participant
+# create: https://www.twilio.com/docs/api/errors/16024). Roster ids become `agent:<id>` /
+# `supervisor:<id>`.
 MAX_LABEL_CHARS = 128
 
 
 def _labelable(ident: str, kind: str, source: str) -> None:
     label = f"{kind}:{ident}"
-    if not ident or ident != ident.strip() or "/" in ident or len(label) > MAX_LABEL_CHARS:
+    slash = "/" in ident or "%2f" in ident.lower()
+    if not ident or ident != ident.strip() or slash or len(label) > MAX_LABEL_CHARS:
         raise SettingError(
             f"{source}: {kind} id {ident[:40]!r} cannot be a Twilio participant label "
-            f"({label[:20]}…: at most {MAX_LABEL_CHARS} characters, no '/', no edge spaces)"
+            f"({label[:20]}…: at most {MAX_LABEL_CHARS} characters, no '/' nor %2F, "
+            "no edge spaces)"
         )
 
 

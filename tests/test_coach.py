@@ -344,7 +344,7 @@ def test_a_roster_id_that_cannot_be_a_label_is_refused_at_load() -> None:
     from earpiece.roster import parse
     from earpiece.settings import SettingError
 
-    for bad in ("bo/b", "x" * 130):
+    for bad in ("bo/b", "bo%2Fb", "x" * 130):  # %2F: Twilio's 16024 refuses it as a "/"
         with pytest.raises(SettingError, match="cannot be a Twilio participant label") as caught:
             parse(f'[teams.t]\nagents = ["{bad}"]\n')
         assert "\n" not in str(caught.value)

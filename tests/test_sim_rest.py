@@ -210,7 +210,7 @@ def test_coaching_a_participant_on_hold_is_refused_with_16027(sim: Sim) -> None:
     assert (refused.value.status, refused.value.code) == (400, 16027)
 
 
-@pytest.mark.parametrize("label", ["a/b", "x" * 129, "CA" + "1" * 32])
+@pytest.mark.parametrize("label", ["a/b", "a%2Fb", "a%2fb", "x" * 129, "CA" + "1" * 32])
 def test_a_label_twilio_refuses_is_16024(sim: Sim, label: str) -> None:
     """At most 128 characters, no "/", not shaped like a CallSid: 16024 on a participant
     create (16023 is <Dial><Conference>'s, https://www.twilio.com/docs/api/errors/16024)."""

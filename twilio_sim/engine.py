@@ -80,13 +80,13 @@ END_REASONS = {
 
 def label_refusal(label: str) -> str | None:
     """Why Twilio refuses a participant label (16024 on a participant create, 16023 in
-    <Dial><Conference>), or None: at most 128
-    characters, no "/", and not shaped like a CallSid (it could not tell them apart in
-    /Participants/{CallSid or label}.json)."""
+    <Dial><Conference>), or None: at most 128 characters, no "/" (nor %2F), and not shaped
+    like a CallSid (it could not tell them apart in /Participants/{CallSid or label}.json)."""
     if len(label) > MAX_LABEL_CHARS:
         return f"Label is longer than {MAX_LABEL_CHARS} characters"
-    if "/" in label:
-        return "Label cannot contain '/'"
+    if "/" in label or "%2f" in label.lower():
+        # "it cannot contain /, including %2F" (https://www.twilio.com/docs/api/errors/16024)
+        return "Label cannot contain '/', including %2F"
     if is_sid(label, "CA"):
         return "Label cannot look like a Call SID"
     return None

@@ -13,32 +13,16 @@ keeps only the code's SHA-256, as for sign-in links.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from typing import Any
-
+from access.one_time_codes import CODE_BYTES, MAX_CODE_CHARS, OneTimeCodes
 from earpiece.redis_client import AsyncRedis
 
+__all__ = ["CODE_BYTES", "HANDOFF_SECONDS", "MAX_CODE_CHARS", "issue", "key", "redeem"]
+
 HANDOFF_SECONDS = 60
-CODE_BYTES = 24
-MAX_CODE_CHARS = 64
-
-
-def key(namespace: str, code: str) -> str:
-    return "{" + namespace + "}:cookie-handoff:" + hashlib.sha256(code.encode()).hexdigest()
+_CODES = OneTimeCodes("cookie-handoff")
+key = _CODES.key
+redeem = _CODES.redeem
 
 
 async def issue(redis: AsyncRedis, namespace: str, supervisor: str) -> str:
-    code = secrets.token_urlsafe(CODE_BYTES)
-    await redis.set(key(namespace, code), supervisor, ex=HANDOFF_SECONDS)
-    return code
-
-
-async def redeem(redis: AsyncRedis, namespace: str, code: str) -> str | None:
-    """The supervisor a code was issued for, once; None when unknown, used or expired."""
-    if not code or len(code) > MAX_CODE_CHARS:
-        return None
-    raw: Any = await redis.getdel(key(namespace, code))
-    if raw is None:
-        return None
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
+    return await _CODES.issue(redis, namespace, supervisor, HANDOFF_SECONDS)

@@ -4,37 +4,21 @@ from the address bar. Redis keeps only the code's SHA-256."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from typing import Any
-
+from access.one_time_codes import CODE_BYTES, MAX_CODE_CHARS, OneTimeCodes
 from earpiece.redis_client import AsyncRedis
 from earpiece.settings import Settings
 
-CODE_BYTES = 24
-MAX_CODE_CHARS = 64
+__all__ = ["CODE_BYTES", "MAX_CODE_CHARS", "issue", "key", "link", "redeem"]
 
-
-def key(namespace: str, code: str) -> str:
-    return "{" + namespace + "}:signin-link:" + hashlib.sha256(code.encode()).hexdigest()
+_CODES = OneTimeCodes("signin-link")
+key = _CODES.key
+redeem = _CODES.redeem
 
 
 async def issue(redis: AsyncRedis, settings: Settings, supervisor: str) -> str:
-    code = secrets.token_urlsafe(CODE_BYTES)
-    await redis.set(key(settings.namespace, code), supervisor,
-                    ex=int(settings.signin_link_minutes * 60))  # fmt: skip
-    return code
+    return await _CODES.issue(redis, settings.namespace, supervisor,
+                              int(settings.signin_link_minutes * 60))  # fmt: skip
 
 
 async def link(redis: AsyncRedis, settings: Settings, supervisor: str) -> str:
     return f"{settings.dashboard_url}/?signin={await issue(redis, settings, supervisor)}"
-
-
-async def redeem(redis: AsyncRedis, namespace: str, code: str) -> str | None:
-    """The supervisor a code signs in, once; None when unknown, used or expired."""
-    if not code or len(code) > MAX_CODE_CHARS:
-        return None
-    raw: Any = await redis.getdel(key(namespace, code))
-    if raw is None:
-        return None
-    return raw.decode() if isinstance(raw, bytes) else str(raw)

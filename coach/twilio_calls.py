@@ -144,10 +144,10 @@ class TwilioCalls:
             raise
 
     async def list_task_reservations(self, workspace_sid: str, task_sid: str) -> list[Any]:
-        """Every reservation of a task (a few: the accepted one and any rejected or timed out)."""
-        return await self._run(
-            self._workspace(workspace_sid).tasks(task_sid).reservations.list, page_size=50
-        )
+        """Every reservation of a task (a few: the accepted one and any rejected or timed out).
+        No page size: "Pagination is not supported under this resource. Please avoid usage of
+        the page query parameter" (https://www.twilio.com/docs/taskrouter/api/reservations)."""
+        return await self._run(self._workspace(workspace_sid).tasks(task_sid).reservations.list)
 
     async def list_activities(self, workspace_sid: str) -> list[Any]:
         return await self._run(self._workspace(workspace_sid).activities.list)

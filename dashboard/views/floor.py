@@ -11,7 +11,7 @@ import streamlit as st
 
 from coach.errors import CoachError
 from coach.rules import refusal
-from dashboard import board, ui
+from dashboard import board, reading, ui
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
 from live import history
@@ -24,7 +24,6 @@ from live.board import (
     cues,
     customer_number,
     help_key,
-    mask_number,
     monitors_by_supervisor,
     row,
 )  # fmt: skip
@@ -87,10 +86,11 @@ def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
         st.info("The call you chose has ended.")
         st.session_state.pop("selected-sid", None)
         return
-    number = mask_number(customer_number(conference), page.settings.mask_customer_numbers)
+    number = reading.number(page, customer_number(conference))
+    agent = reading.agent(page, str(conference.get("agent") or "")) or "No agent yet"
     with st.container(border=True):
         st.markdown(
-            f"**{literal(conference.get('agent') or 'No agent yet')}** · "
+            f"**{literal(agent)}** · "
             f"{literal(conference.get('team') or '—')} · customer {literal(number or 'unknown')}"
             f" · {literal(conference.get('state'))}"
         )
@@ -233,7 +233,7 @@ def live_part(page: ui.Page) -> None:
         help_key=help_key(cues(conferences)),
         selected={"sid": selected, "key": control_key(row(chosen, time.time(), True))
                   if chosen else "gone"} if selected else None,
-        on_select=on_select, on_refresh=on_refresh,
+        on_select=on_select, on_refresh=on_refresh, clock=board.place(page),
     )  # fmt: skip
 
 

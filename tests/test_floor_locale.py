@@ -348,3 +348,32 @@ def test_csv_exports_carry_the_floor_clock_beside_utc() -> None:
     assert rows[0]["at"] == stamp
     assert rows[0]["at_local"] == moment.isoformat(timespec="seconds")
     assert rows[0]["at_local"].endswith("T00:10:00+09:00")
+
+
+# -- region ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("region", "edge", "host"),
+    [("jp1", "tokyo", "api.tokyo.jp1.twilio.com"), ("jp1", None, "api.tokyo.jp1.twilio.com"),
+     (None, "sydney", "api.sydney.us1.twilio.com"), (None, None, "api.twilio.com")],
+)  # fmt: skip
+def test_a_recording_is_fetched_from_the_region_host_the_sdk_uses(
+    region: str | None, edge: str | None, host: str
+) -> None:
+    from twilio.rest import Client
+
+    from archive.media import media_url
+    from coach.twilio_client import make_client
+
+    env = {"EARPIECE_DEMO": "true", "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+           "TWILIO_AUTH_TOKEN": "t" * 32, **({"TWILIO_REGION": region} if region else {}),
+           **({"TWILIO_EDGE": edge} if edge else {})}  # fmt: skip
+    settings = load(env, env_file=None)
+    recording = "RE" + "2" * 32
+    url = media_url(settings, recording)
+    assert url == (f"https://{host}/2010-04-01/Accounts/{env['TWILIO_ACCOUNT_SID']}"
+                   f"/Recordings/{recording}.wav")  # fmt: skip
+    # The very host the SDK's own Client (as Earpiece makes it) sends every other call to.
+    client: Client = make_client(settings)
+    assert client.get_hostname("https://api.twilio.com/2010-04-01").split("/")[2] == host

@@ -22,8 +22,9 @@ from typing import Any
 
 import orjson
 
-from live import phone
+from live import names, phone
 from live.attention import attention, held_since, rank
+from live.folding import matches
 
 Conference = Mapping[str, Any]
 
@@ -63,8 +64,8 @@ class Filters:
             return False
         if self.states and c.get("state") not in self.states:
             return False
-        needle = self.agent.strip().lower()
-        return not needle or needle in (c.get("agent") or "").lower()
+        # What was typed, in any width or kana, against the agent's ID, name and reading.
+        return matches(self.agent, c.get("agent"), c.get("agent_name"), c.get("agent_reading"))
 
     def query(self) -> list[tuple[str, str]]:
         """The filters as query parameters (`from_query` reads them back)."""
@@ -276,11 +277,17 @@ def select(all_entries: Iterable[Entry], filters: Filters) -> list[Entry]:
     elif filters.order == "newest":
         kept.sort(key=lambda e: e.conference.get("started_at") or "", reverse=True)
     elif filters.order == "agent":
-        kept.sort(key=lambda e: ((e.conference.get("agent") or "~").lower(),
+        # By reading, else by name's collation (live/names.py); calls with no agent last.
+        kept.sort(key=lambda e: (not e.conference.get("agent"), agent_key(e.conference),
                                  e.conference.get("started_at") or ""))  # fmt: skip
     else:
         kept.sort(key=lambda e: e.rank)
     return kept
+
+
+def agent_key(c: Conference) -> tuple[int, ...]:
+    person = names.Person(c.get("agent") or "", c.get("agent_name"), c.get("agent_reading"))
+    return names.sort_key(person)
 
 
 def control_key(r: Mapping[str, Any]) -> str:

@@ -283,15 +283,17 @@ def test_board_rows_write_numbers_for_the_floor_country() -> None:
     assert row(conference, 0, mask=True)["agent_name"] == "鈴木一郎"
 
 
-def archived(sid: str, ended: datetime, number: str) -> CallRecord:
+def archived(sid: str, ended: datetime, number: str, team: str = "sales-east",
+             agent: str = "bob") -> CallRecord:  # fmt: skip
     ended_ms = int(ended.timestamp() * 1000)
-    doc = {"sid": sid, "agent": "bob", "team": "sales-east", "queue": "sales",
+    queue = "billing" if team == "billing" else "sales"
+    doc = {"sid": sid, "agent": agent, "team": team, "queue": queue,
            "ended_at": ended.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
            "duration_seconds": 60, "alerts": [], "monitors": [], "transcript": [],
            "recordings": [], "customer": number,
            "participants": [{"id": "customer", "number": number}]}  # fmt: skip
     return CallRecord(sid=sid, started_ms=ended_ms - 60_000, ended_ms=ended_ms,
-                      team="sales-east", queue="sales", agent="bob", alerts=(),
+                      team=team, queue=queue, agent=agent, alerts=(),
                       monitored=False, text="", doc=doc)  # fmt: skip
 
 
@@ -377,3 +379,20 @@ def test_a_recording_is_fetched_from_the_region_host_the_sdk_uses(
     # The very host the SDK's own Client (as Earpiece makes it) sends every other call to.
     client: Client = make_client(settings)
     assert client.get_hostname("https://api.twilio.com/2010-04-01").split("/")[2] == host
+
+
+def test_the_floor_agent_filter_and_order_read_names_and_readings() -> None:
+    from live.board import Filters, choose
+
+    def call(sid: str, agent: str, name: str | None, reading: str | None) -> dict[str, Any]:
+        return {"sid": sid, "agent": agent, "agent_name": name, "agent_reading": reading,
+                "state": "talking", "participants": [], "started_at": None}  # fmt: skip
+
+    floor = [call("a", "tanaka", "田中 愛", "たなか あい"), call("b", "uma", "鈴木 一郎", "すずき"),
+             call("c", "bob", None, None), call("d", "wes", "阿部 健", "アベ ケン")]  # fmt: skip
+    typed_as = ("ｽｽﾞｷ", "すずき", "鈴木", "UMA", "\uff42\uff4f\uff42", "あべ")
+    kept = {t: [c["sid"] for c in choose(floor, Filters(agent=t), 0)] for t in typed_as}
+    assert kept == {"ｽｽﾞｷ": ["b"], "すずき": ["b"], "鈴木": ["b"], "UMA": ["b"],
+                    "\uff42\uff4f\uff42": ["c"], "あべ": ["d"]}  # fmt: skip
+    by_agent = [c["sid"] for c in choose(floor, Filters(order="agent"), 0)]
+    assert by_agent == ["c", "d", "b", "a"]  # bob; then あべ, すずき, たなか

@@ -251,11 +251,15 @@ def chart_part(page: ui.Page) -> None:
     points = [*((s.at_ms, s.by_team) for s in samples), (now_ms(), current.by_team)]
     # Every team at every point (0 where it had none), so each draws a whole area.
     teams = sorted({team for _, by_team in points for team in by_team})
+    # The floor's wall clock, without a zone: the browser draws a zone-less time as it is
+    # written, so a Tokyo floor reads 10:23 whatever zone the supervisor's machine is in.
+    zone = page.settings.timezone
     rows = [
-        {"time": pd.Timestamp(at, unit="ms", tz="UTC"), "team": team, "calls": by_team.get(team, 0)}
+        {"time": pd.Timestamp(at, unit="ms", tz="UTC").tz_convert(zone).tz_localize(None),
+         "team": team, "calls": by_team.get(team, 0)}
         for at, by_team in points
         for team in teams
-    ]
+    ]  # fmt: skip
     st.subheader("Live calls, last hour, by team")
     if not rows:
         st.caption("No samples yet: the callback service records one every "
@@ -267,7 +271,7 @@ def chart_part(page: ui.Page) -> None:
         .encode(
             x=alt.X(
                 "time:T",
-                title=None,
+                title=f"{zone} ({reading.clock(page).zone_label()})",
                 axis=alt.Axis(format="%H:%M", tickCount={"interval": "minute", "step": 5}),
             ),
             y=alt.Y("sum(calls):Q", title="live calls", stack=True),

@@ -142,15 +142,16 @@ def follow_sidebar(page: ui.Page) -> None:
         following = rt.run(rt.services.floor.follows()).get(page.who.id)
     except Unavailable:
         return
-    agents = sorted(
+    agents = reading.agents_in_order(page, [
         a for a in rt.roster.agents if refusal(page.who, "listen", team_of(page, a)) is None
-    )
+    ])  # fmt: skip
     options = ["nobody", *agents]
     with st.sidebar:
         st.subheader("Follow")
         chosen = st.selectbox(
             "Join this agent's next calls, listening", options,
             index=options.index(following) if following in options else 0, key="follow",
+            format_func=lambda a: a if a == "nobody" else reading.agent(page, a),
         )  # fmt: skip
     wanted = None if chosen == "nobody" else chosen
     if wanted != following:
@@ -165,7 +166,7 @@ def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
     for sid, conference in by_sid.items():
         if ui.own_monitor(conference, page.who.id) is not None:
             with st.container(border=True):
-                agent = literal(conference.get("agent") or "a call")
+                agent = literal(reading.agent(page, str(conference.get("agent") or "")) or "a call")
                 st.markdown(f"**You are on {agent}'s call**")
                 ui.mic_banner(conference, page.who.id)
                 ui.mode_buttons(page, conference, key=f"own-{sid}")

@@ -223,10 +223,10 @@ class LiveQueues:
             available = self._is_available(w.get("act"), known)
             alerts = self._agent_alerts(w, not available and not busy, now)
             out.append({
-                # The roster's name for the agent, else the Worker's friendly name (issue 25).
-                "agent": agent, "worker_sid": w["sid"],
-                "name": names.person(agent, self.roster.agent_names, {agent: w.get("name") or ""}
-                                     ).shown if agent else w.get("name") or "",
+                "agent": agent, "worker_sid": w["sid"], "name": w.get("name") or agent or "",
+                # The roster's display name (issue 25; null when it gives none): people read
+                # it before the Worker's friendly name, and the list sorts by its reading.
+                "agent_name": self._known(agent).name,
                 "team": team.name if team else None, "activity": w.get("act"),
                 "available": available and not busy,
                 "since": iso(since), "task_sid": (w.get("task") or None) if busy else None,
@@ -240,9 +240,12 @@ class LiveQueues:
         out.sort(key=lambda a: (a["agent"] is None, names.sort_key(self._person(a))))
         return out
 
+    def _known(self, agent: str | None) -> names.Person:
+        return self.roster.agent_names.get(agent or "") or names.Person(agent or "")
+
     def _person(self, agent: dict[str, Any]) -> names.Person:
-        known = self.roster.agent_names.get(agent["agent"] or "")
-        return names.Person(agent["agent"] or "", agent["name"], known.reading if known else None)
+        known = self._known(agent["agent"])
+        return names.Person(agent["agent"] or "", known.name or agent["name"], known.reading)
 
     async def queued(self) -> int:
         """Callers waiting in every TaskQueue, in one round trip."""

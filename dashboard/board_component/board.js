@@ -496,7 +496,9 @@ class QueueBoard {
       const tr = this.agentRows.insertRow();
       tr.dataset.agent = a.agent || a.name;
       const doing = a.phase === "wrapping" ? "Wrap-up" : a.task_sid ? "On a call" : a.activity || "—";
-      const who = a.name && a.agent && a.name !== a.agent ? `${a.name} (${a.agent})` : a.agent || a.name;
+      // The roster's name, else the Worker's friendly name, with the ID when they differ.
+      const shown = a.agent_name || a.name;
+      const who = shown && a.agent && shown !== a.agent ? `${shown} (${a.agent})` : a.agent || a.name;
       for (const value of [who, a.team || "", doing]) tr.insertCell().textContent = value;
       tr.classList.toggle("ep-help", a.alerts.length > 0);
       const since = tr.insertCell();

@@ -396,3 +396,20 @@ def test_the_floor_agent_filter_and_order_read_names_and_readings() -> None:
                     "\uff42\uff4f\uff42": ["c"], "あべ": ["d"]}  # fmt: skip
     by_agent = [c["sid"] for c in choose(floor, Filters(order="agent"), 0)]
     assert by_agent == ["c", "d", "b", "a"]  # bob; then あべ, すずき, たなか
+
+
+def test_audit_since_without_an_offset_is_the_floor_time(tokyo: Wired) -> None:
+    with tokyo.api("mina") as http:
+        assert http.get("/api/reviews.csv").status_code == 200  # an export: audited
+        now = datetime.now(TOKYO)
+        half_an_hour_ago = (now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
+        in_half_an_hour = (now + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
+        # Tokyo wall-clock times: before, the server's own zone (UTC here) read them.
+        found = http.get(f"/api/audit?since={half_an_hour_ago}").json()["entries"]
+        assert [e["action"] for e in found] == ["export"]
+        assert http.get(f"/api/audit?since={in_half_an_hour}").json()["entries"] == []
+        assert http.get("/api/audit?since=soon").status_code == 422
+        exported = list(csv.DictReader(io.StringIO(http.get("/api/audit.csv").text)))
+    assert exported[0]["at"].endswith("Z") and exported[0]["at_local"].endswith("+09:00")
+    moment = datetime.fromisoformat(exported[0]["at_local"])
+    assert moment == datetime.fromisoformat(exported[0]["at"].replace("Z", "+00:00"))

@@ -26,7 +26,7 @@ from archive.record import CallRecord
 from archive.sqlite_store import SqliteStore
 from coach.audit import to_csv
 from earpiece.roster import parse
-from earpiece.settings import SettingError, load
+from earpiece.settings import SettingError, Settings, load
 from live import names, phone
 from live.board import row
 from live.floor_clock import FloorClock
@@ -201,6 +201,11 @@ def tokyo(wiring: Callable[..., Wired]) -> Wired:
     return wiring(EARPIECE_TIMEZONE="Asia/Tokyo", EARPIECE_SSE_PING_SECONDS="1")
 
 
+def served(wired: Wired) -> Settings:
+    assert wired.service.settings is not None
+    return wired.service.settings
+
+
 def with_number(wired: Wired, sid: str) -> dict[str, Any]:
     wired.wait(lambda: any(p.get("number") for p in (wired.conference(sid) or {})
                            .get("participants", [])))  # fmt: skip
@@ -230,7 +235,7 @@ def test_every_stream_and_the_api_mask_numbers_the_floor_way(tokyo: Wired) -> No
         k: v for k, v in expected.items() if calls[k] in by_sid}  # fmt: skip
 
     # /events: the snapshot a lead's softphone or wallboard receives.
-    base = tokyo.service.settings.base_url
+    base = served(tokyo).base_url
     with httpx.Client(base_url=base, timeout=10) as http, connect_sse(
         http, "GET", "/events", headers={"Authorization": f"Bearer {API_TOKEN}"}
     ) as source:  # fmt: skip
@@ -266,7 +271,7 @@ def test_full_numbers_are_one_rule_for_every_surface(wiring: Callable[..., Wired
         assert customer(http.get(f"/api/conferences/{sid}").json()) == JAPAN["03"]
     with wired.api() as http:  # the service token is no supervisor: masked
         assert customer(http.get(f"/api/conferences/{sid}").json()) == "03-••••-5678"
-    base = wired.service.settings.base_url
+    base = served(wired).base_url
     with httpx.Client(base_url=base, timeout=10) as http:
         watcher = Watcher(http, f"/events/board?ticket={ticket(http)}")
         wired.wait(lambda: bool(watcher.boards()))
@@ -304,7 +309,7 @@ def midnight(tokyo: Wired) -> Iterator[tuple[Wired, dict[str, str], datetime]]:
     after = just_after_midnight_in_tokyo()
     before = after - timedelta(minutes=20)
     sids = {"today": f"CF{uuid.uuid4().hex}", "yesterday": f"CF{uuid.uuid4().hex}"}
-    url = tokyo.service.settings.archive_url or ""
+    url = served(tokyo).archive_url or ""
     store = SqliteStore(Path(url.removeprefix("sqlite:///")))
     loop = asyncio.new_event_loop()
     try:

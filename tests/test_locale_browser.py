@@ -17,11 +17,11 @@ from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
 from tests.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
-    ServerThread,
     dashboard_env,
     make_settings,
     signin_code,
 )
+from tests.helpers import ServerThread
 from tests.test_dashboard_scale_out import FIRST_LOAD_MS, UI_TIMEOUT_MS, dashboard_process
 from tests.test_taskrouter_floor import TaskRouterFloor
 

@@ -17,8 +17,14 @@ from archive.sqlite_store import SqliteStore
 from earpiece.redis_client import RedisTarget
 from earpiece.settings import Settings, load
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SESSION_SECRET, Wired, wire
-from tests.test_dashboard_pages import app_as, texts
-from tests.test_floor_locale import ABROAD, JAPAN, archived, just_after_midnight_in_tokyo
+from tests.test_dashboard_pages import app_as, board_data, texts
+from tests.test_floor_locale import (
+    ABROAD,
+    JAPAN,
+    archived,
+    just_after_midnight_in_tokyo,
+    served,
+)
 
 
 @pytest.fixture
@@ -30,9 +36,9 @@ def tokyo_floor(
         "REDIS_URL": redis_target.url, "EARPIECE_NAMESPACE": namespace,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_BASE_URL": running.sim.url,
-        "PUBLIC_BASE_URL": running.service.settings.base_url,
+        "PUBLIC_BASE_URL": served(running).base_url,
         "EARPIECE_SESSION_SECRET": SESSION_SECRET, "EARPIECE_DEMO": "true",
-        "EARPIECE_ARCHIVE_URL": running.service.settings.archive_url or "",
+        "EARPIECE_ARCHIVE_URL": served(running).archive_url or "",
         "EARPIECE_DASHBOARD_REFRESH_SECONDS": "0.02", "EARPIECE_TIMEZONE": "Asia/Tokyo",
     }  # fmt: skip
     for name, value in env.items():
@@ -43,7 +49,7 @@ def tokyo_floor(
     records = [archived(sids["today"], after, JAPAN["090"], "billing", "tara"),
                archived(sids["yesterday"], after - timedelta(minutes=20), ABROAD["us"],
                         "billing", "tara")]  # fmt: skip
-    url = running.service.settings.archive_url or ""
+    url = served(running).archive_url or ""
     store = SqliteStore(Path(url.removeprefix("sqlite:///")))
     loop = asyncio.new_event_loop()
     try:
@@ -122,3 +128,13 @@ def test_the_call_page_shows_numbers_and_names_the_floor_way(
     assert list(people[people["Role"] == "customer"]["Number"]) == ["0120-•••-456"]
     joined = people.iloc[0]["Joined"]
     assert len(joined) == 8 and joined[2] == ":" and joined[5] == ":"  # 10:23:41, floor time
+
+
+def test_the_browser_board_is_handed_the_floor_zone_and_the_reader_language(
+    tokyo_floor: tuple[Wired, Settings, dict[str, str]],
+) -> None:
+    _, settings, _ = tokyo_floor
+    for supervisor, language in (("ken", "ja"), ("mina", "en")):
+        at = app_as(settings, supervisor).run()
+        assert not at.exception
+        assert board_data(at)["clock"] == {"zone": "Asia/Tokyo", "lang": language}

@@ -26,7 +26,8 @@ from tests.test_dashboard_scale_out import FIRST_LOAD_MS, UI_TIMEOUT_MS, dashboa
 from tests.test_taskrouter_floor import TaskRouterFloor
 
 # The demo roster names billing's tara 田中 愛 (たなか) and uma 鈴木 一郎 (すずき); bob has none.
-WORKERS = {"tara": ("billing",), "uma": ("billing",), "bob": ("sales",)}
+# A TaskQueue may be named in Japanese too: the wallboard draws its name.
+WORKERS = {"tara": ("billing",), "uma": ("billing", "お問い合わせ"), "bob": ("sales",)}
 
 
 @pytest.fixture
@@ -111,6 +112,18 @@ def test_japanese_names_and_the_floor_clock_in_a_browser_elsewhere(
         wall = new_york_page(browser)
         wall.goto(f"{url}/wallboard{link()}")
         expect(wall.locator(".ep-qtile[data-queue=sales]")).to_be_visible(timeout=FIRST_LOAD_MS)
+        with f.control() as http:  # a caller for the Japanese-named queue (uma answers)
+            http.post("/sim/calls", json={"queue": "お問い合わせ"})
+        tile = wall.locator('.ep-qtile[data-queue="お問い合わせ"]')
+        expect(tile).to_contain_text("お問い合わせ")
+        width = tile.evaluate(
+            "t => { const n = t.querySelector('.ep-qname') || t;"
+            " const c = document.createElement('canvas').getContext('2d'); const s ="
+            " getComputedStyle(n); c.font = `${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;"
+            " return [parseFloat(s.fontSize), c.measureText('問').width,"
+            " c.measureText('\\u{E000}').width]; }"
+        )
+        assert abs(width[1] - width[0]) < 0.05 * width[0] and width[1] != width[2], width
         expect(wall.get_by_text(re.compile(r"updated \d\d:\d\d:\d\d GMT\+9$"))).to_be_visible()
         wall.screenshot(path=artifact("locale-wallboard.png"), full_page=True)
         browser.close()

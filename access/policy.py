@@ -85,4 +85,9 @@ def may_see_audit_entry(principal: Principal, agent_team: str | None, supervisor
 
 
 def sees_full_numbers(principal: Principal, roles: tuple[str, ...]) -> bool:
+    """The one rule for customers' numbers, on every surface (issue 25): whole only to a
+    supervisor whose role the roster's `[access] full_numbers` names, and only where that
+    one person reads (the API, /events, the call and Calls pages). Whatever many readers
+    share is masked for all: the board stream and the queues/wallboard are encoded once for
+    every watcher, whatever their role, and a wallboard hangs where anyone passes."""
     return principal.kind == SUPERVISOR and principal.role in roles

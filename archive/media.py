@@ -5,7 +5,10 @@ streams the audio through Earpiece to a signed-in person allowed to hear it (the
 dashboard's player with a one-time ticket of that recording: callbacks/recording_media.py).
 Twilio's media URL is `/2010-04-01/Accounts/{AccountSid}/Recordings/{Sid}.wav`, behind
 HTTP Basic auth when the account protects its media (https://www.twilio.com/docs/voice/api/recording,
-"Fetch a Recording media file"); TWILIO_API_BASE_URL points it at the simulator.
+"Fetch a Recording media file"); TWILIO_API_BASE_URL points it at the simulator. With
+TWILIO_REGION / TWILIO_EDGE it is fetched from the Region's own host, as every SDK call is
+(api.tokyo.jp1.twilio.com: a jp1 recording is stored in jp1, and the US1 host does not
+know it; coach/twilio_client.py api_base cites Twilio's regional hostnames page).
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from coach.twilio_client import api_base
 from earpiece.settings import Settings
 from live.events import is_sid
 
-TWILIO_API = "https://api.twilio.com"
 TIMEOUT_SECONDS = 30.0
 
 
@@ -32,7 +35,7 @@ class MediaError(Exception):
 def media_url(settings: Settings, recording_sid: str) -> str:
     if not is_sid(recording_sid, "RE"):
         raise MediaError(404, f"{recording_sid[:40]!r} is not a recording SID")
-    base = (settings.twilio_api_base_url or TWILIO_API).rstrip("/")
+    base = api_base(settings)
     account = settings.twilio_account_sid
     return f"{base}/2010-04-01/Accounts/{account}/Recordings/{recording_sid}.wav"
 

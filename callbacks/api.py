@@ -27,7 +27,9 @@ def full_numbers(ctx: Context, principal: Principal) -> bool:
 async def list_conferences(request: Request) -> Response:
     principal = await authorize(request, READ_FLOOR)
     ctx: Context = request.app.state.ctx
-    conferences = privacy.for_reader(await ctx.floor.conferences(), full_numbers(ctx, principal))
+    conferences = privacy.for_reader(
+        await ctx.floor.conferences(), full_numbers(ctx, principal), ctx.settings.country
+    )
     order = request.query_params.get("order", "started")
     if order == "attention":
         conferences = attention.order(conferences, time.time())
@@ -48,7 +50,9 @@ async def get_conference(request: Request) -> Response:
     conference = await ctx.floor.conference(sid)
     if conference is None:
         raise ApiError(404, "unknown-conference", f"no conference {sid}")
-    return JSONResponse(conference if full_numbers(ctx, principal) else privacy.masked(conference))
+    if full_numbers(ctx, principal):
+        return JSONResponse(conference)
+    return JSONResponse(privacy.masked(conference, ctx.settings.country))
 
 
 async def get_call(request: Request) -> Response:

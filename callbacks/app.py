@@ -184,7 +184,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
         hub = FeedHub(floor, queue_size=settings.sse_queue_size, reader=services.queues.changed)
         board = BoardHub(
             floor, hub, period=settings.dashboard_refresh_seconds,
-            mask=settings.mask_customer_numbers, queues=services.queues,
+            mask=True, country=settings.country, queues=services.queues,
         )  # fmt: skip
         app.state.ctx = Context(
             settings=settings,

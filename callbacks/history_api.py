@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -38,6 +37,7 @@ from coach.audit import cell
 from coach.rules import refusal
 from live.board import mask_number
 from live.events import BadEvent, is_sid
+from live.floor_clock import FloorClock
 from live.numbers import plain_int, whole
 from live.recordings import STATUSES
 
@@ -99,16 +99,15 @@ def visible_teams(principal: Principal) -> tuple[str, ...] | None:
     return principal.teams if principal.role == "lead" else None
 
 
-def _ms(raw: str | None, name: str) -> int | None:
+def _ms(raw: str | None, name: str, floor: FloorClock, end: bool = False) -> int | None:
+    """A `from`/`to` filter: one without an offset is the floor's time (EARPIECE_TIMEZONE),
+    and a bare `to` date takes the whole of that day on the floor."""
     if not raw:
         return None
     try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        return floor.read_ms(raw, end=end)
+    except (ValueError, OverflowError):
         raise ApiError(422, "bad-filter", f"{name} must be an ISO 8601 date or time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def _int(raw: str | None, name: str, low: int = 0, high: int = 10**9) -> int | None:
@@ -128,13 +127,15 @@ def _bool(raw: str | None, name: str) -> bool | None:
     return raw == "true"
 
 
-def search_of(query: Any, principal: Principal) -> Search:
+def search_of(query: Any, principal: Principal, floor: FloorClock | None = None) -> Search:
+    floor = floor or FloorClock()
     teams = visible_teams(principal)
     team = query.get("team") or None
     if team is not None and teams is not None and team not in teams:
         raise ApiError(403, "forbidden", f"{principal.ident} leads {', '.join(teams) or 'no team'}")
     return Search(
-        since_ms=_ms(query.get("from"), "from"), until_ms=_ms(query.get("to"), "to"),
+        since_ms=_ms(query.get("from"), "from", floor),
+        until_ms=_ms(query.get("to"), "to", floor, end=True),
         team=team, queue=query.get("queue") or None, agent=query.get("agent") or None,
         q=(query.get("q") or "")[:200] or None, alert=query.get("alert") or None,
         monitored=_bool(query.get("monitored"), "monitored"),
@@ -146,14 +147,14 @@ def search_of(query: Any, principal: Principal) -> Search:
     )  # fmt: skip
 
 
-def masked(call: Json, full: bool) -> Json:
+def masked(call: Json, full: bool, country: str | None = None) -> Json:
     """The same masking rules as the floor: customers' numbers for readers without them."""
     if full:
         return call
     out = dict(call)
-    out["customer"] = mask_number(call.get("customer"), True) or None
+    out["customer"] = mask_number(call.get("customer"), True, country) or None
     if "participants" in call:
-        out["participants"] = [{**p, "number": mask_number(p.get("number"), True) or None}
+        out["participants"] = [{**p, "number": mask_number(p.get("number"), True, country) or None}
                                for p in call["participants"]]  # fmt: skip
     return out
 
@@ -161,11 +162,13 @@ def masked(call: Json, full: bool) -> Json:
 async def history(request: Request) -> Response:
     principal = await authorize(request, READ_HISTORY)
     ctx: Context = request.app.state.ctx
-    calls, cursor = await ctx.store.search(search_of(request.query_params, principal))
+    calls, cursor = await ctx.store.search(
+        search_of(request.query_params, principal, FloorClock(ctx.settings.timezone))
+    )
     full = sees_full_numbers(principal, ctx.roster.full_number_roles)
     for call in calls:
         call.pop("_row", None)
-    return JSONResponse({"calls": [masked(c, full) for c in calls],
+    return JSONResponse({"calls": [masked(c, full, ctx.settings.country) for c in calls],
                          "next": str(cursor) if cursor is not None else None})  # fmt: skip
 
 
@@ -186,7 +189,7 @@ async def one_call(request: Request) -> Response:
     call = await _call(request, principal)
     call["reviews"] = await ctx.store.reviews(ReviewSearch(sid=call["sid"]))
     full = sees_full_numbers(principal, ctx.roster.full_number_roles)
-    return JSONResponse(masked(call, full))
+    return JSONResponse(masked(call, full, ctx.settings.country))
 
 
 async def audio(request: Request) -> Response:
@@ -273,17 +276,20 @@ def mark(value: Any) -> str:
     return "pass" if value is True else "fail" if value is False else ""
 
 
-def reviews_csv(rows: list[Json]) -> str:
-    """Reviews as CSV, one row a review and one column a criterion; a cell a spreadsheet would
-    run as a formula is quoted (coach/audit.py cell)."""
+def reviews_csv(rows: list[Json], timezone: str = "UTC") -> str:
+    """Reviews as CSV, one row a review and one column a criterion, then `at_local` (`at` on
+    the floor's clock, with its offset); a cell a spreadsheet would run as a formula is
+    quoted (coach/audit.py cell)."""
     criteria = sorted({name for r in rows for name in r.get("criteria") or {}})
+    floor = FloorClock(timezone)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([*REVIEW_FIELDS, *criteria])
+    writer.writerow([*REVIEW_FIELDS, *criteria, "at_local"])
     for r in rows:
         marks = r.get("criteria") or {}
         writer.writerow([cell(r.get(f)) for f in REVIEW_FIELDS]
-                        + [cell(mark(marks.get(c))) for c in criteria])  # fmt: skip
+                        + [cell(mark(marks.get(c))) for c in criteria]
+                        + [floor.local_iso(r.get("at"))])  # fmt: skip
     return out.getvalue()
 
 
@@ -293,6 +299,6 @@ async def reviews_export(request: Request) -> Response:
     rows = await ctx.store.reviews(review_search(request, principal))
     await ctx.coach.audit.record("export", principal.ident or "", "",
                                  detail=f"reviews.csv, {len(rows)} reviews")  # fmt: skip
-    return Response(reviews_csv(rows), media_type="text/csv; charset=utf-8",
+    return Response(reviews_csv(rows, ctx.settings.timezone), media_type="text/csv; charset=utf-8",
                     headers={**PRIVATE, "Content-Disposition":
                              'attachment; filename="earpiece-reviews.csv"'})  # fmt: skip

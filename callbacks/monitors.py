@@ -8,7 +8,6 @@ GET    /api/audit[.csv]?supervisor=&agent=&conference=&since=&limit=
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -21,6 +20,7 @@ from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import PRIVATE, ApiError, JSONResponse
 from coach.audit import AuditFilter, to_csv
+from live.floor_clock import FloorClock
 
 MAX_AUDIT_LIMIT = 10_000
 
@@ -109,10 +109,9 @@ def _filter(request: Request, principal: Principal) -> AuditFilter:
     query = request.query_params
     since_ms = None
     if query.get("since"):
+        # Without an offset, the floor's time (EARPIECE_TIMEZONE); before, the server's own.
         try:
-            since_ms = int(
-                datetime.fromisoformat(query["since"].replace("Z", "+00:00")).timestamp() * 1000
-            )
+            since_ms = FloorClock(ctx.settings.timezone).read_ms(query["since"])
         except (ValueError, OverflowError):
             raise ApiError(422, "bad-since", "since must be an ISO 8601 time") from None
         since_ms = max(0, since_ms)  # before 1970 is everything kept
@@ -141,6 +140,6 @@ async def audit_csv(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     entries = await ctx.coach.audit.entries(_filter(request, principal))
     return Response(
-        to_csv(entries), media_type="text/csv",
+        to_csv(entries, ctx.settings.timezone), media_type="text/csv",
         headers={**PRIVATE, "Content-Disposition": 'attachment; filename="earpiece-audit.csv"'},
     )  # fmt: skip

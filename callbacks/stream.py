@@ -42,7 +42,7 @@ def encode(message_id: str | None, event: str, data: str) -> bytes:
     return f"{head}event: {event}\r\ndata: {data}\r\n\r\n".encode()
 
 
-def wire(message: Message, full_numbers: bool = True) -> bytes:
+def wire(message: Message, full_numbers: bool = True, country: str | None = None) -> bytes:
     """The message's bytes, encoded once for every reader who sees the same (a conference
     with a customer's number has a second, masked, encoding)."""
     if full_numbers or message.doc is None:
@@ -50,7 +50,7 @@ def wire(message: Message, full_numbers: bool = True) -> bytes:
             message.wire = encode(message.id, message.event, message.data)
         return message.wire
     if message.wire_masked is None:
-        message.wire_masked = encode(message.id, message.event, message.masked_data())
+        message.wire_masked = encode(message.id, message.event, message.masked_data(country))
     return message.wire_masked
 
 
@@ -62,7 +62,9 @@ async def _snapshot(ctx: Context, sub: Subscription) -> tuple[str, bytes]:
     parts = [encode(None, "reset", "{}")]
     live = 0
     if sub.agent is None:  # an agent's softphone gets its cards, not the floor
-        conferences = privacy.for_reader(await ctx.floor.conferences(), sub.full_numbers)
+        conferences = privacy.for_reader(
+            await ctx.floor.conferences(), sub.full_numbers, ctx.settings.country
+        )
         live = len(conferences)
         parts += [encode(None, "conference", orjson.dumps(c).decode()) for c in conferences]
         # A TaskRouter floor's queues and agents too (none on a floor without TaskRouter).
@@ -94,7 +96,9 @@ async def _events(
                 entries = await ctx.floor.feed_after(cursor, CATCH_UP_BATCH)
                 if entries:
                     messages = await ctx.hub.render_batch(entries)
-                    yield b"".join(wire(m, sub.full_numbers) for m in messages if sub.wants(m))
+                    country = ctx.settings.country
+                    yield b"".join(wire(m, sub.full_numbers, country)
+                                   for m in messages if sub.wants(m))  # fmt: skip
                     cursor = entries[-1].id
                 if len(entries) < CATCH_UP_BATCH:
                     break
@@ -121,7 +125,7 @@ async def _events(
                         continue
                     position = key
                 if sub.wants(queued):
-                    chunk.append(wire(queued, sub.full_numbers))
+                    chunk.append(wire(queued, sub.full_numbers, ctx.settings.country))
             if chunk:
                 yield b"".join(chunk)
             if closed:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from earpiece.redis_client import AsyncRedis
+from live.floor_clock import FloorClock
 from live.keys import Keys
 from live.store import now_ms
 from live.store import text as _text
@@ -108,10 +109,14 @@ def cell(value: Any) -> Any:
     return value
 
 
-def to_csv(entries: list[dict[str, Any]]) -> str:
-    """The audit as CSV, one row an entry (the API's audit.csv and the dashboard's download)."""
+def to_csv(entries: list[dict[str, Any]], timezone: str = "UTC") -> str:
+    """The audit as CSV, one row an entry (the API's audit.csv and the dashboard's download),
+    ending with `at_local`: `at` on the floor's clock (EARPIECE_TIMEZONE), with its offset."""
+    floor = FloorClock(timezone)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=["id", *FIELDS], extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=["id", *FIELDS, "at_local"], extrasaction="ignore")
     writer.writeheader()
-    writer.writerows({k: cell(v) for k, v in entry.items()} for entry in entries)
+    writer.writerows({**{k: cell(v) for k, v in entry.items()},
+                      "at_local": floor.local_iso(entry.get("at"))}
+                     for entry in entries)  # fmt: skip
     return out.getvalue()

@@ -23,6 +23,41 @@ from earpiece.settings import Settings
 # (https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides).
 CONNECTION_OVERRIDES = "#rc=3&rp=5xx,ct,rt"
 
+# A Region's own Edge Location, for TWILIO_REGION without TWILIO_EDGE. Twilio's regional
+# hostnames are {product}.{edge}.{region}.twilio.com (api.tokyo.jp1.twilio.com), and "when
+# specifying a region ... also specify the edge"
+# (https://www.twilio.com/docs/global-infrastructure/using-the-twilio-rest-api-in-a-non-us-region);
+# the edge-less api.jp1.twilio.com form stopped working on 28 April 2026 (the same page).
+# Valid pairs: https://www.twilio.com/docs/twilio-cli/general-usage/regional and
+# https://www.twilio.com/docs/global-infrastructure/edge-locations (the Python SDK, unlike
+# Twilio's Java and C# ones, does not fill the edge in itself).
+REGION_EDGES = {
+    "au1": "sydney", "br1": "sao-paulo", "de1": "frankfurt", "ie1": "dublin", "jp1": "tokyo",
+    "jp2": "osaka", "sg1": "singapore", "us1": "ashburn", "us2": "umatilla",
+}  # fmt: skip
+TWILIO_API = "https://api.twilio.com"
+
+
+def region_and_edge(settings: Settings) -> tuple[str | None, str | None]:
+    """TWILIO_REGION / TWILIO_EDGE, the edge filled in from the region when only it is set."""
+    region, edge = settings.twilio_region, settings.twilio_edge
+    if region and not edge:
+        edge = REGION_EDGES.get(region)
+    return region, edge
+
+
+def api_base(settings: Settings) -> str:
+    """Where REST requests outside the SDK go (a recording's media, archive/media.py): the
+    simulator with TWILIO_API_BASE_URL, else the host the SDK's Client picks for
+    api.twilio.com with the same region and edge (ClientBase.get_hostname)."""
+    if settings.twilio_api_base_url:
+        return settings.twilio_api_base_url.rstrip("/")
+    region, edge = region_and_edge(settings)
+    if not region and not edge:
+        return TWILIO_API
+    return "https://" + ".".join(p for p in ("api", edge, region or "us1", "twilio.com") if p)
+
+
 # Twilio answers in well under a second; a hung request must not hold a
 # supervisor's click (or a worker thread) for long.
 REQUEST_TIMEOUT_SECONDS = 10.0
@@ -56,7 +91,7 @@ def make_client(settings: Settings) -> Client:
         region = edge = None  # the base URL already says where to go
     else:
         http_client = TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS)
-        region, edge = settings.twilio_region, settings.twilio_edge
+        region, edge = region_and_edge(settings)
     return Client(
         settings.twilio_account_sid,
         settings.twilio_auth_token,

@@ -58,6 +58,11 @@ def call_url(feed_url: str, ticket: str, sid: str) -> str:
     )
 
 
+def place(page: ui.Page) -> dict[str, str]:
+    """The floor's clock for a browser component: its zone and the reader's language."""
+    return {"zone": page.settings.timezone, "lang": page.who.language or page.settings.language}
+
+
 def show(
     *,
     url: str,
@@ -67,9 +72,10 @@ def show(
     selected: dict[str, str] | None,
     on_select: Callable[[], None],
     on_refresh: Callable[[], None],
+    clock: dict[str, str] | None = None,
 ) -> None:
     data = {"url": url, "ticket": ticket, "me_key": me_key, "help_key": help_key,
-            "selected": selected}  # fmt: skip
+            "selected": selected, "clock": clock}  # fmt: skip
     _mount(key=KEY, data=data, on_select_change=on_select, on_refresh_change=on_refresh)
 
 
@@ -82,11 +88,12 @@ def queues_url(feed_url: str, ticket: str) -> str:
 
 def show_queues(
     *, url: str, ticket: str, wall: bool, on_listen: Callable[[], None],
-    on_refresh: Callable[[], None],
+    on_refresh: Callable[[], None], clock: dict[str, str] | None = None,
 ) -> None:  # fmt: skip
     """Every TaskQueue as a tile, coloured by its alerts (and on the Queues page, every
     agent with Listen)."""
-    data = {"mode": "wallboard" if wall else "queues", "url": url, "ticket": ticket}
+    data = {"mode": "wallboard" if wall else "queues", "url": url, "ticket": ticket,
+            "clock": clock}  # fmt: skip
     _mount(key=QUEUES_KEY, data=data, on_listen_change=on_listen, on_refresh_change=on_refresh)
 
 

@@ -52,5 +52,9 @@ def show(page: ui.Page, sid: str, on_change: Callable[[], None] = on_refresh) ->
     if state.pop("tx-new-ticket", False) or state.get("tx-sid") != sid:
         state["tx-sid"] = sid
         new_stream(page, sid)
-    data = {"url": state.get("tx-url", ""), "ticket": state.get("tx-ticket", "")}
+    data = {
+        "url": state.get("tx-url", ""),
+        "ticket": state.get("tx-ticket", ""),
+        "clock": board.place(page),
+    }
     _mount(key=KEY, data=data, on_refresh_change=on_change)

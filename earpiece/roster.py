@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from earpiece.settings import SettingError, Settings
+from live.names import Person
 
 ROLES = ("lead", "manager", "qa")
 # always: every call; monitored: while a supervisor is on the call or has its page open.
@@ -57,6 +58,8 @@ class Supervisor:
     # How the organisation's identity provider names them (OIDC `email` claim): SSO on the
     # dashboard and OIDC access tokens on the API map to this supervisor by it.
     email: str | None = None
+    # The language they read Earpiece in ("en" or "ja"); None: EARPIECE_LANGUAGE.
+    language: str | None = None
 
 
 # Per TaskQueue, by its name (issue 12): [queues.sales] service_level_seconds = 30
@@ -73,6 +76,8 @@ class Roster:
     # Roles that see customers' full numbers in the API and on the dashboard
     # ([access] full_numbers = ["manager"]); everyone else sees them masked.
     full_number_roles: tuple[str, ...] = ()
+    # Agents' display names and readings ([agents.ID] name / reading), by agent ID.
+    agent_names: dict[str, Person] = field(default_factory=dict)
 
     def team_for(self, agent: str | None) -> Team | None:
         if agent is None:
@@ -207,6 +212,7 @@ def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
             endpoint=str(body.get("endpoint", f"client:{sid}")),
             password_hash=body.get("password_hash"),
             email=_email(body.get("email"), f"{source}: supervisors.{sid}.email"),
+            language=_language(body.get("language"), f"{source}: supervisors.{sid}.language"),
         )
     queues: dict[str, dict[str, float]] = {}
     for name, body in (data.get("queues") or {}).items():
@@ -220,6 +226,7 @@ def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise SettingError(f"{source}: queues.{name}.{key} must be seconds above 0")
             queues[name][key] = float(value)
+    agent_names = _agent_names(data.get("agents") or {}, team_of_agent, source)
     access = data.get("access") or {}
     if not isinstance(access, dict) or set(access) - {"full_numbers"}:
         raise SettingError(f"{source}: [access] takes only full_numbers (a list of roles)")
@@ -230,7 +237,44 @@ def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
     if len(emails) != len(set(emails)):
         raise SettingError(f"{source}: two supervisors share an email (SSO must tell them apart)")
     return Roster(teams=teams, supervisors=supervisors, team_of_agent=team_of_agent,
-                  queues=queues, full_number_roles=full_numbers)  # fmt: skip
+                  queues=queues, full_number_roles=full_numbers,
+                  agent_names=agent_names)  # fmt: skip
+
+
+MAX_NAME_CHARS = 100
+SUPERVISOR_LANGUAGES = ("en", "ja")
+
+
+def _language(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if value not in SUPERVISOR_LANGUAGES:
+        raise SettingError(f"{where} must be one of {', '.join(SUPERVISOR_LANGUAGES)}, "
+                           f"got {str(value)[:20]!r}")  # fmt: skip
+    return str(value)
+
+
+def _agent_names(raw: Any, team_of_agent: dict[str, str], source: str) -> dict[str, Person]:
+    """[agents.ID] name = "鈴木一郎", reading = "すずきいちろう": who an agent ID is. The
+    agent still belongs to teams by ID ([teams.X] agents); a name for an ID no team has
+    is refused, since it would name nobody on the floor."""
+    if not isinstance(raw, dict):
+        raise SettingError(f"{source}: [agents] must be tables of agents by ID")
+    out: dict[str, Person] = {}
+    for ident, body in raw.items():
+        where = f"{source}: agents.{ident}"
+        if not isinstance(body, dict) or set(body) - {"name", "reading"}:
+            raise SettingError(f"{where} takes only name and reading")
+        if ident not in team_of_agent:
+            raise SettingError(f"{where} names an agent no team has")
+        texts = {key: body.get(key) for key in ("name", "reading")}
+        for key, value in texts.items():
+            if value is not None and (not isinstance(value, str) or not value.strip()
+                                      or len(value) > MAX_NAME_CHARS):  # fmt: skip
+                raise SettingError(f"{where}.{key} must be text of 1 to {MAX_NAME_CHARS} "
+                                   "characters")  # fmt: skip
+        out[ident] = Person(ident, texts["name"], texts["reading"])
+    return out
 
 
 def _email(value: Any, where: str) -> str | None:
@@ -250,7 +294,17 @@ def for_settings(settings: Settings) -> Roster:
             "EARPIECE_ROSTER is not set: the roster of teams, agents and supervisors "
             "(the demo roster is used only by `earpiece demo`)"
         )
-    return load(settings.roster_path)
+    return with_number_rule(load(settings.roster_path), settings)
+
+
+def with_number_rule(roster: Roster, settings: Settings) -> Roster:
+    """One rule for customers' numbers (issue 25): a supervisor sees them whole where
+    one person reads them (the API, /events, the call and Calls pages) only when their
+    role is in `[access] full_numbers`. EARPIECE_MASK_CUSTOMER_NUMBERS=false, which used
+    to unmask the dashboard alone, now says the same for every surface: every role."""
+    if settings.mask_customer_numbers:
+        return roster
+    return replace(roster, full_number_roles=ROLES)
 
 
 def load(path: Path | None) -> Roster:

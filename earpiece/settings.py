@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -97,6 +97,27 @@ def _timezone(raw: str) -> str:
             f"EARPIECE_TIMEZONE must be an IANA time zone such as Asia/Tokyo, got {raw!r}"
         ) from None
     return raw
+
+
+LANGUAGES = ("en", "ja")
+
+
+def _language(raw: str) -> str:
+    if raw not in LANGUAGES:
+        raise SettingError(f"EARPIECE_LANGUAGE must be one of {', '.join(LANGUAGES)}, got {raw!r}")
+    return raw
+
+
+def _country(raw: str) -> str:
+    # Lazily: phonenumbers' tables are only needed once a country is named.
+    import phonenumbers
+
+    code = raw.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise SettingError(
+            f"EARPIECE_COUNTRY must be an ISO 3166 country code such as JP or US, got {raw!r}"
+        )
+    return code
 
 
 MIN_SECRET_BYTES = 32
@@ -241,6 +262,11 @@ class Settings:
     # level's threshold.
     workspace_sid: str | None = None
     timezone: str = "UTC"
+    # How people read times, numbers and names (issue 25): the language of a supervisor
+    # without one in the roster, and the floor's country (its numbers are written the
+    # national way; unset: the country of EARPIECE_TIMEZONE when that zone is in one).
+    language: str = "en"
+    country: str | None = None
     service_level_seconds: float = 20.0
     # Wallboard colours: a queue whose longest wait passes this, or whose service level
     # falls under the target, shows red.
@@ -473,6 +499,8 @@ def load(
         feed_url=get("EARPIECE_FEED_URL", _http_url("EARPIECE_FEED_URL"), None),
         workspace_sid=text("TWILIO_WORKSPACE_SID"),
         timezone=get("EARPIECE_TIMEZONE", _timezone, "UTC"),
+        language=get("EARPIECE_LANGUAGE", _language, "en"),
+        country=get("EARPIECE_COUNTRY", _country, None),
         service_level_seconds=get(
             "EARPIECE_SERVICE_LEVEL_SECONDS",
             _positive_float("EARPIECE_SERVICE_LEVEL_SECONDS"),
@@ -502,6 +530,10 @@ def load(
             "EARPIECE_AWAY_ALERT_SECONDS", _positive_float("EARPIECE_AWAY_ALERT_SECONDS"), 900.0
         ),
     )
+    if loaded.country is None:
+        from live.phone import country_of_zone
+
+        loaded = replace(loaded, country=country_of_zone(loaded.timezone))
     if loaded.oidc_issuer and not loaded.oidc_audience:
         raise SettingError(
             "EARPIECE_OIDC_AUDIENCE is not set: the audience (aud) Earpiece's access tokens "

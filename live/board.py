@@ -22,7 +22,9 @@ from typing import Any
 
 import orjson
 
+from live import names, phone
 from live.attention import attention, held_since, rank
+from live.folding import matches
 from live.numbers import plain_int
 
 Conference = Mapping[str, Any]
@@ -63,8 +65,8 @@ class Filters:
             return False
         if self.states and c.get("state") not in self.states:
             return False
-        needle = self.agent.strip().lower()
-        return not needle or needle in (c.get("agent") or "").lower()
+        # What was typed, in any width or kana, against the agent's ID, name and reading.
+        return matches(self.agent, c.get("agent"), c.get("agent_name"), c.get("agent_reading"))
 
     def query(self) -> list[tuple[str, str]]:
         """The filters as query parameters (`from_query` reads them back)."""
@@ -120,18 +122,10 @@ def _ms(stamp: str) -> int:
     return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-def mask_number(number: str | None, mask: bool) -> str:
-    """+15551234567 -> +•••••••4567: enough to tell two callers apart, not to dial one."""
-    if not number:
-        return ""
-    if not mask:
-        return number
-    keep = 4
-    head = "+" if number.startswith("+") else ""
-    body = number[len(head) :]
-    if len(body) <= keep:
-        return head + "•" * len(body)
-    return head + "•" * (len(body) - keep) + body[-keep:]
+def mask_number(number: str | None, mask: bool, country: str | None = None) -> str:
+    """A customer's number as people read it (live/phone.py): `03-••••-5678` masked,
+    `03-1234-5678` whole, for a floor in `country`; international for any other."""
+    return phone.shown(number, country, full=not mask)
 
 
 def customer_number(c: Conference) -> str | None:
@@ -180,7 +174,7 @@ def said(c: Conference) -> str:
     return f"{last.get('speaker')}: {cut}"
 
 
-def row(c: Conference, now_s: float, mask: bool) -> dict[str, Any]:
+def row(c: Conference, now_s: float, mask: bool, country: str | None = None) -> dict[str, Any]:
     """One call as the board shows it; `*_ms` fields are instants the browser ticks from."""
     need = attention(c, now_s)
     hold = held_since(c) if c.get("state") == "hold" else None
@@ -190,7 +184,8 @@ def row(c: Conference, now_s: float, mask: bool) -> dict[str, Any]:
         "agent": c.get("agent") or "—",
         "team": c.get("team") or "",
         "queue": c.get("queue") or "",
-        "customer": mask_number(customer_number(c), mask),
+        "customer": mask_number(customer_number(c), mask, country),
+        "agent_name": c.get("agent_name") or "",
         "state": c.get("state") or "",
         "started_ms": ms(c.get("started_at")),
         "hold_ms": ms(hold),
@@ -232,7 +227,10 @@ class Rows:
         # what a page showing that one call waits on.
         self.versions: dict[str, int] = {}
 
-    def entries(self, conferences: Iterable[Conference], now_s: float, mask: bool) -> list[Entry]:
+    def entries(
+        self, conferences: Iterable[Conference], now_s: float, mask: bool,
+        country: str | None = None,
+    ) -> list[Entry]:  # fmt: skip
         kept, out = self._kept, []
         fresh: dict[str, tuple[Conference, Any, Any, Entry]] = {}
         versions: dict[str, int] = {}
@@ -243,7 +241,7 @@ class Rows:
             if hit is not None and hit[0] is c and not alerts and not hit[1] and hit[2] == shown:
                 entry = hit[3]
             else:
-                entry = _entry(c, now_s, mask)
+                entry = _entry(c, now_s, mask, country)
             if hit is None or hit[0] is not c or hit[3].row["alerts"] != entry.row["alerts"]:
                 versions[sid] = self.versions.get(sid, 0) + 1
             else:
@@ -262,13 +260,15 @@ def _shown_signals(c: Conference) -> tuple[Any, ...]:
     return signals.get("holds"), share, signals.get("silent_since")
 
 
-def _entry(c: Conference, now_s: float, mask: bool) -> Entry:
-    r = row(c, now_s, mask)
+def _entry(c: Conference, now_s: float, mask: bool, country: str | None = None) -> Entry:
+    r = row(c, now_s, mask, country)
     return Entry(c, r, orjson.dumps(r), rank(r["score"], c.get("state"), c.get("started_at")))
 
 
-def entries(conferences: Iterable[Conference], now_s: float, mask: bool) -> list[Entry]:
-    return [_entry(c, now_s, mask) for c in conferences]
+def entries(
+    conferences: Iterable[Conference], now_s: float, mask: bool, country: str | None = None
+) -> list[Entry]:
+    return [_entry(c, now_s, mask, country) for c in conferences]
 
 
 def select(all_entries: Iterable[Entry], filters: Filters) -> list[Entry]:
@@ -279,11 +279,17 @@ def select(all_entries: Iterable[Entry], filters: Filters) -> list[Entry]:
     elif filters.order == "newest":
         kept.sort(key=lambda e: e.conference.get("started_at") or "", reverse=True)
     elif filters.order == "agent":
-        kept.sort(key=lambda e: ((e.conference.get("agent") or "~").lower(),
+        # By reading, else by name's collation (live/names.py); calls with no agent last.
+        kept.sort(key=lambda e: (not e.conference.get("agent"), agent_key(e.conference),
                                  e.conference.get("started_at") or ""))  # fmt: skip
     else:
         kept.sort(key=lambda e: e.rank)
     return kept
+
+
+def agent_key(c: Conference) -> tuple[int, ...]:
+    person = names.Person(c.get("agent") or "", c.get("agent_name"), c.get("agent_reading"))
+    return names.sort_key(person)
 
 
 def control_key(r: Mapping[str, Any]) -> str:

@@ -124,6 +124,7 @@ class BoardHub:
         *,
         period: float,
         mask: bool,
+        country: str | None = None,
         clock_seconds: float = CLOCK_SECONDS,
         max_views: int = MAX_VIEWS,
         queues: LiveQueues | None = None,
@@ -136,7 +137,9 @@ class BoardHub:
         self.queue_version = 0
         self.queue_message = b""
         self._queue_stable = b""
-        self.period, self.mask = period, mask
+        # One rendering is shared by every watcher, whatever their role: always masked
+        # in the service (access/policy.py sees_full_numbers), written for the floor's country.
+        self.period, self.mask, self.country = period, mask, country
         self.clock_seconds, self.max_views = clock_seconds, max_views
         self.views: dict[Filters, View] = {}
         self.passes = 0
@@ -287,7 +290,7 @@ class BoardHub:
         return sum(q["waiting"] for q in queues)
 
     def _work_out(self, conferences: list[dict[str, Any]], queued: int = 0) -> None:
-        everything = self._rows.entries(conferences, time.time(), self.mask)
+        everything = self._rows.entries(conferences, time.time(), self.mask, self.country)
         summary = (
             b'"live":' + orjson.dumps(len(conferences))
             + b',"queued":' + orjson.dumps(queued)

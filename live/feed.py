@@ -57,11 +57,12 @@ class Message:
     # The conference it is about (a call page's stream follows one call).
     sid: str | None = None
 
-    def masked_data(self) -> str:
+    def masked_data(self, country: str | None = None) -> str:
+        """`country`: the floor's (one per process), whose numbers are written nationally."""
         if self.doc is None:
             return self.data
         if self.masked is None:
-            self.masked = orjson.dumps(privacy.masked(self.doc)).decode()
+            self.masked = orjson.dumps(privacy.masked(self.doc, country)).decode()
         return self.masked
 
 

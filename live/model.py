@@ -265,6 +265,16 @@ def conference_json(doc: Doc, roster: Roster, now_ms: int, limits: Thresholds) -
     return rendered
 
 
+def agent_name(roster: Roster, agent: str | None) -> str | None:
+    known = roster.agent_names.get(agent) if agent else None
+    return known.name if known is not None else None
+
+
+def agent_reading(roster: Roster, agent: str | None) -> str | None:
+    known = roster.agent_names.get(agent) if agent else None
+    return known.reading if known is not None else None
+
+
 def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None]:
     """The Conference JSON without its alerts, and what the alerts depend on
     (None for an ended conference, which has none)."""
@@ -273,7 +283,8 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
             "sid": doc["sid"], "friendly_name": doc.get("fn") or "", "status": "completed",
             "started_at": iso(doc.get("started")), "updated_at": iso(doc.get("updated")),
             "ended_at": iso(doc.get("ended")), "state": "ended", "team": None, "queue": None,
-            "agent": None, "participants": [], "monitors": [], "alerts": [], "alone_since": None,
+            "agent": None, "agent_name": None, "agent_reading": None, "participants": [],
+            "monitors": [], "alerts": [], "alone_since": None,
             "signals": None, "help": None, "cards": cards_json(doc), "task_sid": doc.get("task"),
             "transcript": transcript_state(doc, ())[0], "phrases": [],
         }, None  # fmt: skip
@@ -297,6 +308,9 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
         "team": team.name if team else None,
         "queue": team.queue if team else None,
         "agent": agent,
+        # Who the agent is to people ([agents.ID] name in the roster), when the roster says.
+        "agent_name": agent_name(roster, agent),
+        "agent_reading": agent_reading(roster, agent),
         "participants": [
             participant_json(p, r, agent_leg) for p, r in zip(people, roles, strict=True)
         ],

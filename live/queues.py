@@ -25,7 +25,7 @@ import orjson
 
 from earpiece.redis_client import AsyncRedis
 from earpiece.roster import Roster
-from live import attention
+from live import attention, names
 from live.batching import BatchedScript
 from live.board import mask_number
 from live.taskrouter_events import TaskRouterEvent
@@ -90,9 +90,10 @@ def _day(epoch_s: int, zone: ZoneInfo) -> str:
 class LiveQueues:
     def __init__(
         self, redis: AsyncRedis, *, namespace: str, roster: Roster, policy: QueuePolicy,
-        mask: bool = True, feed_maxlen: int = 20_000,
+        mask: bool = True, feed_maxlen: int = 20_000, country: str | None = None,
     ) -> None:  # fmt: skip
         self.redis, self.roster, self.policy, self.mask = redis, roster, policy, mask
+        self.country = country  # callers' numbers are written for this country (live/phone.py)
         self.tag = "{" + namespace + "}"
         self.feed_maxlen = feed_maxlen
         self._link = redis.register_script(LINK_LUA)
@@ -223,6 +224,9 @@ class LiveQueues:
             alerts = self._agent_alerts(w, not available and not busy, now)
             out.append({
                 "agent": agent, "worker_sid": w["sid"], "name": w.get("name") or agent or "",
+                # The roster's display name (issue 25; null when it gives none): people read
+                # it before the Worker's friendly name, and the list sorts by its reading.
+                "agent_name": self._known(agent).name,
                 "team": team.name if team else None, "activity": w.get("act"),
                 "available": available and not busy,
                 "since": iso(since), "task_sid": (w.get("task") or None) if busy else None,
@@ -232,8 +236,16 @@ class LiveQueues:
                 "phase_since": iso(int(w["phase_at"])) if busy and w.get("phase_at") else None,
                 "alerts": alerts, "attention": attention.score(alerts),
             })  # fmt: skip
-        out.sort(key=lambda a: (a["agent"] is None, a["name"]))
+        # By reading where the roster gives one, else by the name's collation (live/names.py).
+        out.sort(key=lambda a: (a["agent"] is None, names.sort_key(self._person(a))))
         return out
+
+    def _known(self, agent: str | None) -> names.Person:
+        return self.roster.agent_names.get(agent or "") or names.Person(agent or "")
+
+    def _person(self, agent: dict[str, Any]) -> names.Person:
+        known = self._known(agent["agent"])
+        return names.Person(agent["agent"] or "", known.name or agent["name"], known.reading)
 
     async def queued(self) -> int:
         """Callers waiting in every TaskQueue, in one round trip."""
@@ -325,7 +337,7 @@ class LiveQueues:
     def _task_json(self, sid: str, at_ms: float, detail: Any, now_s: float) -> dict[str, Any]:
         caller, prio = (text(x) if x is not None else None for x in (detail or (None, None)))
         return {"sid": sid, "waiting_seconds": int(max(0.0, now_s - at_ms / 1000)),
-                "caller": mask_number(caller, self.mask) or None,
+                "caller": mask_number(caller, self.mask, self.country) or None,
                 "priority": int(prio) if prio else 0}  # fmt: skip
 
     def _staff(self, agents: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:

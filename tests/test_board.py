@@ -59,16 +59,16 @@ def test_rows_carry_instants_to_tick_from_and_plain_text() -> None:
     assert [c["sid"] for c in choose(floor, Filters(states=("hold",)), NOW)] == ["c"]
     nick = row(floor[0], NOW, mask=True)
     assert nick["speaking"] == "agent + customer"
-    assert nick["customer"] == "+•••••••4567"
+    assert nick["customer"] == "+1 555-••••-4567"
     assert (NOW * 1000 - nick["started_ms"]) / 1000 == 1800  # the browser shows 30:00
     olga = row(floor[2], NOW, mask=False)
     assert (NOW * 1000 - olga["hold_ms"]) / 1000 == 100  # 1:40 on hold
     assert olga["monitoring"] == "s0 (listen)"
-    assert olga["customer"] == "+15551234567"
+    assert olga["customer"] == "+1 555-123-4567"  # whole, written for people
     tiles = kpis(floor)
     assert (tiles["live"], tiles["waiting"], tiles["on_hold"], tiles["monitored"]) == (3, 1, 1, 1)
     assert tiles["oldest_call_ms"] == nick["started_ms"]
-    assert mask_number("+15551234567", True) == "+•••••••4567"
+    assert mask_number("+15551234567", True) == "+1 555-••••-4567"
 
 
 # -- over HTTP ---------------------------------------------------------------------------

@@ -93,11 +93,13 @@ def test_summary_counts_the_floor() -> None:
     assert s.by_team == {"(no team)": 1, "billing": 1, "support": 2}
 
 
-def test_numbers_are_masked_to_their_last_four() -> None:
-    assert mask_number("+15551234567", True) == "+•••••••4567"
-    assert mask_number("+15551234567", False) == "+15551234567"
-    assert mask_number("client:bob", True) == "••••••:bob"
-    assert mask_number("123", True) == "•••"
+def test_numbers_are_masked_to_their_prefix_and_last_group() -> None:
+    assert mask_number("+15551234567", True) == "+1 555-••••-4567"
+    assert mask_number("+15551234567", False) == "+1 555-123-4567"
+    assert mask_number("+15551234567", True, "US") == "(555) ••••-4567"
+    # Not a phone number: four dots, whatever its length, and its last four characters.
+    assert mask_number("client:bob", True) == "••••:bob"
+    assert mask_number("123", True) == "••••"
     assert mask_number(None, True) == ""
 
 

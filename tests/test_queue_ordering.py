@@ -203,7 +203,7 @@ def test_the_numbers_a_floor_manager_reads(runner: Runner) -> None:
     assert queue["today"] == {"entered": 4, "answered": 2, "abandoned": 1,
                               "service_level": round(1 / 3, 4),
                               "average_answer_seconds": 25}  # fmt: skip
-    assert queue["waiting"] == 1 and queue["tasks"][0]["caller"] == "+•••••••0000"
+    assert queue["waiting"] == 1 and queue["tasks"][0]["caller"] == "+1 555-••••-0000"
     assert queue["longest_wait_seconds"] == 3000  # now is T0 + 1 h; it entered at T0 + 10 min
     [agent] = [a for a in result["agents"] if a["agent"] == "bob"]
     assert agent["team"] == "sales-east" and agent["phase"] == "assigned"

@@ -104,7 +104,9 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
             wrapup_alert_seconds=settings.wrapup_alert_seconds,
             away_alert_seconds=settings.away_alert_seconds,
         ),
-        mask=settings.mask_customer_numbers, feed_maxlen=settings.feed_maxlen,
+        # The Queues page and the wallboard are shared by every reader: callers' numbers
+        # there are always masked (access/policy.py sees_full_numbers says why).
+        mask=True, feed_maxlen=settings.feed_maxlen, country=settings.country,
     )  # fmt: skip
     if settings.workspace_sid:
 

@@ -27,6 +27,30 @@ const SILENCE_SHOWN_SECONDS = 5; // a shorter silence is a pause, not worth a ce
 const TICK_MS = 1000;
 const MAX_BACKOFF_MS = 30000; // between attempts to reach a floor that does not answer
 
+// The floor's clock (issue 25): times as the floor reads them, in EARPIECE_TIMEZONE and the
+// reader's language, whatever zone this browser's machine is set to. The page passes
+// {zone, lang}; Intl.DateTimeFormat with timeZone does the rest (one formatter kept per pair).
+const FORMATTERS = new Map();
+
+function floorTime(stamp, place, withZone = true) {
+  const zone = (place && place.zone) || "UTC";
+  const lang = (place && place.lang) || "en";
+  const key = `${zone}|${lang}|${withZone}`;
+  let format = FORMATTERS.get(key);
+  if (!format) {
+    try {
+      format = new Intl.DateTimeFormat(lang, {
+        timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit",
+        hourCycle: "h23", ...(withZone ? {timeZoneName: "short"} : {}),
+      });
+    } catch (error) {
+      format = {format: (d) => d.toISOString().slice(11, 19) + (withZone ? " UTC" : "")};
+    }
+    FORMATTERS.set(key, format);
+  }
+  return format.format(stamp);
+}
+
 function clock(seconds) {
   const whole = Math.max(0, Math.floor(seconds));
   const h = Math.floor(whole / 3600), m = Math.floor((whole % 3600) / 60), s = whole % 60;
@@ -242,7 +266,7 @@ class Board {
     const row = entry.row;
     const cells = entry.tr.cells;
     const text = {
-      agent: (row.sid === this.selected ? "▶ " : "") + row.agent,
+      agent: (row.sid === this.selected ? "▶ " : "") + (row.agent_name ? `${row.agent_name} (${row.agent})` : row.agent),
       team: row.team, queue: row.queue, customer: row.customer, state: row.state,
       holds: row.holds ? String(row.holds) : "", monitoring: row.monitoring,
       speaking: row.speaking, talk: row.talk, alerts: row.alerts, said: row.said || "",
@@ -276,9 +300,9 @@ class Board {
     for (const entry of this.rows.values()) this.tickRow(entry, now);
     this.tiles.longest_call.textContent = clock(since(this.kpis.oldest_call_ms, now) || 0);
     this.tiles.longest_wait.textContent = clock(since(this.kpis.oldest_wait_ms, now) || 0);
-    const stamp = this.stamp.toISOString().slice(11, 19);
+    const stamp = floorTime(this.stamp, this.data && this.data.clock);
     this.footer.textContent =
-      `${this.order.length} of ${this.matched} calls shown (${this.live} live) · updated ${stamp} UTC`;
+      `${this.order.length} of ${this.matched} calls shown (${this.live} live) · updated ${stamp}`;
   }
 
   select(sid) {
@@ -475,14 +499,19 @@ class QueueBoard {
 
   renderAgents(agents) {
     this.agentRows.replaceChildren();
-    // Who needs a supervisor first (the service's attention scores), then by name.
+    // Who needs a supervisor first (the service's attention scores), then in the service's
+    // order: by reading, else by name's collation (live/names.py).
+    const place = new Map(agents.map((a, i) => [a, i]));
     const ordered = [...agents].sort((x, y) => (y.attention - x.attention)
-      || String(x.agent || x.name).localeCompare(String(y.agent || y.name)));
+      || place.get(x) - place.get(y));
     for (const a of ordered) {
       const tr = this.agentRows.insertRow();
       tr.dataset.agent = a.agent || a.name;
       const doing = a.phase === "wrapping" ? "Wrap-up" : a.task_sid ? "On a call" : a.activity || "—";
-      for (const value of [a.agent || a.name, a.team || "", doing]) tr.insertCell().textContent = value;
+      // The roster's name, else the Worker's friendly name, with the ID when they differ.
+      const shown = a.agent_name || a.name;
+      const who = shown && a.agent && shown !== a.agent ? `${shown} (${a.agent})` : a.agent || a.name;
+      for (const value of [who, a.team || "", doing]) tr.insertCell().textContent = value;
       tr.classList.toggle("ep-help", a.alerts.length > 0);
       const since = tr.insertCell();
       const from = a.task_sid ? a.phase_since : a.since;  // on a call: time on it
@@ -502,7 +531,7 @@ class QueueBoard {
     for (const node of this.root.querySelectorAll("[data-since]")) {
       node.textContent = clock((now - Number(node.dataset.since)) / 1000);
     }
-    if (this.stamp) this.footer.textContent = `updated ${this.stamp.toISOString().slice(11, 19)} UTC`;
+    if (this.stamp) this.footer.textContent = `updated ${floorTime(this.stamp, this.data && this.data.clock)}`;
   }
 
   close() {

@@ -15,8 +15,34 @@ function el(tag, cls, text) {
   return node;
 }
 
+// The floor's clock (issue 25): times as the floor reads them, in EARPIECE_TIMEZONE and the
+// reader's language, whatever zone this browser's machine is set to. The page passes
+// {zone, lang}; Intl.DateTimeFormat with timeZone does the rest (one formatter kept per pair).
+const FORMATTERS = new Map();
+
+function floorTime(stamp, place, withZone = true) {
+  const zone = (place && place.zone) || "UTC";
+  const lang = (place && place.lang) || "en";
+  const key = `${zone}|${lang}|${withZone}`;
+  let format = FORMATTERS.get(key);
+  if (!format) {
+    try {
+      format = new Intl.DateTimeFormat(lang, {
+        timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit",
+        hourCycle: "h23", ...(withZone ? {timeZoneName: "short"} : {}),
+      });
+    } catch (error) {
+      format = {format: (d) => d.toISOString().slice(11, 19) + (withZone ? " UTC" : "")};
+    }
+    FORMATTERS.set(key, format);
+  }
+  return format.format(stamp);
+}
+
+let PLACE = null; // the page's {zone, lang}, set by configure
+
 function hhmmss(iso) {
-  return iso ? iso.slice(11, 19) : "";
+  return iso ? floorTime(new Date(iso), PLACE, false) : "";
 }
 
 class Transcript {
@@ -41,6 +67,7 @@ class Transcript {
   configure(data, setTrigger) {
     this.setTrigger = setTrigger;
     this.data = data;
+    PLACE = data.clock || null;
     if (data.url === this.url) return;
     if (this.source) this.source.close();
     this.url = data.url;

@@ -12,29 +12,29 @@ import streamlit as st
 from coach.actions import MAX_CARD_CHARS
 from coach.audit import AuditFilter
 from coach.rules import refusal
-from dashboard import board, transcript, ui
+from dashboard import board, reading, transcript, ui
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
 from live.attention import clock, seconds_since
-from live.board import customer_number, mask_number
+from live.board import customer_number
 
 AUDIT_ON_CALL_LIMIT = 200
 # The page reruns when its call changes; this tick only moves its clocks on.
 CLOCK_TICK_SECONDS = 5.0
 
 
-def participants(conference: dict[str, Any], mask: bool) -> pd.DataFrame:
+def participants(conference: dict[str, Any], page: ui.Page) -> pd.DataFrame:
     rows = []
     for p in conference.get("participants") or ():
         rows.append({
             "Who": p.get("label") or p.get("call_sid"),
             "Role": p.get("role"),
-            "Number": mask_number(p.get("number"), mask),
+            "Number": reading.number(page, p.get("number")),
             "Muted": bool(p.get("muted")),
             "On hold": bool(p.get("hold")),
             "Coaching": bool(p.get("coaching")),
             "Speaking": bool(p.get("speaking")),
-            "Joined": p.get("joined_at"),
+            "Joined": reading.time_of_day(page, p.get("joined_at")),
             "Call SID": p.get("call_sid"),
         })  # fmt: skip
     return pd.DataFrame(rows)
@@ -58,8 +58,9 @@ def timeline(page: ui.Page, sid: str) -> pd.DataFrame:
         if a.get("detail"):
             what += f": {a['detail']}"
         rows.append({"At": a["at"], "What": what})
-    rows.sort(key=lambda r: r["At"] or "")
-    return pd.DataFrame(rows, columns=["At", "What"])
+    rows.sort(key=lambda r: r["At"] or "")  # UTC ISO 8601 sorts as time does
+    shown = [{"At": reading.time_of_day(page, r["At"]), "What": r["What"]} for r in rows]
+    return pd.DataFrame(shown, columns=["At", "What"])
 
 
 def signal_tiles(conference: dict[str, Any]) -> None:
@@ -86,7 +87,7 @@ def cards(page: ui.Page, conference: dict[str, Any]) -> None:
     st.subheader("Cards to the agent")
     for card in reversed(conference.get("cards") or []):
         # Plain text, never Markdown: a card is whatever someone typed.
-        st.text(f"{card['supervisor']} · {card['at']}: {card['text']}")
+        st.text(f"{card['supervisor']} · {reading.time_of_day(page, card['at'])}: {card['text']}")
     agent = agent_call_sid(conference)
     reason = refusal(page.who, "whisper", conference.get("team"))
     if agent is None or reason is not None:
@@ -138,12 +139,12 @@ def live_part(page: ui.Page, sid: str) -> None:
         st.warning(f"No call {literal(sid)} is known here (it may have ended more than a day ago).")
         return
     ui.show_flash()
-    mask = page.settings.mask_customer_numbers
-    number = mask_number(customer_number(conference), mask)
-    st.title(f"{literal(conference.get('agent') or 'No agent yet')} · "
+    number = reading.number(page, customer_number(conference))
+    st.title(f"{literal(reading.agent(page, conference.get('agent')) or 'No agent yet')} · "
              f"{literal(conference.get('team') or '—')}")  # fmt: skip
     if conference.get("state") == "ended":
-        st.info(f"This call ended at {conference.get('ended_at')}.", icon=":material/call_end:")
+        st.info(f"This call ended at {reading.when(page, conference.get('ended_at'))}.",
+                icon=":material/call_end:")  # fmt: skip
     else:
         duration = clock(seconds_since(conference.get("started_at"), time.time()))
         st.markdown(
@@ -154,13 +155,13 @@ def live_part(page: ui.Page, sid: str) -> None:
         help_asked = conference.get("help")
         if help_asked:
             st.error(f"**{literal(help_asked['agent'])}** asked for help at "
-                     f"{literal(help_asked['since'])}: "
+                     f"{literal(reading.time_of_day(page, help_asked['since']))}: "
                      "joining the call answers it.", icon=":material/sos:")  # fmt: skip
         ui.mic_banner(conference, page.who.id)
         ui.mode_buttons(page, conference, key=f"call-{sid}")
         signal_tiles(conference)
         st.subheader("On the call")
-        st.dataframe(participants(conference, mask), hide_index=True)
+        st.dataframe(participants(conference, page), hide_index=True)
         live_transcript(page, conference)
         cards(page, conference)
     st.subheader("Timeline")

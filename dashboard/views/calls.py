@@ -12,7 +12,7 @@ reviews and a review form with the team's criteria.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -23,12 +23,12 @@ from archive.store import Review, ReviewSearch, Search
 from callbacks import recording_media
 from callbacks.history_api import reviews_csv
 from coach.rules import refusal
-from dashboard import ui
+from dashboard import reading, ui
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
 from earpiece import tickets
 from live.attention import clock
-from live.board import mask_number
+from live.floor_clock import FloorClock
 
 PAGE = 50
 ALERTS = ("", "help", "phrase", "customer-alone", "agent-alone", "long-hold", "dead-air",
@@ -39,43 +39,55 @@ def teams_of(page: ui.Page) -> tuple[str, ...] | None:
     return page.who.teams if page.who.role == "lead" else None
 
 
-def day_ms(day: date | None, end: bool = False) -> int | None:
+def day_ms(day: date | None, end: bool = False, floor: FloorClock | None = None) -> int | None:
+    """A day's first (or last) millisecond on the floor: its midnight in EARPIECE_TIMEZONE,
+    not UTC's (a Tokyo floor's day starts at 15:00 UTC the day before)."""
     if day is None:
         return None
-    moment = datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    floor = floor or FloorClock()
+    return floor.day_end_ms(day) if end else floor.day_start_ms(day)
 
 
 def filters(page: ui.Page) -> Search:
     roster = page.runtime.roster
     mine = teams_of(page)
     teams = sorted(mine if mine is not None else roster.teams)
+    floor = reading.clock(page)
+    today = st.toggle(f"Today on the floor ({floor.today().isoformat()}, {floor.zone_label()})",
+                      key="h-today")  # fmt: skip
     row1 = st.columns(4)
-    since = row1[0].date_input("From", value=None, key="h-from")
-    until = row1[1].date_input("To", value=None, key="h-to")
+    since = row1[0].date_input("From", value=None, key="h-from", disabled=today)
+    until = row1[1].date_input("To", value=None, key="h-to", disabled=today)
+    if today:
+        since = until = floor.today()
     team = row1[2].selectbox("Team", ["", *teams], key="h-team")
     queues = sorted({roster.teams[t].queue for t in teams if t in roster.teams})
     queue = row1[3].selectbox("Queue", ["", *queues], key="h-queue")
     row2 = st.columns(4)
-    agents = sorted(a for a in roster.agents if mine is None or roster.team_of_agent.get(a) in mine)
-    agent = row2[0].selectbox("Agent", ["", *agents], key="h-agent")
+    agents = reading.agents_in_order(
+        page, [a for a in roster.agents if mine is None or roster.team_of_agent.get(a) in mine]
+    )
+    agent = row2[0].selectbox("Agent", ["", *agents], key="h-agent",
+                              format_func=lambda a: reading.agent(page, a))  # fmt: skip
     alert = row2[1].selectbox("Alert raised", ALERTS, key="h-alert")
     monitored = row2[2].selectbox("Monitored", ["", "yes", "no"], key="h-monitored")
     longer = row2[3].number_input("At least (minutes)", min_value=0, value=0, key="h-min")
     words = st.text_input("Words said on the call", key="h-q", max_chars=200,
                           placeholder="cancel my account")  # fmt: skip
     return Search(
-        since_ms=day_ms(since), until_ms=day_ms(until, end=True), team=team or None,
+        since_ms=day_ms(since, floor=floor), until_ms=day_ms(until, end=True, floor=floor),
+        team=team or None,
         queue=queue or None, agent=agent or None, q=words.strip() or None, alert=alert or None,
         monitored={"yes": True, "no": False}.get(monitored), min_seconds=int(longer) * 60 or None,
         teams=mine, limit=PAGE,
     )  # fmt: skip
 
 
-def results_table(calls: list[dict[str, Any]], mask: bool) -> pd.DataFrame:
+def results_table(calls: list[dict[str, Any]], page: ui.Page) -> pd.DataFrame:
     rows = [{
-        "Ended": c.get("ended_at"), "Agent": c.get("agent") or "—", "Team": c.get("team") or "",
-        "Queue": c.get("queue") or "", "Customer": mask_number(c.get("customer"), mask),
+        "Ended": reading.when(page, c.get("ended_at")),
+        "Agent": reading.agent(page, c.get("agent")) or "—", "Team": c.get("team") or "",
+        "Queue": c.get("queue") or "", "Customer": reading.number(page, c.get("customer")),
         "Length": clock(c.get("duration_seconds") or 0), "Alerts": ", ".join(c.get("alerts") or ()),
         "Listened": ", ".join(c.get("supervisors") or ()), "Transcript": c.get("has_transcript"),
         "Recordings": c.get("recordings"), "Reviewed": c.get("reviewed"), "SID": c.get("sid"),
@@ -106,13 +118,13 @@ def one_call(page: ui.Page, sid: str) -> None:
     if call is None or (mine is not None and call.get("team") not in mine):
         st.warning(f"No ended call {literal(sid)} you may open is in the archive.")
         return
-    mask = page.settings.mask_customer_numbers
-    st.subheader(f"{literal(call.get('agent') or 'No agent')} · {literal(call.get('team') or '—')}"
-                 f" · ended {literal(call.get('ended_at'))}")  # fmt: skip
+    st.subheader(f"{literal(reading.agent(page, call.get('agent')) or 'No agent')} · "
+                 f"{literal(call.get('team') or '—')}"
+                 f" · ended {literal(reading.when(page, call.get('ended_at')))}")  # fmt: skip
     share = call.get("talk_share") or {}
     raised = ", ".join(call.get("alerts") or ()) or "none"
     st.caption(
-        f"Customer {literal(mask_number(call.get('customer'), mask) or 'unknown')} · "
+        f"Customer {literal(reading.number(page, call.get('customer')) or 'unknown')} · "
         f"{clock(call.get('duration_seconds') or 0)} long · {call.get('holds') or 0} hold(s), "
         f"{clock(call.get('hold_seconds') or 0)} on hold · agent talk "
         f"{share.get('agent', 0):.0%} · alerts: {literal(raised)}"
@@ -128,7 +140,8 @@ def one_call(page: ui.Page, sid: str) -> None:
     st.markdown("**Who listened**")
     monitors = call.get("monitors") or []
     st.dataframe(pd.DataFrame([{"Supervisor": m["supervisor"], "Mode": m["mode"],
-                                "From": m["from"], "Until": m["until"]} for m in monitors],
+                                "From": reading.when(page, m["from"]),
+                                "Until": reading.when(page, m["until"])} for m in monitors],
                               columns=["Supervisor", "Mode", "From", "Until"]),
                  hide_index=True)  # fmt: skip
     st.markdown("**Transcript**")
@@ -137,9 +150,11 @@ def one_call(page: ui.Page, sid: str) -> None:
         st.caption("Not transcribed.")
     for line in lines:
         # Plain text: what was said is whatever someone said.
-        st.text(f"{(line.get('at') or '')[11:19]}  {line.get('speaker')}: {line.get('text')}")
+        st.text(f"{reading.time_of_day(page, line.get('at'))}  {line.get('speaker')}: "
+                f"{line.get('text')}")  # fmt: skip
     st.markdown("**Timeline**")
-    st.dataframe(pd.DataFrame([{"At": e.get("at"), "What": e.get("text")}
+    st.caption(f"Times in {page.settings.timezone} ({reading.clock(page).zone_label()}).")
+    st.dataframe(pd.DataFrame([{"At": reading.when(page, e.get("at")), "What": e.get("text")}
                                for e in call.get("timeline") or ()], columns=["At", "What"]),
                  hide_index=True)  # fmt: skip
     reviews(page, call)
@@ -151,7 +166,8 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
     done = rt.run(rt.services.store.reviews(ReviewSearch(sid=call["sid"])))
     for r in done:
         given = ", ".join(f"{k}: {'pass' if v else 'fail'}" for k, v in r["criteria"].items())
-        st.text(f"{r['at']} · {r['reviewer']} · score {r['score']:g} · {given}\n{r['notes']}")
+        st.text(f"{reading.when(page, r['at'])} · {r['reviewer']} · score {r['score']:g} · "
+                f"{given}\n{r['notes']}")  # fmt: skip
     reason = refusal(page.who, "listen", call.get("team"))
     if reason is not None:
         st.caption(literal(reason))
@@ -188,7 +204,7 @@ def main() -> None:
         return
     st.caption(f"{len(calls)} ended call(s), newest first"
                + (" (more on the next page)" if following else "") + ".")  # fmt: skip
-    picked = st.dataframe(results_table(calls, page.settings.mask_customer_numbers),
+    picked = st.dataframe(results_table(calls, page),
                           hide_index=True, on_select="rerun", selection_mode="single-row",
                           key="h-results")  # fmt: skip
     nav = st.columns(3)

@@ -11,7 +11,7 @@ import streamlit as st
 
 from coach.errors import CoachError
 from coach.rules import refusal
-from dashboard import board, ui
+from dashboard import board, reading, ui
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
 from live import history
@@ -24,7 +24,6 @@ from live.board import (
     cues,
     customer_number,
     help_key,
-    mask_number,
     monitors_by_supervisor,
     row,
 )  # fmt: skip
@@ -87,10 +86,11 @@ def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
         st.info("The call you chose has ended.")
         st.session_state.pop("selected-sid", None)
         return
-    number = mask_number(customer_number(conference), page.settings.mask_customer_numbers)
+    number = reading.number(page, customer_number(conference))
+    agent = reading.agent(page, str(conference.get("agent") or "")) or "No agent yet"
     with st.container(border=True):
         st.markdown(
-            f"**{literal(conference.get('agent') or 'No agent yet')}** · "
+            f"**{literal(agent)}** · "
             f"{literal(conference.get('team') or '—')} · customer {literal(number or 'unknown')}"
             f" · {literal(conference.get('state'))}"
         )
@@ -142,15 +142,16 @@ def follow_sidebar(page: ui.Page) -> None:
         following = rt.run(rt.services.floor.follows()).get(page.who.id)
     except Unavailable:
         return
-    agents = sorted(
+    agents = reading.agents_in_order(page, [
         a for a in rt.roster.agents if refusal(page.who, "listen", team_of(page, a)) is None
-    )
+    ])  # fmt: skip
     options = ["nobody", *agents]
     with st.sidebar:
         st.subheader("Follow")
         chosen = st.selectbox(
             "Join this agent's next calls, listening", options,
             index=options.index(following) if following in options else 0, key="follow",
+            format_func=lambda a: a if a == "nobody" else reading.agent(page, a),
         )  # fmt: skip
     wanted = None if chosen == "nobody" else chosen
     if wanted != following:
@@ -165,7 +166,7 @@ def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
     for sid, conference in by_sid.items():
         if ui.own_monitor(conference, page.who.id) is not None:
             with st.container(border=True):
-                agent = literal(conference.get("agent") or "a call")
+                agent = literal(reading.agent(page, str(conference.get("agent") or "")) or "a call")
                 st.markdown(f"**You are on {agent}'s call**")
                 ui.mic_banner(conference, page.who.id)
                 ui.mode_buttons(page, conference, key=f"own-{sid}")
@@ -233,7 +234,7 @@ def live_part(page: ui.Page) -> None:
         help_key=help_key(cues(conferences)),
         selected={"sid": selected, "key": control_key(row(chosen, time.time(), True))
                   if chosen else "gone"} if selected else None,
-        on_select=on_select, on_refresh=on_refresh,
+        on_select=on_select, on_refresh=on_refresh, clock=board.place(page),
     )  # fmt: skip
 
 
@@ -251,11 +252,15 @@ def chart_part(page: ui.Page) -> None:
     points = [*((s.at_ms, s.by_team) for s in samples), (now_ms(), current.by_team)]
     # Every team at every point (0 where it had none), so each draws a whole area.
     teams = sorted({team for _, by_team in points for team in by_team})
+    # The floor's wall clock, without a zone: the browser draws a zone-less time as it is
+    # written, so a Tokyo floor reads 10:23 whatever zone the supervisor's machine is in.
+    zone = page.settings.timezone
     rows = [
-        {"time": pd.Timestamp(at, unit="ms", tz="UTC"), "team": team, "calls": by_team.get(team, 0)}
+        {"time": pd.Timestamp(at, unit="ms", tz="UTC").tz_convert(zone).tz_localize(None),
+         "team": team, "calls": by_team.get(team, 0)}
         for at, by_team in points
         for team in teams
-    ]
+    ]  # fmt: skip
     st.subheader("Live calls, last hour, by team")
     if not rows:
         st.caption("No samples yet: the callback service records one every "
@@ -267,7 +272,7 @@ def chart_part(page: ui.Page) -> None:
         .encode(
             x=alt.X(
                 "time:T",
-                title=None,
+                title=f"{zone} ({reading.clock(page).zone_label()})",
                 axis=alt.Axis(format="%H:%M", tickCount={"interval": "minute", "step": 5}),
             ),
             y=alt.Y("sum(calls):Q", title="live calls", stack=True),

@@ -47,7 +47,7 @@ def live_part(page: ui.Page, wall: bool) -> None:
     ui.show_flash()
     board.show_queues(
         url=state.get("queues-url", ""), ticket=state.get("queues-ticket", ""), wall=wall,
-        on_listen=on_listen, on_refresh=on_refresh,
+        on_listen=on_listen, on_refresh=on_refresh, clock=board.place(page),
     )  # fmt: skip
 
 

@@ -106,6 +106,8 @@ SAMPLES = {
     "EARPIECE_TRANSCRIPTION_GRACE_SECONDS": "3",
     "EARPIECE_TRUSTED_PROXIES": "10.0.0.0/8",
     "EARPIECE_OIDC_MAX_TOKEN_SECONDS": "600",
+    "EARPIECE_LANGUAGE": "ja",
+    "EARPIECE_COUNTRY": "US",
 }
 # What a setting needs beside it to load at all (both with and without it).
 CONTEXT = {"EARPIECE_OIDC_ISSUER": {"EARPIECE_OIDC_AUDIENCE": "earpiece-api"}}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -92,7 +93,10 @@ class OidcVerifier:
         if not isinstance(value, str):
             return None
         who = self.by_email.get(value.lower())
-        return of_supervisor(who, "oidc") if who is not None else None
+        if who is None:
+            return None
+        # A stream it opened ends when the token expires (access/liveness.py).
+        return replace(of_supervisor(who, "oidc"), until=float(claims["exp"]))
 
 
 def looks_like_jwt(credential: str) -> bool:

@@ -108,10 +108,11 @@ CASES = [
     Case("OPTIONS", "/events/board", "/events/board", PUBLIC),
     Case("POST", "/twilio/transcription-events", "/twilio/transcription-events", SIGNED),
     Case("GET", "/twilio/transcription-events", "/twilio/transcription-events", SIGNED),
-    # A call's words: people, never the shared service token.
+    # A call's words: whoever may listen to the call (a lead of another team may not),
+    # never the shared service token (issue 22).
     Case("GET", "/api/conferences/{sid}/transcript", "/api/conferences/{sid}/transcript",
-         SUPERVISORS),
-    Case("GET", "/events/transcript", "/events/transcript?sid={sid}", SUPERVISORS, stream=True),
+         LISTENERS),
+    Case("GET", "/events/transcript", "/events/transcript?sid={sid}", LISTENERS, stream=True),
     Case("OPTIONS", "/events/transcript", "/events/transcript", PUBLIC),
     # Pausing for a payment: whoever may listen to the call, and the call's own agent.
     Case("POST", "/api/conferences/{sid}/transcript/pause",
@@ -245,7 +246,7 @@ def test_forged_expired_revoked_and_replayed_credentials_are_refused(
             assert stream.status_code == 401
     # A ticket opens one stream, once.
     with floor.api("mina") as http:
-        ticket = http.post("/api/events/ticket").json()["ticket"]
+        ticket = http.post("/api/events/ticket?stream=board").json()["ticket"]
     with floor.service.client() as http:
         with http.stream("GET", f"/events/board?ticket={ticket}") as first:
             assert first.status_code == 200

@@ -34,7 +34,9 @@ def in_scope(scope: WordsScope, team: str | None) -> bool:
 
 
 def has_words(conference: Mapping[str, Any]) -> bool:
-    return bool((conference.get("transcript") or {}).get("last") or conference.get("phrases"))
+    if (conference.get("transcript") or {}).get("last"):
+        return True
+    return any(h.get("phrase") or h.get("line") for h in conference.get("phrases") or ())
 
 
 def hidden(conference: Mapping[str, Any]) -> Json:
@@ -44,7 +46,7 @@ def hidden(conference: Mapping[str, Any]) -> Json:
     out = dict(conference)
     if (conference.get("transcript") or {}).get("last"):
         out["transcript"] = {**conference["transcript"], "last": None}
-    if conference.get("phrases"):
+    if conference.get("phrases"):  # what each hit says goes; that it fired stays
         out["phrases"] = [{"phrase": None, "muted": bool(h.get("muted")), "line": None}
                           for h in conference["phrases"]]  # fmt: skip
     return out

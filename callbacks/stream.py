@@ -98,6 +98,7 @@ async def _events(
     ctx: Context, sub: Subscription, last_id: str | None, snapshot: bool, who: Principal,
     share: Share,
 ) -> AsyncIterator[bytes]:  # fmt: skip
+    getter: asyncio.Future[Message | None] | None = None
     try:
         # A fresh client starts where its subscription starts.
         cursor = sub.start
@@ -126,10 +127,13 @@ async def _events(
                 if ended is not None:
                     yield encode(None, ended, "{}")
                     break
-            try:
-                first = await asyncio.wait_for(sub.queue.get(), CHECK_SECONDS)
-            except TimeoutError:
+            # One getter waits across the checks: it is never cancelled with an item in hand
+            # (a change lost here would be a gap no Last-Event-ID could see).
+            getter = getter or asyncio.ensure_future(sub.queue.get())
+            done, _ = await asyncio.wait({getter}, timeout=CHECK_SECONDS)
+            if not done:
                 continue
+            first, getter = getter.result(), None
             batch = [first]
             # Whatever queued up meanwhile goes out in the same write.
             while len(batch) < SEND_BATCH and not sub.queue.empty():
@@ -156,6 +160,8 @@ async def _events(
         # resumes once Redis is back.
         return
     finally:
+        if getter is not None:
+            getter.cancel()
         ctx.hub.unsubscribe(sub)
         share.release()
 

@@ -141,8 +141,9 @@ async def board_events(request: Request) -> Response:
     if query.get("board") == "off":
         filters = CALL_ONLY  # a page that follows one call needs no table
     # The rows carry "Last said" and the phrase alerts' words only for the calls this
-    # watcher may listen to (none for the service token): views are shared per scope.
-    scope = words_scope(who)
+    # watcher may listen to (none for the service token): views are shared per scope (a
+    # call page's, with no rows, by everyone).
+    scope = words_scope(who) if filters != CALL_ONLY else NO_WORDS
     share = ctx.shares.take(who, (filters, scope))
     try:
         view = await ctx.board.watch(filters, scope)
@@ -150,7 +151,7 @@ async def board_events(request: Request) -> Response:
         share.release()
         raise ApiError(503, "too-many-views", str(exc), {"Retry-After": "5"}) from None
     try:
-        if scope != NO_WORDS and filters != CALL_ONLY:
+        if scope != NO_WORDS:
             await words.audit(ctx, who, "GET /events/board", scope=scope)
     except BaseException:
         ctx.board.unwatch(view)

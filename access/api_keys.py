@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -133,4 +133,10 @@ async def authenticate(
     data = orjson.loads(raw)
     if not hmac.compare_digest(str(data.get("hash", "")), _digest(secret)):
         return None
-    return resolve(roster, str(data["kind"]), str(data["owner"]), "api-key")
+    found = resolve(roster, str(data["kind"]), str(data["owner"]), "api-key")
+    return replace(found, key_id=key_id) if found is not None else None
+
+
+async def exists(redis: AsyncRedis, namespace: str, key_id: str) -> bool:
+    """Whether the key `key_id` is still there (not revoked)."""
+    return bool(await redis.hexists(hash_key(namespace), key_id))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -98,7 +99,10 @@ class OidcVerifier:
         if not self.short_lived(claims):
             return None
         who = await self.identities.supervisor(claims)
-        return of_supervisor(who, "oidc") if who is not None else None
+        if who is None:
+            return None
+        # A stream it opened ends when the token expires (access/liveness.py).
+        return replace(of_supervisor(who, "oidc"), until=float(claims["exp"]))
 
     def short_lived(self, claims: dict[str, Any]) -> bool:
         """Issued to live at most EARPIECE_OIDC_MAX_TOKEN_SECONDS, and not issued in the

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from access.principal import AGENT, SERVICE, SUPERVISOR, Principal
 
+# A words scope is this table's answer too: surfaces import it from here.
+from live.words import NO_WORDS as NO_WORDS
+from live.words import WordsScope as WordsScope
+from live.words import in_scope as in_scope
+
 READ_FLOOR = "read-floor"  # conferences, queues, agents, the board, follows
 FIND_CALL = "find-call"  # GET /api/calls/{sid}: an agent only for its own call
 ACT = "act"  # join, switch, leave, cards, follow: as themselves
@@ -82,6 +87,41 @@ def may_see_audit_entry(principal: Principal, agent_team: str | None, supervisor
     return supervisor == principal.ident or (
         agent_team is not None and agent_team in principal.teams
     )
+
+
+# -- a call's words (issue 22): they follow listening -----------------------------------------
+
+
+def reaches_team(role: str | None, teams: tuple[str, ...], team: str | None) -> bool:
+    """Whether a supervisor of `role` (leading `teams`) may listen to a call of `team`: a lead
+    only their own teams' calls; a manager and QA every call. coach.rules asks this too."""
+    if role == "lead":
+        return team is not None and team in teams
+    return True
+
+
+def words_scope(principal: Principal) -> WordsScope:
+    """Whose words `principal` may read: exactly the calls they may listen to. An agent's
+    softphone and the shared service token (a wallboard) get none."""
+    if principal.kind != SUPERVISOR:
+        return NO_WORDS
+    return frozenset(principal.teams) if principal.role == "lead" else None
+
+
+def hears(principal: Principal, team: str | None) -> bool:
+    """May `principal` have the words of a call of `team` (its transcript, last line, phrase)?"""
+    return principal.kind == SUPERVISOR and reaches_team(principal.role, principal.teams, team)
+
+
+def words_refusal(principal: Principal, team: str | None) -> str | None:
+    """Why `principal` may not read a call's words, in one line; None when they may."""
+    if hears(principal, team):
+        return None
+    if principal.kind != SUPERVISOR:
+        return refusal(principal, READ_TRANSCRIPT) or "only supervisors read a call's words"
+    teams = ", ".join(principal.teams) or "no team"
+    return (f"supervisor {principal.ident} leads {teams}; a call of {team or 'no team'} is "
+            "not theirs to hear, nor its words")  # fmt: skip
 
 
 def sees_full_numbers(principal: Principal, roles: tuple[str, ...]) -> bool:

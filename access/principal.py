@@ -21,6 +21,10 @@ class Principal:
     role: str | None = None  # a supervisor's roster role (lead, manager, qa)
     teams: tuple[str, ...] = ()
     session: str | None = None  # a dashboard session's key, for what it opened
+    # The personal key that proved it (a stream it opened ends when that key is revoked),
+    # and when the credential expires (an OIDC access token's exp), if it does.
+    key_id: str | None = None
+    until: float | None = None
 
     @property
     def is_supervisor(self) -> bool:
@@ -28,6 +32,12 @@ class Principal:
 
     def audit_name(self) -> str:
         return self.ident or "service"
+
+    @property
+    def person(self) -> str:
+        """Who, for fair shares: one person whatever credential they use (the service token
+        is one person too)."""
+        return f"{self.kind}:{self.ident or ''}"
 
 
 SERVICE_PRINCIPAL = Principal(SERVICE, None, "service-token", role=None)

@@ -278,7 +278,9 @@ def main() -> None:
             # start transcriptions (at a Twilio it cannot reach) for the calls pages watch.
             roster = folder / "roster.toml"
             roster.write_text(BENCH_ROSTER, encoding="utf-8")
-            with callbacks_service(redis, namespace, EARPIECE_ROSTER=str(roster)) as service:
+            # One supervisor opens every page here: their fair share of streams is lifted.
+            with callbacks_service(redis, namespace, EARPIECE_ROSTER=str(roster),
+                                   EARPIECE_STREAMS_PER_PERSON="10000") as service:  # fmt: skip
                 calls = Calls(service.url, args.calls)
                 calls.seed()
                 key = personal_key(redis, namespace, "mina", roster)

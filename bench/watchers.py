@@ -123,7 +123,7 @@ class Crowd:
 
     async def _watch(self, w: Watcher, view: str) -> None:
         got = await self.http.post(
-            "/api/events/ticket", headers={"Authorization": f"Bearer {API_TOKEN}"}
+            "/api/events/ticket?stream=board", headers={"Authorization": f"Bearer {API_TOKEN}"}
         )
         ticket = got.json()["ticket"]
         async with self.http.stream("GET", f"/events/board?ticket={ticket}{view}") as answer:
@@ -298,8 +298,11 @@ def main() -> None:
     after: list[Step] = []
     # The reconciler's pass (every 30 s, thousands of conferences asked of the simulator)
     # would land in some measured windows and not others: off here, to see the board's cost.
+    # Every protocol-level watcher here is the service token, one "person": its fair share
+    # (EARPIECE_STREAMS_PER_PERSON, tickets a minute) is lifted to the bench's hundred.
     with simulated_floor("watch", args.conferences, speech=False,
-                         EARPIECE_RECONCILE_SECONDS="3600") as floor:  # fmt: skip
+                         EARPIECE_RECONCILE_SECONDS="3600", EARPIECE_STREAMS_PER_PERSON="1000",
+                         EARPIECE_TICKETS_PER_MINUTE="10000") as floor:  # fmt: skip
         service, sim_url = floor.service, floor.sim_url
         env = {
             **os.environ, "REDIS_URL": floor.redis_url, "EARPIECE_NAMESPACE": floor.namespace,

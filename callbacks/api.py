@@ -9,13 +9,15 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from access.policy import FIND_CALL, READ_FLOOR, own_call, sees_full_numbers
+from access.policy import FIND_CALL, READ_FLOOR, own_call, sees_full_numbers, words_scope
 from access.principal import AGENT, Principal
+from callbacks import words
 from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
 from earpiece import metrics
 from live import attention, privacy
+from live import words as live_words
 
 HEALTH_TIMEOUT_SECONDS = 1.0
 
@@ -27,14 +29,19 @@ def full_numbers(ctx: Context, principal: Principal) -> bool:
 async def list_conferences(request: Request) -> Response:
     principal = await authorize(request, READ_FLOOR)
     ctx: Context = request.app.state.ctx
+    order = request.query_params.get("order", "started")
+    if order not in ("started", "attention"):
+        raise ApiError(422, "bad-order", "order must be started or attention")
     conferences = privacy.for_reader(
         await ctx.floor.conferences(), full_numbers(ctx, principal), ctx.settings.country
     )
-    order = request.query_params.get("order", "started")
+    # The words (`transcript.last`, phrase alerts) only of calls the reader may listen to.
+    scope = words_scope(principal)
+    conferences = live_words.all_for_scope(conferences, scope)
     if order == "attention":
         conferences = attention.order(conferences, time.time())
-    elif order != "started":
-        raise ApiError(422, "bad-order", "order must be started or attention")
+    if any(live_words.has_words(c) for c in conferences):
+        await words.audit(ctx, principal, "GET /api/conferences", scope=scope)
     return JSONResponse({"conferences": conferences})
 
 
@@ -50,9 +57,12 @@ async def get_conference(request: Request) -> Response:
     conference = await ctx.floor.conference(sid)
     if conference is None:
         raise ApiError(404, "unknown-conference", f"no conference {sid}")
-    if full_numbers(ctx, principal):
-        return JSONResponse(conference)
-    return JSONResponse(privacy.masked(conference, ctx.settings.country))
+    if not full_numbers(ctx, principal):
+        conference = privacy.masked(conference, ctx.settings.country)
+    conference = live_words.for_scope(conference, words_scope(principal))
+    if live_words.has_words(conference):
+        await words.audit(ctx, principal, "GET /api/conferences/{sid}", conference)
+    return JSONResponse(conference)
 
 
 async def get_call(request: Request) -> Response:

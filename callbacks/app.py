@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from access.liveness import Liveness
 from access.oidc import OidcVerifier
 from callbacks import (
     api,
@@ -35,6 +36,7 @@ from callbacks import (
 )  # fmt: skip
 from callbacks.context import Context
 from callbacks.errors import HANDLERS
+from callbacks.shares import Shares
 from callbacks.signature import SignatureChecker
 from coach import reconciler
 from coach.actions import Coach
@@ -205,6 +207,8 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             transcription=services.transcription,
             recording=services.recording,
             store=services.store,
+            liveness=Liveness(redis, settings.namespace),
+            shares=Shares(settings.streams_per_person, settings.board_views_per_person),
             oidc=oidc_verifier(settings, roster, redis),
         )
         await hub.start()

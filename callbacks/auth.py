@@ -13,6 +13,7 @@ and browser history, so `?token=` is refused with a message saying what to do.
 from __future__ import annotations
 
 import hmac
+from dataclasses import replace
 
 from starlette.requests import Request
 
@@ -41,25 +42,36 @@ async def authenticate(ctx: Context, credential: str) -> Principal | None:
     return None
 
 
-async def principal_of(
-    request: Request, allow_ticket: bool = False, ticket_scope: str | None = None
-) -> Principal:
-    """The principal behind the request's bearer credential, or, where a stream allows it,
-    behind a one-time ticket (of `ticket_scope`: None for a stream); 401 otherwise."""
+async def _redeem(ctx: Context, ticket: str, stream: str) -> Principal:
+    """The principal a ticket was made for, if it was made for `stream` and the credential
+    that asked for it still lives (a ticket minted before a revocation opens nothing)."""
+    holder = await tickets.redeem(ctx.redis, ctx.settings.namespace, ticket)
+    found = (
+        resolve(ctx.roster, holder.kind, holder.ident, "ticket", holder.session)
+        if holder else None
+    )  # fmt: skip
+    if holder is None or found is None:
+        raise _refuse("the ticket is unknown, used or expired: ask for a new one")
+    if holder.stream != stream:
+        raise _refuse(f"this ticket was made for the {holder.stream} stream, not {stream}: "
+                      f"ask for one with ?stream={stream}")  # fmt: skip
+    found = replace(found, key_id=holder.key_id, until=holder.until)
+    ended = await ctx.liveness.ended(found, fresh=True)
+    if ended is not None:
+        raise _refuse(f"the credential this ticket was made from is {ended.replace('-', ' ')}")
+    return found
+
+
+async def principal_of(request: Request, ticket_for: str | None = None) -> Principal:
+    """The principal behind the request's bearer credential, or, where a stream allows it
+    (`ticket_for` names it), behind a one-time ticket made for that stream; 401 otherwise."""
     ctx: Context = request.app.state.ctx
     if "token" in request.query_params:
         raise _refuse("credentials never travel in a URL: send Authorization: Bearer …, "
                       "or a one-time ticket from POST /api/events/ticket")  # fmt: skip
-    ticket = request.query_params.get("ticket") if allow_ticket else None
-    if ticket is not None:
-        holder = await tickets.redeem(ctx.redis, ctx.settings.namespace, ticket)
-        found = (
-            resolve(ctx.roster, holder.kind, holder.ident, "ticket", holder.session)
-            if holder is not None and holder.scope == ticket_scope else None
-        )  # fmt: skip
-        if found is None:
-            raise _refuse("the ticket is unknown, used or expired: ask for a new one")
-        return found
+    ticket = request.query_params.get("ticket") if ticket_for else None
+    if ticket is not None and ticket_for is not None:
+        return await _redeem(ctx, ticket, ticket_for)
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
         raise _refuse()
@@ -69,10 +81,9 @@ async def principal_of(
     return found
 
 
-async def authorize(request: Request, capability: str, allow_ticket: bool = False,
-                    ticket_scope: str | None = None) -> Principal:  # fmt: skip
+async def authorize(request: Request, capability: str, ticket_for: str | None = None) -> Principal:
     """The principal, if it may use `capability` at all (403 otherwise)."""
-    principal = await principal_of(request, allow_ticket, ticket_scope)
+    principal = await principal_of(request, ticket_for)
     return permitted(principal, capability)
 
 
@@ -86,9 +97,18 @@ def permitted(principal: Principal, capability: str) -> Principal:
 
 
 async def issue_ticket(request: Request) -> JSONResponse:
-    """`POST /api/events/ticket`: one stream's worth of the caller's own credential."""
+    """`POST /api/events/ticket[?stream=events|board|transcript]`: one stream's worth of the
+    caller's own credential, for that stream only (`events` when unsaid)."""
     principal = await authorize(request, TICKET)
     ctx: Context = request.app.state.ctx
-    holder = Holder(principal.kind, principal.ident)
-    ticket = await tickets.issue(ctx.redis, ctx.settings.namespace, holder)
-    return JSONResponse(ticket.json(), 201)
+    stream = request.query_params.get("stream") or "events"
+    if stream not in tickets.STREAMS:
+        raise ApiError(422, "bad-stream", f"stream must be one of {', '.join(tickets.STREAMS)}")
+    holder = Holder(principal.kind, principal.ident, principal.session, principal.key_id,
+                    stream, principal.until)  # fmt: skip
+    try:
+        ticket = await tickets.issue(ctx.redis, ctx.settings.namespace, holder,
+                                     ctx.settings.tickets_per_minute)  # fmt: skip
+    except tickets.TooManyTickets as exc:
+        raise ApiError(429, "too-many-tickets", str(exc), {"Retry-After": "60"}) from None
+    return JSONResponse({**ticket.json(), "stream": stream}, 201)

@@ -13,32 +13,43 @@ for everyone who watches the same view. Events:
 - `call`: with `?watch=CF…`, `{"sid", "v"}` whenever that call changes (`v` null once it
   ended): what the dashboard's call page waits on instead of redrawing on a timer
   (`board=off` for no `board` events);
+- `signed-out`, `revoked`, `expired`: the credential behind the stream ended (checked
+  every couple of seconds, on every process: access/liveness.py); the stream ends with it;
 - `queues`: with `?queues=1`, every TaskQueue and agent (`{"queues": [Queue], "agents":
   [Agent], "at"}`), worked out once a pass for every wallboard, when they changed.
 
 A browser's EventSource cannot send a header, so it comes with a one-time
 ticket (`?ticket=`); a server-side client may send its bearer token. The
 stream is opened cross-origin by the dashboard's page: it answers any origin,
-since the ticket, not a cookie, is what lets it in.
+since the ticket, not a cookie, is what lets it in. A ticket opens this stream only if
+it was made for it (`POST /api/events/ticket?stream=board`).
+
+Words (issue 22): a row's "Last said" and a phrase alert's phrase, in the row's "why" and
+in the `help` cues, reach only a watcher who may listen to that call (live/words.py);
+the service token's wallboards get none. A watcher who gets words is audited once,
+when the stream opens (callbacks/words.py). Each person holds at most
+EARPIECE_STREAMS_PER_PERSON streams and EARPIECE_BOARD_VIEWS_PER_PERSON distinct views
+in a process (callbacks/shares.py): 429 beyond.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 
 import orjson
-from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
-from access.policy import READ_FLOOR
+from access.policy import NO_WORDS, READ_FLOOR, words_scope
 from access.principal import Principal
+from callbacks import words
 from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import PRIVATE, ApiError
+from callbacks.shares import Share
 from callbacks.stream import encode
 from live.board import BadFilters, Filters
 from live.board_hub import TooManyViews, View
@@ -54,8 +65,9 @@ CALL_ONLY = Filters(limit=0)
 
 
 async def _stream(
-    ctx: Context, view: View, who: Principal, watch: str | None, queues: bool = False
-) -> AsyncIterator[bytes]:
+    ctx: Context, view: View, who: Principal, watch: str | None, share: Share,
+    queues: bool = False,
+) -> AsyncIterator[bytes]:  # fmt: skip
     board = ctx.board
     if queues:
         board.queue_watchers += 1
@@ -68,13 +80,15 @@ async def _stream(
         seen = -1
         checked = time.monotonic()
         while True:
-            seen = await board.next_pass(seen, ctx.settings.sse_ping_seconds)
-            if who.session is not None and time.monotonic() - checked > SESSION_CHECK_SECONDS:
-                # Signed out (here or in another browser): the stream ends, and the page's
-                # component asks for a new ticket, which a signed-out page cannot get.
+            seen = await board.next_pass(seen, SESSION_CHECK_SECONDS)
+            if time.monotonic() - checked > SESSION_CHECK_SECONDS:
+                # Signed out (here or in another browser), the key revoked, the token expired
+                # (on this process or any other: access/liveness.py): the stream ends, and the
+                # page's component asks for a new ticket, which it cannot get now.
                 checked = time.monotonic()
-                if await session_gone(ctx, who.session):
-                    yield encode(None, "signed-out", "{}")
+                ended = await ctx.liveness.ended(who)
+                if ended is not None:
+                    yield encode(None, ended, "{}")
                     return
             parts = []
             if board.error != status:
@@ -97,18 +111,9 @@ async def _stream(
                 yield b"".join(parts)
     finally:
         board.unwatch(view)
+        share.release()
         if queues:
             board.queue_watchers -= 1
-
-
-async def session_gone(ctx: Context, session: str) -> bool:
-    """True once the stream's dashboard session no longer exists. While Redis does not
-    answer nobody can tell: the stream goes on (its `status` event says the floor is out of
-    reach) rather than end with a RedisError in the log, and asks again next time."""
-    try:
-        return not await asyncio.wait_for(ctx.redis.exists(session), SESSION_CHECK_SECONDS)
-    except (RedisError, TimeoutError):
-        return False
 
 
 def refuse_when_full(ctx: Context) -> None:
@@ -123,7 +128,7 @@ def refuse_when_full(ctx: Context) -> None:
 
 async def board_events(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
-    who = await authorize(request, READ_FLOOR, allow_ticket=True)
+    who = await authorize(request, READ_FLOOR, ticket_for="board")
     query = request.query_params
     try:
         filters = Filters.from_query({name: query.getlist(name) for name in FILTER_NAMES})
@@ -135,15 +140,29 @@ async def board_events(request: Request) -> Response:
     refuse_when_full(ctx)
     if query.get("board") == "off":
         filters = CALL_ONLY  # a page that follows one call needs no table
+    # The rows carry "Last said" and the phrase alerts' words only for the calls this
+    # watcher may listen to (none for the service token): views are shared per scope (a
+    # call page's, with no rows, by everyone).
+    scope = words_scope(who) if filters != CALL_ONLY else NO_WORDS
+    share = ctx.shares.take(who, (filters, scope))
     try:
-        view = await ctx.board.watch(filters)
+        view = await ctx.board.watch(filters, scope)
     except TooManyViews as exc:
+        share.release()
         raise ApiError(503, "too-many-views", str(exc), {"Retry-After": "5"}) from None
+    try:
+        if scope != NO_WORDS:
+            await words.audit(ctx, who, "GET /events/board", scope=scope)
+    except BaseException:
+        ctx.board.unwatch(view)
+        share.release()
+        raise
     return EventSourceResponse(
-        _stream(ctx, view, who, watch, queues=query.get("queues") == "1"),
+        _stream(ctx, view, who, watch, share, queues=query.get("queues") == "1"),
         ping=ctx.settings.sse_ping_seconds,
         send_timeout=ctx.settings.sse_send_timeout_seconds,
         headers=CORS,
+        background=BackgroundTask(share.arelease),
     )
 
 

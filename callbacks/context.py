@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from access.liveness import Liveness
 from access.oidc import OidcVerifier
 from archive.store import Store
+from callbacks.shares import Shares
 from callbacks.signature import SignatureChecker
 from coach.actions import Coach
 from coach.recording import Recording
@@ -35,4 +37,6 @@ class Context:
     transcription: Transcription
     recording: Recording
     store: Store
+    liveness: Liveness
+    shares: Shares
     oidc: OidcVerifier | None = None  # with EARPIECE_OIDC_ISSUER

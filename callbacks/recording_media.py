@@ -88,7 +88,7 @@ async def player(request: Request, recording_sid: str) -> Player:
     granted = await _granted(request, ctx, recording_sid)
     if granted is not None:
         return Player(granted, False)
-    principal = await principal_of(request, allow_ticket=True, ticket_scope=scope(recording_sid))
+    principal = await principal_of(request, ticket_for=scope(recording_sid))
     return Player(principal, principal.via == "ticket")
 
 

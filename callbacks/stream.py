@@ -11,24 +11,39 @@ When the id is older than what the bounded Stream still holds (or with
 `?snapshot=1`), the client gets `reset` (drop what you hold), one
 `conference` event per live conference, then `sync` carrying the id from
 which the live changes continue.
+
+Words (issue 22): `transcript` lines, a conference's `transcript.last` and its phrase
+alerts' words reach only a reader who may listen to that call (a lead, their own teams'
+calls; the service token and an agent's softphone, none), and a reader who gets any is
+audited once when the stream opens. The stream ends (`revoked`, `signed-out`, `expired`)
+within CHECK_SECONDS of its credential ending, on whichever process holds it; a ticket
+opens it only if it was made for it (`?stream=events`, the default); one person holds at
+most EARPIECE_STREAMS_PER_PERSON streams in a process (429 beyond).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import orjson
 from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
-from access.policy import READ_TRANSCRIPT, STREAM, refusal, sees_full_numbers
-from access.principal import AGENT
+from access.liveness import CHECK_SECONDS
+from access.policy import NO_WORDS, STREAM, sees_full_numbers, words_scope
+from access.principal import AGENT, Principal
+from callbacks import words
 from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import PRIVATE, ApiError
+from callbacks.shares import Share
 from live import privacy
+from live import words as live_words
 from live.feed import Message, Subscription, id_key
 
 CATCH_UP_BATCH = 500
@@ -42,16 +57,13 @@ def encode(message_id: str | None, event: str, data: str) -> bytes:
     return f"{head}event: {event}\r\ndata: {data}\r\n\r\n".encode()
 
 
-def wire(message: Message, full_numbers: bool = True, country: str | None = None) -> bytes:
+def wire(message: Message, sub: Subscription, country: str | None = None) -> bytes:
     """The message's bytes, encoded once for every reader who sees the same (a conference
-    with a customer's number has a second, masked, encoding)."""
-    if full_numbers or message.doc is None:
-        if message.wire is None:
-            message.wire = encode(message.id, message.event, message.data)
-        return message.wire
-    if message.wire_masked is None:
-        message.wire_masked = encode(message.id, message.event, message.masked_data(country))
-    return message.wire_masked
+    with a customer's number or words has other encodings: masked, without the words);
+    `country`: the floor's (one per process), whose numbers are written nationally."""
+    return message.wire_for(sub.full_numbers, sub.hears(message),
+                            lambda data: encode(message.id, message.event, data),
+                            country)  # fmt: skip
 
 
 async def _snapshot(ctx: Context, sub: Subscription) -> tuple[str, bytes]:
@@ -62,8 +74,10 @@ async def _snapshot(ctx: Context, sub: Subscription) -> tuple[str, bytes]:
     parts = [encode(None, "reset", "{}")]
     live = 0
     if sub.agent is None:  # an agent's softphone gets its cards, not the floor
-        conferences = privacy.for_reader(
-            await ctx.floor.conferences(), sub.full_numbers, ctx.settings.country
+        conferences = live_words.all_for_scope(
+            privacy.for_reader(await ctx.floor.conferences(), sub.full_numbers,
+                               ctx.settings.country),
+            sub.scope,
         )
         live = len(conferences)
         parts += [encode(None, "conference", orjson.dumps(c).decode()) for c in conferences]
@@ -85,8 +99,10 @@ async def _needs_reset(ctx: Context, last_id: str) -> bool:
 
 
 async def _events(
-    ctx: Context, sub: Subscription, last_id: str | None, snapshot: bool
-) -> AsyncIterator[bytes]:
+    ctx: Context, sub: Subscription, last_id: str | None, snapshot: bool, who: Principal,
+    share: Share,
+) -> AsyncIterator[bytes]:  # fmt: skip
+    getter: asyncio.Future[Message | None] | None = None
     try:
         # A fresh client starts where its subscription starts.
         cursor = sub.start
@@ -97,8 +113,7 @@ async def _events(
                 if entries:
                     messages = await ctx.hub.render_batch(entries)
                     country = ctx.settings.country
-                    yield b"".join(wire(m, sub.full_numbers, country)
-                                   for m in messages if sub.wants(m))  # fmt: skip
+                    yield b"".join(wire(m, sub, country) for m in messages if sub.wants(m))
                     cursor = entries[-1].id
                 if len(entries) < CATCH_UP_BATCH:
                     break
@@ -107,8 +122,23 @@ async def _events(
             yield payload
 
         position = id_key(cursor)
+        checked = time.monotonic()
         while not (sub.overflowed and sub.queue.empty()):
-            first = await sub.queue.get()
+            if time.monotonic() - checked >= CHECK_SECONDS:
+                # The key revoked, the session signed out, the token expired (on any process):
+                # the stream ends with it (access/liveness.py).
+                checked = time.monotonic()
+                ended = await ctx.liveness.ended(who)
+                if ended is not None:
+                    yield encode(None, ended, "{}")
+                    break
+            # One getter waits across the checks: it is never cancelled with an item in hand
+            # (a change lost here would be a gap no Last-Event-ID could see).
+            getter = getter or asyncio.ensure_future(sub.queue.get())
+            done, _ = await asyncio.wait({getter}, timeout=CHECK_SECONDS)
+            if not done:
+                continue
+            first, getter = getter.result(), None
             batch = [first]
             # Whatever queued up meanwhile goes out in the same write.
             while len(batch) < SEND_BATCH and not sub.queue.empty():
@@ -125,7 +155,7 @@ async def _events(
                         continue
                     position = key
                 if sub.wants(queued):
-                    chunk.append(wire(queued, sub.full_numbers, ctx.settings.country))
+                    chunk.append(wire(queued, sub, ctx.settings.country))
             if chunk:
                 yield b"".join(chunk)
             if closed:
@@ -135,11 +165,14 @@ async def _events(
         # resumes once Redis is back.
         return
     finally:
+        if getter is not None:
+            getter.cancel()
         ctx.hub.unsubscribe(sub)
+        share.release()
 
 
 async def events(request: Request) -> Response:
-    principal = await authorize(request, STREAM, allow_ticket=True)
+    principal = await authorize(request, STREAM, ticket_for="events")
     ctx: Context = request.app.state.ctx
     last_id = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     if last_id is not None:
@@ -157,14 +190,25 @@ async def events(request: Request) -> Response:
             {"Retry-After": "5"},
         )
     snapshot = request.query_params.get("snapshot") in ("1", "true")
-    sub = await ctx.hub.subscribe(
-        full_numbers=sees_full_numbers(principal, ctx.roster.full_number_roles),
-        agent=principal.ident if principal.kind == AGENT else None,
-        transcripts=refusal(principal, READ_TRANSCRIPT) is None,
-    )
+    # Transcript lines, `transcript.last` and phrase alerts' words only of the calls this
+    # reader may listen to (a lead: their teams'; none for the service token or an agent).
+    scope = words_scope(principal)
+    share = ctx.shares.take(principal)
+    try:
+        if scope != NO_WORDS:
+            await words.audit(ctx, principal, "GET /events", scope=scope)
+        sub = await ctx.hub.subscribe(
+            full_numbers=sees_full_numbers(principal, ctx.roster.full_number_roles),
+            agent=principal.ident if principal.kind == AGENT else None,
+            scope=scope,
+        )
+    except BaseException:
+        share.release()
+        raise
     return EventSourceResponse(
-        _events(ctx, sub, last_id, snapshot),
+        _events(ctx, sub, last_id, snapshot, principal, share),
         ping=ctx.settings.sse_ping_seconds,
         send_timeout=ctx.settings.sse_send_timeout_seconds,
         headers=PRIVATE,
+        background=BackgroundTask(share.arelease),
     )

@@ -8,7 +8,11 @@ ticket (like `/events/board`). Events:
   replaces the partial of its speaker; `id` names a line);
 - `state`: `{"transcript", "phrases"}`, when the call's transcription state (on, paused by
   whom, off) or its phrase alerts change;
-- `signed-out`, as on the board stream.
+- `signed-out`, `revoked` or `expired`, as on the board stream: the credential behind it
+  ended (checked every couple of seconds), and so does the stream.
+
+Only a supervisor who may listen to the call opens it (a lead: their own teams' calls;
+403 otherwise), and each opening is audited (`words-read`).
 
 An open stream counts as a watcher of the call: a team whose calls are transcribed
 `monitored` has this call transcribed while its page is open (coach/transcription.py).
@@ -24,15 +28,18 @@ from collections.abc import AsyncIterator
 import orjson
 from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
 from access.policy import READ_TRANSCRIPT
 from access.principal import Principal
+from callbacks import words
 from callbacks.auth import authorize
 from callbacks.board_stream import CORS, MAX_SID_CHARS, SESSION_CHECK_SECONDS, refuse_when_full
 from callbacks.context import Context
 from callbacks.errors import ApiError
+from callbacks.shares import Share
 from callbacks.stream import encode
 from live.feed import Message, Subscription
 
@@ -47,7 +54,7 @@ def _state(message: Message) -> bytes:
 
 
 async def _stream(
-    ctx: Context, sub: Subscription, sid: str, who: Principal
+    ctx: Context, sub: Subscription, sid: str, who: Principal, share: Share
 ) -> AsyncIterator[bytes]:
     try:
         conference = await ctx.floor.conference(sid)
@@ -77,30 +84,40 @@ async def _stream(
             if now - beat >= VIEWING_BEAT_SECONDS:
                 beat = now
                 await ctx.transcription.viewing(sid)
-            if who.session is not None and now - checked >= SESSION_CHECK_SECONDS:
+            if now - checked >= SESSION_CHECK_SECONDS:
                 checked = now
-                if not await ctx.redis.exists(who.session):
-                    yield encode(None, "signed-out", "{}")
+                ended = await ctx.liveness.ended(who)
+                if ended is not None:  # revoked, signed out or expired: the words stop
+                    yield encode(None, ended, "{}")
                     return
     except RedisError:
         return  # the browser reconnects (with a new ticket) once Redis answers
     finally:
         ctx.hub.unsubscribe(sub)
+        share.release()
 
 
 async def transcript_events(request: Request) -> Response:
-    who = await authorize(request, READ_TRANSCRIPT, allow_ticket=True)
+    who = await authorize(request, READ_TRANSCRIPT, ticket_for="transcript")
     ctx: Context = request.app.state.ctx
     sid = request.query_params.get("sid") or ""
     if not (sid.isalnum() and len(sid) <= MAX_SID_CHARS):
         raise ApiError(422, "bad-sid", "sid must be a conference SID")
-    if await ctx.floor.document(sid) is None:
-        raise ApiError(404, "unknown-conference", f"no conference {sid}")
+    # Whoever may not listen to the call gets neither its words nor a paid transcription
+    # started by opening this (a `monitored` team's call is transcribed while watched).
+    conference = await words.hearable(ctx, who, sid)
     refuse_when_full(ctx)
-    sub = await ctx.hub.subscribe(watch=sid)
+    share = ctx.shares.take(who)
+    try:
+        await words.audit(ctx, who, "GET /events/transcript", conference)
+        sub = await ctx.hub.subscribe(watch=sid)
+    except BaseException:
+        share.release()
+        raise
     return EventSourceResponse(
-        _stream(ctx, sub, sid, who),
+        _stream(ctx, sub, sid, who, share),
         ping=ctx.settings.sse_ping_seconds,
         send_timeout=ctx.settings.sse_send_timeout_seconds,
         headers=CORS,
+        background=BackgroundTask(share.arelease),
     )

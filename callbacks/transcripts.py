@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from access.policy import ACT, PAUSE_TRANSCRIPT, READ_TRANSCRIPT, own_call
 from access.principal import AGENT, Principal
+from callbacks import words
 from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
@@ -45,12 +46,12 @@ events = SignedWebhook(transcription_event)
 
 
 async def transcript(request: Request) -> Response:
-    await authorize(request, READ_TRANSCRIPT)
+    """A call's words: for whoever may listen to it (a lead, their own teams' calls), audited."""
+    who = await authorize(request, READ_TRANSCRIPT)
     ctx: Context = request.app.state.ctx
     sid = request.path_params["sid"]
-    conference = await ctx.floor.conference(sid)
-    if conference is None:
-        raise ApiError(404, "unknown-conference", f"no conference {sid}")
+    conference = await words.hearable(ctx, who, sid)
+    await words.audit(ctx, who, "GET /api/conferences/{sid}/transcript", conference)
     lines = await ctx.transcripts.lines(sid)
     return JSONResponse({"sid": sid, "lines": lines, "transcript": conference.get("transcript"),
                          "phrases": conference.get("phrases") or []})  # fmt: skip

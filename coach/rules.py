@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from access.policy import reaches_team
 from earpiece.roster import Supervisor
 
 MODES = ("listen", "whisper", "barge")
@@ -19,7 +20,7 @@ def refusal(supervisor: Supervisor, mode: str, team: str | None) -> str | None:
     """Why `supervisor` may not use `mode` on a call of `team`, or None when they may."""
     if supervisor.role == "qa" and mode != "listen":
         return f"{supervisor.name} is QA and may only listen"
-    if supervisor.role == "lead" and (team is None or team not in supervisor.teams):
+    if not reaches_team(supervisor.role, supervisor.teams, team):
         teams = ", ".join(supervisor.teams) or "no team"
         return f"{supervisor.name} leads {teams}; this call is {team or 'not on a team'}"
     return None

@@ -36,13 +36,16 @@ _mount = st.components.v2.component(
 )
 
 
-def new_ticket(page: ui.Page) -> str | None:
-    """A one-time ticket for the signed-in supervisor's stream (None while Redis is down)."""
+def new_ticket(page: ui.Page, stream: str) -> str | None:
+    """A one-time ticket for the signed-in supervisor's `stream` (board, transcript), good
+    for that stream only and while the session lives (None while Redis is down, or when
+    this supervisor asked for more than EARPIECE_TICKETS_PER_MINUTE this minute)."""
     rt = page.runtime
-    holder = tickets.Holder("supervisor", page.who.id, page.session)
+    holder = tickets.Holder("supervisor", page.who.id, page.session, stream=stream)
     try:
-        issued = rt.run(tickets.issue(rt.services.redis, page.settings.namespace, holder))
-    except Unavailable:
+        issued = rt.run(tickets.issue(rt.services.redis, page.settings.namespace, holder,
+                                      page.settings.tickets_per_minute))  # fmt: skip
+    except (Unavailable, tickets.TooManyTickets):
         return None
     return issued.ticket
 

@@ -33,7 +33,7 @@ def stream_url(feed_url: str, ticket: str, sid: str) -> str:
 
 
 def new_stream(page: ui.Page, sid: str) -> None:
-    ticket = board.new_ticket(page)
+    ticket = board.new_ticket(page, "transcript")
     if ticket is not None:
         st.session_state["tx-ticket"] = ticket
         st.session_state["tx-url"] = stream_url(page.settings.board_feed_url, ticket, sid)

@@ -18,6 +18,9 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from access import cookie_handoff, signin_links
+from access.policy import WordsScope
+from access.policy import words_scope as policy_words_scope
+from access.principal import of_supervisor
 from coach.errors import CoachError
 from coach.rules import MODES, availability, whisperer
 from dashboard import REQUIRED, session_cookie, sso
@@ -437,6 +440,18 @@ def help_cue(conferences: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return asking
 
 
+def words_scope(page: Page) -> WordsScope:
+    """Whose calls' words the signed-in supervisor may read: those they may listen to."""
+    return policy_words_scope(of_supervisor(page.who, "session", page.session))
+
+
+def phrase_text(cue: Mapping[str, Any]) -> str:
+    """A phrase alert's phrase as text, or only that one fired, on a call whose words the
+    reader may not have (live/words.py: the phrase is null there)."""
+    phrase = cue.get("phrase")
+    return f"“{literal(phrase)}”" if phrase else "A phrase alert"
+
+
 def phrase_cue(conferences: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A toast and a chime for each phrase newly said on a call (live/board.py
     phrase_alerts); returns the calls whose phrase alert is on."""
@@ -446,7 +461,7 @@ def phrase_cue(conferences: list[dict[str, Any]]) -> list[dict[str, Any]]:
     new = keys - seen
     for h in said:
         if (h["sid"], f"{h['phrase']}@{h['since']}") in new:
-            st.toast(f"“{literal(h['phrase'])}” on **{literal(h['agent'] or 'a call')}**'s call",
+            st.toast(f"{phrase_text(h)} on **{literal(h['agent'] or 'a call')}**'s call",
                      icon=":material/campaign:", duration="long")  # fmt: skip
     if new:
         st.html(f'<audio autoplay src="{CHIME}" style="display:none"></audio>')

@@ -205,6 +205,12 @@ class Settings:
     sse_send_timeout_seconds: float = 10.0
     sse_max_clients: int = 500
     sse_queue_size: int = 1000
+    # Fair shares (issue 22): one person (whatever credential: the service token is one too)
+    # holds at most this many open streams and distinct board views in one process, and is
+    # given at most this many one-time tickets a minute (all processes together).
+    streams_per_person: int = 20
+    board_views_per_person: int = 8
+    tickets_per_minute: int = 60
     call_wait_max_seconds: float = 30.0
     long_hold_seconds: float = 60.0
     long_call_seconds: float = 600.0
@@ -391,6 +397,15 @@ def load(
         ),
         sse_queue_size=get(
             "EARPIECE_SSE_QUEUE_SIZE", _positive_int("EARPIECE_SSE_QUEUE_SIZE"), 1000
+        ),
+        streams_per_person=get(
+            "EARPIECE_STREAMS_PER_PERSON", _positive_int("EARPIECE_STREAMS_PER_PERSON"), 20
+        ),
+        board_views_per_person=get(
+            "EARPIECE_BOARD_VIEWS_PER_PERSON", _positive_int("EARPIECE_BOARD_VIEWS_PER_PERSON"), 8
+        ),
+        tickets_per_minute=get(
+            "EARPIECE_TICKETS_PER_MINUTE", _positive_int("EARPIECE_TICKETS_PER_MINUTE"), 60
         ),
         long_hold_seconds=get(
             "EARPIECE_LONG_HOLD_SECONDS", _positive_float("EARPIECE_LONG_HOLD_SECONDS"), 60.0

@@ -100,7 +100,9 @@ def attention(conference: Mapping[str, Any], now_s: float) -> Attention:
         "silence": clock(seconds_since(signals.get("silent_since"), now_s)),
         "agent": conference.get("agent") or "the agent",
         "phrase": ", ".join(
-            f"“{h['phrase']}”" for h in conference.get("phrases") or () if not h.get("muted")
+            f"“{h['phrase']}”"
+            for h in conference.get("phrases") or ()
+            if not h.get("muted") and h.get("phrase")  # null: words hidden (live/words.py)
         )
         or "a phrase",
     }

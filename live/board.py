@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from live import names, phone
+from live import names, phone, words
 from live.attention import attention, held_since, rank
 from live.folding import matches
 from live.numbers import plain_int
@@ -201,7 +201,7 @@ def row(c: Conference, now_s: float, mask: bool, country: str | None = None) -> 
     }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
     """One live call, worked out once per read of the floor and shared by every view."""
 
@@ -209,6 +209,20 @@ class Entry:
     row: dict[str, Any]
     wire: bytes  # the row as JSON, encoded once
     rank: tuple[int, int, str]  # live.attention's order
+    # The row for a watcher who may not listen to the call: no "Last said", a phrase alert
+    # without its phrase (live/words.py). Made once, by the first such watcher.
+    now_s: float = 0.0
+    mask: bool = True
+    country: str | None = None
+    _hidden: bytes | None = None
+
+    def wire_for(self, hears: bool) -> bytes:
+        if hears or not words.has_words(self.conference):
+            return self.wire
+        if self._hidden is None:
+            self._hidden = orjson.dumps(row(words.hidden(self.conference), self.now_s, self.mask,
+                                            self.country))
+        return self._hidden
 
 
 class Rows:
@@ -262,7 +276,8 @@ def _shown_signals(c: Conference) -> tuple[Any, ...]:
 
 def _entry(c: Conference, now_s: float, mask: bool, country: str | None = None) -> Entry:
     r = row(c, now_s, mask, country)
-    return Entry(c, r, orjson.dumps(r), rank(r["score"], c.get("state"), c.get("started_at")))
+    return Entry(c, r, orjson.dumps(r), rank(r["score"], c.get("state"), c.get("started_at")),
+                 now_s, mask, country)  # fmt: skip
 
 
 def entries(

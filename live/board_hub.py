@@ -34,11 +34,12 @@ import orjson
 from redis.exceptions import RedisError
 
 from earpiece.tasks import cancel_all
-from live import board
+from live import board, words
 from live.board import Entry, Filters
 from live.feed import FeedHub
 from live.queues import LiveQueues
 from live.store import LiveFloor, now_ms
+from live.words import WordsScope, in_scope
 
 log = logging.getLogger("earpiece.board")
 
@@ -65,6 +66,9 @@ class View:
     """One set of filters and its newest version, shared by all who watch it."""
 
     filters: Filters
+    # Whose words its rows carry (live/words.py): the same filters for a manager and for a
+    # lead are two views.
+    scope: WordsScope = None
     watchers: int = 0
     version: int = 0  # 0: not worked out yet
     order: list[str] = field(default_factory=list)
@@ -83,7 +87,9 @@ class View:
         `at_ms`, the pass's time, is stamped on a new version but is no change by itself."""
         shown = kept[: self.filters.limit]
         order = [str(e.row["sid"]) for e in shown]
-        rows = {sid: e.wire for sid, e in zip(order, shown, strict=True)}
+        scope = self.scope
+        rows = {sid: e.wire_for(in_scope(scope, e.conference.get("team")))
+                for sid, e in zip(order, shown, strict=True)}  # fmt: skip
         changed = {sid: wire for sid, wire in rows.items() if self.rows.get(sid) != wire}
         same = order == self.order and summary == self.summary and len(kept) == self.matched
         if self.version and not changed and same:
@@ -141,14 +147,17 @@ class BoardHub:
         # in the service (access/policy.py sees_full_numbers), written for the floor's country.
         self.period, self.mask, self.country = period, mask, country
         self.clock_seconds, self.max_views = clock_seconds, max_views
-        self.views: dict[Filters, View] = {}
+        self.views: dict[tuple[Filters, WordsScope], View] = {}
         self.passes = 0
         self.error: str | None = None  # why the last pass failed, while it does
         self.mine: dict[str, dict[str, Any]] = {}  # supervisor -> own leg
         self.pass_ms = 0.0  # the last pass's duration (for /metrics and the bench)
         self._passed = asyncio.Condition()
         self._wake = asyncio.Event()
-        self._last: tuple[list[Entry], bytes] | None = None  # the last pass's rows and summary
+        # The last pass's rows, and what its summaries are made of (counts and KPIs; the
+        # cues, and each call's team for the cues out of a watcher's reach).
+        self._last: tuple[list[Entry], bytes, list[dict[str, Any]], dict[str, Any]] | None = None
+        self._summaries: dict[WordsScope, bytes] = {}
         self._rows = board.Rows()
         self._task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -179,26 +188,39 @@ class BoardHub:
             await cancel_all(tasks)
             self._task = self._watchdog = None
 
-    async def watch(self, filters: Filters) -> View:
-        """Start watching a view; it is worked out at once from the last pass, if there is one."""
-        view = self.views.get(filters)
+    async def watch(self, filters: Filters, scope: WordsScope = None) -> View:
+        """Start watching a view (its rows with the words of `scope`'s calls only); it is
+        worked out at once from the last pass, if there is one."""
+        view = self.views.get((filters, scope))
         if view is None:
             if len(self.views) >= self.max_views:
                 raise TooManyViews(f"this process already keeps {self.max_views} board views")
-            view = self.views[filters] = View(filters)
+            view = self.views[(filters, scope)] = View(filters, scope)
             if self._last is None:
                 self._wake.set()  # idle until now: the loop makes a pass at once
             else:
-                everything, summary = self._last
-                view.update(board.select(everything, filters), summary, now_ms())
+                view.update(board.select(self._last[0], filters), self._summary(scope), now_ms())
                 await self._announce()
         view.watchers += 1
         return view
 
     def unwatch(self, view: View) -> None:
         view.watchers -= 1
-        if view.watchers <= 0 and self.views.get(view.filters) is view:
-            del self.views[view.filters]
+        key = (view.filters, view.scope)
+        if view.watchers <= 0 and self.views.get(key) is view:
+            del self.views[key]
+
+    def _summary(self, scope: WordsScope) -> bytes:
+        """What every message of this pass ends with, for a watcher of `scope`: the help cues
+        of calls out of its reach say that a phrase alert fired, not which phrase."""
+        found = self._summaries.get(scope)
+        if found is None:
+            assert self._last is not None
+            _, head, cues, teams = self._last
+            shown = [c if not c.get("phrase") or in_scope(scope, teams.get(c["sid"]))
+                     else words.hidden_cue(c) for c in cues]  # fmt: skip
+            found = self._summaries[scope] = head + b',"help":' + orjson.dumps(shown)
+        return found
 
     async def next_pass(self, after: int, seconds: float) -> int:
         """Wait until a pass newer than `after` is done (or `seconds`); the newest pass."""
@@ -291,14 +313,15 @@ class BoardHub:
 
     def _work_out(self, conferences: list[dict[str, Any]], queued: int = 0) -> None:
         everything = self._rows.entries(conferences, time.time(), self.mask, self.country)
-        summary = (
+        head = (
             b'"live":' + orjson.dumps(len(conferences))
             + b',"queued":' + orjson.dumps(queued)
             + b',"kpis":' + orjson.dumps(board.kpis(conferences))
-            + b',"help":' + orjson.dumps(board.cues(conferences))
         )  # fmt: skip
+        cues = board.cues(conferences)
+        teams = {c["sid"]: c.get("team") for c in conferences} if cues else {}
+        self._last, self._summaries = (everything, head, cues, teams), {}
         at = now_ms()
         for view in list(self.views.values()):
-            view.update(board.select(everything, view.filters), summary, at)
-        self._last = everything, summary
+            view.update(board.select(everything, view.filters), self._summary(view.scope), at)
         self.mine = board.monitors_by_supervisor(conferences)

@@ -24,14 +24,16 @@ import orjson
 from redis.exceptions import RedisError
 
 from earpiece.tasks import cancel_all
-from live import privacy
+from live import privacy, words
 from live.model import card_json
 from live.store import FeedEntry, LiveFloor
 from live.transcript_view import line_json
+from live.words import WordsScope, in_scope
 
 log = logging.getLogger("earpiece.feed")
 
 READ_BLOCK_MS = 1000
+MAX_TEAMS_KEPT = 50_000
 BACKOFF_MAX_SECONDS = 5.0
 
 
@@ -47,38 +49,73 @@ class Message:
     event: str
     data: str
     wire: bytes | None = None
-    # A conference that carries a customer's number, for readers who may not see it:
-    # `masked` is its data with the numbers masked, made once, by the first such reader.
+    # A conference that carries a customer's number or words (its last line, its phrase
+    # alerts), for readers who may not see them: each other form of its data (numbers masked,
+    # words hidden, or both) is made once, by the first reader who needs it, and kept here.
     doc: dict[str, Any] | None = None
-    masked: str | None = None
-    wire_masked: bytes | None = None
+    forms: dict[tuple[bool, bool], tuple[str, bytes | None]] | None = None
     # A card's agent: an agent's softphone receives only its own cards.
     agent: str | None = None
-    # The conference it is about (a call page's stream follows one call).
+    # The conference it is about (a call page's stream follows one call), and its team:
+    # a transcript line reaches only those who may listen to that team's calls.
     sid: str | None = None
+    team: str | None = None
+
+    def data_for(self, full_numbers: bool, hears: bool, country: str | None = None) -> str:
+        """Its data as a reader sees it (full numbers or not; may hear the call or not);
+        `country`: the floor's (one per process), whose numbers are written nationally."""
+        if self.doc is None or (full_numbers and hears):
+            return self.data
+        return self._form(full_numbers, hears, country)[0]
+
+    def wire_for(self, full_numbers: bool, hears: bool, encode: Callable[[str], bytes],
+                 country: str | None = None) -> bytes:  # fmt: skip
+        """Its SSE bytes as a reader sees it, encoded once per form (by `encode`)."""
+        if self.doc is None or (full_numbers and hears):
+            if self.wire is None:
+                self.wire = encode(self.data)
+            return self.wire
+        data, wire = self._form(full_numbers, hears, country)
+        if wire is None:
+            wire = encode(data)
+            assert self.forms is not None
+            self.forms[(full_numbers, hears)] = (data, wire)
+        return wire
+
+    def _form(
+        self, full_numbers: bool, hears: bool, country: str | None
+    ) -> tuple[str, bytes | None]:
+        assert self.doc is not None
+        forms = self.forms if self.forms is not None else {}
+        self.forms = forms
+        found = forms.get((full_numbers, hears))
+        if found is None:
+            shown = self.doc if hears else words.hidden(self.doc)
+            shown = shown if full_numbers else privacy.masked(shown, country)
+            found = forms[(full_numbers, hears)] = (orjson.dumps(shown).decode(), None)
+        return found
 
     def masked_data(self, country: str | None = None) -> str:
         """`country`: the floor's (one per process), whose numbers are written nationally."""
-        if self.doc is None:
-            return self.data
-        if self.masked is None:
-            self.masked = orjson.dumps(privacy.masked(self.doc, country)).decode()
-        return self.masked
+        return self.data_for(False, True, country)
 
 
-def render(floor: LiveFloor, entry: FeedEntry) -> Message:
+def render(floor: LiveFloor, entry: FeedEntry, team: str | None = None) -> Message:
+    """One feed entry as every reader shares it; `team` is a transcript line's call's team."""
     if entry.event == "conference-ended":
-        return Message(entry.id, entry.event, orjson.dumps({"sid": entry.sid}).decode())
+        return Message(entry.id, entry.event, orjson.dumps({"sid": entry.sid}).decode(),
+                       sid=entry.sid)  # fmt: skip
     if entry.event == "card":
         card = card_json(entry.doc)
         return Message(entry.id, entry.event, orjson.dumps(card).decode(), agent=card["agent"])
     if entry.event == "transcript":
         data = orjson.dumps({"sid": entry.sid, "line": line_json(entry.doc)}).decode()
-        return Message(entry.id, entry.event, data, sid=entry.sid)
+        return Message(entry.id, entry.event, data, sid=entry.sid, team=team)
     rendered = floor.render(entry.doc)
     data = orjson.dumps(rendered).decode()
-    shown = rendered if privacy.has_number(rendered) else None
-    return Message(entry.id, entry.event, data, doc=shown, sid=entry.sid)
+    shown = rendered if privacy.has_number(rendered) or words.has_words(rendered) else None
+    return Message(entry.id, entry.event, data, doc=shown, sid=entry.sid,
+                   team=rendered.get("team"))  # fmt: skip
 
 
 def id_key(stream_id: str) -> tuple[int, int]:
@@ -105,15 +142,19 @@ class Subscription:
     agent: str | None = None
     # A call page's stream: only that call's transcript lines and changes.
     watch: str | None = None
-    # Whether its reader may read a call's words (people; not the shared service token).
-    transcripts: bool = True
+    # Whose calls' words its reader may read (live/words.py): every team (None), some
+    # (a lead's), or none (the shared service token, an agent's softphone).
+    scope: WordsScope = None
 
     def wants(self, message: Message) -> bool:
         if self.watch is not None:
             return message.sid == self.watch and message.event in ("transcript", "conference")
         if self.agent is not None:
             return message.event == "card" and message.agent == self.agent
-        return self.transcripts or message.event != "transcript"
+        return message.event != "transcript" or in_scope(self.scope, message.team)
+
+    def hears(self, message: Message) -> bool:
+        return in_scope(self.scope, message.team)
 
 
 # Feed entries that name a queue or an agent (TaskRouter, issue 12) and are sent whole:
@@ -139,6 +180,8 @@ class FeedHub:
         self._activating = asyncio.Lock()
         self._following = False
         self.last_id = "0-0"
+        # Each live call's team, as its conference last rendered here said.
+        self.teams: dict[str, str | None] = {}
 
     @property
     def subscribers(self) -> int:
@@ -155,12 +198,12 @@ class FeedHub:
 
     async def subscribe(
         self, full_numbers: bool = False, agent: str | None = None, watch: str | None = None,
-        transcripts: bool = True,
+        scope: WordsScope = None,
     ) -> Subscription:  # fmt: skip
         await self._follow()
         sub = Subscription(queue=asyncio.Queue(maxsize=self.queue_size), start=self.last_id,
                            full_numbers=full_numbers, agent=agent, watch=watch,
-                           transcripts=transcripts)  # fmt: skip
+                           scope=scope)  # fmt: skip
         self._subs.add(sub)
         return sub
 
@@ -235,21 +278,44 @@ class FeedHub:
                         read[f"{kind}:{sid}"] = doc
                 except RedisError as exc:
                     log.warning("change feed: could not read %s: %s", kind, exc)
+        await self._learn_teams(entries)
         out = []
         for entry in entries:
+            if entry.event == "conference-ended":
+                self.teams.pop(entry.sid, None)
             if entry.event in READ_KINDS:
                 doc = read.get(f"{entry.event}:{entry.sid}")
                 if doc is not None:
                     out.append(Message(entry.id, entry.event, orjson.dumps(doc).decode()))
                 continue
             try:
-                out.append(render(self.floor, entry))
+                message = render(self.floor, entry, self.teams.get(entry.sid))
+                if message.event in ("conference", "transcript"):
+                    self.teams[entry.sid] = message.team
+                out.append(message)
             except Exception:
                 # One document that cannot be rendered must not stop the feed for every
                 # other call: it is left out (and logged); its next good change goes out.
                 log.exception("change feed: could not render %s %s; skipped", entry.event,
                               entry.sid)  # fmt: skip
         return out
+
+    async def _learn_teams(self, entries: list[FeedEntry]) -> None:
+        """The team of each call a transcript line of `entries` is about, when this process has
+        not seen that call's conference yet: a line reaches only those who may hear its call,
+        and one whose team cannot be read now goes to nobody who needs it (team unknown)."""
+        unknown = {e.sid for e in entries if e.event == "transcript" and e.sid not in self.teams}
+        if not unknown:
+            return
+        if len(self.teams) > MAX_TEAMS_KEPT:
+            self.teams.clear()  # ended calls are dropped as they end; this is a backstop
+        for sid in unknown:
+            try:
+                found = await self.floor.conference(sid)
+            except RedisError as exc:
+                log.warning("change feed: could not read %s's team: %s", sid, exc)
+                continue
+            self.teams[sid] = (found or {}).get("team")
 
     def _deliver(self, message: Message) -> None:
         for sub in list(self._subs):

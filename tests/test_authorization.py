@@ -9,6 +9,8 @@ agent (own call); nick is another agent.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -108,10 +110,11 @@ CASES = [
     Case("OPTIONS", "/events/board", "/events/board", PUBLIC),
     Case("POST", "/twilio/transcription-events", "/twilio/transcription-events", SIGNED),
     Case("GET", "/twilio/transcription-events", "/twilio/transcription-events", SIGNED),
-    # A call's words: people, never the shared service token.
+    # A call's words: whoever may listen to the call (a lead of another team may not),
+    # never the shared service token (issue 22).
     Case("GET", "/api/conferences/{sid}/transcript", "/api/conferences/{sid}/transcript",
-         SUPERVISORS),
-    Case("GET", "/events/transcript", "/events/transcript?sid={sid}", SUPERVISORS, stream=True),
+         LISTENERS),
+    Case("GET", "/events/transcript", "/events/transcript?sid={sid}", LISTENERS, stream=True),
     Case("OPTIONS", "/events/transcript", "/events/transcript", PUBLIC),
     # Pausing for a payment: whoever may listen to the call, and the call's own agent.
     Case("POST", "/api/conferences/{sid}/transcript/pause",
@@ -245,7 +248,7 @@ def test_forged_expired_revoked_and_replayed_credentials_are_refused(
             assert stream.status_code == 401
     # A ticket opens one stream, once.
     with floor.api("mina") as http:
-        ticket = http.post("/api/events/ticket").json()["ticket"]
+        ticket = http.post("/api/events/ticket?stream=board").json()["ticket"]
     with floor.service.client() as http:
         with http.stream("GET", f"/events/board?ticket={ticket}") as first:
             assert first.status_code == 200
@@ -312,3 +315,175 @@ def test_an_agents_softphone_gets_only_its_own_cards(floor: Wired) -> None:
                 break
     # The snapshot of an agent holds no conference: only its cards reach it.
     assert "conference" not in kinds and kinds[0] == "reset"
+
+
+# -- a call's words (issue 22): every place they appear, per role and team -------------------
+
+# Said on bob's sales-east call, in English and in Japanese; each one raises a phrase alert
+# (the demo roster's "speak to your manager", and a Japanese phrase added for this test).
+SAID_EN = "Please let me speak to your manager about the refund"
+SAID_JA = "解約したいです、返金してください"
+JA_PHRASE = "re:解約"
+WORDS = ("speak to your manager", "refund", "解約", "返金")
+WORD_PRINCIPALS = ("service", "manager", "lead-own", "lead-other", "qa", "agent-own")
+HEARS = ("manager", "lead-own", "qa")  # whoever may listen to a sales-east call
+SURFACES = ("GET /api/conferences", "GET /api/conferences/{sid}",
+            "GET /api/conferences/{sid}/transcript", "GET /events (snapshot and lines)",
+            "GET /events/board", "GET /events/transcript")  # fmt: skip
+WORDS_SEEN, NO_WORDS_SEEN, REFUSED = "words", "no words", "refused"
+
+
+def words_expected(surface: str, principal: str) -> str:
+    if principal in HEARS:
+        return WORDS_SEEN
+    if principal == "agent-own":  # a softphone: only its cards, on /events
+        return NO_WORDS_SEEN if surface.startswith("GET /events (") else REFUSED
+    if surface in ("GET /api/conferences/{sid}/transcript", "GET /events/transcript"):
+        return REFUSED  # the service token, a lead of another team
+    return NO_WORDS_SEEN  # the floor, with the alerts but without the words
+
+
+@pytest.fixture
+def japanese_roster(tmp_path: Any) -> str:
+    """The demo roster, with a Japanese phrase among sales-east's."""
+    from pathlib import Path
+
+    from earpiece import roster
+
+    text = (Path(roster.__file__).parent / "demo_roster.toml").read_text(encoding="utf-8")
+    marker = 'phrases = ["cancel my account", "speak to your manager", "lawyer", "re:'
+    assert marker in text
+    text = text.replace(marker, f'phrases = ["{JA_PHRASE}", ' + marker[len("phrases = [") :], 1)
+    path = tmp_path / "roster.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def say_line(wired: Wired, call_sid: str, text: str, seq: int) -> None:
+    """A final line of Twilio's real-time transcription on the customer's leg, dated now."""
+    from datetime import UTC, datetime
+
+    from tests.helpers import post_signed
+
+    settings = wired.service.settings
+    assert settings is not None
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    params = {"AccountSid": "AC" + "0" * 32, "CallSid": call_sid,
+              "TranscriptionSid": "GT" + "c" * 32, "Timestamp": now, "SequenceId": str(seq),
+              "TranscriptionEvent": "transcription-content", "Track": "inbound_track",
+              "Final": "true", "LanguageCode": "ja-JP",
+              "TranscriptionData": json.dumps({"transcript": text, "confidence": 0.9})}  # fmt: skip
+    with httpx.Client(base_url=wired.service.url, timeout=10) as http:
+        answer = post_signed(http, settings, "/twilio/transcription-events", params)
+    assert answer.status_code == 204, answer.text
+
+
+def verdict(status: int | None, payload: str) -> str:
+    """What a principal got on one surface: refused, words, or the floor without words."""
+    if status in (401, 403):
+        return REFUSED
+    return WORDS_SEEN if any(w in payload for w in WORDS) else NO_WORDS_SEEN
+
+
+def test_a_calls_words_reach_only_those_who_may_listen_to_it_on_every_surface(
+    wiring: Callable[..., Wired], japanese_roster: str
+) -> None:
+    from tests.test_board import Watcher
+
+    floor = wiring(EARPIECE_ROSTER=japanese_roster, EARPIECE_SSE_PING_SECONDS="1")
+    call = floor.new_call("bob")  # sales-east: ana's team, not ken's
+    sid = call["conference_sid"]
+    floor.wait(lambda: (floor.conference(sid) or {}).get("state") == "talking")
+    clients = {p: floor.service.client(API_TOKEN if p == "service" else floor.key(*KEYS[p]))
+               for p in WORD_PRINCIPALS}  # fmt: skip
+    streams = {p: Watcher(clients[p], "/events?snapshot=1") for p in WORD_PRINCIPALS}
+    boards = {p: Watcher(clients[p], "/events/board") for p in WORD_PRINCIPALS}
+    say_line(floor, call["customer_call_sid"], SAID_EN, 1)
+    say_line(floor, call["customer_call_sid"], SAID_JA, 2)
+
+    def said(watcher: Watcher, *texts: str) -> bool:
+        got = "".join(e.data for e in list(watcher.events))
+        return all(t in got for t in texts)
+
+    # Whoever may hear the call gets both lines, live, and the board's "Last said"...
+    for p in HEARS:
+        floor.wait(lambda p=p: said(streams[p], SAID_EN, SAID_JA), 10)
+        floor.wait(lambda p=p: said(boards[p], SAID_JA[:20]), 10)
+    # ... and the phrase alert reaches everyone who watches the floor (without the words).
+    for p in ("service", "lead-other"):
+        floor.wait(lambda p=p: any(
+            "phrase" in json.loads(e.data)["rows"].get(sid, {}).get("alerts", "")
+            for e in list(boards[p].events) if e.event == "board"), 10)  # fmt: skip
+    time.sleep(1.0)  # whatever else was going out to the others has gone out
+    seen: dict[tuple[str, str], str] = {}
+    for p in WORD_PRINCIPALS:
+        http = clients[p]
+        for surface in SURFACES[:3]:
+            answer = http.get(surface.removeprefix("GET ").replace("{sid}", sid))
+            assert answer.status_code < 500
+            seen[(surface, p)] = verdict(answer.status_code, answer.text)
+        page = Watcher(http, f"/events/transcript?sid={sid}")
+        if page.status == 200:
+            floor.wait(lambda page=page: bool(page.events), 5)
+        for surface, watcher in ((SURFACES[3], streams[p]), (SURFACES[4], boards[p]),
+                                 (SURFACES[5], page)):  # fmt: skip
+            got = "".join(e.data for e in list(watcher.events))
+            seen[(surface, p)] = verdict(watcher.status, got)
+    expected = {(s, p): words_expected(s, p) for s in SURFACES for p in WORD_PRINCIPALS}
+    wrong = [f"{p} {s}: {seen[(s, p)]}, expected {expected[(s, p)]}"
+             for (s, p) in expected if seen[(s, p)] != expected[(s, p)]]  # fmt: skip
+    assert not wrong, "\n".join(wrong)
+
+    # Out of reach, an alert still says it fired: the `phrase` alert, a hit with no phrase.
+    for p in ("service", "lead-other"):
+        shown = clients[p].get(f"/api/conferences/{sid}").json()
+        assert "phrase" in shown["alerts"] and shown["transcript"]["last"] is None
+        assert shown["phrases"] and all(h["phrase"] is None and h["line"] is None
+                                        for h in shown["phrases"])  # fmt: skip
+        rows = [json.loads(e.data)["rows"].get(sid) for e in boards[p].events if e.event == "board"]
+        row = [r for r in rows if r][-1]
+        assert row["said"] == "" and "the call said a phrase" in row["why"]
+        help_cues = [c for e in boards[p].events if e.event == "board"
+                     for c in json.loads(e.data)["help"] if c["sid"] == sid]  # fmt: skip
+        assert help_cues and all(c["phrase"] is None for c in help_cues)
+    heard = clients["lead-own"].get(f"/api/conferences/{sid}").json()
+    assert {h["phrase"] for h in heard["phrases"]} >= {"speak to your manager", JA_PHRASE}
+    assert heard["transcript"]["last"]["text"] == SAID_JA
+    for http in clients.values():
+        http.close()
+    for w in Watcher.open:
+        w.close()
+    Watcher.open.clear()
+
+
+def test_reads_of_words_are_audited_with_who_which_call_and_how(
+    wiring: Callable[..., Wired],
+) -> None:
+    floor = wiring()
+    call = floor.new_call("bob")
+    sid = call["conference_sid"]
+    say_line(floor, call["customer_call_sid"], SAID_EN, 1)
+    with floor.api("ana") as lead:
+        assert lead.get(f"/api/conferences/{sid}/transcript").status_code == 200
+        assert lead.get(f"/api/conferences/{sid}").status_code == 200
+    with floor.api("ken") as other:  # refused: nothing read, nothing to audit
+        assert other.get(f"/api/conferences/{sid}/transcript").status_code == 403
+    with floor.api() as token:  # the service token reads the floor without words: no entry
+        assert token.get("/api/conferences").status_code == 200
+    with floor.api("mina") as manager:
+        entries = manager.get("/api/audit", params={"conference": sid}).json()["entries"]
+    reads = [(e["supervisor"], e["detail"], e["mode"]) for e in entries
+             if e["action"] == "words-read"]  # fmt: skip
+    assert ("ana", "GET /api/conferences/{sid}/transcript", "api-key") in reads
+    assert ("ana", "GET /api/conferences/{sid}", "api-key") in reads
+    assert all(who == "ana" for who, _, _ in reads), reads
+    # A stream of many calls' words is audited when it opens, naming whose words it carries;
+    # the service token's stream carries none, and is not.
+    for who in ("ana", None):
+        with floor.api(who) as http, http.stream("GET", "/events") as opened:
+            assert opened.status_code == 200
+    with floor.api("mina") as manager:
+        entries = manager.get("/api/audit").json()["entries"]
+    floor_reads = [(e["supervisor"], e["detail"]) for e in entries
+                   if e["action"] == "words-read" and not e["conference_sid"]]  # fmt: skip
+    assert floor_reads == [("ana", "GET /events (words of sales-east)")]

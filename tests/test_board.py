@@ -140,8 +140,9 @@ class Board:
         self.version = message["v"]
 
 
-def ticket(http: httpx.Client) -> str:
-    answer = http.post("/api/events/ticket", headers={"Authorization": f"Bearer {API_TOKEN}"})
+def ticket(http: httpx.Client, stream: str = "board") -> str:
+    answer = http.post(f"/api/events/ticket?stream={stream}",
+                       headers={"Authorization": f"Bearer {API_TOKEN}"})  # fmt: skip
     assert answer.status_code == 201, answer.text
     return str(answer.json()["ticket"])
 
@@ -224,11 +225,22 @@ def test_a_ticket_opens_one_stream_once_and_bad_requests_are_refused(
     bad = http.get(f"/events/board?ticket={ticket(http)}&order=random")
     assert bad.status_code == 422 and "order" in bad.json()["error"]["message"]
     assert http.post("/api/events/ticket").status_code == 401
-    # /events takes a ticket too (a browser's EventSource), once.
-    t = ticket(http)
+    # /events takes a ticket too (a browser's EventSource), once: one made for it.
+    t = ticket(http, "events")
     with connect_sse(http, "GET", f"/events?ticket={t}") as source:
         assert source.response.status_code == 200
     assert http.get(f"/events?ticket={t}").status_code == 401
+    # A ticket opens only the stream it was made for (issue 22), and says so.
+    for made_for, opened in (("board", "/events"), ("events", "/events/board"),
+                             ("board", "/events/transcript?sid=CF1"),
+                             ("transcript", "/events/board")):  # fmt: skip
+        joiner = "&" if "?" in opened else "?"
+        with http.stream("GET", f"{opened}{joiner}ticket={ticket(http, made_for)}") as refused:
+            assert refused.status_code == 401, (made_for, opened)
+            assert f"made for the {made_for} stream" in refused.read().decode()
+    unknown = http.post("/api/events/ticket?stream=everything",
+                        headers={"Authorization": f"Bearer {API_TOKEN}"})  # fmt: skip
+    assert unknown.status_code == 422 and "stream must be" in unknown.json()["error"]["message"]
     assert http.options("/events/board").headers["access-control-allow-origin"] == "*"
 
 

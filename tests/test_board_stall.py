@@ -239,7 +239,7 @@ def test_the_page_says_the_floor_is_out_of_reach_and_stops_its_clocks(
                                               ParticipantLabel="customer"))  # fmt: skip
         assert answer.status_code == 204, answer.text
     with service.client(API_TOKEN) as http:
-        ticket = http.post("/api/events/ticket").json()["ticket"]
+        ticket = http.post("/api/events/ticket?stream=board").json()["ticket"]
     stream = f"{service.url}/events/board?ticket={ticket}"
     pages = ServerThread(page_app(), ServerThread.free_port(), None)
     pages.start()

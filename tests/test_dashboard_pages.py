@@ -504,3 +504,52 @@ def test_a_phrase_said_rings_on_the_floor_like_a_help_request(
     assert not at.toast  # once per phrase said, not on every refresh
     at.button(key=f"phrase-{sid}").click().run()
     assert button(at, f"floor-{sid}-listen") is not None  # the call's controls are up
+
+
+def test_a_lead_of_another_team_is_told_a_phrase_fired_without_its_words(
+    floor: tuple[Wired, Settings],
+) -> None:
+    """Words follow listening (issue 22): ana leads sales-east, and uma's call is billing's."""
+    wired, settings = floor
+    wired.sim.thread.server.config.app.state.transcriber.words_per_second = 40.0
+    call = wired.new_call("uma")  # billing transcribes every call
+    sid = call["conference_sid"]
+    wired.wait(lambda: ((wired.conference(sid) or {}).get("transcript") or {}).get("state") == "on",
+               10)  # fmt: skip
+    lead = app_as(settings, "ana").run()
+    manager = app_as(settings, "mina").run()
+    said = ("Fine then, I will call my lawyer", "弁護士に相談します")
+
+    def finals() -> list[str]:
+        with wired.api("mina") as http:
+            lines = http.get(f"/api/conferences/{sid}/transcript").json()["lines"]
+        return [line["text"] for line in lines if line["final"]]
+
+    for n, text in enumerate(said, 1):
+        with wired.sim.control() as http:
+            http.post(f"/sim/conferences/{sid}/actions", json={
+                "action": "say", "call_sid": call["customer_call_sid"], "text": text})  # fmt: skip
+        wired.wait(lambda n=n: len(finals()) == n, 10)  # type: ignore[misc]
+    assert finals() == list(said)
+    wired.wait(lambda: "phrase" in (wired.conference(sid) or {}).get("alerts", []), 10)
+    lead.run()
+    manager.run()
+    # The manager may listen: the phrase, the last line.
+    assert [t.value for t in manager.toast] == ["“lawyer” on **uma**'s call"]
+    [row] = first_board(manager)["rows"].values()
+    assert "“lawyer”" in row["why"] and row["said"] == f"customer: {said[1]}"
+    # The lead may not: that an alert fired, on whose call, and nothing that was said.
+    assert [t.value for t in lead.toast] == ["A phrase alert on **uma**'s call"]
+    assert "said a phrase to watch" in texts(lead)
+    [row] = first_board(lead)["rows"].values()
+    assert "phrase" in row["alerts"] and "the call said a phrase" in row["why"]
+    assert row["said"] == ""
+    seen = texts(lead) + json.dumps(component_data(lead), ensure_ascii=False)
+    assert not any(word in seen for word in ("lawyer", "弁護士"))
+    # Its call page shows no transcript and opens no stream of it.
+    lead.switch_page("views/call.py")
+    lead.query_params["sid"] = sid
+    lead.run()
+    assert not lead.exception
+    assert "You may not listen to this call, so its words are not shown here." in texts(lead)
+    assert not [d for d in component_data(lead) if "/events/transcript" in d.get("url", "")]

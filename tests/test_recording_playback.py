@@ -49,7 +49,7 @@ def signed_in(wired: Wired, who: str) -> str:
 
 def ticket(wired: Wired, who: str, session: str | None, of: str | None) -> str:
     async def work(redis: Any, namespace: str) -> str:
-        holder = tickets.Holder("supervisor", who, session, of)
+        holder = tickets.Holder("supervisor", who, session, stream=of or "events")
         return (await tickets.issue(redis, namespace, holder)).ticket
 
     return str(redis_run(wired, work))

@@ -108,6 +108,9 @@ SAMPLES = {
     "EARPIECE_OIDC_MAX_TOKEN_SECONDS": "600",
     "EARPIECE_LANGUAGE": "ja",
     "EARPIECE_COUNTRY": "US",
+    "EARPIECE_STREAMS_PER_PERSON": "3",
+    "EARPIECE_BOARD_VIEWS_PER_PERSON": "3",
+    "EARPIECE_TICKETS_PER_MINUTE": "3",
 }
 # What a setting needs beside it to load at all (both with and without it).
 CONTEXT = {"EARPIECE_OIDC_ISSUER": {"EARPIECE_OIDC_AUDIENCE": "earpiece-api"}}

@@ -105,7 +105,8 @@ def test_an_always_team_call_is_transcribed_with_speakers_and_phrase_alerts(bill
         ("customer", "I am furious, I want to cancel my account now"),
     }
     billing.wait(lambda: "phrase" in (billing.conference(sid) or {}).get("alerts", []))
-    conference = billing.conference(sid) or {}
+    with billing.api("mina") as manager:  # words: for those who may hear the call
+        conference = manager.get(f"/api/conferences/{sid}").json()
     assert [h["phrase"] for h in conference["phrases"]] == ["cancel my account"]
     assert conference["phrases"][0]["line"]["speaker"] == "customer"
     assert conference["transcript"]["last"]["text"] in {line["text"] for line in lines}

@@ -106,6 +106,11 @@ def live_transcript(page: ui.Page, conference: dict[str, Any]) -> None:
     phrase alerts' mute; the lines themselves are drawn by the browser component."""
     sid = conference["sid"]
     st.subheader("Live transcript")
+    if refusal(page.who, "listen", conference.get("team")) is not None:
+        # Words follow listening (issue 22): the service refuses the stream too.
+        st.info("You may not listen to this call, so its words are not shown here.",
+                icon=":material/hearing_disabled:")  # fmt: skip
+        return
     tx = conference.get("transcript") or {}
     coach = page.runtime.services.transcription
     buttons = st.columns(3)
@@ -172,7 +177,7 @@ def live_part(page: ui.Page, sid: str) -> None:
 
 
 def new_stream(page: ui.Page, sid: str) -> None:
-    ticket = board.new_ticket(page)
+    ticket = board.new_ticket(page, "board")
     if ticket is not None:
         st.session_state["call-ticket"] = ticket
         st.session_state["call-url"] = board.call_url(page.settings.board_feed_url, ticket, sid)

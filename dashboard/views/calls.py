@@ -101,7 +101,7 @@ def recording_url(page: ui.Page, sid: str, recording_sid: str) -> str | None:
     checked, audited, Range for seeking). Never a URL that plays for whoever holds it."""
     rt = page.runtime
     holder = tickets.Holder("supervisor", page.who.id, page.session,
-                            recording_media.scope(recording_sid))  # fmt: skip
+                            stream=recording_media.scope(recording_sid))  # fmt: skip
     try:
         issued = rt.run(tickets.issue(rt.services.redis, page.settings.namespace, holder))
     except Unavailable:

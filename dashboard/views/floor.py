@@ -14,7 +14,7 @@ from coach.rules import refusal
 from dashboard import board, reading, ui
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
-from live import history
+from live import history, words
 from live.board import (
     LIMITS,
     ORDERS,
@@ -124,7 +124,7 @@ def phrase_banner(said: list[dict[str, object]]) -> None:
         st.warning(f"{len(said)} call(s) said a phrase to watch", icon=":material/campaign:")
         columns = st.columns(min(4, len(said)))
         for n, hit in enumerate(said[:8]):
-            label = f"Go to {literal(hit['agent'] or '?')}: “{literal(hit['phrase'])}”"
+            label = f"Go to {literal(hit['agent'] or '?')}: {ui.phrase_text(hit)}"
             if columns[n % len(columns)].button(label, key=f"phrase-{hit['sid']}",
                                                 icon=":material/campaign:"):  # fmt: skip
                 st.session_state["selected-sid"] = str(hit["sid"])
@@ -175,7 +175,7 @@ def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
 
 def new_stream(page: ui.Page) -> None:
     """A ticket for one stream, and the stream's URL for the current filters."""
-    ticket = board.new_ticket(page)
+    ticket = board.new_ticket(page, "board")
     if ticket is None:
         return  # the live part says Redis is down; the next run tries again
     st.session_state["board-ticket"] = ticket
@@ -214,7 +214,8 @@ def live_part(page: ui.Page) -> None:
         snapshot = page.runtime.floor_since(
             int(state.pop("board-at", 0)), page.settings.dashboard_refresh_seconds / 2
         )
-        conferences = snapshot.conferences
+        # Words (a phrase alert's phrase) only of the calls this supervisor may listen to.
+        conferences = words.all_for_scope(snapshot.conferences, ui.words_scope(page))
     except Unavailable as exc:
         st.error(f"{literal(exc)}. The floor shows again as soon as it answers.",
                  icon=":material/warning:")  # fmt: skip

@@ -15,7 +15,7 @@ WALL = "wall"
 
 
 def new_stream(page: ui.Page) -> None:
-    ticket = board.new_ticket(page)
+    ticket = board.new_ticket(page, "board")
     if ticket is not None:
         st.session_state["queues-ticket"] = ticket
         st.session_state["queues-url"] = board.queues_url(page.settings.board_feed_url, ticket)

@@ -6,12 +6,16 @@
 -- KEYS[5+4i] its final lines (hash, same members -> line JSON),
 -- KEYS[6+4i] its registers (hash: per transcription and track the newest final's
 --   SequenceId "<GT>|<speaker>|f" and the newest partial "<GT>|<speaker>|p"; "ctx", until
---   when lines are masked harder because the call spoke of a card; "paused" while paused)
+--   when lines are masked harder because the call spoke of a card; "paused" while paused;
+--   the number window: "wd" digits left in the clear, "wa" when the last came, "wf" the
+--   feed id it started at, "wl" its lines, each with its masked text)
 -- ARGV[1] feed MAXLEN, ARGV[2] final lines kept per call, ARGV[3] seconds the transcript
--- is kept after its first line, ARGV[4] ms the card context lasts,
--- ARGV[5..] the events, JSON (live/transcript.py)
+-- is kept after its first line, ARGV[4] ms the card context lasts, ARGV[5] ms a number
+-- window stays open after its last number, ARGV[6] digits that make a card,
+-- ARGV[7..] the events, JSON (live/transcript.py)
 --
--- Returns {outcome1, feed id1 or "", ...}. Outcomes: applied, duplicate, stale (a partial
+-- Returns {outcome1, feed id1 or "", ...}. Outcomes: applied, corrected (applied, and
+-- earlier lines were masked: see the number window below), duplicate, stale (a partial
 -- older than a final of its track), paused (nothing is kept while a call is paused for a
 -- payment), ended (no longer live), unknown (no such conference), unchanged.
 --
@@ -27,12 +31,23 @@
 -- SequenceId replaces, and any final at or after it removes; so the lines shown are the
 -- finals and, per track, the newest partial newer than every final: the same set in any
 -- order. The conference's last line is the newest final by time.
+--
+-- The number window (issue 22; the rules are live/redact.py's): a line comes with `nd`, the
+-- digits of its plain numbers, and `tc`, the line with them masked. While lines with numbers
+-- come within ARGV[5] ms of each other, the digits add up; when they reach a card's length
+-- (or a line speaks of a card while the window holds some), the call is reading a card:
+-- the line is kept masked, every earlier line of the window is masked where it is kept (its
+-- final, its partial, the conference's last line and phrase hits) and its feed entries are
+-- deleted and sent again masked (a client replaces a line by its id), and the card context
+-- opens. Python rewrites Redis's append-only file after a correction (live/transcript.py).
 
 local FEED, LIVE = KEYS[1], KEYS[2]
 local maxlen = ARGV[1]
 local max_lines = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local ctx_ms = tonumber(ARGV[4])
+local window_ms = tonumber(ARGV[5])
+local card_digits = tonumber(ARGV[6])
 local MAX_HITS = 20
 
 local function publish(sid, line)
@@ -49,32 +64,119 @@ local function save(DOC, c, announce)
   end
 end
 
+-- The window judged a card: its earlier lines masked where they are kept and where they
+-- were sent (see the header).
+local function correct(sid, DOC, LINES, REGS, window, since)
+  local masked = {}
+  for _, w in ipairs(window) do masked[w.g .. ':' .. w.q] = w end
+  -- What the feed holds of them: their lines, and the conference documents that carried
+  -- one as its last line (any script puts the document on the feed).
+  if since and since ~= '' then
+    for _, entry in ipairs(redis.call('XRANGE', FEED, since, '+')) do
+      local f = entry[2]
+      local kind, about, doc = nil, nil, nil
+      for j = 1, #f, 2 do
+        if f[j] == 'k' then kind = f[j + 1]
+        elseif f[j] == 'sid' then about = f[j + 1]
+        elseif f[j] == 'doc' then doc = f[j + 1] end
+      end
+      if about == sid then
+        if kind == 'conference' then
+          redis.call('XDEL', FEED, entry[1])
+        elseif kind == 'transcript' and doc then
+          local l = cjson.decode(doc)
+          if masked[tostring(l.g) .. ':' .. tostring(l.q)] then redis.call('XDEL', FEED, entry[1]) end
+        end
+      end
+    end
+  end
+  for _, w in ipairs(window) do
+    local key, raw = w.m, nil
+    if key then raw = redis.call('HGET', LINES, key) else raw = redis.call('HGET', REGS, w.p) end
+    if raw then
+      local l = cjson.decode(raw)
+      if l.q == w.q and l.t ~= w.tc then
+        l.t = w.tc
+        if key then redis.call('HSET', LINES, key, cjson.encode(l))
+        else redis.call('HSET', REGS, w.p, cjson.encode(l)) end
+        publish(sid, l)
+      end
+    end
+  end
+  local raw = redis.call('GET', DOC)
+  if not raw then return end
+  local c = cjson.decode(raw)
+  local function fix(l)
+    for _, w in ipairs(window) do
+      if l and l.at == w.at and l.s == w.s then l.t = w.tc end
+    end
+  end
+  if c.tx then fix(c.tx.last) end
+  for _, hit in ipairs(c.ph or {}) do fix(hit) end
+  save(DOC, c, true)
+end
+
 local function line_one(ev, sid, DOC, IDX, LINES, REGS)
-  local regs = redis.call('HMGET', REGS, 'paused', 'ctx')
+  local regs = redis.call('HMGET', REGS, 'paused', 'ctx', 'wd', 'wa', 'wf', 'wl')
   if regs[1] then return 'paused', '' end
   local card_until = tonumber(regs[2] or '0')
+  local in_card = ev.at <= card_until
   local text = ev.t
-  if ev.tc and ev.at <= card_until then text = ev.tc end
-  if ev.card then
-    local later = ev.at + ctx_ms
-    if later > card_until then redis.call('HSET', REGS, 'ctx', later) end
+  if ev.tc and in_card then text = ev.tc end
+  local outcome = 'applied'
+  local wd, wa = tonumber(regs[3] or '0'), tonumber(regs[4] or '0')
+  local window = {}
+  if ev.at - wa > window_ms then wd = 0 elseif regs[6] then window = cjson.decode(regs[6]) end
+  local nd = ev.nd or 0
+  -- The number window, once the line is known to be new: what earlier lines left in the
+  -- clear adds up with this line's digits.
+  local function judge()
+    if (wd > 0 and ev.card) or (nd > 0 and not in_card and wd + nd >= card_digits) then
+      if ev.tc then text = ev.tc end
+      correct(sid, DOC, LINES, REGS, window, regs[5])
+      redis.call('HDEL', REGS, 'wd', 'wa', 'wf', 'wl')
+      wd, window, in_card, nd = 0, {}, true, 0
+      outcome = 'corrected'
+      local later = ev.at + ctx_ms
+      if later > card_until then redis.call('HSET', REGS, 'ctx', later) end
+      card_until = later
+    end
+    if ev.card then
+      local later = ev.at + ctx_ms
+      if later > card_until then redis.call('HSET', REGS, 'ctx', later) end
+    end
+  end
+  -- A line that leaves digits of a plain number in the clear joins the window, once it
+  -- is kept (its feed id starts the window).
+  local function remember(id, member)
+    if nd == 0 or in_card or not ev.tc or text == ev.tc then return end
+    if #window == 0 then redis.call('HSET', REGS, 'wf', id) end
+    table.insert(window, {g = ev.gt, q = ev.seq, s = ev.s, at = ev.at, tc = ev.tc, m = member,
+      p = (member == nil) and (ev.gt .. '|' .. ev.s .. '|p') or nil})
+    if ev.final then wd = wd + nd end
+    redis.call('HSET', REGS, 'wd', wd, 'wa', ev.at, 'wl', cjson.encode(window))
   end
   local fkey = ev.gt .. '|' .. ev.s .. '|f'
   local pkey = ev.gt .. '|' .. ev.s .. '|p'
   local final_seq = tonumber(redis.call('HGET', REGS, fkey) or '-1')
-  local line = {s = ev.s, t = text, at = ev.at, q = ev.seq, f = ev.final, g = ev.gt}
 
   if not ev.final then
     if ev.seq <= final_seq then return 'stale', '' end
     local current = redis.call('HGET', REGS, pkey)
     if current and cjson.decode(current).q >= ev.seq then return 'duplicate', '' end
+    judge()
+    local line = {s = ev.s, t = text, at = ev.at, q = ev.seq, f = ev.final, g = ev.gt}
     redis.call('HSET', REGS, pkey, cjson.encode(line))
     if final_seq < 0 then redis.call('EXPIRE', REGS, ttl) end  -- dated once, at its start
-    return 'applied', publish(sid, line)
+    local id = publish(sid, line)
+    remember(id, nil)
+    return outcome, id
   end
 
   local member = ev.gt .. ':' .. ev.seq
   if redis.call('ZADD', IDX, 'NX', ev.at, member) == 0 then return 'duplicate', '' end
+  judge()
+  local line = {s = ev.s, t = text, at = ev.at, q = ev.seq, f = ev.final, g = ev.gt}
   redis.call('HSET', LINES, member, cjson.encode(line))
   local kept = redis.call('ZCARD', IDX)
   if kept == 1 then
@@ -94,8 +196,9 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
     if current and cjson.decode(current).q < ev.seq then redis.call('HDEL', REGS, pkey) end
   end
   local id = publish(sid, line)
+  remember(id, member)
   local raw = redis.call('GET', DOC)
-  if not raw then return 'applied', id end
+  if not raw then return outcome, id end
   local c = cjson.decode(raw)
   local tx = c.tx or {}
   local changed, alerting = false, false
@@ -115,7 +218,7 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
     c.tx = tx
     save(DOC, c, alerting)
   end
-  return 'applied', id
+  return outcome, id
 end
 
 -- The transcription's own state: started, stopped, failed (Twilio's callbacks and
@@ -172,8 +275,8 @@ local function state_one(ev, c, DOC, REGS)
 end
 
 local out = {}
-for i = 5, #ARGV do
-  local base = 3 + 4 * (i - 5)
+for i = 7, #ARGV do
+  local base = 3 + 4 * (i - 7)
   local DOC, REGS = KEYS[base], KEYS[base + 3]
   local ev = cjson.decode(ARGV[i])
   local outcome, id = 'unknown', ''

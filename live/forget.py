@@ -55,9 +55,9 @@ class Forgetter:
         info = await self._persistence()
         if info.get("aof_enabled") != "1":
             return None
-        return info.get("aof_rewrite_in_progress") == "1" or info.get(
-            "aof_rewrite_scheduled"
-        ) == "1"
+        return (
+            info.get("aof_rewrite_in_progress") == "1" or info.get("aof_rewrite_scheduled") == "1"
+        )
 
     async def _run(self) -> None:
         try:
@@ -77,7 +77,8 @@ class Forgetter:
                 self._warned = True
                 log.warning(
                     "a masked card number may remain in Redis's append-only file: "
-                    "BGREWRITEAOF failed (%s); rewrite it or turn persistence off", exc
+                    "BGREWRITEAOF failed (%s); rewrite it or turn persistence off",
+                    exc,
                 )
 
     async def settled(self) -> None:

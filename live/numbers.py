@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002, RUF003 - other scripts' numbers are what this module reads
+# ruff: noqa: RUF001, RUF002 - other scripts' numbers are what this module reads
 """Numbers in a transcript line, however they were said: the digits before they are judged.
 
 A speech engine writes a card number in many ways, and masking that only knows
@@ -54,16 +54,17 @@ _FILLERS_JA = ("それから", "えっと", "えーと", "えー", "あと", "�
 _KANJI_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
                  "七": 7, "八": 8, "九": 9}  # fmt: skip
 _KANJI_POWERS = {"十": 10, "百": 100, "千": 1000}
-_KANA = {"ぜろ": "0", "れい": "0", "まる": "0", "いち": "1", "にい": "2", "にー": "2", "に": "2",
-         "さん": "3", "よん": "4", "し": "4", "ごお": "5", "ごー": "5", "ご": "5", "ろく": "6",
+_KANA = {"ぜろ": "0", "れい": "0", "まる": "0", "いち": "1", "にー": "2", "に": "2",
+         "さん": "3", "よん": "4", "し": "4", "ごー": "5", "ご": "5", "ろく": "6",
          "なな": "7", "しち": "7", "はち": "8", "きゅう": "9", "きゅー": "9",
          "く": "9"}  # fmt: skip
 # Katakana readings too ("ゼロ", "イチ"): the same table, shifted into katakana.
 _KANA.update({"".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in k): v
               for k, v in list(_KANA.items())})  # fmt: skip
 # At least two readings in a row: "に" alone is a particle, "し" a verb.
-_KANA_RUN = "(?:" + "|".join(sorted(_KANA, key=len, reverse=True)) + "){2,}"
 _KANA_ONE = re.compile("|".join(sorted(_KANA, key=len, reverse=True)))
+# ... or one after a separator inside a number ("ゼロゼロ ゼロ").
+_KANA_RUN = f"(?:{_KANA_ONE.pattern}){{2,}}"
 _KANJI_RUN = "[〇零一二三四五六七八九十百千万]+"
 _WORDS = sorted([*_UNITS, *_TEENS, *_TENS, *_REPEAT], key=len, reverse=True)
 _SEPARATORS = "\\s\\-–—―‐‑‒−ー~.,/:;、・。･"
@@ -72,8 +73,9 @@ _TOKEN = re.compile(
     "(?P<d>[0-9])"
     f"|(?P<k>{_KANJI_RUN})"
     f"|(?P<n>{_KANA_RUN})"
-    f"|(?P<w>\\b(?:{'|'.join(_WORDS)})\\b)"
-    f"|(?P<f>\\b(?:{'|'.join(_FILLERS_EN)})\\b|{'|'.join(_FILLERS_JA)})"
+    f"|(?P<n1>{_KANA_ONE.pattern})"
+    f"|(?P<w>(?<![a-z])(?:{'|'.join(_WORDS)})(?![a-z']))"
+    f"|(?P<f>(?<![a-z])(?:{'|'.join(_FILLERS_EN)})(?![a-z'])|{'|'.join(_FILLERS_JA)})"
     f"|(?P<s>[{_SEPARATORS}]+)"
     "|(?P<x>[a-z']+|.)",
     re.DOTALL,
@@ -85,7 +87,7 @@ MAX_FILLERS = 2  # filler words in a row between two groups of one number
 _MAYBE = re.compile(
     "[0-9０-９〇零一二三四五六七八九]|"
     + "|".join(sorted({*_KANA} - {"に", "し", "く", "ご", "ニ", "シ", "ク", "ゴ"}))
-    + f"|\\b(?:{'|'.join([*(set(_UNITS) - {'o', 'oh'}), *_TEENS, *_TENS])})\\b",
+    + f"|(?<![a-z])(?:{'|'.join([*_UNITS, *_TEENS, *_TENS])})(?![a-z'])",
     re.IGNORECASE,
 )
 
@@ -176,7 +178,7 @@ def runs(text: str) -> list[Run]:
     found: list[Run] = []
     parts: list[str] = []
     start = end = -1
-    real = False  # a run of only "oh"s is an exclamation, not a number
+    real = False  # one "oh" alone is an exclamation, not a number
     fillers = 0
     repeat = 1
     tens: tuple[str, int] | None = None  # "forty" (and where it ends) waiting for a unit
@@ -187,7 +189,7 @@ def runs(text: str) -> list[Run]:
             parts.append(tens[0] + "0")
             real = True
             end = tens[1]
-        if parts and real:
+        if parts and (real or len(parts) > 1):  # "oh", but "oh oh seven"
             digits = "".join(parts)
             found.append(Run(origin[start], origin[end - 1] + 1, digits,
                              _kind(folded, start, end)))  # fmt: skip
@@ -201,9 +203,13 @@ def runs(text: str) -> list[Run]:
         repeat, fillers, end = 1, 0, to
         real = real or counts
 
+    after_separator = False
     for m in _TOKEN.finditer(folded):
         kind = m.lastgroup
         said = m.group(0)
+        if kind == "n1":
+            kind = "n" if start >= 0 and after_separator and tens is None else "x"
+        after_separator = kind == "s"
         if tens is not None:
             if kind == "w" and said in _UNITS and _UNITS[said] != "0":
                 add(tens[0] + _UNITS[said], start, m.end())  # "forty two" is 42

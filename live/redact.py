@@ -86,10 +86,10 @@ class Judged:
 
 def speaks_of_card(text: str) -> bool:
     """Whether a line talks about a card: the next few lines are masked harder."""
-    if _CARD_HINT.search(text) is None:
-        return False
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)  # ｶｰﾄﾞ is カード
+    if _CARD_HINT.search(text) is None:
+        return False
     return _CARD_TALK.search(text) is not None
 
 

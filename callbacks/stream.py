@@ -15,6 +15,7 @@ which the live changes continue.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import orjson
@@ -30,6 +31,11 @@ from callbacks.context import Context
 from callbacks.errors import PRIVATE, ApiError
 from live import privacy
 from live.feed import Message, Subscription, id_key
+
+# sse_starlette logs every chunk it sends at DEBUG: the words of every call (and a number
+# sent before its window judged it a card, live/redact.py) would be in the logs of whoever
+# turns DEBUG on. What a stream sends is never logged.
+logging.getLogger("sse_starlette.sse").setLevel(logging.INFO)
 
 CATCH_UP_BATCH = 500
 # At most this many queued changes go out in one write to a slow reader.

@@ -283,5 +283,7 @@ def test_no_card_number_is_kept_however_it_is_said_or_split(
             found = http.get("/api/history", params={"q": words}).json()["calls"]
             assert [c["sid"] for c in found] == ([sid] if words == "58213" else []), words
 
-    # The logs.
+    # The logs: not even the half of a card that went out before its window judged it.
     assert not recoverable(caplog.text)
+    assert "5425 2334" not in caplog.text and '"542523"' not in caplog.text
+    assert "sse_starlette" not in caplog.text

@@ -34,6 +34,9 @@ from earpiece.redis_client import AsyncRedis
 log = logging.getLogger("earpiece.forget")
 
 GATHER_SECONDS = 0.2  # corrections close together share one rewrite
+# ... and a rewrite (a fork and the whole dataset written) at most this often: a clear line
+# stays in the file this much longer, a burst of corrections costs one rewrite.
+MIN_INTERVAL_SECONDS = 5.0
 POLL_SECONDS = 0.2
 MAX_WAIT_SECONDS = 120.0
 
@@ -45,6 +48,7 @@ class Forgetter:
         self._task: asyncio.Task[None] | None = None
         self._warned = False
         self.rewrites = 0  # rewrites asked of Redis (the tests and the bench read it)
+        self._last = -MIN_INTERVAL_SECONDS
 
     def soon(self) -> None:
         """Ask for a rewrite after the correction just made (returns at once)."""
@@ -69,6 +73,8 @@ class Forgetter:
         try:
             await asyncio.sleep(GATHER_SECONDS)
             while self._wanted:
+                loop = asyncio.get_running_loop()
+                await asyncio.sleep(max(0.0, self._last + MIN_INTERVAL_SECONDS - loop.time()))
                 self._wanted = False
                 waited = 0.0
                 while (busy := await self._rewriting()) and waited < MAX_WAIT_SECONDS:
@@ -77,6 +83,7 @@ class Forgetter:
                 if busy is None:
                     return  # no append-only file: nothing kept on disk by this Redis
                 await self.redis.bgrewriteaof()
+                self._last = asyncio.get_running_loop().time()
                 self.rewrites += 1
                 await self._check_preamble()
         except (RedisError, OSError) as exc:

@@ -7,8 +7,8 @@
 -- KEYS[6+4i] its registers (hash: per transcription and track the newest final's
 --   SequenceId "<GT>|<speaker>|f" and the newest partial "<GT>|<speaker>|p"; "ctx", until
 --   when lines are masked harder because the call spoke of a card; "paused" while paused;
---   the number window: "wd" digits left in the clear, "wa" when the last came, "wf" the
---   feed id it started at, "wl" its lines, each with its masked text)
+--   the number window: "wd" digits left in the clear, "wa" when the last came, "wl" its
+--   lines, each with its masked text and the feed ids it was sent under)
 -- ARGV[1] feed MAXLEN, ARGV[2] final lines kept per call, ARGV[3] seconds the transcript
 -- is kept after its first line, ARGV[4] ms the card context lasts, ARGV[5] ms a number
 -- window stays open after its last number, ARGV[6] digits that make a card,
@@ -37,9 +37,11 @@
 -- come within ARGV[5] ms of each other, the digits add up; when they reach a card's length
 -- (or a line speaks of a card while the window holds some), the call is reading a card:
 -- the line is kept masked, every earlier line of the window is masked where it is kept (its
--- final, its partial, the conference's last line and phrase hits) and its feed entries are
--- deleted and sent again masked (a client replaces a line by its id), and the card context
--- opens. Python rewrites Redis's append-only file after a correction (live/transcript.py).
+-- final, its partial) and its feed entries are deleted and sent again masked (a client
+-- replaces a line by its id), and the card context opens. The conference's last line and
+-- phrase hits show a line of the window masked from the start (the document goes out on
+-- the feed from other scripts too). Python has Redis rewrite its append-only file after a
+-- correction (live/forget.py).
 
 local FEED, LIVE = KEYS[1], KEYS[2]
 local maxlen = ARGV[1]
@@ -65,32 +67,12 @@ local function save(DOC, c, announce)
 end
 
 -- The window judged a card: its earlier lines masked where they are kept and where they
--- were sent (see the header).
-local function correct(sid, DOC, LINES, REGS, window, since)
-  local masked = {}
-  for _, w in ipairs(window) do masked[w.g .. ':' .. w.q] = w end
-  -- What the feed holds of them: their lines, and the conference documents that carried
-  -- one as its last line (any script puts the document on the feed).
-  if since and since ~= '' then
-    for _, entry in ipairs(redis.call('XRANGE', FEED, since, '+')) do
-      local f = entry[2]
-      local kind, about, doc = nil, nil, nil
-      for j = 1, #f, 2 do
-        if f[j] == 'k' then kind = f[j + 1]
-        elseif f[j] == 'sid' then about = f[j + 1]
-        elseif f[j] == 'doc' then doc = f[j + 1] end
-      end
-      if about == sid then
-        if kind == 'conference' then
-          redis.call('XDEL', FEED, entry[1])
-        elseif kind == 'transcript' and doc then
-          local l = cjson.decode(doc)
-          if masked[tostring(l.g) .. ':' .. tostring(l.q)] then redis.call('XDEL', FEED, entry[1]) end
-        end
-      end
-    end
-  end
+-- were sent (see the header). The conference document never held them: a line in the
+-- window is the call's last line and a phrase hit already masked.
+local MAX_SENT = 200  -- feed ids kept per window line (a partial is sent again and again)
+local function correct(sid, LINES, REGS, window)
   for _, w in ipairs(window) do
+    for _, id in ipairs(w.f or {}) do redis.call('XDEL', FEED, id) end
     local key, raw = w.m, nil
     if key then raw = redis.call('HGET', LINES, key) else raw = redis.call('HGET', REGS, w.p) end
     if raw then
@@ -103,21 +85,10 @@ local function correct(sid, DOC, LINES, REGS, window, since)
       end
     end
   end
-  local raw = redis.call('GET', DOC)
-  if not raw then return end
-  local c = cjson.decode(raw)
-  local function fix(l)
-    for _, w in ipairs(window) do
-      if l and l.at == w.at and l.s == w.s then l.t = w.tc end
-    end
-  end
-  if c.tx then fix(c.tx.last) end
-  for _, hit in ipairs(c.ph or {}) do fix(hit) end
-  save(DOC, c, true)
 end
 
 local function line_one(ev, sid, DOC, IDX, LINES, REGS)
-  local regs = redis.call('HMGET', REGS, 'paused', 'ctx', 'wd', 'wa', 'wf', 'wl')
+  local regs = redis.call('HMGET', REGS, 'paused', 'ctx', 'wd', 'wa', 'wl')
   if regs[1] then return 'paused', '' end
   local card_until = tonumber(regs[2] or '0')
   local in_card = ev.at <= card_until
@@ -126,15 +97,15 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
   local outcome = 'applied'
   local wd, wa = tonumber(regs[3] or '0'), tonumber(regs[4] or '0')
   local window = {}
-  if ev.at - wa > window_ms then wd = 0 elseif regs[6] then window = cjson.decode(regs[6]) end
+  if ev.at - wa > window_ms then wd = 0 elseif regs[5] then window = cjson.decode(regs[5]) end
   local nd = ev.nd or 0
   -- The number window, once the line is known to be new: what earlier lines left in the
   -- clear adds up with this line's digits.
   local function judge()
     if (wd > 0 and ev.card) or (nd > 0 and not in_card and wd + nd >= card_digits) then
       if ev.tc then text = ev.tc end
-      correct(sid, DOC, LINES, REGS, window, regs[5])
-      redis.call('HDEL', REGS, 'wd', 'wa', 'wf', 'wl')
+      correct(sid, LINES, REGS, window)
+      redis.call('HDEL', REGS, 'wd', 'wa', 'wl')
       wd, window, in_card, nd = 0, {}, true, 0
       outcome = 'corrected'
       local later = ev.at + ctx_ms
@@ -147,12 +118,28 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
     end
   end
   -- A line that leaves digits of a plain number in the clear joins the window, once it
-  -- is kept (its feed id starts the window).
+  -- is kept (with the feed id it was sent under).
+  local function joins()
+    return nd > 0 and not in_card and ev.tc ~= nil and text ~= ev.tc
+  end
   local function remember(id, member)
-    if nd == 0 or in_card or not ev.tc or text == ev.tc then return end
-    if #window == 0 then redis.call('HSET', REGS, 'wf', id) end
-    table.insert(window, {g = ev.gt, q = ev.seq, s = ev.s, at = ev.at, tc = ev.tc, m = member,
-      p = (member == nil) and (ev.gt .. '|' .. ev.s .. '|p') or nil})
+    if not joins() then return end
+    local entry = {g = ev.gt, q = ev.seq, s = ev.s, at = ev.at, tc = ev.tc, m = member,
+      p = (member == nil) and (ev.gt .. '|' .. ev.s .. '|p') or nil, f = {id}}
+    local replaced = false
+    if member == nil then
+      -- One entry per speaker's partial: the newest (its register holds only that one),
+      -- with the feed ids of all of them.
+      for i, w in ipairs(window) do
+        if w.p == entry.p then
+          for _, sent in ipairs(w.f or {}) do
+            if #entry.f < MAX_SENT then table.insert(entry.f, sent) end
+          end
+          window[i], replaced = entry, true
+        end
+      end
+    end
+    if not replaced then table.insert(window, entry) end
     if ev.final then wd = wd + nd end
     redis.call('HSET', REGS, 'wd', wd, 'wa', ev.at, 'wl', cjson.encode(window))
   end
@@ -196,6 +183,10 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
     if current and cjson.decode(current).q < ev.seq then redis.call('HDEL', REGS, pkey) end
   end
   local id = publish(sid, line)
+  -- The floor's last line and a phrase hit never show a number the window may yet judge
+  -- part of a card (the document goes out on the feed from any script).
+  local shown = text
+  if joins() then shown = ev.tc end
   remember(id, member)
   local raw = redis.call('GET', DOC)
   if not raw then return outcome, id end
@@ -203,13 +194,13 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
   local tx = c.tx or {}
   local changed, alerting = false, false
   if tx.last == nil or ev.at >= tx.last.at then
-    tx.last = {s = ev.s, t = text, at = ev.at}
+    tx.last = {s = ev.s, t = shown, at = ev.at}
     changed = true
   end
   if ev.hits then
     if c.ph == nil then c.ph = {} end
     for _, phrase in ipairs(ev.hits) do
-      table.insert(c.ph, {p = phrase, s = ev.s, t = text, at = ev.at})
+      table.insert(c.ph, {p = phrase, s = ev.s, t = shown, at = ev.at})
     end
     while #c.ph > MAX_HITS do table.remove(c.ph, 1) end
     changed, alerting = true, true

@@ -47,6 +47,8 @@ _TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourte
 _TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fourty": "4", "fifty": "5", "sixty": "6",
          "seventy": "7", "eighty": "8", "ninety": "9"}  # fmt: skip
 _REPEAT = {"double": 2, "triple": 3}
+# Words that may start a number: an English line without a digit or one of these holds none.
+NUMBER_WORDS = frozenset([*_UNITS, *_TEENS, *_TENS])
 # Said between the groups of one number ("4634 and 4119"): they do not end the run.
 _FILLERS_EN = ("and", "then", "um", "uh", "er", "erm", "ah", "next", "okay", "ok", "so")
 _FILLERS_JA = ("それから", "えっと", "えーと", "えー", "あと", "つぎは", "次は", "つぎ", "次",

@@ -65,8 +65,13 @@ _KANA.update({"".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in 
               for k, v in list(_KANA.items())})  # fmt: skip
 # At least two readings in a row: "に" alone is a particle, "し" a verb.
 _KANA_ONE = re.compile("|".join(sorted(_KANA, key=len, reverse=True)))
+# Readings are whole words: not inside other kana ("よろしくご" holds し, く, ご), except
+# after or before a particle ("番号はよんいち", "ゼロのいち", "いちです").
+_KANA_BEFORE = "(?:(?<![ぁ-ゖァ-ヺ])|(?<=[はがをもとのでへ]))"
+_KANA_AFTER = "(?:(?![ぁ-ゖァ-ヺ])|(?=です|でし|の|と|で|ね|よ|か|ま|ば|番))"
 # ... or one after a separator inside a number ("ゼロゼロ ゼロ").
-_KANA_RUN = f"(?:{_KANA_ONE.pattern}){{2,}}"
+_KANA_RUN = f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){{2,}}{_KANA_AFTER}"
+_KANA_SINGLE = f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){_KANA_AFTER}"
 _KANJI_RUN = "[〇零一二三四五六七八九十百千万]+"
 _WORDS = sorted([*_UNITS, *_TEENS, *_TENS, *_REPEAT], key=len, reverse=True)
 _SEPARATORS = "\\s\\-–—―‐‑‒−ー~.,/:;、・。･"
@@ -75,7 +80,7 @@ _TOKEN = re.compile(
     "(?P<d>[0-9])"
     f"|(?P<k>{_KANJI_RUN})"
     f"|(?P<n>{_KANA_RUN})"
-    f"|(?P<n1>{_KANA_ONE.pattern})"
+    f"|(?P<n1>{_KANA_SINGLE})"
     f"|(?P<w>(?<![a-z])(?:{'|'.join(_WORDS)})(?![a-z']))"
     f"|(?P<f>(?<![a-z])(?:{'|'.join(_FILLERS_EN)})(?![a-z'])|{'|'.join(_FILLERS_JA)})"
     f"|(?P<s>[{_SEPARATORS}]+)"

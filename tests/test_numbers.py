@@ -121,7 +121,8 @@ def test_amounts_times_and_dates_are_told_from_plain_numbers(said: str, kind: st
     ["my order number is 58213", "you can call me on 090-1234-5678", "it was 1500 yen",
      "I will call back at 15:30 on the 3rd", "注文番号は58213です", "電話番号は090-1234-5678です",
      "2024年12月3日の15時30分に", "I have one question", "oh I see, ok",
-     "千葉に住んでいます", "一緒に行きます"],
+     "千葉に住んでいます", "一緒に行きます", "よろしくご検討ください", "いちごを食べました",
+     "しごとは三人です"],
 )  # fmt: skip
 def test_ordinary_talk_keeps_its_numbers(said: str) -> None:
     kept = judge(said)

@@ -15,8 +15,7 @@ Every Earpiece process that uses the same data folder shares one server:
 
 Data survives restarts: the server keeps an append-only file (fsync every
 second) in `<data_dir>/redis/`, so stopping and starting the service loses no
-live conference. Its rewrites are plain commands (no RDB preamble), so what was
-deleted is not in the rewritten file (live/forget.py).
+live conference.
 """
 
 from __future__ import annotations
@@ -150,11 +149,6 @@ class EmbeddedRedis:
             "--dir", str(self.dir),
             "--appendonly", "yes",
             "--appendfsync", "everysec",
-            # A rewrite writes commands, not an RDB image: an RDB image copies a stream's
-            # nodes whole, with the entries XDEL removed still in them, and the transcript
-            # deletes and resends a line that turned out to hold part of a card
-            # (live/transcript.lua, live/forget.py).
-            "--aof-use-rdb-preamble", "no",
             "--save", "",
             "--daemonize", "yes",
             "--pidfile", str(self.dir / "redis.pid"),

@@ -65,14 +65,16 @@ class Message:
         return self.masked
 
 
-def render(floor: LiveFloor, entry: FeedEntry) -> Message:
+def render(floor: LiveFloor, entry: FeedEntry, kept: dict[str, Any] | None = None) -> Message:
+    """One entry as subscribers get it; `kept` is a held transcript line as it is kept now."""
     if entry.event == "conference-ended":
         return Message(entry.id, entry.event, orjson.dumps({"sid": entry.sid}).decode())
     if entry.event == "card":
         card = card_json(entry.doc)
         return Message(entry.id, entry.event, orjson.dumps(card).decode(), agent=card["agent"])
     if entry.event == "transcript":
-        data = orjson.dumps({"sid": entry.sid, "line": line_json(entry.doc)}).decode()
+        line = line_json(kept if kept is not None else entry.doc)
+        data = orjson.dumps({"sid": entry.sid, "line": line}).decode()
         return Message(entry.id, entry.event, data, sid=entry.sid)
     rendered = floor.render(entry.doc)
     data = orjson.dumps(rendered).decode()
@@ -234,6 +236,7 @@ class FeedHub:
                         read[f"{kind}:{sid}"] = doc
                 except RedisError as exc:
                     log.warning("change feed: could not read %s: %s", kind, exc)
+        kept = await self._held_lines(entries)
         out = []
         for entry in entries:
             if entry.event in READ_KINDS:
@@ -242,13 +245,43 @@ class FeedHub:
                     out.append(Message(entry.id, entry.event, orjson.dumps(doc).decode()))
                 continue
             try:
-                out.append(render(self.floor, entry))
+                out.append(render(self.floor, entry, kept.get(entry.id)))
             except Exception:
                 # One document that cannot be rendered must not stop the feed for every
                 # other call: it is left out (and logged); its next good change goes out.
                 log.exception("change feed: could not render %s %s; skipped", entry.event,
                               entry.sid)  # fmt: skip
         return out
+
+    async def _held_lines(self, entries: list[FeedEntry]) -> dict[str, dict[str, Any]]:
+        """Transcript lines the feed holds masked (`h`: a number the call's window may yet
+        judge part of a card, live/transcript.lua), read as they are kept now: in the clear
+        unless the window judged a card since. One round trip a batch; a line that is gone
+        or cannot be read now goes out as the feed holds it, masked."""
+        held = [e for e in entries if e.event == "transcript" and e.doc.get("h")]
+        if not held:
+            return {}
+        keys = self.floor.keys
+        pipe = self.floor.redis.pipeline(transaction=False)
+        for entry in held:
+            line = entry.doc
+            if line.get("f"):
+                pipe.hget(keys.transcript_lines(entry.sid), f"{line.get('g')}:{line.get('q')}")
+            else:
+                pipe.hget(keys.transcript_registers(entry.sid),
+                          f"{line.get('g')}|{line.get('s')}|p")  # fmt: skip
+        try:
+            raws = await pipe.execute()
+        except RedisError as exc:
+            log.warning("change feed: could not read held transcript lines: %s", exc)
+            return {}
+        kept = {}
+        for entry, raw in zip(held, raws, strict=True):
+            if raw:
+                line = orjson.loads(raw)
+                if line.get("q") == entry.doc.get("q"):
+                    kept[entry.id] = line
+        return kept
 
     def _deliver(self, message: Message) -> None:
         for sub in list(self._subs):

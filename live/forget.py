@@ -10,13 +10,10 @@ the dataset as it is now to a new file and swaps it in,
 https://redis.io/docs/latest/operate/oss_and_stack/management/persistence/#log-rewriting).
 
 A rewrite that was already running when the correction was made copies the dataset from
-before it, so the rewrite is asked for again once that one is done. A rewrite with an RDB
-preamble (Redis's default, `aof-use-rdb-preamble yes`) copies the feed stream's nodes
-whole, with the entries XDEL removed still in their bytes until the feed's trimming drops
-the node: the embedded Redis turns the preamble off (earpiece/embedded_redis.py); another
-Redis that keeps it is warned about once. The same bytes are in the server's memory (a
-DUMP of the feed key) until then: at most EARPIECE_FEED_MAXLEN entries or
-EARPIECE_FEED_MAX_AGE_SECONDS. Corrections are rare
+before it, so the rewrite is asked for again once that one is done. The rewritten file
+holds the dataset as it is (with Redis's default RDB preamble too): a corrected line's
+clear text was only ever in a hash value that was overwritten since, never in the feed
+stream (live/transcript.lua), so nothing of it is left to copy. Corrections are rare
 (a card read out with no card talk near it), and a burst of them shares one rewrite. A
 Redis that refuses the command (some managed services do) is logged once: its operator
 must know that its persistence may hold what was masked.
@@ -85,7 +82,6 @@ class Forgetter:
                 await self.redis.bgrewriteaof()
                 self._last = asyncio.get_running_loop().time()
                 self.rewrites += 1
-                await self._check_preamble()
         except (RedisError, OSError) as exc:
             if not self._warned:
                 self._warned = True
@@ -94,23 +90,6 @@ class Forgetter:
                     "BGREWRITEAOF failed (%s); rewrite it or turn persistence off",
                     exc,
                 )
-
-    async def _check_preamble(self) -> None:
-        if self._warned:
-            return
-        try:
-            preamble = (await self.redis.config_get("aof-use-rdb-preamble")).get(
-                "aof-use-rdb-preamble"
-            )
-        except RedisError:
-            return  # CONFIG refused (a managed Redis): nothing more to learn here
-        if preamble == "yes":
-            self._warned = True
-            log.warning(
-                "Redis rewrites its append-only file with an RDB preamble, which keeps "
-                "deleted stream entries (a masked card's first digits) until the feed is "
-                "trimmed: set aof-use-rdb-preamble no"
-            )
 
     async def settled(self) -> None:
         """Wait for the rewrites asked so far (tests)."""

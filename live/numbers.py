@@ -69,7 +69,7 @@ _KANA_ONE = re.compile("|".join(sorted(_KANA, key=len, reverse=True)))
 # after or before a particle ("番号はよんいち", "ゼロのいち", "いちです").
 _KANA_BEFORE = "(?:(?<![ぁ-ゖァ-ヺ])|(?<=[はがをもとのでへ]))"
 _KANA_AFTER = "(?:(?![ぁ-ゖァ-ヺ])|(?=です|でし|の|と|で|ね|よ|か|ま|ば|番))"
-# ... or one after a separator inside a number ("ゼロゼロ ゼロ").
+# ... or one after a separator or filler inside a number ("ゼロゼロ ゼロ", "ゼロゼロとゼロ").
 _KANA_RUN = f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){{2,}}{_KANA_AFTER}"
 _KANA_SINGLE = f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){_KANA_AFTER}"
 _KANJI_RUN = "[〇零一二三四五六七八九十百千万]+"
@@ -216,7 +216,7 @@ def runs(text: str) -> list[Run]:
         said = m.group(0)
         if kind == "n1":
             kind = "n" if start >= 0 and after_separator and tens is None else "x"
-        after_separator = kind == "s"
+        after_separator = kind in ("s", "f")
         if tens is not None:
             if kind == "w" and said in _UNITS and _UNITS[said] != "0":
                 add(tens[0] + _UNITS[said], start, m.end())  # "forty two" is 42

@@ -8,7 +8,7 @@
 --   SequenceId "<GT>|<speaker>|f" and the newest partial "<GT>|<speaker>|p"; "ctx", until
 --   when lines are masked harder because the call spoke of a card; "paused" while paused;
 --   the number window: "wd" digits left in the clear, "wa" when the last came, "wl" its
---   lines, each with its masked text and the feed ids it was sent under)
+--   lines, each with its masked text)
 -- ARGV[1] feed MAXLEN, ARGV[2] final lines kept per call, ARGV[3] seconds the transcript
 -- is kept after its first line, ARGV[4] ms the card context lasts, ARGV[5] ms a number
 -- window stays open after its last number, ARGV[6] digits that make a card,
@@ -37,11 +37,12 @@
 -- come within ARGV[5] ms of each other, the digits add up; when they reach a card's length
 -- (or a line speaks of a card while the window holds some), the call is reading a card:
 -- the line is kept masked, every earlier line of the window is masked where it is kept (its
--- final, its partial) and its feed entries are deleted and sent again masked (a client
--- replaces a line by its id), and the card context opens. The conference's last line and
--- phrase hits show a line of the window masked from the start (the document goes out on
--- the feed from other scripts too). Python has Redis rewrite its append-only file after a
--- correction (live/forget.py).
+-- final, its partial) and sent again masked (a client replaces a line by its id), and the
+-- card context opens. What the feed itself holds of a window line is masked from the start
+-- (`h`: its reader sends the line as kept, live/feed.py), and so are the conference's last
+-- line and phrase hits (the document goes out on the feed from other scripts too): nothing
+-- to take back there. Python has Redis rewrite its append-only file after a correction, so
+-- the file forgets the clear lines too (live/forget.py).
 
 local FEED, LIVE = KEYS[1], KEYS[2]
 local maxlen = ARGV[1]
@@ -52,9 +53,16 @@ local window_ms = tonumber(ARGV[5])
 local card_digits = tonumber(ARGV[6])
 local MAX_HITS = 20
 
-local function publish(sid, line)
+local function publish(sid, line, held)
+  local doc = line
+  if held then
+    -- A line of the number window goes on the feed masked, marked `h`: the feed's reader
+    -- sends the line as it is kept now (live/feed.py), so the stream's entries never hold
+    -- digits a correction may have to take back (an XDEL leaves them in the stream's node).
+    doc = {s = line.s, t = held, at = line.at, q = line.q, f = line.f, g = line.g, h = 1}
+  end
   return redis.call('XADD', FEED, 'MAXLEN', '~', maxlen, '*', 'k', 'transcript', 'sid', sid,
-    'doc', cjson.encode(line))
+    'doc', cjson.encode(doc))
 end
 
 local function save(DOC, c, announce)
@@ -66,13 +74,10 @@ local function save(DOC, c, announce)
   end
 end
 
--- The window judged a card: its earlier lines masked where they are kept and where they
--- were sent (see the header). The conference document never held them: a line in the
--- window is the call's last line and a phrase hit already masked.
-local MAX_SENT = 200  -- feed ids kept per window line (a partial is sent again and again)
+-- The window judged a card: its earlier lines masked where they are kept, and sent again
+-- masked (see the header). The feed and the conference document never held them.
 local function correct(sid, LINES, REGS, window)
   for _, w in ipairs(window) do
-    for _, id in ipairs(w.f or {}) do redis.call('XDEL', FEED, id) end
     local key, raw = w.m, nil
     if key then raw = redis.call('HGET', LINES, key) else raw = redis.call('HGET', REGS, w.p) end
     if raw then
@@ -117,26 +122,19 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
       if later > card_until then redis.call('HSET', REGS, 'ctx', later) end
     end
   end
-  -- A line that leaves digits of a plain number in the clear joins the window, once it
-  -- is kept (with the feed id it was sent under).
+  -- A line that leaves digits of a plain number in the clear joins the window.
   local function joins()
     return nd > 0 and not in_card and ev.tc ~= nil and text ~= ev.tc
   end
-  local function remember(id, member)
+  local function remember(member)
     if not joins() then return end
     local entry = {g = ev.gt, q = ev.seq, s = ev.s, at = ev.at, tc = ev.tc, m = member,
-      p = (member == nil) and (ev.gt .. '|' .. ev.s .. '|p') or nil, f = {id}}
+      p = (member == nil) and (ev.gt .. '|' .. ev.s .. '|p') or nil}
     local replaced = false
     if member == nil then
-      -- One entry per speaker's partial: the newest (its register holds only that one),
-      -- with the feed ids of all of them.
+      -- One entry per speaker's partial: the newest (its register holds only that one).
       for i, w in ipairs(window) do
-        if w.p == entry.p then
-          for _, sent in ipairs(w.f or {}) do
-            if #entry.f < MAX_SENT then table.insert(entry.f, sent) end
-          end
-          window[i], replaced = entry, true
-        end
+        if w.p == entry.p then window[i], replaced = entry, true end
       end
     end
     if not replaced then table.insert(window, entry) end
@@ -155,8 +153,8 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
     local line = {s = ev.s, t = text, at = ev.at, q = ev.seq, f = ev.final, g = ev.gt}
     redis.call('HSET', REGS, pkey, cjson.encode(line))
     if final_seq < 0 then redis.call('EXPIRE', REGS, ttl) end  -- dated once, at its start
-    local id = publish(sid, line)
-    remember(id, nil)
+    local id = publish(sid, line, joins() and ev.tc)
+    remember(nil)
     return outcome, id
   end
 
@@ -182,12 +180,12 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS)
     local current = redis.call('HGET', REGS, pkey)
     if current and cjson.decode(current).q < ev.seq then redis.call('HDEL', REGS, pkey) end
   end
-  local id = publish(sid, line)
+  local id = publish(sid, line, joins() and ev.tc)
   -- The floor's last line and a phrase hit never show a number the window may yet judge
   -- part of a card (the document goes out on the feed from any script).
   local shown = text
   if joins() then shown = ev.tc end
-  remember(id, member)
+  remember(member)
   local raw = redis.call('GET', DOC)
   if not raw then return outcome, id end
   local c = cjson.decode(raw)

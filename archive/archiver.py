@@ -64,6 +64,8 @@ class Archiver:
     twilio: TwilioCalls | None = None
     retention_days: int = 90
     settle_seconds: float = SETTLE_SECONDS
+    # The floor's country: a number kept masked is written as the API shows it (live/phone.py).
+    country: str | None = None
     archived: int = 0
     _forgot_at: float = field(default=0.0)
 
@@ -85,6 +87,7 @@ class Archiver:
             audit=audit, alerts=(text(a) for a in raised),
             recordings=sorted((orjson.loads(v) for v in recordings.values()),
                               key=lambda r: r.get("started_at") or ""),
+            country=self.country,
         )  # fmt: skip
 
     async def run_once(self) -> int:

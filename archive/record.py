@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from earpiece.roster import Roster
+from live.board import mask_number
 from live.model import role_of
 from live.times import iso
 
@@ -40,12 +41,15 @@ class CallRecord:
         return max(0, (self.ended_ms - self.started_ms) // 1000)
 
 
-def _people(doc: Mapping[str, Any]) -> list[Json]:
+def _people(doc: Mapping[str, Any], full_numbers: bool, country: str | None) -> list[Json]:
     out = []
     for p in (doc.get("p") or {}).values():
         role, ident = role_of(p.get("label"))
+        number = p.get("number")
+        if number and not full_numbers:
+            number = mask_number(str(number), True, country)
         out.append({"call_sid": p.get("call_sid"), "label": p.get("label"), "role": role,
-                    "id": ident, "number": p.get("number"), "joined_at": iso(p.get("joined")),
+                    "id": ident, "number": number, "joined_at": iso(p.get("joined")),
                     "left_at": iso(p.get("left")),
                     "talk_seconds": round(int(p.get("talk") or 0) / 1000, 1),
                     "hold_seconds": round(int(p.get("hold_total") or 0) / 1000)})  # fmt: skip
@@ -76,10 +80,14 @@ def monitors_of(audit: Iterable[Mapping[str, Any]], ended_at: str | None) -> lis
 
 def build(
     doc: Mapping[str, Any], roster: Roster, *, transcript: list[Json], timeline: list[Json],
-    audit: list[Json], alerts: Iterable[str], recordings: list[Json],
+    audit: list[Json], alerts: Iterable[str], recordings: list[Json], country: str | None = None,
 ) -> CallRecord:  # fmt: skip
-    """The archive's record of an ended conference document (live/apply.lua's `c`)."""
-    people = _people(doc)
+    """The archive's record of an ended conference document (live/apply.lua's `c`).
+
+    The archive keeps what the API would show: a caller's number is kept masked unless the
+    roster's `[access] full_numbers` names a role that may see it (issue 22: the file kept
+    every full number while the API masked them for everyone)."""
+    people = _people(doc, full_numbers=bool(roster.full_number_roles), country=country)
     agent = next((p["id"] for p in people if p["role"] == "agent"), None)
     team = roster.team_for(agent)
     started = int(doc.get("started") or doc.get("ended") or 0)

@@ -71,8 +71,9 @@ class Service:
 
 @contextlib.contextmanager
 def callbacks_service(
-    redis: str, namespace: str, port: str | None = None, **extra: str
-) -> Iterator[Service]:
+    redis: str, namespace: str, port: str | None = None, module: str = "earpiece.cli",
+    **extra: str,
+) -> Iterator[Service]:  # fmt: skip
     port = int(port) if port else free_port()
     env = dict(os.environ)
     env.update(
@@ -86,7 +87,8 @@ def callbacks_service(
         EARPIECE_ARCHIVE_URL=f"sqlite:///{tempfile.gettempdir()}/ep-bench-{namespace}.sqlite3",
         **extra,
     )
-    cmd = [sys.executable, "-m", "earpiece.cli", "callbacks", "--port", str(port)]
+    # `module` runs the service's command line (bench/old_masking.py: with the old masking).
+    cmd = [sys.executable, "-m", module, "callbacks", "--port", str(port)]
     with process(cmd, env, f"http://127.0.0.1:{port}", "/healthz") as service:
         yield service
 

@@ -24,6 +24,7 @@ most EARPIECE_STREAMS_PER_PERSON streams in a process (429 beyond).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -45,6 +46,11 @@ from callbacks.shares import Share
 from live import privacy
 from live import words as live_words
 from live.feed import Message, Subscription, id_key
+
+# sse_starlette logs every chunk it sends at DEBUG: the words of every call (and a number
+# sent before its window judged it a card, live/redact.py) would be in the logs of whoever
+# turns DEBUG on. What a stream sends is never logged.
+logging.getLogger("sse_starlette.sse").setLevel(logging.INFO)
 
 CATCH_UP_BATCH = 500
 # At most this many queued changes go out in one write to a slow reader.
@@ -75,8 +81,9 @@ async def _snapshot(ctx: Context, sub: Subscription) -> tuple[str, bytes]:
     live = 0
     if sub.agent is None:  # an agent's softphone gets its cards, not the floor
         conferences = live_words.all_for_scope(
-            privacy.for_reader(await ctx.floor.conferences(), sub.full_numbers,
-                               ctx.settings.country),
+            privacy.for_reader(
+                await ctx.floor.conferences(), sub.full_numbers, ctx.settings.country
+            ),
             sub.scope,
         )
         live = len(conferences)

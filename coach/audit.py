@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -103,9 +104,22 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet shows as text: a leading formula character is quoted."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """A CSV cell a spreadsheet shows as text: a leading formula character is quoted.
+
+    Spreadsheets skip what comes before the formula character (a space, a no-break space,
+    a newline, an invisible format character) and read full-width signs as their ASCII
+    selves (U+FF1D "=" is "="), so the first character that shows is judged, folded by NFKC
+    (issue 22)."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value.startswith(FORMULA_STARTS):
         return "'" + value
+    for ch in value:
+        if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp"):
+            continue
+        if unicodedata.normalize("NFKC", ch).startswith(FORMULA_STARTS):
+            return "'" + value
+        break
     return value
 
 

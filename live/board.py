@@ -220,8 +220,9 @@ class Entry:
         if hears or not words.has_words(self.conference):
             return self.wire
         if self._hidden is None:
-            self._hidden = orjson.dumps(row(words.hidden(self.conference), self.now_s, self.mask,
-                                            self.country))
+            self._hidden = orjson.dumps(
+                row(words.hidden(self.conference), self.now_s, self.mask, self.country)
+            )
         return self._hidden
 
 

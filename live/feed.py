@@ -100,8 +100,14 @@ class Message:
         return self.data_for(False, True, country)
 
 
-def render(floor: LiveFloor, entry: FeedEntry, team: str | None = None) -> Message:
-    """One feed entry as every reader shares it; `team` is a transcript line's call's team."""
+def render(
+    floor: LiveFloor,
+    entry: FeedEntry,
+    team: str | None = None,
+    kept: dict[str, Any] | None = None,
+) -> Message:
+    """One feed entry as every reader shares it; `team` is a transcript line's call's team,
+    `kept` a held transcript line as it is kept now."""
     if entry.event == "conference-ended":
         return Message(entry.id, entry.event, orjson.dumps({"sid": entry.sid}).decode(),
                        sid=entry.sid)  # fmt: skip
@@ -109,7 +115,8 @@ def render(floor: LiveFloor, entry: FeedEntry, team: str | None = None) -> Messa
         card = card_json(entry.doc)
         return Message(entry.id, entry.event, orjson.dumps(card).decode(), agent=card["agent"])
     if entry.event == "transcript":
-        data = orjson.dumps({"sid": entry.sid, "line": line_json(entry.doc)}).decode()
+        line = line_json(kept if kept is not None else entry.doc)
+        data = orjson.dumps({"sid": entry.sid, "line": line}).decode()
         return Message(entry.id, entry.event, data, sid=entry.sid, team=team)
     rendered = floor.render(entry.doc)
     data = orjson.dumps(rendered).decode()
@@ -279,6 +286,7 @@ class FeedHub:
                 except RedisError as exc:
                     log.warning("change feed: could not read %s: %s", kind, exc)
         await self._learn_teams(entries)
+        kept = await self._held_lines(entries)
         out = []
         for entry in entries:
             if entry.event == "conference-ended":
@@ -289,7 +297,7 @@ class FeedHub:
                     out.append(Message(entry.id, entry.event, orjson.dumps(doc).decode()))
                 continue
             try:
-                message = render(self.floor, entry, self.teams.get(entry.sid))
+                message = render(self.floor, entry, self.teams.get(entry.sid), kept.get(entry.id))
                 if message.event in ("conference", "transcript"):
                     self.teams[entry.sid] = message.team
                 out.append(message)
@@ -316,6 +324,36 @@ class FeedHub:
                 log.warning("change feed: could not read %s's team: %s", sid, exc)
                 continue
             self.teams[sid] = (found or {}).get("team")
+
+    async def _held_lines(self, entries: list[FeedEntry]) -> dict[str, dict[str, Any]]:
+        """Transcript lines the feed holds masked (`h`: a number the call's window may yet
+        judge part of a card, live/transcript.lua), read as they are kept now: in the clear
+        unless the window judged a card since. One round trip a batch; a line that is gone
+        or cannot be read now goes out as the feed holds it, masked."""
+        held = [e for e in entries if e.event == "transcript" and e.doc.get("h")]
+        if not held:
+            return {}
+        keys = self.floor.keys
+        pipe = self.floor.redis.pipeline(transaction=False)
+        for entry in held:
+            line = entry.doc
+            if line.get("f"):
+                pipe.hget(keys.transcript_lines(entry.sid), f"{line.get('g')}:{line.get('q')}")
+            else:
+                pipe.hget(keys.transcript_registers(entry.sid),
+                          f"{line.get('g')}|{line.get('s')}|p")  # fmt: skip
+        try:
+            raws = await pipe.execute()
+        except RedisError as exc:
+            log.warning("change feed: could not read held transcript lines: %s", exc)
+            return {}
+        kept = {}
+        for entry, raw in zip(held, raws, strict=True):
+            if raw:
+                line = orjson.loads(raw)
+                if line.get("q") == entry.doc.get("q"):
+                    kept[entry.id] = line
+        return kept
 
     def _deliver(self, message: Message) -> None:
         for sub in list(self._subs):

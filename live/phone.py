@@ -81,6 +81,8 @@ def masked(number: str | None, country: str | None) -> str:
     """The number masked (see the module's docstring); "" for none."""
     if not number:
         return ""
+    if DOT in number:
+        return number  # masked already (the archive keeps numbers as the API shows them)
     written = _formatted(number, country)
     if written is None:
         return DOT * 4 + number[-4:] if len(number) > 4 else DOT * 4

@@ -6,114 +6,171 @@ hold: Twilio says Real-Time Transcription is not PCI compliant
 here, in the webhook, before Redis, the feed, the API or a log sees it, and
 agents pause transcription for a payment (coach/transcription.py).
 
-What counts, on purpose on the side of masking too much:
+Numbers are found by live/spoken_numbers.py whatever their spelling or script (digits of
+any width, English words, kanji and kana, groups joined by dashes, colons or filler).
+What is judged a card number, and why:
 
-- a run of 12 or more digits, however spoken: "4111 1111 1111 1111",
-  "4111-1111-...", or digits as words ("four one one one ..."), since a
-  speech engine writes either (card numbers are 12 to 19 digits; a phone
-  number read out is masked too, which is no loss);
-- in a line that speaks of a card (card, CVV, CVC, code, PIN, expiry, "on
-  the back"), every group of three or more digits, and a run of eight or
-  more anywhere (half a card number in one line, half in the next);
-- `context=True` (the call spoke of a card a moment ago, live/transcript.py
-  keeps that): every group of three or more digits, so "it's 123" after
-  "what's the security code" is masked too.
+- **length, not Luhn.** A run of 12 or more digits is a card number (cards have 12
+  to 19), whatever its check digit: a speech engine that mishears one digit of sixteen
+  fails the Luhn check and still writes fifteen of the card's digits, and those are card
+  data all the same. A phone number read out with its country code (12 digits) is
+  masked too, which is no loss.
+- **card talk opens a window** (card, CVV, expiry, PIN, "on the back", "digits"; in
+  Japanese カード, クレジット, セキュリティコード, 有効期限, 暗証番号, 裏面, 桁…): the line
+  itself masks every number of three digits or more, and live/transcript.lua masks the
+  call's lines the same way (`harder`) for a minute after.
+- **a window per call across lines** (live/transcript.lua): the digits of plain numbers
+  (not amounts, times or dates, three digits or more) that were left in the clear add up
+  across lines, speakers and partials while they come within WINDOW_MS of each other; at
+  12 the call is judged to be reading a card: the line is masked, every earlier line of
+  the window is masked where it is stored and corrected where it was sent, and the card
+  window opens. A line that speaks of a card after numbers in the window does the same.
+- **a partial never shows more than PARTIAL_CLEAR_DIGITS digits of a number**: it is the
+  start of a sentence, and its number may be the first eleven digits of a card whose
+  final is masked. Its final shows what the rules above leave.
+
+False positives, on purpose few outside a card window: an order number (up to 11
+digits), a phone number read out (10 or 11 in Japan), amounts ("1500 yen", "¥2,000",
+"$15"), times ("15:30", "3 o'clock") and dates ("2024年", "12月3日") stay as said, unless
+two plain numbers add up to a card's length within a window, or card talk is near.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
+
+from live.spoken_numbers import NUMBER, NUMBER_WORDS, Run, may_hold_numbers, runs
 
 CARD = "[card number]"
 DIGITS = "[digits]"
 
-_WORD_DIGITS = {
-    "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",
-    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
-}  # fmt: skip
-_WORDS = "|".join(sorted(_WORD_DIGITS, key=len, reverse=True))
-# One digit, or one digit spoken as a word; a run joins them with spaces, dashes or dots.
-_ONE = rf"(?:\d|\b(?:{_WORDS})\b)"
-_RUN = re.compile(rf"{_ONE}(?:[\s\-.,/]*{_ONE})*", re.IGNORECASE)
-_GROUP = re.compile(r"\d{3,}")
+CARD_RUN_DIGITS = 12  # a run this long is a card number, whatever else is said
+PARTIAL_RUN_DIGITS = 8  # after card talk, a run this long is (part of) a card number
+CODE_DIGITS = 3  # after card talk, a run this long is a security code, an expiry, a PIN
+WINDOW_RUN_DIGITS = 3  # a plain number this long counts towards the call's window
+PARTIAL_CLEAR_DIGITS = 4  # the most digits of one number a partial result shows
+WINDOW_MS = 20_000  # numbers this close together are read as parts of one
+
 _CARD_TALK = re.compile(
-    r"\b(?:card|credit|debit|visa|mastercard|amex|cvv|cvc|cv2|code|pin|"
-    r"expir\w*|exp\s+date|on\s+the\s+back|long\s+number)\b",
+    r"\b(?:card|credit|debit|visa|mastercard|amex|jcb|cvv|cvc|cv2|code|pin|digits|"
+    r"expir\w*|exp\s+date|on\s+the\s+back|long\s+number)\b"
+    r"|カード|かーど|クレジット|デビット|セキュリティ|有効期限|暗証番号|裏面|裏側|裏の|桁|"
+    r"ビザ|アメックス|名義",
     re.IGNORECASE,
 )
-CARD_RUN_DIGITS = 12
-PARTIAL_RUN_DIGITS = 8
+# Most lines hold no number and speak of no card: told apart by a search or two (a few
+# microseconds), they skip the rest.
+_CARD_HINT = re.compile(
+    r"card|credit|debit|visa|master|amex|jcb|cvv|cvc|cv2|code|pin|digit|exp|back|long|"
+    r"カード|かーど|クレジット|デビット|セキュリティ|有効期限|暗証番号|裏|桁|ビザ|アメックス|名義",
+    re.IGNORECASE,
+)
 
 
-def _digits(run: str) -> int:
-    count = sum(ch.isdigit() for ch in run)
-    for word in re.findall(r"[a-z]+", run.lower()):
-        if word in _WORD_DIGITS:
-            count += 1
-    return count
+# An English line (most are) is told apart by its set of words: a few microseconds.
+_LETTERS = re.compile(r"[a-z0-9]+")
+_DIGIT = re.compile(r"\d")
+_CARD_WORDS = frozenset({"card", "credit", "debit", "visa", "mastercard", "amex", "jcb", "cvv",
+                         "cvc", "cv2", "code", "pin", "digits", "expiry", "expire", "expires",
+                         "expired", "expiring", "expiration", "exp", "back", "long"})  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """What the transcript keeps of one line, worked out once.
+
+    `text` is the line as kept outside a card window; `harder` as kept inside one (and as
+    an earlier line is corrected to when the window judges a card); `card_talk` whether
+    the line speaks of a card; `window_digits` the digits of its plain numbers the call's
+    window adds up (live/transcript.lua)."""
+
+    text: str
+    harder: str
+    card_talk: bool
+    window_digits: int
 
 
 def speaks_of_card(text: str) -> bool:
     """Whether a line talks about a card: the next few lines are masked harder."""
-    if _words(text).isdisjoint(_CARD_WORDS):
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)  # ｶｰﾄﾞ is カード
+    if _CARD_HINT.search(text) is None:
         return False
     return _CARD_TALK.search(text) is not None
 
 
-# Most lines hold no number and speak of no card: told apart by a digit search and a set
-# of words (a few microseconds), they skip the patterns below.
-_DIGIT = re.compile(r"\d")
-_LETTERS = re.compile(r"[a-z0-9]+")
-_CARD_WORDS = frozenset({"card", "credit", "debit", "visa", "mastercard", "amex", "cvv", "cvc",
-                         "cv2", "code", "pin", "expiry", "expire", "expires", "expired",
-                         "expiration", "exp", "back", "long"})  # fmt: skip
-
-
-def _words(text: str) -> set[str]:
-    return set(_LETTERS.findall(text.lower()))
-
-
 def could_hold_numbers(text: str, words: set[str] | None = None) -> bool:
-    """Whether a line has a digit, or a digit spoken as a word."""
-    if _DIGIT.search(text) is not None:
-        return True
-    return not (words if words is not None else _words(text)).isdisjoint(_WORD_DIGITS)
+    """Whether a line has something that may be a number (a digit in any script, a number
+    word, kana or kanji numerals)."""
+    return may_hold_numbers(text)
 
 
-def prepare(text: str) -> tuple[str, str, bool]:
-    """What the transcript keeps of a line, worked out once: the line masked, the line
-    masked as if a card was just spoken of, and whether it speaks of a card itself."""
-    words = _words(text)
-    card = not words.isdisjoint(_CARD_WORDS) and _CARD_TALK.search(text) is not None
-    if not could_hold_numbers(text, words):
-        return text, text, card
-    return mask(text), mask(text, context=True), card
+def _replace(text: str, found: list[Run], hide: dict[int, str]) -> str:
+    if not hide:
+        return text
+    out, at = [], 0
+    for i, run in enumerate(found):
+        if i in hide:
+            out.append(text[at : run.start])
+            out.append(hide[i])
+            at = run.end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _hard(run: Run) -> str | None:
+    if len(run) >= PARTIAL_RUN_DIGITS:
+        return CARD
+    if len(run) >= CODE_DIGITS:
+        return DIGITS
+    return None
+
+
+def judge(text: str, final: bool = True) -> Judged:
+    """The line masked alone and masked as in a card window (see the module's rules)."""
+    if text.isascii():
+        words = set(_LETTERS.findall(text.lower()))
+        card_talk = not words.isdisjoint(_CARD_WORDS) and _CARD_TALK.search(text) is not None
+        if _DIGIT.search(text) is None and words.isdisjoint(NUMBER_WORDS):
+            return Judged(text, text, card_talk, 0)
+    else:
+        card_talk = speaks_of_card(text)
+    found = runs(text)
+    if not found:
+        return Judged(text, text, card_talk, 0)
+    plain: dict[int, str] = {}
+    harder: dict[int, str] = {}
+    window = 0
+    for i, run in enumerate(found):
+        hard = _hard(run)
+        if hard is not None:
+            harder[i] = hard
+        if len(run) >= CARD_RUN_DIGITS or (card_talk and hard is not None):
+            plain[i] = CARD if len(run) >= PARTIAL_RUN_DIGITS else DIGITS
+        elif not final and run.kind == NUMBER and len(run) > PARTIAL_CLEAR_DIGITS:
+            plain[i] = DIGITS
+        if run.kind == NUMBER and len(run) >= WINDOW_RUN_DIGITS and not card_talk:
+            window += len(run)
+    masked = _replace(text, found, plain)
+    return Judged(masked, _replace(text, found, harder), card_talk, window)
+
+
+def prepare(text: str, final: bool = True) -> tuple[str, str, bool]:
+    """What the transcript keeps of a line: the line masked, the line masked as if a card
+    was just spoken of, and whether it speaks of a card itself."""
+    judged = judge(text, final)
+    return judged.text, judged.harder, judged.card_talk
 
 
 def mask(text: str, context: bool = False) -> str:
     """The line with card numbers and security codes replaced; everything else as it was."""
-    if not could_hold_numbers(text):
-        return text
-    card_talk = context or speaks_of_card(text)
-
-    def run(match: re.Match[str]) -> str:
-        found = match.group(0)
-        count = _digits(found)
-        if count >= CARD_RUN_DIGITS:
-            return CARD
-        if card_talk and count >= PARTIAL_RUN_DIGITS:
-            return CARD
-        if card_talk and count >= 3:
-            # A spoken run ("one two three") or a group of digits: the security code.
-            return DIGITS
-        return found
-
-    masked = _RUN.sub(run, text)
-    if card_talk:
-        masked = _GROUP.sub(DIGITS, masked)
-    return masked
+    judged = judge(text)
+    return judged.harder if context else judged.text
 
 
 def has_card_number(text: str) -> bool:
-    """Whether unmasked card-like digits are in `text` (the tests' and the bench's check)."""
-    return any(_digits(m.group(0)) >= CARD_RUN_DIGITS for m in _RUN.finditer(text))
+    """Whether card-like digits (12 or more in one number, however said) are in `text`
+    (the tests' and the bench's check)."""
+    return any(len(run) >= CARD_RUN_DIGITS for run in runs(text))

@@ -7,13 +7,17 @@
 -- KEYS[6+5i] its final lines (hash, same members -> line JSON),
 -- KEYS[7+5i] its registers (hash: per transcription and track the newest final's
 --   SequenceId "<GT>|<speaker>|f" and the newest partial "<GT>|<speaker>|p"; "ctx", until
---   when lines are masked harder because the call spoke of a card; "paused" while paused),
+--   when lines are masked harder because the call spoke of a card; "paused" while paused;
+--   the number window: "wd" digits left in the clear, "wa" when the last came, "wl" its
+--   lines, each with its masked text),
 -- KEYS[8+5i] the archiver's seal of the conference (exists once it read the call)
 -- ARGV[1] feed MAXLEN, ARGV[2] final lines kept per call, ARGV[3] seconds the transcript
--- is kept after its first line, ARGV[4] ms the card context lasts,
--- ARGV[5..] the events, JSON (live/transcript.py)
+-- is kept after its first line, ARGV[4] ms the card context lasts, ARGV[5] ms a number
+-- window stays open after its last number, ARGV[6] digits that make a card,
+-- ARGV[7..] the events, JSON (live/transcript.py)
 --
--- Returns {outcome1, feed id1 or "", ...}. Outcomes: applied, duplicate, stale (a partial
+-- Returns {outcome1, feed id1 or "", ...}. Outcomes: applied, corrected (applied, and
+-- earlier lines were masked: see the number window below), duplicate, stale (a partial
 -- older than a final of its track), paused (nothing is kept while a call is paused for a
 -- payment), late (a final of a call that ended, kept with its transcript), archived (the
 -- same, once the archiver read the call: also queued for its archive record), ended (a
@@ -37,17 +41,38 @@
 -- SequenceId replaces, and any final at or after it removes; so the lines shown are the
 -- finals and, per track, the newest partial newer than every final: the same set in any
 -- order. The conference's last line is the newest final by time.
+--
+-- The number window (issue 22; the rules are live/redact.py's): a line comes with `nd`, the
+-- digits of its plain numbers, and `tc`, the line with them masked. While lines with numbers
+-- come within ARGV[5] ms of each other, the digits add up; when they reach a card's length
+-- (or a line speaks of a card while the window holds some), the call is reading a card:
+-- the line is kept masked, every earlier line of the window is masked where it is kept (its
+-- final, its partial) and sent again masked (a client replaces a line by its id), and the
+-- card context opens. What the feed itself holds of a window line is masked from the start
+-- (`h`: its reader sends the line as kept, live/feed.py), and so are the conference's last
+-- line and phrase hits (the document goes out on the feed from other scripts too): nothing
+-- to take back there. Python has Redis rewrite its append-only file after a correction, so
+-- the file forgets the clear lines too (live/forget.py).
 
 local FEED, LIVE, LATE = KEYS[1], KEYS[2], KEYS[3]
 local maxlen = ARGV[1]
 local max_lines = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local ctx_ms = tonumber(ARGV[4])
+local window_ms = tonumber(ARGV[5])
+local card_digits = tonumber(ARGV[6])
 local MAX_HITS = 20
 
-local function publish(sid, line)
+local function publish(sid, line, held)
+  local doc = line
+  if held then
+    -- A line of the number window goes on the feed masked, marked `h`: the feed's reader
+    -- sends the line as it is kept now (live/feed.py), so the stream's entries never hold
+    -- digits a correction may have to take back (an XDEL leaves them in the stream's node).
+    doc = {s = line.s, t = held, at = line.at, q = line.q, f = line.f, g = line.g, h = 1}
+  end
   return redis.call('XADD', FEED, 'MAXLEN', '~', maxlen, '*', 'k', 'transcript', 'sid', sid,
-    'doc', cjson.encode(line))
+    'doc', cjson.encode(doc))
 end
 
 local function save(DOC, c, announce)
@@ -59,32 +84,97 @@ local function save(DOC, c, announce)
   end
 end
 
-local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended)
-  local regs = redis.call('HMGET', REGS, 'paused', 'ctx')
+-- The window judged a card: its earlier lines masked where they are kept, and sent again
+-- masked (see the header). The feed and the conference document never held them.
+local function correct(sid, LINES, REGS, window)
+  for _, w in ipairs(window) do
+    local key, raw = w.m, nil
+    if key then raw = redis.call('HGET', LINES, key) else raw = redis.call('HGET', REGS, w.p) end
+    if raw then
+      local l = cjson.decode(raw)
+      if l.q == w.q and l.t ~= w.tc then
+        l.t = w.tc
+        if key then redis.call('HSET', LINES, key, cjson.encode(l))
+        else redis.call('HSET', REGS, w.p, cjson.encode(l)) end
+        publish(sid, l)
+      end
+    end
+  end
+end
+
+local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
+  local regs = redis.call('HMGET', REGS, 'paused', 'ctx', 'wd', 'wa', 'wl')
   if regs[1] then return 'paused', '' end
   local card_until = tonumber(regs[2] or '0')
+  local in_card = ev.at <= card_until
   local text = ev.t
-  if ev.tc and ev.at <= card_until then text = ev.tc end
-  if ev.card then
-    local later = ev.at + ctx_ms
-    if later > card_until then redis.call('HSET', REGS, 'ctx', later) end
+  if ev.tc and in_card then text = ev.tc end
+  -- A late line of a call the archiver already read cannot join a number window: the lines it
+  -- would correct are in the archive record as they were. Its plain numbers are masked.
+  if sealed and ev.tc then text = ev.tc end
+  local outcome = 'applied'
+  local wd, wa = tonumber(regs[3] or '0'), tonumber(regs[4] or '0')
+  local window = {}
+  if ev.at - wa > window_ms then wd = 0 elseif regs[5] then window = cjson.decode(regs[5]) end
+  local nd = ev.nd or 0
+  -- The number window, once the line is known to be new: what earlier lines left in the
+  -- clear adds up with this line's digits.
+  local function judge()
+    if (wd > 0 and ev.card) or (nd > 0 and not in_card and wd + nd >= card_digits) then
+      if ev.tc then text = ev.tc end
+      correct(sid, LINES, REGS, window)
+      redis.call('HDEL', REGS, 'wd', 'wa', 'wl')
+      wd, window, in_card, nd = 0, {}, true, 0
+      outcome = 'corrected'
+      local later = ev.at + ctx_ms
+      if later > card_until then redis.call('HSET', REGS, 'ctx', later) end
+      card_until = later
+    end
+    if ev.card then
+      local later = ev.at + ctx_ms
+      if later > card_until then redis.call('HSET', REGS, 'ctx', later) end
+    end
+  end
+  -- A line that leaves digits of a plain number in the clear joins the window.
+  local function joins()
+    return nd > 0 and not in_card and ev.tc ~= nil and text ~= ev.tc
+  end
+  local function remember(member)
+    if not joins() then return end
+    local entry = {g = ev.gt, q = ev.seq, s = ev.s, at = ev.at, tc = ev.tc, m = member,
+      p = (member == nil) and (ev.gt .. '|' .. ev.s .. '|p') or nil}
+    local replaced = false
+    if member == nil then
+      -- One entry per speaker's partial: the newest (its register holds only that one).
+      for i, w in ipairs(window) do
+        if w.p == entry.p then window[i], replaced = entry, true end
+      end
+    end
+    if not replaced then table.insert(window, entry) end
+    if ev.final then wd = wd + nd end
+    redis.call('HSET', REGS, 'wd', wd, 'wa', ev.at, 'wl', cjson.encode(window))
   end
   local fkey = ev.gt .. '|' .. ev.s .. '|f'
   local pkey = ev.gt .. '|' .. ev.s .. '|p'
   local final_seq = tonumber(redis.call('HGET', REGS, fkey) or '-1')
-  local line = {s = ev.s, t = text, at = ev.at, q = ev.seq, f = ev.final, g = ev.gt}
 
   if not ev.final then
     if ev.seq <= final_seq then return 'stale', '' end
     local current = redis.call('HGET', REGS, pkey)
     if current and cjson.decode(current).q >= ev.seq then return 'duplicate', '' end
+    judge()
+    local line = {s = ev.s, t = text, at = ev.at, q = ev.seq, f = ev.final, g = ev.gt}
     redis.call('HSET', REGS, pkey, cjson.encode(line))
     if final_seq < 0 then redis.call('EXPIRE', REGS, ttl) end  -- dated once, at its start
-    return 'applied', publish(sid, line)
+    local id = publish(sid, line, joins() and ev.tc)
+    remember(nil)
+    return outcome, id
   end
 
   local member = ev.gt .. ':' .. ev.seq
   if redis.call('ZADD', IDX, 'NX', ev.at, member) == 0 then return 'duplicate', '' end
+  judge()
+  local line = {s = ev.s, t = text, at = ev.at, q = ev.seq, f = ev.final, g = ev.gt}
   redis.call('HSET', LINES, member, cjson.encode(line))
   local kept = redis.call('ZCARD', IDX)
   if kept == 1 then
@@ -103,20 +193,25 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended)
     local current = redis.call('HGET', REGS, pkey)
     if current and cjson.decode(current).q < ev.seq then redis.call('HDEL', REGS, pkey) end
   end
-  local id = publish(sid, line)
+  local id = publish(sid, line, joins() and ev.tc)
+  -- The floor's last line and a phrase hit never show a number the window may yet judge
+  -- part of a card (the document goes out on the feed from any script).
+  local shown = text
+  if joins() then shown = ev.tc end
+  remember(member)
   local raw = redis.call('GET', DOC)
-  if not raw then return 'applied', id, line end
+  if not raw then return outcome, id, line end
   local c = cjson.decode(raw)
   local tx = c.tx or {}
   local changed, alerting = false, false
   if tx.last == nil or ev.at >= tx.last.at then
-    tx.last = {s = ev.s, t = text, at = ev.at}
+    tx.last = {s = ev.s, t = shown, at = ev.at}
     changed = true
   end
   if ev.hits then
     if c.ph == nil then c.ph = {} end
     for _, phrase in ipairs(ev.hits) do
-      table.insert(c.ph, {p = phrase, s = ev.s, t = text, at = ev.at})
+      table.insert(c.ph, {p = phrase, s = ev.s, t = shown, at = ev.at})
     end
     while #c.ph > MAX_HITS do table.remove(c.ph, 1) end
     changed, alerting = true, true
@@ -125,7 +220,7 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended)
     c.tx = tx
     save(DOC, c, alerting and not ended)
   end
-  return 'applied', id, line
+  return outcome, id, line
 end
 
 -- The transcription's own state: started, stopped, failed (Twilio's callbacks and
@@ -182,22 +277,23 @@ local function state_one(ev, c, DOC, REGS)
 end
 
 local out = {}
-for i = 5, #ARGV do
-  local base = 4 + 5 * (i - 5)
+for i = 7, #ARGV do
+  local base = 4 + 5 * (i - 7)
   local DOC, REGS, SEAL = KEYS[base], KEYS[base + 3], KEYS[base + 4]
   local ev = cjson.decode(ARGV[i])
   local outcome, id = 'unknown', ''
   if ev.op == 'line' then
     if redis.call('ZSCORE', LIVE, ev.cf) then
-      outcome, id = line_one(ev, ev.cf, DOC, KEYS[base + 1], KEYS[base + 2], REGS, false)
+      outcome, id = line_one(ev, ev.cf, DOC, KEYS[base + 1], KEYS[base + 2], REGS, false, false)
     else
       local sealed = redis.call('EXISTS', SEAL) == 1
       if sealed or redis.call('EXISTS', DOC) == 1 then
         outcome = 'ended'
         if ev.final then
           local line
-          outcome, id, line = line_one(ev, ev.cf, DOC, KEYS[base + 1], KEYS[base + 2], REGS, true)
-          if outcome == 'applied' then
+          outcome, id, line = line_one(ev, ev.cf, DOC, KEYS[base + 1], KEYS[base + 2], REGS, true,
+            sealed)
+          if outcome == 'applied' or outcome == 'corrected' then
             outcome = 'late'
             if sealed then
               redis.call('RPUSH', LATE, cjson.encode({k = 'line', sid = ev.cf, line = line}))

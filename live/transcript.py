@@ -26,6 +26,7 @@ from earpiece.redis_client import AsyncRedis
 from earpiece.roster import Roster
 from live import redact
 from live.batching import BatchedScript
+from live.forget import Forgetter
 from live.keys import Keys
 from live.late import left_call
 from live.model import Json, role_of
@@ -45,7 +46,8 @@ MAX_CACHED_CALLS = 50_000
 
 @dataclass(frozen=True, slots=True)
 class Ingested:
-    # applied | duplicate | stale | paused | late | archived | ended | unknown | unchanged
+    # applied | corrected (applied, and earlier lines masked: a card read over several lines)
+    # | duplicate | stale | paused | late | archived | ended | unknown | unchanged
     outcome: str
     conference_sid: str | None
 
@@ -64,8 +66,11 @@ class Transcripts:
         self._calls: dict[str, tuple[str, str]] = {}
         self._script = BatchedScript(
             redis, TRANSCRIPT_LUA, shared_keys=[self.keys.feed, self.keys.live, self.keys.late],
-            shared_args=[feed_maxlen, MAX_LINES, keep_seconds, CARD_CONTEXT_MS],
+            shared_args=[feed_maxlen, MAX_LINES, keep_seconds, CARD_CONTEXT_MS,
+                         redact.WINDOW_MS, redact.CARD_RUN_DIGITS],
         )  # fmt: skip
+        # Lines masked after they were kept: what Redis wrote of them to its files goes too.
+        self.forget = Forgetter(redis)
 
     def _event_keys(self, sid: str) -> list[str]:
         k = self.keys
@@ -119,17 +124,22 @@ class Transcripts:
             # Never the raw words: masked alone, and masked as if a card was spoken of just
             # before (the script picks by the call's card context). A line with nothing
             # like a number in it is the same either way, and is not masked at all.
-            plain, harder, card = redact.prepare(event.text)
+            judged = redact.judge(event.text, event.final)
             line = {
                 "op": "line", "cf": sid, "gt": event.transcription_sid, "seq": event.sequence,
                 "s": self.speaker(event.track or "", role), "final": event.final,
-                "at": event.at_ms, "t": plain, "card": card,
+                "at": event.at_ms, "t": judged.text, "card": judged.card_talk,
             }  # fmt: skip
-            if harder != plain:  # only a line with something like a number in it
-                line["tc"] = harder
+            if judged.harder != judged.text:  # only a line with something like a number in it
+                line["tc"] = judged.harder
+            if judged.window_digits:
+                line["nd"] = judged.window_digits
             if hits:
                 line["hits"] = hits
-            return Ingested(await self._run(sid, line), sid)
+            outcome = await self._run(sid, line)
+            if outcome == "corrected":
+                self.forget.soon()
+            return Ingested(outcome, sid)
         what = {"transcription-started": "started", "transcription-stopped": "stopped",
                 "transcription-error": "failed"}[event.event]  # fmt: skip
         outcome = await self.set_state(sid, what, gt=event.transcription_sid,

@@ -121,6 +121,12 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised() -> None:
     text = to_csv([{"id": "1-0", "detail": hostile[0], "supervisor": "@ana"}])
     row = next(csv.DictReader(io.StringIO(text)))
     assert row["detail"].startswith("'=") and row["supervisor"] == "'@ana"
+    # What a spreadsheet skips before the formula, and full-width signs it reads as ASCII.
+    disguised = [" =1+1", "\u00a0=1+1", "\n=1+1", "\u3000+1", "\u200b@SUM(A1)", "\uff1d1+1",
+                 "\uff0b1", "\uff0d1", "\uff20SUM(A1)", " \t=1", "\r\n-1"]  # fmt: skip
+    assert [cell(h) for h in disguised] == ["'" + h for h in disguised]
+    assert [cell(h) for h in (" plain", "\u00a0a=b", "\uff58=1", "")] == [" plain", "\u00a0a=b",
+                                                                        "\uff58=1", ""]  # fmt: skip
 
 
 def test_markdown_is_shown_as_text() -> None:

@@ -136,6 +136,7 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
     store = open_store(settings)
     archiver = Archiver(floor, transcripts, coach.audit, store, roster, coach.twilio,
                         retention_days=settings.archive_retention_days,
-                        settle_seconds=settings.archive_settle_seconds)  # fmt: skip
+                        settle_seconds=settings.archive_settle_seconds,
+                        country=settings.country)  # fmt: skip
     return Services(settings, target, roster, redis, floor, coach, reconciler, guard, queues,
                     transcripts, transcription, recording, store, archiver)  # fmt: skip

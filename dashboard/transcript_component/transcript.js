@@ -120,7 +120,8 @@ class Transcript {
       const newest = [...this.finals.values()].filter(
         (f) => f.speaker === line.speaker && this.sameRun(f, line));
       if (newest.some((f) => f.seq >= line.seq)) return; // a late partial: its final is here
-      if (!current || !this.sameRun(current, line) || current.seq < line.seq) {
+      // The same seq again is a correction (a number later judged part of a card): it replaces.
+      if (!current || !this.sameRun(current, line) || current.seq <= line.seq) {
         this.partials.set(line.speaker, line);
       }
     }

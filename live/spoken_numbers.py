@@ -1,0 +1,263 @@
+# ruff: noqa: RUF001, RUF002 - other scripts' numbers are what this module reads
+"""Numbers in a transcript line, however they were said: the digits before they are judged.
+
+A speech engine writes a card number in many ways, and masking that only knows
+"4111 1111 1111 1111" keeps every other one (issue 22). This module finds the
+runs of digits in a line whatever their script or spelling, and where each run
+is in the line as written, so that live/redact.py judges the digits and masks
+the words that said them:
+
+- digits in any width (NFKC folds "４１１１" to "4111"), kanji numerals said digit by
+  digit ("四一一一", "〇") or as a value ("二千二十四" is 2024), kana readings
+  ("よんいちいち", "ゼロ", "きゅう", with a long "にー"/"ごー" as phone numbers are read);
+- English number words: zero / oh / o / nought, one to nine, the teens and the tens
+  ("forty two thirty one" is 4231), "double six", "triple seven";
+- one run across separators (spaces, - – — ― ‐ − ー －, . , / : ; 、 ・ 。) and across a
+  little filler between groups ("4634 and 4119 then 0391", "4634と4119"): a card read in
+  groups is one number, and splitting it would let each group pass as short.
+
+Each run is told apart as an amount ("1500 yen", "$20", "500円"), a time or a date
+("15:30", "3 o'clock", "2024年", "12月"), or a plain number; only plain numbers can be
+part of a card outside card talk (live/redact.py).
+
+Why by hand and not a library: number-word parsers (word2number, ja-number readers)
+turn a phrase into one value ("forty two thirty one" into 4231? or 73?), drop what
+they do not know and do not say where in the text the number was; masking needs the
+digits as said, in order, with their place in the line, from a few tables. NFKC is the
+standard library's (`unicodedata`); phrase matching's kana/width folding is another
+module's (live/phrases.py) and does not change numbers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+NUMBER = "number"
+AMOUNT = "amount"
+WHEN = "when"  # a time, a date, a duration, a count of things
+
+_UNITS = {"zero": "0", "oh": "0", "o": "0", "nought": "0", "naught": "0", "one": "1",
+          "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+          "eight": "8", "nine": "9"}  # fmt: skip
+_TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
+          "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18",
+          "nineteen": "19"}  # fmt: skip
+_TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fourty": "4", "fifty": "5", "sixty": "6",
+         "seventy": "7", "eighty": "8", "ninety": "9"}  # fmt: skip
+_REPEAT = {"double": 2, "triple": 3}
+# Words that may start a number: an English line without a digit or one of these holds none.
+NUMBER_WORDS = frozenset([*_UNITS, *_TEENS, *_TENS])
+# Said between the groups of one number ("4634 and 4119"): they do not end the run.
+_FILLERS_EN = ("and", "then", "um", "uh", "er", "erm", "ah", "next", "okay", "ok", "so")
+_FILLERS_JA = ("それから", "えっと", "えーと", "えー", "あと", "つぎは", "次は", "つぎ", "次",
+               "と", "の", "で", "は")  # fmt: skip
+_KANJI_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+                 "七": 7, "八": 8, "九": 9}  # fmt: skip
+_KANJI_POWERS = {"十": 10, "百": 100, "千": 1000}
+_KANA = {"ぜろ": "0", "れい": "0", "まる": "0", "いち": "1", "にー": "2", "に": "2",
+         "さん": "3", "よん": "4", "し": "4", "ごー": "5", "ご": "5", "ろく": "6",
+         "なな": "7", "しち": "7", "はち": "8", "きゅう": "9", "きゅー": "9",
+         "く": "9"}  # fmt: skip
+# Katakana readings too ("ゼロ", "イチ"): the same table, shifted into katakana.
+_KANA.update({"".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in k): v
+              for k, v in list(_KANA.items())})  # fmt: skip
+# At least two readings in a row: "に" alone is a particle, "し" a verb.
+_KANA_ONE = re.compile("|".join(sorted(_KANA, key=len, reverse=True)))
+# Readings are whole words: not inside other kana ("よろしくご" holds し, く, ご), except
+# after or before a particle ("番号はよんいち", "ゼロのいち", "いちです").
+_KANA_BEFORE = "(?:(?<![ぁ-ゖァ-ヺ])|(?<=[はがをもとのでへ]))"
+_KANA_AFTER = "(?:(?![ぁ-ゖァ-ヺ])|(?=です|でし|の|と|で|ね|よ|か|ま|ば|番))"
+# ... or one after a separator or filler inside a number ("ゼロゼロ ゼロ", "ゼロゼロとゼロ").
+_KANA_RUN = f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){{2,}}{_KANA_AFTER}"
+_KANA_SINGLE = f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){_KANA_AFTER}"
+_KANJI_RUN = "[〇零一二三四五六七八九十百千万]+"
+_WORDS = sorted([*_UNITS, *_TEENS, *_TENS, *_REPEAT], key=len, reverse=True)
+_SEPARATORS = "\\s\\-–—―‐‑‒−ー~.,/:;、・。･"
+
+_TOKEN = re.compile(
+    "(?P<d>[0-9])"
+    f"|(?P<k>{_KANJI_RUN})"
+    f"|(?P<n>{_KANA_RUN})"
+    f"|(?P<n1>{_KANA_SINGLE})"
+    f"|(?P<w>(?<![a-z])(?:{'|'.join(_WORDS)})(?![a-z']))"
+    f"|(?P<f>(?<![a-z])(?:{'|'.join(_FILLERS_EN)})(?![a-z'])|{'|'.join(_FILLERS_JA)})"
+    f"|(?P<s>[{_SEPARATORS}]+)"
+    "|(?P<x>[a-z']+|.)",
+    re.DOTALL,
+)
+MAX_FILLERS = 2  # filler words in a row between two groups of one number
+
+# What a line needs for this module to find anything: a digit in any script, or a word
+# or kana that may be one. Most lines have none and cost one search.
+_MAYBE = re.compile(
+    "[0-9０-９〇零一二三四五六七八九]|"
+    + "|".join(sorted({*_KANA} - {"に", "し", "く", "ご", "ニ", "シ", "ク", "ゴ"}))
+    + f"|(?<![a-z])(?:{'|'.join([*_UNITS, *_TEENS, *_TENS])})(?![a-z'])",
+    re.IGNORECASE,
+)
+
+_AMOUNT_BEFORE = re.compile(r"[$¥€£₩][\s]*$")
+_AMOUNT_AFTER = re.compile(
+    r"^\s*(?:円|万円|ドル|ユーロ|ポンド|%|パーセント|yen|dollars?|bucks|pounds?|euros?|cents?|"
+    r"percent|per\s+cent)"
+)
+_WHEN_AFTER = re.compile(
+    r"^\s*(?:年|月|日|時|分|秒|歳|才|個|件|枚|人|名|回|本|階|週|ヶ月|か月|カ月|"
+    r"o'?clock|a\.?m\b|p\.?m\b|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|"
+    r"seconds?|secs?|items?|people|times|st\b|nd\b|rd\b|th\b)"
+)
+_TIME = re.compile(r"^\d{1,2}[:時]\d{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One number as said: where it is in the line (start, end: the original text's
+    indices), its digits in order, and what kind of number it looks like."""
+
+    start: int
+    end: int
+    digits: str
+    kind: str = NUMBER
+
+    def __len__(self) -> int:
+        return len(self.digits)
+
+
+def _kanji(chars: str) -> str:
+    """Kanji numerals: digit by digit ("四一一一", "二〇二四"), or a value ("二千二十四")."""
+    if not any(c in _KANJI_POWERS or c == "万" for c in chars):
+        return "".join(str(_KANJI_DIGITS[c]) for c in chars)
+    total = section = digit = 0
+    for c in chars:
+        if c in _KANJI_DIGITS:
+            digit = digit * 10 + _KANJI_DIGITS[c]
+        elif c == "万":
+            total += (section + digit or 1) * 10_000
+            section = digit = 0
+        else:
+            section += (digit or 1) * _KANJI_POWERS[c]
+            digit = 0
+    return str(total + section + digit)
+
+
+def _kana(chars: str) -> str:
+    return "".join(_KANA[m.group(0)] for m in _KANA_ONE.finditer(chars))
+
+
+def _folded(text: str) -> tuple[str, list[int]]:
+    """The line in NFKC, lower case, and for each of its characters the index of the
+    character of `text` it came from."""
+    if text.isascii():
+        return text.lower(), list(range(len(text)))
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        folded = ch if ch.isascii() else unicodedata.normalize("NFKC", ch)
+        for c in folded.lower():
+            out.append(c)
+            origin.append(i)
+    return "".join(out), origin
+
+
+def may_hold_numbers(text: str) -> bool:
+    """Whether a line could hold a number at all (one search; most lines do not)."""
+    return _MAYBE.search(text) is not None
+
+
+def _kind(folded: str, start: int, end: int) -> str:
+    said = folded[start:end]
+    if _AMOUNT_BEFORE.search(folded[max(0, start - 3) : start]) or _AMOUNT_AFTER.match(
+        folded[end : end + 14]
+    ):
+        return AMOUNT
+    if _WHEN_AFTER.match(folded[end : end + 10]) or _TIME.match(said.replace(" ", "")):
+        return WHEN
+    return NUMBER
+
+
+def runs(text: str) -> list[Run]:
+    """Every number said in `text`, in order."""
+    if not may_hold_numbers(text):
+        return []
+    folded, origin = _folded(text)
+    found: list[Run] = []
+    parts: list[str] = []
+    start = end = -1
+    real = False  # one "oh" alone is an exclamation, not a number
+    fillers = 0
+    repeat = 1
+    tens: tuple[str, int] | None = None  # "forty" (and where it ends) waiting for a unit
+
+    def close() -> None:
+        nonlocal parts, start, end, real, fillers, repeat, tens
+        if tens is not None:
+            parts.append(tens[0] + "0")
+            real = True
+            end = tens[1]
+        if parts and (real or len(parts) > 1):  # "oh", but "oh oh seven"
+            digits = "".join(parts)
+            found.append(Run(origin[start], origin[end - 1] + 1, digits,
+                             _kind(folded, start, end)))  # fmt: skip
+        parts, start, end, real, fillers, repeat, tens = [], -1, -1, False, 0, 1, None
+
+    def add(digits: str, at: int, to: int, counts: bool = True) -> None:
+        nonlocal start, end, real, fillers, repeat
+        if start < 0:
+            start = at
+        parts.append(digits * repeat)
+        repeat, fillers, end = 1, 0, to
+        real = real or counts
+
+    after_separator = False
+    for m in _TOKEN.finditer(folded):
+        kind = m.lastgroup
+        said = m.group(0)
+        if kind == "n1":
+            kind = "n" if start >= 0 and after_separator and tens is None else "x"
+        after_separator = kind in ("s", "f")
+        if tens is not None:
+            if kind == "w" and said in _UNITS and _UNITS[said] != "0":
+                add(tens[0] + _UNITS[said], start, m.end())  # "forty two" is 42
+                tens = None
+                continue
+            if kind != "s":
+                add(tens[0] + "0", start, tens[1])  # "forty" alone is 40
+                tens = None
+        if kind == "d":
+            add(said, m.start(), m.end())
+        elif kind == "k":
+            if len(said) == 1 and said not in _KANJI_DIGITS:
+                close()  # "千葉", "十分": a lone power of ten is a word, not a number
+                continue
+            add(_kanji(said), m.start(), m.end())
+        elif kind == "n":
+            add(_kana(said), m.start(), m.end())
+        elif kind == "w":
+            if said in _REPEAT:
+                if start < 0:
+                    start = end = m.start()
+                repeat = _REPEAT[said]
+            elif said in _TENS:
+                if start < 0:
+                    start = m.start()
+                tens = (_TENS[said], m.end())
+            elif said in _TEENS:
+                add(_TEENS[said], m.start(), m.end())
+            else:
+                add(_UNITS[said], m.start(), m.end(), counts=said not in ("oh", "o"))
+        elif kind == "f":
+            if start >= 0:
+                fillers += 1
+                if fillers > MAX_FILLERS:
+                    close()
+        elif kind == "x":
+            close()
+    close()
+    return found
+
+
+def digits(text: str) -> str:
+    """Every digit said in `text`, in order (the tests' view of what a line gives away)."""
+    return "".join(r.digits for r in runs(text))

@@ -1,0 +1,154 @@
+# ruff: noqa: RUF001 - numbers in other scripts are what these tests say
+"""Numbers however they are said (issue 22), unit by unit: live/spoken_numbers.py finds the digits
+in English and Japanese, written or spoken, grouped any way; live/redact.py judges them.
+Hypothesis says random card numbers in every form and grouping; ordinary talk with an order
+number, a phone number, an amount, a time or a date keeps its numbers."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from live.redact import CARD, DIGITS, PARTIAL_CLEAR_DIGITS, has_card_number, judge, mask
+from live.spoken_numbers import AMOUNT, NUMBER, WHEN, digits, runs
+
+EN = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+EN_ZERO = ["oh", "nought", "zero", "o"]
+KANJI = "〇一二三四五六七八九"
+KANA = ["ゼロ", "いち", "に", "さん", "よん", "ご", "ろく", "なな", "はち", "きゅう"]
+FULL = "０１２３４５６７８９"
+SEPARATORS = [" ", "-", "–", "—", "－", "ー", ":", ";", ", ", ". ", "/", " and ", " then ",
+              "と", "、", "・", " - "]  # fmt: skip
+
+
+def say_digit(d: str, form: str, draw_zero: str) -> str:
+    n = int(d)
+    if form == "digit":
+        return d
+    if form == "full":
+        return FULL[n]
+    if form == "kanji":
+        return KANJI[n] if n else draw_zero if draw_zero in ("〇", "零") else "〇"
+    if form == "kana":
+        return KANA[n]
+    return EN[n] if n else draw_zero if draw_zero in EN_ZERO else "oh"
+
+
+@st.composite
+def card_readings(draw: st.DrawFn) -> tuple[str, str]:
+    """(a card number, one way of saying it)."""
+    number = "".join(str(d) for d in draw(st.lists(st.integers(0, 9), min_size=12, max_size=19)))
+    form = draw(st.sampled_from(["digit", "full", "kanji", "kana", "words"]))
+    zero = draw(st.sampled_from([*EN_ZERO, "〇", "零"]))
+    sizes = draw(st.lists(st.integers(2, 6), min_size=1, max_size=10))
+    groups, at = [], 0
+    for size in [*sizes, 19]:
+        if at >= len(number):
+            break
+        groups.append(number[at : at + size])
+        at += size
+    sep = draw(st.sampled_from(SEPARATORS))
+    words = " " if form == "words" else ""
+    said = sep.join(words.join(say_digit(d, form, zero) for d in g) for g in groups)
+    return number, said
+
+
+@settings(max_examples=400, deadline=None)
+@given(card_readings(), st.sampled_from(["", "my card is ", "it's ", "カード番号は", "ok "]),
+       st.sampled_from(["", " thanks", " です", " ok?"]))  # fmt: skip
+def test_a_card_number_is_one_number_however_it_is_said_and_is_masked(
+    reading: tuple[str, str], before: str, after: str
+) -> None:
+    number, said = reading
+    line = before + said + after
+    found = [r for r in runs(line) if number in r.digits]
+    assert found, (line, runs(line))
+    assert has_card_number(line)
+    for final in (True, False):
+        kept = judge(line, final)
+        for text in (kept.text, kept.harder):
+            assert number[:12] not in digits(text) and not has_card_number(text), text
+            assert CARD in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(card_readings())
+def test_a_partial_never_shows_more_than_four_digits_of_a_number(reading: tuple[str, str]) -> None:
+    _, said = reading
+    words = said.split(" ")
+    for n in range(1, len(words) + 1):
+        partial = judge(" ".join(words[:n]), final=False).text
+        assert all(len(r) <= PARTIAL_CLEAR_DIGITS for r in runs(partial) if r.kind == NUMBER)
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("4634 and 4119 and 0391 and 5758", "4634411903915758"),
+        ("4634 then 4119 then 0391 then 5758", "4634411903915758"),
+        ("4634–4119—0391－5758", "4634411903915758"),
+        ("4634:4119;0391:5758", "4634411903915758"),
+        ("double six triple seven nought one", "667770 1".replace(" ", "")),
+        ("forty two thirty one sixteen", "423116"),
+        ("twenty twenty four", "2024"),
+        ("five four two five two three three four three oh one oh nine nine oh three",
+         "5425233430109903"),
+        ("よんいちいちいち いちいちいちいち", "41111111"),
+        ("四一一一 一一一一", "41111111"),
+        ("〇九〇ー１２３４ー５６７８", "09012345678"),
+        ("ゼロきゅうゼロのいちにーさんよん", "09012340".rstrip("0")),
+        ("４６３４－４１１９", "46344119"),
+        ("二千二十四", "2024"),
+    ],
+)  # fmt: skip
+def test_numbers_are_normalised_from_words_and_other_scripts(said: str, expected: str) -> None:
+    assert digits(said) == expected
+
+
+@pytest.mark.parametrize(
+    ("said", "kind"),
+    [("it costs 1500 yen", AMOUNT), ("¥2,000 please", AMOUNT), ("$15 a month", AMOUNT),
+     ("1500円です", AMOUNT), ("at 15:30", WHEN), ("at 3 o'clock", WHEN), ("2024年に", WHEN),
+     ("12月3日", WHEN), ("order 58213", NUMBER)],
+)  # fmt: skip
+def test_amounts_times_and_dates_are_told_from_plain_numbers(said: str, kind: str) -> None:
+    assert [r.kind for r in runs(said)][:1] == [kind]
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["my order number is 58213", "you can call me on 090-1234-5678", "it was 1500 yen",
+     "I will call back at 15:30 on the 3rd", "注文番号は58213です", "電話番号は090-1234-5678です",
+     "2024年12月3日の15時30分に", "I have one question", "oh I see, ok",
+     "千葉に住んでいます", "一緒に行きます", "よろしくご検討ください", "いちごを食べました",
+     "しごとは三人です"],
+)  # fmt: skip
+def test_ordinary_talk_keeps_its_numbers(said: str) -> None:
+    kept = judge(said)
+    assert kept.text == said and not kept.card_talk
+
+
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [
+        ("カード番号は4111 1111 1111 1111です", f"カード番号は{CARD}です"),
+        ("セキュリティコードは737です", f"セキュリティコードは{DIGITS}です"),
+        ("ｾｷｭﾘﾃｨｺｰﾄﾞは７３７", f"ｾｷｭﾘﾃｨｺｰﾄﾞは{DIGITS}"),
+        ("有効期限は12/27です", f"有効期限は{DIGITS}です"),
+        ("暗証番号は1234", f"暗証番号は{DIGITS}"),
+        ("裏の3桁はななさんなな", f"裏の3桁は{DIGITS}"),
+        ("the security code on the back is seven three seven",
+         f"the security code on the back is {DIGITS}"),
+        ("my card is 4634 and 4119 and 0391 and 5758", f"my card is {CARD}"),
+    ],
+)  # fmt: skip
+def test_card_talk_in_either_language_masks_the_numbers_with_it(said: str, kept: str) -> None:
+    assert mask(said) == kept
+
+
+def test_a_line_counts_the_digits_of_its_plain_numbers_for_the_window() -> None:
+    assert judge("5425 2334").window_digits == 8
+    assert judge("it was 1500 yen at 15:30").window_digits == 0  # not a card's digits
+    assert judge("5425 2334").harder == CARD
+    assert judge("542523").harder == DIGITS

@@ -8,6 +8,8 @@ team), and are applied to the principal, never to what a body claims.
 from __future__ import annotations
 
 from access.principal import AGENT, SERVICE, SUPERVISOR, Principal
+from coach.rules import refusal as mode_refusal
+from earpiece.roster import Roster
 
 READ_FLOOR = "read-floor"  # conferences, queues, agents, the board, follows
 FIND_CALL = "find-call"  # GET /api/calls/{sid}: an agent only for its own call
@@ -19,6 +21,8 @@ TICKET = "ticket"  # a one-time ticket for its own credential
 READ_TRANSCRIPT = "read-transcript"  # a call's words: people only, never the shared token
 PAUSE_TRANSCRIPT = "pause-transcript"  # for a payment: a supervisor, or the call's agent
 READ_HISTORY = "read-history"  # the archive of ended calls: search, hear, review (people)
+# Hear a live call's audio in the browser (issue 26): a person who may join it listen-only.
+HEAR_CALL = "hear-call"
 
 ALLOWED: dict[str, frozenset[str]] = {
     READ_FLOOR: frozenset({SUPERVISOR, SERVICE}),
@@ -31,6 +35,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     READ_TRANSCRIPT: frozenset({SUPERVISOR}),
     PAUSE_TRANSCRIPT: frozenset({SUPERVISOR, AGENT}),
     READ_HISTORY: frozenset({SUPERVISOR}),
+    HEAR_CALL: frozenset({SUPERVISOR}),
 }
 
 # Roles that see customers' full numbers unless the roster says otherwise
@@ -86,3 +91,18 @@ def may_see_audit_entry(principal: Principal, agent_team: str | None, supervisor
 
 def sees_full_numbers(principal: Principal, roles: tuple[str, ...]) -> bool:
     return principal.kind == SUPERVISOR and principal.role in roles
+
+
+def hear_refusal(principal: Principal, roster: Roster, team: str | None) -> str | None:
+    """Why `principal` may not hear a call of `team` in the browser, or None when they may.
+
+    Listening in the browser is monitoring: the same rule as joining listen-only
+    (coach/rules.py: a lead, their own teams; a manager or QA, every team), applied to who
+    the roster says the principal is today."""
+    reason = refusal(principal, HEAR_CALL)
+    if reason is not None:
+        return reason
+    supervisor = roster.supervisors.get(principal.ident or "")
+    if supervisor is None:
+        return f"{principal.ident} is not on the roster"
+    return mode_refusal(supervisor, "listen", team)

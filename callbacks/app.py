@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from access.oidc import OidcVerifier
 from callbacks import (
@@ -24,6 +24,8 @@ from callbacks import (
     auth,
     board_stream,
     history_api,
+    listen,
+    media_stream,
     monitors,
     queues_api,
     stream,
@@ -33,6 +35,7 @@ from callbacks import (
     twiml,
     webhooks,
 )  # fmt: skip
+from callbacks.audio_relay import AudioRelay
 from callbacks.context import Context
 from callbacks.errors import HANDLERS
 from callbacks.signature import SignatureChecker
@@ -119,7 +122,7 @@ def oidc_verifier(settings: Settings, roster: roster_module.Roster) -> OidcVerif
     return OidcVerifier(settings.oidc_issuer, settings.oidc_audience, settings.oidc_claim, roster)
 
 
-def routes() -> list[Route]:
+def routes() -> list[BaseRoute]:
     return [
         Route("/twilio/conference-events", webhooks.conference_events, methods=["POST"]),
         Route("/twilio/call-events", webhooks.call_events, methods=["POST"]),
@@ -162,6 +165,9 @@ def routes() -> list[Route]:
         Route("/events/board", board_stream.options, methods=["OPTIONS"]),
         Route("/events/transcript", transcript_stream.transcript_events, methods=["GET"]),
         Route("/events/transcript", board_stream.options, methods=["OPTIONS"]),
+        Route("/api/conferences/{sid}/listen", listen.issue, methods=["POST"]),
+        WebSocketRoute(listen.PATH, listen.listen_socket),
+        WebSocketRoute(media_stream.PATH, media_stream.media_stream),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/metrics", api.prometheus, methods=["GET"]),
     ]
@@ -203,6 +209,11 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             store=services.store,
             oidc=oidc_verifier(settings, roster),
         )
+        app.state.media = services.media
+        app.state.relay = relay = AudioRelay(redis, floor.keys.tag)
+        app.state.ws_signature = media_stream.ws_checker(
+            settings.auth_token, settings.base_url, settings.webhook_shared_keys
+        )
         await hub.start()
         await board.start()
         metrics.SSE_CLIENTS.set_function(lambda: hub.subscribers)
@@ -225,6 +236,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
                     services.guard.run_once,
                     services.transcription.run_once,
                     services.recording.run_once,
+                    services.media.run_once,
                 ),
                 feed_max_age_seconds=settings.feed_max_age_seconds,
             ),
@@ -236,6 +248,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             yield
         finally:
             await cancel_all([sweeper, sampler, reconciling, ticking, warming, archiving])
+            await relay.close()
             await board.stop()
             await hub.stop()
             await services.close()

@@ -57,6 +57,9 @@ async def principal_of(request: Request, allow_ticket: bool = False) -> Principa
         )  # fmt: skip
         if found is None:
             raise _refuse("the ticket is unknown, used or expired: ask for a new one")
+        if holder is not None and holder.call is not None:
+            # A listen ticket opens one call's audio and nothing else (callbacks/listen.py).
+            raise _refuse("this ticket is for hearing a call, not for this stream")
         return found
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given.strip():

@@ -28,11 +28,16 @@ MAX_TICKET_CHARS = 64  # longer is not one of ours: refused before Redis is aske
 @dataclass(frozen=True, slots=True)
 class Holder:
     """Who a ticket was given to: `kind` is supervisor, agent (with their id) or service;
-    `session` the dashboard session it came from (a stream ends when that session does)."""
+    `session` the dashboard session it came from (a stream ends when that session does);
+    `call` the one call a listen ticket opens audio of (issue 26: a ticket for hearing a
+    call is for that call and that person only); `key` the personal API key it came from,
+    so that revoking the key ends what the ticket opened."""
 
     kind: str
     ident: str | None
     session: str | None = None
+    call: str | None = None
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +57,8 @@ def _key(namespace: str, ticket: str) -> str:
 
 async def issue(redis: AsyncRedis, namespace: str, holder: Holder) -> Ticket:
     ticket = secrets.token_urlsafe(TICKET_BYTES)
-    value = orjson.dumps({"kind": holder.kind, "ident": holder.ident, "session": holder.session})
+    value = orjson.dumps({"kind": holder.kind, "ident": holder.ident, "session": holder.session,
+                          "call": holder.call, "key": holder.key})  # fmt: skip
     await redis.set(_key(namespace, ticket), value, ex=TICKET_SECONDS)
     return Ticket(ticket, time.time() + TICKET_SECONDS)
 
@@ -65,4 +71,5 @@ async def redeem(redis: AsyncRedis, namespace: str, ticket: str) -> Holder | Non
     if raw is None:
         return None
     data = orjson.loads(raw)
-    return Holder(str(data["kind"]), data.get("ident"), data.get("session"))
+    return Holder(str(data["kind"]), data.get("ident"), data.get("session"), data.get("call"),
+                  data.get("key"))  # fmt: skip

@@ -104,6 +104,7 @@ SAMPLES = {
     "EARPIECE_ARCHIVE_SETTLE_SECONDS": "3",
     "EARPIECE_TRANSCRIPTION_LANGUAGE": "ja-JP",
     "EARPIECE_TRANSCRIPTION_GRACE_SECONDS": "3",
+    "EARPIECE_LISTEN_GRACE_SECONDS": "4",
 }
 # What a setting needs beside it to load at all (both with and without it).
 CONTEXT = {"EARPIECE_OIDC_ISSUER": {"EARPIECE_OIDC_AUDIENCE": "earpiece-api"}}

@@ -67,9 +67,10 @@ FRAME_SECONDS = FRAME_SAMPLES / RATE
 # The test tones: what a test's analyser looks for on each side.
 CUSTOMER_HZ = 440
 AGENT_HZ = 1000
-# The voices' pitches while speaking (a lower and a higher speaker).
-CUSTOMER_PITCH_HZ = 140
-AGENT_PITCH_HZ = 220
+# The voices' pitches while speaking: no harmonic of either lands within 45 Hz of a test
+# tone, so an analyser tells the sides apart while they talk too.
+CUSTOMER_PITCH_HZ = 190
+AGENT_PITCH_HZ = 125
 
 
 def mulaw(samples: np.ndarray[Any, Any]) -> bytes:

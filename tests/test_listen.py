@@ -242,3 +242,56 @@ def test_the_media_stream_socket_wants_twilios_signature(wired: Wired) -> None:
     with pytest.raises(InvalidStatus):
         connect(ws_url(wired, "/twilio/media-stream"), open_timeout=5,
                 additional_headers={"X-Twilio-Signature": "Zm9yZ2Vk"})  # fmt: skip
+
+
+def test_twilios_socket_on_one_process_the_browser_on_another(wired: Wired, tmp_path: Any) -> None:
+    """Two service processes behind one public URL: Twilio's stream lands on the first (this
+    test's thread), the browser on the second (a real `earpiece callbacks` process), and
+    the audio crosses through Redis."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, DEMO_ROSTER
+    from tests.helpers import ServerThread
+    from tests.test_scale_out import _ready
+
+    settings = wired.service.settings
+    assert settings is not None and settings.redis_url is not None
+    port = ServerThread.free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EARPIECE_", "TWILIO_"))}
+    env.update(
+        REDIS_URL=settings.redis_url, EARPIECE_NAMESPACE=settings.namespace,
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        PUBLIC_BASE_URL=wired.service.url, TWILIO_API_BASE_URL=wired.sim.url,
+        EARPIECE_API_TOKEN=API_TOKEN, EARPIECE_ROSTER=DEMO_ROSTER,
+    )  # fmt: skip
+    with open(tmp_path / "second.log", "wb") as log:
+        second = subprocess.Popen(
+            [sys.executable, "-m", "earpiece.cli", "callbacks", "--port", str(port)],
+            env=env, cwd=tmp_path, stdout=log, stderr=log,
+        )  # fmt: skip
+    try:
+        _ready(port)
+        call = wired.new_call("bob")
+        sid = call["conference_sid"]
+        wired.wait(lambda: (wired.conference(sid) or {}).get("state") == "talking")
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=10,
+            headers={"Authorization": f"Bearer {wired.key('ana')}"},
+        ) as http:
+            answer = http.post(f"/api/conferences/{sid}/listen")  # fmt: skip
+        assert answer.status_code == 201, answer.text
+        with connect(f"ws://127.0.0.1:{port}" + answer.json()["url"], open_timeout=5) as socket:
+            assert json.loads(socket.recv(timeout=5))["type"] == "hello"
+            tracks = frames(socket, 25)
+        assert peak_hz(decode(tracks[1])) == pytest.approx(CUSTOMER_HZ, abs=20)
+        assert peak_hz(decode(tracks[2])) == pytest.approx(AGENT_HZ, abs=20)
+        # Twilio's socket was the first process's: it published what the second relayed.
+        relay = wired.service.server.config.app.state.relay  # type: ignore[attr-defined]
+        assert relay.published >= 50 and not relay.ears
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=20)

@@ -7,8 +7,9 @@
   team; 409 `media-streams-unavailable` where the account's region has no Media Streams.
 - `GET /listen/audio?sid=CF…&ticket=…` (WebSocket): the call's audio. The ticket is
   redeemed once, must name this call, and the principal is checked again. Then the
-  socket sends binary frames, one byte of track (1 customer, 2 agent) and 160 bytes of
-  μ-law (20 ms at 8 kHz), and JSON text messages: `{"type":"hello","sid","listeners"}`,
+  socket sends binary messages of one or more frames, each one byte of track (1 customer,
+  2 agent), two of length (big-endian) and the μ-law (160 bytes: 20 ms at 8 kHz), and
+  JSON text messages: `{"type":"hello","sid","listeners"}`,
   `{"type":"listeners","listeners"}` when who hears the call in a browser changes,
   and a last `{"type":"ended"|"refused"|"signed-out","reason"}` before it closes.
 
@@ -36,7 +37,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from access import api_keys
 from access.policy import HEAR_CALL, hear_refusal
 from access.principal import Principal, resolve
-from callbacks.audio_relay import ENDED, AudioRelay
+from callbacks.audio_relay import ENDED, AudioRelay, frames
 from callbacks.auth import authorize
 from callbacks.board_stream import MAX_SID_CHARS
 from callbacks.context import Context
@@ -191,17 +192,28 @@ async def _serve(ws: WebSocket, ctx: Context, media: MediaStreams, holder: Holde
     try:
         while not closed.is_set():
             with contextlib.suppress(TimeoutError):
-                frame = await asyncio.wait_for(queue.get(), 0.5)
-                if frame[:1] == bytes((ENDED,)):
+                # What the queue holds goes out as one message (a task per frame for a
+                # timeout would cost more than the frame).
+                first = (
+                    queue.get_nowait()
+                    if not queue.empty()
+                    else (await asyncio.wait_for(queue.get(), 0.5))
+                )
+                message = first + b"".join(queue.get_nowait() for _ in range(queue.qsize()))
+                ended = [p.decode(errors="replace") for k, p in frames(message) if k == ENDED]
+                if ended:
                     # Twilio's stream ended: the call ended (checked below), or the stream
                     # was stopped while we still listen (started again).
                     live, _ = await _team_of(ctx, sid)
                     if not live:
                         await _refuse(ws, "ended", "the call ended")
                         return
-                    await media.ensure(sid)
-                else:
-                    await ws.send_bytes(frame)
+                    # A call ending reaches Twilio's socket before its callback reaches the
+                    # floor: the next check ends the audio then, and a refusal here is none.
+                    with contextlib.suppress(CoachError):
+                        await media.restart(sid, ended[-1])
+                elif message:
+                    await ws.send_bytes(message)
             now = time.monotonic()
             if now - beat >= BEAT_SECONDS:
                 beat = now

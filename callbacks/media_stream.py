@@ -29,7 +29,7 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from callbacks.audio_relay import ENDED, TRACK_KIND, AudioRelay
+from callbacks.audio_relay import ENDED, TRACK_KIND, AudioRelay, Publisher, frame
 from callbacks.context import Context
 from callbacks.signature import SignatureChecker
 from coach.media import MediaStreams
@@ -65,6 +65,8 @@ async def media_stream(ws: WebSocket) -> None:
         return
     await ws.accept()
     sid: str | None = None
+    stream_sid = ""
+    publisher: Publisher | None = None
     frames = 0
     try:
         while True:
@@ -73,12 +75,14 @@ async def media_stream(ws: WebSocket) -> None:
                 raise ValueError("message too large")
             message: Any = orjson.loads(raw)
             event = message.get("event") if isinstance(message, dict) else None
-            if event == "media" and sid is not None:
+            if event == "media" and publisher is not None:
                 body = message.get("media") or {}
                 kind = TRACK_KIND.get(str(body.get("track")))
                 if kind is not None:
-                    await relay.publish(sid, kind, b64decode(str(body.get("payload") or ""),
-                                                             validate=True))  # fmt: skip
+                    payload = b64decode(str(body.get("payload") or ""), validate=True)
+                    if len(payload) > 0xFFFF:
+                        raise ValueError("a media payload too large")
+                    publisher.put(frame(kind, payload))
                     frames += 1
             elif event == "start":
                 params = (message.get("start") or {}).get("customParameters") or {}
@@ -88,6 +92,8 @@ async def media_stream(ws: WebSocket) -> None:
                 if await media.stream_of(named) is None:
                     raise ValueError(f"no stream of {named} was started")
                 sid = named
+                stream_sid = str(message.get("streamSid") or "")[:64]
+                publisher = Publisher(relay, sid)
             elif event == "stop":
                 break
     except WebSocketDisconnect:
@@ -99,7 +105,9 @@ async def media_stream(ws: WebSocket) -> None:
         log.info("media stream of %s: Redis is away: %s", sid, exc)
         await ws.close(code=1011)
     finally:
+        if publisher is not None:
+            await publisher.close()
         if sid is not None:
             with contextlib.suppress(RedisError):
-                await relay.publish(sid, ENDED, b"")
+                await relay.publish(sid, ENDED, stream_sid.encode())
         log.debug("media stream of %s ended after %d frames", sid, frames)

@@ -135,6 +135,15 @@ class MediaStreams:
         await self.floor.redis.hset(self._streams, sid, orjson.dumps(on))
         log.info("started streaming %s (%s)", sid, made.sid)
 
+    async def restart(self, sid: str, ended: str) -> None:
+        """Twilio's stream `ended` of a live call ended while someone listens: start another.
+        The entry is dropped only while it still names that stream, so that of several
+        listeners told the same end, one starts the next stream and the others see it."""
+        found = await self.stream_of(sid)
+        if found is not None and found.get("st") == "on" and found.get("mz") == ended:
+            await self.floor.redis.hdel(self._streams, sid)
+        await self.ensure(sid)
+
     async def stop(self, sid: str, reason: str) -> None:
         found = await self.stream_of(sid)
         await self.floor.redis.hdel(self._streams, sid)

@@ -58,15 +58,19 @@ def open_audio(wired: Wired, sid: str, who: str) -> ClientConnection:
 
 
 def frames(socket: ClientConnection, count: int) -> dict[int, bytes]:
-    """`count` 20 ms frames of each track, joined: {1: customer, 2: agent}."""
+    """`count` 20 ms frames of each track, joined: {1: customer, 2: agent} (a message holds
+    one or more frames: kind, two bytes of length, the μ-law)."""
     got: dict[int, list[bytes]] = {1: [], 2: []}
     deadline = time.monotonic() + 10
     while min(len(v) for v in got.values()) < count:
         assert time.monotonic() < deadline, "no audio"
         message = socket.recv(timeout=5)
-        if isinstance(message, bytes):
-            assert len(message) == 161
-            got[message[0]].append(message[1:])
+        at = 0
+        while isinstance(message, bytes) and at < len(message):
+            length = int.from_bytes(message[at + 1 : at + 3], "big")
+            assert length == 160
+            got[message[at]].append(message[at + 3 : at + 3 + length])
+            at += 3 + length
     return {k: b"".join(v[:count]) for k, v in got.items()}
 
 
@@ -291,7 +295,7 @@ def test_twilios_socket_on_one_process_the_browser_on_another(wired: Wired, tmp_
         assert peak_hz(decode(tracks[2])) == pytest.approx(AGENT_HZ, abs=20)
         # Twilio's socket was the first process's: it published what the second relayed.
         relay = wired.service.server.config.app.state.relay  # type: ignore[attr-defined]
-        assert relay.published >= 50 and not relay.ears
+        assert relay.published > 0 and not relay.ears
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=20)

@@ -217,6 +217,13 @@ class Streamer:
         return any(p.call_sid in speaking for p in conference.participants.values()
                    if p.call_sid != stream.call_sid and p.status == "connected")  # fmt: skip
 
+    def payload(self, stream: Stream, track: str, n: int) -> bytes:
+        """The `n`th 20 ms of `track` (160 μ-law bytes); bench/listen.py stamps its own."""
+        sounds = SOUNDS[track]
+        loop = sounds.speaking if self._speaking(stream, track) else sounds.quiet
+        offset = (n * FRAME_SAMPLES) % RATE
+        return loop[offset : offset + FRAME_SAMPLES]
+
     async def _run(self, stream: Stream) -> None:
         headers = {"X-Twilio-Signature": self._validator.compute_signature(stream.url, {})}
         sequence = 0
@@ -249,11 +256,8 @@ class Streamer:
                     wait = began + n * FRAME_SECONDS - time.monotonic()
                     if wait > 0:
                         await asyncio.sleep(wait)
-                    offset = (n * FRAME_SAMPLES) % RATE
                     for track in tracks:
-                        sounds = SOUNDS[track]
-                        loop = sounds.speaking if self._speaking(stream, track) else sounds.quiet
-                        frame = loop[offset : offset + FRAME_SAMPLES]
+                        frame = self.payload(stream, track, n)
                         media = {"track": track, "chunk": str(n + 1),
                                  "timestamp": str(int(n * FRAME_SECONDS * 1000)),
                                  "payload": base64.b64encode(frame).decode()}  # fmt: skip

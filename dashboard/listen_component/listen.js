@@ -2,8 +2,9 @@
 // its own level and mute, customer and agent on the left and right ears as an option.
 //
 // Each call is a WebSocket to the callback service's /listen/audio with a one-time ticket
-// for that call and this supervisor. Binary messages are 20 ms frames: one byte of track
-// (1 the customer, 2 the agent) and 160 bytes of G.711 μ-law at 8 kHz. They are decoded
+// for that call and this supervisor. A binary message is one or more 20 ms frames: one
+// byte of track (1 the customer, 2 the agent), two of length (big-endian) and the G.711
+// μ-law at 8 kHz (160 bytes). They are decoded
 // with a 256-entry table and played through Web Audio: each frame is an AudioBuffer
 // (8 kHz: the browser resamples) scheduled right after the previous one of its track, a
 // small jitter buffer (JITTER_S) ahead of the clock; a track that falls behind, or
@@ -114,7 +115,7 @@ class Ear {
     socket.onmessage = (event) => {
       if (socket !== this.socket) return;
       if (typeof event.data === "string") this.told(JSON.parse(event.data));
-      else this.play(new Uint8Array(event.data));
+      else this.frames(new Uint8Array(event.data));
     };
     socket.onclose = () => {
       if (socket !== this.socket || this.finished) return;
@@ -146,14 +147,21 @@ class Ear {
     if (this.socket) this.socket.close();
   }
 
-  play(frame) {
+  frames(bytes) {
+    for (let at = 0; at + 3 <= bytes.length;) {
+      const length = (bytes[at + 1] << 8) | bytes[at + 2];
+      this.play(bytes[at], bytes.subarray(at + 3, at + 3 + length));
+      at += 3 + length;
+    }
+  }
+
+  play(track, mulaw) {
     const ctx = this.mixer.ctx;
-    const track = frame[0];
-    if (!ctx || !this.pans[track] || frame.length < 2) return;
-    const samples = frame.length - 1;
+    if (!ctx || !this.pans[track] || mulaw.length === 0) return;
+    const samples = mulaw.length;
     const buffer = ctx.createBuffer(1, samples, RATE);
     const out = buffer.getChannelData(0);
-    for (let i = 0; i < samples; i++) out[i] = MULAW[frame[i + 1]];
+    for (let i = 0; i < samples; i++) out[i] = MULAW[mulaw[i]];
     const source = ctx.createBufferSource();
     source.buffer = buffer;
     source.connect(this.pans[track]);

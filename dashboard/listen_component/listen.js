@@ -115,7 +115,7 @@ class Ear {
     socket.onmessage = (event) => {
       if (socket !== this.socket) return;
       if (typeof event.data === "string") this.told(JSON.parse(event.data));
-      else this.frames(new Uint8Array(event.data));
+      else this.receive(new Uint8Array(event.data));
     };
     socket.onclose = () => {
       if (socket !== this.socket || this.finished) return;
@@ -147,7 +147,7 @@ class Ear {
     if (this.socket) this.socket.close();
   }
 
-  frames(bytes) {
+  receive(bytes) {
     for (let at = 0; at + 3 <= bytes.length;) {
       const length = (bytes[at + 1] << 8) | bytes[at + 2];
       this.play(bytes[at], bytes.subarray(at + 3, at + 3 + length));

@@ -200,3 +200,22 @@ def test_signing_out_ends_the_audio(demo: Demo, browser: Browser) -> None:
     wait_until(ended, 10)
     listening.context.close()
     other.context.close()
+
+
+def test_scan_hears_each_call_in_turn(demo: Demo, browser: Browser) -> None:
+    new_call(demo, "maya")
+    new_call(demo, "heidi")
+    page = signed_in(browser, demo, "quincy")  # QA: every team
+    page.get_by_text("Scan", exact=True).click()
+    scanned = page.locator("[data-testid=listen-call]")
+    expect(scanned).to_have_count(1)
+    expect(page.get_by_text("Scanning: 10 s a call")).to_be_visible()
+    first = scanned.get_attribute("data-sid")
+    wait_until(lambda: bool((levels(page) or {}).get("ears")) and
+               levels(page)["ears"][0]["frames"] > 10, 10)  # fmt: skip
+    # Ten seconds on, the next call plays instead.
+    wait_until(lambda: scanned.count() == 1 and scanned.get_attribute("data-sid") != first, 25)
+    page.screenshot(path=artifact("listen-4-scan.png"), full_page=True)
+    page.get_by_text("Scan", exact=True).click()
+    expect(scanned).to_have_count(0)
+    page.context.close()

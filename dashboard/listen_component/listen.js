@@ -226,7 +226,7 @@ class Mixer {
     this.start.hidden = true;
     this.start.onclick = () => this.context().resume().then(() => this.showStart());
     this.scan = el("span", "ep-listen-scan");
-    bar.append(el("span", "ep-small", "🎧 Volume"), this.volume, splitLabel, this.start, this.scan);
+    bar.append(el("span", "ep-small", "Volume"), this.volume, splitLabel, this.start, this.scan);
     this.list = el("div", "ep-listen-list");
     this.root.append(bar, this.list);
     parent.append(this.root);

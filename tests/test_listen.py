@@ -19,6 +19,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from earpiece.redis_client import RedisTarget
 from tests.conftest import Wired
 from tests.twilio_schema import problems, response_schema
 from twilio_sim.media_streams import AGENT_HZ, CUSTOMER_HZ, SOUNDS, mulaw
@@ -195,6 +196,26 @@ def test_a_lead_of_another_team_is_refused(wired: Wired) -> None:
         assert json.loads(socket.recv(timeout=5))["type"] == "hello"
     with connect(ws_url(wired, good), open_timeout=5) as socket:
         assert json.loads(socket.recv(timeout=5))["type"] == "refused"
+    # A ticket for ken on this call (the service would not issue one): the socket refuses it.
+    import asyncio
+
+    from earpiece import tickets
+    from earpiece.redis_client import async_client
+
+    async def ken_ticket() -> str:
+        assert wired.service.settings is not None
+        settings = wired.service.settings
+        redis = async_client(RedisTarget(settings.redis_url or "", False, None), 2)
+        try:
+            holder = tickets.Holder("supervisor", "ken", None, call=sid)
+            return (await tickets.issue(redis, settings.namespace, holder)).ticket
+        finally:
+            await redis.aclose()
+
+    forged = ws_url(wired, f"/listen/audio?sid={sid}&ticket={asyncio.run(ken_ticket())}")
+    with connect(forged, open_timeout=5) as socket:
+        message = json.loads(socket.recv(timeout=5))
+    assert message["type"] == "refused" and "leads support" in message["reason"]
     # A listen ticket opens nothing else.
     with wired.service.client() as http:
         listen_ticket = ticket(wired, sid, "mina").json()["ticket"]

@@ -16,9 +16,9 @@ Redis holds, under the floor's hash tag (several service processes share it):
 
 - `{ep}:media`       hash ConferenceSid -> JSON `{st: starting|on, mz, call, at}`: the one
                      stream of a call; `HSETNX` decides which process starts it;
-- `{ep}:ears:CF…`    hash `supervisor/socket` -> until (ms): the browsers hearing a call,
-                     each renewed by its socket every few seconds (a process that dies
-                     leaves entries that expire by themselves).
+- `{ep}:ears`        who hears which call in a browser (live/ears.py), renewed by each
+                     socket every few seconds (a process that dies leaves entries that
+                     expire by themselves).
 
 The once-a-second ticker (one process) stops a stream whose call has had no ear for
 `grace_seconds`, and forgets the streams of ended calls (Twilio ends a stream with its call).
@@ -36,6 +36,7 @@ from coach.actions import agent_leg
 from coach.audit import Audit
 from coach.errors import CoachError
 from coach.twilio_calls import TwilioCalls
+from live import ears as ears_module
 from live.model import Json, customer_leg
 from live.store import LiveFloor, now_ms, text
 
@@ -43,7 +44,6 @@ log = logging.getLogger("earpiece.media")
 
 NAME = "earpiece-listen"  # the Name Earpiece gives its streams (a stop may use it)
 GRACE_SECONDS = 10.0
-EAR_SECONDS = 15.0  # an ear not renewed for this long has gone (its process died)
 STARTING_STALE_MS = 15_000  # a start that never finished (its process died) may be retried
 # Regions that offer Media Streams (Twilio's pages name US1, IE1 and AU1).
 STREAM_REGIONS = ("us1", "ie1", "au1")
@@ -68,32 +68,19 @@ class MediaStreams:
     def _streams(self) -> str:
         return f"{self.floor.keys.tag}:media"
 
-    def _ears(self, sid: str) -> str:
-        return f"{self.floor.keys.tag}:ears:{sid}"
-
-    @staticmethod
-    def channel(namespace_tag: str, sid: str) -> str:
-        return f"{namespace_tag}:audio:{sid}"
-
     # -- ears ---------------------------------------------------------------------------
 
     async def hear(self, sid: str, ear: str) -> None:
         """A browser (`supervisor/socket`) hears `sid`, for the next EAR_SECONDS."""
-        key = self._ears(sid)
-        until = now_ms() + int(EAR_SECONDS * 1000)
-        pipe = self.floor.redis.pipeline(transaction=False)
-        pipe.hset(key, ear, until)
-        pipe.pexpire(key, int(EAR_SECONDS * 1000) * 4)
-        await pipe.execute()
+        await ears_module.hear(self.floor.redis, self.floor.keys, sid, ear)
 
     async def gone(self, sid: str, ear: str) -> None:
-        await self.floor.redis.hdel(self._ears(sid), ear)
+        await ears_module.gone(self.floor.redis, self.floor.keys, sid, ear)
 
     async def ears(self, sid: str) -> list[str]:
         """The supervisors hearing `sid` in a browser now (each once, sorted)."""
-        raw: Any = await self.floor.redis.hgetall(self._ears(sid))
-        now = now_ms()
-        return sorted({text(k).split("/", 1)[0] for k, v in raw.items() if int(v) >= now})
+        found = await ears_module.every(self.floor.redis, self.floor.keys)
+        return ears_module.people(found.get(sid, {}))
 
     # -- the stream ---------------------------------------------------------------------
 
@@ -164,6 +151,7 @@ class MediaStreams:
         if not raw:
             return
         live = {c["sid"] for c in conferences if c.get("state") != "ended"}
+        everyone = await ears_module.every(self.floor.redis, self.floor.keys)
         now = now_ms()
         for key, value in raw.items():
             sid = text(key)
@@ -173,12 +161,10 @@ class MediaStreams:
                 continue
             if found.get("st") != "on":
                 continue
-            ears: Any = await self.floor.redis.hgetall(self._ears(sid))
-            last = max([int(v) - int(EAR_SECONDS * 1000) for v in ears.values()] or [0])
             # An ear's entry is renewed every few seconds while its socket is open, and
-            # removed when it closes: the newest renewal is when the call was last heard.
-            heard = max(last, int(found.get("at") or 0), int(found.get("heard") or 0))
-            if any(int(v) >= now for v in ears.values()):
+            # removed when it closes: `heard` is kept while any ear is there.
+            heard = max(int(found.get("at") or 0), int(found.get("heard") or 0))
+            if everyone.get(sid):
                 if now - int(found.get("heard") or 0) > 2000:
                     found["heard"] = now
                     await self.floor.redis.hset(self._streams, sid, orjson.dumps(found))

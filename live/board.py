@@ -144,11 +144,13 @@ def speaking(c: Conference) -> str:
     return " + ".join(r for r in ("agent", "customer") if r in who)
 
 
-def monitoring(c: Conference) -> str:
+def monitoring(c: Conference, browser: Iterable[str] = ()) -> str:
+    """Who monitors: phone legs with their mode, then who hears it in a browser (issue 26)."""
     parts = []
     for m in c.get("monitors") or ():
         status = " · dialing" if m.get("status") == "dialing" else ""
         parts.append(f"{m['supervisor']} ({m['mode']}{status})")
+    parts.extend(f"{who} (listen · browser)" for who in browser)
     return ", ".join(parts)
 
 
@@ -178,8 +180,9 @@ def said(c: Conference) -> str:
     return f"{last.get('speaker')}: {cut}"
 
 
-def row(c: Conference, now_s: float, mask: bool) -> dict[str, Any]:
-    """One call as the board shows it; `*_ms` fields are instants the browser ticks from."""
+def row(c: Conference, now_s: float, mask: bool, browser: Iterable[str] = ()) -> dict[str, Any]:
+    """One call as the board shows it; `*_ms` fields are instants the browser ticks from;
+    `browser`: who hears it in a browser (live/ears.py)."""
     need = attention(c, now_s)
     hold = held_since(c) if c.get("state") == "hold" else None
     signals = c.get("signals") or {}
@@ -193,7 +196,7 @@ def row(c: Conference, now_s: float, mask: bool) -> dict[str, Any]:
         "started_ms": ms(c.get("started_at")),
         "hold_ms": ms(hold),
         "holds": signals.get("holds") or 0,
-        "monitoring": monitoring(c),
+        "monitoring": monitoring(c, browser),
         "speaking": speaking(c),
         "talk": agent_talk(c),
         "silent_ms": ms(signals.get("silent_since")),
@@ -230,19 +233,24 @@ class Rows:
         # what a page showing that one call waits on.
         self.versions: dict[str, int] = {}
 
-    def entries(self, conferences: Iterable[Conference], now_s: float, mask: bool) -> list[Entry]:
+    def entries(
+        self, conferences: Iterable[Conference], now_s: float, mask: bool,
+        browser: Mapping[str, Sequence[str]] | None = None,
+    ) -> list[Entry]:  # fmt: skip
         kept, out = self._kept, []
         fresh: dict[str, tuple[Conference, Any, Any, Entry]] = {}
         versions: dict[str, int] = {}
         for c in conferences:
             sid = c["sid"]
-            alerts, shown = c.get("alerts"), _shown_signals(c)
+            ears = tuple((browser or {}).get(sid, ()))
+            alerts, shown = c.get("alerts"), (_shown_signals(c), ears)
             hit = kept.get(sid)
             if hit is not None and hit[0] is c and not alerts and not hit[1] and hit[2] == shown:
                 entry = hit[3]
             else:
-                entry = _entry(c, now_s, mask)
-            if hit is None or hit[0] is not c or hit[3].row["alerts"] != entry.row["alerts"]:
+                entry = _entry(c, now_s, mask, ears)
+            if (hit is None or hit[0] is not c or hit[3].row["alerts"] != entry.row["alerts"]
+                    or hit[2][1] != ears):  # fmt: skip
                 versions[sid] = self.versions.get(sid, 0) + 1
             else:
                 versions[sid] = self.versions[sid]
@@ -260,8 +268,8 @@ def _shown_signals(c: Conference) -> tuple[Any, ...]:
     return signals.get("holds"), share, signals.get("silent_since")
 
 
-def _entry(c: Conference, now_s: float, mask: bool) -> Entry:
-    r = row(c, now_s, mask)
+def _entry(c: Conference, now_s: float, mask: bool, browser: Iterable[str] = ()) -> Entry:
+    r = row(c, now_s, mask, browser)
     return Entry(c, r, orjson.dumps(r), rank(r["score"], c.get("state"), c.get("started_at")))
 
 

@@ -320,3 +320,22 @@ def test_twilios_socket_on_one_process_the_browser_on_another(wired: Wired, tmp_
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=20)
+
+
+def test_the_floor_row_names_browser_listeners_beside_phone_legs() -> None:
+    from live.board import Rows, monitoring
+
+    call = {"sid": "CF1", "monitors": [{"supervisor": "ken", "mode": "whisper",
+                                        "status": "connected"}]}  # fmt: skip
+    assert monitoring(call, ["ana", "mina"]) == (
+        "ken (whisper), ana (listen · browser), mina (listen · browser)"
+    )
+    # A row kept from the last pass is redone when who hears it changes, and its call's
+    # version moves (the call page waits on it).
+    rows = Rows()
+    first = rows.entries([call], 0.0, True)[0]
+    assert rows.entries([call], 0.0, True)[0] is first
+    version = rows.versions["CF1"]
+    again = rows.entries([call], 0.0, True, {"CF1": ["ana"]})[0]
+    assert again is not first and again.row["monitoring"].endswith("ana (listen · browser)")
+    assert rows.versions["CF1"] == version + 1

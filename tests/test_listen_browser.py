@@ -145,6 +145,9 @@ def test_listen_in_the_browser(demo: Demo, browser: Browser) -> None:
     expect(page.locator("[data-testid=listen-state]").first).to_have_text("Live")
     expect(page.locator("[data-testid=listen-listeners]").first).to_contain_text("mina")
     assert [s["call_sid"] for s in running_streams(demo)] == [first["customer_call_sid"]]
+    # The floor row says who hears the call in a browser, beside the phone legs.
+    row = page.locator(f"tr[data-sid={first['conference_sid']}]")
+    expect(row).to_contain_text("mina (listen · browser)")
 
     # Two calls at once: each its own socket, its own level, one stream each at Twilio.
     choose(page, second)

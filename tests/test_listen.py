@@ -20,7 +20,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from earpiece.redis_client import RedisTarget
-from tests.conftest import Wired
+from tests.conftest import AUTH_TOKEN, Wired
 from tests.twilio_schema import problems, response_schema
 from twilio_sim.media_streams import AGENT_HZ, CUSTOMER_HZ, SOUNDS, mulaw
 
@@ -339,3 +339,23 @@ def test_the_floor_row_names_browser_listeners_beside_phone_legs() -> None:
     again = rows.entries([call], 0.0, True, {"CF1": ["ana"]})[0]
     assert again is not first and again.row["monitoring"].endswith("ana (listen · browser)")
     assert rows.versions["CF1"] == version + 1
+
+
+def test_the_media_stream_socket_refuses_what_is_not_twilios_stream(wired: Wired) -> None:
+    """Signed, but not JSON, or a start naming no call Earpiece streams: closed with 1008,
+    and nothing published."""
+    from twilio.request_validator import RequestValidator
+    from websockets.exceptions import ConnectionClosed
+
+    url = ws_url(wired, "/twilio/media-stream")
+    signed = {"X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(url, {})}
+    relay = wired.service.server.config.app.state.relay  # type: ignore[attr-defined]
+    before = relay.published
+    for first in ("not json {", json.dumps({"event": "start", "start": {
+            "customParameters": {"conference": "CF" + "0" * 32}}})):  # fmt: skip
+        with connect(url, open_timeout=5, additional_headers=signed) as socket:
+            socket.send(first)
+            with pytest.raises(ConnectionClosed) as closed:
+                socket.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert relay.published == before

@@ -359,3 +359,15 @@ def test_the_media_stream_socket_refuses_what_is_not_twilios_stream(wired: Wired
                 socket.recv(timeout=5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
     assert relay.published == before
+
+
+def test_a_region_without_media_streams_says_so(wiring: Any) -> None:
+    """A JP1 account (Twilio offers Media Streams in US1, IE1 and AU1): the ticket is refused
+    with the reason, and Listen still rings the supervisor's phone."""
+    wired: Wired = wiring(TWILIO_REGION="jp1")
+    call = wired.new_call("bob")
+    refused = ticket(wired, call["conference_sid"], "mina")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "media-streams-unavailable"
+    assert "Listen rings your phone" in refused.json()["error"]["message"]
+    assert not wired.sim.thread.server.config.app.state.streamer.streams

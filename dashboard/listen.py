@@ -176,7 +176,7 @@ def player(page: ui.Page, floor: Mapping[str, Mapping[str, Any]] | None = None) 
             "ticket"
         ):
             scan["entry"] = _entry(page, scan["entry"]["sid"], scan["entry"]["label"])
-    if floor is not None:
+    if floor is not None and page.runtime.services.media.available:
         scanning = st.toggle("Scan", key="listen-scan-on",
                              help="Hear each call of the Floor's filter in turn")  # fmt: skip
         seconds = st.session_state.get("listen-scan-seconds", 10)

@@ -222,3 +222,20 @@ def test_scan_hears_each_call_in_turn(demo: Demo, browser: Browser) -> None:
     page.get_by_text("Scan", exact=True).click()
     expect(scanned).to_have_count(0)
     page.context.close()
+
+
+def test_listen_in_the_browser_from_the_call_page(demo: Demo, browser: Browser) -> None:
+    call = new_call(demo, "grace")
+    sid = call["conference_sid"]
+    page = signed_in(browser, demo, "ana")  # leads sales-east, grace's team
+    page.goto(demo.signin_url.split("?")[0].rstrip("/") + f"/call?sid={sid}")
+    page.get_by_role("button", name="Listen in browser").click()
+    expect(page.locator("[data-testid=listen-state]")).to_have_text("Live")
+    wait_until(lambda: bool((levels(page) or {}).get("ears")) and
+               levels(page)["ears"][0]["frames"] > 10, 10)  # fmt: skip
+    assert [s["call_sid"] for s in running_streams(demo)
+            if s["call_sid"] == call["customer_call_sid"]]  # fmt: skip
+    # The call page says who hears the call in a browser (it reruns when that changes).
+    expect(page.get_by_text("Hearing in the browser: ana")).to_have_count(2)
+    page.screenshot(path=artifact("listen-5-call-page.png"), full_page=True)
+    page.context.close()

@@ -8,6 +8,7 @@ team), and are applied to the principal, never to what a body claims.
 from __future__ import annotations
 
 from access.principal import AGENT, SERVICE, SUPERVISOR, Principal
+from earpiece.roster import Roster, Supervisor
 
 # A words scope is this table's answer too: surfaces import it from here.
 from live.words import NO_WORDS as NO_WORDS
@@ -24,6 +25,8 @@ TICKET = "ticket"  # a one-time ticket for its own credential
 READ_TRANSCRIPT = "read-transcript"  # a call's words: people only, never the shared token
 PAUSE_TRANSCRIPT = "pause-transcript"  # for a payment: a supervisor, or the call's agent
 READ_HISTORY = "read-history"  # the archive of ended calls: search, hear, review (people)
+# Hear a live call's audio in the browser (issue 26): a person who may join it listen-only.
+HEAR_CALL = "hear-call"
 
 ALLOWED: dict[str, frozenset[str]] = {
     READ_FLOOR: frozenset({SUPERVISOR, SERVICE}),
@@ -36,6 +39,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     READ_TRANSCRIPT: frozenset({SUPERVISOR}),
     PAUSE_TRANSCRIPT: frozenset({SUPERVISOR, AGENT}),
     READ_HISTORY: frozenset({SUPERVISOR}),
+    HEAR_CALL: frozenset({SUPERVISOR}),
 }
 
 # Roles that see customers' full numbers unless the roster says otherwise
@@ -131,3 +135,30 @@ def sees_full_numbers(principal: Principal, roles: tuple[str, ...]) -> bool:
     share is masked for all: the board stream and the queues/wallboard are encoded once for
     every watcher, whatever their role, and a wallboard hangs where anyone passes."""
     return principal.kind == SUPERVISOR and principal.role in roles
+
+
+def mode_refusal(supervisor: Supervisor, mode: str, team: str | None) -> str | None:
+    """Why `supervisor` may not use `mode` (listen, whisper, barge) on a call of `team`, or
+    None when they may: QA only listens; a lead reaches their own teams, a manager and QA
+    every team (`reaches_team`, the same rule as reading a call's words)."""
+    if supervisor.role == "qa" and mode != "listen":
+        return f"{supervisor.name} is QA and may only listen"
+    if not reaches_team(supervisor.role, supervisor.teams, team):
+        teams = ", ".join(supervisor.teams) or "no team"
+        return f"{supervisor.name} leads {teams}; this call is {team or 'not on a team'}"
+    return None
+
+
+def hear_refusal(principal: Principal, roster: Roster, team: str | None) -> str | None:
+    """Why `principal` may not hear a call of `team` in the browser, or None when they may.
+
+    Listening in the browser is monitoring: the same rule as joining listen-only
+    (coach/rules.py: a lead, their own teams; a manager or QA, every team), applied to who
+    the roster says the principal is today."""
+    reason = refusal(principal, HEAR_CALL)
+    if reason is not None:
+        return reason
+    supervisor = roster.supervisors.get(principal.ident or "")
+    if supervisor is None:
+        return f"{principal.ident} is not on the roster"
+    return mode_refusal(supervisor, "listen", team)

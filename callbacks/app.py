@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from access.liveness import Liveness
 from access.oidc import OidcVerifier
@@ -25,6 +25,8 @@ from callbacks import (
     auth,
     board_stream,
     history_api,
+    listen,
+    media_stream,
     monitors,
     queues_api,
     stream,
@@ -34,6 +36,7 @@ from callbacks import (
     twiml,
     webhooks,
 )  # fmt: skip
+from callbacks.audio_relay import AudioRelay
 from callbacks.context import Context
 from callbacks.errors import HANDLERS
 from callbacks.shares import Shares
@@ -125,7 +128,7 @@ def oidc_verifier(
                         max_token_seconds=settings.oidc_max_token_seconds)  # fmt: skip
 
 
-def routes() -> list[Route]:
+def routes() -> list[BaseRoute]:
     return [
         Route("/twilio/conference-events", webhooks.conference_events, methods=["POST"]),
         Route("/twilio/call-events", webhooks.call_events, methods=["POST"]),
@@ -168,6 +171,9 @@ def routes() -> list[Route]:
         Route("/events/board", board_stream.options, methods=["OPTIONS"]),
         Route("/events/transcript", transcript_stream.transcript_events, methods=["GET"]),
         Route("/events/transcript", board_stream.options, methods=["OPTIONS"]),
+        Route("/api/conferences/{sid}/listen", listen.issue, methods=["POST"]),
+        WebSocketRoute(listen.PATH, listen.listen_socket),
+        WebSocketRoute(media_stream.PATH, media_stream.media_stream),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/metrics", api.prometheus, methods=["GET"]),
     ]
@@ -211,6 +217,11 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             shares=Shares(settings.streams_per_person, settings.board_views_per_person),
             oidc=oidc_verifier(settings, roster, redis),
         )
+        app.state.media = services.media
+        app.state.relay = relay = AudioRelay(redis, floor.keys.tag)
+        app.state.ws_signature = media_stream.ws_checker(
+            settings.auth_token, settings.base_url, settings.webhook_shared_keys
+        )
         await hub.start()
         await board.start()
         metrics.SSE_CLIENTS.set_function(lambda: hub.subscribers)
@@ -233,6 +244,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
                     services.guard.run_once,
                     services.transcription.run_once,
                     services.recording.run_once,
+                    services.media.run_once,
                 ),
                 feed_max_age_seconds=settings.feed_max_age_seconds,
             ),
@@ -244,6 +256,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             yield
         finally:
             await cancel_all([sweeper, sampler, reconciling, ticking, warming, archiving])
+            await relay.close()
             await board.stop()
             await hub.stop()
             await services.close()

@@ -9,21 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from access.policy import reaches_team
+# The rule of who may use which mode on which team's call is the authorization table's
+# (access/policy.py); the coach and the dashboard ask it under its old name.
+from access.policy import mode_refusal
 from earpiece.roster import Supervisor
 
 MODES = ("listen", "whisper", "barge")
 NO_AGENT = "nobody to coach: no agent is connected to this call"
-
-
-def refusal(supervisor: Supervisor, mode: str, team: str | None) -> str | None:
-    """Why `supervisor` may not use `mode` on a call of `team`, or None when they may."""
-    if supervisor.role == "qa" and mode != "listen":
-        return f"{supervisor.name} is QA and may only listen"
-    if not reaches_team(supervisor.role, supervisor.teams, team):
-        teams = ", ".join(supervisor.teams) or "no team"
-        return f"{supervisor.name} leads {teams}; this call is {team or 'not on a team'}"
-    return None
+refusal = mode_refusal
 
 
 def allowed_modes(supervisor: Supervisor, team: str | None) -> dict[str, str | None]:

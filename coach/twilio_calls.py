@@ -92,6 +92,22 @@ class TwilioCalls:
             if exc.code not in ("twilio-20404", "twilio-21220"):
                 raise
 
+    # -- media streams (issue 26): a call's audio to the service's WebSocket -----------------
+
+    async def start_stream(self, call_sid: str, **params: Any) -> Any:
+        """POST /Calls/{CallSid}/Streams.json: a unidirectional Stream (MZ...)
+        (https://www.twilio.com/docs/voice/api/stream-resource)."""
+        return await self._run(self.client.calls(call_sid).streams.create, **params)
+
+    async def stop_stream(self, call_sid: str, sid_or_name: str) -> None:
+        """Status=stopped on the Stream; one Twilio no longer has (the call ended) is stopped."""
+        try:
+            await self._run(self.client.calls(call_sid).streams(sid_or_name).update,
+                            status="stopped")  # fmt: skip
+        except CoachError as exc:
+            if exc.code not in ("twilio-20404", "twilio-21220"):
+                raise
+
     # -- recordings (issue 16) -------------------------------------------------------------
 
     async def start_recording(self, call_sid: str, **params: Any) -> Any:

@@ -294,6 +294,9 @@ class Settings:
     # monitored call keeps its transcription after its last watcher.
     transcription_language: str = "en-US"
     transcription_grace_seconds: float = 30.0
+    # Listening in the browser (issue 26): a call's Media Stream stops this long after the
+    # last browser hearing it closed (a supervisor who reloads does not restart it).
+    listen_grace_seconds: float = 10.0
     # The archive of ended calls (issue 16): where (unset: SQLite in data_dir), how long.
     archive_url: str | None = None
     archive_retention_days: int = 90
@@ -502,6 +505,9 @@ def load(
             "EARPIECE_ARCHIVE_SETTLE_SECONDS",
             _positive_float("EARPIECE_ARCHIVE_SETTLE_SECONDS"),
             5.0,
+        ),
+        listen_grace_seconds=get(
+            "EARPIECE_LISTEN_GRACE_SECONDS", _positive_float("EARPIECE_LISTEN_GRACE_SECONDS"), 10.0
         ),
         transcription_grace_seconds=get(
             "EARPIECE_TRANSCRIPTION_GRACE_SECONDS",

@@ -29,9 +29,10 @@ import orjson
 from earpiece.redis_client import AsyncRedis
 
 TICKET_SECONDS = 60
-# What a ticket opens: GET /events, /events/board, /events/transcript; or one recording's
+# What a ticket opens: GET /events, /events/board, /events/transcript, one call's audio
+# (/listen/audio, with `call`); or one recording's
 # audio, "recording:RE…" (callbacks/recording_media.py), which opens nothing else.
-STREAMS = ("events", "board", "transcript")
+STREAMS = ("events", "board", "transcript", "listen")
 RECORDING = "recording:"
 TICKET_BYTES = 24
 MAX_TICKET_CHARS = 64  # longer is not one of ours: refused before Redis is asked
@@ -43,7 +44,8 @@ class Holder:
     `session` the dashboard session it came from (a stream ends when that session does);
     `key_id` the personal key that asked for it (the same, when that key is revoked);
     `stream` the one stream it opens; `until` when the credential behind it expires
-    (an OIDC access token's exp), if it does."""
+    (an OIDC access token's exp), if it does; `call` the one call a `listen` ticket opens
+    the audio of (issue 26: a ticket for hearing a call is for that call and person only)."""
 
     kind: str
     ident: str | None
@@ -51,6 +53,7 @@ class Holder:
     key_id: str | None = None
     stream: str = "events"
     until: float | None = None
+    call: str | None = None
 
 
 class TooManyTickets(Exception):
@@ -98,7 +101,7 @@ async def issue(
     ticket = secrets.token_urlsafe(TICKET_BYTES)
     value = orjson.dumps({"kind": holder.kind, "ident": holder.ident, "session": holder.session,
                           "key_id": holder.key_id, "stream": holder.stream,
-                          "until": holder.until})  # fmt: skip
+                          "until": holder.until, "call": holder.call})  # fmt: skip
     await redis.set(_key(namespace, ticket), value, ex=TICKET_SECONDS)
     return Ticket(ticket, time.time() + TICKET_SECONDS)
 
@@ -114,4 +117,4 @@ async def redeem(redis: AsyncRedis, namespace: str, ticket: str) -> Holder | Non
     until = data.get("until")
     return Holder(str(data["kind"]), data.get("ident"), data.get("session"), data.get("key_id"),
                   str(data.get("stream") or "events"),
-                  float(until) if until is not None else None)  # fmt: skip
+                  float(until) if until is not None else None, data.get("call"))  # fmt: skip

@@ -140,11 +140,13 @@ def speaking(c: Conference) -> str:
     return " + ".join(r for r in ("agent", "customer") if r in who)
 
 
-def monitoring(c: Conference) -> str:
+def monitoring(c: Conference, browser: Iterable[str] = ()) -> str:
+    """Who monitors: phone legs with their mode, then who hears it in a browser (issue 26)."""
     parts = []
     for m in c.get("monitors") or ():
         status = " · dialing" if m.get("status") == "dialing" else ""
         parts.append(f"{m['supervisor']} ({m['mode']}{status})")
+    parts.extend(f"{who} (listen · browser)" for who in browser)
     return ", ".join(parts)
 
 
@@ -174,8 +176,12 @@ def said(c: Conference) -> str:
     return f"{last.get('speaker')}: {cut}"
 
 
-def row(c: Conference, now_s: float, mask: bool, country: str | None = None) -> dict[str, Any]:
-    """One call as the board shows it; `*_ms` fields are instants the browser ticks from."""
+def row(
+    c: Conference, now_s: float, mask: bool, country: str | None = None,
+    browser: Iterable[str] = (),
+) -> dict[str, Any]:  # fmt: skip
+    """One call as the board shows it; `*_ms` fields are instants the browser ticks from;
+    `browser`: who hears it in a browser (live/ears.py)."""
     need = attention(c, now_s)
     hold = held_since(c) if c.get("state") == "hold" else None
     signals = c.get("signals") or {}
@@ -190,7 +196,7 @@ def row(c: Conference, now_s: float, mask: bool, country: str | None = None) -> 
         "started_ms": ms(c.get("started_at")),
         "hold_ms": ms(hold),
         "holds": signals.get("holds") or 0,
-        "monitoring": monitoring(c),
+        "monitoring": monitoring(c, browser),
         "speaking": speaking(c),
         "talk": agent_talk(c),
         "silent_ms": ms(signals.get("silent_since")),
@@ -214,6 +220,7 @@ class Entry:
     now_s: float = 0.0
     mask: bool = True
     country: str | None = None
+    browser: tuple[str, ...] = ()
     _hidden: bytes | None = None
 
     def wire_for(self, hears: bool) -> bytes:
@@ -245,19 +252,22 @@ class Rows:
     def entries(
         self, conferences: Iterable[Conference], now_s: float, mask: bool,
         country: str | None = None,
+        browser: Mapping[str, Sequence[str]] | None = None,
     ) -> list[Entry]:  # fmt: skip
         kept, out = self._kept, []
         fresh: dict[str, tuple[Conference, Any, Any, Entry]] = {}
         versions: dict[str, int] = {}
         for c in conferences:
             sid = c["sid"]
-            alerts, shown = c.get("alerts"), _shown_signals(c)
+            ears = tuple((browser or {}).get(sid, ()))
+            alerts, shown = c.get("alerts"), (_shown_signals(c), ears)
             hit = kept.get(sid)
             if hit is not None and hit[0] is c and not alerts and not hit[1] and hit[2] == shown:
                 entry = hit[3]
             else:
-                entry = _entry(c, now_s, mask, country)
-            if hit is None or hit[0] is not c or hit[3].row["alerts"] != entry.row["alerts"]:
+                entry = _entry(c, now_s, mask, country, ears)
+            if (hit is None or hit[0] is not c or hit[3].row["alerts"] != entry.row["alerts"]
+                    or hit[2][1] != ears):  # fmt: skip
                 versions[sid] = self.versions.get(sid, 0) + 1
             else:
                 versions[sid] = self.versions[sid]
@@ -275,10 +285,13 @@ def _shown_signals(c: Conference) -> tuple[Any, ...]:
     return signals.get("holds"), share, signals.get("silent_since")
 
 
-def _entry(c: Conference, now_s: float, mask: bool, country: str | None = None) -> Entry:
-    r = row(c, now_s, mask, country)
+def _entry(
+    c: Conference, now_s: float, mask: bool, country: str | None = None,
+    browser: Iterable[str] = (),
+) -> Entry:  # fmt: skip
+    r = row(c, now_s, mask, country, browser)
     return Entry(c, r, orjson.dumps(r), rank(r["score"], c.get("state"), c.get("started_at")),
-                 now_s, mask, country)  # fmt: skip
+                 now_s, mask, country, tuple(browser))  # fmt: skip
 
 
 def entries(

@@ -34,7 +34,7 @@ import orjson
 from redis.exceptions import RedisError
 
 from earpiece.tasks import cancel_all
-from live import board, words
+from live import board, ears, words
 from live.board import Entry, Filters
 from live.feed import FeedHub
 from live.queues import LiveQueues
@@ -286,6 +286,9 @@ class BoardHub:
         try:
             conferences = await self.floor.conferences()
             queued = await self._queues() if self.queues is not None else 0
+            # Who hears which call in a browser (issue 26): one small hash for the floor.
+            heard = await ears.every(self.floor.redis, self.floor.keys)
+            browser = {sid: ears.people(found) for sid, found in heard.items()}
         except RedisError as exc:
             if self.error is None:  # once per outage, not once a pass
                 log.warning("board: Redis is unreachable: %s", exc)
@@ -293,7 +296,7 @@ class BoardHub:
         else:
             self.error = None
             self._passed_at = time.monotonic()
-            self._work_out(conferences, queued)
+            self._work_out(conferences, queued, browser)
         self.pass_ms = (time.perf_counter() - started) * 1000
         await self._announce()
 
@@ -311,8 +314,12 @@ class BoardHub:
             self.queue_message = stable[:-1] + b',"at":' + orjson.dumps(now_ms()) + b"}"
         return sum(q["waiting"] for q in queues)
 
-    def _work_out(self, conferences: list[dict[str, Any]], queued: int = 0) -> None:
-        everything = self._rows.entries(conferences, time.time(), self.mask, self.country)
+    def _work_out(
+        self, conferences: list[dict[str, Any]], queued: int = 0,
+        browser: dict[str, list[str]] | None = None,
+    ) -> None:  # fmt: skip
+        everything = self._rows.entries(conferences, time.time(), self.mask, self.country,
+                                        browser)  # fmt: skip
         head = (
             b'"live":' + orjson.dumps(len(conferences))
             + b',"queued":' + orjson.dumps(queued)

@@ -111,6 +111,7 @@ SAMPLES = {
     "EARPIECE_STREAMS_PER_PERSON": "3",
     "EARPIECE_BOARD_VIEWS_PER_PERSON": "3",
     "EARPIECE_TICKETS_PER_MINUTE": "3",
+    "EARPIECE_LISTEN_GRACE_SECONDS": "4",
 }
 # What a setting needs beside it to load at all (both with and without it).
 CONTEXT = {"EARPIECE_OIDC_ISSUER": {"EARPIECE_OIDC_AUDIENCE": "earpiece-api"}}

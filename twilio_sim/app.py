@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from earpiece.tasks import cancel_all
-from twilio_sim import control, recordings, rest, transcriptions
+from twilio_sim import control, media_streams, recordings, rest, transcriptions
 from twilio_sim.config import SimConfig
 from twilio_sim.delivery import Deliverer
 from twilio_sim.engine import Engine
@@ -51,6 +51,7 @@ def create_app(
     engine = Engine(config, deliverer, rng)
     transcriber = Transcriber(engine, deliverer, config.words_per_second)
     recorder = recordings.Recorder(engine, deliverer, config.recording_processing_seconds)
+    streamer = media_streams.Streamer(engine)
     workspace_floor = Workspace(engine, deliverer, workspace, rng) if workspace else None
     for agent, queues in (workers or {}).items():
         if workspace_floor is not None:
@@ -75,6 +76,7 @@ def create_app(
             if workspace_floor is not None:
                 await workspace_floor.stop()
             await transcriber.stop_all()
+            await streamer.stop_all()
             await engine.stop()
             await deliverer.stop()
 
@@ -83,6 +85,7 @@ def create_app(
             *rest.routes(),
             *transcriptions.routes(),
             *recordings.routes(),
+            *media_streams.routes(),
             *control.routes(),
             *taskrouter_rest.routes(),
             *taskrouter_control.routes(),
@@ -93,5 +96,6 @@ def create_app(
     app.state.engine = engine
     app.state.transcriber = transcriber
     app.state.recorder = recorder
+    app.state.streamer = streamer
     app.state.workspace = workspace_floor
     return app

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from twilio_sim import media_streams
 from twilio_sim.config import Endpoint, Reliability
 from twilio_sim.engine import Engine, SimError
 from twilio_sim.traffic import busy_duplicate, customer_number
@@ -139,6 +140,9 @@ async def action(request: Request, engine: Engine) -> Response:
 async def state(request: Request, engine: Engine) -> Response:
     workspace = getattr(request.app.state, "workspace", None)
     extra = {"taskrouter": workspace.state()} if workspace is not None else {}
+    streamer = getattr(request.app.state, "streamer", None)
+    if streamer is not None:
+        extra["streams"] = media_streams.state(streamer)  # Media Streams (issue 26)
     return _json({**engine.state(), **extra})
 
 

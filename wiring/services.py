@@ -15,6 +15,7 @@ from archive.store import Store, open_store
 from coach.actions import Coach
 from coach.audit import Audit
 from coach.guard import Guard, GuardPolicy
+from coach.media import MediaStreams, media_streams_available
 from coach.reconciler import Reconciler
 from coach.recording import Recording
 from coach.taskrouter_repair import TaskRouterRepair
@@ -47,6 +48,7 @@ class Services:
     recording: Recording
     store: Store
     archiver: Archiver
+    media: MediaStreams
 
     @property
     def audit(self) -> Audit:
@@ -138,5 +140,11 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
                         retention_days=settings.archive_retention_days,
                         settle_seconds=settings.archive_settle_seconds,
                         country=settings.country)  # fmt: skip
+    # Listening in the browser (issue 26): the stream's URL is the service's own WebSocket
+    # (wss:// of PUBLIC_BASE_URL; callbacks/media_stream.py).
+    ws_base = settings.base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+    media = MediaStreams(floor, coach.twilio, coach.audit, ws_base + "/twilio/media-stream",
+                         grace_seconds=settings.listen_grace_seconds,
+                         available=media_streams_available(settings.twilio_region))  # fmt: skip
     return Services(settings, target, roster, redis, floor, coach, reconciler, guard, queues,
-                    transcripts, transcription, recording, store, archiver)  # fmt: skip
+                    transcripts, transcription, recording, store, archiver, media)  # fmt: skip

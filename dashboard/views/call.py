@@ -12,7 +12,7 @@ import streamlit as st
 from coach.actions import MAX_CARD_CHARS
 from coach.audit import AuditFilter
 from coach.rules import refusal
-from dashboard import board, reading, transcript, ui
+from dashboard import board, listen, reading, transcript, ui
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
 from live.attention import clock, seconds_since
@@ -164,6 +164,8 @@ def live_part(page: ui.Page, sid: str) -> None:
                      "joining the call answers it.", icon=":material/sos:")  # fmt: skip
         ui.mic_banner(conference, page.who.id)
         ui.mode_buttons(page, conference, key=f"call-{sid}")
+        listen.control(page, conference, key=f"call-{sid}")
+        listen.player(page)
         signal_tiles(conference)
         st.subheader("On the call")
         st.dataframe(participants(conference, page), hide_index=True)

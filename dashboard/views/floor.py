@@ -11,7 +11,7 @@ import streamlit as st
 
 from coach.errors import CoachError
 from coach.rules import refusal
-from dashboard import board, reading, ui
+from dashboard import board, listen, reading, ui
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
 from live import history, words
@@ -96,6 +96,7 @@ def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
         )
         if ui.own_monitor(conference, page.who.id) is None:
             ui.mode_buttons(page, conference, key=f"floor-{sid}")
+            listen.control(page, conference, key=f"floor-{sid}")
         else:
             st.caption("You are on this call: its controls are above.")
         if st.button("Open call page →", key=f"open-{sid}"):
@@ -225,6 +226,7 @@ def live_part(page: ui.Page) -> None:
     help_banner(ui.help_cue(conferences))
     phrase_banner(ui.phrase_cue(conferences))
     own_call(page, by_sid)
+    listen.player(page, by_sid)
     chosen_call(page, by_sid)
     mine = monitors_by_supervisor(conferences).get(page.who.id)
     selected = state.get("selected-sid")

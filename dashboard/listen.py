@@ -1,0 +1,206 @@
+"""Listen in browser (issue 26): the control beside Listen, and the player that hears calls.
+
+The sound never passes through Streamlit: the player (`listen_component/listen.js`,
+shipped in this package, no CDN) opens a WebSocket per call straight to the callback
+service's `/listen/audio` with a one-time ticket for that call and this supervisor,
+issued here after the same check as joining listen-only (access/policy.py
+`hear_refusal`). The page reruns only when the player asks: a socket closed and wants
+a new ticket, a call was removed, or scan moves on.
+
+What a team lead expects, where the issue is silent:
+- up to four calls at once (MAX_CALLS), each with its own level and mute, kept while
+  they move between the Floor and a call page (the calls are the session's);
+- "scan" (on the Floor) hears the live calls you may hear (talking or on hold, in the
+  order they started) one after another, N seconds each, as PBX supervisors do with
+  ChanSpy; it replaces what you hear while it runs, and stopping it brings your calls back;
+- a call that ends says so in the player and leaves it on the next rerun.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from access.policy import hear_refusal
+from access.principal import of_supervisor
+from dashboard import board, ui
+from dashboard.runtime import Unavailable
+from dashboard.text import literal
+from earpiece import tickets
+
+ASSETS = Path(__file__).parent / "listen_component"
+KEY = "listen-player"
+MAX_CALLS = 4
+SCAN_SECONDS = (5, 10, 20, 30)
+EARS = "listen-ears"  # session: [{sid, label, ticket, url}]
+SCAN = "listen-scan"  # session: {seconds, sid} while scanning
+
+_mount = st.components.v2.component(
+    "earpiece_listen",
+    css=(ASSETS / "listen.css").read_text(encoding="utf-8"),
+    js=(ASSETS / "listen.js").read_text(encoding="utf-8"),
+)
+
+
+def audio_url(feed_url: str, sid: str, ticket: str) -> str:
+    base = feed_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+    return f"{base}/listen/audio?" + urlencode([("sid", sid), ("ticket", ticket)])
+
+
+def refusal(page: ui.Page, conference: Mapping[str, Any]) -> str | None:
+    """Why this supervisor may not hear this call in the browser, or None."""
+    if not page.runtime.services.media.available:
+        return "Twilio offers Media Streams only in US1, IE1 and AU1: Listen rings your phone"
+    if conference.get("state") == "ended":
+        return "the call has ended"
+    principal = of_supervisor(page.who, "session", page.session)
+    return hear_refusal(principal, page.runtime.roster, conference.get("team"))
+
+
+def _label(conference: Mapping[str, Any]) -> str:
+    return f"{conference.get('agent') or 'No agent yet'} · {conference.get('team') or '—'}"
+
+
+def _ticket(page: ui.Page, sid: str) -> str | None:
+    holder = tickets.Holder("supervisor", page.who.id, page.session, stream="listen",
+                            call=sid)  # fmt: skip
+    try:
+        issued = page.runtime.run(
+            tickets.issue(page.runtime.services.redis, page.settings.namespace, holder)
+        )
+    except Unavailable:
+        return None
+    return issued.ticket
+
+
+def _entry(page: ui.Page, sid: str, label: str) -> dict[str, str] | None:
+    ticket = _ticket(page, sid)
+    if ticket is None:
+        return None
+    url = audio_url(page.settings.board_feed_url, sid, ticket)
+    return {"sid": sid, "label": label, "ticket": ticket, "url": url}
+
+
+def ears() -> list[dict[str, str]]:
+    found = st.session_state.get(EARS)
+    return found if isinstance(found, list) else []
+
+
+def control(page: ui.Page, conference: Mapping[str, Any], key: str) -> None:
+    """The "Listen in browser" button of one call, and who hears it in a browser."""
+    sid = str(conference["sid"])
+    heard = [e for e in ears() if e["sid"] == sid]
+    reason = refusal(page, conference)
+    if reason is None and heard:
+        reason = "you hear this call in the browser (the player above)"
+    if reason is None and len(ears()) >= MAX_CALLS:
+        reason = f"you hear {MAX_CALLS} calls: remove one from the player first"
+    columns = st.columns([1, 2])
+    # on_click: the call is added before the page's run, so the player above draws it.
+    columns[0].button(
+        "Listen in browser", key=f"{key}-browser", icon=":material/headphones:",
+        disabled=reason is not None, on_click=_add, args=(page, sid, _label(conference)),
+        help=reason or "Hear this call here, with no phone (listen-only)",
+    )  # fmt: skip
+    try:
+        others = page.runtime.run(page.runtime.services.media.ears(sid))
+    except Unavailable:
+        others = []
+    if others:
+        columns[1].caption("Hearing in the browser: " + literal(", ".join(others)))
+
+
+def _add(page: ui.Page, sid: str, label: str) -> None:
+    entry = _entry(page, sid, label)
+    if entry is None:
+        ui.flash("error", "The floor is out of reach: try again in a moment.")
+        return
+    st.session_state[EARS] = [*[e for e in ears() if e["sid"] != sid], entry][-MAX_CALLS:]
+    st.session_state.pop(SCAN, None)
+    st.session_state["listen-scan-on"] = False
+
+
+def _on_ticket() -> None:
+    value = board.trigger("ticket", KEY)
+    if isinstance(value, dict):
+        st.session_state["listen-renew"] = value
+
+
+def _on_remove() -> None:
+    value = board.trigger("remove", KEY)
+    if isinstance(value, dict):
+        sid = value.get("sid")
+        st.session_state[EARS] = [e for e in ears() if e["sid"] != sid]
+        scan = st.session_state.get(SCAN)
+        if isinstance(scan, dict) and scan.get("sid") == sid:
+            st.session_state.pop(SCAN, None)
+
+
+def _on_next() -> None:
+    value = board.trigger("next", KEY)
+    scan = st.session_state.get(SCAN)
+    if isinstance(value, dict) and isinstance(scan, dict) and value.get("sid") == scan.get("sid"):
+        st.session_state["listen-scan-next"] = True
+
+
+def _next_scan(page: ui.Page, candidates: list[Mapping[str, Any]], after: str | None) -> None:
+    scan = st.session_state.get(SCAN)
+    if not isinstance(scan, dict):
+        return
+    hearable = [c for c in candidates if c.get("state") in ("talking", "hold")
+                and refusal(page, c) is None]  # fmt: skip
+    if not hearable:
+        scan.update(sid=None, entry=None)
+        return
+    sids = [str(c["sid"]) for c in hearable]
+    start = (sids.index(after) + 1) % len(sids) if after in sids else 0
+    chosen = hearable[start]
+    scan.update(sid=str(chosen["sid"]), entry=_entry(page, str(chosen["sid"]), _label(chosen)))
+
+
+def player(page: ui.Page, floor: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    """The player: the calls this supervisor hears (or, scanning, the one scanned). With
+    `floor` (the Floor page's calls in the board's order), scan is offered too."""
+    state = st.session_state
+    renew = state.pop("listen-renew", None)
+    if isinstance(renew, dict):
+        state[EARS] = [
+            (_entry(page, e["sid"], e["label"]) or e) if e.get("ticket") == renew.get("ticket")
+            else e for e in ears()
+        ]  # fmt: skip
+        scan = state.get(SCAN)
+        if isinstance(scan, dict) and (scan.get("entry") or {}).get("ticket") == renew.get(
+            "ticket"
+        ):
+            scan["entry"] = _entry(page, scan["entry"]["sid"], scan["entry"]["label"])
+    if floor is not None and page.runtime.services.media.available:
+        scanning = st.toggle("Scan", key="listen-scan-on",
+                             help="Hear each call of the Floor's filter in turn")  # fmt: skip
+        seconds = st.session_state.get("listen-scan-seconds", 10)
+        if scanning:
+            seconds = st.select_slider("Seconds a call", SCAN_SECONDS, value=seconds,
+                                       key="listen-scan-seconds")  # fmt: skip
+        scan = state.get(SCAN)
+        if scanning and not isinstance(scan, dict):
+            state[SCAN] = {"seconds": seconds, "sid": None, "entry": None}
+            _next_scan(page, list(floor.values()), None)
+        elif scanning and isinstance(scan, dict):
+            scan["seconds"] = seconds
+            if state.pop("listen-scan-next", False) or scan.get("sid") not in floor:
+                _next_scan(page, list(floor.values()), scan.get("sid"))
+        elif not scanning:
+            state.pop(SCAN, None)
+    scan = state.get(SCAN)
+    if isinstance(scan, dict):
+        calls = [scan["entry"]] if scan.get("entry") else []
+        scanned = {"seconds": scan["seconds"], "sid": scan.get("sid")}
+    else:
+        calls, scanned = ears(), None
+    if not calls and scanned is None:
+        return
+    _mount(key=KEY, data={"calls": calls, "scan": scanned}, on_ticket_change=_on_ticket,
+           on_remove_change=_on_remove, on_next_change=_on_next)  # fmt: skip

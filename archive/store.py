@@ -77,6 +77,9 @@ class Store(Protocol):
 
     async def reviews(self, search: ReviewSearch) -> list[Json]: ...
 
+    async def reindex(self) -> int:
+        """Every call's search words made again (archive/words.py; `earpiece archive reindex`)."""
+
     async def forget_before(self, ended_ms: int) -> list[Json]:
         """Delete what ended before `ended_ms` (retention); the deleted calls' recordings."""
 

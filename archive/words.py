@@ -5,7 +5,7 @@ into words at spaces and punctuation, which Japanese does not have: `解約し�
 would be one word, and `解約` would find nothing inside it. So the archive does
 not hand them the transcript as said, but its words: every transcript and every
 query goes through `index_words`, which folds the text (live/japanese.py: NFKC,
-so `ｃａｎｃｅｌ` is `cancel`; case; katakana as hiragana) and cuts Japanese into
+so full-width `cancel` is `cancel`; case; katakana as hiragana) and cuts Japanese into
 the analyser's shortest units, each by its dictionary form (`解約 し たい です`;
 `解約金` is `解約 金`, so `解約` finds it). The stores' own tokenizers then see
 words, a search is a phrase of them (in order, side by side), and the index stays
@@ -20,6 +20,9 @@ An archive indexed before this is reindexed by `earpiece archive reindex`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from live.japanese import fold, has_japanese
 from live.japanese import index_words as japanese_words
 
@@ -31,3 +34,9 @@ def index_words(text: str) -> str:
     if has_japanese(text):
         return japanese_words(text)
     return fold(text)
+
+
+def record_words(doc: Mapping[str, Any]) -> str:
+    """An archived call's index words, from its document's final lines (a reindex)."""
+    lines = doc.get("transcript") or ()
+    return index_words(" ".join(str(line.get("text") or "") for line in lines))

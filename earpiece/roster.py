@@ -163,7 +163,8 @@ def _language(value: Any, team: str, source: str) -> str:
     the team and the code otherwise, at load, not on a live call's first transcription."""
     if not isinstance(value, str) or not is_offered(value):
         raise SettingError(f"{source}: teams.{team}.language {str(value)[:40]!r} is not a "
-                           "language Twilio's real-time transcription offers (e.g. ja-JP, en-US)")  # fmt: skip
+                           "language Twilio's real-time transcription offers "
+                           "(e.g. ja-JP, en-US)")  # fmt: skip
     return value
 
 

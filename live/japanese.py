@@ -38,7 +38,9 @@ from sudachipy import Dictionary, SplitMode
 
 # Hiragana, katakana (with the long vowel mark), CJK ideographs, the iteration marks,
 # half-width katakana: a character of Japanese writing.
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3005\u3006\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+_JAPANESE = re.compile(
+    r"[\u3040-\u30ff\u3005\u3006\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]"
+)
 _KANA_ONLY = re.compile(r"[\u3040-\u30ff]+")
 _HIRAGANA_ONLY = re.compile(r"[\u3040-\u309f\u30fc]+")
 # Katakana ァ..ヶ is hiragana ぁ..ゖ 0x60 code points below.

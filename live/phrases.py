@@ -5,8 +5,8 @@ NFKC, so full- and half-width forms are one; case folded; katakana as hiragana),
 and then how a phrase matches depends on its script:
 
 - A phrase without Japanese characters matches whole words, whatever the case,
-  width, punctuation and spacing ("Cancel my account!" and "ＣＡＮＣＥＬ my account"
-  say "cancel my account"): words are runs of letters between spaces.
+  width, punctuation and spacing ("Cancel my account!", and "CANCEL my account" in
+  full-width letters, say "cancel my account"): words are runs of letters between spaces.
 - A phrase with Japanese characters matches whole words of a morphological
   analysis (SudachiPy, its longest units; live/japanese.py says why): the line
   and the phrase are cut into words, each word compared by its dictionary form,

@@ -22,8 +22,7 @@ from earpiece.roster import Roster
 from live import redact
 from live.batching import BatchedScript
 from live.keys import Keys
-from live.model import Json
-from live.model import role_of
+from live.model import Json, role_of
 from live.phrases import Matcher
 from live.store import LiveFloor, now_ms, text
 from live.transcript_events import SPEAKERS, TranscriptionEvent

@@ -26,6 +26,7 @@ running on a leg of that conference: on the transcribed leg's own voice as its
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ TRACKS = ("inbound_track", "outbound_track", "both_tracks")
 NOT_IN_PROGRESS = 21220
 # Words per partial result, and how long the engine takes to settle a final after speech.
 WORDS_PER_PARTIAL = 3
+# Kana and kanji: a line in Japanese (no spaces; its partials grow three characters at a time).
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 FINAL_AFTER_SECONDS = 0.3
 
 
@@ -178,13 +181,21 @@ class Transcriber:
         return [t for t in self.transcriptions.values()
                 if t.status == "in-progress" and t.call_sid in legs]  # fmt: skip
 
+    def language(self, conference: Conference) -> str:
+        """The LanguageCode the conference's transcription was started with."""
+        running = self.listening(conference)
+        return running[0].language if running else "en-US"
+
     def running(self, conference: Conference) -> bool:
         return bool(self.listening(conference))
 
     async def say(self, conference: Conference, p: Participant, text: str) -> None:
         """`p` says `text`: speech events, and what each transcription hears of it, word by
         word (partials) and then whole (the final), at the pace of speech."""
-        words = text.split()
+        # A Japanese engine writes no spaces between words: its partials grow by characters.
+        spaced = " " in text.strip() or not _JAPANESE.search(text)
+        joiner = " " if spaced else ""
+        words = text.split() if spaced else [text[i : i + 3] for i in range(0, len(text), 3)]
         if not words:
             return
         engine = self.engine
@@ -197,7 +208,7 @@ class Transcriber:
             for tr in self.listening(conference):
                 track = "inbound_track" if tr.call_sid == p.call_sid else "outbound_track"
                 if tr.partial_results and tr.hears(track):
-                    self._content(tr, track, " ".join(words[:end]), final=False)
+                    self._content(tr, track, joiner.join(words[:end]), final=False)
         await asyncio.sleep(pace * (len(words) % WORDS_PER_PARTIAL or WORDS_PER_PARTIAL))
         if p.status != "connected" or conference.status == "completed":
             return
@@ -206,7 +217,7 @@ class Transcriber:
         for tr in self.listening(conference):
             track = "inbound_track" if tr.call_sid == p.call_sid else "outbound_track"
             if tr.hears(track):
-                self._content(tr, track, " ".join(words), final=True)
+                self._content(tr, track, joiner.join(words), final=True)
 
     def say_soon(self, conference: Conference, p: Participant, text: str) -> None:
         if p.status != "connected":

@@ -27,7 +27,7 @@ EN = ROSTER.teams["billing"]  # cancel my account, speak to your manager, charge
 # A line, and the jp-support phrases it raises (nothing else).
 JAPANESE: list[tuple[str, set[str]]] = [
     ("解約したいです", {"解約"}),  # no spaces: the word inside the sentence
-    ("もう解約します！", {"解約"}),
+    ("もう解約します" + wide("!"), {"解約"}),  # with a full-width mark
     ("カイヤクしたいんですが", {"解約"}),  # katakana spelling
     ("かいやくしたいです", {"解約"}),  # hiragana spelling, which the analyser cuts badly
     ("解約金はいくらですか", set()),  # another word (a team that wants it names it)

@@ -16,6 +16,7 @@ from typing import Any
 
 from earpiece.languages import DEFAULT_LANGUAGE, is_offered
 from earpiece.settings import SettingError, Settings
+from live.phrases import BadPhrase, Phrase
 
 ROLES = ("lead", "manager", "qa")
 # always: every call; monitored: while a supervisor is on the call or has its page open.
@@ -155,6 +156,10 @@ def _phrases(value: Any, where: str) -> tuple[str, ...]:
                 re.compile(phrase[3:])
             except re.error as exc:
                 raise SettingError(f"{where}: {phrase[:60]!r} is not a pattern: {exc}") from None
+        try:  # the words it matches, as the webhook will (Japanese ones by the analyser)
+            Phrase.of(phrase)
+        except BadPhrase as exc:
+            raise SettingError(f"{where}: {exc}") from None
     return out
 
 

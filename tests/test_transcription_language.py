@@ -4,15 +4,18 @@ was asked), kept with the live transcript and with the archived call, and search
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 import pytest
 
 from earpiece.roster import parse
 from earpiece.settings import SettingError, load
+from live.japanese import has_japanese
 from tests.conftest import Wired
 from tests.test_archive import archived
 from tests.test_transcript import quiet, say, state, transcriber, transcript
+from twilio_sim.dialogues import DIALOGUES, JAPANESE, pick
 
 TEAM = """
 [teams.tokyo]
@@ -57,6 +60,21 @@ def test_not_phrases_take_plain_words_only() -> None:
     body = TEAM.format(language='language = "ja-JP"\nnot_phrases = ["re:.*"]')
     with pytest.raises(SettingError, match="not_phrases"):
         parse(body)
+
+
+@pytest.mark.parametrize("phrase", ["、。", "!!!"])
+def test_a_phrase_with_no_words_refuses_the_roster_in_either_script(phrase: str) -> None:
+    body = TEAM.format(language=f'language = "ja-JP"\nphrases = ["{phrase}"]')
+    with pytest.raises(SettingError, match="no words to match"):
+        parse(body)
+
+
+def test_the_simulator_speaks_the_language_it_transcribes() -> None:
+    rng = random.Random(4)
+    for _ in range(20):
+        japanese = pick(rng, "ja-JP")
+        assert japanese in JAPANESE and all(has_japanese(said) for _, said in japanese)
+        assert pick(rng, "en-US") in DIALOGUES
 
 
 @pytest.fixture

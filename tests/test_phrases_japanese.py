@@ -95,18 +95,22 @@ def floor(wiring: Callable[..., Wired]) -> Wired:
     return wired
 
 
-def test_the_corpus_through_the_webhook_raises_what_it_should(floor: Wired) -> None:
-    """A jp-support call (transcribe = always, ja-JP): the customer says every corpus line,
-    the simulator posts Twilio's signed callbacks, and the conference shows exactly the
-    phrase hits each line should raise."""
-    call = floor.new_call("sato")
+@pytest.mark.parametrize(("agent", "corpus"), [("sato", JAPANESE), ("tara", ENGLISH)],
+                         ids=["jp-support", "billing"])  # fmt: skip
+def test_the_corpus_through_the_webhook_raises_what_it_should(
+    floor: Wired, agent: str, corpus: list[tuple[str, set[str]]]
+) -> None:
+    """A call of the team (transcribe = always; jp-support in ja-JP): the customer says
+    every corpus line, the simulator posts Twilio's signed callbacks, and the conference
+    shows exactly the phrase hits each line should raise."""
+    call = floor.new_call(agent)
     sid = call["conference_sid"]
     floor.wait(lambda: (floor.conference(sid) or {}).get("transcript", {}).get("state") == "on",
                10)  # fmt: skip
-    for line, _ in JAPANESE:
+    for line, _ in corpus:
         say(floor, sid, call["customer_call_sid"], line)
         quiet(floor)
-    wanted = {line for line, _ in JAPANESE}
+    wanted = {line for line, _ in corpus}
 
     def finals() -> set[str]:
         return {x["text"] for x in transcript(floor, sid)["lines"] if x["final"]} & wanted
@@ -115,5 +119,5 @@ def test_the_corpus_through_the_webhook_raises_what_it_should(floor: Wired) -> N
     hits: dict[str, set[str]] = {}
     for hit in transcript(floor, sid)["phrases"]:
         hits.setdefault(hit["line"]["text"], set()).add(hit["phrase"])
-    assert {line: hits.get(line, set()) for line, _ in JAPANESE} == dict(JAPANESE)
+    assert {line: hits.get(line, set()) for line, _ in corpus} == dict(corpus)
     assert "phrase" in (floor.conference(sid) or {})["alerts"]

@@ -20,7 +20,8 @@ and then how a phrase matches depends on its script:
   where one ends, or inside a hiragana word (the analyser's bad cut), so
   `かいやく` fires on `かいやくしたい` and not on `ちかいやくそく` (近い約束).
 - A phrase written `re:...` is a regular expression, matched against the line's
-  folded words (the old way, kept for what the above cannot say).
+  folded words (the old way, kept for what the above cannot say); its own
+  non-ASCII letters are folded the same way, its syntax is left alone.
 
 A team excludes a false hit with `not_phrases`: where the line says one of them,
 no phrase raises on the words it covers (`not_phrases = ["クレームブリュレ"]`
@@ -50,6 +51,20 @@ def words(text: str) -> str:
     return " " + " ".join(_NOT_WORD.sub(" ", fold(text)).split()) + " "
 
 
+def _fold_pattern(pattern: str) -> str:
+    """A `re:` pattern's own letters folded as the line's are (`クレーム` finds `ｸﾚｰﾑ`),
+    its ASCII (the pattern's syntax) untouched; a letter that folds to punctuation is
+    matched literally."""
+    out = []
+    for ch in pattern:
+        if ord(ch) < 128:
+            out.append(ch)
+            continue
+        folded = fold(ch)
+        out.append(folded if folded.isalnum() else re.escape(folded))
+    return "".join(out)
+
+
 class BadPhrase(ValueError):
     pass
 
@@ -71,7 +86,8 @@ class Phrase:
             raise BadPhrase(f"a phrase must have 1 to {MAX_PHRASE_CHARS} characters: {raw[:40]!r}")
         if raw.startswith(PATTERN_PREFIX):
             try:
-                return cls(raw, None, re.compile(raw[len(PATTERN_PREFIX) :], re.IGNORECASE))
+                pattern = _fold_pattern(raw[len(PATTERN_PREFIX) :])
+                return cls(raw, None, re.compile(pattern, re.IGNORECASE))
             except re.error as exc:
                 raise BadPhrase(f"{raw[:60]!r} is not a regular expression: {exc}") from None
         if has_japanese(fold(raw)):

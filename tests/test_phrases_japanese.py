@@ -82,6 +82,16 @@ def test_a_team_excludes_a_false_hit_in_either_language() -> None:
     assert japanese.matches("クレーム対応ではなくクレームです") == ["クレーム"]
 
 
+def test_a_pattern_sees_the_line_folded_and_keeps_its_syntax() -> None:
+    kana = Matcher.of(["re:クレーム(?!ブリュレ)"])  # a team's own way out of the false hit
+    assert kana.matches("ｸﾚｰﾑです") == ["re:クレーム(?!ブリュレ)"]  # half-width
+    assert kana.matches("くれーむです") == ["re:クレーム(?!ブリュレ)"]  # hiragana
+    assert kana.matches("クレームブリュレです") == []
+    english = Matcher.of([r"re:\bswitch(ing)? to (acme|globex)\b"])
+    assert english.matches(wide("Switching") + " to Globex") != []
+    assert english.matches("switchingto globex") == []
+
+
 def test_phrases_are_checked_at_load() -> None:
     with pytest.raises(BadPhrase):
         Phrase.of("、。")  # punctuation only: no word to match

@@ -54,11 +54,15 @@ WORDS = ("I", "would", "like", "to", "check", "the", "balance", "on", "my", "acc
          "and", "also", "ask", "about", "the", "new", "plan", "we", "talked", "about")  # fmt: skip
 
 
-# Japanese lines as a ja-JP engine writes them (no spaces), some with the team's phrases.
-JA_PARTS = ("お電話ありがとうございます", "請求が二重になっています", "解約したいです",
-            "責任者を出してください", "カード番号をお願いします", "住所を変更したいです",
-            "クレームブリュレが届きません", "ｸﾚｰﾑを言いたいんですけど", "かいやくの手続きは",
-            "明日の午前中にお願いします", "もう三回目ですよ", "確認いたします")  # fmt: skip
+# Japanese lines as a ja-JP engine writes them (no spaces). The ingest rounds say none of
+# the team's phrases, as the English lines say none (a phrase hit costs the same in either
+# language: the conference on the feed); the matching times lines with them too.
+JA_PARTS = ("お電話ありがとうございます", "請求が二重になっています", "契約の内容を確認したい",
+            "カード番号をお願いします", "住所を変更したいです", "クレームブリュレが届きません",
+            "明日の午前中にお願いします", "もう三回目ですよ", "確認いたします",
+            "少々お待ちください", "かしこまりました", "ちかいやくそくがあります")  # fmt: skip
+JA_ALERTS = ("解約したいです", "責任者を出してください", "ｸﾚｰﾑを言いたいんですけど",
+             "かいやくの手続きは")  # fmt: skip
 
 
 BENCH_ROSTER = """
@@ -182,7 +186,8 @@ def matching(lines: int = 20_000) -> dict[str, list[float]]:
     samples = {
         "English": [" ".join(rng.sample(WORDS, rng.randint(6, 12))) + " cancel my account"
                     for _ in range(200)],
-        "Japanese": ["、".join(rng.sample(JA_PARTS, rng.randint(1, 3))) for _ in range(200)],
+        "Japanese": ["、".join(rng.sample(JA_PARTS + JA_ALERTS, rng.randint(1, 3)))
+                     for _ in range(200)],
     }  # fmt: skip
     out: dict[str, list[float]] = {}
     for name, texts in samples.items():

@@ -73,34 +73,48 @@ class Token:
 _local = threading.local()
 
 
+def _dictionary() -> Any:
+    dictionary = getattr(_local, "dictionary", None)
+    if dictionary is None:
+        dictionary = _local.dictionary = Dictionary(dict="core")
+        # Blanks and symbols, by part of speech id (no tuple of strings made per word).
+        _local.not_words = dictionary.pos_matcher(lambda pos: pos[0] in _NOT_WORDS)
+    return dictionary
+
+
 def _tokenizer(mode: str) -> Any:
     cached: dict[Any, Any] | None = getattr(_local, "tokenizers", None)
     if cached is None:
         cached = _local.tokenizers = {}
     found = cached.get(mode)
     if found is None:
-        dictionary = getattr(_local, "dictionary", None)
-        if dictionary is None:
-            dictionary = _local.dictionary = Dictionary(dict="core")
-        found = cached[mode] = dictionary.tokenizer(mode=_MODES[mode])
+        found = cached[mode] = _dictionary().tokenizer(mode=_MODES[mode])
     return found
 
 
-def tokens(text: str, mode: str = LONG) -> list[Token]:
-    """The words of `text` in order, without blanks and punctuation."""
+def tokens(text: str, mode: str = LONG, readings: bool = False) -> list[Token]:
+    """The words of `text` in order, without blanks and punctuation; each word's reading
+    where it is written in kana (where a line's reading matters), or everywhere."""
     out: list[Token] = []
     normal = unicodedata.normalize("NFKC", text)
-    for m in _tokenizer(mode).tokenize(normal):
+    tokenizer = _tokenizer(mode)
+    not_words = _local.not_words
+    for m in tokenizer.tokenize(normal):
         surface = m.surface()
         kana = _KANA_ONLY.fullmatch(surface) is not None
         # (a lone long vowel mark ー is kana, cut off a word the analyser did not know)
-        if not surface.strip() or (m.part_of_speech()[0] in _NOT_WORDS and not kana):
+        if not surface.strip() or (not kana and not_words(m)):
             continue
-        # A word in Latin letters keeps its own spelling (Sudachi's normal form of `cancel`
-        # is キャンセル: an English search must still find the English word).
-        key = fold(m.normalized_form() if has_japanese(surface) else surface)
-        reading = fold(m.reading_form()) if has_japanese(surface) else key
-        out.append(Token(key, reading, kana, _HIRAGANA_ONLY.fullmatch(surface) is not None))
+        if not has_japanese(surface):
+            # A word in Latin letters keeps its own spelling (Sudachi's normal form of
+            # `cancel` is キャンセル: an English search must still find the English word).
+            key = fold(surface)
+            out.append(Token(key, key, False, False))
+            continue
+        # Its reading matters only where it was written in kana (live/phrases.py).
+        reading = fold(m.reading_form()) if kana or readings else ""
+        out.append(Token(fold(m.normalized_form()), reading, kana,
+                         kana and _HIRAGANA_ONLY.fullmatch(surface) is not None))  # fmt: skip
     return out
 
 

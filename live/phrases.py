@@ -91,7 +91,7 @@ class Phrase:
             except re.error as exc:
                 raise BadPhrase(f"{raw[:60]!r} is not a regular expression: {exc}") from None
         if has_japanese(fold(raw)):
-            said = tokens(raw, LONG)
+            said = tokens(raw, LONG, readings=True)
             if not said:
                 raise BadPhrase(f"{raw[:40]!r} has no words to match")
             return cls(raw, None, None, tuple(t.key for t in said),

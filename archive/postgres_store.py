@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 from archive.record import CallRecord, amend
 from archive.sqlite_store import review_json, summary
 from archive.store import MAX_PAGE, Json, Review, ReviewSearch, Search, phrase_query
+from archive.words import record_words
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -194,6 +195,26 @@ class PostgresStore:
             if sids:
                 await cur.execute("DELETE FROM reviews WHERE sid = ANY(%s)", (sids,))
         return [rec for r in rows for rec in (r[1] or [])]
+
+    async def reindex(self, batch: int = 2000) -> int:
+        """Make every call's words again (archive/words.py), a batch per transaction: an
+        archive written before issue 23 finds Japanese words afterwards. The calls with
+        words (the store keeps only their tsvector, so every call's is remade)."""
+        db = await self._db()
+        changed, last = 0, 0
+        while True:
+            async with db.transaction(), db.cursor() as cur:
+                await cur.execute("SELECT id, doc FROM calls WHERE id > %s ORDER BY id LIMIT %s",
+                                  (last, batch))  # fmt: skip
+                rows = await cur.fetchall()
+                if not rows:
+                    return changed
+                for row_id, doc in rows:
+                    new = record_words(doc if isinstance(doc, dict) else orjson.loads(doc))
+                    await cur.execute("UPDATE calls SET words = to_tsvector('simple', %s) "
+                                      "WHERE id = %s", (new, row_id))  # fmt: skip
+                    changed += 1 if new else 0
+                last = rows[-1][0]
 
     async def count(self) -> int:
         db = await self._db()

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from archive.words import index_words
 from earpiece.roster import Roster
 from live.board import mask_number
 from live.model import role_of
@@ -33,7 +34,7 @@ class CallRecord:
     agent: str | None
     alerts: tuple[str, ...]
     monitored: bool
-    text: str  # the transcript's words, for free-text search ("" without one)
+    text: str  # the transcript's words as search indexes them (archive/words.py), "" without one
     doc: Json = field(default_factory=dict)
 
     @property
@@ -118,6 +119,10 @@ def build(
             for c in doc.get("cards") or ()],
         "phrases": [{"phrase": h.get("p"), "speaker": h.get("s"), "text": h.get("t"),
                      "at": iso(h.get("at"))} for h in doc.get("ph") or ()],
+        # The language its words were transcribed in (issue 23): what Twilio was asked for,
+        # else its team's; it also says how its words were indexed for search.
+        "transcript_language": (doc.get("tx") or {}).get("lang")
+        or (team.language if team and finals else None),
         "transcript": finals, "recordings": recordings, "timeline": timeline,
     }  # fmt: skip
     return CallRecord(
@@ -129,8 +134,9 @@ def build(
 
 
 def transcript_text(finals: Iterable[Mapping[str, Any]]) -> str:
-    """The words of a call's final lines, as the archive searches them."""
-    return " ".join(str(line.get("text") or "") for line in finals)
+    """The words of a call's final lines, as the archive searches them: the analyser's
+    units, normalised (archive/words.py), so a late line is found like every other."""
+    return index_words(" ".join(str(line.get("text") or "") for line in finals))
 
 
 def amend(doc: Mapping[str, Any], lines: Iterable[Json],

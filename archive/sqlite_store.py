@@ -22,6 +22,7 @@ import orjson
 
 from archive.record import CallRecord, amend
 from archive.store import MAX_PAGE, Json, Review, ReviewSearch, Search, phrase_query
+from archive.words import record_words
 from earpiece.private_files import private_dir, private_file, tighten
 
 T = TypeVar("T")
@@ -292,6 +293,30 @@ class SqliteStore:
             return int(db.execute("SELECT count(*) FROM calls").fetchone()[0])
 
         return await self._run(read)
+
+    async def reindex(self, batch: int = 2000) -> int:
+        """Make every call's words again (archive/words.py) and rebuild the word index:
+        an archive written before issue 23 finds Japanese words afterwards. The calls
+        whose words changed."""
+
+        def work(db: sqlite3.Connection) -> int:
+            changed, last = 0, 0
+            while True:
+                rows = db.execute("SELECT id, text, doc FROM calls WHERE id > ? ORDER BY id "
+                                  "LIMIT ?", (last, batch)).fetchall()  # fmt: skip
+                if not rows:
+                    break
+                for row_id, old, doc in rows:
+                    new = record_words(orjson.loads(doc))
+                    if new != old:
+                        db.execute("UPDATE calls SET text = ? WHERE id = ?", (new, row_id))
+                        changed += 1
+                last = rows[-1][0]
+            db.execute("INSERT INTO calls_text (calls_text) VALUES ('rebuild')")
+            db.commit()
+            return changed
+
+        return await self._run(work)
 
     async def close(self) -> None:
         with self._lock:

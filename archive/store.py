@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from archive.record import CallRecord
+from archive.words import index_words
 from earpiece.settings import SettingError, Settings
 
 Json = dict[str, Any]
@@ -81,6 +82,9 @@ class Store(Protocol):
 
     async def reviews(self, search: ReviewSearch) -> list[Json]: ...
 
+    async def reindex(self) -> int:
+        """Every call's search words made again (archive/words.py; `earpiece archive reindex`)."""
+
     async def forget_before(self, ended_ms: int) -> list[Json]:
         """Delete what ended before `ended_ms` (retention); the deleted calls' recordings."""
 
@@ -90,8 +94,10 @@ class Store(Protocol):
 
 
 def phrase_query(q: str) -> str:
-    """Whatever someone typed as one quoted phrase of words: never the store's query syntax."""
-    words = "".join(ch if ch.isalnum() or ch in "'" else " " for ch in q[:MAX_QUERY_CHARS])
+    """Whatever someone typed as one quoted phrase of words: never the store's query syntax.
+    Its words are made as the transcripts' were (archive/words.py: widths, kana, Japanese)."""
+    said = index_words(q[:MAX_QUERY_CHARS])
+    words = "".join(ch if ch.isalnum() or ch in "'" else " " for ch in said)
     return " ".join(words.split())
 
 

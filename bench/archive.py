@@ -1,11 +1,13 @@
 """The archive at QA scale (issue 16), one run, side by side.
 
-1. Search: a generated archive of --calls ended calls (default 1,000,000: 40 agents in 4
-   teams over 90 days, a third transcribed with lines from the simulator's dialogues and
-   random words) in the embedded SQLite store; then filtered searches as QA types them
-   (a phrase, a phrase and a team, an agent and a date range, an alert, monitored calls,
-   a phrase nobody said), each timed --rounds times: p50 / p95 per kind, and over all
-   (target p95 < 300 ms).
+1. Search: a generated archive of --calls ended calls (default 1,000,000: 50 agents in 5
+   teams over 90 days, one of them Japanese; a third transcribed with lines from the
+   simulator's dialogues and random words, in the team's language, indexed as the archiver
+   indexes them: archive/words.py) in the embedded SQLite store; then filtered searches as
+   QA types them (a phrase, a phrase and a team, an agent and a date range, an alert,
+   monitored calls, a phrase nobody said; and Japanese words, in full- or half-width and
+   kana variants), each timed --rounds times: p50 / p95 per kind, over all, and over the
+   Japanese ones (target p95 < 300 ms).
 2. Writing a finished call: `put` of one record into the 1,000,000-call store, timed.
    The archiver does it off the end callback's path (which pays one ZADD inside the
    script that ends the call), EARPIECE_ARCHIVE_SETTLE_SECONDS (5) after the end.
@@ -29,13 +31,18 @@ from pathlib import Path
 from archive.record import CallRecord
 from archive.sqlite_store import SqliteStore
 from archive.store import Search, Store
+from archive.words import index_words
 from bench.common import percentile
-from twilio_sim.dialogues import DIALOGUES
+from twilio_sim.dialogues import DIALOGUES, JAPANESE
 
 TEAMS = {
     name: [f"{name[:2]}{name[-1]}{n}" for n in range(10)]
-    for name in ("sales-east", "sales-west", "support", "billing")
+    for name in ("sales-east", "sales-west", "support", "billing", "jp-support")
 }
+JA_TEAM = "jp-support"
+JA_FILLER = ("はい", "そうですね", "少々お待ちください", "確認いたします", "ありがとうございます",
+             "承知しました", "住所の件で", "今週中に", "問題ありません", "もちろんです",
+             "お手数ですが", "明日の午前中")  # fmt: skip
 FILLER = ("okay", "right", "sure", "let me check", "one moment", "thanks", "I see",
           "perfect", "the order", "my address", "that date", "this week", "no problem",
           "of course")  # fmt: skip
@@ -62,13 +69,16 @@ def records(count: int, seed: int, transcribed_share: float, now_ms: int) -> lis
         length = rng.randint(30, 1200)
         lines: list[dict[str, str]] = []
         if rng.random() < transcribed_share:
-            for who, said in rng.choice(DIALOGUES):
+            japanese = team == JA_TEAM
+            for who, said in rng.choice(JAPANESE if japanese else DIALOGUES):
                 lines.append({"speaker": who, "text": said, "at": "", "final": "true"})
             for _ in range(rng.randint(5, 25)):
                 lines.append(
                     {
                         "speaker": rng.choice(("customer", "agent")),
-                        "text": " ".join(rng.sample(FILLER, 3)),
+                        "text": ("、" if japanese else " ").join(
+                            rng.sample(JA_FILLER if japanese else FILLER, 3)
+                        ),
                         "at": "",
                         "final": "true",
                     }
@@ -93,7 +103,8 @@ def records(count: int, seed: int, transcribed_share: float, now_ms: int) -> lis
         out.append(CallRecord(sid=sid, started_ms=ended - length * 1000, ended_ms=ended,
                               team=team, queue=doc["queue"], agent=agent, alerts=alerts,
                               monitored=monitored,
-                              text=" ".join(line["text"] for line in lines), doc=doc))  # fmt: skip
+                              text=index_words(" ".join(line["text"] for line in lines)),
+                              doc=doc))  # fmt: skip
     return out
 
 
@@ -104,8 +115,29 @@ def fill(store: SqliteStore, count: int, transcribed: float, now_ms: int) -> flo
     return time.perf_counter() - started
 
 
+def wide(ascii_text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in ascii_text)
+
+
+def japanese_searches(now_ms: int, rng: random.Random) -> list[tuple[str, Search]]:
+    agent = rng.choice(TEAMS[JA_TEAM])
+    week = now_ms - rng.randint(7, 80) * DAY_MS
+    until = week + 7 * DAY_MS
+    word = rng.choice(["解約", "責任者", "クレーム", "弁護士", "カード番号", "二重の請求"])
+    return [
+        ("ja: word", Search(q=word)),
+        ("ja: word + team", Search(q=word, team=JA_TEAM)),
+        ("ja: word + agent + week", Search(q=word, agent=agent, since_ms=week, until_ms=until)),
+        ("ja: katakana variant", Search(q="カイヤク")),
+        ("ja: half-width kana", Search(q="ｸﾚｰﾑ")),
+        ("ja: full-width letters", Search(q=wide("cancel my account"))),
+        ("ja: unsaid word", Search(q="象の鼻" + rng.choice("赤青黄"))),
+    ]
+
+
 def searches(now_ms: int, rng: random.Random) -> list[tuple[str, Search]]:
-    team = rng.choice(sorted(TEAMS))
+    # QA searches a team's calls in the team's language (the Japanese ones above).
+    team = rng.choice(sorted(t for t in TEAMS if t != JA_TEAM))
     agent = rng.choice(TEAMS[team])
     week = now_ms - rng.randint(7, 80) * DAY_MS
     phrase = rng.choice(["cancel my account", "speak to your manager", "switching to Globex",
@@ -120,6 +152,9 @@ def searches(now_ms: int, rng: random.Random) -> list[tuple[str, Search]]:
         ("monitored + long", Search(monitored=True, min_seconds=900)),
         ("unsaid phrase", Search(q="purple elephant " + uuid.uuid4().hex[:6])),
         ("lead's teams, phrase", Search(q=phrase, teams=(team,))),
+        # Not in the target: an English phrase no call of the Japanese team says walks all of
+        # that phrase's calls newest first before it knows the page is empty.
+        ("(en phrase, ja team)", Search(q=phrase, team=JA_TEAM)),
     ]
 
 
@@ -127,7 +162,7 @@ async def timed(store: Store, rounds: int, now_ms: int) -> dict[str, list[float]
     rng = random.Random(9)
     out: dict[str, list[float]] = {}
     for _ in range(rounds):
-        for kind, search in searches(now_ms, rng):
+        for kind, search in searches(now_ms, rng) + japanese_searches(now_ms, rng):
             started = time.perf_counter()
             await store.search(search)
             out.setdefault(kind, []).append(time.perf_counter() - started)
@@ -174,12 +209,19 @@ def main() -> None:
     )
     everything: list[float] = []
     for kind, values in times.items():
-        everything += values
+        if not kind.startswith("("):
+            everything += values
         print(f"  {kind:<24} p50 {percentile(values, 50) * 1000:7.1f} ms   "
               f"p95 {percentile(values, 95) * 1000:7.1f} ms")  # fmt: skip
     print(
         f"  all searches: {len(everything)}, p95 {percentile(everything, 95) * 1000:.1f} ms, "
         f"worst {max(everything) * 1000:.1f} ms   (target p95 < 300 ms)"
+    )
+    print("  (a parenthesised kind is shown, not counted: a search across languages)")
+    japanese = [v for kind, values in times.items() if kind.startswith("ja:") for v in values]
+    print(
+        f"  Japanese searches: {len(japanese)}, p95 {percentile(japanese, 95) * 1000:.1f} ms, "
+        f"worst {max(japanese) * 1000:.1f} ms   (target p95 < 300 ms)"
     )
     print(
         f"  writing one finished call into it: p50 {percentile(puts, 50) * 1000:.2f} ms, "

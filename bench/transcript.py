@@ -1,8 +1,11 @@
 """Live transcripts at floor scale (issue 15), one run, side by side.
 
+0. Matching (issue 23): a team's phrases matched against a line, and the line masked, in
+   this process: p95 per English line and per Japanese line (target < 1 ms).
 1. Ingest: the same service takes signed conference callbacks and signed transcription
-   callbacks (distinct, replayed by wrk, each sent once, each round its own), in alternating rounds:
-   requests/s of each, and their ratio (target: transcripts >= conference callbacks).
+   callbacks in English and in Japanese (distinct, replayed by wrk, each sent once, each
+   round its own), in alternating rounds: requests/s of each, and their ratio to the
+   conference callbacks (target: transcripts >= conference callbacks, in either language).
 2. Latency: 500 live calls transcribed at once, every call saying a line every few
    seconds (partials, then the final), while 30 call pages follow one call each on
    `/events/transcript` (raw sockets in a separate process, as the browser's EventSource
@@ -51,12 +54,24 @@ WORDS = ("I", "would", "like", "to", "check", "the", "balance", "on", "my", "acc
          "and", "also", "ask", "about", "the", "new", "plan", "we", "talked", "about")  # fmt: skip
 
 
+# Japanese lines as a ja-JP engine writes them (no spaces). The ingest rounds say none of
+# the team's phrases, as the English lines say none (a phrase hit costs the same in either
+# language: the conference on the feed); the matching times lines with them too.
+JA_PARTS = ("お電話ありがとうございます", "請求が二重になっています", "契約の内容を確認したい",
+            "カード番号をお願いします", "住所を変更したいです", "クレームブリュレが届きません",
+            "明日の午前中にお願いします", "もう三回目ですよ", "確認いたします",
+            "少々お待ちください", "かしこまりました", "ちかいやくそくがあります")  # fmt: skip
+JA_ALERTS = ("解約したいです", "責任者を出してください", "ｸﾚｰﾑを言いたいんですけど",
+             "かいやくの手続きは")  # fmt: skip
+
+
 BENCH_ROSTER = """
 [teams.bench]
 queue = "bench"
 agents = ["bob", "carol"]
 transcribe = "off"
-phrases = ["cancel my account", "speak to your manager"]
+phrases = ["cancel my account", "speak to your manager", "解約", "責任者", "クレーム"]
+not_phrases = ["クレーム対応"]
 
 [supervisors.mina]
 role = "manager"
@@ -93,13 +108,14 @@ class Calls:
                 self.gt[customer] = "GT" + uuid.uuid4().hex
                 self.seq[customer] = 1
 
-    def content(self, customer: str, words: str, final: bool, track: str) -> dict[str, str]:
+    def content(self, customer: str, words: str, final: bool, track: str,
+                language: str = "en-US") -> dict[str, str]:  # fmt: skip
         self.seq[customer] += 1
         return {
             "AccountSid": "AC" + "0" * 32, "CallSid": customer,
             "TranscriptionSid": self.gt[customer], "Timestamp": iso_now(),
             "SequenceId": str(self.seq[customer]), "TranscriptionEvent": "transcription-content",
-            "Track": track, "Final": str(final).lower(), "LanguageCode": "en-US",
+            "Track": track, "Final": str(final).lower(), "LanguageCode": language,
             "TranscriptionData": json.dumps({"transcript": words, "confidence": 0.9}),
         }  # fmt: skip
 
@@ -111,16 +127,26 @@ class Calls:
                 self.content(customer, " ".join(words[:6]), False, track),
                 self.content(customer, " ".join(words), True, track)]  # fmt: skip
 
+    def utterance_ja(self, customer: str, rng: random.Random) -> list[dict[str, str]]:
+        """The same in Japanese: partials that grow by characters, then the final."""
+        said = "、".join(rng.sample(JA_PARTS, rng.randint(1, 3)))
+        track = rng.choice(("inbound_track", "outbound_track"))
+        third = max(1, len(said) // 3)
+        return [self.content(customer, said[:third], False, track, "ja-JP"),
+                self.content(customer, said[: 2 * third], False, track, "ja-JP"),
+                self.content(customer, said, True, track, "ja-JP")]  # fmt: skip
+
     def signed(self, params: dict[str, str], path: str) -> tuple[str, str]:
         return compute(AUTH_TOKEN.encode(), self.url + path, params.items()), urlencode(params)
 
 
-def write_files(calls: Calls, folder: Path, count: int) -> tuple[Path, Path]:
+def write_files(calls: Calls, folder: Path, count: int) -> tuple[Path, Path, Path]:
     """Distinct conference callbacks (speech turns on the live calls) and distinct transcript
-    callbacks (utterances on the same calls), `count` of each, for wrk."""
+    callbacks (utterances on the same calls, in English and in Japanese), `count` of each."""
     rng = random.Random(1)
     folder.mkdir(parents=True, exist_ok=True)
     conf_file, tx_file = folder / "conference.tsv", folder / "transcript.tsv"
+    ja_file = folder / "transcript-ja.tsv"
     with conf_file.open("w") as out:
         written = 0
         while written < count:
@@ -136,7 +162,45 @@ def write_files(calls: Calls, folder: Path, count: int) -> tuple[Path, Path]:
                     signature, body = calls.signed(params, TRANSCRIPT_PATH)
                     out.write(f"{signature}\t{body}\n")
                     written += 1
-    return conf_file, tx_file
+    with ja_file.open("w") as out:
+        written = 0
+        while written < count:
+            for _, customer in calls.conferences:
+                for params in calls.utterance_ja(customer, rng):
+                    signature, body = calls.signed(params, TRANSCRIPT_PATH)
+                    out.write(f"{signature}\t{body}\n")
+                    written += 1
+    return conf_file, tx_file, ja_file
+
+
+def matching(lines: int = 20_000) -> dict[str, list[float]]:
+    """Seconds per line to match the bench team's phrases and mask it, as the webhook does
+    (live/transcript.py), English lines and Japanese lines."""
+    from earpiece.roster import parse
+    from live import redact
+    from live.phrases import Matcher
+
+    team = parse(BENCH_ROSTER).teams["bench"]
+    matcher = Matcher.of(team.phrases, team.not_phrases)
+    rng = random.Random(2)
+    samples = {
+        "English": [" ".join(rng.sample(WORDS, rng.randint(6, 12))) + " cancel my account"
+                    for _ in range(200)],
+        "Japanese": ["、".join(rng.sample(JA_PARTS + JA_ALERTS, rng.randint(1, 3)))
+                     for _ in range(200)],
+    }  # fmt: skip
+    out: dict[str, list[float]] = {}
+    for name, texts in samples.items():
+        matcher.matches(texts[0])  # the analyser's dictionary loaded before timing
+        took = []
+        for n in range(lines):
+            text = texts[n % len(texts)]
+            started = time.perf_counter()
+            matcher.matches(text)
+            redact.prepare(text)
+            took.append(time.perf_counter() - started)
+        out[name] = took
+    return out
 
 
 # -- the pages: a separate process reading raw sockets --------------------------------
@@ -270,6 +334,7 @@ def main() -> None:
         asyncio.run(_pages_main(args.pages_of, args.key, args.sids, args.seconds))
         return
 
+    matched = matching()
     folder = Path(tempfile.mkdtemp(prefix="ep-bench-"))
     try:
         with redis_url() as redis:
@@ -298,10 +363,14 @@ def main() -> None:
                 # Each round its own distinct callbacks (no round replays another's: a
                 # repeat is a cheap duplicate, which would flatter the later rounds).
                 files = [write_files(calls, folder / f"round{n}", 90_000) for n in range(3)]
-                rounds: dict[str, list[float]] = {"conference": [], "transcript": []}
-                for conf_file, tx_file in files:
-                    for name, file, path in (("conference", conf_file, CONFERENCE_PATH),
-                                             ("transcript", tx_file, TRANSCRIPT_PATH)):  # fmt: skip
+                rounds: dict[str, list[float]] = {"conference": [], "transcript": [],
+                                                  "transcript-ja": []}  # fmt: skip
+                for conf_file, tx_file, ja_file in files:
+                    for name, file, path in (
+                        ("conference", conf_file, CONFERENCE_PATH),
+                        ("transcript", tx_file, TRANSCRIPT_PATH),
+                        ("transcript-ja", ja_file, TRANSCRIPT_PATH),
+                    ):
                         result = wrk(service.url, file, args.round_seconds, args.connections,
                                      path)  # fmt: skip
                         if result["errors_status"]:
@@ -325,12 +394,19 @@ def main() -> None:
         f"p95 {p95:.0f} ms, p99 {p99:.0f} ms, worst {max(latencies) * 1000:.0f} ms; "
         f"not seen {missing}   (target p95 < 1000 ms)"
     )
+    for name, took in matched.items():
+        print(f"  phrases matched and line masked, {name}: {len(took)} lines, p50 "
+              f"{percentile(took, 50) * 1e6:.0f} µs, p95 {percentile(took, 95) * 1e6:.0f} µs, "
+              f"p99 {percentile(took, 99) * 1e6:.0f} µs   (target p95 < 1000 µs)")  # fmt: skip
     conf_rps = sum(rounds["conference"]) / len(rounds["conference"])
     tx_rps = sum(rounds["transcript"]) / len(rounds["transcript"])
+    ja_rps = sum(rounds["transcript-ja"]) / len(rounds["transcript-ja"])
     print(f"  ingest, wrk -c{args.connections}, alternating rounds of {args.round_seconds} s: "
           f"conference callbacks {', '.join(f'{r:.0f}' for r in rounds['conference'])} req/s; "
           f"transcript callbacks {', '.join(f'{r:.0f}' for r in rounds['transcript'])} req/s; "
-          f"ratio {tx_rps / conf_rps:.0%}   (target >= 100%)")  # fmt: skip
+          f"ratio {tx_rps / conf_rps:.0%}; Japanese transcript callbacks "
+          f"{', '.join(f'{r:.0f}' for r in rounds['transcript-ja'])} req/s, ratio "
+          f"{ja_rps / conf_rps:.0%}   (target >= 100%)")  # fmt: skip
     print(f"  Redis per transcribed live call after {args.seconds:g} s: transcript "
           f"{per_call / 1024:.1f} KiB, conference document {per_doc / 1024:.1f} KiB; "
           f"a call that said 1,000 lines keeps {kept} ({kept_bytes / 1024:.0f} KiB)")  # fmt: skip

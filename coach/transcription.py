@@ -83,6 +83,11 @@ class Transcription:
         found = self.roster.teams.get(team) if team else None
         return found.transcribe if found is not None else "off"
 
+    def language_of(self, team: str | None) -> str:
+        """The team's transcription language (issue 23), else the floor's default."""
+        found = self.roster.teams.get(team) if team else None
+        return found.language if found is not None else self.language
+
     # -- watchers -----------------------------------------------------------------
 
     async def viewing(self, sid: str, seconds: float = VIEWER_SECONDS) -> None:
@@ -130,7 +135,7 @@ class Transcription:
             leg = customer_leg(c) if c.get("state") in ("talking", "hold") else None
             if watched and leg is not None and state in ("off", "error"):
                 if now - self._failed.get(sid, -1e9) >= RETRY_SECONDS:
-                    await self.start(sid, leg)
+                    await self.start(sid, leg, self.language_of(c.get("team")))
             elif not watched and state in ("on", "starting"):
                 await self.stop(sid, reason="nobody watches")
         for gone in [s for s in self._watched if s not in live]:
@@ -138,13 +143,14 @@ class Transcription:
         for gone in [s for s in self._failed if s not in live]:
             del self._failed[gone]
 
-    async def start(self, sid: str, leg: str) -> bool:
+    async def start(self, sid: str, leg: str, language: str | None = None) -> bool:
+        language = language or self.language
         try:
             made = await self.twilio.start_transcription(
                 leg, name=NAME, track="both_tracks", status_callback_url=self.status_callback_url,
                 status_callback_method="POST", partial_results=True,
                 inbound_track_label="customer", outbound_track_label="agent",
-                language_code=self.language,
+                language_code=language,
             )  # fmt: skip
         except CoachError as exc:
             self._failed[sid] = time.monotonic()
@@ -152,7 +158,8 @@ class Transcription:
             await self.transcripts.set_state(sid, "failed", err=exc.message[:200])
             return False
         self.starts += 1
-        await self.transcripts.set_state(sid, "started", gt=str(made.sid), call=leg)
+        await self.transcripts.set_state(sid, "started", gt=str(made.sid), call=leg,
+                                         lang=language)  # fmt: skip
         return True
 
     async def stop(self, sid: str, reason: str) -> None:
@@ -224,7 +231,7 @@ class Transcription:
             mode = self.mode(conference.get("team"))
             if leg is not None and (mode == "always" or (mode == "monitored" and sid in
                                                          self._watched)):  # fmt: skip
-                await self.start(sid, leg)
+                await self.start(sid, leg, self.language_of(conference.get("team")))
         return await self.state(sid)
 
     async def mute(self, sid: str, who: str) -> Json:

@@ -261,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     from access.commands import add_parsers
 
     add_parsers(sub)  # api-key create|list|revoke, signin-link
+    from archive.commands import add_parsers as archive_parsers
+
+    archive_parsers(sub)  # archive reindex
 
     sim = sub.add_parser("sim", help="the Twilio simulator: Twilio's REST API and signed callbacks")
     sim.add_argument("--host", default="127.0.0.1")

@@ -14,8 +14,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from earpiece.languages import DEFAULT_LANGUAGE, is_offered
 from earpiece.settings import SettingError, Settings
 from live.names import Person
+from live.phrases import BadPhrase, Phrase
 
 ROLES = ("lead", "manager", "qa")
 # always: every call; monitored: while a supervisor is on the call or has its page open.
@@ -45,6 +47,11 @@ class Team:
     # review scores (each pass / fail).
     record: bool = False
     review: tuple[str, ...] = ()
+    # Issue 23: the language its calls are transcribed in (BCP 47, as Twilio's LanguageCode
+    # takes it; EARPIECE_TRANSCRIPTION_LANGUAGE when the roster says none), and the words
+    # that keep a phrase from raising inside them (`クレームブリュレ` for `クレーム`).
+    language: str = DEFAULT_LANGUAGE
+    not_phrases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,10 +165,33 @@ def _phrases(value: Any, where: str) -> tuple[str, ...]:
                 re.compile(phrase[3:])
             except re.error as exc:
                 raise SettingError(f"{where}: {phrase[:60]!r} is not a pattern: {exc}") from None
+        try:  # the words it matches, as the webhook will (Japanese ones by the analyser)
+            Phrase.of(phrase)
+        except BadPhrase as exc:
+            raise SettingError(f"{where}: {exc}") from None
     return out
 
 
-def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
+def _language(value: Any, team: str, source: str) -> str:
+    """A code Twilio's real-time transcription offers (earpiece/languages.py): one line naming
+    the team and the code otherwise, at load, not on a live call's first transcription."""
+    if not isinstance(value, str) or not is_offered(value):
+        raise SettingError(f"{source}: teams.{team}.language {str(value)[:40]!r} is not a "
+                           "language Twilio's real-time transcription offers "
+                           "(e.g. ja-JP, en-US)")  # fmt: skip
+    return value
+
+
+def _not_phrases(value: Any, team: str, source: str) -> tuple[str, ...]:
+    where = f"{source}: teams.{team}.not_phrases"
+    out = _phrases(value, where)
+    if any(p.startswith("re:") for p in out):
+        raise SettingError(f"{where}: plain words only (a pattern cannot say what it excludes)")
+    return out
+
+
+def parse(text: str, source: str = "EARPIECE_ROSTER",
+          default_language: str = DEFAULT_LANGUAGE) -> Roster:  # fmt: skip
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -184,6 +214,8 @@ def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
             phrases=_phrases(body.get("phrases", []), f"{source}: teams.{name}.phrases"),
             record=_flag(body.get("record", False), f"{source}: teams.{name}.record"),
             review=_criteria(body.get("review", []), f"teams.{name}.review", source),
+            language=_language(body.get("language", default_language), name, source),
+            not_phrases=_not_phrases(body.get("not_phrases", []), name, source),
         )  # fmt: skip
         for agent in agents:
             _labelable(agent, "agent", source)
@@ -212,7 +244,7 @@ def parse(text: str, source: str = "EARPIECE_ROSTER") -> Roster:
             endpoint=str(body.get("endpoint", f"client:{sid}")),
             password_hash=body.get("password_hash"),
             email=_email(body.get("email"), f"{source}: supervisors.{sid}.email"),
-            language=_language(body.get("language"), f"{source}: supervisors.{sid}.language"),
+            language=_ui_language(body.get("language"), f"{source}: supervisors.{sid}.language"),
         )
     queues: dict[str, dict[str, float]] = {}
     for name, body in (data.get("queues") or {}).items():
@@ -245,7 +277,8 @@ MAX_NAME_CHARS = 100
 SUPERVISOR_LANGUAGES = ("en", "ja")
 
 
-def _language(value: Any, where: str) -> str | None:
+def _ui_language(value: Any, where: str) -> str | None:
+    """A supervisor's UI language (issue 25), not a team's transcription language."""
     if value is None:
         return None
     if value not in SUPERVISOR_LANGUAGES:
@@ -294,7 +327,7 @@ def for_settings(settings: Settings) -> Roster:
             "EARPIECE_ROSTER is not set: the roster of teams, agents and supervisors "
             "(the demo roster is used only by `earpiece demo`)"
         )
-    return with_number_rule(load(settings.roster_path), settings)
+    return with_number_rule(load(settings.roster_path, settings.transcription_language), settings)
 
 
 def with_number_rule(roster: Roster, settings: Settings) -> Roster:
@@ -307,14 +340,14 @@ def with_number_rule(roster: Roster, settings: Settings) -> Roster:
     return replace(roster, full_number_roles=ROLES)
 
 
-def load(path: Path | None) -> Roster:
+def load(path: Path | None, default_language: str = DEFAULT_LANGUAGE) -> Roster:
     if path is None:
         text = resources.files("earpiece").joinpath("demo_roster.toml").read_text(encoding="utf-8")
-        return parse(text, source="the demo roster")
+        return parse(text, source="the demo roster", default_language=default_language)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SettingError(
             f"EARPIECE_ROSTER {str(path)!r} cannot be read: {exc.strerror}"
         ) from None
-    return parse(text)
+    return parse(text, default_language=default_language)

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.config import Config
 
+from earpiece.languages import DEFAULT_LANGUAGE, is_offered
+
 T = TypeVar("T")
 
 
@@ -345,6 +347,16 @@ class Settings:
         return self.api_token
 
 
+def _transcription_language(raw: str) -> str:
+    """A code Twilio's Real-Time Transcription offers (earpiece/languages.py), as written."""
+    if not is_offered(raw):
+        raise SettingError(
+            f"EARPIECE_TRANSCRIPTION_LANGUAGE {raw[:40]!r} is not a language Twilio's real-time "
+            "transcription offers (BCP 47 as Twilio spells it, e.g. ja-JP, en-US)"
+        )
+    return raw
+
+
 def load(
     environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
 ) -> Settings:
@@ -494,7 +506,9 @@ def load(
         ),
         end_duplicates=get("EARPIECE_END_DUPLICATES", _boolean("EARPIECE_END_DUPLICATES"), True),
         conference_region=text("EARPIECE_CONFERENCE_REGION") or text("TWILIO_REGION"),
-        transcription_language=text("EARPIECE_TRANSCRIPTION_LANGUAGE") or "en-US",
+        transcription_language=get(
+            "EARPIECE_TRANSCRIPTION_LANGUAGE", _transcription_language, DEFAULT_LANGUAGE
+        ),
         archive_url=text("EARPIECE_ARCHIVE_URL"),
         archive_retention_days=get(
             "EARPIECE_ARCHIVE_RETENTION_DAYS",

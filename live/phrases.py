@@ -1,10 +1,34 @@
 """Phrase alerts: which of a team's phrases a transcript line says.
 
-A phrase in the roster (`[teams.NAME] phrases = [...]`) matches whole words,
-whatever the case, punctuation and spacing ("Cancel my account!" says
-"cancel my account"); a phrase written `re:...` is a regular expression,
-matched the same way against the line's lower-cased words. The roster is
-checked at load, so a bad pattern stops the start with one line.
+Text and phrases go through one normalisation (live/japanese.py's `fold`: Unicode
+NFKC, so full- and half-width forms are one; case folded; katakana as hiragana),
+and then how a phrase matches depends on its script:
+
+- A phrase without Japanese characters matches whole words, whatever the case,
+  width, punctuation and spacing ("Cancel my account!", and "CANCEL my account" in
+  full-width letters, say "cancel my account"): words are runs of letters between spaces.
+- A phrase with Japanese characters matches whole words of a morphological
+  analysis (SudachiPy, its longest units; live/japanese.py says why): the line
+  and the phrase are cut into words, each word compared by its dictionary form,
+  and the phrase must be a run of the line's words. So `解約` fires on
+  `解約したいです` (解約 / し / たい / です) and on `カイヤクしたい` (normal form
+  解約), `責任者` on `責任者を出してください`, `クレーム` on `ｸﾚｰﾑです`, but
+  `クレーム` not on `クレームブリュレ` (one word) and `解約` not on `解約金`
+  (another word: a team that wants it names it). A line spelled in kana alone
+  (`かいやくしたい`), which the analyser may cut badly, also matches by reading:
+  the phrase's reading (`かいやく`) must start where a kana word starts and end
+  where one ends, or inside a hiragana word (the analyser's bad cut), so
+  `かいやく` fires on `かいやくしたい` and not on `ちかいやくそく` (近い約束).
+- A phrase written `re:...` is a regular expression, matched against the line's
+  folded words (the old way, kept for what the above cannot say); its own
+  non-ASCII letters are folded the same way, its syntax is left alone.
+
+A team excludes a false hit with `not_phrases`: where the line says one of them,
+no phrase raises on the words it covers (`not_phrases = ["クレームブリュレ"]`
+should the dictionary ever cut it).
+
+The roster is checked at load, so a bad phrase stops the start with one line.
+Tested on a Japanese corpus (tests/test_phrases_japanese.py) through the webhook.
 """
 
 from __future__ import annotations
@@ -13,25 +37,48 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from live.japanese import LONG, Token, fold, has_japanese, tokens
+
 PATTERN_PREFIX = "re:"
 MAX_PHRASE_CHARS = 200
 _NOT_WORD = re.compile(r"[^\w']+")
+# A reading shorter than this is too common a sound to raise anything on.
+MIN_READING_CHARS = 2
 
 
 def words(text: str) -> str:
-    """Lower-cased words, one space apart, with a space at each end (whole-word matching)."""
-    return " " + " ".join(_NOT_WORD.sub(" ", text.lower()).split()) + " "
+    """Folded words, one space apart, with a space at each end (whole-word matching)."""
+    return " " + " ".join(_NOT_WORD.sub(" ", fold(text)).split()) + " "
+
+
+def _fold_pattern(pattern: str) -> str:
+    """A `re:` pattern's own letters folded as the line's are (`クレーム` finds `ｸﾚｰﾑ`),
+    its ASCII (the pattern's syntax) untouched; a letter that folds to punctuation is
+    matched literally."""
+    out = []
+    for ch in pattern:
+        if ord(ch) < 128:
+            out.append(ch)
+            continue
+        folded = fold(ch)
+        out.append(folded if folded.isalnum() else re.escape(folded))
+    return "".join(out)
 
 
 class BadPhrase(ValueError):
     pass
 
 
+Span = tuple[int, int]  # [start, end) in a line's Japanese words
+
+
 @dataclass(frozen=True, slots=True)
 class Phrase:
     text: str  # as the roster writes it: what the alert names
-    needle: str | None  # the words to find, " a b " (plain phrases)
+    needle: str | None  # the words to find, " a b " (phrases in spaced scripts)
     pattern: re.Pattern[str] | None  # re: phrases
+    keys: tuple[str, ...] | None = None  # Japanese phrases: their words' dictionary forms
+    reading: str = ""  # ... and how they are read, in hiragana
 
     @classmethod
     def of(cls, raw: str) -> Phrase:
@@ -39,25 +86,103 @@ class Phrase:
             raise BadPhrase(f"a phrase must have 1 to {MAX_PHRASE_CHARS} characters: {raw[:40]!r}")
         if raw.startswith(PATTERN_PREFIX):
             try:
-                return cls(raw, None, re.compile(raw[len(PATTERN_PREFIX) :], re.IGNORECASE))
+                pattern = _fold_pattern(raw[len(PATTERN_PREFIX) :])
+                return cls(raw, None, re.compile(pattern, re.IGNORECASE))
             except re.error as exc:
                 raise BadPhrase(f"{raw[:60]!r} is not a regular expression: {exc}") from None
+        if has_japanese(fold(raw)):
+            said = tokens(raw, LONG, readings=True)
+            if not said:
+                raise BadPhrase(f"{raw[:40]!r} has no words to match")
+            return cls(raw, None, None, tuple(t.key for t in said),
+                       "".join(t.reading for t in said))  # fmt: skip
         needle = words(raw)
         if needle.strip() == "":
             raise BadPhrase(f"{raw[:40]!r} has no words to match")
         return cls(raw, needle, None)
 
+    @property
+    def japanese(self) -> bool:
+        return self.keys is not None
+
     def said(self, said_words: str) -> bool:
+        """Spaced scripts and patterns, on `words(line)`."""
         if self.pattern is not None:
             return self.pattern.search(said_words) is not None
         return self.needle is not None and self.needle in said_words
+
+    def spans(self, line: list[Token]) -> list[Span]:
+        """Where a Japanese phrase is said in a line's words (live/japanese.py's `tokens`)."""
+        keys = self.keys or ()
+        n = len(keys)
+        out: list[Span] = []
+        for i in range(len(line) - n + 1):
+            if all(line[i + k].key == keys[k] for k in range(n)):
+                out.append((i, i + n))
+        if len(self.reading) < MIN_READING_CHARS:
+            return out
+        for i, start in enumerate(line):
+            if not start.kana:
+                continue
+            heard, j = "", i
+            while j < len(line) and line[j].kana and len(heard) < len(self.reading):
+                heard += line[j].reading
+                j += 1
+            if heard == self.reading or (heard.startswith(self.reading) and line[j - 1].hiragana):
+                out.append((i, j))
+        return out
 
 
 def compile_all(raw: Iterable[str]) -> tuple[Phrase, ...]:
     return tuple(Phrase.of(r) for r in raw)
 
 
+def _overlaps(span: Span, others: list[Span]) -> bool:
+    return any(span[0] < end and start < span[1] for start, end in others)
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """A team's phrases and the words that keep them from raising (`not_phrases`)."""
+
+    phrases: tuple[Phrase, ...]
+    excluded: tuple[Phrase, ...] = ()
+
+    @classmethod
+    def of(cls, phrases: Iterable[str], not_phrases: Iterable[str] = ()) -> Matcher:
+        return cls(compile_all(phrases), compile_all(not_phrases))
+
+    @property
+    def needs_japanese(self) -> bool:
+        return any(p.japanese for p in self.phrases)
+
+    def matches(self, text: str) -> list[str]:
+        """The phrases (as the roster writes them) that `text` says, in roster order."""
+        said: str | None = None
+        line: list[Token] | None = None
+        blocked: list[Span] = []
+        hits: list[str] = []
+        for phrase in self.phrases:
+            if phrase.japanese:
+                if line is None:
+                    if not has_japanese(text):
+                        line = []
+                    else:
+                        line = tokens(text, LONG)
+                        blocked = [s for x in self.excluded if x.japanese for s in x.spans(line)]
+                if any(not _overlaps(s, blocked) for s in phrase.spans(line)):
+                    hits.append(phrase.text)
+                continue
+            if said is None:
+                said = words(text)
+                for x in self.excluded:
+                    if x.needle is not None:
+                        said = said.replace(x.needle, " \x00 ")
+            if phrase.said(said):
+                hits.append(phrase.text)
+        return hits
+
+
 def matches(phrases: Iterable[Phrase], text: str) -> list[str]:
     """The phrases (as the roster writes them) that `text` says, in roster order."""
-    said = words(text)
-    return [p.text for p in phrases if p.said(said)]
+    return Matcher(tuple(phrases)).matches(text)

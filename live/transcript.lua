@@ -236,6 +236,7 @@ local function state_one(ev, c, DOC, REGS)
       tx.gt = ev.gt
       tx.call = ev.call
       tx.err = nil
+      if ev.lang then tx.lang = ev.lang end
     end
   elseif what == 'stopped' then
     if tx.gt == ev.gt and (tx.st == 'on' or tx.st == 'error') then tx.st = 'off' end

@@ -30,7 +30,7 @@ from live.forget import Forgetter
 from live.keys import Keys
 from live.late import left_call
 from live.model import Json, role_of
-from live.phrases import Phrase, compile_all, matches
+from live.phrases import Matcher
 from live.store import LiveFloor, now_ms, text
 from live.transcript_events import SPEAKERS, TranscriptionEvent
 from live.transcript_view import line_json
@@ -58,12 +58,16 @@ class Transcripts:
         self.redis = redis
         self.floor = floor
         self.keys: Keys = floor.keys
-        # Every team's phrases: a line is matched against all of them once, and the
+        # Each team's phrases and its exclusions (issue 23); a call whose team is not known
+        # (no agent on it yet) is matched against every team's phrases, and the
         # conference shows the hits of its own team's (live/model.py).
-        self.phrases: tuple[Phrase, ...] = compile_all(
-            sorted({p for team in roster.teams.values() for p in team.phrases})
-        )
+        self.roster = roster
+        self.matchers: dict[str, Matcher] = {
+            name: Matcher.of(team.phrases, team.not_phrases) for name, team in roster.teams.items()
+        }
+        self.any_team = Matcher.of(sorted({p for t in roster.teams.values() for p in t.phrases}))
         self._calls: dict[str, tuple[str, str]] = {}
+        self._teams: dict[str, str] = {}  # ConferenceSid -> its team, once it has one
         self._script = BatchedScript(
             redis, TRANSCRIPT_LUA, shared_keys=[self.keys.feed, self.keys.live, self.keys.late],
             shared_args=[feed_maxlen, MAX_LINES, keep_seconds, CARD_CONTEXT_MS,
@@ -112,6 +116,21 @@ class Transcripts:
             return own
         return "agent" if own == "customer" else "customer"
 
+    async def matcher(self, sid: str) -> Matcher:
+        """The phrases of the call's team (its agent's), read once per call."""
+        team = self._teams.get(sid)
+        if team is None:
+            doc = await self.floor.document(sid) or {}
+            for p in (doc.get("p") or {}).values():
+                role, ident = role_of(p.get("label"))
+                found = self.roster.team_for(ident) if role == "agent" else None
+                if found is not None:
+                    if len(self._teams) >= MAX_CACHED_CALLS:
+                        self._teams.clear()
+                    team = self._teams[sid] = found.name
+                    break
+        return self.matchers.get(team, self.any_team) if team else self.any_team
+
     async def ingest(self, event: TranscriptionEvent) -> Ingested:
         where = await self.where(event.call_sid)
         if where is None:
@@ -120,7 +139,7 @@ class Transcripts:
         if event.event == "transcription-content":
             if not event.text:
                 return Ingested("unchanged", sid)
-            hits = matches(self.phrases, event.text) if event.final else []
+            hits = (await self.matcher(sid)).matches(event.text) if event.final else []
             # Never the raw words: masked alone, and masked as if a card was spoken of just
             # before (the script picks by the call's card context). A line with nothing
             # like a number in it is the same either way, and is not masked at all.

@@ -33,6 +33,8 @@ def transcript_state(
         "paused_by": tx.get("by") if tx.get("st") == "paused" else None,
         "since": iso(tx.get("since")),
         "error": tx.get("err") if tx.get("st") == "error" else None,
+        # The language Twilio was asked to transcribe in (issue 23), once it started.
+        "language": tx.get("lang"),
         "last": line_json({**last, "f": True}) if last else None,
     }
     wanted = set(team_phrases)

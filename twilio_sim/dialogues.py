@@ -3,6 +3,9 @@
 A few short conversations the project wrote: ordinary ones, some with the phrases a team
 lead wants to hear about (the demo roster's `phrases`), and one where the customer pays
 by card and reads out the number and the security code (which must never be stored).
+A call transcribed in Japanese (`LanguageCode` ja-JP: a Japanese team, issue 23) hears
+Japanese ones, written as a Japanese engine writes them: no spaces between words,
+numbers in digits.
 """
 
 from __future__ import annotations
@@ -56,5 +59,51 @@ DIALOGUES: tuple[tuple[Line, ...], ...] = (
 )
 
 
-def pick(rng: random.Random) -> tuple[Line, ...]:
-    return DIALOGUES[rng.randrange(len(DIALOGUES))]
+JAPANESE: tuple[tuple[Line, ...], ...] = (
+    (
+        ("agent", "お電話ありがとうございます、サポート窓口の佐藤でございます"),
+        ("customer", "先月から請求が二重になっていて、何度電話しても直らないんです"),
+        ("agent", "大変申し訳ございません、ただいまお調べいたします"),
+        ("customer", "もう三回目ですよ、責任者を出してください"),
+        ("agent", "かしこまりました、二重の請求はすぐに返金いたします"),
+        ("customer", "次に同じことがあったら解約しますからね"),
+    ),
+    (
+        ("agent", "お待たせいたしました、お支払いの窓口でございます"),
+        ("customer", "未払いの料金をカードで払いたいんですが"),
+        ("agent", "かしこまりました、カード番号をお願いいたします"),
+        ("customer", "はい、4111 1111 1111 1111です"),
+        ("agent", "ありがとうございます、裏面のセキュリティコードもお願いします"),
+        ("customer", "737です"),
+        ("agent", "ありがとうございます、お支払いが完了いたしました"),
+    ),
+    (
+        ("agent", "お電話ありがとうございます、ご注文窓口でございます"),
+        ("customer", "昨日注文したクレームブリュレがまだ届いていないんですけど"),
+        ("agent", "申し訳ございません、配送状況を確認いたします"),
+        ("customer", "今日の夕方までに届きますか"),
+        ("agent", "はい、本日十八時までにお届けの予定です"),
+        ("customer", "わかりました、ありがとうございます"),
+    ),
+    (
+        ("agent", "お電話ありがとうございます、カスタマーセンターでございます"),
+        ("customer", "引っ越しをするので、住所の変更をお願いしたいです"),
+        ("agent", "かしこまりました、新しいご住所をお願いいたします"),
+        ("customer", "東京都港区の三丁目です"),
+        ("agent", "ありがとうございます、変更を承りました"),
+        ("customer", "よろしくお願いします"),
+    ),
+    (
+        ("agent", "お待たせいたしました、契約窓口の鈴木でございます"),
+        ("customer", "サービスのクレームを言いたいんですけど、ずっとつながらないんです"),
+        ("agent", "ご不便をおかけして申し訳ございません"),
+        ("customer", "このままなら弁護士に相談します"),
+        ("agent", "担当部署から本日中にご連絡いたします"),
+    ),
+)
+
+
+def pick(rng: random.Random, language: str = "en-US") -> tuple[Line, ...]:
+    """A conversation in the language the call is transcribed in (English otherwise)."""
+    choices = JAPANESE if language.lower().startswith("ja") else DIALOGUES
+    return choices[rng.randrange(len(choices))]

@@ -158,11 +158,13 @@ class Traffic(Generator):
             if self.rng.random() < self.config.hold_share
             else -1.0
         )
-        script = dialogues.pick(self.rng)
+        script: tuple[dialogues.Line, ...] | None = None  # picked in the language transcribed
         said = 0
         while left > 0 and conference.status != "completed":
             if (self.transcriber is not None and self.config.speech
                     and self.transcriber.running(conference)):  # fmt: skip
+                if script is None:
+                    script = dialogues.pick(self.rng, self.transcriber.language(conference))
                 who, words = script[said % len(script)]
                 said += 1
                 speaker = customer if who == "customer" else agent

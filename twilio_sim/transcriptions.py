@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ TRACKS = ("inbound_track", "outbound_track", "both_tracks")
 NOT_IN_PROGRESS = 21220
 # Words per partial result, and how long the engine takes to settle a final after speech.
 WORDS_PER_PARTIAL = 3
+# Kana and kanji: a line in Japanese (no spaces; its partials grow three characters at a time).
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 FINAL_AFTER_SECONDS = 0.3
 
 
@@ -229,6 +232,11 @@ class Transcriber:
         return [t for t in self.transcriptions.values()
                 if t.status == "in-progress" and t.call_sid in legs]  # fmt: skip
 
+    def language(self, conference: Conference) -> str:
+        """The LanguageCode the conference's transcription was started with."""
+        running = self.listening(conference)
+        return running[0].language if running else "en-US"
+
     def running(self, conference: Conference) -> bool:
         return bool(self.listening(conference))
 
@@ -237,7 +245,10 @@ class Transcriber:
         """`p` says `text`: speech events, and what each transcription hears of it, word by
         word (partials) and then whole (the final), at the pace of speech. With `hang_up`,
         the leg hangs up as soon as it has said it: the final comes after the hang-up."""
-        words = text.split()
+        # A Japanese engine writes no spaces between words: its partials grow by characters.
+        spaced = " " in text.strip() or not _JAPANESE.search(text)
+        joiner = " " if spaced else ""
+        words = text.split() if spaced else [text[i : i + 3] for i in range(0, len(text), 3)]
         if not words:
             return
         engine = self.engine
@@ -258,15 +269,15 @@ class Transcriber:
                 for tr, track in hearing:
                     if utterance not in tr.hearing:
                         continue
-                    tr.hearing[utterance] = (track, " ".join(words[:end]))
+                    tr.hearing[utterance] = (track, joiner.join(words[:end]))
                     if tr.partial_results and tr.status == "in-progress":
-                        self._content(tr, track, " ".join(words[:end]), final=False)
+                        self._content(tr, track, joiner.join(words[:end]), final=False)
             await asyncio.sleep(pace * (len(words) % WORDS_PER_PARTIAL or WORDS_PER_PARTIAL))
             if p.status != "connected" or conference.status == "completed":
                 return
             for tr, track in hearing:
                 if utterance in tr.hearing:
-                    tr.hearing[utterance] = (track, " ".join(words))
+                    tr.hearing[utterance] = (track, joiner.join(words))
             engine.act(conference, "speech-stop", p.call_sid)
             settle = FINAL_AFTER_SECONDS / max(1.0, self.words_per_second / 2.5)
             if hang_up:

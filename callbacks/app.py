@@ -23,6 +23,7 @@ from callbacks import (
     assist,
     auth,
     board_stream,
+    floor_ops,
     history_api,
     monitors,
     queues_api,
@@ -158,6 +159,16 @@ def routes() -> list[Route]:
         Route("/api/follows", assist.follows, methods=["GET"]),
         Route("/api/queues", queues_api.list_queues, methods=["GET"]),
         Route("/api/agents", queues_api.list_agents, methods=["GET"]),
+        Route("/api/activities", floor_ops.activities, methods=["GET"]),
+        Route("/api/agents/{agent}/activity", floor_ops.set_activity, methods=["PUT"]),
+        Route("/api/agents/{agent}/activity/pending", floor_ops.cancel_pending, methods=["DELETE"]),
+        Route("/api/agents/{agent}/wrap-up/complete", floor_ops.complete_wrap_up, methods=["POST"]),
+        Route("/api/conferences/{sid}/end", floor_ops.end_call, methods=["POST"]),
+        Route(
+            "/api/conferences/{sid}/participants/{call_sid}",
+            floor_ops.remove_leg,
+            methods=["DELETE"],
+        ),
         Route("/api/audit", monitors.audit, methods=["GET"]),
         Route("/api/audit.csv", monitors.audit_csv, methods=["GET"]),
         Route("/api/events/ticket", auth.issue_ticket, methods=["POST"]),
@@ -206,6 +217,8 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             recording=services.recording,
             store=services.store,
             oidc=oidc_verifier(settings, roster, redis),
+            agent_state=services.agent_state,
+            call_control=services.call_control,
         )
         await hub.start()
         await board.start()

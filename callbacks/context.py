@@ -8,6 +8,8 @@ from access.oidc import OidcVerifier
 from archive.store import Store
 from callbacks.signature import SignatureChecker
 from coach.actions import Coach
+from coach.agent_state import AgentState
+from coach.call_control import CallControl
 from coach.recording import Recording
 from coach.transcription import Transcription
 from earpiece.redis_client import AsyncRedis
@@ -36,3 +38,5 @@ class Context:
     recording: Recording
     store: Store
     oidc: OidcVerifier | None = None  # with EARPIECE_OIDC_ISSUER
+    agent_state: AgentState | None = None  # issue 27 (wiring/services.py builds it)
+    call_control: CallControl | None = None

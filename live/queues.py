@@ -26,6 +26,7 @@ import orjson
 from earpiece.redis_client import AsyncRedis
 from earpiece.roster import Roster
 from live import attention
+from live.after_call import AfterCall
 from live.batching import BatchedScript
 from live.board import mask_number
 from live.taskrouter_events import TaskRouterEvent
@@ -97,6 +98,7 @@ class LiveQueues:
         self.feed_maxlen = feed_maxlen
         self._link = redis.register_script(LINK_LUA)
         self._read_workers = redis.register_script(READ_WORKERS_LUA)
+        self.after_call = AfterCall(redis, namespace=namespace, feed_maxlen=feed_maxlen)
         self._apply = BatchedScript(
             redis, TASKROUTER_LUA, shared_keys=[self.key("queues")],
             shared_args=[self.tag, KEEP_SECONDS, feed_maxlen],
@@ -200,6 +202,9 @@ class LiveQueues:
     async def agents(self) -> list[dict[str, Any]]:
         """Every worker as the contract's Agent, roster agents first, by name."""
         known, workers = await self._available(), await self.worker_registers()
+        # Changes waiting for the end of a call (live/after_call.py): on the agent's row
+        # until they happen, with who asked and why.
+        pending = await self.after_call.all()
         # Where the busy ones are: their task's call, then its conference (idle workers,
         # most of a floor at quiet times, cost nothing here).
         busy_tasks = [w["task"] for w in workers if w.get("phase") in BUSY and w.get("task")]
@@ -231,6 +236,7 @@ class LiveQueues:
                 # Since when it holds its task (or wraps it up): the time the Agents view shows.
                 "phase_since": iso(int(w["phase_at"])) if busy and w.get("phase_at") else None,
                 "alerts": alerts, "attention": attention.score(alerts),
+                "pending_change": pending.get(w["sid"]),
             })  # fmt: skip
         out.sort(key=lambda a: (a["agent"] is None, a["name"]))
         return out

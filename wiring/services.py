@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 from archive.archiver import Archiver
 from archive.store import Store, open_store
 from coach.actions import Coach
+from coach.agent_state import AgentState
 from coach.audit import Audit
+from coach.call_control import CallControl
 from coach.guard import Guard, GuardPolicy
 from coach.reconciler import Reconciler
 from coach.recording import Recording
@@ -47,6 +49,8 @@ class Services:
     recording: Recording
     store: Store
     archiver: Archiver
+    agent_state: AgentState  # issue 27: agents' activities, stuck wrap-ups
+    call_control: CallControl  # issue 27: end a call, remove a leg
 
     @property
     def audit(self) -> Audit:
@@ -135,5 +139,8 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
     archiver = Archiver(floor, transcripts, coach.audit, store, roster, coach.twilio,
                         retention_days=settings.archive_retention_days,
                         settle_seconds=settings.archive_settle_seconds)  # fmt: skip
+    agent_state = AgentState(coach.twilio, queues, coach.audit, settings.workspace_sid)
+    call_control = CallControl(floor, coach, coach.audit)
     return Services(settings, target, roster, redis, floor, coach, reconciler, guard, queues,
-                    transcripts, transcription, recording, store, archiver)  # fmt: skip
+                    transcripts, transcription, recording, store, archiver, agent_state,
+                    call_control)  # fmt: skip

@@ -35,10 +35,6 @@ async def taskrouter_event(request: SignedRequest) -> str:
         for _, label in newly:
             if sid and label.startswith("agent:"):
                 ctx.coach.agent_identified(sid, label.removeprefix("agent:"))
-        if ctx.agent_state is not None:
-            # An activity change waiting for this worker's call and wrap-up to end
-            # (live/after_call.py): taken once, by whichever event shows it has ended.
-            await ctx.agent_state.after_event(event)
     # Label by event type only when it is one we know: a label per unknown string would
     # let a caller grow the metrics without bound.
     metrics.callback(event.kind if event.kind in KNOWN else "taskrouter-other", outcome)

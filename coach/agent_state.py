@@ -178,7 +178,10 @@ class AgentState:
         if change is None:
             return
         assert event.worker_sid is not None
-        await self._claimed(event.worker_sid, change)
+        try:
+            await self._claimed(event.worker_sid, change)
+        except Exception:  # the event is applied whatever happens to the change
+            log.warning("an after-call change of %s failed", event.worker_sid, exc_info=True)
 
     async def _claimed(self, worker_sid: str, change: PendingChange) -> None:
         row = {"agent": "", "worker_sid": worker_sid}

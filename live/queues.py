@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -99,6 +99,9 @@ class LiveQueues:
         self._link = redis.register_script(LINK_LUA)
         self._read_workers = redis.register_script(READ_WORKERS_LUA)
         self.after_call = AfterCall(redis, namespace=namespace, feed_maxlen=feed_maxlen)
+        # Told of every event applied, from a webhook or the reconciler's repair alike:
+        # coach/agent_state.py makes an after-call change the event lets happen.
+        self.after_applied: Callable[[TaskRouterEvent], Awaitable[None]] | None = None
         self._apply = BatchedScript(
             redis, TASKROUTER_LUA, shared_keys=[self.key("queues")],
             shared_args=[self.tag, KEEP_SECONDS, feed_maxlen],
@@ -155,6 +158,8 @@ class LiveQueues:
         if e.task_sid is None and e.worker_sid is None and e.activity_available is None:
             return "ignored", None, []
         outcome, linked = await self._apply([], self.script_event(e))
+        if self.after_applied is not None:
+            await self.after_applied(e)
         sid, _, newly = text(linked).partition("|")
         pairs = [item.split(" ", 1) for item in newly.split(",") if item]
         return text(outcome), sid or None, [(a, b) for a, b in pairs]

@@ -140,6 +140,10 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
                         retention_days=settings.archive_retention_days,
                         settle_seconds=settings.archive_settle_seconds)  # fmt: skip
     agent_state = AgentState(coach.twilio, queues, coach.audit, settings.workspace_sid)
+    if settings.workspace_sid:
+        # An activity change waiting for an agent's call and wrap-up to end
+        # (live/after_call.py) is taken by whichever applied event shows it has ended.
+        queues.after_applied = agent_state.after_event
     call_control = CallControl(floor, coach, coach.audit)
     return Services(settings, target, roster, redis, floor, coach, reconciler, guard, queues,
                     transcripts, transcription, recording, store, archiver, agent_state,

@@ -13,7 +13,7 @@ VIEWS = Path(__file__).parent / "views"  # one module per page
 
 
 def main() -> None:
-    st.set_page_config(page_title="Earpiece", page_icon=":material/headset_mic:", layout="wide")
+    st.set_page_config(page_title="Earpiece", page_icon="🎧", layout="wide")
     settings = ui.settings()
     rt = ui.runtime(settings)
     who = ui.signed_in(settings, rt) or ui.sign_in_form(settings, rt)

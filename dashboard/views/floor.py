@@ -268,7 +268,7 @@ def chart_part(page: ui.Page) -> None:
             x=alt.X(
                 "time:T",
                 title=None,
-                axis=alt.Axis(format="%H:%M", tickCount={"interval": "minute", "step": 5}),
+                axis=alt.Axis(format="%H:%M"),
             ),
             y=alt.Y("sum(calls):Q", title="live calls", stack=True),
             color=alt.Color("team:N", title="Team"),

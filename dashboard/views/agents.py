@@ -1,0 +1,175 @@
+"""Agents: every agent of your teams as a card, and the controls to run the floor (issue 27).
+
+The cards (dashboard/agent_cards.py) show activity, time in it, the call and any change
+waiting for the end of the call; filter by team and state, longest in state first. Below
+them, for one chosen agent: set the activity now or after the call and wrap-up (with a
+reason, shown on the card until it happens), cancel a waiting change, complete a stuck
+wrap-up, end their call (a confirmation naming agent and customer) or remove one leg.
+Stuck wrap-ups (the `long-wrap-up` alert) each get a one-click button.
+
+Every action goes through coach/ (coach/agent_state.py, coach/call_control.py: the twilio
+SDK, the audit) as the signed-in supervisor; who may is access/policy.py's `may_run`,
+the same rule as the API's. On a floor without TaskRouter the page says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+import streamlit as st
+
+from access.policy import Denied, may_run
+from access.principal import of_supervisor
+from dashboard import agent_cards, ui
+from dashboard.agent_cards import ALL, Card
+from dashboard.runtime import Unavailable
+
+REFRESH_SECONDS = 3.0
+STATES = ("on a call", "wrap-up", "available")
+
+
+def refusal(page: ui.Page, team: str | None) -> str | None:
+    try:
+        may_run(of_supervisor(page.who, "dashboard"), team, "this agent")
+    except Denied as exc:
+        return str(exc)
+    return None
+
+
+def activity_controls(page: ui.Page, card: Card, names: list[str]) -> None:
+    state = page.runtime.services.agent_state
+    key = card.worker_sid
+    with st.form(f"activity-{key}", border=False):
+        cols = st.columns([2, 2, 4, 1.4])
+        activity = cols[0].selectbox("Activity", names, key=f"act-{key}")
+        when = cols[1].radio("When", ["now", "after this call"], key=f"when-{key}",
+                             horizontal=True, disabled=not card.task_sid)  # fmt: skip
+        reason = cols[2].text_input("Reason", key=f"why-{key}", max_chars=200,
+                                    placeholder="e.g. 1on1 / 研修")  # fmt: skip
+        if cols[3].form_submit_button("Set", type="primary"):
+            mode = "after-call" if when == "after this call" else "now"
+            message = (f"{card.name}: {activity} after this call and wrap-up"
+                       if mode == "after-call" else f"{card.name}: {activity}")  # fmt: skip
+            ui.act(
+                page,
+                message,
+                lambda: state.set_activity(
+                    page.who.id, card.agent or card.worker_sid, str(activity), mode, reason
+                ),
+            )
+    if card.pending and st.button("Cancel the change waiting for the call", key=f"cancel-{key}"):
+        ui.act(page, f"{card.name}: the waiting change is canceled",
+               lambda: state.cancel(page.who.id, card.agent or card.worker_sid))  # fmt: skip
+
+
+def wrap_up_button(page: ui.Page, card: Card, where: str) -> None:
+    state = page.runtime.services.agent_state
+    label = f"Complete {card.name}'s wrap-up"
+    if st.button(label, key=f"wrap-{where}-{card.worker_sid}"):
+        reason = f"wrap-up completed from Earpiece by {page.who.id}"
+        ui.act(page, f"{card.name}'s task is completed",
+               lambda: state.complete_wrap_up(page.who.id, card.agent or card.worker_sid,
+                                              reason, card.task_sid))  # fmt: skip
+
+
+def call_controls(page: ui.Page, card: Card) -> None:
+    if not card.conference_sid:
+        return
+    control = page.runtime.services.call_control
+    try:
+        conference = page.runtime.run(page.runtime.services.floor.conference(card.conference_sid))
+    except Unavailable:
+        return
+    if not conference or conference.get("status") == "completed":
+        return
+    customer = next((p.get("number") or p["call_sid"] for p in conference["participants"]
+                     if p.get("role") == "customer"), "the customer")  # fmt: skip
+    sid = str(conference["sid"])
+    asked = st.session_state.get("end-asked") == sid
+    if not asked and st.button("End this call…", key=f"end-{sid}"):
+        st.session_state["end-asked"] = sid
+        st.rerun(scope="fragment")
+    if asked:
+        st.warning(f"End the call of {card.name} with {customer} for everyone on it?")
+        yes, no = st.columns(2)
+        if yes.button(f"End {card.name}'s call with {customer}", type="primary", key=f"y-{sid}"):
+            st.session_state.pop("end-asked", None)
+            ui.act(page, f"{card.name}'s call is ending",
+                   lambda: control.end_call(page.who.id, sid))  # fmt: skip
+        if no.button("Keep the call", key=f"n-{sid}"):
+            st.session_state.pop("end-asked", None)
+            st.rerun(scope="fragment")
+    legs = [(p["call_sid"], f"{p['role']} {p.get('label') or ''}".strip())
+            for p in conference["participants"]]  # fmt: skip
+    legs += [(m["call_sid"], f"supervisor {m['supervisor']}")
+             for m in conference.get("monitors") or () if m.get("call_sid")]  # fmt: skip
+    with st.expander("Remove one leg"):
+        for call_sid, what in legs:
+            if st.button(f"Remove {what}", key=f"rm-{call_sid}"):
+                ui.act(
+                    page,
+                    f"{what} removed from the call",
+                    functools.partial(control.remove_leg, page.who.id, sid, str(call_sid)),
+                )
+
+
+def live_part(page: ui.Page) -> None:
+    ui.still_signed_in(page)
+    ui.show_flash()
+    services = page.runtime.services
+    try:
+        agents: list[dict[str, Any]] = page.runtime.run(services.queues.agents())
+    except Unavailable as exc:
+        st.error(str(exc))
+        return
+    now = time.time()
+    cards = agent_cards.visible(page.who, agents)
+    teams = sorted({c.team for c in cards if c.team})
+    activities = sorted({c.state for c in cards} - set(STATES))
+    left, right = st.columns(2)
+    team = left.selectbox("Team", [ALL, *teams], key="agents-team")
+    state = right.selectbox("State", [ALL, *STATES, *activities], key="agents-state")
+    shown = agent_cards.choose(cards, str(team), str(state), now)
+    st.caption(f"{len(shown)} of {len(cards)} agents · longest in their state first")
+    st.html(agent_cards.cards_html(shown, now))
+
+    stuck = [c for c in cards if "long-wrap-up" in c.alerts and refusal(page, c.team) is None]
+    if stuck:
+        st.subheader("Stuck wrap-ups")
+        for card in stuck:
+            wrap_up_button(page, card, "alert")
+
+    st.subheader("Run an agent")
+    if not shown:
+        return
+    labels = {f"{c.name} ({c.agent or c.worker_sid})": c for c in shown}
+    chosen = labels[str(st.selectbox("Agent", list(labels), key="agents-chosen"))]
+    why_not = refusal(page, chosen.team)
+    if why_not:
+        st.info(why_not)
+        return
+    try:
+        names = [a.name for a in page.runtime.run(services.agent_state.activities())]
+    except Exception as exc:  # Twilio away: the cards above still show
+        st.error(f"TaskRouter's activities could not be read: {exc}")
+        return
+    activity_controls(page, chosen, names)
+    if chosen.phase == "wrapping":
+        wrap_up_button(page, chosen, "row")
+    call_controls(page, chosen)
+
+
+def main() -> None:
+    page = ui.current()
+    st.title("Agents")
+    if not page.runtime.services.agent_state.enabled:
+        st.info("This floor has no TaskRouter Workspace (TWILIO_WORKSPACE_SID is not set): "
+                "agents' activities and wrap-ups are not Earpiece's to change here. Calls "
+                "can still be ended from their call page.")  # fmt: skip
+    st.fragment(run_every=REFRESH_SECONDS)(live_part)(page)
+
+
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,16 @@ from psycopg.types.json import Jsonb
 
 from archive.record import CallRecord, amend
 from archive.sqlite_store import review_json, summary
-from archive.store import MAX_PAGE, Json, Review, ReviewSearch, Search, phrase_query
+from archive.store import (
+    LONGEST_CALL_MS,
+    MAX_PAGE,
+    SLOT_MS,
+    Json,
+    Review,
+    ReviewSearch,
+    Search,
+    phrase_query,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -194,6 +203,18 @@ class PostgresStore:
             if sids:
                 await cur.execute("DELETE FROM reviews WHERE sid = ANY(%s)", (sids,))
         return [rec for r in rows for rec in (r[1] or [])]
+
+    async def day_slots(self, start_ms: int, end_ms: int) -> list[tuple[str, int, int, int]]:
+        db = await self._db()
+        async with db.cursor() as cur:
+            await cur.execute(
+                "SELECT coalesce(queue, ''), (started_ms - %s) / %s, count(*), sum(duration_s) "
+                "FROM calls WHERE ended_ms >= %s AND ended_ms < %s AND started_ms >= %s "
+                "AND started_ms < %s GROUP BY 1, 2",
+                (start_ms, SLOT_MS, start_ms, end_ms + LONGEST_CALL_MS, start_ms, end_ms),
+            )
+            rows = await cur.fetchall()
+        return [(str(q), int(slot), int(n), int(total or 0)) for q, slot, n, total in rows]
 
     async def count(self) -> int:
         db = await self._db()

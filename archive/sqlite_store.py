@@ -21,7 +21,16 @@ import anyio.to_thread
 import orjson
 
 from archive.record import CallRecord, amend
-from archive.store import MAX_PAGE, Json, Review, ReviewSearch, Search, phrase_query
+from archive.store import (
+    LONGEST_CALL_MS,
+    MAX_PAGE,
+    SLOT_MS,
+    Json,
+    Review,
+    ReviewSearch,
+    Search,
+    phrase_query,
+)
 from earpiece.private_files import private_dir, private_file, tighten
 
 T = TypeVar("T")
@@ -290,6 +299,18 @@ class SqliteStore:
     async def count(self) -> int:
         def read(db: sqlite3.Connection) -> int:
             return int(db.execute("SELECT count(*) FROM calls").fetchone()[0])
+
+        return await self._run(read)
+
+    async def day_slots(self, start_ms: int, end_ms: int) -> list[tuple[str, int, int, int]]:
+        def read(db: sqlite3.Connection) -> list[tuple[str, int, int, int]]:
+            rows = db.execute(
+                "SELECT coalesce(queue, ''), (started_ms - ?) / ?, count(*), sum(duration_s) "
+                "FROM calls WHERE ended_ms >= ? AND ended_ms < ? AND started_ms >= ? "
+                "AND started_ms < ? GROUP BY 1, 2",
+                (start_ms, SLOT_MS, start_ms, end_ms + LONGEST_CALL_MS, start_ms, end_ms),
+            ).fetchall()
+            return [(str(q), int(slot), int(n), int(total or 0)) for q, slot, n, total in rows]
 
         return await self._run(read)
 

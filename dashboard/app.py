@@ -25,6 +25,7 @@ def main() -> None:
         st.Page(VIEWS / "call.py", title="Call", icon=":material/headset_mic:", url_path="call"),
         st.Page(VIEWS / "queues.py", title="Queues", icon=":material/groups:", url_path="queues"),
         st.Page(VIEWS / "agents.py", title="Agents", icon=":material/badge:", url_path="agents"),
+        st.Page(VIEWS / "day.py", title="Day", icon=":material/bar_chart:", url_path="day"),
         st.Page(
             VIEWS / "wallboard.py", title="Wallboard", icon=":material/tv:", url_path="wallboard"
         ),

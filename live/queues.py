@@ -81,6 +81,16 @@ class QueuePolicy:
     def day(self, epoch_s: float) -> str:
         return _day(int(epoch_s), self.timezone)
 
+    def slot(self, epoch_s: float) -> int:
+        """The half hour of its day (0..47, in EARPIECE_TIMEZONE) an instant falls in."""
+        return _slot(int(epoch_s), self.timezone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _slot(epoch_s: int, zone: ZoneInfo) -> int:
+    local = datetime.fromtimestamp(epoch_s, zone)
+    return local.hour * 2 + local.minute // 30
+
 
 @functools.lru_cache(maxsize=4096)
 def _day(epoch_s: int, zone: ZoneInfo) -> str:
@@ -134,6 +144,7 @@ class LiveQueues:
             "queue": e.queue_sid, "queue_name": e.queue_name,
             "entered": e.entered_s * 1000 if e.entered_s else None,
             "day": self.policy.day(e.entered_s) if e.entered_s else None,
+            "slot": self.policy.slot(e.entered_s) if e.entered_s else None,
             "sl": int(self.threshold(e.queue_name, "service_level_seconds") * 1000),
             "accepted": e.kind == "reservation.accepted" or None,
             "worker": e.worker_sid, "agent": self.agent_of(e.contact_uri, e.worker_name),

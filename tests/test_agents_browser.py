@@ -1,6 +1,6 @@
 """Running the floor in Debian's chromium (issue 27): the Agents page's cards and controls against
-the simulator's TaskRouter Workspace, and the floor's live chart, with any console error (Vega's
-included) failing the test, as an empty chart does."""
+the simulator's TaskRouter Workspace, the floor's live chart and the Day page's charts, with any
+console error (Vega's included) failing the test, as an empty chart does."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def test_run_an_agent_from_the_agents_page_and_the_chart_draws_without_errors(
     assert f.service.settings is not None
     call = _on_call(f)
     env = dashboard_env(f.service.settings, f.sim.url,
-                        TWILIO_WORKSPACE_SID=f.workspace.sid)  # fmt: skip
+                        TWILIO_WORKSPACE_SID=f.workspace.sid,
+                        EARPIECE_TIMEZONE="Asia/Tokyo")  # fmt: skip
 
     def link(who: str) -> str:
         return f"?signin={signin_code(load(env, env_file=None), who)}"
@@ -66,6 +67,16 @@ def test_run_an_agent_from_the_agents_page_and_the_chart_draws_without_errors(
         drawn = chart.locator("path, canvas")
         assert drawn.count() > 0, "the chart is empty"
         page.screenshot(path=artifact("floor-chart.png"), full_page=True)
+        assert errors == [], errors
+
+        # The Day page: bob's call's queue, drawn in four charts, and no console error.
+        page.get_by_role("link", name="Day").click()
+        expect(page.get_by_text("Half hours of")).to_be_visible(timeout=FIRST_LOAD_MS)
+        expect(page.locator(".vega-embed")).to_have_count(4)
+        page.wait_for_timeout(1500)
+        for index in range(4):
+            assert page.locator(".vega-embed").nth(index).locator("path, canvas").count() > 0
+        page.screenshot(path=artifact("day.png"), full_page=True)
         assert errors == [], errors
 
         # ana leads sales-east: bob and carol are hers, nick (support) is not shown.

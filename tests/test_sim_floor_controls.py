@@ -103,8 +103,8 @@ def test_a_pending_reservation_blocks_an_unavailable_activity_unless_rejected(
         ws.workers(bob.sid).update(activity_sid=brk)
     assert refused.value.status == 400 and "pending reservation" in refused.value.msg
     assert ws.workers(bob.sid).fetch().activity_name == "Available", "a refusal changes nothing"
-    # Between available activities a pending reservation stays (TaskRouter changelog of April 2024): the
-    # Workspace has one available activity, so the same one again is no change and no event.
+    # Between available activities a pending reservation stays (TaskRouter changelog, April
+    # 2024): the Workspace has one available activity, so the same one again changes nothing.
     ws.workers(bob.sid).update(activity_sid=_activity(ws, "Available"))
     assert ws.tasks(task_sid).fetch().assignment_status == "reserved"
 

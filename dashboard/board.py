@@ -12,7 +12,7 @@ new ticket). ARCHITECTURE.md says why and what it measured.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -82,11 +82,12 @@ def queues_url(feed_url: str, ticket: str) -> str:
 
 def show_queues(
     *, url: str, ticket: str, wall: bool, on_listen: Callable[[], None],
-    on_refresh: Callable[[], None],
+    on_refresh: Callable[[], None], options: Mapping[str, Any] | None = None,
 ) -> None:  # fmt: skip
     """Every TaskQueue as a tile, coloured by its alerts (and on the Queues page, every
-    agent with Listen)."""
-    data = {"mode": "wallboard" if wall else "queues", "url": url, "ticket": ticket}
+    agent with Listen). `options`: a wallboard's (dashboard/views/wallboard.py)."""
+    data = {"mode": "wallboard" if wall else "queues", "url": url, "ticket": ticket,
+            **(options or {})}  # fmt: skip
     _mount(key=QUEUES_KEY, data=data, on_listen_change=on_listen, on_refresh_change=on_refresh)
 
 

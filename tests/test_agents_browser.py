@@ -21,7 +21,8 @@ from tests.test_floor_controls import Floor, _floor, _on_call
 
 @pytest.fixture
 def stuck_floor(redis_target: RedisTarget, namespace: str) -> Iterator[Floor]:
-    yield from _floor(redis_target, namespace, wrapup=3600)
+    # A caller waiting 2 s is a long wait here: the wallboard has a red tile to explain.
+    yield from _floor(redis_target, namespace, wrapup=3600, EARPIECE_QUEUE_WAIT_ALERT_SECONDS="2")
 
 
 def watch_console(page: Page) -> list[str]:
@@ -113,6 +114,28 @@ def test_run_an_agent_from_the_agents_page_and_the_chart_draws_without_errors(
         expect(bob).to_contain_text("Break")
         expect(bob).not_to_contain_text("after this call")
         page.screenshot(path=artifact("agents-done.png"), full_page=True)
+
+        # The wallboard on a 1920x1080 TV: chosen queues only, dark, the floor's totals and
+        # a clock, the target on each tile and the reason a tile is red written on it.
+        with f.control() as http:
+            http.post("/sim/calls", json={"queue": "support"})  # nick is offline: it waits
+            http.post("/sim/calls", json={"queue": "sales"})  # carol is offline: it waits
+        tv = browser.new_page(viewport={"width": 1920, "height": 1080})
+        tv.set_default_timeout(UI_TIMEOUT_MS)
+        tv.goto(f"{url}/wallboard{link('mina')}&queues=sales&theme=dark")
+        sales = tv.locator(".ep-qtile[data-queue=sales]")
+        expect(sales).to_be_visible(timeout=FIRST_LOAD_MS)
+        expect(tv.locator(".ep-qtile[data-queue=support]")).to_have_count(0)
+        expect(sales.locator("[data-figure=target]")).to_have_text("target 80%")
+        expect(sales.locator("[data-figure=why]")).to_contain_text("waited too long")
+        expect(sales).to_have_class(re.compile("ep-bad"))
+        expect(tv.locator("[data-total=waiting]")).to_have_text("1")
+        expect(tv.locator(".ep-wclock")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
+        expect(tv.locator(".ep-dark")).to_have_count(1)
+        assert tv.locator('section[data-testid="stSidebar"]').is_hidden()
+        box = tv.locator(".ep-wall").bounding_box()
+        assert box is not None and box["width"] > 1800 and box["height"] > 900, box
+        tv.screenshot(path=artifact("wallboard-1920x1080.png"))
         browser.close()
     assert errors == [], errors
     assert f.workspace.tasks[call["task_sid"]].status == "completed"

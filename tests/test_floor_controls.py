@@ -60,7 +60,9 @@ class Floor:
         Wired.wait(predicate, seconds)
 
 
-def _floor(redis_target: RedisTarget, namespace: str, *, wrapup: float) -> Iterator[Floor]:
+def _floor(
+    redis_target: RedisTarget, namespace: str, *, wrapup: float, **extra: str
+) -> Iterator[Floor]:
     from callbacks.app import create_app
     from twilio_sim.app import create_app as create_sim
     from twilio_sim.config import Endpoint, SimConfig
@@ -77,7 +79,7 @@ def _floor(redis_target: RedisTarget, namespace: str, *, wrapup: float) -> Itera
     settings = make_settings(redis_target.url, namespace, base,
                              TWILIO_API_BASE_URL=f"http://127.0.0.1:{sim_port}",
                              TWILIO_WORKSPACE_SID=sim_app.state.workspace.sid,
-                             EARPIECE_TIMEZONE="Asia/Tokyo")  # fmt: skip
+                             EARPIECE_TIMEZONE="Asia/Tokyo", **extra)  # fmt: skip
     service = ServerThread(create_app(settings, redis_target), port, settings)
     service.start()
     sim = ServerThread(sim_app, sim_port, None)

@@ -376,6 +376,12 @@ class CallWatch {
 // The Queues page and the wallboard: a tile per TaskQueue (waiting, longest wait, service
 // level, answered, abandoned, average answer, agents available / busy / other), coloured
 // by the thresholds the page passes; on the Queues page also every agent, with Listen.
+// What each queue alert means, written on its tile (live/queues.py raises them).
+const ALERT_WHY = {
+  "long-wait": "a caller has waited too long",
+  "service-level": "service level below target",
+  "routing-stuck": "callers wait while agents are free",
+};
 const QUEUE_FIGURES = [
   ["longest", "Longest wait"], ["service_level", "Service level"], ["answered", "Answered"],
   ["abandoned", "Abandoned"], ["asa", "Avg answer"], ["staff", "Agents free / busy / other"],
@@ -387,6 +393,15 @@ class QueueBoard {
     this.status = el("div", "ep-status", "Connecting to the live floor…");
     this.tiles = el("div", "ep-qtiles");
     this.footer = el("div", "ep-footer", "");
+    this.wall = wall;
+    if (wall) {
+      // A TV (issue 27): the floor's totals and a clock above the tiles.
+      this.totals = el("div", "ep-wtotals");
+      this.clockNode = el("div", "ep-wclock");
+      const top = el("div", "ep-wtop");
+      top.append(this.totals, this.clockNode);
+      this.root.append(top);
+    }
     this.root.append(this.status, this.tiles, this.footer);
     if (!wall) {
       const wrap = el("div", "ep-wrap");
@@ -403,6 +418,12 @@ class QueueBoard {
   }
 
   configure(data, setTrigger) {
+    // The wallboard's options (dashboard/views/wallboard.py): its chosen queues, dark theme,
+    // the service-level target and the floor's time zone.
+    this.root.classList.toggle("ep-dark", Boolean(data.dark));
+    this.only = Array.isArray(data.queues) && data.queues.length ? new Set(data.queues) : null;
+    this.target = typeof data.target === "number" ? data.target : null;
+    this.zone = data.timezone || "UTC";
     const source = follow(this, data, setTrigger);
     if (!source) return;
     source.addEventListener("status", (e) => {
@@ -430,10 +451,12 @@ class QueueBoard {
     this.offset = message.at - Date.now();
     this.status.hidden = true;
     this.tiles.replaceChildren();
-    if (!message.queues.length) {
+    const queues = this.only ? message.queues.filter((q) => this.only.has(q.name)) : message.queues;
+    if (!queues.length) {
       this.tiles.append(el("div", "ep-empty", "No TaskQueue has had a caller yet."));
     }
-    for (const q of message.queues) {
+    if (this.totals) this.renderTotals(queues);
+    for (const q of queues) {
       const tile = el("div", "ep-qtile");
       tile.dataset.queue = q.name;
       const today = q.today;
@@ -445,6 +468,13 @@ class QueueBoard {
       tile.classList.toggle("ep-warn", !bad && q.alerts.includes("routing-stuck"));
       tile.title = q.alerts.join(", ");
       tile.append(el("div", "ep-qname", q.name));
+      // Why the tile is red or amber, written on it (a TV has no tooltip).
+      const why = q.alerts.map((a) => ALERT_WHY[a] || a).join(" · ");
+      if (why) {
+        const reason = el("div", "ep-qwhy", why);
+        reason.dataset.figure = "why";
+        tile.append(reason);
+      }
       const waiting = el("div", "ep-qbig", String(q.waiting));
       waiting.dataset.figure = "waiting";
       tile.append(waiting, el("div", "ep-label", q.waiting === 1 ? "caller waiting" : "callers waiting"));
@@ -463,6 +493,11 @@ class QueueBoard {
         if (name === "longest") value.dataset.since = String(message.at - q.longest_wait_seconds * 1000);
         if (name === "longest" && !q.waiting) delete value.dataset.since;
         cell.append(el("div", "ep-label", label), value);
+        if (name === "service_level" && this.target !== null) {
+          const goal = el("div", "ep-qtarget", `target ${Math.round(this.target * 100)}%`);
+          goal.dataset.figure = "target";
+          cell.append(goal);
+        }
         grid.append(cell);
       }
       tile.append(grid);
@@ -471,6 +506,28 @@ class QueueBoard {
     if (this.agentRows) this.renderAgents(message.agents);
     this.stamp = new Date(message.at);
     this.tick();
+  }
+
+  renderTotals(queues) {
+    let waiting = 0, answered = 0, abandoned = 0, inSl = 0, decided = 0;
+    for (const q of queues) {
+      waiting += q.waiting;
+      answered += q.today.answered;
+      abandoned += q.today.abandoned;
+      const d = q.today.answered + q.today.abandoned;
+      if (q.today.service_level !== null) { inSl += q.today.service_level * d; decided += d; }
+    }
+    const figures = [["waiting", "waiting", String(waiting)], ["answered", "answered today", String(answered)],
+      ["abandoned", "abandoned", String(abandoned)],
+      ["service_level", "service level", decided ? `${Math.round((inSl / decided) * 100)}%` : "—"]];
+    this.totals.replaceChildren();
+    for (const [name, label, value] of figures) {
+      const cell = el("div", "ep-wtotal");
+      const big = el("div", "ep-wbig", value);
+      big.dataset.total = name;
+      cell.append(big, el("div", "ep-label", label));
+      this.totals.append(cell);
+    }
   }
 
   renderAgents(agents) {
@@ -503,6 +560,10 @@ class QueueBoard {
       node.textContent = clock((now - Number(node.dataset.since)) / 1000);
     }
     if (this.stamp) this.footer.textContent = `updated ${this.stamp.toISOString().slice(11, 19)} UTC`;
+    if (this.clockNode) {
+      this.clockNode.textContent = new Date(now).toLocaleTimeString("ja-JP",
+        {timeZone: this.zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false});
+    }
   }
 
   close() {

@@ -75,6 +75,9 @@ class WorkspaceConfig:
     # Event types never delivered (a test's lost events: TaskRouter retries none, so a lost
     # event stays lost until the reconciler repairs it from the REST API).
     lose: frozenset[str] = frozenset()
+    # The Workspace's SID, when whoever starts the simulator must know it beforehand (the
+    # demo gives it to the service as TWILIO_WORKSPACE_SID); else a new one.
+    sid: str | None = None
 
 
 class Workspace:
@@ -83,7 +86,7 @@ class Workspace:
     ) -> None:
         self.voice, self.deliverer, self.config, self.rng = voice, deliverer, config, rng
         self.account = voice.config.account_sid
-        self.sid = new_sid("WS")
+        self.sid = config.sid or new_sid("WS")
         self.created = time.time()
         self.workflow_sid, self.workflow_name = new_sid("WW"), "Earpiece routing"
         self.activities = {name: Activity(new_sid("WA"), name, ok) for name, ok in ACTIVITIES}

@@ -19,7 +19,6 @@ from psycopg.types.json import Jsonb
 from archive.record import CallRecord, amend
 from archive.sqlite_store import review_json, summary
 from archive.store import (
-    LONGEST_CALL_MS,
     MAX_PAGE,
     SLOT_MS,
     Json,
@@ -47,6 +46,7 @@ CREATE INDEX IF NOT EXISTS calls_ended ON calls(ended_ms);
 CREATE INDEX IF NOT EXISTS calls_team ON calls(team, id);
 CREATE INDEX IF NOT EXISTS calls_queue ON calls(queue, id);
 CREATE INDEX IF NOT EXISTS calls_agent ON calls(agent, id);
+CREATE INDEX IF NOT EXISTS calls_day ON calls(started_ms) INCLUDE (queue, duration_s);
 CREATE INDEX IF NOT EXISTS calls_words ON calls USING GIN (words);
 CREATE TABLE IF NOT EXISTS reviews (
   id BIGSERIAL PRIMARY KEY,
@@ -209,9 +209,8 @@ class PostgresStore:
         async with db.cursor() as cur:
             await cur.execute(
                 "SELECT coalesce(queue, ''), (started_ms - %s) / %s, count(*), sum(duration_s) "
-                "FROM calls WHERE ended_ms >= %s AND ended_ms < %s AND started_ms >= %s "
-                "AND started_ms < %s GROUP BY 1, 2",
-                (start_ms, SLOT_MS, start_ms, end_ms + LONGEST_CALL_MS, start_ms, end_ms),
+                "FROM calls WHERE started_ms >= %s AND started_ms < %s GROUP BY 1, 2",
+                (start_ms, SLOT_MS, start_ms, end_ms),
             )
             rows = await cur.fetchall()
         return [(str(q), int(slot), int(n), int(total or 0)) for q, slot, n, total in rows]

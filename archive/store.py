@@ -89,13 +89,12 @@ class Store(Protocol):
     async def day_slots(self, start_ms: int, end_ms: int) -> list[tuple[str, int, int, int]]:
         """Calls that started in [start_ms, end_ms), per queue and half hour from start_ms:
         (queue, slot, calls, total seconds). The Day page's answered calls and handle time
-        (issue 27); one grouped query on the ended_ms index, however long the archive."""
+        (issue 27); one grouped query read from an index on (started_ms, queue,
+        duration_s) alone, however long the archive."""
 
     async def close(self) -> None: ...
 
 
-# A call longer than this is not looked for past the end of a day (the index is on ended_ms).
-LONGEST_CALL_MS = 24 * 3600 * 1000
 SLOT_MS = 30 * 60 * 1000
 
 

@@ -115,6 +115,28 @@ def test_run_an_agent_from_the_agents_page_and_the_chart_draws_without_errors(
         expect(bob).not_to_contain_text("after this call")
         page.screenshot(path=artifact("agents-done.png"), full_page=True)
 
+        # End carol's call: the confirmation names her and the customer.
+        with f.control() as http:
+            http.post("/sim/workers/carol/activity", json={"activity": "Available"})
+            second = http.post("/sim/calls", json={"queue": "sales"}).json()
+        f.wait(lambda: f.agents()["carol"]["phase"] == "assigned")
+        carol = page.locator(".ep-card[data-agent=carol]")
+        expect(carol).to_contain_text("on a call")
+        page.get_by_role("combobox", name="Agent").click()
+        page.get_by_role("option", name=re.compile(r"\(carol\)")).click()
+        page.get_by_role("button", name="End this call…").click()
+        confirm = page.get_by_role("button", name=re.compile(r"^End carol's call with "))
+        expect(confirm).to_be_visible()
+        expect(page.get_by_text(re.compile(r"End the call of carol with \S+"))).to_be_visible()
+        confirm.click()
+        expect(page.get_by_text("carol's call is ending")).to_be_visible()
+        conference = f.engine.live_conference_named(second["task_sid"])
+        f.wait(lambda: conference is None or conference.status == "completed")
+        assert [e["supervisor"] for e in f.audit("end-call")] == ["ana"]
+        with f.control() as http:
+            http.post("/sim/workers/carol/activity", json={"activity": "Offline"})
+        page.screenshot(path=artifact("agents-ended.png"), full_page=True)
+
         # The wallboard on a 1920x1080 TV: chosen queues only, dark, the floor's totals and
         # a clock, the target on each tile and the reason a tile is red written on it.
         with f.control() as http:

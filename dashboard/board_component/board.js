@@ -539,7 +539,11 @@ class QueueBoard {
       const tr = this.agentRows.insertRow();
       tr.dataset.agent = a.agent || a.name;
       const doing = a.phase === "wrapping" ? "Wrap-up" : a.task_sid ? "On a call" : a.activity || "—";
-      for (const value of [a.agent || a.name, a.team || "", doing]) tr.insertCell().textContent = value;
+      // A change waiting for the end of the call (issue 27), with its reason, until it happens.
+      const pending = a.pending_change;
+      const then = !pending ? "" : pending.error ? ` (after-call change failed: ${pending.error})`
+        : ` → ${pending.activity} after this call${pending.reason ? ` (${pending.reason})` : ""}`;
+      for (const value of [a.agent || a.name, a.team || "", doing + then]) tr.insertCell().textContent = value;
       tr.classList.toggle("ep-help", a.alerts.length > 0);
       const since = tr.insertCell();
       const from = a.task_sid ? a.phase_since : a.since;  // on a call: time on it

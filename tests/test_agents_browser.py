@@ -103,6 +103,13 @@ def test_run_an_agent_from_the_agents_page_and_the_chart_draws_without_errors(
         expect(bob).to_contain_text("after this call: Break (by ana) — 面談 (1on1)")
         assert f.worker("bob").activity.name == "Available"
         page.screenshot(path=artifact("agents-pending.png"), full_page=True)
+        # The Queues page's agent row says it too.
+        page.get_by_role("link", name="Queues").click()
+        expect(page.locator("tr[data-agent=bob]")).to_contain_text(
+            "→ Break after this call (面談 (1on1))"
+        )
+        page.get_by_role("link", name="Agents").click()
+        expect(bob).to_contain_text("after this call: Break")
 
         # The caller hangs up; the wrap-up never ends by itself: complete it from the row.
         with f.control() as http:

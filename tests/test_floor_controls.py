@@ -160,8 +160,8 @@ def test_a_pending_reservation_is_rejected_when_a_manager_sends_the_agent_on_bre
         next(gen, None)
 
 
-def test_an_after_call_change_waits_for_the_wrap_up_and_happens_once(floor: Floor) -> None:
-    f = floor
+def test_an_after_call_change_waits_for_the_wrap_up_and_happens_once(stuck_floor: Floor) -> None:
+    f = stuck_floor
     call = _on_call(f)
     with f.as_("ana") as http:
         asked = http.put("/api/agents/bob/activity",
@@ -174,13 +174,20 @@ def test_an_after_call_change_waits_for_the_wrap_up_and_happens_once(floor: Floo
     assert row["pending_change"]["reason"] == "1on1 with ana"
     assert row["pending_change"]["by"] == "ana"
     assert f.worker("bob").activity.name == "Available", "not while on the call"
-    # The call ends; the wrap-up goes on for a moment: still waiting.
+    # The call ends; the wrap-up goes on (as long as the agent takes): still waiting.
     with f.control() as http:
         http.post(f"/sim/tasks/{call['task_sid']}/actions", json={"action": "hangup"})
     f.wait(lambda: f.agents()["bob"]["phase"] == "wrapping")
+    time.sleep(0.3)
     assert f.worker("bob").activity.name == "Available"
     assert f.agents()["bob"]["pending_change"] is not None
-    # The wrap-up ends: the change happens, once, and leaves the row.
+    # The agent finishes the wrap-up (their desktop completes the task, as Flex does through
+    # the REST API): the change happens, once, and leaves the row.
+    assert f.service.settings is not None
+    from coach.twilio_client import make_client
+
+    tasks = make_client(f.service.settings).taskrouter.v1.workspaces(f.workspace.sid).tasks
+    tasks(call["task_sid"]).update(assignment_status="completed", reason="wrap-up done")
     f.wait(lambda: f.worker("bob").activity.name == "Break")
     f.wait(lambda: f.agents()["bob"]["pending_change"] is None)
     f.wait(lambda: f.agents()["bob"]["activity"] == "Break")

@@ -290,8 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a TaskRouter Workspace too: callers wait in queues for workers",
     )
-    sim.add_argument("--workspace-sid", default=None,
-                     help="the simulated Workspace's SID (WS + 32 hex; default: a new one)")
+    sim.add_argument(
+        "--workspace-sid",
+        default=None,
+        help="the simulated Workspace's SID (WS + 32 hex; default: a new one)",
+    )
     sim.add_argument("--taskrouter-events-url", default=None,
                      help="the Workspace's Event Callback URL (default: beside --callback-url, "
                           "/twilio/taskrouter-events)")  # fmt: skip

@@ -3,7 +3,9 @@
 - end: the conference's update to `completed` ends it for everyone still on it (Twilio's
   Conference resource, `Status=completed`: https://www.twilio.com/docs/voice/api/conference-resource,
   "update a conference"; the conference-end callback then says `conference-ended-via-api`);
-- remove a leg: the Participant's delete hangs up that one call (a forgotten supervisor
+- remove a leg: the Participant's delete hangs up that one call ("manipulate a conference's
+  current participants by muting or removing them":
+  https://www.twilio.com/docs/api/rest/participant) (a forgotten supervisor
   leg, an agent who walked away leaving a caller); a monitor's leg goes through the coach's
   leave, so its monitor is cleared as when they leave themselves.
 

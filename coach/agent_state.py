@@ -41,6 +41,7 @@ log = logging.getLogger("earpiece.agent_state")
 
 ACTIVITIES_TTL_SECONDS = 60.0
 MAX_REASON = 200
+MAX_ACTIVITY = 64  # TaskRouter's Activity FriendlyName is short; a longer one is no activity
 NOW, AFTER_CALL = "now", "after-call"
 NO_TASKROUTER = ("this floor has no TaskRouter Workspace (TWILIO_WORKSPACE_SID is not set): "
                  "agents' activities and wrap-ups are not Earpiece's to change here")  # fmt: skip
@@ -120,6 +121,9 @@ class AgentState:
         workspace = self._workspace()
         if when not in (NOW, AFTER_CALL):
             raise CoachError(422, "bad-body", "when must be now or after-call")
+        if not activity_name or len(activity_name) > MAX_ACTIVITY:
+            raise CoachError(422, "bad-activity", f"an activity is 1..{MAX_ACTIVITY} characters")
+        reason = clean_reason(reason, required=False)  # the API's and the dashboard's alike
         row = await self.worker(agent)
         activity = await self._activity(activity_name)
         if when == AFTER_CALL:
@@ -210,6 +214,7 @@ class AgentState:
         self, supervisor: str, agent: str, reason: str, task_sid: str | None
     ) -> dict[str, Any]:
         workspace = self._workspace()
+        reason = clean_reason(reason, required=True)
         row = await self.worker(agent)
         held = row.get("task_sid")
         if not held:

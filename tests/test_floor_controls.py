@@ -131,6 +131,13 @@ def test_set_an_agents_activity_now_through_the_sdk_audited(floor: Floor) -> Non
     assert listed["taskrouter"] is True
     assert {a["name"] for a in listed["activities"]} >= {"Available", "Break", "Offline"}
     assert unknown.status_code == 422 and "Lunch" in unknown.json()["error"]["message"]
+    with f.as_("ana") as http:
+        long_reason = http.put("/api/agents/bob/activity",
+                               json={"activity": "Break", "reason": "理" * 201})  # fmt: skip
+        long_name = http.put("/api/agents/bob/activity", json={"activity": "B" * 65})
+        not_text = http.put("/api/agents/bob/activity", json={"activity": ["Break"]})
+    assert long_reason.status_code == 422 and "reason" in long_reason.json()["error"]["message"]
+    assert long_name.status_code == 422 and not_text.status_code == 422
     # ken leads support: bob (sales-east) is not his; QA never runs the floor.
     for who in ("ken", "quincy"):
         with f.as_(who) as http:

@@ -91,6 +91,20 @@ def show_queues(
     _mount(key=QUEUES_KEY, data=data, on_listen_change=on_listen, on_refresh_change=on_refresh)
 
 
+AGENTS_KEY = "agents-cards"
+
+
+def show_agent_cards(
+    *, url: str, ticket: str, teams: list[str] | None, team: str, state: str,
+    on_refresh: Callable[[], None],
+) -> None:  # fmt: skip
+    """The Agents page's cards, drawn by the browser from the queues stream (issue 27):
+    `teams` the ones the supervisor sees (None: all), `team` and `state` the page's filters."""
+    data = {"mode": "agents", "url": url, "ticket": ticket, "teams": teams, "team": team,
+            "state": state}  # fmt: skip
+    _mount(key=AGENTS_KEY, data=data, on_refresh_change=on_refresh)
+
+
 def watch_call(*, url: str, ticket: str, on_refresh: Callable[[], None]) -> None:
     """Mount the component in its call mode: it draws nothing but a note while it
     reconnects, and asks for a rerun (trigger "refresh") when the call changes."""

@@ -1,5 +1,6 @@
-"""The Agents page's cards at 1,000 agents (issue 27 §4): everyone of a manager's floor, a lead's
-own teams only, filtered by team and state, longest in state first, hostile names as text."""
+"""The Agents page's agents at 1,000 (issue 27 §4): everyone of a manager's floor, a lead's own
+teams only, filtered by team and state, longest in state first (the browser draws the cards by
+the same rules: tests/test_agents_browser.py)."""
 
 from __future__ import annotations
 
@@ -58,20 +59,4 @@ def test_a_thousand_agents_are_all_cards_filtered_and_sorted() -> None:
     japanese = agent_cards.choose(cards, ALL, "研修", now)
     assert japanese and all(c.state == "研修" for c in japanese)
 
-    page = agent_cards.cards_html(everyone, now)
-    assert page.count('class="ep-card ') == 1000
-    assert "エージェント 999" in page
-
-
-def test_names_reasons_and_errors_are_shown_as_text() -> None:
-    now = time.time()
-    [agent] = floor_of(1, now)
-    agent["name"] = '<img src=x onerror="alert(1)">'
-    agent["pending_change"] = {"activity": "Break</div><script>x()</script>", "by": "ana",
-                               "reason": "<b>面談</b>", "error": None}  # fmt: skip
-    html = agent_cards.cards_html([agent_cards.card_of(agent)], now)
-    assert "<img" not in html and "<script>" not in html and "<b>" not in html
-    assert "&lt;img src=x" in html and "&lt;b&gt;面談&lt;/b&gt;" in html
-    agent["pending_change"] = {"error": "Break: Twilio refused (20001): …", "task_sid": None}
-    failed = agent_cards.cards_html([agent_cards.card_of(agent)], now)
-    assert "after-call change failed: Break: Twilio refused (20001)" in failed
+    assert "エージェント 999" in {c.name for c in cards}

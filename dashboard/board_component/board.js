@@ -578,7 +578,110 @@ class QueueBoard {
   }
 }
 
+// The Agents page's cards (issue 27): every agent the page's filters keep, from the same
+// `queues` stream as the Queues page (worked out once by the service for every watcher), so
+// a change redraws the cards in each browser without a Streamlit rerun per watcher. Longest
+// in their state first; every value set as text (names and reasons are typed by people).
+function agentState(a) {
+  if (a.phase === "assigned") return ["on a call", a.phase_since];
+  if (a.phase === "wrapping") return ["wrap-up", a.phase_since];
+  return [a.available ? "available" : (a.activity || "—"), a.since];
+}
+const CARD_CLASS = {"on a call": "busy", "wrap-up": "wrap", "available": "free"};
+
+class AgentCards {
+  constructor(parent) {
+    this.root = el("div", "ep-agents-cards");
+    this.status = el("div", "ep-status", "Connecting to the live floor…");
+    this.caption = el("div", "ep-footer", "");
+    this.grid = el("div", "ep-cards");
+    this.root.append(this.status, this.caption, this.grid);
+    parent.append(this.root);
+    this.offset = 0;
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  configure(data, setTrigger) {
+    this.teams = Array.isArray(data.teams) ? new Set(data.teams) : null;  // a lead's own
+    this.team = data.team || "All";
+    this.state = data.state || "All";
+    const source = follow(this, data, setTrigger);
+    if (this.message) this.render(this.message);  // a filter changed: same stream
+    if (!source) return;
+    source.addEventListener("status", (e) => {
+      const status = JSON.parse(e.data);
+      this.status.textContent = status.ok ? "" : `${status.message}.`;
+      this.status.hidden = status.ok && this.message !== undefined;
+      this.stale = !status.ok;
+    });
+    source.addEventListener("queues", (e) => this.render(JSON.parse(e.data)));
+    source.onerror = () => {
+      if (source !== this.source) return;
+      this.status.hidden = false;
+      this.status.textContent = "Cannot reach the live floor; trying again…";
+      if (source.readyState === EventSource.CLOSED) {
+        retryWithNewTicket(this, source, () =>
+          this.setTrigger("refresh", {reason: "ticket", ticket: this.data.ticket}));
+      }
+    };
+  }
+
+  render(message) {
+    this.message = message;
+    this.offset = message.at - Date.now();
+    this.status.hidden = true;
+    const now = message.at;
+    const mine = message.agents.filter((a) => !this.teams || this.teams.has(a.team));
+    const shown = [];
+    for (const a of mine) {
+      const [state, from] = agentState(a);
+      if (this.team !== "All" && a.team !== this.team) continue;
+      if (this.state !== "All" && state !== this.state) continue;
+      shown.push([a, state, from ? Date.parse(from) : null]);
+    }
+    shown.sort((x, y) => ((x[2] ?? now) - (y[2] ?? now))
+      || String(x[0].name).localeCompare(String(y[0].name)));
+    this.caption.textContent = `${shown.length} of ${mine.length} agents · longest in their state first`;
+    const cards = [];
+    for (const [a, state, since] of shown) {
+      const card = el("div", `ep-card ${CARD_CLASS[state] || "away"}${a.alerts.length ? " alert" : ""}`);
+      card.dataset.agent = a.agent || a.worker_sid;
+      const clockNode = el("span", "t", "");
+      if (since !== null) clockNode.dataset.since = String(since);
+      card.append(el("span", "n", a.name || a.agent || a.worker_sid), clockNode, el("br"),
+        document.createTextNode(`${state} · ${a.team || "no team"}`));
+      if (a.conference_sid) card.append(el("br"), document.createTextNode(`call ${a.conference_sid.slice(-8)}`));
+      if (a.alerts.length) card.append(el("br"), el("span", "a", a.alerts.join(", ")));
+      const p = a.pending_change;
+      if (p) {
+        const text = p.error ? `after-call change failed: ${p.error}`
+          : `after this call: ${p.activity} (by ${p.by})${p.reason ? ` — ${p.reason}` : ""}`;
+        card.append(el("br"), el("span", "p", text));
+      }
+      cards.push(card);
+    }
+    this.grid.replaceChildren(...cards);
+    this.tick();
+  }
+
+  tick() {
+    if (this.stale) return;
+    const now = Date.now() + this.offset;
+    for (const node of this.grid.querySelectorAll("[data-since]")) {
+      node.textContent = clock((now - Number(node.dataset.since)) / 1000);
+    }
+  }
+
+  close() {
+    clearInterval(this.ticker);
+    clearTimeout(this.retry);
+    if (this.source) this.source.close();
+    this.root.remove();
+  }
+}
+
 const MODES = {
+  agents: (parent) => new AgentCards(parent),
   call: (parent) => new CallWatch(parent),
   queues: (parent) => new QueueBoard(parent, false),
   wallboard: (parent) => new QueueBoard(parent, true),

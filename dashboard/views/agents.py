@@ -1,7 +1,10 @@
 """Agents: every agent of your teams as a card, and the controls to run the floor (issue 27).
 
-The cards (dashboard/agent_cards.py) show activity, time in it, the call and any change
-waiting for the end of the call; filter by team and state, longest in state first. Below
+The cards show activity, time in it, the call and any change waiting for the end of the
+call; filter by team and state, longest in state first. The browser draws them (the board
+component's `agents` mode) from the queues stream the service works out once for every
+watcher, so a change reaches every open page without a Streamlit rerun per watcher; the
+same rules in Python (dashboard/agent_cards.py) pick the agents the controls offer. Below
 them, for one chosen agent: set the activity now or after the call and wrap-up (with a
 reason, shown on the card until it happens), cancel a waiting change, complete a stuck
 wrap-up, end their call (a confirmation naming agent and customer) or remove one leg.
@@ -22,11 +25,13 @@ import streamlit as st
 
 from access.policy import Denied, may_run
 from access.principal import of_supervisor
-from dashboard import agent_cards, ui
+from dashboard import agent_cards, board, ui
 from dashboard.agent_cards import ALL, Card
 from dashboard.runtime import Unavailable
 
-REFRESH_SECONDS = 3.0
+# The controls below the cards (stuck wrap-ups, the chosen agent's state) are read again this
+# often; the cards themselves never wait for a rerun.
+CONTROLS_REFRESH_SECONDS = 5.0
 STATES = ("on a call", "wrap-up", "available")
 
 
@@ -115,8 +120,25 @@ def call_controls(page: ui.Page, card: Card) -> None:
                 )
 
 
-def live_part(page: ui.Page) -> None:
+def new_stream(page: ui.Page) -> None:
+    ticket = board.new_ticket(page)
+    if ticket is not None:
+        st.session_state["agents-ticket"] = ticket
+        st.session_state["agents-url"] = board.queues_url(page.settings.board_feed_url, ticket)
+
+
+def on_refresh() -> None:
+    value = board.trigger("refresh", board.AGENTS_KEY)
+    if isinstance(value, dict) and value.get("ticket") == st.session_state.get("agents-ticket"):
+        st.session_state["agents-new-ticket"] = True
+
+
+def controls_part(page: ui.Page) -> None:
+    """Stuck wrap-ups and the chosen agent's controls (the cards above draw themselves)."""
     ui.still_signed_in(page)
+    if st.session_state.pop("agents-new-ticket", False):
+        new_stream(page)
+        st.rerun()
     ui.show_flash()
     services = page.runtime.services
     try:
@@ -126,15 +148,8 @@ def live_part(page: ui.Page) -> None:
         return
     now = time.time()
     cards = agent_cards.visible(page.who, agents)
-    teams = sorted({c.team for c in cards if c.team})
-    activities = sorted({c.state for c in cards} - set(STATES))
-    left, right = st.columns(2)
-    team = left.selectbox("Team", [ALL, *teams], key="agents-team")
-    state = right.selectbox("State", [ALL, *STATES, *activities], key="agents-state")
-    shown = agent_cards.choose(cards, str(team), str(state), now)
-    st.caption(f"{len(shown)} of {len(cards)} agents · longest in their state first")
-    st.html(agent_cards.cards_html(shown, now))
-
+    shown = agent_cards.choose(cards, str(st.session_state.get("agents-team", ALL)),
+                               str(st.session_state.get("agents-state", ALL)), now)  # fmt: skip
     stuck = [c for c in cards if "long-wrap-up" in c.alerts and refusal(page, c.team) is None]
     if stuck:
         st.subheader("Stuck wrap-ups")
@@ -168,7 +183,27 @@ def main() -> None:
         st.info("This floor has no TaskRouter Workspace (TWILIO_WORKSPACE_SID is not set): "
                 "agents' activities and wrap-ups are not Earpiece's to change here. Calls "
                 "can still be ended from their call page.")  # fmt: skip
-    st.fragment(run_every=REFRESH_SECONDS)(live_part)(page)
+    try:
+        agents: list[dict[str, Any]] = page.runtime.run(page.runtime.services.queues.agents())
+    except Unavailable as exc:
+        st.error(str(exc))
+        return
+    cards = agent_cards.visible(page.who, agents)
+    teams = sorted({c.team for c in cards if c.team})
+    activities = sorted({c.state for c in cards} - set(STATES))
+    left, right = st.columns(2)
+    team = left.selectbox("Team", [ALL, *teams], key="agents-team")
+    state = right.selectbox("State", [ALL, *STATES, *activities], key="agents-state")
+    # A full run (the page opened, a filter changed) draws the cards' component with the
+    # filters; from then on the browser redraws them from the queues stream by itself.
+    new_stream(page)
+    board.show_agent_cards(
+        url=st.session_state.get("agents-url", ""),
+        ticket=st.session_state.get("agents-ticket", ""),
+        teams=list(page.who.teams) if page.who.role == "lead" else None,
+        team=str(team), state=str(state), on_refresh=on_refresh,
+    )  # fmt: skip
+    st.fragment(run_every=CONTROLS_REFRESH_SECONDS)(controls_part)(page)
 
 
 if __name__ == "__main__":

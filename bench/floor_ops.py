@@ -1,9 +1,10 @@
 """Running the floor (issue 27): three targets, each beside a baseline, in one run.
 
 1. state: an agent's activity change visible on every open board < 1 s p95 after Twilio's
-   event. A real `earpiece callbacks` process; `--boards` SSE subscribers on /events (raw
-   sockets); a signed `worker.activity.update` posted at a time, and its `agent` event timed
-   at every subscriber. Baseline: the same with one subscriber.
+   event. A real `earpiece callbacks` process; `--boards` open boards on the queues stream
+   (/events/board?queues=1, what the Agents page, the Queues page and the wallboard draw
+   from; raw sockets); a signed `worker.activity.update` posted at a time, and the `queues`
+   event that carries it timed at every board. Baseline: the same with one board.
 2. cards: the Agents page's cards for 1,000 agents drawn < 1 s: the service's pass that
    feeds every watcher's cards (live/queues.py `snapshot`, with the after-call changes,
    encoded once) plus the page's choice of agents (dashboard/agent_cards.py); the browser
@@ -46,15 +47,23 @@ ACCOUNT = "AC" + "0" * 32
 
 
 async def _board(host: str, port: int, seen: list[float], ready: asyncio.Event) -> None:
+    """One open board: the queues stream the Agents page, the Queues page and the wallboard
+    draw from (a one-time ticket, as a browser gets one), noting each `queues` event."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as http:
+        answer = await http.post("/api/events/ticket",
+                                 headers={"Authorization": f"Bearer {API_TOKEN}"})  # fmt: skip
+        ticket = answer.json()["ticket"]
     reader, writer = await asyncio.open_connection(host, port)
-    writer.write(f"GET /events HTTP/1.1\r\nHost: {host}\r\n"
-                 f"Authorization: Bearer {API_TOKEN}\r\n\r\n".encode())  # fmt: skip
+    path = f"/events/board?ticket={ticket}&board=off&queues=1"
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
     await writer.drain()
     await reader.readuntil(b"\r\n\r\n")
     ready.set()
     while data := await reader.read(1 << 16):
         now = time.monotonic()
-        seen.extend(now for _ in range(data.count(b"event: agent\r\n")))
+        seen.extend(now for _ in range(data.count(b"event: queues")))
 
 
 async def _state(url: str, boards: int, changes: int) -> list[float]:

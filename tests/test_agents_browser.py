@@ -129,8 +129,24 @@ def test_run_an_agent_from_the_agents_page_and_the_chart_draws_without_errors(
         f.wait(lambda: f.agents()["carol"]["phase"] == "assigned")
         carol = page.locator(".ep-card[data-agent=carol]")
         expect(carol).to_contain_text("on a call")
+        # mina listens in and forgets her leg: ana removes it from the call.
+        sid = f.agents()["carol"]["conference_sid"]
+        with f.as_("mina") as http:
+            assert http.post(f"/api/conferences/{sid}/monitors",
+                             json={"mode": "listen"}).status_code == 201  # fmt: skip
+
+        def monitors() -> list[dict[str, Any]]:
+            with f.as_("mina") as http:
+                return list(http.get(f"/api/conferences/{sid}").json()["monitors"])
+
+        f.wait(lambda: any(m.get("call_sid") for m in monitors()))
         page.get_by_role("combobox", name="Agent").click()
         page.get_by_role("option", name=re.compile(r"\(carol\)")).click()
+        page.get_by_text("Remove one leg").click()
+        page.get_by_role("button", name="Remove supervisor mina").click()
+        expect(page.get_by_text("supervisor mina removed from the call")).to_be_visible()
+        f.wait(lambda: not monitors())
+        assert [e["supervisor"] for e in f.audit("remove-leg")] == ["ana"]
         page.get_by_role("button", name="End this call…").click()
         confirm = page.get_by_role("button", name=re.compile(r"^End carol's call with "))
         expect(confirm).to_be_visible()

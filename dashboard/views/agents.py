@@ -106,12 +106,17 @@ def call_controls(page: ui.Page, card: Card) -> None:
         if no.button("Keep the call", key=f"n-{sid}"):
             st.session_state.pop("end-asked", None)
             st.rerun(scope="fragment")
-    legs = [(p["call_sid"], f"{p['role']} {p.get('label') or ''}".strip())
-            for p in conference["participants"]]  # fmt: skip
-    legs += [(m["call_sid"], f"supervisor {m['supervisor']}")
-             for m in conference.get("monitors") or () if m.get("call_sid")]  # fmt: skip
+    # Each leg once: a participant (its role and who, from its label), then a supervisor's
+    # leg still dialing (a monitor not yet among the participants).
+    legs: dict[str, str] = {}
+    for p in conference["participants"]:
+        who = str(p.get("label") or "").partition(":")[2]
+        legs[p["call_sid"]] = f"{p['role']} {who}".strip()
+    for m in conference.get("monitors") or ():
+        if m.get("call_sid") and m["call_sid"] not in legs:
+            legs[m["call_sid"]] = f"supervisor {m['supervisor']}"
     with st.expander("Remove one leg"):
-        for call_sid, what in legs:
+        for call_sid, what in legs.items():
             if st.button(f"Remove {what}", key=f"rm-{call_sid}"):
                 ui.act(
                     page,

@@ -27,6 +27,9 @@ PAUSE_TRANSCRIPT = "pause-transcript"  # for a payment: a supervisor, or the cal
 READ_HISTORY = "read-history"  # the archive of ended calls: search, hear, review (people)
 # Hear a live call's audio in the browser (issue 26): a person who may join it listen-only.
 HEAR_CALL = "hear-call"
+# Running the floor (issue 27): an agent's activity, a stuck wrap-up, ending a call or
+# removing a leg. Who: the team's lead and managers (`may_run`), never QA or a token.
+RUN_FLOOR = "run-floor"
 
 ALLOWED: dict[str, frozenset[str]] = {
     READ_FLOOR: frozenset({SUPERVISOR, SERVICE}),
@@ -40,6 +43,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     PAUSE_TRANSCRIPT: frozenset({SUPERVISOR, AGENT}),
     READ_HISTORY: frozenset({SUPERVISOR}),
     HEAR_CALL: frozenset({SUPERVISOR}),
+    RUN_FLOOR: frozenset({SUPERVISOR}),
 }
 
 # Roles that see customers' full numbers unless the roster says otherwise
@@ -82,6 +86,25 @@ def own_call(principal: Principal, label: str | None) -> None:
     """An agent may touch only a call whose leg carries its own label."""
     if principal.kind == AGENT and label != f"agent:{principal.ident}":
         raise Denied(f"agent {principal.ident} may only use its own calls")
+
+
+def may_run(principal: Principal, team: str | None, what: str) -> str:
+    """The supervisor who runs the floor of `team` (an agent's, a call's): a manager
+    anywhere, a lead on their own teams; QA never (they listen and review). Returns
+    the principal's id; a refusal says why in one line."""
+    require(principal, RUN_FLOOR)
+    assert principal.ident is not None
+    if principal.role == "manager":
+        return principal.ident
+    if principal.role == "lead" and team is not None and team in principal.teams:
+        return principal.ident
+    if principal.role == "lead":
+        teams = ", ".join(principal.teams) or "no team"
+        raise Denied(f"{principal.ident} leads {teams}; {what} is {team or 'on no team'}")
+    raise Denied(
+        f"{principal.ident} is {principal.role or 'not a lead'}: only the team's "
+        "lead and managers run the floor"
+    )
 
 
 def may_see_audit_entry(principal: Principal, agent_team: str | None, supervisor: str) -> bool:

@@ -18,7 +18,15 @@ from psycopg.types.json import Jsonb
 
 from archive.record import CallRecord, amend
 from archive.sqlite_store import review_json, summary
-from archive.store import MAX_PAGE, Json, Review, ReviewSearch, Search, phrase_query
+from archive.store import (
+    MAX_PAGE,
+    SLOT_MS,
+    Json,
+    Review,
+    ReviewSearch,
+    Search,
+    phrase_query,
+)
 from archive.words import record_words
 
 SCHEMA = """
@@ -39,6 +47,7 @@ CREATE INDEX IF NOT EXISTS calls_ended ON calls(ended_ms);
 CREATE INDEX IF NOT EXISTS calls_team ON calls(team, id);
 CREATE INDEX IF NOT EXISTS calls_queue ON calls(queue, id);
 CREATE INDEX IF NOT EXISTS calls_agent ON calls(agent, id);
+CREATE INDEX IF NOT EXISTS calls_day ON calls(started_ms) INCLUDE (queue, duration_s);
 CREATE INDEX IF NOT EXISTS calls_words ON calls USING GIN (words);
 CREATE TABLE IF NOT EXISTS reviews (
   id BIGSERIAL PRIMARY KEY,
@@ -215,6 +224,17 @@ class PostgresStore:
                                       "WHERE id = %s", (new, row_id))  # fmt: skip
                     changed += 1 if new else 0
                 last = rows[-1][0]
+
+    async def day_slots(self, start_ms: int, end_ms: int) -> list[tuple[str, int, int, int]]:
+        db = await self._db()
+        async with db.cursor() as cur:
+            await cur.execute(
+                "SELECT coalesce(queue, ''), (started_ms - %s) / %s, count(*), sum(duration_s) "
+                "FROM calls WHERE started_ms >= %s AND started_ms < %s GROUP BY 1, 2",
+                (start_ms, SLOT_MS, start_ms, end_ms),
+            )
+            rows = await cur.fetchall()
+        return [(str(q), int(slot), int(n), int(total or 0)) for q, slot, n, total in rows]
 
     async def count(self) -> int:
         db = await self._db()

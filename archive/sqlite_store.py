@@ -21,7 +21,15 @@ import anyio.to_thread
 import orjson
 
 from archive.record import CallRecord, amend
-from archive.store import MAX_PAGE, Json, Review, ReviewSearch, Search, phrase_query
+from archive.store import (
+    MAX_PAGE,
+    SLOT_MS,
+    Json,
+    Review,
+    ReviewSearch,
+    Search,
+    phrase_query,
+)
 from archive.words import record_words
 from earpiece.private_files import private_dir, private_file, tighten
 
@@ -45,6 +53,9 @@ CREATE INDEX IF NOT EXISTS calls_ended ON calls(ended_ms);
 CREATE INDEX IF NOT EXISTS calls_team ON calls(team);
 CREATE INDEX IF NOT EXISTS calls_queue ON calls(queue);
 CREATE INDEX IF NOT EXISTS calls_agent ON calls(agent);
+-- The Day page (issue 27): a day's calls per queue and half hour, read from this index
+-- alone (bench/floor_ops.py: a day of a 90-day million-call archive).
+CREATE INDEX IF NOT EXISTS calls_day ON calls(started_ms, queue, duration_s);
 CREATE VIRTUAL TABLE IF NOT EXISTS calls_text USING fts5(
   text, content='calls', content_rowid='id', tokenize='unicode61'
 );
@@ -317,6 +328,18 @@ class SqliteStore:
             return changed
 
         return await self._run(work)
+
+    async def day_slots(self, start_ms: int, end_ms: int) -> list[tuple[str, int, int, int]]:
+        def read(db: sqlite3.Connection) -> list[tuple[str, int, int, int]]:
+            rows = db.execute(
+                "SELECT coalesce(queue, ''), (started_ms - ?) / ?, count(*), sum(duration_s) "
+                "FROM calls INDEXED BY calls_day WHERE started_ms >= ? AND started_ms < ? "
+                "GROUP BY 1, 2",
+                (start_ms, SLOT_MS, start_ms, end_ms),
+            ).fetchall()
+            return [(str(q), int(slot), int(n), int(total or 0)) for q, slot, n, total in rows]
+
+        return await self._run(read)
 
     async def close(self) -> None:
         with self._lock:

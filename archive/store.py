@@ -90,7 +90,16 @@ class Store(Protocol):
 
     async def count(self) -> int: ...
 
+    async def day_slots(self, start_ms: int, end_ms: int) -> list[tuple[str, int, int, int]]:
+        """Calls that started in [start_ms, end_ms), per queue and half hour from start_ms:
+        (queue, slot, calls, total seconds). The Day page's answered calls and handle time
+        (issue 27); one grouped query read from an index on (started_ms, queue,
+        duration_s) alone, however long the archive."""
+
     async def close(self) -> None: ...
+
+
+SLOT_MS = 30 * 60 * 1000
 
 
 def phrase_query(q: str) -> str:

@@ -24,6 +24,7 @@ from callbacks import (
     assist,
     auth,
     board_stream,
+    floor_ops,
     history_api,
     listen,
     media_stream,
@@ -163,6 +164,16 @@ def routes() -> list[BaseRoute]:
         Route("/api/follows", assist.follows, methods=["GET"]),
         Route("/api/queues", queues_api.list_queues, methods=["GET"]),
         Route("/api/agents", queues_api.list_agents, methods=["GET"]),
+        Route("/api/activities", floor_ops.activities, methods=["GET"]),
+        Route("/api/agents/{agent}/activity", floor_ops.set_activity, methods=["PUT"]),
+        Route("/api/agents/{agent}/activity/pending", floor_ops.cancel_pending, methods=["DELETE"]),
+        Route("/api/agents/{agent}/wrap-up/complete", floor_ops.complete_wrap_up, methods=["POST"]),
+        Route("/api/conferences/{sid}/end", floor_ops.end_call, methods=["POST"]),
+        Route(
+            "/api/conferences/{sid}/participants/{call_sid}",
+            floor_ops.remove_leg,
+            methods=["DELETE"],
+        ),
         Route("/api/audit", monitors.audit, methods=["GET"]),
         Route("/api/audit.csv", monitors.audit_csv, methods=["GET"]),
         Route("/api/events/ticket", auth.issue_ticket, methods=["POST"]),
@@ -216,6 +227,8 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             liveness=Liveness(redis, settings.namespace),
             shares=Shares(settings.streams_per_person, settings.board_views_per_person),
             oidc=oidc_verifier(settings, roster, redis),
+            agent_state=services.agent_state,
+            call_control=services.call_control,
         )
         app.state.media = services.media
         app.state.relay = relay = AudioRelay(redis, floor.keys.tag)

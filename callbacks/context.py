@@ -10,6 +10,8 @@ from archive.store import Store
 from callbacks.shares import Shares
 from callbacks.signature import SignatureChecker
 from coach.actions import Coach
+from coach.agent_state import AgentState
+from coach.call_control import CallControl
 from coach.recording import Recording
 from coach.transcription import Transcription
 from earpiece.redis_client import AsyncRedis
@@ -40,3 +42,5 @@ class Context:
     liveness: Liveness
     shares: Shares
     oidc: OidcVerifier | None = None  # with EARPIECE_OIDC_ISSUER
+    agent_state: AgentState | None = None  # issue 27 (wiring/services.py builds it)
+    call_control: CallControl | None = None

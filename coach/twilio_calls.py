@@ -165,6 +165,14 @@ class TwilioCalls:
         the page query parameter" (https://www.twilio.com/docs/taskrouter/api/reservations)."""
         return await self._run(self._workspace(workspace_sid).tasks(task_sid).reservations.list)
 
+    async def update_worker(self, workspace_sid: str, worker_sid: str, **params: Any) -> Any:
+        """A Worker's activity (`activity_sid`, `reject_pending_reservations`): issue 27."""
+        return await self._run(self._workspace(workspace_sid).workers(worker_sid).update, **params)
+
+    async def update_task(self, workspace_sid: str, task_sid: str, **params: Any) -> Any:
+        """A Task's `assignment_status` with a `reason` (a stuck wrap-up completed): issue 27."""
+        return await self._run(self._workspace(workspace_sid).tasks(task_sid).update, **params)
+
     async def list_activities(self, workspace_sid: str) -> list[Any]:
         return await self._run(self._workspace(workspace_sid).activities.list)
 

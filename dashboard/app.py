@@ -13,7 +13,7 @@ VIEWS = Path(__file__).parent / "views"  # one module per page
 
 
 def main() -> None:
-    st.set_page_config(page_title="Earpiece", page_icon=":material/headset_mic:", layout="wide")
+    st.set_page_config(page_title="Earpiece", page_icon="🎧", layout="wide")
     settings = ui.settings()
     rt = ui.runtime(settings)
     who = ui.signed_in(settings, rt) or ui.sign_in_form(settings, rt)
@@ -24,6 +24,8 @@ def main() -> None:
         st.Page(VIEWS / "floor.py", title="Floor", icon=":material/dashboard:", default=True),
         st.Page(VIEWS / "call.py", title="Call", icon=":material/headset_mic:", url_path="call"),
         st.Page(VIEWS / "queues.py", title="Queues", icon=":material/groups:", url_path="queues"),
+        st.Page(VIEWS / "agents.py", title="Agents", icon=":material/badge:", url_path="agents"),
+        st.Page(VIEWS / "day.py", title="Day", icon=":material/bar_chart:", url_path="day"),
         st.Page(
             VIEWS / "wallboard.py", title="Wallboard", icon=":material/tv:", url_path="wallboard"
         ),

@@ -12,7 +12,7 @@ new ticket). ARCHITECTURE.md says why and what it measured.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -92,12 +92,27 @@ def queues_url(feed_url: str, ticket: str) -> str:
 def show_queues(
     *, url: str, ticket: str, wall: bool, on_listen: Callable[[], None],
     on_refresh: Callable[[], None], clock: dict[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> None:  # fmt: skip
     """Every TaskQueue as a tile, coloured by its alerts (and on the Queues page, every
-    agent with Listen)."""
+    agent with Listen). `options`: a wallboard's (dashboard/views/wallboard.py)."""
     data = {"mode": "wallboard" if wall else "queues", "url": url, "ticket": ticket,
-            "clock": clock}  # fmt: skip
+            "clock": clock, **(options or {})}  # fmt: skip
     _mount(key=QUEUES_KEY, data=data, on_listen_change=on_listen, on_refresh_change=on_refresh)
+
+
+AGENTS_KEY = "agents-cards"
+
+
+def show_agent_cards(
+    *, url: str, ticket: str, teams: list[str] | None, team: str, state: str,
+    on_refresh: Callable[[], None],
+) -> None:  # fmt: skip
+    """The Agents page's cards, drawn by the browser from the queues stream (issue 27):
+    `teams` the ones the supervisor sees (None: all), `team` and `state` the page's filters."""
+    data = {"mode": "agents", "url": url, "ticket": ticket, "teams": teams, "team": team,
+            "state": state}  # fmt: skip
+    _mount(key=AGENTS_KEY, data=data, on_refresh_change=on_refresh)
 
 
 def watch_call(*, url: str, ticket: str, on_refresh: Callable[[], None]) -> None:

@@ -130,7 +130,7 @@ def _sim(args: argparse.Namespace) -> None:
         events_url = args.taskrouter_events_url or (
             args.callback_url.rsplit("/twilio/", 1)[0] + "/twilio/taskrouter-events"
         )
-        workspace = WorkspaceConfig(events_url)
+        workspace = WorkspaceConfig(events_url, sid=args.workspace_sid)
         agents, workers = taskrouter_floor(roster, args.agents, traffic=not args.no_traffic)
         if not args.no_traffic:
             # Half the arrivals through TaskRouter, half straight into labelled conferences
@@ -292,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--taskrouter",
         action="store_true",
         help="a TaskRouter Workspace too: callers wait in queues for workers",
+    )
+    sim.add_argument(
+        "--workspace-sid",
+        default=None,
+        help="the simulated Workspace's SID (WS + 32 hex; default: a new one)",
     )
     sim.add_argument("--taskrouter-events-url", default=None,
                      help="the Workspace's Event Callback URL (default: beside --callback-url, "

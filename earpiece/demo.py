@@ -75,6 +75,7 @@ class Demo:
         self.auth_token = secrets.token_hex(16)
         self.api_token = secrets.token_urlsafe(18)
         self.session_secret = secrets.token_urlsafe(32)
+        self.workspace_sid = "WS" + secrets.token_hex(16)
         self.logs = (self.settings.data_dir / "logs").resolve()
 
     # -- processes -----------------------------------------------------------
@@ -143,6 +144,9 @@ class Demo:
             # is made fresh for each run.
             "EARPIECE_DEMO": "true",
             "EARPIECE_SESSION_SECRET": self.session_secret,
+            # The simulated Workspace's SID, chosen here so the service and the dashboard
+            # follow it (agents' controls, the TaskRouter repair: issue 27).
+            "TWILIO_WORKSPACE_SID": self.workspace_sid,
         }
         callbacks = self._spawn("callbacks", ["callbacks", "--port", str(self.callbacks_port)], env)
         self._wait_ready(callbacks, callbacks_url + "/healthz")
@@ -152,6 +156,7 @@ class Demo:
             "--callback-url", callbacks_url + "/twilio/conference-events" + CONNECTION_OVERRIDES,
             "--agents", str(self.agents), "--calls-per-minute", str(self.calls_per_minute),
             "--prefill", str(max(1, self.agents // 2)), "--taskrouter",
+            "--workspace-sid", self.workspace_sid,
         ], env)  # fmt: skip
         self._wait_ready(sim, sim_url + "/sim/state")
         dashboard = self._spawn(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -26,6 +26,7 @@ import orjson
 from earpiece.redis_client import AsyncRedis
 from earpiece.roster import Roster
 from live import attention, names
+from live.after_call import AfterCall
 from live.batching import BatchedScript
 from live.board import mask_number
 from live.taskrouter_events import TaskRouterEvent
@@ -80,6 +81,16 @@ class QueuePolicy:
     def day(self, epoch_s: float) -> str:
         return _day(int(epoch_s), self.timezone)
 
+    def slot(self, epoch_s: float) -> int:
+        """The half hour of its day (0..47, in EARPIECE_TIMEZONE) an instant falls in."""
+        return _slot(int(epoch_s), self.timezone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _slot(epoch_s: int, zone: ZoneInfo) -> int:
+    local = datetime.fromtimestamp(epoch_s, zone)
+    return local.hour * 2 + local.minute // 30
+
 
 @functools.lru_cache(maxsize=4096)
 def _day(epoch_s: int, zone: ZoneInfo) -> str:
@@ -98,6 +109,10 @@ class LiveQueues:
         self.feed_maxlen = feed_maxlen
         self._link = redis.register_script(LINK_LUA)
         self._read_workers = redis.register_script(READ_WORKERS_LUA)
+        self.after_call = AfterCall(redis, namespace=namespace, feed_maxlen=feed_maxlen)
+        # Told of every event applied, from a webhook or the reconciler's repair alike:
+        # coach/agent_state.py makes an after-call change the event lets happen.
+        self.after_applied: Callable[[TaskRouterEvent], Awaitable[None]] | None = None
         self._apply = BatchedScript(
             redis, TASKROUTER_LUA, shared_keys=[self.key("queues")],
             shared_args=[self.tag, KEEP_SECONDS, feed_maxlen],
@@ -130,6 +145,7 @@ class LiveQueues:
             "queue": e.queue_sid, "queue_name": e.queue_name,
             "entered": e.entered_s * 1000 if e.entered_s else None,
             "day": self.policy.day(e.entered_s) if e.entered_s else None,
+            "slot": self.policy.slot(e.entered_s) if e.entered_s else None,
             "sl": int(self.threshold(e.queue_name, "service_level_seconds") * 1000),
             "accepted": e.kind == "reservation.accepted" or None,
             "worker": e.worker_sid, "agent": self.agent_of(e.contact_uri, e.worker_name),
@@ -154,6 +170,8 @@ class LiveQueues:
         if e.task_sid is None and e.worker_sid is None and e.activity_available is None:
             return "ignored", None, []
         outcome, linked = await self._apply([], self.script_event(e))
+        if self.after_applied is not None:
+            await self.after_applied(e)
         sid, _, newly = text(linked).partition("|")
         pairs = [item.split(" ", 1) for item in newly.split(",") if item]
         return text(outcome), sid or None, [(a, b) for a, b in pairs]
@@ -201,6 +219,9 @@ class LiveQueues:
     async def agents(self) -> list[dict[str, Any]]:
         """Every worker as the contract's Agent, roster agents first, by name."""
         known, workers = await self._available(), await self.worker_registers()
+        # Changes waiting for the end of a call (live/after_call.py): on the agent's row
+        # until they happen, with who asked and why.
+        pending = await self.after_call.all()
         # Where the busy ones are: their task's call, then its conference (idle workers,
         # most of a floor at quiet times, cost nothing here).
         busy_tasks = [w["task"] for w in workers if w.get("phase") in BUSY and w.get("task")]
@@ -235,6 +256,7 @@ class LiveQueues:
                 # Since when it holds its task (or wraps it up): the time the Agents view shows.
                 "phase_since": iso(int(w["phase_at"])) if busy and w.get("phase_at") else None,
                 "alerts": alerts, "attention": attention.score(alerts),
+                "pending_change": pending.get(w["sid"]),
             })  # fmt: skip
         # By reading where the roster gives one, else by the name's collation (live/names.py).
         out.sort(key=lambda a: (a["agent"] is None, names.sort_key(self._person(a))))

@@ -16,6 +16,7 @@
 --   :tr:waiting:<WQ>        sorted set task -> ms it entered the queue, while waiting
 --   :tr:day:<day>:<WQ>      hash of the day's counters: entered, answered, abandoned,
 --                           answered_in_sl, wait_ms (sum of waits of answered tasks)
+--   :tr:slots:<day>:<WQ>    the same per half hour it entered: "<0..47>:<counter>"
 --   :tr:worker:<WK>         hash of a worker's registers; :tr:workers, the set of them
 --   :tr:activities          hash activity name -> 1 | 0 (available or not)
 --
@@ -51,31 +52,40 @@ local function classify(t)
     wait = math.max(0, t.acc - t.entered)
     if wait <= t.sl then in_sl = 1 end
   end
-  return table.concat({t.day, t.q, answered, abandoned, in_sl, wait}, '|')
+  return table.concat({t.day, t.q, answered, abandoned, in_sl, wait, t.slot or ''}, '|')
 end
 
 local function count(cls, sign)
   if cls == '' then return end
-  local day, q, answered, abandoned, in_sl, wait = string.match(cls,
-    '^([^|]*)|([^|]*)|(%d+)|(%d+)|(%d+)|(%d+)$')
+  -- (a class written before half hours were counted has no slot: it counts in the day only)
+  local day, q, answered, abandoned, in_sl, wait, slot = string.match(cls,
+    '^([^|]*)|([^|]*)|(%d+)|(%d+)|(%d+)|(%d+)|?(%d*)$')
   local key = tag .. ':tr:day:' .. day .. ':' .. q
-  redis.call('HINCRBY', key, 'entered', sign)
-  if answered == '1' then
-    redis.call('HINCRBY', key, 'answered', sign)
-    redis.call('HINCRBY', key, 'wait_ms', sign * tonumber(wait))
+  -- The same counters per half hour of the day it entered its queue (the Day page's
+  -- charts): one hash per queue and day, fields "<slot>:<counter>".
+  local skey = tag .. ':tr:slots:' .. day .. ':' .. q
+  local function add(field, n)
+    redis.call('HINCRBY', key, field, n)
+    if slot ~= '' then redis.call('HINCRBY', skey, slot .. ':' .. field, n) end
   end
-  if abandoned == '1' then redis.call('HINCRBY', key, 'abandoned', sign) end
-  if in_sl == '1' then redis.call('HINCRBY', key, 'answered_in_sl', sign) end
+  add('entered', sign)
+  if answered == '1' then
+    add('answered', sign)
+    add('wait_ms', sign * tonumber(wait))
+  end
+  if abandoned == '1' then add('abandoned', sign) end
+  if in_sl == '1' then add('answered_in_sl', sign) end
   redis.call('EXPIRE', key, keep)
+  if slot ~= '' then redis.call('EXPIRE', skey, keep) end
 end
 
 local function apply_task(e)
   local key = tag .. ':tr:task:' .. e.task
   local r = redis.call('HMGET', key, 'st', 'st_at', 'st_rank', 'q', 'q_at', 'entered', 'day',
-    'acc', 'cls', 'sl', 'worker', 'call', 'caller', 'prio_at')
+    'acc', 'cls', 'sl', 'worker', 'call', 'caller', 'prio_at', 'slot')
   local t = {st = r[1], st_at = num(r[2]), st_rank = num(r[3]), q = r[4], q_at = num(r[5]),
              entered = num(r[6]), day = r[7], acc = num(r[8]), cls = r[9] or '',
-             sl = num(r[10]), worker = r[11]}
+             sl = num(r[10]), worker = r[11], slot = r[15]}
   local before = {t.st, t.q, t.entered, t.acc, t.worker}
   local set = {}
   if e.status and (not t.st_at or e.at > t.st_at or (e.at == t.st_at and e.rank > t.st_rank)) then
@@ -93,15 +103,17 @@ local function apply_task(e)
     table.insert(set, 'q_at'); table.insert(set, e.at)
     table.insert(set, 'sl'); table.insert(set, e.sl)
     if e.entered then
-      t.entered, t.day = e.entered, e.day
+      t.entered, t.day, t.slot = e.entered, e.day, e.slot and tostring(e.slot) or nil
       table.insert(set, 'entered'); table.insert(set, e.entered)
       table.insert(set, 'day'); table.insert(set, e.day)
+      if e.slot then table.insert(set, 'slot'); table.insert(set, e.slot) end
     end
     if e.queue_name then redis.call('HSET', QUEUES, e.queue, e.queue_name) end
   elseif not t.entered and e.entered and e.queue == t.q then
-    t.entered, t.day = e.entered, e.day
+    t.entered, t.day, t.slot = e.entered, e.day, e.slot and tostring(e.slot) or nil
     table.insert(set, 'entered'); table.insert(set, e.entered)
     table.insert(set, 'day'); table.insert(set, e.day)
+    if e.slot then table.insert(set, 'slot'); table.insert(set, e.slot) end
   end
   -- The agent who accepted: from the event's worker attributes, else the one Redis knows
   -- that worker is (a repair reads a worker's attributes only when it must).

@@ -48,6 +48,8 @@ WHISPERERS = only("manager", "lead-own", "oidc-ana")  # whisper on a sales-east 
 LISTENERS = only("manager", "lead-own", "qa", "oidc-ana")  # listen on a sales-east call
 SUPERVISORS = only(*ALL_SUPERVISORS)
 AS_ANOTHER = only()  # a body or path naming someone else: refused for everyone
+# Running the floor (issue 27): bob's (sales-east's) lead and managers; never QA or a token.
+RUNNERS = only("manager", "lead-own", "oidc-ana")
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,19 @@ CASES = [
          {"score": 90}),
     Case("GET", "/api/reviews", "/api/reviews", SUPERVISORS),
     Case("GET", "/api/reviews.csv", "/api/reviews.csv", SUPERVISORS),
+    # Running the floor (issue 27). This floor has no TaskRouter: the agents' endpoints
+    # answer 409 no-taskrouter to those who may ask, after the check of who may.
+    Case("GET", "/api/activities", "/api/activities", READERS),
+    Case("PUT", "/api/agents/{agent}/activity", "/api/agents/bob/activity", RUNNERS,
+         {"activity": "Break", "when": "after-call", "reason": "1on1"}),
+    Case("DELETE", "/api/agents/{agent}/activity/pending", "/api/agents/bob/activity/pending",
+         RUNNERS),
+    Case("POST", "/api/agents/{agent}/wrap-up/complete", "/api/agents/bob/wrap-up/complete",
+         RUNNERS, {"reason": "left in wrap-up"}),
+    # Without {"confirm": true} an allowed supervisor gets 422: the call goes on for the rest.
+    Case("POST", "/api/conferences/{sid}/end", "/api/conferences/{sid}/end", RUNNERS, {}),
+    Case("DELETE", "/api/conferences/{sid}/participants/{call_sid}",
+         "/api/conferences/{sid}/participants/CA00000000000000000000000000000000", RUNNERS),
     Case("GET", "/healthz", "/healthz", PUBLIC),
     Case("GET", "/metrics", "/metrics", PUBLIC),
 ]  # fmt: skip

@@ -44,6 +44,11 @@ def test_demo_runs_a_live_floor_and_stops_cleanly() -> None:
             time.sleep(0.2)
         assert live, "the demo floor stayed empty"
         assert {c["state"] for c in live} <= {"waiting", "talking", "hold"}
+        # The service follows the simulated Workspace: the agents' controls are offered.
+        base = floor.group(1).removesuffix("/api/conferences")
+        activities = httpx.get(base + "/api/activities", headers=headers).json()
+        assert activities["taskrouter"] is True, activities
+        assert "Break" in {a["name"] for a in activities["activities"]}
         ports = [int(p) for p in re.findall(r"http://127\.0\.0\.1:(\d+)", text)]
     finally:
         demo.send_signal(signal.SIGINT)

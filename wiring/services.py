@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 from archive.archiver import Archiver
 from archive.store import Store, open_store
 from coach.actions import Coach
+from coach.agent_state import AgentState
 from coach.audit import Audit
+from coach.call_control import CallControl
 from coach.guard import Guard, GuardPolicy
 from coach.media import MediaStreams, media_streams_available
 from coach.reconciler import Reconciler
@@ -49,6 +51,8 @@ class Services:
     store: Store
     archiver: Archiver
     media: MediaStreams
+    agent_state: AgentState  # issue 27: agents' activities, stuck wrap-ups
+    call_control: CallControl  # issue 27: end a call, remove a leg
 
     @property
     def audit(self) -> Audit:
@@ -146,5 +150,12 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
     media = MediaStreams(floor, coach.twilio, coach.audit, ws_base + "/twilio/media-stream",
                          grace_seconds=settings.listen_grace_seconds,
                          available=media_streams_available(settings.twilio_region))  # fmt: skip
+    agent_state = AgentState(coach.twilio, queues, coach.audit, settings.workspace_sid)
+    if settings.workspace_sid:
+        # An activity change waiting for an agent's call and wrap-up to end
+        # (live/after_call.py) is taken by whichever applied event shows it has ended.
+        queues.after_applied = agent_state.after_event
+    call_control = CallControl(floor, coach, coach.audit)
     return Services(settings, target, roster, redis, floor, coach, reconciler, guard, queues,
-                    transcripts, transcription, recording, store, archiver, media)  # fmt: skip
+                    transcripts, transcription, recording, store, archiver, media, agent_state,
+                    call_control)  # fmt: skip

@@ -400,6 +400,12 @@ class CallWatch {
 // The Queues page and the wallboard: a tile per TaskQueue (waiting, longest wait, service
 // level, answered, abandoned, average answer, agents available / busy / other), coloured
 // by the thresholds the page passes; on the Queues page also every agent, with Listen.
+// What each queue alert means, written on its tile (live/queues.py raises them).
+const ALERT_WHY = {
+  "long-wait": "a caller has waited too long",
+  "service-level": "service level below target",
+  "routing-stuck": "callers wait while agents are free",
+};
 const QUEUE_FIGURES = [
   ["longest", "Longest wait"], ["service_level", "Service level"], ["answered", "Answered"],
   ["abandoned", "Abandoned"], ["asa", "Avg answer"], ["staff", "Agents free / busy / other"],
@@ -411,6 +417,15 @@ class QueueBoard {
     this.status = el("div", "ep-status", "Connecting to the live floor…");
     this.tiles = el("div", "ep-qtiles");
     this.footer = el("div", "ep-footer", "");
+    this.wall = wall;
+    if (wall) {
+      // A TV (issue 27): the floor's totals and a clock above the tiles.
+      this.totals = el("div", "ep-wtotals");
+      this.clockNode = el("div", "ep-wclock");
+      const top = el("div", "ep-wtop");
+      top.append(this.totals, this.clockNode);
+      this.root.append(top);
+    }
     this.root.append(this.status, this.tiles, this.footer);
     if (!wall) {
       const wrap = el("div", "ep-wrap");
@@ -427,6 +442,12 @@ class QueueBoard {
   }
 
   configure(data, setTrigger) {
+    // The wallboard's options (dashboard/views/wallboard.py): its chosen queues, dark theme,
+    // the service-level target and the floor's time zone.
+    this.root.classList.toggle("ep-dark", Boolean(data.dark));
+    this.only = Array.isArray(data.queues) && data.queues.length ? new Set(data.queues) : null;
+    this.target = typeof data.target === "number" ? data.target : null;
+    this.zone = data.timezone || "UTC";
     const source = follow(this, data, setTrigger);
     if (!source) return;
     source.addEventListener("status", (e) => {
@@ -454,10 +475,12 @@ class QueueBoard {
     this.offset = message.at - Date.now();
     this.status.hidden = true;
     this.tiles.replaceChildren();
-    if (!message.queues.length) {
+    const queues = this.only ? message.queues.filter((q) => this.only.has(q.name)) : message.queues;
+    if (!queues.length) {
       this.tiles.append(el("div", "ep-empty", "No TaskQueue has had a caller yet."));
     }
-    for (const q of message.queues) {
+    if (this.totals) this.renderTotals(queues);
+    for (const q of queues) {
       const tile = el("div", "ep-qtile");
       tile.dataset.queue = q.name;
       const today = q.today;
@@ -469,6 +492,13 @@ class QueueBoard {
       tile.classList.toggle("ep-warn", !bad && q.alerts.includes("routing-stuck"));
       tile.title = q.alerts.join(", ");
       tile.append(el("div", "ep-qname", q.name));
+      // Why the tile is red or amber, written on it (a TV has no tooltip).
+      const why = q.alerts.map((a) => ALERT_WHY[a] || a).join(" · ");
+      if (why) {
+        const reason = el("div", "ep-qwhy", why);
+        reason.dataset.figure = "why";
+        tile.append(reason);
+      }
       const waiting = el("div", "ep-qbig", String(q.waiting));
       waiting.dataset.figure = "waiting";
       tile.append(waiting, el("div", "ep-label", q.waiting === 1 ? "caller waiting" : "callers waiting"));
@@ -487,6 +517,11 @@ class QueueBoard {
         if (name === "longest") value.dataset.since = String(message.at - q.longest_wait_seconds * 1000);
         if (name === "longest" && !q.waiting) delete value.dataset.since;
         cell.append(el("div", "ep-label", label), value);
+        if (name === "service_level" && this.target !== null) {
+          const goal = el("div", "ep-qtarget", `target ${Math.round(this.target * 100)}%`);
+          goal.dataset.figure = "target";
+          cell.append(goal);
+        }
         grid.append(cell);
       }
       tile.append(grid);
@@ -495,6 +530,28 @@ class QueueBoard {
     if (this.agentRows) this.renderAgents(message.agents);
     this.stamp = new Date(message.at);
     this.tick();
+  }
+
+  renderTotals(queues) {
+    let waiting = 0, answered = 0, abandoned = 0, inSl = 0, decided = 0;
+    for (const q of queues) {
+      waiting += q.waiting;
+      answered += q.today.answered;
+      abandoned += q.today.abandoned;
+      const d = q.today.answered + q.today.abandoned;
+      if (q.today.service_level !== null) { inSl += q.today.service_level * d; decided += d; }
+    }
+    const figures = [["waiting", "waiting", String(waiting)], ["answered", "answered today", String(answered)],
+      ["abandoned", "abandoned", String(abandoned)],
+      ["service_level", "service level", decided ? `${Math.round((inSl / decided) * 100)}%` : "—"]];
+    this.totals.replaceChildren();
+    for (const [name, label, value] of figures) {
+      const cell = el("div", "ep-wtotal");
+      const big = el("div", "ep-wbig", value);
+      big.dataset.total = name;
+      cell.append(big, el("div", "ep-label", label));
+      this.totals.append(cell);
+    }
   }
 
   renderAgents(agents) {
@@ -511,7 +568,11 @@ class QueueBoard {
       // The roster's name, else the Worker's friendly name, with the ID when they differ.
       const shown = a.agent_name || a.name;
       const who = shown && a.agent && shown !== a.agent ? `${shown} (${a.agent})` : a.agent || a.name;
-      for (const value of [who, a.team || "", doing]) tr.insertCell().textContent = value;
+      // A change waiting for the end of the call (issue 27), with its reason, until it happens.
+      const pending = a.pending_change;
+      const then = !pending ? "" : pending.error ? ` (after-call change failed: ${pending.error})`
+        : ` → ${pending.activity} after this call${pending.reason ? ` (${pending.reason})` : ""}`;
+      for (const value of [who, a.team || "", doing + then]) tr.insertCell().textContent = value;
       tr.classList.toggle("ep-help", a.alerts.length > 0);
       const since = tr.insertCell();
       const from = a.task_sid ? a.phase_since : a.since;  // on a call: time on it
@@ -532,6 +593,112 @@ class QueueBoard {
       node.textContent = clock((now - Number(node.dataset.since)) / 1000);
     }
     if (this.stamp) this.footer.textContent = `updated ${floorTime(this.stamp, this.data && this.data.clock)}`;
+    if (this.clockNode) {
+      this.clockNode.textContent = new Date(now).toLocaleTimeString("ja-JP",
+        {timeZone: this.zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false});
+    }
+  }
+
+  close() {
+    clearInterval(this.ticker);
+    clearTimeout(this.retry);
+    if (this.source) this.source.close();
+    this.root.remove();
+  }
+}
+
+// The Agents page's cards (issue 27): every agent the page's filters keep, from the same
+// `queues` stream as the Queues page (worked out once by the service for every watcher), so
+// a change redraws the cards in each browser without a Streamlit rerun per watcher. Longest
+// in their state first; every value set as text (names and reasons are typed by people).
+function agentState(a) {
+  if (a.phase === "assigned") return ["on a call", a.phase_since];
+  if (a.phase === "wrapping") return ["wrap-up", a.phase_since];
+  return [a.available ? "available" : (a.activity || "—"), a.since];
+}
+const CARD_CLASS = {"on a call": "busy", "wrap-up": "wrap", "available": "free"};
+
+class AgentCards {
+  constructor(parent) {
+    this.root = el("div", "ep-agents-cards");
+    this.status = el("div", "ep-status", "Connecting to the live floor…");
+    this.caption = el("div", "ep-footer", "");
+    this.grid = el("div", "ep-cards");
+    this.root.append(this.status, this.caption, this.grid);
+    parent.append(this.root);
+    this.offset = 0;
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  configure(data, setTrigger) {
+    this.teams = Array.isArray(data.teams) ? new Set(data.teams) : null;  // a lead's own
+    this.team = data.team || "All";
+    this.state = data.state || "All";
+    const source = follow(this, data, setTrigger);
+    if (this.message) this.render(this.message);  // a filter changed: same stream
+    if (!source) return;
+    source.addEventListener("status", (e) => {
+      const status = JSON.parse(e.data);
+      this.status.textContent = status.ok ? "" : `${status.message}.`;
+      this.status.hidden = status.ok && this.message !== undefined;
+      this.stale = !status.ok;
+    });
+    source.addEventListener("queues", (e) => this.render(JSON.parse(e.data)));
+    source.onerror = () => {
+      if (source !== this.source) return;
+      this.status.hidden = false;
+      this.status.textContent = "Cannot reach the live floor; trying again…";
+      if (source.readyState === EventSource.CLOSED) {
+        retryWithNewTicket(this, source, () =>
+          this.setTrigger("refresh", {reason: "ticket", ticket: this.data.ticket}));
+      }
+    };
+  }
+
+  render(message) {
+    this.message = message;
+    this.offset = message.at - Date.now();
+    this.status.hidden = true;
+    const now = message.at;
+    const mine = message.agents.filter((a) => !this.teams || this.teams.has(a.team));
+    const shown = [];
+    for (const a of mine) {
+      const [state, from] = agentState(a);
+      if (this.team !== "All" && a.team !== this.team) continue;
+      if (this.state !== "All" && state !== this.state) continue;
+      shown.push([a, state, from ? Date.parse(from) : null]);
+    }
+    shown.sort((x, y) => ((x[2] ?? now) - (y[2] ?? now))
+      || String(x[0].name).localeCompare(String(y[0].name)));
+    this.caption.textContent = `${shown.length} of ${mine.length} agents · longest in their state first`;
+    const cards = [];
+    for (const [a, state, since] of shown) {
+      const card = el("div", `ep-card ${CARD_CLASS[state] || "away"}${a.alerts.length ? " alert" : ""}`);
+      card.dataset.agent = a.agent || a.worker_sid;
+      const clockNode = el("span", "t", "");
+      if (since !== null) clockNode.dataset.since = String(since);
+      card.append(el("span", "n", a.name || a.agent || a.worker_sid), clockNode, el("br"),
+        document.createTextNode(`${state} · ${a.team || "no team"}`));
+      if (a.conference_sid) card.append(el("br"), document.createTextNode(`call ${a.conference_sid.slice(-8)}`));
+      if (a.alerts.length) card.append(el("br"), el("span", "a", a.alerts.join(", ")));
+      const p = a.pending_change;
+      if (p) {
+        const text = p.error ? `after-call change failed: ${p.error}`
+          : `after this call: ${p.activity} (by ${p.by})${p.reason ? ` — ${p.reason}` : ""}`;
+        card.append(el("br"), el("span", "p", text));
+      }
+      cards.push(card);
+    }
+    this.grid.replaceChildren(...cards);
+    this.tick();
+  }
+
+  tick() {
+    if (this.stale) return;
+    const now = Date.now() + this.offset;
+    for (const node of this.grid.querySelectorAll("[data-since]")) {
+      node.textContent = clock((now - Number(node.dataset.since)) / 1000);
+    }
   }
 
   close() {
@@ -543,6 +710,7 @@ class QueueBoard {
 }
 
 const MODES = {
+  agents: (parent) => new AgentCards(parent),
   call: (parent) => new CallWatch(parent),
   queues: (parent) => new QueueBoard(parent, false),
   wallboard: (parent) => new QueueBoard(parent, true),

@@ -276,7 +276,7 @@ def chart_part(page: ui.Page) -> None:
             x=alt.X(
                 "time:T",
                 title=f"{zone} ({reading.clock(page).zone_label()})",
-                axis=alt.Axis(format="%H:%M", tickCount={"interval": "minute", "step": 5}),
+                axis=alt.Axis(format="%H:%M"),
             ),
             y=alt.Y("sum(calls):Q", title="live calls", stack=True),
             color=alt.Color("team:N", title="Team"),

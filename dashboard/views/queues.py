@@ -7,6 +7,9 @@ page's script reruns only to act: Listen on an agent's call.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import streamlit as st
 
 from dashboard import board, ui
@@ -34,7 +37,7 @@ def on_refresh() -> None:
         state["queues-new-ticket"] = True
 
 
-def live_part(page: ui.Page, wall: bool) -> None:
+def live_part(page: ui.Page, wall: bool, options: Mapping[str, Any] | None = None) -> None:
     ui.still_signed_in(page)
     state = st.session_state
     if state.pop("queues-new-ticket", False):
@@ -47,17 +50,17 @@ def live_part(page: ui.Page, wall: bool) -> None:
     ui.show_flash()
     board.show_queues(
         url=state.get("queues-url", ""), ticket=state.get("queues-ticket", ""), wall=wall,
-        on_listen=on_listen, on_refresh=on_refresh, clock=board.place(page),
+        on_listen=on_listen, on_refresh=on_refresh, clock=board.place(page), options=options,
     )  # fmt: skip
 
 
-def main(wall: bool = False) -> None:
+def main(wall: bool = False, options: Mapping[str, Any] | None = None) -> None:
     page = ui.current()
     if not wall:
         st.title("Queues")
         st.caption("For a screen on the wall: the Wallboard page (big numbers, no sidebar).")
     new_stream(page)
-    st.fragment(live_part)(page, wall)
+    st.fragment(live_part)(page, wall, options)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 `client.taskrouter.v1.workspaces.list()`: the account's Workspaces;
 `client.taskrouter.v1.workspaces(WS)`: the Workspace, its Activities,
 TaskQueues with their RealTimeStatistics and CumulativeStatistics, Workers
-and Tasks; and the Workspace's update (its EventCallbackUrl). JSON as in
+and Tasks; the Workspace's update (its EventCallbackUrl); a Worker's update (its
+Activity, rejecting its pending reservations) and a Task's (completed, wrapping or
+canceled with a Reason), with TaskRouter's refusals (twilio_sim/taskrouter/workspace.py). JSON as in
 Twilio's OpenAPI file for TaskRouter; lists carry TaskRouter's `meta` block, and
 the Task and Worker lists answer `attributes` null as Twilio's do (a fetch has them).
 """
@@ -254,11 +256,29 @@ async def workers(request: Request, ws: Workspace) -> Response:
     return json_response(_page(request, "workers", items))
 
 
+def _bool(form: dict[str, str], name: str) -> bool:
+    raw = form.get(name, "false").lower()
+    if raw not in ("true", "false"):
+        raise SimError(400, 20001, f"{name} must be true or false")
+    return raw == "true"
+
+
 async def worker(request: Request, ws: Workspace) -> Response:
+    """A Worker's fetch, or its update (ActivitySid, RejectPendingReservations: the rules are
+    Workspace.update_worker's)."""
     sid = request.path_params["Sid"]
     if sid not in ws.workers:
         raise SimError(404, 20404, f"The requested resource /Workers/{sid} was not found")
-    return json_response(ws.workers[sid].json(ws.account, ws.sid))
+    found = ws.workers[sid]
+    if request.method == "POST":
+        form = (await read_form(request)).single
+        reject = _bool(form, "RejectPendingReservations")
+        if form.get("ActivitySid"):
+            ws.update_worker(found, ws.activity_by_sid(form["ActivitySid"]),
+                             reject_pending=reject)  # fmt: skip
+        elif reject:
+            raise SimError(400, 20001, "RejectPendingReservations needs an ActivitySid")
+    return json_response(found.json(ws.account, ws.sid))
 
 
 async def tasks(request: Request, ws: Workspace) -> Response:
@@ -274,7 +294,11 @@ async def tasks(request: Request, ws: Workspace) -> Response:
 
 
 async def task(request: Request, ws: Workspace) -> Response:
+    """A Task's fetch, or its update (AssignmentStatus with Reason: Workspace.update_task)."""
     found = ws.task(request.path_params["Sid"])
+    if request.method == "POST":
+        form = (await read_form(request)).single
+        ws.update_task(found, form.get("AssignmentStatus") or None, form.get("Reason") or None)
     return json_response(found.json(ws.account, ws.sid, ws.workflow_name))
 
 
@@ -305,9 +329,9 @@ def routes() -> list[Route]:
             methods=["GET"],
         ),
         Route(f"{PREFIX}/Workers", endpoint(workers), methods=["GET"]),
-        Route(f"{PREFIX}/Workers/{{Sid}}", endpoint(worker), methods=["GET"]),
+        Route(f"{PREFIX}/Workers/{{Sid}}", endpoint(worker), methods=["GET", "POST"]),
         Route(f"{PREFIX}/Tasks", endpoint(tasks), methods=["GET"]),
-        Route(f"{PREFIX}/Tasks/{{Sid}}", endpoint(task), methods=["GET"]),
+        Route(f"{PREFIX}/Tasks/{{Sid}}", endpoint(task), methods=["GET", "POST"]),
         Route(
             f"{PREFIX}/Tasks/{{TaskSid}}/Reservations", endpoint(task_reservations), methods=["GET"]
         ),

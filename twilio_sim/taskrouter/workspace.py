@@ -75,6 +75,9 @@ class WorkspaceConfig:
     # Event types never delivered (a test's lost events: TaskRouter retries none, so a lost
     # event stays lost until the reconciler repairs it from the REST API).
     lose: frozenset[str] = frozenset()
+    # The Workspace's SID, when whoever starts the simulator must know it beforehand (the
+    # demo gives it to the service as TWILIO_WORKSPACE_SID); else a new one.
+    sid: str | None = None
 
 
 class Workspace:
@@ -83,7 +86,7 @@ class Workspace:
     ) -> None:
         self.voice, self.deliverer, self.config, self.rng = voice, deliverer, config, rng
         self.account = voice.config.account_sid
-        self.sid = new_sid("WS")
+        self.sid = config.sid or new_sid("WS")
         self.created = time.time()
         self.workflow_sid, self.workflow_name = new_sid("WW"), "Earpiece routing"
         self.activities = {name: Activity(new_sid("WA"), name, ok) for name, ok in ACTIVITIES}
@@ -203,7 +206,11 @@ class Workspace:
     def _conference_ended(self, conference: Conference) -> None:
         task = self.tasks.get(conference.friendly_name)
         if task is None or task.status != ASSIGNED:
-            return
+            return  # (a task completed through the API while its call went on: done)
+        self._wrap_up(task)
+        self._later(self.config.wrapup_seconds, lambda: self.complete(task.sid))
+
+    def _wrap_up(self, task: Task) -> None:
         task.status, task.updated = WRAPPING, time.time()
         worker = self.workers[task.worker] if task.worker else None
         res = self.reservations.get(task.reservation or "")
@@ -214,13 +221,15 @@ class Workspace:
         if res is not None:
             self._event("reservation.wrapup", "Reservation", res.sid, "Reservation wrapping up",
                         task=task, worker=worker, reservation=res)  # fmt: skip
-        self._later(self.config.wrapup_seconds, lambda: self.complete(task.sid))
 
-    def complete(self, task_sid: str) -> None:
+    def complete(self, task_sid: str, reason: str | None = None) -> None:
+        """The task's wrap-up ends (the simulated agent's, after `wrapup_seconds`), or the
+        API completes it (assigned or wrapping)."""
         task = self.tasks[task_sid]
-        if task.status != WRAPPING:
+        if task.status not in ((WRAPPING, ASSIGNED) if reason else (WRAPPING,)):
             return
-        task.status, task.updated, task.reason = COMPLETED, time.time(), "Task completed"
+        task.status, task.updated = COMPLETED, time.time()
+        task.reason = reason or "Task completed"
         worker = self.workers.get(task.worker or "")
         res = self.reservations.get(task.reservation or "")
         if res is not None:
@@ -239,32 +248,111 @@ class Workspace:
         task = self.task(task_sid)
         if task.status not in (PENDING, RESERVED):
             raise SimError(400, 20001, f"Task {task_sid} is {task.status}, not waiting")
+        self._cancel(task, "hangup")
+        call = self.voice.calls.get(task.attributes["call_sid"])
+        if call is not None and call.status == "in-progress":
+            call.status, call.ended = "completed", time.time()
+        return task
+
+    def _cancel(self, task: Task, reason: str) -> None:
         res = self.reservations.get(task.reservation or "")
         if res is not None and res.status == "pending":
             res.status, res.updated = "canceled", time.time()
             self._event("reservation.canceled", "Reservation", res.sid, "Reservation canceled",
                         task=task, worker=self.workers[res.worker],
                         reservation=res)  # fmt: skip
-        task.status, task.updated, task.reason = CANCELED, time.time(), "hangup"
+        task.status, task.updated, task.reason = CANCELED, time.time(), reason
         self._event("task.canceled", "Task", task.sid, "Task canceled", task=task)
-        call = self.voice.calls.get(task.attributes["call_sid"])
-        if call is not None and call.status == "in-progress":
-            call.status, call.ended = "completed", time.time()
         self.route()
-        return task
 
     def set_activity(self, agent: str, name: str) -> Worker:
         worker = self.worker_named(agent)
         activity = self.activities.get(name)
         if activity is None:
             raise SimError(400, 20001, f"no activity {name!r}")
-        previous, since = worker.activity, worker.changed
-        worker.activity, worker.changed = activity, time.time()
-        self._event("worker.activity.update", "Worker", worker.sid,
-                    f"Worker {agent} updated to {name} Activity", worker=worker,
-                    previous=(previous, since))  # fmt: skip
+        return self.update_worker(worker, activity, reject_pending=not activity.available)
+
+    def activity_by_sid(self, sid: str) -> Activity:
+        for activity in self.activities.values():
+            if activity.sid == sid:
+                return activity
+        raise SimError(400, 20001, f"Activity {sid} does not exist in Workspace {self.sid}")
+
+    def update_worker(
+        self, worker: Worker, activity: Activity, *, reject_pending: bool = False
+    ) -> Worker:
+        """`POST /Workers/{WK}` with ActivitySid, as TaskRouter takes it:
+
+        - `RejectPendingReservations` "is only valid if the Worker's new Activity resource
+          has its availability property set to False" (UpdateWorkerRequest in
+          shared/twilio-oai/twilio_taskrouter_v1.json), so it is refused with an available one;
+        - a worker with a pending reservation may move between available activities (the
+          reservation stays: "Agents with pending reservations can now move between
+          Available states", TaskRouter changelog, 2024-04-08), but not to an unavailable
+          one unless its pending reservations are rejected (error 14240's page:
+          https://www.twilio.com/docs/api/errors/14240, "use rejectPendingReservations");
+        - rejected reservations put their tasks back to pending (reservation.rejected),
+          https://www.twilio.com/docs/taskrouter/lifecycle-task-state;
+        - a worker on a task (assigned or wrapping) may change activity; the task stays.
+        """
+        pending = [r for r in self.reservations.values()
+                   if r.worker == worker.sid and r.status == "pending"]  # fmt: skip
+        if reject_pending and activity.available:
+            raise SimError(400, 20001, "RejectPendingReservations is only valid when the "
+                                       "Worker's new Activity is not available")  # fmt: skip
+        if pending and not activity.available and not reject_pending:
+            raise SimError(400, 20001, f"Worker {worker.sid} has a pending reservation: it "
+                                       f"cannot move to unavailable Activity {activity.name} "
+                                       "unless RejectPendingReservations is true")  # fmt: skip
+        if reject_pending:
+            for res in pending:
+                res.status, res.updated = "rejected", time.time()
+                task = self.tasks[res.task]
+                if task.status == RESERVED and task.reservation == res.sid:
+                    task.status, task.updated, task.reservation = PENDING, time.time(), None
+                self._event("reservation.rejected", "Reservation", res.sid,
+                            f"Reservation {res.sid} rejected", task=task, worker=worker,
+                            reservation=res)  # fmt: skip
+        if activity is not worker.activity:
+            previous, since = worker.activity, worker.changed
+            worker.activity, worker.changed = activity, time.time()
+            self._event("worker.activity.update", "Worker", worker.sid,
+                        f"Worker {worker.name} updated to {activity.name} Activity",
+                        worker=worker, previous=(previous, since))  # fmt: skip
         self.route()
         return worker
+
+    def update_task(self, task: Task, status: str | None, reason: str | None) -> Task:
+        """`POST /Tasks/{WT}` with AssignmentStatus, as TaskRouter takes it
+        (https://www.twilio.com/docs/taskrouter/lifecycle-task-state and the Task resource's
+        AssignmentStatus: `canceled` for a task pending or reserved, `wrapping` for an
+        assigned one, `completed` for one assigned or wrapping; `Reason` "is required only if
+        the Task is canceled or completed", UpdateTaskRequest in the OpenAPI file). Completing
+        a task ends no call: the conference goes on, the worker is free for the next."""
+        if status is None:
+            return task
+        where = f"task {task.sid} in workspace {self.sid} for account {self.account}"
+        if status in (COMPLETED, CANCELED) and not reason:
+            raise SimError(400, 20001, f"Reason is required to move {where} to {status}")
+        if status == COMPLETED:
+            if task.status not in (ASSIGNED, WRAPPING):
+                raise SimError(400, 20001, f"Cannot complete {where} because it is not "
+                                           "currently assigned or wrapping")  # fmt: skip
+            self.complete(task.sid, reason=reason)
+        elif status == WRAPPING:
+            if task.status != ASSIGNED:
+                raise SimError(400, 20001, f"Cannot wrap up {where} because it's not "
+                                           "currently assigned")  # fmt: skip
+            self._wrap_up(task)
+        elif status == CANCELED:
+            if task.status not in (PENDING, RESERVED):
+                raise SimError(400, 20001, f"Cannot cancel {where} because it is "
+                                           f"{task.status}: only a pending or reserved task "
+                                           "can be canceled")  # fmt: skip
+            self._cancel(task, reason or "")
+        else:
+            raise SimError(400, 20001, f"AssignmentStatus {status!r} cannot be set on {where}")
+        return task
 
     # -- events -----------------------------------------------------------------
 

@@ -1,0 +1,155 @@
+"""The Day page's charts (issue 27 §5), as Altair specs (Vega-Lite, as the floor's chart is).
+
+Pure: rows in (live/day.py's Slot JSON, the agents' cards), charts out, so tests and the
+bench build them without Streamlit. Times are the half hours of the floor's day in
+EARPIECE_TIMEZONE, as labels ("09:30"), so the browser's own zone never shifts them. No axis
+`tickCount` interval objects: Streamlit's Vega throws on them (the floor chart's bug).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+ALL_QUEUES = "All queues"
+HEIGHT = 200
+
+
+def combine(rows: Sequence[Mapping[str, Any]], queue: str) -> list[dict[str, Any]]:
+    """The rows of one queue, or every queue summed per half hour (service level and
+    averages recomputed from the summed counts, never from rounded ratios)."""
+    if queue != ALL_QUEUES:
+        return [dict(r) for r in rows if r["queue"] == queue]
+    sums = ("offered", "answered", "abandoned", "answered_in_sl", "wait_seconds",
+            "archived_calls", "handle_seconds")  # fmt: skip
+    by_slot: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        s = by_slot.setdefault(
+            r["slot"],
+            {
+                "slot": r["slot"],
+                "time": r["time"],
+                "queue": ALL_QUEUES,
+                **dict.fromkeys(sums, 0),
+                "service_level_target": r["service_level_target"],
+            },
+        )
+        for k in sums:
+            s[k] += r[k]
+    out = []
+    for s in sorted(by_slot.values(), key=lambda x: x["slot"]):
+        decided = s["answered"] + s["abandoned"]
+        level = s["answered_in_sl"] / decided if decided else None
+        s["service_level"] = round(level, 4) if level is not None else None
+        s["below_target"] = level is not None and level < s["service_level_target"]
+        s["average_answer_seconds"] = (
+            round(s["wait_seconds"] / s["answered"], 1) if s["answered"] else None
+        )
+        s["average_handle_seconds"] = (
+            round(s["handle_seconds"] / s["archived_calls"], 1) if s["archived_calls"] else None
+        )
+        out.append(s)
+    return out
+
+
+def _x() -> alt.X:
+    return alt.X("time:O", title=None, sort=None)
+
+
+def volume_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
+    long = [
+        {"time": r["time"], "what": what, "calls": r[what]}
+        for r in rows
+        for what in ("offered", "answered", "abandoned")
+    ]
+    return (
+        alt.Chart(pd.DataFrame(long, columns=["time", "what", "calls"]))
+        .mark_line(point=True)
+        .encode(
+            x=_x(),
+            y=alt.Y("calls:Q", title="calls"),
+            color=alt.Color("what:N", title=None, sort=["offered", "answered", "abandoned"]),
+            tooltip=["time:O", "what:N", "calls:Q"],
+        )
+        .properties(height=HEIGHT, title="Offered, answered, abandoned per half hour")
+    )
+
+
+def service_level_chart(rows: Sequence[Mapping[str, Any]], target: float) -> Any:
+    data = pd.DataFrame(
+        [
+            {"time": r["time"], "service level": r["service_level"]}
+            for r in rows
+            if r["service_level"] is not None
+        ],
+        columns=["time", "service level"],
+    )
+    line = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=_x(),
+            y=alt.Y("service level:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            tooltip=["time:O", alt.Tooltip("service level:Q", format=".0%")],
+        )
+    )
+    rule = (
+        alt.Chart(pd.DataFrame({"target": [target]}))
+        .mark_rule(strokeDash=[6, 4], color="#c62828")
+        .encode(y="target:Q")
+    )
+    return alt.layer(line, rule).properties(
+        height=HEIGHT, title=f"Service level against its target ({target:.0%})"
+    )
+
+
+def times_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
+    long = [
+        {"time": r["time"], "what": label, "seconds": r[key]}
+        for r in rows
+        for key, label in (
+            ("average_answer_seconds", "average answer"),
+            ("average_handle_seconds", "average handle"),
+        )
+        if r[key] is not None
+    ]
+    return (
+        alt.Chart(pd.DataFrame(long, columns=["time", "what", "seconds"]))
+        .mark_line(point=True)
+        .encode(
+            x=_x(),
+            y=alt.Y("seconds:Q", title="seconds"),
+            color=alt.Color("what:N", title=None),
+            tooltip=["time:O", "what:N", "seconds:Q"],
+        )
+        .properties(height=HEIGHT, title="Average answer and handle time")
+    )
+
+
+def team_activity_chart(cards: Iterable[Any]) -> Any:
+    """Agents by what they do now (on a call, wrap-up, available, or their activity), per team."""
+    counts: dict[tuple[str, str], int] = {}
+    for card in cards:
+        key = (card.team or "no team", card.state)
+        counts[key] = counts.get(key, 0) + 1
+    data = pd.DataFrame(
+        [{"team": t, "state": s, "agents": n} for (t, s), n in counts.items()],
+        columns=["team", "state", "agents"],
+    )
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("team:N", title=None),
+            x=alt.X("agents:Q", stack=True),
+            color=alt.Color("state:N", title=None),
+            tooltip=["team:N", "state:N", "agents:Q"],
+        )
+        .properties(
+            height=max(80, 28 * len({t for t, _ in counts})),
+            title="Agents by activity, per team (now)",
+        )
+    )

@@ -1,0 +1,215 @@
+"""Agents: every agent of your teams as a card, and the controls to run the floor (issue 27).
+
+The cards show activity, time in it, the call and any change waiting for the end of the
+call; filter by team and state, longest in state first. The browser draws them (the board
+component's `agents` mode) from the queues stream the service works out once for every
+watcher, so a change reaches every open page without a Streamlit rerun per watcher; the
+same rules in Python (dashboard/agent_cards.py) pick the agents the controls offer. Below
+them, for one chosen agent: set the activity now or after the call and wrap-up (with a
+reason, shown on the card until it happens), cancel a waiting change, complete a stuck
+wrap-up, end their call (a confirmation naming agent and customer) or remove one leg.
+Stuck wrap-ups (the `long-wrap-up` alert) each get a one-click button.
+
+Every action goes through coach/ (coach/agent_state.py, coach/call_control.py: the twilio
+SDK, the audit) as the signed-in supervisor; who may is access/policy.py's `may_run`,
+the same rule as the API's. On a floor without TaskRouter the page says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+import streamlit as st
+
+from access.policy import Denied, may_run
+from access.principal import of_supervisor
+from dashboard import agent_cards, board, ui
+from dashboard.agent_cards import ALL, Card
+from dashboard.runtime import Unavailable
+
+# The controls below the cards (stuck wrap-ups, the chosen agent's state) are read again this
+# often; the cards themselves never wait for a rerun.
+CONTROLS_REFRESH_SECONDS = 5.0
+STATES = ("on a call", "wrap-up", "available")
+
+
+def refusal(page: ui.Page, team: str | None) -> str | None:
+    try:
+        may_run(of_supervisor(page.who, "dashboard"), team, "this agent")
+    except Denied as exc:
+        return str(exc)
+    return None
+
+
+def activity_controls(page: ui.Page, card: Card, names: list[str]) -> None:
+    state = page.runtime.services.agent_state
+    key = card.worker_sid
+    with st.form(f"activity-{key}", border=False):
+        cols = st.columns([2, 2, 4, 1.4])
+        activity = cols[0].selectbox("Activity", names, key=f"act-{key}")
+        when = cols[1].radio("When", ["now", "after this call"], key=f"when-{key}",
+                             horizontal=True, disabled=not card.task_sid)  # fmt: skip
+        reason = cols[2].text_input("Reason", key=f"why-{key}", max_chars=200,
+                                    placeholder="e.g. 1on1 / 研修")  # fmt: skip
+        if cols[3].form_submit_button("Set", type="primary"):
+            mode = "after-call" if when == "after this call" else "now"
+            message = (f"{card.name}: {activity} after this call and wrap-up"
+                       if mode == "after-call" else f"{card.name}: {activity}")  # fmt: skip
+            ui.act(
+                page,
+                message,
+                lambda: state.set_activity(
+                    page.who.id, card.agent or card.worker_sid, str(activity), mode, reason
+                ),
+            )
+    if card.pending and st.button("Cancel the change waiting for the call", key=f"cancel-{key}"):
+        ui.act(page, f"{card.name}: the waiting change is canceled",
+               lambda: state.cancel(page.who.id, card.agent or card.worker_sid))  # fmt: skip
+
+
+def wrap_up_button(page: ui.Page, card: Card, where: str) -> None:
+    state = page.runtime.services.agent_state
+    label = f"Complete {card.name}'s wrap-up"
+    if st.button(label, key=f"wrap-{where}-{card.worker_sid}"):
+        reason = f"wrap-up completed from Earpiece by {page.who.id}"
+        ui.act(page, f"{card.name}'s task is completed",
+               lambda: state.complete_wrap_up(page.who.id, card.agent or card.worker_sid,
+                                              reason, card.task_sid))  # fmt: skip
+
+
+def call_controls(page: ui.Page, card: Card) -> None:
+    if not card.conference_sid:
+        return
+    control = page.runtime.services.call_control
+    try:
+        conference = page.runtime.run(page.runtime.services.floor.conference(card.conference_sid))
+    except Unavailable:
+        return
+    if not conference or conference.get("status") == "completed":
+        return
+    customer = next((p.get("number") or p["call_sid"] for p in conference["participants"]
+                     if p.get("role") == "customer"), "the customer")  # fmt: skip
+    sid = str(conference["sid"])
+    asked = st.session_state.get("end-asked") == sid
+    if not asked and st.button("End this call…", key=f"end-{sid}"):
+        st.session_state["end-asked"] = sid
+        st.rerun(scope="fragment")
+    if asked:
+        st.warning(f"End the call of {card.name} with {customer} for everyone on it?")
+        yes, no = st.columns(2)
+        if yes.button(f"End {card.name}'s call with {customer}", type="primary", key=f"y-{sid}"):
+            st.session_state.pop("end-asked", None)
+            ui.act(page, f"{card.name}'s call is ending",
+                   lambda: control.end_call(page.who.id, sid))  # fmt: skip
+        if no.button("Keep the call", key=f"n-{sid}"):
+            st.session_state.pop("end-asked", None)
+            st.rerun(scope="fragment")
+    # Each leg once: a participant (its role and who, from its label), then a supervisor's
+    # leg still dialing (a monitor not yet among the participants).
+    legs: dict[str, str] = {}
+    for p in conference["participants"]:
+        who = str(p.get("label") or "").partition(":")[2]
+        legs[p["call_sid"]] = f"{p['role']} {who}".strip()
+    for m in conference.get("monitors") or ():
+        if m.get("call_sid") and m["call_sid"] not in legs:
+            legs[m["call_sid"]] = f"supervisor {m['supervisor']}"
+    with st.expander("Remove one leg"):
+        for call_sid, what in legs.items():
+            if st.button(f"Remove {what}", key=f"rm-{call_sid}"):
+                ui.act(
+                    page,
+                    f"{what} removed from the call",
+                    functools.partial(control.remove_leg, page.who.id, sid, str(call_sid)),
+                )
+
+
+def new_stream(page: ui.Page) -> None:
+    ticket = board.new_ticket(page, "board")
+    if ticket is not None:
+        st.session_state["agents-ticket"] = ticket
+        st.session_state["agents-url"] = board.queues_url(page.settings.board_feed_url, ticket)
+
+
+def on_refresh() -> None:
+    value = board.trigger("refresh", board.AGENTS_KEY)
+    if isinstance(value, dict) and value.get("ticket") == st.session_state.get("agents-ticket"):
+        st.session_state["agents-new-ticket"] = True
+
+
+def controls_part(page: ui.Page) -> None:
+    """Stuck wrap-ups and the chosen agent's controls (the cards above draw themselves)."""
+    ui.still_signed_in(page)
+    if st.session_state.pop("agents-new-ticket", False):
+        new_stream(page)
+        st.rerun()
+    ui.show_flash()
+    services = page.runtime.services
+    try:
+        agents: list[dict[str, Any]] = page.runtime.run(services.queues.agents())
+    except Unavailable as exc:
+        st.error(str(exc))
+        return
+    now = time.time()
+    cards = agent_cards.visible(page.who, agents)
+    shown = agent_cards.choose(cards, str(st.session_state.get("agents-team", ALL)),
+                               str(st.session_state.get("agents-state", ALL)), now)  # fmt: skip
+    stuck = [c for c in cards if "long-wrap-up" in c.alerts and refusal(page, c.team) is None]
+    if stuck:
+        st.subheader("Stuck wrap-ups")
+        for card in stuck:
+            wrap_up_button(page, card, "alert")
+
+    st.subheader("Run an agent")
+    if not shown:
+        return
+    labels = {f"{c.name} ({c.agent or c.worker_sid})": c for c in shown}
+    chosen = labels[str(st.selectbox("Agent", list(labels), key="agents-chosen"))]
+    why_not = refusal(page, chosen.team)
+    if why_not:
+        st.info(why_not)
+        return
+    try:
+        names = [a.name for a in page.runtime.run(services.agent_state.activities())]
+    except Exception as exc:  # Twilio away: the cards above still show
+        st.error(f"TaskRouter's activities could not be read: {exc}")
+        return
+    activity_controls(page, chosen, names)
+    if chosen.phase == "wrapping":
+        wrap_up_button(page, chosen, "row")
+    call_controls(page, chosen)
+
+
+def main() -> None:
+    page = ui.current()
+    st.title("Agents")
+    if not page.runtime.services.agent_state.enabled:
+        st.info("This floor has no TaskRouter Workspace (TWILIO_WORKSPACE_SID is not set): "
+                "agents' activities and wrap-ups are not Earpiece's to change here. Calls "
+                "can still be ended from their call page.")  # fmt: skip
+    try:
+        agents: list[dict[str, Any]] = page.runtime.run(page.runtime.services.queues.agents())
+    except Unavailable as exc:
+        st.error(str(exc))
+        return
+    cards = agent_cards.visible(page.who, agents)
+    teams = sorted({c.team for c in cards if c.team})
+    activities = sorted({c.state for c in cards} - set(STATES))
+    left, right = st.columns(2)
+    team = left.selectbox("Team", [ALL, *teams], key="agents-team")
+    state = right.selectbox("State", [ALL, *STATES, *activities], key="agents-state")
+    # A full run (the page opened, a filter changed) draws the cards' component with the
+    # filters; from then on the browser redraws them from the queues stream by itself.
+    new_stream(page)
+    board.show_agent_cards(
+        url=st.session_state.get("agents-url", ""),
+        ticket=st.session_state.get("agents-ticket", ""),
+        teams=list(page.who.teams) if page.who.role == "lead" else None,
+        team=str(team), state=str(state), on_refresh=on_refresh,
+    )  # fmt: skip
+    st.fragment(run_every=CONTROLS_REFRESH_SECONDS)(controls_part)(page)
+
+
+if __name__ == "__main__":
+    main()

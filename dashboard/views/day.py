@@ -1,0 +1,70 @@
+"""Day: the floor's day in charts (issue 27 §5), in EARPIECE_TIMEZONE.
+
+Per queue (or all summed) per half hour: offered, answered, abandoned, the service level
+against its target, average answer and handle time; per team, agents by activity now. From
+TaskRouter's events (counted in Redis) and the archive (live/day.py says which is which),
+so a restart of any process loses nothing. Charts are dashboard/day_charts.py's.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from dashboard import agent_cards, day_charts, ui
+from dashboard.runtime import Unavailable
+from live import day as day_model
+
+DAYS_BACK = 3  # TaskRouter's counters are kept three days (live/queues.py KEEP_SECONDS)
+
+
+def rows_of(page: ui.Page, day: str) -> list[dict[str, Any]]:
+    services = page.runtime.services
+    zone = ZoneInfo(page.settings.timezone)
+    start, end = day_model.day_bounds(day, zone)
+    tr = page.runtime.run(day_model.taskrouter_slots(services.queues, day))
+    archived = page.runtime.run(services.store.day_slots(start, end))
+    target = page.settings.service_level_target
+    return [row.json(target) for row in day_model.merge(tr, archived)]
+
+
+def main() -> None:
+    page = ui.current()
+    zone = ZoneInfo(page.settings.timezone)
+    st.title("Day")
+    today = datetime.now(zone).date()
+    days = [(today - timedelta(days=n)).isoformat() for n in range(DAYS_BACK)]
+    left, right = st.columns(2)
+    day = str(left.selectbox("Day", days, key="day-day"))
+    try:
+        rows = rows_of(page, day)
+        agents = page.runtime.run(page.runtime.services.queues.agents())
+    except Unavailable as exc:
+        st.error(str(exc))
+        return
+    queues = sorted({r["queue"] for r in rows})
+    queue = str(right.selectbox("Queue", [day_charts.ALL_QUEUES, *queues], key="day-queue"))
+    st.caption(f"Half hours of {day} in {page.settings.timezone}; offered, answered and "
+               "abandoned from TaskRouter's events, handle time from the archive.")  # fmt: skip
+    shown = day_charts.combine(rows, queue)
+    if not shown:
+        st.info("No calls yet on this day.")
+    else:
+        target = page.settings.service_level_target
+        st.altair_chart(day_charts.volume_chart(shown), width="stretch")
+        st.altair_chart(day_charts.service_level_chart(shown, target), width="stretch")
+        st.altair_chart(day_charts.times_chart(shown), width="stretch")
+    cards = agent_cards.visible(page.who, agents)
+    if cards:
+        st.altair_chart(day_charts.team_activity_chart(cards), width="stretch")
+    with st.expander("The numbers"):
+        st.dataframe(shown, hide_index=True)
+    st.caption(f"Drawn at {datetime.fromtimestamp(time.time(), zone):%H:%M:%S}.")
+
+
+if __name__ == "__main__":
+    main()

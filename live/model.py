@@ -140,7 +140,14 @@ class AlertClock:
         both = {r for _, r in pair} == {"customer", "agent"}
         speaking = [p for p, _ in pair if p.get("speaking")]
         silent = overtalk = None
-        if both and not held and not speaking:
+        # Silence is known only where speech events flow (issue 28): a conference not
+        # subscribed to `speaker` events (a TaskRouter conference instruction without it,
+        # a call made elsewhere) sends none, and would otherwise read as dead air for its
+        # whole life. A speech event seen from anyone on the call, present or gone, says
+        # they flow (the `speaker` group is sent only when subscribed:
+        # https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallbackEvent).
+        heard = any(p.get("speech_at") for p in (doc.get("p") or {}).values())
+        if both and heard and not held and not speaking:
             silent = max([p.get("speech_at") or 0 for p, _ in pair]
                          + [p.get("joined") or 0 for p, _ in pair]) or None  # fmt: skip
         if both and {r for p, r in pair if p.get("speaking")} == {"customer", "agent"}:

@@ -50,12 +50,39 @@ class QueueFloor(Generator):
             if task.status != ASSIGNED:
                 return
             talked = (task.accepted or 0.0) - task.entered
-            await self.sleep(max(1.0, self.rng.uniform(*self.config.talk_seconds) - talked))
+            left = self.rng.uniform(*self.config.talk_seconds) - talked
+            await self.talk(task.sid, max(1.0, left))
             conference = self.ws.voice.live_conference_named(task.sid)
             if conference is not None:
                 self.ws.voice.hang_up(conference, task.attributes["call_sid"])
         except SimError:
             return
+
+    async def talk(self, task_sid: str, seconds: float) -> None:
+        """Caller and agent take turns for `seconds`. The conference instruction's
+        conference is subscribed to every event group, `speaker` too, so Twilio would send
+        each turn's participant-speech-start/stop (issue 28: a call that never spoke read
+        as dead air for its whole life)."""
+        voice, left = self.ws.voice, seconds
+        while left > 0:
+            conference = voice.live_conference_named(task_sid)
+            # The caller and the agent talk; a supervisor who joined does not.
+            if conference is None:
+                return
+            on = [p for p in conference.connected()
+                  if not (p.label or "").startswith("supervisor:")]  # fmt: skip
+            if not on:
+                return
+            speaker = self.rng.choice(on)
+            turn = min(left, self.rng.uniform(1.5, 7.0))
+            voice.act(conference, "speech-start", speaker.call_sid)
+            await self.sleep(turn)
+            if conference.status == "completed" or speaker.status != "connected":
+                return
+            voice.act(conference, "speech-stop", speaker.call_sid)
+            gap = self.rng.uniform(0.2, 1.5)
+            await self.sleep(gap)
+            left -= turn + gap
 
     async def breaks(self) -> None:
         rate = self.config.breaks_per_hour_per_agent * max(1, len(self.ws.workers)) / 3600.0

@@ -32,7 +32,7 @@ from live.board import mask_number
 
 PAGE = 50
 ALERTS = ("", "help", "phrase", "customer-alone", "agent-alone", "long-hold", "dead-air",
-          "overtalk", "long-call", "duplicate")  # fmt: skip
+          "long-wait", "overtalk", "long-call", "duplicate")  # fmt: skip
 
 
 def teams_of(page: ui.Page) -> tuple[str, ...] | None:

@@ -67,9 +67,10 @@ def show(
     selected: dict[str, str] | None,
     on_select: Callable[[], None],
     on_refresh: Callable[[], None],
+    hidden: list[str] | None = None,
 ) -> None:
     data = {"url": url, "ticket": ticket, "me_key": me_key, "help_key": help_key,
-            "selected": selected}  # fmt: skip
+            "selected": selected, "hidden": hidden or []}  # fmt: skip
     _mount(key=KEY, data=data, on_select_change=on_select, on_refresh_change=on_refresh)
 
 

@@ -25,7 +25,6 @@ from dashboard.runtime import Runtime, Unavailable, make
 from dashboard.text import literal
 from earpiece.roster import Supervisor
 from earpiece.settings import SettingError, Settings, load
-from live.board import phrase_alerts
 
 RETRY_SECONDS = 3.0
 
@@ -418,37 +417,3 @@ def _beep() -> str:
 
 
 CHIME = _beep()
-
-
-def help_cue(conferences: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A toast and a chime for each new help request; returns the calls asking for help."""
-    asking = [c for c in conferences if c.get("help")]
-    seen: set[tuple[str, str]] = st.session_state.setdefault("help-seen", set())
-    keys = {(c["sid"], str(c["help"].get("since"))) for c in asking}
-    new = keys - seen
-    for c in asking:
-        if (c["sid"], str(c["help"].get("since"))) in new:
-            st.toast(f"**{literal(c['help'].get('agent'))}** asks for help", icon=":material/sos:",
-                     duration="long")  # fmt: skip
-    if new:
-        st.html(f'<audio autoplay src="{CHIME}" style="display:none"></audio>')
-    # Bounded: only what is still asking is remembered.
-    st.session_state["help-seen"] = keys
-    return asking
-
-
-def phrase_cue(conferences: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A toast and a chime for each phrase newly said on a call (live/board.py
-    phrase_alerts); returns the calls whose phrase alert is on."""
-    said = phrase_alerts(conferences)
-    seen: set[tuple[str, str]] = st.session_state.setdefault("phrase-seen", set())
-    keys = {(h["sid"], f"{h['phrase']}@{h['since']}") for h in said}
-    new = keys - seen
-    for h in said:
-        if (h["sid"], f"{h['phrase']}@{h['since']}") in new:
-            st.toast(f"“{literal(h['phrase'])}” on **{literal(h['agent'] or 'a call')}**'s call",
-                     icon=":material/campaign:", duration="long")  # fmt: skip
-    if new:
-        st.html(f'<audio autoplay src="{CHIME}" style="display:none"></audio>')
-    st.session_state["phrase-seen"] = keys
-    return said

@@ -118,9 +118,11 @@ def attention(conference: Mapping[str, Any], now_s: float) -> Attention:
         "silence": clock(seconds_since(signals.get("silent_since"), now_s)),
         "wait": clock(seconds_since(signals.get("waiting_since"), now_s)),
         "agent": conference.get("agent") or "the agent",
-        "phrase": ", ".join(
+        # Each phrase once, however often it was said (issue 28: the Why column repeated
+        # "cancel my account" nine times).
+        "phrase": ", ".join(dict.fromkeys(
             f"“{h['phrase']}”" for h in conference.get("phrases") or () if not h.get("muted")
-        )
+        ))
         or "a phrase",
     }
     reasons = tuple(REASONS.get(a, a).format(**values) for a in alerts)

@@ -90,7 +90,12 @@ class Board {
     const wrap = el("div", "ep-wrap");
     const table = el("table", "ep-table");
     const head = table.createTHead().insertRow();
-    for (const [, label] of COLUMNS) head.append(el("th", null, label));
+    for (const [name, label] of COLUMNS) {
+      const th = head.appendChild(el("th", null, label));
+      th.dataset.col = name;
+    }
+    // The columns the supervisor hid (the page's Columns choice): one rule per column.
+    this.hiding = this.root.appendChild(document.createElement("style"));
     this.body = table.createTBody();
     wrap.append(table);
     this.footer = el("div", "ep-footer", "");
@@ -117,6 +122,9 @@ class Board {
   configure(data, setTrigger) {
     this.setTrigger = setTrigger;
     this.data = data;
+    const hidden = new Set(data.hidden || []);
+    this.hiding.textContent = COLUMNS.filter(([, label]) => hidden.has(label))
+      .map(([name]) => `.ep-table [data-col="${name}"] { display: none; }`).join("\n");
     if (data.url !== this.url) this.connect(data.url);
     this.select(data.selected ? data.selected.sid : null);
     this.check();

@@ -12,9 +12,10 @@ import streamlit as st
 from coach.errors import CoachError
 from coach.rules import refusal
 from dashboard import board, ui
+from dashboard import cues as cues_module
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
-from live import history
+from live import history, preferences
 from live.board import (
     LIMITS,
     ORDERS,
@@ -37,7 +38,40 @@ CHART_MINUTES = 60
 ORDER_NAMES = list(ORDERS.values())
 # Filter widgets keep their values in these keys; copied to "keep-" keys so a
 # visit to another page (which drops the widgets' own state) does not reset them.
-FILTER_KEYS = ("f-team", "f-queue", "f-state", "f-agent", "f-order", "f-limit")
+FILTER_KEYS = ("f-team", "f-queue", "f-state", "f-agent", "f-order", "f-limit", "f-cols")
+
+
+def board_prefs(page: ui.Page) -> preferences.Preferences:
+    rt = page.runtime
+    return preferences.Preferences(rt.services.redis, page.settings.namespace, rt.roster)
+
+
+def load_board_prefs(page: ui.Page) -> None:
+    """A session's first run: the team filter and columns the supervisor chose, kept on the
+    server (the same after a reload, in another browser); a lead who never chose starts on
+    their own teams (issue 28: a lead's board showed the whole floor, billing on top)."""
+    state = st.session_state
+    if "prefs-loaded" in state:
+        return
+    try:
+        prefs = page.runtime.run(board_prefs(page).board(page.who))
+    except Unavailable:
+        prefs = preferences.defaults(page.who, page.runtime.roster)
+    state.setdefault("f-team", list(prefs.teams))
+    state.setdefault("f-cols", list(prefs.columns))
+    state["prefs-loaded"] = True
+
+
+def save_board_prefs() -> None:
+    """The team filter or the columns changed: kept for this supervisor on the server."""
+    remember_filters()
+    page = ui.current()
+    state = st.session_state
+    try:
+        page.runtime.run(board_prefs(page).save_board(
+            page.who, state.get("f-team") or (), state.get("f-cols") or ()))
+    except Unavailable as exc:
+        ui.flash("error", f"Your board's choices were not saved: {exc}")
 
 
 def remember_filters() -> None:
@@ -57,12 +91,15 @@ def filters_sidebar(page: ui.Page) -> None:
     queues = sorted({t.queue for t in roster.teams.values()})
     with st.sidebar:
         st.subheader("Filters")
-        st.multiselect("Team", teams, key="f-team", on_change=remember_filters)
+        st.multiselect("Team", teams, key="f-team", on_change=save_board_prefs,
+                       help="Kept for you: the same after a reload and in another browser")
         st.multiselect("Queue", queues, key="f-queue", on_change=remember_filters)
         st.multiselect("State", STATES, key="f-state", on_change=remember_filters)
         st.text_input("Agent", key="f-agent", placeholder="search", on_change=remember_filters)
         st.selectbox("Order", ORDER_NAMES, key="f-order", on_change=remember_filters)
         st.selectbox("Rows", LIMITS, key="f-limit", on_change=remember_filters)
+        st.multiselect("Columns", preferences.COLUMNS, key="f-cols", on_change=save_board_prefs,
+                       help="Agent and State always show; kept for you")
 
 
 def current_filters() -> Filters:
@@ -220,8 +257,9 @@ def live_part(page: ui.Page) -> None:
         conferences = []
     by_sid = {str(c["sid"]): c for c in conferences}
     ui.show_flash()
-    help_banner(ui.help_cue(conferences))
-    phrase_banner(ui.phrase_cue(conferences))
+    asking, said = cues_module.floor_cues(page, conferences)
+    help_banner(asking)
+    phrase_banner(said)
     own_call(page, by_sid)
     chosen_call(page, by_sid)
     mine = monitors_by_supervisor(conferences).get(page.who.id)
@@ -234,6 +272,7 @@ def live_part(page: ui.Page) -> None:
         selected={"sid": selected, "key": control_key(row(chosen, time.time(), True))
                   if chosen else "gone"} if selected else None,
         on_select=on_select, on_refresh=on_refresh,
+        hidden=[c for c in preferences.COLUMNS if c not in (state.get("f-cols") or ())],
     )  # fmt: skip
 
 
@@ -281,6 +320,7 @@ def chart_part(page: ui.Page) -> None:
 
 def main() -> None:
     page = ui.current()
+    load_board_prefs(page)
     remember_filters()
     filters_sidebar(page)
     follow_sidebar(page)

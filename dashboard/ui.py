@@ -36,6 +36,9 @@ ICONS = {
     "whisper": ":material/record_voice_over:",
     "barge": ":material/campaign:",
 }
+# Keyboard shortcuts of the call controls, drawn on the buttons by Streamlit (issue 28).
+# Letters, as Flex's and Genesys's agent desktops use them; "C" and "R" are Streamlit's own.
+SHORTCUTS = {"listen": "L", "whisper": "W", "barge": "B", "leave": "X"}
 HELP = {
     "listen": "Join muted: you hear the call, nobody hears you",
     "whisper": "Only the agent hears you (coaching)",
@@ -307,8 +310,11 @@ def act(page: Page, done: str, work: Callable[[], Any]) -> None:
         st.rerun()
 
 
-def mode_buttons(page: Page, conference: Mapping[str, Any], key: str) -> None:
-    """Listen / Whisper / Barge / Leave for one call, as the signed-in role allows."""
+def mode_buttons(
+    page: Page, conference: Mapping[str, Any], key: str, shortcuts: bool = False
+) -> None:
+    """Listen / Whisper / Barge / Leave for one call, as the signed-in role allows; with
+    `shortcuts`, each also on its key (one set of controls a page may have them)."""
     who, sid = page.who, str(conference["sid"])
     coach = page.runtime.services.coach
     mine = own_monitor(conference, who.id)
@@ -327,12 +333,15 @@ def mode_buttons(page: Page, conference: Mapping[str, Any], key: str) -> None:
             column.button(label, key=f"{key}-{mode}", disabled=True, help=reason,
                           icon=ICONS[mode], width="stretch")  # fmt: skip
             continue
+        # The mode you are in is drawn active (primary, enabled), not as a disabled button;
+        # choosing it again changes nothing.
         clicked = column.button(
-            label, key=f"{key}-{mode}", disabled=current, width="stretch", icon=ICONS[mode],
+            label, key=f"{key}-{mode}", width="stretch", icon=ICONS[mode],
             type="primary" if current else "secondary",
             help="your current mode" if current else HELP[mode],
+            shortcut=SHORTCUTS[mode] if shortcuts else None,
         )  # fmt: skip
-        if clicked:
+        if clicked and not current:
             act(page, done_message(mode, mine is not None, agent), switch_or_join(
                 page, sid, mode, takeover, joined=mine is not None))  # fmt: skip
     leave_help = "Hang up your leg" if mine else "you are not on this call"
@@ -343,6 +352,7 @@ def mode_buttons(page: Page, conference: Mapping[str, Any], key: str) -> None:
         width="stretch",
         help=leave_help,
         icon=":material/call_end:",
+        shortcut=SHORTCUTS["leave"] if shortcuts and mine is not None else None,
     ):
         act(page, f"Left {agent}", lambda: coach.leave(sid, who.id))
 

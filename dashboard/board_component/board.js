@@ -88,7 +88,13 @@ class Board {
       tiles.append(tile);
     }
     const wrap = el("div", "ep-wrap");
+    // A named region; Tab stops once in it, on one row (a roving tabindex: the chosen row,
+    // else the first), arrows move between rows, Enter or Space chooses (issue 28).
+    wrap.setAttribute("role", "region");
+    wrap.setAttribute("aria-label", "Live calls");
     const table = el("table", "ep-table");
+    table.createCaption().textContent =
+      "Live calls: Tab to a row, arrow keys to move, Enter to choose it";
     const head = table.createTHead().insertRow();
     for (const [name, label] of COLUMNS) {
       const th = head.appendChild(el("th", null, label));
@@ -112,9 +118,21 @@ class Board {
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.body.addEventListener("click", (event) => {
       const tr = event.target.closest("tr[data-sid]");
-      if (tr) {
-        this.select(tr.dataset.sid);
-        this.setTrigger("select", tr.dataset.sid);
+      if (tr) this.choose(tr);
+    });
+    this.body.addEventListener("keydown", (event) => {
+      const tr = event.target.closest("tr[data-sid]");
+      if (!tr) return;
+      const moves = {
+        ArrowDown: tr.nextElementSibling, ArrowUp: tr.previousElementSibling,
+        Home: this.body.firstElementChild, End: this.body.lastElementChild,
+      };
+      if (event.key in moves) {
+        event.preventDefault();
+        if (moves[event.key]) this.focusRow(moves[event.key]);
+      } else if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        this.choose(tr);
       }
     });
   }
@@ -207,6 +225,7 @@ class Board {
       if (!entry) {
         const tr = this.body.insertRow();
         tr.dataset.sid = sid;
+        tr.tabIndex = -1;
         for (const [name] of COLUMNS) tr.insertCell().dataset.col = name;
         entry = {tr};
         this.rows.set(sid, entry);
@@ -229,6 +248,7 @@ class Board {
       else this.body.insertBefore(tr, at);
     }
     this.order = message.order;
+    this.rove();
     this.version = message.v;
     this.live = message.live;
     this.matched = message.matched;
@@ -289,6 +309,27 @@ class Board {
       `${this.order.length} of ${this.matched} calls shown (${this.live} live) · updated ${stamp} UTC`;
   }
 
+  choose(tr) {
+    this.focusRow(tr);
+    this.select(tr.dataset.sid);
+    this.setTrigger("select", tr.dataset.sid);
+  }
+
+  focusRow(tr) {
+    for (const other of this.body.querySelectorAll('tr[tabindex="0"]')) other.tabIndex = -1;
+    tr.tabIndex = 0;
+    tr.focus();
+  }
+
+  // Exactly one row is a Tab stop: the one focused or chosen, else the first.
+  rove() {
+    const focused = this.root.getRootNode().activeElement;
+    const active = focused && this.body.contains(focused) ? focused : null;
+    const chosen = this.selected && this.rows.get(this.selected);
+    const stop = active || (chosen && chosen.tr) || this.body.firstElementChild;
+    for (const tr of this.body.rows) tr.tabIndex = tr === stop ? 0 : -1;
+  }
+
   select(sid) {
     const before = this.selected;
     this.selected = sid;
@@ -299,6 +340,7 @@ class Board {
         this.fill(entry, Date.now() + this.offset);
       }
     }
+    if (this.body) this.rove();
   }
 
   // Ask Streamlit to redraw what it shows, once per distinct reason.

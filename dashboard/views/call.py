@@ -157,7 +157,7 @@ def live_part(page: ui.Page, sid: str) -> None:
                      f"{literal(help_asked['since'])}: "
                      "joining the call answers it.", icon=":material/sos:")  # fmt: skip
         ui.mic_banner(conference, page.who.id)
-        ui.mode_buttons(page, conference, key=f"call-{sid}")
+        ui.mode_buttons(page, conference, key=f"call-{sid}", shortcuts=True)
         signal_tiles(conference)
         st.subheader("On the call")
         st.dataframe(participants(conference, mask), hide_index=True)

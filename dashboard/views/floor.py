@@ -132,7 +132,9 @@ def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
             f" · {literal(conference.get('state'))}"
         )
         if ui.own_monitor(conference, page.who.id) is None:
-            ui.mode_buttons(page, conference, key=f"floor-{sid}")
+            # The keys work the chosen call unless you are on one (then they work yours).
+            mine = monitors_by_supervisor(by_sid.values()).get(page.who.id)
+            ui.mode_buttons(page, conference, key=f"floor-{sid}", shortcuts=mine is None)
         else:
             st.caption("You are on this call: its controls are above.")
         if st.button("Open call page →", key=f"open-{sid}"):
@@ -205,7 +207,7 @@ def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
                 agent = literal(conference.get("agent") or "a call")
                 st.markdown(f"**You are on {agent}'s call**")
                 ui.mic_banner(conference, page.who.id)
-                ui.mode_buttons(page, conference, key=f"own-{sid}")
+                ui.mode_buttons(page, conference, key=f"own-{sid}", shortcuts=True)
             return
 
 

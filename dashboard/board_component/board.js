@@ -277,7 +277,10 @@ class Board {
       score: String(row.score), why: row.why,
     };
     COLUMNS.forEach(([name], i) => {
-      if (name in text && cells[i].textContent !== text[name]) cells[i].textContent = text[name];
+      if (name in text && cells[i].textContent !== text[name]) {
+        cells[i].textContent = text[name];
+        if (name === "said" || name === "why") cells[i].title = text[name]; // cut to fit
+      }
     });
     entry.tr.classList.toggle("ep-help", row.alerts.startsWith("HELP"));
     entry.tr.classList.toggle("ep-hold", row.state === "hold");

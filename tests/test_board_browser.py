@@ -160,7 +160,7 @@ def test_axe_finds_no_serious_violation_on_any_page(demo: Demo, browser: Browser
     for name, path in [*PAGES.items(), ("call", f"/call?sid={call['conference_sid']}")]:
         page.goto(demo.base + path)
         page.wait_for_load_state("networkidle")
-        expect(page.locator("h1").first).to_be_visible(timeout=FIRST_LOAD_MS)
+        expect(page.locator("main").first).to_be_visible(timeout=FIRST_LOAD_MS)
         page.wait_for_timeout(1500)  # the live parts drawn
         bad = axe_violations(page)
         if bad:

@@ -279,12 +279,18 @@ def own_monitor(conference: Mapping[str, Any], ident: str) -> Mapping[str, Any] 
     return None
 
 
-def flash(kind: str, message: str) -> None:
-    st.session_state["flash"] = (kind, message)
+def flash(kind: str, message: str, place: str = "page") -> None:
+    """The outcome of an action, shown once on the next run where `place` shows it: the
+    page's top by default, or beside the form that was used (issue 28: one way to show a
+    message, where the eye is)."""
+    st.session_state["flash"] = (kind, message, place)
 
 
-def show_flash() -> None:
-    kind, message = st.session_state.pop("flash", (None, None))
+def show_flash(place: str = "page") -> None:
+    held = st.session_state.get("flash")
+    if not held or (held[2] if len(held) > 2 else "page") != place:
+        return
+    kind, message = st.session_state.pop("flash")[:2]
     if kind == "error":
         st.error(literal(message), icon=":material/warning:")
     elif kind == "success":

@@ -1,0 +1,61 @@
+"""Issue 28: QA's review on the Calls page. A criterion can be N/A (an unchecked box was
+saved as fail), the review sits beside the call with its outcome shown at the form, a
+second save edits the reviewer's review (it added another), and the export is one click
+named for what it holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from earpiece.settings import Settings
+from tests.conftest import Wired
+from tests.test_dashboard_pages import app_as, floor, texts
+
+__all__ = ["floor"]  # the fixture, shared with the pages' tests
+
+
+def archived(wired: Wired, sid: str) -> dict[str, Any] | None:
+    with wired.api("quincy") as http:
+        answer = http.get(f"/api/history/{sid}")
+    return answer.json() if answer.status_code == 200 else None
+
+
+def test_qa_reviews_with_na_then_edits_the_same_review(floor: tuple[Wired, Settings]) -> None:
+    wired, settings = floor
+    call = wired.new_call("uma")  # billing: its team has review criteria
+    sid = call["conference_sid"]
+    wired.act(sid, "end")
+    wired.wait(lambda: archived(wired, sid) is not None, 20)
+    at = app_as(settings, "quincy").run()
+    at.switch_page("views/calls.py")
+    at.query_params["sid"] = sid
+    at.run()
+    assert not at.exception
+    assert at.radio(key=f"crit-{sid}-new-Resolved").value == "N/A"  # nothing marked: N/A
+    at.radio(key=f"crit-{sid}-new-Verified the caller").set_value("Pass")
+    at.radio(key=f"crit-{sid}-new-Resolved").set_value("Fail")
+    at.slider(key=f"score-{sid}-new").set_value(70)
+    at.text_area(key=f"notes-{sid}-new").input("polite; 確認なし")
+    at.button[[b.label for b in at.button].index("Save review")].click().run()
+    assert not at.exception
+    assert "Review saved" in texts(at)
+    [first] = (archived(wired, sid) or {})["reviews"]
+    assert first["criteria"] == {"Greeted and gave their name": None,
+                                 "Verified the caller": True, "Paused for the card": None,
+                                 "Resolved": False}  # fmt: skip
+    assert first["score"] == 70 and first["notes"] == "polite; 確認なし"
+    # The form now holds that review, to edit.
+    version = f"{sid}-{first['at']}"
+    assert "Edit your review" in texts(at)
+    assert at.radio(key=f"crit-{version}-Resolved").value == "Fail"
+    assert at.text_area(key=f"notes-{version}").value == "polite; 確認なし"
+    at.radio(key=f"crit-{version}-Resolved").set_value("N/A")
+    at.slider(key=f"score-{version}").set_value(85)
+    at.button[[b.label for b in at.button].index("Save changes")].click().run()
+    assert "Review changed" in texts(at)
+    [edited] = (archived(wired, sid) or {})["reviews"]  # still one review
+    assert edited["id"] == first["id"] and edited["score"] == 85
+    assert edited["criteria"]["Resolved"] is None and edited["criteria"]["Verified the caller"]
+    # One click exports, named for what it holds: QA sees every team.
+    export = [b for b in at.get("download_button") if "Export reviews" in str(b.proto.label)]
+    assert [str(b.proto.label) for b in export] == ["Export reviews of all teams (CSV)"]

@@ -295,11 +295,18 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
     """The Conference JSON without its alerts, and what the alerts depend on
     (None for an ended conference, which has none)."""
     if doc.get("status") == "completed":
+        # An ended call keeps who it was (issue 28: "No agent yet · —"): its (first) agent,
+        # and their team and queue.
+        everyone = sorted((doc.get("p") or {}).values(), key=lambda p: p.get("joined") or 0)
+        agent = next((ident for kind, ident in (role_of(p.get("label")) for p in everyone)
+                      if kind == "agent"), None)  # fmt: skip
+        team = roster.team_for(agent)
         return {
             "sid": doc["sid"], "friendly_name": doc.get("fn") or "", "status": "completed",
             "started_at": iso(doc.get("started")), "updated_at": iso(doc.get("updated")),
-            "ended_at": iso(doc.get("ended")), "state": "ended", "team": None, "queue": None,
-            "agent": None, "participants": [], "monitors": [], "alerts": [], "alone_since": None,
+            "ended_at": iso(doc.get("ended")), "state": "ended",
+            "team": team.name if team else None, "queue": team.queue if team else None,
+            "agent": agent, "participants": [], "monitors": [], "alerts": [], "alone_since": None,
             "signals": None, "help": None, "cards": cards_json(doc), "task_sid": doc.get("task"),
             "transcript": transcript_state(doc, ())[0], "phrases": [],
         }, None  # fmt: skip

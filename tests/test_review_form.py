@@ -59,3 +59,24 @@ def test_qa_reviews_with_na_then_edits_the_same_review(floor: tuple[Wired, Setti
     # One click exports, named for what it holds: QA sees every team.
     export = [b for b in at.get("download_button") if "Export reviews" in str(b.proto.label)]
     assert [str(b.proto.label) for b in export] == ["Export reviews of all teams (CSV)"]
+
+
+def test_an_ended_calls_page_keeps_who_it_was_and_links_to_its_record(
+    floor: tuple[Wired, Settings],
+) -> None:
+    wired, settings = floor
+    call = wired.new_call("uma")
+    sid = call["conference_sid"]
+    wired.act(sid, "end")
+    wired.wait(lambda: archived(wired, sid) is not None, 20)
+    at = app_as(settings, "mina").run()
+    at.switch_page("views/call.py")
+    at.query_params["sid"] = sid
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["uma · billing"]  # not "No agent yet · —"
+    said = texts(at)
+    assert "This call ended at" in said and "Customer" in said
+    assert "participant-with-end-conference-on-exit-left" not in said
+    links = [p for p in at.get("page_link") if "Open its record" in str(p.proto.label)]
+    assert len(links) == 1

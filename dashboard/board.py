@@ -83,11 +83,12 @@ def queues_url(feed_url: str, ticket: str) -> str:
 
 def show_queues(
     *, url: str, ticket: str, wall: bool, on_listen: Callable[[], None],
-    on_refresh: Callable[[], None],
+    on_refresh: Callable[[], None], teams: list[str] | None = None,
 ) -> None:  # fmt: skip
     """Every TaskQueue as a tile, coloured by its alerts (and on the Queues page, every
-    agent with Listen)."""
-    data = {"mode": "wallboard" if wall else "queues", "url": url, "ticket": ticket}
+    agent, with Listen on the calls of `teams`: None for every team)."""
+    data = {"mode": "wallboard" if wall else "queues", "url": url, "ticket": ticket,
+            "teams": teams}  # fmt: skip
     _mount(key=QUEUES_KEY, data=data, on_listen_change=on_listen, on_refresh_change=on_refresh)
 
 

@@ -9,7 +9,14 @@ from urllib.parse import parse_qs, urlparse
 
 from earpiece.settings import Settings
 from tests.conftest import Wired
-from tests.test_dashboard_pages import app_as, board_data, first_board, floor, texts
+from tests.test_dashboard_pages import (
+    app_as,
+    board_data,
+    component_data,
+    first_board,
+    floor,
+    texts,
+)
 
 __all__ = ["floor"]  # the fixture, shared with the pages' tests
 
@@ -96,3 +103,15 @@ def test_a_phrase_said_again_rings_once(floor: tuple[Wired, Settings]) -> None:
     [row] = first_board(ken)["rows"].values()
     assert row["why"].count("cancel my account") == 1
     assert not app_as(settings, "ken").run().toast  # nor on a reload
+
+
+def test_queues_offers_listen_only_where_the_floor_does(floor: tuple[Wired, Settings]) -> None:
+    """Issue 28: Queues' Listen offered calls a lead may not join; the page now tells the
+    browser the teams whose calls Listen is for (a manager: every team, null)."""
+    _, settings = floor
+    for who, teams in (("ana", ["sales-east"]), ("ken", ["billing", "support"]), ("mina", None)):
+        at = app_as(settings, who).run()
+        at.switch_page("views/queues.py").run()
+        assert not at.exception
+        [data] = [d for d in component_data(at) if d.get("mode") == "queues"]
+        assert (sorted(data["teams"]) if data["teams"] is not None else None) == teams, who

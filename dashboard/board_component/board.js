@@ -541,7 +541,10 @@ class QueueBoard {
       const from = a.task_sid ? a.phase_since : a.since;  // on a call: time on it
       if (from) since.dataset.since = String(Date.parse(from));
       const call = tr.insertCell();
-      if (a.conference_sid) {
+      // Listen only where the page says this supervisor may join (a lead: their teams),
+      // as the Floor offers it (issue 28); the service refuses the rest anyway.
+      const teams = this.data && this.data.teams;
+      if (a.conference_sid && (teams == null || teams.includes(a.team))) {
         const listen = el("button", "ep-listen", "Listen");
         listen.addEventListener("click", () => this.setTrigger("listen", a.conference_sid));
         call.append(listen);

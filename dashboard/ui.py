@@ -213,7 +213,16 @@ def sign_in_form(current: Settings, rt: Runtime) -> Supervisor | None:
         error = st.session_state.pop("signin_error", None)
         if error:
             st.error(literal(error))
-        if not any(s.password_hash for s in rt.roster.supervisors.values()):
+        if current.demo and not any(s.password_hash for s in rt.roster.supervisors.values()):
+            # Issue 28: after Sign out the demo asked for a password nobody has.
+            people = ", ".join(f"`{s.id}` ({s.role})" for s in rt.roster.supervisors.values())
+            st.info(
+                "This is the demo: its supervisors sign in by link, with no password. In a "
+                "terminal, in the demo's folder, run `earpiece signin-link ID` and open the "
+                f"link it prints. The demo's supervisors: {people}.",
+                icon=":material/link:",
+            )
+        elif not any(s.password_hash for s in rt.roster.supervisors.values()):
             st.info(
                 "No supervisor on this roster has a password yet: add `password_hash` "
                 "(from `earpiece hash-password`) to the roster, or open a link from "

@@ -97,6 +97,8 @@ def test_without_a_session_the_dashboard_asks_to_sign_in(floor: tuple[Wired, Set
     assert not at.exception
     assert [t.label for t in at.text_input] == ["Supervisor ID", "Password"]
     assert "Floor" not in [t.value for t in at.title]
+    # The demo (no passwords on its roster) says how its supervisors sign in (issue 28).
+    assert "earpiece signin-link ID" in texts(at) and "`ken` (lead)" in texts(at)
 
 
 def test_a_forged_or_used_signin_link_is_refused(floor: tuple[Wired, Settings]) -> None:

@@ -80,3 +80,43 @@ def test_an_ended_calls_page_keeps_who_it_was_and_links_to_its_record(
     assert "participant-with-end-conference-on-exit-left" not in said
     links = [p for p in at.get("page_link") if "Open its record" in str(p.proto.label)]
     assert len(links) == 1
+
+
+def test_search_words_are_marked_and_a_line_plays_the_recording_there(
+    floor: tuple[Wired, Settings],
+) -> None:
+    wired, settings = floor
+    app = wired.sim.thread.server.config.app
+    app.state.transcriber.words_per_second = 40.0  # type: ignore[union-attr]
+    call = wired.new_call("uma")  # billing transcribes and records every call
+    sid = call["conference_sid"]
+    wired.wait(lambda: ((wired.conference(sid) or {}).get("transcript") or {}).get("state") == "on",
+               10)  # fmt: skip
+    for text in ("I want to cancel my account", "請求書の件で解約したいです"):
+        with wired.sim.control() as http:
+            http.post(f"/sim/conferences/{sid}/actions", json={
+                "action": "say", "call_sid": call["customer_call_sid"], "text": text})  # fmt: skip
+        wired.wait(lambda t=text: t in str(wired.conference(sid)), 10)
+    wired.act(sid, "end")
+
+    def ready() -> bool:
+        record = archived(wired, sid) or {}
+        done = [r for r in record.get("recordings") or () if r.get("status") == "completed"]
+        return len(record.get("transcript") or ()) >= 2 and bool(done)
+
+    wired.wait(ready, 30)
+    at = app_as(settings, "quincy").run()
+    at.switch_page("views/calls.py")
+    at.query_params["sid"] = sid
+    at.run()
+    at.text_input(key="h-q").input("CANCEL 解約").run()
+    marked = [str(m.value) for m in at.markdown if "orange-background" in str(m.value)]
+    assert any(":orange-background[cancel]" in m for m in marked), marked
+    assert any(":orange-background[解約]" in m for m in marked), marked
+    seek = [b for b in at.button if b.key and b.key.startswith(f"seek-{sid}-")]
+    assert len(seek) >= 2
+    assert not at.get("audio")  # nothing plays until asked
+    minutes, seconds = seek[-1].label.split(":")
+    seek[-1].click().run()
+    [audio] = at.get("audio")  # the player, from that line's second of the call
+    assert audio.proto.start_time == int(minutes) * 60 + int(seconds)

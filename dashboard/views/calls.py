@@ -25,7 +25,7 @@ from callbacks.history_api import reviews_csv
 from coach.rules import refusal
 from dashboard import ui
 from dashboard.runtime import Unavailable
-from dashboard.text import literal
+from dashboard.text import highlighted, literal
 from earpiece import tickets
 from live.attention import clock
 from live.board import mask_number
@@ -125,16 +125,30 @@ def one_call(page: ui.Page, sid: str) -> None:
         reviews(page, call)
 
 
+def offset_of(call: dict[str, Any], at: str | None) -> int:
+    """Seconds from the start of the call to `at`: where a transcript line is in the call's
+    recording. The recording starts as the call does (Earpiece records from the start,
+    live/recordings.py; a pause for a card number is not cut out of Twilio's file)."""
+    if not at or not call.get("started_at"):
+        return 0
+    start = datetime.fromisoformat(str(call["started_at"]).replace("Z", "+00:00"))
+    return max(0, int((datetime.fromisoformat(at.replace("Z", "+00:00")) - start).total_seconds()))
+
+
 def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
     """The recordings, the transcript in a box of its own, who listened and the timeline."""
-    for n, rec in enumerate(call.get("recordings") or ()):
+    playing = st.session_state.get(f"h-play-{sid}")  # (recording sid, start second)
+    recordings = list(call.get("recordings") or ())
+    for n, rec in enumerate(recordings):
         label = f"Recording {n + 1} ({rec.get('status')}, {rec.get('duration') or '?'} s)"
         if st.button(f"Play {label}", key=f"play-{rec.get('sid')}", icon=":material/play_arrow:"):
+            playing = st.session_state[f"h-play-{sid}"] = (str(rec.get("sid")), 0)
+        if playing and playing[0] == rec.get("sid"):
             url = recording_url(page, sid, str(rec.get("sid")))
             if url is None:
                 st.error("Redis is unreachable: try again in a moment.", icon=":material/warning:")
             else:
-                st.audio(url, format="audio/wav")
+                st.audio(url, format="audio/wav", start_time=int(playing[1]), autoplay=True)
     st.markdown("**Who listened**")
     monitors = call.get("monitors") or []
     st.dataframe(pd.DataFrame([{"Supervisor": m["supervisor"], "Mode": m["mode"],
@@ -147,11 +161,24 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
         st.caption("Not transcribed.")
     else:
         # A box of its own that scrolls (issue 28: ~80 unboxed lines pushed all else down).
+        # The search's words marked in each line; a line's time plays the recording there.
+        words = str(st.session_state.get("h-q") or "").split()
+        playable = next((r for r in recordings if r.get("status") == "completed"), None)
         with st.container(height=360, border=True, key=f"h-transcript-{sid}"):
-            for line in lines:
-                # Plain text: what was said is whatever someone said.
-                st.text(f"{(line.get('at') or '')[11:19]}  {line.get('speaker')}: "
-                        f"{line.get('text')}")  # fmt: skip
+            for n, line in enumerate(lines):
+                at = offset_of(call, line.get("at"))
+                said = (f"**{literal(line.get('speaker'))}** "
+                        f"{highlighted(line.get('text') or '', words)}")  # fmt: skip
+                if playable is None:
+                    st.markdown(f"`{clock(at)}` {said}")
+                    continue
+                when, what = st.columns([1, 6], vertical_alignment="center")
+                if when.button(clock(at), key=f"seek-{sid}-{n}", type="tertiary",
+                               icon=":material/play_arrow:",
+                               help="Play the recording from here"):  # fmt: skip
+                    st.session_state[f"h-play-{sid}"] = (str(playable.get("sid")), at)
+                    st.rerun()
+                what.markdown(said)
     st.markdown("**Timeline**")
     st.dataframe(pd.DataFrame([{"At": e.get("at"), "What": e.get("text")}
                                for e in call.get("timeline") or ()], columns=["At", "What"]),

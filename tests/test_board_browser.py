@@ -75,6 +75,12 @@ def supervisor_leg(demo: Demo, sid: str, who: str) -> dict[str, Any] | None:
     return None
 
 
+def table_y(page: Page) -> float:
+    box = page.locator(".ep-wrap").bounding_box()
+    assert box is not None
+    return box["y"]
+
+
 def test_keyboard_only_listen_from_a_fresh_page(demo: Demo, browser: Browser) -> None:
     call = httpx.post(demo.sim_url + "/sim/calls", json={"agent": "tara"}, timeout=5).json()
     sid = call["conference_sid"]
@@ -98,13 +104,17 @@ def test_keyboard_only_listen_from_a_fresh_page(demo: Demo, browser: Browser) ->
             break
         page.keyboard.press("ArrowDown")
     assert page.locator("tr[data-sid]:focus").get_attribute("data-sid") == sid
+    table_top = table_y(page)
     page.keyboard.press("Enter")
     expect(page.get_by_text("Open call page")).to_be_visible()
+    # Choosing a row does not move the table: the controls have a place of their own.
+    assert table_y(page) == table_top
     # The shortcut is shown on the button, and works.
     listen = page.locator("button", has_text="Listen").first
     expect(listen).to_contain_text("L")
     page.locator("body").press("l")
     expect(page.get_by_text("You are listening")).to_be_visible()
+    assert table_y(page) == table_top  # nor does joining
     leg = supervisor_leg(demo, sid, "mina")
     assert leg is not None and leg["muted"] is True
     page.screenshot(path=artifact("28-keyboard-listen.png"), full_page=True)

@@ -131,12 +131,9 @@ def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
             f"{literal(conference.get('team') or '—')} · customer {literal(number or 'unknown')}"
             f" · {literal(conference.get('state'))}"
         )
-        if ui.own_monitor(conference, page.who.id) is None:
-            # The keys work the chosen call unless you are on one (then they work yours).
-            mine = monitors_by_supervisor(by_sid.values()).get(page.who.id)
-            ui.mode_buttons(page, conference, key=f"floor-{sid}", shortcuts=mine is None)
-        else:
-            st.caption("You are on this call: its controls are above.")
+        # The keys work the chosen call unless you are on one (then they work yours).
+        mine = monitors_by_supervisor(by_sid.values()).get(page.who.id)
+        ui.mode_buttons(page, conference, key=f"floor-{sid}", shortcuts=mine is None)
         if st.button("Open call page →", key=f"open-{sid}"):
             st.switch_page("views/call.py", query_params={"sid": sid})
 
@@ -208,7 +205,31 @@ def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
                 st.markdown(f"**You are on {agent}'s call**")
                 ui.mic_banner(conference, page.who.id)
                 ui.mode_buttons(page, conference, key=f"own-{sid}", shortcuts=True)
+                if st.button("Open call page →", key=f"own-open-{sid}"):
+                    st.switch_page("views/call.py", query_params={"sid": sid})
             return
+
+
+# The call controls sit in a box of one height above the table, whatever is in it (nothing
+# chosen, a chosen call, your own call, both side by side), so choosing a row or joining a
+# call never moves the table (issue 28: a choice pushed it down ~150 px, and two panels
+# stacked left four rows). What does not fit scrolls inside the box.
+CONTROLS_HEIGHT = 210
+
+
+def controls(page: ui.Page, by_sid: dict[str, dict[str, object]], own_sid: str | None) -> None:
+    chosen = st.session_state.get("selected-sid")
+    with st.container(height=CONTROLS_HEIGHT, border=False, key="floor-controls"):
+        if own_sid in by_sid and chosen and chosen != own_sid:
+            yours, theirs = st.columns(2)
+            with yours:
+                own_call(page, by_sid)
+            with theirs:
+                chosen_call(page, by_sid)
+        elif own_sid in by_sid:
+            own_call(page, by_sid)  # the chosen call is yours (or none is chosen)
+        else:
+            chosen_call(page, by_sid)
 
 
 def new_stream(page: ui.Page) -> None:
@@ -262,9 +283,8 @@ def live_part(page: ui.Page) -> None:
     asking, said = cues_module.floor_cues(page, conferences)
     help_banner(asking)
     phrase_banner(said)
-    own_call(page, by_sid)
-    chosen_call(page, by_sid)
     mine = monitors_by_supervisor(conferences).get(page.who.id)
+    controls(page, by_sid, mine["sid"] if mine else None)
     selected = state.get("selected-sid")
     chosen = by_sid.get(selected) if selected else None
     board.show(

@@ -154,7 +154,9 @@ class Demo:
             # As the TwiML endpoints ask Twilio: with connection overrides (retries on a 5xx).
             "--callback-url", callbacks_url + "/twilio/conference-events" + CONNECTION_OVERRIDES,
             "--agents", str(self.agents), "--calls-per-minute", str(self.calls_per_minute),
-            "--prefill", str(max(1, self.agents // 2)), "--taskrouter",
+            # Every other agent takes the labelled calls (the rest are Workers): two thirds
+            # of them already talking, the floor's usual load, not all of them busy.
+            "--prefill", str(max(1, self.agents // 3)), "--taskrouter",
         ], env)  # fmt: skip
         self._wait_ready(sim, sim_url + "/sim/state")
         dashboard = self._spawn(

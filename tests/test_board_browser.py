@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,3 +185,43 @@ def test_axe_finds_no_serious_violation_on_any_page(demo: Demo, browser: Browser
     if bad:
         found["sign-in"] = [f"{v['id']} ({v['impact']}): {v['help']}" for v in bad]
     assert not found, "\n".join(f"{page}: {v}" for page, vs in found.items() for v in vs)
+
+
+def test_qa_reviews_with_na_and_edits_it_in_chromium(demo: Demo, browser: Browser) -> None:
+    made = earpiece_command(demo.folder, "api-key", "create", "quincy")
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.split()[0]
+    text = (demo.folder / "data" / "demo.env").read_text()
+    api = re.search(r'"PUBLIC_BASE_URL": "([^"]+)"', text).group(1)  # type: ignore[union-attr]
+    headers = {"Authorization": f"Bearer {key}"}
+    call = httpx.post(demo.sim_url + "/sim/calls", json={"agent": "tara"}, timeout=5).json()
+    sid = call["conference_sid"]
+    httpx.post(f"{demo.sim_url}/sim/conferences/{sid}/actions", json={"action": "end"}, timeout=5)
+
+    def record() -> dict[str, Any] | None:
+        answer = httpx.get(f"{api}/api/history/{sid}", headers=headers, timeout=5)
+        return answer.json() if answer.status_code == 200 else None
+
+    for _ in range(300):  # a minute at most
+        if record() is not None:
+            break
+        time.sleep(0.2)
+    assert record() is not None, "the call never reached the archive"
+    page = signed_in(browser, demo, "quincy", 1366, 900)
+    page.goto(f"{demo.base}/calls?sid={sid}")
+    form = page.locator('[data-testid="stForm"]')
+    expect(form.get_by_text("Your review")).to_be_visible(timeout=FIRST_LOAD_MS)
+    form.get_by_role("radiogroup", name="Verified the caller").get_by_text("Pass").click()
+    form.get_by_role("radiogroup", name="Resolved").get_by_text("Fail").click()
+    form.get_by_role("button", name=re.compile("Save review")).click()
+    expect(page.get_by_text("Review saved")).to_be_visible()
+    expect(form.get_by_text("Edit your review")).to_be_visible()
+    form.get_by_role("radiogroup", name="Resolved").get_by_text("N/A").click()
+    form.get_by_role("button", name=re.compile("Save changes")).click()
+    expect(page.get_by_text("Review changed")).to_be_visible()
+    page.screenshot(path=artifact("28-review-edited.png"), full_page=True)
+    [review] = (record() or {})["reviews"]
+    assert review["reviewer"] == "quincy"
+    assert review["criteria"]["Verified the caller"] is True
+    assert review["criteria"]["Resolved"] is None
+    page.close()

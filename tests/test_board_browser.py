@@ -167,12 +167,22 @@ PAGES = {
 def test_axe_finds_no_serious_violation_on_any_page(demo: Demo, browser: Browser) -> None:
     call = httpx.post(demo.sim_url + "/sim/calls", json={"agent": "tara"}, timeout=5).json()
     page = signed_in(browser, demo, "mina", 1366, 900)
+    # The agent asks for help: the floor is checked with its toast, banner and chime up.
+    made = earpiece_command(demo.folder, "api-key", "create", "tara", "--agent")
+    assert made.returncode == 0, made.stderr
+    text = (demo.folder / "data" / "demo.env").read_text()
+    api = re.search(r'"PUBLIC_BASE_URL": "([^"]+)"', text).group(1)  # type: ignore[union-attr]
+    asked = httpx.post(f"{api}/api/calls/{call['agent_call_sid']}/help", timeout=5,
+                       headers={"Authorization": f"Bearer {made.stdout.split()[0]}"})  # fmt: skip
+    assert asked.status_code == 201, asked.text
     found: dict[str, list[str]] = {}
     for name, path in [*PAGES.items(), ("call", f"/call?sid={call['conference_sid']}")]:
         page.goto(demo.base + path)
         page.wait_for_load_state("networkidle")
         expect(page.locator("main").first).to_be_visible(timeout=FIRST_LOAD_MS)
         page.wait_for_timeout(1500)  # the live parts drawn
+        if name == "floor":
+            expect(page.get_by_text("asks for help").first).to_be_visible()
         bad = axe_violations(page)
         if bad:
             found[name] = [f"{v['id']} ({v['impact']}): {v['help']} — "

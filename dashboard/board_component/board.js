@@ -569,6 +569,21 @@ class QueueBoard {
   }
 }
 
+// Streamlit draws a toast as role="alertdialog" with no accessible name (axe-core:
+// aria-dialog-name, serious; issue 28). Each toast gets its own text as its name, once
+// per page, wherever it appears: the floor's toasts are the board's cues.
+function nameToasts() {
+  if (document.__earpieceToasts) return;
+  const name = () => {
+    for (const toast of document.querySelectorAll('.stToast:not([aria-label])')) {
+      toast.setAttribute("aria-label", (toast.textContent || "Notice").trim().slice(0, 200));
+    }
+  };
+  document.__earpieceToasts = new MutationObserver(name);
+  document.__earpieceToasts.observe(document.body, {childList: true, subtree: true});
+  name();
+}
+
 const MODES = {
   call: (parent) => new CallWatch(parent),
   queues: (parent) => new QueueBoard(parent, false),
@@ -577,6 +592,7 @@ const MODES = {
 
 export default function (component) {
   const {data, setTriggerValue, parentElement} = component;
+  nameToasts();
   let board = parentElement.__earpieceBoard;
   if (!board) {
     const make = MODES[data.mode] || ((parent) => new Board(parent));

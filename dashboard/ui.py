@@ -288,18 +288,26 @@ def own_monitor(conference: Mapping[str, Any], ident: str) -> Mapping[str, Any] 
     return None
 
 
+# How long an action's outcome stays up: through the reruns the action itself causes (a
+# join redraws the floor at once, which took a message away after 0.1 s: issue 28).
+FLASH_SECONDS = 6.0
+
+
 def flash(kind: str, message: str, place: str = "page") -> None:
-    """The outcome of an action, shown once on the next run where `place` shows it: the
-    page's top by default, or beside the form that was used (issue 28: one way to show a
-    message, where the eye is)."""
-    st.session_state["flash"] = (kind, message, place)
+    """The outcome of an action, shown where `place` shows it (the page's controls by
+    default, or beside the form that was used) for FLASH_SECONDS of runs: one way to show
+    a message, where the eye is (issue 28)."""
+    st.session_state["flash"] = (kind, message, place, time.monotonic() + FLASH_SECONDS)
 
 
 def show_flash(place: str = "page") -> None:
     held = st.session_state.get("flash")
     if not held or (held[2] if len(held) > 2 else "page") != place:
         return
-    kind, message = st.session_state.pop("flash")[:2]
+    if len(held) > 3 and time.monotonic() > held[3]:
+        st.session_state.pop("flash", None)
+        return
+    kind, message = held[:2]
     if kind == "error":
         st.error(literal(message), icon=":material/warning:")
     elif kind == "success":

@@ -12,6 +12,7 @@ from tests.conftest import Wired
 from tests.test_dashboard_pages import (
     app_as,
     board_data,
+    choose,
     component_data,
     first_board,
     floor,
@@ -115,3 +116,19 @@ def test_queues_offers_listen_only_where_the_floor_does(floor: tuple[Wired, Sett
         assert not at.exception
         [data] = [d for d in component_data(at) if d.get("mode") == "queues"]
         assert (sorted(data["teams"]) if data["teams"] is not None else None) == teams, who
+
+
+def test_an_actions_message_stays_through_the_reruns_it_causes(
+    floor: tuple[Wired, Settings],
+) -> None:
+    """Issue 28: a join's message flashed for 0.1 s (the join redraws the floor at once);
+    it now stays a few seconds of runs, in the controls' box beside the buttons."""
+    wired, settings = floor
+    sid = wired.new_call("bob")["conference_sid"]
+    at = choose(app_as(settings, "mina").run(), sid)
+    at.button(key=f"floor-{sid}-listen").click().run()
+    assert not at.exception
+    assert "your phone rings" in texts(at)
+    for _ in range(2):  # the reruns the join itself brings (its leg rings, connects)
+        at.run()
+        assert "your phone rings" in texts(at)

@@ -220,6 +220,7 @@ CONTROLS_HEIGHT = 210
 def controls(page: ui.Page, by_sid: dict[str, dict[str, object]], own_sid: str | None) -> None:
     chosen = st.session_state.get("selected-sid")
     with st.container(height=CONTROLS_HEIGHT, border=False, key="floor-controls"):
+        ui.show_flash()  # an action's outcome, beside the buttons that took it
         if own_sid in by_sid and chosen and chosen != own_sid:
             yours, theirs = st.columns(2)
             with yours:
@@ -279,7 +280,6 @@ def live_part(page: ui.Page) -> None:
                  icon=":material/warning:")  # fmt: skip
         conferences = []
     by_sid = {str(c["sid"]): c for c in conferences}
-    ui.show_flash()
     asking, said = cues_module.floor_cues(page, conferences)
     help_banner(asking)
     phrase_banner(said)

@@ -4,7 +4,7 @@
 `EARPIECE_ROSTER is not set` (issue 28): the demo's settings (its Redis, the demo
 roster, its dashboard's port) lived only in its children's environments. The demo
 now writes them to `DATA_DIR/demo.env` (0600, in the 0700 data folder: it names the
-embedded Redis and the session secret) with its process id, and removes the file
+embedded Redis) with its process id, and removes the file
 when it stops. A one-shot command (`signin-link`, `api-key`, `oidc-unbind`) run
 where no roster is set reads it while that process is alive; a process with
 EARPIECE_ROSTER set (any real deployment) never does. JSON and the standard
@@ -23,10 +23,9 @@ from earpiece.private_files import FILE_MODE, private_dir
 from earpiece.settings import Settings, load
 
 FILE_NAME = "demo.env"
-# The settings a command beside the demo needs to act on the demo's floor.
-SHARED = ("REDIS_URL", "EARPIECE_DEMO", "EARPIECE_DASHBOARD_URL", "PUBLIC_BASE_URL",
-          "EARPIECE_SESSION_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
-          "TWILIO_API_BASE_URL")  # fmt: skip
+# The settings a command beside the demo needs to act on the demo's floor, and no more
+# (no Twilio credentials, no session secret: a sign-in link or a key is made in Redis).
+SHARED = ("REDIS_URL", "EARPIECE_DEMO", "EARPIECE_DASHBOARD_URL", "PUBLIC_BASE_URL")
 
 
 def path(data_dir: Path) -> Path:

@@ -40,6 +40,10 @@ def test_readme_examples_and_signin_link_beside_the_demo() -> None:
     folder = Path(tempfile.mkdtemp(prefix="ep-readme-", dir="/tmp"))
     demo, text = start_demo(folder, "--agents", "4", "--calls-per-minute", "2")
     try:
+        # What the demo leaves for commands beside it is its user's alone, and no secret.
+        left = folder / "data" / "demo.env"
+        assert left.stat().st_mode & 0o777 == 0o600
+        assert "AUTH_TOKEN" not in left.read_text() and "SECRET" not in left.read_text()
         env = second_terminal(folder)
         link = subprocess.run([sys.executable, "-m", "earpiece.cli", "signin-link", "ken"],
                               cwd=folder, env=env, capture_output=True, text=True,

@@ -12,13 +12,14 @@ from access.oidc_identity import Identities
 from access.principal import AGENT, SUPERVISOR
 from coach.audit import Audit
 from earpiece import roster as roster_module
+from earpiece.demo_env import load_beside_demo
 from earpiece.redis_client import async_client, resolve
-from earpiece.settings import SettingError, load
+from earpiece.settings import SettingError
 from live.keys import Keys
 
 
 async def _keys(args: argparse.Namespace) -> int:
-    settings = load()
+    settings = load_beside_demo()
     roster = roster_module.for_settings(settings)
     target = resolve(settings)
     redis = async_client(target, max_connections=2)
@@ -64,7 +65,7 @@ def api_key(args: argparse.Namespace) -> int:
 
 
 async def _link(args: argparse.Namespace) -> int:
-    settings = load()
+    settings = load_beside_demo()
     roster = roster_module.for_settings(settings)
     if args.supervisor not in roster.supervisors:
         known = ", ".join(sorted(roster.supervisors)) or "none"
@@ -87,7 +88,7 @@ def signin_link(args: argparse.Namespace) -> int:
 
 
 async def _unbind(args: argparse.Namespace) -> int:
-    settings = load()
+    settings = load_beside_demo()
     if not settings.oidc_issuer:
         raise SettingError("EARPIECE_OIDC_ISSUER is not set: there is no OIDC binding to forget")
     roster = roster_module.for_settings(settings)

@@ -159,13 +159,23 @@ class PostgresStore:
         at = review.at_ms or int(time.time() * 1000)
         db = await self._db()
         async with db.transaction(), db.cursor() as cur:
+            # One review per reviewer per call (issue 28): saving again edits it.
             await cur.execute(
-                "INSERT INTO reviews (sid, reviewer, agent, team, at_ms, score, notes, criteria) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (review.sid, review.reviewer, review.agent, review.team, at, review.score,
-                 review.notes, Jsonb(review.criteria)),
+                "UPDATE reviews SET agent = %s, team = %s, at_ms = %s, score = %s, notes = %s, "
+                "criteria = %s WHERE id = (SELECT max(id) FROM reviews WHERE sid = %s AND "
+                "reviewer = %s) RETURNING id",
+                (review.agent, review.team, at, review.score, review.notes,
+                 Jsonb(review.criteria), review.sid, review.reviewer),
             )  # fmt: skip
             row = await cur.fetchone()
+            if row is None:
+                await cur.execute(
+                    "INSERT INTO reviews (sid, reviewer, agent, team, at_ms, score, notes, "
+                    "criteria) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                    (review.sid, review.reviewer, review.agent, review.team, at, review.score,
+                     review.notes, Jsonb(review.criteria)),
+                )  # fmt: skip
+                row = await cur.fetchone()
             await cur.execute("UPDATE calls SET reviewed = true WHERE sid = %s", (review.sid,))
         assert row is not None
         made = (int(row[0]), review.sid, review.reviewer, review.agent, review.team, at,

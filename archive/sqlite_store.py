@@ -240,15 +240,27 @@ class SqliteStore:
         def write(db: sqlite3.Connection) -> int:
             db.execute("BEGIN IMMEDIATE")
             try:
-                cur = db.execute(
-                    "INSERT INTO reviews (sid, reviewer, agent, team, at_ms, score, notes, "
-                    "criteria) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (review.sid, review.reviewer, review.agent, review.team, at, review.score,
-                     review.notes, orjson.dumps(review.criteria).decode()),
-                )  # fmt: skip
+                # One review per reviewer per call (issue 28): saving again edits it.
+                mine = db.execute("SELECT id FROM reviews WHERE sid = ? AND reviewer = ? "
+                                  "ORDER BY id DESC LIMIT 1",
+                                  (review.sid, review.reviewer)).fetchone()  # fmt: skip
+                values = (review.agent, review.team, at, review.score, review.notes,
+                          orjson.dumps(review.criteria).decode())  # fmt: skip
+                if mine is not None:
+                    db.execute("UPDATE reviews SET agent = ?, team = ?, at_ms = ?, score = ?, "
+                               "notes = ?, criteria = ? WHERE id = ?",
+                               (*values, mine[0]))  # fmt: skip
+                    made = int(mine[0])
+                else:
+                    cur = db.execute(
+                        "INSERT INTO reviews (sid, reviewer, agent, team, at_ms, score, notes, "
+                        "criteria) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (review.sid, review.reviewer, *values),
+                    )  # fmt: skip
+                    made = int(cur.lastrowid or 0)
                 db.execute("UPDATE calls SET reviewed = 1 WHERE sid = ?", (review.sid,))
                 db.execute("COMMIT")
-                return int(cur.lastrowid or 0)
+                return made
             except BaseException:
                 db.execute("ROLLBACK")
                 raise

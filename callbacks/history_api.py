@@ -243,10 +243,11 @@ async def add_review(request: Request) -> Response:
     if (
         not isinstance(criteria, dict)
         or set(criteria) - allowed
-        or not all(isinstance(v, bool) for v in criteria.values())
+        or not all(v is None or isinstance(v, bool) for v in criteria.values())
     ):
-        raise ApiError(422, "bad-body", "criteria must map this team's criteria to true or false "
-                       f"({', '.join(sorted(allowed)) or 'none'})")  # fmt: skip
+        names = ", ".join(sorted(allowed)) or "none"
+        raise ApiError(422, "bad-body", "criteria must map this team's criteria to true (pass), "
+                       f"false (fail) or null (N/A) ({names})")  # fmt: skip
     review = Review(sid=call["sid"], reviewer=who.id, score=_score(body.get("score")),
                     notes=notes, criteria=criteria, agent=call.get("agent"),
                     team=call.get("team"))  # fmt: skip
@@ -272,8 +273,11 @@ async def reviews(request: Request) -> Response:
 REVIEW_FIELDS = ("id", "at", "conference_sid", "agent", "team", "reviewer", "score", "notes")
 
 
-def mark(value: Any) -> str:
-    return "pass" if value is True else "fail" if value is False else ""
+def mark(value: Any, given: bool = True) -> str:
+    """A criterion's cell: pass, fail, n/a (marked not applicable), or empty (not marked)."""
+    if not given:
+        return ""
+    return "pass" if value is True else "fail" if value is False else "n/a"
 
 
 def reviews_csv(rows: list[Json], timezone: str = "UTC") -> str:
@@ -288,7 +292,7 @@ def reviews_csv(rows: list[Json], timezone: str = "UTC") -> str:
     for r in rows:
         marks = r.get("criteria") or {}
         writer.writerow([cell(r.get(f)) for f in REVIEW_FIELDS]
-                        + [cell(mark(marks.get(c))) for c in criteria]
+                        + [cell(mark(marks.get(c), c in marks)) for c in criteria]
                         + [floor.local_iso(r.get("at"))])  # fmt: skip
     return out.getvalue()
 

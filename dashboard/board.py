@@ -76,9 +76,10 @@ def show(
     on_select: Callable[[], None],
     on_refresh: Callable[[], None],
     clock: dict[str, str] | None = None,
+    hidden: list[str] | None = None,
 ) -> None:
     data = {"url": url, "ticket": ticket, "me_key": me_key, "help_key": help_key,
-            "selected": selected, "clock": clock}  # fmt: skip
+            "selected": selected, "clock": clock, "hidden": hidden or []}  # fmt: skip
     _mount(key=KEY, data=data, on_select_change=on_select, on_refresh_change=on_refresh)
 
 
@@ -92,12 +93,13 @@ def queues_url(feed_url: str, ticket: str) -> str:
 def show_queues(
     *, url: str, ticket: str, wall: bool, on_listen: Callable[[], None],
     on_refresh: Callable[[], None], clock: dict[str, str] | None = None,
-    options: Mapping[str, Any] | None = None,
+    options: Mapping[str, Any] | None = None, teams: list[str] | None = None,
 ) -> None:  # fmt: skip
     """Every TaskQueue as a tile, coloured by its alerts (and on the Queues page, every
-    agent with Listen). `options`: a wallboard's (dashboard/views/wallboard.py)."""
+    agent, with Listen on the calls of `teams`: None for every team). `options`: a
+    wallboard's (dashboard/views/wallboard.py)."""
     data = {"mode": "wallboard" if wall else "queues", "url": url, "ticket": ticket,
-            "clock": clock, **(options or {})}  # fmt: skip
+            "clock": clock, "teams": teams, **(options or {})}  # fmt: skip
     _mount(key=QUEUES_KEY, data=data, on_listen_change=on_listen, on_refresh_change=on_refresh)
 
 

@@ -29,3 +29,28 @@ _ESCAPE = str.maketrans(
 def literal(value: object) -> str:
     """`value` as Markdown that renders exactly its text."""
     return " ".join(str(value).split()).translate(_ESCAPE)
+
+
+def highlighted(value: object, words: list[str]) -> str:
+    """`value` as `literal` Markdown with each of `words` (any case; Japanese as well, which
+    has no spaces to find words by) marked: the search words found in a transcript line
+    (issue 28). The marks are Streamlit's own directive around escaped text, so nothing in
+    `value` can close or open one."""
+    text = " ".join(str(value).split())
+    wanted = [w.lower() for w in words if w.strip()]
+    folded = text.lower()
+    if not wanted or len(folded) != len(text):  # a rare letter whose lower case is longer
+        return text.translate(_ESCAPE)
+    out: list[str] = []
+    at = 0
+    while at < len(text):
+        hits = [(folded.find(w, at), w) for w in wanted]
+        hits = [(i, w) for i, w in hits if i >= 0]
+        if not hits:
+            break
+        start, word = min(hits, key=lambda h: (h[0], -len(h[1])))
+        out.append(text[at:start].translate(_ESCAPE))
+        out.append(":orange-background[" + text[start : start + len(word)].translate(_ESCAPE) + "]")
+        at = start + len(word)
+    out.append(text[at:].translate(_ESCAPE))
+    return "".join(out)

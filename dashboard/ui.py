@@ -28,7 +28,6 @@ from dashboard.runtime import Runtime, Unavailable, make
 from dashboard.text import literal
 from earpiece.roster import Supervisor
 from earpiece.settings import SettingError, Settings, load
-from live.board import phrase_alerts
 
 RETRY_SECONDS = 3.0
 
@@ -40,6 +39,9 @@ ICONS = {
     "whisper": ":material/record_voice_over:",
     "barge": ":material/campaign:",
 }
+# Keyboard shortcuts of the call controls, drawn on the buttons by Streamlit (issue 28).
+# Letters, as Flex's and Genesys's agent desktops use them; "C" and "R" are Streamlit's own.
+SHORTCUTS = {"listen": "L", "whisper": "W", "barge": "B", "leave": "X"}
 HELP = {
     "listen": "Join muted: you hear the call, nobody hears you",
     "whisper": "Only the agent hears you (coaching)",
@@ -214,7 +216,16 @@ def sign_in_form(current: Settings, rt: Runtime) -> Supervisor | None:
         error = st.session_state.pop("signin_error", None)
         if error:
             st.error(literal(error))
-        if not any(s.password_hash for s in rt.roster.supervisors.values()):
+        if current.demo and not any(s.password_hash for s in rt.roster.supervisors.values()):
+            # Issue 28: after Sign out the demo asked for a password nobody has.
+            people = ", ".join(f"`{s.id}` ({s.role})" for s in rt.roster.supervisors.values())
+            st.info(
+                "This is the demo: its supervisors sign in by link, with no password. In a "
+                "terminal, in the demo's folder, run `earpiece signin-link ID` and open the "
+                f"link it prints. The demo's supervisors: {people}.",
+                icon=":material/link:",
+            )
+        elif not any(s.password_hash for s in rt.roster.supervisors.values()):
             st.info(
                 "No supervisor on this roster has a password yet: add `password_hash` "
                 "(from `earpiece hash-password`) to the roster, or open a link from "
@@ -280,12 +291,26 @@ def own_monitor(conference: Mapping[str, Any], ident: str) -> Mapping[str, Any] 
     return None
 
 
-def flash(kind: str, message: str) -> None:
-    st.session_state["flash"] = (kind, message)
+# How long an action's outcome stays up: through the reruns the action itself causes (a
+# join redraws the floor at once, which took a message away after 0.1 s: issue 28).
+FLASH_SECONDS = 6.0
 
 
-def show_flash() -> None:
-    kind, message = st.session_state.pop("flash", (None, None))
+def flash(kind: str, message: str, place: str = "page") -> None:
+    """The outcome of an action, shown where `place` shows it (the page's controls by
+    default, or beside the form that was used) for FLASH_SECONDS of runs: one way to show
+    a message, where the eye is (issue 28)."""
+    st.session_state["flash"] = (kind, message, place, time.monotonic() + FLASH_SECONDS)
+
+
+def show_flash(place: str = "page") -> None:
+    held = st.session_state.get("flash")
+    if not held or (held[2] if len(held) > 2 else "page") != place:
+        return
+    if len(held) > 3 and time.monotonic() > held[3]:
+        st.session_state.pop("flash", None)
+        return
+    kind, message = held[:2]
     if kind == "error":
         st.error(literal(message), icon=":material/warning:")
     elif kind == "success":
@@ -311,8 +336,11 @@ def act(page: Page, done: str, work: Callable[[], Any]) -> None:
         st.rerun()
 
 
-def mode_buttons(page: Page, conference: Mapping[str, Any], key: str) -> None:
-    """Listen / Whisper / Barge / Leave for one call, as the signed-in role allows."""
+def mode_buttons(
+    page: Page, conference: Mapping[str, Any], key: str, shortcuts: bool = False
+) -> None:
+    """Listen / Whisper / Barge / Leave for one call, as the signed-in role allows; with
+    `shortcuts`, each also on its key (one set of controls a page may have them)."""
     who, sid = page.who, str(conference["sid"])
     coach = page.runtime.services.coach
     mine = own_monitor(conference, who.id)
@@ -331,12 +359,15 @@ def mode_buttons(page: Page, conference: Mapping[str, Any], key: str) -> None:
             column.button(label, key=f"{key}-{mode}", disabled=True, help=reason,
                           icon=ICONS[mode], width="stretch")  # fmt: skip
             continue
+        # The mode you are in is drawn active (primary, enabled), not as a disabled button;
+        # choosing it again changes nothing.
         clicked = column.button(
-            label, key=f"{key}-{mode}", disabled=current, width="stretch", icon=ICONS[mode],
+            label, key=f"{key}-{mode}", width="stretch", icon=ICONS[mode],
             type="primary" if current else "secondary",
             help="your current mode" if current else HELP[mode],
+            shortcut=SHORTCUTS[mode] if shortcuts else None,
         )  # fmt: skip
-        if clicked:
+        if clicked and not current:
             act(page, done_message(mode, mine is not None, agent), switch_or_join(
                 page, sid, mode, takeover, joined=mine is not None))  # fmt: skip
     leave_help = "Hang up your leg" if mine else "you are not on this call"
@@ -347,6 +378,7 @@ def mode_buttons(page: Page, conference: Mapping[str, Any], key: str) -> None:
         width="stretch",
         help=leave_help,
         icon=":material/call_end:",
+        shortcut=SHORTCUTS["leave"] if shortcuts and mine is not None else None,
     ):
         act(page, f"Left {agent}", lambda: coach.leave(sid, who.id))
 
@@ -423,23 +455,6 @@ def _beep() -> str:
 CHIME = _beep()
 
 
-def help_cue(conferences: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A toast and a chime for each new help request; returns the calls asking for help."""
-    asking = [c for c in conferences if c.get("help")]
-    seen: set[tuple[str, str]] = st.session_state.setdefault("help-seen", set())
-    keys = {(c["sid"], str(c["help"].get("since"))) for c in asking}
-    new = keys - seen
-    for c in asking:
-        if (c["sid"], str(c["help"].get("since"))) in new:
-            st.toast(f"**{literal(c['help'].get('agent'))}** asks for help", icon=":material/sos:",
-                     duration="long")  # fmt: skip
-    if new:
-        st.html(f'<audio autoplay src="{CHIME}" style="display:none"></audio>')
-    # Bounded: only what is still asking is remembered.
-    st.session_state["help-seen"] = keys
-    return asking
-
-
 def words_scope(page: Page) -> WordsScope:
     """Whose calls' words the signed-in supervisor may read: those they may listen to."""
     return policy_words_scope(of_supervisor(page.who, "session", page.session))
@@ -450,20 +465,3 @@ def phrase_text(cue: Mapping[str, Any]) -> str:
     reader may not have (live/words.py: the phrase is null there)."""
     phrase = cue.get("phrase")
     return f"“{literal(phrase)}”" if phrase else "A phrase alert"
-
-
-def phrase_cue(conferences: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A toast and a chime for each phrase newly said on a call (live/board.py
-    phrase_alerts); returns the calls whose phrase alert is on."""
-    said = phrase_alerts(conferences)
-    seen: set[tuple[str, str]] = st.session_state.setdefault("phrase-seen", set())
-    keys = {(h["sid"], f"{h['phrase']}@{h['since']}") for h in said}
-    new = keys - seen
-    for h in said:
-        if (h["sid"], f"{h['phrase']}@{h['since']}") in new:
-            st.toast(f"{phrase_text(h)} on **{literal(h['agent'] or 'a call')}**'s call",
-                     icon=":material/campaign:", duration="long")  # fmt: skip
-    if new:
-        st.html(f'<audio autoplay src="{CHIME}" style="display:none"></audio>')
-    st.session_state["phrase-seen"] = keys
-    return said

@@ -27,6 +27,7 @@ import httpx
 from access import api_keys, signin_links
 from access.principal import SUPERVISOR
 from coach.twilio_client import CONNECTION_OVERRIDES
+from earpiece import demo_env
 from earpiece import roster as roster_module
 from earpiece.embedded_redis import EmbeddedRedis
 from earpiece.private_files import private_dir
@@ -64,8 +65,8 @@ class Demo:
     callbacks_port: int = 8000
     sim_port: int = 8700
     dashboard_port: int = 8501
-    agents: int = 12
-    calls_per_minute: float = 12.0
+    agents: int = 24
+    calls_per_minute: float = 6.0
     children: list[Child] = field(default_factory=list)
     redis: EmbeddedRedis | None = None
     stopping: bool = False
@@ -148,6 +149,8 @@ class Demo:
             # follow it (agents' controls, the TaskRouter repair: issue 27).
             "TWILIO_WORKSPACE_SID": self.workspace_sid,
         }
+        # `earpiece signin-link ID` in a second terminal, in this folder, finds this floor.
+        demo_env.write(self.settings.data_dir, env, os.getpid())
         callbacks = self._spawn("callbacks", ["callbacks", "--port", str(self.callbacks_port)], env)
         self._wait_ready(callbacks, callbacks_url + "/healthz")
         sim = self._spawn("sim", [
@@ -155,7 +158,9 @@ class Demo:
             # As the TwiML endpoints ask Twilio: with connection overrides (retries on a 5xx).
             "--callback-url", callbacks_url + "/twilio/conference-events" + CONNECTION_OVERRIDES,
             "--agents", str(self.agents), "--calls-per-minute", str(self.calls_per_minute),
-            "--prefill", str(max(1, self.agents // 2)), "--taskrouter",
+            # Every other agent takes the labelled calls (the rest are Workers): two thirds
+            # of them already talking, the floor's usual load, not all of them busy.
+            "--prefill", str(max(1, self.agents // 3)), "--taskrouter",
             "--workspace-sid", self.workspace_sid,
         ], env)  # fmt: skip
         self._wait_ready(sim, sim_url + "/sim/state")
@@ -168,34 +173,42 @@ class Demo:
         self.signin_url = self._signin_url(env)
 
     def _signin_url(self, env: dict[str, str]) -> str:
-        """A one-time link that signs the browser in as the roster's first manager (the demo
-        manager), and that manager's personal API key for trying the API."""
+        """A one-time link per demo supervisor (one of each role: try a lead's, a QA
+        analyst's board), the first manager's opened; that manager's personal API key."""
         settings = load_settings(env, env_file=None)
         roster = roster_module.for_settings(settings)
         managers = [s for s in roster.supervisors.values() if s.role == "manager"]
         who = (managers or list(roster.supervisors.values()))[0]
-        self.demo_supervisor = who
-        return asyncio.run(self._credentials(settings, roster, who.id))
+        self.demo_supervisor, self.roster = who, roster
+        self.links = asyncio.run(self._credentials(settings, roster, who.id))
+        return self.links[who.id]
 
-    async def _credentials(self, settings: Settings, roster: Roster, ident: str) -> str:
+    async def _credentials(self, settings: Settings, roster: Roster, ident: str) -> dict[str, str]:
         redis = async_client(RedisTarget(settings.redis_url or "", False, None), 2)
         try:
             self.personal_key, _ = await api_keys.create(
                 redis, settings.namespace, roster, ident, SUPERVISOR, "earpiece demo"
             )
-            return await signin_links.link(redis, settings, ident)
+            return {s: await signin_links.link(redis, settings, s) for s in roster.supervisors}
         finally:
             await redis.aclose()
 
     def banner(self) -> str:
         token, key = self.api_token, self.personal_key
         who = self.demo_supervisor
+        others = [
+            f"    {s.role:<8} {s.name:<14} {self.links[s.id]}"
+            for s in self.roster.supervisors.values() if s.id != who.id and s.id in self.links
+        ]  # fmt: skip
         return "\n".join([
             "Earpiece demo is running: a simulated floor of "
             f"{self.agents} agents, about {self.calls_per_minute:g} calls a minute.",
             "",
             f"  Dashboard          {self.signin_url}",
             f"                     (a one-time link: signs you in as {who.name}, {who.role})",
+            "  Or sign in as another demo supervisor (each link once; open it in a private",
+            "  window to keep both; a new one: `earpiece signin-link ID` here, in this folder):",
+            *others,
             f"  Live floor (JSON)  {self.callbacks_url}/api/conferences",
             f"  Queues (JSON)      {self.callbacks_url}/api/queues",
             f"  Live feed (SSE)    {self.callbacks_url}/events",
@@ -205,6 +218,9 @@ class Demo:
             f"  Logs               {self.logs}",
             "",
             f'  Try: curl -H "Authorization: Bearer {token}" {self.callbacks_url}/api/conferences',
+            "",
+            "  For README's examples, in a second terminal:",
+            f"    export API={self.callbacks_url} SIM={self.sim_url} TOKEN={token} KEY={key}",
             "",
             "Press Ctrl-C to stop.",
         ])  # fmt: skip
@@ -233,6 +249,7 @@ class Demo:
             except subprocess.TimeoutExpired:
                 child.process.kill()
                 child.process.wait()
+        demo_env.remove(self.settings.data_dir)
         if self.redis is not None:
             self.redis.release()
             self.redis.shutdown()

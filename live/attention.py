@@ -47,7 +47,20 @@ REASONS: Mapping[str, str] = {
     "dead-air": "nobody has spoken for {silence}",
     "overtalk": "agent and customer talk over each other",
     "long-call": "the call has lasted {duration}",
+    "long-wait": "the caller has waited {wait}",
+    "waiting": "the caller has waited {wait}",
 }
+
+# A caller waiting for an agent ranks by how far into the wait threshold they are
+# (issue 28: callers waiting 3:29 ranked below every dead-air call): at the threshold
+# as a long wait, two thirds of the way as dead air, and at one and a half times it
+# as a stranded customer, no higher (an agent asking for help still comes first).
+WAIT_CAP = WEIGHTS["customer-alone"]
+
+
+def waiting_score(wait_share: float) -> int:
+    """The score of a caller `wait_share` of the way into their queue's wait threshold."""
+    return min(WAIT_CAP, round(WEIGHTS["long-wait"] * max(0.0, wait_share)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,20 +102,31 @@ def score(alerts: Iterable[str]) -> int:
 
 
 def attention(conference: Mapping[str, Any], now_s: float) -> Attention:
-    alerts = conference.get("alerts") or ()
-    if not alerts:
-        return NOTHING  # most calls: no durations to format (the board asks for every call)
-    total = score(alerts)
+    alerts = list(conference.get("alerts") or ())
     signals = conference.get("signals") or {}
+    share = signals.get("wait_share") if conference.get("state") == "waiting" else None
+    if not alerts and share is None:
+        return NOTHING  # most calls: no durations to format (the board asks for every call)
+    total = score(a for a in alerts if a != "long-wait")
+    if share is not None:
+        total += waiting_score(float(share))
+        if "long-wait" not in alerts:
+            alerts.append("waiting")  # a reason, not an alert: the wait so far
     values = {
         "hold": clock(seconds_since(held_since(conference), now_s)),
         "duration": clock(seconds_since(conference.get("started_at"), now_s)),
         "silence": clock(seconds_since(signals.get("silent_since"), now_s)),
+        "wait": clock(seconds_since(signals.get("waiting_since"), now_s)),
         "agent": conference.get("agent") or "the agent",
+        # Each phrase once, however often it was said (issue 28: the Why column repeated
+        # "cancel my account" nine times); a hit whose words are hidden (null: live/words.py)
+        # is not named.
         "phrase": ", ".join(
-            f"“{h['phrase']}”"
-            for h in conference.get("phrases") or ()
-            if not h.get("muted") and h.get("phrase")  # null: words hidden (live/words.py)
+            dict.fromkeys(
+                f"“{h['phrase']}”"
+                for h in conference.get("phrases") or ()
+                if not h.get("muted") and h.get("phrase")
+            )
         )
         or "a phrase",
     }

@@ -262,7 +262,9 @@ class Rows:
             ears = tuple((browser or {}).get(sid, ()))
             alerts, shown = c.get("alerts"), (_shown_signals(c), ears)
             hit = kept.get(sid)
-            if hit is not None and hit[0] is c and not alerts and not hit[1] and hit[2] == shown:
+            # A waiting caller's rank grows with their wait (live.attention): redone every pass.
+            if (hit is not None and hit[0] is c and not alerts and not hit[1] and hit[2] == shown
+                    and c.get("state") != "waiting"):  # fmt: skip
                 entry = hit[3]
             else:
                 entry = _entry(c, now_s, mask, country, ears)

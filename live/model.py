@@ -30,6 +30,9 @@ class Thresholds:
     long_call: float = 600.0
     dead_air: float = 15.0
     overtalk: float = 3.0
+    # A caller waiting for an agent this long is a long wait: the queue's wait threshold
+    # (EARPIECE_QUEUE_WAIT_ALERT_SECONDS), against which waiting calls are ranked (issue 28).
+    long_wait: float = 60.0
 
     def for_team(self, overrides: Mapping[str, float] | None) -> Thresholds:
         return replace(self, **overrides) if overrides else self
@@ -120,6 +123,7 @@ class AlertClock:
     alone: str | None = None  # customer-alone | agent-alone
     alone_since: int | None = None
     silent_since: int | None = None  # customer and agent on, nobody speaking, not on hold
+    waiting_since: int | None = None  # a customer on, no agent has been on the call yet
     overtalk_since: int | None = None  # customer and agent both speaking
     help: bool = False
     phrase: bool = False  # a team phrase was said on the call, and no supervisor muted it
@@ -140,9 +144,20 @@ class AlertClock:
         both = {r for _, r in pair} == {"customer", "agent"}
         speaking = [p for p, _ in pair if p.get("speaking")]
         silent = overtalk = None
-        if both and not held and not speaking:
+        # Silence is known only where speech events flow (issue 28): a conference not
+        # subscribed to `speaker` events (a TaskRouter conference instruction without it,
+        # a call made elsewhere) sends none, and would otherwise read as dead air for its
+        # whole life. A speech event seen from anyone on the call, present or gone, says
+        # they flow (the `speaker` group is sent only when subscribed:
+        # https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallbackEvent).
+        heard = any(p.get("speech_at") for p in (doc.get("p") or {}).values())
+        if both and heard and not held and not speaking:
             silent = max([p.get("speech_at") or 0 for p, _ in pair]
                          + [p.get("joined") or 0 for p, _ in pair]) or None  # fmt: skip
+        waiting = None
+        ever = [role_of(p.get("label"))[0] for p in (doc.get("p") or {}).values()]
+        if "customer" in roles and "agent" not in ever:
+            waiting = min(p.get("joined") or 0 for p, r in pair if r == "customer") or None
         if both and {r for p, r in pair if p.get("speaking")} == {"customer", "agent"}:
             overtalk = max(p.get("speech_at") or 0 for p in speaking) or None
         talkers = tuple(
@@ -152,6 +167,7 @@ class AlertClock:
         clock = cls(
             started=doc.get("started"), held_since=min(held) if held else None,
             alone=alone, alone_since=since, silent_since=silent, overtalk_since=overtalk,
+            waiting_since=waiting,
             help=bool(doc.get("help")), phrase=phrase, holds=int(doc.get("holds") or 0),
             hold_total_ms=sum(int(p.get("hold_total") or 0) for p in (doc.get("p") or {}).values()),
             talkers=talkers, speaking=tuple(sorted(r for r, _, since in talkers if since)),
@@ -177,6 +193,9 @@ class AlertClock:
             alerts.append("overtalk")
         if self.started is not None and now_ms - self.started >= limits.long_call * 1000:
             alerts.append("long-call")
+        waited = now_ms - self.waiting_since if self.waiting_since is not None else None
+        if waited is not None and waited >= limits.long_wait * 1000:
+            alerts.append("long-wait")
         return alerts
 
     def _talk(self, now_ms: int) -> tuple[dict[str, float], dict[str, float]]:
@@ -188,7 +207,7 @@ class AlertClock:
         share = {r: round(v / total, 2) for r, v in talk.items()} if total else {}
         return {r: round(v / 1000, 1) for r, v in talk.items()}, share
 
-    def signals(self, now_ms: int) -> Json:
+    def signals(self, now_ms: int, limits: Thresholds | None = None) -> Json:
         """Speech and hold signals of the call at `now_ms` (CONTRACT extension).
 
         Runs on every read of every call: what does not move with the clock
@@ -208,6 +227,12 @@ class AlertClock:
             "overtalk": self.overtalk_since is not None,
             "holds": self.holds,
             "hold_seconds": round((self.hold_total_ms + max(0, held_now)) / 1000),
+            # A caller waiting for their first agent: since when, and how far into the wait
+            # threshold (1.0 at it), the measure waiting calls are ranked by (live/attention).
+            "waiting_since": iso(self.waiting_since),
+            "wait_share": round((now_ms - self.waiting_since) / (limits.long_wait * 1000), 3)
+            if self.waiting_since is not None and limits is not None and limits.long_wait > 0
+            else None,
         }
 
 
@@ -260,8 +285,9 @@ def alone_since(doc: Doc, people: list[Doc]) -> tuple[str | None, int | None]:
 def conference_json(doc: Doc, roster: Roster, now_ms: int, limits: Thresholds) -> Json:
     rendered, clock = render_with_clock(doc, roster)
     if clock is not None:
-        rendered["alerts"] = clock.alerts(now_ms, limits_for(rendered["team"], roster, limits))
-        rendered["signals"] = clock.signals(now_ms)
+        own = limits_for(rendered["team"], roster, limits)
+        rendered["alerts"] = clock.alerts(now_ms, own)
+        rendered["signals"] = clock.signals(now_ms, own)
     return rendered
 
 
@@ -279,12 +305,20 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
     """The Conference JSON without its alerts, and what the alerts depend on
     (None for an ended conference, which has none)."""
     if doc.get("status") == "completed":
+        # An ended call keeps who it was (issue 28: "No agent yet · —"): its (first) agent,
+        # and their team and queue.
+        everyone = sorted((doc.get("p") or {}).values(), key=lambda p: p.get("joined") or 0)
+        agent = next((ident for kind, ident in (role_of(p.get("label")) for p in everyone)
+                      if kind == "agent"), None)  # fmt: skip
+        team = roster.team_for(agent)
         return {
             "sid": doc["sid"], "friendly_name": doc.get("fn") or "", "status": "completed",
             "started_at": iso(doc.get("started")), "updated_at": iso(doc.get("updated")),
-            "ended_at": iso(doc.get("ended")), "state": "ended", "team": None, "queue": None,
-            "agent": None, "agent_name": None, "agent_reading": None, "participants": [],
-            "monitors": [], "alerts": [], "alone_since": None,
+            "ended_at": iso(doc.get("ended")), "state": "ended",
+            "team": team.name if team else None, "queue": team.queue if team else None,
+            "agent": agent, "agent_name": agent_name(roster, agent),
+            "agent_reading": agent_reading(roster, agent),
+            "participants": [], "monitors": [], "alerts": [], "alone_since": None,
             "signals": None, "help": None, "cards": cards_json(doc), "task_sid": doc.get("task"),
             "transcript": transcript_state(doc, ())[0], "phrases": [],
         }, None  # fmt: skip

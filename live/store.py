@@ -348,8 +348,9 @@ class LiveFloor:
                 _, rendered, clock = hit
                 # Set in place, not copied: callers only serialize what they get.
                 if clock is not None:
-                    rendered["alerts"] = clock.alerts(at, self.limits(rendered["team"]))
-                    rendered["signals"] = clock.signals(at)
+                    own = self.limits(rendered["team"])
+                    rendered["alerts"] = clock.alerts(at, own)
+                    rendered["signals"] = clock.signals(at, own)
             except Exception:
                 # One document that cannot be rendered is one flagged row, never a failed
                 # floor: every other call still shows, and this one says it is unreadable.

@@ -55,10 +55,23 @@ def who_of(label: str) -> str:
     return label or "a participant"
 
 
+# Twilio's ReasonConferenceEnded values (its OpenAPI file,
+# conference_enum_reason_conference_ended), said as a supervisor would (issue 28: the raw
+# `participant-with-end-conference-on-exit-left` was shown).
+ENDED_REASONS = {
+    "conference-ended-via-api": "ended from the API",
+    "participant-with-end-conference-on-exit-left": "one set to end the call left",
+    "participant-with-end-conference-on-exit-kicked": "one set to end the call was removed",
+    "last-participant-left": "the last person left",
+    "last-participant-kicked": "the last person was removed",
+}
+
+
 def describe(event: str, label: str, coaching: int | None, reason: str | None) -> str:
     verb = _VERBS.get(event, event)
     if not event.startswith("participant-"):
-        return verb + (f" ({reason})" if reason else "")
+        said = ENDED_REASONS.get(reason or "", reason)
+        return verb + (f" ({said})" if said else "")
     who = who_of(label)
     if event == "participant-modify":
         verb = "started whispering to the agent" if coaching else "stopped whispering"

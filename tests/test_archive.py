@@ -151,6 +151,19 @@ def test_who_may_search_hear_and_review(floor: Wired) -> None:
         assert [r["score"] for r in qa.get("/api/reviews?agent=uma").json()["reviews"]] == [85]
         audit = qa.get("/api/audit").json()["entries"]
     assert {"review", "export"} <= {e["action"] for e in audit}
+    # Issue 28: saving again edits the reviewer's review (no second one), and a criterion
+    # may be N/A (null), exported as n/a.
+    with floor.api("ken") as lead:
+        again = lead.post(f"/api/history/{sid}/reviews", json={
+            "score": 90, "criteria": {"Verified the caller": True, "Resolved": None}})  # fmt: skip
+        assert again.status_code == 201, again.text
+        assert again.json()["id"] == made.json()["id"]
+        mine = lead.get("/api/reviews?agent=uma").json()["reviews"]
+        assert [(r["score"], r["criteria"]) for r in mine] == [
+            (90, {"Verified the caller": True, "Resolved": None})
+        ]
+        rows = list(csv.DictReader(io.StringIO(lead.get("/api/reviews.csv?agent=uma").text)))
+    assert [(r["Verified the caller"], r["Resolved"]) for r in rows] == [("pass", "n/a")]
 
 
 def test_recording_callbacks_are_signed_and_checked_for_sense(floor: Wired) -> None:

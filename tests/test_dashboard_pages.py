@@ -97,6 +97,8 @@ def test_without_a_session_the_dashboard_asks_to_sign_in(floor: tuple[Wired, Set
     assert not at.exception
     assert [t.label for t in at.text_input] == ["Supervisor ID", "Password"]
     assert "Floor" not in [t.value for t in at.title]
+    # The demo (no passwords on its roster) says how its supervisors sign in (issue 28).
+    assert "earpiece signin-link ID" in texts(at) and "`ken` (lead)" in texts(at)
 
 
 def test_a_forged_or_used_signin_link_is_refused(floor: tuple[Wired, Settings]) -> None:
@@ -506,7 +508,7 @@ def test_a_phrase_said_rings_on_the_floor_like_a_help_request(
     assert button(at, f"floor-{sid}-listen") is not None  # the call's controls are up
 
 
-def test_a_lead_of_another_team_is_told_a_phrase_fired_without_its_words(
+def test_a_lead_of_another_team_gets_no_phrase_alert_and_no_words(
     floor: tuple[Wired, Settings],
 ) -> None:
     """Words follow listening (issue 22): ana leads sales-east, and uma's call is billing's."""
@@ -538,12 +540,11 @@ def test_a_lead_of_another_team_is_told_a_phrase_fired_without_its_words(
     assert [t.value for t in manager.toast] == ["“lawyer” on **uma**'s call"]
     [row] = first_board(manager)["rows"].values()
     assert "“lawyer”" in row["why"] and row["said"] == f"customer: {said[1]}"
-    # The lead may not: that an alert fired, on whose call, and nothing that was said.
-    assert [t.value for t in lead.toast] == ["A phrase alert on **uma**'s call"]
-    assert "said a phrase to watch" in texts(lead)
-    [row] = first_board(lead)["rows"].values()
-    assert "phrase" in row["alerts"] and "the call said a phrase" in row["why"]
-    assert row["said"] == ""
+    # The lead may not: no toast, chime or banner for a call they may not act on (issue 28),
+    # and nothing that was said anywhere on the page (issue 22; the board rows' words are
+    # the authorization table's: tests/test_authorization.py).
+    assert not lead.toast
+    assert "said a phrase to watch" not in texts(lead)
     seen = texts(lead) + json.dumps(component_data(lead), ensure_ascii=False)
     assert not any(word in seen for word in ("lawyer", "弁護士"))
     # Its call page shows no transcript and opens no stream of it.

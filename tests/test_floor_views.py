@@ -152,7 +152,7 @@ def test_timeline_is_in_twilio_order_without_speech_and_expires_with_the_call(
         "the customer was put on hold",
         "the customer was taken off hold",
         "agent bob left",
-        "the call ended (last-participant-left)",
+        "the call ended (the last person left)",
     ]
     ttl = loop.run_until_complete(floor.redis.ttl(floor.keys.timeline(conf.sid)))
     assert 0 < ttl <= 3600

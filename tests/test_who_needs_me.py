@@ -59,9 +59,25 @@ def test_speech_signals_follow_who_talks(quick: Wired) -> None:
     assert s["silent_since"] is not None and s["overtalk"] is False
 
 
+def test_no_dead_air_where_no_speech_events_flow(quick: Wired) -> None:
+    """Issue 28: a call that never sent a speech event (not subscribed to `speaker`)
+    cannot be known to be silent: no dead air, and no silence, for its whole life."""
+    call = quick.new_call("bob")
+    sid = call["conference_sid"]
+    quick.wait(lambda: (quick.conference(sid) or {}).get("state") == "talking")
+    time.sleep(1.2)  # twice the dead-air threshold
+    assert "dead-air" not in alerts(quick, sid)
+    assert signals(quick, sid)["silent_since"] is None
+    assert signals(quick, sid)["silence_seconds"] is None
+
+
 def test_dead_air_appears_by_itself_and_clears_when_someone_speaks(quick: Wired) -> None:
     call = quick.new_call("bob")
     sid = call["conference_sid"]
+    speak(quick, sid, call["agent_call_sid"], True)  # speech events flow on this call
+    quick.wait(lambda: signals(quick, sid)["speaking"] == ["agent"])
+    speak(quick, sid, call["agent_call_sid"], False)
+    quick.wait(lambda: signals(quick, sid)["speaking"] == [])
     assert "dead-air" not in alerts(quick, sid)
     quick.wait(lambda: "dead-air" in alerts(quick, sid), SECONDS)  # no callback needed
     assert signals(quick, sid)["silence_seconds"] >= 0

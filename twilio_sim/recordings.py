@@ -21,8 +21,8 @@ RecordingChannels, RecordingStartTime, RecordingSource, RecordingTrack. A record
 stops when stopped or when its call ends, is `processing` for a while (Twilio
 post-processes recordings: "Call recordings require post-processing, and may not always
 be ready right away when your call ends", https://support.twilio.com/hc/en-us/articles/360014251313)
-and then `completed`, with its duration and its media. The media is a short generated tone
-sequence (a few seconds, whatever the duration): the simulator has no voices to record.
+and then `completed`, with its duration and its media. The media is a generated tone
+sequence as long as the recording's duration (the simulator has no voices to record).
 """
 
 from __future__ import annotations
@@ -87,18 +87,33 @@ class Recording:
         }  # fmt: skip
 
 
-def tone_wav(seconds: float = MEDIA_SECONDS) -> bytes:
-    """A few seconds of two alternating tones, 8 kHz 16-bit mono: the recording's media."""
+def _one_second() -> bytes:
+    # 440 Hz for half a second, 660 Hz for the other half: whole cycles each, so seconds
+    # joined end to end play as one tone sequence.
     frames = bytearray()
-    for n in range(int(RATE * seconds)):
+    for n in range(RATE):
         freq = 440 if (n // (RATE // 2)) % 2 == 0 else 660
         frames += struct.pack("<h", int(6000 * math.sin(2 * math.pi * freq * n / RATE)))
+    return bytes(frames)
+
+
+ONE_SECOND = _one_second()
+# Media of the durations asked for lately (a recording is fetched once per playback).
+MEDIA_CACHE = 8
+
+
+def tone_wav(seconds: float = MEDIA_SECONDS) -> bytes:
+    """`seconds` of two alternating tones, 8 kHz 16-bit mono: a recording's media, as long as
+    the recording says it is (issue 28: a recording labelled 229 s played 3 s; a player's
+    duration and seeking were tested on a lie)."""
+    whole, part = divmod(max(1, int(RATE * seconds)), RATE)
+    frames = ONE_SECOND * whole + ONE_SECOND[: part * 2]
     out = io.BytesIO()
     with wave.open(out, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(RATE)
-        w.writeframes(bytes(frames))
+        w.writeframes(frames)
     return out.getvalue()
 
 
@@ -109,8 +124,18 @@ class Recorder:
         self.deliverer = deliverer
         self.processing_seconds = processing_seconds
         self.recordings: dict[str, Recording] = {}
-        self.media = tone_wav()
+        self._media: dict[int, bytes] = {}
         engine.on_call_end.append(self._call_ended)
+
+    def media(self, rec: Recording) -> bytes:
+        """The recording's media: its duration's worth of tones (at least a second)."""
+        seconds = max(1, rec.duration)
+        made = self._media.get(seconds)
+        if made is None:
+            if len(self._media) >= MEDIA_CACHE:
+                self._media.pop(next(iter(self._media)))
+            made = self._media[seconds] = tone_wav(seconds)
+        return made
 
     def create(self, call_sid: str, form: Mapping[str, str], events: list[str]) -> Recording:
         call = self.engine.call(call_sid)
@@ -237,7 +262,7 @@ async def media(request: Request, engine: Engine) -> Response:
     rec = recorder.find(request.path_params["Sid"])
     if rec.status != "completed":
         raise SimError(404, 20404, f"Recording {rec.sid} has no media yet")
-    return Response(recorder.media, media_type="audio/x-wav")
+    return Response(recorder.media(rec), media_type="audio/x-wav")
 
 
 def routes() -> list[Route]:

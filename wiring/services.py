@@ -78,6 +78,7 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
             settings.long_call_seconds,
             settings.dead_air_seconds,
             settings.overtalk_seconds,
+            settings.queue_wait_alert_seconds,
         ),
         feed_maxlen=settings.feed_maxlen,
         history_seconds=settings.history_seconds,

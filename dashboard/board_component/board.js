@@ -112,9 +112,20 @@ class Board {
       tiles.append(tile);
     }
     const wrap = el("div", "ep-wrap");
+    // A named region; Tab stops once in it, on one row (a roving tabindex: the chosen row,
+    // else the first), arrows move between rows, Enter or Space chooses (issue 28).
+    wrap.setAttribute("role", "region");
+    wrap.setAttribute("aria-label", "Live calls");
     const table = el("table", "ep-table");
+    table.createCaption().textContent =
+      "Live calls: Tab to a row, arrow keys to move, Enter to choose it";
     const head = table.createTHead().insertRow();
-    for (const [, label] of COLUMNS) head.append(el("th", null, label));
+    for (const [name, label] of COLUMNS) {
+      const th = head.appendChild(el("th", null, label));
+      th.dataset.col = name;
+    }
+    // The columns the supervisor hid (the page's Columns choice): one rule per column.
+    this.hiding = this.root.appendChild(document.createElement("style"));
     this.body = table.createTBody();
     wrap.append(table);
     this.footer = el("div", "ep-footer", "");
@@ -131,9 +142,21 @@ class Board {
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.body.addEventListener("click", (event) => {
       const tr = event.target.closest("tr[data-sid]");
-      if (tr) {
-        this.select(tr.dataset.sid);
-        this.setTrigger("select", tr.dataset.sid);
+      if (tr) this.choose(tr);
+    });
+    this.body.addEventListener("keydown", (event) => {
+      const tr = event.target.closest("tr[data-sid]");
+      if (!tr) return;
+      const moves = {
+        ArrowDown: tr.nextElementSibling, ArrowUp: tr.previousElementSibling,
+        Home: this.body.firstElementChild, End: this.body.lastElementChild,
+      };
+      if (event.key in moves) {
+        event.preventDefault();
+        if (moves[event.key]) this.focusRow(moves[event.key]);
+      } else if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        this.choose(tr);
       }
     });
   }
@@ -141,6 +164,9 @@ class Board {
   configure(data, setTrigger) {
     this.setTrigger = setTrigger;
     this.data = data;
+    const hidden = new Set(data.hidden || []);
+    this.hiding.textContent = COLUMNS.filter(([, label]) => hidden.has(label))
+      .map(([name]) => `.ep-table [data-col="${name}"] { display: none; }`).join("\n");
     if (data.url !== this.url) this.connect(data.url);
     this.select(data.selected ? data.selected.sid : null);
     this.check();
@@ -223,6 +249,7 @@ class Board {
       if (!entry) {
         const tr = this.body.insertRow();
         tr.dataset.sid = sid;
+        tr.tabIndex = -1;
         for (const [name] of COLUMNS) tr.insertCell().dataset.col = name;
         entry = {tr};
         this.rows.set(sid, entry);
@@ -245,6 +272,7 @@ class Board {
       else this.body.insertBefore(tr, at);
     }
     this.order = message.order;
+    this.rove();
     this.version = message.v;
     this.live = message.live;
     this.matched = message.matched;
@@ -273,7 +301,10 @@ class Board {
       score: String(row.score), why: row.why,
     };
     COLUMNS.forEach(([name], i) => {
-      if (name in text && cells[i].textContent !== text[name]) cells[i].textContent = text[name];
+      if (name in text && cells[i].textContent !== text[name]) {
+        cells[i].textContent = text[name];
+        if (name === "said" || name === "why") cells[i].title = text[name]; // cut to fit
+      }
     });
     entry.tr.classList.toggle("ep-help", row.alerts.startsWith("HELP"));
     entry.tr.classList.toggle("ep-hold", row.state === "hold");
@@ -305,6 +336,27 @@ class Board {
       `${this.order.length} of ${this.matched} calls shown (${this.live} live) · updated ${stamp}`;
   }
 
+  choose(tr) {
+    this.focusRow(tr);
+    this.select(tr.dataset.sid);
+    this.setTrigger("select", tr.dataset.sid);
+  }
+
+  focusRow(tr) {
+    for (const other of this.body.querySelectorAll('tr[tabindex="0"]')) other.tabIndex = -1;
+    tr.tabIndex = 0;
+    tr.focus();
+  }
+
+  // Exactly one row is a Tab stop: the one focused or chosen, else the first.
+  rove() {
+    const focused = this.root.getRootNode().activeElement;
+    const active = focused && this.body.contains(focused) ? focused : null;
+    const chosen = this.selected && this.rows.get(this.selected);
+    const stop = active || (chosen && chosen.tr) || this.body.firstElementChild;
+    for (const tr of this.body.rows) tr.tabIndex = tr === stop ? 0 : -1;
+  }
+
   select(sid) {
     const before = this.selected;
     this.selected = sid;
@@ -315,6 +367,7 @@ class Board {
         this.fill(entry, Date.now() + this.offset);
       }
     }
+    if (this.body) this.rove();
   }
 
   // Ask Streamlit to redraw what it shows, once per distinct reason.
@@ -578,7 +631,10 @@ class QueueBoard {
       const from = a.task_sid ? a.phase_since : a.since;  // on a call: time on it
       if (from) since.dataset.since = String(Date.parse(from));
       const call = tr.insertCell();
-      if (a.conference_sid) {
+      // Listen only where the page says this supervisor may join (a lead: their teams),
+      // as the Floor offers it (issue 28); the service refuses the rest anyway.
+      const teams = this.data && this.data.teams;
+      if (a.conference_sid && (teams == null || teams.includes(a.team))) {
         const listen = el("button", "ep-listen", "Listen");
         listen.addEventListener("click", () => this.setTrigger("listen", a.conference_sid));
         call.append(listen);
@@ -709,6 +765,21 @@ class AgentCards {
   }
 }
 
+// Streamlit draws a toast as role="alertdialog" with no accessible name (axe-core:
+// aria-dialog-name, serious; issue 28). Each toast gets its own text as its name, once
+// per page, wherever it appears: the floor's toasts are the board's cues.
+function nameToasts() {
+  if (document.__earpieceToasts) return;
+  const name = () => {
+    for (const toast of document.querySelectorAll('.stToast:not([aria-label])')) {
+      toast.setAttribute("aria-label", (toast.textContent || "Notice").trim().slice(0, 200));
+    }
+  };
+  document.__earpieceToasts = new MutationObserver(name);
+  document.__earpieceToasts.observe(document.body, {childList: true, subtree: true});
+  name();
+}
+
 const MODES = {
   agents: (parent) => new AgentCards(parent),
   call: (parent) => new CallWatch(parent),
@@ -718,6 +789,7 @@ const MODES = {
 
 export default function (component) {
   const {data, setTriggerValue, parentElement} = component;
+  nameToasts();
   let board = parentElement.__earpieceBoard;
   if (!board) {
     const make = MODES[data.mode] || ((parent) => new Board(parent));

@@ -180,11 +180,25 @@ class Transcript {
     this.state.className = "ep-tx-state" + (state === "paused" ? " ep-paused" : "")
       + (state === "error" ? " ep-error" : "");
     this.state.setAttribute("data-testid", "transcript-state");
-    const hits = (phrases || []).map((hit) => {
+    // One box per phrase, its newest saying and how often (issue 28: a customer repeating
+    // "cancel my account" stacked identical boxes).
+    const byPhrase = new Map();
+    for (const hit of phrases || []) {
+      const key = String(hit.phrase).toLowerCase();
+      const seen = byPhrase.get(key);
+      const at = (hit.line && hit.line.at) || "";
+      if (!seen) byPhrase.set(key, {hit, count: 1});
+      else {
+        seen.count += 1;
+        if (at > ((seen.hit.line && seen.hit.line.at) || "")) seen.hit = hit;
+      }
+    }
+    const hits = [...byPhrase.values()].map(({hit, count}) => {
       const row = el("div", "ep-tx-hit" + (hit.muted ? " ep-muted" : ""));
       row.setAttribute("data-testid", "transcript-phrase");
       const who = hit.line && hit.line.speaker === "customer" ? "Customer" : "Agent";
-      row.textContent = `“${hit.phrase}” — ${who} at ${hhmmss(hit.line && hit.line.at)}: `
+      const times = count > 1 ? ` (said ${count} times; the latest)` : "";
+      row.textContent = `“${hit.phrase}”${times} — ${who} at ${hhmmss(hit.line && hit.line.at)}: `
         + `${(hit.line && hit.line.text) || ""}${hit.muted ? " (muted)" : ""}`;
       return row;
     });

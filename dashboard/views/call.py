@@ -133,6 +133,30 @@ def live_transcript(page: ui.Page, conference: dict[str, Any]) -> None:
     transcript.show(page, sid)
 
 
+def ended_call(page: ui.Page, conference: dict[str, Any]) -> None:
+    """An ended call keeps its identity (agent and team in the title; customer, times and
+    length from its archive record) and links to that record (issue 28)."""
+    sid = str(conference["sid"])
+    started, ended = conference.get("started_at"), conference.get("ended_at")
+    length = clock(seconds_since(started, time.time()) - seconds_since(ended, time.time()))
+    st.info(f"This call ended at {reading.when(page, ended)} after {length}.",
+            icon=":material/call_end:")  # fmt: skip
+    try:
+        record = page.runtime.run(page.runtime.services.store.get(sid))
+    except Unavailable:
+        record = None
+    if record is None:
+        st.caption(f"Started {reading.when(page, started)}. Its record reaches the archive (Calls) "
+                   "a few seconds after the call ends.")  # fmt: skip
+        return
+    number = reading.number(page, record.get("customer"))
+    st.markdown(f"Customer **{literal(number or 'unknown')}** · started "
+                f"{literal(reading.when(page, started))} · "
+                f"queue {literal(record.get('queue') or '—')}")  # fmt: skip
+    st.page_link("views/calls.py", label="Open its record in Calls", icon=":material/history:",
+                 query_params={"sid": sid})  # fmt: skip
+
+
 def live_part(page: ui.Page, sid: str) -> None:
     try:
         conference = page.runtime.run(page.runtime.services.floor.conference(sid))
@@ -148,8 +172,7 @@ def live_part(page: ui.Page, sid: str) -> None:
     st.title(f"{literal(reading.agent(page, conference.get('agent')) or 'No agent yet')} · "
              f"{literal(conference.get('team') or '—')}")  # fmt: skip
     if conference.get("state") == "ended":
-        st.info(f"This call ended at {reading.when(page, conference.get('ended_at'))}.",
-                icon=":material/call_end:")  # fmt: skip
+        ended_call(page, conference)
     else:
         duration = clock(seconds_since(conference.get("started_at"), time.time()))
         st.markdown(
@@ -163,7 +186,7 @@ def live_part(page: ui.Page, sid: str) -> None:
                      f"{literal(reading.time_of_day(page, help_asked['since']))}: "
                      "joining the call answers it.", icon=":material/sos:")  # fmt: skip
         ui.mic_banner(conference, page.who.id)
-        ui.mode_buttons(page, conference, key=f"call-{sid}")
+        ui.mode_buttons(page, conference, key=f"call-{sid}", shortcuts=True)
         listen.control(page, conference, key=f"call-{sid}")
         listen.player(page)
         signal_tiles(conference)

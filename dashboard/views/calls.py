@@ -12,7 +12,7 @@ reviews and a review form with the team's criteria.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -25,14 +25,14 @@ from callbacks.history_api import reviews_csv
 from coach.rules import refusal
 from dashboard import reading, ui
 from dashboard.runtime import Unavailable
-from dashboard.text import literal
+from dashboard.text import highlighted, literal
 from earpiece import tickets
 from live.attention import clock
 from live.floor_clock import FloorClock
 
 PAGE = 50
 ALERTS = ("", "help", "phrase", "customer-alone", "agent-alone", "long-hold", "dead-air",
-          "overtalk", "long-call", "duplicate")  # fmt: skip
+          "long-wait", "overtalk", "long-call", "duplicate")  # fmt: skip
 
 
 def teams_of(page: ui.Page) -> tuple[str, ...] | None:
@@ -129,14 +129,38 @@ def one_call(page: ui.Page, sid: str) -> None:
         f"{clock(call.get('hold_seconds') or 0)} on hold · agent talk "
         f"{share.get('agent', 0):.0%} · alerts: {literal(raised)}"
     )
-    for n, rec in enumerate(call.get("recordings") or ()):
+    # The review beside what it is about (issue 28: the form was three screens down).
+    listen, review = st.columns([3, 2], gap="large")
+    with listen:
+        heard(page, sid, call)
+    with review:
+        reviews(page, call)
+
+
+def offset_of(call: dict[str, Any], at: str | None) -> int:
+    """Seconds from the start of the call to `at`: where a transcript line is in the call's
+    recording. The recording starts as the call does (Earpiece records from the start,
+    live/recordings.py; a pause for a card number is not cut out of Twilio's file)."""
+    if not at or not call.get("started_at"):
+        return 0
+    start = datetime.fromisoformat(str(call["started_at"]).replace("Z", "+00:00"))
+    return max(0, int((datetime.fromisoformat(at.replace("Z", "+00:00")) - start).total_seconds()))
+
+
+def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
+    """The recordings, the transcript in a box of its own, who listened and the timeline."""
+    playing = st.session_state.get(f"h-play-{sid}")  # (recording sid, start second)
+    recordings = list(call.get("recordings") or ())
+    for n, rec in enumerate(recordings):
         label = f"Recording {n + 1} ({rec.get('status')}, {rec.get('duration') or '?'} s)"
         if st.button(f"Play {label}", key=f"play-{rec.get('sid')}", icon=":material/play_arrow:"):
+            playing = st.session_state[f"h-play-{sid}"] = (str(rec.get("sid")), 0)
+        if playing and playing[0] == rec.get("sid"):
             url = recording_url(page, sid, str(rec.get("sid")))
             if url is None:
                 st.error("Redis is unreachable: try again in a moment.", icon=":material/warning:")
             else:
-                st.audio(url, format="audio/wav")
+                st.audio(url, format="audio/wav", start_time=int(playing[1]), autoplay=True)
     st.markdown("**Who listened**")
     monitors = call.get("monitors") or []
     st.dataframe(pd.DataFrame([{"Supervisor": m["supervisor"], "Mode": m["mode"],
@@ -148,24 +172,49 @@ def one_call(page: ui.Page, sid: str) -> None:
     lines = call.get("transcript") or []
     if not lines:
         st.caption("Not transcribed.")
-    for line in lines:
-        # Plain text: what was said is whatever someone said.
-        st.text(f"{reading.time_of_day(page, line.get('at'))}  {line.get('speaker')}: "
-                f"{line.get('text')}")  # fmt: skip
+    else:
+        # A box of its own that scrolls (issue 28: ~80 unboxed lines pushed all else down).
+        # The search's words marked in each line; a line's time plays the recording there.
+        words = str(st.session_state.get("h-q") or "").split()
+        playable = next((r for r in recordings if r.get("status") == "completed"), None)
+        with st.container(height=360, border=True, key=f"h-transcript-{sid}"):
+            for n, line in enumerate(lines):
+                at = offset_of(call, line.get("at"))
+                said = (f"**{literal(line.get('speaker'))}** "
+                        f"{highlighted(line.get('text') or '', words)}")  # fmt: skip
+                if playable is None:
+                    st.markdown(f"`{clock(at)}` {said}")
+                    continue
+                when, what = st.columns([1, 6], vertical_alignment="center")
+                if when.button(clock(at), key=f"seek-{sid}-{n}", type="tertiary",
+                               icon=":material/play_arrow:",
+                               help="Play the recording from here"):  # fmt: skip
+                    st.session_state[f"h-play-{sid}"] = (str(playable.get("sid")), at)
+                    st.rerun()
+                what.markdown(said)
     st.markdown("**Timeline**")
     st.caption(f"Times in {page.settings.timezone} ({reading.clock(page).zone_label()}).")
     st.dataframe(pd.DataFrame([{"At": reading.when(page, e.get("at")), "What": e.get("text")}
                                for e in call.get("timeline") or ()], columns=["At", "What"]),
                  hide_index=True)  # fmt: skip
-    reviews(page, call)
+
+
+# A criterion is marked pass, fail or N/A (issue 28: unchecked was saved as fail); stored
+# as true, false and null (the API's criteria).
+MARKS = {"Pass": True, "Fail": False, "N/A": None}
+MARK_NAMES = {True: "Pass", False: "Fail", None: "N/A"}
 
 
 def reviews(page: ui.Page, call: dict[str, Any]) -> None:
+    """The call's reviews, and the signed-in supervisor's own as a form: empty the first time,
+    their review to edit after (one review per reviewer per call; saving again edits it)."""
     rt = page.runtime
+    sid = call["sid"]
     st.markdown("**Reviews**")
-    done = rt.run(rt.services.store.reviews(ReviewSearch(sid=call["sid"])))
+    ui.show_flash(place=f"review-{sid}")  # the outcome where the eye is: at the form
+    done = rt.run(rt.services.store.reviews(ReviewSearch(sid=sid)))
     for r in done:
-        given = ", ".join(f"{k}: {'pass' if v else 'fail'}" for k, v in r["criteria"].items())
+        given = ", ".join(f"{k}: {MARK_NAMES.get(v, 'N/A')}" for k, v in r["criteria"].items())
         st.text(f"{reading.when(page, r['at'])} · {r['reviewer']} · score {r['score']:g} · "
                 f"{given}\n{r['notes']}")  # fmt: skip
     reason = refusal(page.who, "listen", call.get("team"))
@@ -173,21 +222,53 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
         st.caption(literal(reason))
         return
     team = rt.roster.teams.get(call.get("team") or "")
-    with st.form(f"review-{call['sid']}", clear_on_submit=True, border=True):
-        score = st.slider("Score", 0, 100, 80, key=f"score-{call['sid']}")
+    mine = next((r for r in done if r["reviewer"] == page.who.id), None)
+    before: dict[str, Any] = dict(mine["criteria"]) if mine else {}
+    # Keyed by the review's version, so an edit opens on what was saved.
+    version = f"{sid}-{mine['at'] if mine else 'new'}"
+    with st.form(f"review-{sid}", border=True):
+        st.markdown("**Edit your review**" if mine else "**Your review**")
+        score = st.slider("Score", 0, 100, int(mine["score"]) if mine else 80,
+                          key=f"score-{version}")  # fmt: skip
         criteria = team.review if team else ()
-        marks = {c: st.checkbox(literal(c), key=f"crit-{call['sid']}-{c}") for c in criteria}
-        notes = st.text_area("Notes", max_chars=2000, key=f"notes-{call['sid']}")
-        if st.form_submit_button("Save review", icon=":material/rate_review:"):
-            review = Review(sid=call["sid"], reviewer=page.who.id, score=float(score),
+        marks = {
+            c: MARKS[st.radio(literal(c), list(MARKS), horizontal=True, key=f"crit-{version}-{c}",
+                              index=list(MARKS).index(MARK_NAMES.get(before.get(c), "N/A")))]
+            for c in criteria
+        }  # fmt: skip
+        notes = st.text_area("Notes", value=mine["notes"] if mine else "", max_chars=2000,
+                             key=f"notes-{version}")  # fmt: skip
+        label = "Save changes" if mine else "Save review"
+        if st.form_submit_button(label, icon=":material/rate_review:", type="primary"):
+            review = Review(sid=sid, reviewer=page.who.id, score=float(score),
                             notes=notes, criteria=marks, agent=call.get("agent"),
                             team=call.get("team"))  # fmt: skip
             rt.run(rt.services.store.add_review(review))
-            rt.run(rt.services.audit.record("review", page.who.id, call["sid"],
+            rt.run(rt.services.audit.record("review", page.who.id, sid,
                                             agent=call.get("agent") or "",
                                             detail=f"score {score}"))  # fmt: skip
-            ui.flash("success", "Review saved")
+            ui.flash("success", "Review changed" if mine else "Review saved",
+                     place=f"review-{sid}")  # fmt: skip
             st.rerun()
+
+
+def export_button(page: ui.Page, where: Any) -> None:
+    """One click: the CSV is made (and the export audited) when the button is pressed, and
+    named for what it holds (issue 28: two clicks, and "my teams" said to a manager)."""
+    teams = teams_of(page)
+    holds = "all teams" if teams is None else ", ".join(teams) or "no team"
+    rt, who = page.runtime, page.who
+
+    def make() -> str:
+        rows = rt.run(rt.services.store.reviews(ReviewSearch(teams=teams)))
+        rt.run(rt.services.audit.record("export", who.id, "",
+                                        detail=f"reviews.csv, {len(rows)} reviews"))  # fmt: skip
+        return reviews_csv(rows)
+
+    name = "all-teams" if teams is None else "-".join(teams) or "none"
+    where.download_button(f"Export reviews of {holds} (CSV)", make, mime="text/csv",
+                          file_name=f"earpiece-reviews-{name}.csv", key="h-export",
+                          icon=":material/download:")  # fmt: skip
 
 
 def main() -> None:
@@ -214,13 +295,7 @@ def main() -> None:
     if cursor and nav[1].button("← Newest", key="h-first"):
         st.session_state.pop("h-cursor", None)
         st.rerun()
-    if nav[2].button("Export my teams' reviews (CSV)", key="h-export"):
-        export = page.runtime.run(page.runtime.services.store.reviews(
-            ReviewSearch(teams=teams_of(page))))  # fmt: skip
-        page.runtime.run(page.runtime.services.audit.record(
-            "export", page.who.id, "", detail=f"reviews.csv, {len(export)} reviews"))  # fmt: skip
-        st.download_button("Download reviews.csv", reviews_csv(export), mime="text/csv",
-                           file_name="earpiece-reviews.csv", key="h-csv")  # fmt: skip
+    export_button(page, nav[2])
     chosen_rows = picked.selection.rows if picked is not None else []
     chosen = st.query_params.get("sid") or (calls[chosen_rows[0]]["sid"] if chosen_rows else None)
     if chosen:

@@ -12,9 +12,10 @@ import streamlit as st
 from coach.errors import CoachError
 from coach.rules import refusal
 from dashboard import board, listen, reading, ui
+from dashboard import cues as cues_module
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
-from live import history, words
+from live import history, preferences, words
 from live.board import (
     LIMITS,
     ORDERS,
@@ -36,7 +37,43 @@ CHART_MINUTES = 60
 ORDER_NAMES = list(ORDERS.values())
 # Filter widgets keep their values in these keys; copied to "keep-" keys so a
 # visit to another page (which drops the widgets' own state) does not reset them.
-FILTER_KEYS = ("f-team", "f-queue", "f-state", "f-agent", "f-order", "f-limit")
+FILTER_KEYS = ("f-team", "f-queue", "f-state", "f-agent", "f-order", "f-limit", "f-cols")
+
+
+def board_prefs(page: ui.Page) -> preferences.Preferences:
+    rt = page.runtime
+    return preferences.Preferences(rt.services.redis, page.settings.namespace, rt.roster)
+
+
+def load_board_prefs(page: ui.Page) -> None:
+    """A session's first run: the team filter and columns the supervisor chose, kept on the
+    server (the same after a reload, in another browser); a lead who never chose starts on
+    their own teams (issue 28: a lead's board showed the whole floor, billing on top)."""
+    state = st.session_state
+    if "prefs-loaded" in state:
+        return
+    try:
+        prefs = page.runtime.run(board_prefs(page).board(page.who))
+    except Unavailable:
+        prefs = preferences.defaults(page.who, page.runtime.roster)
+    state.setdefault("f-team", list(prefs.teams))
+    state.setdefault("f-cols", list(prefs.columns))
+    state["prefs-loaded"] = True
+
+
+def save_board_prefs() -> None:
+    """The team filter or the columns changed: kept for this supervisor on the server."""
+    remember_filters()
+    page = ui.current()
+    state = st.session_state
+    try:
+        page.runtime.run(
+            board_prefs(page).save_board(
+                page.who, state.get("f-team") or (), state.get("f-cols") or ()
+            )
+        )
+    except Unavailable as exc:
+        ui.flash("error", f"Your board's choices were not saved: {exc}")
 
 
 def remember_filters() -> None:
@@ -56,12 +93,25 @@ def filters_sidebar(page: ui.Page) -> None:
     queues = sorted({t.queue for t in roster.teams.values()})
     with st.sidebar:
         st.subheader("Filters")
-        st.multiselect("Team", teams, key="f-team", on_change=remember_filters)
+        st.multiselect(
+            "Team",
+            teams,
+            key="f-team",
+            on_change=save_board_prefs,
+            help="Kept for you: the same after a reload and in another browser",
+        )
         st.multiselect("Queue", queues, key="f-queue", on_change=remember_filters)
         st.multiselect("State", STATES, key="f-state", on_change=remember_filters)
         st.text_input("Agent", key="f-agent", placeholder="search", on_change=remember_filters)
         st.selectbox("Order", ORDER_NAMES, key="f-order", on_change=remember_filters)
         st.selectbox("Rows", LIMITS, key="f-limit", on_change=remember_filters)
+        st.multiselect(
+            "Columns",
+            preferences.COLUMNS,
+            key="f-cols",
+            on_change=save_board_prefs,
+            help="Agent and State always show; kept for you",
+        )
 
 
 def current_filters() -> Filters:
@@ -94,11 +144,10 @@ def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
             f"{literal(conference.get('team') or '—')} · customer {literal(number or 'unknown')}"
             f" · {literal(conference.get('state'))}"
         )
-        if ui.own_monitor(conference, page.who.id) is None:
-            ui.mode_buttons(page, conference, key=f"floor-{sid}")
-            listen.control(page, conference, key=f"floor-{sid}")
-        else:
-            st.caption("You are on this call: its controls are above.")
+        # The keys work the chosen call unless you are on one (then they work yours).
+        mine = monitors_by_supervisor(by_sid.values()).get(page.who.id)
+        ui.mode_buttons(page, conference, key=f"floor-{sid}", shortcuts=mine is None)
+        listen.control(page, conference, key=f"floor-{sid}")
         if st.button("Open call page →", key=f"open-{sid}"):
             st.switch_page("views/call.py", query_params={"sid": sid})
 
@@ -170,8 +219,33 @@ def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
                 agent = literal(reading.agent(page, str(conference.get("agent") or "")) or "a call")
                 st.markdown(f"**You are on {agent}'s call**")
                 ui.mic_banner(conference, page.who.id)
-                ui.mode_buttons(page, conference, key=f"own-{sid}")
+                ui.mode_buttons(page, conference, key=f"own-{sid}", shortcuts=True)
+                if st.button("Open call page →", key=f"own-open-{sid}"):
+                    st.switch_page("views/call.py", query_params={"sid": sid})
             return
+
+
+# The call controls sit in a box of one height above the table, whatever is in it (nothing
+# chosen, a chosen call, your own call, both side by side), so choosing a row or joining a
+# call never moves the table (issue 28: a choice pushed it down ~150 px, and two panels
+# stacked left four rows). What does not fit scrolls inside the box.
+CONTROLS_HEIGHT = 210
+
+
+def controls(page: ui.Page, by_sid: dict[str, dict[str, object]], own_sid: str | None) -> None:
+    chosen = st.session_state.get("selected-sid")
+    with st.container(height=CONTROLS_HEIGHT, border=False, key="floor-controls"):
+        ui.show_flash()  # an action's outcome, beside the buttons that took it
+        if own_sid in by_sid and chosen and chosen != own_sid:
+            yours, theirs = st.columns(2)
+            with yours:
+                own_call(page, by_sid)
+            with theirs:
+                chosen_call(page, by_sid)
+        elif own_sid in by_sid:
+            own_call(page, by_sid)  # the chosen call is yours (or none is chosen)
+        else:
+            chosen_call(page, by_sid)
 
 
 def new_stream(page: ui.Page) -> None:
@@ -222,13 +296,12 @@ def live_part(page: ui.Page) -> None:
                  icon=":material/warning:")  # fmt: skip
         conferences = []
     by_sid = {str(c["sid"]): c for c in conferences}
-    ui.show_flash()
-    help_banner(ui.help_cue(conferences))
-    phrase_banner(ui.phrase_cue(conferences))
-    own_call(page, by_sid)
+    asking, said = cues_module.floor_cues(page, conferences)
+    help_banner(asking)
+    phrase_banner(said)
     listen.player(page, by_sid)
-    chosen_call(page, by_sid)
     mine = monitors_by_supervisor(conferences).get(page.who.id)
+    controls(page, by_sid, mine["sid"] if mine else None)
     selected = state.get("selected-sid")
     chosen = by_sid.get(selected) if selected else None
     board.show(
@@ -238,6 +311,7 @@ def live_part(page: ui.Page) -> None:
         selected={"sid": selected, "key": control_key(row(chosen, time.time(), True))
                   if chosen else "gone"} if selected else None,
         on_select=on_select, on_refresh=on_refresh, clock=board.place(page),
+        hidden=[c for c in preferences.COLUMNS if c not in (state.get("f-cols") or ())],
     )  # fmt: skip
 
 
@@ -289,6 +363,7 @@ def chart_part(page: ui.Page) -> None:
 
 def main() -> None:
     page = ui.current()
+    load_board_prefs(page)
     remember_filters()
     filters_sidebar(page)
     follow_sidebar(page)

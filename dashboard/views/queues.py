@@ -12,7 +12,11 @@ from typing import Any
 
 import streamlit as st
 
+from coach.rules import refusal
 from dashboard import board, ui
+from dashboard.runtime import Unavailable
+from dashboard.text import literal
+from live.board import monitors_by_supervisor
 
 WALL = "wall"
 
@@ -48,10 +52,33 @@ def live_part(page: ui.Page, wall: bool, options: Mapping[str, Any] | None = Non
         ui.act(page, "Joining to listen: your phone rings, you join muted",
                lambda: coach.join(sid, page.who.id, "listen"))  # fmt: skip
     ui.show_flash()
+    if not wall:
+        own_call(page)
+    roster = page.runtime.roster
+    # The teams whose calls this supervisor may join, as the Floor's buttons decide.
+    joinable = [t for t in roster.teams if refusal(page.who, "listen", t) is None]
     board.show_queues(
         url=state.get("queues-url", ""), ticket=state.get("queues-ticket", ""), wall=wall,
         on_listen=on_listen, on_refresh=on_refresh, clock=board.place(page), options=options,
+        teams=None if len(joinable) == len(roster.teams) else joinable,
     )  # fmt: skip
+
+
+def own_call(page: ui.Page) -> None:
+    """The call you joined from here, with the Floor's controls (issue 28: Listen from Queues
+    left you with no Leave)."""
+    try:
+        conferences = page.runtime.floor(page.settings.dashboard_refresh_seconds).conferences
+    except Unavailable:
+        return
+    mine = monitors_by_supervisor(conferences).get(page.who.id)
+    conference = next((c for c in conferences if mine and c["sid"] == mine["sid"]), None)
+    if conference is None:
+        return
+    with st.container(border=True):
+        st.markdown(f"**You are on {literal(conference.get('agent') or 'a call')}'s call**")
+        ui.mic_banner(conference, page.who.id)
+        ui.mode_buttons(page, conference, key=f"q-own-{conference['sid']}", shortcuts=True)
 
 
 def main(wall: bool = False, options: Mapping[str, Any] | None = None) -> None:

@@ -1,7 +1,8 @@
 """A believable TaskRouter floor: callers arrive in queues, wait, talk, and some give up.
 
 Callers arrive (Poisson, `calls_per_minute`) in one of the Workspace's queues
-and wait for TaskRouter to route them; an accepted call talks for a while and
+and wait for TaskRouter to route them; an accepted call talks for a while (speech
+turns, as its conference is subscribed to speaker events) and
 the caller hangs up (the conference ends; the task wraps up, then completes).
 A caller still waiting past their patience hangs up (task.canceled). Now and
 then an agent takes a break and comes back. Time may be hurried (time_scale).
@@ -16,6 +17,9 @@ from twilio_sim.engine import SimError
 from twilio_sim.taskrouter.model import ASSIGNED, PENDING, RESERVED
 from twilio_sim.taskrouter.workspace import Workspace
 from twilio_sim.traffic import Generator, customer_number
+
+# How often a waiting caller looks whether an agent took the call (simulated seconds).
+WAIT_STEP_SECONDS = 1.0
 
 
 @dataclass
@@ -42,20 +46,51 @@ class QueueFloor(Generator):
         if not queues:
             return
         task = self.ws.enqueue(self.rng.choice(queues), customer_number(self.rng))
-        await self.sleep(self.rng.uniform(*self.config.patience_seconds))
+        patience = self.rng.uniform(*self.config.patience_seconds)
         try:
+            # Wait until an agent takes the call, or patience runs out (a second a look).
+            waited = 0.0
+            while task.status in (PENDING, RESERVED) and waited < patience:
+                await self.sleep(WAIT_STEP_SECONDS)
+                waited += WAIT_STEP_SECONDS
             if task.status in (PENDING, RESERVED):
                 self.ws.abandon(task.sid)  # gave up waiting
                 return
             if task.status != ASSIGNED:
                 return
-            talked = (task.accepted or 0.0) - task.entered
-            await self.sleep(max(1.0, self.rng.uniform(*self.config.talk_seconds) - talked))
+            # Talk from the moment the agent answers, with speech turns.
+            await self.talk(task.sid, self.rng.uniform(*self.config.talk_seconds))
             conference = self.ws.voice.live_conference_named(task.sid)
             if conference is not None:
                 self.ws.voice.hang_up(conference, task.attributes["call_sid"])
         except SimError:
             return
+
+    async def talk(self, task_sid: str, seconds: float) -> None:
+        """Caller and agent take turns for `seconds`. The conference instruction's
+        conference is subscribed to every event group, `speaker` too, so Twilio would send
+        each turn's participant-speech-start/stop (issue 28: a call that never spoke read
+        as dead air for its whole life)."""
+        voice, left = self.ws.voice, seconds
+        while left > 0:
+            conference = voice.live_conference_named(task_sid)
+            # The caller and the agent talk; a supervisor who joined does not.
+            if conference is None:
+                return
+            on = [p for p in conference.connected()
+                  if not (p.label or "").startswith("supervisor:")]  # fmt: skip
+            if not on:
+                return
+            speaker = self.rng.choice(on)
+            turn = min(left, self.rng.uniform(1.5, 7.0))
+            voice.act(conference, "speech-start", speaker.call_sid)
+            await self.sleep(turn)
+            if conference.status == "completed" or speaker.status != "connected":
+                return
+            voice.act(conference, "speech-stop", speaker.call_sid)
+            gap = self.rng.uniform(0.2, 1.5)
+            await self.sleep(gap)
+            left -= turn + gap
 
     async def breaks(self) -> None:
         rate = self.config.breaks_per_hour_per_agent * max(1, len(self.ws.workers)) / 3600.0

@@ -27,6 +27,16 @@ A team excludes a false hit with `not_phrases`: where the line says one of them,
 no phrase raises on the words it covers (`not_phrases = ["クレームブリュレ"]`
 should the dictionary ever cut it).
 
+The analyser is the costly step (about 0.2 ms a line), so it runs only on a line that
+could hold a phrase: each Japanese phrase keeps `hints`, what its first word must show
+in the folded line whatever its inflection (the run of kanji and katakana it starts
+with: `解約` of 解約, `怒` of 怒る, `くれーむ` of クレーム) and its reading (for lines in
+kana alone); a line showing none of any phrase's hints is not analysed. A phrase that
+starts in hiragana has no written stem and always asks for the analysis. What this
+gives up: a line that writes a phrase's word in a variant only the analyser's
+normalisation equates (附属 for 付属) and not in kana; speech engines write the
+standard form.
+
 The roster is checked at load, so a bad phrase stops the start with one line.
 Tested on a Japanese corpus (tests/test_phrases_japanese.py) through the webhook.
 """
@@ -34,6 +44,7 @@ Tested on a Japanese corpus (tests/test_phrases_japanese.py) through the webhook
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -42,6 +53,8 @@ from live.japanese import LONG, Token, fold, has_japanese, tokens
 PATTERN_PREFIX = "re:"
 MAX_PHRASE_CHARS = 200
 _NOT_WORD = re.compile(r"[^\w']+")
+# The kanji and katakana a Japanese phrase starts with: inflection changes what follows.
+_STEM = re.compile(r"[\u30a0-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆ヶ]+")
 # A reading shorter than this is too common a sound to raise anything on.
 MIN_READING_CHARS = 2
 
@@ -79,6 +92,9 @@ class Phrase:
     pattern: re.Pattern[str] | None  # re: phrases
     keys: tuple[str, ...] | None = None  # Japanese phrases: their words' dictionary forms
     reading: str = ""  # ... and how they are read, in hiragana
+    # ... and what a folded line must show for the phrase to be in it (see the module);
+    # None: no written stem, the line is always analysed.
+    hints: tuple[str, ...] | None = None
 
     @classmethod
     def of(cls, raw: str) -> Phrase:
@@ -94,8 +110,12 @@ class Phrase:
             said = tokens(raw, LONG, readings=True)
             if not said:
                 raise BadPhrase(f"{raw[:40]!r} has no words to match")
-            return cls(raw, None, None, tuple(t.key for t in said),
-                       "".join(t.reading for t in said))  # fmt: skip
+            reading = "".join(t.reading for t in said)
+            stem = _STEM.match(unicodedata.normalize("NFKC", raw).strip())
+            hints = (
+                tuple(h for h in (fold(stem.group()), reading) if h) if stem is not None else None
+            )
+            return cls(raw, None, None, tuple(t.key for t in said), reading, hints)
         needle = words(raw)
         if needle.strip() == "":
             raise BadPhrase(f"{raw[:40]!r} has no words to match")
@@ -104,6 +124,10 @@ class Phrase:
     @property
     def japanese(self) -> bool:
         return self.keys is not None
+
+    def may_be_in(self, folded_line: str) -> bool:
+        """False when the folded line cannot hold this Japanese phrase (no analysis needed)."""
+        return self.hints is None or any(h in folded_line for h in self.hints)
 
     def said(self, said_words: str) -> bool:
         """Spaced scripts and patterns, on `words(line)`."""
@@ -162,10 +186,14 @@ class Matcher:
         line: list[Token] | None = None
         blocked: list[Span] = []
         hits: list[str] = []
+        folded: str | None = None
         for phrase in self.phrases:
             if phrase.japanese:
                 if line is None:
-                    if not has_japanese(text):
+                    folded = fold(text) if folded is None else folded
+                    if not has_japanese(text) or not any(
+                        p.may_be_in(folded) for p in self.phrases if p.japanese
+                    ):
                         line = []
                     else:
                         line = tokens(text, LONG)

@@ -236,15 +236,17 @@ def test_every_stream_and_the_api_mask_numbers_the_floor_way(tokyo: Wired) -> No
 
     # /events: the snapshot a lead's softphone or wallboard receives.
     base = served(tokyo).base_url
+    # The snapshot (one `conference` per live call, then `sync`): without it the stream
+    # sends only changes, and a quiet floor sends none (a test once waited for ever here).
     with httpx.Client(base_url=base, timeout=10) as http, connect_sse(
-        http, "GET", "/events", headers={"Authorization": f"Bearer {API_TOKEN}"}
+        http, "GET", "/events?snapshot=1", headers={"Authorization": f"Bearer {API_TOKEN}"}
     ) as source:  # fmt: skip
         seen: dict[str, str] = {}
         for event in source.iter_sse():
             if event.event == "conference":
                 doc = json.loads(event.data)
                 seen[doc["sid"]] = customer(doc)
-            if len(seen) == len(calls):
+            if len(seen) == len(calls) or event.event == "sync":
                 break
     assert {k: seen[sid] for k, sid in calls.items()} == expected
 

@@ -158,6 +158,8 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
 PAGES = {
     "floor": "/",
     "queues": "/queues",
+    "agents": "/agents",
+    "day": "/day",
     "calls": "/calls",
     "audit": "/audit",
     "wallboard": "/wallboard",

@@ -49,8 +49,13 @@ def activity_controls(page: ui.Page, card: Card, names: list[str]) -> None:
     with st.form(f"activity-{key}", border=False):
         cols = st.columns([2, 2, 4, 1.4])
         activity = cols[0].selectbox("Activity", names, key=f"act-{key}")
-        when = cols[1].radio("When", ["now", "after this call"], key=f"when-{key}",
-                             horizontal=True, disabled=not card.task_sid)  # fmt: skip
+        if card.task_sid:
+            when = cols[1].radio("When", ["now", "after this call"], key=f"when-{key}",
+                                 horizontal=True)  # fmt: skip
+        else:
+            # Not on a call: only "now" (a disabled radio's grey labels failed axe's contrast).
+            when = "now"
+            cols[1].markdown("When: **now** (not on a call)")
         reason = cols[2].text_input("Reason", key=f"why-{key}", max_chars=200,
                                     placeholder="e.g. 1on1 / 研修")  # fmt: skip
         if cols[3].form_submit_button("Set", type="primary"):

@@ -101,7 +101,9 @@ def test_japanese_names_and_the_floor_clock_in_a_browser_elsewhere(
 
         queues = new_york_page(browser)
         queues.goto(f"{url}/queues{link()}")
-        expect(queues.get_by_text("Agents", exact=True)).to_be_visible(timeout=FIRST_LOAD_MS)
+        expect(queues.get_by_role("heading", name="Agents", exact=True)).to_be_visible(
+            timeout=FIRST_LOAD_MS
+        )
         agents = queues.locator("tr[data-agent]")
         expect(agents).to_have_count(3)
         # Same attention: bob (Latin), then by reading: すずき before たなか.

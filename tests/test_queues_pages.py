@@ -94,7 +94,9 @@ def test_a_caller_shows_on_the_wallboard_and_listen_joins_an_agents_call(
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         page.set_default_timeout(UI_TIMEOUT_MS)
         page.goto(f"{url}/queues{link()}")
-        expect(page.get_by_text("Agents", exact=True)).to_be_visible(timeout=FIRST_LOAD_MS)
+        expect(page.get_by_role("heading", name="Agents", exact=True)).to_be_visible(
+            timeout=FIRST_LOAD_MS
+        )
         busy = page.locator("tr[data-agent]", has=page.get_by_role("button", name="Listen"))
         expect(busy).to_have_count(1)
         busy.get_by_role("button", name="Listen").click()

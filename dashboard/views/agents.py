@@ -28,6 +28,7 @@ from access.principal import of_supervisor
 from dashboard import agent_cards, board, ui
 from dashboard.agent_cards import ALL, Card
 from dashboard.runtime import Unavailable
+from dashboard.text import literal
 
 # The controls below the cards (stuck wrap-ups, the chosen agent's state) are read again this
 # often; the cards themselves never wait for a rerun.
@@ -102,7 +103,9 @@ def call_controls(page: ui.Page, card: Card) -> None:
         st.session_state["end-asked"] = sid
         st.rerun(scope="fragment")
     if asked:
-        st.warning(f"End the call of {card.name} with {customer} for everyone on it?")
+        st.warning(
+            f"End the call of {literal(card.name)} with {literal(customer)} for everyone on it?"
+        )
         yes, no = st.columns(2)
         if yes.button(f"End {card.name}'s call with {customer}", type="primary", key=f"y-{sid}"):
             st.session_state.pop("end-asked", None)
@@ -178,7 +181,7 @@ def controls_part(page: ui.Page) -> None:
     try:
         names = [a.name for a in page.runtime.run(services.agent_state.activities())]
     except Exception as exc:  # Twilio away: the cards above still show
-        st.error(f"TaskRouter's activities could not be read: {exc}")
+        st.error(f"TaskRouter's activities could not be read: {literal(exc)}")
         return
     activity_controls(page, chosen, names)
     if chosen.phase == "wrapping":

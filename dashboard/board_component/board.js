@@ -123,6 +123,7 @@ class Board {
     for (const [name, label] of COLUMNS) {
       const th = head.appendChild(el("th", null, label));
       th.dataset.col = name;
+      th.title = label;
     }
     // The columns the supervisor hid (the page's Columns choice): one rule per column.
     this.hiding = this.root.appendChild(document.createElement("style"));
@@ -303,7 +304,7 @@ class Board {
     COLUMNS.forEach(([name], i) => {
       if (name in text && cells[i].textContent !== text[name]) {
         cells[i].textContent = text[name];
-        if (name === "said" || name === "why") cells[i].title = text[name]; // cut to fit
+        cells[i].title = text[name]; // any cell may be cut to fit: its whole text on hover
       }
     });
     entry.tr.classList.toggle("ep-help", row.alerts.startsWith("HELP"));

@@ -23,6 +23,7 @@ import binascii
 import contextlib
 import logging
 from base64 import b64decode
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -40,7 +41,7 @@ PATH = "/twilio/media-stream"
 MAX_MESSAGE_BYTES = 64 * 1024  # a media message is ~300 bytes; anything this large is not Twilio
 
 
-def ws_checker(auth_token: str, base_url: str, shared: dict[str, str]) -> SignatureChecker:
+def ws_checker(auth_token: str, base_url: str, shared: Mapping[str, str]) -> SignatureChecker:
     """A checker over the wss:// form of the public base URL (what Twilio was given)."""
     ws_base = base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
     return SignatureChecker(auth_token, ws_base, shared)

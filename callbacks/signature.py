@@ -30,7 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 ALGORITHMS = {"HMAC_SHA1": hashlib.sha1, "HMAC_SHA256": hashlib.sha256}
@@ -66,7 +66,7 @@ def _other_port_form(url: str) -> str:
 
 class SignatureChecker:
     def __init__(
-        self, auth_token: str, public_base_url: str, shared_keys: dict[str, str] | None = None,
+        self, auth_token: str, public_base_url: str, shared_keys: Mapping[str, str] | None = None,
         fragments: tuple[str, ...] = (),
     ) -> None:  # fmt: skip
         self._token = auth_token.encode("utf-8")

@@ -230,6 +230,14 @@ def _hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings_table(args: argparse.Namespace) -> int:
+    """README's settings table is this output (tests/test_settings_documented.py)."""
+    from earpiece.settings import markdown_table
+
+    print(markdown_table(), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="earpiece", description="Earpiece: a live supervisor board for Twilio contact centers."
@@ -260,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--host", default="127.0.0.1")
     dash.add_argument("--port", type=int, default=8501)
     dash.set_defaults(run=_dashboard)
+
+    st = sub.add_parser("settings", help="every setting, its default and meaning (README's table)")
+    st.set_defaults(run=_settings_table)
 
     hp = sub.add_parser("hash-password", help="print a roster password_hash (reads the password)")
     hp.add_argument("--min-length", type=int, default=8)

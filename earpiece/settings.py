@@ -12,9 +12,10 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from pathlib import Path
-from typing import TypeVar
+from types import MappingProxyType
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -136,8 +137,8 @@ def _session_secret(raw: str) -> str:
     return raw
 
 
-def _shared_keys(raw: str) -> dict[str, str]:
-    keys = {}
+def _shared_keys(raw: str) -> Mapping[str, str]:
+    keys: dict[str, str] = {}
     for part in raw.split(","):
         key_id, sep, secret = part.strip().partition("=")
         if not sep or not key_id or not secret:
@@ -145,7 +146,7 @@ def _shared_keys(raw: str) -> dict[str, str]:
                 "TWILIO_WEBHOOK_SHARED_KEYS must be KEY_ID=SECRET pairs separated by commas"
             )
         keys[key_id] = secret
-    return keys
+    return MappingProxyType(keys)
 
 
 def _networks(raw: str) -> tuple[str, ...]:
@@ -172,150 +173,680 @@ def _namespace(raw: str) -> str:
     return raw
 
 
-# What each setting is for, quoted in the "missing" message so the one line
-# tells an operator what to supply.
-_PURPOSE = {
-    "TWILIO_ACCOUNT_SID": "the Twilio account SID (AC...)",
-    "TWILIO_AUTH_TOKEN": "the Twilio auth token; it also validates webhook signatures",
-    "PUBLIC_BASE_URL": "the URL at which Twilio reaches the callback service",
-    "EARPIECE_API_TOKEN": "the service token for wallboards and integrations (read-only)",
-    "EARPIECE_SESSION_SECRET": "at least 32 random bytes that sign the dashboard's sessions "
-    "(make one: python -c 'import secrets; print(secrets.token_urlsafe(32))')",
-}
+def _text(raw: str) -> str:
+    return raw
+
+
+def _roster(raw: str) -> Path:
+    if not Path(raw).is_file():
+        raise SettingError(f"EARPIECE_ROSTER names {raw!r}, which is not a readable file")
+    return Path(raw)
+
+
+def _transcription_language(raw: str) -> str:
+    """A code Twilio's Real-Time Transcription offers (earpiece/languages.py), as written."""
+    if not is_offered(raw):
+        raise SettingError(
+            f"EARPIECE_TRANSCRIPTION_LANGUAGE {raw[:40]!r} is not a language Twilio's real-time "
+            "transcription offers (BCP 47 as Twilio spells it, e.g. ja-JP, en-US)"
+        )
+    return raw
+
+
+# -- the table ------------------------------------------------------------------------------
+#
+# Every setting is one field of `Settings` below, declared once with `setting()`: its type
+# (the annotation), its environment name, how the text is read and checked, its default,
+# what README's table shows as the default when that is not the value itself, what it does,
+# and a valid value other than the default (README's example, and the sample the test that
+# every setting takes effect sets). `load()` and README's settings table (`earpiece
+# settings --markdown`, checked equal by tests/test_settings_documented.py) are built from
+# it, so a setting cannot be documented and never read, or read and never documented
+# (issue 24: five documented settings were never read when each was written in five places).
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One setting: how `load()` reads it and how README describes it."""
+
+    env: str
+    cast: Callable[[str], Any]
+    meaning: str
+    example: str
+    shown_default: str | None  # README's default column; None: the default itself
+    required: str | None  # the one line's end when a command needs it and it is unset
+    internal: bool  # read, but not for operators (not in README's table)
+
+
+def setting(
+    env: str,
+    cast: Callable[[str], T],
+    default: T,
+    meaning: str,
+    *,
+    example: str,
+    shown: str | None = None,
+    required: str | None = None,
+    internal: bool = False,
+) -> T:
+    """A `Settings` field read from `env` (the default when unset or empty)."""
+    spec = Spec(env, cast, meaning, example, shown, required, internal)
+    if isinstance(default, Mapping):  # a mutable default is made afresh (dataclasses' rule)
+        empty: T = field(default_factory=lambda: default, metadata={"spec": spec})
+        return empty
+    made: T = field(default=default, metadata={"spec": spec})
+    return made
+
+
+def _secs(env: str) -> Callable[[str], float]:
+    return _positive_float(env)
+
+
+def _count(env: str) -> Callable[[str], int]:
+    return _positive_int(env)
 
 
 @dataclass(frozen=True)
 class Settings:
-    redis_url: str | None = None
-    data_dir: Path = Path(".earpiece")
-    namespace: str = "ep"
-    twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
-    twilio_api_base_url: str | None = None
-    twilio_region: str | None = None
-    twilio_edge: str | None = None
+    redis_url: str | None = setting(
+        "REDIS_URL",
+        _redis_url,
+        None,
+        "any Redis >= 6.2 (`redis://`, `rediss://`, `unix://`), or any node of a Redis Cluster "
+        "(detected by itself)",
+        example="redis://127.0.0.1:6390/0",
+        shown="embedded",
+    )
+    data_dir: Path = setting(
+        "EARPIECE_DATA_DIR",
+        Path,
+        Path(".earpiece"),
+        "the embedded Redis's files (append-only, kept across restarts); processes sharing it "
+        "share one server. Made 0700, its files 0600 (Redis's, the SQLite archive and its "
+        "`-wal`/`-shm`): readable by Earpiece's user only",
+        example="/tmp/earpiece-elsewhere",
+        shown="`./.earpiece`",
+    )
+    namespace: str = setting(
+        "EARPIECE_NAMESPACE",
+        _namespace,
+        "ep",
+        "the floor's Redis hash tag: several floors can share one Redis or Cluster",
+        example="floor2",
+    )
+    twilio_account_sid: str | None = setting(
+        "TWILIO_ACCOUNT_SID",
+        _text,
+        None,
+        "the Twilio account SID (`AC…`)",
+        example="AC" + "1" * 32,
+        required="the Twilio account SID (AC...)",
+    )
+    twilio_auth_token: str | None = setting(
+        "TWILIO_AUTH_TOKEN",
+        _text,
+        None,
+        "the Twilio account's auth token; it also checks webhook signatures",
+        example="another-token",
+        required="the Twilio auth token; it also validates webhook signatures",
+    )
+    twilio_api_base_url: str | None = setting(
+        "TWILIO_API_BASE_URL",
+        _http_url("TWILIO_API_BASE_URL"),
+        None,
+        "send every REST call here instead (the simulator)",
+        example="http://127.0.0.1:8700",
+        shown="real Twilio",
+    )
+    twilio_region: str | None = setting(
+        "TWILIO_REGION",
+        _text,
+        None,
+        "for real Twilio, e.g. `jp1`: every REST call, recordings' media too, goes to the "
+        "region's host (`api.tokyo.jp1.twilio.com`); a region alone takes its own edge "
+        "(`jp1` → `tokyo`)",
+        example="jp1",
+    )
+    twilio_edge: str | None = setting(
+        "TWILIO_EDGE", _text, None, "the edge with `TWILIO_REGION`, e.g. `tokyo`", example="tokyo"
+    )
     # Twilio's shared webhook signing keys (public beta), by key id: key_id=secret,...
-    webhook_shared_keys: dict[str, str] = field(default_factory=dict)
-    public_base_url: str | None = None
-    api_token: str | None = None
-    roster_path: Path | None = None
-    # Limits and retention: each one a named setting with a default.
-    max_body_bytes: int = 64 * 1024
-    history_seconds: int = 24 * 3600
-    feed_maxlen: int = 20_000
-    sse_ping_seconds: float = 15.0
-    sse_send_timeout_seconds: float = 10.0
-    sse_max_clients: int = 500
-    sse_queue_size: int = 1000
-    # Fair shares (issue 22): one person (whatever credential: the service token is one too)
-    # holds at most this many open streams and distinct board views in one process, and is
-    # given at most this many one-time tickets a minute (all processes together).
-    streams_per_person: int = 20
-    board_views_per_person: int = 8
-    tickets_per_minute: int = 60
-    call_wait_max_seconds: float = 30.0
-    long_hold_seconds: float = 60.0
-    long_call_seconds: float = 600.0
-    dead_air_seconds: float = 15.0
-    overtalk_seconds: float = 3.0
-    # Supervisor legs: the caller ID Twilio shows, how long a leg may ring
-    # before it is given up, and Twilio 429 retries.
-    caller_id: str = "+15005550006"
-    dialing_timeout_seconds: float = 45.0
-    sweep_seconds: float = 5.0
-    twilio_retries: int = 3
-    audit_retention_days: int = 90
-    # The dashboard: how often it refreshes, whether customer numbers are
-    # masked, and its sign-in sessions (signed with the session secret, or a
-    # key derived from the Twilio auth token when none is set).
-    dashboard_refresh_seconds: float = 0.5
-    mask_customer_numbers: bool = True
-    session_secret: str | None = None
-    session_hours: float = 12.0  # a session's hard maximum age, enforced by the server
-    # A one-time sign-in link (`earpiece signin-link`) is good this long.
-    signin_link_minutes: float = 15.0
-    # Sign-in throttling: after this many failures for one ID or one address, each further
-    # attempt waits twice as long as the one before (from signin_lock_seconds).
-    signin_max_failures: int = 5
-    signin_lock_seconds: float = 30.0
-    # The proxies (addresses or CIDRs) whose X-Forwarded-For is believed: a sign-in's address
-    # is the last one before them. None by default: the connection's own address.
-    trusted_proxies: tuple[str, ...] = ()
-    # `earpiece demo` only: the demo roster may be used when EARPIECE_ROSTER is unset.
-    demo: bool = False
+    webhook_shared_keys: Mapping[str, str] = setting(
+        "TWILIO_WEBHOOK_SHARED_KEYS",
+        _shared_keys,
+        MappingProxyType({}),
+        "`KEY_ID=SECRET,…`: Twilio's shared webhook signing keys (public beta): a callback whose "
+        "`X-Twilio-Webhooks-Signature-Settings` names one of them is checked with its secret "
+        "and algorithm (HMAC-SHA256); one without that header, with the auth token",
+        example="key1=secret1",
+    )
+    public_base_url: str | None = setting(
+        "PUBLIC_BASE_URL",
+        _http_url("PUBLIC_BASE_URL"),
+        None,
+        "the URL at which Twilio reaches the callback service; signatures are checked against it",
+        example="https://earpiece.example",
+        required="the URL at which Twilio reaches the callback service",
+    )
+    api_token: str | None = setting(
+        "EARPIECE_API_TOKEN",
+        _text,
+        None,
+        "the service token for wallboards and integrations: reads `/api/*` and `/events`, "
+        "never acts as a person",
+        example="a-service-token",
+        required="the service token for wallboards and integrations (read-only)",
+    )
+    roster_path: Path | None = setting(
+        "EARPIECE_ROSTER",
+        _roster,
+        None,
+        "teams, agents, supervisors (TOML; `earpiece/demo_roster.toml` is an example); a "
+        "process started without one stops with one line",
+        example="earpiece/demo_roster.toml",
+        shown="— (required; `earpiece demo` uses the demo roster)",
+    )
+    session_secret: str | None = setting(
+        "EARPIECE_SESSION_SECRET",
+        _session_secret,
+        None,
+        "at least 32 random bytes (`python -c 'import secrets; "
+        "print(secrets.token_urlsafe(32))'`): Redis keeps dashboard sessions under its HMAC; "
+        "never derived from another secret",
+        example="s" * 40,
+        shown="— (required by the dashboard; `earpiece demo` makes one)",
+        required="at least 32 random bytes that sign the dashboard's sessions "
+        "(make one: python -c 'import secrets; print(secrets.token_urlsafe(32))')",
+    )
+    session_hours: float = setting(
+        "EARPIECE_SESSION_HOURS",
+        _secs("EARPIECE_SESSION_HOURS"),
+        12.0,
+        "a dashboard session's hard maximum age, enforced by the server",
+        example="3",
+    )
+    signin_link_minutes: float = setting(
+        "EARPIECE_SIGNIN_LINK_MINUTES",
+        _secs("EARPIECE_SIGNIN_LINK_MINUTES"),
+        15.0,
+        "how long a one-time sign-in link (`earpiece signin-link`) is good",
+        example="5",
+    )
+    signin_max_failures: int = setting(
+        "EARPIECE_SIGNIN_MAX_FAILURES",
+        _count("EARPIECE_SIGNIN_MAX_FAILURES"),
+        5,
+        "after this many failed sign-ins for one ID *from one address*, each further attempt "
+        "there waits twice as long as the last (from `EARPIECE_SIGNIN_LOCK_SECONDS`, at most "
+        "an hour), refused without hashing meanwhile; an address alone after ten times as "
+        "many; an ID from addresses it never signed in from after twice as many (see "
+        "Passwords)",
+        example="9",
+    )
+    signin_lock_seconds: float = setting(
+        "EARPIECE_SIGNIN_LOCK_SECONDS",
+        _secs("EARPIECE_SIGNIN_LOCK_SECONDS"),
+        30.0,
+        "the first wait after `EARPIECE_SIGNIN_MAX_FAILURES` failures",
+        example="7",
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        "EARPIECE_TRUSTED_PROXIES",
+        _networks,
+        (),
+        "addresses or CIDRs (comma-separated, e.g. `10.0.0.0/8`) of your proxies: their "
+        "`X-Forwarded-For` gives the client's address (the last one before them), for both "
+        "services. Unset: nobody's is believed, the connection's own address counts",
+        example="10.0.0.0/8",
+    )
     # OIDC: access tokens of this issuer (for this audience) are accepted on the API, and
     # the dashboard offers single sign-on through it (st.login).
-    oidc_issuer: str | None = None
-    oidc_audience: str | None = None
-    oidc_claim: str = "email"
-    oidc_client_id: str | None = None
-    oidc_client_secret: str | None = None
-    # The longest an OIDC token may live (exp - iat) to be accepted (access/oidc.py): such a
-    # token cannot be revoked, so a stolen one is good until it expires. Two hours accepts
-    # Entra ID's default (a random 60-90 minutes) and Okta's (one hour); a provider issuing
-    # day-long tokens must be told to issue shorter ones, or this raised knowingly.
-    oidc_max_token_seconds: float = 7200.0
-    # JSON API bodies larger than this are refused (413) before they are parsed.
-    api_max_body_bytes: int = 16 * 1024
-    # A signed callback dated further than this from now is nonsense (400).
-    event_skew_seconds: float = 24 * 3600.0
-    # The change feed keeps entries this long (and at most EARPIECE_FEED_MAXLEN of them).
-    feed_max_age_seconds: int = 3600
-    dashboard_url: str = "http://127.0.0.1:8501"
-    # Where supervisors' browsers reach the callback service's live board stream
-    # (/events/board); PUBLIC_BASE_URL when unset.
-    feed_url: str | None = None
-    # TaskRouter (issue 12): the Workspace followed (events of another are ignored, and
-    # the reconciler repairs from this one), "today" for queue counts, and the service
-    # level's threshold.
-    workspace_sid: str | None = None
-    timezone: str = "UTC"
-    # How people read times, numbers and names (issue 25): the language of a supervisor
-    # without one in the roster, and the floor's country (its numbers are written the
-    # national way; unset: the country of EARPIECE_TIMEZONE when that zone is in one).
-    language: str = "en"
-    country: str | None = None
-    service_level_seconds: float = 20.0
-    # Wallboard colours: a queue whose longest wait passes this, or whose service level
-    # falls under the target, shows red.
-    queue_wait_alert_seconds: float = 60.0
-    service_level_target: float = 0.8
-    routing_stuck_seconds: float = 15.0
-    wrapup_alert_seconds: float = 120.0
-    away_alert_seconds: float = 900.0
-    # Never wrong for long: reconciliation with Twilio, and ending orphaned
-    # (FIELD-NOTES 2) and duplicate (FIELD-NOTES 4) conferences.
-    reconcile_seconds: float = 30.0
-    orphan_seconds: float = 20.0
-    end_orphans: bool = True
-    duplicate_seconds: float = 5.0
-    end_duplicates: bool = True
-    # The <Conference region> of the TwiML endpoints (TWILIO_REGION when unset).
-    conference_region: str | None = None
-    # Live transcripts (issue 15): the language Twilio transcribes (BCP-47), and how long a
-    # monitored call keeps its transcription after its last watcher.
-    transcription_language: str = "en-US"
-    transcription_grace_seconds: float = 30.0
-    # Listening in the browser (issue 26): a call's Media Stream stops this long after the
-    # last browser hearing it closed (a supervisor who reloads does not restart it).
-    listen_grace_seconds: float = 10.0
-    # The archive of ended calls (issue 16): where (unset: SQLite in data_dir), how long.
-    archive_url: str | None = None
-    archive_retention_days: int = 90
-    archive_settle_seconds: float = 5.0
+    oidc_issuer: str | None = setting(
+        "EARPIECE_OIDC_ISSUER",
+        _http_url("EARPIECE_OIDC_ISSUER"),
+        None,
+        "accept the issuer's OIDC access tokens (JWT, checked against its published keys) "
+        "for `EARPIECE_OIDC_AUDIENCE` on the API; the person is the issuer's `sub`, found the "
+        "first time by `EARPIECE_OIDC_CLAIM`",
+        example="https://login.example",
+    )
+    oidc_audience: str | None = setting(
+        "EARPIECE_OIDC_AUDIENCE",
+        _text,
+        None,
+        "the audience (`aud`) Earpiece's access tokens carry (required with the issuer)",
+        example="earpiece-api",
+    )
+    oidc_claim: str = setting(
+        "EARPIECE_OIDC_CLAIM",
+        _text,
+        "email",
+        "the claim that finds a person the first time (a *verified* `email`)",
+        example="preferred_username",
+    )
+    oidc_client_id: str | None = setting(
+        "EARPIECE_OIDC_CLIENT_ID",
+        _text,
+        None,
+        "with the issuer and the secret: single sign-on on the dashboard (Streamlit's `st.login`)",
+        example="earpiece-dashboard",
+    )
+    oidc_client_secret: str | None = setting(
+        "EARPIECE_OIDC_CLIENT_SECRET",
+        _text,
+        None,
+        "the dashboard's OIDC client secret",
+        example="client-secret",
+    )
+    # Such a token cannot be revoked, so a stolen one is good until it expires.
+    oidc_max_token_seconds: float = setting(
+        "EARPIECE_OIDC_MAX_TOKEN_SECONDS",
+        _secs("EARPIECE_OIDC_MAX_TOKEN_SECONDS"),
+        7200.0,
+        "the longest an OIDC access token may live (`exp - iat`) to be accepted: it cannot be "
+        "revoked, so a stolen one works until it expires. Two hours takes Entra ID's default "
+        "(a random 60 to 90 minutes) and Okta's (one hour); lower the provider's lifetime rather "
+        "than raise this",
+        example="600",
+    )
+    # Limits and retention: each one a named setting with a default.
+    api_max_body_bytes: int = setting(
+        "EARPIECE_API_MAX_BODY_BYTES",
+        _count("EARPIECE_API_MAX_BODY_BYTES"),
+        16 * 1024,
+        "a larger JSON body gets 413, unread",
+        example="1000",
+    )
+    max_body_bytes: int = setting(
+        "EARPIECE_MAX_BODY_BYTES",
+        _count("EARPIECE_MAX_BODY_BYTES"),
+        64 * 1024,
+        "a larger webhook body gets 413",
+        example="1000",
+    )
+    event_skew_seconds: float = setting(
+        "EARPIECE_EVENT_SKEW_SECONDS",
+        _secs("EARPIECE_EVENT_SKEW_SECONDS"),
+        24 * 3600.0,
+        "a signed callback dated further than this from now is refused (400)",
+        example="600",
+    )
+    history_seconds: int = setting(
+        "EARPIECE_HISTORY_SECONDS",
+        _count("EARPIECE_HISTORY_SECONDS"),
+        24 * 3600,
+        "how long an ended conference is kept",
+        example="60",
+    )
+    feed_maxlen: int = setting(
+        "EARPIECE_FEED_MAXLEN",
+        _count("EARPIECE_FEED_MAXLEN"),
+        20_000,
+        "change-feed entries kept for `Last-Event-ID` resumption",
+        example="10",
+    )
+    feed_max_age_seconds: int = setting(
+        "EARPIECE_FEED_MAX_AGE_SECONDS",
+        _count("EARPIECE_FEED_MAX_AGE_SECONDS"),
+        3600,
+        "change-feed entries older than this are dropped (besides `EARPIECE_FEED_MAXLEN`)",
+        example="60",
+    )
+    sse_ping_seconds: float = setting(
+        "EARPIECE_SSE_PING_SECONDS",
+        _secs("EARPIECE_SSE_PING_SECONDS"),
+        15.0,
+        "SSE keep-alive: a comment this often on an idle stream",
+        example="3",
+    )
+    sse_send_timeout_seconds: float = setting(
+        "EARPIECE_SSE_SEND_TIMEOUT_SECONDS",
+        _secs("EARPIECE_SSE_SEND_TIMEOUT_SECONDS"),
+        10.0,
+        "a stream whose client takes longer than this to take a message is closed",
+        example="3",
+    )
+    sse_max_clients: int = setting(
+        "EARPIECE_SSE_MAX_CLIENTS",
+        _count("EARPIECE_SSE_MAX_CLIENTS"),
+        500,
+        "open streams one process serves; the next is 503",
+        example="3",
+    )
+    sse_queue_size: int = setting(
+        "EARPIECE_SSE_QUEUE_SIZE",
+        _count("EARPIECE_SSE_QUEUE_SIZE"),
+        1000,
+        "messages queued for one slow stream before it is closed (it resumes by `Last-Event-ID`)",
+        example="3",
+    )
+    # Fair shares (issue 22): one person (whatever credential: the service token is one too).
+    streams_per_person: int = setting(
+        "EARPIECE_STREAMS_PER_PERSON",
+        _count("EARPIECE_STREAMS_PER_PERSON"),
+        20,
+        "one person's fair share of a process's streams (`/events`, `/events/board`, "
+        "`/events/transcript` together; the service token counts as one person): the next is "
+        "429 with the reason",
+        example="3",
+    )
+    board_views_per_person: int = setting(
+        "EARPIECE_BOARD_VIEWS_PER_PERSON",
+        _count("EARPIECE_BOARD_VIEWS_PER_PERSON"),
+        8,
+        "distinct board views (sets of filters) one person may watch in a process: the next "
+        "new one is 429",
+        example="3",
+    )
+    tickets_per_minute: int = setting(
+        "EARPIECE_TICKETS_PER_MINUTE",
+        _count("EARPIECE_TICKETS_PER_MINUTE"),
+        60,
+        "one-time stream tickets one person may be given a minute, on all processes "
+        "together: the next is 429 (`Retry-After`)",
+        example="3",
+    )
+    call_wait_max_seconds: float = setting(
+        "EARPIECE_CALL_WAIT_MAX_SECONDS",
+        _secs("EARPIECE_CALL_WAIT_MAX_SECONDS"),
+        30.0,
+        "longest `?wait=` on `GET /api/calls/{sid}`",
+        example="3",
+    )
+    long_hold_seconds: float = setting(
+        "EARPIECE_LONG_HOLD_SECONDS",
+        _secs("EARPIECE_LONG_HOLD_SECONDS"),
+        60.0,
+        "when the `long-hold` alert appears",
+        example="3",
+    )
+    long_call_seconds: float = setting(
+        "EARPIECE_LONG_CALL_SECONDS",
+        _secs("EARPIECE_LONG_CALL_SECONDS"),
+        600.0,
+        "when the `long-call` alert appears",
+        example="3",
+    )
+    dead_air_seconds: float = setting(
+        "EARPIECE_DEAD_AIR_SECONDS",
+        _secs("EARPIECE_DEAD_AIR_SECONDS"),
+        15.0,
+        "when `dead-air` appears (nobody speaking while customer and agent are on, on a call "
+        "that has sent speech events)",
+        example="3",
+    )
+    overtalk_seconds: float = setting(
+        "EARPIECE_OVERTALK_SECONDS",
+        _secs("EARPIECE_OVERTALK_SECONDS"),
+        3.0,
+        "when `overtalk` (both speaking) appears",
+        example="7",
+    )
+    # Supervisor legs: the caller ID Twilio shows, how long a leg may ring before it is
+    # given up, and Twilio 429 retries.
+    caller_id: str = setting(
+        "EARPIECE_CALLER_ID",
+        _text,
+        "+15005550006",
+        "the `From` of the legs that ring supervisors",
+        example="+815012345678",
+    )
+    dialing_timeout_seconds: float = setting(
+        "EARPIECE_DIALING_TIMEOUT_SECONDS",
+        _secs("EARPIECE_DIALING_TIMEOUT_SECONDS"),
+        45.0,
+        "a supervisor leg still ringing after this is hung up",
+        example="3",
+    )
+    sweep_seconds: float = setting(
+        "EARPIECE_SWEEP_SECONDS",
+        _secs("EARPIECE_SWEEP_SECONDS"),
+        5.0,
+        "how often ringing supervisor legs are checked",
+        example="3",
+    )
+    twilio_retries: int = setting(
+        "EARPIECE_TWILIO_RETRIES",
+        _count("EARPIECE_TWILIO_RETRIES"),
+        3,
+        "retries of a Twilio request answered 429, with backoff and jitter",
+        example="7",
+    )
+    audit_retention_days: int = setting(
+        "EARPIECE_AUDIT_RETENTION_DAYS",
+        _count("EARPIECE_AUDIT_RETENTION_DAYS"),
+        90,
+        "how long the audit trail is kept",
+        example="3",
+    )
+    dashboard_refresh_seconds: float = setting(
+        "EARPIECE_DASHBOARD_REFRESH_SECONDS",
+        _secs("EARPIECE_DASHBOARD_REFRESH_SECONDS"),
+        0.5,
+        "the live board's pace: a change is pushed to the dashboards at most this often (and "
+        "at least once a second while anyone watches)",
+        example="3",
+    )
+    mask_customer_numbers: bool = setting(
+        "EARPIECE_MASK_CUSTOMER_NUMBERS",
+        _boolean("EARPIECE_MASK_CUSTOMER_NUMBERS"),
+        True,
+        "`false`: every role sees customers' numbers whole where one person reads them (as if "
+        "`[access] full_numbers` named every role); the board stream and wallboard stay "
+        'masked ("The floor\'s clock, numbers and names")',
+        example="false",
+    )
+    # `earpiece demo` only: the demo roster may be used when EARPIECE_ROSTER is unset.
+    demo: bool = setting(
+        "EARPIECE_DEMO",
+        _boolean("EARPIECE_DEMO"),
+        False,
+        "set by `earpiece demo` for its processes: the demo roster stands in for `EARPIECE_ROSTER`",
+        example="true",
+        internal=True,
+    )
+    dashboard_url: str = setting(
+        "EARPIECE_DASHBOARD_URL",
+        _http_url("EARPIECE_DASHBOARD_URL"),
+        "http://127.0.0.1:8501",
+        "where the dashboard is served, for `earpiece signin-link`",
+        example="https://dashboard.example",
+    )
+    feed_url: str | None = setting(
+        "EARPIECE_FEED_URL",
+        _http_url("EARPIECE_FEED_URL"),
+        None,
+        "where supervisors' browsers reach the callback service for the live board "
+        "(`/events/board`)",
+        example="https://feed.example",
+        shown="`PUBLIC_BASE_URL`",
+    )
+    # TaskRouter (issue 12).
+    workspace_sid: str | None = setting(
+        "TWILIO_WORKSPACE_SID",
+        _text,
+        None,
+        "the TaskRouter Workspace followed: others' events are ignored, and the reconciler "
+        "repairs queues and agents from it",
+        example="WS" + "1" * 32,
+    )
+    timezone: str = setting(
+        "EARPIECE_TIMEZONE",
+        _timezone,
+        "UTC",
+        'the floor\'s clock (an IANA zone, e.g. `Asia/Tokyo`): where "today" starts for '
+        "queue counts and the Calls page, the zone of every time a person reads, and of API "
+        "dates given without an offset",
+        example="Asia/Tokyo",
+    )
+    # How people read times, numbers and names (issue 25).
+    language: str = setting(
+        "EARPIECE_LANGUAGE",
+        _language,
+        "en",
+        "`en` or `ja`: the dashboard's language for a supervisor without a roster `language`",
+        example="ja",
+    )
+    country: str | None = setting(
+        "EARPIECE_COUNTRY",
+        _country,
+        None,
+        "ISO 3166 code (`JP`): its numbers are written the national way (`03-1234-5678`), "
+        "others the international way",
+        example="US",
+        shown="the country of `EARPIECE_TIMEZONE` (none for `UTC`)",
+    )
+    service_level_seconds: float = setting(
+        "EARPIECE_SERVICE_LEVEL_SECONDS",
+        _secs("EARPIECE_SERVICE_LEVEL_SECONDS"),
+        20.0,
+        "a caller answered within this counts toward the service level (a queue's own in the "
+        "roster: `[queues.sales] service_level_seconds = 30`, and `wait_alert_seconds`)",
+        example="30",
+    )
+    service_level_target: float = setting(
+        "EARPIECE_SERVICE_LEVEL_TARGET",
+        _share("EARPIECE_SERVICE_LEVEL_TARGET"),
+        0.8,
+        "a queue under this service level (a share from 0 to 1) gets the `service-level` "
+        "alert and shows red",
+        example="0.9",
+    )
+    queue_wait_alert_seconds: float = setting(
+        "EARPIECE_QUEUE_WAIT_ALERT_SECONDS",
+        _secs("EARPIECE_QUEUE_WAIT_ALERT_SECONDS"),
+        60.0,
+        "`long-wait`: a caller waiting this long (in a queue, or in a live conference no agent "
+        "has joined yet; a waiting call ranks by its wait against this)",
+        example="5",
+    )
+    routing_stuck_seconds: float = setting(
+        "EARPIECE_ROUTING_STUCK_SECONDS",
+        _secs("EARPIECE_ROUTING_STUCK_SECONDS"),
+        15.0,
+        "`routing-stuck`: callers waiting this long while an agent of the queue is available",
+        example="5",
+    )
+    wrapup_alert_seconds: float = setting(
+        "EARPIECE_WRAPUP_ALERT_SECONDS",
+        _secs("EARPIECE_WRAPUP_ALERT_SECONDS"),
+        120.0,
+        "an agent's `long-wrap-up`",
+        example="5",
+    )
+    away_alert_seconds: float = setting(
+        "EARPIECE_AWAY_ALERT_SECONDS",
+        _secs("EARPIECE_AWAY_ALERT_SECONDS"),
+        900.0,
+        "an agent's `long-away` (unavailable, not on a call)",
+        example="5",
+    )
+    # Never wrong for long: reconciliation with Twilio, and ending orphaned (FIELD-NOTES 2)
+    # and duplicate (FIELD-NOTES 4) conferences.
+    reconcile_seconds: float = setting(
+        "EARPIECE_RECONCILE_SECONDS",
+        _secs("EARPIECE_RECONCILE_SECONDS"),
+        30.0,
+        "how often one process repairs the floor from Twilio's own list of live conferences",
+        example="3",
+    )
+    orphan_seconds: float = setting(
+        "EARPIECE_ORPHAN_SECONDS",
+        _secs("EARPIECE_ORPHAN_SECONDS"),
+        20.0,
+        "a customer left alone (the agent hung up) or an agent alone (no customer) for this "
+        "long gets the conference ended through Twilio's API (with `EARPIECE_END_ORPHANS`)",
+        example="3",
+    )
+    end_orphans: bool = setting(
+        "EARPIECE_END_ORPHANS",
+        _boolean("EARPIECE_END_ORPHANS"),
+        True,
+        "`false`: orphaned conferences are shown, not ended",
+        example="false",
+    )
+    duplicate_seconds: float = setting(
+        "EARPIECE_DUPLICATE_SECONDS",
+        _secs("EARPIECE_DUPLICATE_SECONDS"),
+        5.0,
+        "the lone half of a FriendlyName live twice is ended after this long (with "
+        "`EARPIECE_END_DUPLICATES`)",
+        example="3",
+    )
+    end_duplicates: bool = setting(
+        "EARPIECE_END_DUPLICATES",
+        _boolean("EARPIECE_END_DUPLICATES"),
+        True,
+        "`false`: duplicate conferences are shown, not ended",
+        example="false",
+    )
+    # The <Conference region> of the TwiML endpoints (TWILIO_REGION when unset: load()).
+    conference_region: str | None = setting(
+        "EARPIECE_CONFERENCE_REGION",
+        _text,
+        None,
+        "the `region` of the conferences the TwiML endpoints create (e.g. `jp1`)",
+        example="ie1",
+        shown="`TWILIO_REGION`",
+    )
+    # Live transcripts (issue 15).
+    transcription_language: str = setting(
+        "EARPIECE_TRANSCRIPTION_LANGUAGE",
+        _transcription_language,
+        DEFAULT_LANGUAGE,
+        "the language Twilio's Real-Time Transcription listens for (BCP 47, as Twilio's "
+        "`LanguageCode` takes it: `ja-JP`), for teams whose roster entry has no `language`; "
+        "checked at start against what Twilio offers",
+        example="ja-JP",
+    )
+    transcription_grace_seconds: float = setting(
+        "EARPIECE_TRANSCRIPTION_GRACE_SECONDS",
+        _secs("EARPIECE_TRANSCRIPTION_GRACE_SECONDS"),
+        30.0,
+        "a `monitored` team's call stays transcribed this long after its last supervisor left "
+        "or closed its page",
+        example="3",
+    )
+    # Listening in the browser (issue 26).
+    listen_grace_seconds: float = setting(
+        "EARPIECE_LISTEN_GRACE_SECONDS",
+        _secs("EARPIECE_LISTEN_GRACE_SECONDS"),
+        10.0,
+        "a call's Media Stream (Listen in browser) stops this long after the last browser "
+        "hearing it closed (a supervisor who reloads does not restart it)",
+        example="4",
+    )
+    # The archive of ended calls (issue 16).
+    archive_url: str | None = setting(
+        "EARPIECE_ARCHIVE_URL",
+        _text,
+        None,
+        "where ended calls are kept: `sqlite:///PATH` or `postgresql://user:pass@host/db`",
+        example="sqlite:////tmp/earpiece-elsewhere.sqlite3",
+        shown="SQLite in `EARPIECE_DATA_DIR`",
+    )
+    archive_retention_days: int = setting(
+        "EARPIECE_ARCHIVE_RETENTION_DAYS",
+        _count("EARPIECE_ARCHIVE_RETENTION_DAYS"),
+        90,
+        "ended calls, their reviews and recordings are deleted after this",
+        example="3",
+    )
+    archive_settle_seconds: float = setting(
+        "EARPIECE_ARCHIVE_SETTLE_SECONDS",
+        _secs("EARPIECE_ARCHIVE_SETTLE_SECONDS"),
+        5.0,
+        "a call is archived this long after it ended (its last callbacks land first)",
+        example="3",
+    )
 
     def require(self, *names: str) -> None:
         """Raise SettingError naming the first of `names` that is unset."""
-        attrs = {
-            "TWILIO_ACCOUNT_SID": self.twilio_account_sid,
-            "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
-            "PUBLIC_BASE_URL": self.public_base_url,
-            "EARPIECE_API_TOKEN": self.api_token,
-            "EARPIECE_SESSION_SECRET": self.session_secret,
-        }
         for name in names:
-            if not attrs[name]:
-                raise SettingError(f"{name} is not set: {_PURPOSE[name]}")
+            spec_field = _BY_ENV[name]
+            spec = _spec(spec_field)
+            if not getattr(self, spec_field.name):
+                raise SettingError(f"{name} is not set: {spec.required or spec.meaning}")
 
     @property
     def auth_token(self) -> str:
@@ -347,14 +878,41 @@ class Settings:
         return self.api_token
 
 
-def _transcription_language(raw: str) -> str:
-    """A code Twilio's Real-Time Transcription offers (earpiece/languages.py), as written."""
-    if not is_offered(raw):
-        raise SettingError(
-            f"EARPIECE_TRANSCRIPTION_LANGUAGE {raw[:40]!r} is not a language Twilio's real-time "
-            "transcription offers (BCP 47 as Twilio spells it, e.g. ja-JP, en-US)"
-        )
-    return raw
+def _spec(item: Field[Any]) -> Spec:
+    spec = item.metadata["spec"]
+    assert isinstance(spec, Spec)
+    return spec
+
+
+SETTINGS: tuple[Field[Any], ...] = fields(Settings)
+_BY_ENV = {_spec(item).env: item for item in SETTINGS}
+
+
+def _shown(item: Field[Any]) -> str:
+    spec = _spec(item)
+    if spec.shown_default is not None:
+        return spec.shown_default
+    factory = item.default_factory
+    value = item.default if item.default is not MISSING or factory is MISSING else factory()
+    if value is None or value == () or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return f"`{value}`"
+    return str(value)
+
+
+def markdown_table() -> str:
+    """README's settings table, from the fields above (`earpiece settings --markdown`)."""
+    rows = ["| name | default | meaning |", "|---|---|---|"]
+    for item in SETTINGS:
+        spec = _spec(item)
+        if not spec.internal:
+            rows.append(f"| `{spec.env}` | {_shown(item)} | {spec.meaning} |")
+    return "\n".join(rows) + "\n"
 
 
 def load(
@@ -364,207 +922,16 @@ def load(
     source = dict(os.environ if environ is None else environ)
     path = Path(env_file) if env_file is not None else None
     config = Config(path if path is not None and path.is_file() else None, environ=source)
-
-    def get(name: str, cast: Callable[[str], T], default: T) -> T:
-        raw = config.get(name, default=None)
-        if raw is None or raw == "":
-            return default
-        return cast(str(raw))
-
-    def text(name: str) -> str | None:
-        raw = config.get(name, default=None)
-        return str(raw) if raw not in (None, "") else None
-
-    roster = text("EARPIECE_ROSTER")
-    if roster is not None and not Path(roster).is_file():
-        raise SettingError(f"EARPIECE_ROSTER names {roster!r}, which is not a readable file")
-
-    loaded = Settings(
-        redis_url=get("REDIS_URL", _redis_url, None),
-        data_dir=Path(text("EARPIECE_DATA_DIR") or ".earpiece"),
-        namespace=get("EARPIECE_NAMESPACE", _namespace, "ep"),
-        twilio_account_sid=text("TWILIO_ACCOUNT_SID"),
-        twilio_auth_token=text("TWILIO_AUTH_TOKEN"),
-        twilio_api_base_url=get("TWILIO_API_BASE_URL", _http_url("TWILIO_API_BASE_URL"), None),
-        twilio_region=text("TWILIO_REGION"),
-        twilio_edge=text("TWILIO_EDGE"),
-        webhook_shared_keys=get("TWILIO_WEBHOOK_SHARED_KEYS", _shared_keys, {}),
-        public_base_url=get("PUBLIC_BASE_URL", _http_url("PUBLIC_BASE_URL"), None),
-        api_token=text("EARPIECE_API_TOKEN"),
-        roster_path=Path(roster) if roster else None,
-        max_body_bytes=get(
-            "EARPIECE_MAX_BODY_BYTES", _positive_int("EARPIECE_MAX_BODY_BYTES"), 64 * 1024
-        ),
-        history_seconds=get(
-            "EARPIECE_HISTORY_SECONDS", _positive_int("EARPIECE_HISTORY_SECONDS"), 24 * 3600
-        ),
-        feed_maxlen=get("EARPIECE_FEED_MAXLEN", _positive_int("EARPIECE_FEED_MAXLEN"), 20_000),
-        sse_ping_seconds=get(
-            "EARPIECE_SSE_PING_SECONDS", _positive_float("EARPIECE_SSE_PING_SECONDS"), 15.0
-        ),
-        sse_send_timeout_seconds=get(
-            "EARPIECE_SSE_SEND_TIMEOUT_SECONDS",
-            _positive_float("EARPIECE_SSE_SEND_TIMEOUT_SECONDS"),
-            10.0,
-        ),
-        sse_max_clients=get(
-            "EARPIECE_SSE_MAX_CLIENTS", _positive_int("EARPIECE_SSE_MAX_CLIENTS"), 500
-        ),
-        sse_queue_size=get(
-            "EARPIECE_SSE_QUEUE_SIZE", _positive_int("EARPIECE_SSE_QUEUE_SIZE"), 1000
-        ),
-        streams_per_person=get(
-            "EARPIECE_STREAMS_PER_PERSON", _positive_int("EARPIECE_STREAMS_PER_PERSON"), 20
-        ),
-        board_views_per_person=get(
-            "EARPIECE_BOARD_VIEWS_PER_PERSON", _positive_int("EARPIECE_BOARD_VIEWS_PER_PERSON"), 8
-        ),
-        tickets_per_minute=get(
-            "EARPIECE_TICKETS_PER_MINUTE", _positive_int("EARPIECE_TICKETS_PER_MINUTE"), 60
-        ),
-        long_hold_seconds=get(
-            "EARPIECE_LONG_HOLD_SECONDS", _positive_float("EARPIECE_LONG_HOLD_SECONDS"), 60.0
-        ),
-        long_call_seconds=get(
-            "EARPIECE_LONG_CALL_SECONDS", _positive_float("EARPIECE_LONG_CALL_SECONDS"), 600.0
-        ),
-        dead_air_seconds=get(
-            "EARPIECE_DEAD_AIR_SECONDS", _positive_float("EARPIECE_DEAD_AIR_SECONDS"), 15.0
-        ),
-        overtalk_seconds=get(
-            "EARPIECE_OVERTALK_SECONDS", _positive_float("EARPIECE_OVERTALK_SECONDS"), 3.0
-        ),
-        caller_id=text("EARPIECE_CALLER_ID") or "+15005550006",
-        dialing_timeout_seconds=get(
-            "EARPIECE_DIALING_TIMEOUT_SECONDS",
-            _positive_float("EARPIECE_DIALING_TIMEOUT_SECONDS"),
-            45.0,
-        ),
-        sweep_seconds=get("EARPIECE_SWEEP_SECONDS", _positive_float("EARPIECE_SWEEP_SECONDS"), 5.0),
-        twilio_retries=get("EARPIECE_TWILIO_RETRIES", _positive_int("EARPIECE_TWILIO_RETRIES"), 3),
-        audit_retention_days=get(
-            "EARPIECE_AUDIT_RETENTION_DAYS", _positive_int("EARPIECE_AUDIT_RETENTION_DAYS"), 90
-        ),
-        call_wait_max_seconds=get(
-            "EARPIECE_CALL_WAIT_MAX_SECONDS",
-            _positive_float("EARPIECE_CALL_WAIT_MAX_SECONDS"),
-            30.0,
-        ),
-        dashboard_refresh_seconds=get(
-            "EARPIECE_DASHBOARD_REFRESH_SECONDS",
-            _positive_float("EARPIECE_DASHBOARD_REFRESH_SECONDS"),
-            0.5,
-        ),
-        mask_customer_numbers=get(
-            "EARPIECE_MASK_CUSTOMER_NUMBERS", _boolean("EARPIECE_MASK_CUSTOMER_NUMBERS"), True
-        ),
-        session_secret=get("EARPIECE_SESSION_SECRET", _session_secret, None),
-        signin_link_minutes=get(
-            "EARPIECE_SIGNIN_LINK_MINUTES", _positive_float("EARPIECE_SIGNIN_LINK_MINUTES"), 15.0
-        ),
-        signin_max_failures=get(
-            "EARPIECE_SIGNIN_MAX_FAILURES", _positive_int("EARPIECE_SIGNIN_MAX_FAILURES"), 5
-        ),
-        signin_lock_seconds=get(
-            "EARPIECE_SIGNIN_LOCK_SECONDS", _positive_float("EARPIECE_SIGNIN_LOCK_SECONDS"), 30.0
-        ),
-        trusted_proxies=get("EARPIECE_TRUSTED_PROXIES", _networks, ()),
-        demo=get("EARPIECE_DEMO", _boolean("EARPIECE_DEMO"), False),
-        oidc_issuer=get("EARPIECE_OIDC_ISSUER", _http_url("EARPIECE_OIDC_ISSUER"), None),
-        oidc_audience=text("EARPIECE_OIDC_AUDIENCE"),
-        oidc_claim=text("EARPIECE_OIDC_CLAIM") or "email",
-        oidc_client_id=text("EARPIECE_OIDC_CLIENT_ID"),
-        oidc_client_secret=text("EARPIECE_OIDC_CLIENT_SECRET"),
-        oidc_max_token_seconds=get(
-            "EARPIECE_OIDC_MAX_TOKEN_SECONDS",
-            _positive_float("EARPIECE_OIDC_MAX_TOKEN_SECONDS"),
-            7200.0,
-        ),
-        api_max_body_bytes=get(
-            "EARPIECE_API_MAX_BODY_BYTES", _positive_int("EARPIECE_API_MAX_BODY_BYTES"), 16 * 1024
-        ),
-        event_skew_seconds=get(
-            "EARPIECE_EVENT_SKEW_SECONDS",
-            _positive_float("EARPIECE_EVENT_SKEW_SECONDS"),
-            24 * 3600.0,
-        ),
-        feed_max_age_seconds=get(
-            "EARPIECE_FEED_MAX_AGE_SECONDS", _positive_int("EARPIECE_FEED_MAX_AGE_SECONDS"), 3600
-        ),
-        session_hours=get(
-            "EARPIECE_SESSION_HOURS", _positive_float("EARPIECE_SESSION_HOURS"), 12.0
-        ),
-        reconcile_seconds=get(
-            "EARPIECE_RECONCILE_SECONDS", _positive_float("EARPIECE_RECONCILE_SECONDS"), 30.0
-        ),
-        orphan_seconds=get(
-            "EARPIECE_ORPHAN_SECONDS", _positive_float("EARPIECE_ORPHAN_SECONDS"), 20.0
-        ),
-        end_orphans=get("EARPIECE_END_ORPHANS", _boolean("EARPIECE_END_ORPHANS"), True),
-        duplicate_seconds=get(
-            "EARPIECE_DUPLICATE_SECONDS", _positive_float("EARPIECE_DUPLICATE_SECONDS"), 5.0
-        ),
-        end_duplicates=get("EARPIECE_END_DUPLICATES", _boolean("EARPIECE_END_DUPLICATES"), True),
-        conference_region=text("EARPIECE_CONFERENCE_REGION") or text("TWILIO_REGION"),
-        transcription_language=get(
-            "EARPIECE_TRANSCRIPTION_LANGUAGE", _transcription_language, DEFAULT_LANGUAGE
-        ),
-        archive_url=text("EARPIECE_ARCHIVE_URL"),
-        archive_retention_days=get(
-            "EARPIECE_ARCHIVE_RETENTION_DAYS",
-            _positive_int("EARPIECE_ARCHIVE_RETENTION_DAYS"),
-            90,
-        ),
-        archive_settle_seconds=get(
-            "EARPIECE_ARCHIVE_SETTLE_SECONDS",
-            _positive_float("EARPIECE_ARCHIVE_SETTLE_SECONDS"),
-            5.0,
-        ),
-        listen_grace_seconds=get(
-            "EARPIECE_LISTEN_GRACE_SECONDS", _positive_float("EARPIECE_LISTEN_GRACE_SECONDS"), 10.0
-        ),
-        transcription_grace_seconds=get(
-            "EARPIECE_TRANSCRIPTION_GRACE_SECONDS",
-            _positive_float("EARPIECE_TRANSCRIPTION_GRACE_SECONDS"),
-            30.0,
-        ),
-        dashboard_url=get(
-            "EARPIECE_DASHBOARD_URL", _http_url("EARPIECE_DASHBOARD_URL"), "http://127.0.0.1:8501"
-        ),
-        feed_url=get("EARPIECE_FEED_URL", _http_url("EARPIECE_FEED_URL"), None),
-        workspace_sid=text("TWILIO_WORKSPACE_SID"),
-        timezone=get("EARPIECE_TIMEZONE", _timezone, "UTC"),
-        language=get("EARPIECE_LANGUAGE", _language, "en"),
-        country=get("EARPIECE_COUNTRY", _country, None),
-        service_level_seconds=get(
-            "EARPIECE_SERVICE_LEVEL_SECONDS",
-            _positive_float("EARPIECE_SERVICE_LEVEL_SECONDS"),
-            20.0,
-        ),
-        # The wallboard's and the Agents table's alerts (README's settings table): declared
-        # and documented, but not read here until issue 21, so setting them changed nothing.
-        service_level_target=get(
-            "EARPIECE_SERVICE_LEVEL_TARGET", _share("EARPIECE_SERVICE_LEVEL_TARGET"), 0.8
-        ),
-        queue_wait_alert_seconds=get(
-            "EARPIECE_QUEUE_WAIT_ALERT_SECONDS",
-            _positive_float("EARPIECE_QUEUE_WAIT_ALERT_SECONDS"),
-            60.0,
-        ),
-        routing_stuck_seconds=get(
-            "EARPIECE_ROUTING_STUCK_SECONDS",
-            _positive_float("EARPIECE_ROUTING_STUCK_SECONDS"),
-            15.0,
-        ),
-        wrapup_alert_seconds=get(
-            "EARPIECE_WRAPUP_ALERT_SECONDS",
-            _positive_float("EARPIECE_WRAPUP_ALERT_SECONDS"),
-            120.0,
-        ),
-        away_alert_seconds=get(
-            "EARPIECE_AWAY_ALERT_SECONDS", _positive_float("EARPIECE_AWAY_ALERT_SECONDS"), 900.0
-        ),
-    )
+    values: dict[str, Any] = {}
+    for item in SETTINGS:
+        spec = _spec(item)
+        raw = config.get(spec.env, default=None)
+        if raw is not None and raw != "":
+            values[item.name] = spec.cast(str(raw))
+    loaded = Settings(**values)
+    # The defaults that come from another setting.
+    if loaded.conference_region is None and loaded.twilio_region is not None:
+        loaded = replace(loaded, conference_region=loaded.twilio_region)
     if loaded.country is None:
         from live.phone import country_of_zone
 

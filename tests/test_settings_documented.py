@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from earpiece.redis_client import RedisTarget
-from earpiece.settings import Settings, load
+from earpiece.settings import SETTINGS, Settings, load, markdown_table
 from tests.conftest import API_TOKEN, DEMO_ROSTER, make_settings
 from tests.helpers import ServerThread, post_signed, sid
 
@@ -37,82 +37,9 @@ SETTINGS_PY = ROOT / "earpiece" / "settings.py"
 PRODUCT = ["earpiece", "access", "live", "callbacks", "coach", "dashboard", "twilio_sim",
            "archive", "wiring"]  # fmt: skip
 
-# A valid value for each documented setting that differs from its default.
-SAMPLES = {
-    "REDIS_URL": "redis://127.0.0.1:6390/0",
-    "EARPIECE_DATA_DIR": "/tmp/earpiece-elsewhere",
-    "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
-    "TWILIO_AUTH_TOKEN": "another-token",
-    "TWILIO_API_BASE_URL": "http://127.0.0.1:8700",
-    "TWILIO_WEBHOOK_SHARED_KEYS": "key1=secret1",
-    "TWILIO_REGION": "jp1",
-    "TWILIO_EDGE": "tokyo",
-    "PUBLIC_BASE_URL": "https://earpiece.example",
-    "EARPIECE_API_TOKEN": "a-service-token",
-    "EARPIECE_ROSTER": DEMO_ROSTER,
-    "EARPIECE_SESSION_SECRET": "s" * 40,
-    "EARPIECE_SIGNIN_LINK_MINUTES": "5",
-    "EARPIECE_SIGNIN_MAX_FAILURES": "9",
-    "EARPIECE_SIGNIN_LOCK_SECONDS": "7",
-    "EARPIECE_OIDC_ISSUER": "https://login.example",
-    "EARPIECE_OIDC_AUDIENCE": "earpiece-api",
-    "EARPIECE_OIDC_CLAIM": "preferred_username",
-    "EARPIECE_OIDC_CLIENT_ID": "earpiece-dashboard",
-    "EARPIECE_OIDC_CLIENT_SECRET": "client-secret",
-    "EARPIECE_API_MAX_BODY_BYTES": "1000",
-    "EARPIECE_EVENT_SKEW_SECONDS": "600",
-    "EARPIECE_FEED_MAX_AGE_SECONDS": "60",
-    "EARPIECE_NAMESPACE": "floor2",
-    "EARPIECE_MAX_BODY_BYTES": "1000",
-    "EARPIECE_HISTORY_SECONDS": "60",
-    "EARPIECE_FEED_MAXLEN": "10",
-    "EARPIECE_SSE_PING_SECONDS": "3",
-    "EARPIECE_SSE_SEND_TIMEOUT_SECONDS": "3",
-    "EARPIECE_SSE_MAX_CLIENTS": "3",
-    "EARPIECE_SSE_QUEUE_SIZE": "3",
-    "EARPIECE_CALL_WAIT_MAX_SECONDS": "3",
-    "EARPIECE_LONG_HOLD_SECONDS": "3",
-    "EARPIECE_LONG_CALL_SECONDS": "3",
-    "EARPIECE_DEAD_AIR_SECONDS": "3",
-    "EARPIECE_OVERTALK_SECONDS": "7",
-    "EARPIECE_CALLER_ID": "+815012345678",
-    "EARPIECE_DIALING_TIMEOUT_SECONDS": "3",
-    "EARPIECE_SWEEP_SECONDS": "3",
-    "EARPIECE_TWILIO_RETRIES": "7",
-    "EARPIECE_AUDIT_RETENTION_DAYS": "3",
-    "EARPIECE_DASHBOARD_REFRESH_SECONDS": "3",
-    "EARPIECE_FEED_URL": "https://feed.example",
-    "TWILIO_WORKSPACE_SID": "WS" + "1" * 32,
-    "EARPIECE_TIMEZONE": "Asia/Tokyo",
-    "EARPIECE_SERVICE_LEVEL_SECONDS": "30",
-    "EARPIECE_SERVICE_LEVEL_TARGET": "0.9",
-    "EARPIECE_QUEUE_WAIT_ALERT_SECONDS": "5",
-    "EARPIECE_ROUTING_STUCK_SECONDS": "5",
-    "EARPIECE_WRAPUP_ALERT_SECONDS": "5",
-    "EARPIECE_AWAY_ALERT_SECONDS": "5",
-    "EARPIECE_MASK_CUSTOMER_NUMBERS": "false",
-    "EARPIECE_SESSION_HOURS": "3",
-    "EARPIECE_RECONCILE_SECONDS": "3",
-    "EARPIECE_ORPHAN_SECONDS": "3",
-    "EARPIECE_END_ORPHANS": "false",
-    "EARPIECE_DUPLICATE_SECONDS": "3",
-    "EARPIECE_END_DUPLICATES": "false",
-    "EARPIECE_CONFERENCE_REGION": "ie1",
-    "EARPIECE_DASHBOARD_URL": "https://dashboard.example",
-    "EARPIECE_ARCHIVE_URL": "sqlite:////tmp/earpiece-elsewhere.sqlite3",
-    "EARPIECE_ARCHIVE_RETENTION_DAYS": "3",
-    "EARPIECE_ARCHIVE_SETTLE_SECONDS": "3",
-    "EARPIECE_TRANSCRIPTION_LANGUAGE": "ja-JP",
-    "EARPIECE_TRANSCRIPTION_GRACE_SECONDS": "3",
-    "EARPIECE_TRUSTED_PROXIES": "10.0.0.0/8",
-    "EARPIECE_OIDC_MAX_TOKEN_SECONDS": "600",
-    "EARPIECE_LANGUAGE": "ja",
-    "EARPIECE_COUNTRY": "US",
-    "EARPIECE_STREAMS_PER_PERSON": "3",
-    "EARPIECE_BOARD_VIEWS_PER_PERSON": "3",
-    "EARPIECE_TICKETS_PER_MINUTE": "3",
-    "EARPIECE_LISTEN_GRACE_SECONDS": "4",
-}
+# A valid value for each setting that differs from its default: the table's own example.
+SAMPLES = {spec.env: spec.example for spec in (item.metadata["spec"] for item in SETTINGS)}
+SAMPLES["EARPIECE_ROSTER"] = DEMO_ROSTER  # a file that exists wherever the tests run
 # What a setting needs beside it to load at all (both with and without it).
 CONTEXT = {"EARPIECE_OIDC_ISSUER": {"EARPIECE_OIDC_AUDIENCE": "earpiece-api"}}
 
@@ -164,6 +91,22 @@ def differing(name: str) -> list[str]:
             if getattr(without, f.name) != getattr(with_it, f.name)]  # fmt: skip
 
 
+def test_readme_table_is_the_settings_table() -> None:
+    """README's table is made from earpiece/settings.py's (issue 24: one table, not five
+    places to keep in step): paste `earpiece settings` into README when this fails."""
+    text = (ROOT / "README.md").read_text("utf-8")
+    assert markdown_table() in text, "README's settings table differs: run `earpiece settings`"
+    internal = {item.metadata["spec"].env for item in SETTINGS if item.metadata["spec"].internal}
+    assert set(documented()) | internal == {item.metadata["spec"].env for item in SETTINGS}
+
+
+def test_a_settings_field_without_its_row_cannot_be_declared() -> None:
+    """Every field of Settings is declared with setting() (its env name, cast, meaning)."""
+    assert all("spec" in item.metadata for item in fields(Settings))
+    envs = [item.metadata["spec"].env for item in SETTINGS]
+    assert len(envs) == len(set(envs)), "two fields read one environment variable"
+
+
 def test_the_readme_table_is_found_and_read_whole() -> None:
     names = documented()
     assert len(names) > 50
@@ -174,7 +117,8 @@ def test_every_documented_setting_changes_a_field_that_the_product_reads() -> No
     read = read_outside_settings()
     missing = [n for n in documented() if n not in SAMPLES]
     assert missing == [], f"give these README settings a sample value here: {missing}"
-    dead = {name: differing(name) for name in documented()}
+    # Every setting, the internal ones (not in README) too.
+    dead = {name: differing(name) for name in SAMPLES}
     ignored = sorted(name for name, changed in dead.items() if not changed)
     assert ignored == [], f"README documents these, but load() ignores them: {ignored}"
     unread = {name: [f for f in changed if f not in read]

@@ -23,8 +23,8 @@ from typing import Any
 import orjson
 
 from access.principal import AGENT, SUPERVISOR, Principal, resolve
-from earpiece.redis_client import AsyncRedis
-from earpiece.roster import Roster
+from core.redis_client import AsyncRedis
+from live.roster import Roster
 
 PREFIX = "epk_"
 ID_BYTES = 6

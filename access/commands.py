@@ -10,12 +10,12 @@ import asyncio
 from access import api_keys, signin_links
 from access.oidc_identity import Identities
 from access.principal import AGENT, SUPERVISOR
-from coach.audit import Audit
-from earpiece import roster as roster_module
+from core.audit import Audit
+from core.keys import Keys
+from core.redis_client import async_client, resolve
+from core.settings import SettingError
 from earpiece.demo_env import load_beside_demo
-from earpiece.redis_client import async_client, resolve
-from earpiece.settings import SettingError
-from live.keys import Keys
+from live import roster as roster_module
 
 
 async def _keys(args: argparse.Namespace) -> int:

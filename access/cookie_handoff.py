@@ -14,7 +14,7 @@ keeps only the code's SHA-256, as for sign-in links.
 from __future__ import annotations
 
 from access.one_time_codes import CODE_BYTES, MAX_CODE_CHARS, OneTimeCodes
-from earpiece.redis_client import AsyncRedis
+from core.redis_client import AsyncRedis
 
 __all__ = ["CODE_BYTES", "HANDOFF_SECONDS", "MAX_CODE_CHARS", "issue", "key", "redeem"]
 

@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 
 from access import api_keys
 from access.principal import Principal
-from earpiece.redis_client import AsyncRedis
+from core.redis_client import AsyncRedis
 
 CHECK_SECONDS = 2.0
 REVOKED, SIGNED_OUT, EXPIRED = "revoked", "signed-out", "expired"

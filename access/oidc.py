@@ -29,8 +29,8 @@ import jwt
 
 from access.oidc_identity import Identities
 from access.principal import Principal, of_supervisor
-from earpiece.redis_client import AsyncRedis
-from earpiece.roster import Roster
+from core.redis_client import AsyncRedis
+from live.roster import Roster
 
 log = logging.getLogger("earpiece.access")
 

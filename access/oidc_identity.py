@@ -28,8 +28,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from earpiece.redis_client import AsyncRedis
-from earpiece.roster import Roster, Supervisor
+from core.redis_client import AsyncRedis
+from live.roster import Roster, Supervisor
 
 log = logging.getLogger("earpiece.access")
 

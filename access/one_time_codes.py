@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from earpiece.redis_client import AsyncRedis
+from core.redis_client import AsyncRedis
 
 CODE_BYTES = 24
 MAX_CODE_CHARS = 64

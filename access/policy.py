@@ -8,7 +8,7 @@ team), and are applied to the principal, never to what a body claims.
 from __future__ import annotations
 
 from access.principal import AGENT, SERVICE, SUPERVISOR, Principal
-from earpiece.roster import Roster, Supervisor
+from live.roster import Roster, Supervisor
 
 # A words scope is this table's answer too: surfaces import it from here.
 from live.words import NO_WORDS as NO_WORDS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from earpiece.roster import Roster, Supervisor
+from live.roster import Roster, Supervisor
 
 SUPERVISOR, AGENT, SERVICE = "supervisor", "agent", "service"
 KINDS = (SUPERVISOR, AGENT, SERVICE)

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from earpiece.redis_client import AsyncRedis
+from core.redis_client import AsyncRedis
 
 TOKEN_BYTES = 32
 MAX_TOKEN_CHARS = 64

@@ -43,10 +43,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from coach.audit import Audit
-from earpiece.passwords import MAX_PASSWORD_CHARS, verify_password
-from earpiece.redis_client import AsyncRedis
-from earpiece.roster import Roster, Supervisor
+from core.audit import Audit
+from core.passwords import MAX_PASSWORD_CHARS, verify_password
+from core.redis_client import AsyncRedis
+from live.roster import Roster, Supervisor
 
 # One hash at a time per process: a flood of sign-ins costs the dashboard one core at most
 # (each argon2id verification is ~30 ms of CPU), the rest of the machine stays free.

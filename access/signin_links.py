@@ -5,8 +5,8 @@ from the address bar. Redis keeps only the code's SHA-256."""
 from __future__ import annotations
 
 from access.one_time_codes import CODE_BYTES, MAX_CODE_CHARS, OneTimeCodes
-from earpiece.redis_client import AsyncRedis
-from earpiece.settings import Settings
+from core.redis_client import AsyncRedis
+from core.settings import Settings
 
 __all__ = ["CODE_BYTES", "MAX_CODE_CHARS", "issue", "key", "link", "redeem"]
 

@@ -34,12 +34,12 @@ from redis.exceptions import RedisError
 
 from archive.record import build
 from archive.store import Store
-from coach.audit import Audit, AuditFilter
-from coach.errors import CoachError
 from coach.twilio_calls import TwilioCalls
-from earpiece.roster import Roster
+from core.audit import Audit, AuditFilter
+from core.twilio_errors import CoachError
 from live.late import late_entry, seal
 from live.model import Json
+from live.roster import Roster
 from live.store import LiveFloor, now_ms, text
 from live.transcript import Transcripts
 from live.transcript_view import line_json
@@ -64,7 +64,7 @@ class Archiver:
     twilio: TwilioCalls | None = None
     retention_days: int = 90
     settle_seconds: float = SETTLE_SECONDS
-    # The floor's country: a number kept masked is written as the API shows it (live/phone.py).
+    # The floor's country: a number kept masked is written as the API shows it (core/phone.py).
     country: str | None = None
     archived: int = 0
     _forgot_at: float = field(default=0.0)

@@ -14,7 +14,7 @@ import asyncio
 import time
 
 from archive.store import open_store
-from earpiece import settings as settings_module
+from core import settings as settings_module
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

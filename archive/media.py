@@ -8,7 +8,7 @@ HTTP Basic auth when the account protects its media (https://www.twilio.com/docs
 "Fetch a Recording media file"); TWILIO_API_BASE_URL points it at the simulator. With
 TWILIO_REGION / TWILIO_EDGE it is fetched from the Region's own host, as every SDK call is
 (api.tokyo.jp1.twilio.com: a jp1 recording is stored in jp1, and the US1 host does not
-know it; coach/twilio_client.py api_base cites Twilio's regional hostnames page).
+know it; core/twilio_client.py api_base cites Twilio's regional hostnames page).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from coach.twilio_client import api_base
-from earpiece.settings import Settings
+from core.settings import Settings
+from core.twilio_client import api_base
 from live.events import is_sid
 
 TIMEOUT_SECONDS = 30.0

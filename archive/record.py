@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archive.words import index_words
-from earpiece.roster import Roster
+from core.times import iso
 from live.board import mask_number
 from live.model import role_of
-from live.times import iso
+from live.roster import Roster
 
 Json = dict[str, Any]
 

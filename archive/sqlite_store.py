@@ -31,7 +31,7 @@ from archive.store import (
     phrase_query,
 )
 from archive.words import record_words
-from earpiece.private_files import private_dir, private_file, tighten
+from core.private_files import private_dir, private_file, tighten
 
 T = TypeVar("T")
 
@@ -92,7 +92,7 @@ def summary(row_id: int, doc: Json, reviewed: bool) -> Json:
 class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        # Ours alone (earpiece/private_files.py): the folder 0700 if we make it, the file
+        # Ours alone (core/private_files.py): the folder 0700 if we make it, the file
         # 0600 before SQLite opens it; SQLite gives its -wal and -shm the database's mode,
         # and those an older Earpiece left are tightened.
         if not path.parent.exists():
@@ -375,7 +375,7 @@ def insert(db: sqlite3.Connection, record: CallRecord) -> bool:
 
 
 def review_json(row: Any) -> Json:
-    from live.times import iso
+    from core.times import iso
 
     review_id, sid, reviewer, agent, team, at_ms, score, notes, criteria = row
     return {"id": review_id, "conference_sid": sid, "reviewer": reviewer, "agent": agent,

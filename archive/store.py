@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from archive.record import CallRecord
 from archive.words import index_words
-from earpiece.settings import SettingError, Settings
+from core.settings import SettingError, Settings
 
 Json = dict[str, Any]
 MAX_PAGE = 200
@@ -114,7 +114,7 @@ def open_store(settings: Settings) -> Store:
     url = settings.archive_url
     if url is None or url.startswith("sqlite:"):
         from archive.sqlite_store import SqliteStore
-        from earpiece.private_files import private_dir
+        from core.private_files import private_dir
 
         default = private_dir(settings.data_dir) / "archive.sqlite3"
         return SqliteStore(Path(url.removeprefix("sqlite:///")) if url else default)

@@ -48,12 +48,12 @@ from bench.common import (
     redis_url,
 )
 from bench.ingest import write_requests, wrk
-from coach.audit import Audit
-from earpiece.passwords import hash_password
-from earpiece.redis_client import RedisTarget, async_client
-from earpiece.roster import Roster, Supervisor
-from earpiece.roster import load as load_roster
-from live.keys import Keys
+from core.audit import Audit
+from core.keys import Keys
+from core.passwords import hash_password
+from core.redis_client import RedisTarget, async_client
+from live.roster import Roster, Supervisor
+from live.roster import load as load_roster
 
 REPO = Path(__file__).resolve().parent.parent
 ROUNDS = 6

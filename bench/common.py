@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 import httpx
 
 from callbacks.signature import compute
-from earpiece.embedded_redis import EmbeddedRedis
+from core.embedded_redis import EmbeddedRedis
 
 AUTH_TOKEN = "bench-auth-token"
 API_TOKEN = "bench-api-token"
@@ -194,8 +194,8 @@ def personal_key(redis: str, namespace: str, owner: str, roster_path: Path | Non
     """A personal API key for a roster supervisor (or agent), stored as `earpiece api-key`
     stores one: acting takes a person's credential, never the service token."""
     from access import api_keys
-    from earpiece.redis_client import RedisTarget, sync_client
-    from earpiece.roster import load as load_roster
+    from core.redis_client import RedisTarget, sync_client
+    from live.roster import load as load_roster
 
     key, key_id, record = api_keys.new_key(load_roster(roster_path), owner, kind, "bench")
     client = sync_client(RedisTarget(redis, False, None))
@@ -211,7 +211,7 @@ def signin_query(redis: str, namespace: str, supervisor: str) -> str:
     import secrets
 
     from access import signin_links
-    from earpiece.redis_client import RedisTarget, sync_client
+    from core.redis_client import RedisTarget, sync_client
 
     code = secrets.token_urlsafe(signin_links.CODE_BYTES)
     client = sync_client(RedisTarget(redis, False, None))

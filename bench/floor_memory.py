@@ -20,9 +20,9 @@ from typing import Any
 import httpx
 
 from bench.common import API_TOKEN, Floor, callbacks_service, redis_url
-from earpiece.redis_client import RedisTarget, _is_cluster, async_client
-from earpiece.roster import load as load_roster
+from core.redis_client import RedisTarget, _is_cluster, async_client
 from live.events import parse_conference_event
+from live.roster import load as load_roster
 from live.store import LiveFloor
 
 # Arrival time 0: these parse Twilio's own Timestamp, whatever today's date.

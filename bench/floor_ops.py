@@ -36,7 +36,7 @@ import orjson
 
 from bench.common import API_TOKEN, AUTH_TOKEN, callbacks_service, percentile, redis_url
 from callbacks.signature import compute
-from earpiece.redis_client import RedisTarget, async_client
+from core.redis_client import RedisTarget, async_client
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 WS = "WS" + "0" * 32
@@ -125,9 +125,9 @@ def state(boards: int, changes: int) -> dict[int, list[float]]:
 
 async def _cards(redis: str, agents: int, rounds: int) -> list[float]:
     from dashboard import agent_cards
-    from earpiece.roster import Supervisor
-    from earpiece.roster import load as load_roster
     from live.queues import LiveQueues, QueuePolicy
+    from live.roster import Supervisor
+    from live.roster import load as load_roster
     from live.taskrouter_events import TaskRouterEvent
 
     client = async_client(RedisTarget(redis, False, None))

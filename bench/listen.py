@@ -48,7 +48,7 @@ from bench.common import (
     process,
     redis_url,
 )
-from earpiece.redis_client import RedisTarget, sync_client
+from core.redis_client import RedisTarget, sync_client
 
 AGENTS = ["tara", "uma", "vic", "wes", "xena", "yuri", "bob", "carol", "dave", "erin", "frank",
           "grace", "heidi", "ivan", "judy", "kim", "leo", "maya", "nick", "olga", "pete",
@@ -174,8 +174,8 @@ async def earpiece_run(service: Service, sim: str, calls: list[dict[str, str]], 
 async def bare_run(bare: Service, sim: str, calls: list[dict[str, str]],
                    seconds: float) -> dict[str, float]:  # fmt: skip
     from bench.common import AUTH_TOKEN
-    from coach.twilio_client import make_client
-    from earpiece.settings import load
+    from core.settings import load
+    from core.twilio_client import make_client
 
     client = make_client(load({"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN":
                                AUTH_TOKEN, "TWILIO_API_BASE_URL": sim}, env_file=None))  # fmt: skip

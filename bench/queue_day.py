@@ -27,8 +27,8 @@ import httpx
 
 from bench.common import API_TOKEN, AUTH_TOKEN, callbacks_service, free_port, process, redis_url
 from bench.sim_floor import ACCOUNT_SID
-from coach.twilio_client import make_client
-from earpiece.settings import load
+from core.settings import load
+from core.twilio_client import make_client
 
 SETTLE_SECONDS = 1.0  # events in flight when both sides are read
 

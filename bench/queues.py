@@ -45,9 +45,9 @@ from bench.common import (
 from bench.ingest import write_requests, wrk
 from bench.sim_floor import ACCOUNT_SID
 from bench.watchers import dashboard
-from earpiece.redis_client import RedisTarget, async_client
-from earpiece.roster import load as load_roster
+from core.redis_client import RedisTarget, async_client
 from live.queues import LiveQueues, QueuePolicy
+from live.roster import load as load_roster
 from live.taskrouter_events import parse_taskrouter_event
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
 

@@ -33,7 +33,7 @@ from bench.common import (
     free_port,
     redis_url,
 )  # fmt: skip
-from coach.twilio_client import CONNECTION_OVERRIDES
+from core.twilio_client import CONNECTION_OVERRIDES
 
 ACCOUNT_SID = "AC" + "0" * 32
 MEAN_TALK_SECONDS = 200.0  # the traffic generator's talk time averages about this

@@ -46,7 +46,7 @@ from bench.common import (
 )
 from bench.ingest import wrk
 from callbacks.signature import compute
-from earpiece.redis_client import RedisTarget, sync_client
+from core.redis_client import RedisTarget, sync_client
 
 CONFERENCE_PATH = "/twilio/conference-events"
 TRANSCRIPT_PATH = "/twilio/transcription-events"
@@ -176,9 +176,9 @@ def write_files(calls: Calls, folder: Path, count: int) -> tuple[Path, Path, Pat
 def matching(lines: int = 20_000) -> dict[str, list[float]]:
     """Seconds per line to match the bench team's phrases and mask it, as the webhook does
     (live/transcript.py), English lines and Japanese lines."""
-    from earpiece.roster import parse
     from live import redact
     from live.phrases import Matcher
+    from live.roster import parse
 
     team = parse(BENCH_ROSTER).teams["bench"]
     matcher = Matcher.of(team.phrases, team.not_phrases)

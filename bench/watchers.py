@@ -46,7 +46,7 @@ from playwright.sync_api import Page, sync_playwright
 from bench.common import API_TOKEN, AUTH_TOKEN, free_port, percentile, process, signin_query
 from bench.sim_floor import ACCOUNT_SID, cpu_seconds, simulated_floor
 from bench.streamlit_client import Tab
-from earpiece.settings import load
+from core.settings import load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
 
 STEPS = (1, 10, 30, 100)

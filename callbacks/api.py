@@ -15,7 +15,7 @@ from callbacks import words
 from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
-from earpiece import metrics
+from core import metrics
 from live import attention, privacy
 from live import words as live_words
 

@@ -44,13 +44,13 @@ from callbacks.shares import Shares
 from callbacks.signature import SignatureChecker
 from coach import reconciler
 from coach.actions import Coach
-from coach.twilio_client import CONNECTION_OVERRIDES
-from earpiece import metrics
-from earpiece import roster as roster_module
-from earpiece.redis_client import AsyncRedis, RedisTarget, resolve
-from earpiece.settings import Settings, load
-from earpiece.tasks import cancel_all
+from core import metrics
+from core.redis_client import AsyncRedis, RedisTarget, resolve
+from core.settings import Settings, load
+from core.tasks import cancel_all
+from core.twilio_client import CONNECTION_OVERRIDES
 from live import history, ticker
+from live import roster as roster_module
 from live.board_hub import BoardHub
 from live.feed import FeedHub
 from live.model import Json

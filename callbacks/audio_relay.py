@@ -39,7 +39,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from earpiece.redis_client import AsyncRedis
+from core.redis_client import AsyncRedis
 
 log = logging.getLogger("earpiece.audio")
 

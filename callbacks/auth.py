@@ -22,8 +22,8 @@ from access.policy import TICKET, Denied, require
 from access.principal import SERVICE_PRINCIPAL, Principal, resolve
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
-from earpiece import tickets
-from earpiece.tickets import Holder
+from core import tickets
+from core.tickets import Holder
 
 
 def _refuse(message: str = "a valid credential is required (Authorization: Bearer …)") -> ApiError:

@@ -14,12 +14,12 @@ from coach.agent_state import AgentState
 from coach.call_control import CallControl
 from coach.recording import Recording
 from coach.transcription import Transcription
-from earpiece.redis_client import AsyncRedis
-from earpiece.roster import Roster
-from earpiece.settings import Settings
+from core.redis_client import AsyncRedis
+from core.settings import Settings
 from live.board_hub import BoardHub
 from live.feed import FeedHub
 from live.queues import LiveQueues
+from live.roster import Roster
 from live.store import LiveFloor
 from live.transcript import Transcripts
 

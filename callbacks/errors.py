@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from access.policy import Denied
-from coach.errors import CoachError
+from core.twilio_errors import CoachError
 
 log = logging.getLogger("earpiece.callbacks")
 

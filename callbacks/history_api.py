@@ -33,11 +33,11 @@ from callbacks.context import Context
 from callbacks.errors import PRIVATE, ApiError, JSONResponse
 from callbacks.monitors import json_object
 from callbacks.webhooks import SignedRequest, SignedWebhook
-from coach.audit import cell
 from coach.rules import refusal
+from core.audit import cell
+from core.floor_clock import FloorClock
 from live.board import mask_number
 from live.events import BadEvent, is_sid
-from live.floor_clock import FloorClock
 from live.numbers import plain_int, whole
 from live.recordings import STATUSES
 
@@ -283,7 +283,7 @@ def mark(value: Any, given: bool = True) -> str:
 def reviews_csv(rows: list[Json], timezone: str = "UTC") -> str:
     """Reviews as CSV, one row a review and one column a criterion, then `at_local` (`at` on
     the floor's clock, with its offset); a cell a spreadsheet would run as a formula is
-    quoted (coach/audit.py cell)."""
+    quoted (core/audit.py cell)."""
     criteria = sorted({name for r in rows for name in r.get("criteria") or {}})
     floor = FloorClock(timezone)
     out = io.StringIO()

@@ -1,7 +1,7 @@
 """Hearing a live call in the browser (issue 26): a listen ticket, and the browser's WebSocket.
 
 - `POST /api/conferences/{sid}/listen` (a supervisor's bearer credential): a one-time
-  ticket for that call and that person (earpiece/tickets.py, `call` set), checked as
+  ticket for that call and that person (core/tickets.py, `call` set), checked as
   joining listen-only is (access/policy.py `hear_refusal`: role and team). Answers 201
   `{"ticket", "expires_at", "sid", "url"}`; 403 with the reason for a lead of another
   team; 409 `media-streams-unavailable` where the account's region has no Media Streams.
@@ -42,10 +42,10 @@ from callbacks.auth import authorize
 from callbacks.board_stream import MAX_SID_CHARS
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
-from coach.errors import CoachError
 from coach.media import MediaStreams
-from earpiece import tickets
-from earpiece.tickets import Holder
+from core import tickets
+from core.tickets import Holder
+from core.twilio_errors import CoachError
 
 log = logging.getLogger("earpiece.listen")
 

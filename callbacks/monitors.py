@@ -19,8 +19,8 @@ from access.principal import Principal
 from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import PRIVATE, ApiError, JSONResponse
-from coach.audit import AuditFilter, to_csv
-from live.floor_clock import FloorClock
+from core.audit import AuditFilter, to_csv
+from core.floor_clock import FloorClock
 
 MAX_AUDIT_LIMIT = 10_000
 

@@ -2,7 +2,7 @@
 
 `GET /api/history/{sid}/recordings/{RE…}` answers a bearer credential (as every API
 route), or, for a browser's `<audio>` element (which cannot send a header), a
-one-time ticket of that recording and that person (`earpiece/tickets.py`, scope
+one-time ticket of that recording and that person (`core/tickets.py`, scope
 `recording:RE…`, issued by the dashboard for the signed-in supervisor who pressed
 Play). A player fetches the audio more than once: to seek, it asks again for a
 byte range. So redeeming the ticket also sets a *playback grant*: an HttpOnly,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from callbacks.errors import ApiError
 from callbacks.webhooks import SignedRequest, SignedWebhook
-from earpiece import metrics
+from core import metrics
 from live.events import BadEvent
 from live.store import now_ms
 from live.taskrouter_events import KNOWN, parse_taskrouter_event

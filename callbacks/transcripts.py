@@ -23,7 +23,7 @@ from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
 from callbacks.webhooks import SignedRequest, SignedWebhook
-from earpiece import metrics
+from core import metrics
 from live.events import BadEvent
 from live.store import now_ms
 from live.transcript_events import parse

@@ -24,7 +24,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks.errors import ApiError
 from callbacks.webhooks import Answer, SignedRequest, SignedWebhook
-from coach.twilio_client import CONNECTION_OVERRIDES
+from core.twilio_client import CONNECTION_OVERRIDES
 
 # Every conference event (Twilio's short names for statusCallbackEvent).
 EVENTS = "start end join leave mute hold modify speaker announcement"

@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from callbacks.context import Context
 from callbacks.errors import ApiError
 from callbacks.forms import parse_form
-from earpiece import metrics
+from core import metrics
 from live.events import CONFERENCE_EVENTS, BadEvent, is_sid, parse_conference_event
 from live.queues import TASK_PREFIX
 from live.store import now_ms

@@ -22,15 +22,15 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from coach.audit import Audit
-from coach.errors import CoachError
 from coach.rules import MODES, NO_AGENT, refusal
 from coach.twilio_calls import TwilioCalls
-from earpiece import metrics
-from earpiece.roster import Roster, Supervisor
-from earpiece.tasks import cancel_all
+from core import metrics
+from core.audit import Audit
+from core.tasks import cancel_all
+from core.twilio_errors import CoachError
 from live.events import ConferenceEvent
 from live.model import card_json, monitor_json, role_of
+from live.roster import Roster, Supervisor
 from live.store import LiveFloor, MonitorResult, now_ms
 
 log = logging.getLogger("earpiece.coach")

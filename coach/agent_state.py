@@ -30,9 +30,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from coach.audit import Audit
-from coach.errors import CoachError
 from coach.twilio_calls import TwilioCalls
+from core.audit import Audit
+from core.twilio_errors import CoachError
 from live.after_call import PendingChange
 from live.queues import LiveQueues
 from live.taskrouter_events import TaskRouterEvent

@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from coach.actions import Coach
-from coach.audit import Audit
-from coach.errors import CoachError
+from core.audit import Audit
+from core.twilio_errors import CoachError
 from live.store import LiveFloor
 
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from coach.audit import Audit
-from coach.errors import CoachError
 from coach.twilio_calls import TwilioCalls
-from earpiece import metrics
+from core import metrics
+from core.audit import Audit
+from core.twilio_errors import CoachError
 from live.store import LiveFloor, now_ms
 
 log = logging.getLogger("earpiece.guard")

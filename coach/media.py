@@ -33,9 +33,9 @@ from typing import Any
 import orjson
 
 from coach.actions import agent_leg
-from coach.audit import Audit
-from coach.errors import CoachError
 from coach.twilio_calls import TwilioCalls
+from core.audit import Audit
+from core.twilio_errors import CoachError
 from live import ears as ears_module
 from live.model import Json, customer_leg
 from live.store import LiveFloor, now_ms, text

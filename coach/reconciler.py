@@ -20,10 +20,10 @@ from datetime import datetime
 from typing import Any
 
 from coach.actions import Coach
-from coach.errors import CoachError
 from coach.taskrouter_repair import TaskRouterRepair
 from coach.twilio_calls import TwilioCalls
-from earpiece import metrics
+from core import metrics
+from core.twilio_errors import CoachError
 from live.events import ConferenceEvent
 from live.store import LiveFloor, now_ms
 

@@ -27,13 +27,13 @@ from typing import Any
 
 import orjson
 
-from coach.errors import CoachError
 from coach.twilio_calls import TwilioCalls
-from earpiece.roster import Roster
+from core.times import iso
+from core.twilio_errors import CoachError
 from live.model import Json, customer_leg
 from live.recordings import ENDED, RecordingStates
+from live.roster import Roster
 from live.store import LiveFloor, text
-from live.times import iso
 
 log = logging.getLogger("earpiece.recording")
 

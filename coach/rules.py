@@ -12,7 +12,7 @@ from typing import Any
 # The rule of who may use which mode on which team's call is the authorization table's
 # (access/policy.py); the coach and the dashboard ask it under its old name.
 from access.policy import mode_refusal
-from earpiece.roster import Supervisor
+from live.roster import Supervisor
 
 MODES = ("listen", "whisper", "barge")
 NO_AGENT = "nobody to coach: no agent is connected to this call"

@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coach.actions import agent_leg, live_document
-from coach.audit import Audit
-from coach.errors import CoachError
 from coach.recording import Recording
 from coach.rules import refusal
 from coach.twilio_calls import TwilioCalls
-from earpiece.roster import Roster
+from core.audit import Audit
+from core.twilio_errors import CoachError
 from live.model import Json, customer_leg
+from live.roster import Roster
 from live.store import LiveFloor, now_ms, text
 from live.transcript import Transcripts
 

@@ -20,8 +20,8 @@ from requests.exceptions import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from coach.errors import CoachError
-from earpiece import metrics
+from core import metrics
+from core.twilio_errors import CoachError
 
 T = TypeVar("T")
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from earpiece.roster import Supervisor
+from live.roster import Supervisor
 
 Json = dict[str, Any]
 ALL = "All"

@@ -19,9 +19,9 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from core import tickets
 from dashboard import ui
 from dashboard.runtime import Unavailable
-from earpiece import tickets
 from live.board import Filters
 
 ASSETS = Path(__file__).parent / "board_component"

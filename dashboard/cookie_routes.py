@@ -28,10 +28,10 @@ from starlette.routing import Route
 
 from access import cookie_handoff
 from access.sessions import COOKIE, SessionStore
-from earpiece import roster as roster_module
-from earpiece.redis_client import AsyncRedis, async_client, resolve
-from earpiece.roster import Roster
-from earpiece.settings import Settings
+from core.redis_client import AsyncRedis, async_client, resolve
+from core.settings import Settings
+from live import roster as roster_module
+from live.roster import Roster
 
 SESSION_PATH = "/_earpiece/session"
 SIGNOUT_PATH = "/_earpiece/signout"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.settings import load
 from dashboard.cookie_routes import routes
-from earpiece.settings import load
 
 app = st.App(str(Path(__file__).parent / "app.py"), routes=routes(load()))

@@ -27,10 +27,10 @@ import streamlit as st
 
 from access.policy import hear_refusal
 from access.principal import of_supervisor
+from core import tickets
 from dashboard import board, ui
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
-from earpiece import tickets
 
 ASSETS = Path(__file__).parent / "listen_component"
 KEY = "listen-player"

@@ -2,9 +2,9 @@
 
 A page asks here and never formats a time, a number or a name itself: times in the
 floor's zone (EARPIECE_TIMEZONE) and the reader's language (their roster `language`,
-else EARPIECE_LANGUAGE) through live/floor_clock.py; customers' numbers whole or
+else EARPIECE_LANGUAGE) through core/floor_clock.py; customers' numbers whole or
 masked by the one rule (access/policy.py `sees_full_numbers`) and written for the
-floor's country (live/phone.py); agents by their roster names (live/names.py).
+floor's country (core/phone.py); agents by their roster names (live/names.py).
 Plain functions of a `Page`, so the pages stay UI only.
 """
 
@@ -15,9 +15,10 @@ from typing import Any
 
 from access.policy import sees_full_numbers
 from access.principal import of_supervisor
+from core import phone
+from core.floor_clock import FloorClock
 from dashboard.ui import Page
-from live import names, phone
-from live.floor_clock import FloorClock
+from live import names
 
 
 def clock(page: Page) -> FloorClock:

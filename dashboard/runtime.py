@@ -27,11 +27,11 @@ from redis.exceptions import RedisError
 from access.oidc_identity import Identities
 from access.sessions import SessionStore
 from access.signin import SignIn
-from earpiece import roster as roster_module
-from earpiece.redis_client import resolve
-from earpiece.roster import Roster
-from earpiece.settings import Settings
+from core.redis_client import resolve
+from core.settings import Settings
+from live import roster as roster_module
 from live.model import Json
+from live.roster import Roster
 from live.store import now_ms
 from wiring.services import Services, build
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from access.oidc_identity import verified
-from earpiece.private_files import private_dir
-from earpiece.settings import Settings
+from core.private_files import private_dir
+from core.settings import Settings
 
 SECRETS_NAME = "dashboard-secrets.toml"
 

@@ -21,13 +21,13 @@ from access import cookie_handoff, signin_links
 from access.policy import WordsScope
 from access.policy import words_scope as policy_words_scope
 from access.principal import of_supervisor
-from coach.errors import CoachError
 from coach.rules import MODES, availability, whisperer
+from core.settings import SettingError, Settings, load
+from core.twilio_errors import CoachError
 from dashboard import REQUIRED, session_cookie, sso
 from dashboard.runtime import Runtime, Unavailable, make
 from dashboard.text import literal
-from earpiece.roster import Supervisor
-from earpiece.settings import SettingError, Settings, load
+from live.roster import Supervisor
 
 RETRY_SECONDS = 3.0
 

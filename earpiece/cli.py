@@ -10,10 +10,10 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from earpiece.settings import SettingError, Settings
+from core.settings import SettingError, Settings
 
 if TYPE_CHECKING:
-    from earpiece.roster import Roster
+    from live.roster import Roster
 
 # Long-lived connections (an open EventSource) must not keep a stopping
 # process alive: uvicorn closes what is still open after this many seconds.
@@ -24,7 +24,7 @@ def _callbacks(args: argparse.Namespace) -> None:
     import uvicorn
 
     from callbacks.app import create_app
-    from earpiece.settings import load
+    from core.settings import load
 
     settings = load()
     if args.workers > 1:
@@ -92,8 +92,8 @@ def _share(raw: str) -> float:
 def _sim(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from earpiece import roster as roster_module
-    from earpiece.settings import load
+    from core.settings import load
+    from live import roster as roster_module
     from twilio_sim.app import create_app
     from twilio_sim.config import Reliability, SimConfig
     from twilio_sim.taskrouter.traffic import TaskRouterTraffic
@@ -154,8 +154,8 @@ def _shared_key(raw: str) -> tuple[str, str]:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from core.settings import load
     from earpiece import demo
-    from earpiece.settings import load
 
     return demo.run(
         load(), agents=args.agents, calls_per_minute=args.calls_per_minute,
@@ -185,9 +185,9 @@ def streamlit_command(host: str, port: int) -> list[str]:
 
 
 def _dashboard(args: argparse.Namespace) -> None:
+    from core.settings import load
     from dashboard import REQUIRED
-    from earpiece import roster as roster_module
-    from earpiece.settings import load
+    from live import roster as roster_module
 
     # Checked here, so a missing setting is one line and exit 2, not a page error.
     settings = load()
@@ -214,7 +214,7 @@ def dashboard_environment(settings: Settings) -> dict[str, str]:
 def _hash_password(args: argparse.Namespace) -> int:
     import getpass
 
-    from earpiece.passwords import hash_password
+    from core.passwords import hash_password
 
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")
@@ -232,7 +232,7 @@ def _hash_password(args: argparse.Namespace) -> int:
 
 def _settings_table(args: argparse.Namespace) -> int:
     """README's settings table is this output (tests/test_settings_documented.py)."""
-    from earpiece.settings import markdown_table
+    from core.settings import markdown_table
 
     print(markdown_table(), end="")
     return 0

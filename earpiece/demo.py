@@ -26,15 +26,15 @@ import httpx
 
 from access import api_keys, signin_links
 from access.principal import SUPERVISOR
-from coach.twilio_client import CONNECTION_OVERRIDES
+from core.embedded_redis import EmbeddedRedis
+from core.private_files import private_dir
+from core.redis_client import RedisTarget, async_client
+from core.settings import SettingError, Settings
+from core.settings import load as load_settings
+from core.twilio_client import CONNECTION_OVERRIDES
 from earpiece import demo_env
-from earpiece import roster as roster_module
-from earpiece.embedded_redis import EmbeddedRedis
-from earpiece.private_files import private_dir
-from earpiece.redis_client import RedisTarget, async_client
-from earpiece.roster import Roster
-from earpiece.settings import SettingError, Settings
-from earpiece.settings import load as load_settings
+from live import roster as roster_module
+from live.roster import Roster
 
 READY_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0

@@ -19,8 +19,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from earpiece.private_files import FILE_MODE, private_dir
-from earpiece.settings import Settings, load
+from core.private_files import FILE_MODE, private_dir
+from core.settings import Settings, load
 
 FILE_NAME = "demo.env"
 # The settings a command beside the demo needs to act on the demo's floor, and no more

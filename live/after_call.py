@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from earpiece.redis_client import AsyncRedis
+from core.redis_client import AsyncRedis
 from live.taskrouter_events import WORKER_PHASE, TaskRouterEvent
 
 

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from coach.rules import refusal
-from earpiece.redis_client import AsyncRedis
-from earpiece.roster import Supervisor
+from core.redis_client import AsyncRedis
+from live.roster import Supervisor
 
 # How long an announced cue is remembered after the supervisor's last new one: a shift.
 KEEP_SECONDS = 12 * 3600

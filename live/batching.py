@@ -18,7 +18,7 @@ from typing import Any
 
 from redis.exceptions import NoScriptError, RedisError
 
-from earpiece.redis_client import AsyncRedis
+from core.redis_client import AsyncRedis
 
 # Bound on one batch: keeps each script run short (Redis runs scripts one at
 # a time) and each command's size modest.

@@ -22,9 +22,10 @@ from typing import Any
 
 import orjson
 
-from live import names, phone, words
+from core import phone
+from core.folding import matches
+from live import names, words
 from live.attention import attention, held_since, rank
-from live.folding import matches
 from live.numbers import plain_int
 
 Conference = Mapping[str, Any]
@@ -123,7 +124,7 @@ def _ms(stamp: str) -> int:
 
 
 def mask_number(number: str | None, mask: bool, country: str | None = None) -> str:
-    """A customer's number as people read it (live/phone.py): `03-••••-5678` masked,
+    """A customer's number as people read it (core/phone.py): `03-••••-5678` masked,
     `03-1234-5678` whole, for a floor in `country`; international for any other."""
     return phone.shown(number, country, full=not mask)
 

@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
-from earpiece.tasks import cancel_all
+from core.tasks import cancel_all
 from live import board, ears, words
 from live.board import Entry, Filters
 from live.feed import FeedHub
@@ -49,7 +49,7 @@ MAX_VIEWS = 64
 # A pass this much later than due (one comes at least every max(period, clock_seconds))
 # while someone watches: the floor is out of reach (Redis stalls rather than refuses: a
 # frozen server, a full network buffer). Every Redis call has its own timeout
-# (earpiece/redis_client.py: 5 s, and one retry), far too long for a supervisor to look
+# (core/redis_client.py: 5 s, and one retry), far too long for a supervisor to look
 # at a board that ticks as if live; the watchdog says so sooner (3 s by default).
 STALL_SECONDS = 2.0
 STALLED = "The live floor is out of reach (Redis is not answering)"

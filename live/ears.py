@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from earpiece.redis_client import AsyncRedis
-from live.keys import Keys
+from core.keys import Keys
+from core.redis_client import AsyncRedis
 from live.store import now_ms, text
 
 EAR_SECONDS = 15.0  # an ear not renewed for this long has gone

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
-from earpiece.tasks import cancel_all
+from core.tasks import cancel_all
 from live import privacy, words
 from live.model import card_json
 from live.store import FeedEntry, LiveFloor

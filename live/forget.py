@@ -3,7 +3,7 @@
 A number read over several lines is judged a card only once enough of it was said
 (live/redact.py): the earlier lines were kept and sent in the clear, and
 live/transcript.lua masks them where they are kept and where they were sent. But Redis
-with an append-only file (the embedded one always: earpiece/embedded_redis.py) has
+with an append-only file (the embedded one always: core/embedded_redis.py) has
 written every command to it: the clear lines are still in the file, and a restart would
 bring them back. After a correction, the file is rewritten (BGREWRITEAOF: Redis writes
 the dataset as it is now to a new file and swaps it in,
@@ -26,7 +26,7 @@ import logging
 
 from redis.exceptions import RedisError
 
-from earpiece.redis_client import AsyncRedis
+from core.redis_client import AsyncRedis
 
 log = logging.getLogger("earpiece.forget")
 

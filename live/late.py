@@ -39,8 +39,8 @@ from typing import Any
 
 import orjson
 
-from earpiece.redis_client import AsyncRedis
-from live.keys import Keys
+from core.keys import Keys
+from core.redis_client import AsyncRedis
 
 LATE_GRACE_SECONDS = 600
 # With the default settle (archive/archiver.py SETTLE_SECONDS).

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from earpiece.roster import Roster
-from live.times import iso
+from core.times import iso
+from live.roster import Roster
 from live.transcript_view import transcript_state
 
 Doc = Mapping[str, Any]

@@ -9,7 +9,7 @@ Algorithm otherwise. pyuca implements the UCA with its default table (DUCET) in
 pure Python: PyICU, which would add CLDR's per-language tailoring, has no wheel
 here and needs ICU's headers to build, and the `locale` module depends on what
 locales a machine generated. The reading and the name are folded first
-(live/folding.py), so katakana and hiragana readings, and any width, sort as one.
+(core/folding.py), so katakana and hiragana readings, and any width, sort as one.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from pyuca import Collator
 
-from live.folding import fold, matches
+from core.folding import fold, matches
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from earpiece.redis_client import AsyncRedis
-from earpiece.roster import Roster, Supervisor
+from core.redis_client import AsyncRedis
+from live.roster import Roster, Supervisor
 
 # The board's columns a supervisor may hide (Agent and State always show: a row needs them).
 # Named as the board's headers (dashboard/board_component/board.js COLUMNS).

@@ -3,7 +3,7 @@
 The floor renders a conference once, with the number Earpiece read from
 Twilio; whoever may not see full numbers (access/policy.py
 `sees_full_numbers`: the roster's `[access] full_numbers` roles; nobody by
-default) gets a copy with them masked the way live/phone.py masks (the
+default) gets a copy with them masked the way core/phone.py masks (the
 floor's country's numbers in its national form: `03-••••-5678`). Only
 conferences that carry a number are copied. A full reader of the API gets the
 number as Twilio gave it (E.164, a stable code); pages write it for people.

@@ -23,14 +23,14 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from earpiece.redis_client import AsyncRedis
-from earpiece.roster import Roster
+from core.redis_client import AsyncRedis
+from core.times import iso
 from live import attention, names
 from live.after_call import AfterCall
 from live.batching import BatchedScript
 from live.board import mask_number
+from live.roster import Roster
 from live.taskrouter_events import TaskRouterEvent
-from live.times import iso
 
 LINK_LUA = resources.files("live").joinpath("taskrouter_link.lua").read_text(encoding="utf-8")
 # The apply script runs the link function too (after a reservation.accepted, same call).
@@ -104,7 +104,7 @@ class LiveQueues:
         mask: bool = True, feed_maxlen: int = 20_000, country: str | None = None,
     ) -> None:  # fmt: skip
         self.redis, self.roster, self.policy, self.mask = redis, roster, policy, mask
-        self.country = country  # callers' numbers are written for this country (live/phone.py)
+        self.country = country  # callers' numbers are written for this country (core/phone.py)
         self.tag = "{" + namespace + "}"
         self.feed_maxlen = feed_maxlen
         self._link = redis.register_script(LINK_LUA)

@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from earpiece.redis_client import AsyncRedis
-from live.keys import Keys
+from core.keys import Keys
+from core.redis_client import AsyncRedis
 from live.store import text
 
 RECORDING_LUA = resources.files("live").joinpath("recording.lua").read_text(encoding="utf-8")

@@ -16,11 +16,12 @@ from typing import Any
 
 import orjson
 
-from earpiece.redis_client import AsyncRedis
-from earpiece.roster import Roster
+from core.keys import Keys
+from core.redis_client import AsyncRedis
+from core.times import now_ms as now_ms
+from core.times import text as text
 from live.batching import BatchedScript
 from live.events import ConferenceEvent
-from live.keys import Keys
 from live.late import LEFT_SECONDS
 from live.model import (
     AlertClock,
@@ -33,6 +34,7 @@ from live.model import (
     role_of,
     unreadable,
 )
+from live.roster import Roster
 from live.timeline import TimelineEntry, entry_of
 
 APPLY_LUA = resources.files("live").joinpath("apply.lua").read_text(encoding="utf-8")
@@ -68,10 +70,6 @@ return out
 REPAIR_LUA = resources.files("live").joinpath("repair.lua").read_text(encoding="utf-8")
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 @dataclass(frozen=True, slots=True)
 class ApplyResult:
     outcome: str  # applied | unchanged | duplicate | stale
@@ -99,11 +97,6 @@ class FeedEntry:
     event: str
     sid: str
     doc: dict[str, Any]
-
-
-def text(value: bytes | str) -> str:
-    """A Redis reply as str (the client returns bytes)."""
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class LiveFloor:

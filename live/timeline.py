@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.times import iso
 from live.model import role_of
-from live.times import iso
 
 # The event codes live/apply.lua and live/repair.lua write (compact: see apply.lua).
 CODES = {

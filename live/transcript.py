@@ -22,15 +22,15 @@ from typing import Any
 
 import orjson
 
-from earpiece.redis_client import AsyncRedis
-from earpiece.roster import Roster
+from core.keys import Keys
+from core.redis_client import AsyncRedis
 from live import redact
 from live.batching import BatchedScript
 from live.forget import Forgetter
-from live.keys import Keys
 from live.late import left_call
 from live.model import Json, role_of
 from live.phrases import Matcher
+from live.roster import Roster
 from live.store import LiveFloor, now_ms, text
 from live.transcript_events import SPEAKERS, TranscriptionEvent
 from live.transcript_view import line_json

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from live.times import iso
+from core.times import iso
 
 Json = dict[str, Any]
 

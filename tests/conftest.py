@@ -20,9 +20,9 @@ from typing import Any
 import httpx
 import pytest
 
-from earpiece.embedded_redis import EmbeddedRedis
-from earpiece.redis_client import RedisTarget, _is_cluster
-from earpiece.settings import Settings, load
+from core.embedded_redis import EmbeddedRedis
+from core.redis_client import RedisTarget, _is_cluster
+from core.settings import Settings, load
 from tests.helpers import Receiver, ServerThread
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -98,7 +98,7 @@ def signin_code(settings: Settings, supervisor: str) -> str:
     import secrets
 
     from access import signin_links
-    from earpiece.redis_client import sync_client
+    from core.redis_client import sync_client
 
     code = secrets.token_urlsafe(signin_links.CODE_BYTES)
     assert settings.redis_url is not None
@@ -113,8 +113,8 @@ def signin_code(settings: Settings, supervisor: str) -> str:
 def personal_key(settings: Settings, owner: str, kind: str = "supervisor") -> str:
     """A personal API key for a roster supervisor (or agent), stored as the CLI stores one."""
     from access import api_keys
-    from earpiece.redis_client import sync_client
-    from earpiece.roster import for_settings
+    from core.redis_client import sync_client
+    from live.roster import for_settings
 
     key, key_id, record = api_keys.new_key(for_settings(settings), owner, kind, "test")
     assert settings.redis_url is not None
@@ -147,7 +147,7 @@ class Sim:
         return self.thread.server.config.app.state.engine
 
     def client(self, token: str = AUTH_TOKEN) -> Any:
-        from coach.twilio_client import make_client
+        from core.twilio_client import make_client
 
         return make_client(
             load(

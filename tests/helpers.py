@@ -20,7 +20,7 @@ import redis
 import uvicorn
 from twilio.request_validator import RequestValidator
 
-from earpiece.settings import Settings
+from core.settings import Settings
 
 # An hour ago, on a whole minute (so on a boundary of the 30 s history buckets too):
 # callbacks dated within a day of now, as Earpiece requires (a Timestamp further away

@@ -38,7 +38,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from earpiece.redis_client import RedisTarget, sync_client
+from core.redis_client import RedisTarget, sync_client
 from tests.conftest import Wired
 from tests.helpers import post_signed, sid
 

@@ -8,10 +8,10 @@ import random
 import time
 from typing import Any
 
+from core.times import iso
 from dashboard import agent_cards
 from dashboard.agent_cards import ALL
-from earpiece.roster import Supervisor
-from live.times import iso
+from live.roster import Supervisor
 
 TEAMS = ("sales-east", "sales-west", "support", "billing", None)
 ACTIVITIES = ("Available", "Break", "Offline", "Lunch", "研修")

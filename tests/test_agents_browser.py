@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 
-from earpiece.redis_client import RedisTarget
-from earpiece.settings import load
+from core.redis_client import RedisTarget
+from core.settings import load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
 from tests.conftest import dashboard_env, signin_code
 from tests.test_dashboard_scale_out import FIRST_LOAD_MS, UI_TIMEOUT_MS, dashboard_process

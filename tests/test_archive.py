@@ -13,8 +13,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from earpiece.redis_client import RedisTarget, sync_client
-from live.keys import Keys
+from core.keys import Keys
+from core.redis_client import RedisTarget, sync_client
 from tests.conftest import Wired
 from tests.helpers import Conference, post_signed
 from tests.test_transcript import say, state, transcriber

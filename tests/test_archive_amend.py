@@ -17,12 +17,12 @@ from archive.archiver import Archiver
 from archive.record import CallRecord
 from archive.sqlite_store import SqliteStore
 from archive.store import Search, Store
-from coach.audit import Audit
-from earpiece.redis_client import RedisTarget, async_client
-from earpiece.roster import load as load_roster
+from core.audit import Audit
+from core.redis_client import RedisTarget, async_client
+from core.times import iso
 from live.late import seal
+from live.roster import load as load_roster
 from live.store import LiveFloor, now_ms
-from live.times import iso
 from live.transcript import Transcripts
 from tests.test_archive_search import NOW, loop, store  # noqa: F401 - the stores' fixtures
 

@@ -287,7 +287,7 @@ def test_forged_expired_revoked_and_replayed_credentials_are_refused(
             assert replayed.status_code == 401
     # Revoked: the next request with the key is refused.
     from access import api_keys
-    from earpiece.redis_client import sync_client
+    from core.redis_client import sync_client
     from tests.conftest import RedisTarget
 
     settings = floor.service.settings
@@ -379,7 +379,7 @@ def japanese_roster(tmp_path: Any) -> str:
     """The demo roster, with a Japanese phrase among sales-east's."""
     from pathlib import Path
 
-    from earpiece import roster
+    from live import roster
 
     text = (Path(roster.__file__).parent / "demo_roster.toml").read_text(encoding="utf-8")
     marker = 'phrases = ["cancel my account", "speak to your manager", "lawyer", "re:'

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from redis.exceptions import RedisError
 
-from earpiece.redis_client import RedisTarget, async_client
+from core.redis_client import RedisTarget, async_client
 from live.batching import BatchedScript
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
-from earpiece.settings import Settings
+from core.settings import Settings
 from tests.conftest import Wired
 from tests.test_dashboard_pages import (
     app_as,

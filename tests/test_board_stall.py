@@ -31,12 +31,12 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from earpiece.embedded_redis import redis_binary
-from earpiece.redis_client import RedisTarget
+from core.embedded_redis import redis_binary
+from core.redis_client import RedisTarget
 from tests.conftest import API_TOKEN, make_settings
 from tests.helpers import Conference, ServerThread, post_signed, sid, start_redis_server
 
-# Well under Redis's own timeouts (earpiece/redis_client.py: 5 s, then one retry): only the
+# Well under Redis's own timeouts (core/redis_client.py: 5 s, then one retry): only the
 # board's watchdog (live/board_hub.py: a pass 2 s late, 3 s in all) can say it this soon.
 SAYS_SO_WITHIN = 8.0
 

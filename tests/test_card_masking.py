@@ -28,7 +28,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from earpiece.redis_client import RedisTarget, sync_client
+from core.redis_client import RedisTarget, sync_client
 from live.board import mask_number
 from live.redact import CARD
 from live.spoken_numbers import runs

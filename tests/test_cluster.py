@@ -23,8 +23,8 @@ from httpx_sse import connect_sse
 from redis.cluster import RedisCluster
 
 from callbacks.app import create_app
-from earpiece.embedded_redis import redis_binary
-from earpiece.redis_client import RedisTarget, resolve
+from core.embedded_redis import redis_binary
+from core.redis_client import RedisTarget, resolve
 from tests.conftest import API_TOKEN, make_settings
 from tests.helpers import Conference, ServerThread, post_signed, sid
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from earpiece.redis_client import RedisTarget
+from core.redis_client import RedisTarget
 from tests.conftest import Wired, wire
 from tests.helpers import post_signed
 
@@ -341,8 +341,8 @@ def test_whispering_to_an_agent_on_hold_is_a_clear_409(wired: Wired) -> None:
 
 
 def test_a_roster_id_that_cannot_be_a_label_is_refused_at_load() -> None:
-    from earpiece.roster import parse
-    from earpiece.settings import SettingError
+    from core.settings import SettingError
+    from live.roster import parse
 
     for bad in ("bo/b", "bo%2Fb", "x" * 130):  # %2F: Twilio's 16024 refuses it as a "/"
         with pytest.raises(SettingError, match="cannot be a Twilio participant label") as caught:

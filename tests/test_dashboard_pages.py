@@ -14,10 +14,10 @@ import pytest
 from httpx_sse import connect_sse
 from streamlit.testing.v1 import AppTest
 
-from earpiece.embedded_redis import EmbeddedRedis
-from earpiece.passwords import hash_password
-from earpiece.redis_client import RedisTarget
-from earpiece.settings import Settings, load
+from core.embedded_redis import EmbeddedRedis
+from core.passwords import hash_password
+from core.redis_client import RedisTarget
+from core.settings import Settings, load
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SESSION_SECRET, Wired, signin_code, wire
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 import httpx
 from playwright.sync_api import Page, expect, sync_playwright
 
-from earpiece.settings import load
+from core.settings import load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
 from tests.conftest import Wired, dashboard_env, signin_code
 from tests.helpers import ServerThread

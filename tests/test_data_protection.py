@@ -13,11 +13,11 @@ from pathlib import Path
 
 from httpx_sse import connect_sse
 
-from coach.audit import cell, to_csv
+from core.audit import cell, to_csv
+from core.keys import Keys
+from core.redis_client import RedisTarget, sync_client
 from dashboard.text import literal
-from earpiece.redis_client import RedisTarget, sync_client
-from earpiece.roster import load as load_roster
-from live.keys import Keys
+from live.roster import load as load_roster
 from tests.conftest import Wired
 
 ROSTER_WITH_ACCESS = (
@@ -86,7 +86,7 @@ def test_api_answers_are_not_stored_and_bodies_are_bounded(wired: Wired) -> None
 def test_the_feed_is_trimmed_by_age(wired: Wired) -> None:
     import asyncio
 
-    from earpiece.redis_client import async_client
+    from core.redis_client import async_client
     from live.store import LiveFloor
 
     wired.new_call("bob")

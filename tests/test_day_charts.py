@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 from archive.record import CallRecord
 from archive.sqlite_store import SqliteStore
+from core.redis_client import RedisTarget, async_client
 from dashboard import day_charts
-from earpiece.redis_client import RedisTarget, async_client
-from earpiece.roster import load as load_roster
 from live import day as day_model
 from live.queues import LiveQueues, QueuePolicy
+from live.roster import load as load_roster
 from live.taskrouter_events import TaskRouterEvent
 
 TOKYO = ZoneInfo("Asia/Tokyo")

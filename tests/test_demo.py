@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from earpiece.embedded_redis import _ping
+from core.embedded_redis import _ping
 from tests.helpers import start_demo
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from earpiece.redis_client import RedisTarget, async_client
+from core.redis_client import RedisTarget, async_client
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, make_settings, personal_key
 from tests.helpers import ServerThread, post_signed
 
@@ -191,7 +191,7 @@ def test_an_after_call_change_waits_for_the_wrap_up_and_happens_once(stuck_floor
     # The agent finishes the wrap-up (their desktop completes the task, as Flex does through
     # the REST API): the change happens, once, and leaves the row.
     assert f.service.settings is not None
-    from coach.twilio_client import make_client
+    from core.twilio_client import make_client
 
     tasks = make_client(f.service.settings).taskrouter.v1.workspaces(f.workspace.sid).tasks
     tasks(call["task_sid"]).update(assignment_status="completed", reason="wrap-up done")

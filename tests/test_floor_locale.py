@@ -1,6 +1,6 @@
 """Issue 25: the floor's clock, numbers and names, for a floor in Japan and one elsewhere.
 
-The plain modules (live/floor_clock.py, live/phone.py, live/names.py, live/folding.py),
+The plain modules (core/floor_clock.py, core/phone.py, live/names.py, core/folding.py),
 the roster's names, readings and languages, and every API surface a number or a date
 crosses: /api/conferences, /events, /events/board, /api/history (dates without an offset
 read on the floor's clock, around midnight in Tokyo) and the CSV exports."""
@@ -24,13 +24,14 @@ from httpx_sse import connect_sse
 
 from archive.record import CallRecord
 from archive.sqlite_store import SqliteStore
-from coach.audit import to_csv
-from earpiece.roster import parse
-from earpiece.settings import SettingError, Settings, load
-from live import names, phone
+from core import phone
+from core.audit import to_csv
+from core.floor_clock import FloorClock
+from core.folding import fold, matches
+from core.settings import SettingError, Settings, load
+from live import names
 from live.board import row
-from live.floor_clock import FloorClock
-from live.folding import fold, matches
+from live.roster import parse
 from tests.conftest import API_TOKEN, Wired
 from tests.test_board import Watcher, ticket
 
@@ -373,7 +374,7 @@ def test_a_recording_is_fetched_from_the_region_host_the_sdk_uses(
     from twilio.rest import Client
 
     from archive.media import media_url
-    from coach.twilio_client import make_client
+    from core.twilio_client import make_client
 
     env = {"EARPIECE_DEMO": "true", "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
            "TWILIO_AUTH_TOKEN": "t" * 32, **({"TWILIO_REGION": region} if region else {}),

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from earpiece.redis_client import RedisTarget, async_client
-from earpiece.roster import load as load_roster
+from core.redis_client import RedisTarget, async_client
 from live import history
 from live.attention import attention, order
 from live.board import mask_number
 from live.events import ConferenceEvent, parse_conference_event
+from live.roster import load as load_roster
 from live.store import LiveFloor
 from live.summary import summarize
 from tests.helpers import BASE_TIME, Conference, sid

@@ -27,12 +27,12 @@ import httpx
 import orjson
 import pytest
 
-from earpiece.redis_client import RedisTarget, async_client, sync_client
-from earpiece.roster import load as load_roster
-from earpiece.settings import Settings
+from core.keys import Keys
+from core.redis_client import RedisTarget, async_client, sync_client
+from core.settings import Settings
 from live.events import parse_conference_event
-from live.keys import Keys
 from live.late import left_call
+from live.roster import load as load_roster
 from live.store import LiveFloor, now_ms
 from tests.conftest import (
     ACCOUNT_SID,

@@ -19,7 +19,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from earpiece.redis_client import RedisTarget
+from core.redis_client import RedisTarget
 from tests.conftest import AUTH_TOKEN, Wired
 from tests.twilio_schema import problems, response_schema
 from twilio_sim.media_streams import AGENT_HZ, CUSTOMER_HZ, SOUNDS, mulaw
@@ -199,8 +199,8 @@ def test_a_lead_of_another_team_is_refused(wired: Wired) -> None:
     # A ticket for ken on this call (the service would not issue one): the socket refuses it.
     import asyncio
 
-    from earpiece import tickets
-    from earpiece.redis_client import async_client
+    from core import tickets
+    from core.redis_client import async_client
 
     async def ken_ticket() -> str:
         assert wired.service.settings is not None

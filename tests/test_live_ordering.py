@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from earpiece.redis_client import RedisTarget, async_client
-from earpiece.roster import load as load_roster
+from core.redis_client import RedisTarget, async_client
 from live.events import parse_conference_event
+from live.roster import load as load_roster
 from live.store import LiveFloor
 from tests.helpers import BASE_TIME, Conference, order_free, sid
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from earpiece.redis_client import RedisTarget
-from earpiece.settings import load
+from core.redis_client import RedisTarget
+from core.settings import load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
 from tests.conftest import (
     ACCOUNT_SID,

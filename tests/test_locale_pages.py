@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from archive.sqlite_store import SqliteStore
-from earpiece.redis_client import RedisTarget
-from earpiece.settings import Settings, load
+from core.redis_client import RedisTarget
+from core.settings import Settings, load
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SESSION_SECRET, Wired, wire
 from tests.test_dashboard_pages import app_as, board_data, texts
 from tests.test_floor_locale import (

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from earpiece import roster as roster_module
-from earpiece.redis_client import RedisTarget, sync_client
+from core.redis_client import RedisTarget, sync_client
+from live import roster as roster_module
 from tests.conftest import Wired, make_settings, wire
 from tests.helpers import Conference, ServerThread, post_signed, sid, start_redis_server
 from wiring.services import build

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from earpiece.roster import load
 from live.phrases import BadPhrase, Matcher, Phrase
+from live.roster import load
 from tests.conftest import Wired
 from tests.test_transcript import quiet, say, transcriber, transcript
 

@@ -14,8 +14,8 @@ import redis as sync_redis
 
 from archive.record import CallRecord
 from archive.sqlite_store import SqliteStore
-from earpiece.embedded_redis import EmbeddedRedis
-from earpiece.settings import load
+from core.embedded_redis import EmbeddedRedis
+from core.settings import load
 from live.store import now_ms
 
 

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from callbacks.app import create_app
-from earpiece.embedded_redis import EmbeddedRedis, _ping
-from earpiece.redis_client import RedisTarget
+from core.embedded_redis import EmbeddedRedis, _ping
+from core.redis_client import RedisTarget
 from tests.conftest import API_TOKEN, AUTH_TOKEN, DEMO_ROSTER, make_settings
 from tests.helpers import Conference, ServerThread, post_signed, sid
 

@@ -22,12 +22,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from earpiece.redis_client import RedisTarget, async_client
-from earpiece.roster import Roster
-from earpiece.roster import load as load_roster
-from earpiece.roster import parse as parse_roster
-from earpiece.settings import SettingError
+from core.redis_client import RedisTarget, async_client
+from core.settings import SettingError
 from live.queues import LiveQueues, QueuePolicy
+from live.roster import Roster
+from live.roster import load as load_roster
+from live.roster import parse as parse_roster
 from live.taskrouter_events import parse_taskrouter_event
 from tests.helpers import sid
 

@@ -14,7 +14,7 @@ from httpx_sse import connect_sse
 from playwright.sync_api import expect, sync_playwright
 from streamlit.testing.v1 import AppTest
 
-from earpiece.settings import load
+from core.settings import load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
 from tests.conftest import dashboard_env, signin_code
 from tests.test_dashboard_scale_out import FIRST_LOAD_MS, UI_TIMEOUT_MS, dashboard_process

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 
-from earpiece.redis_client import RedisTarget, async_client
-from live.keys import Keys
+from core.keys import Keys
+from core.redis_client import RedisTarget, async_client
 from live.recordings import RecordingStates
 from live.store import now_ms
 from tests.helpers import sid

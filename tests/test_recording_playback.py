@@ -16,8 +16,8 @@ import httpx
 
 from access.sessions import SessionStore
 from callbacks.recording_media import GRANT_COOKIE, scope
-from earpiece import tickets
-from earpiece.redis_client import RedisTarget, async_client
+from core import tickets
+from core.redis_client import RedisTarget, async_client
 from tests.conftest import SESSION_SECRET, Wired
 from tests.test_archive import archived, floor  # noqa: F401 (the fixture)
 from tests.test_transcript import state

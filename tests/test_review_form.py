@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from earpiece.settings import Settings
+from core.settings import Settings
 from tests.conftest import Wired
 from tests.test_dashboard_pages import app_as, floor, texts
 

@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 import pytest
 
-from earpiece.redis_client import RedisTarget, async_client
-from earpiece.roster import load as load_roster
+from core.redis_client import RedisTarget, async_client
 from live.events import parse_conference_event
+from live.roster import load as load_roster
 from live.store import LiveFloor, now_ms
 from tests.conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, DEMO_ROSTER, make_settings
 from tests.helpers import Conference, ServerThread, order_free, post_signed, sid

@@ -13,9 +13,9 @@ from starlette.applications import Starlette
 
 from access import cookie_handoff
 from access.sessions import COOKIE, SessionStore
+from core.redis_client import RedisTarget, async_client
+from core.settings import Settings
 from dashboard.cookie_routes import SESSION_PATH, SIGNOUT_PATH, routes
-from earpiece.redis_client import RedisTarget, async_client
-from earpiece.settings import Settings
 from tests.conftest import SESSION_SECRET
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from earpiece.settings import Settings, load
+from core.settings import Settings, load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
 from tests.conftest import Wired, dashboard_env, signin_code
 from tests.test_dashboard_scale_out import FIRST_LOAD_MS, UI_TIMEOUT_MS, dashboard_process

@@ -7,7 +7,7 @@ environment: setting one changed nothing. Two checks keep that from coming back:
 
 - README's settings table is parsed; for every name in it, `load()` with a sample value
   set must give a `Settings` that differs from the one without it, and every field that
-  differs must be read somewhere in the product outside earpiece/settings.py (an `ast`
+  differs must be read somewhere in the product outside core/settings.py (an `ast`
   scan for the attribute, or for a `Settings` property that reads it). A name without a
   sample value here fails the test, so a new row needs one;
 - for the five that were dead, the running service (signed TaskRouter events in, the
@@ -27,14 +27,14 @@ from typing import Any
 
 import pytest
 
-from earpiece.redis_client import RedisTarget
-from earpiece.settings import SETTINGS, Settings, load, markdown_table
+from core.redis_client import RedisTarget
+from core.settings import SETTINGS, Settings, load, markdown_table
 from tests.conftest import API_TOKEN, DEMO_ROSTER, make_settings
 from tests.helpers import ServerThread, post_signed, sid
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS_PY = ROOT / "earpiece" / "settings.py"
-PRODUCT = ["earpiece", "access", "live", "callbacks", "coach", "dashboard", "twilio_sim",
+SETTINGS_PY = ROOT / "core" / "settings.py"
+PRODUCT = ["core", "earpiece", "access", "live", "callbacks", "coach", "dashboard", "twilio_sim",
            "archive", "wiring"]  # fmt: skip
 
 # A valid value for each setting that differs from its default: the table's own example.
@@ -62,7 +62,7 @@ def documented() -> list[str]:
 
 
 def read_outside_settings() -> set[str]:
-    """Attribute names the product reads anywhere but earpiece/settings.py, plus the
+    """Attribute names the product reads anywhere but core/settings.py, plus the
     Settings fields that settings.py's own properties read on behalf of a name in it."""
     outside: set[str] = set()
     for package in PRODUCT:
@@ -92,7 +92,7 @@ def differing(name: str) -> list[str]:
 
 
 def test_readme_table_is_the_settings_table() -> None:
-    """README's table is made from earpiece/settings.py's (issue 24: one table, not five
+    """README's table is made from core/settings.py's (issue 24: one table, not five
     places to keep in step): paste `earpiece settings` into README when this fails."""
     text = (ROOT / "README.md").read_text("utf-8")
     assert markdown_table() in text, "README's settings table differs: run `earpiece settings`"

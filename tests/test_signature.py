@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from callbacks.signature import SignatureChecker, compute
-from earpiece.redis_client import RedisTarget
-from earpiece.settings import Settings
+from core.redis_client import RedisTarget
+from core.settings import Settings
 
 VECTOR_URL = "https://example.com/myapp.php?foo=1&bar=2"
 VECTOR_PARAMS = {
@@ -83,7 +83,7 @@ def test_the_service_accepts_callbacks_signed_over_its_own_overrides_fragment(
     from starlette.testclient import TestClient
 
     from callbacks.app import create_app
-    from coach.twilio_client import CONNECTION_OVERRIDES
+    from core.twilio_client import CONNECTION_OVERRIDES
     from tests.helpers import Conference
 
     path = "/twilio/conference-events"

@@ -18,13 +18,13 @@ import pytest
 from access import signin_links
 from access.sessions import SessionStore
 from access.signin import WRONG, SignIn
-from coach.audit import Audit, AuditFilter
-from earpiece.passwords import hash_password, needs_rehash, verify_password
-from earpiece.redis_client import RedisTarget, async_client
-from earpiece.roster import Roster, Supervisor
-from earpiece.roster import load as load_roster
-from earpiece.settings import Settings
-from live.keys import Keys
+from core.audit import Audit, AuditFilter
+from core.keys import Keys
+from core.passwords import hash_password, needs_rehash, verify_password
+from core.redis_client import RedisTarget, async_client
+from core.settings import Settings
+from live.roster import Roster, Supervisor
+from live.roster import load as load_roster
 from tests.conftest import SESSION_SECRET
 
 T = TypeVar("T")
@@ -67,7 +67,7 @@ def test_an_unknown_id_costs_the_same_as_a_known_one() -> None:
 def redis_of(settings: Settings) -> Any:
     def make() -> Any:
         assert settings.redis_url is not None
-        from earpiece.redis_client import _is_cluster
+        from core.redis_client import _is_cluster
 
         return async_client(RedisTarget(settings.redis_url, _is_cluster(settings.redis_url), None))
 
@@ -328,8 +328,8 @@ def _peer_seen(forwarded_allow_ips: str, monkeypatch: pytest.MonkeyPatch) -> lis
 def test_a_forged_x_forwarded_for_is_ignored_unless_a_trusted_proxy_sent_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from core.settings import SettingError, load
     from earpiece.cli import dashboard_environment
-    from earpiece.settings import SettingError, load
 
     plain = load({**ENV}, env_file=None)
     assert plain.trusted_proxies == ()

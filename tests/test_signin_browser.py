@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from earpiece.passwords import hash_password
+from core.passwords import hash_password
 from tests.conftest import Wired
 from tests.test_dashboard_scale_out import FIRST_LOAD_MS, UI_TIMEOUT_MS, dashboard_process
 from tests.test_sessions_browser import browser, env_of  # noqa: F401 (the fixture)

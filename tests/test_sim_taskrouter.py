@@ -29,8 +29,8 @@ class Floor:
         return self.thread.server.config.app.state.workspace
 
     def twilio(self) -> Any:
-        from coach.twilio_client import make_client
-        from earpiece.settings import load
+        from core.settings import load
+        from core.twilio_client import make_client
 
         settings = load({"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
                          "TWILIO_API_BASE_URL": self.url}, env_file=None)  # fmt: skip
@@ -279,8 +279,8 @@ def test_lists_answer_attributes_null_as_twilio_does_and_a_fetch_has_them(floor:
 
 
 def test_the_list_of_workspaces_is_shaped_as_taskrouter_says(floor: Floor) -> None:
-    from coach.twilio_client import make_client
-    from earpiece.settings import load
+    from core.settings import load
+    from core.twilio_client import make_client
     from tests.twilio_schema import response_schema
 
     auth = (ACCOUNT_SID, AUTH_TOKEN)
@@ -307,9 +307,9 @@ def test_sim_taskrouter_without_traffic_makes_every_roster_agent_a_worker(tmp_pa
     import sys
     import time
 
-    from coach.twilio_client import make_client
-    from earpiece.roster import load as load_roster
-    from earpiece.settings import load
+    from core.settings import load
+    from core.twilio_client import make_client
+    from live.roster import load as load_roster
 
     port = ServerThread.free_port()
     env = {k: v for k, v in os.environ.items()

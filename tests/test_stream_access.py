@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from access import api_keys
-from earpiece import tickets
-from earpiece.redis_client import RedisTarget, sync_client
+from core import tickets
+from core.redis_client import RedisTarget, sync_client
 from tests.conftest import Wired
 from tests.test_board import Watcher
 
@@ -113,7 +113,7 @@ def test_signing_out_ends_the_sessions_streams_and_refuses_its_tickets(wired: Wi
     holder = tickets.Holder("supervisor", "mina", session, stream="board")
     import asyncio
 
-    from earpiece.redis_client import async_client
+    from core.redis_client import async_client
 
     async def mint(stream: str) -> str:
         client = async_client(RedisTarget(settings.redis_url or "", False, None))

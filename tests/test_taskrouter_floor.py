@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from earpiece.redis_client import RedisTarget
+from core.redis_client import RedisTarget
 from live.board import mask_number
 from tests.conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, make_settings, personal_key
 from tests.helpers import ServerThread, post_signed
@@ -39,7 +39,7 @@ class TaskRouterFloor:
         return answer.json()
 
     def sdk(self) -> Any:
-        from coach.twilio_client import make_client
+        from core.twilio_client import make_client
 
         assert self.service.settings is not None
         return make_client(self.service.settings).taskrouter.v1.workspaces(self.workspace.sid)
@@ -251,10 +251,10 @@ def test_the_reconciler_repairs_what_lost_taskrouter_events_left_wrong(
 
     from coach.taskrouter_repair import TaskRouterRepair
     from coach.twilio_calls import TwilioCalls
-    from coach.twilio_client import make_client
-    from earpiece.redis_client import async_client
-    from earpiece.roster import load as load_roster
+    from core.redis_client import async_client
+    from core.twilio_client import make_client
     from live.queues import LiveQueues, QueuePolicy
+    from live.roster import load as load_roster
 
     f = tr_floor
     settings = f.service.settings
@@ -311,10 +311,10 @@ def _repair(f: TaskRouterFloor, redis_target: RedisTarget, passes: int = 1,
 
     from coach.taskrouter_repair import TaskRouterRepair
     from coach.twilio_calls import TwilioCalls
-    from coach.twilio_client import make_client
-    from earpiece.redis_client import async_client
-    from earpiece.roster import load as load_roster
+    from core.redis_client import async_client
+    from core.twilio_client import make_client
     from live.queues import LiveQueues, QueuePolicy
+    from live.roster import load as load_roster
 
     settings = f.service.settings
     assert settings is not None
@@ -391,8 +391,8 @@ def test_an_empty_redis_labels_taskrouter_conferences_from_fetches(
     roster agent (here a Japanese one), the fetched worker's contact_uri."""
     import asyncio
 
-    from earpiece.redis_client import async_client
-    from earpiece.roster import load as load_roster
+    from core.redis_client import async_client
+    from live.roster import load as load_roster
     from tests.conftest import make_settings
     from wiring.services import build
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from earpiece.redis_client import RedisTarget, sync_client
+from core.redis_client import RedisTarget, sync_client
 from live.redact import has_card_number
 from tests.conftest import Wired
 from tests.helpers import post_signed

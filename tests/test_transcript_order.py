@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from earpiece.redis_client import RedisTarget, async_client
-from earpiece.roster import load as load_roster
+from core.redis_client import RedisTarget, async_client
 from live.phrases import BadPhrase, Phrase, compile_all, matches
 from live.redact import CARD, DIGITS, has_card_number, mask
+from live.roster import load as load_roster
 from live.store import LiveFloor, now_ms
 from live.transcript import Transcripts
 from live.transcript_events import TranscriptionEvent

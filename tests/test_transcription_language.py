@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
-from earpiece.roster import parse
-from earpiece.settings import SettingError, load
+from core.settings import SettingError, load
 from live.japanese import has_japanese
+from live.roster import parse
 from tests.conftest import Wired
 from tests.test_archive import archived
 from tests.test_transcript import quiet, say, state, transcriber, transcript

@@ -16,8 +16,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from callbacks.app import create_app
-from earpiece.redis_client import RedisTarget
-from earpiece.settings import Settings
+from core.redis_client import RedisTarget
+from core.settings import Settings
 from tests.conftest import API_TOKEN
 from tests.helpers import post_signed, sid
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from callbacks.app import create_app
-from earpiece.redis_client import RedisTarget
-from earpiece.settings import Settings
+from core.redis_client import RedisTarget
+from core.settings import Settings
 from tests.conftest import API_TOKEN
 from tests.helpers import Conference, post_signed, sid
 

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from earpiece.tasks import cancel_all
+from core.tasks import cancel_all
 from twilio_sim import control, media_streams, recordings, rest, transcriptions
 from twilio_sim.config import SimConfig
 from twilio_sim.delivery import Deliverer

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from twilio.request_validator import RequestValidator
 
-from earpiece.tasks import cancel_all
+from core.tasks import cancel_all
 from twilio_sim.config import SimConfig
 from twilio_sim.http_post import Answer, Poster, PostError
 from twilio_sim.overrides import Overrides, split

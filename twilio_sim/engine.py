@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from earpiece.tasks import cancel_all
+from core.tasks import cancel_all
 from twilio_sim.config import Endpoint, SimConfig
 from twilio_sim.delivery import Deliverer
 from twilio_sim.model import (

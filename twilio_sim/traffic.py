@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from earpiece.tasks import cancel_all
+from core.tasks import cancel_all
 from twilio_sim import dialogues
 from twilio_sim.engine import Engine, SimError
 from twilio_sim.model import Conference, Participant, new_sid

@@ -14,7 +14,6 @@ from archive.archiver import Archiver
 from archive.store import Store, open_store
 from coach.actions import Coach
 from coach.agent_state import AgentState
-from coach.audit import Audit
 from coach.call_control import CallControl
 from coach.guard import Guard, GuardPolicy
 from coach.media import MediaStreams, media_streams_available
@@ -23,13 +22,14 @@ from coach.recording import Recording
 from coach.taskrouter_repair import TaskRouterRepair
 from coach.transcription import Transcription
 from coach.twilio_calls import TwilioCalls
-from coach.twilio_client import CONNECTION_OVERRIDES, make_client
-from earpiece.redis_client import AsyncRedis, RedisTarget, async_client
-from earpiece.roster import Roster
-from earpiece.settings import Settings
+from core.audit import Audit
+from core.redis_client import AsyncRedis, RedisTarget, async_client
+from core.settings import Settings
+from core.twilio_client import CONNECTION_OVERRIDES, make_client
 from live.late import left_seconds
 from live.model import Thresholds
 from live.queues import LiveQueues, QueuePolicy
+from live.roster import Roster
 from live.store import LiveFloor
 from live.transcript import Transcripts
 

@@ -11,7 +11,7 @@ import streamlit as st
 
 from access.policy import may_see_audit_entry
 from access.principal import of_supervisor
-from coach.audit import FIELDS, AuditFilter, to_csv
+from core.audit import FIELDS, AuditFilter, to_csv
 from dashboard import reading, ui
 from dashboard.runtime import Unavailable
 from dashboard.text import literal

@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from coach.actions import MAX_CARD_CHARS
-from coach.audit import AuditFilter
 from coach.rules import refusal
+from core.audit import AuditFilter
 from dashboard import board, listen, reading, transcript, ui
 from dashboard.runtime import Unavailable
 from dashboard.text import literal

@@ -23,12 +23,12 @@ from archive.store import Review, ReviewSearch, Search
 from callbacks import recording_media
 from callbacks.history_api import reviews_csv
 from coach.rules import refusal
+from core import tickets
+from core.floor_clock import FloorClock
 from dashboard import reading, ui
 from dashboard.runtime import Unavailable
 from dashboard.text import highlighted, literal
-from earpiece import tickets
 from live.attention import clock
-from live.floor_clock import FloorClock
 
 PAGE = 50
 ALERTS = ("", "help", "phrase", "customer-alone", "agent-alone", "long-hold", "dead-air",

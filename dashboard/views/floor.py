@@ -9,8 +9,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from coach.errors import CoachError
 from coach.rules import refusal
+from core.twilio_errors import CoachError
 from dashboard import board, listen, reading, ui
 from dashboard import cues as cues_module
 from dashboard.runtime import Unavailable

@@ -14,12 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from earpiece.redis_client import AsyncRedis
-from live.floor_clock import FloorClock
-from live.keys import Keys
-from live.store import now_ms
-from live.store import text as _text
-from live.times import iso
+from core.floor_clock import FloorClock
+from core.keys import Keys
+from core.redis_client import AsyncRedis
+from core.times import iso, now_ms
+from core.times import text as _text
 
 FIELDS = ("at", "action", "supervisor", "conference_sid", "friendly_name", "agent", "mode",
           "from_mode", "outcome", "detail", "call_sid")  # fmt: skip

@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from earpiece.redis_client import AsyncRedis
+from core.redis_client import AsyncRedis
 
 TICKET_SECONDS = 60
 # What a ticket opens: GET /events, /events/board, /events/transcript, one call's audio

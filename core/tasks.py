@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-log = logging.getLogger("earpiece.tasks")
+log = logging.getLogger("core.tasks")
 
 GRACE_SECONDS = 2.0
 

@@ -19,8 +19,8 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import RedisCluster as SyncRedisCluster
 
-from earpiece.embedded_redis import EmbeddedRedis
-from earpiece.settings import SettingError, Settings
+from core.embedded_redis import EmbeddedRedis
+from core.settings import SettingError, Settings
 
 AsyncRedis = aredis.Redis | AsyncRedisCluster
 SyncRedis = redis.Redis | SyncRedisCluster

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.config import Config
 
-from earpiece.languages import DEFAULT_LANGUAGE, is_offered
+from core.languages import DEFAULT_LANGUAGE, is_offered
 
 T = TypeVar("T")
 
@@ -184,7 +184,7 @@ def _roster(raw: str) -> Path:
 
 
 def _transcription_language(raw: str) -> str:
-    """A code Twilio's Real-Time Transcription offers (earpiece/languages.py), as written."""
+    """A code Twilio's Real-Time Transcription offers (core/languages.py), as written."""
     if not is_offered(raw):
         raise SettingError(
             f"EARPIECE_TRANSCRIPTION_LANGUAGE {raw[:40]!r} is not a language Twilio's real-time "
@@ -933,7 +933,7 @@ def load(
     if loaded.conference_region is None and loaded.twilio_region is not None:
         loaded = replace(loaded, conference_region=loaded.twilio_region)
     if loaded.country is None:
-        from live.phone import country_of_zone
+        from core.phone import country_of_zone
 
         loaded = replace(loaded, country=country_of_zone(loaded.timezone))
     if loaded.oidc_issuer and not loaded.oidc_audience:

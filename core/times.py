@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 import functools
+import time
 from datetime import UTC, datetime
+
+
+def now_ms() -> int:
+    """The time now, in the epoch milliseconds the floor's documents keep."""
+    return int(time.time() * 1000)
+
+
+def text(value: bytes | str) -> str:
+    """A Redis reply as str (the client returns bytes)."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 @functools.lru_cache(maxsize=4096)

@@ -15,7 +15,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from earpiece.settings import Settings
+from core.settings import Settings
 
 # The connection overrides of every callback URL Earpiece gives Twilio: three more tries
 # on a 5xx (Redis away), a connect timeout or a read timeout. Without them Twilio tries

@@ -14,8 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from earpiece.languages import DEFAULT_LANGUAGE, is_offered
-from earpiece.settings import SettingError, Settings
+from core.languages import DEFAULT_LANGUAGE, is_offered
+from core.settings import SettingError, Settings
 from live.names import Person
 from live.phrases import BadPhrase, Phrase
 
@@ -173,7 +173,7 @@ def _phrases(value: Any, where: str) -> tuple[str, ...]:
 
 
 def _language(value: Any, team: str, source: str) -> str:
-    """A code Twilio's real-time transcription offers (earpiece/languages.py): one line naming
+    """A code Twilio's real-time transcription offers (core/languages.py): one line naming
     the team and the code otherwise, at load, not on a live call's first transcription."""
     if not isinstance(value, str) or not is_offered(value):
         raise SettingError(f"{source}: teams.{team}.language {str(value)[:40]!r} is not a "

@@ -1,6 +1,6 @@
 """The floor's clock: times as a person on the floor reads them, days as the floor counts them.
 
-The API and the streams keep UTC ISO 8601 (live/times.py: stable codes a program
+The API and the streams keep UTC ISO 8601 (core/times.py: stable codes a program
 reads); everything a person reads goes through here, in the floor's time zone
 (EARPIECE_TIMEZONE) and the reader's language (a supervisor's roster `language`,
 else EARPIECE_LANGUAGE). Babel formats: it carries CLDR's patterns for every

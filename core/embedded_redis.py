@@ -30,8 +30,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from earpiece.private_files import UMASK, private_dir, private_file, tighten
-from earpiece.settings import SettingError
+from core.private_files import UMASK, private_dir, private_file, tighten
+from core.settings import SettingError
 
 # AF_UNIX paths are limited to 108 bytes on Linux.
 _MAX_SOCKET_PATH = 100

@@ -1,0 +1,89 @@
+"""No module imports from a floor above its own (issue 24 §1).
+
+The floors, bottom to top: `core/` (settings, the Redis client and keys, the clock, text
+folding and numbers, the audit, the Twilio gateway), `live/` (the floor in Redis: know),
+`access/` (who asks), `coach/` (act), `archive/` (remember), `callbacks/` (receive and
+serve), `dashboard/` (show), `wiring/` (what a process holds) and `earpiece/` (the commands).
+The simulator, `twilio_sim/`, stands beside the product. Every import in every module is
+read with `ast` (lazy imports inside functions too); one that runs up a floor fails here
+unless it is one of the few listed below, which the rest of issue 24 removes: the list may
+shrink, never grow.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOORS = ["core", "live", "access", "coach", "archive", "callbacks", "dashboard", "wiring",
+          "earpiece"]  # fmt: skip
+BESIDE = "twilio_sim"
+# Upward imports not yet removed (module -> module), each with what removing it needs.
+KNOWN_UPWARD = {
+    # An alert's refusal text is access's rule, reached through coach.rules.
+    ("live.alert_policy", "coach.rules"),
+    # `earpiece api-key` finds the demo's settings file beside a running demo.
+    ("access.commands", "earpiece.demo_env"),
+    # The service and the dashboard build their process from wiring (the composition root
+    # belongs on the top floor with the commands).
+    ("callbacks.app", "wiring.services"),
+    ("dashboard.runtime", "wiring.services"),
+}
+# The simulator may use the product's background-task helper (to be copied into it).
+SIMULATOR_USES = {"core.tasks"}
+
+
+def imports() -> list[tuple[str, str]]:
+    found = []
+    for package in [*FLOORS, BESIDE]:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+                if isinstance(node, ast.Import):
+                    found += [(module, alias.name) for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    found.append((module, node.module))
+                    # `from core import metrics` imports the module core.metrics
+                    found += [(module, f"{node.module}.{alias.name}") for alias in node.names
+                              if (ROOT / node.module / f"{alias.name}.py").exists()]  # fmt: skip
+    return found
+
+
+def floor_of(module: str) -> str:
+    return module.split(".")[0]
+
+
+def upward_of(pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (module, imported) pairs that run up a floor, less the known ones."""
+    upward = set()
+    for module, imported in pairs:
+        here, there = floor_of(module), floor_of(imported)
+        if here in FLOORS and there in FLOORS and FLOORS.index(there) > FLOORS.index(here):
+            upward.add((module, imported))
+    return {(m, i) for m, i in upward if (m, i) not in KNOWN_UPWARD}
+
+
+def test_no_import_runs_up_a_floor() -> None:
+    upward = upward_of(imports())
+    assert upward == set(), f"imports running up a floor: {sorted(upward)}"
+
+
+def test_the_ground_imports_only_itself() -> None:
+    product = {*FLOORS, BESIDE} - {"core"}
+    bad = sorted((m, i) for m, i in imports() if floor_of(m) == "core" and floor_of(i) in product)
+    assert bad == []
+
+
+def test_the_simulator_imports_nothing_of_the_product_but_the_task_helper() -> None:
+    used = {i for m, i in imports() if floor_of(m) == BESIDE and floor_of(i) in FLOORS}
+    assert used <= SIMULATOR_USES, sorted(used - SIMULATOR_USES)
+
+
+def test_the_check_sees_an_upward_import() -> None:
+    """The rule itself: live importing callbacks, or core importing live, is caught; the
+    same floor and a floor below are not; aliased `from core import x` imports are read."""
+    caught = upward_of([("live.store", "callbacks.app"), ("core.audit", "live.store"),
+                        ("live.store", "live.keys"), ("callbacks.app", "core.times")])  # fmt: skip
+    assert caught == {("live.store", "callbacks.app"), ("core.audit", "live.store")}
+    assert ("live.store", "core.times") in imports()

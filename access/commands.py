@@ -11,10 +11,10 @@ from access import api_keys, signin_links
 from access.oidc_identity import Identities
 from access.principal import AGENT, SUPERVISOR
 from core.audit import Audit
+from core.demo_env import load_beside_demo
 from core.keys import Keys
 from core.redis_client import async_client, resolve
 from core.settings import SettingError
-from earpiece.demo_env import load_beside_demo
 from live import roster as roster_module
 
 

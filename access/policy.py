@@ -1,7 +1,7 @@
 """What each kind of principal may do: one table, enforced by the service and the dashboard.
 
 Capabilities are coarse (who may ask at all); the finer rules live beside
-them here (`acting_as`, `own_call`) or in `coach.rules` (a role's modes on a
+them here (`acting_as`, `own_call`) or in `access.modes` (a role's modes on a
 team), and are applied to the principal, never to what a body claims.
 """
 
@@ -121,7 +121,7 @@ def may_see_audit_entry(principal: Principal, agent_team: str | None, supervisor
 
 def reaches_team(role: str | None, teams: tuple[str, ...], team: str | None) -> bool:
     """Whether a supervisor of `role` (leading `teams`) may listen to a call of `team`: a lead
-    only their own teams' calls; a manager and QA every call. coach.rules asks this too."""
+    only their own teams' calls; a manager and QA every call. access.modes asks this too."""
     if role == "lead":
         return team is not None and team in teams
     return True
@@ -176,7 +176,7 @@ def hear_refusal(principal: Principal, roster: Roster, team: str | None) -> str 
     """Why `principal` may not hear a call of `team` in the browser, or None when they may.
 
     Listening in the browser is monitoring: the same rule as joining listen-only
-    (coach/rules.py: a lead, their own teams; a manager or QA, every team), applied to who
+    (access/modes.py: a lead, their own teams; a manager or QA, every team), applied to who
     the roster says the principal is today."""
     reason = refusal(principal, HEAR_CALL)
     if reason is not None:

@@ -34,8 +34,8 @@ from redis.exceptions import RedisError
 
 from archive.record import build
 from archive.store import Store
-from coach.twilio_calls import TwilioCalls
 from core.audit import Audit, AuditFilter
+from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
 from live.late import late_entry, seal
 from live.model import Json

@@ -30,9 +30,9 @@ import httpx
 from bench.common import AUTH_TOKEN, free_port, process, redis_url
 from bench.sim_floor import ACCOUNT_SID
 from coach.taskrouter_repair import READS_PER_PASS, TaskRouterRepair
-from coach.twilio_calls import TwilioCalls
 from core.redis_client import RedisTarget, async_client
 from core.settings import load
+from core.twilio_calls import TwilioCalls
 from core.twilio_client import make_client
 from live.queues import LiveQueues, QueuePolicy
 from live.roster import load as load_roster

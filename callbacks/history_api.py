@@ -24,6 +24,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from access.modes import refusal
 from access.policy import READ_HISTORY, sees_full_numbers
 from access.principal import Principal
 from archive.store import Json, Review, ReviewSearch, Search
@@ -33,7 +34,6 @@ from callbacks.context import Context
 from callbacks.errors import PRIVATE, ApiError, JSONResponse
 from callbacks.monitors import json_object
 from callbacks.webhooks import SignedRequest, SignedWebhook
-from coach.rules import refusal
 from core.audit import cell
 from core.floor_clock import FloorClock
 from live.board import mask_number

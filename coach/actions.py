@@ -22,11 +22,11 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from coach.rules import MODES, NO_AGENT, refusal
-from coach.twilio_calls import TwilioCalls
+from access.modes import MODES, NO_AGENT, refusal
 from core import metrics
 from core.audit import Audit
 from core.tasks import cancel_all
+from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
 from live.events import ConferenceEvent
 from live.model import card_json, monitor_json, role_of

@@ -18,7 +18,7 @@ TaskRouter's rules, checked against Twilio's pages (and the simulator follows th
 - a task is completed from `assigned` or `wrapping`, with a `Reason` ("required only if
   the Task is canceled or completed", UpdateTaskRequest); completing ends no call.
 
-Twilio's refusals reach the supervisor as Twilio's message (coach/twilio_calls.py). Every
+Twilio's refusals reach the supervisor as Twilio's message (core/twilio_calls.py). Every
 change is audited under the supervisor who asked (an after-call change: under the one who
 asked for it, when it happens).
 """
@@ -30,8 +30,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from coach.twilio_calls import TwilioCalls
 from core.audit import Audit
+from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
 from live.after_call import PendingChange
 from live.queues import LiveQueues

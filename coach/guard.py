@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from coach.twilio_calls import TwilioCalls
 from core import metrics
 from core.audit import Audit
+from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
 from live.store import LiveFloor, now_ms
 

@@ -33,8 +33,8 @@ from typing import Any
 import orjson
 
 from coach.actions import agent_leg
-from coach.twilio_calls import TwilioCalls
 from core.audit import Audit
+from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
 from live import ears as ears_module
 from live.model import Json, customer_leg

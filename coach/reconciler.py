@@ -21,8 +21,8 @@ from typing import Any
 
 from coach.actions import Coach
 from coach.taskrouter_repair import TaskRouterRepair
-from coach.twilio_calls import TwilioCalls
 from core import metrics
+from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
 from live.events import ConferenceEvent
 from live.store import LiveFloor, now_ms

@@ -27,8 +27,8 @@ from typing import Any
 
 import orjson
 
-from coach.twilio_calls import TwilioCalls
 from core.times import iso
+from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
 from live.model import Json, customer_leg
 from live.recordings import ENDED, RecordingStates

@@ -46,7 +46,7 @@ requests a pass. Why a cap: TaskRouter's rate limits are per Workspace and
 per endpoint and shown only on the Console's Limits page
 (https://www.twilio.com/docs/taskrouter/limits), and the agents' own
 softphones and Flex share them; 200 reads, 4 at a time, take a few seconds,
-and a 429 is retried with backoff (coach/twilio_calls.py). A busy task whose
+and a 429 is retried with backoff (core/twilio_calls.py). A busy task whose
 reservations name no worker (Twilio never says so of an assigned task) is
 read again each pass, within the cap.
 
@@ -66,7 +66,7 @@ from typing import Any
 
 import orjson
 
-from coach.twilio_calls import TwilioCalls
+from core.twilio_calls import TwilioCalls
 from live.queues import LiveQueues, text
 from live.store import now_ms
 from live.taskrouter_events import STATUS_OF, TaskRouterEvent

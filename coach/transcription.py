@@ -29,11 +29,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from access.modes import refusal
 from coach.actions import agent_leg, live_document
 from coach.recording import Recording
-from coach.rules import refusal
-from coach.twilio_calls import TwilioCalls
 from core.audit import Audit
+from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
 from live.model import Json, customer_leg
 from live.roster import Roster
@@ -184,7 +184,7 @@ class Transcription:
         return await live_document(self.floor, sid)
 
     def _check(self, who: str, mode: str, doc: dict[str, Any]) -> None:
-        """A supervisor acts on a call their role reaches (coach/rules.py): pausing as
+        """A supervisor acts on a call their role reaches (access/modes.py): pausing as
         listening does, muting alerts as whispering does. An agent (`agent:ID`) was checked
         against its own call by the API."""
         if who.startswith("agent:"):

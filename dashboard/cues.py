@@ -1,5 +1,5 @@
 """The floor's toasts and chime: once per call and cause, for calls the supervisor may act
-on, never replayed by a reload (issue 28). The rule is live.alert_policy's; this module
+on, never replayed by a reload (issue 28). The rule is access.alert_policy's; this module
 only draws what it says is new.
 
 A toast stays until read (`duration="long"` is Streamlit's longest timed one, 10 s,
@@ -12,10 +12,10 @@ from typing import Any
 
 import streamlit as st
 
+from access.alert_policy import CueLog, actionable
 from dashboard import ui
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
-from live.alert_policy import CueLog, actionable
 from live.board import asking_for_help, phrase_alerts
 
 

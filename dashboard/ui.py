@@ -1,5 +1,5 @@
 """What every page shares: the process's runtime, the signed-in supervisor, the
-action buttons and the banners. Rules are asked of coach.rules and live/;
+action buttons and the banners. Rules are asked of access.modes and live/;
 nothing here decides who may do what."""
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from access import cookie_handoff, signin_links
+from access.modes import MODES, availability, whisperer
 from access.policy import WordsScope
 from access.policy import words_scope as policy_words_scope
 from access.principal import of_supervisor
-from coach.rules import MODES, availability, whisperer
 from core.settings import SettingError, Settings, load
 from core.twilio_errors import CoachError
 from dashboard import REQUIRED, session_cookie, sso

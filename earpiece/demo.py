@@ -26,13 +26,13 @@ import httpx
 
 from access import api_keys, signin_links
 from access.principal import SUPERVISOR
+from core import demo_env
 from core.embedded_redis import EmbeddedRedis
 from core.private_files import private_dir
 from core.redis_client import RedisTarget, async_client
 from core.settings import SettingError, Settings
 from core.settings import load as load_settings
 from core.twilio_client import CONNECTION_OVERRIDES
-from earpiece import demo_env
 from live import roster as roster_module
 from live.roster import Roster
 

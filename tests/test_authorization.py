@@ -20,7 +20,7 @@ import pytest
 from starlette.routing import Route, WebSocketRoute
 
 from callbacks.app import routes
-from tests.conftest import API_TOKEN, Wired
+from tests.conftest import API_TOKEN, DEMO_ROSTER, Wired
 from tests.oidc_issuer import AUDIENCE, Issuer, start_issuer
 
 # Who asks, and with what. "oidc-ana" is an access token of the organisation's issuer.
@@ -379,9 +379,7 @@ def japanese_roster(tmp_path: Any) -> str:
     """The demo roster, with a Japanese phrase among sales-east's."""
     from pathlib import Path
 
-    from live import roster
-
-    text = (Path(roster.__file__).parent / "demo_roster.toml").read_text(encoding="utf-8")
+    text = Path(DEMO_ROSTER).read_text(encoding="utf-8")
     marker = 'phrases = ["cancel my account", "speak to your manager", "lawyer", "re:'
     assert marker in text
     text = text.replace(marker, f'phrases = ["{JA_PHRASE}", ' + marker[len("phrases = [") :], 1)

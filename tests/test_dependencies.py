@@ -98,7 +98,7 @@ def test_every_imported_package_is_declared_and_every_declared_one_is_imported()
 
 def test_the_check_sees_an_undeclared_import_and_an_unused_declaration() -> None:
     """The same functions, on what the old pyproject and code said, find both faults."""
-    modules = {"anyio": {"coach/twilio_calls.py"}, "requests": {"coach/twilio_calls.py"},
+    modules = {"anyio": {"core/twilio_calls.py"}, "requests": {"core/twilio_calls.py"},
                "orjson": {"live/feed.py"}}  # fmt: skip
     used = distributions_of(modules)
     old_declared = {"orjson", "python-dotenv"}

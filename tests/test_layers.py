@@ -21,10 +21,6 @@ FLOORS = ["core", "live", "access", "coach", "archive", "callbacks", "dashboard"
 BESIDE = "twilio_sim"
 # Upward imports not yet removed (module -> module), each with what removing it needs.
 KNOWN_UPWARD = {
-    # An alert's refusal text is access's rule, reached through coach.rules.
-    ("live.alert_policy", "coach.rules"),
-    # `earpiece api-key` finds the demo's settings file beside a running demo.
-    ("access.commands", "earpiece.demo_env"),
     # The service and the dashboard build their process from wiring (the composition root
     # belongs on the top floor with the commands).
     ("callbacks.app", "wiring.services"),

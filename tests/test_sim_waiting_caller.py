@@ -269,7 +269,7 @@ def test_participant_create_refusals_read_clearly(
     supervisor, with a status that is not a 502 (nothing is wrong with Twilio)."""
     from twilio.base.exceptions import TwilioRestException
 
-    from coach.twilio_calls import _coach_error
+    from core.twilio_calls import _coach_error
 
     refused = _coach_error(TwilioRestException(400, "https://api.twilio.com/x", "no", code))
     assert (refused.status, refused.code) == (status, name)

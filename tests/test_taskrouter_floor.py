@@ -250,8 +250,8 @@ def test_the_reconciler_repairs_what_lost_taskrouter_events_left_wrong(
     from zoneinfo import ZoneInfo
 
     from coach.taskrouter_repair import TaskRouterRepair
-    from coach.twilio_calls import TwilioCalls
     from core.redis_client import async_client
+    from core.twilio_calls import TwilioCalls
     from core.twilio_client import make_client
     from live.queues import LiveQueues, QueuePolicy
     from live.roster import load as load_roster
@@ -310,8 +310,8 @@ def _repair(f: TaskRouterFloor, redis_target: RedisTarget, passes: int = 1,
     from zoneinfo import ZoneInfo
 
     from coach.taskrouter_repair import TaskRouterRepair
-    from coach.twilio_calls import TwilioCalls
     from core.redis_client import async_client
+    from core.twilio_calls import TwilioCalls
     from core.twilio_client import make_client
     from live.queues import LiveQueues, QueuePolicy
     from live.roster import load as load_roster

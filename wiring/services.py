@@ -21,10 +21,10 @@ from coach.reconciler import Reconciler
 from coach.recording import Recording
 from coach.taskrouter_repair import TaskRouterRepair
 from coach.transcription import Transcription
-from coach.twilio_calls import TwilioCalls
 from core.audit import Audit
 from core.redis_client import AsyncRedis, RedisTarget, async_client
 from core.settings import Settings
+from core.twilio_calls import TwilioCalls
 from core.twilio_client import CONNECTION_OVERRIDES, make_client
 from live.late import left_seconds
 from live.model import Thresholds

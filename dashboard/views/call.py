@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from access.modes import refusal
 from coach.actions import MAX_CARD_CHARS
-from coach.rules import refusal
 from core.audit import AuditFilter
 from dashboard import board, listen, reading, transcript, ui
 from dashboard.runtime import Unavailable

@@ -19,10 +19,10 @@ from urllib.parse import quote, urlencode
 import pandas as pd
 import streamlit as st
 
+from access.modes import refusal
 from archive.store import Review, ReviewSearch, Search
 from callbacks import recording_media
 from callbacks.history_api import reviews_csv
-from coach.rules import refusal
 from core import tickets
 from core.floor_clock import FloorClock
 from dashboard import reading, ui

@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from coach.rules import refusal
+from access.modes import refusal
 from core.twilio_errors import CoachError
 from dashboard import board, listen, reading, ui
 from dashboard import cues as cues_module

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from coach.rules import refusal
+from access.modes import refusal
 from dashboard import board, ui
 from dashboard.runtime import Unavailable
 from dashboard.text import literal

@@ -7,7 +7,7 @@ a new `since`), and every reload replayed every toast (the "seen" set lived in t
 Streamlit session). Here:
 
 - a cue (a help request, a team phrase said) reaches a supervisor only for a call whose
-  team they may join (`coach.rules.refusal`, the one rule of who may act on a call);
+  team they may join (`access.modes.refusal`, the one rule of who may act on a call);
 - its cause is the call and what happened: a help request by its start (asking again
   after an answer is a new cause), a phrase by the phrase itself (saying it again is
   not), so a repetition never rings twice;
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from coach.rules import refusal
+from access.modes import refusal
 from core.redis_client import AsyncRedis
 from live.roster import Supervisor
 

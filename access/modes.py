@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 # The rule of who may use which mode on which team's call is the authorization table's
-# (access/policy.py); the coach and the dashboard ask it under its old name.
+# (access/policy.py); this module only derives the dashboard's buttons from it.
 from access.policy import mode_refusal
 from live.roster import Supervisor
 

@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import time
 
-from archive.store import open_store
+from archive.opening import open_store
 from core import settings as settings_module
 
 

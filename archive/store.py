@@ -10,12 +10,10 @@ machines. ARCHITECTURE.md says why these two.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from archive.record import CallRecord
 from archive.words import index_words
-from core.settings import SettingError, Settings
 
 Json = dict[str, Any]
 MAX_PAGE = 200
@@ -108,20 +106,3 @@ def phrase_query(q: str) -> str:
     said = index_words(q[:MAX_QUERY_CHARS])
     words = "".join(ch if ch.isalnum() or ch in "'" else " " for ch in said)
     return " ".join(words.split())
-
-
-def open_store(settings: Settings) -> Store:
-    url = settings.archive_url
-    if url is None or url.startswith("sqlite:"):
-        from archive.sqlite_store import SqliteStore
-        from core.private_files import private_dir
-
-        default = private_dir(settings.data_dir) / "archive.sqlite3"
-        return SqliteStore(Path(url.removeprefix("sqlite:///")) if url else default)
-    if url.startswith(("postgresql://", "postgres://")):
-        from archive.postgres_store import PostgresStore
-
-        return PostgresStore(url)
-    raise SettingError(
-        f"EARPIECE_ARCHIVE_URL must be sqlite:///PATH or postgresql://…, got {url[:40]!r}"
-    )

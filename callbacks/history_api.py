@@ -16,8 +16,6 @@ manager and QA every team's. Every playback and export goes to the audit.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from typing import Any
 
@@ -27,6 +25,7 @@ from starlette.responses import Response
 from access.modes import refusal
 from access.policy import READ_HISTORY, sees_full_numbers
 from access.principal import Principal
+from archive.review_export import reviews_csv
 from archive.store import Json, Review, ReviewSearch, Search
 from callbacks import recording_media
 from callbacks.auth import authorize, permitted
@@ -34,7 +33,6 @@ from callbacks.context import Context
 from callbacks.errors import PRIVATE, ApiError, JSONResponse
 from callbacks.monitors import json_object
 from callbacks.webhooks import SignedRequest, SignedWebhook
-from core.audit import cell
 from core.floor_clock import FloorClock
 from live.board import mask_number
 from live.events import BadEvent, is_sid
@@ -268,33 +266,6 @@ async def reviews(request: Request) -> Response:
     principal = await authorize(request, READ_HISTORY)
     ctx: Context = request.app.state.ctx
     return JSONResponse({"reviews": await ctx.store.reviews(review_search(request, principal))})
-
-
-REVIEW_FIELDS = ("id", "at", "conference_sid", "agent", "team", "reviewer", "score", "notes")
-
-
-def mark(value: Any, given: bool = True) -> str:
-    """A criterion's cell: pass, fail, n/a (marked not applicable), or empty (not marked)."""
-    if not given:
-        return ""
-    return "pass" if value is True else "fail" if value is False else "n/a"
-
-
-def reviews_csv(rows: list[Json], timezone: str = "UTC") -> str:
-    """Reviews as CSV, one row a review and one column a criterion, then `at_local` (`at` on
-    the floor's clock, with its offset); a cell a spreadsheet would run as a formula is
-    quoted (core/audit.py cell)."""
-    criteria = sorted({name for r in rows for name in r.get("criteria") or {}})
-    floor = FloorClock(timezone)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([*REVIEW_FIELDS, *criteria, "at_local"])
-    for r in rows:
-        marks = r.get("criteria") or {}
-        writer.writerow([cell(r.get(f)) for f in REVIEW_FIELDS]
-                        + [cell(mark(marks.get(c), c in marks)) for c in criteria]
-                        + [floor.local_iso(r.get("at"))])  # fmt: skip
-    return out.getvalue()
 
 
 async def reviews_export(request: Request) -> Response:

@@ -41,6 +41,7 @@ from archive.media import MediaError, opened
 from callbacks.auth import principal_of
 from callbacks.context import Context
 from callbacks.errors import PRIVATE, ApiError
+from core import tickets
 from live.numbers import plain_int
 
 GRANT_COOKIE = "earpiece_playback"
@@ -52,7 +53,7 @@ RANGE = re.compile(r"bytes=([0-9]{0,20})-([0-9]{0,20})")
 
 
 def scope(recording_sid: str) -> str:
-    return f"recording:{recording_sid}"
+    return tickets.recording_stream(recording_sid)
 
 
 def _key(namespace: str, grant: str) -> str:

@@ -38,6 +38,11 @@ TICKET_BYTES = 24
 MAX_TICKET_CHARS = 64  # longer is not one of ours: refused before Redis is asked
 
 
+def recording_stream(recording_sid: str) -> str:
+    """What a ticket for one recording's audio opens."""
+    return RECORDING + recording_sid
+
+
 @dataclass(frozen=True, slots=True)
 class Holder:
     """Who a ticket was given to: `kind` is supervisor, agent (with their id) or service;

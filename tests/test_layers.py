@@ -76,6 +76,50 @@ def test_the_simulator_imports_nothing_of_the_product_but_the_task_helper() -> N
     assert used <= SIMULATOR_USES, sorted(used - SIMULATOR_USES)
 
 
+def circles(pairs: list[tuple[str, str]]) -> list[list[str]]:
+    """The sets of modules that import each other, round a circle (Tarjan's components)."""
+    graph: dict[str, set[str]] = {}
+    for module, imported in pairs:
+        graph.setdefault(module, set()).add(imported)
+        graph.setdefault(imported, set())
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            part = []
+            while True:
+                top = stack.pop()
+                part.append(top)
+                if top == node:
+                    break
+            if len(part) > 1:
+                found.append(sorted(part))
+
+    for node in list(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_modules_import_each_other() -> None:
+    """archive/'s stores and the module choosing between them, and the simulator's two
+    control modules, imported each other; a circle makes import order matter."""
+    modules = {m for m, _ in imports()}
+    assert circles([(m, i) for m, i in imports() if i in modules]) == []
+    assert circles([("a.x", "a.y"), ("a.y", "a.x"), ("a.y", "a.z")]) == [["a.x", "a.y"]]
+
+
 def test_the_check_sees_an_upward_import() -> None:
     """The rule itself: live importing callbacks, or core importing live, is caught; the
     same floor and a floor below are not; aliased `from core import x` imports are read."""

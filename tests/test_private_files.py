@@ -57,7 +57,7 @@ def test_the_sqlite_archive_and_its_wal_are_private(tmp_path: Path) -> None:
     try:
         settings = load({"EARPIECE_DATA_DIR": str(tmp_path / "data"),
                          "TWILIO_AUTH_TOKEN": "a" * 32}, env_file=None)  # fmt: skip
-        from archive.store import open_store
+        from archive.opening import open_store
 
         store = open_store(settings)
         assert isinstance(store, SqliteStore)

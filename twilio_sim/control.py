@@ -19,46 +19,19 @@ and, beyond the contract, for tests and demos:
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from twilio_sim import media_streams
 from twilio_sim.config import Endpoint, Reliability
+from twilio_sim.control_http import _body, _guard, _json
 from twilio_sim.engine import Engine, SimError
 from twilio_sim.traffic import busy_duplicate, customer_number
 
 ACTIONS = ("hold", "unhold", "mute", "unmute", "speech-start", "speech-stop", "leave", "end",
            "say")  # fmt: skip
 MAX_SAY_CHARS = 2000
-
-
-def _json(content: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(content), status, media_type="application/json")
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = orjson.loads(await request.body() or b"{}")
-    except orjson.JSONDecodeError:
-        raise SimError(400, 20001, "the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise SimError(400, 20001, "the body must be a JSON object")
-    return body
-
-
-def _guard(handler: Any) -> Any:
-    async def run(request: Request) -> Response:
-        try:
-            result: Response = await handler(request, request.app.state.engine)
-            return result
-        except SimError as exc:
-            return _json(exc.json(), exc.status)
-
-    return run
 
 
 async def scenario_duplicate(request: Request, engine: Engine) -> Response:

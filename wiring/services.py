@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from archive.archiver import Archiver
-from archive.store import Store, open_store
+from archive.opening import open_store
+from archive.store import Store
 from coach.actions import Coach
 from coach.agent_state import AgentState
 from coach.call_control import CallControl

@@ -20,9 +20,8 @@ import pandas as pd
 import streamlit as st
 
 from access.modes import refusal
+from archive.review_export import reviews_csv
 from archive.store import Review, ReviewSearch, Search
-from callbacks import recording_media
-from callbacks.history_api import reviews_csv
 from core import tickets
 from core.floor_clock import FloorClock
 from dashboard import reading, ui
@@ -101,7 +100,7 @@ def recording_url(page: ui.Page, sid: str, recording_sid: str) -> str | None:
     checked, audited, Range for seeking). Never a URL that plays for whoever holds it."""
     rt = page.runtime
     holder = tickets.Holder("supervisor", page.who.id, page.session,
-                            stream=recording_media.scope(recording_sid))  # fmt: skip
+                            stream=tickets.recording_stream(recording_sid))  # fmt: skip
     try:
         issued = rt.run(tickets.issue(rt.services.redis, page.settings.namespace, holder))
     except Unavailable:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from twilio_sim.control import _body, _guard, _json
+from twilio_sim.control_http import _body, _guard, _json
 from twilio_sim.engine import Engine, SimError
 from twilio_sim.taskrouter.workspace import Workspace
 from twilio_sim.traffic import customer_number

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-log = logging.getLogger("core.tasks")
+log = logging.getLogger("earpiece.tasks")  # every logger is under "earpiece"
 
 GRACE_SECONDS = 2.0
 

@@ -21,8 +21,7 @@
 local op, worker = ARGV[1], ARGV[2]
 
 local function announce()
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', 'k', 'agent', 'sid', worker,
-    'doc', '{}')
+  feed_add(KEYS[4], ARGV[4], 'agent', worker, '{}')
 end
 
 local r = redis.call('HMGET', KEYS[2], 'phase', 'task')

@@ -15,12 +15,12 @@ must be one step, or two processes (or a repeated event) could both act.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import orjson
 
 from core.redis_client import AsyncRedis
+from live.scripts import script
 from live.taskrouter_events import WORKER_PHASE, TaskRouterEvent
 
 
@@ -28,7 +28,7 @@ def text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-AFTER_CALL_LUA = resources.files("live").joinpath("after_call.lua").read_text(encoding="utf-8")
+AFTER_CALL_LUA = script("after_call.lua")
 
 
 @dataclass(frozen=True)

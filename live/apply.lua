@@ -148,8 +148,7 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
     redis.call('EXPIRE', SEEN, history)
     redis.call('EXPIRE', TOKENS, history)
     redis.call('EXPIRE', TIMELINE, history)
-    local id = redis.call('XADD', FEED, 'MAXLEN', '~', maxlen, '*',
-      'k', 'ended', 'sid', c.sid, 'doc', doc)
+    local id = feed_add(FEED, maxlen, 'ended', c.sid, doc)
     return 'applied', id
   end
 
@@ -307,8 +306,7 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
     return 'unchanged', ''
   end
   redis.call('ZADD', LIVE, c.started, c.sid)
-  local id = redis.call('XADD', FEED, 'MAXLEN', '~', maxlen, '*',
-    'k', 'conference', 'sid', c.sid, 'doc', doc)
+  local id = feed_add(FEED, maxlen, 'conference', c.sid, doc)
   return 'applied', id
 end
 

@@ -26,7 +26,7 @@ if c.mon == nil then c.mon = {} end
 local function save()
   local doc = cjson.encode(c)
   redis.call('SET', KEYS[1], doc)
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'k', 'conference', 'sid', c.sid, 'doc', doc)
+  feed_add(KEYS[2], maxlen, 'conference', c.sid, doc)
 end
 
 local function whisperer(except)
@@ -88,7 +88,7 @@ if op == 'card' then
   while #c.cards > 20 do table.remove(c.cards, 1) end
   save()
   local encoded = cjson.encode(card)
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'k', 'card', 'sid', c.sid, 'doc', encoded)
+  feed_add(KEYS[2], maxlen, 'card', c.sid, encoded)
   return {'ok', '', encoded}
 end
 

@@ -30,9 +30,10 @@ from live.after_call import AfterCall
 from live.batching import BatchedScript
 from live.board import mask_number
 from live.roster import Roster
+from live.scripts import script
 from live.taskrouter_events import TaskRouterEvent
 
-LINK_LUA = resources.files("live").joinpath("taskrouter_link.lua").read_text(encoding="utf-8")
+LINK_LUA = script("taskrouter_link.lua")
 # The apply script runs the link function too (after a reservation.accepted, same call).
 TASKROUTER_LUA = (
     LINK_LUA.split("\n-- entry: as a script of its own\n")[0] + "\n"

@@ -11,16 +11,16 @@ has read the call, the script also queues the recording's new state for its arch
 from __future__ import annotations
 
 import time
-from importlib import resources
 from typing import Any
 
 import orjson
 
 from core.keys import Keys
 from core.redis_client import AsyncRedis
+from live.scripts import script
 from live.store import text
 
-RECORDING_LUA = resources.files("live").joinpath("recording.lua").read_text(encoding="utf-8")
+RECORDING_LUA = script("recording.lua")
 # Twilio's recording statuses, in the order a recording goes through them (the Recording
 # resource's `status`; `failed` on an encryption failure: Twilio's "Getting Started with
 # Recording Status Callbacks", https://support.twilio.com/hc/en-us/articles/360014251313).

@@ -105,5 +105,5 @@ local doc = cjson.encode(c)
 redis.call('SET', DOC, doc)
 redis.call('ZADD', LIVE, c.started or now, c.sid)
 redis.call('RPUSH', TIMELINE, now .. '|' .. stamp .. '|rp|||' .. cjson.encode(repairs))
-redis.call('XADD', FEED, 'MAXLEN', '~', maxlen, '*', 'k', 'conference', 'sid', c.sid, 'doc', doc)
+feed_add(FEED, maxlen, 'conference', c.sid, doc)
 return {'repaired', cjson.encode(repairs)}

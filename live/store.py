@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import orjson
@@ -35,10 +34,11 @@ from live.model import (
     unreadable,
 )
 from live.roster import Roster
+from live.scripts import FEED_ENTRY, script
 from live.timeline import TimelineEntry, entry_of
 
-APPLY_LUA = resources.files("live").joinpath("apply.lua").read_text(encoding="utf-8")
-MONITOR_LUA = resources.files("live").joinpath("monitor.lua").read_text(encoding="utf-8")
+APPLY_LUA = script("apply.lua")
+MONITOR_LUA = script("monitor.lua")
 # Reading the whole floor yields to the event loop every this many conferences.
 YIELD_EVERY = 200
 # Conferences whose unreadable document is logged (once each); past this, quietly flagged.
@@ -52,22 +52,24 @@ FEED_EVENTS = {"conference": "conference", "ended": "conference-ended", "card": 
 
 # Announce a conference as it is now (the alert ticker): read and append in one
 # script, so the entry can never carry an older document than the feed already has.
-ANNOUNCE_LUA = """
+ANNOUNCE_LUA = (
+    FEED_ENTRY
+    + """
 local out = 0
 for i = 2, #KEYS do
   local doc = redis.call('GET', KEYS[i])
   if doc then
     local c = cjson.decode(doc)
     if c.status ~= 'completed' then
-      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'k', 'conference', 'sid', c.sid,
-                 'doc', doc)
+      feed_add(KEYS[1], ARGV[1], 'conference', c.sid, doc)
       out = out + 1
     end
   end
 end
 return out
 """
-REPAIR_LUA = resources.files("live").joinpath("repair.lua").read_text(encoding="utf-8")
+)
+REPAIR_LUA = script("repair.lua")
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,8 +36,7 @@ local maxlen = ARGV[3]
 local out = {}
 
 local function announce(kind, sid)
-  redis.call('XADD', tag .. ':feed', 'MAXLEN', '~', maxlen, '*', 'k', kind, 'sid', sid,
-    'doc', '{}')
+  feed_add(tag .. ':feed', maxlen, kind, sid, '{}')
 end
 
 local function num(v) if v then return tonumber(v) end return nil end

@@ -67,8 +67,7 @@ local function link_task(tag, task, sid, ask, maxlen)
   if changed then
     local doc = cjson.encode(c)
     redis.call('SET', key, doc, 'KEEPTTL')
-    redis.call('XADD', tag .. ':feed', 'MAXLEN', '~', maxlen, '*', 'k', 'conference', 'sid', sid,
-      'doc', doc)
+    feed_add(tag .. ':feed', maxlen, 'conference', sid, doc)
   end
   local label = ''
   if ask ~= '' and c.p and c.p[ask] then label = c.p[ask].label or '' end

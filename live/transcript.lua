@@ -71,16 +71,14 @@ local function publish(sid, line, held)
     -- digits a correction may have to take back (an XDEL leaves them in the stream's node).
     doc = {s = line.s, t = held, at = line.at, q = line.q, f = line.f, g = line.g, h = 1}
   end
-  return redis.call('XADD', FEED, 'MAXLEN', '~', maxlen, '*', 'k', 'transcript', 'sid', sid,
-    'doc', cjson.encode(doc))
+  return feed_add(FEED, maxlen, 'transcript', sid, cjson.encode(doc))
 end
 
 local function save(DOC, c, announce)
   local doc = cjson.encode(c)
   redis.call('SET', DOC, doc, 'KEEPTTL')
   if announce then
-    redis.call('XADD', FEED, 'MAXLEN', '~', maxlen, '*', 'k', 'conference', 'sid', c.sid,
-      'doc', doc)
+    feed_add(FEED, maxlen, 'conference', c.sid, doc)
   end
 end
 

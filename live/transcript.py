@@ -17,7 +17,6 @@ for the archive record once the archiver has read the call).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import orjson
@@ -31,11 +30,12 @@ from live.late import left_call
 from live.model import Json, role_of
 from live.phrases import Matcher
 from live.roster import Roster
+from live.scripts import script
 from live.store import LiveFloor, now_ms, text
 from live.transcript_events import SPEAKERS, TranscriptionEvent
 from live.transcript_view import line_json
 
-TRANSCRIPT_LUA = resources.files("live").joinpath("transcript.lua").read_text(encoding="utf-8")
+TRANSCRIPT_LUA = script("transcript.lua")
 # Final lines kept per live call: a call of several hours keeps its newest ones.
 MAX_LINES = 400
 # Lines after a call spoke of a card are masked harder for this long (live/redact.py).

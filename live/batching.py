@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
 from core.redis_client import AsyncRedis
 
@@ -39,11 +39,12 @@ class BatchedScript:
         max_batch: int = MAX_BATCH,
     ) -> None:
         self.redis = redis
-        self.script = script
+        # redis-py's own registration: EVALSHA, and on NOSCRIPT (a restarted or failed-over
+        # server lost its cache; nothing ran) SCRIPT LOAD and the call once more.
+        self.script = redis.register_script(script)
         self.shared_keys = list(shared_keys)
         self.shared_args = list(shared_args)
         self.max_batch = max_batch
-        self._sha: str | None = None
         self._pending: list[Pending] = []
         self._scheduled = False
         self._sending: set[asyncio.Future[None]] = set()
@@ -95,12 +96,4 @@ class BatchedScript:
         for event_keys, event, _ in batch:
             keys.extend(event_keys)
             args.append(event)
-        if self._sha is None:
-            self._sha = str(await self.redis.script_load(self.script))
-        try:
-            return list(await self.redis.evalsha(self._sha, len(keys), *keys, *args))
-        except NoScriptError:
-            # The server lost its script cache (restart, failover): nothing
-            # ran; load the script again and run the batch once more.
-            self._sha = str(await self.redis.script_load(self.script))
-            return list(await self.redis.evalsha(self._sha, len(keys), *keys, *args))
+        return list(await self.script(keys=keys, args=args))

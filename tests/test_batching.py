@@ -33,3 +33,25 @@ def test_a_reply_of_the_wrong_shape_fails_its_callers_instead_of_hanging_them(
             await redis.aclose()
 
     asyncio.run(run())
+
+
+def test_a_server_that_lost_its_scripts_runs_the_batch_once_more(
+    redis_target: RedisTarget,
+) -> None:
+    """After SCRIPT FLUSH (a restarted or failed-over server) the next batch finds no
+    script: redis-py's registration loads it again and runs the batch, exactly once."""
+
+    async def run() -> None:
+        redis = async_client(redis_target)
+        try:
+            script = BatchedScript(redis, "return {redis.call('INCR', KEYS[1]), ''}",
+                                   shared_keys=["{bt}:runs"], shared_args=[])  # fmt: skip
+            await redis.delete("{bt}:runs")
+            assert (await asyncio.wait_for(script([], b"a"), timeout=5))[0] == 1
+            await redis.script_flush()
+            assert (await asyncio.wait_for(script([], b"b"), timeout=5))[0] == 2
+            assert int(await redis.get("{bt}:runs")) == 2
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from core import metrics
 from core.audit import Audit
+from core.times import ms_of
 from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
 from live.store import LiveFloor, now_ms
@@ -41,7 +41,7 @@ class GuardPolicy:
 def _ms(iso: str | None) -> int | None:
     if not iso:
         return None
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+    return ms_of(iso)
 
 
 def why_end(c: dict[str, Any], now: int, policy: GuardPolicy) -> str | None:

@@ -22,6 +22,17 @@ def _iso_second(second: int) -> str:
     return datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.lru_cache(maxsize=16_384)
+def ms_of(stamp: str) -> int:
+    """The epoch ms of an ISO 8601 time: as iso() writes it, or with an offset, or none
+    (read as UTC, as Twilio means it). The one ISO reader of the product; ValueError or
+    OverflowError for anything else. Cached: a floor's stamps repeat pass after pass."""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
 def iso(ms: int | float | None) -> str | None:
     """UTC ISO 8601 to the second (Twilio's own resolution); cached, since a floor
     renders the same few thousand seconds over and over."""

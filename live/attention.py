@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar
+
+from core.times import ms_of
 
 # Alert weights: how urgently each one calls for a supervisor.
 WEIGHTS: Mapping[str, int] = {
@@ -72,7 +73,7 @@ class Attention:
 def seconds_since(stamp: str | None, now_s: float) -> float:
     if not stamp:
         return 0.0
-    return max(0.0, now_s - datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+    return max(0.0, now_s - ms_of(stamp) / 1000)
 
 
 def clock(seconds: float) -> str:

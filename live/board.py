@@ -14,16 +14,15 @@ is never markup here, and the browser sets it as text.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
 
 from core import phone
 from core.folding import matches
+from core.times import ms_of
 from live import names, words
 from live.attention import attention, held_since, rank
 from live.numbers import plain_int
@@ -117,10 +116,7 @@ def ms(stamp: str | None) -> int | None:
     return _ms(stamp) if stamp else None
 
 
-@functools.lru_cache(maxsize=16_384)
-def _ms(stamp: str) -> int:
-    # Bounded: a floor's stamps repeat from one pass to the next, a few per call.
-    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
+_ms = ms_of  # cached there: a floor's stamps repeat from one pass to the next
 
 
 def mask_number(number: str | None, mask: bool, country: str | None = None) -> str:

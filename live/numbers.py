@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
+from core.times import ms_of
 from live.events import BadEvent
 
 # ASCII only ([0-9], not \d, which matches every script's digits); no exponent, no
@@ -82,10 +82,7 @@ def instant_s(
         seconds = float(raw)
     else:
         try:
-            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            seconds = moment.timestamp()
+            seconds = ms_of(raw) / 1000
         except (ValueError, OverflowError):
             raise BadEvent(
                 f"{name} is neither seconds nor an ISO 8601 date: {_shown(raw)}"

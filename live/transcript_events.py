@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import orjson
 
+from core.times import ms_of
 from live.events import BadEvent, is_sid, timestamp_ms
 from live.numbers import plain_int, whole
 
@@ -59,10 +59,7 @@ def _iso_ms(raw: str | None) -> int | None:
     if not raw or "T" not in raw:
         return None
     try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return int(moment.timestamp() * 1000)
+        return ms_of(raw)
     except (ValueError, OverflowError):
         return None  # the general parser says why
 

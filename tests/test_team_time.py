@@ -9,20 +9,16 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-import psycopg
 import pytest
 
 from archive.archiver import copy_team_time
-from archive.sqlite_store import SqliteStore
 from dashboard import day_charts
 from earpiece.redis_client import RedisTarget, async_client
 from earpiece.roster import load as load_roster
@@ -31,7 +27,6 @@ from live import team_time
 from live.queues import LiveQueues, QueuePolicy
 from tests.conftest import ACCOUNT_SID, make_settings
 from tests.helpers import ServerThread, post_signed
-from tests.test_archive_search import POSTGRES
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 WS = "WS" + "0" * 32
@@ -52,27 +47,6 @@ def service(redis_target: RedisTarget, namespace: str) -> Iterator[ServerThread]
     thread.start()
     yield thread
     thread.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """A factory of the archive's store, each kind (made inside the test's own event loop:
-    psycopg's connection belongs to the loop that opens it); PostgreSQL in a database of its
-    own, dropped afterwards (the machine's server, as tests/test_archive_search.py uses it)."""
-    if request.param == "sqlite":
-        yield lambda: SqliteStore(tmp_path / "archive.sqlite3")
-        return
-    from archive.postgres_store import PostgresStore
-
-    name = "ep_test_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    url = POSTGRES.rsplit("/", 1)[0] + "/" + name
-    try:
-        yield lambda: PostgresStore(url)
-    finally:
-        with psycopg.connect(POSTGRES, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 class Day:

@@ -238,6 +238,12 @@ def _run(service: ServerThread, namespace: str, redis_target: RedisTarget,
                 check(await read(day), truth, day)
             assert await copy_team_time(queues.team_time, store) == 0
             assert await queues.team_time.days() == []
+            # Retention takes the team totals with the calls: kept while their day is within
+            # it, gone once the whole day is older.
+            await store.forget_before(now_s * 1000)
+            assert all([await store.team_slots(day) for day in days])
+            await store.forget_before((now_s + 3 * 86_400) * 1000)
+            assert not any([await store.team_slots(day) for day in days])
         finally:
             await store.close()
             await redis.aclose()

@@ -8,7 +8,8 @@ Two kinds of events say how long a worker spent doing what:
   the event's Timestamp (Twilio's TaskRouter Events reference and its Event Streams schema,
   https://www.twilio.com/docs/events/event-types/taskrouter/worker). Each event carries its
   whole interval, so order does not matter; a repeat is recognised by the event's `Sid`
-  (one Redis key per event, kept as long as the totals) and counted once.
+  (else by its worker, time and interval) and counted once (one Redis key per event, kept
+  as long as the totals).
 - a reservation's `reservation.accepted`, `reservation.wrapup` and `reservation.completed`
   say when its worker talked (accepted → wrap-up, or → completed when there was no wrap-up)
   and wrapped up (wrap-up → completed). The three times are registers (the earliest of each
@@ -226,12 +227,16 @@ class TeamTime:
         return False
 
     async def _activity(self, e: TaskRouterEvent) -> bool:
-        if not e.sid or not e.previous_activity or not e.previous_ms:
+        if e.worker_sid is None or not e.previous_activity or not e.previous_ms:
             return False
+        # The event's Sid when it carries one (Event Streams' payload has `sid`; the Events
+        # reference's table of callback parameters lists none): else what makes the event
+        # itself, the worker, its time and the interval it closes (a repeat has them all).
+        identity = e.sid or f"{e.worker_sid}:{e.at_ms}:{e.previous_ms}"
         start = max(e.at_ms - e.previous_ms, e.at_ms - LOOKBACK_MS)
         triples = self._triples(self.team_of(e), ACTIVITY + e.previous_activity, start,
                                 e.at_ms, 1)  # fmt: skip
-        done: Any = await self._once(keys=[self.key("seen", e.sid), self.key("days")],
+        done: Any = await self._once(keys=[self.key("seen", identity), self.key("days")],
                                      args=[self.keep_seconds, *triples])  # fmt: skip
         return bool(done)
 

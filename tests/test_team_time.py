@@ -104,7 +104,7 @@ class Day:
         return {
             "EventType": kind, "AccountSid": ACCOUNT_SID, "WorkspaceSid": WS,
             "Timestamp": str(at), "TimestampMs": str(at * 1000),
-            "Sid": f"EV{len(self.events):032x}", "WorkerSid": sid, "WorkerName": agent,
+            "WorkerSid": sid, "WorkerName": agent,
             "WorkerAttributes": orjson.dumps({"contact_uri": f"client:{agent}"}).decode(),
         }  # fmt: skip
 
@@ -115,6 +115,10 @@ class Day:
                       WorkerPreviousActivityName=previous[0],
                       WorkerTimeInPreviousActivity=str(previous[1]),
                       WorkerTimeInPreviousActivityMs=str(previous[1] * 1000))  # fmt: skip
+        # Half of them without a Sid: the Events reference lists none among the callback's
+        # parameters; a repeat is then known by its worker, time and interval.
+        if len(self.events) % 2:
+            params["Sid"] = f"EV{len(self.events):032x}"
         self.events.append(params)
 
     def _reservation_event(self, sid: str, agent: str, kind: str, at: int, res: str) -> None:
@@ -123,6 +127,7 @@ class Day:
         status = {"reservation.accepted": "assigned", "reservation.wrapup": "wrapping",
                   "reservation.completed": "completed"}[kind]  # fmt: skip
         params.update(ResourceType="Reservation", ResourceSid=res, ReservationSid=res,
+                      Sid=f"EV{len(self.events):032x}",
                       TaskSid=task, TaskAssignmentStatus=status,
                       WorkerActivityName="Available")  # fmt: skip
         self.events.append(params)

@@ -112,7 +112,8 @@ def split(start_ms: int, end_ms: int, zone: ZoneInfo) -> Iterator[tuple[str, int
 
 
 def field_name(team: str, slot: int, kind: str) -> str:
-    return SEP.join((team, str(slot), kind))
+    # A name holding the separator would read back as other parts: it is written without it.
+    return SEP.join((team.replace(SEP, " "), str(slot), kind.replace(SEP, " ")))
 
 
 def _registers(raw: str) -> dict[str, str]:
@@ -253,7 +254,7 @@ class TeamTime:
                 after[which] = str(e.at_ms)
             if not after.get("team"):
                 # The team when the call was taken (a roster change later moves no history).
-                after["team"] = self.team_of(e) or "-"
+                after["team"] = self.team_of(e).replace(SEP, " ") or "-"
             after_text = _registers_text(after)
             if after_text == before_text:
                 return False

@@ -272,3 +272,11 @@ def test_an_interval_is_cut_at_the_floors_half_hours_and_midnight() -> None:
     pieces = list(team_time.split(midnight - 45 * 60_000, midnight + 10 * 60_000, TOKYO))
     assert pieces == [(before, 46, 15 * 60_000), (before, 47, 30 * 60_000),
                       (some_day.isoformat(), 0, 10 * 60_000)]  # fmt: skip
+
+
+def test_a_name_holding_the_separator_reads_back_whole() -> None:
+    """A team or activity named with the fields' separator is written without it: its row
+    reads back as one team and one activity, never as other parts."""
+    name = team_time.field_name("sales" + team_time.SEP + "7", 3, "a:Break" + team_time.SEP + "x")
+    [row] = team_time.slots_of({name: 1800_000})
+    assert (row.team, row.slot, row.activities) == ("sales 7", 3, {"Break x": 1800_000})

@@ -41,6 +41,7 @@ from live.late import late_entry, seal
 from live.model import Json
 from live.roster import Roster
 from live.store import LiveFloor, now_ms, text
+from live.team_time import TeamTime, totals_of
 from live.transcript import Transcripts
 from live.transcript_view import line_json
 
@@ -52,6 +53,23 @@ BATCH = 100
 LATE_BATCH = 500
 EVERY_SECONDS = 1.0
 RETENTION_EVERY_SECONDS = 3600.0
+# Each team's time per half hour is copied from Redis this often (the Day page reads Redis
+# first: the copy is what outlives Redis's three days, or Redis itself).
+TEAM_COPY_EVERY_SECONDS = 60.0
+
+
+async def copy_team_time(team_time: TeamTime, store: Store) -> int:
+    """Copy every day's team totals Redis holds into the archive (live/team_time.py): each
+    written with its value, so a second copy changes nothing. The days copied."""
+    copied = 0
+    for day in await team_time.days():
+        fields = await team_time.day_fields(day)
+        if not fields:  # gone from Redis: the archive keeps its last copy
+            await team_time.forget_day(day)
+            continue
+        await store.put_team_slots(day, totals_of(fields))
+        copied += 1
+    return copied
 
 
 @dataclass
@@ -66,8 +84,10 @@ class Archiver:
     settle_seconds: float = SETTLE_SECONDS
     # The floor's country: a number kept masked is written as the API shows it (core/phone.py).
     country: str | None = None
+    team_time: TeamTime | None = None
     archived: int = 0
     _forgot_at: float = field(default=0.0)
+    _copied_at: float = field(default=0.0)
 
     async def gather(self, sid: str) -> Any | None:
         doc = await self.floor.document(sid)
@@ -156,6 +176,9 @@ class Archiver:
             await redis.lpush(keys.late, *reversed(waiting))
         return written
 
+    async def copy_team_time(self) -> int:
+        return 0 if self.team_time is None else await copy_team_time(self.team_time, self.store)
+
     async def _sealed_lately(self, sid: str) -> bool:
         """Sealed less than `left_seconds` ago (the seal lasts `history_seconds`)."""
         left: Any = await self.floor.redis.ttl(self.floor.keys.sealed(sid))
@@ -182,6 +205,9 @@ class Archiver:
                 if not await self.floor.redis.set(lock, b"1", nx=True, px=int(EVERY_SECONDS * 900)):
                     continue
                 await self.run_once()
+                if time.monotonic() - self._copied_at > TEAM_COPY_EVERY_SECONDS:
+                    self._copied_at = time.monotonic()
+                    await self.copy_team_time()
                 if time.monotonic() - self._forgot_at > RETENTION_EVERY_SECONDS:
                     self._forgot_at = time.monotonic()
                     await self.forget_old()

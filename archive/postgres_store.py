@@ -25,7 +25,9 @@ from archive.store import (
     Review,
     ReviewSearch,
     Search,
+    TeamTotal,
     phrase_query,
+    retention_day,
 )
 from archive.words import record_words
 
@@ -61,6 +63,11 @@ CREATE TABLE IF NOT EXISTS reviews (
 );
 CREATE INDEX IF NOT EXISTS reviews_sid ON reviews(sid);
 CREATE INDEX IF NOT EXISTS reviews_agent ON reviews(agent, at_ms);
+CREATE TABLE IF NOT EXISTS team_slots (
+  day TEXT NOT NULL, team TEXT NOT NULL, slot INTEGER NOT NULL, kind TEXT NOT NULL,
+  ms BIGINT NOT NULL,
+  PRIMARY KEY (day, team, slot, kind)
+);
 """
 
 
@@ -211,6 +218,7 @@ class PostgresStore:
             )
             rows = await cur.fetchall()
             sids = [r[0] for r in rows]
+            await cur.execute("DELETE FROM team_slots WHERE day < %s", (retention_day(ended_ms),))
             if sids:
                 await cur.execute("DELETE FROM reviews WHERE sid = ANY(%s)", (sids,))
         return [rec for r in rows for rec in (r[1] or [])]
@@ -245,6 +253,22 @@ class PostgresStore:
             )
             rows = await cur.fetchall()
         return [(str(q), int(slot), int(n), int(total or 0)) for q, slot, n, total in rows]
+
+    async def put_team_slots(self, day: str, totals: list[TeamTotal]) -> None:
+        db = await self._db()
+        async with db.transaction(), db.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO team_slots (day, team, slot, kind, ms) VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (day, team, slot, kind) DO UPDATE SET ms = excluded.ms",
+                [(day, *total) for total in totals],
+            )
+
+    async def team_slots(self, day: str) -> list[TeamTotal]:
+        db = await self._db()
+        async with db.cursor() as cur:
+            await cur.execute("SELECT team, slot, kind, ms FROM team_slots WHERE day = %s", (day,))
+            rows = await cur.fetchall()
+        return [(str(t), int(s), str(k), int(ms)) for t, s, k, ms in rows]
 
     async def count(self) -> int:
         db = await self._db()

@@ -28,7 +28,9 @@ from archive.store import (
     Review,
     ReviewSearch,
     Search,
+    TeamTotal,
     phrase_query,
+    retention_day,
 )
 from archive.words import record_words
 from core.private_files import private_dir, private_file, tighten
@@ -71,6 +73,13 @@ CREATE TABLE IF NOT EXISTS reviews (
 );
 CREATE INDEX IF NOT EXISTS reviews_sid ON reviews(sid);
 CREATE INDEX IF NOT EXISTS reviews_agent ON reviews(agent, at_ms);
+-- Each team's time per half hour of a day (live/team_time.py), copied from Redis by the
+-- archiver; the Day page reads a day by the key's first column.
+CREATE TABLE IF NOT EXISTS team_slots (
+  day TEXT NOT NULL, team TEXT NOT NULL, slot INTEGER NOT NULL, kind TEXT NOT NULL,
+  ms INTEGER NOT NULL,
+  PRIMARY KEY (day, team, slot, kind)
+) WITHOUT ROWID;
 """
 
 
@@ -303,6 +312,7 @@ class SqliteStore:
                     recordings += orjson.loads(doc).get("recordings") or []
                     db.execute("DELETE FROM reviews WHERE sid = ?", (sid,))
                 db.execute("DELETE FROM calls WHERE ended_ms < ?", (ended_ms,))
+                db.execute("DELETE FROM team_slots WHERE day < ?", (retention_day(ended_ms),))
                 db.execute("COMMIT")
                 return recordings
             except BaseException:
@@ -350,6 +360,30 @@ class SqliteStore:
                 (start_ms, SLOT_MS, start_ms, end_ms),
             ).fetchall()
             return [(str(q), int(slot), int(n), int(total or 0)) for q, slot, n, total in rows]
+
+        return await self._run(read)
+
+    async def put_team_slots(self, day: str, totals: list[TeamTotal]) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT INTO team_slots (day, team, slot, kind, ms) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (day, team, slot, kind) DO UPDATE SET ms = excluded.ms",
+                    [(day, *total) for total in totals],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        await self._run(write)
+
+    async def team_slots(self, day: str) -> list[TeamTotal]:
+        def read(db: sqlite3.Connection) -> list[TeamTotal]:
+            rows = db.execute("SELECT team, slot, kind, ms FROM team_slots WHERE day = ?",
+                              (day,)).fetchall()  # fmt: skip
+            return [(str(t), int(s), str(k), int(ms)) for t, s, k, ms in rows]
 
         return await self._run(read)
 

@@ -10,6 +10,7 @@ machines. ARCHITECTURE.md says why these two.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from archive.record import CallRecord
@@ -94,7 +95,25 @@ class Store(Protocol):
         (issue 27); one grouped query read from an index on (started_ms, queue,
         duration_s) alone, however long the archive."""
 
+    async def put_team_slots(self, day: str, totals: list[TeamTotal]) -> None:
+        """A day's team totals (live/team_time.py) as Redis holds them now: each (team, slot,
+        kind) written with its value, so copying again is harmless and the newest copy wins."""
+
+    async def team_slots(self, day: str) -> list[TeamTotal]:
+        """A day's team totals: (team, slot, kind, ms), read by the primary key's day."""
+
     async def close(self) -> None: ...
+
+
+# (team, half hour, what: "talk" | "wrap" | "a:<activity>", milliseconds)
+TeamTotal = tuple[str, int, str, int]
+
+
+def retention_day(ended_ms: int) -> str:
+    """The day before which team totals go with the calls that ended before `ended_ms`: the
+    UTC day, less one (a day of any time zone is kept whole)."""
+    when = datetime.fromtimestamp(ended_ms / 1000, UTC) - timedelta(days=1)
+    return when.strftime("%Y-%m-%d")
 
 
 SLOT_MS = 30 * 60 * 1000

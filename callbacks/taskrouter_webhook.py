@@ -35,6 +35,9 @@ async def taskrouter_event(request: SignedRequest) -> str:
         for _, label in newly:
             if sid and label.startswith("agent:"):
                 ctx.coach.agent_identified(sid, label.removeprefix("agent:"))
+        # Each team's time in each activity, on a call and in wrap-up (live/team_time.py):
+        # from the signed events only, which say how long (a repair's do not).
+        await ctx.queues.team_time.record(event)
     # Label by event type only when it is one we know: a label per unknown string would
     # let a caller grow the metrics without bound.
     metrics.callback(event.kind if event.kind in KNOWN else "taskrouter-other", outcome)

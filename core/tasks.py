@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-log = logging.getLogger("earpiece.tasks")  # every logger is under "earpiece"
+log = logging.getLogger("core.tasks")  # every logger is under "earpiece"
 
 GRACE_SECONDS = 2.0
 

@@ -153,3 +153,74 @@ def team_activity_chart(cards: Iterable[Any]) -> Any:
             title="Agents by activity, per team (now)",
         )
     )
+
+
+ALL_TEAMS = "All teams"
+# How the Day page says it, under the chart (live/team_time.py says why these parts).
+OCCUPANCY_HELP = (
+    "Occupancy = time talking and wrapping up ÷ (time available and idle + talking + "
+    "wrapping up), as Amazon Connect and Flex Insights define it: the share of the agents' "
+    "ready time spent handling calls. Breaks, offline and other unavailable time are outside "
+    "it; agents by activity shows them."
+)
+
+
+def combine_teams(rows: Sequence[Mapping[str, Any]], team: str) -> list[dict[str, Any]]:
+    """One team's half hours (live/team_time.py's rows), or every team's summed per half hour
+    (occupancy recomputed from the summed times, never averaged)."""
+    chosen = [r for r in rows if team == ALL_TEAMS or r["team"] == team]
+    by_slot: dict[int, dict[str, Any]] = {}
+    for r in chosen:
+        s = by_slot.setdefault(r["slot"], {"slot": r["slot"], "time": r["time"],
+                                           "talk_seconds": 0.0, "wrap_seconds": 0.0,
+                                           "idle_seconds": 0.0, "agents": {}})  # fmt: skip
+        for k in ("talk_seconds", "wrap_seconds", "idle_seconds"):
+            s[k] += r[k]
+        for state, n in r["agents"].items():
+            s["agents"][state] = s["agents"].get(state, 0.0) + n
+    out = []
+    for s in sorted(by_slot.values(), key=lambda x: x["slot"]):
+        handling = s["talk_seconds"] + s["wrap_seconds"]
+        staffed = handling + s["idle_seconds"]
+        s["occupancy"] = round(handling / staffed, 4) if staffed else None
+        s["agents"] = {k: round(v, 3) for k, v in s["agents"].items()}
+        out.append(s)
+    return out
+
+
+def occupancy_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
+    data = pd.DataFrame(
+        [{"time": r["time"], "occupancy": r["occupancy"]} for r in rows
+         if r["occupancy"] is not None],
+        columns=["time", "occupancy"],
+    )  # fmt: skip
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=_x(),
+            y=alt.Y("occupancy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            tooltip=["time:O", alt.Tooltip("occupancy:Q", format=".0%")],
+        )
+        .properties(height=HEIGHT, title="Occupancy per half hour (talk + wrap-up ÷ ready time)")
+    )
+
+
+def agents_by_activity_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
+    """Agents in each state per half hour, on average (time in it ÷ 30 minutes), stacked."""
+    order = ["on a call", "wrap-up", "available"]
+    long = [{"time": r["time"], "state": state, "agents": n}
+            for r in rows for state, n in r["agents"].items()]  # fmt: skip
+    others = sorted({x["state"] for x in long} - set(order))
+    return (
+        alt.Chart(pd.DataFrame(long, columns=["time", "state", "agents"]))
+        .mark_bar()
+        .encode(
+            x=_x(),
+            y=alt.Y("agents:Q", stack=True, title="agents (average)"),
+            color=alt.Color("state:N", title=None, sort=[*order, *others]),
+            order=alt.Order("state:N"),
+            tooltip=["time:O", "state:N", alt.Tooltip("agents:Q", format=".1f")],
+        )
+        .properties(height=HEIGHT, title="Agents by activity per half hour")
+    )

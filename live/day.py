@@ -23,6 +23,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from live import team_time
 from live.queues import LiveQueues, text
 
 SLOTS = 48
@@ -103,3 +104,21 @@ def merge(
         row.handled += calls
         row.handle_seconds += seconds
     return sorted(rows.values(), key=lambda r: (r.queue, r.slot))
+
+
+async def team_slots(
+    queues: LiveQueues, day: str, archived: Iterable[tuple[str, int, str, int]], now_ms: int
+) -> list[dict[str, Any]]:
+    """Every team's half hours of `day` (live/team_time.py): Redis's totals, else the archive's
+    copy, with what is under way now; occupancy and agents by activity worked out per row."""
+    tt = queues.team_time
+    fields = team_time.merged(
+        await tt.day_fields(day),
+        team_time.fields_of(archived),
+        tt.open_fields(await queues.worker_registers(), day, now_ms),
+    )
+    known = await queues.available_activities()
+    rows = team_time.slots_of(fields)
+    names = {name for row in rows for name in row.activities}
+    available = {name: queues.is_available(name, known) for name in names}
+    return [row.json(available) for row in rows]

@@ -32,6 +32,7 @@ from live.board import mask_number
 from live.roster import Roster
 from live.scripts import script
 from live.taskrouter_events import TaskRouterEvent
+from live.team_time import TeamTime
 
 LINK_LUA = script("taskrouter_link.lua")
 # The apply script runs the link function too (after a reservation.accepted, same call).
@@ -114,6 +115,9 @@ class LiveQueues:
         # Told of every event applied, from a webhook or the reconciler's repair alike:
         # coach/agent_state.py makes an after-call change the event lets happen.
         self.after_applied: Callable[[TaskRouterEvent], Awaitable[None]] | None = None
+        # Each team's time per half hour (the Day page's occupancy): the webhook records it.
+        self.team_time = TeamTime(redis, tag=self.tag, roster=roster, zone=policy.timezone,
+                                  keep_seconds=KEEP_SECONDS, agent_of=self.agent_of)  # fmt: skip
         self._apply = BatchedScript(
             redis, TASKROUTER_LUA, shared_keys=[self.key("queues")],
             shared_args=[self.tag, KEEP_SECONDS, feed_maxlen],
@@ -211,6 +215,13 @@ class LiveQueues:
                 out.append({"sid": text(reply[i]), **fields})
         out.sort(key=lambda w: w["sid"])
         return out
+
+    async def available_activities(self) -> dict[str, bool]:
+        """The activities TaskRouter told of, and whether each is available."""
+        return await self._available()
+
+    def is_available(self, activity: str | None, known: Mapping[str, bool]) -> bool:
+        return self._is_available(activity, known)
 
     def _is_available(self, activity: str | None, known: Mapping[str, bool]) -> bool:
         if activity is None:

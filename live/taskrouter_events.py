@@ -83,6 +83,9 @@ class TaskRouterEvent:
     activity: str | None = None
     activity_available: bool | None = None  # activity.* events say it
     reservation_sid: str | None = None
+    sid: str | None = None  # the event's own Sid (EV…): a repeat has the same one
+    previous_activity: str | None = None  # worker.activity.update: the activity it left
+    previous_ms: int | None = None  # and how long it was in it (WorkerTimeInPreviousActivity)
 
     @property
     def rank(self) -> int:
@@ -143,6 +146,7 @@ def parse_taskrouter_event(params: Mapping[str, str], received_ms: int) -> TaskR
     if abs(at_ms - received_ms) > MAX_SKEW_MS:
         raise BadEvent(f"{stamp} is more than a day from now")
     event = TaskRouterEvent(kind=kind[:64], at_ms=at_ms, workspace_sid=workspace[:64])
+    event.sid = _text(params, "Sid")
     if kind not in KNOWN:
         return event  # accepted, and of no use to the floor
     event.task_sid = _text(params, "TaskSid")
@@ -165,6 +169,12 @@ def parse_taskrouter_event(params: Mapping[str, str], received_ms: int) -> TaskR
         event.worker_name = _text(params, "WorkerName")
         event.contact_uri = _str(_attributes(params, "WorkerAttributes").get("contact_uri"))
         event.activity = _text(params, "WorkerActivityName")
+        event.previous_activity = _text(params, "WorkerPreviousActivityName")
+        # Milliseconds when the event has them (schema version 2), else seconds (Twilio's
+        # Event Streams worker page: worker_time_in_previous_activity is in seconds).
+        ms = whole(params, "WorkerTimeInPreviousActivityMs", 0, SAFE_INTEGER)
+        seconds = whole(params, "WorkerTimeInPreviousActivity", 0, SAFE_INTEGER // 1000)
+        event.previous_ms = ms if ms is not None else (seconds * 1000 if seconds else None)
     if kind.startswith("activity."):
         event.activity = _text(params, "ActivityName")
         event.activity_available = params.get("ActivityAvailable", "").lower() == "true"

@@ -30,6 +30,9 @@ API_TOKEN = "test-api-token"
 SESSION_SECRET = "test-session-secret-0123456789abcdef-0123456789"
 # The roster the package ships for `earpiece demo`, named as a production process names its own.
 ARCHIVES = Path(tempfile.gettempdir()) / f"ep-test-archives-{os.getpid()}"
+POSTGRES = os.environ.get(
+    "EARPIECE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 DEMO_ROSTER = str(Path(__file__).resolve().parent.parent / "earpiece" / "demo_roster.toml")
 
 
@@ -306,3 +309,28 @@ def wiring(redis_target: RedisTarget, namespace: str) -> Iterator[Callable[..., 
 @pytest.fixture
 def wired(wiring: Callable[..., Wired]) -> Wired:
     return wiring()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A factory of the archive's store, each kind (made inside the test's own event loop:
+    psycopg's connection belongs to the loop that opens it); PostgreSQL in a database of its
+    own, dropped afterwards (EARPIECE_TEST_POSTGRES_URL, else the machine's server)."""
+    if request.param == "sqlite":
+        from archive.sqlite_store import SqliteStore
+
+        yield lambda: SqliteStore(tmp_path / "archive.sqlite3")
+        return
+    import psycopg
+
+    from archive.postgres_store import PostgresStore
+
+    name = "ep_test_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = POSTGRES.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield lambda: PostgresStore(url)
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")

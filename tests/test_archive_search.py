@@ -5,7 +5,6 @@ machine runs, or EARPIECE_TEST_POSTGRES_URL), compared with the same filters in 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import uuid
 from collections.abc import Iterator
@@ -18,13 +17,11 @@ from archive.postgres_store import PostgresStore
 from archive.record import CallRecord
 from archive.sqlite_store import SqliteStore
 from archive.store import Review, ReviewSearch, Search, Store, phrase_query
+from tests.conftest import POSTGRES
 
 NOW = 1_795_000_000_000
 TEAMS = {"sales-east": ("bob", "carol"), "billing": ("tara", "uma"), "support": ("nick",)}
 PHRASES = ("cancel my account", "my bill is wrong", "speak to your manager", "thank you bye")
-POSTGRES = os.environ.get(
-    "EARPIECE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 
 def generated(count: int, seed: int = 5) -> list[CallRecord]:

@@ -8,12 +8,10 @@ import asyncio
 import random
 from collections import Counter
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from archive.record import CallRecord
-from archive.sqlite_store import SqliteStore
 from core.redis_client import RedisTarget, async_client
 from dashboard import day_charts
 from live import day as day_model
@@ -45,8 +43,10 @@ def _events(task: str, queue: str, entered_ms: int, outcome: str, wait_s: int) -
 
 
 def test_the_days_charts_say_what_the_day_was(
-    redis_target: RedisTarget, namespace: str, tmp_path: Path
+    redis_target: RedisTarget, namespace: str, make_store: Any
 ) -> None:
+    """On both archives: the day's calls per queue and half hour are one grouped query, on
+    SQLite and on PostgreSQL alike."""
     rng = random.Random(27)
     # Yesterday in Tokyo (relative to now), from 08:00 to 20:00 local.
     day = (datetime.now(TOKYO) - timedelta(days=1)).date()
@@ -86,7 +86,7 @@ def test_the_days_charts_say_what_the_day_was(
 
     async def run() -> list[dict[str, Any]]:
         redis = async_client(redis_target)
-        store = SqliteStore(tmp_path / "archive.db")
+        store = make_store()
         try:
             queues = LiveQueues(redis, namespace=namespace, roster=load_roster(None),
                                 policy=QueuePolicy(TOKYO, SL_SECONDS))  # fmt: skip

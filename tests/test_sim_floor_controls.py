@@ -87,6 +87,26 @@ def test_worker_update_refusals_are_twilios(slow_accept: Floor) -> None:
     assert missing.value.status == 404
 
 
+def test_an_activity_deleted_at_twilio_is_refused_by_a_worker_update(slow_accept: Floor) -> None:
+    """DeleteActivity through the SDK (an administrator in the Console): the Activity is gone
+    from the list, a Worker update towards it is TaskRouter's 400 naming it, and one a Worker
+    is in is kept (the simulator will not leave a Worker in no Activity)."""
+    ws = slow_accept.client()
+    bob = _worker(ws, "bob")
+    gone = _activity(ws, "Break")
+    assert ws.activities(gone).fetch().friendly_name == "Break"
+    assert ws.activities(gone).delete() is True
+    assert "Break" not in [a.friendly_name for a in ws.activities.list()]
+    with pytest.raises(TwilioRestException) as refused:
+        ws.workers(bob.sid).update(activity_sid=gone)
+    assert refused.value.status == 400 and refused.value.code == 20001
+    assert f"Activity {gone} does not exist" in refused.value.msg
+    with pytest.raises(TwilioRestException) as held:
+        ws.activities(_activity(ws, "Available")).delete()
+    assert held.value.status == 400 and "cannot be deleted" in held.value.msg
+    assert ws.workers(bob.sid).fetch().activity_name == "Available"
+
+
 def test_a_pending_reservation_blocks_an_unavailable_activity_unless_rejected(
     slow_accept: Floor,
 ) -> None:

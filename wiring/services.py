@@ -145,7 +145,7 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
     archiver = Archiver(floor, transcripts, coach.audit, store, roster, coach.twilio,
                         retention_days=settings.archive_retention_days,
                         settle_seconds=settings.archive_settle_seconds,
-                        country=settings.country)  # fmt: skip
+                        country=settings.country, team_time=queues.team_time)  # fmt: skip
     # Listening in the browser (issue 26): the stream's URL is the service's own WebSocket
     # (wss:// of PUBLIC_BASE_URL; callbacks/media_stream.py).
     ws_base = settings.base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)

@@ -1,7 +1,8 @@
 """Day: the floor's day in charts (issue 27 §5), in EARPIECE_TIMEZONE.
 
 Per queue (or all summed) per half hour: offered, answered, abandoned, the service level
-against its target, average answer and handle time; per team, agents by activity now. From
+against its target, average answer and handle time; per team (or all summed) per half hour,
+occupancy and agents by activity (live/team_time.py); and agents by activity now. From
 TaskRouter's events (counted in Redis) and the archive (live/day.py says which is which),
 so a restart of any process loses nothing. Charts are dashboard/day_charts.py's.
 """
@@ -32,6 +33,18 @@ def rows_of(page: ui.Page, day: str) -> list[dict[str, Any]]:
     return [row.json(target) for row in day_model.merge(tr, archived)]
 
 
+def team_rows_of(page: ui.Page, day: str) -> list[dict[str, Any]]:
+    """The teams' half hours the supervisor may see (a lead: their teams)."""
+    services = page.runtime.services
+    archived = page.runtime.run(services.store.team_slots(day))
+    rows = page.runtime.run(
+        day_model.team_slots(services.queues, day, archived, int(time.time() * 1000))
+    )
+    if page.who.role == "lead":
+        rows = [r for r in rows if r["team"] in page.who.teams]
+    return rows
+
+
 def main() -> None:
     page = ui.current()
     zone = ZoneInfo(page.settings.timezone)
@@ -58,6 +71,21 @@ def main() -> None:
         st.altair_chart(day_charts.volume_chart(shown), width="stretch")
         st.altair_chart(day_charts.service_level_chart(shown, target), width="stretch")
         st.altair_chart(day_charts.times_chart(shown), width="stretch")
+    try:
+        team_rows = team_rows_of(page, day)
+    except Unavailable as exc:
+        st.error(str(exc))
+        return
+    teams = sorted({r["team"] for r in team_rows}, key=lambda t: (t == "", t))
+    names = {t or "no team": t for t in teams}
+    if team_rows:
+        chosen = str(st.selectbox("Team", [day_charts.ALL_TEAMS, *names], key="day-team"))
+        by_team = day_charts.combine_teams(
+            team_rows, chosen if chosen == day_charts.ALL_TEAMS else names[chosen]
+        )
+        st.altair_chart(day_charts.occupancy_chart(by_team), width="stretch")
+        st.caption(day_charts.OCCUPANCY_HELP)
+        st.altair_chart(day_charts.agents_by_activity_chart(by_team), width="stretch")
     cards = agent_cards.visible(page.who, agents)
     if cards:
         st.altair_chart(day_charts.team_activity_chart(cards), width="stretch")

@@ -1,7 +1,7 @@
 """TaskRouter v1's REST paths that Earpiece reads, as the twilio SDK calls them.
 
 `client.taskrouter.v1.workspaces.list()`: the account's Workspaces;
-`client.taskrouter.v1.workspaces(WS)`: the Workspace, its Activities,
+`client.taskrouter.v1.workspaces(WS)`: the Workspace, its Activities (one deleted too),
 TaskQueues with their RealTimeStatistics and CumulativeStatistics, Workers
 and Tasks; the Workspace's update (its EventCallbackUrl); a Worker's update (its
 Activity, rejecting its pending reservations) and a Task's (completed, wrapping or
@@ -123,6 +123,16 @@ async def workspace(request: Request, ws: Workspace) -> Response:
 async def activities(request: Request, ws: Workspace) -> Response:
     items = [a.json(ws.account, ws.sid) for a in ws.activities.values()]
     return json_response(_page(request, "activities", items))
+
+
+async def activity(request: Request, ws: Workspace) -> Response:
+    """An Activity's fetch, or its deletion (what an administrator does in the Console while
+    a supervisor's page still offers it: the Agents page's refusal test)."""
+    found = ws.activity_by_sid(request.path_params["Sid"])
+    if request.method == "DELETE":
+        ws.delete_activity(found.sid)
+        return Response(status_code=204)
+    return json_response(found.json(ws.account, ws.sid))
 
 
 async def task_queues(request: Request, ws: Workspace) -> Response:
@@ -316,6 +326,7 @@ def routes() -> list[Route]:
         Route("/v1/Workspaces", workspaces, methods=["GET"]),
         Route("/v1/Workspaces/{Sid}", endpoint(workspace), methods=["GET", "POST"]),
         Route(f"{PREFIX}/Activities", endpoint(activities), methods=["GET"]),
+        Route(f"{PREFIX}/Activities/{{Sid}}", endpoint(activity), methods=["GET", "DELETE"]),
         Route(f"{PREFIX}/TaskQueues", endpoint(task_queues), methods=["GET"]),
         Route(f"{PREFIX}/TaskQueues/{{Sid}}", endpoint(task_queue), methods=["GET"]),
         Route(

@@ -272,6 +272,17 @@ class Workspace:
             raise SimError(400, 20001, f"no activity {name!r}")
         return self.update_worker(worker, activity, reject_pending=not activity.available)
 
+    def delete_activity(self, sid: str) -> None:
+        """`DELETE /Activities/{WA}` (DeleteActivity in Twilio's OpenAPI file). Twilio's pages
+        say nothing we found of deleting an Activity a Worker is in; the simulator refuses it
+        rather than leave a Worker in no Activity."""
+        activity = self.activity_by_sid(sid)
+        held = [w.name for w in self.workers.values() if w.activity is activity]
+        if held:
+            raise SimError(400, 20001, f"Activity {sid} is the Activity of {len(held)} "
+                                       "Worker(s): it cannot be deleted")  # fmt: skip
+        del self.activities[activity.name]
+
     def activity_by_sid(self, sid: str) -> Activity:
         for activity in self.activities.values():
             if activity.sid == sid:

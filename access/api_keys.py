@@ -46,8 +46,13 @@ class KeyRecord:
 
     def json(self) -> dict[str, Any]:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created))
-        return {"id": self.key_id, "owner": self.owner, "kind": self.kind,
-                "created_at": stamp, "label": self.label}  # fmt: skip
+        return {
+            "id": self.key_id,
+            "owner": self.owner,
+            "kind": self.kind,
+            "created_at": stamp,
+            "label": self.label,
+        }
 
 
 def hash_key(namespace: str) -> str:
@@ -80,22 +85,35 @@ def new_key(roster: Roster, owner: str, kind: str, label: str = "") -> tuple[str
         raise NoSuchOwner(f"{owner!r} is not an agent in the roster")
     key_id = secrets.token_hex(ID_BYTES)
     secret = secrets.token_urlsafe(SECRET_BYTES)
-    record = orjson.dumps({"owner": owner, "kind": kind, "hash": _digest(secret),
-                           "created": time.time(), "label": label[:80]})  # fmt: skip
+    record = orjson.dumps(
+        {
+            "owner": owner,
+            "kind": kind,
+            "hash": _digest(secret),
+            "created": time.time(),
+            "label": label[:80],
+        }
+    )
     return f"{PREFIX}{key_id}_{secret}", key_id, record
 
 
 def _record(key_id: str, raw: Any) -> KeyRecord:
     data = orjson.loads(raw)
-    return KeyRecord(key_id, str(data["owner"]), str(data["kind"]), float(data["created"]),
-                     str(data.get("label", "")))  # fmt: skip
+    return KeyRecord(
+        key_id,
+        str(data["owner"]),
+        str(data["kind"]),
+        float(data["created"]),
+        str(data.get("label", "")),
+    )
 
 
 # -- the command line -----------------------------------------------------------------------
 
 
-async def create(redis: AsyncRedis, namespace: str, roster: Roster, owner: str, kind: str,
-                 label: str = "") -> tuple[str, str]:  # fmt: skip
+async def create(
+    redis: AsyncRedis, namespace: str, roster: Roster, owner: str, kind: str, label: str = ""
+) -> tuple[str, str]:
     """(the key, shown once; its id)."""
     key, key_id, record = new_key(roster, owner, kind, label)
     await redis.hset(hash_key(namespace), key_id, record)

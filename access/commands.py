@@ -28,16 +28,24 @@ async def _keys(args: argparse.Namespace) -> int:
         if args.action == "create":
             kind = AGENT if args.agent else SUPERVISOR
             try:
-                key, key_id = await api_keys.create(redis, settings.namespace, roster, args.owner,
-                                                    kind, args.label or "")  # fmt: skip
+                key, key_id = await api_keys.create(
+                    redis, settings.namespace, roster, args.owner, kind, args.label or ""
+                )
             except api_keys.NoSuchOwner as exc:
                 raise SettingError(str(exc)) from None
-            await audit.record("api-key-created", args.owner if kind == SUPERVISOR else "", "",
-                               agent=args.owner if kind == AGENT else "",
-                               detail=f"{kind} key {key_id}")  # fmt: skip
+            await audit.record(
+                "api-key-created",
+                args.owner if kind == SUPERVISOR else "",
+                "",
+                agent=args.owner if kind == AGENT else "",
+                detail=f"{kind} key {key_id}",
+            )
             print(key)
-            print(f"(key {key_id} for {kind} {args.owner}: shown once, stored hashed; "
-                  f"revoke with `earpiece api-key revoke {key_id}`)", flush=True)  # fmt: skip
+            print(
+                f"(key {key_id} for {kind} {args.owner}: shown once, stored hashed; "
+                f"revoke with `earpiece api-key revoke {key_id}`)",
+                flush=True,
+            )
         elif args.action == "list":
             for record in await api_keys.listing(redis, settings.namespace):
                 j = record.json()
@@ -49,9 +57,13 @@ async def _keys(args: argparse.Namespace) -> int:
             if not gone:
                 raise SettingError(f"no API key has the id or owner {args.owner!r}")
             for record in gone:
-                await audit.record("api-key-revoked", record.owner if record.kind == SUPERVISOR
-                                   else "", "", agent=record.owner if record.kind == AGENT else "",
-                                   detail=f"{record.kind} key {record.key_id}")  # fmt: skip
+                await audit.record(
+                    "api-key-revoked",
+                    record.owner if record.kind == SUPERVISOR else "",
+                    "",
+                    agent=record.owner if record.kind == AGENT else "",
+                    detail=f"{record.kind} key {record.key_id}",
+                )
                 print(f"revoked {record.key_id} ({record.kind} {record.owner})")
         return 0
     finally:
@@ -97,12 +109,15 @@ async def _unbind(args: argparse.Namespace) -> int:
     try:
         identities = Identities(redis, settings.namespace, roster, settings.oidc_claim)
         if not await identities.unbind(settings.oidc_issuer, args.supervisor):
-            raise SettingError(f"no account of {settings.oidc_issuer} is bound to "
-                               f"{args.supervisor!r}")  # fmt: skip
+            raise SettingError(
+                f"no account of {settings.oidc_issuer} is bound to {args.supervisor!r}"
+            )
         audit = Audit(redis, Keys(settings.namespace), settings.audit_retention_days)
         await audit.record("oidc-unbound", args.supervisor, "", detail=settings.oidc_issuer)
-        print(f"{args.supervisor}: the binding to an account of {settings.oidc_issuer} is "
-              "forgotten; their next sign-in binds one by its verified email")  # fmt: skip
+        print(
+            f"{args.supervisor}: the binding to an account of {settings.oidc_issuer} is "
+            "forgotten; their next sign-in binds one by its verified email"
+        )
     finally:
         await redis.aclose()
         if target.embedded is not None:
@@ -117,9 +132,13 @@ def oidc_unbind(args: argparse.Namespace) -> int:
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = sub.add_parser("api-key", help="personal API keys: create (shown once), list, revoke")
     keys.add_argument("action", choices=("create", "list", "revoke"))
-    keys.add_argument("owner", nargs="?", default="",
-                      help="create: the roster supervisor (or --agent) it is for; "
-                           "revoke: a key id, or an owner to revoke all of theirs")  # fmt: skip
+    keys.add_argument(
+        "owner",
+        nargs="?",
+        default="",
+        help="create: the roster supervisor (or --agent) it is for; "
+        "revoke: a key id, or an owner to revoke all of theirs",
+    )
     keys.add_argument("--agent", action="store_true", help="a key for an agent's softphone")
     keys.add_argument("--label", default="", help="what the key is for (shown by list)")
     keys.set_defaults(run=_checked_keys)

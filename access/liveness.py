@@ -52,9 +52,10 @@ class Liveness:
         kind, _, name = ref.partition(":")
         try:
             asking = (
-                api_keys.exists(self.redis, self.namespace, name) if kind == "key"
+                api_keys.exists(self.redis, self.namespace, name)
+                if kind == "key"
                 else self.redis.exists(name)
-            )  # fmt: skip
+            )
             alive = bool(await asyncio.wait_for(asking, self.period))
         except (RedisError, TimeoutError):
             # While Redis does not answer nobody can tell: the stream goes on (the board's

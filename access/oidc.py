@@ -42,8 +42,17 @@ MAX_TOKEN_CHARS = 8192
 
 
 class OidcVerifier:
-    def __init__(self, issuer: str, audience: str, claim: str, roster: Roster, *,
-                 redis: AsyncRedis, namespace: str, max_token_seconds: float) -> None:  # fmt: skip
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        claim: str,
+        roster: Roster,
+        *,
+        redis: AsyncRedis,
+        namespace: str,
+        max_token_seconds: float,
+    ) -> None:
         self.issuer = issuer.rstrip("/")
         self.audience = audience
         self.max_token_seconds = max_token_seconds
@@ -90,10 +99,14 @@ class OidcVerifier:
             return None
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, key=key.key, algorithms=ALGORITHMS, audience=self.audience,
-                issuer=self.issuer, leeway=LEEWAY_SECONDS,
+                token,
+                key=key.key,
+                algorithms=ALGORITHMS,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},
-            )  # fmt: skip
+            )
         except jwt.PyJWTError:
             return None
         if not self.short_lived(claims):

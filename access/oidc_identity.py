@@ -81,9 +81,14 @@ class Identities:
             held: Any = await self.redis.get(person)
             held = held.decode() if isinstance(held, bytes) else held
             if held != subject:
-                log.warning("an OIDC account of %s claims %s's %s, but another account of "
-                            "that issuer is %s: refused", issuer, who.id, self.claim,
-                            who.id)  # fmt: skip
+                log.warning(
+                    "an OIDC account of %s claims %s's %s, but another account of "
+                    "that issuer is %s: refused",
+                    issuer,
+                    who.id,
+                    self.claim,
+                    who.id,
+                )
                 return None
         await self.redis.set(self._key("subject", issuer, subject), who.id)
         log.info("OIDC subject of %s bound to supervisor %s", issuer, who.id)

@@ -31,8 +31,7 @@ class OneTimeCodes:
         digest = hashlib.sha256(code.encode()).hexdigest()
         return "{" + namespace + "}:" + self.kind + ":" + digest
 
-    async def issue(self, redis: AsyncRedis, namespace: str, supervisor: str,
-                    seconds: int) -> str:  # fmt: skip
+    async def issue(self, redis: AsyncRedis, namespace: str, supervisor: str, seconds: int) -> str:
         code = secrets.token_urlsafe(CODE_BYTES)
         await redis.set(self.key(namespace, code), supervisor, ex=seconds)
         return code

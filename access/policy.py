@@ -147,8 +147,10 @@ def words_refusal(principal: Principal, team: str | None) -> str | None:
     if principal.kind != SUPERVISOR:
         return refusal(principal, READ_TRANSCRIPT) or "only supervisors read a call's words"
     teams = ", ".join(principal.teams) or "no team"
-    return (f"supervisor {principal.ident} leads {teams}; a call of {team or 'no team'} is "
-            "not theirs to hear, nor its words")  # fmt: skip
+    return (
+        f"supervisor {principal.ident} leads {teams}; a call of {team or 'no team'} is "
+        "not theirs to hear, nor its words"
+    )
 
 
 def sees_full_numbers(principal: Principal, roles: tuple[str, ...]) -> bool:

@@ -86,8 +86,9 @@ class SessionStore:
 
     async def end_all(self, supervisor: str) -> int:
         """Sign `supervisor` out everywhere; how many sessions ended."""
-        await self.redis.set(self._signed_out(supervisor), repr(time.time()),
-                             ex=int(self.max_age) + 1)  # fmt: skip
+        await self.redis.set(
+            self._signed_out(supervisor), repr(time.time()), ex=int(self.max_age) + 1
+        )
         index = self._index(supervisor)
         keys: Any = await self.redis.smembers(index)
         names = [k.decode() if isinstance(k, bytes) else k for k in keys]

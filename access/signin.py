@@ -102,8 +102,16 @@ WRONG = "Unknown supervisor or wrong password."
 
 
 class SignIn:
-    def __init__(self, redis: AsyncRedis, namespace: str, roster: Roster, audit: Audit, *,
-                 max_failures: int, lock_seconds: float) -> None:  # fmt: skip
+    def __init__(
+        self,
+        redis: AsyncRedis,
+        namespace: str,
+        roster: Roster,
+        audit: Audit,
+        *,
+        max_failures: int,
+        lock_seconds: float,
+    ) -> None:
         self.redis = redis
         self.tag = "{" + namespace + "}"
         self.roster = roster
@@ -143,9 +151,15 @@ class SignIn:
         of them were hashed; a success takes its count back."""
         memory = [FAILURE_MEMORY_SECONDS, ADDRESS_MEMORY_SECONDS, FAILURE_MEMORY_SECONDS]
         per_key = [str(v) for pair in zip(limits, memory, strict=True) for v in pair]
-        wait = await self._script(keys=keys, args=[
-            repr(now), self.lock_seconds, MAX_LOCK_SECONDS, *per_key,
-        ])  # fmt: skip
+        wait = await self._script(
+            keys=keys,
+            args=[
+                repr(now),
+                self.lock_seconds,
+                MAX_LOCK_SECONDS,
+                *per_key,
+            ],
+        )
         return float(wait) / 1000
 
     async def attempt(self, ident: str, password: str, address: str) -> Outcome:
@@ -181,8 +195,9 @@ class SignIn:
             finally:
                 self._hashing.release()
         if not ok or who is None:
-            await self.audit.record("signin-failed", name, "", outcome="refused",
-                                    detail=f"id {ident!r} from {address}")  # fmt: skip
+            await self.audit.record(
+                "signin-failed", name, "", outcome="refused", detail=f"id {ident!r} from {address}"
+            )
             return Outcome(None, WRONG)
         # The account's failures at this address are forgiven; this attempt was not a failure
         # anywhere else either. The address's and the account's other failures stay.

@@ -16,8 +16,9 @@ redeem = _CODES.redeem
 
 
 async def issue(redis: AsyncRedis, settings: Settings, supervisor: str) -> str:
-    return await _CODES.issue(redis, settings.namespace, supervisor,
-                              int(settings.signin_link_minutes * 60))  # fmt: skip
+    return await _CODES.issue(
+        redis, settings.namespace, supervisor, int(settings.signin_link_minutes * 60)
+    )
 
 
 async def link(redis: AsyncRedis, settings: Settings, supervisor: str) -> str:

@@ -100,15 +100,23 @@ class Archiver:
         )
         raised: Any = await redis.smembers(keys.raised(sid))
         recordings: Any = await redis.hgetall(keys.recordings(sid))
-        timeline = [{"at": e.at, "event": e.event, "who": e.who, "text": e.text}
-                    for e in await self.floor.timeline(sid)]  # fmt: skip
+        timeline = [
+            {"at": e.at, "event": e.event, "who": e.who, "text": e.text}
+            for e in await self.floor.timeline(sid)
+        ]
         return build(
-            doc, self.roster, transcript=await self.transcripts.lines(sid), timeline=timeline,
-            audit=audit, alerts=(text(a) for a in raised),
-            recordings=sorted((orjson.loads(v) for v in recordings.values()),
-                              key=lambda r: r.get("started_at") or ""),
+            doc,
+            self.roster,
+            transcript=await self.transcripts.lines(sid),
+            timeline=timeline,
+            audit=audit,
+            alerts=(text(a) for a in raised),
+            recordings=sorted(
+                (orjson.loads(v) for v in recordings.values()),
+                key=lambda r: r.get("started_at") or "",
+            ),
             country=self.country,
-        )  # fmt: skip
+        )
 
     async def run_once(self) -> int:
         """Archive the calls that ended at least `settle_seconds` ago; how many were new."""

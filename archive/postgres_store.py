@@ -126,21 +126,26 @@ class PostgresStore:
     async def search(self, search: Search) -> tuple[list[Json], int | None]:
         where: list[str] = []
         args: list[Any] = []
-        for column, named in (("team", search.team), ("queue", search.queue),
-                              ("agent", search.agent)):  # fmt: skip
+        for column, named in (
+            ("team", search.team),
+            ("queue", search.queue),
+            ("agent", search.agent),
+        ):
             if named is not None:
                 where.append(f"{column} = %s")
                 args.append(named)
         if search.teams is not None:
             where.append("team = ANY(%s)")
             args.append(list(search.teams))
-        for clause, value in (("ended_ms >= %s", search.since_ms),
-                              ("started_ms < %s", search.until_ms),
-                              ("duration_s >= %s", search.min_seconds),
-                              ("duration_s <= %s", search.max_seconds),
-                              ("monitored = %s", search.monitored),
-                              ("reviewed = %s", search.reviewed),
-                              ("id < %s", search.cursor)):  # fmt: skip
+        for clause, value in (
+            ("ended_ms >= %s", search.since_ms),
+            ("started_ms < %s", search.until_ms),
+            ("duration_s >= %s", search.min_seconds),
+            ("duration_s <= %s", search.max_seconds),
+            ("monitored = %s", search.monitored),
+            ("reviewed = %s", search.reviewed),
+            ("id < %s", search.cursor),
+        ):
             if value is not None:
                 where.append(clause)
                 args.append(value)
@@ -152,9 +157,11 @@ class PostgresStore:
             where.append("words @@ phraseto_tsquery('simple', %s)")
             args.append(words)
         limit = max(1, min(search.limit, MAX_PAGE))
-        sql = ("SELECT id, doc, reviewed FROM calls "
-               + ("WHERE " + " AND ".join(where) + " " if where else "")
-               + "ORDER BY id DESC LIMIT %s")  # fmt: skip
+        sql = (
+            "SELECT id, doc, reviewed FROM calls "
+            + ("WHERE " + " AND ".join(where) + " " if where else "")
+            + "ORDER BY id DESC LIMIT %s"
+        )
         db = await self._db()
         async with db.cursor() as cur:
             await cur.execute(sql, (*args, limit + 1))
@@ -192,17 +199,24 @@ class PostgresStore:
     async def reviews(self, search: ReviewSearch) -> list[Json]:
         where: list[str] = []
         args: list[Any] = []
-        for column, value in (("agent", search.agent), ("team", search.team),
-                              ("reviewer", search.reviewer), ("sid", search.sid)):  # fmt: skip
+        for column, value in (
+            ("agent", search.agent),
+            ("team", search.team),
+            ("reviewer", search.reviewer),
+            ("sid", search.sid),
+        ):
             if value is not None:
                 where.append(f"{column} = %s")
                 args.append(value)
         if search.teams is not None:
             where.append("team = ANY(%s)")
             args.append(list(search.teams))
-        sql = ("SELECT id, sid, reviewer, agent, team, at_ms, score, notes, criteria::text "
-               "FROM reviews " + ("WHERE " + " AND ".join(where) + " " if where else "")
-               + "ORDER BY id DESC LIMIT %s")  # fmt: skip
+        sql = (
+            "SELECT id, sid, reviewer, agent, team, at_ms, score, notes, criteria::text "
+            "FROM reviews "
+            + ("WHERE " + " AND ".join(where) + " " if where else "")
+            + "ORDER BY id DESC LIMIT %s"
+        )
         db = await self._db()
         async with db.cursor() as cur:
             await cur.execute(sql, (*args, search.limit))
@@ -231,15 +245,18 @@ class PostgresStore:
         changed, last = 0, 0
         while True:
             async with db.transaction(), db.cursor() as cur:
-                await cur.execute("SELECT id, doc FROM calls WHERE id > %s ORDER BY id LIMIT %s",
-                                  (last, batch))  # fmt: skip
+                await cur.execute(
+                    "SELECT id, doc FROM calls WHERE id > %s ORDER BY id LIMIT %s", (last, batch)
+                )
                 rows = await cur.fetchall()
                 if not rows:
                     return changed
                 for row_id, doc in rows:
                     new = record_words(doc if isinstance(doc, dict) else orjson.loads(doc))
-                    await cur.execute("UPDATE calls SET words = to_tsvector('simple', %s) "
-                                      "WHERE id = %s", (new, row_id))  # fmt: skip
+                    await cur.execute(
+                        "UPDATE calls SET words = to_tsvector('simple', %s) WHERE id = %s",
+                        (new, row_id),
+                    )
                     changed += 1 if new else 0
                 last = rows[-1][0]
 

@@ -80,9 +80,16 @@ def monitors_of(audit: Iterable[Mapping[str, Any]], ended_at: str | None) -> lis
 
 
 def build(
-    doc: Mapping[str, Any], roster: Roster, *, transcript: list[Json], timeline: list[Json],
-    audit: list[Json], alerts: Iterable[str], recordings: list[Json], country: str | None = None,
-) -> CallRecord:  # fmt: skip
+    doc: Mapping[str, Any],
+    roster: Roster,
+    *,
+    transcript: list[Json],
+    timeline: list[Json],
+    audit: list[Json],
+    alerts: Iterable[str],
+    recordings: list[Json],
+    country: str | None = None,
+) -> CallRecord:
     """The archive's record of an ended conference document (live/apply.lua's `c`).
 
     The archive keeps what the API would show: a caller's number is kept masked unless the
@@ -95,13 +102,17 @@ def build(
     ended = int(doc.get("ended") or started)
     ended_at = iso(ended)
     monitors = monitors_of(audit, ended_at)
-    talk = {r: sum(p["talk_seconds"] for p in people if p["role"] == r)
-            for r in ("customer", "agent")}  # fmt: skip
+    talk = {
+        r: sum(p["talk_seconds"] for p in people if p["role"] == r) for r in ("customer", "agent")
+    }
     total = sum(talk.values())
     customer = next((p for p in people if p["role"] == "customer"), None)
     finals = [line for line in transcript if line.get("final")]
-    helped = [{"at": e.get("at"), "agent": agent, "what": e.get("action")}
-              for e in audit if e.get("action") in ("help", "help-cancelled")]  # fmt: skip
+    helped = [
+        {"at": e.get("at"), "agent": agent, "what": e.get("action")}
+        for e in audit
+        if e.get("action") in ("help", "help-cancelled")
+    ]
     record = {
         "sid": doc.get("sid"), "friendly_name": doc.get("fn") or "",
         "started_at": iso(started), "ended_at": ended_at,
@@ -139,8 +150,9 @@ def transcript_text(finals: Iterable[Mapping[str, Any]]) -> str:
     return index_words(" ".join(str(line.get("text") or "") for line in finals))
 
 
-def amend(doc: Mapping[str, Any], lines: Iterable[Json],
-          recordings: Iterable[Json]) -> tuple[Json, str] | None:  # fmt: skip
+def amend(
+    doc: Mapping[str, Any], lines: Iterable[Json], recordings: Iterable[Json]
+) -> tuple[Json, str] | None:
     """An archived call's document with late final lines (as line_json gives them) and the
     newest state of its recordings (live/recordings.py applied the forward-only rule; what it
     queued last is the newest); with the words to search. None when nothing changed.

@@ -32,7 +32,9 @@ def reviews_csv(rows: list[Json], timezone: str = "UTC") -> str:
     writer.writerow([*REVIEW_FIELDS, *criteria, "at_local"])
     for r in rows:
         marks = r.get("criteria") or {}
-        writer.writerow([cell(r.get(f)) for f in REVIEW_FIELDS]
-                        + [cell(mark(marks.get(c), c in marks)) for c in criteria]
-                        + [floor.local_iso(r.get("at"))])  # fmt: skip
+        writer.writerow(
+            [cell(r.get(f)) for f in REVIEW_FIELDS]
+            + [cell(mark(marks.get(c), c in marks)) for c in criteria]
+            + [floor.local_iso(r.get("at"))]
+        )
     return out.getvalue()

@@ -108,8 +108,7 @@ class SqliteStore:
             private_dir(path.parent)
         private_file(path)
         tighten(*(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal")))
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                   timeout=30)  # fmt: skip
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._lock = threading.Lock()
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -159,8 +158,7 @@ class SqliteStore:
         def write(db: sqlite3.Connection) -> bool:
             db.execute("BEGIN IMMEDIATE")
             try:
-                row = db.execute("SELECT id, text, doc FROM calls WHERE sid = ?",
-                                 (sid,)).fetchone()  # fmt: skip
+                row = db.execute("SELECT id, text, doc FROM calls WHERE sid = ?", (sid,)).fetchone()
                 if row is None:
                     db.execute("ROLLBACK")
                     return False
@@ -171,13 +169,20 @@ class SqliteStore:
                     if words != old_words:
                         # The words index holds the call's words as they were: out, then in.
                         if old_words:
-                            db.execute("INSERT INTO calls_text (calls_text, rowid, text) "
-                                       "VALUES ('delete', ?, ?)", (row_id, old_words))  # fmt: skip
+                            db.execute(
+                                "INSERT INTO calls_text (calls_text, rowid, text) "
+                                "VALUES ('delete', ?, ?)",
+                                (row_id, old_words),
+                            )
                         if words:
-                            db.execute("INSERT INTO calls_text (rowid, text) VALUES (?, ?)",
-                                       (row_id, words))  # fmt: skip
-                    db.execute("UPDATE calls SET text = ?, doc = ? WHERE id = ?",
-                               (words, orjson.dumps(doc), row_id))  # fmt: skip
+                            db.execute(
+                                "INSERT INTO calls_text (rowid, text) VALUES (?, ?)",
+                                (row_id, words),
+                            )
+                    db.execute(
+                        "UPDATE calls SET text = ?, doc = ? WHERE id = ?",
+                        (words, orjson.dumps(doc), row_id),
+                    )
                 db.execute("COMMIT")
                 return True
             except BaseException:
@@ -189,14 +194,18 @@ class SqliteStore:
     async def search(self, search: Search) -> tuple[list[Json], int | None]:
         where: list[str] = []
         args: list[Any] = []
-        for column, value in (("c.team", search.team), ("c.queue", search.queue),
-                              ("c.agent", search.agent)):  # fmt: skip
+        for column, value in (
+            ("c.team", search.team),
+            ("c.queue", search.queue),
+            ("c.agent", search.agent),
+        ):
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
         if search.teams is not None:
-            where.append(f"c.team IN ({','.join('?' * len(search.teams))})" if search.teams
-                         else "0")  # fmt: skip
+            where.append(
+                f"c.team IN ({','.join('?' * len(search.teams))})" if search.teams else "0"
+            )
             args += list(search.teams)
         if search.since_ms is not None:
             where.append("c.ended_ms >= ?")
@@ -225,15 +234,19 @@ class SqliteStore:
         limit = max(1, min(search.limit, MAX_PAGE))
         words = phrase_query(search.q or "")
         if words:
-            sql = ("SELECT c.id, c.doc, c.reviewed FROM calls_text t "
-                   "JOIN calls c ON c.id = t.rowid WHERE calls_text MATCH ? "
-                   + "".join(f"AND {w} " for w in where)
-                   + "ORDER BY t.rowid DESC LIMIT ?")  # fmt: skip
+            sql = (
+                "SELECT c.id, c.doc, c.reviewed FROM calls_text t "
+                "JOIN calls c ON c.id = t.rowid WHERE calls_text MATCH ? "
+                + "".join(f"AND {w} " for w in where)
+                + "ORDER BY t.rowid DESC LIMIT ?"
+            )
             args = ['"' + words.replace('"', "") + '"', *args, limit + 1]
         else:
-            sql = ("SELECT c.id, c.doc, c.reviewed FROM calls c " +
-                   ("WHERE " + " AND ".join(where) + " " if where else "") +
-                   "ORDER BY c.id DESC LIMIT ?")  # fmt: skip
+            sql = (
+                "SELECT c.id, c.doc, c.reviewed FROM calls c "
+                + ("WHERE " + " AND ".join(where) + " " if where else "")
+                + "ORDER BY c.id DESC LIMIT ?"
+            )
             args = [*args, limit + 1]
 
         def read(db: sqlite3.Connection) -> list[tuple[int, bytes, int]]:
@@ -250,22 +263,26 @@ class SqliteStore:
             db.execute("BEGIN IMMEDIATE")
             try:
                 # One review per reviewer per call (issue 28): saving again edits it.
-                mine = db.execute("SELECT id FROM reviews WHERE sid = ? AND reviewer = ? "
-                                  "ORDER BY id DESC LIMIT 1",
-                                  (review.sid, review.reviewer)).fetchone()  # fmt: skip
+                mine = db.execute(
+                    "SELECT id FROM reviews WHERE sid = ? AND reviewer = ? "
+                    "ORDER BY id DESC LIMIT 1",
+                    (review.sid, review.reviewer),
+                ).fetchone()
                 values = (review.agent, review.team, at, review.score, review.notes,
                           orjson.dumps(review.criteria).decode())  # fmt: skip
                 if mine is not None:
-                    db.execute("UPDATE reviews SET agent = ?, team = ?, at_ms = ?, score = ?, "
-                               "notes = ?, criteria = ? WHERE id = ?",
-                               (*values, mine[0]))  # fmt: skip
+                    db.execute(
+                        "UPDATE reviews SET agent = ?, team = ?, at_ms = ?, score = ?, "
+                        "notes = ?, criteria = ? WHERE id = ?",
+                        (*values, mine[0]),
+                    )
                     made = int(mine[0])
                 else:
                     cur = db.execute(
                         "INSERT INTO reviews (sid, reviewer, agent, team, at_ms, score, notes, "
                         "criteria) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (review.sid, review.reviewer, *values),
-                    )  # fmt: skip
+                    )
                     made = int(cur.lastrowid or 0)
                 db.execute("UPDATE calls SET reviewed = 1 WHERE sid = ?", (review.sid,))
                 db.execute("COMMIT")
@@ -281,17 +298,23 @@ class SqliteStore:
 
     async def reviews(self, search: ReviewSearch) -> list[Json]:
         where, args = [], []
-        for column, value in (("agent", search.agent), ("team", search.team),
-                              ("reviewer", search.reviewer), ("sid", search.sid)):  # fmt: skip
+        for column, value in (
+            ("agent", search.agent),
+            ("team", search.team),
+            ("reviewer", search.reviewer),
+            ("sid", search.sid),
+        ):
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
         if search.teams is not None:
             where.append(f"team IN ({','.join('?' * len(search.teams))})" if search.teams else "0")
             args += list(search.teams)
-        sql = ("SELECT id, sid, reviewer, agent, team, at_ms, score, notes, criteria FROM reviews "
-               + ("WHERE " + " AND ".join(where) + " " if where else "")
-               + "ORDER BY id DESC LIMIT ?")  # fmt: skip
+        sql = (
+            "SELECT id, sid, reviewer, agent, team, at_ms, score, notes, criteria FROM reviews "
+            + ("WHERE " + " AND ".join(where) + " " if where else "")
+            + "ORDER BY id DESC LIMIT ?"
+        )
 
         def read(db: sqlite3.Connection) -> list[Any]:
             return list(db.execute(sql, [*args, search.limit]).fetchall())
@@ -302,13 +325,17 @@ class SqliteStore:
         def delete(db: sqlite3.Connection) -> list[Json]:
             db.execute("BEGIN IMMEDIATE")
             try:
-                rows = db.execute("SELECT id, sid, text, doc FROM calls WHERE ended_ms < ?",
-                                  (ended_ms,)).fetchall()  # fmt: skip
+                rows = db.execute(
+                    "SELECT id, sid, text, doc FROM calls WHERE ended_ms < ?", (ended_ms,)
+                ).fetchall()
                 recordings: list[Json] = []
                 for row_id, sid, words, doc in rows:
                     if words:
-                        db.execute("INSERT INTO calls_text (calls_text, rowid, text) "
-                                   "VALUES ('delete', ?, ?)", (row_id, words))  # fmt: skip
+                        db.execute(
+                            "INSERT INTO calls_text (calls_text, rowid, text) "
+                            "VALUES ('delete', ?, ?)",
+                            (row_id, words),
+                        )
                     recordings += orjson.loads(doc).get("recordings") or []
                     db.execute("DELETE FROM reviews WHERE sid = ?", (sid,))
                 db.execute("DELETE FROM calls WHERE ended_ms < ?", (ended_ms,))
@@ -335,8 +362,10 @@ class SqliteStore:
         def work(db: sqlite3.Connection) -> int:
             changed, last = 0, 0
             while True:
-                rows = db.execute("SELECT id, text, doc FROM calls WHERE id > ? ORDER BY id "
-                                  "LIMIT ?", (last, batch)).fetchall()  # fmt: skip
+                rows = db.execute(
+                    "SELECT id, text, doc FROM calls WHERE id > ? ORDER BY id LIMIT ?",
+                    (last, batch),
+                ).fetchall()
                 if not rows:
                     break
                 for row_id, old, doc in rows:
@@ -381,8 +410,9 @@ class SqliteStore:
 
     async def team_slots(self, day: str) -> list[TeamTotal]:
         def read(db: sqlite3.Connection) -> list[TeamTotal]:
-            rows = db.execute("SELECT team, slot, kind, ms FROM team_slots WHERE day = ?",
-                              (day,)).fetchall()  # fmt: skip
+            rows = db.execute(
+                "SELECT team, slot, kind, ms FROM team_slots WHERE day = ?", (day,)
+            ).fetchall()
             return [(str(t), int(s), str(k), int(ms)) for t, s, k, ms in rows]
 
         return await self._run(read)

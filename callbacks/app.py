@@ -36,7 +36,7 @@ from callbacks import (
     transcripts,
     twiml,
     webhooks,
-)  # fmt: skip
+)
 from callbacks.audio_relay import AudioRelay
 from callbacks.context import Context
 from callbacks.errors import HANDLERS
@@ -124,9 +124,15 @@ def oidc_verifier(
 ) -> OidcVerifier | None:
     if not settings.oidc_issuer or not settings.oidc_audience:
         return None
-    return OidcVerifier(settings.oidc_issuer, settings.oidc_audience, settings.oidc_claim, roster,
-                        redis=redis, namespace=settings.namespace,
-                        max_token_seconds=settings.oidc_max_token_seconds)  # fmt: skip
+    return OidcVerifier(
+        settings.oidc_issuer,
+        settings.oidc_audience,
+        settings.oidc_claim,
+        roster,
+        redis=redis,
+        namespace=settings.namespace,
+        max_token_seconds=settings.oidc_max_token_seconds,
+    )
 
 
 def routes() -> list[BaseRoute]:
@@ -202,9 +208,13 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
         redis, floor, coach = services.redis, services.floor, services.coach
         hub = FeedHub(floor, queue_size=settings.sse_queue_size, reader=services.queues.changed)
         board = BoardHub(
-            floor, hub, period=settings.dashboard_refresh_seconds,
-            mask=True, country=settings.country, queues=services.queues,
-        )  # fmt: skip
+            floor,
+            hub,
+            period=settings.dashboard_refresh_seconds,
+            mask=True,
+            country=settings.country,
+            queues=services.queues,
+        )
         app.state.ctx = Context(
             settings=settings,
             redis=redis,

@@ -181,8 +181,9 @@ class AudioRelay:
         prefix = len(self.tag) + len(":audio:")
         while self.ears:
             try:
-                message = await self._pubsub.get_message(ignore_subscribe_messages=True,
-                                                          timeout=1.0)  # fmt: skip
+                message = await self._pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=1.0
+                )
             except (RedisError, OSError) as exc:
                 log.info("the audio relay lost Redis: %s; resubscribing", exc)
                 await asyncio.sleep(0.5)

@@ -32,8 +32,9 @@ def _refuse(message: str = "a valid credential is required (Authorization: Beare
 
 async def authenticate(ctx: Context, credential: str) -> Principal | None:
     if api_keys.looks_like_key(credential):
-        return await api_keys.authenticate(ctx.redis, ctx.settings.namespace, ctx.roster,
-                                           credential)  # fmt: skip
+        return await api_keys.authenticate(
+            ctx.redis, ctx.settings.namespace, ctx.roster, credential
+        )
     if ctx.oidc is not None and oidc.looks_like_jwt(credential):
         return await ctx.oidc.authenticate(credential)
     expected = ctx.settings.bearer_token
@@ -47,14 +48,15 @@ async def _redeem(ctx: Context, ticket: str, stream: str) -> Principal:
     that asked for it still lives (a ticket minted before a revocation opens nothing)."""
     holder = await tickets.redeem(ctx.redis, ctx.settings.namespace, ticket)
     found = (
-        resolve(ctx.roster, holder.kind, holder.ident, "ticket", holder.session)
-        if holder else None
-    )  # fmt: skip
+        resolve(ctx.roster, holder.kind, holder.ident, "ticket", holder.session) if holder else None
+    )
     if holder is None or found is None:
         raise _refuse("the ticket is unknown, used or expired: ask for a new one")
     if holder.stream != stream:
-        raise _refuse(f"this ticket was made for the {holder.stream} stream, not {stream}: "
-                      f"ask for one with ?stream={stream}")  # fmt: skip
+        raise _refuse(
+            f"this ticket was made for the {holder.stream} stream, not {stream}: "
+            f"ask for one with ?stream={stream}"
+        )
     found = replace(found, key_id=holder.key_id, until=holder.until)
     ended = await ctx.liveness.ended(found, fresh=True)
     if ended is not None:
@@ -67,8 +69,10 @@ async def principal_of(request: Request, ticket_for: str | None = None) -> Princ
     (`ticket_for` names it), behind a one-time ticket made for that stream; 401 otherwise."""
     ctx: Context = request.app.state.ctx
     if "token" in request.query_params:
-        raise _refuse("credentials never travel in a URL: send Authorization: Bearer …, "
-                      "or a one-time ticket from POST /api/events/ticket")  # fmt: skip
+        raise _refuse(
+            "credentials never travel in a URL: send Authorization: Bearer …, "
+            "or a one-time ticket from POST /api/events/ticket"
+        )
     ticket = request.query_params.get("ticket") if ticket_for else None
     if ticket is not None and ticket_for is not None:
         return await _redeem(ctx, ticket, ticket_for)
@@ -104,11 +108,18 @@ async def issue_ticket(request: Request) -> JSONResponse:
     stream = request.query_params.get("stream") or "events"
     if stream not in tickets.STREAMS:
         raise ApiError(422, "bad-stream", f"stream must be one of {', '.join(tickets.STREAMS)}")
-    holder = Holder(principal.kind, principal.ident, principal.session, principal.key_id,
-                    stream, principal.until)  # fmt: skip
+    holder = Holder(
+        principal.kind,
+        principal.ident,
+        principal.session,
+        principal.key_id,
+        stream,
+        principal.until,
+    )
     try:
-        ticket = await tickets.issue(ctx.redis, ctx.settings.namespace, holder,
-                                     ctx.settings.tickets_per_minute)  # fmt: skip
+        ticket = await tickets.issue(
+            ctx.redis, ctx.settings.namespace, holder, ctx.settings.tickets_per_minute
+        )
     except tickets.TooManyTickets as exc:
         raise ApiError(429, "too-many-tickets", str(exc), {"Retry-After": "60"}) from None
     return JSONResponse({**ticket.json(), "stream": stream}, 201)

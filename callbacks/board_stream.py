@@ -65,9 +65,13 @@ CALL_ONLY = Filters(limit=0)
 
 
 async def _stream(
-    ctx: Context, view: View, who: Principal, watch: str | None, share: Share,
+    ctx: Context,
+    view: View,
+    who: Principal,
+    watch: str | None,
+    share: Share,
     queues: bool = False,
-) -> AsyncIterator[bytes]:  # fmt: skip
+) -> AsyncIterator[bytes]:
     board = ctx.board
     if queues:
         board.queue_watchers += 1
@@ -120,10 +124,11 @@ def refuse_when_full(ctx: Context) -> None:
     """503 with Retry-After when this process already serves as many streams as it may."""
     if ctx.hub.subscribers + ctx.board.watchers >= ctx.settings.sse_max_clients:
         raise ApiError(
-            503, "too-many-streams",
+            503,
+            "too-many-streams",
             f"this process already serves {ctx.settings.sse_max_clients} event streams",
             {"Retry-After": "5"},
-        )  # fmt: skip
+        )
 
 
 async def board_events(request: Request) -> Response:
@@ -168,5 +173,7 @@ async def board_events(request: Request) -> Response:
 
 async def options(request: Request) -> Response:
     """A browser may ask before it opens the stream from another origin."""
-    return Response(status_code=204, headers={**CORS, "Access-Control-Allow-Methods": "GET",
-                                              "Access-Control-Max-Age": "600"})  # fmt: skip
+    return Response(
+        status_code=204,
+        headers={**CORS, "Access-Control-Allow-Methods": "GET", "Access-Control-Max-Age": "600"},
+    )

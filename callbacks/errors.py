@@ -29,8 +29,9 @@ PRIVATE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
 class JSONResponse(Response):
     media_type = "application/json"
 
-    def __init__(self, content: Any, status_code: int = 200,
-                 headers: Mapping[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(content, status_code, {**PRIVATE, **(headers or {})})
 
     def render(self, content: Any) -> bytes:

@@ -74,8 +74,9 @@ async def activities(request: Request) -> Response:
     _, state, _ = _ctx(request)
     if not state.enabled:
         return JSONResponse({"taskrouter": False, "activities": []})
-    return JSONResponse({"taskrouter": True,
-                         "activities": [a.json() for a in await state.activities()]})  # fmt: skip
+    return JSONResponse(
+        {"taskrouter": True, "activities": [a.json() for a in await state.activities()]}
+    )
 
 
 async def set_activity(request: Request) -> Response:
@@ -129,8 +130,9 @@ async def end_call(request: Request) -> Response:
     sid, supervisor = await _call_team(request, principal)
     body = await json_object(request)
     if body.get("confirm") is not True:
-        raise ApiError(422, "not-confirmed", "ending a call for everyone on it needs "
-                                             '{"confirm": true}')  # fmt: skip
+        raise ApiError(
+            422, "not-confirmed", 'ending a call for everyone on it needs {"confirm": true}'
+        )
     _, _, control = _ctx(request)
     return JSONResponse(await control.end_call(supervisor, sid), 202)
 

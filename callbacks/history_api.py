@@ -57,8 +57,9 @@ async def recording_event(request: SignedRequest) -> str:
     if call_sid and not is_sid(call_sid, "CA"):
         raise ApiError(400, "bad-callback", f"CallSid is not a call SID: {call_sid[:40]!r}")
     if status not in RECORDING_STATUSES:
-        raise ApiError(400, "bad-callback", f"RecordingStatus {str(status)[:40]!r} is not one "
-                       "Twilio sends")  # fmt: skip
+        raise ApiError(
+            400, "bad-callback", f"RecordingStatus {str(status)[:40]!r} is not one Twilio sends"
+        )
     try:
         # -1: what Twilio sends before the recording completes (no duration yet). A
         # recording lasts no longer than its call, and Twilio ends a call past its maximum
@@ -134,15 +135,19 @@ def search_of(query: Any, principal: Principal, floor: FloorClock | None = None)
     return Search(
         since_ms=_ms(query.get("from"), "from", floor),
         until_ms=_ms(query.get("to"), "to", floor, end=True),
-        team=team, queue=query.get("queue") or None, agent=query.get("agent") or None,
-        q=(query.get("q") or "")[:200] or None, alert=query.get("alert") or None,
+        team=team,
+        queue=query.get("queue") or None,
+        agent=query.get("agent") or None,
+        q=(query.get("q") or "")[:200] or None,
+        alert=query.get("alert") or None,
         monitored=_bool(query.get("monitored"), "monitored"),
         reviewed=_bool(query.get("reviewed"), "reviewed"),
         min_seconds=_int(query.get("min_seconds"), "min_seconds"),
-        max_seconds=_int(query.get("max_seconds"), "max_seconds"), teams=teams,
+        max_seconds=_int(query.get("max_seconds"), "max_seconds"),
+        teams=teams,
         cursor=_int(query.get("cursor"), "cursor", 1, 2**62),
         limit=_int(query.get("limit"), "limit", 1, 200) or 50,
-    )  # fmt: skip
+    )
 
 
 def masked(call: Json, full: bool, country: str | None = None) -> Json:
@@ -152,8 +157,10 @@ def masked(call: Json, full: bool, country: str | None = None) -> Json:
     out = dict(call)
     out["customer"] = mask_number(call.get("customer"), True, country) or None
     if "participants" in call:
-        out["participants"] = [{**p, "number": mask_number(p.get("number"), True, country) or None}
-                               for p in call["participants"]]  # fmt: skip
+        out["participants"] = [
+            {**p, "number": mask_number(p.get("number"), True, country) or None}
+            for p in call["participants"]
+        ]
     return out
 
 
@@ -166,8 +173,12 @@ async def history(request: Request) -> Response:
     full = sees_full_numbers(principal, ctx.roster.full_number_roles)
     for call in calls:
         call.pop("_row", None)
-    return JSONResponse({"calls": [masked(c, full, ctx.settings.country) for c in calls],
-                         "next": str(cursor) if cursor is not None else None})  # fmt: skip
+    return JSONResponse(
+        {
+            "calls": [masked(c, full, ctx.settings.country) for c in calls],
+            "next": str(cursor) if cursor is not None else None,
+        }
+    )
 
 
 async def _call(request: Request, principal: Principal) -> Json:
@@ -205,8 +216,13 @@ async def audio(request: Request) -> Response:
         grant = await recording_media.new_grant(ctx, principal, rid)
     if playing.principal.via != "ticket" or playing.redeemed:
         # Once a playback: a player's seeks (with its grant) are the same playback.
-        await ctx.coach.audit.record("playback", principal.ident or "", call["sid"],
-                                     agent=call.get("agent") or "", detail=rid)  # fmt: skip
+        await ctx.coach.audit.record(
+            "playback",
+            principal.ident or "",
+            call["sid"],
+            agent=call.get("agent") or "",
+            detail=rid,
+        )
     return await recording_media.serve(request, ctx, rid, grant)
 
 
@@ -244,22 +260,41 @@ async def add_review(request: Request) -> Response:
         or not all(v is None or isinstance(v, bool) for v in criteria.values())
     ):
         names = ", ".join(sorted(allowed)) or "none"
-        raise ApiError(422, "bad-body", "criteria must map this team's criteria to true (pass), "
-                       f"false (fail) or null (N/A) ({names})")  # fmt: skip
-    review = Review(sid=call["sid"], reviewer=who.id, score=_score(body.get("score")),
-                    notes=notes, criteria=criteria, agent=call.get("agent"),
-                    team=call.get("team"))  # fmt: skip
+        raise ApiError(
+            422,
+            "bad-body",
+            "criteria must map this team's criteria to true (pass), "
+            f"false (fail) or null (N/A) ({names})",
+        )
+    review = Review(
+        sid=call["sid"],
+        reviewer=who.id,
+        score=_score(body.get("score")),
+        notes=notes,
+        criteria=criteria,
+        agent=call.get("agent"),
+        team=call.get("team"),
+    )
     made = await ctx.store.add_review(review)
-    await ctx.coach.audit.record("review", who.id, call["sid"], agent=call.get("agent") or "",
-                                 detail=f"score {review.score:g}")  # fmt: skip
+    await ctx.coach.audit.record(
+        "review",
+        who.id,
+        call["sid"],
+        agent=call.get("agent") or "",
+        detail=f"score {review.score:g}",
+    )
     return JSONResponse(made, 201)
 
 
 def review_search(request: Request, principal: Principal) -> ReviewSearch:
     query = request.query_params
-    return ReviewSearch(agent=query.get("agent") or None, team=query.get("team") or None,
-                        reviewer=query.get("reviewer") or None, teams=visible_teams(principal),
-                        limit=_int(query.get("limit"), "limit", 1, 10_000) or 500)  # fmt: skip
+    return ReviewSearch(
+        agent=query.get("agent") or None,
+        team=query.get("team") or None,
+        reviewer=query.get("reviewer") or None,
+        teams=visible_teams(principal),
+        limit=_int(query.get("limit"), "limit", 1, 10_000) or 500,
+    )
 
 
 async def reviews(request: Request) -> Response:
@@ -272,8 +307,11 @@ async def reviews_export(request: Request) -> Response:
     principal = await authorize(request, READ_HISTORY)
     ctx: Context = request.app.state.ctx
     rows = await ctx.store.reviews(review_search(request, principal))
-    await ctx.coach.audit.record("export", principal.ident or "", "",
-                                 detail=f"reviews.csv, {len(rows)} reviews")  # fmt: skip
-    return Response(reviews_csv(rows, ctx.settings.timezone), media_type="text/csv; charset=utf-8",
-                    headers={**PRIVATE, "Content-Disposition":
-                             'attachment; filename="earpiece-reviews.csv"'})  # fmt: skip
+    await ctx.coach.audit.record(
+        "export", principal.ident or "", "", detail=f"reviews.csv, {len(rows)} reviews"
+    )
+    return Response(
+        reviews_csv(rows, ctx.settings.timezone),
+        media_type="text/csv; charset=utf-8",
+        headers={**PRIVATE, "Content-Disposition": 'attachment; filename="earpiece-reviews.csv"'},
+    )

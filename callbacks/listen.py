@@ -80,14 +80,24 @@ async def issue(request: Request) -> JSONResponse:
     if reason is not None:
         raise ApiError(403, "not-allowed", reason)
     if not media.available:
-        raise ApiError(409, "media-streams-unavailable",
-                       "Twilio offers Media Streams only in US1, IE1 and AU1: Listen rings "
-                       "your phone instead")  # fmt: skip
-    holder = Holder(principal.kind, principal.ident, principal.session, principal.key_id,
-                    stream="listen", until=principal.until, call=sid)  # fmt: skip
+        raise ApiError(
+            409,
+            "media-streams-unavailable",
+            "Twilio offers Media Streams only in US1, IE1 and AU1: Listen rings your phone instead",
+        )
+    holder = Holder(
+        principal.kind,
+        principal.ident,
+        principal.session,
+        principal.key_id,
+        stream="listen",
+        until=principal.until,
+        call=sid,
+    )
     try:
-        ticket = await tickets.issue(ctx.redis, ctx.settings.namespace, holder,
-                                     ctx.settings.tickets_per_minute)  # fmt: skip
+        ticket = await tickets.issue(
+            ctx.redis, ctx.settings.namespace, holder, ctx.settings.tickets_per_minute
+        )
     except tickets.TooManyTickets as exc:
         raise ApiError(429, "too-many-tickets", str(exc), {"Retry-After": "60"}) from None
     body = {**ticket.json(), "sid": sid, "url": f"{PATH}?sid={sid}&ticket={ticket.ticket}"}
@@ -147,8 +157,9 @@ async def listen_socket(ws: WebSocket) -> None:
     if holder.stream != "listen" or holder.call != sid:
         await _refuse(ws, "refused", "this ticket is not for this call")
         return
-    principal: Principal | None = resolve(ctx.roster, holder.kind, holder.ident, "ticket",
-                                          holder.session)  # fmt: skip
+    principal: Principal | None = resolve(
+        ctx.roster, holder.kind, holder.ident, "ticket", holder.session
+    )
     if principal is None:
         await _refuse(ws, "refused", "you are no longer on the roster")
         return
@@ -182,8 +193,15 @@ async def listen_socket(ws: WebSocket) -> None:
             await media.audit_listen("listen-end", who, sid, "how=browser")
 
 
-async def _serve(ws: WebSocket, ctx: Context, media: MediaStreams, holder: Holder, sid: str,
-                 ear_name: str, queue: asyncio.Queue[bytes]) -> None:  # fmt: skip
+async def _serve(
+    ws: WebSocket,
+    ctx: Context,
+    media: MediaStreams,
+    holder: Holder,
+    sid: str,
+    ear_name: str,
+    queue: asyncio.Queue[bytes],
+) -> None:
     listeners = await media.ears(sid)
     await ws.send_text(orjson.dumps({"type": "hello", "sid": sid, "listeners": listeners}).decode())
     closed = asyncio.Event()
@@ -237,8 +255,9 @@ async def _serve(ws: WebSocket, ctx: Context, media: MediaStreams, holder: Holde
                 now_listening = await media.ears(sid)
                 if now_listening != listeners:
                     listeners = now_listening
-                    await ws.send_text(orjson.dumps({"type": "listeners",
-                                                     "listeners": listeners}).decode())  # fmt: skip
+                    await ws.send_text(
+                        orjson.dumps({"type": "listeners", "listeners": listeners}).decode()
+                    )
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -90,9 +90,11 @@ async def switch(request: Request) -> Response:
     ident = acting_as(principal, request.path_params["supervisor"])
     body = await body_of(request, ("mode",))
     monitor = await ctx.coach.switch(
-        request.path_params["sid"], ident, body["mode"],
+        request.path_params["sid"],
+        ident,
+        body["mode"],
         body.get("takeover", False),
-    )  # fmt: skip
+    )
     return JSONResponse(monitor)
 
 
@@ -122,11 +124,15 @@ def _filter(request: Request, principal: Principal) -> AuditFilter:
     if not 1 <= limit <= MAX_AUDIT_LIMIT:
         raise ApiError(422, "bad-limit", f"limit must be between 1 and {MAX_AUDIT_LIMIT}")
     return AuditFilter(
-        supervisor=query.get("supervisor") or None, agent=query.get("agent") or None,
-        conference_sid=query.get("conference") or None, since_ms=since_ms, limit=limit,
+        supervisor=query.get("supervisor") or None,
+        agent=query.get("agent") or None,
+        conference_sid=query.get("conference") or None,
+        since_ms=since_ms,
+        limit=limit,
         visible=lambda e: may_see_audit_entry(
-            principal, ctx.roster.team_of_agent.get(e["agent"]), e["supervisor"]),
-    )  # fmt: skip
+            principal, ctx.roster.team_of_agent.get(e["agent"]), e["supervisor"]
+        ),
+    )
 
 
 async def audit(request: Request) -> Response:
@@ -140,6 +146,7 @@ async def audit_csv(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     entries = await ctx.coach.audit.entries(_filter(request, principal))
     return Response(
-        to_csv(entries, ctx.settings.timezone), media_type="text/csv",
+        to_csv(entries, ctx.settings.timezone),
+        media_type="text/csv",
         headers={**PRIVATE, "Content-Disposition": 'attachment; filename="earpiece-audit.csv"'},
-    )  # fmt: skip
+    )

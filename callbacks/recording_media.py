@@ -97,9 +97,14 @@ async def new_grant(ctx: Context, principal: Principal, recording_sid: str) -> s
     """A playback grant for the player whose ticket was just redeemed (and who was found to
     be allowed): what the player's seeks carry."""
     grant = secrets.token_urlsafe(GRANT_BYTES)
-    value = orjson.dumps({"kind": principal.kind, "ident": principal.ident,
-                          "session": principal.session,
-                          "scope": scope(recording_sid)})  # fmt: skip
+    value = orjson.dumps(
+        {
+            "kind": principal.kind,
+            "ident": principal.ident,
+            "session": principal.session,
+            "scope": scope(recording_sid),
+        }
+    )
     await ctx.redis.set(_key(ctx.settings.namespace, grant), value, ex=GRANT_SECONDS)
     return grant
 
@@ -119,8 +124,12 @@ def byte_range(header: str | None, total: int | None) -> tuple[int, int] | None:
     else:
         start, end = int(first), min(int(last), total - 1) if last else total - 1
     if start >= total or start > end:
-        raise ApiError(416, "range-not-satisfiable", f"the recording has {total} bytes",
-                       {"Content-Range": f"bytes */{total}"})  # fmt: skip
+        raise ApiError(
+            416,
+            "range-not-satisfiable",
+            f"the recording has {total} bytes",
+            {"Content-Range": f"bytes */{total}"},
+        )
     return start, end
 
 
@@ -160,10 +169,18 @@ async def serve(request: Request, ctx: Context, recording_sid: str, grant: str |
         headers["Content-Length"] = str(end - start + 1)
     elif total is not None:
         headers["Content-Length"] = str(total)
-    response = StreamingResponse(body(), 206 if wanted else 200, headers=headers,
-                                 media_type="audio/wav")  # fmt: skip
+    response = StreamingResponse(
+        body(), 206 if wanted else 200, headers=headers, media_type="audio/wav"
+    )
     if grant is not None:
         secure = ctx.settings.base_url.startswith("https:") or request.url.scheme == "https"
-        response.set_cookie(GRANT_COOKIE, grant, max_age=GRANT_SECONDS, path=request.url.path,
-                            secure=secure, httponly=True, samesite="strict")  # fmt: skip
+        response.set_cookie(
+            GRANT_COOKIE,
+            grant,
+            max_age=GRANT_SECONDS,
+            path=request.url.path,
+            secure=secure,
+            httponly=True,
+            samesite="strict",
+        )
     return response

@@ -51,16 +51,24 @@ class Shares:
         """A stream for `who` (watching board `view`, if one): 429 beyond their share."""
         person = who.person
         if self.streams[person] >= self.streams_per_person:
-            raise ApiError(429, "too-many-streams-for-you",
-                           f"{_name(who)} already holds {self.streams_per_person} open streams "
-                           "in this process: close one first", RETRY)  # fmt: skip
+            raise ApiError(
+                429,
+                "too-many-streams-for-you",
+                f"{_name(who)} already holds {self.streams_per_person} open streams "
+                "in this process: close one first",
+                RETRY,
+            )
         watching = self.views.setdefault(person, Counter())
         if view is not None and view not in watching and len(watching) >= self.views_per_person:
             if not watching:
                 del self.views[person]
-            raise ApiError(429, "too-many-views-for-you",
-                           f"{_name(who)} already watches {self.views_per_person} different "
-                           "board views in this process: close one first", RETRY)  # fmt: skip
+            raise ApiError(
+                429,
+                "too-many-views-for-you",
+                f"{_name(who)} already watches {self.views_per_person} different "
+                "board views in this process: close one first",
+                RETRY,
+            )
         self.streams[person] += 1
         if view is not None:
             watching[view] += 1

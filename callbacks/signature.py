@@ -66,9 +66,12 @@ def _other_port_form(url: str) -> str:
 
 class SignatureChecker:
     def __init__(
-        self, auth_token: str, public_base_url: str, shared_keys: Mapping[str, str] | None = None,
+        self,
+        auth_token: str,
+        public_base_url: str,
+        shared_keys: Mapping[str, str] | None = None,
         fragments: tuple[str, ...] = (),
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._token = auth_token.encode("utf-8")
         self._base = public_base_url.rstrip("/")
         self._shared = {k: v.encode("utf-8") for k, v in (shared_keys or {}).items()}
@@ -78,9 +81,13 @@ class SignatureChecker:
         return f"{self._base}{path}?{query}" if query else f"{self._base}{path}"
 
     def valid(
-        self, path: str, query: str, pairs: list[tuple[str, str]], signature: str,
+        self,
+        path: str,
+        query: str,
+        pairs: list[tuple[str, str]],
+        signature: str,
         signature_settings: str | None = None,
-    ) -> bool:  # fmt: skip
+    ) -> bool:
         if not signature:
             return False
         key, algorithm = self._token, "HMAC_SHA1"

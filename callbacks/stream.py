@@ -67,9 +67,12 @@ def wire(message: Message, sub: Subscription, country: str | None = None) -> byt
     """The message's bytes, encoded once for every reader who sees the same (a conference
     with a customer's number or words has other encodings: masked, without the words);
     `country`: the floor's (one per process), whose numbers are written nationally."""
-    return message.wire_for(sub.full_numbers, sub.hears(message),
-                            lambda data: encode(message.id, message.event, data),
-                            country)  # fmt: skip
+    return message.wire_for(
+        sub.full_numbers,
+        sub.hears(message),
+        lambda data: encode(message.id, message.event, data),
+        country,
+    )
 
 
 async def _snapshot(ctx: Context, sub: Subscription) -> tuple[str, bytes]:
@@ -89,10 +92,12 @@ async def _snapshot(ctx: Context, sub: Subscription) -> tuple[str, bytes]:
         live = len(conferences)
         parts += [encode(None, "conference", orjson.dumps(c).decode()) for c in conferences]
         # A TaskRouter floor's queues and agents too (none on a floor without TaskRouter).
-        parts += [encode(None, "queue", orjson.dumps(q).decode())
-                  for q in await ctx.queues.queues()]  # fmt: skip
-        parts += [encode(None, "agent", orjson.dumps(a).decode())
-                  for a in await ctx.queues.agents()]  # fmt: skip
+        parts += [
+            encode(None, "queue", orjson.dumps(q).decode()) for q in await ctx.queues.queues()
+        ]
+        parts += [
+            encode(None, "agent", orjson.dumps(a).decode()) for a in await ctx.queues.agents()
+        ]
     parts.append(encode(cursor, "sync", orjson.dumps({"live": live}).decode()))
     return cursor, b"".join(parts)
 
@@ -106,9 +111,13 @@ async def _needs_reset(ctx: Context, last_id: str) -> bool:
 
 
 async def _events(
-    ctx: Context, sub: Subscription, last_id: str | None, snapshot: bool, who: Principal,
+    ctx: Context,
+    sub: Subscription,
+    last_id: str | None,
+    snapshot: bool,
+    who: Principal,
     share: Share,
-) -> AsyncIterator[bytes]:  # fmt: skip
+) -> AsyncIterator[bytes]:
     getter: asyncio.Future[Message | None] | None = None
     try:
         # A fresh client starts where its subscription starts.

@@ -53,8 +53,14 @@ async def transcript(request: Request) -> Response:
     conference = await words.hearable(ctx, who, sid)
     await words.audit(ctx, who, "GET /api/conferences/{sid}/transcript", conference)
     lines = await ctx.transcripts.lines(sid)
-    return JSONResponse({"sid": sid, "lines": lines, "transcript": conference.get("transcript"),
-                         "phrases": conference.get("phrases") or []})  # fmt: skip
+    return JSONResponse(
+        {
+            "sid": sid,
+            "lines": lines,
+            "transcript": conference.get("transcript"),
+            "phrases": conference.get("phrases") or [],
+        }
+    )
 
 
 async def _pauser(request: Request) -> tuple[Principal, str]:

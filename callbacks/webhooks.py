@@ -37,9 +37,12 @@ class SignedRequest:
     __slots__ = ("context", "idempotency_token", "params", "query")
 
     def __init__(
-        self, context: Context, params: dict[str, str], idempotency_token: str | None,
+        self,
+        context: Context,
+        params: dict[str, str],
+        idempotency_token: str | None,
         query: str = "",
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.context = context
         self.params = params
         self.idempotency_token = idempotency_token
@@ -102,12 +105,18 @@ class SignedWebhook:
             outcome = await self.handler(SignedRequest(ctx, params, token, query))
         except ApiError as exc:
             event = params.get("StatusCallbackEvent")
-            metrics.CALLBACKS.labels(event if event in CONFERENCE_EVENTS else "unknown",
-                                     exc.code).inc()  # fmt: skip
+            metrics.CALLBACKS.labels(
+                event if event in CONFERENCE_EVENTS else "unknown", exc.code
+            ).inc()
             raise
         if isinstance(outcome, Answer):
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", outcome.media_type.encode())]})  # fmt: skip
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", outcome.media_type.encode())],
+                }
+            )
             await send({"type": "http.response.body", "body": outcome.body})
             return
         # 204 with the outcome in a header: Twilio reads neither, an operator
@@ -139,9 +148,11 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 async def conference_event(request: SignedRequest) -> str:
     try:
         event = parse_conference_event(
-            request.params, now_ms(), request.idempotency_token,
+            request.params,
+            now_ms(),
+            request.idempotency_token,
             max_skew_ms=int(request.context.settings.event_skew_seconds * 1000),
-        )  # fmt: skip
+        )
     except BadEvent as exc:
         raise ApiError(400, "bad-callback", str(exc)) from None
     started = time.perf_counter()

@@ -40,20 +40,30 @@ def scope_text(scope: WordsScope) -> str:
 
 
 async def audit(
-    ctx: Context, who: Principal, how: str, conference: dict[str, Any] | None = None,
+    ctx: Context,
+    who: Principal,
+    how: str,
+    conference: dict[str, Any] | None = None,
     scope: WordsScope = None,
-) -> None:  # fmt: skip
+) -> None:
     """Record that `who` read words: of `conference`, or (None) of the calls of `scope`."""
     detail = how if conference is not None else f"{how} (words of {scope_text(scope)})"
     try:
         await ctx.coach.audit.record(
-            ACTION, who.audit_name(), (conference or {}).get("sid") or "",
+            ACTION,
+            who.audit_name(),
+            (conference or {}).get("sid") or "",
             agent=(conference or {}).get("agent") or "",
             friendly_name=(conference or {}).get("friendly_name") or "",
-            mode=who.via, detail=detail[:200],
-        )  # fmt: skip
+            mode=who.via,
+            detail=detail[:200],
+        )
     except Exception:
         # The read is refused rather than done unaudited.
         log.warning("could not audit a read of words by %s", who.audit_name(), exc_info=True)
-        raise ApiError(503, "audit-unavailable", "reads of a call's words are audited, and the "
-                       "audit cannot be written now", {"Retry-After": "5"}) from None  # fmt: skip
+        raise ApiError(
+            503,
+            "audit-unavailable",
+            "reads of a call's words are audited, and the audit cannot be written now",
+            {"Retry-After": "5"},
+        ) from None

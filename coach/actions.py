@@ -161,8 +161,14 @@ class Coach:
     async def _record_leave(
         self, who: str, doc: dict[str, Any], monitor: dict[str, Any], detail: str
     ) -> None:
-        await self._record("leave", who, doc, mode=monitor["mode"],
-                           call_sid=monitor.get("call_sid") or "", detail=detail)  # fmt: skip
+        await self._record(
+            "leave",
+            who,
+            doc,
+            mode=monitor["mode"],
+            call_sid=monitor.get("call_sid") or "",
+            detail=detail,
+        )
 
     async def _record(self, action: str, who: str, doc: dict[str, Any], **fields: Any) -> None:
         metrics.COACH_ACTIONS.labels(action, fields.get("outcome") or "ok").inc()
@@ -286,9 +292,15 @@ class Coach:
                 )
                 outcome, detail, failure = "failed", exc.message, exc
         await self._record(
-            "switch", ident, doc, mode=mode, from_mode=current["mode"], outcome=outcome,
-            call_sid=monitor.get("call_sid") or "", detail=detail,
-        )  # fmt: skip
+            "switch",
+            ident,
+            doc,
+            mode=mode,
+            from_mode=current["mode"],
+            outcome=outcome,
+            call_sid=monitor.get("call_sid") or "",
+            detail=detail,
+        )
         if failure is not None:
             raise failure
         return monitor_json(monitor)
@@ -421,8 +433,9 @@ class Coach:
         doc, agent = await self._agent_call(call_sid)
         cancelled = await self.floor.monitor_op("unhelp", doc["sid"])
         if cancelled.result == "ok":
-            await self._record("help-cancelled", "", doc, call_sid=call_sid,
-                               detail=f"{agent} no longer needs help")  # fmt: skip
+            await self._record(
+                "help-cancelled", "", doc, call_sid=call_sid, detail=f"{agent} no longer needs help"
+            )
 
     async def send_card(self, call_sid: str, ident: str, text: str) -> dict[str, Any]:
         """A short text whisper to the agent: on the feed for the softphone, on the call page."""
@@ -434,8 +447,9 @@ class Coach:
         reason = refusal(who, "whisper", self.floor.render(doc)["team"])
         if reason:
             raise CoachError(403, "not-allowed", reason)
-        sent = await self.floor.monitor_op("card", doc["sid"], sup=ident, text=text, call=call_sid,
-                                           agent=agent)  # fmt: skip
+        sent = await self.floor.monitor_op(
+            "card", doc["sid"], sup=ident, text=text, call=call_sid, agent=agent
+        )
         await self._record("card", ident, doc, call_sid=call_sid, detail=text)
         assert sent.monitor is not None
         return card_json(sent.monitor)

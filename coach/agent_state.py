@@ -43,8 +43,10 @@ ACTIVITIES_TTL_SECONDS = 60.0
 MAX_REASON = 200
 MAX_ACTIVITY = 64  # TaskRouter's Activity FriendlyName is short; a longer one is no activity
 NOW, AFTER_CALL = "now", "after-call"
-NO_TASKROUTER = ("this floor has no TaskRouter Workspace (TWILIO_WORKSPACE_SID is not set): "
-                 "agents' activities and wrap-ups are not Earpiece's to change here")  # fmt: skip
+NO_TASKROUTER = (
+    "this floor has no TaskRouter Workspace (TWILIO_WORKSPACE_SID is not set): "
+    "agents' activities and wrap-ups are not Earpiece's to change here"
+)
 
 
 @dataclass(frozen=True)
@@ -127,12 +129,18 @@ class AgentState:
         row = await self.worker(agent)
         activity = await self._activity(activity_name)
         if when == AFTER_CALL:
-            change = PendingChange(activity.name, activity.sid, reason, supervisor,
-                                   int(time.time() * 1000))  # fmt: skip
+            change = PendingChange(
+                activity.name, activity.sid, reason, supervisor, int(time.time() * 1000)
+            )
             task = await self.queues.after_call.set(row["worker_sid"], change)
             if task is not None:
-                await self._audit("agent-activity-after-call", supervisor, row, outcome="pending",
-                                  detail=_detail(activity.name, reason, task))  # fmt: skip
+                await self._audit(
+                    "agent-activity-after-call",
+                    supervisor,
+                    row,
+                    outcome="pending",
+                    detail=_detail(activity.name, reason, task),
+                )
                 return {"agent": row["agent"], "worker_sid": row["worker_sid"],
                         "activity": activity.name, "when": AFTER_CALL, "task_sid": task,
                         "reason": reason}  # fmt: skip
@@ -150,8 +158,7 @@ class AgentState:
             raise
         # A change waiting for the call is superseded by one made now.
         await self.queues.after_call.cancel(row["worker_sid"])
-        await self._audit("agent-activity", supervisor, row,
-                          detail=_detail(activity.name, reason))  # fmt: skip
+        await self._audit("agent-activity", supervisor, row, detail=_detail(activity.name, reason))
         return {"agent": row["agent"], "worker_sid": row["worker_sid"],
                 "activity": activity.name, "when": NOW, "task_sid": None,
                 "reason": reason}  # fmt: skip
@@ -170,8 +177,12 @@ class AgentState:
         row = await self.worker(agent)
         change = await self.queues.after_call.cancel(row["worker_sid"])
         if change is not None:
-            await self._audit("agent-activity-canceled", supervisor, row,
-                              detail=_detail(change.activity, change.reason))  # fmt: skip
+            await self._audit(
+                "agent-activity-canceled",
+                supervisor,
+                row,
+                detail=_detail(change.activity, change.reason),
+            )
         return change is not None
 
     async def after_event(self, event: TaskRouterEvent) -> None:
@@ -191,8 +202,11 @@ class AgentState:
         row = {"agent": "", "worker_sid": worker_sid}
         try:
             row = await self.worker(worker_sid)
-            activity = Activity(change.activity_sid, change.activity,
-                                (await self._activity(change.activity_sid)).available)  # fmt: skip
+            activity = Activity(
+                change.activity_sid,
+                change.activity,
+                (await self._activity(change.activity_sid)).available,
+            )
             await self._update(self._workspace(), worker_sid, activity)
         except CoachError as exc:
             log.warning("an after-call change of %s failed: %s", worker_sid, exc.message)
@@ -205,8 +219,13 @@ class AgentState:
                 detail=_detail(change.activity, change.reason) + f" — {exc.message}",
             )
             return
-        await self._audit("agent-activity-after-call", change.by, row, outcome="ok",
-                          detail=_detail(change.activity, change.reason))  # fmt: skip
+        await self._audit(
+            "agent-activity-after-call",
+            change.by,
+            row,
+            outcome="ok",
+            detail=_detail(change.activity, change.reason),
+        )
 
     # -- a stuck wrap-up ------------------------------------------------------------------
 
@@ -223,8 +242,9 @@ class AgentState:
             raise CoachError(409, "task-moved", f"{row['name']} now holds {held}, not {task_sid}")
         try:
             try:
-                await self.twilio.update_task(workspace, held, assignment_status="completed",
-                                              reason=reason)  # fmt: skip
+                await self.twilio.update_task(
+                    workspace, held, assignment_status="completed", reason=reason
+                )
             except CoachError as exc:
                 raise _refused(exc) from None
         except CoachError as exc:
@@ -240,9 +260,14 @@ class AgentState:
         return {"agent": row["agent"], "task_sid": held, "status": "completed", "reason": reason}
 
     async def _audit(
-        self, action: str, supervisor: str, row: dict[str, Any], *, outcome: str = "ok",
+        self,
+        action: str,
+        supervisor: str,
+        row: dict[str, Any],
+        *,
+        outcome: str = "ok",
         detail: str = "",
-    ) -> None:  # fmt: skip
+    ) -> None:
         await self.audit.record(action, supervisor, row.get("conference_sid") or "",
                                 agent=row.get("agent") or row.get("worker_sid") or "",
                                 outcome=outcome, detail=detail)  # fmt: skip

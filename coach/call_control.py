@@ -41,28 +41,42 @@ class CallControl:
         try:
             await self.coach.twilio.end_conference(sid)
         except CoachError as exc:
-            await self.audit.record("end-call", supervisor, sid, agent=agent, outcome="refused",
-                                    friendly_name=conference.get("friendly_name") or "",
-                                    detail=exc.message)  # fmt: skip
+            await self.audit.record(
+                "end-call",
+                supervisor,
+                sid,
+                agent=agent,
+                outcome="refused",
+                friendly_name=conference.get("friendly_name") or "",
+                detail=exc.message,
+            )
             raise
-        await self.audit.record("end-call", supervisor, sid, agent=agent,
-                                friendly_name=conference.get("friendly_name") or "")  # fmt: skip
+        await self.audit.record(
+            "end-call",
+            supervisor,
+            sid,
+            agent=agent,
+            friendly_name=conference.get("friendly_name") or "",
+        )
         return {"conference_sid": sid, "status": "ending", "agent": agent or None}
 
     async def remove_leg(self, supervisor: str, sid: str, call_sid: str) -> dict[str, Any]:
         conference = await self.live_call(sid)
         agent = conference.get("agent") or ""
-        leg = next((p for p in conference.get("participants") or ()
-                    if p.get("call_sid") == call_sid), None)  # fmt: skip
-        monitor = next((m for m in conference.get("monitors") or ()
-                        if m.get("call_sid") == call_sid), None)  # fmt: skip
+        leg = next(
+            (p for p in conference.get("participants") or () if p.get("call_sid") == call_sid), None
+        )
+        monitor = next(
+            (m for m in conference.get("monitors") or () if m.get("call_sid") == call_sid), None
+        )
         if leg is None and monitor is None:
             raise CoachError(404, "unknown-leg", f"{call_sid} is not on conference {sid}")
         role = (leg or {}).get("role") or "supervisor"
         try:
             if monitor is not None:
-                await self.coach.leave(sid, str(monitor["supervisor"]),
-                                       reason=f"removed by {supervisor}")  # fmt: skip
+                await self.coach.leave(
+                    sid, str(monitor["supervisor"]), reason=f"removed by {supervisor}"
+                )
             else:
                 await self.coach.twilio.delete_participant(sid, call_sid)
         except CoachError as exc:
@@ -76,6 +90,7 @@ class CallControl:
                 detail=f"{role}: {exc.message}",
             )
             raise
-        await self.audit.record("remove-leg", supervisor, sid, agent=agent, call_sid=call_sid,
-                                detail=role)  # fmt: skip
+        await self.audit.record(
+            "remove-leg", supervisor, sid, agent=agent, call_sid=call_sid, detail=role
+        )
         return {"conference_sid": sid, "call_sid": call_sid, "role": role}

@@ -83,21 +83,34 @@ class Guard:
             conferences = await self.floor.conferences()
         for c in conferences:
             why = why_end(c, now, self.policy)
-            if why is None or not await redis.set(keys.ending(c["sid"]), b"1", nx=True,
-                                                  ex=CLAIM_SECONDS):  # fmt: skip
+            if why is None or not await redis.set(
+                keys.ending(c["sid"]), b"1", nx=True, ex=CLAIM_SECONDS
+            ):
                 continue
             kind = "duplicate" if "duplicate" in why else "orphan"
             try:
                 await self.twilio.end_conference(c["sid"])
             except CoachError as exc:
                 log.warning("could not end %s (%s): %s", c["sid"], why, exc.message)
-                await self.audit.record("end", WHO, c["sid"], outcome="failed",
-                                        friendly_name=c["friendly_name"], agent=c["agent"] or "",
-                                        detail=f"{why}: {exc.message}")  # fmt: skip
+                await self.audit.record(
+                    "end",
+                    WHO,
+                    c["sid"],
+                    outcome="failed",
+                    friendly_name=c["friendly_name"],
+                    agent=c["agent"] or "",
+                    detail=f"{why}: {exc.message}",
+                )
                 continue
             log.info("ended %s: %s", c["sid"], why)
             metrics.GUARD_ENDS.labels(kind).inc()
-            await self.audit.record("end", WHO, c["sid"], friendly_name=c["friendly_name"],
-                                    agent=c["agent"] or "", detail=why)  # fmt: skip
+            await self.audit.record(
+                "end",
+                WHO,
+                c["sid"],
+                friendly_name=c["friendly_name"],
+                agent=c["agent"] or "",
+                detail=why,
+            )
             ended.append((c["sid"], why))
         return ended

@@ -91,9 +91,12 @@ class MediaStreams:
     async def ensure(self, sid: str) -> None:
         """Start the call's stream unless one runs or is starting (any process's)."""
         if not self.available:
-            raise CoachError(409, "media-streams-unavailable",
-                             "Twilio offers Media Streams only in US1, IE1 and AU1: "
-                             "Listen rings your phone instead")  # fmt: skip
+            raise CoachError(
+                409,
+                "media-streams-unavailable",
+                "Twilio offers Media Streams only in US1, IE1 and AU1: "
+                "Listen rings your phone instead",
+            )
         conference = await self.floor.conference(sid)
         if conference is None or conference.get("state") == "ended":
             raise CoachError(404, "unknown-conference", f"no live call {sid}")
@@ -111,9 +114,13 @@ class MediaStreams:
             await self.floor.redis.hset(self._streams, sid, starting)
         try:
             made = await self.twilio.start_stream(
-                leg, url=self.stream_url, track="both_tracks", name=NAME,
-                parameter1_name="conference", parameter1_value=sid,
-            )  # fmt: skip
+                leg,
+                url=self.stream_url,
+                track="both_tracks",
+                name=NAME,
+                parameter1_name="conference",
+                parameter1_value=sid,
+            )
         except CoachError:
             await self.floor.redis.hdel(self._streams, sid)
             raise
@@ -176,8 +183,14 @@ class MediaStreams:
         doc = await self.floor.document(sid) or {"sid": sid}
         agent = agent_leg(doc)
         try:
-            await self.audit.record(action, who, sid, mode="listen",
-                                    friendly_name=doc.get("fn") or "",
-                                    agent=agent[1] if agent else "", detail=detail)  # fmt: skip
+            await self.audit.record(
+                action,
+                who,
+                sid,
+                mode="listen",
+                friendly_name=doc.get("fn") or "",
+                agent=agent[1] if agent else "",
+                detail=detail,
+            )
         except Exception:  # the audit must never undo the action
             log.warning("could not audit %s on %s", action, sid, exc_info=True)

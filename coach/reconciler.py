@@ -65,9 +65,13 @@ def participant_view(p: Any) -> dict[str, Any]:
 
 class Reconciler:
     def __init__(
-        self, floor: LiveFloor, twilio: TwilioCalls, coach: Coach, every: float,
+        self,
+        floor: LiveFloor,
+        twilio: TwilioCalls,
+        coach: Coach,
+        every: float,
         taskrouter: TaskRouterRepair | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.taskrouter = taskrouter  # with TWILIO_WORKSPACE_SID: the queues and agents too
         self.floor = floor
         self.twilio = twilio
@@ -80,10 +84,14 @@ class Reconciler:
 
     async def _claim(self) -> bool:
         """This period's pass, for one process only (the lock expires with the period)."""
-        return bool(await self.floor.redis.set(
-            self.floor.keys.lock("reconcile"), self.instance, nx=True,
-            px=max(100, int(self.every * 1000 * 0.9)),
-        ))  # fmt: skip
+        return bool(
+            await self.floor.redis.set(
+                self.floor.keys.lock("reconcile"),
+                self.instance,
+                nx=True,
+                px=max(100, int(self.every * 1000 * 0.9)),
+            )
+        )
 
     async def run_once(self, *, force: bool = False) -> Pass:
         if not force and not await self._claim():
@@ -114,8 +122,9 @@ class Reconciler:
                 # are about to say: a false repair. The next pass looks again.
                 done.settling += 1
                 return
-            connected = [participant_view(p) for p in people
-                         if (p.status or "connected") == "connected"]  # fmt: skip
+            connected = [
+                participant_view(p) for p in people if (p.status or "connected") == "connected"
+            ]
             if sid in seqs and await self._left_just_now(sid, connected, settled_before):
                 done.settling += 1
                 return
@@ -172,11 +181,15 @@ class Reconciler:
         if ended is not None and ended > now_ms() - int(self.grace * 1000):
             return False  # ended a moment ago: its conference-end is on its way
         event = ConferenceEvent(
-            conference_sid=sid, friendly_name=conference.friendly_name if conference else "",
-            event="conference-end", sequence=seq + 1, timestamp_ms=ended or now_ms(),
-            reason="reconciled: Twilio has ended it" if conference else
-            "reconciled: Twilio does not know it",
-        )  # fmt: skip
+            conference_sid=sid,
+            friendly_name=conference.friendly_name if conference else "",
+            event="conference-end",
+            sequence=seq + 1,
+            timestamp_ms=ended or now_ms(),
+            reason="reconciled: Twilio has ended it"
+            if conference
+            else "reconciled: Twilio does not know it",
+        )
         result = await self.floor.apply(event)
         if result.outcome == "applied":
             log.info("reconciled %s with Twilio: ended", sid)

@@ -52,8 +52,7 @@ class Recording:
     states: RecordingStates = field(init=False)
 
     def __post_init__(self) -> None:
-        self.states = RecordingStates(self.floor.redis, self.floor.keys,
-                                      self.floor.history_seconds)  # fmt: skip
+        self.states = RecordingStates(self.floor.redis, self.floor.keys, self.floor.history_seconds)
 
     @property
     def index(self) -> str:
@@ -87,17 +86,27 @@ class Recording:
     async def start(self, sid: str, leg: str, paused: bool = False) -> None:
         try:
             made = await self.twilio.start_recording(
-                leg, recording_status_callback=self.status_callback_url,
-                recording_status_callback_event=EVENTS, recording_channels="dual",
+                leg,
+                recording_status_callback=self.status_callback_url,
+                recording_status_callback_event=EVENTS,
+                recording_channels="dual",
                 recording_track="both",
-            )  # fmt: skip
+            )
         except CoachError as exc:
             self._failed[sid] = time.monotonic()
             log.info("could not start recording %s: %s", sid, exc.message)
             return
         self.started += 1
-        await self.note(sid, {"sid": str(made.sid), "call_sid": leg, "status": "in-progress",
-                              "started_at": iso(time.time() * 1000), "duration": None})  # fmt: skip
+        await self.note(
+            sid,
+            {
+                "sid": str(made.sid),
+                "call_sid": leg,
+                "status": "in-progress",
+                "started_at": iso(time.time() * 1000),
+                "duration": None,
+            },
+        )
         if paused:  # started while a payment was under way: paused at once
             await self.set_status(sid, "paused")
 
@@ -119,7 +128,12 @@ class Recording:
                     str(rec["call_sid"]), str(rec["sid"]), status=status, pause_behavior="skip"
                 )
             except CoachError as exc:
-                log.warning("recording %s of %s: Twilio did not %s it: %s", rec["sid"], sid,
-                            "pause" if status == "paused" else "resume", exc.message)  # fmt: skip
+                log.warning(
+                    "recording %s of %s: Twilio did not %s it: %s",
+                    rec["sid"],
+                    sid,
+                    "pause" if status == "paused" else "resume",
+                    exc.message,
+                )
                 continue
             await self.note(sid, {"sid": rec["sid"], "status": status})

@@ -77,8 +77,14 @@ LIVE = ["pending", "reserved", "assigned", "wrapping"]
 BUSY = ("assigned", "wrapping")
 # The event each task status stands for, when a repair says it.
 EVENT_OF_STATUS = {status: kind for kind, status in reversed(list(STATUS_OF.items()))}
-EVENT_OF_STATUS.update({"pending": "task-queue.entered", "assigned": "reservation.accepted",
-                        "wrapping": "task.wrapup", "completed": "task.completed"})  # fmt: skip
+EVENT_OF_STATUS.update(
+    {
+        "pending": "task-queue.entered",
+        "assigned": "reservation.accepted",
+        "wrapping": "task.wrapup",
+        "completed": "task.completed",
+    }
+)
 # A reservation in one of these statuses was accepted: its worker took the task.
 ANSWERED = ("accepted", "wrapping", "completed")
 # Reads beyond the three lists, per pass (see the module's note on what a pass costs).
@@ -116,22 +122,28 @@ def _str(value: Any) -> str | None:
 
 
 def task_event(
-    task: Any, workspace_sid: str, status: str | None = None,
+    task: Any,
+    workspace_sid: str,
+    status: str | None = None,
     attributes: dict[str, Any] | None = None,
-) -> TaskRouterEvent:  # fmt: skip
+) -> TaskRouterEvent:
     """The event a REST Task stands for (its status now). `attributes`: the task's, from a
     fetch (a listed task has none: its caller stays unknown)."""
     status = status or task.assignment_status
     attributes = attributes if attributes is not None else attributes_of(task)
     return TaskRouterEvent(
-        kind=EVENT_OF_STATUS.get(status, "task.updated"), at_ms=_ms(task.date_updated) or 0,
-        workspace_sid=workspace_sid, task_sid=task.sid, status=status,
-        queue_sid=task.task_queue_sid, queue_name=task.task_queue_friendly_name,
+        kind=EVENT_OF_STATUS.get(status, "task.updated"),
+        at_ms=_ms(task.date_updated) or 0,
+        workspace_sid=workspace_sid,
+        task_sid=task.sid,
+        status=status,
+        queue_sid=task.task_queue_sid,
+        queue_name=task.task_queue_friendly_name,
         entered_s=_seconds(task.task_queue_entered_date) or _seconds(task.date_created),
         priority=int(task.priority or 0),
         call_sid=_str(attributes.get("call_sid")),
         caller=_str(attributes.get("from")) or _str(attributes.get("caller")),
-    )  # fmt: skip
+    )
 
 
 @dataclass
@@ -168,9 +180,15 @@ class Found:
 
 class TaskRouterRepair:
     def __init__(
-        self, queues: LiveQueues, twilio: TwilioCalls, workspace_sid: str, link: Link,
-        *, reads_per_pass: int = READS_PER_PASS, identified: Identified | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        queues: LiveQueues,
+        twilio: TwilioCalls,
+        workspace_sid: str,
+        link: Link,
+        *,
+        reads_per_pass: int = READS_PER_PASS,
+        identified: Identified | None = None,
+    ) -> None:
         self.queues, self.twilio, self.workspace = queues, twilio, workspace_sid
         self.link = link  # labels the conference of a task found assigned
         self.identified = identified
@@ -205,8 +223,11 @@ class TaskRouterRepair:
 
     async def _read_taker(self, sid: str, found: Found) -> None:
         """A busy task's accepted reservation: the worker who took it."""
-        answered = [r for r in await self.twilio.list_task_reservations(self.workspace, sid)
-                    if r.reservation_status in ANSWERED and r.worker_sid]  # fmt: skip
+        answered = [
+            r
+            for r in await self.twilio.list_task_reservations(self.workspace, sid)
+            if r.reservation_status in ANSWERED and r.worker_sid
+        ]
         if not answered:
             found.takers[sid] = None
             return
@@ -215,8 +236,9 @@ class TaskRouterRepair:
         # Accepted: its last change was the accept. Wrapping or completed: it changed
         # since, and was accepted after it was created (the nearest time it has).
         at = first.date_updated if first.reservation_status == "accepted" else None
-        found.takers[sid] = Taker(first.worker_sid, first.worker_name,
-                                  _ms(at or first.date_created) or 0)  # fmt: skip
+        found.takers[sid] = Taker(
+            first.worker_sid, first.worker_name, _ms(at or first.date_created) or 0
+        )
 
     async def _read_contacts(self, sids: list[str], budget: Budget) -> None:
         async def fetch(worker_sid: str) -> None:
@@ -242,10 +264,15 @@ class TaskRouterRepair:
             repairs[kind] = repairs.get(kind, 0) + 1
 
         for activity in await self.twilio.list_activities(ws):
-            await queues.apply(TaskRouterEvent(
-                kind="activity.updated", at_ms=0, workspace_sid=ws,
-                activity=activity.friendly_name, activity_available=bool(activity.available),
-            ))  # fmt: skip
+            await queues.apply(
+                TaskRouterEvent(
+                    kind="activity.updated",
+                    at_ms=0,
+                    workspace_sid=ws,
+                    activity=activity.friendly_name,
+                    activity_available=bool(activity.available),
+                )
+            )
         here: Any = await queues.redis.smembers(queues.key("tasks"))
         known = sorted(text(s) for s in here)
         there = {t.sid: t for t in await self.twilio.list_tasks(ws, LIVE)}
@@ -261,14 +288,18 @@ class TaskRouterRepair:
         for sid, task in there.items():
             status, accepted, call, worker = registers.get(sid, [None, None, None, None])
             busy = task.assignment_status in BUSY
-            if ((text(status) if status else None) != task.assignment_status
-                    or (busy and (accepted is None or worker is None))
-                    or (call is None and sid not in self._attributes)):  # fmt: skip
+            if (
+                (text(status) if status else None) != task.assignment_status
+                or (busy and (accepted is None or worker is None))
+                or (call is None and sid not in self._attributes)
+            ):
                 stale.append(task)
         stale.sort(key=lambda t: (t.assignment_status not in BUSY, t.sid))
-        unread = {t.sid for t in stale
-                  if registers.get(t.sid, [None] * 4)[2] is None
-                  and t.sid not in self._attributes}  # fmt: skip
+        unread = {
+            t.sid
+            for t in stale
+            if registers.get(t.sid, [None] * 4)[2] is None and t.sid not in self._attributes
+        }
         busy_tasks = [t for t in stale if t.assignment_status in BUSY]
         # A busy task's reads together (its fetch, its reservations), so that each pass
         # labels whole conferences rather than half of each.
@@ -285,10 +316,14 @@ class TaskRouterRepair:
         await self._gather(reads)
         # The workers whose agent a repair needs and only a fetch can tell.
         wanted = [taker.worker_sid for taker in found.takers.values() if taker is not None]
-        wanted += [w.sid for w in listed_workers
-                   if workers.get(w.sid, {}).get("act") != w.activity_name]  # fmt: skip
-        wanted = [s for s in dict.fromkeys(wanted)
-                  if self._needs_contact(s, names.get(s), workers.get(s, {}))]  # fmt: skip
+        wanted += [
+            w.sid for w in listed_workers if workers.get(w.sid, {}).get("act") != w.activity_name
+        ]
+        wanted = [
+            s
+            for s in dict.fromkeys(wanted)
+            if self._needs_contact(s, names.get(s), workers.get(s, {}))
+        ]
         await self._read_contacts(wanted, budget)
         waiting = [t for t in stale if t.sid in unread and t not in busy_tasks]
         await self._gather([self._fetch_task(t.sid) for t in waiting if budget.take()])
@@ -298,10 +333,14 @@ class TaskRouterRepair:
             if mine.get("act") == worker.activity_name:
                 continue
             event = TaskRouterEvent(
-                kind="worker.activity.update", at_ms=_ms(worker.date_status_changed) or 0,
-                workspace_sid=ws, worker_sid=worker.sid, worker_name=worker.friendly_name,
-                contact_uri=self._contacts.get(worker.sid), activity=worker.activity_name,
-            )  # fmt: skip
+                kind="worker.activity.update",
+                at_ms=_ms(worker.date_status_changed) or 0,
+                workspace_sid=ws,
+                worker_sid=worker.sid,
+                worker_name=worker.friendly_name,
+                contact_uri=self._contacts.get(worker.sid),
+                activity=worker.activity_name,
+            )
             if await queues.apply(event) == "applied":
                 count("worker")
 
@@ -320,15 +359,19 @@ class TaskRouterRepair:
             task = await self.twilio.fetch_task(ws, sid)  # it ended while nobody told us
             ended = task_event(task, ws) if task is not None else None
             if ended is None:
-                ended = TaskRouterEvent(kind="task.deleted", at_ms=0, workspace_sid=ws,
-                                        task_sid=sid, status="deleted")  # fmt: skip
+                ended = TaskRouterEvent(
+                    kind="task.deleted", at_ms=0, workspace_sid=ws, task_sid=sid, status="deleted"
+                )
                 ended.at_ms = now_ms()  # TaskRouter has forgotten it: nothing newer will come
             if await queues.apply(ended) == "applied":
                 count("task-ended")
         self.deferred = budget.deferred
         if budget.deferred:
-            log.info("TaskRouter repair: %d reads left to the next pass (%d a pass)",
-                     budget.deferred, self.reads_per_pass)  # fmt: skip
+            log.info(
+                "TaskRouter repair: %d reads left to the next pass (%d a pass)",
+                budget.deferred,
+                self.reads_per_pass,
+            )
         if repairs:
             log.info("reconciled the queues with TaskRouter: %s", repairs)
         return repairs
@@ -357,16 +400,22 @@ class TaskRouterRepair:
             event.kind = "task.updated"
             return await self.queues.apply(event) == "applied"
         accepted = TaskRouterEvent(
-            kind="reservation.accepted", workspace_sid=ws, task_sid=sid,
+            kind="reservation.accepted",
+            workspace_sid=ws,
+            task_sid=sid,
             # Assigned: the task's last change was the accept. Wrapping: it changed since.
             at_ms=event.at_ms if status == "assigned" else taker.at_ms,
             status="assigned" if status == "assigned" else None,
-            queue_sid=event.queue_sid, queue_name=event.queue_name, entered_s=event.entered_s,
-            priority=event.priority, call_sid=event.call_sid, caller=event.caller,
+            queue_sid=event.queue_sid,
+            queue_name=event.queue_name,
+            entered_s=event.entered_s,
+            priority=event.priority,
+            call_sid=event.call_sid,
+            caller=event.caller,
             worker_sid=taker.worker_sid,
             worker_name=taker.worker_name or names.get(taker.worker_sid),
             contact_uri=self._contacts.get(taker.worker_sid),
-        )  # fmt: skip
+        )
         outcome, conference, newly = await self.queues.apply_and_link(accepted)
         changed = outcome == "applied"
         for _, label in newly:

@@ -147,19 +147,23 @@ class Transcription:
         language = language or self.language
         try:
             made = await self.twilio.start_transcription(
-                leg, name=NAME, track="both_tracks", status_callback_url=self.status_callback_url,
-                status_callback_method="POST", partial_results=True,
-                inbound_track_label="customer", outbound_track_label="agent",
+                leg,
+                name=NAME,
+                track="both_tracks",
+                status_callback_url=self.status_callback_url,
+                status_callback_method="POST",
+                partial_results=True,
+                inbound_track_label="customer",
+                outbound_track_label="agent",
                 language_code=language,
-            )  # fmt: skip
+            )
         except CoachError as exc:
             self._failed[sid] = time.monotonic()
             log.info("could not start transcribing %s: %s", sid, exc.message)
             await self.transcripts.set_state(sid, "failed", err=exc.message[:200])
             return False
         self.starts += 1
-        await self.transcripts.set_state(sid, "started", gt=str(made.sid), call=leg,
-                                         lang=language)  # fmt: skip
+        await self.transcripts.set_state(sid, "started", gt=str(made.sid), call=leg, lang=language)
         return True
 
     async def stop(self, sid: str, reason: str) -> None:
@@ -210,8 +214,9 @@ class Transcription:
                     await self.twilio.stop_transcription(str(tx["call"]), str(tx["gt"]))
                     self.stops += 1
                 except CoachError as exc:
-                    log.warning("pausing %s: Twilio did not stop the transcription: %s",
-                                sid, exc.message)  # fmt: skip
+                    log.warning(
+                        "pausing %s: Twilio did not stop the transcription: %s", sid, exc.message
+                    )
             if self.recording is not None:
                 await self.recording.set_status(sid, "paused")
             await self._audit("transcript-paused", who, doc)
@@ -229,8 +234,9 @@ class Transcription:
             conference = self.floor.render(await self.floor.document(sid) or doc)
             leg = customer_leg(conference)
             mode = self.mode(conference.get("team"))
-            if leg is not None and (mode == "always" or (mode == "monitored" and sid in
-                                                         self._watched)):  # fmt: skip
+            if leg is not None and (
+                mode == "always" or (mode == "monitored" and sid in self._watched)
+            ):
                 await self.start(sid, leg, self.language_of(conference.get("team")))
         return await self.state(sid)
 
@@ -246,13 +252,22 @@ class Transcription:
 
     async def state(self, sid: str) -> Json:
         rendered = self.floor.render(await self.floor.document(sid) or {"sid": sid})
-        return {"sid": sid, "transcript": rendered.get("transcript"),
-                "phrases": rendered.get("phrases") or []}  # fmt: skip
+        return {
+            "sid": sid,
+            "transcript": rendered.get("transcript"),
+            "phrases": rendered.get("phrases") or [],
+        }
 
     async def _audit(self, action: str, who: str, doc: dict[str, Any], detail: str = "") -> None:
         agent = agent_leg(doc)
         try:
-            await self.audit.record(action, who, doc["sid"], friendly_name=doc.get("fn") or "",
-                                    agent=agent[1] if agent else "", detail=detail)  # fmt: skip
+            await self.audit.record(
+                action,
+                who,
+                doc["sid"],
+                friendly_name=doc.get("fn") or "",
+                agent=agent[1] if agent else "",
+                detail=detail,
+            )
         except Exception:  # the audit must never undo the action
             log.warning("could not audit %s on %s", action, doc["sid"], exc_info=True)

@@ -51,10 +51,19 @@ class Audit:
         self.retention_ms = retention_days * 86_400_000
 
     async def record(
-        self, action: str, supervisor: str, conference_sid: str, *, outcome: str = "ok",
-        mode: str = "", from_mode: str = "", agent: str = "", friendly_name: str = "",
-        detail: str = "", call_sid: str = "",
-    ) -> None:  # fmt: skip
+        self,
+        action: str,
+        supervisor: str,
+        conference_sid: str,
+        *,
+        outcome: str = "ok",
+        mode: str = "",
+        from_mode: str = "",
+        agent: str = "",
+        friendly_name: str = "",
+        detail: str = "",
+        call_sid: str = "",
+    ) -> None:
         now = now_ms()
         entry: dict[Any, Any] = {
             "action": action, "supervisor": supervisor, "conference_sid": conference_sid,
@@ -129,7 +138,8 @@ def to_csv(entries: list[dict[str, Any]], timezone: str = "UTC") -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=["id", *FIELDS, "at_local"], extrasaction="ignore")
     writer.writeheader()
-    writer.writerows({**{k: cell(v) for k, v in entry.items()},
-                      "at_local": floor.local_iso(entry.get("at"))}
-                     for entry in entries)  # fmt: skip
+    writer.writerows(
+        {**{k: cell(v) for k, v in entry.items()}, "at_local": floor.local_iso(entry.get("at"))}
+        for entry in entries
+    )
     return out.getvalue()

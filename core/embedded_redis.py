@@ -164,8 +164,7 @@ class EmbeddedRedis:
         ]  # fmt: skip
         # Redis creates its append-only folder and files with the umask it inherits:
         # 077, so they are 0700/0600 (never readable by another local user).
-        result = subprocess.run(args, capture_output=True, text=True, check=False,
-                                umask=UMASK)  # fmt: skip
+        result = subprocess.run(args, capture_output=True, text=True, check=False, umask=UMASK)
         if result.returncode != 0:
             raise SettingError(
                 f"REDIS_URL is not set and the embedded Redis did not start: "

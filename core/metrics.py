@@ -16,47 +16,61 @@ __all__ = ["CONTENT_TYPE", "render"]
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 CALLBACKS = Counter(
-    "earpiece_callbacks", "Twilio callbacks received, by event and outcome",
-    ["event", "outcome"], registry=REGISTRY,
-)  # fmt: skip
+    "earpiece_callbacks",
+    "Twilio callbacks received, by event and outcome",
+    ["event", "outcome"],
+    registry=REGISTRY,
+)
 APPLY_SECONDS = Histogram(
     "earpiece_apply_seconds", "Time to apply one conference callback to Redis",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0), registry=REGISTRY,
 )  # fmt: skip
 SSE_CLIENTS = Gauge("earpiece_sse_clients", "Open /events connections", registry=REGISTRY)
 BOARD_WATCHERS = Gauge(
-    "earpiece_board_watchers", "Open /events/board connections (dashboards watching the floor)",
+    "earpiece_board_watchers",
+    "Open /events/board connections (dashboards watching the floor)",
     registry=REGISTRY,
-)  # fmt: skip
+)
 BOARD_VIEWS = Gauge(
-    "earpiece_board_views", "Distinct board views (filter sets) worked out in this process",
+    "earpiece_board_views",
+    "Distinct board views (filter sets) worked out in this process",
     registry=REGISTRY,
-)  # fmt: skip
+)
 BOARD_PASS_SECONDS = Gauge(
-    "earpiece_board_pass_seconds", "How long the last board pass took (all views, once)",
+    "earpiece_board_pass_seconds",
+    "How long the last board pass took (all views, once)",
     registry=REGISTRY,
-)  # fmt: skip
+)
 RECONCILE_RUNS = Counter(
-    "earpiece_reconciler_runs", "Reconciliation passes against Twilio, by result",
-    ["result"], registry=REGISTRY,
-)  # fmt: skip
+    "earpiece_reconciler_runs",
+    "Reconciliation passes against Twilio, by result",
+    ["result"],
+    registry=REGISTRY,
+)
 RECONCILE_REPAIRS = Counter(
-    "earpiece_reconciler_repairs", "Repairs the reconciler made to the floor, by kind",
-    ["kind"], registry=REGISTRY,
-)  # fmt: skip
+    "earpiece_reconciler_repairs",
+    "Repairs the reconciler made to the floor, by kind",
+    ["kind"],
+    registry=REGISTRY,
+)
 GUARD_ENDS = Counter(
     "earpiece_guard_ended_conferences",
     "Conferences ended by Earpiece (orphaned or a lone duplicate), by reason",
-    ["reason"], registry=REGISTRY,
-)  # fmt: skip
+    ["reason"],
+    registry=REGISTRY,
+)
 COACH_ACTIONS = Counter(
-    "earpiece_coach_actions", "Supervisor actions (join, switch, leave), by outcome",
-    ["action", "outcome"], registry=REGISTRY,
-)  # fmt: skip
+    "earpiece_coach_actions",
+    "Supervisor actions (join, switch, leave), by outcome",
+    ["action", "outcome"],
+    registry=REGISTRY,
+)
 TWILIO_ERRORS = Counter(
-    "earpiece_twilio_errors", "Twilio REST errors, by Twilio error code",
-    ["code"], registry=REGISTRY,
-)  # fmt: skip
+    "earpiece_twilio_errors",
+    "Twilio REST errors, by Twilio error code",
+    ["code"],
+    registry=REGISTRY,
+)
 TWILIO_REQUESTS = Counter(
     "earpiece_twilio_requests", "Twilio REST requests sent (retries included)", registry=REGISTRY
 )

@@ -35,9 +35,14 @@ def _scrypt(password: str, stored: str) -> bool:
         return False
     salt, key = bytes.fromhex(salt_hex), bytes.fromhex(key_hex)
     candidate = hashlib.scrypt(
-        password.encode(), salt=salt, n=int(n), r=int(r), p=int(p), dklen=len(key),
+        password.encode(),
+        salt=salt,
+        n=int(n),
+        r=int(r),
+        p=int(p),
+        dklen=len(key),
         maxmem=256 * 1024 * 1024,
-    )  # fmt: skip
+    )
     return hmac.compare_digest(candidate, key)
 
 

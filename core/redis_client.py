@@ -72,7 +72,9 @@ def async_client(target: RedisTarget, max_connections: int = 64) -> AsyncRedis:
     if target.cluster:
         return AsyncRedisCluster.from_url(target.url, max_connections=max_connections, **options)
     pool = aredis.BlockingConnectionPool.from_url(
-        target.url, max_connections=max_connections, timeout=POOL_WAIT_SECONDS,
+        target.url,
+        max_connections=max_connections,
+        timeout=POOL_WAIT_SECONDS,
         # After Redis restarts, each pooled connection is dead; one quick retry on a
         # fresh connection makes that invisible instead of a 503 per stale connection.
         # Safe for what Earpiece sends: reads, and scripts that are idempotent
@@ -80,7 +82,7 @@ def async_client(target: RedisTarget, max_connections: int = 64) -> AsyncRedis:
         retry=AsyncRetry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), RECONNECT_RETRIES),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
         **options,
-    )  # fmt: skip
+    )
     return aredis.Redis(connection_pool=pool)
 
 

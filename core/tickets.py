@@ -101,8 +101,9 @@ async def issue(
             minted, _ = await pipe.execute()
         if int(minted) > per_minute:
             left = 60 - int(time.time() % 60)
-            raise TooManyTickets(f"{per_minute} tickets a minute at most for one person: "
-                                 f"ask again in {left} s")  # fmt: skip
+            raise TooManyTickets(
+                f"{per_minute} tickets a minute at most for one person: ask again in {left} s"
+            )
     ticket = secrets.token_urlsafe(TICKET_BYTES)
     value = orjson.dumps({"kind": holder.kind, "ident": holder.ident, "session": holder.session,
                           "key_id": holder.key_id, "stream": holder.stream,
@@ -120,6 +121,12 @@ async def redeem(redis: AsyncRedis, namespace: str, ticket: str) -> Holder | Non
         return None
     data = orjson.loads(raw)
     until = data.get("until")
-    return Holder(str(data["kind"]), data.get("ident"), data.get("session"), data.get("key_id"),
-                  str(data.get("stream") or "events"),
-                  float(until) if until is not None else None, data.get("call"))  # fmt: skip
+    return Holder(
+        str(data["kind"]),
+        data.get("ident"),
+        data.get("session"),
+        data.get("key_id"),
+        str(data.get("stream") or "events"),
+        float(until) if until is not None else None,
+        data.get("call"),
+    )

@@ -102,8 +102,9 @@ class TwilioCalls:
     async def stop_stream(self, call_sid: str, sid_or_name: str) -> None:
         """Status=stopped on the Stream; one Twilio no longer has (the call ended) is stopped."""
         try:
-            await self._run(self.client.calls(call_sid).streams(sid_or_name).update,
-                            status="stopped")  # fmt: skip
+            await self._run(
+                self.client.calls(call_sid).streams(sid_or_name).update, status="stopped"
+            )
         except CoachError as exc:
             if exc.code not in ("twilio-20404", "twilio-21220"):
                 raise

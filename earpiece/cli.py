@@ -47,12 +47,16 @@ def _callbacks(args: argparse.Namespace) -> None:
         return
     app = create_app(settings)
     uvicorn.run(
-        app, host=args.host, port=args.port, access_log=args.access_log, log_level="info",
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=args.access_log,
+        log_level="info",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         # Whose X-Forwarded-For to believe: EARPIECE_TRUSTED_PROXIES only (uvicorn's own
         # default believes any process on 127.0.0.1).
         forwarded_allow_ips=settings.forwarded_allow_ips,
-    )  # fmt: skip
+    )
 
 
 def agents_for(count: int, roster_agents: list[str]) -> list[str]:
@@ -120,9 +124,11 @@ def _sim(args: argparse.Namespace) -> None:
     if not args.no_traffic:
         agents = agents_for(args.agents, roster.agents)
         traffic = TrafficConfig(
-            calls_per_minute=args.calls_per_minute, speech=not args.no_speech,
-            prefill=args.prefill, time_scale=args.speed,
-        )  # fmt: skip
+            calls_per_minute=args.calls_per_minute,
+            speech=not args.no_speech,
+            prefill=args.prefill,
+            time_scale=args.speed,
+        )
     workspace = workers = queue_traffic = None
     if args.taskrouter:
         # A TaskRouter Workspace: every agent a Worker in their team's queue; generated
@@ -135,15 +141,20 @@ def _sim(args: argparse.Namespace) -> None:
         if not args.no_traffic:
             # Half the arrivals through TaskRouter, half straight into labelled conferences
             # (those have speech and holds), so one floor shows both kinds.
-            queue_traffic = TaskRouterTraffic(calls_per_minute=args.calls_per_minute / 2,
-                                              time_scale=args.speed)  # fmt: skip
+            queue_traffic = TaskRouterTraffic(
+                calls_per_minute=args.calls_per_minute / 2, time_scale=args.speed
+            )
             if traffic is not None:
                 traffic.calls_per_minute /= 2
     app = create_app(config, traffic, agents, workspace, workers, queue_traffic)
     uvicorn.run(
-        app, host=args.host, port=args.port, access_log=False, log_level="warning",
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        log_level="warning",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-    )  # fmt: skip
+    )
 
 
 def _shared_key(raw: str) -> tuple[str, str]:
@@ -158,9 +169,11 @@ def _demo(args: argparse.Namespace) -> int:
     from earpiece import demo
 
     return demo.run(
-        load(), agents=args.agents, calls_per_minute=args.calls_per_minute,
+        load(),
+        agents=args.agents,
+        calls_per_minute=args.calls_per_minute,
         open_browser=not args.no_browser,
-    )  # fmt: skip
+    )
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
@@ -298,14 +311,22 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--duplicate", type=_share, default=0.0, help="share delivered twice")
     sim.add_argument("--reorder", type=_share, default=0.0, help="share delivered out of order")
     sim.add_argument("--late", type=_share, default=0.0, help="share delivered 2 s late")
-    sim.add_argument("--participant-rate", type=float, default=None,
-                     help="participant creates per second before queueing (Twilio: 1)")  # fmt: skip
+    sim.add_argument(
+        "--participant-rate",
+        type=float,
+        default=None,
+        help="participant creates per second before queueing (Twilio: 1)",
+    )
     sim.add_argument(
         "--rest-429-share", type=_share, default=0.0, help="share of REST answered 429"
     )
-    sim.add_argument("--shared-key", default=None, metavar="KEY_ID=SECRET",
-                     help="sign callbacks with this SharedKey and HMAC-SHA256, as a Webhook Rule "
-                          "makes Twilio do (Earpiece: TWILIO_WEBHOOK_SHARED_KEYS)")  # fmt: skip
+    sim.add_argument(
+        "--shared-key",
+        default=None,
+        metavar="KEY_ID=SECRET",
+        help="sign callbacks with this SharedKey and HMAC-SHA256, as a Webhook Rule "
+        "makes Twilio do (Earpiece: TWILIO_WEBHOOK_SHARED_KEYS)",
+    )
     sim.add_argument(
         "--taskrouter",
         action="store_true",
@@ -316,9 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the simulated Workspace's SID (WS + 32 hex; default: a new one)",
     )
-    sim.add_argument("--taskrouter-events-url", default=None,
-                     help="the Workspace's Event Callback URL (default: beside --callback-url, "
-                          "/twilio/taskrouter-events)")  # fmt: skip
+    sim.add_argument(
+        "--taskrouter-events-url",
+        default=None,
+        help="the Workspace's Event Callback URL (default: beside --callback-url, "
+        "/twilio/taskrouter-events)",
+    )
     sim.set_defaults(run=_sim)
     return parser
 

@@ -88,11 +88,14 @@ class Demo:
         with open(log, "wb") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "earpiece.cli", *args],
-                env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 # Own process group: a Ctrl-C reaches the demo, which then stops
                 # its children in order (sim first, so no callback is lost).
                 start_new_session=True,
-            )  # fmt: skip
+            )
         child = Child(name, process, log)
         self.children.append(child)
         return child
@@ -165,9 +168,10 @@ class Demo:
         ], env)  # fmt: skip
         self._wait_ready(sim, sim_url + "/sim/state")
         dashboard = self._spawn(
-            "dashboard", ["dashboard", "--host", "127.0.0.1", "--port", str(self.dashboard_port)],
+            "dashboard",
+            ["dashboard", "--host", "127.0.0.1", "--port", str(self.dashboard_port)],
             {**env, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"},
-        )  # fmt: skip
+        )
         self._wait_ready(dashboard, dashboard_url + "/_stcore/health")
         self.callbacks_url, self.sim_url, self.dashboard_url = callbacks_url, sim_url, dashboard_url
         self.signin_url = self._signin_url(env)
@@ -198,8 +202,9 @@ class Demo:
         who = self.demo_supervisor
         others = [
             f"    {s.role:<8} {s.name:<14} {self.links[s.id]}"
-            for s in self.roster.supervisors.values() if s.id != who.id and s.id in self.links
-        ]  # fmt: skip
+            for s in self.roster.supervisors.values()
+            if s.id != who.id and s.id in self.links
+        ]
         return "\n".join([
             "Earpiece demo is running: a simulated floor of "
             f"{self.agents} agents, about {self.calls_per_minute:g} calls a minute.",
@@ -230,8 +235,10 @@ class Demo:
         while not self.stopping:
             for child in self.children:
                 if child.process.poll() is not None:
-                    print(f"earpiece: the {child.name} process stopped: {self._tail(child)}",
-                          file=sys.stderr)  # fmt: skip
+                    print(
+                        f"earpiece: the {child.name} process stopped: {self._tail(child)}",
+                        file=sys.stderr,
+                    )
                     return 1
             time.sleep(0.2)
         return 0

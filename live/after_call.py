@@ -47,8 +47,13 @@ class PendingChange:
     @classmethod
     def decode(cls, raw: str) -> PendingChange:
         data = orjson.loads(raw)
-        return cls(str(data["activity"]), str(data["activity_sid"]), str(data["reason"]),
-                   str(data["by"]), int(data["at_ms"]))  # fmt: skip
+        return cls(
+            str(data["activity"]),
+            str(data["activity_sid"]),
+            str(data["reason"]),
+            str(data["by"]),
+            int(data["at_ms"]),
+        )
 
 
 class AfterCall:
@@ -59,8 +64,12 @@ class AfterCall:
         self._script = redis.register_script(AFTER_CALL_LUA)
 
     def _keys(self, worker_sid: str) -> list[str]:
-        return [f"{self.tag}:tr:after:{worker_sid}", f"{self.tag}:tr:worker:{worker_sid}",
-                f"{self.tag}:tr:afters", f"{self.tag}:feed"]  # fmt: skip
+        return [
+            f"{self.tag}:tr:after:{worker_sid}",
+            f"{self.tag}:tr:worker:{worker_sid}",
+            f"{self.tag}:tr:afters",
+            f"{self.tag}:feed",
+        ]
 
     async def _run(self, op: str, worker_sid: str, arg: str = "") -> tuple[str, str]:
         reply: Any = await self._script(
@@ -113,7 +122,8 @@ class AfterCall:
                                      "error": fields.get("error") or None}  # fmt: skip
             if fields.get("change"):
                 change = PendingChange.decode(fields["change"])
-                entry.update(activity=change.activity, reason=change.reason, by=change.by,
-                             at_ms=change.at_ms)  # fmt: skip
+                entry.update(
+                    activity=change.activity, reason=change.reason, by=change.by, at_ms=change.at_ms
+                )
             out[sid] = entry
         return out

@@ -106,9 +106,13 @@ class Filters:
         if limit is None or limit not in LIMITS:
             raise BadFilters(f"limit must be one of {', '.join(map(str, LIMITS))}")
         return cls(
-            teams=choices("team"), queues=choices("queue"), states=states, agent=agent,
-            order=wanted_order, limit=limit,
-        )  # fmt: skip
+            teams=choices("team"),
+            queues=choices("queue"),
+            states=states,
+            agent=agent,
+            order=wanted_order,
+            limit=limit,
+        )
 
 
 def ms(stamp: str | None) -> int | None:
@@ -174,9 +178,12 @@ def said(c: Conference) -> str:
 
 
 def row(
-    c: Conference, now_s: float, mask: bool, country: str | None = None,
+    c: Conference,
+    now_s: float,
+    mask: bool,
+    country: str | None = None,
     browser: Iterable[str] = (),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """One call as the board shows it; `*_ms` fields are instants the browser ticks from;
     `browser`: who hears it in a browser (live/ears.py)."""
     need = attention(c, now_s)
@@ -247,10 +254,13 @@ class Rows:
         self.versions: dict[str, int] = {}
 
     def entries(
-        self, conferences: Iterable[Conference], now_s: float, mask: bool,
+        self,
+        conferences: Iterable[Conference],
+        now_s: float,
+        mask: bool,
         country: str | None = None,
         browser: Mapping[str, Sequence[str]] | None = None,
-    ) -> list[Entry]:  # fmt: skip
+    ) -> list[Entry]:
         kept, out = self._kept, []
         fresh: dict[str, tuple[Conference, Any, Any, Entry]] = {}
         versions: dict[str, int] = {}
@@ -260,13 +270,23 @@ class Rows:
             alerts, shown = c.get("alerts"), (_shown_signals(c), ears)
             hit = kept.get(sid)
             # A waiting caller's rank grows with their wait (live.attention): redone every pass.
-            if (hit is not None and hit[0] is c and not alerts and not hit[1] and hit[2] == shown
-                    and c.get("state") != "waiting"):  # fmt: skip
+            if (
+                hit is not None
+                and hit[0] is c
+                and not alerts
+                and not hit[1]
+                and hit[2] == shown
+                and c.get("state") != "waiting"
+            ):
                 entry = hit[3]
             else:
                 entry = _entry(c, now_s, mask, country, ears)
-            if (hit is None or hit[0] is not c or hit[3].row["alerts"] != entry.row["alerts"]
-                    or hit[2][1] != ears):  # fmt: skip
+            if (
+                hit is None
+                or hit[0] is not c
+                or hit[3].row["alerts"] != entry.row["alerts"]
+                or hit[2][1] != ears
+            ):
                 versions[sid] = self.versions.get(sid, 0) + 1
             else:
                 versions[sid] = self.versions[sid]
@@ -285,12 +305,23 @@ def _shown_signals(c: Conference) -> tuple[Any, ...]:
 
 
 def _entry(
-    c: Conference, now_s: float, mask: bool, country: str | None = None,
+    c: Conference,
+    now_s: float,
+    mask: bool,
+    country: str | None = None,
     browser: Iterable[str] = (),
-) -> Entry:  # fmt: skip
+) -> Entry:
     r = row(c, now_s, mask, country, browser)
-    return Entry(c, r, orjson.dumps(r), rank(r["score"], c.get("state"), c.get("started_at")),
-                 now_s, mask, country, tuple(browser))  # fmt: skip
+    return Entry(
+        c,
+        r,
+        orjson.dumps(r),
+        rank(r["score"], c.get("state"), c.get("started_at")),
+        now_s,
+        mask,
+        country,
+        tuple(browser),
+    )
 
 
 def entries(
@@ -308,8 +339,13 @@ def select(all_entries: Iterable[Entry], filters: Filters) -> list[Entry]:
         kept.sort(key=lambda e: e.conference.get("started_at") or "", reverse=True)
     elif filters.order == "agent":
         # By reading, else by name's collation (live/names.py); calls with no agent last.
-        kept.sort(key=lambda e: (not e.conference.get("agent"), agent_key(e.conference),
-                                 e.conference.get("started_at") or ""))  # fmt: skip
+        kept.sort(
+            key=lambda e: (
+                not e.conference.get("agent"),
+                agent_key(e.conference),
+                e.conference.get("started_at") or "",
+            )
+        )
     else:
         kept.sort(key=lambda e: e.rank)
     return kept
@@ -364,11 +400,14 @@ def kpis(conferences: Iterable[Conference]) -> dict[str, Any]:
 def asking_for_help(conferences: Iterable[Conference]) -> list[dict[str, Any]]:
     """Who asks for help now, whatever a watcher filters: the help cue is for everyone."""
     return [
-        {"sid": c["sid"], "agent": (c.get("help") or {}).get("agent") or c.get("agent") or "",
-         "since": (c.get("help") or {}).get("since")}
+        {
+            "sid": c["sid"],
+            "agent": (c.get("help") or {}).get("agent") or c.get("agent") or "",
+            "since": (c.get("help") or {}).get("since"),
+        }
         for c in conferences
         if c.get("help")
-    ]  # fmt: skip
+    ]
 
 
 def phrase_alerts(conferences: Iterable[Conference]) -> list[dict[str, Any]]:
@@ -381,9 +420,14 @@ def phrase_alerts(conferences: Iterable[Conference]) -> list[dict[str, Any]]:
         loud = [h for h in c.get("phrases") or () if not h.get("muted")]
         if loud:
             newest = max(loud, key=lambda h: (h.get("line") or {}).get("at") or "")
-            out.append({"sid": c["sid"], "agent": c.get("agent") or "",
-                        "since": (newest.get("line") or {}).get("at"),
-                        "phrase": newest.get("phrase")})  # fmt: skip
+            out.append(
+                {
+                    "sid": c["sid"],
+                    "agent": c.get("agent") or "",
+                    "since": (newest.get("line") or {}).get("at"),
+                    "phrase": newest.get("phrase"),
+                }
+            )
     return out
 
 

@@ -88,8 +88,10 @@ class View:
         shown = kept[: self.filters.limit]
         order = [str(e.row["sid"]) for e in shown]
         scope = self.scope
-        rows = {sid: e.wire_for(in_scope(scope, e.conference.get("team")))
-                for sid, e in zip(order, shown, strict=True)}  # fmt: skip
+        rows = {
+            sid: e.wire_for(in_scope(scope, e.conference.get("team")))
+            for sid, e in zip(order, shown, strict=True)
+        }
         changed = {sid: wire for sid, wire in rows.items() if self.rows.get(sid) != wire}
         same = order == self.order and summary == self.summary and len(kept) == self.matched
         if self.version and not changed and same:
@@ -112,12 +114,19 @@ class View:
 
     def _encode(self, base: int | None, rows: dict[str, bytes]) -> bytes:
         body = b",".join(orjson.dumps(sid) + b":" + wire for sid, wire in rows.items())
-        head = orjson.dumps({"v": self.version, "base": base, "matched": self.matched,
-                             "order": self.order})  # fmt: skip
+        head = orjson.dumps(
+            {"v": self.version, "base": base, "matched": self.matched, "order": self.order}
+        )
         return (
-            head[:-1] + b',"rows":{' + body + b"}," + self.summary
-            + b',"at":' + orjson.dumps(self.at_ms) + b"}"
-        )  # fmt: skip
+            head[:-1]
+            + b',"rows":{'
+            + body
+            + b"},"
+            + self.summary
+            + b',"at":'
+            + orjson.dumps(self.at_ms)
+            + b"}"
+        )
 
 
 class BoardHub:
@@ -217,8 +226,12 @@ class BoardHub:
         if found is None:
             assert self._last is not None
             _, head, cues, teams = self._last
-            shown = [c if not c.get("phrase") or in_scope(scope, teams.get(c["sid"]))
-                     else words.hidden_cue(c) for c in cues]  # fmt: skip
+            shown = [
+                c
+                if not c.get("phrase") or in_scope(scope, teams.get(c["sid"]))
+                else words.hidden_cue(c)
+                for c in cues
+            ]
             found = self._summaries[scope] = head + b',"help":' + orjson.dumps(shown)
         return found
 
@@ -315,16 +328,20 @@ class BoardHub:
         return sum(q["waiting"] for q in queues)
 
     def _work_out(
-        self, conferences: list[dict[str, Any]], queued: int = 0,
+        self,
+        conferences: list[dict[str, Any]],
+        queued: int = 0,
         browser: dict[str, list[str]] | None = None,
-    ) -> None:  # fmt: skip
-        everything = self._rows.entries(conferences, time.time(), self.mask, self.country,
-                                        browser)  # fmt: skip
+    ) -> None:
+        everything = self._rows.entries(conferences, time.time(), self.mask, self.country, browser)
         head = (
-            b'"live":' + orjson.dumps(len(conferences))
-            + b',"queued":' + orjson.dumps(queued)
-            + b',"kpis":' + orjson.dumps(board.kpis(conferences))
-        )  # fmt: skip
+            b'"live":'
+            + orjson.dumps(len(conferences))
+            + b',"queued":'
+            + orjson.dumps(queued)
+            + b',"kpis":'
+            + orjson.dumps(board.kpis(conferences))
+        )
         cues = board.cues(conferences)
         teams = {c["sid"]: c.get("team") for c in conferences} if cues else {}
         self._last, self._summaries = (everything, head, cues, teams), {}

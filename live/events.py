@@ -193,9 +193,11 @@ def _bounded(params: Mapping[str, str], name: str, limit: int) -> str | None:
 
 
 def parse_conference_event(
-    params: Mapping[str, str], now_ms: int, idempotency_token: str | None = None,
+    params: Mapping[str, str],
+    now_ms: int,
+    idempotency_token: str | None = None,
     max_skew_ms: int = MAX_SKEW_MS,
-) -> ConferenceEvent:  # fmt: skip
+) -> ConferenceEvent:
     """Check and normalise one conference status callback; raise BadEvent with the reason."""
     conference_sid = params.get("ConferenceSid")
     if not conference_sid:

@@ -68,8 +68,13 @@ class Message:
             return self.data
         return self._form(full_numbers, hears, country)[0]
 
-    def wire_for(self, full_numbers: bool, hears: bool, encode: Callable[[str], bytes],
-                 country: str | None = None) -> bytes:  # fmt: skip
+    def wire_for(
+        self,
+        full_numbers: bool,
+        hears: bool,
+        encode: Callable[[str], bytes],
+        country: str | None = None,
+    ) -> bytes:
         """Its SSE bytes as a reader sees it, encoded once per form (by `encode`)."""
         if self.doc is None or (full_numbers and hears):
             if self.wire is None:
@@ -109,8 +114,9 @@ def render(
     """One feed entry as every reader shares it; `team` is a transcript line's call's team,
     `kept` a held transcript line as it is kept now."""
     if entry.event == "conference-ended":
-        return Message(entry.id, entry.event, orjson.dumps({"sid": entry.sid}).decode(),
-                       sid=entry.sid)  # fmt: skip
+        return Message(
+            entry.id, entry.event, orjson.dumps({"sid": entry.sid}).decode(), sid=entry.sid
+        )
     if entry.event == "card":
         card = card_json(entry.doc)
         return Message(entry.id, entry.event, orjson.dumps(card).decode(), agent=card["agent"])
@@ -121,8 +127,7 @@ def render(
     rendered = floor.render(entry.doc)
     data = orjson.dumps(rendered).decode()
     shown = rendered if privacy.has_number(rendered) or words.has_words(rendered) else None
-    return Message(entry.id, entry.event, data, doc=shown, sid=entry.sid,
-                   team=rendered.get("team"))  # fmt: skip
+    return Message(entry.id, entry.event, data, doc=shown, sid=entry.sid, team=rendered.get("team"))
 
 
 def id_key(stream_id: str) -> tuple[int, int]:
@@ -204,13 +209,21 @@ class FeedHub:
                 self._interest.set()
 
     async def subscribe(
-        self, full_numbers: bool = False, agent: str | None = None, watch: str | None = None,
+        self,
+        full_numbers: bool = False,
+        agent: str | None = None,
+        watch: str | None = None,
         scope: WordsScope = None,
-    ) -> Subscription:  # fmt: skip
+    ) -> Subscription:
         await self._follow()
-        sub = Subscription(queue=asyncio.Queue(maxsize=self.queue_size), start=self.last_id,
-                           full_numbers=full_numbers, agent=agent, watch=watch,
-                           scope=scope)  # fmt: skip
+        sub = Subscription(
+            queue=asyncio.Queue(maxsize=self.queue_size),
+            start=self.last_id,
+            full_numbers=full_numbers,
+            agent=agent,
+            watch=watch,
+            scope=scope,
+        )
         self._subs.add(sub)
         return sub
 
@@ -304,8 +317,9 @@ class FeedHub:
             except Exception:
                 # One document that cannot be rendered must not stop the feed for every
                 # other call: it is left out (and logged); its next good change goes out.
-                log.exception("change feed: could not render %s %s; skipped", entry.event,
-                              entry.sid)  # fmt: skip
+                log.exception(
+                    "change feed: could not render %s %s; skipped", entry.event, entry.sid
+                )
         return out
 
     async def _learn_teams(self, entries: list[FeedEntry]) -> None:
@@ -340,8 +354,9 @@ class FeedHub:
             if line.get("f"):
                 pipe.hget(keys.transcript_lines(entry.sid), f"{line.get('g')}:{line.get('q')}")
             else:
-                pipe.hget(keys.transcript_registers(entry.sid),
-                          f"{line.get('g')}|{line.get('s')}|p")  # fmt: skip
+                pipe.hget(
+                    keys.transcript_registers(entry.sid), f"{line.get('g')}|{line.get('s')}|p"
+                )
         try:
             raws = await pipe.execute()
         except RedisError as exc:

@@ -94,8 +94,14 @@ def monitor_json(m: Doc) -> Json:
 
 def customer_leg(conference: Mapping[str, Any]) -> str | None:
     """The customer's CallSid on a rendered Conference, if one is on the call."""
-    return next((p["call_sid"] for p in conference.get("participants") or ()
-                 if p.get("role") == "customer"), None)  # fmt: skip
+    return next(
+        (
+            p["call_sid"]
+            for p in conference.get("participants") or ()
+            if p.get("role") == "customer"
+        ),
+        None,
+    )
 
 
 def present_participants(doc: Doc) -> list[Doc]:
@@ -137,8 +143,11 @@ class AlertClock:
 
     @classmethod
     def of(cls, doc: Doc, people: list[Doc], roles: list[str], phrase: bool = False) -> AlertClock:
-        held = [p["hold_since"] for p, r in zip(people, roles, strict=True)
-                if p.get("hold") and p.get("hold_since") and r != "supervisor"]  # fmt: skip
+        held = [
+            p["hold_since"]
+            for p, r in zip(people, roles, strict=True)
+            if p.get("hold") and p.get("hold_since") and r != "supervisor"
+        ]
         alone, since = alone_since(doc, people)
         pair = [(p, r) for p, r in zip(people, roles, strict=True) if r in ("customer", "agent")]
         both = {r for _, r in pair} == {"customer", "agent"}
@@ -152,8 +161,13 @@ class AlertClock:
         # https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallbackEvent).
         heard = any(p.get("speech_at") for p in (doc.get("p") or {}).values())
         if both and heard and not held and not speaking:
-            silent = max([p.get("speech_at") or 0 for p, _ in pair]
-                         + [p.get("joined") or 0 for p, _ in pair]) or None  # fmt: skip
+            silent = (
+                max(
+                    [p.get("speech_at") or 0 for p, _ in pair]
+                    + [p.get("joined") or 0 for p, _ in pair]
+                )
+                or None
+            )
         waiting = None
         ever = [role_of(p.get("label"))[0] for p in (doc.get("p") or {}).values()]
         if "customer" in roles and "agent" not in ever:
@@ -165,13 +179,20 @@ class AlertClock:
             for p, r in pair
         )
         clock = cls(
-            started=doc.get("started"), held_since=min(held) if held else None,
-            alone=alone, alone_since=since, silent_since=silent, overtalk_since=overtalk,
+            started=doc.get("started"),
+            held_since=min(held) if held else None,
+            alone=alone,
+            alone_since=since,
+            silent_since=silent,
+            overtalk_since=overtalk,
             waiting_since=waiting,
-            help=bool(doc.get("help")), phrase=phrase, holds=int(doc.get("holds") or 0),
+            help=bool(doc.get("help")),
+            phrase=phrase,
+            holds=int(doc.get("holds") or 0),
             hold_total_ms=sum(int(p.get("hold_total") or 0) for p in (doc.get("p") or {}).values()),
-            talkers=talkers, speaking=tuple(sorted(r for r, _, since in talkers if since)),
-        )  # fmt: skip
+            talkers=talkers,
+            speaking=tuple(sorted(r for r, _, since in talkers if since)),
+        )
         if not clock.speaking:
             clock = replace(clock, talk_fixed=clock._talk(0))
         return clock
@@ -188,8 +209,10 @@ class AlertClock:
             alerts.append("long-hold")
         if self.silent_since is not None and now_ms - self.silent_since >= limits.dead_air * 1000:
             alerts.append("dead-air")
-        if (self.overtalk_since is not None
-                and now_ms - self.overtalk_since >= limits.overtalk * 1000):  # fmt: skip
+        if (
+            self.overtalk_since is not None
+            and now_ms - self.overtalk_since >= limits.overtalk * 1000
+        ):
             alerts.append("overtalk")
         if self.started is not None and now_ms - self.started >= limits.long_call * 1000:
             alerts.append("long-call")
@@ -269,8 +292,11 @@ def alone_since(doc: Doc, people: list[Doc]) -> tuple[str | None, int | None]:
         m.get("call_sid") for m in (doc.get("mon") or {}).values() if m.get("mode") == "barge"
     }
     customers = [p for p, r in zip(people, roles, strict=True) if r == "customer"]
-    agents = [p for p, r in zip(people, roles, strict=True)
-              if r == "agent" or (r == "supervisor" and p["call_sid"] in barging)]  # fmt: skip
+    agents = [
+        p
+        for p, r in zip(people, roles, strict=True)
+        if r == "agent" or (r == "supervisor" and p["call_sid"] in barging)
+    ]
     gone = [p for p in (doc.get("p") or {}).values() if not p.get("present") and p.get("left")]
     if customers and not agents:
         left = [p["left"] for p in gone if role_of(p.get("label"))[0] == "agent"]
@@ -308,8 +334,14 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
         # An ended call keeps who it was (issue 28: "No agent yet · —"): its (first) agent,
         # and their team and queue.
         everyone = sorted((doc.get("p") or {}).values(), key=lambda p: p.get("joined") or 0)
-        agent = next((ident for kind, ident in (role_of(p.get("label")) for p in everyone)
-                      if kind == "agent"), None)  # fmt: skip
+        agent = next(
+            (
+                ident
+                for kind, ident in (role_of(p.get("label")) for p in everyone)
+                if kind == "agent"
+            ),
+            None,
+        )
         team = roster.team_for(agent)
         return {
             "sid": doc["sid"], "friendly_name": doc.get("fn") or "", "status": "completed",
@@ -326,8 +358,9 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
     parsed = [role_of(p.get("label")) for p in people]
     roles = [role for role, _ in parsed]
     agent = next((ident for role, ident in parsed if role == "agent"), None)
-    agent_leg = next((p["call_sid"] for p, r in zip(people, roles, strict=True) if r == "agent"),
-                     None)  # fmt: skip
+    agent_leg = next(
+        (p["call_sid"] for p, r in zip(people, roles, strict=True) if r == "agent"), None
+    )
     team = roster.team_for(agent)
     transcript, phrases = transcript_state(doc, team.phrases if team else ())
     clock = AlertClock.of(doc, people, roles, phrase=any(not h["muted"] for h in phrases))

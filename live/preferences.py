@@ -71,10 +71,12 @@ class Preferences:
         columns = _known(saved.get("columns"), COLUMNS) if "columns" in saved else base.columns
         return BoardPrefs(teams, columns, True)
 
-    async def save_board(self, who: Supervisor, teams: Iterable[str],
-                         columns: Iterable[str]) -> BoardPrefs:  # fmt: skip
-        kept = BoardPrefs(_known(list(teams), self.roster.teams), _known(list(columns), COLUMNS),
-                          True)  # fmt: skip
+    async def save_board(
+        self, who: Supervisor, teams: Iterable[str], columns: Iterable[str]
+    ) -> BoardPrefs:
+        kept = BoardPrefs(
+            _known(list(teams), self.roster.teams), _known(list(columns), COLUMNS), True
+        )
         body = orjson.dumps({"teams": list(kept.teams), "columns": list(kept.columns)})
         await self.redis.set(self.key(who.id), body)
         return kept

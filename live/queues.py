@@ -37,9 +37,10 @@ from live.team_time import TeamTime
 LINK_LUA = script("taskrouter_link.lua")
 # The apply script runs the link function too (after a reservation.accepted, same call).
 TASKROUTER_LUA = (
-    LINK_LUA.split("\n-- entry: as a script of its own\n")[0] + "\n"
+    LINK_LUA.split("\n-- entry: as a script of its own\n")[0]
+    + "\n"
     + resources.files("live").joinpath("taskrouter.lua").read_text(encoding="utf-8")
-)  # fmt: skip
+)
 # KEYS[1] the set of workers, ARGV[1] their hashes' key prefix:
 # {sid1, {field, value, ...}, sid2, {...}, ...}
 READ_WORKERS_LUA = """
@@ -102,9 +103,16 @@ def _day(epoch_s: int, zone: ZoneInfo) -> str:
 
 class LiveQueues:
     def __init__(
-        self, redis: AsyncRedis, *, namespace: str, roster: Roster, policy: QueuePolicy,
-        mask: bool = True, feed_maxlen: int = 20_000, country: str | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        redis: AsyncRedis,
+        *,
+        namespace: str,
+        roster: Roster,
+        policy: QueuePolicy,
+        mask: bool = True,
+        feed_maxlen: int = 20_000,
+        country: str | None = None,
+    ) -> None:
         self.redis, self.roster, self.policy, self.mask = redis, roster, policy, mask
         self.country = country  # callers' numbers are written for this country (core/phone.py)
         self.tag = "{" + namespace + "}"
@@ -116,12 +124,20 @@ class LiveQueues:
         # coach/agent_state.py makes an after-call change the event lets happen.
         self.after_applied: Callable[[TaskRouterEvent], Awaitable[None]] | None = None
         # Each team's time per half hour (the Day page's occupancy): the webhook records it.
-        self.team_time = TeamTime(redis, tag=self.tag, roster=roster, zone=policy.timezone,
-                                  keep_seconds=KEEP_SECONDS, agent_of=self.agent_of)  # fmt: skip
+        self.team_time = TeamTime(
+            redis,
+            tag=self.tag,
+            roster=roster,
+            zone=policy.timezone,
+            keep_seconds=KEEP_SECONDS,
+            agent_of=self.agent_of,
+        )
         self._apply = BatchedScript(
-            redis, TASKROUTER_LUA, shared_keys=[self.key("queues")],
+            redis,
+            TASKROUTER_LUA,
+            shared_keys=[self.key("queues")],
             shared_args=[self.tag, KEEP_SECONDS, feed_maxlen],
-        )  # fmt: skip
+        )
 
     def key(self, *parts: str) -> str:
         return ":".join((self.tag, "tr", *parts))
@@ -138,8 +154,10 @@ class LiveQueues:
     def threshold(self, queue_name: str | None, key: str) -> float:
         """A queue's own threshold from the roster ([queues.NAME]), else the setting's."""
         own = self.roster.queues.get(queue_name or "", {})
-        default = {"service_level_seconds": self.policy.service_level_seconds,
-                   "wait_alert_seconds": self.policy.wait_alert_seconds}[key]  # fmt: skip
+        default = {
+            "service_level_seconds": self.policy.service_level_seconds,
+            "wait_alert_seconds": self.policy.wait_alert_seconds,
+        }[key]
         return own.get(key, default)
 
     def script_event(self, e: TaskRouterEvent) -> bytes:
@@ -311,15 +329,18 @@ class LiveQueues:
         now_s = time.time() if now_s is None else now_s
         today = self.policy.day(now_s)
         names: Any = await self.redis.hgetall(self.key("queues"))
-        queues = sorted(((text(sid), text(name)) for sid, name in names.items()),
-                        key=lambda q: q[1])  # fmt: skip
+        queues = sorted(
+            ((text(sid), text(name)) for sid, name in names.items()), key=lambda q: q[1]
+        )
         async with self.redis.pipeline(transaction=False) as pipe:
             for sid, _ in queues:
                 pipe.zrange(self.key("waiting", sid), 0, -1, withscores=True)
                 pipe.hgetall(self.key("day", today, sid))
             replies: list[Any] = await pipe.execute()
-        waiting = {sid: [(text(t), score) for t, score in replies[2 * i]]
-                   for i, (sid, _) in enumerate(queues)}  # fmt: skip
+        waiting = {
+            sid: [(text(t), score) for t, score in replies[2 * i]]
+            for i, (sid, _) in enumerate(queues)
+        }
         shown = [t for tasks in waiting.values() for t, _ in tasks[:TASKS_SHOWN]]
         async with self.redis.pipeline(transaction=False) as pipe:
             for task in shown:
@@ -370,9 +391,12 @@ class LiveQueues:
 
     def _task_json(self, sid: str, at_ms: float, detail: Any, now_s: float) -> dict[str, Any]:
         caller, prio = (text(x) if x is not None else None for x in (detail or (None, None)))
-        return {"sid": sid, "waiting_seconds": int(max(0.0, now_s - at_ms / 1000)),
-                "caller": mask_number(caller, self.mask, self.country) or None,
-                "priority": int(prio) if prio else 0}  # fmt: skip
+        return {
+            "sid": sid,
+            "waiting_seconds": int(max(0.0, now_s - at_ms / 1000)),
+            "caller": mask_number(caller, self.mask, self.country) or None,
+            "priority": int(prio) if prio else 0,
+        }
 
     def _staff(self, agents: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
         """Per queue name: its roster team's agents available, busy, or neither."""
@@ -391,8 +415,11 @@ def _today(counts: Mapping[str, int]) -> dict[str, Any]:
     answered, abandoned = counts.get("answered", 0), counts.get("abandoned", 0)
     decided = answered + abandoned
     return {
-        "entered": counts.get("entered", 0), "answered": answered, "abandoned": abandoned,
+        "entered": counts.get("entered", 0),
+        "answered": answered,
+        "abandoned": abandoned,
         "service_level": round(counts.get("answered_in_sl", 0) / decided, 4) if decided else None,
-        "average_answer_seconds":
-            round(counts.get("wait_ms", 0) / answered / 1000) if answered else None,
-    }  # fmt: skip
+        "average_answer_seconds": round(counts.get("wait_ms", 0) / answered / 1000)
+        if answered
+        else None,
+    }

@@ -158,8 +158,9 @@ def _phrases(value: Any, where: str) -> tuple[str, ...]:
     out = _strings(value, where.partition(": ")[2] or where)
     for phrase in out:
         if not phrase.strip() or len(phrase) > MAX_PHRASE_CHARS:
-            raise SettingError(f"{where}: {phrase[:40]!r} must have 1 to {MAX_PHRASE_CHARS} "
-                               "characters")  # fmt: skip
+            raise SettingError(
+                f"{where}: {phrase[:40]!r} must have 1 to {MAX_PHRASE_CHARS} characters"
+            )
         if phrase.startswith("re:"):
             try:
                 re.compile(phrase[3:])
@@ -176,9 +177,11 @@ def _language(value: Any, team: str, source: str) -> str:
     """A code Twilio's real-time transcription offers (core/languages.py): one line naming
     the team and the code otherwise, at load, not on a live call's first transcription."""
     if not isinstance(value, str) or not is_offered(value):
-        raise SettingError(f"{source}: teams.{team}.language {str(value)[:40]!r} is not a "
-                           "language Twilio's real-time transcription offers "
-                           "(e.g. ja-JP, en-US)")  # fmt: skip
+        raise SettingError(
+            f"{source}: teams.{team}.language {str(value)[:40]!r} is not a "
+            "language Twilio's real-time transcription offers "
+            "(e.g. ja-JP, en-US)"
+        )
     return value
 
 
@@ -190,8 +193,9 @@ def _not_phrases(value: Any, team: str, source: str) -> tuple[str, ...]:
     return out
 
 
-def parse(text: str, source: str = "EARPIECE_ROSTER",
-          default_language: str = DEFAULT_LANGUAGE) -> Roster:  # fmt: skip
+def parse(
+    text: str, source: str = "EARPIECE_ROSTER", default_language: str = DEFAULT_LANGUAGE
+) -> Roster:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -205,10 +209,14 @@ def parse(text: str, source: str = "EARPIECE_ROSTER",
         transcribe = body.get("transcribe", "off")
         if transcribe not in TRANSCRIBE_MODES:
             modes = ", ".join(TRANSCRIBE_MODES)
-            raise SettingError(f"{source}: teams.{name}.transcribe must be one of {modes}, "
-                               f"got {str(transcribe)[:40]!r}")  # fmt: skip
+            raise SettingError(
+                f"{source}: teams.{name}.transcribe must be one of {modes}, "
+                f"got {str(transcribe)[:40]!r}"
+            )
         teams[name] = Team(
-            name=name, queue=str(body.get("queue", name)), agents=agents,
+            name=name,
+            queue=str(body.get("queue", name)),
+            agents=agents,
             alerts=_alerts(body.get("alerts", {}), f"{source}: teams.{name}.alerts"),
             transcribe=transcribe,
             phrases=_phrases(body.get("phrases", []), f"{source}: teams.{name}.phrases"),
@@ -216,7 +224,7 @@ def parse(text: str, source: str = "EARPIECE_ROSTER",
             review=_criteria(body.get("review", []), f"teams.{name}.review", source),
             language=_language(body.get("language", default_language), name, source),
             not_phrases=_not_phrases(body.get("not_phrases", []), name, source),
-        )  # fmt: skip
+        )
         for agent in agents:
             _labelable(agent, "agent", source)
             team_of_agent.setdefault(agent, name)
@@ -253,8 +261,9 @@ def parse(text: str, source: str = "EARPIECE_ROSTER",
         queues[name] = {}
         for key, value in body.items():
             if key not in QUEUE_KEYS:
-                raise SettingError(f"{source}: queues.{name}.{key} is not one of "
-                                   f"{', '.join(QUEUE_KEYS)}")  # fmt: skip
+                raise SettingError(
+                    f"{source}: queues.{name}.{key} is not one of {', '.join(QUEUE_KEYS)}"
+                )
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise SettingError(f"{source}: queues.{name}.{key} must be seconds above 0")
             queues[name][key] = float(value)
@@ -268,9 +277,14 @@ def parse(text: str, source: str = "EARPIECE_ROSTER",
     emails = [s.email.lower() for s in supervisors.values() if s.email]
     if len(emails) != len(set(emails)):
         raise SettingError(f"{source}: two supervisors share an email (SSO must tell them apart)")
-    return Roster(teams=teams, supervisors=supervisors, team_of_agent=team_of_agent,
-                  queues=queues, full_number_roles=full_numbers,
-                  agent_names=agent_names)  # fmt: skip
+    return Roster(
+        teams=teams,
+        supervisors=supervisors,
+        team_of_agent=team_of_agent,
+        queues=queues,
+        full_number_roles=full_numbers,
+        agent_names=agent_names,
+    )
 
 
 MAX_NAME_CHARS = 100
@@ -282,8 +296,9 @@ def _ui_language(value: Any, where: str) -> str | None:
     if value is None:
         return None
     if value not in SUPERVISOR_LANGUAGES:
-        raise SettingError(f"{where} must be one of {', '.join(SUPERVISOR_LANGUAGES)}, "
-                           f"got {str(value)[:20]!r}")  # fmt: skip
+        raise SettingError(
+            f"{where} must be one of {', '.join(SUPERVISOR_LANGUAGES)}, got {str(value)[:20]!r}"
+        )
     return str(value)
 
 
@@ -302,10 +317,12 @@ def _agent_names(raw: Any, team_of_agent: dict[str, str], source: str) -> dict[s
             raise SettingError(f"{where} names an agent no team has")
         texts = {key: body.get(key) for key in ("name", "reading")}
         for key, value in texts.items():
-            if value is not None and (not isinstance(value, str) or not value.strip()
-                                      or len(value) > MAX_NAME_CHARS):  # fmt: skip
-                raise SettingError(f"{where}.{key} must be text of 1 to {MAX_NAME_CHARS} "
-                                   "characters")  # fmt: skip
+            if value is not None and (
+                not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME_CHARS
+            ):
+                raise SettingError(
+                    f"{where}.{key} must be text of 1 to {MAX_NAME_CHARS} characters"
+                )
         out[ident] = Person(ident, texts["name"], texts["reading"])
     return out
 

@@ -126,8 +126,9 @@ def _registers_text(registers: Mapping[str, str]) -> str:
 
 def reservation_intervals(registers: Mapping[str, str]) -> list[tuple[str, int, int]]:
     """What a reservation's registers say its worker did: (talk|wrap, start, end)."""
-    acc, wrap, done = (int(registers[k]) if registers.get(k) else None
-                       for k in ("acc", "wrap", "done"))  # fmt: skip
+    acc, wrap, done = (
+        int(registers[k]) if registers.get(k) else None for k in ("acc", "wrap", "done")
+    )
     out = []
     talk_end = wrap if wrap is not None else done
     if acc is not None and talk_end is not None and talk_end > acc:
@@ -191,9 +192,15 @@ def _text(value: Any) -> str:
 
 class TeamTime:
     def __init__(
-        self, redis: AsyncRedis, *, tag: str, roster: Roster, zone: ZoneInfo, keep_seconds: int,
+        self,
+        redis: AsyncRedis,
+        *,
+        tag: str,
+        roster: Roster,
+        zone: ZoneInfo,
+        keep_seconds: int,
         agent_of: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.redis, self.tag, self.roster, self.zone = redis, tag, roster, zone
         self.keep_seconds = keep_seconds
         self.agent_of = agent_of  # live/queues.py LiveQueues.agent_of
@@ -235,10 +242,10 @@ class TeamTime:
         # itself, the worker, its time and the interval it closes (a repeat has them all).
         identity = e.sid or f"{e.worker_sid}:{e.at_ms}:{e.previous_ms}"
         start = max(e.at_ms - e.previous_ms, e.at_ms - LOOKBACK_MS)
-        triples = self._triples(self.team_of(e), ACTIVITY + e.previous_activity, start,
-                                e.at_ms, 1)  # fmt: skip
-        done: Any = await self._once(keys=[self.key("seen", identity), self.key("days")],
-                                     args=[self.keep_seconds, *triples])  # fmt: skip
+        triples = self._triples(self.team_of(e), ACTIVITY + e.previous_activity, start, e.at_ms, 1)
+        done: Any = await self._once(
+            keys=[self.key("seen", identity), self.key("days")], args=[self.keep_seconds, *triples]
+        )
         return bool(done)
 
     async def _reservation(self, e: TaskRouterEvent) -> bool:
@@ -265,9 +272,10 @@ class TeamTime:
                 triples += self._triples(old_team, kind, max(start, end - LOOKBACK_MS), end, -1)
             for kind, start, end in reservation_intervals(after):
                 triples += self._triples(new_team, kind, max(start, end - LOOKBACK_MS), end, 1)
-            moved: Any = await self._move(keys=[key, self.key("days")],
-                                          args=[self.keep_seconds, before_text, after_text,
-                                                *triples])  # fmt: skip
+            moved: Any = await self._move(
+                keys=[key, self.key("days")],
+                args=[self.keep_seconds, before_text, after_text, *triples],
+            )
             if moved:
                 return True
 
@@ -322,8 +330,9 @@ def fields_of(totals: Iterable[tuple[str, int, str, int]]) -> dict[str, int]:
     return {field_name(team, slot, kind): ms for team, slot, kind, ms in totals}
 
 
-def merged(redis_fields: Mapping[str, int], archived: Mapping[str, int],
-           open_now: Mapping[str, int]) -> dict[str, int]:  # fmt: skip
+def merged(
+    redis_fields: Mapping[str, int], archived: Mapping[str, int], open_now: Mapping[str, int]
+) -> dict[str, int]:
     """Redis's totals where it has them (newest), else the archive's copy; plus what is under
     way now."""
     out = {**archived, **redis_fields}

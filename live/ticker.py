@@ -55,9 +55,11 @@ async def _safely(what: str, work: Awaitable[object]) -> None:
 
 
 async def run_forever(
-    floor: LiveFloor, also: Also | None = None, every: float = TICK_SECONDS,
+    floor: LiveFloor,
+    also: Also | None = None,
+    every: float = TICK_SECONDS,
     feed_max_age_seconds: float | None = None,
-) -> None:  # fmt: skip
+) -> None:
     lock = floor.keys.lock("tick")
     pause = every
     trimmed = 0.0

@@ -53,8 +53,14 @@ class Ingested:
 
 
 class Transcripts:
-    def __init__(self, redis: AsyncRedis, floor: LiveFloor, roster: Roster,
-                 feed_maxlen: int, keep_seconds: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        redis: AsyncRedis,
+        floor: LiveFloor,
+        roster: Roster,
+        feed_maxlen: int,
+        keep_seconds: int,
+    ) -> None:
         self.redis = redis
         self.floor = floor
         self.keys: Keys = floor.keys
@@ -78,8 +84,13 @@ class Transcripts:
 
     def _event_keys(self, sid: str) -> list[str]:
         k = self.keys
-        return [k.conference(sid), k.transcript_index(sid), k.transcript_lines(sid),
-                k.transcript_registers(sid), k.sealed(sid)]  # fmt: skip
+        return [
+            k.conference(sid),
+            k.transcript_index(sid),
+            k.transcript_lines(sid),
+            k.transcript_registers(sid),
+            k.sealed(sid),
+        ]
 
     async def _run(self, sid: str, event: dict[str, Any]) -> str:
         outcome, _ = await self._script(self._event_keys(sid), orjson.dumps(event))
@@ -159,10 +170,14 @@ class Transcripts:
             if outcome == "corrected":
                 self.forget.soon()
             return Ingested(outcome, sid)
-        what = {"transcription-started": "started", "transcription-stopped": "stopped",
-                "transcription-error": "failed"}[event.event]  # fmt: skip
-        outcome = await self.set_state(sid, what, gt=event.transcription_sid,
-                                       call=event.call_sid, err=event.error)  # fmt: skip
+        what = {
+            "transcription-started": "started",
+            "transcription-stopped": "stopped",
+            "transcription-error": "failed",
+        }[event.event]
+        outcome = await self.set_state(
+            sid, what, gt=event.transcription_sid, call=event.call_sid, err=event.error
+        )
         return Ingested(outcome, sid)
 
     async def set_state(self, sid: str, what: str, **fields: Any) -> str:

@@ -28,8 +28,14 @@ from core.times import ms_of
 from live.events import BadEvent, is_sid, timestamp_ms
 from live.numbers import plain_int, whole
 
-EVENTS = frozenset({"transcription-started", "transcription-content", "transcription-stopped",
-                    "transcription-error"})  # fmt: skip
+EVENTS = frozenset(
+    {
+        "transcription-started",
+        "transcription-content",
+        "transcription-stopped",
+        "transcription-error",
+    }
+)
 TRACKS = frozenset({"inbound_track", "outbound_track"})
 # The labels Earpiece gives the tracks when it starts a transcription on the customer's leg
 # (coach/transcription.py): a callback may name the track by them.

@@ -40,8 +40,12 @@ def transcript_state(
     wanted = set(team_phrases)
     muted = doc.get("phm") or {}
     hits = [
-        {"phrase": h.get("p"), "muted": h.get("p") in muted,
-         "line": line_json({"s": h.get("s"), "t": h.get("t"), "at": h.get("at"), "f": True})}
-        for h in doc.get("ph") or () if h.get("p") in wanted
-    ]  # fmt: skip
+        {
+            "phrase": h.get("p"),
+            "muted": h.get("p") in muted,
+            "line": line_json({"s": h.get("s"), "t": h.get("t"), "at": h.get("at"), "f": True}),
+        }
+        for h in doc.get("ph") or ()
+        if h.get("p") in wanted
+    ]
     return state, hits

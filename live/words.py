@@ -47,8 +47,10 @@ def hidden(conference: Mapping[str, Any]) -> Json:
     if (conference.get("transcript") or {}).get("last"):
         out["transcript"] = {**conference["transcript"], "last": None}
     if conference.get("phrases"):  # what each hit says goes; that it fired stays
-        out["phrases"] = [{"phrase": None, "muted": bool(h.get("muted")), "line": None}
-                          for h in conference["phrases"]]  # fmt: skip
+        out["phrases"] = [
+            {"phrase": None, "muted": bool(h.get("muted")), "line": None}
+            for h in conference["phrases"]
+        ]
     return out
 
 

@@ -41,17 +41,35 @@ async def scenario_duplicate(request: Request, engine: Engine) -> Response:
         raise SimError(400, 20001, "agent and other are required")
     task = f"WT{engine.rng.getrandbits(128):032x}"
     first, _ = engine.dial_in(
-        task, from_=customer_number(engine.rng), to="+15005550006", label="customer",
-        start_on_enter=False, end_on_exit=True,
-    )  # fmt: skip
-    engine.dial_in(task, from_="+15005550006", to=f"client:{agent}", label=f"agent:{agent}",
-                   start_on_enter=True, end_on_exit=False, direction="outbound-dial")  # fmt: skip
+        task,
+        from_=customer_number(engine.rng),
+        to="+15005550006",
+        label="customer",
+        start_on_enter=False,
+        end_on_exit=True,
+    )
+    engine.dial_in(
+        task,
+        from_="+15005550006",
+        to=f"client:{agent}",
+        label=f"agent:{agent}",
+        start_on_enter=True,
+        end_on_exit=False,
+        direction="outbound-dial",
+    )
     second, _ = engine.dial_in(
-        task, from_="+15005550006", to=f"client:{other}", label=f"agent:{other}",
-        start_on_enter=True, end_on_exit=False, direction="outbound-dial", separate=True,
-    )  # fmt: skip
-    return _json({"friendly_name": task, "conference_sid": first.sid,
-                  "duplicate_sid": second.sid}, 201)  # fmt: skip
+        task,
+        from_="+15005550006",
+        to=f"client:{other}",
+        label=f"agent:{other}",
+        start_on_enter=True,
+        end_on_exit=False,
+        direction="outbound-dial",
+        separate=True,
+    )
+    return _json(
+        {"friendly_name": task, "conference_sid": first.sid, "duplicate_sid": second.sid}, 201
+    )
 
 
 async def new_call(request: Request, engine: Engine) -> Response:
@@ -66,15 +84,24 @@ async def new_call(request: Request, engine: Engine) -> Response:
     customer = body.get("customer") or customer_number(engine.rng)
     task = body.get("friendly_name") or f"WT{engine.rng.getrandbits(128):032x}"
     conference, customer_leg = engine.dial_in(
-        task, from_=str(customer), to="+15005550006", label="customer",
-        start_on_enter=False, end_on_exit=True,
-    )  # fmt: skip
+        task,
+        from_=str(customer),
+        to="+15005550006",
+        label="customer",
+        start_on_enter=False,
+        end_on_exit=True,
+    )
     agent_call_sid = None
     if not body.get("waiting"):
         _, agent_leg = engine.dial_in(
-            task, from_="+15005550006", to=f"client:{agent}", label=f"agent:{agent}",
-            start_on_enter=True, end_on_exit=False, direction="outbound-dial",
-        )  # fmt: skip
+            task,
+            from_="+15005550006",
+            to=f"client:{agent}",
+            label=f"agent:{agent}",
+            start_on_enter=True,
+            end_on_exit=False,
+            direction="outbound-dial",
+        )
         agent_call_sid = agent_leg.call_sid
     return _json(
         {
@@ -153,8 +180,14 @@ async def scenario_busy_duplicate(request: Request, engine: Engine) -> Response:
     if not isinstance(agent, str) or not agent:
         raise SimError(400, 20001, "agent is required")
     first, second = busy_duplicate(engine, agent, engine.rng)
-    return _json({"ended_conference_sid": first.sid, "duplicate_conference_sid": second.sid,
-                  "friendly_name": second.friendly_name}, 201)  # fmt: skip
+    return _json(
+        {
+            "ended_conference_sid": first.sid,
+            "duplicate_conference_sid": second.sid,
+            "friendly_name": second.friendly_name,
+        },
+        201,
+    )
 
 
 def routes() -> list[Route]:

@@ -51,8 +51,11 @@ class Deliverer:
         key = config.shared_key
         self.validator = RequestValidator(key[1] if key else config.auth_token)
         self.algorithm = "HMAC_SHA256" if key else "HMAC_SHA1"
-        self.signing = {"X-Twilio-Webhooks-Signature-Settings":
-                        f"key={key[0]},algorithm=HMAC_SHA256"} if key else {}  # fmt: skip
+        self.signing = (
+            {"X-Twilio-Webhooks-Signature-Settings": f"key={key[0]},algorithm=HMAC_SHA256"}
+            if key
+            else {}
+        )
         self.stats: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
         self._queue: asyncio.Queue[Outbound] = asyncio.Queue()
@@ -145,8 +148,7 @@ class Deliverer:
                 self._in_flight -= 1
 
     async def _post(self, outbound: Outbound) -> None:
-        signature = self.validator.compute_signature(outbound.url, outbound.params,
-                                                     self.algorithm)  # fmt: skip
+        signature = self.validator.compute_signature(outbound.url, outbound.params, self.algorithm)
         headers = {
             "X-Twilio-Signature": signature,
             "I-Twilio-Idempotency-Token": outbound.token,
@@ -163,10 +165,12 @@ class Deliverer:
                 break
             try:
                 answer = await self._poster.post(
-                    outbound.url, outbound.params, headers,
+                    outbound.url,
+                    outbound.params,
+                    headers,
                     connect_timeout=min(rules.connect_ms / 1000, left),
                     read_timeout=min(rules.read_ms / 1000, left),
-                )  # fmt: skip
+                )
             except PostError as exc:
                 kind, failure = exc.kind, f"{exc.kind}: {exc}"
             else:
@@ -182,11 +186,13 @@ class Deliverer:
             if not rules.retries_on(kind) or attempt == rules.retries:
                 break
             self.stats["retried"] += 1
-            await asyncio.sleep(min(RETRY_BACKOFF_SECONDS * 2**attempt,
-                                    max(0.0, deadline - loop.time())))  # fmt: skip
+            await asyncio.sleep(
+                min(RETRY_BACKOFF_SECONDS * 2**attempt, max(0.0, deadline - loop.time()))
+            )
         self.stats["failed"] += 1
-        log.warning("callback to %s failed (%s); Twilio would not try it again", outbound.url,
-                    failure)  # fmt: skip
+        log.warning(
+            "callback to %s failed (%s); Twilio would not try it again", outbound.url, failure
+        )
 
     def _answered(self, answer: Answer) -> None:
         self.stats["delivered"] += 1

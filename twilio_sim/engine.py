@@ -274,13 +274,19 @@ class Engine:
         existing = None if separate else self.live_conference_named(friendly_name)
         conference = existing or self.new_conference(friendly_name, self.config.callback_url)
         call = Call(
-            sid=new_sid("CA"), account_sid=self.config.account_sid, from_=from_, to=to,
-            direction=direction, status="in-progress", started=time.time(),
+            sid=new_sid("CA"),
+            account_sid=self.config.account_sid,
+            from_=from_,
+            to=to,
+            direction=direction,
+            status="in-progress",
+            started=time.time(),
             conference_sid=conference.sid,
-        )  # fmt: skip
+        )
         self.calls[call.sid] = call
-        p = self.join_call(conference, call, label=label, start_on_enter=start_on_enter,
-                           end_on_exit=end_on_exit)  # fmt: skip
+        p = self.join_call(
+            conference, call, label=label, start_on_enter=start_on_enter, end_on_exit=end_on_exit
+        )
         return conference, p
 
     def join_call(
@@ -295,10 +301,13 @@ class Engine:
         """An existing call (a caller TaskRouter held in a queue) joins a conference."""
         call.conference_sid = conference.sid
         p = Participant(
-            call_sid=call.sid, conference_sid=conference.sid, account_sid=self.config.account_sid,
-            label=label, start_conference_on_enter=start_on_enter,
+            call_sid=call.sid,
+            conference_sid=conference.sid,
+            account_sid=self.config.account_sid,
+            label=label,
+            start_conference_on_enter=start_on_enter,
             end_conference_on_exit=end_on_exit,
-        )  # fmt: skip
+        )
         conference.participants[call.sid] = p
         self._connect(conference, p)
         return p
@@ -353,9 +362,12 @@ class Engine:
             call.status, call.ended, call.updated = "completed", now, now
             self._call_ended(call.sid)
         self._conference_event(
-            conference, "participant-leave", p,
-            ParticipantCallStatus="completed", ReasonParticipantLeft=reason,
-        )  # fmt: skip
+            conference,
+            "participant-leave",
+            p,
+            ParticipantCallStatus="completed",
+            ReasonParticipantLeft=reason,
+        )
         if call is not None:
             self._call_progress(call, "completed")
         if conference.status == "completed":
@@ -411,9 +423,13 @@ class Engine:
         p.updated = time.time()
         conference = self.conferences.get(p.conference_sid)
         if conference is not None and conference.reason_ended is None:  # none after the end
-            self._conference_event(conference, "participant-leave", p,
-                                   ParticipantCallStatus=call_status,
-                                   ReasonParticipantLeft=ADD_FAILED)  # fmt: skip
+            self._conference_event(
+                conference,
+                "participant-leave",
+                p,
+                ParticipantCallStatus=call_status,
+                ReasonParticipantLeft=ADD_FAILED,
+            )
         call = self.calls.get(p.call_sid)
         if call is not None and call.status in ("queued", "connecting", "ringing"):
             call.status, call.ended, call.updated = call_status, time.time(), time.time()
@@ -421,8 +437,13 @@ class Engine:
 
     # -- REST: participants --------------------------------------------------
 
-    def create_participant(self, conference_ref: str, form: Mapping[str, str], events: list[str],
-                           conference_events: list[str]) -> Participant:  # fmt: skip
+    def create_participant(
+        self,
+        conference_ref: str,
+        form: Mapping[str, str],
+        events: list[str],
+        conference_events: list[str],
+    ) -> Participant:
         from_, to = form.get("From"), form.get("To")
         if not to:
             raise SimError(400, 21201, "No 'To' number is specified")
@@ -440,20 +461,26 @@ class Engine:
             if conference is None or conference.status == "completed":
                 # https://www.twilio.com/docs/api/errors/16022: "The requested conference
                 # sid or friendly name refers to a non-existent or completed conference."
-                raise SimError(400, 16022, f"Conference {conference_ref} does not exist "
-                                           "or is completed")  # fmt: skip
+                raise SimError(
+                    400, 16022, f"Conference {conference_ref} does not exist or is completed"
+                )
         else:
             existing = self.live_conference_named(conference_ref)
             conference = existing or self.new_conference(
-                conference_ref, form.get("ConferenceStatusCallback") or None,
+                conference_ref,
+                form.get("ConferenceStatusCallback") or None,
                 _groups(conference_events),
-            )  # fmt: skip
+            )
         # A conference that has not started (status init: the caller alone with the wait
         # music) takes new participants, as Twilio's does; whether the new one starts it
         # is the join's business (_connect).
         if len(conference.active()) >= self.config.max_participants:
-            raise SimError(400, 16020, f"Conference {conference.sid} is full "
-                           f"({self.config.max_participants} participants)")  # fmt: skip
+            raise SimError(
+                400,
+                16020,
+                f"Conference {conference.sid} is full "
+                f"({self.config.max_participants} participants)",
+            )
         if coaching:
             self._check_coach_target(conference, coach_target)
         # The participant-create codes (16023 and 16025 are <Dial><Conference>'s):
@@ -463,24 +490,34 @@ class Engine:
             if refused:
                 raise SimError(400, 16024, f"Invalid participant label: {refused}")
         if label and any(p.label == label for p in conference.active()):
-            raise SimError(400, 16026, f"Participant label {label!r} is in use by another "
-                                       "participant")  # fmt: skip
+            raise SimError(
+                400, 16026, f"Participant label {label!r} is in use by another participant"
+            )
 
         bad = [e for e in events if e not in CALL_PROGRESS_EVENTS]
         if bad:
             raise SimError(400, 21626, f"Invalid StatusCallbackEvent: {bad[0]}")
         call = Call(
-            sid=new_sid("CA"), account_sid=self.config.account_sid, from_=from_, to=to,
-            direction="outbound-api", conference_sid=conference.sid,
+            sid=new_sid("CA"),
+            account_sid=self.config.account_sid,
+            from_=from_,
+            to=to,
+            direction="outbound-api",
+            conference_sid=conference.sid,
             status_callback=form.get("StatusCallback") or None,
             status_callback_events=frozenset(events or ["completed"]),
-        )  # fmt: skip
+        )
         p = Participant(
-            call_sid=call.sid, conference_sid=conference.sid, account_sid=self.config.account_sid,
-            label=label, muted=muted, coaching=coaching,
+            call_sid=call.sid,
+            conference_sid=conference.sid,
+            account_sid=self.config.account_sid,
+            label=label,
+            muted=muted,
+            coaching=coaching,
             call_sid_to_coach=coach_target if coaching else None,
-            start_conference_on_enter=start_on_enter, end_conference_on_exit=end_on_exit,
-        )  # fmt: skip
+            start_conference_on_enter=start_on_enter,
+            end_conference_on_exit=end_on_exit,
+        )
         delay = self._queue_delay()
         call.queue_time_ms = p.queue_time_ms = int(delay * 1000)
         self.calls[call.sid] = call
@@ -504,10 +541,11 @@ class Engine:
         p = conference.participants.get(target)
         if p is None or p.status != "connected":
             raise SimError(
-                400, 16028,
+                400,
+                16028,
                 f"Participant to be whispered {target} is not present "
                 f"in conference {conference.sid}",
-            )  # fmt: skip
+            )
         if p.hold:
             # https://www.twilio.com/docs/api/errors/16027 (FIELD-NOTES, "Corrections").
             raise SimError(400, 16027, f"Participant to be coached {target} is on hold")

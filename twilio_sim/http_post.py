@@ -56,9 +56,13 @@ class Poster:
         return origin, f"{target}?{parts.query}" if parts.query else target
 
     async def post(
-        self, url: str, params: dict[str, str], headers: dict[str, str],
-        connect_timeout: float | None = None, read_timeout: float | None = None,
-    ) -> Answer:  # fmt: skip
+        self,
+        url: str,
+        params: dict[str, str],
+        headers: dict[str, str],
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+    ) -> Answer:
         connect_timeout = connect_timeout or self.timeout
         read_timeout = read_timeout or self.timeout
         origin, target = self._origin(url)

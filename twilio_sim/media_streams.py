@@ -124,8 +124,10 @@ class Stream:
 
     @property
     def uri(self) -> str:
-        return (f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{self.call_sid}"
-                f"/Streams/{self.sid}.json")  # fmt: skip
+        return (
+            f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{self.call_sid}"
+            f"/Streams/{self.sid}.json"
+        )
 
     def json(self) -> dict[str, Any]:
         return {"sid": self.sid, "account_sid": self.account_sid, "call_sid": self.call_sid,
@@ -169,10 +171,14 @@ class Streamer:
         if track not in TRACKS:
             raise SimError(400, 20001, f"Invalid value for Track: {track}")
         stream = Stream(
-            sid=new_sid("MZ"), account_sid=call.account_sid, call_sid=call_sid,
-            name=form.single.get("Name") or None, url=url, track=track,
+            sid=new_sid("MZ"),
+            account_sid=call.account_sid,
+            call_sid=call_sid,
+            name=form.single.get("Name") or None,
+            url=url,
+            track=track,
             parameters=_parameters(form),
-        )  # fmt: skip
+        )
         self.streams[stream.sid] = stream
         self.stats["started"] += 1
         self._tasks[stream.sid] = asyncio.ensure_future(self._run(stream))
@@ -200,8 +206,11 @@ class Streamer:
                 self.stop(stream)
 
     def running(self, call_sid: str | None = None) -> list[Stream]:
-        return [s for s in self.streams.values() if s.status == "in-progress"
-                and (call_sid is None or s.call_sid == call_sid)]  # fmt: skip
+        return [
+            s
+            for s in self.streams.values()
+            if s.status == "in-progress" and (call_sid is None or s.call_sid == call_sid)
+        ]
 
     # -- the WebSocket ------------------------------------------------------------------
 
@@ -214,8 +223,11 @@ class Streamer:
         speaking = self.engine.speaking
         if track == "inbound":
             return stream.call_sid in speaking
-        return any(p.call_sid in speaking for p in conference.participants.values()
-                   if p.call_sid != stream.call_sid and p.status == "connected")  # fmt: skip
+        return any(
+            p.call_sid in speaking
+            for p in conference.participants.values()
+            if p.call_sid != stream.call_sid and p.status == "connected"
+        )
 
     def payload(self, stream: Stream, track: str, n: int) -> bytes:
         """The `n`th 20 ms of `track` (160 μ-law bytes); bench/listen.py stamps its own."""
@@ -231,12 +243,14 @@ class Streamer:
         def message(event: str, **body: Any) -> bytes:
             nonlocal sequence
             sequence += 1
-            return orjson.dumps({"event": event, "sequenceNumber": str(sequence),
-                                 "streamSid": stream.sid, **body})  # fmt: skip
+            return orjson.dumps(
+                {"event": event, "sequenceNumber": str(sequence), "streamSid": stream.sid, **body}
+            )
 
         try:
-            async with connect(stream.url, additional_headers=headers, open_timeout=5,
-                               compression=None) as socket:  # fmt: skip
+            async with connect(
+                stream.url, additional_headers=headers, open_timeout=5, compression=None
+            ) as socket:
                 stream.connected = True
                 await socket.send(
                     orjson.dumps(
@@ -312,8 +326,10 @@ async def update(request: Request, engine: Engine) -> Response:
 
 
 def state(streamer: Streamer) -> list[Mapping[str, Any]]:
-    return [{**s.json(), "frames_sent": s.frames_sent, "connected": s.connected,
-             "refused": s.refused} for s in streamer.streams.values()]  # fmt: skip
+    return [
+        {**s.json(), "frames_sent": s.frames_sent, "connected": s.connected, "refused": s.refused}
+        for s in streamer.streams.values()
+    ]
 
 
 def routes() -> list[Route]:

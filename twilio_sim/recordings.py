@@ -118,8 +118,9 @@ def tone_wav(seconds: float = MEDIA_SECONDS) -> bytes:
 
 
 class Recorder:
-    def __init__(self, engine: Engine, deliverer: Deliverer,
-                 processing_seconds: float = 0.0) -> None:  # fmt: skip
+    def __init__(
+        self, engine: Engine, deliverer: Deliverer, processing_seconds: float = 0.0
+    ) -> None:
         self.engine = engine
         self.deliverer = deliverer
         self.processing_seconds = processing_seconds
@@ -151,11 +152,14 @@ class Recorder:
         if bad:
             raise SimError(400, 20001, f"Invalid RecordingStatusCallbackEvent: {bad[0]}")
         rec = Recording(
-            sid=new_sid("RE"), account_sid=call.account_sid, call_sid=call_sid,
+            sid=new_sid("RE"),
+            account_sid=call.account_sid,
+            call_sid=call_sid,
             callback=form.get("RecordingStatusCallback") or None,
-            events=frozenset(events or ["completed"]), channels=2 if channels == "dual" else 1,
+            events=frozenset(events or ["completed"]),
+            channels=2 if channels == "dual" else 1,
             track=track,
-        )  # fmt: skip
+        )
         self.recordings[rec.sid] = rec
         self._send(rec, "in-progress")
         return rec
@@ -235,8 +239,9 @@ def _recorder(request: Request) -> Recorder:
 
 async def create(request: Request, engine: Engine) -> Response:
     form = await read_form(request)
-    rec = _recorder(request).create(request.path_params["CallSid"], form.single,
-                                    form.list("RecordingStatusCallbackEvent"))  # fmt: skip
+    rec = _recorder(request).create(
+        request.path_params["CallSid"], form.single, form.list("RecordingStatusCallbackEvent")
+    )
     return twilio_json(rec.json(), 201)
 
 

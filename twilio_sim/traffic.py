@@ -83,9 +83,14 @@ class Generator:
 
 class Traffic(Generator):
     def __init__(
-        self, engine: Engine, agents: list[str], config: TrafficConfig, rng: random.Random,
-        floor_number: str = "+15005550006", transcriber: Transcriber | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        engine: Engine,
+        agents: list[str],
+        config: TrafficConfig,
+        rng: random.Random,
+        floor_number: str = "+15005550006",
+        transcriber: Transcriber | None = None,
+    ) -> None:
         super().__init__(rng, config.time_scale)
         self.engine = engine
         # With a transcription running on a call, its turns are lines of a dialogue.
@@ -110,9 +115,13 @@ class Traffic(Generator):
         engine = self.engine
         task = new_sid("WT")
         conference, customer = engine.dial_in(
-            task, from_=customer_number(self.rng), to=self.floor_number, label="customer",
-            start_on_enter=False, end_on_exit=True,
-        )  # fmt: skip
+            task,
+            from_=customer_number(self.rng),
+            to=self.floor_number,
+            label="customer",
+            start_on_enter=False,
+            end_on_exit=True,
+        )
         agent: str | None = None
         try:
             if prefilled:
@@ -129,9 +138,14 @@ class Traffic(Generator):
             if conference.status == "completed":
                 return
             _, agent_leg = engine.dial_in(
-                task, from_=self.floor_number, to=f"client:{agent}", label=f"agent:{agent}",
-                start_on_enter=True, end_on_exit=False, direction="outbound-dial",
-            )  # fmt: skip
+                task,
+                from_=self.floor_number,
+                to=f"client:{agent}",
+                label=f"agent:{agent}",
+                start_on_enter=True,
+                end_on_exit=False,
+                direction="outbound-dial",
+            )
             await self.talk(conference, customer, agent_leg)
             if conference.status != "completed":
                 if self.rng.random() < self.config.agent_hangs_up_share:
@@ -161,8 +175,11 @@ class Traffic(Generator):
         script: tuple[dialogues.Line, ...] | None = None  # picked in the language transcribed
         said = 0
         while left > 0 and conference.status != "completed":
-            if (self.transcriber is not None and self.config.speech
-                    and self.transcriber.running(conference)):  # fmt: skip
+            if (
+                self.transcriber is not None
+                and self.config.speech
+                and self.transcriber.running(conference)
+            ):
                 if script is None:
                     script = dialogues.pick(self.rng, self.transcriber.language(conference))
                 who, words = script[said % len(script)]
@@ -209,12 +226,22 @@ def busy_duplicate(engine: Engine, agent: str, rng: random.Random) -> tuple[Conf
     """
     task = new_sid("WT")
     first, customer = engine.dial_in(
-        task, from_="+15005550006", to=customer_number(rng), label="customer",
-        start_on_enter=True, end_on_exit=True, direction="outbound-api",
-    )  # fmt: skip
+        task,
+        from_="+15005550006",
+        to=customer_number(rng),
+        label="customer",
+        start_on_enter=True,
+        end_on_exit=True,
+        direction="outbound-api",
+    )
     engine.leave(first, customer, reason="participant_hung_up")
     second, _ = engine.dial_in(
-        task, from_="+15005550006", to=f"client:{agent}", label=f"agent:{agent}",
-        start_on_enter=True, end_on_exit=False, direction="outbound-dial",
-    )  # fmt: skip
+        task,
+        from_="+15005550006",
+        to=f"client:{agent}",
+        label=f"agent:{agent}",
+        start_on_enter=True,
+        end_on_exit=False,
+        direction="outbound-dial",
+    )
     return first, second

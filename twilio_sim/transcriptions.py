@@ -83,8 +83,10 @@ class Transcription:
 
     @property
     def uri(self) -> str:
-        return (f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{self.call_sid}"
-                f"/Transcriptions/{self.sid}.json")  # fmt: skip
+        return (
+            f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{self.call_sid}"
+            f"/Transcriptions/{self.sid}.json"
+        )
 
     def json(self) -> dict[str, Any]:
         return {"sid": self.sid, "account_sid": self.account_sid, "call_sid": self.call_sid,
@@ -127,12 +129,16 @@ class Transcriber:
             # says so rather than post where a GET was asked for.
             raise SimError(400, 20001, "the simulator sends transcription callbacks by POST only")
         tr = Transcription(
-            sid=new_sid("GT"), account_sid=call.account_sid, call_sid=call_sid,
-            name=form.get("Name") or None, track=track,
-            callback=form.get("StatusCallbackUrl") or None, method=method,
+            sid=new_sid("GT"),
+            account_sid=call.account_sid,
+            call_sid=call_sid,
+            name=form.get("Name") or None,
+            track=track,
+            callback=form.get("StatusCallbackUrl") or None,
+            method=method,
             partial_results=bool(flag(form, "PartialResults", False)),
             language=form.get("LanguageCode") or "en-US",
-        )  # fmt: skip
+        )
         self.transcriptions[tr.sid] = tr
         self.stats["started"] += 1
         # What the session runs with, as the started callback says it (the <Transcription>
@@ -145,17 +151,22 @@ class Transcriber:
                 flag(form, "EnableAutomaticPunctuation", True)
             ).lower(),
         }
-        self._send(tr, "transcription-started", LanguageCode=tr.language,
-                   PartialResults=str(tr.partial_results).lower(),
-                   ProviderConfiguration=orjson.dumps(provider).decode())  # fmt: skip
+        self._send(
+            tr,
+            "transcription-started",
+            LanguageCode=tr.language,
+            PartialResults=str(tr.partial_results).lower(),
+            ProviderConfiguration=orjson.dumps(provider).decode(),
+        )
         return tr
 
     def find(self, call_sid: str, ref: str) -> Transcription:
         self.engine.call(call_sid)
         found = self.transcriptions.get(ref) if is_sid(ref, "GT") else None
         if found is None:
-            named = [t for t in self.transcriptions.values()
-                     if t.call_sid == call_sid and t.name == ref]  # fmt: skip
+            named = [
+                t for t in self.transcriptions.values() if t.call_sid == call_sid and t.name == ref
+            ]
             running = [t for t in named if t.status == "in-progress"]
             found = (running or named)[-1] if (running or named) else None
         if found is None or found.call_sid != call_sid:
@@ -222,15 +233,24 @@ class Transcriber:
         if final:
             said["confidence"] = 0.92
         data = orjson.dumps(said).decode()
-        self._send(tr, "transcription-content", Track=track, Final=str(final).lower(),
-                   LanguageCode=tr.language, TranscriptionData=data)  # fmt: skip
+        self._send(
+            tr,
+            "transcription-content",
+            Track=track,
+            Final=str(final).lower(),
+            LanguageCode=tr.language,
+            TranscriptionData=data,
+        )
 
     # -- speech -------------------------------------------------------------------------
 
     def listening(self, conference: Conference) -> list[Transcription]:
         legs = {p.call_sid for p in conference.participants.values() if p.status == "connected"}
-        return [t for t in self.transcriptions.values()
-                if t.status == "in-progress" and t.call_sid in legs]  # fmt: skip
+        return [
+            t
+            for t in self.transcriptions.values()
+            if t.status == "in-progress" and t.call_sid in legs
+        ]
 
     def language(self, conference: Conference) -> str:
         """The LanguageCode the conference's transcription was started with."""
@@ -240,8 +260,9 @@ class Transcriber:
     def running(self, conference: Conference) -> bool:
         return bool(self.listening(conference))
 
-    async def say(self, conference: Conference, p: Participant, text: str,
-                  hang_up: bool = False) -> None:  # fmt: skip
+    async def say(
+        self, conference: Conference, p: Participant, text: str, hang_up: bool = False
+    ) -> None:
         """`p` says `text`: speech events, and what each transcription hears of it, word by
         word (partials) and then whole (the final), at the pace of speech. With `hang_up`,
         the leg hangs up as soon as it has said it: the final comes after the hang-up."""
@@ -293,8 +314,9 @@ class Transcriber:
         finally:
             self._settle(hearing, utterance)
 
-    def say_soon(self, conference: Conference, p: Participant, text: str,
-                 hang_up: bool = False) -> None:  # fmt: skip
+    def say_soon(
+        self, conference: Conference, p: Participant, text: str, hang_up: bool = False
+    ) -> None:
         if p.status != "connected":
             raise SimError(400, 16099, f"participant {p.call_sid} is not connected")
         task = asyncio.ensure_future(self.say(conference, p, text, hang_up))

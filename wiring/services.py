@@ -88,7 +88,8 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
         left_seconds=left_seconds(settings.archive_settle_seconds),
     )
     coach = Coach(
-        floor, roster,
+        floor,
+        roster,
         TwilioCalls(make_client(settings), retries=settings.twilio_retries),
         Audit(redis, floor.keys, settings.audit_retention_days),
         caller_id=settings.caller_id,
@@ -96,16 +97,26 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
         # meets a 503 (Redis away) is lost; with them Twilio tries it three more times.
         call_events_url=settings.base_url + "/twilio/call-events" + CONNECTION_OVERRIDES,
         dialing_timeout_seconds=settings.dialing_timeout_seconds,
-    )  # fmt: skip
+    )
     reconciler = Reconciler(floor, coach.twilio, coach, settings.reconcile_seconds)
-    guard = Guard(floor, coach.twilio, coach.audit, GuardPolicy(
-        end_orphans=settings.end_orphans, orphan_seconds=settings.orphan_seconds,
-        end_duplicates=settings.end_duplicates, duplicate_seconds=settings.duplicate_seconds,
-    ))  # fmt: skip
+    guard = Guard(
+        floor,
+        coach.twilio,
+        coach.audit,
+        GuardPolicy(
+            end_orphans=settings.end_orphans,
+            orphan_seconds=settings.orphan_seconds,
+            end_duplicates=settings.end_duplicates,
+            duplicate_seconds=settings.duplicate_seconds,
+        ),
+    )
     queues = LiveQueues(
-        redis, namespace=settings.namespace, roster=roster,
+        redis,
+        namespace=settings.namespace,
+        roster=roster,
         policy=QueuePolicy(
-            ZoneInfo(settings.timezone), settings.service_level_seconds,
+            ZoneInfo(settings.timezone),
+            settings.service_level_seconds,
             wait_alert_seconds=settings.queue_wait_alert_seconds,
             stuck_seconds=settings.routing_stuck_seconds,
             service_level_target=settings.service_level_target,
@@ -114,8 +125,10 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
         ),
         # The Queues page and the wallboard are shared by every reader: callers' numbers
         # there are always masked (access/policy.py sees_full_numbers says why).
-        mask=True, feed_maxlen=settings.feed_maxlen, country=settings.country,
-    )  # fmt: skip
+        mask=True,
+        feed_maxlen=settings.feed_maxlen,
+        country=settings.country,
+    )
     if settings.workspace_sid:
 
         async def link(task: str) -> None:
@@ -126,38 +139,80 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
                     coach.agent_identified(sid, label.removeprefix("agent:"))
 
         reconciler.taskrouter = TaskRouterRepair(
-            queues, coach.twilio, settings.workspace_sid, link=link,
+            queues,
+            coach.twilio,
+            settings.workspace_sid,
+            link=link,
             identified=coach.agent_identified,
-        )  # fmt: skip
-    transcripts = Transcripts(redis, floor, roster, feed_maxlen=settings.feed_maxlen,
-                              keep_seconds=settings.history_seconds)  # fmt: skip
+        )
+    transcripts = Transcripts(
+        redis,
+        floor,
+        roster,
+        feed_maxlen=settings.feed_maxlen,
+        keep_seconds=settings.history_seconds,
+    )
     recording_events = settings.base_url + "/twilio/recording-events"
     recording = Recording(floor, coach.twilio, roster, status_callback_url=recording_events)
     transcription = Transcription(
-        floor, transcripts, coach.twilio, roster, coach.audit,
+        floor,
+        transcripts,
+        coach.twilio,
+        roster,
+        coach.audit,
         # Twilio's transcription callbacks take no connection overrides that its pages
         # document; a lost line is a line, and the call's state is the conference's.
         status_callback_url=settings.base_url + "/twilio/transcription-events",
         language=settings.transcription_language,
-        grace_seconds=settings.transcription_grace_seconds, recording=recording,
-    )  # fmt: skip
+        grace_seconds=settings.transcription_grace_seconds,
+        recording=recording,
+    )
     store = open_store(settings)
-    archiver = Archiver(floor, transcripts, coach.audit, store, roster, coach.twilio,
-                        retention_days=settings.archive_retention_days,
-                        settle_seconds=settings.archive_settle_seconds,
-                        country=settings.country, team_time=queues.team_time)  # fmt: skip
+    archiver = Archiver(
+        floor,
+        transcripts,
+        coach.audit,
+        store,
+        roster,
+        coach.twilio,
+        retention_days=settings.archive_retention_days,
+        settle_seconds=settings.archive_settle_seconds,
+        country=settings.country,
+        team_time=queues.team_time,
+    )
     # Listening in the browser (issue 26): the stream's URL is the service's own WebSocket
     # (wss:// of PUBLIC_BASE_URL; callbacks/media_stream.py).
     ws_base = settings.base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
-    media = MediaStreams(floor, coach.twilio, coach.audit, ws_base + "/twilio/media-stream",
-                         grace_seconds=settings.listen_grace_seconds,
-                         available=media_streams_available(settings.twilio_region))  # fmt: skip
+    media = MediaStreams(
+        floor,
+        coach.twilio,
+        coach.audit,
+        ws_base + "/twilio/media-stream",
+        grace_seconds=settings.listen_grace_seconds,
+        available=media_streams_available(settings.twilio_region),
+    )
     agent_state = AgentState(coach.twilio, queues, coach.audit, settings.workspace_sid)
     if settings.workspace_sid:
         # An activity change waiting for an agent's call and wrap-up to end
         # (live/after_call.py) is taken by whichever applied event shows it has ended.
         queues.after_applied = agent_state.after_event
     call_control = CallControl(floor, coach, coach.audit)
-    return Services(settings, target, roster, redis, floor, coach, reconciler, guard, queues,
-                    transcripts, transcription, recording, store, archiver, media, agent_state,
-                    call_control)  # fmt: skip
+    return Services(
+        settings,
+        target,
+        roster,
+        redis,
+        floor,
+        coach,
+        reconciler,
+        guard,
+        queues,
+        transcripts,
+        transcription,
+        recording,
+        store,
+        archiver,
+        media,
+        agent_state,
+        call_control,
+    )

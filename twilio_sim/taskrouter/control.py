@@ -36,8 +36,14 @@ async def enqueue(request: Request, body: dict[str, Any], engine: Engine) -> Res
         raise SimError(400, 20001, "queue must name a TaskQueue")
     caller = str(body.get("customer") or customer_number(engine.rng))
     task = workspace_of(request).enqueue(queue, caller)
-    return _json({"task_sid": task.sid, "queue_sid": task.queue.sid,
-                  "customer_call_sid": task.attributes["call_sid"]}, 201)  # fmt: skip
+    return _json(
+        {
+            "task_sid": task.sid,
+            "queue_sid": task.queue.sid,
+            "customer_call_sid": task.attributes["call_sid"],
+        },
+        201,
+    )
 
 
 async def task_action(request: Request, engine: Engine) -> Response:

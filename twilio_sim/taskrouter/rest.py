@@ -35,7 +35,7 @@ from twilio_sim.taskrouter.model import (
     RESERVED,
     WRAPPING,
     iso,
-)  # fmt: skip
+)
 from twilio_sim.taskrouter.workspace import Workspace
 
 PREFIX = "/v1/Workspaces/{WorkspaceSid}"
@@ -51,8 +51,9 @@ def endpoint(handler: Handler) -> Callable[[Request], Any]:
             check_credentials(request, engine)
             wanted = request.path_params.get("WorkspaceSid", request.path_params.get("Sid"))
             if workspace is None or wanted != workspace.sid:
-                raise SimError(404, 20404, f"The requested resource /Workspaces/{wanted} "
-                                           "was not found")  # fmt: skip
+                raise SimError(
+                    404, 20404, f"The requested resource /Workspaces/{wanted} was not found"
+                )
             result: Response = await handler(request, workspace)
             return result
         except SimError as exc:
@@ -157,8 +158,9 @@ async def real_time_statistics(request: Request, ws: Workspace) -> Response:
     queue = _queue(request, ws)
     now = time.time()
     tasks = [t for t in ws.tasks.values() if t.queue.sid == queue.sid and t.status in LIVE]
-    by_status = {s: sum(1 for t in tasks if t.status == s)
-                 for s in (PENDING, RESERVED, ASSIGNED, WRAPPING)}  # fmt: skip
+    by_status = {
+        s: sum(1 for t in tasks if t.status == s) for s in (PENDING, RESERVED, ASSIGNED, WRAPPING)
+    }
     waiting = [t for t in tasks if t.status in (PENDING, RESERVED)]
     oldest = min(waiting, key=lambda t: t.created, default=None)
     oldest_in_queue = min(waiting, key=lambda t: t.entered, default=None)
@@ -200,8 +202,12 @@ def _date(raw: str | None, default: float) -> float:
 def _durations(values: list[float]) -> dict[str, int]:
     if not values:
         return {"avg": 0, "min": 0, "max": 0, "total": 0}
-    return {"avg": round(sum(values) / len(values)), "min": round(min(values)),
-            "max": round(max(values)), "total": round(sum(values))}  # fmt: skip
+    return {
+        "avg": round(sum(values) / len(values)),
+        "min": round(min(values)),
+        "max": round(max(values)),
+        "total": round(sum(values)),
+    }
 
 
 async def cumulative_statistics(request: Request, ws: Workspace) -> Response:
@@ -212,8 +218,7 @@ async def cumulative_statistics(request: Request, ws: Workspace) -> Response:
     minutes = query.get("Minutes")
     start = now - float(minutes) * 60 if minutes else _date(query.get("StartDate"), now - 900)
     end = _date(query.get("EndDate"), now)
-    tasks = [t for t in ws.tasks.values()
-             if t.queue.sid == queue.sid and start <= t.entered <= end]  # fmt: skip
+    tasks = [t for t in ws.tasks.values() if t.queue.sid == queue.sid and start <= t.entered <= end]
     accepted = [t for t in tasks if t.accepted is not None]
     canceled = [t for t in tasks if t.status == CANCELED]
     waits = [(t.accepted or 0) - t.entered for t in accepted]
@@ -284,8 +289,7 @@ async def worker(request: Request, ws: Workspace) -> Response:
         form = (await read_form(request)).single
         reject = _bool(form, "RejectPendingReservations")
         if form.get("ActivitySid"):
-            ws.update_worker(found, ws.activity_by_sid(form["ActivitySid"]),
-                             reject_pending=reject)  # fmt: skip
+            ws.update_worker(found, ws.activity_by_sid(form["ActivitySid"]), reject_pending=reject)
         elif reject:
             raise SimError(400, 20001, "RejectPendingReservations needs an ActivitySid")
     return json_response(found.json(ws.account, ws.sid))
@@ -315,8 +319,11 @@ async def task(request: Request, ws: Workspace) -> Response:
 async def task_reservations(request: Request, ws: Workspace) -> Response:
     task = ws.task(request.path_params["TaskSid"])
     wanted = request.query_params.get("ReservationStatus")
-    found = [r for r in ws.reservations.values() if r.task == task.sid
-             and (not wanted or r.status == wanted)]  # fmt: skip
+    found = [
+        r
+        for r in ws.reservations.values()
+        if r.task == task.sid and (not wanted or r.status == wanted)
+    ]
     items = [r.json(ws.account, ws.sid, ws.workers[r.worker].name) for r in found]
     return json_response(_page(request, "reservations", items))
 

@@ -77,8 +77,9 @@ class QueueFloor(Generator):
             # The caller and the agent talk; a supervisor who joined does not.
             if conference is None:
                 return
-            on = [p for p in conference.connected()
-                  if not (p.label or "").startswith("supervisor:")]  # fmt: skip
+            on = [
+                p for p in conference.connected() if not (p.label or "").startswith("supervisor:")
+            ]
             if not on:
                 return
             speaker = self.rng.choice(on)

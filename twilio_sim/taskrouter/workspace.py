@@ -60,7 +60,7 @@ from twilio_sim.taskrouter.model import (
     Reservation,
     Task,
     Worker,
-)  # fmt: skip
+)
 
 ACTIVITIES = (("Available", True), ("Unavailable", False), ("Break", False), ("Offline", False))
 
@@ -113,8 +113,9 @@ class Workspace:
         attributes = {"contact_uri": f"client:{agent}", "queues": list(queue_names)}
         worker = Worker(new_sid("WK"), agent, attributes, self.activities["Available"], queues)
         self.workers[worker.sid] = worker
-        self._event("worker.created", "Worker", worker.sid, f"Worker {agent} created",
-                    worker=worker)  # fmt: skip
+        self._event(
+            "worker.created", "Worker", worker.sid, f"Worker {agent} created", worker=worker
+        )
         return worker
 
     def worker_named(self, agent: str) -> Worker:
@@ -133,17 +134,28 @@ class Workspace:
     def enqueue(self, queue_name: str, caller: str) -> Task:
         """A caller dials in and waits in `queue_name`: a live Call, and a pending Task."""
         queue = self.queue(queue_name)
-        call = Call(sid=new_sid("CA"), account_sid=self.account, from_=caller,
-                    to=self.config.caller_id, direction="inbound", status="in-progress",
-                    started=time.time())  # fmt: skip
+        call = Call(
+            sid=new_sid("CA"),
+            account_sid=self.account,
+            from_=caller,
+            to=self.config.caller_id,
+            direction="inbound",
+            status="in-progress",
+            started=time.time(),
+        )
         self.voice.calls[call.sid] = call
         attributes = {"call_sid": call.sid, "from": caller, "to": self.config.caller_id,
                       "direction": "inbound", "type": "inbound"}  # fmt: skip
         task = Task(new_sid("WT"), attributes, queue, self.workflow_sid)
         self.tasks[task.sid] = task
         self._event("task.created", "Task", task.sid, "Task created", task=task)
-        self._event("task-queue.entered", "Task", task.sid,
-                    f"Task {task.sid} entered TaskQueue {queue.name}", task=task)  # fmt: skip
+        self._event(
+            "task-queue.entered",
+            "Task",
+            task.sid,
+            f"Task {task.sid} entered TaskQueue {queue.name}",
+            task=task,
+        )
         self.route()
         return task
 
@@ -153,9 +165,14 @@ class Workspace:
         for task in sorted(self.tasks.values(), key=lambda t: t.entered):
             if task.status != PENDING:
                 continue
-            free = [w for w in self.workers.values()
-                    if task.queue.sid in w.queues and w.activity.available and w.task is None
-                    and w.sid not in busy]  # fmt: skip
+            free = [
+                w
+                for w in self.workers.values()
+                if task.queue.sid in w.queues
+                and w.activity.available
+                and w.task is None
+                and w.sid not in busy
+            ]
             if not free:
                 continue
             worker = min(free, key=lambda w: w.changed)  # the longest idle first
@@ -166,9 +183,15 @@ class Workspace:
         res = Reservation(new_sid("WR"), task.sid, worker.sid)
         self.reservations[res.sid] = res
         task.status, task.updated, task.reservation = RESERVED, time.time(), res.sid
-        self._event("reservation.created", "Reservation", res.sid,
-                    f"Reservation {res.sid} created", task=task, worker=worker,
-                    reservation=res)  # fmt: skip
+        self._event(
+            "reservation.created",
+            "Reservation",
+            res.sid,
+            f"Reservation {res.sid} created",
+            task=task,
+            worker=worker,
+            reservation=res,
+        )
         self._later(self.config.accept_seconds, lambda: self.accept(res.sid))
 
     def accept(self, reservation_sid: str) -> None:
@@ -180,9 +203,15 @@ class Workspace:
         task.status, task.updated, task.worker = ASSIGNED, time.time(), worker.sid
         task.accepted = time.time()
         worker.task = task.sid
-        self._event("reservation.accepted", "Reservation", res.sid,
-                    f"Reservation {res.sid} accepted", task=task, worker=worker,
-                    reservation=res)  # fmt: skip
+        self._event(
+            "reservation.accepted",
+            "Reservation",
+            res.sid,
+            f"Reservation {res.sid} accepted",
+            task=task,
+            worker=worker,
+            reservation=res,
+        )
         self._conference_instruction(task, worker)
 
     def _conference_instruction(self, task: Task, worker: Worker) -> None:
@@ -195,10 +224,15 @@ class Workspace:
         participant labels: the conference instruction takes none."""
         conference = self.voice.new_conference(task.sid, self.voice.config.callback_url)
         caller = self.voice.calls[task.attributes["call_sid"]]
-        self.voice.dial_in(task.sid, from_=self.config.caller_id,
-                           to=str(worker.attributes["contact_uri"]), label="",
-                           start_on_enter=True, end_on_exit=False,
-                           direction="outbound-api")  # fmt: skip
+        self.voice.dial_in(
+            task.sid,
+            from_=self.config.caller_id,
+            to=str(worker.attributes["contact_uri"]),
+            label="",
+            start_on_enter=True,
+            end_on_exit=False,
+            direction="outbound-api",
+        )
         if conference.status == "completed" or caller.status != "in-progress":
             return  # the caller hung up while the worker answered
         self.voice.join_call(conference, caller, label="", start_on_enter=True, end_on_exit=True)
@@ -216,11 +250,17 @@ class Workspace:
         res = self.reservations.get(task.reservation or "")
         if res is not None:
             res.status, res.updated = "wrapping", time.time()
-        self._event("task.wrapup", "Task", task.sid, "Task wrapping up", task=task,
-                    worker=worker)  # fmt: skip
+        self._event("task.wrapup", "Task", task.sid, "Task wrapping up", task=task, worker=worker)
         if res is not None:
-            self._event("reservation.wrapup", "Reservation", res.sid, "Reservation wrapping up",
-                        task=task, worker=worker, reservation=res)  # fmt: skip
+            self._event(
+                "reservation.wrapup",
+                "Reservation",
+                res.sid,
+                "Reservation wrapping up",
+                task=task,
+                worker=worker,
+                reservation=res,
+            )
 
     def complete(self, task_sid: str, reason: str | None = None) -> None:
         """The task's wrap-up ends (the simulated agent's, after `wrapup_seconds`), or the
@@ -234,11 +274,16 @@ class Workspace:
         res = self.reservations.get(task.reservation or "")
         if res is not None:
             res.status, res.updated = "completed", time.time()
-            self._event("reservation.completed", "Reservation", res.sid,
-                        "Reservation completed", task=task, worker=worker,
-                        reservation=res)  # fmt: skip
-        self._event("task.completed", "Task", task.sid, "Task completed", task=task,
-                    worker=worker)  # fmt: skip
+            self._event(
+                "reservation.completed",
+                "Reservation",
+                res.sid,
+                "Reservation completed",
+                task=task,
+                worker=worker,
+                reservation=res,
+            )
+        self._event("task.completed", "Task", task.sid, "Task completed", task=task, worker=worker)
         if worker is not None:
             worker.task, worker.changed = None, time.time()
         self.route()
@@ -258,9 +303,15 @@ class Workspace:
         res = self.reservations.get(task.reservation or "")
         if res is not None and res.status == "pending":
             res.status, res.updated = "canceled", time.time()
-            self._event("reservation.canceled", "Reservation", res.sid, "Reservation canceled",
-                        task=task, worker=self.workers[res.worker],
-                        reservation=res)  # fmt: skip
+            self._event(
+                "reservation.canceled",
+                "Reservation",
+                res.sid,
+                "Reservation canceled",
+                task=task,
+                worker=self.workers[res.worker],
+                reservation=res,
+            )
         task.status, task.updated, task.reason = CANCELED, time.time(), reason
         self._event("task.canceled", "Task", task.sid, "Task canceled", task=task)
         self.route()
@@ -279,8 +330,11 @@ class Workspace:
         activity = self.activity_by_sid(sid)
         held = [w.name for w in self.workers.values() if w.activity is activity]
         if held:
-            raise SimError(400, 20001, f"Activity {sid} is the Activity of {len(held)} "
-                                       "Worker(s): it cannot be deleted")  # fmt: skip
+            raise SimError(
+                400,
+                20001,
+                f"Activity {sid} is the Activity of {len(held)} Worker(s): it cannot be deleted",
+            )
         del self.activities[activity.name]
 
     def activity_by_sid(self, sid: str) -> Activity:
@@ -306,30 +360,52 @@ class Workspace:
           https://www.twilio.com/docs/taskrouter/lifecycle-task-state;
         - a worker on a task (assigned or wrapping) may change activity; the task stays.
         """
-        pending = [r for r in self.reservations.values()
-                   if r.worker == worker.sid and r.status == "pending"]  # fmt: skip
+        pending = [
+            r
+            for r in self.reservations.values()
+            if r.worker == worker.sid and r.status == "pending"
+        ]
         if reject_pending and activity.available:
-            raise SimError(400, 20001, "RejectPendingReservations is only valid when the "
-                                       "Worker's new Activity is not available")  # fmt: skip
+            raise SimError(
+                400,
+                20001,
+                "RejectPendingReservations is only valid when the "
+                "Worker's new Activity is not available",
+            )
         if pending and not activity.available and not reject_pending:
-            raise SimError(400, 20001, f"Worker {worker.sid} has a pending reservation: it "
-                                       f"cannot move to unavailable Activity {activity.name} "
-                                       "unless RejectPendingReservations is true")  # fmt: skip
+            raise SimError(
+                400,
+                20001,
+                f"Worker {worker.sid} has a pending reservation: it "
+                f"cannot move to unavailable Activity {activity.name} "
+                "unless RejectPendingReservations is true",
+            )
         if reject_pending:
             for res in pending:
                 res.status, res.updated = "rejected", time.time()
                 task = self.tasks[res.task]
                 if task.status == RESERVED and task.reservation == res.sid:
                     task.status, task.updated, task.reservation = PENDING, time.time(), None
-                self._event("reservation.rejected", "Reservation", res.sid,
-                            f"Reservation {res.sid} rejected", task=task, worker=worker,
-                            reservation=res)  # fmt: skip
+                self._event(
+                    "reservation.rejected",
+                    "Reservation",
+                    res.sid,
+                    f"Reservation {res.sid} rejected",
+                    task=task,
+                    worker=worker,
+                    reservation=res,
+                )
         if activity is not worker.activity:
             previous, since = worker.activity, worker.changed
             worker.activity, worker.changed = activity, time.time()
-            self._event("worker.activity.update", "Worker", worker.sid,
-                        f"Worker {worker.name} updated to {activity.name} Activity",
-                        worker=worker, previous=(previous, since))  # fmt: skip
+            self._event(
+                "worker.activity.update",
+                "Worker",
+                worker.sid,
+                f"Worker {worker.name} updated to {activity.name} Activity",
+                worker=worker,
+                previous=(previous, since),
+            )
         self.route()
         return worker
 
@@ -347,19 +423,27 @@ class Workspace:
             raise SimError(400, 20001, f"Reason is required to move {where} to {status}")
         if status == COMPLETED:
             if task.status not in (ASSIGNED, WRAPPING):
-                raise SimError(400, 20001, f"Cannot complete {where} because it is not "
-                                           "currently assigned or wrapping")  # fmt: skip
+                raise SimError(
+                    400,
+                    20001,
+                    f"Cannot complete {where} because it is not currently assigned or wrapping",
+                )
             self.complete(task.sid, reason=reason)
         elif status == WRAPPING:
             if task.status != ASSIGNED:
-                raise SimError(400, 20001, f"Cannot wrap up {where} because it's not "
-                                           "currently assigned")  # fmt: skip
+                raise SimError(
+                    400, 20001, f"Cannot wrap up {where} because it's not currently assigned"
+                )
             self._wrap_up(task)
         elif status == CANCELED:
             if task.status not in (PENDING, RESERVED):
-                raise SimError(400, 20001, f"Cannot cancel {where} because it is "
-                                           f"{task.status}: only a pending or reserved task "
-                                           "can be canceled")  # fmt: skip
+                raise SimError(
+                    400,
+                    20001,
+                    f"Cannot cancel {where} because it is "
+                    f"{task.status}: only a pending or reserved task "
+                    "can be canceled",
+                )
             self._cancel(task, reason or "")
         else:
             raise SimError(400, 20001, f"AssignmentStatus {status!r} cannot be set on {where}")
@@ -368,11 +452,17 @@ class Workspace:
     # -- events -----------------------------------------------------------------
 
     def _event(
-        self, kind: str, resource_type: str, resource_sid: str, description: str, *,
-        task: Task | None = None, worker: Worker | None = None,
+        self,
+        kind: str,
+        resource_type: str,
+        resource_sid: str,
+        description: str,
+        *,
+        task: Task | None = None,
+        worker: Worker | None = None,
         reservation: Reservation | None = None,
         previous: tuple[Activity, float] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         url = self.config.event_callback_url
         if not url or kind in self.config.lose:
             return
@@ -465,10 +555,11 @@ def _worker_fields(
     if previous is not None:
         activity, since = previous
         fields.update(
-            WorkerPreviousActivitySid=activity.sid, WorkerPreviousActivityName=activity.name,
+            WorkerPreviousActivitySid=activity.sid,
+            WorkerPreviousActivityName=activity.name,
             WorkerTimeInPreviousActivity=str(int(now - since)),
             WorkerTimeInPreviousActivityMs=str(int((now - since) * 1000)),
-        )  # fmt: skip
+        )
     return fields
 
 

@@ -63,7 +63,7 @@ def call_url(feed_url: str, ticket: str, sid: str) -> str:
 
 def place(page: ui.Page) -> dict[str, str]:
     """The floor's clock for a browser component: its zone and the reader's language."""
-    return {"zone": page.settings.timezone, "lang": page.who.language or page.settings.language}
+    return {"zone": page.settings.timezone, "lang": page.language}
 
 
 def show(

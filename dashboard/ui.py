@@ -58,6 +58,7 @@ class Page:
     runtime: Runtime
     who: Supervisor
     session: str | None = None  # the session's key: a stream it opens ends with it
+    language: str = "en"  # the reader's (dashboard/i18n.py): their words and their clock
 
 
 def current() -> Page:

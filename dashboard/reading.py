@@ -3,8 +3,9 @@
 A page asks here and never formats a time, a number or a name itself: times in the
 floor's zone (EARPIECE_TIMEZONE) and the reader's language (dashboard/i18n.py: their
 roster `language`, else the browser's, else EARPIECE_LANGUAGE) through
-live/floor_clock.py; customers' numbers whole or masked by the one rule (access/policy.py `sees_full_numbers`) and written for the
-floor's country (live/phone.py); agents by their roster names (live/names.py).
+live/floor_clock.py; customers' numbers whole or masked by the one rule
+(access/policy.py `sees_full_numbers`) and written for the floor's country
+(live/phone.py); agents by their roster names (live/names.py).
 Plain functions of a `Page`, so the pages stay UI only.
 """
 

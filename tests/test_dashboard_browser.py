@@ -136,7 +136,7 @@ def test_listen_whisper_leave_in_a_real_browser(demo: Demo, browser_page: Page) 
     asked = httpx.post(f"{demo.api_url}/api/calls/{call['agent_call_sid']}/help",
                        headers={"Authorization": f"Bearer {agent_key}"}, timeout=5)  # fmt: skip
     assert asked.status_code == 201
-    expect(page.get_by_text("1 agent(s) ask for help")).to_be_visible()
+    expect(page.get_by_text("1 agent asks for help")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("Go to ivan"))).to_be_visible()
     page.screenshot(path=artifact("5-help.png"), full_page=True)
 

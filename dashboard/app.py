@@ -7,11 +7,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import i18n, ui
+from dashboard import i18n, ui, words
 from dashboard.i18n import _
 
 VIEWS = Path(__file__).parent / "views"  # one module per page
-ROLES = {"lead": i18n.N_("lead"), "manager": i18n.N_("manager"), "qa": i18n.N_("qa")}
 
 
 def main() -> None:
@@ -48,7 +47,7 @@ def main() -> None:
     navigation = st.navigation(pages)
     with st.sidebar:
         teams = ", ".join(who.teams) if who.role == "lead" else _("all teams")
-        role = _(ROLES[who.role]) if who.role in ROLES else who.role
+        role = words.word(words.SUPERVISOR_ROLES, who.role)
         st.text(f"{who.name} · {role} · {teams}")
         if st.button(_("Sign out"), key="signout"):
             ui.sign_out(rt, who)

@@ -23,7 +23,7 @@ from access.policy import words_scope as policy_words_scope
 from access.principal import of_supervisor
 from coach.errors import CoachError
 from coach.rules import MODES, availability, whisperer
-from dashboard import REQUIRED, session_cookie, sso
+from dashboard import REQUIRED, session_cookie, sso, words
 from dashboard.i18n import N_, _
 from dashboard.runtime import Runtime, Unavailable, make
 from dashboard.text import literal
@@ -357,7 +357,7 @@ def mode_buttons(
     agent = conference.get("agent") or _("this call")
     columns = st.columns(len(MODES) + 1)
     for column, mode in zip(columns, MODES, strict=False):
-        reason = modes[mode]
+        reason = words.mode_refusal(who, mode, conference.get("team"), modes[mode])
         current = mine is not None and mine.get("mode") == mode
         takeover = mode == "whisper" and other is not None and reason is None
         label = _(LABELS[mode])

@@ -25,7 +25,7 @@ import streamlit as st
 
 from access.policy import Denied, may_run
 from access.principal import of_supervisor
-from dashboard import agent_cards, board, ui
+from dashboard import agent_cards, board, ui, words
 from dashboard.agent_cards import ALL, Card, state_label
 from dashboard.i18n import N_, _
 from dashboard.runtime import Unavailable
@@ -187,7 +187,7 @@ def controls_part(page: ui.Page) -> None:
         return
     labels = {f"{c.name} ({c.agent or c.worker_sid})": c for c in shown}
     chosen = labels[str(st.selectbox(_("Agent"), list(labels), key="agents-chosen"))]
-    why_not = refusal(page, chosen.team)
+    why_not = words.run_refusal(page.who, chosen.team, refusal(page, chosen.team))
     if why_not:
         st.info(why_not)
         return

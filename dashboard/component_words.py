@@ -50,6 +50,25 @@ BOARD = (
     N_("after this call: {activity} (by {by})"),
 )  # fmt: skip
 
+# listen_component/listen.js: the player.
+LISTEN = (
+    N_("Connecting…"), N_("Stop hearing this call"), N_("This call's level"), N_("Level"),
+    N_("Mute"), N_("Reconnecting…"), N_("Live"), N_("Hearing in the browser: {who}"),
+    N_("Ended"), N_("Signed out"), N_("Refused"), N_("Closed"), N_("Volume"),
+    N_("Customer left, agent right"), N_("Start audio"), N_("Scanning: {seconds} s a call"),
+)  # fmt: skip
+
+# transcript_component/transcript.js: the call page's live transcript.
+TRANSCRIPT = (
+    N_("Connecting…"), N_("New lines ↓"), N_("Reconnecting to the live transcript…"),
+    N_("Customer"), N_("Agent"), N_("No words yet."),
+    N_("Transcribing live (card numbers are masked)."), N_("Starting the transcription…"),
+    N_("Paused for a payment by {who} — nothing said now is transcribed."),
+    N_("The transcription failed: {error}"), N_("Not being transcribed now."),
+    N_("(said {count} times; the latest)"), N_("“{phrase}”{times} — {who} at {time}: "),
+    N_("(muted)"),
+)  # fmt: skip
+
 # live/attention.py's REASONS, the Why column's English (kept on the stream, as the API has
 # it): the component reads each reason back against its template and writes it again.
 REASON_WORDS = {
@@ -91,8 +110,13 @@ def _plural_marks() -> None:
     )
 
 
+def words(messages: tuple[str, ...]) -> dict[str, Any]:
+    """A component's `words` alone (the player, the transcript: no counted phrases)."""
+    return {"words": {m: _(m) for m in messages}}
+
+
 def data() -> dict[str, Any]:
-    """What a component needs to write its words: add it to the component's data."""
+    """What the board component needs to write its words: add it to its data."""
     return {
         "words": {m: _(m) for m in BOARD},
         "plurals": {one: [ngettext(one, other, 1), ngettext(one, other, 2)]

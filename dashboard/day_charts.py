@@ -116,14 +116,22 @@ def service_level_chart(rows: Sequence[Mapping[str, Any]], target: float) -> Any
         .mark_line(point=True)
         .encode(
             x=_x(),
-            y=alt.Y("service level:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-            tooltip=["time:O", alt.Tooltip("service level:Q", format=".0%")],
+            y=alt.Y(
+                "service level:Q",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%"),
+                title=_("service level"),
+            ),
+            tooltip=[
+                "time:O",
+                alt.Tooltip("service level:Q", format=".0%", title=_("service level")),
+            ],
         )
     )
     rule = (
         alt.Chart(pd.DataFrame({"target": [target]}))
         .mark_rule(strokeDash=[6, 4], color="#c62828")
-        .encode(y="target:Q")
+        .encode(y=alt.Y("target:Q", title=_("target")))
     )
     return alt.layer(line, rule).properties(
         height=HEIGHT,

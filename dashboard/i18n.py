@@ -23,9 +23,12 @@ them in its own order.
 from __future__ import annotations
 
 import gettext
+from collections.abc import Callable
+from contextvars import ContextVar
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 from babel.messages.mofile import write_mo
@@ -35,6 +38,10 @@ DOMAIN = "earpiece"
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("en", "ja")  # earpiece/roster.py SUPERVISOR_LANGUAGES and settings.LANGUAGES
 LANGUAGE_KEY = "earpiece_language"  # the reader's language, in the session's state
+# A language fixed for one call (`bound`): Streamlit calls a widget's format_func later,
+# outside this session's run (AppTest even from its own thread), where the session's state
+# may not be this one's.
+_FIXED: ContextVar[str | None] = ContextVar("earpiece_language", default=None)
 
 
 def catalogue_path(language: str) -> Path:
@@ -89,6 +96,9 @@ def use(language: str) -> None:
 
 def language() -> str:
     """This session's language; English before anyone signed in and outside Streamlit."""
+    fixed = _FIXED.get()
+    if fixed is not None:
+        return fixed
     try:
         chosen = st.session_state.get(LANGUAGE_KEY)
     except Exception:  # no script run (a unit test, a thread of our own): no session
@@ -102,6 +112,20 @@ def _(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(language()).ngettext(singular, plural, n)
+
+
+def bound(say: Callable[[Any], str]) -> Callable[[Any], str]:
+    """`say` (a widget's format_func) in the language of now, whenever it is called."""
+    chosen = language()
+
+    def said(value: Any) -> str:
+        token = _FIXED.set(chosen)
+        try:
+            return say(value)
+        finally:
+            _FIXED.reset(token)
+
+    return said
 
 
 def N_(message: str) -> str:

@@ -25,7 +25,7 @@ import streamlit as st
 
 from access.policy import Denied, may_run
 from access.principal import of_supervisor
-from dashboard import agent_cards, board, ui, words
+from dashboard import agent_cards, board, i18n, ui, words
 from dashboard.agent_cards import ALL, Card, state_label
 from dashboard.i18n import N_, _
 from dashboard.runtime import Unavailable
@@ -56,7 +56,7 @@ def activity_controls(page: ui.Page, card: Card, names: list[str]) -> None:
         activity = cols[0].selectbox(_("Activity"), names, key=f"act-{key}")
         if card.task_sid:
             when = cols[1].radio(_("When"), list(WHEN), key=f"when-{key}", horizontal=True,
-                                 format_func=lambda w: _(WHEN[w]))  # fmt: skip
+                                 format_func=i18n.bound(lambda w: _(WHEN[w])))  # fmt: skip
         else:
             # Not on a call: only "now" (a disabled radio's grey labels failed axe's contrast).
             when = "now"
@@ -220,9 +220,9 @@ def main() -> None:
     activities = sorted({c.state for c in cards} - set(STATES))
     left, right = st.columns(2)
     team = left.selectbox(_("Team"), [ALL, *teams], key="agents-team",
-                          format_func=lambda t: _(ALL) if t == ALL else t)  # fmt: skip
+                          format_func=i18n.bound(lambda t: _(ALL) if t == ALL else t))  # fmt: skip
     state = right.selectbox(_("State"), [ALL, *STATES, *activities], key="agents-state",
-                            format_func=state_label)  # fmt: skip
+                            format_func=i18n.bound(state_label))  # fmt: skip
     # A full run (the page opened, a filter changed) draws the cards' component with the
     # filters; from then on the browser redraws them from the queues stream by itself.
     new_stream(page)

@@ -32,7 +32,7 @@ def participants(conference: dict[str, Any], page: ui.Page) -> pd.DataFrame:
     rows = []
     for p in conference.get("participants") or ():
         rows.append(dict(zip(PEOPLE, (
-            p.get("label") or p.get("call_sid"),
+            words.who(p.get("label")) if p.get("label") else p.get("call_sid"),
             words.word(words.ROLES, p.get("role")),
             reading.number(page, p.get("number")),
             bool(p.get("muted")),

@@ -23,7 +23,7 @@ from archive.store import Review, ReviewSearch, Search
 from callbacks import recording_media
 from callbacks.history_api import reviews_csv
 from coach.rules import refusal
-from dashboard import reading, ui, words
+from dashboard import i18n, reading, ui, words
 from dashboard.i18n import N_, _, ngettext
 from dashboard.runtime import Unavailable
 from dashboard.text import highlighted, literal
@@ -71,9 +71,11 @@ def filters(page: ui.Page) -> Search:
     agent = row2[0].selectbox(_("Agent"), ["", *agents], key="h-agent",
                               format_func=lambda a: reading.agent(page, a))  # fmt: skip
     alert = row2[1].selectbox(_("Alert raised"), ALERTS, key="h-alert",
-                              format_func=lambda a: words.word(words.ALERTS, a))  # fmt: skip
+                              format_func=i18n.bound(lambda a: words.word(words.ALERTS, a)),
+                              )  # fmt: skip
     monitored = row2[2].selectbox(_("Monitored"), ["", "yes", "no"], key="h-monitored",
-                                  format_func=lambda m: words.word(YES_NO, m))  # fmt: skip
+                                  format_func=i18n.bound(lambda m: words.word(YES_NO, m)),
+                                  )  # fmt: skip
     longer = row2[3].number_input(_("At least (minutes)"), min_value=0, value=0, key="h-min")
     said = st.text_input(_("Words said on the call"), key="h-q", max_chars=200,
                          placeholder=_("cancel my account"))  # fmt: skip
@@ -271,7 +273,7 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
         marks = {
             c: MARKS[st.radio(literal(c), list(MARKS), horizontal=True, key=f"crit-{version}-{c}",
                               index=list(MARKS).index(MARK_NAMES.get(before.get(c), "N/A")),
-                              format_func=lambda m: _(MARK_WORDS[m]))]
+                              format_func=i18n.bound(lambda m: _(MARK_WORDS[m])))]
             for c in criteria
         }  # fmt: skip
         notes = st.text_area(_("Notes"), value=mine["notes"] if mine else "", max_chars=2000,

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from dashboard import agent_cards, day_charts, ui
+from dashboard import agent_cards, day_charts, i18n, ui
 from dashboard.i18n import _
 from dashboard.runtime import Unavailable
 from live import day as day_model
@@ -49,7 +49,7 @@ def main() -> None:
         return
     queues = sorted({r["queue"] for r in rows})
     queue = str(right.selectbox(_("Queue"), [day_charts.ALL_QUEUES, *queues], key="day-queue",
-                                format_func=day_charts.queue_label))  # fmt: skip
+                                format_func=i18n.bound(day_charts.queue_label)))  # fmt: skip
     st.caption(_("Half hours of {day} in {zone}; offered, answered and abandoned from "
                  "TaskRouter's events, handle time from the archive.")
                .format(day=day, zone=page.settings.timezone))  # fmt: skip

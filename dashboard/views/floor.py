@@ -11,7 +11,7 @@ import streamlit as st
 
 from coach.errors import CoachError
 from coach.rules import refusal
-from dashboard import board, listen, reading, ui
+from dashboard import board, i18n, listen, reading, ui
 from dashboard import cues as cues_module
 from dashboard.i18n import N_, _, ngettext
 from dashboard.runtime import Unavailable
@@ -125,12 +125,12 @@ def filters_sidebar(page: ui.Page) -> None:
         st.multiselect(_("Queue"), queues, key="f-queue", on_change=remember_filters,
                        placeholder=_("Choose options"))  # fmt: skip
         st.multiselect(_("State"), STATES, key="f-state", on_change=remember_filters,
-                       format_func=lambda v: _word(STATE_WORDS, v),
+                       format_func=i18n.bound(lambda v: _word(STATE_WORDS, v)),
                        placeholder=_("Choose options"))  # fmt: skip
         st.text_input(_("Agent"), key="f-agent", placeholder=_("search"),
                       on_change=remember_filters)  # fmt: skip
         st.selectbox(_("Order"), ORDER_NAMES, key="f-order", on_change=remember_filters,
-                     format_func=lambda v: _word(ORDER_WORDS, v))  # fmt: skip
+                     format_func=i18n.bound(lambda v: _word(ORDER_WORDS, v)))  # fmt: skip
         st.selectbox(_("Rows"), LIMITS, key="f-limit", on_change=remember_filters)
         st.multiselect(
             _("Columns"),
@@ -138,7 +138,7 @@ def filters_sidebar(page: ui.Page) -> None:
             key="f-cols",
             on_change=save_board_prefs,
             help=_("Agent and State always show; kept for you"),
-            format_func=_,
+            format_func=i18n.bound(_),
             placeholder=_("Choose options"),
         )
 
@@ -244,7 +244,9 @@ def follow_sidebar(page: ui.Page) -> None:
         chosen = st.selectbox(
             _("Join this agent's next calls, listening"), options,
             index=options.index(following) if following in options else 0, key="follow",
-            format_func=lambda a: _("nobody") if a == "nobody" else reading.agent(page, a),
+            format_func=i18n.bound(
+                lambda a: _("nobody") if a == "nobody" else reading.agent(page, a)
+            ),
         )  # fmt: skip
     wanted = None if chosen == "nobody" else chosen
     if wanted != following:

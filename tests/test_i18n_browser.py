@@ -144,16 +144,17 @@ def signed_in(browser: Browser, demo: Demo, who: str, locale: str, first: str) -
     return page
 
 
-def visit(page: Page, demo: Demo, language: str, paths: dict[str, str], ready: dict[str, str],
+def visit(page: Page, demo: Demo, language: str, paths: dict[str, str],
           words: set[str]) -> dict[str, list[str]]:  # fmt: skip
-    """Every page of `paths`, each once drawn (its `ready` text, the live parts a moment
-    after): the catalogue's `words` each still shows."""
+    """Every page of `paths`, each once drawn (its READY part shown, no placeholder of a
+    part still running left): the catalogue's `words` each still shows."""
     found: dict[str, list[str]] = {}
     for name, path in paths.items():
         page.goto(demo.base + path)
-        expect(page.get_by_text(ready[name], exact=True).first).to_be_visible(timeout=FIRST_LOAD_MS)
+        expect(page.locator(READY[name]).first).to_be_attached(timeout=FIRST_LOAD_MS)
         page.wait_for_load_state("networkidle")
-        page.wait_for_timeout(2500)  # the components' streams drawn
+        expect(page.locator("[data-testid=stSkeleton]")).to_have_count(0, timeout=FIRST_LOAD_MS)
+        page.wait_for_timeout(1500)  # what a last rerun redraws
         page.screenshot(path=artifact(f"i18n-{language}-{name}.png"), full_page=True)
         text = page.evaluate(PAGE_TEXT, DATA)
         for phrase in PHRASES:
@@ -169,25 +170,25 @@ def every_page(demo: Demo) -> dict[str, str]:
     return {**PAGES, "call": f"/call?sid={call['conference_sid']}"}
 
 
-# A heading or label each page draws once it is drawn, in each language.
-READY_JA = {"floor": "フロア", "queues": "キュー", "agents": "エージェント", "day": "日次",
-            "calls": "通話履歴", "audit": "監査ログ", "wallboard": "本日の応答",
-            "call": "タイムライン"}  # fmt: skip
-READY_EN = {"floor": "Floor", "queues": "Queues", "agents": "Agents", "day": "Day",
-            "calls": "Calls", "audit": "Audit", "wallboard": "answered today",
-            "call": "Timeline"}  # fmt: skip
+# What each page draws last, once its live parts have their data (the same in each language).
+READY = {
+    "floor": ".ep-board[data-version]", "queues": ".ep-qtile, .ep-empty", "agents": ".ep-card",
+    "day": "[data-testid=stExpander]", "calls": "[data-testid=stDataFrame]",
+    "audit": "[data-testid=stDownloadButton]", "wallboard": ".ep-wtotal",
+    "call": ".ep-tx-state",
+}  # fmt: skip
 
 
 def test_a_japanese_supervisor_reads_every_page_in_japanese(demo: Demo, browser: Browser) -> None:
     page = signed_in(browser, demo, "ken", "en-US", "通話中")  # the roster's language wins
-    found = visit(page, demo, "ja", every_page(demo), READY_JA, english_words())
+    found = visit(page, demo, "ja", every_page(demo), english_words())
     assert found == {}, f"English left on Japanese pages: {found}"
     page.context.close()
 
 
 def test_an_english_supervisor_reads_every_page_in_english(demo: Demo, browser: Browser) -> None:
     page = signed_in(browser, demo, "mina", "en-US", "Live calls")
-    found = visit(page, demo, "en", every_page(demo), READY_EN, japanese_words())
+    found = visit(page, demo, "en", every_page(demo), japanese_words())
     assert found == {}, f"Japanese words on English pages: {found}"
     expect(page.get_by_role("link", name="Floor")).to_be_visible()
     page.context.close()

@@ -80,6 +80,13 @@ function alertWords(text) {
   return text.split(" · ").map((code) => t(code)).join(" · ");
 }
 
+// "customer: …" (live/board.py `said`): the speaker is Earpiece's word, the rest theirs.
+function saidWords(text) {
+  const found = /^(customer|agent): /.exec(text || "");
+  if (!found) return text || "";
+  return `${t(found[1] === "customer" ? "Customer" : "Agent")}: ${text.slice(found[0].length)}`;
+}
+
 const SILENCE_SHOWN_SECONDS = 5; // a shorter silence is a pause, not worth a cell
 const TICK_MS = 1000;
 const MAX_BACKOFF_MS = 30000; // between attempts to reach a floor that does not answer
@@ -358,7 +365,7 @@ class Board {
       team: row.team, queue: row.queue, customer: row.customer,
       state: row.state in STATE_WORDS ? t(STATE_WORDS[row.state]) : row.state,
       holds: row.holds ? String(row.holds) : "", monitoring: row.monitoring,
-      speaking: row.speaking, talk: row.talk, alerts: alertWords(row.alerts), said: row.said || "",
+      speaking: row.speaking, talk: row.talk, alerts: alertWords(row.alerts), said: saidWords(row.said),
       score: String(row.score), why: why(row.why),
     };
     COLUMNS.forEach(([name], i) => {

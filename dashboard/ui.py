@@ -255,7 +255,7 @@ def sign_in_form(current: Settings, rt: Runtime) -> Supervisor | None:
                 return None
             outcome = rt.run(rt.signin.attempt(ident, password, client_address()), timeout=30)
             if outcome.who is None:
-                st.error(outcome.message)
+                st.error(words.signin(outcome.message, outcome.locked))
                 return None
     place.empty()
     _start(rt, outcome.who)
@@ -330,7 +330,7 @@ def act(page: Page, done: str, work: Callable[[], Any]) -> None:
     try:
         page.runtime.run(work())
     except CoachError as exc:
-        flash("error", exc.message)
+        flash("error", words.error(exc.code, exc.message))
     except Unavailable as exc:
         flash("error", str(exc))
     else:

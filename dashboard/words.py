@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from access.signin import WRONG
+from coach.actions import MAX_CARD_CHARS
 from coach.rules import NO_AGENT
 from dashboard.i18n import N_, _
 from earpiece.roster import Supervisor
@@ -143,3 +145,59 @@ def run_refusal(who: Supervisor, team: str | None, reason: str | None) -> str | 
     return _("{name} is {role}: only the team's lead and managers run the floor").format(
         name=who.id, role=word(SUPERVISOR_ROLES, who.role)
     )
+
+
+# coach/'s refusals by their code (coach/errors.py CoachError): the English message names
+# the specifics; another language says what the code means.
+ERRORS = {
+    "unknown-conference": N_("This call is not on the floor (it may have ended)."),
+    "bad-body": N_("Earpiece did not understand the request."),
+    "not-allowed": N_("You may not do this on this call."),
+    "not-monitoring": N_("You are not on this call."),
+    "bad-activity": N_("TaskRouter has no such activity."),
+    "conference-ended": N_("The call has ended."),
+    "call-ended": N_("The call has ended."),
+    "unknown-call": N_("No such call is on the floor."),
+    "not-applied": N_("Twilio did not apply the change: try again."),
+    "unknown-supervisor": N_("This supervisor is not on the roster."),
+    "unknown-agent": N_("This agent is not on the roster."),
+    "bad-mode": N_("No such mode."),
+    "bad-card": N_("A card is 1 to {chars} characters."),
+    "task-moved": N_("The agent's task changed meanwhile: look again."),
+    "not-an-agent": N_("That leg is not an agent's."),
+    "no-taskrouter": N_("This floor has no TaskRouter Workspace."),
+    "no-task": N_("The agent holds no task to complete."),
+    "no-customer": N_("No customer is on this call."),
+    "no-agent": N_("No agent is on this call."),
+    "media-streams-unavailable": N_("Twilio offers Media Streams only in US1, IE1 and AU1."),
+    "busy-elsewhere": N_("You are on another call: leave it first."),
+    "unknown-leg": N_("That leg is not on this call."),
+}
+_TWILIO = N_("Twilio refused the request ({code}).")
+SIGNIN = {
+    WRONG: N_("Unknown supervisor or wrong password."),
+    "Sign-in is busy; try again in a few seconds.": N_(
+        "Sign-in is busy; try again in a few seconds."
+    ),
+}
+_LOCKED = N_("Too many failed sign-ins: try again in a moment.")
+
+
+def error(code: str, message: str) -> str:
+    """A refusal of coach/ in the reader's words: in English its own message (it names the
+    specifics), in another language what its code means."""
+    general = ERRORS.get(code) or (_TWILIO if code.startswith("twilio-") else None)
+    if general is None:
+        return message
+    values = {"code": code.removeprefix("twilio-"), "chars": MAX_CARD_CHARS}
+    said = _(general).format(**values)
+    return message if said == general.format(**values) else said
+
+
+def signin(message: str, locked: bool) -> str:
+    """access/signin.py's answer in the reader's words (English: as it was written)."""
+    general = _LOCKED if locked else SIGNIN.get(message)
+    if general is None:
+        return message
+    said = _(general)
+    return message if said == general else said

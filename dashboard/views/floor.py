@@ -13,6 +13,7 @@ from coach.errors import CoachError
 from coach.rules import refusal
 from dashboard import board, i18n, listen, reading, ui
 from dashboard import cues as cues_module
+from dashboard import words as said_words
 from dashboard.i18n import N_, _, ngettext
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
@@ -252,8 +253,10 @@ def follow_sidebar(page: ui.Page) -> None:
     if wanted != following:
         try:
             rt.run(rt.services.coach.follow(page.who.id, wanted))
-        except (CoachError, Unavailable) as exc:
-            st.sidebar.error(literal(getattr(exc, "message", exc)))
+        except CoachError as exc:
+            st.sidebar.error(literal(said_words.error(exc.code, exc.message)))
+        except Unavailable as exc:
+            st.sidebar.error(literal(exc))
 
 
 def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:

@@ -616,7 +616,7 @@ class QueueBoard {
       const bad = q.alerts.includes("long-wait") || q.alerts.includes("service-level");
       tile.classList.toggle("ep-bad", bad);
       tile.classList.toggle("ep-warn", !bad && q.alerts.includes("routing-stuck"));
-      tile.title = q.alerts.join(", ");
+      tile.title = q.alerts.map((a) => t(a)).join(", ");
       tile.append(el("div", "ep-qname", q.name));
       // Why the tile is red or amber, written on it (a TV has no tooltip).
       const why = q.alerts.map((a) => (ALERT_WHY[a] ? t(ALERT_WHY[a]) : a)).join(" · ");
@@ -821,7 +821,7 @@ class AgentCards {
       if (a.conference_sid) {
         card.append(el("br"), document.createTextNode(t("call {sid}", {sid: a.conference_sid.slice(-8)})));
       }
-      if (a.alerts.length) card.append(el("br"), el("span", "a", a.alerts.join(", ")));
+      if (a.alerts.length) card.append(el("br"), el("span", "a", a.alerts.map((code) => t(code)).join(", ")));
       const p = a.pending_change;
       if (p) {
         const text = p.error ? t("after-call change failed: {error}", {error: p.error})

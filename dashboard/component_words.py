@@ -121,7 +121,8 @@ def data() -> dict[str, Any]:
         "words": {m: _(m) for m in BOARD},
         "plurals": {one: [ngettext(one, other, 1), ngettext(one, other, 2)]
                     for one, other in PLURALS},
-        # The English template as live/attention.py writes it, and its translation.
+        # The English template as live/attention.py writes it, and its translation: none
+        # for an English reader, whose board shows the stream's text as it is.
         "reasons": [[REASONS[code], _(said)] for code, said in REASON_WORDS.items()
-                    if code in REASONS],
+                    if code in REASONS and _(said) != said],
     }  # fmt: skip

@@ -114,3 +114,11 @@ def test_the_browser_picks_a_language_earpiece_has() -> None:
     assert i18n.choose(None, "ja-JP", "en") == "ja"  # then the browser
     assert i18n.choose(None, "de-DE", "ja") == "ja"  # then EARPIECE_LANGUAGE
     assert i18n.choose(None, None, "xx") == "en"
+
+
+def test_the_why_templates_are_live_attentions_own() -> None:
+    """The board reads the stream's English reasons back against these templates: the two
+    must be one text, or a reason would reach a Japanese board in English."""
+    from live.attention import REASONS
+
+    assert dict(REASONS) == component_words.REASON_WORDS

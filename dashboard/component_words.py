@@ -8,8 +8,10 @@ A component looks each English label up in `words` (dashboard/board_component/bo
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
+from dashboard import i18n
 from dashboard.i18n import N_, _, ngettext
 from live.attention import REASONS
 
@@ -112,11 +114,22 @@ def _plural_marks() -> None:
 
 def words(messages: tuple[str, ...]) -> dict[str, Any]:
     """A component's `words` alone (the player, the transcript: no counted phrases)."""
-    return {"words": {m: _(m) for m in messages}}
+    return _words(messages, i18n.language())
 
 
 def data() -> dict[str, Any]:
-    """What the board component needs to write its words: add it to its data."""
+    """What the board component needs to write its words: add it to its data (made once
+    per language: the same for every run; nobody changes it, Streamlit only sends it)."""
+    return _data(i18n.language())
+
+
+@lru_cache(maxsize=16)
+def _words(messages: tuple[str, ...], language: str) -> dict[str, Any]:
+    return {"words": {m: _(m) for m in messages}}
+
+
+@lru_cache(maxsize=len(i18n.LANGUAGES))
+def _data(language: str) -> dict[str, Any]:
     return {
         "words": {m: _(m) for m in BOARD},
         "plurals": {one: [ngettext(one, other, 1), ngettext(one, other, 2)]

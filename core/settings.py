@@ -684,7 +684,8 @@ class Settings:
         "EARPIECE_LANGUAGE",
         _language,
         "en",
-        "`en` or `ja`: the dashboard's language for a supervisor without a roster `language`",
+        "`en` or `ja`: the dashboard's words and times for a supervisor without a roster "
+        "`language` whose browser asks for neither",
         example="ja",
     )
     country: str | None = setting(

@@ -17,10 +17,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dashboard.i18n import N_, _
 from live.roster import Supervisor
 
 Json = dict[str, Any]
-ALL = "All"
+ALL = N_("All")  # a filter's value; shown in the reader's words
+# The states a card is in that are Earpiece's words (the rest are TaskRouter activities'
+# names, as the Workspace names them: shown as they are).
+STATES = {"on a call": N_("on a call"), "wrap-up": N_("wrap-up"), "available": N_("available")}
+
+
+def state_label(state: str) -> str:
+    """A card's state or filter value in the reader's words (an activity's name as it is)."""
+    if state == ALL:
+        return _(ALL)
+    return _(STATES[state]) if state in STATES else state
 
 
 @dataclass(frozen=True)

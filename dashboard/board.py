@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from core import tickets
-from dashboard import ui
+from dashboard import component_words, ui
 from dashboard.runtime import Unavailable
 from live.board import Filters
 
@@ -63,7 +63,7 @@ def call_url(feed_url: str, ticket: str, sid: str) -> str:
 
 def place(page: ui.Page) -> dict[str, str]:
     """The floor's clock for a browser component: its zone and the reader's language."""
-    return {"zone": page.settings.timezone, "lang": page.who.language or page.settings.language}
+    return {"zone": page.settings.timezone, "lang": page.language}
 
 
 def show(
@@ -79,7 +79,8 @@ def show(
     hidden: list[str] | None = None,
 ) -> None:
     data = {"url": url, "ticket": ticket, "me_key": me_key, "help_key": help_key,
-            "selected": selected, "clock": clock, "hidden": hidden or []}  # fmt: skip
+            "selected": selected, "clock": clock, "hidden": hidden or [],
+            **component_words.data()}  # fmt: skip
     _mount(key=KEY, data=data, on_select_change=on_select, on_refresh_change=on_refresh)
 
 
@@ -99,7 +100,8 @@ def show_queues(
     agent, with Listen on the calls of `teams`: None for every team). `options`: a
     wallboard's (dashboard/views/wallboard.py)."""
     data = {"mode": "wallboard" if wall else "queues", "url": url, "ticket": ticket,
-            "clock": clock, "teams": teams, **(options or {})}  # fmt: skip
+            "clock": clock, "teams": teams, **(options or {}),
+            **component_words.data()}  # fmt: skip
     _mount(key=QUEUES_KEY, data=data, on_listen_change=on_listen, on_refresh_change=on_refresh)
 
 
@@ -113,14 +115,14 @@ def show_agent_cards(
     """The Agents page's cards, drawn by the browser from the queues stream (issue 27):
     `teams` the ones the supervisor sees (None: all), `team` and `state` the page's filters."""
     data = {"mode": "agents", "url": url, "ticket": ticket, "teams": teams, "team": team,
-            "state": state}  # fmt: skip
+            "state": state, **component_words.data()}  # fmt: skip
     _mount(key=AGENTS_KEY, data=data, on_refresh_change=on_refresh)
 
 
 def watch_call(*, url: str, ticket: str, on_refresh: Callable[[], None]) -> None:
     """Mount the component in its call mode: it draws nothing but a note while it
     reconnects, and asks for a rerun (trigger "refresh") when the call changes."""
-    data = {"mode": "call", "url": url, "ticket": ticket}
+    data = {"mode": "call", "url": url, "ticket": ticket, **component_words.data()}
     _mount(key=CALL_KEY, data=data, on_refresh_change=on_refresh)
 
 

@@ -14,6 +14,7 @@ import streamlit as st
 
 from access.alert_policy import CueLog, actionable
 from dashboard import ui
+from dashboard.i18n import _
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
 from live.board import asking_for_help, phrase_alerts
@@ -43,11 +44,13 @@ def floor_cues(
     news = _news(page, [*help_cues, *said])
     for cue in news:
         if cue.get("phrase") is None:
-            st.toast(f"**{literal(cue.get('agent') or 'An agent')}** asks for help",
+            agent = literal(cue.get("agent") or _("An agent"))
+            st.toast(_("**{agent}** asks for help").format(agent=agent),
                      icon=":material/sos:", duration="long")  # fmt: skip
         else:
-            st.toast(f"“{literal(cue['phrase'])}” on **{literal(cue['agent'] or 'a call')}**'s"
-                     " call", icon=":material/campaign:", duration="long")  # fmt: skip
+            phrase, agent = literal(cue["phrase"]), literal(cue["agent"] or _("a call"))
+            st.toast(_("“{phrase}” on **{agent}**'s call").format(phrase=phrase, agent=agent),
+                     icon=":material/campaign:", duration="long")  # fmt: skip
     if news:
         st.html(f'<audio autoplay src="{ui.CHIME}" style="display:none"></audio>')
     return asking, said

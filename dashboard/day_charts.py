@@ -14,8 +14,31 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-ALL_QUEUES = "All queues"
+from dashboard import agent_cards
+from dashboard.i18n import N_, _
+
+ALL_QUEUES = N_("All queues")  # the choice's value; shown in the reader's words
 HEIGHT = 200
+# The day's figures (live/day.py's Slot JSON) as the table under the charts heads them.
+FIGURES = {
+    "time": N_("time"), "queue": N_("queue"), "offered": N_("offered"),
+    "answered": N_("answered"), "abandoned": N_("abandoned"),
+    "answered_in_sl": N_("answered within target"), "wait_seconds": N_("wait (s)"),
+    "archived_calls": N_("archived calls"), "handle_seconds": N_("handle (s)"),
+    "service_level": N_("service level"), "service_level_target": N_("target"),
+    "below_target": N_("below target"), "average_answer_seconds": N_("average answer (s)"),
+    "average_handle_seconds": N_("average handle (s)"), "slot": N_("slot"),
+}  # fmt: skip
+
+
+def queue_label(queue: str) -> str:
+    return _(ALL_QUEUES) if queue == ALL_QUEUES else queue
+
+
+def in_words(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The rows as the table shows them: headed in the reader's words, "All queues" too."""
+    table = pd.DataFrame([{**r, "queue": queue_label(str(r.get("queue")))} for r in rows])
+    return table.rename(columns={k: _(v) for k, v in FIGURES.items()})
 
 
 def combine(rows: Sequence[Mapping[str, Any]], queue: str) -> list[dict[str, Any]]:
@@ -60,8 +83,9 @@ def _x() -> alt.X:
 
 
 def volume_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
+    whats = [_(FIGURES[w]) for w in ("offered", "answered", "abandoned")]
     long = [
-        {"time": r["time"], "what": what, "calls": r[what]}
+        {"time": r["time"], "what": _(FIGURES[what]), "calls": r[what]}
         for r in rows
         for what in ("offered", "answered", "abandoned")
     ]
@@ -70,11 +94,11 @@ def volume_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
         .mark_line(point=True)
         .encode(
             x=_x(),
-            y=alt.Y("calls:Q", title="calls"),
-            color=alt.Color("what:N", title=None, sort=["offered", "answered", "abandoned"]),
+            y=alt.Y("calls:Q", title=_("calls")),
+            color=alt.Color("what:N", title=None, sort=whats),
             tooltip=["time:O", "what:N", "calls:Q"],
         )
-        .properties(height=HEIGHT, title="Offered, answered, abandoned per half hour")
+        .properties(height=HEIGHT, title=_("Offered, answered, abandoned per half hour"))
     )
 
 
@@ -92,17 +116,26 @@ def service_level_chart(rows: Sequence[Mapping[str, Any]], target: float) -> Any
         .mark_line(point=True)
         .encode(
             x=_x(),
-            y=alt.Y("service level:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-            tooltip=["time:O", alt.Tooltip("service level:Q", format=".0%")],
+            y=alt.Y(
+                "service level:Q",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%"),
+                title=_("service level"),
+            ),
+            tooltip=[
+                "time:O",
+                alt.Tooltip("service level:Q", format=".0%", title=_("service level")),
+            ],
         )
     )
     rule = (
         alt.Chart(pd.DataFrame({"target": [target]}))
         .mark_rule(strokeDash=[6, 4], color="#c62828")
-        .encode(y="target:Q")
+        .encode(y=alt.Y("target:Q", title=_("target")))
     )
     return alt.layer(line, rule).properties(
-        height=HEIGHT, title=f"Service level against its target ({target:.0%})"
+        height=HEIGHT,
+        title=_("Service level against its target ({target})").format(target=f"{target:.0%}"),
     )
 
 
@@ -111,8 +144,8 @@ def times_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
         {"time": r["time"], "what": label, "seconds": r[key]}
         for r in rows
         for key, label in (
-            ("average_answer_seconds", "average answer"),
-            ("average_handle_seconds", "average handle"),
+            ("average_answer_seconds", _("average answer")),
+            ("average_handle_seconds", _("average handle")),
         )
         if r[key] is not None
     ]
@@ -121,11 +154,11 @@ def times_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
         .mark_line(point=True)
         .encode(
             x=_x(),
-            y=alt.Y("seconds:Q", title="seconds"),
+            y=alt.Y("seconds:Q", title=_("seconds")),
             color=alt.Color("what:N", title=None),
             tooltip=["time:O", "what:N", "seconds:Q"],
         )
-        .properties(height=HEIGHT, title="Average answer and handle time")
+        .properties(height=HEIGHT, title=_("Average answer and handle time"))
     )
 
 
@@ -133,7 +166,7 @@ def team_activity_chart(cards: Iterable[Any]) -> Any:
     """Agents by what they do now (on a call, wrap-up, available, or their activity), per team."""
     counts: dict[tuple[str, str], int] = {}
     for card in cards:
-        key = (card.team or "no team", card.state)
+        key = (card.team or _("no team"), agent_cards.state_label(card.state))
         counts[key] = counts.get(key, 0) + 1
     data = pd.DataFrame(
         [{"team": t, "state": s, "agents": n} for (t, s), n in counts.items()],
@@ -144,13 +177,13 @@ def team_activity_chart(cards: Iterable[Any]) -> Any:
         .mark_bar()
         .encode(
             y=alt.Y("team:N", title=None),
-            x=alt.X("agents:Q", stack=True),
+            x=alt.X("agents:Q", stack=True, title=_("agents")),
             color=alt.Color("state:N", title=None),
             tooltip=["team:N", "state:N", "agents:Q"],
         )
         .properties(
             height=max(80, 28 * len({t for t, _ in counts})),
-            title="Agents by activity, per team (now)",
+            title=_("Agents by activity, per team (now)"),
         )
     )
 

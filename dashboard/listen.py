@@ -28,7 +28,8 @@ import streamlit as st
 from access.policy import hear_refusal
 from access.principal import of_supervisor
 from core import tickets
-from dashboard import board, ui
+from dashboard import board, component_words, ui, words
+from dashboard.i18n import _
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
 
@@ -54,15 +55,18 @@ def audio_url(feed_url: str, sid: str, ticket: str) -> str:
 def refusal(page: ui.Page, conference: Mapping[str, Any]) -> str | None:
     """Why this supervisor may not hear this call in the browser, or None."""
     if not page.runtime.services.media.available:
-        return "Twilio offers Media Streams only in US1, IE1 and AU1: Listen rings your phone"
+        return _("Twilio offers Media Streams only in US1, IE1 and AU1: Listen rings your phone")
     if conference.get("state") == "ended":
-        return "the call has ended"
+        return _("the call has ended")
     principal = of_supervisor(page.who, "session", page.session)
-    return hear_refusal(principal, page.runtime.roster, conference.get("team"))
+    team = conference.get("team")
+    return words.mode_refusal(
+        page.who, "listen", team, hear_refusal(principal, page.runtime.roster, team)
+    )
 
 
 def _label(conference: Mapping[str, Any]) -> str:
-    return f"{conference.get('agent') or 'No agent yet'} · {conference.get('team') or '—'}"
+    return f"{conference.get('agent') or _('No agent yet')} · {conference.get('team') or '—'}"
 
 
 def _ticket(page: ui.Page, sid: str) -> str | None:
@@ -96,28 +100,32 @@ def control(page: ui.Page, conference: Mapping[str, Any], key: str) -> None:
     heard = [e for e in ears() if e["sid"] == sid]
     reason = refusal(page, conference)
     if reason is None and heard:
-        reason = "you hear this call in the browser (the player above)"
+        reason = _("you hear this call in the browser (the player above)")
     if reason is None and len(ears()) >= MAX_CALLS:
-        reason = f"you hear {MAX_CALLS} calls: remove one from the player first"
+        reason = _("you hear {count} calls: remove one from the player first").format(
+            count=MAX_CALLS
+        )
     columns = st.columns([1, 2])
     # on_click: the call is added before the page's run, so the player above draws it.
     columns[0].button(
-        "Listen in browser", key=f"{key}-browser", icon=":material/headphones:",
+        _("Listen in browser"), key=f"{key}-browser", icon=":material/headphones:",
         disabled=reason is not None, on_click=_add, args=(page, sid, _label(conference)),
-        help=reason or "Hear this call here, with no phone (listen-only)",
+        help=reason or _("Hear this call here, with no phone (listen-only)"),
     )  # fmt: skip
     try:
         others = page.runtime.run(page.runtime.services.media.ears(sid))
     except Unavailable:
         others = []
     if others:
-        columns[1].caption("Hearing in the browser: " + literal(", ".join(others)))
+        columns[1].caption(
+            _("Hearing in the browser: {who}").format(who=literal(", ".join(others)))
+        )
 
 
 def _add(page: ui.Page, sid: str, label: str) -> None:
     entry = _entry(page, sid, label)
     if entry is None:
-        ui.flash("error", "The floor is out of reach: try again in a moment.")
+        ui.flash("error", _("The floor is out of reach: try again in a moment."))
         return
     st.session_state[EARS] = [*[e for e in ears() if e["sid"] != sid], entry][-MAX_CALLS:]
     st.session_state.pop(SCAN, None)
@@ -178,11 +186,11 @@ def player(page: ui.Page, floor: Mapping[str, Mapping[str, Any]] | None = None) 
         ):
             scan["entry"] = _entry(page, scan["entry"]["sid"], scan["entry"]["label"])
     if floor is not None and page.runtime.services.media.available:
-        scanning = st.toggle("Scan", key="listen-scan-on",
-                             help="Hear each call of the Floor's filter in turn")  # fmt: skip
+        scanning = st.toggle(_("Scan"), key="listen-scan-on",
+                             help=_("Hear each call of the Floor's filter in turn"))  # fmt: skip
         seconds = st.session_state.get("listen-scan-seconds", 10)
         if scanning:
-            seconds = st.select_slider("Seconds a call", SCAN_SECONDS, value=seconds,
+            seconds = st.select_slider(_("Seconds a call"), SCAN_SECONDS, value=seconds,
                                        key="listen-scan-seconds")  # fmt: skip
         scan = state.get(SCAN)
         if scanning and not isinstance(scan, dict):
@@ -202,5 +210,6 @@ def player(page: ui.Page, floor: Mapping[str, Mapping[str, Any]] | None = None) 
         calls, scanned = ears(), None
     if not calls and scanned is None:
         return
-    _mount(key=KEY, data={"calls": calls, "scan": scanned}, on_ticket_change=_on_ticket,
+    data = {"calls": calls, "scan": scanned, **component_words.words(component_words.LISTEN)}
+    _mount(key=KEY, data=data, on_ticket_change=_on_ticket,
            on_remove_change=_on_remove, on_next_change=_on_next)  # fmt: skip

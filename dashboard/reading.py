@@ -1,10 +1,11 @@
 """How the signed-in supervisor reads the floor: its clock, their language, numbers and names.
 
 A page asks here and never formats a time, a number or a name itself: times in the
-floor's zone (EARPIECE_TIMEZONE) and the reader's language (their roster `language`,
-else EARPIECE_LANGUAGE) through core/floor_clock.py; customers' numbers whole or
-masked by the one rule (access/policy.py `sees_full_numbers`) and written for the
-floor's country (core/phone.py); agents by their roster names (live/names.py).
+floor's zone (EARPIECE_TIMEZONE) and the reader's language (dashboard/i18n.py: their
+roster `language`, else the browser's, else EARPIECE_LANGUAGE) through
+core/floor_clock.py; customers' numbers whole or masked by the one rule
+(access/policy.py `sees_full_numbers`) and written for the floor's country
+(core/phone.py); agents by their roster names (live/names.py).
 Plain functions of a `Page`, so the pages stay UI only.
 """
 
@@ -22,7 +23,7 @@ from live import names
 
 
 def clock(page: Page) -> FloorClock:
-    return FloorClock(page.settings.timezone, page.who.language or page.settings.language)
+    return FloorClock(page.settings.timezone, page.language)
 
 
 def full_numbers(page: Page) -> bool:

@@ -29,6 +29,7 @@ from access.sessions import SessionStore
 from access.signin import SignIn
 from core.redis_client import resolve
 from core.settings import Settings
+from dashboard.i18n import _
 from live import roster as roster_module
 from live.model import Json
 from live.roster import Roster
@@ -83,10 +84,14 @@ class Runtime:
         try:
             return future.result(timeout)
         except (RedisError, OSError) as exc:
-            raise Unavailable(f"Redis is unreachable ({type(exc).__name__}: {exc})") from None
+            raise Unavailable(
+                _("Redis is unreachable ({error})").format(error=f"{type(exc).__name__}: {exc}")
+            ) from None
         except concurrent.futures.TimeoutError:
             future.cancel()
-            raise Unavailable(f"Redis did not answer within {timeout:g} s") from None
+            raise Unavailable(
+                _("Redis did not answer within {seconds} s").format(seconds=f"{timeout:g}")
+            ) from None
 
     def floor(self, max_age_seconds: float) -> Snapshot:
         """The live conferences, no older than `max_age_seconds` (shared by all sessions)."""

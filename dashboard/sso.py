@@ -25,6 +25,7 @@ from typing import Any
 from access.oidc_identity import verified
 from core.private_files import private_dir
 from core.settings import Settings
+from dashboard.i18n import _
 
 SECRETS_NAME = "dashboard-secrets.toml"
 
@@ -68,10 +69,12 @@ def secrets_file(settings: Settings) -> Path | None:
 def refusal(claims: Mapping[str, Any]) -> str:
     """Why an identity the provider signed in opens no session, for the sign-in form."""
     email = claims.get("email")
-    name = email if isinstance(email, str) and email else "This account"
+    name = email if isinstance(email, str) and email else _("This account")
     if not verified(claims, "email"):
-        return f"{name}: the provider has not verified this email, so it names nobody here."
-    return f"{name} is not a supervisor on the roster."
+        return _(
+            "{name}: the provider has not verified this email, so it names nobody here."
+        ).format(name=name)
+    return _("{name} is not a supervisor on the roster.").format(name=name)
 
 
 def fresh(issued_at: object, signed_out_at: float | None, max_age_seconds: float) -> bool:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from dashboard import board, ui
+from dashboard import board, component_words, ui
 
 ASSETS = Path(__file__).parent / "transcript_component"
 KEY = "call-transcript"
@@ -56,5 +56,6 @@ def show(page: ui.Page, sid: str, on_change: Callable[[], None] = on_refresh) ->
         "url": state.get("tx-url", ""),
         "ticket": state.get("tx-ticket", ""),
         "clock": board.place(page),
+        **component_words.words(component_words.TRANSCRIPT),
     }
     _mount(key=KEY, data=data, on_refresh_change=on_change)

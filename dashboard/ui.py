@@ -1,5 +1,5 @@
 """What every page shares: the process's runtime, the signed-in supervisor, the
-action buttons and the banners. Rules are asked of access.modes and live/;
+action buttons and the banners. Rules are asked of coach.rules and live/;
 nothing here decides who may do what."""
 
 from __future__ import annotations
@@ -24,15 +24,17 @@ from access.policy import words_scope as policy_words_scope
 from access.principal import of_supervisor
 from core.settings import SettingError, Settings, load
 from core.twilio_errors import CoachError
-from dashboard import REQUIRED, session_cookie, sso
+from dashboard import REQUIRED, session_cookie, sso, words
+from dashboard.i18n import N_, _
 from dashboard.runtime import Runtime, Unavailable, make
 from dashboard.text import literal
 from live.roster import Supervisor
 
 RETRY_SECONDS = 3.0
 
-LABELS = {"listen": "Listen", "whisper": "Whisper", "barge": "Barge"}
-NOW = {"listen": "Listening", "whisper": "Whispering", "barge": "Barging"}
+# Marked N_: translated where drawn (dashboard/i18n.py).
+LABELS = {"listen": N_("Listen"), "whisper": N_("Whisper"), "barge": N_("Barge")}
+NOW = {"listen": N_("Listening"), "whisper": N_("Whispering"), "barge": N_("Barging")}
 # Material icons ship with Streamlit: no emoji font needed on the supervisor's machine.
 ICONS = {
     "listen": ":material/hearing:",
@@ -43,9 +45,9 @@ ICONS = {
 # Letters, as Flex's and Genesys's agent desktops use them; "C" and "R" are Streamlit's own.
 SHORTCUTS = {"listen": "L", "whisper": "W", "barge": "B", "leave": "X"}
 HELP = {
-    "listen": "Join muted: you hear the call, nobody hears you",
-    "whisper": "Only the agent hears you (coaching)",
-    "barge": "Everyone on the call hears you",
+    "listen": N_("Join muted: you hear the call, nobody hears you"),
+    "whisper": N_("Only the agent hears you (coaching)"),
+    "barge": N_("Everyone on the call hears you"),
 }
 
 
@@ -58,13 +60,14 @@ class Page:
     runtime: Runtime
     who: Supervisor
     session: str | None = None  # the session's key: a stream it opens ends with it
+    language: str = "en"  # the reader's (dashboard/i18n.py): their words and their clock
 
 
 def current() -> Page:
     """The page context app.py set for this run (settings, runtime, signed-in supervisor)."""
     page = st.session_state.get(PAGE_KEY)
     if not isinstance(page, Page):
-        st.error("Open the dashboard from its start page to sign in.")
+        st.error(_("Open the dashboard from its start page to sign in."))
         st.stop()
     return page
 
@@ -79,7 +82,7 @@ def _runtime(_settings: Settings, key: str) -> Runtime:
 def stop_with_error(message: str, retry: bool) -> NoReturn:
     st.error(literal(message), icon=":material/warning:")
     if retry:
-        st.caption(f"Trying again every {RETRY_SECONDS:g} s …")
+        st.caption(_("Trying again every {seconds} s …").format(seconds=f"{RETRY_SECONDS:g}"))
         time.sleep(RETRY_SECONDS)
         st.rerun()
     st.stop()
@@ -134,7 +137,7 @@ def _from_link(rt: Runtime, current: Settings) -> None:
     ident = rt.run(signin_links.redeem(rt.services.redis, current.namespace, str(code)))
     who = rt.roster.supervisors.get(ident) if ident else None
     if who is None:
-        st.session_state["signin_error"] = (
+        st.session_state["signin_error"] = _(
             "This sign-in link is used or expired: ask for a new one."
         )
         return
@@ -186,7 +189,8 @@ def signed_in(current: Settings, rt: Runtime) -> Supervisor | None:
         stop_with_error(str(exc), retry=True)
     who = rt.roster.supervisors.get(session.supervisor) if session else None
     if session is None or who is None:
-        _end_here("Your session has ended: sign in again." if state.get("session_token") else None)
+        ended = _("Your session has ended: sign in again.")
+        _end_here(ended if state.get("session_token") else None)
         if sso.configured(current) and st.user.is_logged_in:
             st.logout()  # the provider's identity must not reopen a session that ended
         return None
@@ -212,7 +216,7 @@ def sign_in_form(current: Settings, rt: Runtime) -> Supervisor | None:
     place = st.empty()
     with place.container():
         st.title("Earpiece")
-        st.subheader("Sign in")
+        st.subheader(_("Sign in"))
         error = st.session_state.pop("signin_error", None)
         if error:
             st.error(literal(error))
@@ -220,34 +224,38 @@ def sign_in_form(current: Settings, rt: Runtime) -> Supervisor | None:
             # Issue 28: after Sign out the demo asked for a password nobody has.
             people = ", ".join(f"`{s.id}` ({s.role})" for s in rt.roster.supervisors.values())
             st.info(
-                "This is the demo: its supervisors sign in by link, with no password. In a "
-                "terminal, in the demo's folder, run `earpiece signin-link ID` and open the "
-                f"link it prints. The demo's supervisors: {people}.",
+                _(
+                    "This is the demo: its supervisors sign in by link, with no password. In "
+                    "a terminal, in the demo's folder, run `earpiece signin-link ID` and open "
+                    "the link it prints. The demo's supervisors: {people}."
+                ).format(people=people),
                 icon=":material/link:",
             )
         elif not any(s.password_hash for s in rt.roster.supervisors.values()):
             st.info(
-                "No supervisor on this roster has a password yet: add `password_hash` "
-                "(from `earpiece hash-password`) to the roster, or open a link from "
-                "`earpiece signin-link SUPERVISOR`."
+                _(
+                    "No supervisor on this roster has a password yet: add `password_hash` "
+                    "(from `earpiece hash-password`) to the roster, or open a link from "
+                    "`earpiece signin-link SUPERVISOR`."
+                )
             )
         if sso.configured(current):
             if st.user.is_logged_in:  # signed in at the provider, but not anyone we know
-                if st.button("Use another account", icon=":material/switch_account:"):
+                if st.button(_("Use another account"), icon=":material/switch_account:"):
                     st.logout()
-            elif st.button("Sign in with single sign-on", type="primary",
+            elif st.button(_("Sign in with single sign-on"), type="primary",
                            icon=":material/key:", key="sso"):  # fmt: skip
                 st.login()
         with st.form("signin"):
-            ident = st.text_input("Supervisor ID", key="signin_id", max_chars=64)
+            ident = st.text_input(_("Supervisor ID"), key="signin_id", max_chars=64)
             password = st.text_input(
-                "Password", type="password", key="signin_password", max_chars=1024
+                _("Password"), type="password", key="signin_password", max_chars=1024
             )
-            if not st.form_submit_button("Sign in", type="primary"):
+            if not st.form_submit_button(_("Sign in"), type="primary"):
                 return None
             outcome = rt.run(rt.signin.attempt(ident, password, client_address()), timeout=30)
             if outcome.who is None:
-                st.error(outcome.message)
+                st.error(words.signin(outcome.message, outcome.locked))
                 return None
     place.empty()
     _start(rt, outcome.who)
@@ -264,7 +272,7 @@ def still_signed_in(page: Page) -> None:
     except Unavailable:
         return  # the page says Redis is down; checked again on the next run
     if not alive:
-        _end_here("Your session has ended: sign in again.")
+        _end_here(_("Your session has ended: sign in again."))
         st.rerun(scope="app")
 
 
@@ -322,7 +330,7 @@ def act(page: Page, done: str, work: Callable[[], Any]) -> None:
     try:
         page.runtime.run(work())
     except CoachError as exc:
-        flash("error", exc.message)
+        flash("error", words.error(exc.code, exc.message))
     except Unavailable as exc:
         flash("error", str(exc))
     else:
@@ -346,15 +354,19 @@ def mode_buttons(
     mine = own_monitor(conference, who.id)
     modes = availability(who, conference)
     other = whisperer(conference, who.id)
-    agent = conference.get("agent") or "this call"
+    agent = conference.get("agent") or _("this call")
     columns = st.columns(len(MODES) + 1)
     for column, mode in zip(columns, MODES, strict=False):
-        reason = modes[mode]
+        reason = words.mode_refusal(who, mode, conference.get("team"), modes[mode])
         current = mine is not None and mine.get("mode") == mode
         takeover = mode == "whisper" and other is not None and reason is None
-        label = LABELS[mode] + (f" (take over from {literal(other)})" if takeover else "")
+        label = _(LABELS[mode])
+        if takeover:
+            label = _("{mode} (take over from {supervisor})").format(
+                mode=label, supervisor=literal(other)
+            )
         if current:
-            label = NOW[mode]
+            label = _(NOW[mode])
         if reason is not None:
             column.button(label, key=f"{key}-{mode}", disabled=True, help=reason,
                           icon=ICONS[mode], width="stretch")  # fmt: skip
@@ -364,15 +376,15 @@ def mode_buttons(
         clicked = column.button(
             label, key=f"{key}-{mode}", width="stretch", icon=ICONS[mode],
             type="primary" if current else "secondary",
-            help="your current mode" if current else HELP[mode],
+            help=_("your current mode") if current else _(HELP[mode]),
             shortcut=SHORTCUTS[mode] if shortcuts else None,
         )  # fmt: skip
         if clicked and not current:
             act(page, done_message(mode, mine is not None, agent), switch_or_join(
                 page, sid, mode, takeover, joined=mine is not None))  # fmt: skip
-    leave_help = "Hang up your leg" if mine else "you are not on this call"
+    leave_help = _("Hang up your leg") if mine else _("you are not on this call")
     if columns[-1].button(
-        "Leave",
+        _("Leave"),
         key=f"{key}-leave",
         disabled=mine is None,
         width="stretch",
@@ -380,13 +392,31 @@ def mode_buttons(
         icon=":material/call_end:",
         shortcut=SHORTCUTS["leave"] if shortcuts and mine is not None else None,
     ):
-        act(page, f"Left {agent}", lambda: coach.leave(sid, who.id))
+        act(page, _("Left {agent}").format(agent=agent), lambda: coach.leave(sid, who.id))
+
+
+# Whole sentences per mode: a translation cannot be pieced together from a mode's name.
+SWITCHED = {
+    "listen": N_("Switched to listen on {agent}"),
+    "whisper": N_("Switched to whisper on {agent}"),
+    "barge": N_("Switched to barge on {agent}"),
+}
+JOINING = {
+    "listen": N_("Joining {agent} to listen: your phone rings, you join muted"),
+    "whisper": N_("Joining {agent} to whisper: your phone rings, you join muted"),
+    "barge": N_("Joining {agent} to barge: your phone rings, you join muted"),
+}
+RINGING = {
+    "listen": N_("Your phone is ringing: you join **muted**; listen starts when you answer."),
+    "whisper": N_("Your phone is ringing: you join **muted**; whisper starts when you answer."),
+    "barge": N_("Your phone is ringing: you join **muted**; barge starts when you answer."),
+}
 
 
 def done_message(mode: str, joined: bool, agent: str) -> str:
     if joined:
-        return f"Switched to {mode} on {agent}"
-    return f"Joining {agent} to {mode}: your phone rings, you join muted"
+        return _(SWITCHED[mode]).format(agent=agent)
+    return _(JOINING[mode]).format(agent=agent)
 
 
 def switch_or_join(
@@ -404,35 +434,39 @@ def mic_banner(conference: Mapping[str, Any], ident: str) -> None:
     if mine is None:
         return
     mode, dialing = mine.get("mode"), mine.get("status") != "connected"
-    agent = literal(conference.get("agent") or "the agent")
+    agent = literal(conference.get("agent") or _("the agent"))
     if dialing:
         st.warning(
-            f"Your phone is ringing: you join **muted**; {mode} starts when you answer.",
+            _(RINGING.get(str(mode), RINGING["listen"])),
             icon=":material/ring_volume:",
         )
     elif mode == "whisper":
         st.error(
-            f"**Your microphone is live**: whisper, only {agent} hears you.", icon=":material/mic:"
+            _("**Your microphone is live**: whisper, only {agent} hears you.").format(agent=agent),
+            icon=":material/mic:",
         )
     elif mode == "barge":
         st.error(
-            "**Your microphone is live**: barge, everyone on the call hears you.",
+            _("**Your microphone is live**: barge, everyone on the call hears you."),
             icon=":material/mic:",
         )
     else:
         st.info(
-            "You are listening, muted: nobody on the call hears you.", icon=":material/mic_off:"
+            _("You are listening, muted: nobody on the call hears you."),
+            icon=":material/mic_off:",
         )
     if not dialing and conference.get("state") == "waiting":
         # Supervisor legs never start a conference (coach/actions.py): on a call nobody has
         # answered yet the supervisor waits with the caller, as Twilio plays it.
         st.info(
-            "This call has not started: nobody is with the customer yet. You hear the wait "
-            "music with them until an agent joins, and nobody hears you until then.",
+            _(
+                "This call has not started: nobody is with the customer yet. You hear the "
+                "wait music with them until an agent joins, and nobody hears you until then."
+            ),
             icon=":material/hourglass_top:",
         )
     if mine.get("note"):
-        st.caption(f"Note: {literal(mine['note'])}")
+        st.caption(_("Note: {note}").format(note=literal(mine["note"])))
 
 
 def _beep() -> str:
@@ -464,4 +498,4 @@ def phrase_text(cue: Mapping[str, Any]) -> str:
     """A phrase alert's phrase as text, or only that one fired, on a call whose words the
     reader may not have (live/words.py: the phrase is null there)."""
     phrase = cue.get("phrase")
-    return f"“{literal(phrase)}”" if phrase else "A phrase alert"
+    return _("“{phrase}”").format(phrase=literal(phrase)) if phrase else _("A phrase alert")

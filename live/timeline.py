@@ -43,7 +43,9 @@ class TimelineEntry:
     seq: int
     event: str
     who: str  # the participant's label, or "" for conference events
-    text: str
+    text: str  # in English; the dashboard writes its own words from the codes (issue 25)
+    coaching: bool = False  # participant-modify: whispering to the agent from now on
+    reason: str | None = None  # conference-end: Twilio's ReasonConferenceEnded code
 
 
 def who_of(label: str) -> str:
@@ -89,4 +91,6 @@ def entry_of(member: bytes | str) -> TimelineEntry:
         event=event,
         who=label,
         text=describe(event, label, 1 if coaching else None, reason or None),
+        coaching=bool(coaching),
+        reason=reason or None,
     )

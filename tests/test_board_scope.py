@@ -66,15 +66,16 @@ def test_toasts_only_for_calls_one_may_act_on_once_per_cause(
     ana.run()
     # Ana leads sales-east: bob's request rings, uma's (billing) neither rings nor shows.
     assert [t.value for t in ana.toast] == ["**bob** asks for help"]
-    assert "1 agent(s) ask for help" in texts(ana)
+    assert "1 agent asks for help" in texts(ana)
     ana.run()
     assert not ana.toast
     reloaded = app_as(settings, "ana").run()  # a reload: a new session, nothing replayed
     assert not reloaded.toast
     assert not any("audio" in str(h.proto) for h in reloaded.get("html")), "the chime replayed"
-    assert "1 agent(s) ask for help" in texts(reloaded)  # the banner still says it
+    assert "1 agent asks for help" in texts(reloaded)  # the banner still says it
     ken = app_as(settings, "ken").run()  # leads support and billing: uma's is his
-    assert [t.value for t in ken.toast] == ["**uma** asks for help"]
+    # Ken reads Earpiece in Japanese (the demo roster's `language = "ja"`, issue 25).
+    assert [t.value for t in ken.toast] == ["**uma** がヘルプを求めています"]
 
 
 def last_said(wired: Wired, sid: str) -> str | None:
@@ -103,7 +104,7 @@ def test_a_phrase_said_again_rings_once(floor: tuple[Wired, Settings]) -> None:
         wired.wait(lambda t=text: last_said(wired, sid) == t, 10)
         ken.run()
         seen += [t.value for t in ken.toast]
-    assert seen == ["“cancel my account” on **uma**'s call"]
+    assert seen == ["**uma** の通話で「cancel my account」"]  # ken reads Japanese (issue 25)
     [row] = first_board(ken)["rows"].values()
     assert row["why"].count("cancel my account") == 1
     assert not app_as(settings, "ken").run().toast  # nor on a reload

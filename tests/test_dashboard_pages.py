@@ -458,7 +458,8 @@ def test_call_page_live_transcript_pause_and_resume(floor: tuple[Wired, Settings
     at.query_params["sid"] = sid
     at.run()
     assert not at.exception
-    assert "Live transcript" in [h.value for h in at.subheader]
+    # Ken reads Earpiece in Japanese (the demo roster's `language = "ja"`, issue 25).
+    assert "リアルタイム文字起こし" in [h.value for h in at.subheader]
     [stream] = [d for d in component_data(at) if "/events/transcript" in d.get("url", "")]
     with (
         httpx.Client(timeout=10) as http,

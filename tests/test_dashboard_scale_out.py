@@ -83,7 +83,7 @@ def test_two_dashboard_processes_serve_one_floor(wired: Wired) -> None:
 
         call = wired.new_call("bob")
         for page in (mina, ana):
-            expect(page.get_by_text(re.compile(r"^1 of 1 calls shown"))).to_be_visible()
+            expect(page.get_by_text(re.compile(r"^1 of 1 call shown"))).to_be_visible()
 
         # A name anyone could have typed is shown as text, never as markup.
         # (no "/": Twilio refuses a label with one)

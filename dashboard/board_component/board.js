@@ -23,6 +23,70 @@ const TILES = [
   ["live", "Live calls"], ["waiting", "Waiting"], ["on_hold", "On hold"],
   ["monitored", "Monitored"], ["longest_call", "Longest call"], ["longest_wait", "Longest wait"],
 ];
+// The reader's words (issue 25): the page passes `words`, each English label in the reader's
+// language (dashboard/component_words.py, from the gettext catalogues), and `plurals`, each
+// counted phrase's [one, other] forms. `t` looks a label up (the English when it has none)
+// and fills its {placeholders}; a translation may order them as its language needs.
+let WORDS = {};
+let PLURALS = {};
+
+function t(text, values) {
+  const said = Object.prototype.hasOwnProperty.call(WORDS, text) ? WORDS[text] : text;
+  return values ? said.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m)) : said;
+}
+
+function tn(one, other, n, values) {
+  const forms = PLURALS[one] || [one, other];
+  const form = n === 1 ? forms[0] : forms[1];
+  return form.replace(/\{(\w+)\}/g, (m, k) => (k === "n" ? String(n) : k in values ? String(values[k]) : m));
+}
+
+// The Why column: live/attention.py writes its reasons in English on the stream (the API's
+// text, unchanged); each is read back against its English template and written again in the
+// reader's words with the same values. `reasons`: [English template, translation] pairs.
+let REASONS = [];
+
+function why(text) {
+  if (!text || !REASONS.length) return text;
+  return text.split("; ").map((part) => {
+    for (const [pattern, names, said] of REASONS) {
+      const found = pattern.exec(part);
+      if (!found) continue;
+      const values = {};
+      names.forEach((name, i) => { values[name] = found[i + 1]; });
+      return said.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
+    }
+    return part;
+  }).join(t("; "));
+}
+
+function learnReasons(pairs) {
+  REASONS = (pairs || []).map(([english, said]) => {
+    const names = [];
+    const source = english.split(/(\{\w+\})/).map((piece) => {
+      const name = /^\{(\w+)\}$/.exec(piece);
+      if (name) { names.push(name[1]); return "(.+?)"; }
+      return piece.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    }).join("");
+    return [new RegExp(`^${source}$`), names, said];
+  });
+}
+
+// Words for codes the stream carries (live/board.py row states and alerts; live/queues.py).
+const STATE_WORDS = {waiting: "waiting", talking: "talking", hold: "hold"};
+
+function alertWords(text) {
+  if (!text) return text;
+  return text.split(" · ").map((code) => t(code)).join(" · ");
+}
+
+// "customer: …" (live/board.py `said`): the speaker is Earpiece's word, the rest theirs.
+function saidWords(text) {
+  const found = /^(customer|agent): /.exec(text || "");
+  if (!found) return text || "";
+  return `${t(found[1] === "customer" ? "Customer" : "Agent")}: ${text.slice(found[0].length)}`;
+}
+
 const SILENCE_SHOWN_SECONDS = 5; // a shorter silence is a pause, not worth a cell
 const TICK_MS = 1000;
 const MAX_BACKOFF_MS = 30000; // between attempts to reach a floor that does not answer
@@ -101,13 +165,13 @@ function el(tag, cls, text) {
 class Board {
   constructor(parent) {
     this.root = el("div", "ep-board");
-    this.status = el("div", "ep-status", "Connecting to the live floor…");
+    this.status = el("div", "ep-status", t("Connecting to the live floor…"));
     this.status.setAttribute("role", "status");
     this.tiles = {};
     const tiles = el("div", "ep-tiles");
     for (const [name, label] of TILES) {
       const tile = el("div", "ep-tile");
-      tile.append(el("div", "ep-label", label));
+      tile.append(el("div", "ep-label", t(label)));
       this.tiles[name] = tile.appendChild(el("div", "ep-value", "–"));
       tiles.append(tile);
     }
@@ -115,15 +179,15 @@ class Board {
     // A named region; Tab stops once in it, on one row (a roving tabindex: the chosen row,
     // else the first), arrows move between rows, Enter or Space chooses (issue 28).
     wrap.setAttribute("role", "region");
-    wrap.setAttribute("aria-label", "Live calls");
+    wrap.setAttribute("aria-label", t("Live calls"));
     const table = el("table", "ep-table");
     table.createCaption().textContent =
-      "Live calls: Tab to a row, arrow keys to move, Enter to choose it";
+      t("Live calls: Tab to a row, arrow keys to move, Enter to choose it");
     const head = table.createTHead().insertRow();
     for (const [name, label] of COLUMNS) {
-      const th = head.appendChild(el("th", null, label));
+      const th = head.appendChild(el("th", null, t(label)));
       th.dataset.col = name;
-      th.title = label;
+      th.title = t(label);
     }
     // The columns the supervisor hid (the page's Columns choice): one rule per column.
     this.hiding = this.root.appendChild(document.createElement("style"));
@@ -177,7 +241,7 @@ class Board {
     if (this.source) this.source.close();
     this.url = url;
     this.version = 0;
-    this.showStatus("Connecting to the live floor…");
+    this.showStatus(t("Connecting to the live floor…"));
     const source = (this.source = new EventSource(url));
     source.addEventListener("status", (e) => {
       const status = JSON.parse(e.data);
@@ -185,13 +249,14 @@ class Board {
       // Out of reach: the clocks stop and the board is greyed, so nobody reads a frozen
       // floor as live; the service says ok again (and sends the floor) when Redis answers.
       this.setStale(!status.ok);
-      this.showStatus(status.ok ? null : `${status.message}. The floor shows again as soon as it answers.`);
+      this.showStatus(status.ok ? null
+        : t("{reason}. The floor shows again as soon as it answers.", {reason: status.message}));
     });
     source.addEventListener("board", (e) => this.apply(JSON.parse(e.data)));
     // Signed out, here or in another browser: Streamlit redraws, and shows the sign-in form.
     source.addEventListener("signed-out", () => {
       source.close();
-      this.showStatus("Signed out.");
+      this.showStatus(t("Signed out."));
       this.ask("signed-out:" + this.data.ticket, {reason: "signed-out"});
     });
     source.addEventListener("me", (e) => {
@@ -208,16 +273,17 @@ class Board {
         // Out of reach: the browser itself tries again every few seconds.
         const where = new URL(this.url).host;
         this.showStatus(this.errors > 1
-          ? `Cannot reach the live floor at ${where}; trying again…`
-          : "Reconnecting to the live floor…");
+          ? t("Cannot reach the live floor at {host}; trying again…", {host: where})
+          : t("Reconnecting to the live floor…"));
         return;
       }
       // Refused (a ticket is single use; the service may have restarted): a new ticket.
       const wait = retryWithNewTicket(this, source, () =>
         this.ask("ticket:" + this.data.ticket, {reason: "ticket", ticket: this.data.ticket}));
       this.showStatus(this.failures > 1
-        ? `The live floor at ${new URL(this.url).host} refused the stream; trying again in ${Math.round(wait / 1000)} s…`
-        : "Reconnecting to the live floor…");
+        ? t("The live floor at {host} refused the stream; trying again in {seconds} s…",
+          {host: new URL(this.url).host, seconds: Math.round(wait / 1000)})
+        : t("Reconnecting to the live floor…"));
     };
   }
 
@@ -296,10 +362,11 @@ class Board {
     const cells = entry.tr.cells;
     const text = {
       agent: (row.sid === this.selected ? "▶ " : "") + (row.agent_name ? `${row.agent_name} (${row.agent})` : row.agent),
-      team: row.team, queue: row.queue, customer: row.customer, state: row.state,
+      team: row.team, queue: row.queue, customer: row.customer,
+      state: row.state in STATE_WORDS ? t(STATE_WORDS[row.state]) : row.state,
       holds: row.holds ? String(row.holds) : "", monitoring: row.monitoring,
-      speaking: row.speaking, talk: row.talk, alerts: row.alerts, said: row.said || "",
-      score: String(row.score), why: row.why,
+      speaking: row.speaking, talk: row.talk, alerts: alertWords(row.alerts), said: saidWords(row.said),
+      score: String(row.score), why: why(row.why),
     };
     COLUMNS.forEach(([name], i) => {
       if (name in text && cells[i].textContent !== text[name]) {
@@ -333,8 +400,10 @@ class Board {
     this.tiles.longest_call.textContent = clock(since(this.kpis.oldest_call_ms, now) || 0);
     this.tiles.longest_wait.textContent = clock(since(this.kpis.oldest_wait_ms, now) || 0);
     const stamp = floorTime(this.stamp, this.data && this.data.clock);
-    this.footer.textContent =
-      `${this.order.length} of ${this.matched} calls shown (${this.live} live) · updated ${stamp}`;
+    this.footer.textContent = tn(
+      "{shown} of {n} call shown ({live} live) · updated {time}",
+      "{shown} of {n} calls shown ({live} live) · updated {time}",
+      this.matched, {shown: this.order.length, live: this.live, time: stamp});
   }
 
   choose(tr) {
@@ -419,7 +488,8 @@ class CallWatch {
     this.version = undefined;
     source.addEventListener("status", (e) => {
       const status = JSON.parse(e.data);
-      this.show(status.ok ? null : `${status.message}. This page catches up when it answers.`);
+      this.show(status.ok ? null
+        : t("{reason}. This page catches up when it answers.", {reason: status.message}));
     });
     source.addEventListener("call", (e) => {
       this.failures = 0;
@@ -431,7 +501,7 @@ class CallWatch {
     });
     source.onerror = () => {
       if (source !== this.source) return;
-      this.show("Reconnecting to the live floor…");
+      this.show(t("Reconnecting to the live floor…"));
       if (source.readyState === EventSource.CLOSED) {
         retryWithNewTicket(this, source, () =>
           this.setTrigger("refresh", {reason: "ticket", ticket: this.data.ticket}));
@@ -468,7 +538,7 @@ const QUEUE_FIGURES = [
 class QueueBoard {
   constructor(parent, wall) {
     this.root = el("div", wall ? "ep-queues ep-wall" : "ep-queues");
-    this.status = el("div", "ep-status", "Connecting to the live floor…");
+    this.status = el("div", "ep-status", t("Connecting to the live floor…"));
     this.tiles = el("div", "ep-qtiles");
     this.footer = el("div", "ep-footer", "");
     this.wall = wall;
@@ -485,10 +555,10 @@ class QueueBoard {
       const wrap = el("div", "ep-wrap");
       const table = el("table", "ep-table ep-agents");
       const head = table.createTHead().insertRow();
-      for (const label of ["Agent", "Team", "Doing", "For", "Call"]) head.append(el("th", null, label));
+      for (const label of ["Agent", "Team", "Doing", "For", "Call"]) head.append(el("th", null, t(label)));
       this.agentRows = table.createTBody();
       wrap.append(table);
-      this.root.append(el("h3", "ep-heading", "Agents"), wrap);
+      this.root.append(el("h3", "ep-heading", t("Agents")), wrap);
     }
     parent.append(this.root);
     this.offset = 0;
@@ -507,7 +577,8 @@ class QueueBoard {
     source.addEventListener("status", (e) => {
       const status = JSON.parse(e.data);
       this.failures = 0;
-      this.status.textContent = status.ok ? "" : `${status.message}. The queues show again as soon as it answers.`;
+      this.status.textContent = status.ok ? ""
+        : t("{reason}. The queues show again as soon as it answers.", {reason: status.message});
       this.status.hidden = status.ok && this.message !== undefined;
       this.stale = !status.ok;  // waits stop ticking while the floor is out of reach
       this.root.classList.toggle("ep-stale", this.stale);
@@ -516,7 +587,8 @@ class QueueBoard {
     source.onerror = () => {
       if (source !== this.source) return;
       this.status.hidden = false;
-      this.status.textContent = `Cannot reach the live floor at ${new URL(this.url).host}; trying again…`;
+      this.status.textContent = t("Cannot reach the live floor at {host}; trying again…",
+        {host: new URL(this.url).host});
       if (source.readyState === EventSource.CLOSED) {
         retryWithNewTicket(this, source, () =>
           this.setTrigger("refresh", {reason: "ticket", ticket: this.data.ticket}));
@@ -531,7 +603,7 @@ class QueueBoard {
     this.tiles.replaceChildren();
     const queues = this.only ? message.queues.filter((q) => this.only.has(q.name)) : message.queues;
     if (!queues.length) {
-      this.tiles.append(el("div", "ep-empty", "No TaskQueue has had a caller yet."));
+      this.tiles.append(el("div", "ep-empty", t("No TaskQueue has had a caller yet.")));
     }
     if (this.totals) this.renderTotals(queues);
     for (const q of queues) {
@@ -544,10 +616,10 @@ class QueueBoard {
       const bad = q.alerts.includes("long-wait") || q.alerts.includes("service-level");
       tile.classList.toggle("ep-bad", bad);
       tile.classList.toggle("ep-warn", !bad && q.alerts.includes("routing-stuck"));
-      tile.title = q.alerts.join(", ");
+      tile.title = q.alerts.map((a) => t(a)).join(", ");
       tile.append(el("div", "ep-qname", q.name));
       // Why the tile is red or amber, written on it (a TV has no tooltip).
-      const why = q.alerts.map((a) => ALERT_WHY[a] || a).join(" · ");
+      const why = q.alerts.map((a) => (ALERT_WHY[a] ? t(ALERT_WHY[a]) : a)).join(" · ");
       if (why) {
         const reason = el("div", "ep-qwhy", why);
         reason.dataset.figure = "why";
@@ -555,7 +627,8 @@ class QueueBoard {
       }
       const waiting = el("div", "ep-qbig", String(q.waiting));
       waiting.dataset.figure = "waiting";
-      tile.append(waiting, el("div", "ep-label", q.waiting === 1 ? "caller waiting" : "callers waiting"));
+      tile.append(waiting, el("div", "ep-label",
+        tn("caller waiting", "callers waiting", q.waiting, {})));
       const figures = {
         longest: clock(q.longest_wait_seconds),
         service_level: sl === null ? "—" : `${Math.round(sl * 100)}%`,
@@ -570,9 +643,10 @@ class QueueBoard {
         value.dataset.figure = name;
         if (name === "longest") value.dataset.since = String(message.at - q.longest_wait_seconds * 1000);
         if (name === "longest" && !q.waiting) delete value.dataset.since;
-        cell.append(el("div", "ep-label", label), value);
+        cell.append(el("div", "ep-label", t(label)), value);
         if (name === "service_level" && this.target !== null) {
-          const goal = el("div", "ep-qtarget", `target ${Math.round(this.target * 100)}%`);
+          const goal = el("div", "ep-qtarget",
+            t("target {percent}%", {percent: Math.round(this.target * 100)}));
           goal.dataset.figure = "target";
           cell.append(goal);
         }
@@ -603,7 +677,7 @@ class QueueBoard {
       const cell = el("div", "ep-wtotal");
       const big = el("div", "ep-wbig", value);
       big.dataset.total = name;
-      cell.append(big, el("div", "ep-label", label));
+      cell.append(big, el("div", "ep-label", t(label)));
       this.totals.append(cell);
     }
   }
@@ -618,14 +692,17 @@ class QueueBoard {
     for (const a of ordered) {
       const tr = this.agentRows.insertRow();
       tr.dataset.agent = a.agent || a.name;
-      const doing = a.phase === "wrapping" ? "Wrap-up" : a.task_sid ? "On a call" : a.activity || "—";
+      const doing = a.phase === "wrapping" ? t("Wrap-up") : a.task_sid ? t("On a call") : a.activity || "—";
       // The roster's name, else the Worker's friendly name, with the ID when they differ.
       const shown = a.agent_name || a.name;
       const who = shown && a.agent && shown !== a.agent ? `${shown} (${a.agent})` : a.agent || a.name;
       // A change waiting for the end of the call (issue 27), with its reason, until it happens.
       const pending = a.pending_change;
-      const then = !pending ? "" : pending.error ? ` (after-call change failed: ${pending.error})`
-        : ` → ${pending.activity} after this call${pending.reason ? ` (${pending.reason})` : ""}`;
+      const then = !pending ? ""
+        : pending.error ? " " + t("(after-call change failed: {error})", {error: pending.error})
+        : " → " + (pending.reason
+          ? t("{activity} after this call ({reason})", {activity: pending.activity, reason: pending.reason})
+          : t("{activity} after this call", {activity: pending.activity}));
       for (const value of [who, a.team || "", doing + then]) tr.insertCell().textContent = value;
       tr.classList.toggle("ep-help", a.alerts.length > 0);
       const since = tr.insertCell();
@@ -636,7 +713,7 @@ class QueueBoard {
       // as the Floor offers it (issue 28); the service refuses the rest anyway.
       const teams = this.data && this.data.teams;
       if (a.conference_sid && (teams == null || teams.includes(a.team))) {
-        const listen = el("button", "ep-listen", "Listen");
+        const listen = el("button", "ep-listen", t("Listen"));
         listen.addEventListener("click", () => this.setTrigger("listen", a.conference_sid));
         call.append(listen);
       }
@@ -649,7 +726,9 @@ class QueueBoard {
     for (const node of this.root.querySelectorAll("[data-since]")) {
       node.textContent = clock((now - Number(node.dataset.since)) / 1000);
     }
-    if (this.stamp) this.footer.textContent = `updated ${floorTime(this.stamp, this.data && this.data.clock)}`;
+    if (this.stamp) {
+      this.footer.textContent = t("updated {time}", {time: floorTime(this.stamp, this.data && this.data.clock)});
+    }
     if (this.clockNode) {
       this.clockNode.textContent = new Date(now).toLocaleTimeString("ja-JP",
         {timeZone: this.zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false});
@@ -674,11 +753,12 @@ function agentState(a) {
   return [a.available ? "available" : (a.activity || "—"), a.since];
 }
 const CARD_CLASS = {"on a call": "busy", "wrap-up": "wrap", "available": "free"};
+const CARD_STATES = Object.keys(CARD_CLASS);  // codes the page filters by; shown in words
 
 class AgentCards {
   constructor(parent) {
     this.root = el("div", "ep-agents-cards");
-    this.status = el("div", "ep-status", "Connecting to the live floor…");
+    this.status = el("div", "ep-status", t("Connecting to the live floor…"));
     this.caption = el("div", "ep-footer", "");
     this.grid = el("div", "ep-cards");
     this.root.append(this.status, this.caption, this.grid);
@@ -704,7 +784,7 @@ class AgentCards {
     source.onerror = () => {
       if (source !== this.source) return;
       this.status.hidden = false;
-      this.status.textContent = "Cannot reach the live floor; trying again…";
+      this.status.textContent = t("Cannot reach the live floor; trying again…");
       if (source.readyState === EventSource.CLOSED) {
         retryWithNewTicket(this, source, () =>
           this.setTrigger("refresh", {reason: "ticket", ticket: this.data.ticket}));
@@ -727,7 +807,9 @@ class AgentCards {
     }
     shown.sort((x, y) => ((x[2] ?? now) - (y[2] ?? now))
       || String(x[0].name).localeCompare(String(y[0].name)));
-    this.caption.textContent = `${shown.length} of ${mine.length} agents · longest in their state first`;
+    this.caption.textContent = tn(
+      "{shown} of {n} agent · longest in their state first",
+      "{shown} of {n} agents · longest in their state first", mine.length, {shown: shown.length});
     const cards = [];
     for (const [a, state, since] of shown) {
       const card = el("div", `ep-card ${CARD_CLASS[state] || "away"}${a.alerts.length ? " alert" : ""}`);
@@ -735,13 +817,16 @@ class AgentCards {
       const clockNode = el("span", "t", "");
       if (since !== null) clockNode.dataset.since = String(since);
       card.append(el("span", "n", a.name || a.agent || a.worker_sid), clockNode, el("br"),
-        document.createTextNode(`${state} · ${a.team || "no team"}`));
-      if (a.conference_sid) card.append(el("br"), document.createTextNode(`call ${a.conference_sid.slice(-8)}`));
-      if (a.alerts.length) card.append(el("br"), el("span", "a", a.alerts.join(", ")));
+        document.createTextNode(`${CARD_STATES.includes(state) ? t(state) : state} · ${a.team || t("no team")}`));
+      if (a.conference_sid) {
+        card.append(el("br"), document.createTextNode(t("call {sid}", {sid: a.conference_sid.slice(-8)})));
+      }
+      if (a.alerts.length) card.append(el("br"), el("span", "a", a.alerts.map((code) => t(code)).join(", ")));
       const p = a.pending_change;
       if (p) {
-        const text = p.error ? `after-call change failed: ${p.error}`
-          : `after this call: ${p.activity} (by ${p.by})${p.reason ? ` — ${p.reason}` : ""}`;
+        const text = p.error ? t("after-call change failed: {error}", {error: p.error})
+          : p.reason ? t("after this call: {activity} (by {by}) — {reason}", {activity: p.activity, by: p.by, reason: p.reason})
+          : t("after this call: {activity} (by {by})", {activity: p.activity, by: p.by});
         card.append(el("br"), el("span", "p", text));
       }
       cards.push(card);
@@ -773,7 +858,7 @@ function nameToasts() {
   if (document.__earpieceToasts) return;
   const name = () => {
     for (const toast of document.querySelectorAll('.stToast:not([aria-label])')) {
-      toast.setAttribute("aria-label", (toast.textContent || "Notice").trim().slice(0, 200));
+      toast.setAttribute("aria-label", (toast.textContent || t("Notice")).trim().slice(0, 200));
     }
   };
   document.__earpieceToasts = new MutationObserver(name);
@@ -790,6 +875,9 @@ const MODES = {
 
 export default function (component) {
   const {data, setTriggerValue, parentElement} = component;
+  if (data.words) WORDS = data.words;
+  if (data.plurals) PLURALS = data.plurals;
+  if (data.reasons) learnReasons(data.reasons);
   nameToasts();
   let board = parentElement.__earpieceBoard;
   if (!board) {

@@ -30,6 +30,14 @@ for (let i = 0; i < 256; i++) {
   MULAW[i] = ((u & 0x80) ? 0x84 - magnitude : magnitude - 0x84) / 32124;
 }
 
+// The reader's words (issue 25; board.js says how): `words` from the page, by English key.
+let WORDS = {};
+
+function t(text, values) {
+  const said = Object.prototype.hasOwnProperty.call(WORDS, text) ? WORDS[text] : text;
+  return values ? said.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m)) : said;
+}
+
 function el(tag, cls, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
@@ -63,26 +71,26 @@ class Ear {
     this.root.setAttribute("data-sid", spec.sid);
     const head = el("div", "ep-ear-head");
     this.label = el("span", "ep-ear-label");
-    this.state = el("span", "ep-ear-state", "Connecting…");
+    this.state = el("span", "ep-ear-state", t("Connecting…"));
     this.state.setAttribute("data-testid", "listen-state");
     const remove = el("button", "ep-ear-remove", "×");
-    remove.title = "Stop hearing this call";
-    remove.setAttribute("aria-label", "Stop hearing this call");
+    remove.title = t("Stop hearing this call");
+    remove.setAttribute("aria-label", t("Stop hearing this call"));
     remove.onclick = () => mixer.setTrigger("remove", {sid: this.sid, at: Date.now()});
     head.append(this.label, this.state, remove);
     const controls = el("div", "ep-ear-controls");
     const saved = (prefs().levels || {})[spec.sid];
     this.level = el("input", "ep-ear-level");
     Object.assign(this.level, {type: "range", min: "0", max: "100", value: String(saved ?? 80)});
-    this.level.title = "This call's level";
-    this.level.setAttribute("aria-label", "Level");
+    this.level.title = t("This call's level");
+    this.level.setAttribute("aria-label", t("Level"));
     this.level.oninput = () => this.applyLevel(true);
     const muteLabel = el("label", "ep-ear-mute");
     this.mute = el("input");
     this.mute.type = "checkbox";
     this.mute.onchange = () => this.applyLevel(false);
-    muteLabel.append(this.mute, el("span", null, " Mute"));
-    controls.append(el("span", "ep-small", "Level"), this.level, muteLabel);
+    muteLabel.append(this.mute, el("span", null, " " + t("Mute")));
+    controls.append(el("span", "ep-small", t("Level")), this.level, muteLabel);
     this.others = el("div", "ep-ear-others");
     this.others.setAttribute("data-testid", "listen-listeners");
     this.root.append(head, controls, this.others);
@@ -119,7 +127,7 @@ class Ear {
     };
     socket.onclose = () => {
       if (socket !== this.socket || this.finished) return;
-      this.state.textContent = "Reconnecting…";
+      this.state.textContent = t("Reconnecting…");
       const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures || 0));
       this.failures = (this.failures || 0) + 1;
       clearTimeout(this.retry);
@@ -134,16 +142,17 @@ class Ear {
   told(message) {
     if (message.type === "hello" || message.type === "listeners") {
       this.failures = 0;
-      if (message.type === "hello") this.state.textContent = "Live";
+      if (message.type === "hello") this.state.textContent = t("Live");
       const list = message.listeners || [];
-      this.others.textContent = list.length ? "Hearing in the browser: " + list.join(", ") : "";
+      this.others.textContent = list.length
+        ? t("Hearing in the browser: {who}", {who: list.join(", ")}) : "";
       return;
     }
     // ended | refused | signed-out: the last word of this socket.
     this.finished = true;
     this.root.classList.add("ep-ear-over");
     const what = {ended: "Ended", "signed-out": "Signed out", refused: "Refused"}[message.type];
-    this.state.textContent = `${what || "Closed"}: ${message.reason || ""}`;
+    this.state.textContent = `${t(what || "Closed")}: ${message.reason || ""}`;
     if (this.socket) this.socket.close();
   }
 
@@ -173,7 +182,7 @@ class Ear {
     this.frames += 1;
     if (!this.firstAudioAt) {
       this.firstAudioAt = performance.now();
-      this.state.textContent = "Live";
+      this.state.textContent = t("Live");
     }
   }
 
@@ -210,7 +219,7 @@ class Mixer {
     const p = prefs();
     this.volume = el("input", "ep-listen-volume");
     Object.assign(this.volume, {type: "range", min: "0", max: "100", value: String(p.volume ?? 80)});
-    this.volume.setAttribute("aria-label", "Volume");
+    this.volume.setAttribute("aria-label", t("Volume"));
     this.volume.oninput = () => this.applyVolume();
     const splitLabel = el("label", "ep-listen-split");
     this.split = el("input");
@@ -221,12 +230,12 @@ class Mixer {
       for (const ear of this.ears.values()) ear.applySplit();
       savePrefs({...prefs(), split: this.split.checked});
     };
-    splitLabel.append(this.split, el("span", null, " Customer left, agent right"));
-    this.start = el("button", "ep-listen-start", "▶ Start audio");
+    splitLabel.append(this.split, el("span", null, " " + t("Customer left, agent right")));
+    this.start = el("button", "ep-listen-start", "▶ " + t("Start audio"));
     this.start.hidden = true;
     this.start.onclick = () => this.context().resume().then(() => this.showStart());
     this.scan = el("span", "ep-listen-scan");
-    bar.append(el("span", "ep-small", "Volume"), this.volume, splitLabel, this.start, this.scan);
+    bar.append(el("span", "ep-small", t("Volume")), this.volume, splitLabel, this.start, this.scan);
     this.list = el("div", "ep-listen-list");
     this.root.append(bar, this.list);
     parent.append(this.root);
@@ -291,7 +300,7 @@ class Mixer {
     this.root.hidden = this.ears.size === 0;
     clearTimeout(this.scanTimer);
     const scan = data.scan;
-    this.scan.textContent = scan ? `Scanning: ${scan.seconds} s a call` : "";
+    this.scan.textContent = scan ? t("Scanning: {seconds} s a call", {seconds: scan.seconds}) : "";
     if (scan && scan.sid) {
       this.scanTimer = setTimeout(
         () => this.setTrigger("next", {sid: scan.sid, at: Date.now()}), scan.seconds * 1000);
@@ -310,6 +319,7 @@ class Mixer {
 
 export default function (component) {
   const {data, setTriggerValue, parentElement} = component;
+  if (data.words) WORDS = data.words;
   let mixer = parentElement.__earpieceListen;
   if (!mixer) mixer = parentElement.__earpieceListen = new Mixer(parentElement);
   clearTimeout(mixer.closing);

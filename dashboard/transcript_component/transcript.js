@@ -8,6 +8,14 @@ const FOLLOW_SLACK_PX = 24; // this close to the bottom still counts as followin
 const MAX_BACKOFF_MS = 30000;
 const MAX_LINES = 1000; // a long call's page keeps its newest lines
 
+// The reader's words (issue 25; board.js says how): `words` from the page, by English key.
+let WORDS = {};
+
+function t(text, values) {
+  const said = Object.prototype.hasOwnProperty.call(WORDS, text) ? WORDS[text] : text;
+  return values ? said.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m)) : said;
+}
+
 function el(tag, cls, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
@@ -48,11 +56,11 @@ function hhmmss(iso) {
 class Transcript {
   constructor(parent) {
     this.root = el("div", "ep-tx");
-    this.state = el("div", "ep-tx-state", "Connecting…");
+    this.state = el("div", "ep-tx-state", t("Connecting…"));
     this.hits = el("div", "ep-tx-hits");
     this.box = el("div", "ep-tx-box");
     this.box.setAttribute("data-testid", "transcript-box");
-    this.more = el("button", "ep-tx-more", "New lines ↓");
+    this.more = el("button", "ep-tx-more", t("New lines ↓"));
     this.more.hidden = true;
     this.more.onclick = () => this.toBottom();
     this.box.addEventListener("scroll", () => {
@@ -93,7 +101,7 @@ class Transcript {
     source.addEventListener("signed-out", () => source.close());
     source.onerror = () => {
       if (source !== this.source || source.readyState !== EventSource.CLOSED) return;
-      this.state.textContent = "Reconnecting to the live transcript…";
+      this.state.textContent = t("Reconnecting to the live transcript…");
       const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures || 0));
       this.failures = (this.failures || 0) + 1;
       clearTimeout(this.retry);
@@ -152,13 +160,13 @@ class Transcript {
       row.setAttribute("data-testid", line.final ? "transcript-line" : "transcript-partial");
       row.append(
         el("span", "ep-tx-who ep-" + (line.speaker === "customer" ? "customer" : "agent"),
-          line.speaker === "customer" ? "Customer" : "Agent"),
+          line.speaker === "customer" ? t("Customer") : t("Agent")),
         el("span", "ep-tx-at", hhmmss(line.at)),
         el("span", "ep-tx-text", line.final ? line.text : `${line.text} …`),
       );
       return row;
     });
-    if (!rows.length) rows.push(el("div", "ep-tx-empty", "No words yet."));
+    if (!rows.length) rows.push(el("div", "ep-tx-empty", t("No words yet.")));
     this.box.replaceChildren(...rows, this.more);
     if (following) this.toBottom();
     else {
@@ -170,11 +178,12 @@ class Transcript {
   showState(tx, phrases) {
     const state = (tx && tx.state) || "off";
     const text = {
-      on: "Transcribing live (card numbers are masked).",
-      starting: "Starting the transcription…",
-      paused: `Paused for a payment by ${tx && tx.paused_by} — nothing said now is transcribed.`,
-      error: `The transcription failed: ${tx && tx.error}`,
-      off: "Not being transcribed now.",
+      on: t("Transcribing live (card numbers are masked)."),
+      starting: t("Starting the transcription…"),
+      paused: t("Paused for a payment by {who} — nothing said now is transcribed.",
+        {who: tx && tx.paused_by}),
+      error: t("The transcription failed: {error}", {error: tx && tx.error}),
+      off: t("Not being transcribed now."),
     }[state] || state;
     this.state.textContent = text;
     this.state.className = "ep-tx-state" + (state === "paused" ? " ep-paused" : "")
@@ -196,10 +205,11 @@ class Transcript {
     const hits = [...byPhrase.values()].map(({hit, count}) => {
       const row = el("div", "ep-tx-hit" + (hit.muted ? " ep-muted" : ""));
       row.setAttribute("data-testid", "transcript-phrase");
-      const who = hit.line && hit.line.speaker === "customer" ? "Customer" : "Agent";
-      const times = count > 1 ? ` (said ${count} times; the latest)` : "";
-      row.textContent = `“${hit.phrase}”${times} — ${who} at ${hhmmss(hit.line && hit.line.at)}: `
-        + `${(hit.line && hit.line.text) || ""}${hit.muted ? " (muted)" : ""}`;
+      const who = hit.line && hit.line.speaker === "customer" ? t("Customer") : t("Agent");
+      const times = count > 1 ? " " + t("(said {count} times; the latest)", {count}) : "";
+      row.textContent = t("“{phrase}”{times} — {who} at {time}: ", {
+        phrase: hit.phrase, times, who, time: hhmmss(hit.line && hit.line.at)})
+        + `${(hit.line && hit.line.text) || ""}${hit.muted ? " " + t("(muted)") : ""}`;
       return row;
     });
     this.hits.replaceChildren(...hits);
@@ -214,6 +224,7 @@ class Transcript {
 
 export default function (component) {
   const {data, setTriggerValue, parentElement} = component;
+  if (data.words) WORDS = data.words;
   let view = parentElement.__earpieceTranscript;
   if (!view) view = parentElement.__earpieceTranscript = new Transcript(parentElement);
   clearTimeout(view.closing);

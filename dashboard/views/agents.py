@@ -25,8 +25,9 @@ import streamlit as st
 
 from access.policy import Denied, may_run
 from access.principal import of_supervisor
-from dashboard import agent_cards, board, ui
-from dashboard.agent_cards import ALL, Card
+from dashboard import agent_cards, board, i18n, ui, words
+from dashboard.agent_cards import ALL, Card, state_label
+from dashboard.i18n import N_, _
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
 
@@ -34,6 +35,9 @@ from dashboard.text import literal
 # often; the cards themselves never wait for a rerun.
 CONTROLS_REFRESH_SECONDS = 5.0
 STATES = ("on a call", "wrap-up", "available")
+# A leg's role (live/model.py) in words.
+ROLES = {"customer": N_("customer"), "agent": N_("agent"), "supervisor": N_("supervisor")}
+WHEN = {"now": N_("now"), "after this call": N_("after this call")}
 
 
 def refusal(page: ui.Page, team: str | None) -> str | None:
@@ -49,20 +53,22 @@ def activity_controls(page: ui.Page, card: Card, names: list[str]) -> None:
     key = card.worker_sid
     with st.form(f"activity-{key}", border=False):
         cols = st.columns([2, 2, 4, 1.4])
-        activity = cols[0].selectbox("Activity", names, key=f"act-{key}")
+        activity = cols[0].selectbox(_("Activity"), names, key=f"act-{key}")
         if card.task_sid:
-            when = cols[1].radio("When", ["now", "after this call"], key=f"when-{key}",
-                                 horizontal=True)  # fmt: skip
+            when = cols[1].radio(_("When"), list(WHEN), key=f"when-{key}", horizontal=True,
+                                 format_func=i18n.bound(lambda w: _(WHEN[w])))  # fmt: skip
         else:
             # Not on a call: only "now" (a disabled radio's grey labels failed axe's contrast).
             when = "now"
-            cols[1].markdown("When: **now** (not on a call)")
-        reason = cols[2].text_input("Reason", key=f"why-{key}", max_chars=200,
-                                    placeholder="e.g. 1on1 / 研修")  # fmt: skip
-        if cols[3].form_submit_button("Set", type="primary"):
+            cols[1].markdown(_("When: **now** (not on a call)"))
+        reason = cols[2].text_input(_("Reason"), key=f"why-{key}", max_chars=200,
+                                    placeholder=_("e.g. 1on1 / training"))  # fmt: skip
+        if cols[3].form_submit_button(_("Set"), type="primary"):
             mode = "after-call" if when == "after this call" else "now"
-            message = (f"{card.name}: {activity} after this call and wrap-up"
-                       if mode == "after-call" else f"{card.name}: {activity}")  # fmt: skip
+            message = (
+                _("{agent}: {activity} after this call and wrap-up")
+                if mode == "after-call" else _("{agent}: {activity}")
+            ).format(agent=card.name, activity=activity)  # fmt: skip
             ui.act(
                 page,
                 message,
@@ -70,17 +76,18 @@ def activity_controls(page: ui.Page, card: Card, names: list[str]) -> None:
                     page.who.id, card.agent or card.worker_sid, str(activity), mode, reason
                 ),
             )
-    if card.pending and st.button("Cancel the change waiting for the call", key=f"cancel-{key}"):
-        ui.act(page, f"{card.name}: the waiting change is canceled",
+    if card.pending and st.button(_("Cancel the change waiting for the call"),
+                                  key=f"cancel-{key}"):  # fmt: skip
+        ui.act(page, _("{agent}: the waiting change is canceled").format(agent=card.name),
                lambda: state.cancel(page.who.id, card.agent or card.worker_sid))  # fmt: skip
 
 
 def wrap_up_button(page: ui.Page, card: Card, where: str) -> None:
     state = page.runtime.services.agent_state
-    label = f"Complete {card.name}'s wrap-up"
+    label = _("Complete {agent}'s wrap-up").format(agent=card.name)
     if st.button(label, key=f"wrap-{where}-{card.worker_sid}"):
         reason = f"wrap-up completed from Earpiece by {page.who.id}"
-        ui.act(page, f"{card.name}'s task is completed",
+        ui.act(page, _("{agent}'s task is completed").format(agent=card.name),
                lambda: state.complete_wrap_up(page.who.id, card.agent or card.worker_sid,
                                               reason, card.task_sid))  # fmt: skip
 
@@ -96,22 +103,27 @@ def call_controls(page: ui.Page, card: Card) -> None:
     if not conference or conference.get("status") == "completed":
         return
     customer = next((p.get("number") or p["call_sid"] for p in conference["participants"]
-                     if p.get("role") == "customer"), "the customer")  # fmt: skip
+                     if p.get("role") == "customer"), _("the customer"))  # fmt: skip
     sid = str(conference["sid"])
     asked = st.session_state.get("end-asked") == sid
-    if not asked and st.button("End this call…", key=f"end-{sid}"):
+    if not asked and st.button(_("End this call…"), key=f"end-{sid}"):
         st.session_state["end-asked"] = sid
         st.rerun(scope="fragment")
     if asked:
         st.warning(
-            f"End the call of {literal(card.name)} with {literal(customer)} for everyone on it?"
+            _("End the call of {agent} with {customer} for everyone on it?").format(
+                agent=literal(card.name), customer=literal(customer)
+            )
         )
         yes, no = st.columns(2)
-        if yes.button(f"End {card.name}'s call with {customer}", type="primary", key=f"y-{sid}"):
+        end = _("End {agent}'s call with {customer}").format(
+            agent=literal(card.name), customer=literal(customer)
+        )
+        if yes.button(end, type="primary", key=f"y-{sid}"):
             st.session_state.pop("end-asked", None)
-            ui.act(page, f"{card.name}'s call is ending",
+            ui.act(page, _("{agent}'s call is ending").format(agent=card.name),
                    lambda: control.end_call(page.who.id, sid))  # fmt: skip
-        if no.button("Keep the call", key=f"n-{sid}"):
+        if no.button(_("Keep the call"), key=f"n-{sid}"):
             st.session_state.pop("end-asked", None)
             st.rerun(scope="fragment")
     # Each leg once: a participant (its role and who, from its label), then a supervisor's
@@ -119,16 +131,17 @@ def call_controls(page: ui.Page, card: Card) -> None:
     legs: dict[str, str] = {}
     for p in conference["participants"]:
         who = str(p.get("label") or "").partition(":")[2]
-        legs[p["call_sid"]] = f"{p['role']} {who}".strip()
+        role = str(p.get("role") or "")
+        legs[p["call_sid"]] = f"{_(ROLES[role]) if role in ROLES else role} {who}".strip()
     for m in conference.get("monitors") or ():
         if m.get("call_sid") and m["call_sid"] not in legs:
-            legs[m["call_sid"]] = f"supervisor {m['supervisor']}"
-    with st.expander("Remove one leg"):
+            legs[m["call_sid"]] = f"{_(ROLES['supervisor'])} {m['supervisor']}"
+    with st.expander(_("Remove one leg")):
         for call_sid, what in legs.items():
-            if st.button(f"Remove {what}", key=f"rm-{call_sid}"):
+            if st.button(_("Remove {who}").format(who=literal(what)), key=f"rm-{call_sid}"):
                 ui.act(
                     page,
-                    f"{what} removed from the call",
+                    _("{who} removed from the call").format(who=what),
                     functools.partial(control.remove_leg, page.who.id, sid, str(call_sid)),
                 )
 
@@ -165,23 +178,24 @@ def controls_part(page: ui.Page) -> None:
                                str(st.session_state.get("agents-state", ALL)), now)  # fmt: skip
     stuck = [c for c in cards if "long-wrap-up" in c.alerts and refusal(page, c.team) is None]
     if stuck:
-        st.subheader("Stuck wrap-ups")
+        st.subheader(_("Stuck wrap-ups"))
         for card in stuck:
             wrap_up_button(page, card, "alert")
 
-    st.subheader("Run an agent")
+    st.subheader(_("Run an agent"))
     if not shown:
         return
     labels = {f"{c.name} ({c.agent or c.worker_sid})": c for c in shown}
-    chosen = labels[str(st.selectbox("Agent", list(labels), key="agents-chosen"))]
-    why_not = refusal(page, chosen.team)
+    chosen = labels[str(st.selectbox(_("Agent"), list(labels), key="agents-chosen"))]
+    why_not = words.run_refusal(page.who, chosen.team, refusal(page, chosen.team))
     if why_not:
         st.info(why_not)
         return
     try:
         names = [a.name for a in page.runtime.run(services.agent_state.activities())]
     except Exception as exc:  # Twilio away: the cards above still show
-        st.error(f"TaskRouter's activities could not be read: {literal(exc)}")
+        st.error(_("TaskRouter's activities could not be read: {reason}").format(
+            reason=literal(exc)))  # fmt: skip
         return
     activity_controls(page, chosen, names)
     if chosen.phase == "wrapping":
@@ -191,11 +205,11 @@ def controls_part(page: ui.Page) -> None:
 
 def main() -> None:
     page = ui.current()
-    st.title("Agents")
+    st.title(_("Agents"))
     if not page.runtime.services.agent_state.enabled:
-        st.info("This floor has no TaskRouter Workspace (TWILIO_WORKSPACE_SID is not set): "
-                "agents' activities and wrap-ups are not Earpiece's to change here. Calls "
-                "can still be ended from their call page.")  # fmt: skip
+        st.info(_("This floor has no TaskRouter Workspace (TWILIO_WORKSPACE_SID is not set): "
+                  "agents' activities and wrap-ups are not Earpiece's to change here. Calls "
+                  "can still be ended from their call page."))  # fmt: skip
     try:
         agents: list[dict[str, Any]] = page.runtime.run(page.runtime.services.queues.agents())
     except Unavailable as exc:
@@ -205,8 +219,10 @@ def main() -> None:
     teams = sorted({c.team for c in cards if c.team})
     activities = sorted({c.state for c in cards} - set(STATES))
     left, right = st.columns(2)
-    team = left.selectbox("Team", [ALL, *teams], key="agents-team")
-    state = right.selectbox("State", [ALL, *STATES, *activities], key="agents-state")
+    team = left.selectbox(_("Team"), [ALL, *teams], key="agents-team",
+                          format_func=i18n.bound(lambda t: _(ALL) if t == ALL else t))  # fmt: skip
+    state = right.selectbox(_("State"), [ALL, *STATES, *activities], key="agents-state",
+                            format_func=i18n.bound(state_label))  # fmt: skip
     # A full run (the page opened, a filter changed) draws the cards' component with the
     # filters; from then on the browser redraws them from the queues stream by itself.
     new_stream(page)

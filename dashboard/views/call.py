@@ -12,7 +12,8 @@ import streamlit as st
 from access.modes import refusal
 from coach.actions import MAX_CARD_CHARS
 from core.audit import AuditFilter
-from dashboard import board, listen, reading, transcript, ui
+from dashboard import board, listen, reading, transcript, ui, words
+from dashboard.i18n import N_, _
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
 from live.attention import clock, seconds_since
@@ -23,21 +24,40 @@ AUDIT_ON_CALL_LIMIT = 200
 CLOCK_TICK_SECONDS = 5.0
 
 
+PEOPLE = (N_("Who"), N_("Role"), N_("Number"), N_("Muted"), N_("On hold"), N_("Coaching"),
+          N_("Speaking"), N_("Joined"), N_("Call SID"))  # fmt: skip
+
+
 def participants(conference: dict[str, Any], page: ui.Page) -> pd.DataFrame:
     rows = []
     for p in conference.get("participants") or ():
-        rows.append({
-            "Who": p.get("label") or p.get("call_sid"),
-            "Role": p.get("role"),
-            "Number": reading.number(page, p.get("number")),
-            "Muted": bool(p.get("muted")),
-            "On hold": bool(p.get("hold")),
-            "Coaching": bool(p.get("coaching")),
-            "Speaking": bool(p.get("speaking")),
-            "Joined": reading.time_of_day(page, p.get("joined_at")),
-            "Call SID": p.get("call_sid"),
-        })  # fmt: skip
-    return pd.DataFrame(rows)
+        rows.append(dict(zip(PEOPLE, (
+            words.who(p.get("label")) if p.get("label") else p.get("call_sid"),
+            words.word(words.ROLES, p.get("role")),
+            reading.number(page, p.get("number")),
+            bool(p.get("muted")),
+            bool(p.get("hold")),
+            bool(p.get("coaching")),
+            bool(p.get("speaking")),
+            reading.time_of_day(page, p.get("joined_at")),
+            p.get("call_sid"),
+        ), strict=True)))  # fmt: skip
+    return pd.DataFrame(rows, columns=list(PEOPLE)).rename(columns=_)
+
+
+def action_text(a: dict[str, Any]) -> str:
+    """An audit entry on the call as the timeline says it, in the reader's words."""
+    what = _("supervisor {supervisor} {action}").format(
+        supervisor=a["supervisor"], action=words.word(words.ACTIONS, a["action"])
+    )
+    if a.get("mode"):
+        before = f"{words.word(words.MODES, a['from_mode'])} → " if a.get("from_mode") else ""
+        what += f" ({before}{words.word(words.MODES, a['mode'])})"
+    if a.get("outcome") and a["outcome"] != "ok":
+        what += f" — {a['outcome']}"
+    if a.get("detail"):
+        what += f": {a['detail']}"
+    return what
 
 
 def timeline(page: ui.Page, sid: str) -> pd.DataFrame:
@@ -47,34 +67,30 @@ def timeline(page: ui.Page, sid: str) -> pd.DataFrame:
     actions = page.runtime.run(
         services.audit.entries(AuditFilter(conference_sid=sid, limit=AUDIT_ON_CALL_LIMIT))
     )
-    rows = [{"At": e.at, "What": e.text} for e in events]
-    for a in actions:
-        what = f"supervisor {a['supervisor']} {a['action']}"
-        if a.get("mode"):
-            before = f"{a['from_mode']} → " if a.get("from_mode") else ""
-            what += f" ({before}{a['mode']})"
-        if a.get("outcome") and a["outcome"] != "ok":
-            what += f" — {a['outcome']}"
-        if a.get("detail"):
-            what += f": {a['detail']}"
-        rows.append({"At": a["at"], "What": what})
+    rows = [
+        {"At": e.at, "What": words.timeline(e.event, e.who, e.text, e.coaching, e.reason)}
+        for e in events
+    ]
+    rows += [{"At": a["at"], "What": action_text(a)} for a in actions]
     rows.sort(key=lambda r: r["At"] or "")  # UTC ISO 8601 sorts as time does
-    shown = [{"At": reading.time_of_day(page, r["At"]), "What": r["What"]} for r in rows]
-    return pd.DataFrame(shown, columns=["At", "What"])
+    shown = [{_("At"): reading.time_of_day(page, r["At"]), _("What"): r["What"]} for r in rows]
+    return pd.DataFrame(shown, columns=[_("At"), _("What")])
 
 
 def signal_tiles(conference: dict[str, Any]) -> None:
     signals = conference.get("signals") or {}
     share = signals.get("talk_share") or {}
     tiles = st.columns(5)
-    tiles[0].metric("Speaking now", " + ".join(signals.get("speaking") or []) or "nobody")
-    tiles[1].metric("Agent talk", f"{share['agent']:.0%}" if "agent" in share else "—",
-                    help="The agent's share of the talking so far")  # fmt: skip
+    speaking = " + ".join(words.word(words.ROLES, s) for s in signals.get("speaking") or [])
+    tiles[0].metric(_("Speaking now"), speaking or _("nobody"))
+    tiles[1].metric(_("Agent talk"), f"{share['agent']:.0%}" if "agent" in share else "—",
+                    help=_("The agent's share of the talking so far"))  # fmt: skip
     silence = signals.get("silence_seconds")
     quiet = clock(silence) if silence is not None else "—"
-    tiles[2].metric("Silence", quiet, help="Since anyone last spoke (customer and agent on)")
-    tiles[3].metric("Holds", signals.get("holds", 0))
-    tiles[4].metric("Time on hold", clock(signals.get("hold_seconds") or 0))
+    tiles[2].metric(_("Silence"), quiet,
+                    help=_("Since anyone last spoke (customer and agent on)"))  # fmt: skip
+    tiles[3].metric(_("Holds"), signals.get("holds", 0))
+    tiles[4].metric(_("Time on hold"), clock(signals.get("hold_seconds") or 0))
 
 
 def agent_call_sid(conference: dict[str, Any]) -> str | None:
@@ -84,20 +100,21 @@ def agent_call_sid(conference: dict[str, Any]) -> str | None:
 
 def cards(page: ui.Page, conference: dict[str, Any]) -> None:
     """Text whispers: what was sent to the agent, and a box to send one."""
-    st.subheader("Cards to the agent")
+    st.subheader(_("Cards to the agent"))
     for card in reversed(conference.get("cards") or []):
         # Plain text, never Markdown: a card is whatever someone typed.
         st.text(f"{card['supervisor']} · {reading.time_of_day(page, card['at'])}: {card['text']}")
     agent = agent_call_sid(conference)
     reason = refusal(page.who, "whisper", conference.get("team"))
     if agent is None or reason is not None:
-        st.caption(reason or "No agent on the call to send a card to.")
+        said = words.mode_refusal(page.who, "whisper", conference.get("team"), reason)
+        st.caption(said or _("No agent on the call to send a card to."))
         return
     with st.form(f"card-{conference['sid']}", clear_on_submit=True, border=False):
-        text = st.text_input("A card for the agent's screen", max_chars=MAX_CARD_CHARS,
+        text = st.text_input(_("A card for the agent's screen"), max_chars=MAX_CARD_CHARS,
                              key=f"card-text-{conference['sid']}")  # fmt: skip
-        if st.form_submit_button("Send card", icon=":material/send:") and text.strip():
-            ui.act(page, "Card sent", lambda: page.runtime.services.coach.send_card(
+        if st.form_submit_button(_("Send card"), icon=":material/send:") and text.strip():
+            ui.act(page, _("Card sent"), lambda: page.runtime.services.coach.send_card(
                 agent, page.who.id, text))  # fmt: skip
 
 
@@ -105,10 +122,10 @@ def live_transcript(page: ui.Page, conference: dict[str, Any]) -> None:
     """The call's words as they are said (issue 15), with pause for a payment and the
     phrase alerts' mute; the lines themselves are drawn by the browser component."""
     sid = conference["sid"]
-    st.subheader("Live transcript")
+    st.subheader(_("Live transcript"))
     if refusal(page.who, "listen", conference.get("team")) is not None:
         # Words follow listening (issue 22): the service refuses the stream too.
-        st.info("You may not listen to this call, so its words are not shown here.",
+        st.info(_("You may not listen to this call, so its words are not shown here."),
                 icon=":material/hearing_disabled:")  # fmt: skip
         return
     tx = conference.get("transcript") or {}
@@ -116,20 +133,20 @@ def live_transcript(page: ui.Page, conference: dict[str, Any]) -> None:
     buttons = st.columns(3)
     may_pause = refusal(page.who, "listen", conference.get("team")) is None
     if tx.get("state") == "paused":
-        if buttons[0].button("Resume transcription", icon=":material/play_arrow:",
+        if buttons[0].button(_("Resume transcription"), icon=":material/play_arrow:",
                              key=f"tx-resume-{sid}", disabled=not may_pause):  # fmt: skip
-            ui.act(page, "Transcription resumed", lambda: coach.resume(sid, page.who.id))
+            ui.act(page, _("Transcription resumed"), lambda: coach.resume(sid, page.who.id))
     elif tx.get("state") in ("on", "starting") and buttons[0].button(
-        "Pause for a payment", icon=":material/pause:", key=f"tx-pause-{sid}",
-        disabled=not may_pause, help="Nothing said until you resume is transcribed or kept",
+        _("Pause for a payment"), icon=":material/pause:", key=f"tx-pause-{sid}",
+        disabled=not may_pause, help=_("Nothing said until you resume is transcribed or kept"),
     ):  # fmt: skip
-        ui.act(page, "Transcription paused", lambda: coach.pause(sid, page.who.id))
+        ui.act(page, _("Transcription paused"), lambda: coach.pause(sid, page.who.id))
     loud = [h for h in conference.get("phrases") or () if not h.get("muted")]
     if loud and buttons[1].button(
-        "Mute phrase alert", icon=":material/notifications_off:", key=f"tx-mute-{sid}",
+        _("Mute phrase alert"), icon=":material/notifications_off:", key=f"tx-mute-{sid}",
         disabled=refusal(page.who, "whisper", conference.get("team")) is not None,
     ):  # fmt: skip
-        ui.act(page, "Phrase alert muted on this call", lambda: coach.mute(sid, page.who.id))
+        ui.act(page, _("Phrase alert muted on this call"), lambda: coach.mute(sid, page.who.id))
     transcript.show(page, sid)
 
 
@@ -139,21 +156,22 @@ def ended_call(page: ui.Page, conference: dict[str, Any]) -> None:
     sid = str(conference["sid"])
     started, ended = conference.get("started_at"), conference.get("ended_at")
     length = clock(seconds_since(started, time.time()) - seconds_since(ended, time.time()))
-    st.info(f"This call ended at {reading.when(page, ended)} after {length}.",
+    st.info(_("This call ended at {time} after {length}.").format(
+                time=reading.when(page, ended), length=length),
             icon=":material/call_end:")  # fmt: skip
     try:
         record = page.runtime.run(page.runtime.services.store.get(sid))
     except Unavailable:
         record = None
     if record is None:
-        st.caption(f"Started {reading.when(page, started)}. Its record reaches the archive (Calls) "
-                   "a few seconds after the call ends.")  # fmt: skip
+        st.caption(_("Started {time}. Its record reaches the archive (Calls) a few seconds "
+                     "after the call ends.").format(time=reading.when(page, started)))  # fmt: skip
         return
     number = reading.number(page, record.get("customer"))
-    st.markdown(f"Customer **{literal(number or 'unknown')}** · started "
-                f"{literal(reading.when(page, started))} · "
-                f"queue {literal(record.get('queue') or '—')}")  # fmt: skip
-    st.page_link("views/calls.py", label="Open its record in Calls", icon=":material/history:",
+    st.markdown(_("Customer **{number}** · started {time} · queue {queue}").format(
+        number=literal(number or _("unknown")), time=literal(reading.when(page, started)),
+        queue=literal(record.get("queue") or "—")))  # fmt: skip
+    st.page_link("views/calls.py", label=_("Open its record in Calls"), icon=":material/history:",
                  query_params={"sid": sid})  # fmt: skip
 
 
@@ -161,40 +179,47 @@ def live_part(page: ui.Page, sid: str) -> None:
     try:
         conference = page.runtime.run(page.runtime.services.floor.conference(sid))
     except Unavailable as exc:
-        st.error(f"{literal(exc)}. This page shows again as soon as it answers.",
+        st.error(_("{reason}. This page shows again as soon as it answers.").format(
+                     reason=literal(exc)),
                  icon=":material/warning:")  # fmt: skip
         return
     if conference is None:
-        st.warning(f"No call {literal(sid)} is known here (it may have ended more than a day ago).")
+        st.warning(_("No call {sid} is known here (it may have ended more than a day ago).")
+                   .format(sid=literal(sid)))  # fmt: skip
         return
     ui.show_flash()
     number = reading.number(page, customer_number(conference))
-    st.title(f"{literal(reading.agent(page, conference.get('agent')) or 'No agent yet')} · "
+    st.title(f"{literal(reading.agent(page, conference.get('agent')) or _('No agent yet'))} · "
              f"{literal(conference.get('team') or '—')}")  # fmt: skip
     if conference.get("state") == "ended":
         ended_call(page, conference)
     else:
         duration = clock(seconds_since(conference.get("started_at"), time.time()))
         st.markdown(
-            f"Customer **{literal(number or 'unknown')}** · **{literal(conference.get('state'))}**"
-            f" for **{duration}** · queue {literal(conference.get('queue') or '—')} · "
-            f"alerts: {literal(', '.join(conference.get('alerts') or []) or 'none')}"
-        )
+            _("Customer **{number}** · **{state}** for **{duration}** · queue {queue} · "
+              "alerts: {alerts}").format(
+                number=literal(number or _("unknown")),
+                state=literal(words.word(words.STATES, conference.get("state"))),
+                duration=duration, queue=literal(conference.get("queue") or "—"),
+                alerts=literal(words.alerts(conference.get("alerts"), _("none"))),
+            )
+        )  # fmt: skip
         help_asked = conference.get("help")
         if help_asked:
-            st.error(f"**{literal(help_asked['agent'])}** asked for help at "
-                     f"{literal(reading.time_of_day(page, help_asked['since']))}: "
-                     "joining the call answers it.", icon=":material/sos:")  # fmt: skip
+            st.error(_("**{agent}** asked for help at {time}: joining the call answers it.")
+                     .format(agent=literal(help_asked["agent"]),
+                             time=literal(reading.time_of_day(page, help_asked["since"]))),
+                     icon=":material/sos:")  # fmt: skip
         ui.mic_banner(conference, page.who.id)
         ui.mode_buttons(page, conference, key=f"call-{sid}", shortcuts=True)
         listen.control(page, conference, key=f"call-{sid}")
         listen.player(page)
         signal_tiles(conference)
-        st.subheader("On the call")
+        st.subheader(_("On the call"))
         st.dataframe(participants(conference, page), hide_index=True)
         live_transcript(page, conference)
         cards(page, conference)
-    st.subheader("Timeline")
+    st.subheader(_("Timeline"))
     try:
         st.dataframe(timeline(page, sid), hide_index=True)
     except Unavailable as exc:
@@ -236,8 +261,8 @@ def main() -> None:
     page = ui.current()
     sid = st.query_params.get("sid") or st.session_state.get("selected-sid")
     if not sid:
-        st.title("Call")
-        st.info("Choose a call on the Floor page, then “Open call page”.")
+        st.title(_("Call"))
+        st.info(_("Choose a call on the Floor page, then “Open call page”."))
         return
     st.session_state["selected-sid"] = sid
     if st.query_params.get("sid") != sid:

@@ -24,7 +24,8 @@ from archive.review_export import reviews_csv
 from archive.store import Review, ReviewSearch, Search
 from core import tickets
 from core.floor_clock import FloorClock
-from dashboard import reading, ui
+from dashboard import i18n, reading, ui, words
+from dashboard.i18n import N_, _, ngettext
 from dashboard.runtime import Unavailable
 from dashboard.text import highlighted, literal
 from live.attention import clock
@@ -52,46 +53,56 @@ def filters(page: ui.Page) -> Search:
     mine = teams_of(page)
     teams = sorted(mine if mine is not None else roster.teams)
     floor = reading.clock(page)
-    today = st.toggle(f"Today on the floor ({floor.today().isoformat()}, {floor.zone_label()})",
-                      key="h-today")  # fmt: skip
+    today = st.toggle(_("Today on the floor ({day}, {zone})").format(
+        day=floor.today().isoformat(), zone=floor.zone_label()), key="h-today")  # fmt: skip
     row1 = st.columns(4)
-    since = row1[0].date_input("From", value=None, key="h-from", disabled=today)
-    until = row1[1].date_input("To", value=None, key="h-to", disabled=today)
+    since = row1[0].date_input(_("From"), value=None, key="h-from", disabled=today)
+    until = row1[1].date_input(_("To"), value=None, key="h-to", disabled=today)
     if today:
         since = until = floor.today()
-    team = row1[2].selectbox("Team", ["", *teams], key="h-team")
+    team = row1[2].selectbox(_("Team"), ["", *teams], key="h-team")
     queues = sorted({roster.teams[t].queue for t in teams if t in roster.teams})
-    queue = row1[3].selectbox("Queue", ["", *queues], key="h-queue")
+    queue = row1[3].selectbox(_("Queue"), ["", *queues], key="h-queue")
     row2 = st.columns(4)
     agents = reading.agents_in_order(
         page, [a for a in roster.agents if mine is None or roster.team_of_agent.get(a) in mine]
     )
-    agent = row2[0].selectbox("Agent", ["", *agents], key="h-agent",
+    agent = row2[0].selectbox(_("Agent"), ["", *agents], key="h-agent",
                               format_func=lambda a: reading.agent(page, a))  # fmt: skip
-    alert = row2[1].selectbox("Alert raised", ALERTS, key="h-alert")
-    monitored = row2[2].selectbox("Monitored", ["", "yes", "no"], key="h-monitored")
-    longer = row2[3].number_input("At least (minutes)", min_value=0, value=0, key="h-min")
-    words = st.text_input("Words said on the call", key="h-q", max_chars=200,
-                          placeholder="cancel my account")  # fmt: skip
+    alert = row2[1].selectbox(_("Alert raised"), ALERTS, key="h-alert",
+                              format_func=i18n.bound(lambda a: words.word(words.ALERTS, a)),
+                              )  # fmt: skip
+    monitored = row2[2].selectbox(_("Monitored"), ["", "yes", "no"], key="h-monitored",
+                                  format_func=i18n.bound(lambda m: words.word(YES_NO, m)),
+                                  )  # fmt: skip
+    longer = row2[3].number_input(_("At least (minutes)"), min_value=0, value=0, key="h-min")
+    said = st.text_input(_("Words said on the call"), key="h-q", max_chars=200,
+                         placeholder=_("cancel my account"))  # fmt: skip
     return Search(
         since_ms=day_ms(since, floor=floor), until_ms=day_ms(until, end=True, floor=floor),
         team=team or None,
-        queue=queue or None, agent=agent or None, q=words.strip() or None, alert=alert or None,
+        queue=queue or None, agent=agent or None, q=said.strip() or None, alert=alert or None,
         monitored={"yes": True, "no": False}.get(monitored), min_seconds=int(longer) * 60 or None,
         teams=mine, limit=PAGE,
     )  # fmt: skip
 
 
+RESULTS = (N_("Ended"), N_("Agent"), N_("Team"), N_("Queue"), N_("Customer"), N_("Length"),
+           N_("Alerts"), N_("Listened"), N_("Transcript"), N_("Recordings"), N_("Reviewed"),
+           N_("SID"))  # fmt: skip
+YES_NO = {"yes": N_("yes"), "no": N_("no")}
+
+
 def results_table(calls: list[dict[str, Any]], page: ui.Page) -> pd.DataFrame:
-    rows = [{
-        "Ended": reading.when(page, c.get("ended_at")),
-        "Agent": reading.agent(page, c.get("agent")) or "—", "Team": c.get("team") or "",
-        "Queue": c.get("queue") or "", "Customer": reading.number(page, c.get("customer")),
-        "Length": clock(c.get("duration_seconds") or 0), "Alerts": ", ".join(c.get("alerts") or ()),
-        "Listened": ", ".join(c.get("supervisors") or ()), "Transcript": c.get("has_transcript"),
-        "Recordings": c.get("recordings"), "Reviewed": c.get("reviewed"), "SID": c.get("sid"),
-    } for c in calls]  # fmt: skip
-    return pd.DataFrame(rows)
+    rows = [dict(zip(RESULTS, (
+        reading.when(page, c.get("ended_at")),
+        reading.agent(page, c.get("agent")) or "—", c.get("team") or "",
+        c.get("queue") or "", reading.number(page, c.get("customer")),
+        clock(c.get("duration_seconds") or 0), words.alerts(c.get("alerts")),
+        ", ".join(c.get("supervisors") or ()), c.get("has_transcript"),
+        c.get("recordings"), c.get("reviewed"), c.get("sid"),
+    ), strict=True)) for c in calls]  # fmt: skip
+    return pd.DataFrame(rows, columns=list(RESULTS)).rename(columns=_)
 
 
 def recording_url(page: ui.Page, sid: str, recording_sid: str) -> str | None:
@@ -115,19 +126,30 @@ def one_call(page: ui.Page, sid: str) -> None:
     call = rt.run(store.get(sid))
     mine = teams_of(page)
     if call is None or (mine is not None and call.get("team") not in mine):
-        st.warning(f"No ended call {literal(sid)} you may open is in the archive.")
+        st.warning(_("No ended call {sid} you may open is in the archive.").format(
+            sid=literal(sid)))  # fmt: skip
         return
-    st.subheader(f"{literal(reading.agent(page, call.get('agent')) or 'No agent')} · "
-                 f"{literal(call.get('team') or '—')}"
-                 f" · ended {literal(reading.when(page, call.get('ended_at')))}")  # fmt: skip
+    st.subheader(_("{agent} · {team} · ended {time}").format(
+        agent=literal(reading.agent(page, call.get("agent")) or _("No agent")),
+        team=literal(call.get("team") or "—"),
+        time=literal(reading.when(page, call.get("ended_at")))))  # fmt: skip
     share = call.get("talk_share") or {}
-    raised = ", ".join(call.get("alerts") or ()) or "none"
+    raised = words.alerts(call.get("alerts"), _("none"))
+    holds = int(call.get("holds") or 0)
     st.caption(
-        f"Customer {literal(reading.number(page, call.get('customer')) or 'unknown')} · "
-        f"{clock(call.get('duration_seconds') or 0)} long · {call.get('holds') or 0} hold(s), "
-        f"{clock(call.get('hold_seconds') or 0)} on hold · agent talk "
-        f"{share.get('agent', 0):.0%} · alerts: {literal(raised)}"
-    )
+        ngettext(
+            "Customer {number} · {length} long · {n} hold, {held} on hold · agent talk "
+            "{talk} · alerts: {alerts}",
+            "Customer {number} · {length} long · {n} holds, {held} on hold · agent talk "
+            "{talk} · alerts: {alerts}",
+            holds,
+        ).format(
+            number=literal(reading.number(page, call.get("customer")) or _("unknown")),
+            length=clock(call.get("duration_seconds") or 0), n=holds,
+            held=clock(call.get("hold_seconds") or 0), talk=f"{share.get('agent', 0):.0%}",
+            alerts=literal(raised),
+        )
+    )  # fmt: skip
     # The review beside what it is about (issue 28: the form was three screens down).
     listen, review = st.columns([3, 2], gap="large")
     with listen:
@@ -151,50 +173,58 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
     playing = st.session_state.get(f"h-play-{sid}")  # (recording sid, start second)
     recordings = list(call.get("recordings") or ())
     for n, rec in enumerate(recordings):
-        label = f"Recording {n + 1} ({rec.get('status')}, {rec.get('duration') or '?'} s)"
-        if st.button(f"Play {label}", key=f"play-{rec.get('sid')}", icon=":material/play_arrow:"):
+        label = _("Play Recording {n} ({status}, {seconds} s)").format(
+            n=n + 1, status=words.word(RECORDING_STATUS, rec.get("status")),
+            seconds=rec.get("duration") or "?")  # fmt: skip
+        if st.button(label, key=f"play-{rec.get('sid')}", icon=":material/play_arrow:"):
             playing = st.session_state[f"h-play-{sid}"] = (str(rec.get("sid")), 0)
         if playing and playing[0] == rec.get("sid"):
             url = recording_url(page, sid, str(rec.get("sid")))
             if url is None:
-                st.error("Redis is unreachable: try again in a moment.", icon=":material/warning:")
+                st.error(_("Redis is unreachable: try again in a moment."),
+                         icon=":material/warning:")  # fmt: skip
             else:
                 st.audio(url, format="audio/wav", start_time=int(playing[1]), autoplay=True)
-    st.markdown("**Who listened**")
+    st.markdown(_("**Who listened**"))
     monitors = call.get("monitors") or []
-    st.dataframe(pd.DataFrame([{"Supervisor": m["supervisor"], "Mode": m["mode"],
-                                "From": reading.when(page, m["from"]),
-                                "Until": reading.when(page, m["until"])} for m in monitors],
-                              columns=["Supervisor", "Mode", "From", "Until"]),
+    heads = [_("Supervisor"), _("Mode"), _("From"), _("Until")]
+    st.dataframe(pd.DataFrame([dict(zip(heads, (
+        m["supervisor"], words.word(words.MODES, m["mode"]), reading.when(page, m["from"]),
+        reading.when(page, m["until"])), strict=True)) for m in monitors], columns=heads),
                  hide_index=True)  # fmt: skip
-    st.markdown("**Transcript**")
+    st.markdown(_("**Transcript**"))
     lines = call.get("transcript") or []
     if not lines:
-        st.caption("Not transcribed.")
+        st.caption(_("Not transcribed."))
     else:
         # A box of its own that scrolls (issue 28: ~80 unboxed lines pushed all else down).
         # The search's words marked in each line; a line's time plays the recording there.
-        words = str(st.session_state.get("h-q") or "").split()
+        search = str(st.session_state.get("h-q") or "").split()
         playable = next((r for r in recordings if r.get("status") == "completed"), None)
         with st.container(height=360, border=True, key=f"h-transcript-{sid}"):
             for n, line in enumerate(lines):
                 at = offset_of(call, line.get("at"))
-                said = (f"**{literal(line.get('speaker'))}** "
-                        f"{highlighted(line.get('text') or '', words)}")  # fmt: skip
+                said = (f"**{literal(words.word(words.ROLES, line.get('speaker')))}** "
+                        f"{highlighted(line.get('text') or '', search)}")  # fmt: skip
                 if playable is None:
                     st.markdown(f"`{clock(at)}` {said}")
                     continue
                 when, what = st.columns([1, 6], vertical_alignment="center")
                 if when.button(clock(at), key=f"seek-{sid}-{n}", type="tertiary",
                                icon=":material/play_arrow:",
-                               help="Play the recording from here"):  # fmt: skip
+                               help=_("Play the recording from here")):  # fmt: skip
                     st.session_state[f"h-play-{sid}"] = (str(playable.get("sid")), at)
                     st.rerun()
                 what.markdown(said)
-    st.markdown("**Timeline**")
-    st.caption(f"Times in {page.settings.timezone} ({reading.clock(page).zone_label()}).")
-    st.dataframe(pd.DataFrame([{"At": reading.when(page, e.get("at")), "What": e.get("text")}
-                               for e in call.get("timeline") or ()], columns=["At", "What"]),
+    st.markdown(_("**Timeline**"))
+    st.caption(_("Times in {zone} ({label}).").format(
+        zone=page.settings.timezone, label=reading.clock(page).zone_label()))  # fmt: skip
+    at_head, what_head = _("At"), _("What")
+    st.dataframe(pd.DataFrame([
+        {at_head: reading.when(page, e.get("at")),
+         what_head: words.timeline(str(e.get("event") or ""), e.get("who"),
+                                   str(e.get("text") or ""))}
+        for e in call.get("timeline") or ()], columns=[at_head, what_head]),
                  hide_index=True)  # fmt: skip
 
 
@@ -202,6 +232,12 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
 # as true, false and null (the API's criteria).
 MARKS = {"Pass": True, "Fail": False, "N/A": None}
 MARK_NAMES = {True: "Pass", False: "Fail", None: "N/A"}
+MARK_WORDS = {"Pass": N_("Pass"), "Fail": N_("Fail"), "N/A": N_("N/A")}
+# Twilio's Recording statuses (its REST API's `status`), as the archive keeps them.
+RECORDING_STATUS = {
+    "completed": N_("completed"), "processing": N_("processing"), "in-progress": N_("in progress"),
+    "absent": N_("absent"), "failed": N_("failed"), "deleted": N_("deleted"),
+}  # fmt: skip
 
 
 def reviews(page: ui.Page, call: dict[str, Any]) -> None:
@@ -209,14 +245,17 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
     their review to edit after (one review per reviewer per call; saving again edits it)."""
     rt = page.runtime
     sid = call["sid"]
-    st.markdown("**Reviews**")
+    st.markdown(_("**Reviews**"))
     ui.show_flash(place=f"review-{sid}")  # the outcome where the eye is: at the form
     done = rt.run(rt.services.store.reviews(ReviewSearch(sid=sid)))
     for r in done:
-        given = ", ".join(f"{k}: {MARK_NAMES.get(v, 'N/A')}" for k, v in r["criteria"].items())
-        st.text(f"{reading.when(page, r['at'])} · {r['reviewer']} · score {r['score']:g} · "
-                f"{given}\n{r['notes']}")  # fmt: skip
-    reason = refusal(page.who, "listen", call.get("team"))
+        given = ", ".join(f"{k}: {_(MARK_WORDS[MARK_NAMES.get(v, 'N/A')])}"
+                          for k, v in r["criteria"].items())  # fmt: skip
+        st.text(_("{time} · {reviewer} · score {score} · {marks}").format(
+            time=reading.when(page, r["at"]), reviewer=r["reviewer"], score=f"{r['score']:g}",
+            marks=given) + f"\n{r['notes']}")  # fmt: skip
+    reason = words.mode_refusal(page.who, "listen", call.get("team"),
+                                refusal(page.who, "listen", call.get("team")))  # fmt: skip
     if reason is not None:
         st.caption(literal(reason))
         return
@@ -226,18 +265,19 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
     # Keyed by the review's version, so an edit opens on what was saved.
     version = f"{sid}-{mine['at'] if mine else 'new'}"
     with st.form(f"review-{sid}", border=True):
-        st.markdown("**Edit your review**" if mine else "**Your review**")
-        score = st.slider("Score", 0, 100, int(mine["score"]) if mine else 80,
+        st.markdown(_("**Edit your review**") if mine else _("**Your review**"))
+        score = st.slider(_("Score"), 0, 100, int(mine["score"]) if mine else 80,
                           key=f"score-{version}")  # fmt: skip
         criteria = team.review if team else ()
         marks = {
             c: MARKS[st.radio(literal(c), list(MARKS), horizontal=True, key=f"crit-{version}-{c}",
-                              index=list(MARKS).index(MARK_NAMES.get(before.get(c), "N/A")))]
+                              index=list(MARKS).index(MARK_NAMES.get(before.get(c), "N/A")),
+                              format_func=i18n.bound(lambda m: _(MARK_WORDS[m])))]
             for c in criteria
         }  # fmt: skip
-        notes = st.text_area("Notes", value=mine["notes"] if mine else "", max_chars=2000,
+        notes = st.text_area(_("Notes"), value=mine["notes"] if mine else "", max_chars=2000,
                              key=f"notes-{version}")  # fmt: skip
-        label = "Save changes" if mine else "Save review"
+        label = _("Save changes") if mine else _("Save review")
         if st.form_submit_button(label, icon=":material/rate_review:", type="primary"):
             review = Review(sid=sid, reviewer=page.who.id, score=float(score),
                             notes=notes, criteria=marks, agent=call.get("agent"),
@@ -246,7 +286,7 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
             rt.run(rt.services.audit.record("review", page.who.id, sid,
                                             agent=call.get("agent") or "",
                                             detail=f"score {score}"))  # fmt: skip
-            ui.flash("success", "Review changed" if mine else "Review saved",
+            ui.flash("success", _("Review changed") if mine else _("Review saved"),
                      place=f"review-{sid}")  # fmt: skip
             st.rerun()
 
@@ -255,7 +295,7 @@ def export_button(page: ui.Page, where: Any) -> None:
     """One click: the CSV is made (and the export audited) when the button is pressed, and
     named for what it holds (issue 28: two clicks, and "my teams" said to a manager)."""
     teams = teams_of(page)
-    holds = "all teams" if teams is None else ", ".join(teams) or "no team"
+    holds = _("all teams") if teams is None else ", ".join(teams) or _("no team")
     rt, who = page.runtime, page.who
 
     def make() -> str:
@@ -265,14 +305,15 @@ def export_button(page: ui.Page, where: Any) -> None:
         return reviews_csv(rows)
 
     name = "all-teams" if teams is None else "-".join(teams) or "none"
-    where.download_button(f"Export reviews of {holds} (CSV)", make, mime="text/csv",
+    where.download_button(_("Export reviews of {teams} (CSV)").format(teams=holds), make,
+                          mime="text/csv",
                           file_name=f"earpiece-reviews-{name}.csv", key="h-export",
                           icon=":material/download:")  # fmt: skip
 
 
 def main() -> None:
     page = ui.current()
-    st.title("Calls")
+    st.title(_("Calls"))
     ui.show_flash()
     search = filters(page)
     cursor = st.session_state.get("h-cursor")
@@ -282,16 +323,18 @@ def main() -> None:
     except Unavailable as exc:
         st.error(literal(exc), icon=":material/warning:")
         return
-    st.caption(f"{len(calls)} ended call(s), newest first"
-               + (" (more on the next page)" if following else "") + ".")  # fmt: skip
+    count = len(calls)
+    shown = ngettext("{n} ended call, newest first", "{n} ended calls, newest first", count)
+    st.caption(shown.format(n=count)
+               + (_(" (more on the next page)") if following else "") + _("."))  # fmt: skip
     picked = st.dataframe(results_table(calls, page),
                           hide_index=True, on_select="rerun", selection_mode="single-row",
                           key="h-results")  # fmt: skip
     nav = st.columns(3)
-    if following and nav[0].button("Older calls →", key="h-next"):
+    if following and nav[0].button(_("Older calls →"), key="h-next"):
         st.session_state["h-cursor"] = following
         st.rerun()
-    if cursor and nav[1].button("← Newest", key="h-first"):
+    if cursor and nav[1].button(_("← Newest"), key="h-first"):
         st.session_state.pop("h-cursor", None)
         st.rerun()
     export_button(page, nav[2])

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from dashboard import agent_cards, day_charts, ui
+from dashboard import agent_cards, day_charts, i18n, ui
+from dashboard.i18n import _
 from dashboard.runtime import Unavailable
 from live import day as day_model
 
@@ -48,11 +49,11 @@ def team_rows_of(page: ui.Page, day: str) -> list[dict[str, Any]]:
 def main() -> None:
     page = ui.current()
     zone = ZoneInfo(page.settings.timezone)
-    st.title("Day")
+    st.title(_("Day"))
     today = datetime.now(zone).date()
     days = [(today - timedelta(days=n)).isoformat() for n in range(DAYS_BACK)]
     left, right = st.columns(2)
-    day = str(left.selectbox("Day", days, key="day-day"))
+    day = str(left.selectbox(_("Day"), days, key="day-day"))
     try:
         rows = rows_of(page, day)
         agents = page.runtime.run(page.runtime.services.queues.agents())
@@ -60,12 +61,14 @@ def main() -> None:
         st.error(str(exc))
         return
     queues = sorted({r["queue"] for r in rows})
-    queue = str(right.selectbox("Queue", [day_charts.ALL_QUEUES, *queues], key="day-queue"))
-    st.caption(f"Half hours of {day} in {page.settings.timezone}; offered, answered and "
-               "abandoned from TaskRouter's events, handle time from the archive.")  # fmt: skip
+    queue = str(right.selectbox(_("Queue"), [day_charts.ALL_QUEUES, *queues], key="day-queue",
+                                format_func=i18n.bound(day_charts.queue_label)))  # fmt: skip
+    st.caption(_("Half hours of {day} in {zone}; offered, answered and abandoned from "
+                 "TaskRouter's events, handle time from the archive.")
+               .format(day=day, zone=page.settings.timezone))  # fmt: skip
     shown = day_charts.combine(rows, queue)
     if not shown:
-        st.info("No calls yet on this day.")
+        st.info(_("No calls yet on this day."))
     else:
         target = page.settings.service_level_target
         st.altair_chart(day_charts.volume_chart(shown), width="stretch")
@@ -89,9 +92,10 @@ def main() -> None:
     cards = agent_cards.visible(page.who, agents)
     if cards:
         st.altair_chart(day_charts.team_activity_chart(cards), width="stretch")
-    with st.expander("The numbers"):
-        st.dataframe(shown, hide_index=True)
-    st.caption(f"Drawn at {datetime.fromtimestamp(time.time(), zone):%H:%M:%S}.")
+    with st.expander(_("The numbers")):
+        st.dataframe(day_charts.in_words(shown), hide_index=True)
+    drawn = f"{datetime.fromtimestamp(time.time(), zone):%H:%M:%S}"
+    st.caption(_("Drawn at {time}.").format(time=drawn))
 
 
 if __name__ == "__main__":

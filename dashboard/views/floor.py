@@ -11,8 +11,10 @@ import streamlit as st
 
 from access.modes import refusal
 from core.twilio_errors import CoachError
-from dashboard import board, listen, reading, ui
+from dashboard import board, i18n, listen, reading, ui
 from dashboard import cues as cues_module
+from dashboard import words as said_words
+from dashboard.i18n import N_, _, ngettext
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
 from live import history, preferences, words
@@ -34,7 +36,27 @@ from live.summary import summarize
 # The chart's samples are 30 s apart (live/history.py): a redraw more often shows nothing new.
 CHART_REFRESH_SECONDS = history.BUCKET_SECONDS
 CHART_MINUTES = 60
-ORDER_NAMES = list(ORDERS.values())
+ORDER_NAMES = list(ORDERS.values())  # the widget keeps the English; shown translated
+# live/board.py's ORDERS and STATES in words (marked here, translated where shown).
+ORDER_WORDS = {
+    "Needs attention first": N_("Needs attention first"),
+    "Longest call first": N_("Longest call first"),
+    "Newest first": N_("Newest first"),
+    "Agent A to Z": N_("Agent A to Z"),
+}
+STATE_WORDS = {"waiting": N_("waiting"), "talking": N_("talking"), "hold": N_("hold")}
+# live/preferences.py's COLUMNS, which are the board's English headers.
+COLUMN_WORDS = (
+    N_("Team"), N_("Queue"), N_("Customer"), N_("Duration"), N_("On hold"), N_("Holds"),
+    N_("Monitoring"), N_("Speaking"), N_("Agent talk"), N_("Silence"), N_("Alerts"),
+    N_("Last said"), N_("Attention"), N_("Why"),
+)  # fmt: skip
+
+
+def _word(table: dict[str, str], value: str) -> str:
+    return _(table[value]) if value in table else value
+
+
 # Filter widgets keep their values in these keys; copied to "keep-" keys so a
 # visit to another page (which drops the widgets' own state) does not reset them.
 FILTER_KEYS = ("f-team", "f-queue", "f-state", "f-agent", "f-order", "f-limit", "f-cols")
@@ -73,7 +95,7 @@ def save_board_prefs() -> None:
             )
         )
     except Unavailable as exc:
-        ui.flash("error", f"Your board's choices were not saved: {exc}")
+        ui.flash("error", _("Your board's choices were not saved: {reason}").format(reason=exc))
 
 
 def remember_filters() -> None:
@@ -92,25 +114,33 @@ def filters_sidebar(page: ui.Page) -> None:
     teams = sorted(roster.teams)
     queues = sorted({t.queue for t in roster.teams.values()})
     with st.sidebar:
-        st.subheader("Filters")
+        st.subheader(_("Filters"))
         st.multiselect(
-            "Team",
+            _("Team"),
             teams,
             key="f-team",
             on_change=save_board_prefs,
-            help="Kept for you: the same after a reload and in another browser",
+            help=_("Kept for you: the same after a reload and in another browser"),
+            placeholder=_("Choose options"),
         )
-        st.multiselect("Queue", queues, key="f-queue", on_change=remember_filters)
-        st.multiselect("State", STATES, key="f-state", on_change=remember_filters)
-        st.text_input("Agent", key="f-agent", placeholder="search", on_change=remember_filters)
-        st.selectbox("Order", ORDER_NAMES, key="f-order", on_change=remember_filters)
-        st.selectbox("Rows", LIMITS, key="f-limit", on_change=remember_filters)
+        st.multiselect(_("Queue"), queues, key="f-queue", on_change=remember_filters,
+                       placeholder=_("Choose options"))  # fmt: skip
+        st.multiselect(_("State"), STATES, key="f-state", on_change=remember_filters,
+                       format_func=i18n.bound(lambda v: _word(STATE_WORDS, v)),
+                       placeholder=_("Choose options"))  # fmt: skip
+        st.text_input(_("Agent"), key="f-agent", placeholder=_("search"),
+                      on_change=remember_filters)  # fmt: skip
+        st.selectbox(_("Order"), ORDER_NAMES, key="f-order", on_change=remember_filters,
+                     format_func=i18n.bound(lambda v: _word(ORDER_WORDS, v)))  # fmt: skip
+        st.selectbox(_("Rows"), LIMITS, key="f-limit", on_change=remember_filters)
         st.multiselect(
-            "Columns",
+            _("Columns"),
             preferences.COLUMNS,
             key="f-cols",
             on_change=save_board_prefs,
-            help="Agent and State always show; kept for you",
+            help=_("Agent and State always show; kept for you"),
+            format_func=i18n.bound(_),
+            placeholder=_("Choose options"),
         )
 
 
@@ -129,26 +159,27 @@ def current_filters() -> Filters:
 def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
     sid = st.session_state.get("selected-sid")
     if not sid:
-        st.caption("Click a row to listen, whisper or barge on that call.")
+        st.caption(_("Click a row to listen, whisper or barge on that call."))
         return
     conference = by_sid.get(sid)
     if conference is None:
-        st.info("The call you chose has ended.")
+        st.info(_("The call you chose has ended."))
         st.session_state.pop("selected-sid", None)
         return
     number = reading.number(page, customer_number(conference))
-    agent = reading.agent(page, str(conference.get("agent") or "")) or "No agent yet"
+    agent = reading.agent(page, str(conference.get("agent") or "")) or _("No agent yet")
     with st.container(border=True):
+        state = _word(STATE_WORDS, str(conference.get("state") or ""))
+        customer = _("customer {number}").format(number=literal(number or _("unknown")))
         st.markdown(
-            f"**{literal(agent)}** · "
-            f"{literal(conference.get('team') or '—')} · customer {literal(number or 'unknown')}"
-            f" · {literal(conference.get('state'))}"
+            f"**{literal(agent)}** · {literal(conference.get('team') or '—')} · {customer}"
+            f" · {literal(state)}"
         )
         # The keys work the chosen call unless you are on one (then they work yours).
         mine = monitors_by_supervisor(by_sid.values()).get(page.who.id)
         ui.mode_buttons(page, conference, key=f"floor-{sid}", shortcuts=mine is None)
         listen.control(page, conference, key=f"floor-{sid}")
-        if st.button("Open call page →", key=f"open-{sid}"):
+        if st.button(_("Open call page →"), key=f"open-{sid}"):
             st.switch_page("views/call.py", query_params={"sid": sid})
 
 
@@ -157,11 +188,16 @@ def help_banner(asking: list[dict[str, object]]) -> None:
     if not asking:
         return
     with st.container(border=True):
-        st.error(f"{len(asking)} agent(s) ask for help", icon=":material/sos:")
+        count = len(asking)
+        st.error(
+            ngettext("{n} agent asks for help", "{n} agents ask for help", count).format(n=count),
+            icon=":material/sos:",
+        )
         columns = st.columns(min(4, len(asking)))
         for n, c in enumerate(asking[:8]):
             agent = (c.get("help") or {}).get("agent", "?")  # type: ignore[attr-defined]
-            if columns[n % len(columns)].button(f"Go to {literal(agent)}", key=f"help-{c['sid']}",
+            label = _("Go to {agent}").format(agent=literal(agent))
+            if columns[n % len(columns)].button(label, key=f"help-{c['sid']}",
                                                 icon=":material/sos:"):  # fmt: skip
                 st.session_state["selected-sid"] = str(c["sid"])
 
@@ -171,10 +207,18 @@ def phrase_banner(said: list[dict[str, object]]) -> None:
     if not said:
         return
     with st.container(border=True):
-        st.warning(f"{len(said)} call(s) said a phrase to watch", icon=":material/campaign:")
+        count = len(said)
+        st.warning(
+            ngettext(
+                "{n} call said a phrase to watch", "{n} calls said a phrase to watch", count
+            ).format(n=count),
+            icon=":material/campaign:",
+        )
         columns = st.columns(min(4, len(said)))
         for n, hit in enumerate(said[:8]):
-            label = f"Go to {literal(hit['agent'] or '?')}: {ui.phrase_text(hit)}"
+            label = _("Go to {agent}: {phrase}").format(
+                agent=literal(hit["agent"] or "?"), phrase=ui.phrase_text(hit)
+            )
             if columns[n % len(columns)].button(label, key=f"phrase-{hit['sid']}",
                                                 icon=":material/campaign:"):  # fmt: skip
                 st.session_state["selected-sid"] = str(hit["sid"])
@@ -197,18 +241,22 @@ def follow_sidebar(page: ui.Page) -> None:
     ])  # fmt: skip
     options = ["nobody", *agents]
     with st.sidebar:
-        st.subheader("Follow")
+        st.subheader(_("Follow"))
         chosen = st.selectbox(
-            "Join this agent's next calls, listening", options,
+            _("Join this agent's next calls, listening"), options,
             index=options.index(following) if following in options else 0, key="follow",
-            format_func=lambda a: a if a == "nobody" else reading.agent(page, a),
+            format_func=i18n.bound(
+                lambda a: _("nobody") if a == "nobody" else reading.agent(page, a)
+            ),
         )  # fmt: skip
     wanted = None if chosen == "nobody" else chosen
     if wanted != following:
         try:
             rt.run(rt.services.coach.follow(page.who.id, wanted))
-        except (CoachError, Unavailable) as exc:
-            st.sidebar.error(literal(getattr(exc, "message", exc)))
+        except CoachError as exc:
+            st.sidebar.error(literal(said_words.error(exc.code, exc.message)))
+        except Unavailable as exc:
+            st.sidebar.error(literal(exc))
 
 
 def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
@@ -216,11 +264,14 @@ def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
     for sid, conference in by_sid.items():
         if ui.own_monitor(conference, page.who.id) is not None:
             with st.container(border=True):
-                agent = literal(reading.agent(page, str(conference.get("agent") or "")) or "a call")
-                st.markdown(f"**You are on {agent}'s call**")
+                agent = reading.agent(page, str(conference.get("agent") or ""))
+                if agent:
+                    st.markdown(_("**You are on {agent}'s call**").format(agent=literal(agent)))
+                else:
+                    st.markdown(_("**You are on a call**"))
                 ui.mic_banner(conference, page.who.id)
                 ui.mode_buttons(page, conference, key=f"own-{sid}", shortcuts=True)
-                if st.button("Open call page →", key=f"own-open-{sid}"):
+                if st.button(_("Open call page →"), key=f"own-open-{sid}"):
                     st.switch_page("views/call.py", query_params={"sid": sid})
             return
 
@@ -292,7 +343,8 @@ def live_part(page: ui.Page) -> None:
         # Words (a phrase alert's phrase) only of the calls this supervisor may listen to.
         conferences = words.all_for_scope(snapshot.conferences, ui.words_scope(page))
     except Unavailable as exc:
-        st.error(f"{literal(exc)}. The floor shows again as soon as it answers.",
+        st.error(_("{reason}. The floor shows again as soon as it answers.").format(
+                     reason=literal(exc)),
                  icon=":material/warning:")  # fmt: skip
         conferences = []
     by_sid = {str(c["sid"]): c for c in conferences}
@@ -338,10 +390,10 @@ def chart_part(page: ui.Page) -> None:
         for at, by_team in points
         for team in teams
     ]  # fmt: skip
-    st.subheader("Live calls, last hour, by team")
+    st.subheader(_("Live calls, last hour, by team"))
     if not rows:
-        st.caption("No samples yet: the callback service records one every "
-                   f"{history.BUCKET_SECONDS} s.")  # fmt: skip
+        st.caption(_("No samples yet: the callback service records one every {seconds} s.")
+                   .format(seconds=history.BUCKET_SECONDS))  # fmt: skip
         return
     chart = (
         alt.Chart(pd.DataFrame(rows))
@@ -352,8 +404,8 @@ def chart_part(page: ui.Page) -> None:
                 title=f"{zone} ({reading.clock(page).zone_label()})",
                 axis=alt.Axis(format="%H:%M"),
             ),
-            y=alt.Y("sum(calls):Q", title="live calls", stack=True),
-            color=alt.Color("team:N", title="Team"),
+            y=alt.Y("sum(calls):Q", title=_("live calls"), stack=True),
+            color=alt.Color("team:N", title=_("Team")),
             tooltip=["time:T", "team:N", "calls:Q"],
         )
         .properties(height=220)
@@ -367,7 +419,7 @@ def main() -> None:
     remember_filters()
     filters_sidebar(page)
     follow_sidebar(page)
-    st.title("Floor")
+    st.title(_("Floor"))
     # A full run (the page opened, a filter changed) starts a stream for the current
     # filters; the live part's own reruns keep the one the browser has.
     new_stream(page)

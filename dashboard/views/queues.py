@@ -14,6 +14,7 @@ import streamlit as st
 
 from access.modes import refusal
 from dashboard import board, ui
+from dashboard.i18n import _
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
 from live.board import monitors_by_supervisor
@@ -49,7 +50,7 @@ def live_part(page: ui.Page, wall: bool, options: Mapping[str, Any] | None = Non
     sid = state.pop("queues-listen", None)
     if sid:
         coach = page.runtime.services.coach
-        ui.act(page, "Joining to listen: your phone rings, you join muted",
+        ui.act(page, _("Joining to listen: your phone rings, you join muted"),
                lambda: coach.join(sid, page.who.id, "listen"))  # fmt: skip
     ui.show_flash()
     if not wall:
@@ -76,7 +77,9 @@ def own_call(page: ui.Page) -> None:
     if conference is None:
         return
     with st.container(border=True):
-        st.markdown(f"**You are on {literal(conference.get('agent') or 'a call')}'s call**")
+        agent = conference.get("agent")
+        st.markdown(_("**You are on {agent}'s call**").format(agent=literal(agent)) if agent
+                    else _("**You are on a call**"))  # fmt: skip
         ui.mic_banner(conference, page.who.id)
         ui.mode_buttons(page, conference, key=f"q-own-{conference['sid']}", shortcuts=True)
 
@@ -84,8 +87,8 @@ def own_call(page: ui.Page) -> None:
 def main(wall: bool = False, options: Mapping[str, Any] | None = None) -> None:
     page = ui.current()
     if not wall:
-        st.title("Queues")
-        st.caption("For a screen on the wall: the Wallboard page (big numbers, no sidebar).")
+        st.title(_("Queues"))
+        st.caption(_("For a screen on the wall: the Wallboard page (big numbers, no sidebar)."))
     new_stream(page)
     st.fragment(live_part)(page, wall, options)
 

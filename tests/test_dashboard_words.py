@@ -1,0 +1,57 @@
+# ruff: noqa: RUF001 - Japanese sentences use full-width parentheses
+"""Issue 25: the codes live/ and coach/ keep, said in the reader's language by the dashboard
+(dashboard/words.py): timeline entries, refusals, alerts. English stays as it was written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dashboard import i18n, words
+from live.roster import Supervisor
+
+
+def said_in(language: str, say: Callable[[], str | None]) -> str | None:
+    """`say()` as a reader of `language` reads it (the session's language is Streamlit's)."""
+    token = i18n._FIXED.set(language)
+    try:
+        return say()
+    finally:
+        i18n._FIXED.reset(token)
+
+
+def test_timeline_entries_from_their_codes() -> None:
+    entry = ("participant-join", "agent:tara", "agent tara joined")
+    assert said_in("en", lambda: words.timeline(*entry)) == "agent tara joined"
+    assert said_in("ja", lambda: words.timeline(*entry)) == "エージェント tara が参加"
+    # An archived entry has no `reason` code: read from its English text.
+    ended = ("conference-end", "", "the call ended (the last person left)")
+    assert said_in("ja", lambda: words.timeline(*ended)) == "通話終了（最後の参加者が退出）"
+    whisper = ("participant-modify", "supervisor:mina", "supervisor mina started whispering")
+    assert said_in("ja", lambda: words.timeline(*whisper)) == (
+        "スーパーバイザー mina がエージェントへのウィスパーを開始"
+    )
+
+
+def test_refusals_in_the_readers_words_and_english_as_written() -> None:
+    message = "mina is on another call (CF123)"
+    assert said_in("en", lambda: words.error("busy-elsewhere", message)) == message
+    assert said_in("ja", lambda: words.error("busy-elsewhere", message)) == (
+        "別の通話に参加中です。先に退出してください。"
+    )
+    assert said_in("ja", lambda: words.error("twilio-20404", "Twilio refused (20404)")) == (
+        "Twilio がリクエストを拒否しました（20404）。"
+    )
+    assert said_in("ja", lambda: words.error("something-new", "as is")) == "as is"
+    ken = Supervisor(id="ken", name="Ken Sato", role="lead", teams=("billing",), endpoint="")
+    english = "Ken Sato leads billing; this call is sales"
+    assert said_in("en", lambda: words.mode_refusal(ken, "listen", "sales", english)) == (english)
+    assert said_in("ja", lambda: words.mode_refusal(ken, "listen", "sales", english)) == (
+        "Ken Sato の担当は billing です。この通話は sales です"
+    )
+    assert words.mode_refusal(ken, "listen", "billing", None) is None
+
+
+def test_alerts_and_unknown_codes() -> None:
+    assert said_in("ja", lambda: words.alerts(["help", "long-hold"])) == "ヘルプ要求, 長時間保留"
+    assert said_in("en", lambda: words.alerts([], "none")) == "none"
+    assert said_in("ja", lambda: words.word(words.ALERTS, "brand-new")) == "brand-new"

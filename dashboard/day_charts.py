@@ -188,14 +188,18 @@ def team_activity_chart(cards: Iterable[Any]) -> Any:
     )
 
 
-ALL_TEAMS = "All teams"
+ALL_TEAMS = N_("All teams")  # the choice's value; shown in the reader's words
 # How the Day page says it, under the chart (live/team_time.py says why these parts).
-OCCUPANCY_HELP = (
+OCCUPANCY_HELP = N_(
     "Occupancy = time talking and wrapping up ÷ (time available and idle + talking + "
     "wrapping up), as Amazon Connect and Flex Insights define it: the share of the agents' "
     "ready time spent handling calls. Breaks, offline and other unavailable time are outside "
     "it; agents by activity shows them."
 )
+# The states of live/team_time.py's rows that are Earpiece's words (the rest are TaskRouter
+# activities' names, shown as the Workspace names them).
+TEAM_STATES = {"on a call": N_("on a call"), "wrap-up": N_("wrap-up"),
+               "available": N_("available")}  # fmt: skip
 
 
 def combine_teams(rows: Sequence[Mapping[str, Any]], team: str) -> list[dict[str, Any]]:
@@ -222,38 +226,39 @@ def combine_teams(rows: Sequence[Mapping[str, Any]], team: str) -> list[dict[str
 
 
 def occupancy_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
+    what = _("occupancy")
     data = pd.DataFrame(
-        [{"time": r["time"], "occupancy": r["occupancy"]} for r in rows
+        [{"time": r["time"], what: r["occupancy"]} for r in rows
          if r["occupancy"] is not None],
-        columns=["time", "occupancy"],
+        columns=["time", what],
     )  # fmt: skip
     return (
         alt.Chart(data)
         .mark_line(point=True)
         .encode(
             x=_x(),
-            y=alt.Y("occupancy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-            tooltip=["time:O", alt.Tooltip("occupancy:Q", format=".0%")],
+            y=alt.Y(f"{what}:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            tooltip=["time:O", alt.Tooltip(f"{what}:Q", format=".0%")],
         )
-        .properties(height=HEIGHT, title="Occupancy per half hour (talk + wrap-up ÷ ready time)")
+        .properties(height=HEIGHT, title=_("Occupancy per half hour (talk + wrap-up ÷ ready time)"))
     )
 
 
 def agents_by_activity_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
     """Agents in each state per half hour, on average (time in it ÷ 30 minutes), stacked."""
-    order = ["on a call", "wrap-up", "available"]
-    long = [{"time": r["time"], "state": state, "agents": n}
-            for r in rows for state, n in r["agents"].items()]  # fmt: skip
+    order = [_(word) for word in TEAM_STATES.values()]
+    long = [{"time": r["time"], "state": _(TEAM_STATES[state]) if state in TEAM_STATES else state,
+             "agents": n} for r in rows for state, n in r["agents"].items()]  # fmt: skip
     others = sorted({x["state"] for x in long} - set(order))
     return (
         alt.Chart(pd.DataFrame(long, columns=["time", "state", "agents"]))
         .mark_bar()
         .encode(
             x=_x(),
-            y=alt.Y("agents:Q", stack=True, title="agents (average)"),
+            y=alt.Y("agents:Q", stack=True, title=_("agents (average)")),
             color=alt.Color("state:N", title=None, sort=[*order, *others]),
             order=alt.Order("state:N"),
             tooltip=["time:O", "state:N", alt.Tooltip("agents:Q", format=".1f")],
         )
-        .properties(height=HEIGHT, title="Agents by activity per half hour")
+        .properties(height=HEIGHT, title=_("Agents by activity per half hour"))
     )

@@ -80,14 +80,15 @@ def main() -> None:
         st.error(str(exc))
         return
     teams = sorted({r["team"] for r in team_rows}, key=lambda t: (t == "", t))
-    names = {t or "no team": t for t in teams}
+    names = {t or _("no team"): t for t in teams}
     if team_rows:
-        chosen = str(st.selectbox("Team", [day_charts.ALL_TEAMS, *names], key="day-team"))
+        every = _(day_charts.ALL_TEAMS)
+        chosen = str(st.selectbox(_("Team"), [every, *names], key="day-team"))
         by_team = day_charts.combine_teams(
-            team_rows, chosen if chosen == day_charts.ALL_TEAMS else names[chosen]
+            team_rows, day_charts.ALL_TEAMS if chosen == every else names[chosen]
         )
         st.altair_chart(day_charts.occupancy_chart(by_team), width="stretch")
-        st.caption(day_charts.OCCUPANCY_HELP)
+        st.caption(_(day_charts.OCCUPANCY_HELP))
         st.altair_chart(day_charts.agents_by_activity_chart(by_team), width="stretch")
     cards = agent_cards.visible(page.who, agents)
     if cards:

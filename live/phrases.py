@@ -227,14 +227,17 @@ class Matcher:
                 hits.append(phrase.text)
         return hits
 
+    def analyses(self, text: str) -> bool:
+        """Whether `matches(text)` runs the analyser: a Japanese line that shows a hint of one
+        of the team's Japanese phrases (see the module)."""
+        if not has_japanese(text):
+            return False
+        folded = fold(text)
+        return any(p.may_be_in(folded) for p in self.phrases if p.japanese)
+
     def _analysed(self, text: str) -> Said | None:
         """The line's words, or None where no Japanese phrase can be in it (not analysed)."""
-        if not has_japanese(text):
-            return None
-        folded = fold(text)
-        if not any(p.may_be_in(folded) for p in self.phrases if p.japanese):
-            return None
-        return Said(tokens(text, LONG))
+        return Said(tokens(text, LONG)) if self.analyses(text) else None
 
 
 def matches(phrases: Iterable[Phrase], text: str) -> list[str]:

@@ -1,30 +1,52 @@
 """The transcription languages a team may ask Twilio for (issue 23).
 
-Twilio's Real-Time Transcription takes `LanguageCode` in BCP 47 (the Calls
-Transcriptions resource in twilio_api_v2010.json; the `<Transcription>` TwiML
-page, https://www.twilio.com/docs/voice/twiml/transcription, `languageCode`),
-and what it accepts is what its engine offers: `transcriptionEngine` is
-`google` (the default, `speechModel` `telephony` by default) or `deepgram`.
-A code Twilio does not take fails only when a call is first transcribed (a
-`transcription-error`, on a live call, in front of a supervisor), so the
-roster is checked at load against this list instead, and refused with one line
-naming the team and the code.
+Twilio's Real-Time Transcription takes `LanguageCode` in BCP 47 (the twilio SDK's
+Calls Transcriptions create: "Language code used by the transcription engine,
+specified in BCP-47 format"; the `<Transcription>` TwiML page,
+https://www.twilio.com/docs/voice/twiml/transcription, `languageCode`), and what it
+accepts is what its engine offers: `transcriptionEngine` is `google` or `deepgram`
+(the same page: "When using either Deepgram or Google as the transcriptionEngine
+value"), `speechModel` one of that engine's models. A code Twilio does not take
+fails only when a call is first transcribed (a `transcription-error`, on a live
+call, in front of a supervisor), so the roster is checked at load against this
+list instead, and refused with one line naming the team and the code.
 
-The list is the languages Twilio's Real-Time Transcription lists for its
-engines, in the spelling Twilio takes (`ja-JP`, not `ja_JP` or `JA-jp`: a
-code is compared as written, since Twilio passes it to the engine as given).
+What the docs confirm, and what they do not (checked for issue 23's closing note):
 
-For Japanese on a real account: the `google` engine's `telephony` model takes
-`ja-JP` and is tuned for 8 kHz phone audio (Twilio's default engine and model,
-so Earpiece sends nothing more); Deepgram's `nova-3` also has a Japanese model
-(`ja`), for an account that prefers it. Earpiece sends `LanguageCode` only;
-engine and model stay Twilio's defaults.
+- Twilio's `<Transcription>` page is public, but its attribute table (the allowed
+  `languageCode` and `speechModel` values, and which engine and model are the
+  defaults) could not be read in the stored copy this was checked against. So this
+  list is NOT confirmed against a Twilio page: it is Google Speech-to-Text's BCP 47
+  codes and Deepgram's language codes, as Twilio forwards `languageCode` to the
+  engine (written as the engine spells it: `ja-JP`, not `ja_JP` or `JA-jp`; a code
+  is compared as written). Twilio's one page that does list languages by engine,
+  the Transcription Configurations resource
+  (https://www.twilio.com/docs/configurations/transcription-configuration-resource),
+  is for *batch* transcription, lists sixteen European and English codes and no
+  Japanese, and does not govern real-time transcription.
+- Japanese on Google: Cloud Speech-to-Text V2's language table
+  (https://cloud.google.com/speech-to-text/v2/docs/speech-to-text-supported-languages)
+  lists `ja-JP` with the models `long`, `short` and `telephony` (asia-northeast1),
+  and not with `telephony_short` (which en-US and ko-KR have). `telephony` is the
+  model tuned for phone audio.
+- Japanese on Deepgram: `ja` with `nova-2` (Deepgram's changelog of 2024-05-14,
+  Nova-2 in 36 languages) and with `nova-3` since its monolingual Japanese model
+  (changelog of 2025-11-04; its streaming model improved since), per
+  https://developers.deepgram.com/docs/models-languages-overview.
+
+For a Japanese floor on a real account: `ja-JP` with the `google` engine's
+`telephony` model (not `telephony_short`); or `ja` with `deepgram` and `nova-3`.
+Earpiece sends `LanguageCode` only (no `TranscriptionEngine`, no `SpeechModel`), so
+engine and model are whatever Twilio picks by default; a team written `ja` is
+accepted, but works only where that engine is Deepgram: write `ja-JP`. Try `ja-JP`
+with one test call on the account before a Japanese team goes live (copies of
+Twilio's page call the product a Public Beta whose values may change).
 """
 
 from __future__ import annotations
 
-# Google Speech-to-Text languages Twilio's Real-Time Transcription offers (BCP 47), and
-# Deepgram's codes (two-letter ones among them) for a Deepgram account.
+# Google Speech-to-Text's BCP 47 codes, and Deepgram's codes (the two-letter ones) for an
+# account whose transcriptions use Deepgram: see the module for what is and is not confirmed.
 TRANSCRIPTION_LANGUAGES: frozenset[str] = frozenset(
     """
     af-ZA am-ET ar-AE ar-BH ar-DZ ar-EG ar-IL ar-IQ ar-JO ar-KW ar-LB ar-MA ar-OM ar-PS

@@ -31,8 +31,8 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from sudachipy import Dictionary, SplitMode
 
@@ -62,13 +62,16 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().translate(_TO_HIRAGANA)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     key: str  # its dictionary form, folded (what two spellings of a word share)
     reading: str  # how it is read, in hiragana
     kana: bool  # written in kana alone (so its reading is how it was written)
     hiragana: bool  # written in hiragana alone (where an analyser may cut a word wrongly)
 
+
+# A dictionary form or reading folded once: they come from the dictionary's finite words,
+# and a line's dozen words would each be normalised again on every line.
+_fold_word = lru_cache(maxsize=1 << 16)(fold)
 
 _local = threading.local()
 
@@ -112,8 +115,8 @@ def tokens(text: str, mode: str = LONG, readings: bool = False) -> list[Token]:
             out.append(Token(key, key, False, False))
             continue
         # Its reading matters only where it was written in kana (live/phrases.py).
-        reading = fold(m.reading_form()) if kana or readings else ""
-        out.append(Token(fold(m.normalized_form()), reading, kana,
+        reading = _fold_word(m.reading_form()) if kana or readings else ""
+        out.append(Token(_fold_word(m.normalized_form()), reading, kana,
                          kana and _HIRAGANA_ONLY.fullmatch(surface) is not None))  # fmt: skip
     return out
 

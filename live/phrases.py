@@ -135,26 +135,49 @@ class Phrase:
             return self.pattern.search(said_words) is not None
         return self.needle is not None and self.needle in said_words
 
-    def spans(self, line: list[Token]) -> list[Span]:
+    def spans(self, line: list[Token] | Said) -> list[Span]:
         """Where a Japanese phrase is said in a line's words (live/japanese.py's `tokens`)."""
+        said = line if isinstance(line, Said) else Said(line)
         keys = self.keys or ()
         n = len(keys)
         out: list[Span] = []
-        for i in range(len(line) - n + 1):
-            if all(line[i + k].key == keys[k] for k in range(n)):
-                out.append((i, i + n))
-        if len(self.reading) < MIN_READING_CHARS:
+        if n:
+            # Only where the line has the phrase's first word (most lines: nowhere).
+            first, line_keys = keys[0], said.keys
+            for i in said.where.get(first, ()):
+                if line_keys[i : i + n] == keys:
+                    out.append((i, i + n))
+        # A reading is heard only inside a run of kana words: a line whose runs do not
+        # hold it (most lines) skips the walk below, which would find nothing.
+        if len(self.reading) < MIN_READING_CHARS or self.reading not in said.kana_runs:
             return out
-        for i, start in enumerate(line):
+        words = said.tokens
+        for i, start in enumerate(words):
             if not start.kana:
                 continue
             heard, j = "", i
-            while j < len(line) and line[j].kana and len(heard) < len(self.reading):
-                heard += line[j].reading
+            while j < len(words) and words[j].kana and len(heard) < len(self.reading):
+                heard += words[j].reading
                 j += 1
-            if heard == self.reading or (heard.startswith(self.reading) and line[j - 1].hiragana):
+            if heard == self.reading or (heard.startswith(self.reading) and words[j - 1].hiragana):
                 out.append((i, j))
         return out
+
+
+class Said:
+    """A line's Japanese words, and what `Phrase.spans` looks up in them, worked out once
+    per line for all of a team's phrases."""
+
+    __slots__ = ("kana_runs", "keys", "tokens", "where")
+
+    def __init__(self, words: list[Token]) -> None:
+        self.tokens = words
+        self.keys = tuple(t.key for t in words)
+        self.where: dict[str, list[int]] = {}
+        for i, key in enumerate(self.keys):
+            self.where.setdefault(key, []).append(i)
+        # The readings of each run of kana words, runs apart ("\x00" is in no reading).
+        self.kana_runs = "".join(t.reading if t.kana else "\x00" for t in words)
 
 
 def compile_all(raw: Iterable[str]) -> tuple[Phrase, ...]:
@@ -183,22 +206,16 @@ class Matcher:
     def matches(self, text: str) -> list[str]:
         """The phrases (as the roster writes them) that `text` says, in roster order."""
         said: str | None = None
-        line: list[Token] | None = None
+        line: Said | None = None
         blocked: list[Span] = []
         hits: list[str] = []
-        folded: str | None = None
         for phrase in self.phrases:
             if phrase.japanese:
                 if line is None:
-                    folded = fold(text) if folded is None else folded
-                    if not has_japanese(text) or not any(
-                        p.may_be_in(folded) for p in self.phrases if p.japanese
-                    ):
-                        line = []
-                    else:
-                        line = tokens(text, LONG)
+                    line = self._analysed(text)
+                    if line is not None:
                         blocked = [s for x in self.excluded if x.japanese for s in x.spans(line)]
-                if any(not _overlaps(s, blocked) for s in phrase.spans(line)):
+                if line is not None and any(not _overlaps(s, blocked) for s in phrase.spans(line)):
                     hits.append(phrase.text)
                 continue
             if said is None:
@@ -209,6 +226,18 @@ class Matcher:
             if phrase.said(said):
                 hits.append(phrase.text)
         return hits
+
+    def analyses(self, text: str) -> bool:
+        """Whether `matches(text)` runs the analyser: a Japanese line that shows a hint of one
+        of the team's Japanese phrases (see the module)."""
+        if not has_japanese(text):
+            return False
+        folded = fold(text)
+        return any(p.may_be_in(folded) for p in self.phrases if p.japanese)
+
+    def _analysed(self, text: str) -> Said | None:
+        """The line's words, or None where no Japanese phrase can be in it (not analysed)."""
+        return Said(tokens(text, LONG)) if self.analyses(text) else None
 
 
 def matches(phrases: Iterable[Phrase], text: str) -> list[str]:

@@ -90,12 +90,18 @@ _TOKEN = re.compile(
 MAX_FILLERS = 2  # filler words in a row between two groups of one number
 
 # What a line needs for this module to find anything: a digit in any script, or a word
-# or kana that may be one. Most lines have none and cost one search.
-_MAYBE = re.compile(
-    "[0-9０-９〇零一二三四五六七八九]|"
-    + "|".join(sorted({*_KANA} - {"に", "し", "く", "ご", "ニ", "シ", "ク", "ゴ"}))
-    + f"|(?<![a-z])(?:{'|'.join([*_UNITS, *_TEENS, *_TENS])})(?![a-z'])",
-    re.IGNORECASE,
+# or kana that may be one. Most lines have none and cost a search or three. The three are
+# asked apart (the one regex they would make is the same question): the English words,
+# looked for at every position of a line, cost a Japanese line some 20 µs, and none of
+# them can be in a line without a letter that is a-z whatever its case (Unicode's folding,
+# as IGNORECASE has it: the Kelvin sign is a k), which a Japanese line finds in 1 µs.
+_MAYBE_DIGIT = re.compile("[0-9０-９〇零一二三四五六七八九]", re.IGNORECASE)
+_MAYBE_KANA = re.compile(
+    "|".join(sorted({*_KANA} - {"に", "し", "く", "ご", "ニ", "シ", "ク", "ゴ"})), re.IGNORECASE
+)
+_LATIN = re.compile("[a-z]", re.IGNORECASE)
+_MAYBE_WORD = re.compile(
+    f"(?<![a-z])(?:{'|'.join([*_UNITS, *_TEENS, *_TENS])})(?![a-z'])", re.IGNORECASE
 )
 
 _AMOUNT_BEFORE = re.compile(r"[$¥€£₩][\s]*$")
@@ -151,6 +157,14 @@ def _folded(text: str) -> tuple[str, list[int]]:
     character of `text` it came from."""
     if text.isascii():
         return text.lower(), list(range(len(text)))
+    if unicodedata.is_normalized("NFKC", text) and "\u03a3" not in text:
+        # Most lines (a speech engine writes NFKC already): each character is its own NFKC,
+        # so the loop below would lower them one by one, which is lowering the line
+        # (but for Σ, which the line lowers by its place in a word). Where every character
+        # stays one, the indices are the line's own.
+        lowered = text.lower()
+        if len(lowered) == len(text):
+            return lowered, list(range(len(text)))
     out: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
@@ -162,8 +176,12 @@ def _folded(text: str) -> tuple[str, list[int]]:
 
 
 def may_hold_numbers(text: str) -> bool:
-    """Whether a line could hold a number at all (one search; most lines do not)."""
-    return _MAYBE.search(text) is not None
+    """Whether a line could hold a number at all (most lines do not)."""
+    return (
+        _MAYBE_DIGIT.search(text) is not None
+        or _MAYBE_KANA.search(text) is not None
+        or (_LATIN.search(text) is not None and _MAYBE_WORD.search(text) is not None)
+    )
 
 
 def _kind(folded: str, start: int, end: int) -> str:
@@ -252,8 +270,8 @@ def runs(text: str) -> list[Run]:
                 fillers += 1
                 if fillers > MAX_FILLERS:
                     close()
-        elif kind == "x":
-            close()
+        elif kind == "x" and (start >= 0 or tens is not None):
+            close()  # (with nothing open, as after most characters of a line, it has no work)
     close()
     return found
 

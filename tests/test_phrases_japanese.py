@@ -98,6 +98,31 @@ def test_phrases_are_checked_at_load() -> None:
     assert Phrase.of("責任者").japanese and not Phrase.of("lawyer").japanese
 
 
+def test_only_a_line_that_may_hold_a_japanese_phrase_is_analysed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`analyses` says exactly when `matches` runs the analyser (the cost a Japanese line
+    adds to ingest is the analyser's, so the cheap check must let few lines through)."""
+    import live.phrases
+
+    calls: list[str] = []
+    real = live.phrases.tokens
+
+    def counted(text: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(live.phrases, "tokens", counted)
+    matcher = team_matcher(JP)
+    for line, _ in [*JAPANESE, *ENGLISH, ("少々お待ちください", set())]:
+        calls.clear()
+        matcher.matches(line)
+        assert matcher.analyses(line) == bool(calls), line
+    assert not matcher.analyses("少々お待ちください")  # no hint of any phrase
+    assert matcher.analyses("クレームブリュレが美味しかったです")  # a hint: the analyser decides
+    assert not team_matcher(EN).analyses("解約したいです")  # no Japanese phrase to find
+
+
 @pytest.fixture
 def floor(wiring: Callable[..., Wired]) -> Wired:
     wired = wiring()

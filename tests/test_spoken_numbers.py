@@ -6,10 +6,15 @@ number, a phone number, an amount, a time or a date keeps its numbers."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from live import redact
+from live import spoken_numbers as spoken
 from live.redact import CARD, DIGITS, PARTIAL_CLEAR_DIGITS, has_card_number, judge, mask
 from live.spoken_numbers import AMOUNT, NUMBER, WHEN, digits, runs
 
@@ -152,3 +157,49 @@ def test_a_line_counts_the_digits_of_its_plain_numbers_for_the_window() -> None:
     assert judge("it was 1500 yen at 15:30").window_digits == 0  # not a card's digits
     assert judge("5425 2334").harder == CARD
     assert judge("542523").harder == DIGITS
+
+
+# The quick checks (issue 23's profile split each into searches a Japanese line answers
+# fast): they must answer what the one regex they replace answers, for any text, including
+# letters that IGNORECASE folds onto a-z (the Kelvin sign, the long s, dotless and dotted i).
+_ONE_MAYBE = re.compile(
+    "[0-9０-９〇零一二三四五六七八九]|"
+    + "|".join(sorted({*spoken._KANA} - {"に", "し", "く", "ご", "ニ", "シ", "ク", "ゴ"}))
+    + f"|(?<![a-z])(?:{'|'.join([*spoken._UNITS, *spoken._TEENS, *spoken._TENS])})(?![a-z'])",
+    re.IGNORECASE,
+)
+_ONE_CARD_HINT = re.compile(
+    r"card|credit|debit|visa|master|amex|jcb|cvv|cvc|cv2|code|pin|digit|exp|back|long|"
+    r"カード|かーど|クレジット|デビット|セキュリティ|有効期限|暗証番号|裏|桁|ビザ|アメックス|名義",
+    re.IGNORECASE,
+)
+quick_text = st.text(
+    alphabet="oOnetwhrsvixgCARDpinKSſıİ\u212a\u212b7７七いちさんよんゼロにし カード裏桁ｶｰﾄﾞ'-、",
+    max_size=24,
+)
+
+
+@settings(max_examples=400)
+@given(quick_text)
+def test_may_hold_numbers_answers_as_the_one_regex(text: str) -> None:
+    assert spoken.may_hold_numbers(text) == (_ONE_MAYBE.search(text) is not None)
+
+
+@settings(max_examples=400)
+@given(quick_text)
+def test_speaks_of_card_answers_as_the_one_regex(text: str) -> None:
+    normal = text if text.isascii() else unicodedata.normalize("NFKC", text)
+    expected = _ONE_CARD_HINT.search(normal) is not None and redact._CARD_TALK.search(normal)
+    assert redact.speaks_of_card(text) == bool(expected)
+
+
+# (A number in full-width Latin words is not looked for: it never was, and a speech
+# engine writes English words in ASCII.)
+@pytest.mark.parametrize(
+    ("text", "maybe"),
+    [("ſeven", True), ("\u212aey nine", True), ("よんいち", True), ("ＯＮＥ", False),
+     ("お電話ありがとう", False)],
+)  # fmt: skip
+def test_folded_letters_and_kana_count_as_maybe_numbers_as_before(text: str, maybe: bool) -> None:
+    assert spoken.may_hold_numbers(text) is maybe
+    assert (_ONE_MAYBE.search(text) is not None) is maybe

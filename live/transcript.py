@@ -27,6 +27,7 @@ from live import redact
 from live.batching import BatchedScript
 from live.forget import Forgetter
 from live.late import left_call
+from live.match_batch import MatchBatch
 from live.model import Json, role_of
 from live.phrases import Matcher
 from live.roster import Roster
@@ -71,6 +72,7 @@ class Transcripts:
         self.matchers: dict[str, Matcher] = {
             name: Matcher.of(team.phrases, team.not_phrases) for name, team in roster.teams.items()
         }
+        self.matching = MatchBatch()  # lines needing the analyser, analysed in a row
         self.any_team = Matcher.of(sorted({p for t in roster.teams.values() for p in t.phrases}))
         self._calls: dict[str, tuple[str, str]] = {}
         self._teams: dict[str, str] = {}  # ConferenceSid -> its team, once it has one
@@ -150,7 +152,8 @@ class Transcripts:
         if event.event == "transcription-content":
             if not event.text:
                 return Ingested("unchanged", sid)
-            hits = (await self.matcher(sid)).matches(event.text) if event.final else []
+            matcher = await self.matcher(sid)
+            hits = await self.matching.matches(matcher, event.text) if event.final else []
             # Never the raw words: masked alone, and masked as if a card was spoken of just
             # before (the script picks by the call's card context). A line with nothing
             # like a number in it is the same either way, and is not masked at all.

@@ -37,6 +37,9 @@ BOARD = (
     N_("{reason}. The queues show again as soon as it answers."),
     N_("{reason}. This page catches up when it answers."),
     N_("Signed out."), N_("updated {time}"), N_("Notice"),
+    # live/board_hub.py's reasons (STALLED, and the start of the one naming Redis's error).
+    N_("The live floor is out of reach (Redis is not answering)"),
+    N_("The live floor is out of reach"),
     # Queues, wallboard and agents (board.js QUEUE_FIGURES, ALERT_WHY, the cards).
     N_("Service level"), N_("Answered"), N_("Abandoned"), N_("Avg answer"),
     N_("Agents free / busy / other"), N_("a caller has waited too long"),

@@ -30,6 +30,20 @@ const TILES = [
 let WORDS = {};
 let PLURALS = {};
 
+// The service's reasons for a floor out of reach are English on the stream
+// (live/board_hub.py); the known ones are read back in the reader's words, the technical
+// detail after them kept as it is.
+const OUT_OF_REACH = "The live floor is out of reach";
+const NOT_ANSWERING = "The live floor is out of reach (Redis is not answering)";
+
+function statusReason(message) {
+  if (message === NOT_ANSWERING) return t(NOT_ANSWERING);
+  if (message && message.startsWith(OUT_OF_REACH)) {
+    return t(OUT_OF_REACH) + message.slice(OUT_OF_REACH.length);
+  }
+  return message;
+}
+
 function t(text, values) {
   const said = Object.prototype.hasOwnProperty.call(WORDS, text) ? WORDS[text] : text;
   return values ? said.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m)) : said;
@@ -250,7 +264,7 @@ class Board {
       // floor as live; the service says ok again (and sends the floor) when Redis answers.
       this.setStale(!status.ok);
       this.showStatus(status.ok ? null
-        : t("{reason}. The floor shows again as soon as it answers.", {reason: status.message}));
+        : t("{reason}. The floor shows again as soon as it answers.", {reason: statusReason(status.message)}));
     });
     source.addEventListener("board", (e) => this.apply(JSON.parse(e.data)));
     // Signed out, here or in another browser: Streamlit redraws, and shows the sign-in form.
@@ -489,7 +503,7 @@ class CallWatch {
     source.addEventListener("status", (e) => {
       const status = JSON.parse(e.data);
       this.show(status.ok ? null
-        : t("{reason}. This page catches up when it answers.", {reason: status.message}));
+        : t("{reason}. This page catches up when it answers.", {reason: statusReason(status.message)}));
     });
     source.addEventListener("call", (e) => {
       this.failures = 0;
@@ -578,7 +592,7 @@ class QueueBoard {
       const status = JSON.parse(e.data);
       this.failures = 0;
       this.status.textContent = status.ok ? ""
-        : t("{reason}. The queues show again as soon as it answers.", {reason: status.message});
+        : t("{reason}. The queues show again as soon as it answers.", {reason: statusReason(status.message)});
       this.status.hidden = status.ok && this.message !== undefined;
       this.stale = !status.ok;  // waits stop ticking while the floor is out of reach
       this.root.classList.toggle("ep-stale", this.stale);
@@ -776,7 +790,7 @@ class AgentCards {
     if (!source) return;
     source.addEventListener("status", (e) => {
       const status = JSON.parse(e.data);
-      this.status.textContent = status.ok ? "" : `${status.message}.`;
+      this.status.textContent = status.ok ? "" : `${statusReason(status.message)}.`;
       this.status.hidden = status.ok && this.message !== undefined;
       this.stale = !status.ok;
     });

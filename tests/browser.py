@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import expect
 
@@ -34,3 +36,16 @@ def chromium_path() -> str:
 def artifact(name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / name
+
+
+def wait_for_session_cookie(page: Any, seconds: float = 60.0) -> None:
+    """After a sign-in link's page has drawn, wait for its session cookie: the page trades
+    the link's one-time code for the HttpOnly cookie in a request of its own
+    (dashboard/session_cookie.py), which a loaded machine may finish after the page shows.
+    A test that goes to another page before then lands on Sign in (it did, in CI)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(c["name"] == "earpiece_session" for c in page.context.cookies()):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the sign-in link's page never set its session cookie")

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+from tests.browser import CHROMIUM_ARGS, artifact, chromium_path, wait_for_session_cookie
 from tests.helpers import earpiece_command, start_demo
 
 FIRST_LOAD_MS = 60_000
@@ -64,6 +64,7 @@ def signed_in(browser: Browser, demo: Demo, who: str, width: int, height: int) -
     page.set_default_timeout(15_000)
     page.goto(link.stdout.strip())
     expect(page.get_by_text("Live calls", exact=True)).to_be_visible(timeout=FIRST_LOAD_MS)
+    wait_for_session_cookie(page)
     return page
 
 

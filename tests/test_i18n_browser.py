@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from dashboard import catalogue
 from live.roster import load
-from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+from tests.browser import CHROMIUM_ARGS, artifact, chromium_path, wait_for_session_cookie
 from tests.helpers import earpiece_command, start_demo
 from tests.test_board_browser import FIRST_LOAD_MS, PAGES, Demo
 
@@ -141,6 +141,7 @@ def signed_in(browser: Browser, demo: Demo, who: str, locale: str, first: str) -
     page.set_default_timeout(15_000)
     page.goto(link.stdout.strip())
     expect(page.get_by_text(first, exact=True).first).to_be_visible(timeout=FIRST_LOAD_MS)
+    wait_for_session_cookie(page)
     return page
 
 

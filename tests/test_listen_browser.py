@@ -25,7 +25,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+from tests.browser import CHROMIUM_ARGS, artifact, chromium_path, wait_for_session_cookie
 from tests.helpers import earpiece_command, start_demo
 from tests.test_dashboard_browser import FIRST_LOAD_MS, UI_TIMEOUT_MS, Demo, wait_until
 from twilio_sim.media_streams import AGENT_HZ, CUSTOMER_HZ
@@ -86,6 +86,7 @@ def signed_in(browser: Browser, demo: Demo, who: str) -> Page:
     # The board's first tile: "Live calls", or 通話中 for a supervisor who reads Japanese.
     tile = page.get_by_text(re.compile(r"^(Live calls|通話中)$")).first
     expect(tile).to_be_visible(timeout=FIRST_LOAD_MS)
+    wait_for_session_cookie(page)
     return page
 
 

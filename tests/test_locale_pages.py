@@ -16,6 +16,7 @@ import pytest
 from archive.sqlite_store import SqliteStore
 from core.redis_client import RedisTarget
 from core.settings import Settings, load
+from dashboard.i18n import translations
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SESSION_SECRET, Wired, wire
 from tests.test_dashboard_pages import app_as, board_data, texts
 from tests.test_floor_locale import (
@@ -25,6 +26,8 @@ from tests.test_floor_locale import (
     just_after_midnight_in_tokyo,
     served,
 )
+
+JA = translations("ja")  # the dashboard's Japanese catalogue, as ken's pages read it
 
 
 @pytest.fixture
@@ -72,22 +75,23 @@ def test_the_calls_page_counts_days_on_the_floor_clock(
     at.switch_page("views/calls.py").run()
     assert not at.exception
     table = at.dataframe[0].value
-    assert list(table["SID"]) == [sids["today"], sids["yesterday"]]
+    ja = JA.gettext  # ken reads the column names in Japanese too (issue 25's catalogues)
+    assert list(table[ja("SID")]) == [sids["today"], sids["yesterday"]]
     # In the floor's zone and ken's language; the agent by name; numbers the floor's way.
-    assert list(table["Ended"]) == [
+    assert list(table[ja("Ended")]) == [
         after.strftime("%Y/%m/%d 00:10:00 JST"),
         (after - timedelta(days=1)).strftime("%Y/%m/%d 23:50:00 JST"),
     ]
-    assert set(table["Agent"]) == {"田中 愛 (tara)"}
-    assert list(table["Customer"]) == ["090-••••-5678", "+1 202-••••-0123"]
+    assert set(table[ja("Agent")]) == {"田中 愛 (tara)"}
+    assert list(table[ja("Customer")]) == ["090-••••-5678", "+1 202-••••-0123"]
 
     at.toggle(key="h-today").set_value(True).run()  # today on the floor: since its midnight
-    assert list(at.dataframe[0].value["SID"]) == [sids["today"]]
+    assert list(at.dataframe[0].value[ja("SID")]) == [sids["today"]]
     at.toggle(key="h-today").set_value(False).run()
     yesterday = after.date() - timedelta(days=1)
     at.date_input(key="h-from").set_value(yesterday)
     at.date_input(key="h-to").set_value(yesterday).run()
-    assert list(at.dataframe[0].value["SID"]) == [sids["yesterday"]]
+    assert list(at.dataframe[0].value[ja("SID")]) == [sids["yesterday"]]
 
 
 def test_an_english_reader_sees_the_same_floor_clock_in_english(
@@ -125,8 +129,10 @@ def test_the_call_page_shows_numbers_and_names_the_floor_way(
     assert not at.exception
     assert html.unescape(at.title[0].value) == "田中 愛 (tara) · billing"
     people = at.dataframe[0].value
-    assert list(people[people["Role"] == "customer"]["Number"]) == ["0120-•••-456"]
-    joined = people.iloc[0]["Joined"]
+    ja = JA.gettext  # ken reads Japanese: the columns and the role in his words
+    customers = people[people[ja("Role")] == ja("customer")]
+    assert list(customers[ja("Number")]) == ["0120-•••-456"]
+    joined = people.iloc[0][ja("Joined")]
     assert len(joined) == 8 and joined[2] == ":" and joined[5] == ":"  # 10:23:41, floor time
 
 

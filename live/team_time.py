@@ -57,35 +57,46 @@ SEP = "\x1f"  # between a field's parts: a character no team or activity is name
 RESERVATION_EVENTS = {"reservation.accepted": "acc", "reservation.wrapup": "wrap",
                       "reservation.completed": "done"}  # fmt: skip
 
-# Count an event's intervals once. KEYS[1] the event's "seen" key (its Sid), KEYS[2] the set
-# of days with totals; ARGV[1] seconds kept; ARGV[2..] triples: day hash key, field, ms.
-# Returns 1 when counted, 0 for a repeat.
-ONCE_LUA = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
-for i = 2, #ARGV, 3 do
-  redis.call('HINCRBY', ARGV[i], ARGV[i + 1], ARGV[i + 2])
-  redis.call('EXPIRE', ARGV[i], ARGV[1])
-  redis.call('SADD', KEYS[2], ARGV[i])
+Adds = tuple[list[str], list[Any]]  # day hashes for KEYS, (field, ms) pairs for ARGV
+
+# Both scripts add time to day totals the same way. KEYS[2] the set of days with totals,
+# KEYS[3..] one day hash per pair of ARGV from `first` on (field, ms to add; negative:
+# taken back); every key named in KEYS, as a script on a Cluster must (issue 24).
+ADD_LUA = """
+local function add(first, keep)
+  local k = 3
+  for i = first, #ARGV, 2 do
+    redis.call('HINCRBY', KEYS[k], ARGV[i], ARGV[i + 1])
+    redis.call('EXPIRE', KEYS[k], keep)
+    redis.call('SADD', KEYS[2], KEYS[k])
+    k = k + 1
+  end
+  redis.call('EXPIRE', KEYS[2], keep)
 end
-redis.call('EXPIRE', KEYS[2], ARGV[1])
+"""
+# Count an event's intervals once. KEYS[1] the event's "seen" key (its Sid); ARGV[1] seconds
+# kept, ARGV[2..] the pairs. Returns 1 when counted, 0 for a repeat.
+ONCE_LUA = (
+    ADD_LUA
+    + """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+add(2, ARGV[1])
 return 1
 """
-# Move a reservation's counted time. KEYS[1] its registers, KEYS[2] the set of days with
-# totals; ARGV[1] seconds kept, ARGV[2] the registers as read ("" when none), ARGV[3] the
-# registers now, ARGV[4..] triples: day hash key, field, ms to add (negative: taken back).
+)
+# Move a reservation's counted time. KEYS[1] its registers; ARGV[1] seconds kept, ARGV[2]
+# the registers as read ("" when none), ARGV[3] the registers now, ARGV[4..] the pairs.
 # Returns 0 when the registers changed since they were read (the caller reads again).
-MOVE_LUA = """
+MOVE_LUA = (
+    ADD_LUA
+    + """
 if (redis.call('HGET', KEYS[1], 'state') or '') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'state', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[1])
-for i = 4, #ARGV, 3 do
-  redis.call('HINCRBY', ARGV[i], ARGV[i + 1], ARGV[i + 2])
-  redis.call('EXPIRE', ARGV[i], ARGV[1])
-  redis.call('SADD', KEYS[2], ARGV[i])
-end
-redis.call('EXPIRE', KEYS[2], ARGV[1])
+add(4, ARGV[1])
 return 1
 """
+)
 
 
 def slot_label(slot: int) -> str:
@@ -217,11 +228,14 @@ class TeamTime:
         team = self.roster.team_for(self.agent_of(e.contact_uri, e.worker_name))
         return team.name if team else ""
 
-    def _triples(self, team: str, kind: str, start: int, end: int, sign: int) -> list[Any]:
-        out: list[Any] = []
+    def _adds(self, team: str, kind: str, start: int, end: int, sign: int) -> Adds:
+        """The day hashes (for KEYS) and the (field, ms) pairs (for ARGV) of one interval."""
+        days: list[str] = []
+        pairs: list[Any] = []
         for day, slot, ms in split(start, end, self.zone):
-            out += [self.day_key(day), field_name(team, slot, kind), sign * ms]
-        return out
+            days.append(self.day_key(day))
+            pairs += [field_name(team, slot, kind), sign * ms]
+        return days, pairs
 
     async def record(self, e: TaskRouterEvent) -> bool:
         """Count what one signed event says of a worker's time; False when it says nothing new
@@ -242,9 +256,10 @@ class TeamTime:
         # itself, the worker, its time and the interval it closes (a repeat has them all).
         identity = e.sid or f"{e.worker_sid}:{e.at_ms}:{e.previous_ms}"
         start = max(e.at_ms - e.previous_ms, e.at_ms - LOOKBACK_MS)
-        triples = self._triples(self.team_of(e), ACTIVITY + e.previous_activity, start, e.at_ms, 1)
+        days, pairs = self._adds(self.team_of(e), ACTIVITY + e.previous_activity, start, e.at_ms, 1)
         done: Any = await self._once(
-            keys=[self.key("seen", identity), self.key("days")], args=[self.keep_seconds, *triples]
+            keys=[self.key("seen", identity), self.key("days"), *days],
+            args=[self.keep_seconds, *pairs],
         )
         return bool(done)
 
@@ -265,16 +280,19 @@ class TeamTime:
             after_text = _registers_text(after)
             if after_text == before_text:
                 return False
-            triples: list[Any] = []
+            days: list[str] = []
+            pairs: list[Any] = []
             old_team = "" if before.get("team", "-") == "-" else before["team"]
             new_team = "" if after["team"] == "-" else after["team"]
-            for kind, start, end in reservation_intervals(before):
-                triples += self._triples(old_team, kind, max(start, end - LOOKBACK_MS), end, -1)
-            for kind, start, end in reservation_intervals(after):
-                triples += self._triples(new_team, kind, max(start, end - LOOKBACK_MS), end, 1)
+            for team, registers, sign in ((old_team, before, -1), (new_team, after, 1)):
+                for kind, start, end in reservation_intervals(registers):
+                    since = max(start, end - LOOKBACK_MS)
+                    more_days, more = self._adds(team, kind, since, end, sign)
+                    days += more_days
+                    pairs += more
             moved: Any = await self._move(
-                keys=[key, self.key("days")],
-                args=[self.keep_seconds, before_text, after_text, *triples],
+                keys=[key, self.key("days"), *days],
+                args=[self.keep_seconds, before_text, after_text, *pairs],
             )
             if moved:
                 return True

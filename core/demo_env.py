@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from core.private_files import FILE_MODE, private_dir
+from core.processes import alive
 from core.settings import Settings, load
 
 FILE_NAME = "demo.env"
@@ -47,16 +48,6 @@ def remove(data_dir: Path) -> None:
         path(data_dir).unlink()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive, but not ours to read beside
-    return True
-
-
 def running(data_dir: Path) -> dict[str, str] | None:
     """The running demo's settings in `data_dir`, or None (no demo, or it stopped)."""
     try:
@@ -64,7 +55,7 @@ def running(data_dir: Path) -> dict[str, str] | None:
         pid, env = int(saved["pid"]), dict(saved["env"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if pid <= 0 or not _alive(pid):
+    if pid <= 0 or not alive(pid):
         return None
     return {str(k): str(v) for k, v in env.items()}
 

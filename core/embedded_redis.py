@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from core.private_files import UMASK, private_dir, private_file, tighten
+from core.processes import alive
 from core.settings import SettingError
 
 # AF_UNIX paths are limited to 108 bytes on Linux.
@@ -75,16 +76,6 @@ def _command(sock: Path, *words: str, timeout: float = 5.0) -> bytes:
             return b""
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _tighten_tree(top: Path) -> None:
     for folder, _, files in os.walk(top):
         private_dir(Path(folder))
@@ -119,17 +110,17 @@ class EmbeddedRedis:
         return private_dir(self.dir / "users")
 
     def _live_users(self) -> list[int]:
-        alive = []
+        running = []
         for entry in self._users().iterdir():
             try:
                 pid = int(entry.name)
             except ValueError:
                 continue
-            if _alive(pid):
-                alive.append(pid)
+            if alive(pid):
+                running.append(pid)
             else:
                 entry.unlink(missing_ok=True)
-        return alive
+        return running
 
     def start(self) -> str:
         """Make sure the server runs, register this process, and return its URL."""
@@ -196,7 +187,7 @@ class EmbeddedRedis:
         with contextlib.suppress(OSError):
             _command(self.socket_path, "SHUTDOWN")
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while pid is not None and _alive(pid) and time.monotonic() < deadline:
+        while pid is not None and alive(pid) and time.monotonic() < deadline:
             time.sleep(0.02)
 
     def _server_pid(self) -> int | None:

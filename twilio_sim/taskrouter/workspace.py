@@ -324,9 +324,10 @@ class Workspace:
         return self.update_worker(worker, activity, reject_pending=not activity.available)
 
     def delete_activity(self, sid: str) -> None:
-        """`DELETE /Activities/{WA}` (DeleteActivity in Twilio's OpenAPI file). Twilio's pages
-        say nothing we found of deleting an Activity a Worker is in; the simulator refuses it
-        rather than leave a Worker in no Activity."""
+        """`DELETE /Activities/{WA}` (DeleteActivity in Twilio's OpenAPI file). "Workers are
+        always set to a single Activity" (https://www.twilio.com/docs/taskrouter/activities),
+        so one a Worker is in is refused rather than leave that Worker in none; the code and
+        wording of Twilio's refusal there are not on its pages (20001 is its generic 400)."""
         activity = self.activity_by_sid(sid)
         held = [w.name for w in self.workers.values() if w.activity is activity]
         if held:

@@ -39,7 +39,7 @@ class MatchBatch:
 
     async def matches(self, matcher: Matcher, text: str) -> list[str]:
         if not matcher.analyses(text):
-            return matcher.matches(text)
+            return matcher.matches(text, analyses=False)  # asked once a line, not twice
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[str]] = loop.create_future()
         self._pending.append((matcher, text, future))
@@ -59,6 +59,6 @@ class MatchBatch:
             if future.done():  # its caller was cancelled
                 continue
             try:
-                future.set_result(matcher.matches(text))
+                future.set_result(matcher.matches(text, analyses=True))
             except Exception as exc:  # one line that fails must not fail the others
                 future.set_exception(exc)

@@ -203,8 +203,9 @@ class Matcher:
     def needs_japanese(self) -> bool:
         return any(p.japanese for p in self.phrases)
 
-    def matches(self, text: str) -> list[str]:
-        """The phrases (as the roster writes them) that `text` says, in roster order."""
+    def matches(self, text: str, analyses: bool | None = None) -> list[str]:
+        """The phrases (as the roster writes them) that `text` says, in roster order.
+        `analyses`: `self.analyses(text)` when the caller has asked it already (once a line)."""
         said: str | None = None
         line: Said | None = None
         blocked: list[Span] = []
@@ -212,7 +213,7 @@ class Matcher:
         for phrase in self.phrases:
             if phrase.japanese:
                 if line is None:
-                    line = self._analysed(text)
+                    line = self._analysed(text, analyses)
                     if line is not None:
                         blocked = [s for x in self.excluded if x.japanese for s in x.spans(line)]
                 if line is not None and any(not _overlaps(s, blocked) for s in phrase.spans(line)):
@@ -235,9 +236,10 @@ class Matcher:
         folded = fold(text)
         return any(p.may_be_in(folded) for p in self.phrases if p.japanese)
 
-    def _analysed(self, text: str) -> Said | None:
+    def _analysed(self, text: str, analyses: bool | None = None) -> Said | None:
         """The line's words, or None where no Japanese phrase can be in it (not analysed)."""
-        return Said(tokens(text, LONG)) if self.analyses(text) else None
+        run = self.analyses(text) if analyses is None else analyses
+        return Said(tokens(text, LONG)) if run else None
 
 
 def matches(phrases: Iterable[Phrase], text: str) -> list[str]:

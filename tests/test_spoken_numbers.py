@@ -203,3 +203,36 @@ def test_speaks_of_card_answers_as_the_one_regex(text: str) -> None:
 def test_folded_letters_and_kana_count_as_maybe_numbers_as_before(text: str, maybe: bool) -> None:
     assert spoken.may_hold_numbers(text) is maybe
     assert (_ONE_MAYBE.search(text) is not None) is maybe
+
+
+# Characters of every kind the scan tells apart: digits and numerals of each script, the
+# readings' and fillers' first characters and the rest of their words, separators, words
+# that are not numbers, and letters NFKC or lower case change.
+scan_text = st.text(
+    alphabet="0123456789４〇一二十百千万九四番号円年月時分です解約請求確認ますおかたすよんい"
+    "ちにさしごろなはきくぜれまゼロイチニサンヨンキュウそれからえっとあつぎ次とのでは"
+    " -ー、。・:;/.,'andthenoneforty twodoubleokfivexyzCARDſ\u212aｶｰﾄﾞｲﾁ",
+    max_size=40,
+)
+
+
+@settings(max_examples=1500)
+@given(scan_text)
+def test_the_scan_reads_a_line_as_it_does_one_character_at_a_time(text: str) -> None:
+    # runs() takes a run of characters that begin no number as one token: the same
+    # numbers, kinds and places as the scan that tries every character.
+    assert runs(text) == runs(text, spoken._TOKEN_BY_CHARACTER)
+
+
+def test_the_scan_reads_the_test_lines_as_one_character_at_a_time() -> None:
+    lines = [
+        "カード番号はよんいちいち、いちいちいちいち、それからいちいちいちいちです",
+        "お電話ありがとうございます、請求が二重になっています、もう三回目ですよ",
+        "四一一一ー一一一一ー一一一一ー一一一一",
+        "番号はゼロゼロとゼロ、ななです",
+        "my card is forty two thirty one sixteen oh nine and 1234 then 5678",
+        "明日の午前中にお願いします、15:30に、500円です、2024年12月3日",
+    ]
+    for line in lines:
+        assert runs(line) == runs(line, spoken._TOKEN_BY_CHARACTER), line
+    assert runs(lines[0]) and runs(lines[2]) and runs(lines[4])

@@ -334,3 +334,32 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     finally:
         with psycopg.connect(POSTGRES, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+# The suites that run a whole floor: in a real browser (chromium), or a scenario of many
+# simulated calls, or the demo itself. A contributor's quick run leaves them out:
+#     pytest -m "not browser and not scenario"
+# CI runs everything (README's test command has no -m).
+SCENARIO_MODULES = frozenset({"test_never_wrong", "test_who_needs_me", "test_end_to_end",
+                              "test_demo", "test_demo_readme"})  # fmt: skip
+
+
+def _runs_a_browser(path: Path, seen: dict[Path, bool] = {}) -> bool:  # noqa: B006 - a cache
+    if path not in seen:
+        source = path.read_text(encoding="utf-8")
+        seen[path] = "playwright" in source or "from tests.browser" in source
+    return seen[path]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives Debian's chromium through Playwright")
+    config.addinivalue_line("markers", "scenario: a whole floor of simulated calls, or the demo")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath))
+        if _runs_a_browser(path):
+            item.add_marker(pytest.mark.browser)
+        if path.stem in SCENARIO_MODULES:
+            item.add_marker(pytest.mark.scenario)

@@ -129,6 +129,27 @@ def personal_key(settings: Settings, owner: str, kind: str = "supervisor") -> st
     return key
 
 
+def session_token(settings: Settings, supervisor: str) -> str:
+    """A dashboard session of `supervisor`'s, opened as signing in opens one: what the
+    dashboard sends the API as `Authorization: Session <token>`."""
+    import asyncio
+
+    from access.sessions import SessionStore
+    from core.redis_client import async_client
+
+    assert settings.redis_url is not None
+
+    async def made() -> str:
+        redis = async_client(RedisTarget(settings.redis_url or "", False, None), 2)
+        try:
+            store = SessionStore(redis, settings.namespace, SESSION_SECRET, 3600)
+            return await store.create(supervisor)
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(made())
+
+
 @pytest.fixture
 def settings(redis_target: RedisTarget, namespace: str) -> Settings:
     return make_settings(redis_target.url, namespace, "https://earpiece.example.com")

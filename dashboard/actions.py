@@ -128,6 +128,13 @@ class Acting:
     def mute_phrases(self, sid: str) -> Any:
         return self._call("POST", f"/api/conferences/{_segment(sid)}/phrases/mute")
 
+    # -- the archive (callbacks/history_api.py) -----------------------------------------
+
+    def review(self, sid: str, score: float, notes: str, criteria: dict[str, bool | None]) -> Any:
+        """Save the supervisor's review of an ended call (saving again edits it)."""
+        body = {"score": score, "notes": notes, "criteria": criteria}
+        return self._call("POST", f"/api/history/{_segment(sid)}/reviews", body)
+
     # -- running the floor (callbacks/floor_ops.py) --------------------------------------
 
     def activities(self) -> list[str]:

@@ -43,7 +43,7 @@ from wiring.services import Reading, build_reading
 
 T = TypeVar("T")
 
-# How long a page waits for Redis or Twilio before it says so, in seconds.
+# How long a page waits for Redis before it says so, in seconds.
 CALL_TIMEOUT_SECONDS = 10.0
 
 

@@ -21,10 +21,11 @@ import streamlit as st
 
 from access.modes import refusal
 from archive.review_export import reviews_csv
-from archive.store import Review, ReviewSearch, Search
+from archive.store import ReviewSearch, Search
 from core import tickets
 from core.floor_clock import FloorClock
 from dashboard import i18n, reading, ui, words
+from dashboard.actions import Refused
 from dashboard.i18n import N_, _, ngettext
 from dashboard.runtime import Unavailable
 from dashboard.text import highlighted, literal
@@ -279,15 +280,14 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
                              key=f"notes-{version}")  # fmt: skip
         label = _("Save changes") if mine else _("Save review")
         if st.form_submit_button(label, icon=":material/rate_review:", type="primary"):
-            review = Review(sid=sid, reviewer=page.who.id, score=float(score),
-                            notes=notes, criteria=marks, agent=call.get("agent"),
-                            team=call.get("team"))  # fmt: skip
-            rt.run(rt.services.store.add_review(review))
-            rt.run(rt.services.audit.record("review", page.who.id, sid,
-                                            agent=call.get("agent") or "",
-                                            detail=f"score {score}"))  # fmt: skip
-            ui.flash("success", _("Review changed") if mine else _("Review saved"),
-                     place=f"review-{sid}")  # fmt: skip
+            # Through the API, as the reviewer (its rule: who may listen; its audit).
+            try:
+                page.acting.review(sid, float(score), notes, marks)
+            except Refused as exc:
+                ui.flash("error", words.error(exc.code, exc.message), place=f"review-{sid}")
+            else:
+                ui.flash("success", _("Review changed") if mine else _("Review saved"),
+                         place=f"review-{sid}")  # fmt: skip
             st.rerun()
 
 

@@ -49,8 +49,11 @@ class Service:
     def close(self) -> None:
         self._http.close()
 
-    def request(self, token: str | None, method: str, path: str, body: Any = None) -> Any:
-        """The API's answer to one request made with the session `token` (None for 204)."""
+    def request(
+        self, token: str | None, method: str, path: str, body: Any = None, *, text: bool = False
+    ) -> Any:
+        """The API's answer to one request made with the session `token`: its JSON (None for
+        204), or with `text` its body as text (a CSV)."""
         if not token:
             raise Refused(401, "unauthorized", "no session: sign in again")
         try:
@@ -65,6 +68,8 @@ class Service:
             ) from None
         if response.status_code >= 400:
             raise refusal(response)
+        if text:
+            return response.text
         return response.json() if response.content else None
 
 
@@ -134,6 +139,11 @@ class Acting:
         """Save the supervisor's review of an ended call (saving again edits it)."""
         body = {"score": score, "notes": notes, "criteria": criteria}
         return self._call("POST", f"/api/history/{_segment(sid)}/reviews", body)
+
+    def reviews_csv(self) -> str:
+        """Every review this supervisor may read as CSV (a lead: their teams); the service
+        audits the export."""
+        return str(self.service.request(self.token, "GET", "/api/reviews.csv", text=True))
 
     # -- running the floor (callbacks/floor_ops.py) --------------------------------------
 

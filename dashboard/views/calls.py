@@ -20,7 +20,6 @@ import pandas as pd
 import streamlit as st
 
 from access.modes import refusal
-from archive.review_export import reviews_csv
 from archive.store import ReviewSearch, Search
 from core import tickets
 from core.floor_clock import FloorClock
@@ -296,13 +295,14 @@ def export_button(page: ui.Page, where: Any) -> None:
     named for what it holds (issue 28: two clicks, and "my teams" said to a manager)."""
     teams = teams_of(page)
     holds = _("all teams") if teams is None else ", ".join(teams) or _("no team")
-    rt, who = page.runtime, page.who
 
     def make() -> str:
-        rows = rt.run(rt.services.store.reviews(ReviewSearch(teams=teams)))
-        rt.run(rt.services.audit.record("export", who.id, "",
-                                        detail=f"reviews.csv, {len(rows)} reviews"))  # fmt: skip
-        return reviews_csv(rows)
+        # The API's export (its rule of whose reviews, its audit, the floor's clock).
+        try:
+            return page.acting.reviews_csv()
+        except Refused as exc:
+            ui.flash("error", words.error(exc.code, exc.message))
+            return ""
 
     name = "all-teams" if teams is None else "-".join(teams) or "none"
     where.download_button(_("Export reviews of {teams} (CSV)").format(teams=holds), make,

@@ -1,4 +1,5 @@
-"""What each kind of principal may do: one table, enforced by the service and the dashboard.
+"""What each kind of principal may do: one table, enforced by the service (the dashboard acts
+through it, and asks this table only to offer or grey out its controls).
 
 Capabilities are coarse (who may ask at all); the finer rules live beside
 them here (`acting_as`, `own_call`) or in `access.modes` (a role's modes on a

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from access.liveness import Liveness
 from access.oidc import OidcVerifier
+from access.sessions import SessionStore
 from callbacks import (
     api,
     assist,
@@ -135,6 +136,14 @@ def oidc_verifier(
     )
 
 
+def sessions(settings: Settings, redis: AsyncRedis) -> SessionStore | None:
+    """The dashboard's sessions, as a credential of the API (with EARPIECE_SESSION_SECRET)."""
+    if not settings.session_secret:
+        return None
+    return SessionStore(redis, settings.namespace, settings.session_secret,
+                        settings.session_hours * 3600)  # fmt: skip
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/twilio/conference-events", webhooks.conference_events, methods=["POST"]),
@@ -239,6 +248,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
             oidc=oidc_verifier(settings, roster, redis),
             agent_state=services.agent_state,
             call_control=services.call_control,
+            sessions=sessions(settings, redis),
         )
         app.state.media = services.media
         app.state.relay = relay = AudioRelay(redis, floor.keys.tag)

@@ -6,6 +6,11 @@ Credentials, told apart by their shape before anything is looked up:
 - three dot-separated parts: an OIDC access token (a JWT of EARPIECE_OIDC_ISSUER);
 - anything else: compared, in constant time, with EARPIECE_API_TOKEN (read-only).
 
+A signed-in supervisor's dashboard session is a credential too, under its own scheme
+(`Authorization: Session <token>`): the dashboard acts through this API with it, like
+any other client (one authorization path, one audit); it resolves to the same principal
+as that supervisor's personal key, and ends when the session does (sign-out, maximum age).
+
 Long-lived credentials travel only in the header: a URL lands in access logs
 and browser history, so `?token=` is refused with a message saying what to do.
 """
@@ -19,7 +24,7 @@ from starlette.requests import Request
 
 from access import api_keys, oidc
 from access.policy import TICKET, Denied, require
-from access.principal import SERVICE_PRINCIPAL, Principal, resolve
+from access.principal import SERVICE_PRINCIPAL, Principal, of_supervisor, resolve
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
 from core import tickets
@@ -41,6 +46,18 @@ async def authenticate(ctx: Context, credential: str) -> Principal | None:
     if hmac.compare_digest(credential.encode(), expected.encode()):
         return SERVICE_PRINCIPAL
     return None
+
+
+async def of_session(ctx: Context, token: str) -> Principal:
+    """The supervisor whose dashboard session `token` opens (401 when it is unknown, signed
+    out or past its maximum age, or its supervisor left the roster)."""
+    if ctx.sessions is None:
+        raise _refuse("this service takes no dashboard sessions (EARPIECE_SESSION_SECRET is unset)")
+    session = await ctx.sessions.check(token)
+    who = ctx.roster.supervisors.get(session.supervisor) if session is not None else None
+    if session is None or who is None:
+        raise _refuse("the session is unknown, signed out or expired: sign in again")
+    return of_supervisor(who, "session", session.key)
 
 
 async def _redeem(ctx: Context, ticket: str, stream: str) -> Principal:
@@ -77,6 +94,8 @@ async def principal_of(request: Request, ticket_for: str | None = None) -> Princ
     if ticket is not None and ticket_for is not None:
         return await _redeem(ctx, ticket, ticket_for)
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "session" and given.strip():
+        return await of_session(ctx, given.strip())
     if scheme.lower() != "bearer" or not given.strip():
         raise _refuse()
     found = await authenticate(ctx, given.strip())

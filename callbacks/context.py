@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from access.liveness import Liveness
 from access.oidc import OidcVerifier
+from access.sessions import SessionStore
 from archive.store import Store
 from callbacks.shares import Shares
 from callbacks.signature import SignatureChecker
@@ -44,3 +45,6 @@ class Context:
     oidc: OidcVerifier | None = None  # with EARPIECE_OIDC_ISSUER
     agent_state: AgentState | None = None  # issue 27 (wiring/services.py builds it)
     call_control: CallControl | None = None
+    # Dashboard sessions as a credential (`Authorization: Session …`), with
+    # EARPIECE_SESSION_SECRET: the dashboard acts through the API with its supervisor's.
+    sessions: SessionStore | None = None

@@ -661,6 +661,15 @@ class Settings:
         example="https://feed.example",
         shown="`PUBLIC_BASE_URL`",
     )
+    api_url: str | None = setting(
+        "EARPIECE_API_URL",
+        _http_url("EARPIECE_API_URL"),
+        None,
+        "where the dashboard's server reaches the callback service's JSON API: every "
+        "supervisor's action goes there, with that supervisor's session as the credential",
+        example="http://callbacks.internal:8000",
+        shown="`PUBLIC_BASE_URL`",
+    )
     # TaskRouter (issue 12).
     workspace_sid: str | None = setting(
         "TWILIO_WORKSPACE_SID",
@@ -864,6 +873,11 @@ class Settings:
     @property
     def board_feed_url(self) -> str:
         return (self.feed_url or self.base_url).rstrip("/")
+
+    @property
+    def service_api_url(self) -> str:
+        """Where the dashboard sends its actions (the callback service's API)."""
+        return (self.api_url or self.base_url).rstrip("/")
 
     @property
     def forwarded_allow_ips(self) -> str:

@@ -26,7 +26,12 @@ def main() -> None:
     language = i18n.choose(who.language, browser, settings.language)
     i18n.use(language)
     st.session_state[ui.PAGE_KEY] = ui.Page(
-        settings, rt, who, st.session_state.get("session_key"), language
+        settings,
+        rt,
+        who,
+        st.session_state.get("session_key"),
+        language,
+        st.session_state.get("session_token"),
     )
     pages = [
         st.Page(VIEWS / "floor.py", title=_("Floor"), icon=":material/dashboard:", default=True),

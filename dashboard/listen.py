@@ -32,6 +32,7 @@ from dashboard import board, component_words, ui, words
 from dashboard.i18n import _
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
+from live import ears as ears_module
 
 ASSETS = Path(__file__).parent / "listen_component"
 KEY = "listen-player"
@@ -54,7 +55,7 @@ def audio_url(feed_url: str, sid: str, ticket: str) -> str:
 
 def refusal(page: ui.Page, conference: Mapping[str, Any]) -> str | None:
     """Why this supervisor may not hear this call in the browser, or None."""
-    if not page.runtime.services.media.available:
+    if not page.runtime.media_available:
         return _("Twilio offers Media Streams only in US1, IE1 and AU1: Listen rings your phone")
     if conference.get("state") == "ended":
         return _("the call has ended")
@@ -63,6 +64,12 @@ def refusal(page: ui.Page, conference: Mapping[str, Any]) -> str | None:
     return words.mode_refusal(
         page.who, "listen", team, hear_refusal(principal, page.runtime.roster, team)
     )
+
+
+async def hearing(page: ui.Page, sid: str) -> list[str]:
+    """The supervisors hearing `sid` in a browser now (live/ears.py), each once."""
+    floor = page.runtime.services.floor
+    return ears_module.people((await ears_module.every(floor.redis, floor.keys)).get(sid, {}))
 
 
 def _label(conference: Mapping[str, Any]) -> str:
@@ -113,7 +120,7 @@ def control(page: ui.Page, conference: Mapping[str, Any], key: str) -> None:
         help=reason or _("Hear this call here, with no phone (listen-only)"),
     )  # fmt: skip
     try:
-        others = page.runtime.run(page.runtime.services.media.ears(sid))
+        others = page.runtime.run(hearing(page, sid))
     except Unavailable:
         others = []
     if others:
@@ -185,7 +192,7 @@ def player(page: ui.Page, floor: Mapping[str, Mapping[str, Any]] | None = None) 
             "ticket"
         ):
             scan["entry"] = _entry(page, scan["entry"]["sid"], scan["entry"]["label"])
-    if floor is not None and page.runtime.services.media.available:
+    if floor is not None and page.runtime.media_available:
         scanning = st.toggle(_("Scan"), key="listen-scan-on",
                              help=_("Hear each call of the Floor's filter in turn"))  # fmt: skip
         seconds = st.session_state.get("listen-scan-seconds", 10)

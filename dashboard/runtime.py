@@ -1,11 +1,14 @@
-"""The dashboard process's one Redis client, live floor and coach, and the loop they run on.
+"""The dashboard process's one Redis client, live floor and API client, and the loop they
+run on.
 
 Streamlit runs each browser session's script in its own thread, but the
-floor and the coach are asyncio code bound to one event loop (the Redis pool
-belongs to the loop that made it). So the process keeps one loop in a daemon
-thread, builds the services there once (`get`, a Streamlit resource shared
-by every session), and scripts submit coroutines to it and wait for the
-answer with a timeout.
+floor is asyncio code bound to one event loop (the Redis pool belongs to the
+loop that made it). So the process keeps one loop in a daemon thread, builds
+what it reads there once (`get`, a Streamlit resource shared by every
+session), and scripts submit coroutines to it and wait for the answer with a
+timeout. It acts only through the callback service's API (dashboard/actions.py,
+one HTTP client per process, each request with the supervisor's own session):
+it builds no coach and holds no Twilio credential (issue 24).
 
 A floor read is shared too: several supervisors watching the same floor
 within one refresh period get the same snapshot instead of each reading
@@ -27,18 +30,20 @@ from redis.exceptions import RedisError
 from access.oidc_identity import Identities
 from access.sessions import SessionStore
 from access.signin import SignIn
+from coach.media import media_streams_available
 from core.redis_client import resolve
 from core.settings import Settings
+from dashboard.actions import Service
 from dashboard.i18n import _
 from live import roster as roster_module
 from live.model import Json
 from live.roster import Roster
 from live.store import now_ms
-from wiring.services import Services, build
+from wiring.services import Reading, build_reading
 
 T = TypeVar("T")
 
-# How long a page waits for Redis or Twilio before it says so, in seconds.
+# How long a page waits for Redis before it says so, in seconds.
 CALL_TIMEOUT_SECONDS = 10.0
 
 
@@ -65,7 +70,10 @@ class Runtime:
         self._snapshot: Snapshot | None = None
         self._snapshot_lock = threading.Lock()
         target = resolve(settings)
-        self.services: Services = self.run(self._build(target))
+        self.services: Reading = self.run(self._build(target))
+        self.api = Service(settings.service_api_url)
+        # Listening in the browser needs Twilio's Media Streams, offered in some regions only.
+        self.media_available = media_streams_available(settings.twilio_region)
         assert settings.session_secret is not None  # dashboard.REQUIRED
         redis, namespace = self.services.redis, settings.namespace
         self.sessions = SessionStore(redis, namespace, settings.session_secret,
@@ -75,8 +83,8 @@ class Runtime:
                              max_failures=settings.signin_max_failures,
                              lock_seconds=settings.signin_lock_seconds)  # fmt: skip
 
-    async def _build(self, target: Any) -> Services:
-        return build(self.settings, target, self.roster)
+    async def _build(self, target: Any) -> Reading:
+        return build_reading(self.settings, target, self.roster)
 
     def run(self, work: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT_SECONDS) -> T:
         """Run `work` on the process's loop and wait; Redis trouble becomes `Unavailable`."""
@@ -122,6 +130,7 @@ class Runtime:
             self._snapshot = None
 
     def close(self) -> None:
+        self.api.close()
         self.run(self.services.close())
         self._loop.call_soon_threadsafe(self._loop.stop)
 

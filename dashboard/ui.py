@@ -1,6 +1,7 @@
 """What every page shares: the process's runtime, the signed-in supervisor, the
-action buttons and the banners. Rules are asked of coach.rules and live/;
-nothing here decides who may do what."""
+action buttons and the banners. Rules are asked of access/ and live/; nothing
+here decides who may do what: every action goes to the API with the
+supervisor's own session (dashboard/actions.py), which decides."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import math
 import struct
 import time
 import wave
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -23,8 +24,8 @@ from access.policy import WordsScope
 from access.policy import words_scope as policy_words_scope
 from access.principal import of_supervisor
 from core.settings import SettingError, Settings, load
-from core.twilio_errors import CoachError
 from dashboard import REQUIRED, session_cookie, sso, words
+from dashboard.actions import Acting, Refused
 from dashboard.i18n import N_, _
 from dashboard.runtime import Runtime, Unavailable, make
 from dashboard.text import literal
@@ -61,6 +62,12 @@ class Page:
     who: Supervisor
     session: str | None = None  # the session's key: a stream it opens ends with it
     language: str = "en"  # the reader's (dashboard/i18n.py): their words and their clock
+    token: str | None = None  # the session's token: the credential every action is sent with
+
+    @property
+    def acting(self) -> Acting:
+        """The API's actions, as this supervisor (dashboard/actions.py)."""
+        return Acting(self.runtime.api, self.token, self.who.id)
 
 
 def current() -> Page:
@@ -326,13 +333,12 @@ def show_flash(place: str = "page") -> None:
 
 
 def act(page: Page, done: str, work: Callable[[], Any]) -> None:
-    """Run one coach action; its outcome shows on the next run, as a message."""
+    """Send one action to the API (`work`, a call of `page.acting`); its outcome shows on the
+    next run, as a message: the API's refusal in the reader's words."""
     try:
-        page.runtime.run(work())
-    except CoachError as exc:
+        work()
+    except Refused as exc:
         flash("error", words.error(exc.code, exc.message))
-    except Unavailable as exc:
-        flash("error", str(exc))
     else:
         flash("success", done)
     page.runtime.forget_snapshot()
@@ -350,7 +356,6 @@ def mode_buttons(
     """Listen / Whisper / Barge / Leave for one call, as the signed-in role allows; with
     `shortcuts`, each also on its key (one set of controls a page may have them)."""
     who, sid = page.who, str(conference["sid"])
-    coach = page.runtime.services.coach
     mine = own_monitor(conference, who.id)
     modes = availability(who, conference)
     other = whisperer(conference, who.id)
@@ -392,7 +397,7 @@ def mode_buttons(
         icon=":material/call_end:",
         shortcut=SHORTCUTS["leave"] if shortcuts and mine is not None else None,
     ):
-        act(page, _("Left {agent}").format(agent=agent), lambda: coach.leave(sid, who.id))
+        act(page, _("Left {agent}").format(agent=agent), lambda: page.acting.leave(sid))
 
 
 # Whole sentences per mode: a translation cannot be pieced together from a mode's name.
@@ -421,11 +426,11 @@ def done_message(mode: str, joined: bool, agent: str) -> str:
 
 def switch_or_join(
     page: Page, sid: str, mode: str, takeover: bool, *, joined: bool
-) -> Callable[[], Coroutine[Any, Any, Any]]:
-    coach, who = page.runtime.services.coach, page.who.id
+) -> Callable[[], Any]:
+    acting = page.acting
     if joined:
-        return lambda: coach.switch(sid, who, mode, takeover)
-    return lambda: coach.join(sid, who, mode, takeover)
+        return lambda: acting.switch(sid, mode, takeover)
+    return lambda: acting.join(sid, mode, takeover)
 
 
 def mic_banner(conference: Mapping[str, Any], ident: str) -> None:

@@ -147,8 +147,8 @@ def run_refusal(who: Supervisor, team: str | None, reason: str | None) -> str | 
     )
 
 
-# coach/'s refusals by their code (core/twilio_errors.py CoachError): the English message names
-# the specifics; another language says what the code means.
+# The API's refusals by their code (coach/'s CoachError, access/policy.py's, the API's own):
+# the English message names the specifics; another language says what the code means.
 ERRORS = {
     "unknown-conference": N_("This call is not on the floor (it may have ended)."),
     "bad-body": N_("Earpiece did not understand the request."),
@@ -172,6 +172,11 @@ ERRORS = {
     "media-streams-unavailable": N_("Twilio offers Media Streams only in US1, IE1 and AU1."),
     "busy-elsewhere": N_("You are on another call: leave it first."),
     "unknown-leg": N_("That leg is not on this call."),
+    # The API's own answers (the dashboard acts through it: dashboard/actions.py).
+    "forbidden": N_("You may not do this."),
+    "unauthorized": N_("Your session has ended: sign in again."),
+    "nothing-pending": N_("No change is waiting for this agent's call."),
+    "service-unreachable": N_("The Earpiece service did not answer: try again in a moment."),
 }
 _TWILIO = N_("Twilio refused the request ({code}).")
 SIGNIN = {

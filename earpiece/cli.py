@@ -199,7 +199,7 @@ def streamlit_command(host: str, port: int) -> list[str]:
 
 def _dashboard(args: argparse.Namespace) -> None:
     from core.settings import load
-    from dashboard import REQUIRED
+    from dashboard import NOT_ITS_OWN, REQUIRED
     from live import roster as roster_module
 
     # Checked here, so a missing setting is one line and exit 2, not a page error.
@@ -213,6 +213,8 @@ def _dashboard(args: argparse.Namespace) -> None:
     if secrets is not None:
         command += ["--secrets.files", str(secrets)]
     os.environ.update(dashboard_environment(settings))
+    for name in NOT_ITS_OWN:  # the service's secrets: this process acts through its API
+        os.environ.pop(name, None)
     sys.stdout.flush()
     os.execv(command[0], command)
 

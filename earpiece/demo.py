@@ -33,6 +33,7 @@ from core.redis_client import RedisTarget, async_client
 from core.settings import SettingError, Settings
 from core.settings import load as load_settings
 from core.twilio_client import CONNECTION_OVERRIDES
+from dashboard import NOT_ITS_OWN
 from live import roster as roster_module
 from live.roster import Roster
 
@@ -167,10 +168,13 @@ class Demo:
             "--workspace-sid", self.workspace_sid,
         ], env)  # fmt: skip
         self._wait_ready(sim, sim_url + "/sim/state")
+        # The dashboard acts through the service's API with each supervisor's session: it
+        # is given no Twilio credential (issue 24).
+        kept = {k: v for k, v in env.items() if k not in (*NOT_ITS_OWN, "TWILIO_API_BASE_URL")}
         dashboard = self._spawn(
             "dashboard",
             ["dashboard", "--host", "127.0.0.1", "--port", str(self.dashboard_port)],
-            {**env, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"},
+            {**kept, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"},
         )
         self._wait_ready(dashboard, dashboard_url + "/_stcore/health")
         self.callbacks_url, self.sim_url, self.dashboard_url = callbacks_url, sim_url, dashboard_url

@@ -49,3 +49,26 @@ def wait_for_session_cookie(page: Any, seconds: float = 60.0) -> None:
             return
         page.wait_for_timeout(100)
     raise AssertionError("the sign-in link's page never set its session cookie")
+
+
+def environment_of(pid: int) -> dict[str, str]:
+    """A running process's environment as the kernel holds it (what it was started with)."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    pairs = (item.partition(b"=") for item in raw.split(b"\0") if item)
+    return {k.decode(errors="replace"): v.decode(errors="replace") for k, _, v in pairs}
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux's /proc)."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ")"
+        if int(stat.rpartition(")")[2].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found

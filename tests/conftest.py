@@ -82,17 +82,24 @@ def make_settings(redis_url: str, namespace: str, public_base_url: str, **extra:
     return load(env, env_file=None)
 
 
-def dashboard_env(service: Settings, sim_url: str, **extra: str) -> dict[str, str]:
+# What a dashboard process never holds (issue 24): it acts through the service's API.
+TWILIO_CREDENTIALS = frozenset({"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
+                                "TWILIO_WEBHOOK_SHARED_KEYS"})  # fmt: skip
+
+
+def dashboard_env(service: Settings, **extra: str) -> dict[str, str]:
     """The environment of a dashboard process beside a running service and simulator
-    (none of this process's own Twilio or Earpiece settings)."""
-    return {
+    (none of this process's own Twilio or Earpiece settings). It holds no Twilio credential
+    and never reaches the simulator: it acts through the service's API (issue 24)."""
+    env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "EARPIECE_"))},
         "REDIS_URL": service.redis_url or "", "EARPIECE_NAMESPACE": service.namespace,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": sim_url, "PUBLIC_BASE_URL": service.base_url,
+        "PUBLIC_BASE_URL": service.base_url,
         "EARPIECE_SESSION_SECRET": SESSION_SECRET, "EARPIECE_DEMO": "true",
         "EARPIECE_ARCHIVE_URL": service.archive_url or "", **extra,
     }  # fmt: skip
+    assert not TWILIO_CREDENTIALS & env.keys(), "the dashboard holds no Twilio credential"
+    return env
 
 
 def signin_code(settings: Settings, supervisor: str) -> str:
@@ -127,6 +134,27 @@ def personal_key(settings: Settings, owner: str, kind: str = "supervisor") -> st
     finally:
         redis.close()
     return key
+
+
+def session_token(settings: Settings, supervisor: str) -> str:
+    """A dashboard session of `supervisor`'s, opened as signing in opens one: what the
+    dashboard sends the API as `Authorization: Session <token>`."""
+    import asyncio
+
+    from access.sessions import SessionStore
+    from core.redis_client import async_client
+
+    assert settings.redis_url is not None
+
+    async def made() -> str:
+        redis = async_client(RedisTarget(settings.redis_url or "", False, None), 2)
+        try:
+            store = SessionStore(redis, settings.namespace, SESSION_SECRET, 3600)
+            return await store.create(supervisor)
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(made())
 
 
 @pytest.fixture

@@ -44,8 +44,7 @@ def test_run_an_agent_from_the_agents_page_and_the_chart_draws_without_errors(
     f = stuck_floor
     assert f.service.settings is not None
     call = _on_call(f)
-    env = dashboard_env(f.service.settings, f.sim.url,
-                        TWILIO_WORKSPACE_SID=f.workspace.sid,
+    env = dashboard_env(f.service.settings, TWILIO_WORKSPACE_SID=f.workspace.sid,
                         EARPIECE_TIMEZONE="Asia/Tokyo")  # fmt: skip
 
     def link(who: str) -> str:

@@ -34,7 +34,7 @@ def test_twilios_refusal_of_an_agents_activity_is_shown_as_twilios_message(floor
     f = floor
     settings = f.service.settings
     assert settings is not None
-    env = dashboard_env(settings, f.sim.url, TWILIO_WORKSPACE_SID=f.workspace.sid,
+    env = dashboard_env(settings, TWILIO_WORKSPACE_SID=f.workspace.sid,
                         EARPIECE_TIMEZONE="Asia/Tokyo")  # fmt: skip
     code = signin_code(load(env, env_file=None), "ana")
     f.wait(lambda: f.agents().get("bob", {}).get("activity") == "Available")

@@ -20,24 +20,29 @@ import pytest
 from starlette.routing import Route, WebSocketRoute
 
 from callbacks.app import routes
-from tests.conftest import API_TOKEN, DEMO_ROSTER, Wired
+from tests.conftest import API_TOKEN, DEMO_ROSTER, Wired, session_token
 from tests.oidc_issuer import AUDIENCE, Issuer, start_issuer
 
-# Who asks, and with what. "oidc-ana" is an access token of the organisation's issuer.
+# Who asks, and with what. "oidc-ana" is an access token of the organisation's issuer;
+# "session-ana" her dashboard session (`Authorization: Session …`, how the dashboard acts):
+# both are ana, with exactly her rights.
 PRINCIPALS = ("none", "service", "manager", "lead-own", "lead-other", "qa", "oidc-ana",
-              "agent-own", "agent-other")  # fmt: skip
+              "session-ana", "agent-own", "agent-other")  # fmt: skip
 KEYS = {"manager": ("mina", "supervisor"), "lead-own": ("ana", "supervisor"),
         "lead-other": ("ken", "supervisor"), "qa": ("quincy", "supervisor"),
         "agent-own": ("bob", "agent"), "agent-other": ("nick", "agent")}  # fmt: skip
 SELF = {"manager": "mina", "lead-own": "ana", "lead-other": "ken", "qa": "quincy",
-        "oidc-ana": "ana"}  # fmt: skip
+        "oidc-ana": "ana", "session-ana": "ana"}  # fmt: skip
 
 OK, UNAUTH, DENIED = "ok", "401", "403"
-ALL_SUPERVISORS = ("manager", "lead-own", "lead-other", "qa", "oidc-ana")
+ALL_SUPERVISORS = ("manager", "lead-own", "lead-other", "qa", "oidc-ana", "session-ana")
 
 
 def only(*allowed: str) -> dict[str, str]:
-    """Allowed principals pass; every other credential is 403, no credential 401."""
+    """Allowed principals pass; every other credential is 403, no credential 401. ana's
+    dashboard session may what her OIDC token may."""
+    if "oidc-ana" in allowed:
+        allowed = (*allowed, "session-ana")
     return {p: OK if p in allowed else (UNAUTH if p == "none" else DENIED) for p in PRINCIPALS}
 
 
@@ -186,6 +191,16 @@ def credential(wired: Wired, issuer: Issuer, principal: str) -> str | None:
     return wired.key(owner, kind)
 
 
+def client_of(wired: Wired, issuer: Issuer, principal: str) -> httpx.Client:
+    """A client that asks as `principal`: a bearer credential, or a dashboard session."""
+    if principal == "session-ana":
+        assert wired.service.settings is not None
+        token = session_token(wired.service.settings, "ana")
+        return httpx.Client(base_url=wired.service.url, timeout=10,
+                            headers={"Authorization": f"Session {token}"})  # fmt: skip
+    return wired.service.client(credential(wired, issuer, principal))
+
+
 def outcome(status: int) -> str:
     assert status < 500, status
     return {401: UNAUTH, 403: DENIED}.get(status, OK)
@@ -232,8 +247,7 @@ def test_every_endpoint_answers_each_credential_as_the_table_says(
         me = SELF.get(principal, "mina")
         values = {"sid": call["conference_sid"], "call": call["agent_call_sid"], "self": me,
                   "other": "ken" if me != "ken" else "ana"}  # fmt: skip
-        token = credential(floor, issuer, principal)
-        with floor.service.client(token) as http:
+        with client_of(floor, issuer, principal) as http:
             for case in CASES:
                 body = {k: fill(v, values) if isinstance(v, str) else v
                         for k, v in (case.body or {}).items()}  # fmt: skip
@@ -311,6 +325,71 @@ def test_actions_are_audited_under_the_credentials_owner(floor: Wired, issuer: I
     with floor.api("mina") as http:
         entries = http.get("/api/audit", params={"conference": sid}).json()["entries"]
     assert {(e["action"], e["supervisor"]) for e in entries} >= {("join", "ana"), ("card", "ana")}
+
+
+def session(wired: Wired, token: str) -> httpx.Client:
+    return httpx.Client(base_url=wired.service.url, timeout=10,
+                        headers={"Authorization": f"Session {token}"})  # fmt: skip
+
+
+def test_a_dashboard_session_acts_as_its_supervisor_until_it_ends(floor: Wired) -> None:
+    """How the dashboard acts (issue 24): the signed-in supervisor's session is a credential
+    of the API, the same principal as their personal key: their rights, their name in the
+    audit, and nothing once the session ends."""
+    import asyncio
+
+    from access.sessions import SessionStore
+    from core.redis_client import RedisTarget, async_client
+    from tests.conftest import SESSION_SECRET
+
+    settings = floor.service.settings
+    assert settings is not None and settings.redis_url is not None
+    bob = floor.new_call("bob")
+    sid = bob["conference_sid"]
+    ana, ken = session_token(settings, "ana"), session_token(settings, "ken")
+    with session(floor, ana) as http:
+        joined = http.post(f"/api/conferences/{sid}/monitors", json={"mode": "whisper"})
+        assert joined.status_code == 201 and joined.json()["supervisor"] == "ana"
+        card = http.post(f"/api/calls/{bob['agent_call_sid']}/cards", json={"text": "Hi"})
+        assert card.status_code == 201
+        # A body never says who acts: not even a session's.
+        other = http.patch(f"/api/conferences/{sid}/monitors/mina", json={"mode": "listen"})
+        assert other.status_code == 403
+    with floor.api("mina") as http:
+        entries = http.get("/api/audit", params={"conference": sid}).json()["entries"]
+    assert {(e["action"], e["supervisor"]) for e in entries} >= {("join", "ana"), ("card", "ana")}
+    # ken leads support and billing: bob's sales-east call is not his, by session or key.
+    with session(floor, ken) as http:
+        refused = http.post(f"/api/conferences/{sid}/monitors", json={"mode": "listen"})
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "not-allowed"
+        end = http.post(f"/api/conferences/{sid}/end", json={"confirm": True})
+        assert end.status_code == 403
+    # Unknown, signed out, past its maximum age: 401, and nothing was done.
+    with session(floor, "x" * 43) as http:
+        assert http.get("/api/conferences").status_code == 401
+
+    async def end(who: str, aged: str | None = None) -> None:
+        redis = async_client(RedisTarget(settings.redis_url or "", False, None), 2)
+        store = SessionStore(redis, settings.namespace, SESSION_SECRET, 3600)
+        try:
+            if aged is not None:  # opened longer ago than the service's maximum age
+                created = time.time() - settings.session_hours * 3600 - 60
+                body = json.dumps({"supervisor": who, "created": created})
+                await redis.set(store.key(aged), body, ex=60)
+            else:
+                await store.end_all(who)
+        finally:
+            await redis.aclose()
+
+    asyncio.run(end("ken", aged=ken))
+    with session(floor, ken) as http:
+        assert http.get("/api/conferences").status_code == 401
+    asyncio.run(end("ana"))
+    with session(floor, ana) as http:
+        gone = http.delete(f"/api/conferences/{sid}/monitors/ana")
+        assert gone.status_code == 401 and "signed out" in gone.json()["error"]["message"]
+    assert floor.monitor(sid, "ana") is not None
 
 
 def test_a_lead_reads_only_their_teams_audit(floor: Wired) -> None:

@@ -20,7 +20,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+from tests.browser import CHROMIUM_ARGS, artifact, children_of, chromium_path, environment_of
+from tests.conftest import TWILIO_CREDENTIALS
 from tests.helpers import earpiece_command, start_demo
 
 UI_TIMEOUT_MS = 15_000
@@ -88,8 +89,20 @@ def click_first_row(page: Page) -> None:
     page.locator("tr[data-sid]").first.click()
 
 
+def dashboard_environment(demo: Demo) -> dict[str, str]:
+    """The environment of the demo's dashboard process (Streamlit's server, which `earpiece
+    dashboard` became)."""
+    for pid in children_of(demo.process.pid):
+        if b"streamlit" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return environment_of(pid)
+    raise AssertionError("the demo runs no dashboard process")
+
+
 def test_listen_whisper_leave_in_a_real_browser(demo: Demo, browser_page: Page) -> None:
     page = browser_page
+    # The demo's dashboard holds no Twilio credential (issue 24): it acts through the API.
+    held = TWILIO_CREDENTIALS & dashboard_environment(demo).keys()
+    assert not held, f"the demo's dashboard holds {sorted(held)}"
     call = httpx.post(demo.sim_url + "/sim/calls", json={"agent": "ivan"}, timeout=5).json()
     sid = call["conference_sid"]
 

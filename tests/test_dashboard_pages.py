@@ -18,7 +18,7 @@ from core.embedded_redis import EmbeddedRedis
 from core.passwords import hash_password
 from core.redis_client import RedisTarget
 from core.settings import Settings, load
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SESSION_SECRET, Wired, signin_code, wire
+from tests.conftest import SESSION_SECRET, TWILIO_CREDENTIALS, Wired, signin_code, wire
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 RUN_TIMEOUT = 30
@@ -29,12 +29,10 @@ def floor(
     redis_target: RedisTarget, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Wired, Settings]]:
     running = wire(redis_target, namespace)
+    # No Twilio credential: the dashboard acts through the service's API (issue 24).
     env = {
         "REDIS_URL": redis_target.url,
         "EARPIECE_NAMESPACE": namespace,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": running.sim.url,
         "PUBLIC_BASE_URL": running.service.settings.base_url,
         "EARPIECE_SESSION_SECRET": SESSION_SECRET,
         "EARPIECE_DEMO": "true",
@@ -42,6 +40,8 @@ def floor(
         # Floor snapshots are shared for half a refresh; keep that out of the tests' way.
         "EARPIECE_DASHBOARD_REFRESH_SECONDS": "0.02",
     }
+    for name in TWILIO_CREDENTIALS:
+        monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     yield running, load(env, env_file=None)
@@ -330,8 +330,7 @@ def test_redis_down_shows_a_banner_and_the_floor_comes_back_by_itself(
     server = EmbeddedRedis(tmp_path / "redis")
     url = server.start()
     env = {
-        "REDIS_URL": url, "EARPIECE_NAMESPACE": "down", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "PUBLIC_BASE_URL": "http://127.0.0.1:9",
+        "REDIS_URL": url, "EARPIECE_NAMESPACE": "down", "PUBLIC_BASE_URL": "http://127.0.0.1:9",
         "EARPIECE_DASHBOARD_REFRESH_SECONDS": "0.02", "EARPIECE_SESSION_SECRET": SESSION_SECRET,
         "EARPIECE_DEMO": "true", "EARPIECE_ARCHIVE_URL": f"sqlite:///{tmp_path / 'a.sqlite3'}",
     }  # fmt: skip

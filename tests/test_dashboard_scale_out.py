@@ -23,8 +23,8 @@ import httpx
 from playwright.sync_api import Page, expect, sync_playwright
 
 from core.settings import load
-from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
-from tests.conftest import Wired, dashboard_env, signin_code
+from tests.browser import CHROMIUM_ARGS, artifact, chromium_path, environment_of
+from tests.conftest import TWILIO_CREDENTIALS, Wired, dashboard_env, signin_code
 from tests.helpers import ServerThread
 
 FIRST_LOAD_MS = 60_000
@@ -48,6 +48,10 @@ def dashboard_process(env: dict[str, str], port: int | None = None) -> Iterator[
                     break
             assert process.poll() is None and time.monotonic() < deadline, "no dashboard"
             time.sleep(0.1)
+        # `earpiece dashboard` became Streamlit's server (exec): the process that serves the
+        # pages and acts holds no Twilio credential (issue 24: it acts through the API).
+        held = TWILIO_CREDENTIALS & environment_of(process.pid).keys()
+        assert not held, f"the dashboard's process holds {sorted(held)}"
         yield url
     finally:
         process.send_signal(signal.SIGTERM)
@@ -68,7 +72,7 @@ def open_floor(page: Page, url: str, agent: str) -> None:
 
 def test_two_dashboard_processes_serve_one_floor(wired: Wired) -> None:
     service = wired.service.settings
-    env = dashboard_env(service, wired.sim.url)
+    env = dashboard_env(service)
     settings = load(env, env_file=None)
     with (
         dashboard_process(env) as first,
@@ -113,7 +117,7 @@ def test_two_dashboard_processes_serve_one_floor(wired: Wired) -> None:
 def test_a_feed_out_of_reach_says_so_and_backs_off(wired: Wired) -> None:
     service = wired.service.settings
     unreachable = f"http://127.0.0.1:{ServerThread.free_port()}"  # nothing listens there
-    env = dashboard_env(service, wired.sim.url, EARPIECE_FEED_URL=unreachable)
+    env = dashboard_env(service, EARPIECE_FEED_URL=unreachable)
     settings = load(env, env_file=None)
     with dashboard_process(env) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)

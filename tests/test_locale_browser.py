@@ -70,7 +70,7 @@ def test_japanese_names_and_the_floor_clock_in_a_browser_elsewhere(
 ) -> None:
     f = tokyo_tr
     assert f.service.settings is not None
-    env = dashboard_env(f.service.settings, f.sim.url, EARPIECE_TIMEZONE="Asia/Tokyo")
+    env = dashboard_env(f.service.settings, EARPIECE_TIMEZONE="Asia/Tokyo")
 
     def link() -> str:
         return f"?signin={signin_code(load(env, env_file=None), 'mina')}"

@@ -17,7 +17,7 @@ from archive.sqlite_store import SqliteStore
 from core.redis_client import RedisTarget
 from core.settings import Settings, load
 from dashboard.i18n import translations
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SESSION_SECRET, Wired, wire
+from tests.conftest import SESSION_SECRET, Wired, wire
 from tests.test_dashboard_pages import app_as, board_data, texts
 from tests.test_floor_locale import (
     ABROAD,
@@ -37,8 +37,6 @@ def tokyo_floor(
     running = wire(redis_target, namespace, EARPIECE_TIMEZONE="Asia/Tokyo")
     env = {
         "REDIS_URL": redis_target.url, "EARPIECE_NAMESPACE": namespace,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": running.sim.url,
         "PUBLIC_BASE_URL": served(running).base_url,
         "EARPIECE_SESSION_SECRET": SESSION_SECRET, "EARPIECE_DEMO": "true",
         "EARPIECE_ARCHIVE_URL": served(running).archive_url or "",

@@ -25,7 +25,7 @@ APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
 def env_for(f: TaskRouterFloor) -> dict[str, str]:
     assert f.service.settings is not None
-    return dashboard_env(f.service.settings, f.sim.url)
+    return dashboard_env(f.service.settings)
 
 
 def first_queues(url: str) -> dict[str, Any]:

@@ -9,7 +9,8 @@ import html
 from typing import Any
 
 from core.settings import Settings
-from tests.conftest import Wired
+from dashboard.actions import Acting, Service
+from tests.conftest import Wired, session_token
 from tests.test_dashboard_pages import app_as, floor, texts
 
 __all__ = ["floor"]  # the fixture, shared with the pages' tests
@@ -60,6 +61,16 @@ def test_qa_reviews_with_na_then_edits_the_same_review(floor: tuple[Wired, Setti
     # One click exports, named for what it holds: QA sees every team.
     export = [b for b in at.get("download_button") if "Export reviews" in str(b.proto.label)]
     assert [str(b.proto.label) for b in export] == ["Export reviews of all teams (CSV)"]
+    # What the button sends: the API's export, with quincy's session (issue 24), audited.
+    service = Service(wired.service.url)
+    try:
+        made = Acting(service, session_token(settings, "quincy"), "quincy").reviews_csv()
+    finally:
+        service.close()
+    assert sid in made and "polite; 確認なし" in made
+    with wired.api("mina") as http:
+        entries = http.get("/api/audit", params={"supervisor": "quincy"}).json()["entries"]
+    assert {e["action"] for e in entries} >= {"review", "export"}
 
 
 def test_an_ended_calls_page_keeps_who_it_was_and_links_to_its_record(

@@ -26,7 +26,7 @@ HOSTILE_CARD = ("![pixel](http://evil.example/track.png) [Sign in again](http://
 
 def env_of(wired: Wired) -> dict[str, str]:
     assert wired.service.settings is not None
-    return dashboard_env(wired.service.settings, wired.sim.url)
+    return dashboard_env(wired.service.settings)
 
 
 @pytest.fixture

@@ -270,10 +270,10 @@ def test_api_keys_and_signin_links_from_the_command_line(settings: Settings) -> 
 
 
 def test_dashboard_without_a_setting_says_which_in_one_line() -> None:
-    done = earpiece("dashboard", "--port", "0", TWILIO_ACCOUNT_SID="AC" + "0" * 32)
+    done = earpiece("dashboard", "--port", "0", EARPIECE_SESSION_SECRET="s" * 43)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1, done.stderr
-    assert "TWILIO_AUTH_TOKEN is not set" in done.stderr
+    assert "PUBLIC_BASE_URL is not set" in done.stderr
     assert "Traceback" not in done.stderr
 
 

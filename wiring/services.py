@@ -1,8 +1,10 @@
-"""What a process that reads the floor and acts on calls holds: one of each.
+"""What a process holds: one of each, made once from the settings.
 
-The callback service and the dashboard both build theirs here from the
-settings, so the Redis client, the live floor, the twilio Client and the
-coach are made one way, once per process.
+The callback service reads the floor and acts on calls (`build`: the Redis
+client, the live floor, the twilio Client, the coach); the dashboard only
+shows (`build_reading`: Redis, the floor, the queues, the archive, the audit,
+and no Twilio client at all: it acts through the service's API, issue 24).
+Both are made one way here, the service's from the dashboard's parts.
 """
 
 from __future__ import annotations
@@ -33,6 +35,78 @@ from live.queues import LiveQueues, QueuePolicy
 from live.roster import Roster
 from live.store import LiveFloor
 from live.transcript import Transcripts
+
+
+@dataclass
+class Reading:
+    """What a process that shows the floor holds (the dashboard): no Twilio credential."""
+
+    settings: Settings
+    target: RedisTarget
+    roster: Roster
+    redis: AsyncRedis
+    floor: LiveFloor
+    queues: LiveQueues
+    transcripts: Transcripts
+    store: Store
+    audit: Audit
+
+    async def close(self) -> None:
+        await self.store.close()
+        await self.redis.aclose()
+        if self.target.embedded is not None:
+            self.target.embedded.release()
+
+
+def build_reading(settings: Settings, target: RedisTarget, roster: Roster) -> Reading:
+    """Make a showing process's clients (inside its event loop: the Redis pool binds to it)."""
+    redis = async_client(target)
+    floor = LiveFloor(
+        redis,
+        namespace=settings.namespace,
+        roster=roster,
+        thresholds=Thresholds(
+            settings.long_hold_seconds,
+            settings.long_call_seconds,
+            settings.dead_air_seconds,
+            settings.overtalk_seconds,
+            settings.queue_wait_alert_seconds,
+        ),
+        feed_maxlen=settings.feed_maxlen,
+        history_seconds=settings.history_seconds,
+        # A leg that left is found by a late callback until its call is archived and a
+        # grace after (live/late.py).
+        left_seconds=left_seconds(settings.archive_settle_seconds),
+    )
+    queues = LiveQueues(
+        redis,
+        namespace=settings.namespace,
+        roster=roster,
+        policy=QueuePolicy(
+            ZoneInfo(settings.timezone),
+            settings.service_level_seconds,
+            wait_alert_seconds=settings.queue_wait_alert_seconds,
+            stuck_seconds=settings.routing_stuck_seconds,
+            service_level_target=settings.service_level_target,
+            wrapup_alert_seconds=settings.wrapup_alert_seconds,
+            away_alert_seconds=settings.away_alert_seconds,
+        ),
+        # The Queues page and the wallboard are shared by every reader: callers' numbers
+        # there are always masked (access/policy.py sees_full_numbers says why).
+        mask=True,
+        feed_maxlen=settings.feed_maxlen,
+        country=settings.country,
+    )
+    transcripts = Transcripts(
+        redis,
+        floor,
+        roster,
+        feed_maxlen=settings.feed_maxlen,
+        keep_seconds=settings.history_seconds,
+    )
+    audit = Audit(redis, floor.keys, settings.audit_retention_days)
+    store = open_store(settings)
+    return Reading(settings, target, roster, redis, floor, queues, transcripts, store, audit)
 
 
 @dataclass
@@ -69,29 +143,14 @@ class Services:
 
 def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
     """Make the process's clients (call inside its event loop: the Redis pool binds to it)."""
-    redis = async_client(target)
-    floor = LiveFloor(
-        redis,
-        namespace=settings.namespace,
-        roster=roster,
-        thresholds=Thresholds(
-            settings.long_hold_seconds,
-            settings.long_call_seconds,
-            settings.dead_air_seconds,
-            settings.overtalk_seconds,
-            settings.queue_wait_alert_seconds,
-        ),
-        feed_maxlen=settings.feed_maxlen,
-        history_seconds=settings.history_seconds,
-        # A leg that left is found by a late callback until its call is archived and a
-        # grace after (live/late.py).
-        left_seconds=left_seconds(settings.archive_settle_seconds),
-    )
+    reading = build_reading(settings, target, roster)
+    redis, floor, queues = reading.redis, reading.floor, reading.queues
+    transcripts, store = reading.transcripts, reading.store
     coach = Coach(
         floor,
         roster,
         TwilioCalls(make_client(settings), retries=settings.twilio_retries),
-        Audit(redis, floor.keys, settings.audit_retention_days),
+        reading.audit,
         caller_id=settings.caller_id,
         # With Twilio's connection overrides: without them a call-progress callback that
         # meets a 503 (Redis away) is lost; with them Twilio tries it three more times.
@@ -110,25 +169,6 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
             duplicate_seconds=settings.duplicate_seconds,
         ),
     )
-    queues = LiveQueues(
-        redis,
-        namespace=settings.namespace,
-        roster=roster,
-        policy=QueuePolicy(
-            ZoneInfo(settings.timezone),
-            settings.service_level_seconds,
-            wait_alert_seconds=settings.queue_wait_alert_seconds,
-            stuck_seconds=settings.routing_stuck_seconds,
-            service_level_target=settings.service_level_target,
-            wrapup_alert_seconds=settings.wrapup_alert_seconds,
-            away_alert_seconds=settings.away_alert_seconds,
-        ),
-        # The Queues page and the wallboard are shared by every reader: callers' numbers
-        # there are always masked (access/policy.py sees_full_numbers says why).
-        mask=True,
-        feed_maxlen=settings.feed_maxlen,
-        country=settings.country,
-    )
     if settings.workspace_sid:
 
         async def link(task: str) -> None:
@@ -145,13 +185,6 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
             link=link,
             identified=coach.agent_identified,
         )
-    transcripts = Transcripts(
-        redis,
-        floor,
-        roster,
-        feed_maxlen=settings.feed_maxlen,
-        keep_seconds=settings.history_seconds,
-    )
     recording_events = settings.base_url + "/twilio/recording-events"
     recording = Recording(floor, coach.twilio, roster, status_callback_url=recording_events)
     transcription = Transcription(
@@ -167,7 +200,6 @@ def build(settings: Settings, target: RedisTarget, roster: Roster) -> Services:
         grace_seconds=settings.transcription_grace_seconds,
         recording=recording,
     )
-    store = open_store(settings)
     archiver = Archiver(
         floor,
         transcripts,

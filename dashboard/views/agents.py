@@ -10,9 +10,10 @@ reason, shown on the card until it happens), cancel a waiting change, complete a
 wrap-up, end their call (a confirmation naming agent and customer) or remove one leg.
 Stuck wrap-ups (the `long-wrap-up` alert) each get a one-click button.
 
-Every action goes through coach/ (coach/agent_state.py, coach/call_control.py: the twilio
-SDK, the audit) as the signed-in supervisor; who may is access/policy.py's `may_run`,
-the same rule as the API's. On a floor without TaskRouter the page says so.
+Every action goes to the API (dashboard/actions.py) with the signed-in supervisor's own
+session: the service's coach/agent_state.py and coach/call_control.py act (the twilio
+SDK, the audit), and access/policy.py's `may_run` decides there; the page asks the same
+rule only to offer the controls. On a floor without TaskRouter the page says so.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import streamlit as st
 from access.policy import Denied, may_run
 from access.principal import of_supervisor
 from dashboard import agent_cards, board, i18n, ui, words
+from dashboard.actions import Refused
 from dashboard.agent_cards import ALL, Card, state_label
 from dashboard.i18n import N_, _
 from dashboard.runtime import Unavailable
@@ -49,7 +51,7 @@ def refusal(page: ui.Page, team: str | None) -> str | None:
 
 
 def activity_controls(page: ui.Page, card: Card, names: list[str]) -> None:
-    state = page.runtime.services.agent_state
+    acting = page.acting
     key = card.worker_sid
     with st.form(f"activity-{key}", border=False):
         cols = st.columns([2, 2, 4, 1.4])
@@ -72,30 +74,30 @@ def activity_controls(page: ui.Page, card: Card, names: list[str]) -> None:
             ui.act(
                 page,
                 message,
-                lambda: state.set_activity(
-                    page.who.id, card.agent or card.worker_sid, str(activity), mode, reason
+                lambda: acting.set_activity(
+                    card.agent or card.worker_sid, str(activity), mode, reason
                 ),
             )
     if card.pending and st.button(_("Cancel the change waiting for the call"),
                                   key=f"cancel-{key}"):  # fmt: skip
         ui.act(page, _("{agent}: the waiting change is canceled").format(agent=card.name),
-               lambda: state.cancel(page.who.id, card.agent or card.worker_sid))  # fmt: skip
+               lambda: acting.cancel_pending(card.agent or card.worker_sid))  # fmt: skip
 
 
 def wrap_up_button(page: ui.Page, card: Card, where: str) -> None:
-    state = page.runtime.services.agent_state
+    acting = page.acting
     label = _("Complete {agent}'s wrap-up").format(agent=card.name)
     if st.button(label, key=f"wrap-{where}-{card.worker_sid}"):
         reason = f"wrap-up completed from Earpiece by {page.who.id}"
         ui.act(page, _("{agent}'s task is completed").format(agent=card.name),
-               lambda: state.complete_wrap_up(page.who.id, card.agent or card.worker_sid,
-                                              reason, card.task_sid))  # fmt: skip
+               lambda: acting.complete_wrap_up(card.agent or card.worker_sid, reason,
+                                               card.task_sid))  # fmt: skip
 
 
 def call_controls(page: ui.Page, card: Card) -> None:
     if not card.conference_sid:
         return
-    control = page.runtime.services.call_control
+    acting = page.acting
     try:
         conference = page.runtime.run(page.runtime.services.floor.conference(card.conference_sid))
     except Unavailable:
@@ -122,7 +124,7 @@ def call_controls(page: ui.Page, card: Card) -> None:
         if yes.button(end, type="primary", key=f"y-{sid}"):
             st.session_state.pop("end-asked", None)
             ui.act(page, _("{agent}'s call is ending").format(agent=card.name),
-                   lambda: control.end_call(page.who.id, sid))  # fmt: skip
+                   lambda: acting.end_call(sid))  # fmt: skip
         if no.button(_("Keep the call"), key=f"n-{sid}"):
             st.session_state.pop("end-asked", None)
             st.rerun(scope="fragment")
@@ -142,7 +144,7 @@ def call_controls(page: ui.Page, card: Card) -> None:
                 ui.act(
                     page,
                     _("{who} removed from the call").format(who=what),
-                    functools.partial(control.remove_leg, page.who.id, sid, str(call_sid)),
+                    functools.partial(acting.remove_leg, sid, str(call_sid)),
                 )
 
 
@@ -192,10 +194,10 @@ def controls_part(page: ui.Page) -> None:
         st.info(why_not)
         return
     try:
-        names = [a.name for a in page.runtime.run(services.agent_state.activities())]
-    except Exception as exc:  # Twilio away: the cards above still show
+        names = page.acting.activities()
+    except Refused as exc:  # Twilio away: the cards above still show
         st.error(_("TaskRouter's activities could not be read: {reason}").format(
-            reason=literal(exc)))  # fmt: skip
+            reason=literal(words.error(exc.code, exc.message))))  # fmt: skip
         return
     activity_controls(page, chosen, names)
     if chosen.phase == "wrapping":
@@ -206,7 +208,7 @@ def controls_part(page: ui.Page) -> None:
 def main() -> None:
     page = ui.current()
     st.title(_("Agents"))
-    if not page.runtime.services.agent_state.enabled:
+    if not page.settings.workspace_sid:
         st.info(_("This floor has no TaskRouter Workspace (TWILIO_WORKSPACE_SID is not set): "
                   "agents' activities and wrap-ups are not Earpiece's to change here. Calls "
                   "can still be ended from their call page."))  # fmt: skip

@@ -114,8 +114,7 @@ def cards(page: ui.Page, conference: dict[str, Any]) -> None:
         text = st.text_input(_("A card for the agent's screen"), max_chars=MAX_CARD_CHARS,
                              key=f"card-text-{conference['sid']}")  # fmt: skip
         if st.form_submit_button(_("Send card"), icon=":material/send:") and text.strip():
-            ui.act(page, _("Card sent"), lambda: page.runtime.services.coach.send_card(
-                agent, page.who.id, text))  # fmt: skip
+            ui.act(page, _("Card sent"), lambda: page.acting.send_card(agent, text))
 
 
 def live_transcript(page: ui.Page, conference: dict[str, Any]) -> None:
@@ -129,24 +128,24 @@ def live_transcript(page: ui.Page, conference: dict[str, Any]) -> None:
                 icon=":material/hearing_disabled:")  # fmt: skip
         return
     tx = conference.get("transcript") or {}
-    coach = page.runtime.services.transcription
+    acting = page.acting
     buttons = st.columns(3)
     may_pause = refusal(page.who, "listen", conference.get("team")) is None
     if tx.get("state") == "paused":
         if buttons[0].button(_("Resume transcription"), icon=":material/play_arrow:",
                              key=f"tx-resume-{sid}", disabled=not may_pause):  # fmt: skip
-            ui.act(page, _("Transcription resumed"), lambda: coach.resume(sid, page.who.id))
+            ui.act(page, _("Transcription resumed"), lambda: acting.resume_transcript(sid))
     elif tx.get("state") in ("on", "starting") and buttons[0].button(
         _("Pause for a payment"), icon=":material/pause:", key=f"tx-pause-{sid}",
         disabled=not may_pause, help=_("Nothing said until you resume is transcribed or kept"),
     ):  # fmt: skip
-        ui.act(page, _("Transcription paused"), lambda: coach.pause(sid, page.who.id))
+        ui.act(page, _("Transcription paused"), lambda: acting.pause_transcript(sid))
     loud = [h for h in conference.get("phrases") or () if not h.get("muted")]
     if loud and buttons[1].button(
         _("Mute phrase alert"), icon=":material/notifications_off:", key=f"tx-mute-{sid}",
         disabled=refusal(page.who, "whisper", conference.get("team")) is not None,
     ):  # fmt: skip
-        ui.act(page, _("Phrase alert muted on this call"), lambda: coach.mute(sid, page.who.id))
+        ui.act(page, _("Phrase alert muted on this call"), lambda: acting.mute_phrases(sid))
     transcript.show(page, sid)
 
 

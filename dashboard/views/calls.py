@@ -20,11 +20,11 @@ import pandas as pd
 import streamlit as st
 
 from access.modes import refusal
-from archive.review_export import reviews_csv
-from archive.store import Review, ReviewSearch, Search
+from archive.store import ReviewSearch, Search
 from core import tickets
 from core.floor_clock import FloorClock
 from dashboard import i18n, reading, ui, words
+from dashboard.actions import Refused
 from dashboard.i18n import N_, _, ngettext
 from dashboard.runtime import Unavailable
 from dashboard.text import highlighted, literal
@@ -279,15 +279,14 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
                              key=f"notes-{version}")  # fmt: skip
         label = _("Save changes") if mine else _("Save review")
         if st.form_submit_button(label, icon=":material/rate_review:", type="primary"):
-            review = Review(sid=sid, reviewer=page.who.id, score=float(score),
-                            notes=notes, criteria=marks, agent=call.get("agent"),
-                            team=call.get("team"))  # fmt: skip
-            rt.run(rt.services.store.add_review(review))
-            rt.run(rt.services.audit.record("review", page.who.id, sid,
-                                            agent=call.get("agent") or "",
-                                            detail=f"score {score}"))  # fmt: skip
-            ui.flash("success", _("Review changed") if mine else _("Review saved"),
-                     place=f"review-{sid}")  # fmt: skip
+            # Through the API, as the reviewer (its rule: who may listen; its audit).
+            try:
+                page.acting.review(sid, float(score), notes, marks)
+            except Refused as exc:
+                ui.flash("error", words.error(exc.code, exc.message), place=f"review-{sid}")
+            else:
+                ui.flash("success", _("Review changed") if mine else _("Review saved"),
+                         place=f"review-{sid}")  # fmt: skip
             st.rerun()
 
 
@@ -296,13 +295,14 @@ def export_button(page: ui.Page, where: Any) -> None:
     named for what it holds (issue 28: two clicks, and "my teams" said to a manager)."""
     teams = teams_of(page)
     holds = _("all teams") if teams is None else ", ".join(teams) or _("no team")
-    rt, who = page.runtime, page.who
 
     def make() -> str:
-        rows = rt.run(rt.services.store.reviews(ReviewSearch(teams=teams)))
-        rt.run(rt.services.audit.record("export", who.id, "",
-                                        detail=f"reviews.csv, {len(rows)} reviews"))  # fmt: skip
-        return reviews_csv(rows)
+        # The API's export (its rule of whose reviews, its audit, the floor's clock).
+        try:
+            return page.acting.reviews_csv()
+        except Refused as exc:
+            ui.flash("error", words.error(exc.code, exc.message))
+            return ""
 
     name = "all-teams" if teams is None else "-".join(teams) or "none"
     where.download_button(_("Export reviews of {teams} (CSV)").format(teams=holds), make,

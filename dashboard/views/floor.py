@@ -10,10 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from access.modes import refusal
-from core.twilio_errors import CoachError
 from dashboard import board, i18n, listen, reading, ui
 from dashboard import cues as cues_module
 from dashboard import words as said_words
+from dashboard.actions import Refused
 from dashboard.i18n import N_, _, ngettext
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
@@ -252,11 +252,9 @@ def follow_sidebar(page: ui.Page) -> None:
     wanted = None if chosen == "nobody" else chosen
     if wanted != following:
         try:
-            rt.run(rt.services.coach.follow(page.who.id, wanted))
-        except CoachError as exc:
+            page.acting.follow(wanted)
+        except Refused as exc:
             st.sidebar.error(literal(said_words.error(exc.code, exc.message)))
-        except Unavailable as exc:
-            st.sidebar.error(literal(exc))
 
 
 def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:

@@ -49,9 +49,8 @@ def live_part(page: ui.Page, wall: bool, options: Mapping[str, Any] | None = Non
         new_stream(page)
     sid = state.pop("queues-listen", None)
     if sid:
-        coach = page.runtime.services.coach
         ui.act(page, _("Joining to listen: your phone rings, you join muted"),
-               lambda: coach.join(sid, page.who.id, "listen"))  # fmt: skip
+               lambda: page.acting.join(sid, "listen"))  # fmt: skip
     ui.show_flash()
     if not wall:
         own_call(page)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 
+from live.analyser import AnalyserProcess
+from live.japanese import Token
 from live.phrases import Matcher
 
 # How long a line needing the analyser waits for others (a floor busy enough for it to
@@ -32,10 +34,13 @@ class MatchBatch:
     """`await batch.matches(matcher, text)`: `matcher.matches(text)`, analysed with the
     other lines of the same tick."""
 
-    def __init__(self) -> None:
+    def __init__(self, analyser: AnalyserProcess | None = None) -> None:
         self._pending: list[Pending] = []
         self._scheduled = False
         self._timer: asyncio.TimerHandle
+        # Where the batch's words are worked out when it can (live/analyser.py).
+        self.analyser = analyser
+        self._elsewhere: set[asyncio.Task[None]] = set()
 
     async def matches(self, matcher: Matcher, text: str) -> list[str]:
         if not matcher.analyses(text):
@@ -55,10 +60,30 @@ class MatchBatch:
             self._scheduled = False
             self._timer.cancel()  # a full batch went first; its timer has nothing to do
         pending, self._pending = self._pending, []
-        for matcher, text, future in pending:
+        if self.analyser is None:
+            self._match(pending, None)
+            return
+        task = asyncio.get_running_loop().create_task(self._match_elsewhere(pending))
+        self._elsewhere.add(task)
+        task.add_done_callback(self._elsewhere.discard)
+
+    async def _match_elsewhere(self, pending: list[Pending]) -> None:
+        assert self.analyser is not None
+        try:
+            words = await self.analyser.tokens([text for _, text, _ in pending])
+        except Exception:  # the lines are matched here all the same
+            words = None
+        self._match(pending, words)
+
+    @staticmethod
+    def _match(pending: list[Pending], words: list[list[Token]] | None) -> None:
+        """Each line matched as alone: with the words the analyser process gave, or (None)
+        analysed here."""
+        for n, (matcher, text, future) in enumerate(pending):
             if future.done():  # its caller was cancelled
                 continue
             try:
-                future.set_result(matcher.matches(text, analyses=True))
+                analysed = words[n] if words is not None else None
+                future.set_result(matcher.matches(text, analyses=True, analysed=analysed))
             except Exception as exc:  # one line that fails must not fail the others
                 future.set_exception(exc)

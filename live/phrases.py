@@ -203,9 +203,13 @@ class Matcher:
     def needs_japanese(self) -> bool:
         return any(p.japanese for p in self.phrases)
 
-    def matches(self, text: str, analyses: bool | None = None) -> list[str]:
+    def matches(
+        self, text: str, analyses: bool | None = None, analysed: list[Token] | None = None
+    ) -> list[str]:
         """The phrases (as the roster writes them) that `text` says, in roster order.
-        `analyses`: `self.analyses(text)` when the caller has asked it already (once a line)."""
+        `analyses`: `self.analyses(text)` when the caller has asked it already (once a line);
+        `analysed`: the line's words, `tokens(text, LONG)`, when they were worked out
+        elsewhere (live/analyser.py)."""
         said: str | None = None
         line: Said | None = None
         blocked: list[Span] = []
@@ -213,7 +217,10 @@ class Matcher:
         for phrase in self.phrases:
             if phrase.japanese:
                 if line is None:
-                    line = self._analysed(text, analyses)
+                    if analysed is not None:
+                        line = Said(analysed)
+                    else:
+                        line = self._analysed(text, analyses)
                     if line is not None:
                         blocked = [s for x in self.excluded if x.japanese for s in x.spans(line)]
                 if line is not None and any(not _overlaps(s, blocked) for s in phrase.spans(line)):

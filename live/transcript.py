@@ -24,6 +24,7 @@ import orjson
 from core.keys import Keys
 from core.redis_client import AsyncRedis
 from live import redact
+from live.analyser import AnalyserProcess
 from live.batching import BatchedScript
 from live.forget import Forgetter
 from live.late import left_call
@@ -72,7 +73,9 @@ class Transcripts:
         self.matchers: dict[str, Matcher] = {
             name: Matcher.of(team.phrases, team.not_phrases) for name, team in roster.teams.items()
         }
-        self.matching = MatchBatch()  # lines needing the analyser, analysed in a row
+        # Lines needing the analyser, analysed in a row, in a process of its own when it can.
+        self.analyser = AnalyserProcess()
+        self.matching = MatchBatch(self.analyser)
         self.any_team = Matcher.of(sorted({p for t in roster.teams.values() for p in t.phrases}))
         self._calls: dict[str, tuple[str, str]] = {}
         self._teams: dict[str, str] = {}  # ConferenceSid -> its team, once it has one
@@ -83,6 +86,9 @@ class Transcripts:
         )  # fmt: skip
         # Lines masked after they were kept: what Redis wrote of them to its files goes too.
         self.forget = Forgetter(redis)
+
+    async def close(self) -> None:
+        await self.analyser.close()
 
     def _event_keys(self, sid: str) -> list[str]:
         k = self.keys

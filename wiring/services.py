@@ -135,6 +135,7 @@ class Services:
 
     async def close(self) -> None:
         await self.coach.stop()
+        await self.transcripts.close()  # its analyser process (live/analyser.py)
         await self.store.close()
         await self.redis.aclose()
         if self.target.embedded is not None:

@@ -1,0 +1,99 @@
+"""Japanese transcript ingest beside conference callbacks, with and without the analyser's own
+process (issue 23), side by side in one run.
+
+Two services on one Redis, the same roster (bench.transcript's: Japanese and English phrases,
+one exclusion), 200 live calls each: `earpiece callbacks` as it is, and the same with every
+line analysed inside the service (bench/analysed_here.py). wrk replays distinct signed
+callbacks (each sent once, each round its own) in alternating rounds: conference callbacks
+and Japanese transcription callbacks (two partials and a final per line) to each service.
+Prints requests/s per round, each service's Japanese/conference ratio (target >= 100%), and
+the service's own CPU per request (from /proc: what the webhook costs, whatever else the
+machine is doing).
+
+    python -m bench.japanese_ingest [--calls 200] [--rounds 4] [--round-seconds 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+from bench.common import callbacks_service, redis_url
+from bench.ingest import wrk
+from bench.transcript import BENCH_ROSTER, CONFERENCE_PATH, TRANSCRIPT_PATH, Calls, write_files
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system time of a process (its children not counted: the analyser's is apart)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--round-seconds", type=int, default=6)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="ep-bench-"))
+    rps: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    try:
+        roster = folder / "roster.toml"
+        roster.write_text(BENCH_ROSTER, encoding="utf-8")
+        with redis_url() as redis, contextlib.ExitStack() as stack:
+            services = {}
+            for name, module in (("process", "earpiece.cli"), ("here", "bench.analysed_here")):
+                namespace = "bja" + uuid.uuid4().hex[:6]
+                service = stack.enter_context(callbacks_service(
+                    redis, namespace, module=module, EARPIECE_ROSTER=str(roster)))  # fmt: skip
+                calls = Calls(service.url, args.calls)
+                calls.seed()
+                services[name] = (service, calls)
+            for n in range(args.rounds + 1):  # the first round warms up (the worker starts)
+                for name, (service, calls) in services.items():
+                    conference, _, japanese = write_files(calls, folder / f"{name}{n}", 60_000)
+                    for kind, file, path in (("conference", conference, CONFERENCE_PATH),
+                                             ("japanese", japanese, TRANSCRIPT_PATH)):  # fmt: skip
+                        before = cpu_seconds(service.process.pid)
+                        result = wrk(service.url, file, args.round_seconds, args.connections, path)
+                        used = cpu_seconds(service.process.pid) - before
+                        if result["errors_status"]:
+                            raise SystemExit(f"{name} {kind}: non-2xx answers during the run")
+                        if n:
+                            rps.setdefault(f"{name} {kind}", []).append(result["rps"])
+                            cpu.setdefault(f"{name} {kind}", []).append(
+                                used / result["requests"] * 1e6
+                            )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values)
+
+    print(f"Japanese ingest: {args.calls} live calls per service, wrk -c{args.connections}, "
+          f"{args.rounds} alternating rounds of {args.round_seconds} s")  # fmt: skip
+    for key, values in rps.items():
+        print(f"  {key:<22} {', '.join(f'{v:.0f}' for v in values)} req/s   "
+              f"service CPU {mean(cpu[key]):.0f} µs a request")  # fmt: skip
+    for name, label in (("process", "analyser in its own process"),
+                        ("here", "analysed in the service (before)")):  # fmt: skip
+        ratio = mean(rps[f"{name} japanese"]) / mean(rps[f"{name} conference"])
+        cost = mean(cpu[f"{name} japanese"]) / mean(cpu[f"{name} conference"])
+        print(f"  {label}: Japanese / conference callbacks {ratio:.0%} (target >= 100%); "
+              f"CPU a Japanese callback / a conference callback {cost:.0%}")
+
+
+if __name__ == "__main__":
+    main()

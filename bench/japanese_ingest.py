@@ -91,8 +91,10 @@ def main() -> None:
                         ("here", "analysed in the service (before)")):  # fmt: skip
         ratio = mean(rps[f"{name} japanese"]) / mean(rps[f"{name} conference"])
         cost = mean(cpu[f"{name} japanese"]) / mean(cpu[f"{name} conference"])
-        print(f"  {label}: Japanese / conference callbacks {ratio:.0%} (target >= 100%); "
-              f"CPU a Japanese callback / a conference callback {cost:.0%}")
+        print(
+            f"  {label}: Japanese / conference callbacks {ratio:.0%} (target >= 100%); "
+            f"CPU a Japanese callback / a conference callback {cost:.0%}"
+        )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -177,7 +178,7 @@ def main() -> None:
 
     print(
         f"ingest: {args.seconds}s each, {args.connections} connections, wrk -t1, "
-        f"{len(rows[0].result) and ''}distinct signed conference callbacks"
+        f"distinct signed conference callbacks, {os.cpu_count()} cores"
     )
     print(
         f"{'endpoint':<24}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>8}"

@@ -1,10 +1,11 @@
 """The floor of this design: bare Starlette doing what every callback must, and no more.
 
 The same signature check as Earpiece's (callbacks/forms.py's parser, callbacks/signature.py's
-SignatureChecker), then one Redis write per request, pipelined: the writes of the requests
-in flight during one event-loop tick go in one round trip, as live/batching.py sends
-Earpiece's applies. The write is the body appended to a capped stream (XADD MAXLEN ~), the
-one write a callback cannot do without: the change feed.
+SignatureChecker), then one Redis write per request, pipelined as live/batching.py sends
+Earpiece's applies: the writes submitted during one event-loop tick go in one round trip,
+at most MAX_IN_FLIGHT of those on their way at once, and what arrives meanwhile goes in the
+next. The write is the body appended to a capped stream (XADD MAXLEN ~), the one write a
+callback cannot do without: the change feed.
 
 Read from the environment (bench/common.py signed_write_service sets them):
 TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL, REDIS_URL.
@@ -26,6 +27,7 @@ from starlette.routing import Route
 from callbacks.forms import parse_form
 from callbacks.signature import SignatureChecker
 from core.redis_client import AsyncRedis, RedisTarget, async_client
+from live.batching import MAX_BATCH, MAX_IN_FLIGHT
 
 STREAM = "{bench}:baseline"
 MAXLEN = 20_000
@@ -37,21 +39,30 @@ class PipelinedWrites:
     def __init__(self, redis: AsyncRedis) -> None:
         self.redis = redis
         self._pending: list[tuple[bytes, asyncio.Future[Any]]] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._scheduled = False
+        self._sending: set[asyncio.Task[None]] = set()
 
     def add(self, body: bytes) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        if not self._pending:
-            loop.call_soon(self._flush)
         self._pending.append((body, future))
+        if not self._scheduled and len(self._sending) < MAX_IN_FLIGHT:
+            self._scheduled = True
+            loop.call_soon(self._flush)
         return future
 
     def _flush(self) -> None:
-        pending, self._pending = self._pending, []
-        task = asyncio.ensure_future(self._send(pending))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._scheduled = False
+        while self._pending and len(self._sending) < MAX_IN_FLIGHT:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            task = asyncio.ensure_future(self._send(batch))
+            self._sending.add(task)
+            task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if self._pending and not self._scheduled:
+            self._flush()
 
     async def _send(self, pending: list[tuple[bytes, asyncio.Future[Any]]]) -> None:
         pipe = self.redis.pipeline(transaction=False)

@@ -1,8 +1,10 @@
 """Callback ingest throughput: `earpiece callbacks` against two baselines, same uvicorn.
 
 All are driven by wrk over loopback with the same distinct, validly signed
-conference callbacks (replayed from a file; Earpiece gets each once), one
-after the other in one run:
+conference callbacks (replayed from a file; Earpiece gets each once, a fresh
+file every round), one after the other, in rounds: each round runs every
+endpoint once, starting one further along, so a neighbour's load that comes
+and goes on a shared machine falls on all of them alike. The endpoints:
 
 - bare Starlette: reads the body, answers 204 (bench/bare_app.py);
 - signature + one write: bare Starlette doing Earpiece's signature check and
@@ -10,11 +12,12 @@ after the other in one run:
   of this design;
 - `earpiece callbacks`, one worker, then each `--workers N` asked for.
 
-Prints requests/s, p50/p99 latency, the ratios, and what of the machine each
-took: CPU seconds of the server's processes, of Redis and of wrk over the run,
-as cores (CPU seconds a second) and as CPU microseconds per request.
+Prints requests/s over all rounds, the median round's p50/p99 latency, the
+ratios, and what of the machine each took: CPU seconds of the server's
+processes, of Redis and of wrk over its runs, as cores (CPU seconds a second)
+and as CPU microseconds per request.
 
-    python -m bench.ingest [--seconds 10] [--connections 32] [--workers 1,2]
+    python -m bench.ingest [--seconds 5] [--rounds 3] [--connections 32] [--workers 1,2]
 """
 
 from __future__ import annotations
@@ -25,12 +28,12 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -88,15 +91,33 @@ def wrk(
 @dataclass
 class Row:
     name: str
-    result: dict[str, float]
-    server_cpu: float  # CPU seconds of the server's processes during the run
-    redis_cpu: float | None  # of the Redis server (None: not on this machine)
+    runs: list[dict[str, float]] = field(default_factory=list)
+    server_cpu: float = 0.0  # CPU seconds of the server's processes during its runs
+    redis_cpu: float | None = 0.0  # of the Redis server (None: not on this machine)
+
+    @property
+    def requests(self) -> float:
+        return sum(r["requests"] for r in self.runs)
+
+    @property
+    def seconds(self) -> float:
+        return sum(r["seconds"] for r in self.runs)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def total(self, name: str) -> float:
+        return sum(r[name] for r in self.runs)
+
+    def median(self, name: str) -> float:
+        return statistics.median(r[name] for r in self.runs)
 
     def cores(self, cpu: float | None) -> str:
-        return "-" if cpu is None else f"{cpu / self.result['seconds']:.2f}"
+        return "-" if cpu is None else f"{cpu / self.seconds:.2f}"
 
     def us_per_request(self, cpu: float | None) -> str:
-        return "-" if cpu is None else f"{cpu / self.result['requests'] * 1e6:.0f}"
+        return "-" if cpu is None else f"{cpu / self.requests * 1e6:.0f}"
 
 
 def redis_pid(url: str) -> int | None:
@@ -110,24 +131,17 @@ def redis_pid(url: str) -> int | None:
 
 
 def measure(
-    name: str,
-    service: Service,
-    requests_file: Path,
-    args: argparse.Namespace,
-    redis: int | None,
-) -> Row:
+    row: Row, service: Service, requests_file: Path, args: argparse.Namespace, redis: int | None
+) -> None:
     pids = process_tree(service.process.pid)
     server0 = cpu_seconds(pids)
     redis0 = cpu_seconds([redis]) if redis else 0.0
-    result = wrk(service.url, requests_file, args.seconds, args.connections)
-    server = cpu_seconds(pids) - server0
-    return Row(name, result, server, cpu_seconds([redis]) - redis0 if redis else None)
-
-
-@contextlib.contextmanager
-def earpiece(redis: str, namespace: str, workers: int) -> Iterator[Service]:
-    with callbacks_service(redis, namespace, workers=workers) as service:
-        yield service
+    row.runs.append(wrk(service.url, requests_file, args.seconds, args.connections))
+    row.server_cpu += cpu_seconds(pids) - server0
+    if redis and row.redis_cpu is not None:
+        row.redis_cpu += cpu_seconds([redis]) - redis0
+    else:
+        row.redis_cpu = None
 
 
 def live_conferences(service: Service) -> int:
@@ -141,9 +155,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5, help="each endpoint, each round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--requests", type=int, default=250_000, help="distinct callbacks prepared")
+    parser.add_argument(
+        "--requests", type=int, default=150_000, help="distinct callbacks prepared a run"
+    )
     parser.add_argument(
         "--workers", default="1,2", help="earpiece runs: worker counts, comma-separated"
     )
@@ -154,31 +171,43 @@ def main() -> None:
     rows: list[Row] = []
     live: list[int] = []
     try:
-        with redis_url() as redis:
+        with redis_url() as redis, contextlib.ExitStack() as stack:
             pid = redis_pid(redis)
             namespace = "bench" + uuid.uuid4().hex[:6]
-            for i, workers in enumerate(counts):
-                with earpiece(redis, namespace, workers) as service:
-                    requests_file = write_requests(service.url, args.requests, folder)
-                    if i == 0:
-                        # The baselines get the same requests, signed for this service's URL.
-                        with bare_service() as bare:
-                            rows.append(
-                                measure("bare Starlette (204)", bare, requests_file, args, pid)
-                            )
-                        with signed_write_service(redis, service.url) as signed:
-                            rows.append(
-                                measure("signature + 1 write", signed, requests_file, args, pid)
-                            )
-                    name = f"earpiece, {workers} worker{'s' if workers > 1 else ''}"
-                    rows.append(measure(name, service, requests_file, args, pid))
-                    live.append(live_conferences(service))
+            services = [
+                stack.enter_context(callbacks_service(redis, namespace, workers=workers))
+                for workers in counts
+            ]
+            # The baselines get the same requests, signed for the first service's URL.
+            baseline_file = write_requests(services[0].url, args.requests, folder)
+            endpoints: list[tuple[Row, Service, bool]] = [
+                (Row("bare Starlette (204)"), stack.enter_context(bare_service()), False),
+                (
+                    Row("signature + 1 write"),
+                    stack.enter_context(signed_write_service(redis, services[0].url)),
+                    False,
+                ),
+            ]
+            for workers, service in zip(counts, services, strict=True):
+                name = f"earpiece, {workers} worker{'s' if workers > 1 else ''}"
+                endpoints.append((Row(name), service, True))
+            for round_ in range(args.rounds):
+                start = round_ % len(endpoints)
+                for row, service, fresh in endpoints[start:] + endpoints[:start]:
+                    requests_file = baseline_file
+                    if fresh:  # each callback applied once: a fresh file every run
+                        requests_file = write_requests(service.url, args.requests, folder)
+                    measure(row, service, requests_file, args, pid)
+                    if fresh:
+                        requests_file.unlink()
+            rows = [row for row, _, _ in endpoints]
+            live = [live_conferences(service) for service in services]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
     print(
-        f"ingest: {args.seconds}s each, {args.connections} connections, wrk -t1, "
-        f"distinct signed conference callbacks, {os.cpu_count()} cores"
+        f"ingest: {args.rounds} rounds of {args.seconds}s each, {args.connections} connections, "
+        f"wrk -t1, distinct signed conference callbacks, {os.cpu_count()} cores"
     )
     print(
         f"{'endpoint':<24}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>8}"
@@ -186,27 +215,26 @@ def main() -> None:
     )
     print(f"{'':<56}{'cores (CPU s / s)':^21}{'CPU us / req':^15}")
     for row in rows:
-        r = row.result
         print(
-            f"{row.name:<24}{r['rps']:>8.0f}{r['p50_us'] / 1000:>8.2f}{r['p99_us'] / 1000:>8.2f}"
-            f"{r['errors_status']:>8}{row.cores(row.server_cpu):>8}{row.cores(row.redis_cpu):>7}"
-            f"{row.cores(r['wrk_cpu']):>6}{row.us_per_request(row.server_cpu):>8}"
+            f"{row.name:<24}{row.rps:>8.0f}{row.median('p50_us') / 1000:>8.2f}"
+            f"{row.median('p99_us') / 1000:>8.2f}{row.total('errors_status'):>8.0f}"
+            f"{row.cores(row.server_cpu):>8}{row.cores(row.redis_cpu):>7}"
+            f"{row.cores(row.total('wrk_cpu')):>6}{row.us_per_request(row.server_cpu):>8}"
             f"{row.us_per_request(row.redis_cpu):>7}"
         )
     bare, signed, ours = rows[0], rows[1], rows[2]
-    rps = ours.result["rps"]
-    print(
-        f"earpiece 1 worker / bare Starlette:        {rps / bare.result['rps']:.0%}"
-        "   (target >= 35%, aim 50%)"
-    )
-    print(
-        f"earpiece 1 worker / signature + 1 write:   {rps / signed.result['rps']:.0%}"
-        "   (target >= 80%)"
-    )
+    print(f"earpiece 1 worker / bare Starlette:        {ours.rps / bare.rps:.0%}"
+          "   (target >= 35%, aim 50%)")  # fmt: skip
+    print(f"earpiece 1 worker / signature + 1 write:   {ours.rps / signed.rps:.0%}"
+          "   (target >= 80%)")  # fmt: skip
     for row in rows[3:]:
-        print(f"{row.name} / 1 worker:{'':<8}{row.result['rps'] / rps:.2f}x")
-    print(f"live conferences after each earpiece run: {live}")
-    failed = [row.name for row in rows if row.result["errors_status"]]
+        print(f"{row.name} / 1 worker:{'':<8}{row.rps / ours.rps:.2f}x")
+    per_round = ", ".join(
+        "/".join(f"{run['requests'] / run['seconds']:.0f}" for run in row.runs) for row in rows
+    )
+    print(f"req/s each round (bare, signature + write, earpiece...): {per_round}")
+    print(f"live conferences after the earpiece runs: {live}")
+    failed = [row.name for row in rows if row.total("errors_status")]
     if failed:
         sys.exit(f"non-2xx answers during the run: {', '.join(failed)}")
 

@@ -10,7 +10,9 @@ and goes on a shared machine falls on all of them alike. The endpoints:
 - signature + one write: bare Starlette doing Earpiece's signature check and
   one pipelined Redis write per request (bench/signed_write_app.py), the floor
   of this design;
-- `earpiece callbacks`, one worker, then each `--workers N` asked for.
+- `earpiece callbacks`, one worker, then each `--workers N` asked for;
+- `--instances N` one-worker services on the one Redis, as N machines would
+  run them, a wrk each, the connections shared among them.
 
 Prints requests/s over all rounds, the median round's p50/p99 latency, the
 ratios, and what of the machine each took: CPU seconds of the server's
@@ -18,6 +20,7 @@ processes, of Redis and of wrk over its runs, as cores (CPU seconds a second)
 and as CPU microseconds per request.
 
     python -m bench.ingest [--seconds 5] [--rounds 3] [--connections 32] [--workers 1,2]
+                           [--instances 2]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,12 +135,36 @@ def redis_pid(url: str) -> int | None:
 
 
 def measure(
-    row: Row, service: Service, requests_file: Path, args: argparse.Namespace, redis: int | None
+    row: Row,
+    services: list[Service],
+    requests_files: list[Path],
+    args: argparse.Namespace,
+    redis: int | None,
 ) -> None:
-    pids = process_tree(service.process.pid)
+    """One run: a wrk each service at once, the connections shared among them (several
+    instances, as several machines would run, get `connections` between them, as one
+    service with several workers does)."""
+    pids = [pid for service in services for pid in process_tree(service.process.pid)]
     server0 = cpu_seconds(pids)
     redis0 = cpu_seconds([redis]) if redis else 0.0
-    row.runs.append(wrk(service.url, requests_file, args.seconds, args.connections))
+    connections = max(1, args.connections // len(services))
+    with ThreadPoolExecutor(len(services)) as pool:
+        runs = list(
+            pool.map(
+                lambda job: wrk(job[0].url, job[1], args.seconds, connections),
+                zip(services, requests_files, strict=True),
+            )
+        )
+    row.runs.append(
+        {
+            "requests": sum(r["requests"] for r in runs),
+            "seconds": max(r["seconds"] for r in runs),
+            "errors_status": sum(r["errors_status"] for r in runs),
+            "p50_us": max(r["p50_us"] for r in runs),
+            "p99_us": max(r["p99_us"] for r in runs),
+            "wrk_cpu": sum(r["wrk_cpu"] for r in runs),
+        }
+    )
     row.server_cpu += cpu_seconds(pids) - server0
     if redis and row.redis_cpu is not None:
         row.redis_cpu += cpu_seconds([redis]) - redis0
@@ -164,6 +192,12 @@ def main() -> None:
     parser.add_argument(
         "--workers", default="1,2", help="earpiece runs: worker counts, comma-separated"
     )
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=2,
+        help="and a run of this many one-worker services on one Redis (as machines would)",
+    )
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",") if n]
 
@@ -178,28 +212,36 @@ def main() -> None:
                 stack.enter_context(callbacks_service(redis, namespace, workers=workers))
                 for workers in counts
             ]
+            # Several instances on one Redis, as several machines would run them.
+            instances = [services[0]] + [
+                stack.enter_context(callbacks_service(redis, namespace))
+                for _ in range(args.instances - 1)
+            ]
             # The baselines get the same requests, signed for the first service's URL.
             baseline_file = write_requests(services[0].url, args.requests, folder)
-            endpoints: list[tuple[Row, Service, bool]] = [
-                (Row("bare Starlette (204)"), stack.enter_context(bare_service()), False),
+            endpoints: list[tuple[Row, list[Service], bool]] = [
+                (Row("bare Starlette (204)"), [stack.enter_context(bare_service())], False),
                 (
                     Row("signature + 1 write"),
-                    stack.enter_context(signed_write_service(redis, services[0].url)),
+                    [stack.enter_context(signed_write_service(redis, services[0].url))],
                     False,
                 ),
             ]
             for workers, service in zip(counts, services, strict=True):
                 name = f"earpiece, {workers} worker{'s' if workers > 1 else ''}"
-                endpoints.append((Row(name), service, True))
+                endpoints.append((Row(name), [service], True))
+            if args.instances > 1:
+                endpoints.append((Row(f"earpiece, {args.instances} instances"), instances, True))
             for round_ in range(args.rounds):
                 start = round_ % len(endpoints)
-                for row, service, fresh in endpoints[start:] + endpoints[:start]:
-                    requests_file = baseline_file
-                    if fresh:  # each callback applied once: a fresh file every run
-                        requests_file = write_requests(service.url, args.requests, folder)
-                    measure(row, service, requests_file, args, pid)
+                for row, targets, fresh in endpoints[start:] + endpoints[:start]:
+                    files = [baseline_file]
+                    if fresh:  # each callback applied once: fresh files every run
+                        files = [write_requests(t.url, args.requests, folder) for t in targets]
+                    measure(row, targets, files, args, pid)
                     if fresh:
-                        requests_file.unlink()
+                        for file in files:
+                            file.unlink()
             rows = [row for row, _, _ in endpoints]
             live = [live_conferences(service) for service in services]
     finally:

@@ -72,7 +72,7 @@ class Service:
 @contextlib.contextmanager
 def callbacks_service(
     redis: str, namespace: str, port: str | None = None, module: str = "earpiece.cli",
-    **extra: str,
+    workers: int = 1, **extra: str,
 ) -> Iterator[Service]:  # fmt: skip
     port = int(port) if port else free_port()
     env = dict(os.environ)
@@ -89,6 +89,8 @@ def callbacks_service(
     )
     # `module` runs the service's command line (bench/old_masking.py: with the old masking).
     cmd = [sys.executable, "-m", module, "callbacks", "--port", str(port)]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
     with process(cmd, env, f"http://127.0.0.1:{port}", "/healthz") as service:
         yield service
 
@@ -102,6 +104,53 @@ def bare_service() -> Iterator[Service]:
     ]  # fmt: skip
     with process(cmd, dict(os.environ), f"http://127.0.0.1:{port}", "/ready") as service:
         yield service
+
+
+@contextlib.contextmanager
+def signed_write_service(redis: str, public_base_url: str) -> Iterator[Service]:
+    """bench/signed_write_app.py: the signature check and one pipelined write a request."""
+    port = free_port()
+    env = dict(os.environ, REDIS_URL=redis, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+               PUBLIC_BASE_URL=public_base_url)  # fmt: skip
+    cmd = [
+        sys.executable, "-m", "uvicorn", "bench.signed_write_app:app", "--port", str(port),
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    with process(cmd, env, f"http://127.0.0.1:{port}", "/ready") as service:
+        yield service
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process below it (uvicorn's workers), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds these processes have used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 @contextlib.contextmanager

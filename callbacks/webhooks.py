@@ -166,7 +166,7 @@ async def conference_event(request: SignedRequest) -> str:
             event.label = await link_task_conference(
                 ctx, event.friendly_name, event.conference_sid, event.call_sid
             )
-        ctx.coach.react(event)
+        ctx.coach.react(event, result.monitors)
     return result.outcome
 
 

@@ -356,11 +356,14 @@ class Coach:
 
     # -- what callbacks tell us ---------------------------------------------------------
 
-    def react(self, event: ConferenceEvent) -> None:
-        """After a join, leave or end was applied: update monitors, off the webhook's path."""
+    def react(self, event: ConferenceEvent, monitors: int | None = None) -> None:
+        """After a join, leave or end was applied: update monitors, off the webhook's path.
+        `monitors`: how many supervisors the apply found on a conference this event ended
+        (ApplyResult.monitors); with none, the end has nothing to record."""
         sid, call = event.conference_sid, event.call_sid
         if event.event == "conference-end":
-            self._spawn(self._safely(self.on_conference_ended(sid)))
+            if monitors != 0:
+                self._spawn(self._safely(self.on_conference_ended(sid)))
             return
         role, ident = role_of(event.label)
         if role == "supervisor" and ident and call:

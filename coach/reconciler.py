@@ -193,7 +193,7 @@ class Reconciler:
         result = await self.floor.apply(event)
         if result.outcome == "applied":
             log.info("reconciled %s with Twilio: ended", sid)
-            self.coach.react(event)
+            self.coach.react(event, result.monitors)
             return True
         return False
 

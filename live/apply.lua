@@ -20,7 +20,10 @@
 -- Events are applied one after the other, in the order given, each exactly
 -- as if alone; batching only saves round trips (live/batching.py).
 --
--- Returns {outcome1, feed id1 or "", outcome2, ...}; an outcome is one of
+-- Returns {outcome1, feed id1 or "", monitors1, outcome2, ...}: three values an event, where
+-- monitors is how many supervisors were on a conference this event ended (0 otherwise: the
+-- coach records each one's leave, and has nothing to read when there were none); an
+-- outcome is one of
 --   applied    the state changed; a feed entry was appended
 --   unchanged  a new event that changed nothing visible (recorded as seen)
 --   duplicate  this SequenceNumber or idempotency token was seen before
@@ -149,7 +152,9 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
     redis.call('EXPIRE', TOKENS, history)
     redis.call('EXPIRE', TIMELINE, history)
     local id = feed_add(FEED, maxlen, 'ended', c.sid, doc)
-    return 'applied', id
+    local monitors = 0
+    for _ in pairs(c.mon or {}) do monitors = monitors + 1 end
+    return 'applied', id, monitors
   end
 
   if c.status == 'init' then
@@ -313,9 +318,10 @@ end
 local out = {}
 for i = 4, #ARGV do
   local base = 10 + 4 * (i - 4)
-  local outcome, id = apply_one(cjson.decode(ARGV[i]), KEYS[base], KEYS[base + 1], KEYS[base + 2],
-    KEYS[base + 3])
+  local outcome, id, monitors = apply_one(cjson.decode(ARGV[i]), KEYS[base], KEYS[base + 1],
+    KEYS[base + 2], KEYS[base + 3])
   out[#out + 1] = outcome
   out[#out + 1] = id
+  out[#out + 1] = monitors or 0
 end
 return out

@@ -152,7 +152,25 @@ def _timestamp_ms(raw: str | None, now_ms: int) -> int:
         raise BadEvent(f"Timestamp is not a date: {raw[:60]!r}") from None
 
 
+# Timestamps already read (raw -> ms). Twilio's have whole seconds, so at thousands of
+# callbacks a second most carry one seen a moment ago: a dict lookup instead of the regex
+# and the calendar. Bounded: emptied when full (what is current comes back at once).
+_TIMESTAMPS: dict[str, int] = {}
+MAX_TIMESTAMPS_KEPT = 4096
+
+
 def _parse_timestamp_ms(raw: str) -> int:
+    known = _TIMESTAMPS.get(raw)
+    if known is not None:
+        return known
+    ms = _parse_new_timestamp_ms(raw)
+    if len(_TIMESTAMPS) >= MAX_TIMESTAMPS_KEPT:
+        _TIMESTAMPS.clear()
+    _TIMESTAMPS[raw] = ms
+    return ms
+
+
+def _parse_new_timestamp_ms(raw: str) -> int:
     m = _RFC2822.match(raw)
     if m is not None and m.group(2) in _MONTHS:
         day, _, year, hh, mm, ss, sign, oh, om = m.groups()

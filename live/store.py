@@ -76,6 +76,9 @@ REPAIR_LUA = script("repair.lua")
 class ApplyResult:
     outcome: str  # applied | unchanged | duplicate | stale
     feed_id: str | None
+    # The supervisors on a conference this event ended (0 for any other event): the coach
+    # records each one's leave, and needs to read nothing when there were none.
+    monitors: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,7 @@ class LiveFloor:
                 self.keys.left_until,
             ],
             shared_args=[feed_maxlen, history_seconds, left_seconds],
+            width=3,
         )
 
     # -- write -------------------------------------------------------------
@@ -150,12 +154,12 @@ class LiveFloor:
     async def apply(self, event: ConferenceEvent) -> ApplyResult:
         sid = event.conference_sid
         k = self.keys
-        outcome, feed_id = await self._apply(
+        outcome, feed_id, monitors = await self._apply(
             [k.conference(sid), k.seen(sid), k.tokens(sid), k.timeline(sid)],
             orjson.dumps(event.for_script()),
         )
         fid = text(feed_id)
-        return ApplyResult(outcome=text(outcome), feed_id=fid or None)
+        return ApplyResult(outcome=text(outcome), feed_id=fid or None, monitors=int(monitors))
 
     async def monitor_op(self, op: str, sid: str, **args: Any) -> MonitorResult:
         """One monitor operation (live/monitor.lua): claim, attach, connected, mode, remove."""

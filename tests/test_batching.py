@@ -55,3 +55,66 @@ def test_a_server_that_lost_its_scripts_runs_the_batch_once_more(
             await redis.aclose()
 
     asyncio.run(run())
+
+
+def test_callbacks_arriving_while_batches_are_in_flight_go_together_in_the_next(
+    redis_target: RedisTarget,
+) -> None:
+    """At most `max_in_flight` batches are on their way at once (issue 29: many small
+    batches cost the process a round trip's client-side work each); what arrives meanwhile
+    goes in the next, in order, and every caller still gets its own event's answer."""
+
+    async def run() -> None:
+        redis = async_client(redis_target)
+        try:
+            # Each run appends its events to a list and answers, per event, the event and
+            # how many events its batch held.
+            script = BatchedScript(
+                redis,
+                "local out = {} for i = 1, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) "
+                "out[#out + 1] = ARGV[i] out[#out + 1] = #ARGV end return out",
+                shared_keys=["{bt}:order"],
+                shared_args=[],
+                max_in_flight=1,
+            )
+            await redis.delete("{bt}:order")
+            first = asyncio.ensure_future(script([], b"0"))
+            await asyncio.sleep(0)  # the first batch leaves, alone
+            await asyncio.sleep(0)
+            rest = [asyncio.ensure_future(script([], str(i).encode())) for i in range(1, 40)]
+            answers = await asyncio.wait_for(asyncio.gather(first, *rest), timeout=5)
+            assert [a[0] for a in answers] == [str(i).encode() for i in range(40)]
+            assert answers[0][1] == 1
+            # Everything that came while the first was on its way went in one batch.
+            assert {a[1] for a in answers[1:]} == {39}
+            order = await redis.lrange("{bt}:order", 0, -1)
+            assert order == [str(i).encode() for i in range(40)]
+        finally:
+            await redis.delete("{bt}:order")
+            await redis.aclose()
+
+    asyncio.run(run())
+
+
+def test_a_script_answering_three_values_an_event_gives_each_caller_its_three(
+    redis_target: RedisTarget,
+) -> None:
+    async def run() -> None:
+        redis = async_client(redis_target)
+        try:
+            script = BatchedScript(
+                redis,
+                "local out = {} for i = 1, #ARGV do out[#out + 1] = ARGV[i] "
+                "out[#out + 1] = 'id' .. ARGV[i] out[#out + 1] = i end return out",
+                shared_keys=["{bt}:k"],
+                shared_args=[],
+                width=3,
+            )
+            answers = await asyncio.wait_for(
+                asyncio.gather(script([], b"a"), script([], b"b")), timeout=5
+            )
+            assert answers == [(b"a", b"ida", 1), (b"b", b"idb", 2)]
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())

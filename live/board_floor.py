@@ -34,7 +34,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from live import board
+from live.attention import attention, rank, score_of, waiting_score
 from live.board import Entry, Filters
 from live.model import AlertClock, Json, Thresholds, render_with_clock, unreadable
 from live.store import LiveFloor
@@ -56,9 +59,16 @@ class Call:
     version: int
     ears: tuple[str, ...] = ()
     duplicate: bool = False
+    rank: tuple[int, int, str] = (0, 0, "")  # live.attention's order, as of its alerts
+    alerts_shown: str | None = None  # its alerts as its row says them (None: not yet)
+    # Its row, worked out only while a view shows it: None until then or after its document
+    # or listeners changed; `stale` once its alerts moved (the row is brought up to date
+    # when next shown, from the same rendering), and its durations move with each clock pass.
     entry: Entry | None = None
+    stale: bool = False
     entry_at: int = 0  # ms its row was worked out at
     due: int | None = None  # when its alerts next change with the clock alone
+    wait_score: int | None = None  # a waiting caller's part of the score (live.attention)
 
     @property
     def ticks(self) -> bool:
@@ -83,8 +93,7 @@ def _view_key(filters: Filters, call: Call) -> tuple[Any, ...]:
         return (-started if started is not None else 1, call.order)
     if filters.order == "agent":
         return (not c.get("agent"), board.agent_key(c), c.get("started_at") or "", call.order)
-    assert call.entry is not None
-    return (call.entry.rank, call.order)
+    return (call.rank, call.order)
 
 
 @dataclass(eq=False)
@@ -137,7 +146,6 @@ class BoardFloor:
         self._renamed: set[str] = set()  # names whose duplicates must be worked out again
         self._dirty: set[str] = set()  # calls whose alerts and row are redone this pass
         self._ears: dict[str, tuple[str, ...]] = {}
-        self._visible: set[str] = set()  # calls some view showed on the last pass
         self._ticked_at = 0  # the last clock pass (ms)
         self._at = 0  # this pass's instant (ms)
         # KPIs, kept as calls come, change and go.
@@ -200,7 +208,6 @@ class BoardFloor:
         self._dirty.discard(sid)
         self._cued.discard(sid)
         self._monitored.discard(sid)
-        self._visible.discard(sid)
         for ordering in self.orderings.values():
             ordering.remove(sid)
 
@@ -248,7 +255,7 @@ class BoardFloor:
             if call is not None and call.ears != ears.get(sid, ()):
                 call.ears = ears.get(sid, ())
                 call.version += 1
-                self._dirty.add(sid)
+                call.entry = None
         self._ears = ears
         for name in self._renamed:
             group = self._names.get(name) or set()
@@ -267,20 +274,25 @@ class BoardFloor:
             if call is not None and call.due == due:
                 self._dirty.add(sid)
         if at_ms - self._ticked_at >= self.clock_ms:
+            # The rows that tick are redone as views show them (`shown`); out of view, only
+            # a waiting caller's rank moves with the clock.
             self._ticked_at = at_ms
-            for sid in self._visible:
-                call = self.calls.get(sid)
-                if call is not None and call.ticks:
+            for sid in self._waiting - self._dirty:
+                # Out of view, a waiting caller's row waits; its rank moves as its score does.
+                call = self.calls[sid]
+                if self._wait_score(call) != call.wait_score:
                     self._dirty.add(sid)
-            self._dirty |= self._waiting
+        self._settle()
+        self._compact()
+
+    def _settle(self) -> None:
+        """Work out every call marked as moved, and move it in each view's order."""
         for sid in self._dirty:
             self._work_out(self.calls[sid])
         for ordering in self.orderings.values():
             for sid in self._dirty:
                 ordering.place(self.calls[sid])
         self._dirty.clear()
-        self._visible = set()
-        self._compact()
 
     def _compact(self) -> None:
         """Heaps keep stale entries until they come to the top: rebuilt now and then, so
@@ -300,7 +312,8 @@ class BoardFloor:
             heapq.heapify(self._oldest_waiting)
 
     def _work_out(self, call: Call) -> None:
-        """Its alerts and signals at this pass's instant, and its row."""
+        """Its alerts and signals at this pass's instant, and its rank; its row waits until
+        a view shows it."""
         at, r = self._at, call.rendered
         if call.clock is not None:
             assert call.limits is not None
@@ -315,15 +328,60 @@ class BoardFloor:
         if call.duplicate:
             alerts.append("duplicate")
         r["alerts"] = alerts
-        old = call.entry
-        call.entry = board._entry(r, at / 1000, self.mask, self.country, call.ears)
-        call.entry_at = at
-        if old is not None and old.row["alerts"] != call.entry.row["alerts"]:
-            call.version += 1
+        call.wait_score = self._wait_score(call)
+        call.rank = rank(score_of(r), r.get("state"), r.get("started_at"))
+        shown = board.alerts(r)
+        if call.alerts_shown is not None and shown != call.alerts_shown:
+            call.version += 1  # a page that follows the call redraws when its alerts move
+        call.alerts_shown, call.stale = shown, True
         if r.get("help") or "phrase" in alerts:
             self._cued.add(call.sid)
         else:
             self._cued.discard(call.sid)
+
+    def _row(self, call: Call) -> Entry:
+        """Its row as of this pass: made whole when its rendering is new; else only what
+        moves with the clock and its alerts (reasons, score, alerts, talk share) is redone."""
+        old, at = call.entry, self._at
+        if (
+            old is not None
+            and not call.stale
+            and not (call.ticks and call.entry_at < self._ticked_at)
+        ):
+            return old
+        if call.entry_at < at and call.ticks:
+            ranked = call.rank
+            self._work_out(call)  # its signals and alerts as of now
+            if call.rank != ranked:  # a waiting caller's score moved since the clock pass
+                for ordering in self.orderings.values():
+                    ordering.place(call)
+        r = call.rendered
+        if old is None:
+            entry = board._entry(r, at / 1000, self.mask, self.country, call.ears)
+        else:
+            need = attention(r, at / 1000)
+            row = dict(
+                old.row,
+                alerts=board.alerts(r),
+                score=need.score,
+                why="; ".join(need.reasons),
+                talk=board.agent_talk(r),
+            )
+            entry = Entry(
+                r, row, orjson.dumps(row), call.rank, at / 1000, self.mask, self.country, call.ears
+            )
+        call.entry, call.entry_at, call.stale = entry, at, False
+        return entry
+
+    def _wait_score(self, call: Call) -> int | None:
+        """What waiting adds to its score now (as live.attention works it out from the
+        signals' `wait_share`), without the rest of its row."""
+        clock, limits = call.clock, call.limits
+        if clock is None or clock.waiting_since is None or limits is None or limits.long_wait <= 0:
+            return None
+        if call.rendered.get("state") != "waiting":
+            return None
+        return waiting_score(round((self._at - clock.waiting_since) / (limits.long_wait * 1000), 3))
 
     # -- what a pass shows -------------------------------------------------
 
@@ -345,15 +403,12 @@ class BoardFloor:
 
     def shown(self, filters: Filters) -> tuple[list[Entry], int]:
         """The first `filters.limit` entries of the view, each up to date, and how many match."""
+        if self._dirty:
+            self._settle()  # changes that came since the last pass (a view made between two)
         ordering = self.ordering(filters)
         out = []
         for _, sid in ordering.sorted[: filters.limit]:
-            call = self.calls[sid]
-            if call.entry_at < self._ticked_at and call.ticks:
-                self._work_out(call)  # it came into view: its durations as of now
-            self._visible.add(sid)
-            assert call.entry is not None
-            out.append(call.entry)
+            out.append(self._row(self.calls[sid]))
         return out, len(ordering.sorted)
 
     def conferences(self) -> list[Json]:

@@ -179,7 +179,9 @@ class BoardHub:
         self.incremental = incremental
         self.kept: BoardFloor | None = None
         self.loads = 0  # full reads of the floor (start, a gap in the feed, a reset)
-        self._pending: list[FeedEntry] = []
+        self._pending: list[FeedEntry] = []  # entries held while the floor is read whole
+        self._reread: set[str] = set()  # calls to read again at the next pass
+        self._loading = False
         self._read_id = "0-0"  # the newest feed entry handed to this hub
         self._received = 0  # how many entries were handed to it
         # Entries the feed ever had up to the one read last, less those handed to this hub:
@@ -334,14 +336,21 @@ class BoardHub:
         try:
             conferences: list[dict[str, Any]] | None = None
             if self.incremental:
-                await self._follow_floor()
+                # The three reads at once: each wait lets the feed's reader apply entries,
+                # which would stretch the pass.
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._follow_floor())
+                    counted = group.create_task(self._queued())
+                    # Who hears which call in a browser (issue 26): one small hash.
+                    listening = group.create_task(ears.every(self.floor.redis, self.floor.keys))
+                queued, heard = counted.result(), listening.result()
             else:
                 conferences = await self.floor.conferences(at_ms)
-            queued = await self._queues() if self.queues is not None else 0
-            # Who hears which call in a browser (issue 26): one small hash for the floor.
-            heard = await ears.every(self.floor.redis, self.floor.keys)
+                queued = await self._queued()
+                heard = await ears.every(self.floor.redis, self.floor.keys)
             browser = {sid: ears.people(found) for sid, found in heard.items()}
-        except RedisError as exc:
+        except* RedisError as group:
+            exc = group.exceptions[0]
             if self.error is None:  # once per outage, not once a pass
                 log.warning("board: Redis is unreachable: %s", exc)
             self.error = f"The live floor is out of reach (Redis: {type(exc).__name__})"
@@ -355,6 +364,9 @@ class BoardHub:
                 self._work_out(conferences, at, queued, browser)
         self.pass_ms = (time.perf_counter() - started) * 1000
         await self._announce()
+
+    async def _queued(self) -> int:
+        return await self._queues() if self.queues is not None else 0
 
     async def _queues(self) -> int:
         """Callers waiting in TaskQueues (for the Floor's Waiting tile); and, while a
@@ -397,19 +409,24 @@ class BoardHub:
     # -- the floor kept from the feed (issue 29) ------------------------------
 
     def _take(self, entries: list[FeedEntry]) -> None:
-        """The feed reader hands every batch here as it reads it; the next pass applies it."""
-        self._pending.extend(entries)
+        """The feed reader hands every batch here as it reads it: applied to the kept floor
+        at once (each changed call rendered as it comes, in the reader's batches, rather
+        than all at the next pass), or held while the floor is being read whole."""
         self._read_id = entries[-1].id
         self._received += len(entries)
-        if len(self._pending) > MAX_PENDING:
-            self._pending.clear()  # a pass that cannot keep up: the next one reads it all
-            self._epoch = -1
+        if self.kept is None or self._loading:
+            self._pending.extend(entries)
+            if len(self._pending) > MAX_PENDING:
+                self._pending.clear()  # a read that cannot keep up: the next one reads it all
+                self._epoch = -1
+            return
+        self._reread |= self._apply(self.kept, entries)
 
     def _stop_following(self) -> None:
         if self._listening:
             self.feed.unlisten(self._take)
             self._listening = False
-        self.kept, self._pending = None, []
+        self.kept, self._pending, self._reread = None, [], set()
 
     async def _follow_floor(self) -> None:
         """Bring the kept floor up to date from the feed, or read it whole when the feed
@@ -418,13 +435,13 @@ class BoardHub:
             self._read_id, self._epoch = await self.feed.listen(self._take)
             self._listening = True
             self.kept = None
-        mark = self._read_id
+        mark, received = self._read_id, self._received  # together: entries come meanwhile
         first, last, added, live, marked = await self.floor.feed_probe(
             mark, self._mark, MARK_SECONDS
         )
         if last is None:
             added = 0  # no feed: none ever added since it began (again)
-        unseen = added - self._received if added >= 0 else None
+        unseen = added - received if added >= 0 else None
         miscounted = None if unseen is None else unseen != self._unseen
         kept = self.kept
         if (
@@ -436,19 +453,14 @@ class BoardHub:
             self._unseen = unseen  # what follows the read below is counted from here
             await self._load()
             return
-        pending, self._pending = self._pending, []
-        upto = id_key(mark)
-        cut = next((n for n, e in enumerate(pending) if id_key(e.id) > upto), len(pending))
-        reread = self._apply(kept, pending[:cut])
-        if last == mark and len(kept.calls) != live:
+        if last == mark == self._read_id and len(kept.calls) != live:
             # Caught up with the feed, yet not the live index's calls: something changed the
             # floor without a feed entry. Read it whole.
             log.warning("board: %d calls kept, %d live; reading the floor", len(kept.calls), live)
-            self._pending = pending[cut:] + self._pending
             self._unseen = unseen
             await self._load()
             return
-        reread |= self._apply(kept, pending[cut:])
+        reread, self._reread = self._reread, set()
         live_reread = [sid for sid in reread if sid in kept.calls]
         for doc in (await self.floor.documents(live_reread)).values():
             if kept.calls.get(str(doc.get("sid"))) is not None:
@@ -474,7 +486,22 @@ class BoardHub:
 
     async def _load(self) -> None:
         """Read the whole floor; the feed's entries from now on follow it."""
-        self._pending, self._epoch = [], self.feed.epoch
+        self._pending, self._reread, self._epoch = [], set(), self.feed.epoch
+        self._loading = True
+        try:
+            await self._read_whole()
+        except BaseException:
+            self.kept = None  # half read: the next pass reads it again
+            raise
+        finally:
+            self._loading = False
+        if self.kept is not None:
+            # What came while the floor was read (each at least as new as what it read,
+            # or soon followed by an entry that is).
+            pending, self._pending = self._pending, []
+            self._reread |= self._apply(self.kept, pending)
+
+    async def _read_whole(self) -> None:
         versions = {sid: c.version for sid, c in self.kept.calls.items()} if self.kept else {}
         await self.floor.redis.set(self._mark, 1, ex=MARK_SECONDS)
         docs = await self.floor.live_documents()

@@ -444,15 +444,20 @@ class BoardHub:
         unseen = added - received if added >= 0 else None
         miscounted = None if unseen is None else unseen != self._unseen
         kept = self.kept
-        if (
-            kept is None
-            or not marked
-            or self.feed.epoch != self._epoch
-            or _broken(mark, first, last, miscounted)
-        ):
+        why = (
+            "start" if kept is None
+            else "Redis lost this process's mark (reset)" if not marked
+            else "the feed's reading broke off" if self.feed.epoch != self._epoch
+            else "a gap in the feed" if _broken(mark, first, last, miscounted)
+            else None
+        )  # fmt: skip
+        if why is not None:
+            if kept is not None:
+                log.warning("board: reading the whole floor again: %s", why)
             self._unseen = unseen  # what follows the read below is counted from here
             await self._load()
             return
+        assert kept is not None
         if last == mark == self._read_id and len(kept.calls) != live:
             # Caught up with the feed, yet not the live index's calls: something changed the
             # floor without a feed entry. Read it whole.

@@ -9,6 +9,7 @@ dashboard's hover text.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -144,8 +145,14 @@ def score_of(conference: Mapping[str, Any]) -> int:
     alerts = conference.get("alerts") or ()
     signals = conference.get("signals") or {}
     share = signals.get("wait_share") if conference.get("state") == "waiting" else None
-    total = score(a for a in alerts if a != "long-wait")
+    total = _score_of_alerts(tuple(alerts))
     return total + waiting_score(float(share)) if share is not None else total
+
+
+@functools.lru_cache(maxsize=1024)
+def _score_of_alerts(alerts: tuple[str, ...]) -> int:
+    """A floor has a few dozen distinct sets of alerts: each one added up once."""
+    return score(a for a in alerts if a != "long-wait")
 
 
 def attention(conference: Mapping[str, Any], now_s: float) -> Attention:

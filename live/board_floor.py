@@ -66,6 +66,7 @@ class Call:
     # when next shown, from the same rendering), and its durations move with each clock pass.
     entry: Entry | None = None
     stale: bool = False
+    signals_due: bool = False  # its signals are worked out when its row is (or its rank needs)
     entry_at: int = 0  # ms its row was worked out at
     due: int | None = None  # when its alerts next change with the clock alone
     wait_score: int | None = None  # a waiting caller's part of the score (live.attention)
@@ -318,7 +319,10 @@ class BoardFloor:
         if call.clock is not None:
             assert call.limits is not None
             alerts = call.clock.alerts(at, call.limits)
-            r["signals"] = call.clock.signals(at, call.limits)
+            if r.get("state") == "waiting":  # its wait share is part of its rank
+                r["signals"] = call.clock.signals(at, call.limits)
+            else:
+                call.signals_due = True
             due = call.clock.next_change(at, call.limits)
             if due is not None and due != call.due:
                 heapq.heappush(self._due, (due, call.sid))
@@ -356,6 +360,10 @@ class BoardFloor:
                 for ordering in self.orderings.values():
                     ordering.place(call)
         r = call.rendered
+        if call.signals_due and call.clock is not None:
+            assert call.limits is not None
+            r["signals"] = call.clock.signals(at, call.limits)
+        call.signals_due = False
         if old is None:
             entry = board._entry(r, at / 1000, self.mask, self.country, call.ears)
         else:

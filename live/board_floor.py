@@ -12,10 +12,10 @@ changed:
 - alerts that move with the clock (long hold, dead air, overtalk, long call, long
   wait) are worked out again when one of them is due to cross its threshold
   (`AlertClock.next_change`, a heap of instants), not for every call every pass;
-- the rest of a row that moves with the clock (the durations a "why" quotes, the
-  agent's talk share while someone speaks, a waiting caller's rank) is redone once
-  per clock pass, for the calls some view shows and for every waiting call (their rank
-  grows with the wait); a call that a view comes to show is brought up to date then;
+- a row is made only for a call some view shows; the part of it that moves with the
+  clock (the durations a "why" quotes, the talk share while someone speaks) is redone
+  on each pass that shows it, as the full read did; out of view, only a waiting
+  caller's rank moves with the clock, checked once per clock pass;
 - the KPIs are counts kept as calls come, change and go (the oldest call and the oldest
   wait from heaps), the help cues and supervisors' legs come from the few calls that
   have them, and each view's order is a sorted list that a changed call moves in.
@@ -275,8 +275,8 @@ class BoardFloor:
             if call is not None and call.due == due:
                 self._dirty.add(sid)
         if at_ms - self._ticked_at >= self.clock_ms:
-            # The rows that tick are redone as views show them (`shown`); out of view, only
-            # a waiting caller's rank moves with the clock.
+            # The rows that tick are redone as views show them (`_row`, every pass); out of
+            # view, only a waiting caller's rank moves with the clock.
             self._ticked_at = at_ms
             for sid in self._waiting - self._dirty:
                 # Out of view, a waiting caller's row waits; its rank moves as its score does.
@@ -347,11 +347,7 @@ class BoardFloor:
         """Its row as of this pass: made whole when its rendering is new; else only what
         moves with the clock and its alerts (reasons, score, alerts, talk share) is redone."""
         old, at = call.entry, self._at
-        if (
-            old is not None
-            and not call.stale
-            and not (call.ticks and call.entry_at < self._ticked_at)
-        ):
+        if old is not None and not call.stale and not (call.ticks and call.entry_at < at):
             return old
         if call.entry_at < at and call.ticks:
             ranked = call.rank

@@ -324,9 +324,8 @@ class FeedHub:
     async def _gap_before(self, entries: list[FeedEntry]) -> bool:
         """Whether entries were trimmed from the feed before this reader read them, asked
         only where that can be (the first read after the reader began again, a full batch:
-        it is behind, or a read long after the last): then the feed's first entry is newer
-        than the last one read. (The board's hub also counts entries where Redis counts
-        them, 7.0 on: live/board_hub.py.)"""
+        it is behind, or a read long after the last). (The board's hub also counts entries
+        where Redis counts them, 7.0 on: live/board_hub.py.)"""
         now = time.monotonic()
         suspect = (
             self._resumed or len(entries) >= READ_COUNT or now - self._read_at > GAP_CHECK_SECONDS
@@ -334,8 +333,12 @@ class FeedHub:
         self._resumed, self._read_at = False, now
         if not suspect or not self._listeners or self.read_id == "0-0":
             return False
+        # Entries between the last one read and this batch's first can only have been
+        # trimmed if the feed began at this batch's first when it was read: a feed that
+        # begins before it now lost nothing unread (one that begins at or after it may
+        # have, or the reader is a whole feed behind: either way, say so).
         first = await self.floor.feed_first_id()
-        return first is not None and id_key(first) > id_key(self.read_id)
+        return first is not None and id_key(first) >= id_key(entries[0].id)
 
     async def render_batch(self, entries: list[FeedEntry]) -> list[Message]:
         """Each entry rendered once; queues and agents read whole, once per batch. One that

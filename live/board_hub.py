@@ -188,6 +188,9 @@ class BoardHub:
         # a number that stays put while no entry is missed (None: not known yet).
         self._unseen: int | None = None
         self._epoch = -1  # the feed reading's epoch the kept floor follows
+        # The feed's last id when the floor was last read whole: entries up to it are older
+        # than what was read (a reader behind the feed catches up past them, unapplied).
+        self._floor_at = "0-0"
         self._listening = False
         # A key of this hub's, set when it reads the floor whole: gone means Redis lost it.
         self._mark = f"{floor.keys.tag}:board:{uuid.uuid4().hex}"
@@ -414,6 +417,12 @@ class BoardHub:
         than all at the next pass), or held while the floor is being read whole."""
         self._read_id = entries[-1].id
         self._received += len(entries)
+        floor_at = id_key(self._floor_at)
+        if id_key(entries[0].id) <= floor_at:
+            # Older than the floor as it was read whole (a reader catching up): left out.
+            entries = [e for e in entries if id_key(e.id) > floor_at]
+            if not entries:
+                return
         if self.kept is None or self._loading:
             self._pending.extend(entries)
             if len(self._pending) > MAX_PENDING:
@@ -427,6 +436,7 @@ class BoardHub:
             self.feed.unlisten(self._take)
             self._listening = False
         self.kept, self._pending, self._reread = None, [], set()
+        self._floor_at = "0-0"
 
     async def _follow_floor(self) -> None:
         """Bring the kept floor up to date from the feed, or read it whole when the feed
@@ -444,17 +454,27 @@ class BoardHub:
         unseen = added - received if added >= 0 else None
         miscounted = None if unseen is None else unseen != self._unseen
         kept = self.kept
+        position = max(mark, self._floor_at, key=id_key)
+        broke = self.feed.broke_at
+        if (
+            kept is not None
+            and self.feed.epoch != self._epoch
+            and broke is not None
+            and id_key(broke) <= id_key(self._floor_at)
+        ):
+            self._epoch = self.feed.epoch  # it broke off before the floor was read: nothing lost
         why = (
             "start" if kept is None
             else "Redis lost this process's mark (reset)" if not marked
             else "the feed's reading broke off" if self.feed.epoch != self._epoch
-            else "a gap in the feed" if _broken(mark, first, last, miscounted)
+            else "a gap in the feed" if _broken(position, first, last, miscounted)
             else None
         )  # fmt: skip
         if why is not None:
             if kept is not None:
                 log.warning("board: reading the whole floor again: %s", why)
             self._unseen = unseen  # what follows the read below is counted from here
+            self._floor_at = last or "0-0"
             await self._load()
             return
         assert kept is not None
@@ -463,6 +483,7 @@ class BoardHub:
             # floor without a feed entry. Read it whole.
             log.warning("board: %d calls kept, %d live; reading the floor", len(kept.calls), live)
             self._unseen = unseen
+            self._floor_at = last or "0-0"
             await self._load()
             return
         reread, self._reread = self._reread, set()

@@ -203,6 +203,9 @@ class FeedHub:
         self._listeners: list[Callable[[list[FeedEntry]], None]] = []
         self.read_id = "0-0"
         self.epoch = 0
+        # Where the reading last broke off: the first id read after it (None: not known,
+        # Redis failed). A listener that read the floor whole after it missed nothing.
+        self.broke_at: str | None = None
         self._resumed = False  # the reader began again (a stopped hub started)
         self._read_at = time.monotonic()  # when a read last returned entries
         # Each live call's team, as its conference last rendered here said.
@@ -219,6 +222,7 @@ class FeedHub:
                 # Idle until now: nobody needs the past, start from the present.
                 self.last_id = self.read_id = await self.floor.feed_last_id()
                 self.epoch += 1
+                self.broke_at = self.read_id
                 self._following = True
                 self._interest.set()
 
@@ -295,6 +299,7 @@ class FeedHub:
                 backoff = 0.1
             except RedisError as exc:
                 self.epoch += 1  # a listener cannot tell what it missed meanwhile
+                self.broke_at = None
                 log.warning("change feed: Redis unavailable (%s); retrying in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
@@ -302,6 +307,7 @@ class FeedHub:
             except Exception:
                 # The reader serves every stream of the process: it logs and goes on.
                 self.epoch += 1
+                self.broke_at = None
                 log.exception("change feed: reading failed; retrying in %.1fs", backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
@@ -310,6 +316,7 @@ class FeedHub:
                 continue
             if await self._gap_before(entries):
                 self.epoch += 1
+                self.broke_at = entries[0].id
                 log.warning("change feed: entries after %s were trimmed unread", self.read_id)
             self.read_id = entries[-1].id
             for listener in list(self._listeners):

@@ -429,7 +429,11 @@ class BoardHub:
                 self._pending.clear()  # a read that cannot keep up: the next one reads it all
                 self._epoch = -1
             return
-        self._reread |= self._apply(self.kept, entries)
+        try:
+            self._reread |= self._apply(self.kept, entries)
+        except Exception:
+            log.exception("board: could not apply %d feed entries; reading the floor", len(entries))
+            self._epoch = -1  # the next pass reads the floor whole
 
     def _stop_following(self) -> None:
         if self._listening:

@@ -320,7 +320,11 @@ class FeedHub:
                 log.warning("change feed: entries after %s were trimmed unread", self.read_id)
             self.read_id = entries[-1].id
             for listener in list(self._listeners):
-                listener(entries)
+                try:
+                    listener(entries)
+                except Exception:
+                    # A listener's failure must not end the reading for every stream.
+                    log.exception("change feed: a listener failed on %d entries", len(entries))
             messages = await self.render_batch(entries) if self._subs else []
             for message in messages:
                 self._deliver(message)

@@ -41,6 +41,11 @@ BOARD_PASS_SECONDS = Gauge(
     "How long the last board pass took (all views, once)",
     registry=REGISTRY,
 )
+BOARD_FLOOR_READS = Gauge(
+    "earpiece_board_floor_reads",
+    "Times this process's board read the whole floor (start, a gap in the feed, a reset)",
+    registry=REGISTRY,
+)
 RECONCILE_RUNS = Counter(
     "earpiece_reconciler_runs",
     "Reconciliation passes against Twilio, by result",

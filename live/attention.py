@@ -9,6 +9,7 @@ dashboard's hover text.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -102,36 +103,69 @@ def score(alerts: Iterable[str]) -> int:
     return sum(WEIGHTS.get(a, UNKNOWN_ALERT_WEIGHT) for a in alerts)
 
 
+class _Values(dict[str, str]):
+    """What the reasons quote, each worked out only when a reason asks for it (a board
+    pass asks for thousands of rows, most with one reason)."""
+
+    def __init__(self, conference: Mapping[str, Any], signals: Mapping[str, Any], now_s: float):
+        super().__init__()
+        self.conference, self.signals, self.now_s = conference, signals, now_s
+
+    def __missing__(self, key: str) -> str:
+        c, now_s = self.conference, self.now_s
+        if key == "hold":
+            value = clock(seconds_since(held_since(c), now_s))
+        elif key == "duration":
+            value = clock(seconds_since(c.get("started_at"), now_s))
+        elif key == "silence":
+            value = clock(seconds_since(self.signals.get("silent_since"), now_s))
+        elif key == "wait":
+            value = clock(seconds_since(self.signals.get("waiting_since"), now_s))
+        elif key == "agent":
+            value = c.get("agent") or "the agent"
+        elif key == "phrase":
+            # Each phrase once, however often it was said (issue 28: the Why column repeated
+            # "cancel my account" nine times); a hit whose words are hidden (null:
+            # live/words.py) is not named.
+            said = (
+                f"“{h['phrase']}”"
+                for h in c.get("phrases") or ()
+                if not h.get("muted") and h.get("phrase")
+            )
+            value = ", ".join(dict.fromkeys(said)) or "a phrase"
+        else:
+            raise KeyError(key)
+        self[key] = value
+        return value
+
+
+def score_of(conference: Mapping[str, Any]) -> int:
+    """`attention(conference).score` alone, its reasons not worked out (a floor kept between
+    reads ranks every changed call, and writes the reasons of the few it shows)."""
+    alerts = conference.get("alerts") or ()
+    signals = conference.get("signals") or {}
+    share = signals.get("wait_share") if conference.get("state") == "waiting" else None
+    total = _score_of_alerts(tuple(alerts))
+    return total + waiting_score(float(share)) if share is not None else total
+
+
+@functools.lru_cache(maxsize=1024)
+def _score_of_alerts(alerts: tuple[str, ...]) -> int:
+    """A floor has a few dozen distinct sets of alerts: each one added up once."""
+    return score(a for a in alerts if a != "long-wait")
+
+
 def attention(conference: Mapping[str, Any], now_s: float) -> Attention:
     alerts = list(conference.get("alerts") or ())
     signals = conference.get("signals") or {}
     share = signals.get("wait_share") if conference.get("state") == "waiting" else None
     if not alerts and share is None:
         return NOTHING  # most calls: no durations to format (the board asks for every call)
-    total = score(a for a in alerts if a != "long-wait")
-    if share is not None:
-        total += waiting_score(float(share))
-        if "long-wait" not in alerts:
-            alerts.append("waiting")  # a reason, not an alert: the wait so far
-    values = {
-        "hold": clock(seconds_since(held_since(conference), now_s)),
-        "duration": clock(seconds_since(conference.get("started_at"), now_s)),
-        "silence": clock(seconds_since(signals.get("silent_since"), now_s)),
-        "wait": clock(seconds_since(signals.get("waiting_since"), now_s)),
-        "agent": conference.get("agent") or "the agent",
-        # Each phrase once, however often it was said (issue 28: the Why column repeated
-        # "cancel my account" nine times); a hit whose words are hidden (null: live/words.py)
-        # is not named.
-        "phrase": ", ".join(
-            dict.fromkeys(
-                f"“{h['phrase']}”"
-                for h in conference.get("phrases") or ()
-                if not h.get("muted") and h.get("phrase")
-            )
-        )
-        or "a phrase",
-    }
-    reasons = tuple(REASONS.get(a, a).format(**values) for a in alerts)
+    total = score_of(conference)
+    if share is not None and "long-wait" not in alerts:
+        alerts.append("waiting")  # a reason, not an alert: the wait so far
+    values = _Values(conference, signals, now_s)
+    reasons = tuple(REASONS.get(a, a).format_map(values) for a in alerts)
     return Attention(total, reasons)
 
 

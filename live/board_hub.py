@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,9 +37,10 @@ from redis.exceptions import RedisError
 from core.tasks import cancel_all
 from live import board, ears, words
 from live.board import Entry, Filters
-from live.feed import FeedHub
+from live.board_floor import BoardFloor
+from live.feed import FeedHub, id_key
 from live.queues import LiveQueues
-from live.store import LiveFloor, now_ms
+from live.store import YIELD_EVERY, FeedEntry, LiveFloor, now_ms
 from live.words import WordsScope, in_scope
 
 log = logging.getLogger("earpiece.board")
@@ -55,6 +57,10 @@ STALL_SECONDS = 2.0
 STALLED = "The live floor is out of reach (Redis is not answering)"
 # After an unexpected failure of the pass loop, wait this long before the next pass.
 RETRY_SECONDS = 0.5
+# Feed entries held for the next pass at most; beyond, that pass reads the floor whole.
+MAX_PENDING = 200_000
+# The life of a hub's mark in Redis (renewed every pass): it outlives any pause of a pass.
+MARK_SECONDS = 3600
 
 
 class TooManyViews(Exception):
@@ -80,12 +86,12 @@ class View:
     _full: bytes | None = None
     _delta: bytes | None = None
 
-    def update(self, kept: list[Entry], summary: bytes, at_ms: int) -> bool:
-        """Take this pass's rows; True (and a new version) if anything a watcher sees moved.
+    def update(self, shown: list[Entry], matched: int, summary: bytes, at_ms: int) -> bool:
+        """Take this pass's rows (the first `limit` of the `matched` the filters keep); True
+        (and a new version) if anything a watcher sees moved.
 
         `summary` is what every message of the pass ends with (counts, KPIs, help);
         `at_ms`, the pass's time, is stamped on a new version but is no change by itself."""
-        shown = kept[: self.filters.limit]
         order = [str(e.row["sid"]) for e in shown]
         scope = self.scope
         rows = {
@@ -93,11 +99,11 @@ class View:
             for sid, e in zip(order, shown, strict=True)
         }
         changed = {sid: wire for sid, wire in rows.items() if self.rows.get(sid) != wire}
-        same = order == self.order and summary == self.summary and len(kept) == self.matched
+        same = order == self.order and summary == self.summary and matched == self.matched
         if self.version and not changed and same:
             return False
         self.order, self.rows, self.changed, self.summary = order, rows, changed, summary
-        self.matched, self.at_ms = len(kept), at_ms
+        self.matched, self.at_ms = matched, at_ms
         self.version += 1
         self._full = self._delta = None
         return True
@@ -144,6 +150,7 @@ class BoardHub:
         max_views: int = MAX_VIEWS,
         queues: LiveQueues | None = None,
         stall_seconds: float = STALL_SECONDS,
+        incremental: bool = True,
     ) -> None:
         self.floor, self.feed, self.queues = floor, feed, queues
         # The TaskRouter floor (issue 12), worked out once a pass while a wallboard
@@ -163,10 +170,31 @@ class BoardHub:
         self.pass_ms = 0.0  # the last pass's duration (for /metrics and the bench)
         self._passed = asyncio.Condition()
         self._wake = asyncio.Event()
-        # The last pass's rows, and what its summaries are made of (counts and KPIs; the
-        # cues, and each call's team for the cues out of a watcher's reach).
-        self._last: tuple[list[Entry], bytes, list[dict[str, Any]], dict[str, Any]] | None = None
+        # What the last pass's summaries are made of (counts and KPIs; the cues, and each
+        # cue's call's team for the cues out of a watcher's reach).
+        self._last: tuple[bytes, list[dict[str, Any]], dict[str, Any]] | None = None
         self._summaries: dict[WordsScope, bytes] = {}
+        # The floor kept from the feed (live/board_floor.py; issue 29), or, with
+        # `incremental` off, read whole each pass into every call's row (`_everything`).
+        self.incremental = incremental
+        self.kept: BoardFloor | None = None
+        self.loads = 0  # full reads of the floor (start, a gap in the feed, a reset)
+        self._pending: list[FeedEntry] = []  # entries held while the floor is read whole
+        self._reread: set[str] = set()  # calls to read again at the next pass
+        self._loading = False
+        self._read_id = "0-0"  # the newest feed entry handed to this hub
+        self._received = 0  # how many entries were handed to it
+        # Entries the feed ever had up to the one read last, less those handed to this hub:
+        # a number that stays put while no entry is missed (None: not known yet).
+        self._unseen: int | None = None
+        self._epoch = -1  # the feed reading's epoch the kept floor follows
+        # The feed's last id when the floor was last read whole: entries up to it are older
+        # than what was read (a reader behind the feed catches up past them, unapplied).
+        self._floor_at = "0-0"
+        self._listening = False
+        # A key of this hub's, set when it reads the floor whole: gone means Redis lost it.
+        self._mark = f"{floor.keys.tag}:board:{uuid.uuid4().hex}"
+        self._everything: list[Entry] = []
         self._rows = board.Rows()
         self._task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -180,6 +208,8 @@ class BoardHub:
 
     def call_version(self, sid: str) -> int | None:
         """A number that moves whenever that live call changes; None once it is not live."""
+        if self.incremental:
+            return self.kept.version(sid) if self.kept is not None else None
         return self._rows.versions.get(sid)
 
     @property
@@ -208,7 +238,7 @@ class BoardHub:
             if self._last is None:
                 self._wake.set()  # idle until now: the loop makes a pass at once
             else:
-                view.update(board.select(self._last[0], filters), self._summary(scope), now_ms())
+                view.update(*self._select(filters), self._summary(scope), now_ms())
                 await self._announce()
         view.watchers += 1
         return view
@@ -225,7 +255,7 @@ class BoardHub:
         found = self._summaries.get(scope)
         if found is None:
             assert self._last is not None
-            _, head, cues, teams = self._last
+            head, cues, teams = self._last
             shown = [
                 c
                 if not c.get("phrase") or in_scope(scope, teams.get(c["sid"]))
@@ -234,6 +264,14 @@ class BoardHub:
             ]
             found = self._summaries[scope] = head + b',"help":' + orjson.dumps(shown)
         return found
+
+    def _select(self, filters: Filters) -> tuple[list[Entry], int]:
+        """The first `filters.limit` rows of a view as of the last pass, and how many match."""
+        if self.incremental:
+            assert self.kept is not None
+            return self.kept.shown(filters)
+        kept = board.select(self._everything, filters)
+        return kept[: filters.limit], len(kept)
 
     async def next_pass(self, after: int, seconds: float) -> int:
         """Wait until a pass newer than `after` is done (or `seconds`); the newest pass."""
@@ -251,6 +289,7 @@ class BoardHub:
         while True:
             if not self.views:
                 self._last = None  # what it held grows stale while nobody watches
+                self._stop_following()
                 await self._wake.wait()
                 self._passed_at = time.monotonic()  # idle is not stalled
             self._wake.clear()
@@ -293,25 +332,44 @@ class BoardHub:
                 return
             await self.feed.wait_for_change(left)
 
-    async def run_once(self) -> None:
-        """One pass: read the floor, work out every view, wake the watchers."""
+    async def run_once(self, at_ms: int | None = None) -> None:
+        """One pass: bring the floor up to date, work out every view, wake the watchers.
+        (`at_ms`: the pass's instant, for tests; now by default.)"""
         started = time.perf_counter()
         try:
-            conferences = await self.floor.conferences()
-            queued = await self._queues() if self.queues is not None else 0
-            # Who hears which call in a browser (issue 26): one small hash for the floor.
-            heard = await ears.every(self.floor.redis, self.floor.keys)
+            conferences: list[dict[str, Any]] | None = None
+            if self.incremental:
+                # The three reads at once: each wait lets the feed's reader apply entries,
+                # which would stretch the pass.
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._follow_floor())
+                    counted = group.create_task(self._queued())
+                    # Who hears which call in a browser (issue 26): one small hash.
+                    listening = group.create_task(ears.every(self.floor.redis, self.floor.keys))
+                queued, heard = counted.result(), listening.result()
+            else:
+                conferences = await self.floor.conferences(at_ms)
+                queued = await self._queued()
+                heard = await ears.every(self.floor.redis, self.floor.keys)
             browser = {sid: ears.people(found) for sid, found in heard.items()}
-        except RedisError as exc:
+        except* RedisError as group:
+            exc = group.exceptions[0]
             if self.error is None:  # once per outage, not once a pass
                 log.warning("board: Redis is unreachable: %s", exc)
             self.error = f"The live floor is out of reach (Redis: {type(exc).__name__})"
         else:
             self.error = None
             self._passed_at = time.monotonic()
-            self._work_out(conferences, queued, browser)
+            at = at_ms if at_ms is not None else now_ms()
+            if conferences is None:
+                self._work_out_kept(at, queued, browser)
+            else:
+                self._work_out(conferences, at, queued, browser)
         self.pass_ms = (time.perf_counter() - started) * 1000
         await self._announce()
+
+    async def _queued(self) -> int:
+        return await self._queues() if self.queues is not None else 0
 
     async def _queues(self) -> int:
         """Callers waiting in TaskQueues (for the Floor's Waiting tile); and, while a
@@ -330,10 +388,11 @@ class BoardHub:
     def _work_out(
         self,
         conferences: list[dict[str, Any]],
+        at: int,
         queued: int = 0,
         browser: dict[str, list[str]] | None = None,
     ) -> None:
-        everything = self._rows.entries(conferences, time.time(), self.mask, self.country, browser)
+        everything = self._rows.entries(conferences, at / 1000, self.mask, self.country, browser)
         head = (
             b'"live":'
             + orjson.dumps(len(conferences))
@@ -344,8 +403,187 @@ class BoardHub:
         )
         cues = board.cues(conferences)
         teams = {c["sid"]: c.get("team") for c in conferences} if cues else {}
-        self._last, self._summaries = (everything, head, cues, teams), {}
-        at = now_ms()
+        self._everything = everything
+        self._last, self._summaries = (head, cues, teams), {}
         for view in list(self.views.values()):
-            view.update(board.select(everything, view.filters), self._summary(view.scope), at)
+            view.update(*self._select(view.filters), self._summary(view.scope), at)
         self.mine = board.monitors_by_supervisor(conferences)
+
+    # -- the floor kept from the feed (issue 29) ------------------------------
+
+    def _take(self, entries: list[FeedEntry]) -> None:
+        """The feed reader hands every batch here as it reads it: applied to the kept floor
+        at once (each changed call rendered as it comes, in the reader's batches, rather
+        than all at the next pass), or held while the floor is being read whole."""
+        self._read_id = entries[-1].id
+        self._received += len(entries)
+        floor_at = id_key(self._floor_at)
+        if id_key(entries[0].id) <= floor_at:
+            # Older than the floor as it was read whole (a reader catching up): left out.
+            entries = [e for e in entries if id_key(e.id) > floor_at]
+            if not entries:
+                return
+        if self.kept is None or self._loading:
+            self._pending.extend(entries)
+            if len(self._pending) > MAX_PENDING:
+                self._pending.clear()  # a read that cannot keep up: the next one reads it all
+                self._epoch = -1
+            return
+        try:
+            self._reread |= self._apply(self.kept, entries)
+        except Exception:
+            log.exception("board: could not apply %d feed entries; reading the floor", len(entries))
+            self._epoch = -1  # the next pass reads the floor whole
+
+    def _stop_following(self) -> None:
+        if self._listening:
+            self.feed.unlisten(self._take)
+            self._listening = False
+        self.kept, self._pending, self._reread = None, [], set()
+        self._floor_at = "0-0"
+
+    async def _follow_floor(self) -> None:
+        """Bring the kept floor up to date from the feed, or read it whole when the feed
+        cannot say what changed (start, a gap, a reset)."""
+        if not self._listening:
+            self._read_id, self._epoch = await self.feed.listen(self._take)
+            self._listening = True
+            self.kept = None
+        mark, received = self._read_id, self._received  # together: entries come meanwhile
+        first, last, added, live, marked = await self.floor.feed_probe(
+            mark, self._mark, MARK_SECONDS
+        )
+        if last is None:
+            added = 0  # no feed: none ever added since it began (again)
+        unseen = added - received if added >= 0 else None
+        miscounted = None if unseen is None else unseen != self._unseen
+        kept = self.kept
+        position = max(mark, self._floor_at, key=id_key)
+        broke = self.feed.broke_at
+        if (
+            kept is not None
+            and self.feed.epoch != self._epoch
+            and broke is not None
+            and id_key(broke) <= id_key(self._floor_at)
+        ):
+            self._epoch = self.feed.epoch  # it broke off before the floor was read: nothing lost
+        why = (
+            "start" if kept is None
+            else "Redis lost this process's mark (reset)" if not marked
+            else "the feed's reading broke off" if self.feed.epoch != self._epoch
+            else "a gap in the feed" if _broken(position, first, last, miscounted)
+            else None
+        )  # fmt: skip
+        if why is not None:
+            if kept is not None:
+                log.warning("board: reading the whole floor again: %s", why)
+            self._unseen = unseen  # what follows the read below is counted from here
+            self._floor_at = last or "0-0"
+            await self._load()
+            return
+        assert kept is not None
+        if last == mark == self._read_id and len(kept.calls) != live:
+            # Caught up with the feed, yet not the live index's calls: something changed the
+            # floor without a feed entry. Read it whole.
+            log.warning("board: %d calls kept, %d live; reading the floor", len(kept.calls), live)
+            self._unseen = unseen
+            self._floor_at = last or "0-0"
+            await self._load()
+            return
+        reread, self._reread = self._reread, set()
+        live_reread = [sid for sid in reread if sid in kept.calls]
+        for doc in (await self.floor.documents(live_reread)).values():
+            if kept.calls.get(str(doc.get("sid"))) is not None:
+                kept.put(doc)
+
+    @staticmethod
+    def _apply(kept: BoardFloor, entries: list[FeedEntry]) -> set[str]:
+        """Each call's newest document among `entries`; returns the calls to read again (a
+        final transcript line changed their last line, which the entry does not carry)."""
+        newest: dict[str, FeedEntry] = {}
+        reread: set[str] = set()
+        for entry in entries:
+            if entry.event in ("conference", "conference-ended"):
+                newest[entry.sid] = entry
+            elif entry.event == "transcript" and entry.doc.get("f"):
+                reread.add(entry.sid)
+        for sid, entry in newest.items():
+            if entry.event == "conference-ended":
+                kept.drop(sid)
+            else:
+                kept.put(entry.doc)
+        return reread
+
+    async def _load(self) -> None:
+        """Read the whole floor; the feed's entries from now on follow it."""
+        self._pending, self._reread, self._epoch = [], set(), self.feed.epoch
+        self._loading = True
+        try:
+            await self._read_whole()
+        except BaseException:
+            self.kept = None  # half read: the next pass reads it again
+            raise
+        finally:
+            self._loading = False
+        if self.kept is not None:
+            # What came while the floor was read (each at least as new as what it read,
+            # or soon followed by an entry that is).
+            pending, self._pending = self._pending, []
+            self._reread |= self._apply(self.kept, pending)
+
+    async def _read_whole(self) -> None:
+        versions = {sid: c.version for sid, c in self.kept.calls.items()} if self.kept else {}
+        await self.floor.redis.set(self._mark, 1, ex=MARK_SECONDS)
+        docs = await self.floor.live_documents()
+        kept = BoardFloor(self.floor, self.mask, self.country, self.clock_seconds, versions)
+        for n, (sid, score, raw) in enumerate(docs):
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # let callbacks and SSE writes through meanwhile
+            try:
+                doc = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                kept.unreadable(sid, (score, sid))
+                continue
+            kept.put(doc, (score, sid))
+        self.kept = kept
+        self.loads += 1
+
+    def _work_out_kept(self, at: int, queued: int, browser: dict[str, list[str]]) -> None:
+        kept = self.kept
+        assert kept is not None
+        kept.refresh(at, browser)
+        head = (
+            b'"live":'
+            + orjson.dumps(len(kept.calls))
+            + b',"queued":'
+            + orjson.dumps(queued)
+            + b',"kpis":'
+            + orjson.dumps(kept.kpis())
+        )
+        cues = kept.cues()
+        teams = {c["sid"]: kept.calls[c["sid"]].rendered.get("team") for c in cues}
+        self._last, self._summaries = (head, cues, teams), {}
+        for view in list(self.views.values()):
+            view.update(*kept.shown(view.filters), self._summary(view.scope), at)
+        kept.forget(view.filters for view in self.views.values())
+        self.mine = kept.monitors()
+
+
+def _broken(mark: str, first: str | None, last: str | None, miscounted: bool | None) -> bool:
+    """Whether the feed may have lost entries after `mark` (the newest this hub was given).
+
+    `miscounted`: the entries the feed ever had up to `mark` are not those handed to the
+    hub plus the same number as before (None where Redis does not count them): entries
+    were trimmed unread, or the feed began again (Redis reset, or restored from an older
+    file), even when the reader has already gone on reading the new one. Otherwise by the
+    ids: no feed where there was one, its newest id older than one already read, or its
+    first newer (trimmed unread; a quiet floor whose every entry aged out reads so too)."""
+    if last is None:
+        return mark != "0-0"
+    if id_key(last) < id_key(mark) or miscounted:
+        return True
+    if miscounted is False:
+        return False
+    if first is None:
+        return last != mark
+    return id_key(first) > id_key(mark)

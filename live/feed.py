@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,9 @@ from live.words import WordsScope, in_scope
 log = logging.getLogger("earpiece.feed")
 
 READ_BLOCK_MS = 1000
+READ_COUNT = 500  # entries one read takes at most (LiveFloor.feed_wait)
+# A read that returns entries this long after the one before may follow a gap: checked.
+GAP_CHECK_SECONDS = 5.0
 MAX_TEAMS_KEPT = 50_000
 BACKOFF_MAX_SECONDS = 5.0
 
@@ -192,6 +196,18 @@ class FeedHub:
         self._activating = asyncio.Lock()
         self._following = False
         self.last_id = "0-0"
+        # Who takes every entry as it is read (the board hub keeps the floor from them),
+        # the newest id they were given, and a number that moves whenever the reading
+        # broke off (it began again from the present, or Redis failed): a listener that
+        # sees it move may have missed entries.
+        self._listeners: list[Callable[[list[FeedEntry]], None]] = []
+        self.read_id = "0-0"
+        self.epoch = 0
+        # Where the reading last broke off: the first id read after it (None: not known,
+        # Redis failed). A listener that read the floor whole after it missed nothing.
+        self.broke_at: str | None = None
+        self._resumed = False  # the reader began again (a stopped hub started)
+        self._read_at = time.monotonic()  # when a read last returned entries
         # Each live call's team, as its conference last rendered here said.
         self.teams: dict[str, str | None] = {}
 
@@ -204,7 +220,9 @@ class FeedHub:
         async with self._activating:
             if not self._following:
                 # Idle until now: nobody needs the past, start from the present.
-                self.last_id = await self.floor.feed_last_id()
+                self.last_id = self.read_id = await self.floor.feed_last_id()
+                self.epoch += 1
+                self.broke_at = self.read_id
                 self._following = True
                 self._interest.set()
 
@@ -230,8 +248,21 @@ class FeedHub:
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)
 
+    async def listen(self, listener: Callable[[list[FeedEntry]], None]) -> tuple[str, int]:
+        """Give `listener` every batch of entries as it is read, from now on, until
+        `unlisten`; while anyone listens the reader follows the feed. Returns the id the
+        listener's first entry follows and the reading's epoch (see `epoch`)."""
+        await self._follow()
+        self._listeners.append(listener)
+        return self.read_id, self.epoch
+
+    def unlisten(self, listener: Callable[[list[FeedEntry]], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
     async def start(self) -> None:
         if self._task is None:
+            self._resumed = True
             self._task = asyncio.create_task(self._run(), name="earpiece-feed-reader")
 
     async def stop(self) -> None:
@@ -258,7 +289,7 @@ class FeedHub:
     async def _run(self) -> None:
         backoff = 0.1
         while True:
-            if not self._subs and not self._waiters:
+            if not self._subs and not self._waiters and not self._listeners:
                 self._following = False
                 self._interest.clear()
                 await self._interest.wait()
@@ -267,24 +298,58 @@ class FeedHub:
                 entries = await self.floor.feed_wait(self.last_id, READ_BLOCK_MS)
                 backoff = 0.1
             except RedisError as exc:
+                self.epoch += 1  # a listener cannot tell what it missed meanwhile
+                self.broke_at = None
                 log.warning("change feed: Redis unavailable (%s); retrying in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
                 continue
             except Exception:
                 # The reader serves every stream of the process: it logs and goes on.
+                self.epoch += 1
+                self.broke_at = None
                 log.exception("change feed: reading failed; retrying in %.1fs", backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
                 continue
             if not entries:
                 continue
+            if await self._gap_before(entries):
+                self.epoch += 1
+                self.broke_at = entries[0].id
+                log.warning("change feed: entries after %s were trimmed unread", self.read_id)
+            self.read_id = entries[-1].id
+            for listener in list(self._listeners):
+                try:
+                    listener(entries)
+                except Exception:
+                    # A listener's failure must not end the reading for every stream.
+                    log.exception("change feed: a listener failed on %d entries", len(entries))
             messages = await self.render_batch(entries) if self._subs else []
             for message in messages:
                 self._deliver(message)
             self.last_id = entries[-1].id
             async with self._changed:
                 self._changed.notify_all()
+
+    async def _gap_before(self, entries: list[FeedEntry]) -> bool:
+        """Whether entries were trimmed from the feed before this reader read them, asked
+        only where that can be (the first read after the reader began again, a full batch:
+        it is behind, or a read long after the last). (The board's hub also counts entries
+        where Redis counts them, 7.0 on: live/board_hub.py.)"""
+        now = time.monotonic()
+        suspect = (
+            self._resumed or len(entries) >= READ_COUNT or now - self._read_at > GAP_CHECK_SECONDS
+        )
+        self._resumed, self._read_at = False, now
+        if not suspect or not self._listeners or self.read_id == "0-0":
+            return False
+        # Entries between the last one read and this batch's first can only have been
+        # trimmed if the feed began at this batch's first when it was read: a feed that
+        # begins before it now lost nothing unread (one that begins at or after it may
+        # have, or the reader is a whole feed behind: either way, say so).
+        first = await self.floor.feed_first_id()
+        return first is not None and id_key(first) >= id_key(entries[0].id)
 
     async def render_batch(self, entries: list[FeedEntry]) -> list[Message]:
         """Each entry rendered once; queues and agents read whole, once per batch. One that

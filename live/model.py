@@ -9,6 +9,7 @@ the API, the SSE feed and the dashboard alike.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -220,6 +221,24 @@ class AlertClock:
         if waited is not None and waited >= limits.long_wait * 1000:
             alerts.append("long-wait")
         return alerts
+
+    def next_change(self, now_ms: int, limits: Thresholds) -> int | None:
+        """The first instant after `now_ms` at which `alerts` changes with no new callback
+        (a duration crosses its threshold); None when none will. A reader that keeps the
+        floor between reads (live/board_floor.py) works a call's alerts out again then,
+        rather than every call's on every read."""
+        later = [
+            math.ceil(since + limit * 1000)
+            for since, limit in (
+                (self.held_since, limits.long_hold),
+                (self.silent_since, limits.dead_air),
+                (self.overtalk_since, limits.overtalk),
+                (self.started, limits.long_call),
+                (self.waiting_since, limits.long_wait),
+            )
+            if since is not None and since + limit * 1000 > now_ms
+        ]
+        return min(later) if later else None
 
     def _talk(self, now_ms: int) -> tuple[dict[str, float], dict[str, float]]:
         talk: dict[str, int] = {}

@@ -70,6 +70,31 @@ return out
 """
 )
 REPAIR_LUA = script("repair.lua")
+# Where the feed stands, for a reader that keeps the floor from it (live/board_hub.py):
+# KEYS[1] the feed, KEYS[2] the live index, KEYS[3] the reader's mark (a key it set when
+# it read the floor whole); ARGV[1] the newest id the reader was given, ARGV[2] seconds
+# the mark lives on. Returns {first id, last id ever added, entries ever added up to
+# ARGV[1] (-1 where Redis does not count them, before 7.0), live calls, 1 if the mark is
+# still there}; ids are "" when there is no feed (Redis was reset, or nothing was ever
+# written). The count is what makes a gap certain: it moves by exactly what the reader
+# was given, unless entries were trimmed unread or the feed began again; the mark, that
+# Redis lost its data (a reset) even when the reader has gone on reading a new feed.
+FEED_PROBE_LUA = """
+local first, last, added = '', '', -1
+local info = redis.pcall('XINFO', 'STREAM', KEYS[1])
+if type(info) == 'table' and not info.err then
+  for i = 1, #info, 2 do
+    local name, value = info[i], info[i + 1]
+    if name == 'last-generated-id' then last = value end
+    if name == 'entries-added' then added = value end
+    if name == 'first-entry' and type(value) == 'table' then first = value[1] end
+  end
+  if added >= 0 then
+    added = added - #redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')
+  end
+end
+return {first, last, added, redis.call('ZCARD', KEYS[2]), redis.call('EXPIRE', KEYS[3], ARGV[2])}
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +153,7 @@ class LiveFloor:
         self._monitor = redis.register_script(MONITOR_LUA)
         self._repair = redis.register_script(REPAIR_LUA)
         self._announce = redis.register_script(ANNOUNCE_LUA)
+        self._probe = redis.register_script(FEED_PROBE_LUA)
         # sid -> (document bytes, its rendering without alerts, its alert clock)
         self._rendered: dict[str, tuple[bytes, Json, AlertClock | None]] = {}
         self._unreadable: set[str] = set()
@@ -309,8 +335,8 @@ class LiveFloor:
         sids: Any = await self.redis.zrange(self.keys.live, 0, -1)
         return [text(s) for s in sids]
 
-    async def conferences(self) -> list[Json]:
-        """Every live conference, oldest first.
+    async def conferences(self, at_ms: int | None = None) -> list[Json]:
+        """Every live conference, oldest first, its alerts as of `at_ms` (now by default).
 
         Between two reads of a floor most conferences have not changed. Each
         one's rendering is kept with the exact bytes of the document it came
@@ -329,7 +355,7 @@ class LiveFloor:
         for first in range(0, len(sids), YIELD_EVERY * 2):
             chunk = sids[first : first + YIELD_EVERY * 2]
             raws += await self.redis.mget([self.keys.conference(s) for s in chunk])
-        at = now_ms()
+        at = at_ms if at_ms is not None else now_ms()
         cache = self._rendered
         out = []
         for n, (sid, raw) in enumerate(zip(sids, raws, strict=True)):
@@ -416,6 +442,36 @@ class LiveFloor:
         """The newest feed id, or "0-0" for an empty feed."""
         rows: Any = await self.redis.xrevrange(self.keys.feed, count=1)
         return text(rows[0][0]) if rows else "0-0"
+
+    async def feed_probe(
+        self, read: str, mark: str, mark_seconds: int
+    ) -> tuple[str | None, str | None, int, int, bool]:
+        """(the feed's first id, the last id ever added to it, how many entries were ever
+        added up to `read` (-1: not known), how many calls are live, whether the key `mark`
+        is still there (its life renewed)), at one instant; an id is None when the feed
+        does not exist."""
+        keys = [self.keys.feed, self.keys.live, mark]
+        reply: Any = await self._probe(keys=keys, args=[read, mark_seconds])
+        first, last, added, live, marked = reply
+        return text(first) or None, text(last) or None, int(added), int(live), bool(marked)
+
+    async def live_documents(self) -> list[tuple[str, int, bytes]]:
+        """Every live conference's document with its place in the live index (sid, score,
+        bytes), oldest first: the full read a reader keeping the floor begins from."""
+        pairs: Any = await self.redis.zrange(self.keys.live, 0, -1, withscores=True)
+        out: list[tuple[str, int, bytes]] = []
+        for first in range(0, len(pairs), YIELD_EVERY * 2):
+            chunk = [(text(s), int(score)) for s, score in pairs[first : first + YIELD_EVERY * 2]]
+            raws: list[Any] = await self.redis.mget([self.keys.conference(s) for s, _ in chunk])
+            out += [(s, score, raw) for (s, score), raw in zip(chunk, raws, strict=True) if raw]
+        return out
+
+    async def documents(self, sids: list[str]) -> dict[str, dict[str, Any]]:
+        """The documents of these conferences that exist (one MGET)."""
+        if not sids:
+            return {}
+        raws: list[Any] = await self.redis.mget([self.keys.conference(s) for s in sids])
+        return {s: orjson.loads(r) for s, r in zip(sids, raws, strict=True) if r}
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())

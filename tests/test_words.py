@@ -65,12 +65,12 @@ def test_views_of_one_filter_differ_by_scope_and_are_shared_within_one() -> None
     rows = entries([with_words("CF1", "billing", "en"), with_words("CF2", "support", "ja")],
                    NOW, True)  # fmt: skip
     lead = View(Filters(), frozenset({"billing"}))
-    lead.update(rows, b'"live":2', 1)
+    lead.update(rows, len(rows), b'"live":2', 1)
     message = lead.message(None).decode()
     assert LINES["en"][:20] in message  # their team's call
     assert "弁護士" not in message  # another team's
     manager = View(Filters(), None)
-    manager.update(rows, b'"live":2', 1)
+    manager.update(rows, len(rows), b'"live":2', 1)
     assert "弁護士" in manager.message(None).decode()
 
 

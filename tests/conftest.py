@@ -372,11 +372,19 @@ SCENARIO_MODULES = frozenset({"test_never_wrong", "test_who_needs_me", "test_end
                               "test_demo", "test_demo_readme"})  # fmt: skip
 
 
-def _runs_a_browser(path: Path, seen: dict[Path, bool] = {}) -> bool:  # noqa: B006 - a cache
+def _source(path: Path, seen: dict[Path, str] = {}) -> str:  # noqa: B006 - a cache
     if path not in seen:
-        source = path.read_text(encoding="utf-8")
-        seen[path] = "playwright" in source or "from tests.browser" in source
+        seen[path] = path.read_text(encoding="utf-8")
     return seen[path]
+
+
+def _runs_a_browser(path: Path) -> bool:
+    source = _source(path)
+    return "playwright" in source or "from tests.browser" in source
+
+
+def _shares_a_module_fixture(path: Path) -> bool:
+    return 'scope="module"' in _source(path)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -384,10 +392,54 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario: a whole floor of simulated calls, or the demo")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+# The suite runs on several workers (pyproject's addopts: -n auto). Most of a test's time is
+# spent waiting (on sockets, subprocesses, chromium), so a worker per core would leave the
+# cores idle: twice as many, at most eight (each worker starts its own Redis, its own demos
+# and chromiums). PYTEST_XDIST_AUTO_NUM_WORKERS=N, or -n N, says otherwise; -n 0 runs the
+# suite in this one process.
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    chosen = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    if chosen:
+        return int(chosen)
+    return min(2 * (os.cpu_count() or 1), 8)
+
+
+def _browser_lanes(items: list[pytest.Item]) -> dict[Path, str]:
+    """The browser modules shared out between a few lanes (xdist groups), the one with the
+    fewest tests taking the next module: a worker per lane, so only that many chromiums,
+    dashboards and demos draw at once. Each is busy with the CPU; two workers per core
+    running them together made every page slower than its timeouts allow."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    counts: dict[Path, int] = {}
     for item in items:
         path = Path(str(item.fspath))
         if _runs_a_browser(path):
+            counts[path] = counts.get(path, 0) + 1
+    lanes = [0] * max(1, workers // 2)
+    chosen: dict[Path, str] = {}
+    for path in sorted(counts, key=lambda p: (-counts[p], p.name)):
+        lane = lanes.index(min(lanes))
+        lanes[lane] += counts[path]
+        chosen[path] = f"browser-{lane}"
+    return chosen
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    lanes = _browser_lanes(items)
+    for item in items:
+        path = Path(str(item.fspath))
+        if path in lanes:
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group(lanes[path]))
+        elif _shares_a_module_fixture(path):
+            # A module whose tests share a fixture (a loaded floor, a cluster) runs on one
+            # worker, which sets it up once.
+            item.add_marker(pytest.mark.xdist_group(path.stem))
         if path.stem in SCENARIO_MODULES:
             item.add_marker(pytest.mark.scenario)
+    # The browser lanes first, then the other groups, each long: the workers start on them
+    # and share out the many short tests at the end (xdist keeps this order:
+    # --no-loadscope-reorder in pyproject's addopts).
+    items.sort(key=lambda item: 0 if item.get_closest_marker("browser")
+               else 1 if item.get_closest_marker("xdist_group") else 2)  # fmt: skip

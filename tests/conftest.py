@@ -383,10 +383,6 @@ def _runs_a_browser(path: Path) -> bool:
     return "playwright" in source or "from tests.browser" in source
 
 
-def _shares_a_module_fixture(path: Path) -> bool:
-    return 'scope="module"' in _source(path)
-
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives Debian's chromium through Playwright")
     config.addinivalue_line("markers", "scenario: a whole floor of simulated calls, or the demo")
@@ -404,44 +400,18 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return min(2 * (os.cpu_count() or 1), 8)
 
 
-def _browser_lanes(folder: Path, seen: dict[Path, dict[Path, str]] = {}) -> dict[Path, str]:  # noqa: B006 - a cache
-    """The browser modules shared out between a few lanes (xdist groups), the one with the
-    fewest tests taking the next module: a worker per lane, so only that many chromiums,
-    dashboards and demos draw at once. Each is busy with the CPU; two workers per core
-    running them together made every page slower than its timeouts allow."""
-    if folder not in seen:
-        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-        browsers = [path for path in sorted(folder.glob("test_*.py")) if _runs_a_browser(path)]
-        counts = {path: _source(path).count("\ndef test_") for path in browsers}
-        lanes = [0] * max(1, workers // 2)
-        chosen: dict[Path, str] = {}
-        for path in sorted(counts, key=lambda p: (-counts[p], p.name)):
-            lane = lanes.index(min(lanes))
-            lanes[lane] += counts[path]
-            chosen[path] = f"browser-{lane}"
-        seen[folder] = chosen
-    return seen[folder]
-
-
 def pytest_itemcollected(item: pytest.Item) -> None:
-    """Marks set as each test is collected, before xdist reads its groups."""
     path = Path(str(item.fspath))
-    lanes = _browser_lanes(path.parent)
-    if path in lanes:
+    if _runs_a_browser(path):
         item.add_marker(pytest.mark.browser)
-        item.add_marker(pytest.mark.xdist_group(lanes[path]))
-    elif _shares_a_module_fixture(path):
-        # A module whose tests share a fixture (a loaded floor, a cluster) runs on one
-        # worker, which sets it up once.
-        item.add_marker(pytest.mark.xdist_group(path.stem))
     if path.stem in SCENARIO_MODULES:
         item.add_marker(pytest.mark.scenario)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # The browser lanes first, then the other groups, each long: the workers start on them
-    # and share out the many short tests at the end (xdist keeps this order:
+    # Each module runs whole on one worker (--dist loadfile: its module fixtures, a demo or a
+    # browser, are set up once). The whole-floor modules first: each is long, so the workers
+    # start on them and share out the many short ones at the end (xdist keeps this order:
     # --no-loadscope-reorder in pyproject's addopts).
-    items.sort(key=lambda item: 0 if item.get_closest_marker("browser")
-               else 1 if item.get_closest_marker("xdist_group") else 2)  # fmt: skip
-
+    items.sort(key=lambda item: not item.get_closest_marker("browser")
+               and not item.get_closest_marker("scenario"))  # fmt: skip

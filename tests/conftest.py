@@ -372,11 +372,15 @@ SCENARIO_MODULES = frozenset({"test_never_wrong", "test_who_needs_me", "test_end
                               "test_demo", "test_demo_readme"})  # fmt: skip
 
 
-def _runs_a_browser(path: Path, seen: dict[Path, bool] = {}) -> bool:  # noqa: B006 - a cache
+def _source(path: Path, seen: dict[Path, str] = {}) -> str:  # noqa: B006 - a cache
     if path not in seen:
-        source = path.read_text(encoding="utf-8")
-        seen[path] = "playwright" in source or "from tests.browser" in source
+        seen[path] = path.read_text(encoding="utf-8")
     return seen[path]
+
+
+def _runs_a_browser(path: Path) -> bool:
+    source = _source(path)
+    return "playwright" in source or "from tests.browser" in source
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -384,10 +388,30 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario: a whole floor of simulated calls, or the demo")
 
 
+# The suite runs on several workers (pyproject's addopts: -n auto). Most of a test's time is
+# spent waiting (on sockets, subprocesses, chromium), so a worker per core would leave the
+# cores idle: twice as many, at most eight (each worker starts its own Redis, its own demos
+# and chromiums). PYTEST_XDIST_AUTO_NUM_WORKERS=N, or -n N, says otherwise; -n 0 runs the
+# suite in this one process.
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    chosen = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    if chosen:
+        return int(chosen)
+    return min(2 * (os.cpu_count() or 1), 8)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    path = Path(str(item.fspath))
+    if _runs_a_browser(path):
+        item.add_marker(pytest.mark.browser)
+    if path.stem in SCENARIO_MODULES:
+        item.add_marker(pytest.mark.scenario)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        path = Path(str(item.fspath))
-        if _runs_a_browser(path):
-            item.add_marker(pytest.mark.browser)
-        if path.stem in SCENARIO_MODULES:
-            item.add_marker(pytest.mark.scenario)
+    # Each module runs whole on one worker (--dist loadfile: its module fixtures, a demo or a
+    # browser, are set up once). The whole-floor modules first: each is long, so the workers
+    # start on them and share out the many short ones at the end (xdist keeps this order:
+    # --no-loadscope-reorder in pyproject's addopts).
+    items.sort(key=lambda item: not item.get_closest_marker("browser")
+               and not item.get_closest_marker("scenario"))  # fmt: skip

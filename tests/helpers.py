@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -132,6 +136,9 @@ class Receiver:
 
 
 HANDED_OUT: set[int] = set()
+# This process's place among the suite's workers (pytest-xdist's gw0, gw1, ...), if any.
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
 
 
 class ServerThread:
@@ -150,12 +157,14 @@ class ServerThread:
     def free_port() -> int:
         """A free port never handed out before in this session: a port is chosen before its
         server binds it (its URL goes into the other side's settings first), and the OS may
-        offer a just-released port again, to the next server started meanwhile."""
+        offer a just-released port again, to the next server started meanwhile. With the
+        suite on several workers, each worker takes only its own share of the ports, so two
+        workers never choose the same one (by pairs: the OS hands out ports of one parity)."""
         while True:
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
                 port = int(s.getsockname()[1])
-            if port not in HANDED_OUT:
+            if port // 2 % WORKERS == WORKER and port not in HANDED_OUT:
                 HANDED_OUT.add(port)
                 return port
 
@@ -176,21 +185,50 @@ class ServerThread:
         return httpx.Client(base_url=self.url, headers=headers, timeout=10)
 
 
+_HELD: dict[str, int] = {}
+
+
+@contextlib.contextmanager
+def machine_lock(name: str) -> Iterator[None]:
+    """Held by one test process of this machine at a time (the suite runs on several workers,
+    and a developer may run two suites): for what the processes share, such as the demo's
+    preferred ports. Re-entrant within a process."""
+    if _HELD.get(name):
+        _HELD[name] += 1
+        try:
+            yield
+        finally:
+            _HELD[name] -= 1
+        return
+    with open(Path(tempfile.gettempdir()) / f"earpiece-tests-{name}.lock", "a") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)  # released when the file closes
+        _HELD[name] = 1
+        try:
+            yield
+        finally:
+            _HELD[name] = 0
+
+
 def start_demo(folder: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
-    """`earpiece demo` as a user starts it (no inherited settings), and its banner."""
+    """`earpiece demo` as a user starts it (no inherited settings), and its banner.
+
+    One demo starts at a time on the machine: a demo takes 8000, 8700 and 8501 when they are
+    free, and a second demo that looked before the first one's services bound them would
+    take them too (and fail). The banner is printed once every service answers."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("REDIS_URL", "TWILIO_", "EARPIECE_"))}  # fmt: skip
     env["EARPIECE_DATA_DIR"] = str(folder / "data")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "earpiece.cli", "demo", "--no-browser", *args],
-        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    banner = []
-    for line in process.stdout:
-        banner.append(line)
-        if line.startswith("Press Ctrl-C"):
-            break
+    with machine_lock("demo"):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "earpiece.cli", "demo", "--no-browser", *args],
+            cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert process.stdout is not None
+        banner = []
+        for line in process.stdout:
+            banner.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
     return process, "".join(banner)
 
 

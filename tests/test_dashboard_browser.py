@@ -20,7 +20,14 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.browser import CHROMIUM_ARGS, artifact, children_of, chromium_path, environment_of
+from tests.browser import (
+    CHROMIUM_ARGS,
+    artifact,
+    children_of,
+    chromium_path,
+    environment_of,
+    wait_for_session_cookie,
+)
 from tests.conftest import TWILIO_CREDENTIALS
 from tests.helpers import earpiece_command, start_demo
 
@@ -113,6 +120,8 @@ def test_listen_whisper_leave_in_a_real_browser(demo: Demo, browser_page: Page) 
         expect(page.get_by_text("Live calls", exact=True)).to_be_visible(timeout=FIRST_LOAD_MS)
     finally:
         page.screenshot(path=artifact("0-first-load.png"), full_page=True)
+    # The tests below go to other pages, signed in by the link's cookie.
+    wait_for_session_cookie(page)
     expect(page.get_by_text("Mina Park")).to_be_visible()
     # Filter the floor down to the new call: the agent search in the sidebar.
     page.get_by_placeholder("search").fill("ivan")

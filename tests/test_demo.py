@@ -10,12 +10,22 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from core.embedded_redis import _ping
-from tests.helpers import start_demo
+from tests.helpers import machine_lock, start_demo
+
+
+@pytest.fixture
+def alone() -> Iterator[None]:
+    """No other demo of the machine starts while this one runs and stops: the ports it frees
+    must stay free (another worker's demo started meanwhile would take 8000 again)."""
+    with machine_lock("demo"):
+        yield
 
 
 def _nothing_listens(port: int) -> bool:
@@ -27,7 +37,7 @@ def _nothing_listens(port: int) -> bool:
         return False
 
 
-def test_demo_runs_a_live_floor_and_stops_cleanly() -> None:
+def test_demo_runs_a_live_floor_and_stops_cleanly(alone: None) -> None:
     folder = Path(tempfile.mkdtemp(prefix="ep-demo-", dir="/tmp"))
     demo, text = start_demo(folder, "--agents", "4", "--calls-per-minute", "30")
     try:

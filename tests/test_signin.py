@@ -57,8 +57,10 @@ def _timed(password: str, stored: str | None) -> float:
 
 def test_an_unknown_id_costs_the_same_as_a_known_one() -> None:
     stored = hash_password("correct horse")
-    known = sorted(_timed("wrong", stored) for _ in range(5))[2]
-    unknown = sorted(_timed("wrong", None) for _ in range(5))[2]
+    # Taken in turns, and the quickest of each: what the work costs, without the moments
+    # another process of a loaded machine had the core.
+    pairs = [(_timed("wrong", stored), _timed("wrong", None)) for _ in range(7)]
+    known, unknown = min(k for k, _ in pairs), min(u for _, u in pairs)
     # Same argon2id work either way (the issue measured 42 ms against 0.001 ms before).
     assert 0.5 < unknown / known < 2.0, (known, unknown)
 
@@ -255,7 +257,8 @@ def test_api_keys_and_signin_links_from_the_command_line(settings: Settings) -> 
     assert key.startswith("epk_") and "shown once" in made.stdout
     listed = earpiece("api-key", "list", **env)
     assert "ana" in listed.stdout and "laptop" in listed.stdout
-    assert key.split("_")[2] not in listed.stdout  # the secret is never shown again
+    # The secret is never shown again (it may hold "_" itself: epk_<id>_<secret>).
+    assert key.split("_", 2)[2] not in listed.stdout
     key_id = key.split("_")[1]
     revoked = earpiece("api-key", "revoke", key_id, **env)
     assert revoked.returncode == 0 and key_id in revoked.stdout

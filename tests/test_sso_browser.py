@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
 from tests.conftest import Wired
-from tests.helpers import ServerThread
+from tests.helpers import ServerThread, machine_lock
 from tests.test_dashboard_scale_out import FIRST_LOAD_MS, UI_TIMEOUT_MS, dashboard_process
 from tests.test_sessions_browser import env_of
 
@@ -32,14 +32,15 @@ CLIENT_ID, CLIENT_SECRET = "earpiece-dashboard", "a-client-secret-for-the-test"
 def provider_folder() -> Path:
     """The provider's package installed once per machine (npm registry), beside its script."""
     folder = Path(tempfile.gettempdir()) / "earpiece-oidc-provider-8.8.1"
-    if not (folder / "node_modules" / "oidc-provider").is_dir():
-        npm = shutil.which("npm")
-        assert npm, "the SSO test needs Node.js and npm (Debian: apt-get install nodejs npm)"
-        folder.mkdir(exist_ok=True)
-        shutil.copy(HERE / "package.json", folder / "package.json")
-        subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                       cwd=folder, check=True, capture_output=True, timeout=300)  # fmt: skip
-    shutil.copy(HERE / "provider.mjs", folder / "provider.mjs")
+    with machine_lock("oidc-provider"):  # one install, whichever worker comes first
+        if not (folder / "node_modules" / "oidc-provider").is_dir():
+            npm = shutil.which("npm")
+            assert npm, "the SSO test needs Node.js and npm (Debian: apt-get install nodejs npm)"
+            folder.mkdir(exist_ok=True)
+            shutil.copy(HERE / "package.json", folder / "package.json")
+            subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                           cwd=folder, check=True, capture_output=True, timeout=300)  # fmt: skip
+        shutil.copy(HERE / "provider.mjs", folder / "provider.mjs")
     return folder
 
 

@@ -31,7 +31,7 @@ from live.board import (
     row,
 )  # fmt: skip
 from live.store import now_ms
-from live.summary import summarize
+from live.summary import NO_TEAM, summarize
 
 # The chart's samples are 30 s apart (live/history.py): a redraw more often shows nothing new.
 CHART_REFRESH_SECONDS = history.BUCKET_SECONDS
@@ -382,9 +382,11 @@ def chart_part(page: ui.Page) -> None:
     # The floor's wall clock, without a zone: the browser draws a zone-less time as it is
     # written, so a Tokyo floor reads 10:23 whatever zone the supervisor's machine is in.
     zone = page.settings.timezone
+    # Calls of no team are counted under NO_TEAM, an English name: said in the page's language.
+    named = {team: f"({_('no team')})" if team == NO_TEAM else team for team in teams}
     rows = [
         {"time": pd.Timestamp(at, unit="ms", tz="UTC").tz_convert(zone).tz_localize(None),
-         "team": team, "calls": by_team.get(team, 0)}
+         "team": named[team], "calls": by_team.get(team, 0)}
         for at, by_team in points
         for team in teams
     ]  # fmt: skip

@@ -83,7 +83,9 @@ class MatchBatch:
             if future.done():  # its caller was cancelled
                 continue
             try:
-                analysed = words[n] if words is not None else None
-                future.set_result(matcher.matches(text, analyses=True, analysed=analysed))
+                if words is None:
+                    future.set_result(matcher.matches(text, analyses=True))
+                else:
+                    future.set_result(matcher.matches(text, analyses=True, analysed=words[n]))
             except Exception as exc:  # one line that fails must not fail the others
                 future.set_exception(exc)

@@ -5,7 +5,9 @@ and customers' numbers read the Japanese way. Screenshots land in test-artifacts
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -118,13 +120,21 @@ def test_japanese_names_and_the_floor_clock_in_a_browser_elsewhere(
             http.post("/sim/calls", json={"queue": "お問い合わせ"})
         tile = wall.locator('.ep-qtile[data-queue="お問い合わせ"]')
         expect(tile).to_contain_text("お問い合わせ")
-        width = tile.evaluate(
+        measure = (
             "t => { const n = t.querySelector('.ep-qname') || t;"
             " const c = document.createElement('canvas').getContext('2d'); const s ="
             " getComputedStyle(n); c.font = `${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;"
             " return [parseFloat(s.fontSize), c.measureText('問').width,"
             " c.measureText('\\u{E000}').width]; }"
         )
+        # The wallboard redraws its tiles as the floor moves: a tile found, then measured,
+        # may have been replaced in between (a detached element has no computed style, and
+        # its font size reads NaN). Measured again, the tile that is there now.
+        for _ in range(50):
+            width = tile.evaluate(measure)
+            if not math.isnan(width[0]):
+                break
+            time.sleep(0.1)
         assert abs(width[1] - width[0]) < 0.05 * width[0] and width[1] != width[2], width
         expect(wall.get_by_text(re.compile(r"updated \d\d:\d\d:\d\d GMT\+9$"))).to_be_visible()
         wall.screenshot(path=artifact("locale-wallboard.png"), full_page=True)

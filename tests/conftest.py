@@ -388,17 +388,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario: a whole floor of simulated calls, or the demo")
 
 
-# The suite runs on several workers (pyproject's addopts: -n auto). Most of a test's time is
-# spent waiting (on sockets, subprocesses, chromium), so a worker per core would leave the
-# cores idle: twice as many, at most eight (each worker starts its own Redis, its own demos
-# and chromiums). PYTEST_XDIST_AUTO_NUM_WORKERS=N, or -n N, says otherwise; -n 0 runs the
-# suite in this one process.
+# The suite runs on several workers (pyproject's addopts: -n auto): one a core, at most
+# eight (each worker starts its own Redis, its own demos and chromiums).
+# PYTEST_XDIST_AUTO_NUM_WORKERS=N, or -n N, says otherwise; -n 0 runs the suite in this one
+# process.
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     chosen = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
     if chosen:
         return int(chosen)
-    # One worker a core: two a core finished sooner here, but at a load of 18 a chromium
-    # page missed a 15 s wait in one CI run out of two; one a core keeps CI's waits honest.
+    # Two a core finished sooner here (most of a test is waiting), but at a load of 18 a
+    # chromium page missed a 15 s wait in one fresh-clone run of two.
     return min(os.cpu_count() or 1, 8)
 
 

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 import httpx
 
 from callbacks.signature import compute
+from core import processes
 from core.embedded_redis import EmbeddedRedis
 
 AUTH_TOKEN = "bench-auth-token"
@@ -121,23 +122,8 @@ def signed_write_service(redis: str, public_base_url: str) -> Iterator[Service]:
 
 
 def process_tree(pid: int) -> list[int]:
-    """`pid` and every process below it (uvicorn's workers), from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo.extend(children.get(current, []))
-    return tree
+    """`pid` and every process below it (uvicorn's workers)."""
+    return processes.tree(pid)
 
 
 def cpu_seconds(pids: list[int]) -> float:

@@ -17,23 +17,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shutil
 import tempfile
 import uuid
 from pathlib import Path
 
-from bench.common import callbacks_service, redis_url
+from bench.common import callbacks_service, cpu_seconds, redis_url
 from bench.ingest import wrk
 from bench.transcript import BENCH_ROSTER, CONFERENCE_PATH, TRANSCRIPT_PATH, Calls, write_files
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system time of a process (its children not counted: the analyser's is apart)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def main() -> None:
@@ -66,9 +57,9 @@ def main() -> None:
                     conference, _, japanese = write_files(calls, folder / f"{name}{n}", 60_000)
                     for kind, file, path in (("conference", conference, CONFERENCE_PATH),
                                              ("japanese", japanese, TRANSCRIPT_PATH)):  # fmt: skip
-                        before = cpu_seconds(service.process.pid)
+                        before = cpu_seconds([service.process.pid])
                         result = wrk(service.url, file, args.round_seconds, args.connections, path)
-                        used = cpu_seconds(service.process.pid) - before
+                        used = cpu_seconds([service.process.pid]) - before
                         if result["errors_status"]:
                             raise SystemExit(f"{name} {kind}: non-2xx answers during the run")
                         if n:

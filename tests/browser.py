@@ -10,6 +10,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from core import processes
+
 CHROMIUM = os.environ.get("EARPIECE_CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking flags chromium keeps dialing Google's
 # hosts, which a closed network refuses.
@@ -60,15 +62,4 @@ def environment_of(pid: int) -> dict[str, str]:
 
 def children_of(pid: int) -> list[int]:
     """The processes whose parent is `pid` (Linux's /proc)."""
-    found: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ")"
-        if int(stat.rpartition(")")[2].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
+    return processes.children_of(pid)

@@ -188,8 +188,9 @@ def aof_text(redis: Any, wired: Wired) -> str | None:
         return None
     app: Any = wired.service.server.config.app
     forget = app.state.ctx.transcripts.forget
+    # Forgotten once a rewrite that started after the last correction has succeeded.
+    wired.wait(lambda: not forget.pending, 30)
     assert forget.rewrites >= 1, "a correction rewrites the append-only file"
-    wired.wait(lambda: forget._task is None or forget._task.done(), 30)
 
     def idle() -> bool:
         info = redis.info("persistence")

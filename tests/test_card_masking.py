@@ -204,7 +204,8 @@ def aof_text(redis: Any, wired: Wired) -> str | None:
 
 def forget_state(wired: Wired) -> dict[str, Any]:
     """The Forgetter's counts, for a failure's message."""
-    forget = wired.service.server.config.app.state.ctx.transcripts.forget
+    app: Any = wired.service.server.config.app
+    forget = app.state.ctx.transcripts.forget
     return {k: getattr(forget, k) for k in ("rewrites", "failures", "pending")}
 
 

@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from core.tasks import cancel_all
 from twilio_sim.config import Endpoint, SimConfig
 from twilio_sim.delivery import Deliverer
 from twilio_sim.model import (
@@ -40,6 +39,7 @@ from twilio_sim.model import (
     new_sid,
     rfc2822,
 )
+from twilio_sim.tasks import cancel_all
 
 MAX_LABEL_CHARS = 128
 _GROUP_OF = {event: group for group, events in EVENT_GROUPS.items() for event in events}

@@ -13,7 +13,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from core.tasks import cancel_all
 from twilio_sim import control, media_streams, recordings, rest, transcriptions
 from twilio_sim.config import SimConfig
 from twilio_sim.delivery import Deliverer
@@ -22,6 +21,7 @@ from twilio_sim.taskrouter import control as taskrouter_control
 from twilio_sim.taskrouter import rest as taskrouter_rest
 from twilio_sim.taskrouter.traffic import QueueFloor, TaskRouterTraffic
 from twilio_sim.taskrouter.workspace import Workspace, WorkspaceConfig
+from twilio_sim.tasks import cancel_all
 from twilio_sim.traffic import Traffic, TrafficConfig
 from twilio_sim.transcriptions import Transcriber
 

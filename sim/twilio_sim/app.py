@@ -31,8 +31,12 @@ _TWILIO_HTTP_CODES = {404: 20404, 405: 20004}
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _TWILIO_HTTP_CODES.get(exc.status_code, 20001)
-    body = {"code": code, "message": str(exc.detail), "status": exc.status_code,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}"}  # fmt: skip
+    body = {
+        "code": code,
+        "message": str(exc.detail),
+        "status": exc.status_code,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+    }
     return Response(orjson.dumps(body), exc.status_code, media_type="application/json")
 
 

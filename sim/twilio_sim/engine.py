@@ -701,18 +701,28 @@ class Engine:
     def state(self) -> dict[str, Any]:
         return {
             "conferences": [
-                {**c.json(), "participants": [
-                    {**p.json(), "speaking": p.call_sid in self.speaking,
-                     "hears": self.hears(c, p),
-                     "created_ms": p.created * 1000, "updated_ms": p.updated * 1000}
-                    for p in c.participants.values()
-                ]}
+                {
+                    **c.json(),
+                    "participants": [
+                        {
+                            **p.json(),
+                            "speaking": p.call_sid in self.speaking,
+                            "hears": self.hears(c, p),
+                            "created_ms": p.created * 1000,
+                            "updated_ms": p.updated * 1000,
+                        }
+                        for p in c.participants.values()
+                    ],
+                }
                 for c in self.conferences.values()
             ],
             "calls": [c.json() for c in self.calls.values()],
-            "callbacks": {**self.deliverer.stats, "pending": self.deliverer.pending,
-                          "outcomes": dict(self.deliverer.outcomes)},
-        }  # fmt: skip
+            "callbacks": {
+                **self.deliverer.stats,
+                "pending": self.deliverer.pending,
+                "outcomes": dict(self.deliverer.outcomes),
+            },
+        }
 
 
 def _groups(raw: list[str]) -> frozenset[str]:

@@ -31,7 +31,7 @@ def require_simulator(command: str) -> None:
     if importlib.util.find_spec("twilio_sim") is None:
         raise SimulatorMissing(
             f"`earpiece {command}` needs the Twilio simulator, which is not installed: "
-            "in Earpiece's source folder, run `pip install -e ./sim` (.venv/bin/pip there)"
+            "run `pip install -e ./sim` in Earpiece's source folder, with this environment's pip"
         )
 
 

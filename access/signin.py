@@ -167,11 +167,17 @@ class SignIn:
         ident = ident.strip()[:MAX_ID_CHARS]
         address = address or "unknown"
         now = time.time()
-        keys = [self._key("pair", f"{ident}\n{address}"), self._key("ip", address),
-                self._key("id", ident)]  # fmt: skip
+        keys = [
+            self._key("pair", f"{ident}\n{address}"),
+            self._key("ip", address),
+            self._key("id", ident),
+        ]
         usual = await self._usual_address(ident, address)
-        limits = [self.max_failures, self.max_failures * ADDRESS_FACTOR,
-                  0 if usual else self.max_failures * ACCOUNT_FACTOR]  # fmt: skip
+        limits = [
+            self.max_failures,
+            self.max_failures * ADDRESS_FACTOR,
+            0 if usual else self.max_failures * ACCOUNT_FACTOR,
+        ]
         who = self.roster.supervisors.get(ident)
         name = who.id if who is not None else ""
         wait = await self._reserve(keys, limits, now)

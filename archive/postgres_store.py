@@ -90,10 +90,20 @@ class PostgresStore:
                 "INSERT INTO calls (sid, started_ms, ended_ms, duration_s, team, queue, agent, "
                 "alerts, monitored, words, doc) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, "
                 "to_tsvector('simple', %s), %s) ON CONFLICT (sid) DO NOTHING",
-                (record.sid, record.started_ms, record.ended_ms, record.duration_seconds,
-                 record.team, record.queue, record.agent, "," + ",".join(record.alerts) + ",",
-                 record.monitored, record.text, Jsonb(record.doc)),
-            )  # fmt: skip
+                (
+                    record.sid,
+                    record.started_ms,
+                    record.ended_ms,
+                    record.duration_seconds,
+                    record.team,
+                    record.queue,
+                    record.agent,
+                    "," + ",".join(record.alerts) + ",",
+                    record.monitored,
+                    record.text,
+                    Jsonb(record.doc),
+                ),
+            )
             return cur.rowcount == 1
 
     async def get(self, sid: str) -> Json | None:
@@ -178,22 +188,47 @@ class PostgresStore:
                 "UPDATE reviews SET agent = %s, team = %s, at_ms = %s, score = %s, notes = %s, "
                 "criteria = %s WHERE id = (SELECT max(id) FROM reviews WHERE sid = %s AND "
                 "reviewer = %s) RETURNING id",
-                (review.agent, review.team, at, review.score, review.notes,
-                 Jsonb(review.criteria), review.sid, review.reviewer),
-            )  # fmt: skip
+                (
+                    review.agent,
+                    review.team,
+                    at,
+                    review.score,
+                    review.notes,
+                    Jsonb(review.criteria),
+                    review.sid,
+                    review.reviewer,
+                ),
+            )
             row = await cur.fetchone()
             if row is None:
                 await cur.execute(
                     "INSERT INTO reviews (sid, reviewer, agent, team, at_ms, score, notes, "
                     "criteria) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                    (review.sid, review.reviewer, review.agent, review.team, at, review.score,
-                     review.notes, Jsonb(review.criteria)),
-                )  # fmt: skip
+                    (
+                        review.sid,
+                        review.reviewer,
+                        review.agent,
+                        review.team,
+                        at,
+                        review.score,
+                        review.notes,
+                        Jsonb(review.criteria),
+                    ),
+                )
                 row = await cur.fetchone()
             await cur.execute("UPDATE calls SET reviewed = true WHERE sid = %s", (review.sid,))
         assert row is not None
-        made = (int(row[0]), review.sid, review.reviewer, review.agent, review.team, at,
-                review.score, review.notes, orjson.dumps(review.criteria))  # fmt: skip
+        made = (
+            int(row[0]),
+            review.sid,
+            review.reviewer,
+            review.agent,
+            review.team,
+            at,
+            review.score,
+            review.notes,
+            orjson.dumps(review.criteria),
+        )
         return review_json(made)
 
     async def reviews(self, search: ReviewSearch) -> list[Json]:

@@ -49,11 +49,19 @@ def _people(doc: Mapping[str, Any], full_numbers: bool, country: str | None) -> 
         number = p.get("number")
         if number and not full_numbers:
             number = mask_number(str(number), True, country)
-        out.append({"call_sid": p.get("call_sid"), "label": p.get("label"), "role": role,
-                    "id": ident, "number": number, "joined_at": iso(p.get("joined")),
-                    "left_at": iso(p.get("left")),
-                    "talk_seconds": round(int(p.get("talk") or 0) / 1000, 1),
-                    "hold_seconds": round(int(p.get("hold_total") or 0) / 1000)})  # fmt: skip
+        out.append(
+            {
+                "call_sid": p.get("call_sid"),
+                "label": p.get("label"),
+                "role": role,
+                "id": ident,
+                "number": number,
+                "joined_at": iso(p.get("joined")),
+                "left_at": iso(p.get("left")),
+                "talk_seconds": round(int(p.get("talk") or 0) / 1000, 1),
+                "hold_seconds": round(int(p.get("hold_total") or 0) / 1000),
+            }
+        )
     out.sort(key=lambda p: p["joined_at"] or "")
     return out
 
@@ -71,8 +79,12 @@ def monitors_of(audit: Iterable[Mapping[str, Any]], ended_at: str | None) -> lis
             current["until"] = entry.get("at")
             spans.append(current)
         if action in ("join", "switch"):
-            open_span[who] = {"supervisor": who, "mode": entry.get("mode"), "from": entry.get("at"),
-                              "until": None}  # fmt: skip
+            open_span[who] = {
+                "supervisor": who,
+                "mode": entry.get("mode"),
+                "from": entry.get("at"),
+                "until": None,
+            }
     for current in open_span.values():
         current["until"] = ended_at
         spans.append(current)
@@ -114,34 +126,59 @@ def build(
         if e.get("action") in ("help", "help-cancelled")
     ]
     record = {
-        "sid": doc.get("sid"), "friendly_name": doc.get("fn") or "",
-        "started_at": iso(started), "ended_at": ended_at,
+        "sid": doc.get("sid"),
+        "friendly_name": doc.get("fn") or "",
+        "started_at": iso(started),
+        "ended_at": ended_at,
         "duration_seconds": max(0, (ended - started) // 1000),
-        "reason": doc.get("reason"), "task_sid": doc.get("task"),
-        "team": team.name if team else None, "queue": team.queue if team else None,
-        "agent": agent, "customer": (customer or {}).get("number"),
-        "participants": people, "holds": int(doc.get("holds") or 0),
+        "reason": doc.get("reason"),
+        "task_sid": doc.get("task"),
+        "team": team.name if team else None,
+        "queue": team.queue if team else None,
+        "agent": agent,
+        "customer": (customer or {}).get("number"),
+        "participants": people,
+        "holds": int(doc.get("holds") or 0),
         "hold_seconds": sum(p["hold_seconds"] for p in people),
         "talk_seconds": talk,
         "talk_share": {r: round(v / total, 2) for r, v in talk.items()} if total else {},
-        "alerts": sorted(set(alerts)), "monitored": bool(monitors), "monitors": monitors,
-        "help": helped, "cards": [
+        "alerts": sorted(set(alerts)),
+        "monitored": bool(monitors),
+        "monitors": monitors,
+        "help": helped,
+        "cards": [
             {"supervisor": c.get("supervisor"), "text": c.get("text"), "at": iso(c.get("at"))}
-            for c in doc.get("cards") or ()],
-        "phrases": [{"phrase": h.get("p"), "speaker": h.get("s"), "text": h.get("t"),
-                     "at": iso(h.get("at"))} for h in doc.get("ph") or ()],
+            for c in doc.get("cards") or ()
+        ],
+        "phrases": [
+            {
+                "phrase": h.get("p"),
+                "speaker": h.get("s"),
+                "text": h.get("t"),
+                "at": iso(h.get("at")),
+            }
+            for h in doc.get("ph") or ()
+        ],
         # The language its words were transcribed in (issue 23): what Twilio was asked for,
         # else its team's; it also says how its words were indexed for search.
         "transcript_language": (doc.get("tx") or {}).get("lang")
         or (team.language if team and finals else None),
-        "transcript": finals, "recordings": recordings, "timeline": timeline,
-    }  # fmt: skip
+        "transcript": finals,
+        "recordings": recordings,
+        "timeline": timeline,
+    }
     return CallRecord(
-        sid=str(doc.get("sid")), started_ms=started, ended_ms=ended,
-        team=record["team"], queue=record["queue"], agent=agent,
-        alerts=tuple(record["alerts"]), monitored=bool(monitors),
-        text=transcript_text(finals), doc=record,
-    )  # fmt: skip
+        sid=str(doc.get("sid")),
+        started_ms=started,
+        ended_ms=ended,
+        team=record["team"],
+        queue=record["queue"],
+        agent=agent,
+        alerts=tuple(record["alerts"]),
+        monitored=bool(monitors),
+        text=transcript_text(finals),
+        doc=record,
+    )
 
 
 def transcript_text(finals: Iterable[Mapping[str, Any]]) -> str:

@@ -268,8 +268,14 @@ class SqliteStore:
                     "ORDER BY id DESC LIMIT 1",
                     (review.sid, review.reviewer),
                 ).fetchone()
-                values = (review.agent, review.team, at, review.score, review.notes,
-                          orjson.dumps(review.criteria).decode())  # fmt: skip
+                values = (
+                    review.agent,
+                    review.team,
+                    at,
+                    review.score,
+                    review.notes,
+                    orjson.dumps(review.criteria).decode(),
+                )
                 if mine is not None:
                     db.execute(
                         "UPDATE reviews SET agent = ?, team = ?, at_ms = ?, score = ?, "
@@ -292,8 +298,17 @@ class SqliteStore:
                 raise
 
         review_id = await self._run(write)
-        row = (review_id, review.sid, review.reviewer, review.agent, review.team, at,
-               review.score, review.notes, orjson.dumps(review.criteria))  # fmt: skip
+        row = (
+            review_id,
+            review.sid,
+            review.reviewer,
+            review.agent,
+            review.team,
+            at,
+            review.score,
+            review.notes,
+            orjson.dumps(review.criteria),
+        )
         return review_json(row)
 
     async def reviews(self, search: ReviewSearch) -> list[Json]:
@@ -427,10 +442,20 @@ def insert(db: sqlite3.Connection, record: CallRecord) -> bool:
     cur = db.execute(
         "INSERT OR IGNORE INTO calls (sid, started_ms, ended_ms, duration_s, team, queue, agent, "
         "alerts, monitored, text, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (record.sid, record.started_ms, record.ended_ms, record.duration_seconds, record.team,
-         record.queue, record.agent, "," + ",".join(record.alerts) + ",", int(record.monitored),
-         record.text, orjson.dumps(record.doc)),
-    )  # fmt: skip
+        (
+            record.sid,
+            record.started_ms,
+            record.ended_ms,
+            record.duration_seconds,
+            record.team,
+            record.queue,
+            record.agent,
+            "," + ",".join(record.alerts) + ",",
+            int(record.monitored),
+            record.text,
+            orjson.dumps(record.doc),
+        ),
+    )
     new = cur.rowcount == 1
     if new and record.text:
         words = "INSERT INTO calls_text (rowid, text) VALUES (?, ?)"
@@ -442,6 +467,14 @@ def review_json(row: Any) -> Json:
     from core.times import iso
 
     review_id, sid, reviewer, agent, team, at_ms, score, notes, criteria = row
-    return {"id": review_id, "conference_sid": sid, "reviewer": reviewer, "agent": agent,
-            "team": team, "at": iso(at_ms), "score": score, "notes": notes,
-            "criteria": orjson.loads(criteria)}  # fmt: skip
+    return {
+        "id": review_id,
+        "conference_sid": sid,
+        "reviewer": reviewer,
+        "agent": agent,
+        "team": team,
+        "at": iso(at_ms),
+        "score": score,
+        "notes": notes,
+        "criteria": orjson.loads(criteria),
+    }

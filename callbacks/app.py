@@ -140,8 +140,9 @@ def sessions(settings: Settings, redis: AsyncRedis) -> SessionStore | None:
     """The dashboard's sessions, as a credential of the API (with EARPIECE_SESSION_SECRET)."""
     if not settings.session_secret:
         return None
-    return SessionStore(redis, settings.namespace, settings.session_secret,
-                        settings.session_hours * 3600)  # fmt: skip
+    return SessionStore(
+        redis, settings.namespace, settings.session_secret, settings.session_hours * 3600
+    )
 
 
 def routes() -> list[BaseRoute]:

@@ -22,8 +22,11 @@ log = logging.getLogger("earpiece.callbacks")
 # why not: no browser, proxy or CDN may keep a copy, and no browser may guess its type
 # (OWASP Secure Headers). Set here, not by a middleware, so the webhooks' raw ASGI path
 # pays nothing for it.
-PRIVATE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
-           "Referrer-Policy": "no-referrer"}  # fmt: skip
+PRIVATE = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 class JSONResponse(Response):

@@ -79,12 +79,17 @@ async def recording_event(request: SignedRequest) -> str:
         return "unknown"
     # Forward only, and into the archive record when the call was archived already
     # (live/recordings.py): applied | archived | stale | unchanged.
-    return await recording.note(sid, {
-        "sid": rid, "call_sid": call_sid or None, "status": status,
-        "duration": duration if duration is not None and duration >= 0 else None,
-        "channels": str(channels) if channels is not None else None,
-        "source": (p.get("RecordingSource") or "")[:MAX_SOURCE_CHARS] or None,
-    })  # fmt: skip
+    return await recording.note(
+        sid,
+        {
+            "sid": rid,
+            "call_sid": call_sid or None,
+            "status": status,
+            "duration": duration if duration is not None and duration >= 0 else None,
+            "channels": str(channels) if channels is not None else None,
+            "source": (p.get("RecordingSource") or "")[:MAX_SOURCE_CHARS] or None,
+        },
+    )
 
 
 events = SignedWebhook(recording_event)

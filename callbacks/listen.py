@@ -105,8 +105,11 @@ async def issue(request: Request) -> JSONResponse:
 
 
 # Why the audio ended, as the player says it (access/liveness.py's reasons).
-WHY_ENDED = {"revoked": "your key was revoked", "signed-out": "you signed out",
-             "expired": "your sign-in expired"}  # fmt: skip
+WHY_ENDED = {
+    "revoked": "your key was revoked",
+    "signed-out": "you signed out",
+    "expired": "your sign-in expired",
+}
 
 
 async def _still_allowed(ctx: Context, holder: Holder, sid: str) -> tuple[str, str] | None:

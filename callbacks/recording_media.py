@@ -162,8 +162,11 @@ async def serve(request: Request, ctx: Context, recording_sid: str, grant: str |
         finally:
             await media.__aexit__(None, None, None)
 
-    headers = {**PRIVATE, "Accept-Ranges": "bytes",
-               "Content-Disposition": f'inline; filename="{recording_sid}.wav"'}  # fmt: skip
+    headers = {
+        **PRIVATE,
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": f'inline; filename="{recording_sid}.wav"',
+    }
     if wanted is not None:
         headers["Content-Range"] = f"bytes {start}-{end}/{total}"
         headers["Content-Length"] = str(end - start + 1)

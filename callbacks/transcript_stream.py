@@ -59,8 +59,11 @@ async def _stream(
     try:
         conference = await ctx.floor.conference(sid)
         lines = await ctx.transcripts.lines(sid)
-        snapshot = {"lines": lines, "transcript": (conference or {}).get("transcript"),
-                    "phrases": (conference or {}).get("phrases") or []}  # fmt: skip
+        snapshot = {
+            "lines": lines,
+            "transcript": (conference or {}).get("transcript"),
+            "phrases": (conference or {}).get("phrases") or [],
+        }
         yield encode(None, "snapshot", orjson.dumps(snapshot).decode())
         await ctx.transcription.viewing(sid)
         beat = checked = time.monotonic()

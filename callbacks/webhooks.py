@@ -183,8 +183,20 @@ async def link_task_conference(
 
 
 # A Call's statuses (Twilio's Call resource, `status`): what a call-progress callback carries.
-CALL_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress", "answered",
-                           "completed", "busy", "failed", "no-answer", "canceled"})  # fmt: skip
+CALL_STATUSES = frozenset(
+    {
+        "queued",
+        "initiated",
+        "ringing",
+        "in-progress",
+        "answered",
+        "completed",
+        "busy",
+        "failed",
+        "no-answer",
+        "canceled",
+    }
+)
 
 # The few events a supervisor's monitor depends on; speech and mute never reach coach.
 COACH_EVENTS = frozenset({"participant-join", "participant-leave", "conference-end"})

@@ -141,9 +141,14 @@ class AgentState:
                     outcome="pending",
                     detail=_detail(activity.name, reason, task),
                 )
-                return {"agent": row["agent"], "worker_sid": row["worker_sid"],
-                        "activity": activity.name, "when": AFTER_CALL, "task_sid": task,
-                        "reason": reason}  # fmt: skip
+                return {
+                    "agent": row["agent"],
+                    "worker_sid": row["worker_sid"],
+                    "activity": activity.name,
+                    "when": AFTER_CALL,
+                    "task_sid": task,
+                    "reason": reason,
+                }
             # No call to wait for: now (as a floor manager would expect).
         try:
             await self._update(workspace, row["worker_sid"], activity)
@@ -159,9 +164,14 @@ class AgentState:
         # A change waiting for the call is superseded by one made now.
         await self.queues.after_call.cancel(row["worker_sid"])
         await self._audit("agent-activity", supervisor, row, detail=_detail(activity.name, reason))
-        return {"agent": row["agent"], "worker_sid": row["worker_sid"],
-                "activity": activity.name, "when": NOW, "task_sid": None,
-                "reason": reason}  # fmt: skip
+        return {
+            "agent": row["agent"],
+            "worker_sid": row["worker_sid"],
+            "activity": activity.name,
+            "when": NOW,
+            "task_sid": None,
+            "reason": reason,
+        }
 
     async def _update(self, workspace: str, worker_sid: str, activity: Activity) -> None:
         params: dict[str, Any] = {"activity_sid": activity.sid}
@@ -268,9 +278,14 @@ class AgentState:
         outcome: str = "ok",
         detail: str = "",
     ) -> None:
-        await self.audit.record(action, supervisor, row.get("conference_sid") or "",
-                                agent=row.get("agent") or row.get("worker_sid") or "",
-                                outcome=outcome, detail=detail)  # fmt: skip
+        await self.audit.record(
+            action,
+            supervisor,
+            row.get("conference_sid") or "",
+            agent=row.get("agent") or row.get("worker_sid") or "",
+            outcome=outcome,
+            detail=detail,
+        )
 
 
 def _refused(exc: CoachError) -> CoachError:

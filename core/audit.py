@@ -20,8 +20,19 @@ from core.redis_client import AsyncRedis
 from core.times import iso, now_ms
 from core.times import text as _text
 
-FIELDS = ("at", "action", "supervisor", "conference_sid", "friendly_name", "agent", "mode",
-          "from_mode", "outcome", "detail", "call_sid")  # fmt: skip
+FIELDS = (
+    "at",
+    "action",
+    "supervisor",
+    "conference_sid",
+    "friendly_name",
+    "agent",
+    "mode",
+    "from_mode",
+    "outcome",
+    "detail",
+    "call_sid",
+)
 SCAN_BATCH = 500
 
 
@@ -66,10 +77,17 @@ class Audit:
     ) -> None:
         now = now_ms()
         entry: dict[Any, Any] = {
-            "action": action, "supervisor": supervisor, "conference_sid": conference_sid,
-            "friendly_name": friendly_name, "agent": agent or "", "mode": mode,
-            "from_mode": from_mode, "outcome": outcome, "detail": detail, "call_sid": call_sid,
-        }  # fmt: skip
+            "action": action,
+            "supervisor": supervisor,
+            "conference_sid": conference_sid,
+            "friendly_name": friendly_name,
+            "agent": agent or "",
+            "mode": mode,
+            "from_mode": from_mode,
+            "outcome": outcome,
+            "detail": detail,
+            "call_sid": call_sid,
+        }
         await self.redis.xadd(
             self.key,
             entry,

@@ -22,9 +22,11 @@ CALLBACKS = Counter(
     registry=REGISTRY,
 )
 APPLY_SECONDS = Histogram(
-    "earpiece_apply_seconds", "Time to apply one conference callback to Redis",
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0), registry=REGISTRY,
-)  # fmt: skip
+    "earpiece_apply_seconds",
+    "Time to apply one conference callback to Redis",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+    registry=REGISTRY,
+)
 SSE_CLIENTS = Gauge("earpiece_sse_clients", "Open /events connections", registry=REGISTRY)
 BOARD_WATCHERS = Gauge(
     "earpiece_board_watchers",

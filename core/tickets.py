@@ -105,9 +105,17 @@ async def issue(
                 f"{per_minute} tickets a minute at most for one person: ask again in {left} s"
             )
     ticket = secrets.token_urlsafe(TICKET_BYTES)
-    value = orjson.dumps({"kind": holder.kind, "ident": holder.ident, "session": holder.session,
-                          "key_id": holder.key_id, "stream": holder.stream,
-                          "until": holder.until, "call": holder.call})  # fmt: skip
+    value = orjson.dumps(
+        {
+            "kind": holder.kind,
+            "ident": holder.ident,
+            "session": holder.session,
+            "key_id": holder.key_id,
+            "stream": holder.stream,
+            "until": holder.until,
+            "call": holder.call,
+        }
+    )
     await redis.set(_key(namespace, ticket), value, ex=TICKET_SECONDS)
     return Ticket(ticket, time.time() + TICKET_SECONDS)
 

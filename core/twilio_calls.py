@@ -29,10 +29,13 @@ BACKOFF_SECONDS = 0.2
 # Twilio errors that describe the call rather than a fault: the conference or
 # participant is gone, or the coached participant is not there.
 # Codes of a participant create: https://www.twilio.com/docs/api/errors/16022, /16026.
-_CONFLICTS = {16028: "the agent to coach is not on the call", 16099: "the call is not in progress",
-              16022: "the call has ended (Twilio no longer has its conference)",
-              16026: "someone with your name is already on this call; leave it first",
-              20404: "Twilio no longer has this call or leg"}  # fmt: skip
+_CONFLICTS = {
+    16028: "the agent to coach is not on the call",
+    16099: "the call is not in progress",
+    16022: "the call has ended (Twilio no longer has its conference)",
+    16026: "someone with your name is already on this call; leave it first",
+    20404: "Twilio no longer has this call or leg",
+}
 
 
 class TwilioCalls:

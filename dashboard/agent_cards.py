@@ -76,13 +76,19 @@ def card_of(agent: Mapping[str, Any]) -> Card:
             _epoch(agent.get("since")),
         )
     return Card(
-        agent=agent.get("agent"), worker_sid=str(agent["worker_sid"]),
+        agent=agent.get("agent"),
+        worker_sid=str(agent["worker_sid"]),
         name=str(agent.get("name") or agent.get("agent") or agent["worker_sid"]),
-        team=agent.get("team"), activity=activity, state=state, since_s=since,
-        conference_sid=agent.get("conference_sid"), task_sid=agent.get("task_sid"),
-        phase=phase, alerts=tuple(agent.get("alerts") or ()),
+        team=agent.get("team"),
+        activity=activity,
+        state=state,
+        since_s=since,
+        conference_sid=agent.get("conference_sid"),
+        task_sid=agent.get("task_sid"),
+        phase=phase,
+        alerts=tuple(agent.get("alerts") or ()),
         pending=agent.get("pending_change"),
-    )  # fmt: skip
+    )
 
 
 def visible(who: Supervisor, agents: Iterable[Mapping[str, Any]]) -> list[Card]:
@@ -97,7 +103,10 @@ def visible(who: Supervisor, agents: Iterable[Mapping[str, Any]]) -> list[Card]:
 def choose(cards: Iterable[Card], team: str, activity: str, now_s: float) -> list[Card]:
     """Filtered by team and by state ("on a call", "wrap-up", "available" or an activity),
     longest in their state first."""
-    out = [c for c in cards if (team == ALL or c.team == team)
-           and (activity == ALL or c.state == activity)]  # fmt: skip
+    out = [
+        c
+        for c in cards
+        if (team == ALL or c.team == team) and (activity == ALL or c.state == activity)
+    ]
     out.sort(key=lambda c: (-c.seconds_in_state(now_s), c.name))
     return out

@@ -43,8 +43,11 @@ def new_ticket(page: ui.Page, stream: str) -> str | None:
     rt = page.runtime
     holder = tickets.Holder("supervisor", page.who.id, page.session, stream=stream)
     try:
-        issued = rt.run(tickets.issue(rt.services.redis, page.settings.namespace, holder,
-                                      page.settings.tickets_per_minute))  # fmt: skip
+        issued = rt.run(
+            tickets.issue(
+                rt.services.redis, page.settings.namespace, holder, page.settings.tickets_per_minute
+            )
+        )
     except (Unavailable, tickets.TooManyTickets):
         return None
     return issued.ticket
@@ -78,9 +81,16 @@ def show(
     clock: dict[str, str] | None = None,
     hidden: list[str] | None = None,
 ) -> None:
-    data = {"url": url, "ticket": ticket, "me_key": me_key, "help_key": help_key,
-            "selected": selected, "clock": clock, "hidden": hidden or [],
-            **component_words.data()}  # fmt: skip
+    data = {
+        "url": url,
+        "ticket": ticket,
+        "me_key": me_key,
+        "help_key": help_key,
+        "selected": selected,
+        "clock": clock,
+        "hidden": hidden or [],
+        **component_words.data(),
+    }
     _mount(key=KEY, data=data, on_select_change=on_select, on_refresh_change=on_refresh)
 
 
@@ -92,16 +102,28 @@ def queues_url(feed_url: str, ticket: str) -> str:
 
 
 def show_queues(
-    *, url: str, ticket: str, wall: bool, on_listen: Callable[[], None],
-    on_refresh: Callable[[], None], clock: dict[str, str] | None = None,
-    options: Mapping[str, Any] | None = None, teams: list[str] | None = None,
-) -> None:  # fmt: skip
+    *,
+    url: str,
+    ticket: str,
+    wall: bool,
+    on_listen: Callable[[], None],
+    on_refresh: Callable[[], None],
+    clock: dict[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
+    teams: list[str] | None = None,
+) -> None:
     """Every TaskQueue as a tile, coloured by its alerts (and on the Queues page, every
     agent, with Listen on the calls of `teams`: None for every team). `options`: a
     wallboard's (dashboard/views/wallboard.py)."""
-    data = {"mode": "wallboard" if wall else "queues", "url": url, "ticket": ticket,
-            "clock": clock, "teams": teams, **(options or {}),
-            **component_words.data()}  # fmt: skip
+    data = {
+        "mode": "wallboard" if wall else "queues",
+        "url": url,
+        "ticket": ticket,
+        "clock": clock,
+        "teams": teams,
+        **(options or {}),
+        **component_words.data(),
+    }
     _mount(key=QUEUES_KEY, data=data, on_listen_change=on_listen, on_refresh_change=on_refresh)
 
 
@@ -109,13 +131,25 @@ AGENTS_KEY = "agents-cards"
 
 
 def show_agent_cards(
-    *, url: str, ticket: str, teams: list[str] | None, team: str, state: str,
+    *,
+    url: str,
+    ticket: str,
+    teams: list[str] | None,
+    team: str,
+    state: str,
     on_refresh: Callable[[], None],
-) -> None:  # fmt: skip
+) -> None:
     """The Agents page's cards, drawn by the browser from the queues stream (issue 27):
     `teams` the ones the supervisor sees (None: all), `team` and `state` the page's filters."""
-    data = {"mode": "agents", "url": url, "ticket": ticket, "teams": teams, "team": team,
-            "state": state, **component_words.data()}  # fmt: skip
+    data = {
+        "mode": "agents",
+        "url": url,
+        "ticket": ticket,
+        "teams": teams,
+        "team": team,
+        "state": state,
+        **component_words.data(),
+    }
     _mount(key=AGENTS_KEY, data=data, on_refresh_change=on_refresh)
 
 

@@ -40,8 +40,7 @@ def update(language: str, messages: dict[Message, list[tuple[str, int]]]) -> Cat
     """`language`'s catalogue with exactly `messages`, keeping the translations it has."""
     path = catalogue_path(language)
     old = read(language) if path.is_file() else Catalog(locale=language, domain=DOMAIN)
-    new = Catalog(locale=language, domain=DOMAIN, project="Earpiece", version="1",
-                  charset="utf-8")  # fmt: skip
+    new = Catalog(locale=language, domain=DOMAIN, project="Earpiece", version="1", charset="utf-8")
     for message, where in sorted(messages.items(), key=lambda m: str(m[0])):
         known = old.get(message[0] if isinstance(message, tuple) else message)
         new.add(message, known.string if known else None, locations=sorted(where))

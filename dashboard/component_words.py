@@ -92,12 +92,16 @@ REASON_WORDS = {
 
 # Counted phrases: [one, other] in the reader's language (ngettext for 1 and for 2).
 PLURALS = (
-    ("{shown} of {n} call shown ({live} live) · updated {time}",
-     "{shown} of {n} calls shown ({live} live) · updated {time}"),
+    (
+        "{shown} of {n} call shown ({live} live) · updated {time}",
+        "{shown} of {n} calls shown ({live} live) · updated {time}",
+    ),
     ("caller waiting", "callers waiting"),
-    ("{shown} of {n} agent · longest in their state first",
-     "{shown} of {n} agents · longest in their state first"),
-)  # fmt: skip
+    (
+        "{shown} of {n} agent · longest in their state first",
+        "{shown} of {n} agents · longest in their state first",
+    ),
+)
 
 
 def _plural_marks() -> None:
@@ -135,10 +139,14 @@ def _words(messages: tuple[str, ...], language: str) -> dict[str, Any]:
 def _data(language: str) -> dict[str, Any]:
     return {
         "words": {m: _(m) for m in BOARD},
-        "plurals": {one: [ngettext(one, other, 1), ngettext(one, other, 2)]
-                    for one, other in PLURALS},
+        "plurals": {
+            one: [ngettext(one, other, 1), ngettext(one, other, 2)] for one, other in PLURALS
+        },
         # The English template as live/attention.py writes it, and its translation: none
         # for an English reader, whose board shows the stream's text as it is.
-        "reasons": [[REASONS[code], _(said)] for code, said in REASON_WORDS.items()
-                    if code in REASONS and _(said) != said],
-    }  # fmt: skip
+        "reasons": [
+            [REASONS[code], _(said)]
+            for code, said in REASON_WORDS.items()
+            if code in REASONS and _(said) != said
+        ],
+    }

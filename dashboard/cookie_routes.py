@@ -57,8 +57,12 @@ class Backend:
                 self._roster = roster_module.for_settings(self.settings)
         assert self._redis is not None and self._roster is not None
         assert self.settings.session_secret is not None  # dashboard.REQUIRED
-        store = SessionStore(self._redis, self.settings.namespace, self.settings.session_secret,
-                             self.settings.session_hours * 3600)  # fmt: skip
+        store = SessionStore(
+            self._redis,
+            self.settings.namespace,
+            self.settings.session_secret,
+            self.settings.session_hours * 3600,
+        )
         return store, self._roster
 
     async def redis(self) -> AsyncRedis:
@@ -102,17 +106,24 @@ def routes(settings: Settings) -> list[Route]:
             return _refuse(401, "the code is unknown, used or expired: sign in again")
         token = await store.create(ident)
         answer = Response(status_code=204, headers=NO_STORE)
-        answer.set_cookie(COOKIE, token, max_age=int(settings.session_hours * 3600), path="/",
-                          secure=secure(settings, request), httponly=True,
-                          samesite="strict")  # fmt: skip
+        answer.set_cookie(
+            COOKIE,
+            token,
+            max_age=int(settings.session_hours * 3600),
+            path="/",
+            secure=secure(settings, request),
+            httponly=True,
+            samesite="strict",
+        )
         return answer
 
     async def signout(request: Request) -> Response:
         if not same_origin(request):
             return _refuse(403, "another site's page cannot sign anyone out here")
         answer = Response(status_code=204, headers=NO_STORE)
-        answer.delete_cookie(COOKIE, path="/", secure=secure(settings, request), httponly=True,
-                             samesite="strict")  # fmt: skip
+        answer.delete_cookie(
+            COOKIE, path="/", secure=secure(settings, request), httponly=True, samesite="strict"
+        )
         return answer
 
     return [

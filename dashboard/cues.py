@@ -45,12 +45,18 @@ def floor_cues(
     for cue in news:
         if cue.get("phrase") is None:
             agent = literal(cue.get("agent") or _("An agent"))
-            st.toast(_("**{agent}** asks for help").format(agent=agent),
-                     icon=":material/sos:", duration="long")  # fmt: skip
+            st.toast(
+                _("**{agent}** asks for help").format(agent=agent),
+                icon=":material/sos:",
+                duration="long",
+            )
         else:
             phrase, agent = literal(cue["phrase"]), literal(cue["agent"] or _("a call"))
-            st.toast(_("“{phrase}” on **{agent}**'s call").format(phrase=phrase, agent=agent),
-                     icon=":material/campaign:", duration="long")  # fmt: skip
+            st.toast(
+                _("“{phrase}” on **{agent}**'s call").format(phrase=phrase, agent=agent),
+                icon=":material/campaign:",
+                duration="long",
+            )
     if news:
         st.html(f'<audio autoplay src="{ui.CHIME}" style="display:none"></audio>')
     return asking, said

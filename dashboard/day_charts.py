@@ -46,8 +46,15 @@ def combine(rows: Sequence[Mapping[str, Any]], queue: str) -> list[dict[str, Any
     averages recomputed from the summed counts, never from rounded ratios)."""
     if queue != ALL_QUEUES:
         return [dict(r) for r in rows if r["queue"] == queue]
-    sums = ("offered", "answered", "abandoned", "answered_in_sl", "wait_seconds",
-            "archived_calls", "handle_seconds")  # fmt: skip
+    sums = (
+        "offered",
+        "answered",
+        "abandoned",
+        "answered_in_sl",
+        "wait_seconds",
+        "archived_calls",
+        "handle_seconds",
+    )
     by_slot: dict[int, dict[str, Any]] = {}
     for r in rows:
         s = by_slot.setdefault(
@@ -198,8 +205,7 @@ OCCUPANCY_HELP = N_(
 )
 # The states of live/team_time.py's rows that are Earpiece's words (the rest are TaskRouter
 # activities' names, shown as the Workspace names them).
-TEAM_STATES = {"on a call": N_("on a call"), "wrap-up": N_("wrap-up"),
-               "available": N_("available")}  # fmt: skip
+TEAM_STATES = {"on a call": N_("on a call"), "wrap-up": N_("wrap-up"), "available": N_("available")}
 
 
 def combine_teams(rows: Sequence[Mapping[str, Any]], team: str) -> list[dict[str, Any]]:
@@ -208,9 +214,17 @@ def combine_teams(rows: Sequence[Mapping[str, Any]], team: str) -> list[dict[str
     chosen = [r for r in rows if team == ALL_TEAMS or r["team"] == team]
     by_slot: dict[int, dict[str, Any]] = {}
     for r in chosen:
-        s = by_slot.setdefault(r["slot"], {"slot": r["slot"], "time": r["time"],
-                                           "talk_seconds": 0.0, "wrap_seconds": 0.0,
-                                           "idle_seconds": 0.0, "agents": {}})  # fmt: skip
+        s = by_slot.setdefault(
+            r["slot"],
+            {
+                "slot": r["slot"],
+                "time": r["time"],
+                "talk_seconds": 0.0,
+                "wrap_seconds": 0.0,
+                "idle_seconds": 0.0,
+                "agents": {},
+            },
+        )
         for k in ("talk_seconds", "wrap_seconds", "idle_seconds"):
             s[k] += r[k]
         for state, n in r["agents"].items():
@@ -228,10 +242,9 @@ def combine_teams(rows: Sequence[Mapping[str, Any]], team: str) -> list[dict[str
 def occupancy_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
     what = _("occupancy")
     data = pd.DataFrame(
-        [{"time": r["time"], what: r["occupancy"]} for r in rows
-         if r["occupancy"] is not None],
+        [{"time": r["time"], what: r["occupancy"]} for r in rows if r["occupancy"] is not None],
         columns=["time", what],
-    )  # fmt: skip
+    )
     return (
         alt.Chart(data)
         .mark_line(point=True)
@@ -247,8 +260,15 @@ def occupancy_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
 def agents_by_activity_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
     """Agents in each state per half hour, on average (time in it ÷ 30 minutes), stacked."""
     order = [_(word) for word in TEAM_STATES.values()]
-    long = [{"time": r["time"], "state": _(TEAM_STATES[state]) if state in TEAM_STATES else state,
-             "agents": n} for r in rows for state, n in r["agents"].items()]  # fmt: skip
+    long = [
+        {
+            "time": r["time"],
+            "state": _(TEAM_STATES[state]) if state in TEAM_STATES else state,
+            "agents": n,
+        }
+        for r in rows
+        for state, n in r["agents"].items()
+    ]
     others = sorted({x["state"] for x in long} - set(order))
     return (
         alt.Chart(pd.DataFrame(long, columns=["time", "state", "agents"]))

@@ -77,8 +77,7 @@ def _label(conference: Mapping[str, Any]) -> str:
 
 
 def _ticket(page: ui.Page, sid: str) -> str | None:
-    holder = tickets.Holder("supervisor", page.who.id, page.session, stream="listen",
-                            call=sid)  # fmt: skip
+    holder = tickets.Holder("supervisor", page.who.id, page.session, stream="listen", call=sid)
     try:
         issued = page.runtime.run(
             tickets.issue(page.runtime.services.redis, page.settings.namespace, holder)
@@ -115,10 +114,14 @@ def control(page: ui.Page, conference: Mapping[str, Any], key: str) -> None:
     columns = st.columns([1, 2])
     # on_click: the call is added before the page's run, so the player above draws it.
     columns[0].button(
-        _("Listen in browser"), key=f"{key}-browser", icon=":material/headphones:",
-        disabled=reason is not None, on_click=_add, args=(page, sid, _label(conference)),
+        _("Listen in browser"),
+        key=f"{key}-browser",
+        icon=":material/headphones:",
+        disabled=reason is not None,
+        on_click=_add,
+        args=(page, sid, _label(conference)),
         help=reason or _("Hear this call here, with no phone (listen-only)"),
-    )  # fmt: skip
+    )
     try:
         others = page.runtime.run(hearing(page, sid))
     except Unavailable:
@@ -166,8 +169,9 @@ def _next_scan(page: ui.Page, candidates: list[Mapping[str, Any]], after: str | 
     scan = st.session_state.get(SCAN)
     if not isinstance(scan, dict):
         return
-    hearable = [c for c in candidates if c.get("state") in ("talking", "hold")
-                and refusal(page, c) is None]  # fmt: skip
+    hearable = [
+        c for c in candidates if c.get("state") in ("talking", "hold") and refusal(page, c) is None
+    ]
     if not hearable:
         scan.update(sid=None, entry=None)
         return
@@ -184,21 +188,25 @@ def player(page: ui.Page, floor: Mapping[str, Mapping[str, Any]] | None = None) 
     renew = state.pop("listen-renew", None)
     if isinstance(renew, dict):
         state[EARS] = [
-            (_entry(page, e["sid"], e["label"]) or e) if e.get("ticket") == renew.get("ticket")
-            else e for e in ears()
-        ]  # fmt: skip
+            (_entry(page, e["sid"], e["label"]) or e)
+            if e.get("ticket") == renew.get("ticket")
+            else e
+            for e in ears()
+        ]
         scan = state.get(SCAN)
         if isinstance(scan, dict) and (scan.get("entry") or {}).get("ticket") == renew.get(
             "ticket"
         ):
             scan["entry"] = _entry(page, scan["entry"]["sid"], scan["entry"]["label"])
     if floor is not None and page.runtime.media_available:
-        scanning = st.toggle(_("Scan"), key="listen-scan-on",
-                             help=_("Hear each call of the Floor's filter in turn"))  # fmt: skip
+        scanning = st.toggle(
+            _("Scan"), key="listen-scan-on", help=_("Hear each call of the Floor's filter in turn")
+        )
         seconds = st.session_state.get("listen-scan-seconds", 10)
         if scanning:
-            seconds = st.select_slider(_("Seconds a call"), SCAN_SECONDS, value=seconds,
-                                       key="listen-scan-seconds")  # fmt: skip
+            seconds = st.select_slider(
+                _("Seconds a call"), SCAN_SECONDS, value=seconds, key="listen-scan-seconds"
+            )
         scan = state.get(SCAN)
         if scanning and not isinstance(scan, dict):
             state[SCAN] = {"seconds": seconds, "sid": None, "entry": None}
@@ -218,5 +226,10 @@ def player(page: ui.Page, floor: Mapping[str, Mapping[str, Any]] | None = None) 
     if not calls and scanned is None:
         return
     data = {"calls": calls, "scan": scanned, **component_words.words(component_words.LISTEN)}
-    _mount(key=KEY, data=data, on_ticket_change=_on_ticket,
-           on_remove_change=_on_remove, on_next_change=_on_next)  # fmt: skip
+    _mount(
+        key=KEY,
+        data=data,
+        on_ticket_change=_on_ticket,
+        on_remove_change=_on_remove,
+        on_next_change=_on_next,
+    )

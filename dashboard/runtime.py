@@ -76,12 +76,18 @@ class Runtime:
         self.media_available = media_streams_available(settings.twilio_region)
         assert settings.session_secret is not None  # dashboard.REQUIRED
         redis, namespace = self.services.redis, settings.namespace
-        self.sessions = SessionStore(redis, namespace, settings.session_secret,
-                                     settings.session_hours * 3600)  # fmt: skip
+        self.sessions = SessionStore(
+            redis, namespace, settings.session_secret, settings.session_hours * 3600
+        )
         self.identities = Identities(redis, namespace, roster, settings.oidc_claim)
-        self.signin = SignIn(redis, namespace, roster, self.services.audit,
-                             max_failures=settings.signin_max_failures,
-                             lock_seconds=settings.signin_lock_seconds)  # fmt: skip
+        self.signin = SignIn(
+            redis,
+            namespace,
+            roster,
+            self.services.audit,
+            max_failures=settings.signin_max_failures,
+            lock_seconds=settings.signin_lock_seconds,
+        )
 
     async def _build(self, target: Any) -> Reading:
         return build_reading(self.settings, target, self.roster)

@@ -45,18 +45,20 @@ def secrets_file(settings: Settings) -> Path | None:
     assert settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret
     assert settings.session_secret is not None
     metadata = settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
-    text = "\n".join([
-        "[auth]",
-        f"redirect_uri = {_toml(settings.dashboard_url.rstrip('/') + '/oauth2callback')}",
-        f"cookie_secret = {_toml(settings.session_secret)}",
-        f"client_id = {_toml(settings.oidc_client_id)}",
-        f"client_secret = {_toml(settings.oidc_client_secret)}",
-        f"server_metadata_url = {_toml(metadata)}",
-        # prompt=login: the provider authenticates the supervisor afresh at every sign-in
-        # (no silent sign-in from the provider's own session after an Earpiece sign-out).
-        'client_kwargs = { scope = "openid email profile", prompt = "login" }',
-        "",
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            "[auth]",
+            f"redirect_uri = {_toml(settings.dashboard_url.rstrip('/') + '/oauth2callback')}",
+            f"cookie_secret = {_toml(settings.session_secret)}",
+            f"client_id = {_toml(settings.oidc_client_id)}",
+            f"client_secret = {_toml(settings.oidc_client_secret)}",
+            f"server_metadata_url = {_toml(metadata)}",
+            # prompt=login: the provider authenticates the supervisor afresh at every sign-in
+            # (no silent sign-in from the provider's own session after an Earpiece sign-out).
+            'client_kwargs = { scope = "openid email profile", prompt = "login" }',
+            "",
+        ]
+    )
     private_dir(settings.data_dir)
     path = (settings.data_dir / SECRETS_NAME).resolve()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

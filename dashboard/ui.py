@@ -250,8 +250,9 @@ def sign_in_form(current: Settings, rt: Runtime) -> Supervisor | None:
             if st.user.is_logged_in:  # signed in at the provider, but not anyone we know
                 if st.button(_("Use another account"), icon=":material/switch_account:"):
                     st.logout()
-            elif st.button(_("Sign in with single sign-on"), type="primary",
-                           icon=":material/key:", key="sso"):  # fmt: skip
+            elif st.button(
+                _("Sign in with single sign-on"), type="primary", icon=":material/key:", key="sso"
+            ):
                 st.login()
         with st.form("signin"):
             ident = st.text_input(_("Supervisor ID"), key="signin_id", max_chars=64)
@@ -373,20 +374,32 @@ def mode_buttons(
         if current:
             label = _(NOW[mode])
         if reason is not None:
-            column.button(label, key=f"{key}-{mode}", disabled=True, help=reason,
-                          icon=ICONS[mode], width="stretch")  # fmt: skip
+            column.button(
+                label,
+                key=f"{key}-{mode}",
+                disabled=True,
+                help=reason,
+                icon=ICONS[mode],
+                width="stretch",
+            )
             continue
         # The mode you are in is drawn active (primary, enabled), not as a disabled button;
         # choosing it again changes nothing.
         clicked = column.button(
-            label, key=f"{key}-{mode}", width="stretch", icon=ICONS[mode],
+            label,
+            key=f"{key}-{mode}",
+            width="stretch",
+            icon=ICONS[mode],
             type="primary" if current else "secondary",
             help=_("your current mode") if current else _(HELP[mode]),
             shortcut=SHORTCUTS[mode] if shortcuts else None,
-        )  # fmt: skip
+        )
         if clicked and not current:
-            act(page, done_message(mode, mine is not None, agent), switch_or_join(
-                page, sid, mode, takeover, joined=mine is not None))  # fmt: skip
+            act(
+                page,
+                done_message(mode, mine is not None, agent),
+                switch_or_join(page, sid, mode, takeover, joined=mine is not None),
+            )
     leave_help = _("Hang up your leg") if mine else _("you are not on this call")
     if columns[-1].button(
         _("Leave"),

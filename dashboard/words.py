@@ -24,9 +24,12 @@ ALERTS = {
     "long-away": N_("long away"),
 }  # fmt: skip
 STATES = {
-    "waiting": N_("waiting"), "talking": N_("talking"), "hold": N_("hold"),
-    "ended": N_("ended"), "ringing": N_("ringing"),
-}  # fmt: skip
+    "waiting": N_("waiting"),
+    "talking": N_("talking"),
+    "hold": N_("hold"),
+    "ended": N_("ended"),
+    "ringing": N_("ringing"),
+}
 MODES = {"listen": N_("listen"), "whisper": N_("whisper"), "barge": N_("barge")}
 ROLES = {"customer": N_("customer"), "agent": N_("agent"), "supervisor": N_("supervisor")}
 SUPERVISOR_ROLES = {"lead": N_("lead"), "manager": N_("manager"), "qa": N_("qa")}
@@ -97,8 +100,13 @@ def who(label: str | None) -> str:
     return label or _("a participant")
 
 
-def timeline(event: str, label: str | None, english: str = "", coaching: bool | None = None,
-             reason: str | None = None) -> str:  # fmt: skip
+def timeline(
+    event: str,
+    label: str | None,
+    english: str = "",
+    coaching: bool | None = None,
+    reason: str | None = None,
+) -> str:
     """One timeline entry in words. An archived entry has no `coaching`/`reason` (the
     archive keeps the English text): both are read from that text then."""
     if event == "participant-modify":
@@ -127,9 +135,10 @@ def mode_refusal(who: Supervisor, mode: str, team: str | None, reason: str | Non
         return _("{name} is QA and may only listen").format(name=who.name)
     if who.role == "lead":
         return _("{name} leads {teams}; this call is {team}").format(
-            name=who.name, teams=", ".join(who.teams) or _("no team"),
+            name=who.name,
+            teams=", ".join(who.teams) or _("no team"),
             team=team or _("not on a team"),
-        )  # fmt: skip
+        )
     return reason
 
 
@@ -139,9 +148,10 @@ def run_refusal(who: Supervisor, team: str | None, reason: str | None) -> str | 
         return None
     if who.role == "lead":
         return _("{name} leads {teams}; this agent is {team}").format(
-            name=who.id, teams=", ".join(who.teams) or _("no team"),
+            name=who.id,
+            teams=", ".join(who.teams) or _("no team"),
             team=team or _("on no team"),
-        )  # fmt: skip
+        )
     return _("{name} is {role}: only the team's lead and managers run the floor").format(
         name=who.id, role=word(SUPERVISOR_ROLES, who.role)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import signal
@@ -18,6 +19,20 @@ if TYPE_CHECKING:
 # Long-lived connections (an open EventSource) must not keep a stopping
 # process alive: uvicorn closes what is still open after this many seconds.
 GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+class SimulatorMissing(Exception):
+    """`earpiece sim` or `earpiece demo` without the Twilio simulator installed."""
+
+
+def require_simulator(command: str) -> None:
+    """The simulator is a development tool beside the product (sim/, its own distribution,
+    not in Earpiece's wheel): say in one line how to install it, before anything starts."""
+    if importlib.util.find_spec("twilio_sim") is None:
+        raise SimulatorMissing(
+            f"`earpiece {command}` needs the Twilio simulator, which is not installed: "
+            "run `pip install -e ./sim` in Earpiece's source folder, with this environment's pip"
+        )
 
 
 def _callbacks(args: argparse.Namespace) -> None:
@@ -94,6 +109,7 @@ def _share(raw: str) -> float:
 
 
 def _sim(args: argparse.Namespace) -> None:
+    require_simulator("sim")
     import uvicorn
 
     from core.settings import load
@@ -168,6 +184,7 @@ def _demo(args: argparse.Namespace) -> int:
     from core.settings import load
     from earpiece import demo
 
+    require_simulator("demo")
     return demo.run(
         load(),
         agents=args.agents,
@@ -367,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code = args.run(args)
-    except SettingError as exc:
+    except (SettingError, SimulatorMissing) as exc:
         print(f"earpiece: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

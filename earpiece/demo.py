@@ -209,7 +209,7 @@ class Demo:
             for s in self.roster.supervisors.values()
             if s.id != who.id and s.id in self.links
         ]
-        return "\n".join([
+        lines = [
             "Earpiece demo is running: a simulated floor of "
             f"{self.agents} agents, about {self.calls_per_minute:g} calls a minute.",
             "",
@@ -232,7 +232,8 @@ class Demo:
             f"    export API={self.callbacks_url} SIM={self.sim_url} TOKEN={token} KEY={key}",
             "",
             "Press Ctrl-C to stop.",
-        ])  # fmt: skip
+        ]
+        return "\n".join(lines)
 
     def watch(self) -> int:
         """Run until a signal, or until a child dies (then stop the rest and say why)."""

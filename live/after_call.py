@@ -118,8 +118,10 @@ class AfterCall:
             fields = {text(k): text(v) for k, v in row.items()}
             if not fields:
                 continue
-            entry: dict[str, Any] = {"task_sid": fields.get("task") or None,
-                                     "error": fields.get("error") or None}  # fmt: skip
+            entry: dict[str, Any] = {
+                "task_sid": fields.get("task") or None,
+                "error": fields.get("error") or None,
+            }
             if fields.get("change"):
                 change = PendingChange.decode(fields["change"])
                 entry.update(

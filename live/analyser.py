@@ -98,10 +98,14 @@ class AnalyserProcess:
         try:
             env = {k: v for k, v in os.environ.items() if k in ENVIRONMENT}
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "live.analyser",
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL, env=env,
-            )  # fmt: skip
+                sys.executable,
+                "-m",
+                "live.analyser",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+                env=env,
+            )
             self._process = process
             assert process.stdout is not None
             # Its first frame says the dictionary is loaded.

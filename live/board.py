@@ -392,9 +392,13 @@ def kpis(conferences: Iterable[Conference]) -> dict[str, Any]:
         if c.get("monitors"):
             monitored += 1
     return {
-        "live": live, "waiting": waiting, "on_hold": on_hold, "monitored": monitored,
-        "oldest_call_ms": ms(oldest), "oldest_wait_ms": ms(oldest_waiting),
-    }  # fmt: skip
+        "live": live,
+        "waiting": waiting,
+        "on_hold": on_hold,
+        "monitored": monitored,
+        "oldest_call_ms": ms(oldest),
+        "oldest_wait_ms": ms(oldest_waiting),
+    }
 
 
 def asking_for_help(conferences: Iterable[Conference]) -> list[dict[str, Any]]:
@@ -443,6 +447,8 @@ def monitors_by_supervisor(conferences: Iterable[Conference]) -> dict[str, dict[
     for c in conferences:
         for m in c.get("monitors") or ():
             out[str(m["supervisor"])] = {
-                "sid": c["sid"], "mode": m.get("mode"), "status": m.get("status"),
-            }  # fmt: skip
+                "sid": c["sid"],
+                "mode": m.get("mode"),
+                "status": m.get("status"),
+            }
     return out

@@ -56,21 +56,28 @@ class Slot:
         decided = self.answered + self.abandoned
         level = self.answered_in_sl / decided if decided else None
         return {
-            "queue": self.queue, "slot": self.slot, "time": slot_label(self.slot),
-            "offered": self.entered, "answered": self.answered, "abandoned": self.abandoned,
+            "queue": self.queue,
+            "slot": self.slot,
+            "time": slot_label(self.slot),
+            "offered": self.entered,
+            "answered": self.answered,
+            "abandoned": self.abandoned,
             # the sums behind the ratios (a sum over queues is made from these, not from
             # rounded ratios)
-            "answered_in_sl": self.answered_in_sl, "wait_seconds": self.wait_ms / 1000,
+            "answered_in_sl": self.answered_in_sl,
+            "wait_seconds": self.wait_ms / 1000,
             "handle_seconds": self.handle_seconds,
             "service_level": round(level, 4) if level is not None else None,
             "service_level_target": target,
             "below_target": level is not None and level < target,
-            "average_answer_seconds":
-                round(self.wait_ms / self.answered / 1000, 1) if self.answered else None,
+            "average_answer_seconds": round(self.wait_ms / self.answered / 1000, 1)
+            if self.answered
+            else None,
             "archived_calls": self.handled,
-            "average_handle_seconds":
-                round(self.handle_seconds / self.handled, 1) if self.handled else None,
-        }  # fmt: skip
+            "average_handle_seconds": round(self.handle_seconds / self.handled, 1)
+            if self.handled
+            else None,
+        }
 
 
 async def taskrouter_slots(queues: LiveQueues, day: str) -> dict[tuple[str, int], Slot]:

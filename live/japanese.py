@@ -116,8 +116,14 @@ def tokens(text: str, mode: str = LONG, readings: bool = False) -> list[Token]:
             continue
         # Its reading matters only where it was written in kana (live/phrases.py).
         reading = _fold_word(m.reading_form()) if kana or readings else ""
-        out.append(Token(_fold_word(m.normalized_form()), reading, kana,
-                         kana and _HIRAGANA_ONLY.fullmatch(surface) is not None))  # fmt: skip
+        out.append(
+            Token(
+                _fold_word(m.normalized_form()),
+                reading,
+                kana,
+                kana and _HIRAGANA_ONLY.fullmatch(surface) is not None,
+            )
+        )
     return out
 
 

@@ -164,19 +164,29 @@ class LiveQueues:
         """The compact form live/taskrouter.lua reads (no nulls: Lua's cjson makes them true)."""
         phase = e.worker_phase
         fields: dict[str, Any] = {
-            "at": e.at_ms, "task": e.task_sid, "status": e.status, "rank": e.rank,
-            "queue": e.queue_sid, "queue_name": e.queue_name,
+            "at": e.at_ms,
+            "task": e.task_sid,
+            "status": e.status,
+            "rank": e.rank,
+            "queue": e.queue_sid,
+            "queue_name": e.queue_name,
             "entered": e.entered_s * 1000 if e.entered_s else None,
             "day": self.policy.day(e.entered_s) if e.entered_s else None,
             "slot": self.policy.slot(e.entered_s) if e.entered_s else None,
             "sl": int(self.threshold(e.queue_name, "service_level_seconds") * 1000),
             "accepted": e.kind == "reservation.accepted" or None,
-            "worker": e.worker_sid, "agent": self.agent_of(e.contact_uri, e.worker_name),
-            "name": e.worker_name, "call": e.call_sid, "caller": e.caller, "prio": e.priority,
-            "activity": e.activity, "activity_available": e.activity_available,
+            "worker": e.worker_sid,
+            "agent": self.agent_of(e.contact_uri, e.worker_name),
+            "name": e.worker_name,
+            "call": e.call_sid,
+            "caller": e.caller,
+            "prio": e.priority,
+            "activity": e.activity,
+            "activity_available": e.activity_available,
             "activity_changed": e.kind in ("worker.activity.update", "worker.created") or None,
-            "phase": phase, "phase_rank": PHASE_RANK.get(phase or ""),
-        }  # fmt: skip
+            "phase": phase,
+            "phase_rank": PHASE_RANK.get(phase or ""),
+        }
         if e.task_sid is None or e.status is None:
             fields.pop("status")
         return orjson.dumps({k: v for k, v in fields.items() if v is not None})
@@ -273,21 +283,28 @@ class LiveQueues:
             since = int(w["since"]) if w.get("since") else None
             available = self._is_available(w.get("act"), known)
             alerts = self._agent_alerts(w, not available and not busy, now)
-            out.append({
-                "agent": agent, "worker_sid": w["sid"], "name": w.get("name") or agent or "",
-                # The roster's display name (issue 25; null when it gives none): people read
-                # it before the Worker's friendly name, and the list sorts by its reading.
-                "agent_name": self._known(agent).name,
-                "team": team.name if team else None, "activity": w.get("act"),
-                "available": available and not busy,
-                "since": iso(since), "task_sid": (w.get("task") or None) if busy else None,
-                "conference_sid": conference if busy else None,
-                "phase": w.get("phase") if busy else None,
-                # Since when it holds its task (or wraps it up): the time the Agents view shows.
-                "phase_since": iso(int(w["phase_at"])) if busy and w.get("phase_at") else None,
-                "alerts": alerts, "attention": attention.score(alerts),
-                "pending_change": pending.get(w["sid"]),
-            })  # fmt: skip
+            out.append(
+                {
+                    "agent": agent,
+                    "worker_sid": w["sid"],
+                    "name": w.get("name") or agent or "",
+                    # The roster's display name (issue 25; null when it gives none): people read
+                    # it before the Worker's friendly name, and the list sorts by its reading.
+                    "agent_name": self._known(agent).name,
+                    "team": team.name if team else None,
+                    "activity": w.get("act"),
+                    "available": available and not busy,
+                    "since": iso(since),
+                    "task_sid": (w.get("task") or None) if busy else None,
+                    "conference_sid": conference if busy else None,
+                    "phase": w.get("phase") if busy else None,
+                    # Since when it holds its task (or wraps it up): the time the Agents view shows.
+                    "phase_since": iso(int(w["phase_at"])) if busy and w.get("phase_at") else None,
+                    "alerts": alerts,
+                    "attention": attention.score(alerts),
+                    "pending_change": pending.get(w["sid"]),
+                }
+            )
         # By reading where the roster gives one, else by the name's collation (live/names.py).
         out.sort(key=lambda a: (a["agent"] is None, names.sort_key(self._person(a))))
         return out
@@ -355,15 +372,22 @@ class LiveQueues:
             figures = _today(counts)
             crew = staff.get(name, {"available": 0, "busy": 0, "other": 0})
             alerts = self._queue_alerts(name, longest, figures, crew)
-            out.append({
-                "sid": sid, "name": name, "waiting": len(tasks),
-                "longest_wait_seconds": int(longest),
-                "tasks": [self._task_json(t, at, details.get(t), now_s)
-                          for t, at in tasks[:TASKS_SHOWN]],
-                "today": figures,
-                "agents": crew,
-                "alerts": alerts, "attention": attention.score(alerts),
-            })  # fmt: skip
+            out.append(
+                {
+                    "sid": sid,
+                    "name": name,
+                    "waiting": len(tasks),
+                    "longest_wait_seconds": int(longest),
+                    "tasks": [
+                        self._task_json(t, at, details.get(t), now_s)
+                        for t, at in tasks[:TASKS_SHOWN]
+                    ],
+                    "today": figures,
+                    "agents": crew,
+                    "alerts": alerts,
+                    "attention": attention.score(alerts),
+                }
+            )
         return out
 
     def _queue_alerts(

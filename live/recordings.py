@@ -49,8 +49,13 @@ class RecordingStates:
         status, duration, ...; None values are not known): applied | archived | stale |
         unchanged."""
         known = {k: v for k, v in recording.items() if v is not None}
-        keys = [self.keys.recordings(sid), self.index, self.keys.sealed(sid), self.keys.late,
-                self.keys.recording_index_until]  # fmt: skip
+        keys = [
+            self.keys.recordings(sid),
+            self.index,
+            self.keys.sealed(sid),
+            self.keys.late,
+            self.keys.recording_index_until,
+        ]
         at_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         args: list[bytes | int | str] = [orjson.dumps(known), self.keep_seconds, sid, at_ms]
         outcome = await self._script(keys=keys, args=args)

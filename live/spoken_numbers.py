@@ -61,8 +61,12 @@ _KANA = {"ぜろ": "0", "れい": "0", "まる": "0", "いち": "1", "にー": "
          "なな": "7", "しち": "7", "はち": "8", "きゅう": "9", "きゅー": "9",
          "く": "9"}  # fmt: skip
 # Katakana readings too ("ゼロ", "イチ"): the same table, shifted into katakana.
-_KANA.update({"".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in k): v
-              for k, v in list(_KANA.items())})  # fmt: skip
+_KANA.update(
+    {
+        "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in k): v
+        for k, v in list(_KANA.items())
+    }
+)
 # At least two readings in a row: "に" alone is a particle, "し" a verb.
 _KANA_ONE = re.compile("|".join(sorted(_KANA, key=len, reverse=True)))
 # Readings are whole words: not inside other kana ("よろしくご" holds し, く, ご), except
@@ -227,8 +231,7 @@ def runs(text: str, _token: re.Pattern[str] = _TOKEN) -> list[Run]:
             end = tens[1]
         if parts and (real or len(parts) > 1):  # "oh", but "oh oh seven"
             digits = "".join(parts)
-            found.append(Run(origin[start], origin[end - 1] + 1, digits,
-                             _kind(folded, start, end)))  # fmt: skip
+            found.append(Run(origin[start], origin[end - 1] + 1, digits, _kind(folded, start, end)))
         parts, start, end, real, fillers, repeat, tens = [], -1, -1, False, 0, 1, None
 
     def add(digits: str, at: int, to: int, counts: bool = True) -> None:

@@ -47,8 +47,14 @@ MAX_UNREADABLE_REPORTED = 1000
 log = logging.getLogger("earpiece.live")
 
 # A feed entry's kind -> the SSE event it is sent as.
-FEED_EVENTS = {"conference": "conference", "ended": "conference-ended", "card": "card",
-               "queue": "queue", "agent": "agent", "transcript": "transcript"}  # fmt: skip
+FEED_EVENTS = {
+    "conference": "conference",
+    "ended": "conference-ended",
+    "card": "card",
+    "queue": "queue",
+    "agent": "agent",
+    "transcript": "transcript",
+}
 
 # Announce a conference as it is now (the alert ticker): read and append in one
 # script, so the entry can never carry an older document than the feed already has.

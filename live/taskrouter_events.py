@@ -39,15 +39,27 @@ STATUS_OF: Mapping[str, str] = {
 }  # fmt: skip
 # What each event says of its worker's hold on the task.
 WORKER_PHASE: Mapping[str, str] = {
-    "reservation.accepted": "assigned", "task.wrapup": "wrapping", "reservation.wrapup": "wrapping",
-    "task.completed": "none", "reservation.completed": "none", "task.canceled": "none",
+    "reservation.accepted": "assigned",
+    "task.wrapup": "wrapping",
+    "reservation.wrapup": "wrapping",
+    "task.completed": "none",
+    "reservation.completed": "none",
+    "task.canceled": "none",
     "task.deleted": "none",
-}  # fmt: skip
+}
 KNOWN = frozenset(STATUS_OF) | {
-    "worker.activity.update", "worker.created", "worker.deleted", "worker.attributes.update",
-    "worker.capacity.update", "task.updated", "task-queue.created", "task-queue.deleted",
-    "activity.created", "activity.updated", "activity.deleted",
-}  # fmt: skip
+    "worker.activity.update",
+    "worker.created",
+    "worker.deleted",
+    "worker.attributes.update",
+    "worker.capacity.update",
+    "task.updated",
+    "task-queue.created",
+    "task-queue.deleted",
+    "activity.created",
+    "activity.updated",
+    "activity.deleted",
+}
 # Bounds on what a signed event may carry (attributes are JSON a customer's app writes).
 MAX_ATTRIBUTES = 16 * 1024
 MAX_TEXT = 256

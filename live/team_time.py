@@ -54,8 +54,11 @@ LOOKBACK_MS = 4 * 24 * 3600 * 1000
 TALK, WRAP = "talk", "wrap"
 ACTIVITY = "a:"  # a field's kind for time in an activity: "a:Break"
 SEP = "\x1f"  # between a field's parts: a character no team or activity is named with
-RESERVATION_EVENTS = {"reservation.accepted": "acc", "reservation.wrapup": "wrap",
-                      "reservation.completed": "done"}  # fmt: skip
+RESERVATION_EVENTS = {
+    "reservation.accepted": "acc",
+    "reservation.wrapup": "wrap",
+    "reservation.completed": "done",
+}
 
 Adds = tuple[list[str], list[Any]]  # day hashes for KEYS, (field, ms) pairs for ARGV
 
@@ -162,20 +165,26 @@ class TeamSlot:
         handling = self.talk_ms + self.wrap_ms
         idle = max(0, in_available - handling)
         staffed = idle + handling
-        agents = {"on a call": self.talk_ms / SLOT_MS, "wrap-up": self.wrap_ms / SLOT_MS,
-                  "available": idle / SLOT_MS}  # fmt: skip
+        agents = {
+            "on a call": self.talk_ms / SLOT_MS,
+            "wrap-up": self.wrap_ms / SLOT_MS,
+            "available": idle / SLOT_MS,
+        }
         for name, ms in sorted(self.activities.items()):
             if not available.get(name):
                 agents[name] = agents.get(name, 0.0) + ms / SLOT_MS
         return {
-            "team": self.team, "slot": self.slot, "time": slot_label(self.slot),
-            "talk_seconds": self.talk_ms / 1000, "wrap_seconds": self.wrap_ms / 1000,
+            "team": self.team,
+            "slot": self.slot,
+            "time": slot_label(self.slot),
+            "talk_seconds": self.talk_ms / 1000,
+            "wrap_seconds": self.wrap_ms / 1000,
             "idle_seconds": idle / 1000,
             "activity_seconds": {k: v / 1000 for k, v in sorted(self.activities.items())},
             "occupancy": round(handling / staffed, 4) if staffed else None,
             # Agents in each state on average over the half hour (time / 30 minutes).
             "agents": {k: round(v, 3) for k, v in agents.items() if v},
-        }  # fmt: skip
+        }
 
 
 def slots_of(fields: Mapping[str, int]) -> list[TeamSlot]:

@@ -15,10 +15,13 @@ def line_json(raw: dict[str, Any]) -> Json:
     final that replaces it differ); `seq` orders the lines of one transcription."""
     seq = raw.get("q")
     return {
-        "speaker": raw.get("s"), "text": raw.get("t") or "", "at": iso(raw.get("at")),
-        "final": bool(raw.get("f")), "seq": seq,
+        "speaker": raw.get("s"),
+        "text": raw.get("t") or "",
+        "at": iso(raw.get("at")),
+        "final": bool(raw.get("f")),
+        "seq": seq,
         "id": f"{raw.get('g')}:{seq}" if raw.get("g") and seq is not None else None,
-    }  # fmt: skip
+    }
 
 
 def transcript_state(

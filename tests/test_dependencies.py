@@ -30,6 +30,12 @@ USED_WITHOUT_IMPORT: dict[str, str] = {
 }
 
 
+# Not a dependency: the Twilio simulator is a development tool beside the product (sim/, a
+# distribution of its own), which only `earpiece sim` and `earpiece demo` import, once it is
+# installed (tests/test_layers.py).
+BESIDE = {"twilio_sim"}
+
+
 def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -67,7 +73,7 @@ def imported_modules(packages: list[str]) -> dict[str, set[str]]:
 
 
 def third_party(found: dict[str, set[str]], packages: list[str]) -> dict[str, set[str]]:
-    own = set(packages)
+    own = set(packages) | BESIDE
     return {
         name: files for name, files in found.items()
         if name not in sys.stdlib_module_names and name not in own and name != "__future__"

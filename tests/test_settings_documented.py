@@ -34,8 +34,8 @@ from tests.helpers import ServerThread, post_signed, sid
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_PY = ROOT / "core" / "settings.py"
-PRODUCT = ["core", "earpiece", "access", "live", "callbacks", "coach", "dashboard", "twilio_sim",
-           "archive", "wiring"]  # fmt: skip
+PRODUCT = ["core", "earpiece", "access", "live", "callbacks", "coach", "dashboard", "archive",
+           "wiring"]  # fmt: skip
 
 # A valid value for each setting that differs from its default: the table's own example.
 SAMPLES = {spec.env: spec.example for spec in (item.metadata["spec"] for item in SETTINGS)}

@@ -57,20 +57,27 @@ def activity_controls(page: ui.Page, card: Card, names: list[str]) -> None:
         cols = st.columns([2, 2, 4, 1.4])
         activity = cols[0].selectbox(_("Activity"), names, key=f"act-{key}")
         if card.task_sid:
-            when = cols[1].radio(_("When"), list(WHEN), key=f"when-{key}", horizontal=True,
-                                 format_func=i18n.bound(lambda w: _(WHEN[w])))  # fmt: skip
+            when = cols[1].radio(
+                _("When"),
+                list(WHEN),
+                key=f"when-{key}",
+                horizontal=True,
+                format_func=i18n.bound(lambda w: _(WHEN[w])),
+            )
         else:
             # Not on a call: only "now" (a disabled radio's grey labels failed axe's contrast).
             when = "now"
             cols[1].markdown(_("When: **now** (not on a call)"))
-        reason = cols[2].text_input(_("Reason"), key=f"why-{key}", max_chars=200,
-                                    placeholder=_("e.g. 1on1 / training"))  # fmt: skip
+        reason = cols[2].text_input(
+            _("Reason"), key=f"why-{key}", max_chars=200, placeholder=_("e.g. 1on1 / training")
+        )
         if cols[3].form_submit_button(_("Set"), type="primary"):
             mode = "after-call" if when == "after this call" else "now"
             message = (
                 _("{agent}: {activity} after this call and wrap-up")
-                if mode == "after-call" else _("{agent}: {activity}")
-            ).format(agent=card.name, activity=activity)  # fmt: skip
+                if mode == "after-call"
+                else _("{agent}: {activity}")
+            ).format(agent=card.name, activity=activity)
             ui.act(
                 page,
                 message,
@@ -78,10 +85,12 @@ def activity_controls(page: ui.Page, card: Card, names: list[str]) -> None:
                     card.agent or card.worker_sid, str(activity), mode, reason
                 ),
             )
-    if card.pending and st.button(_("Cancel the change waiting for the call"),
-                                  key=f"cancel-{key}"):  # fmt: skip
-        ui.act(page, _("{agent}: the waiting change is canceled").format(agent=card.name),
-               lambda: acting.cancel_pending(card.agent or card.worker_sid))  # fmt: skip
+    if card.pending and st.button(_("Cancel the change waiting for the call"), key=f"cancel-{key}"):
+        ui.act(
+            page,
+            _("{agent}: the waiting change is canceled").format(agent=card.name),
+            lambda: acting.cancel_pending(card.agent or card.worker_sid),
+        )
 
 
 def wrap_up_button(page: ui.Page, card: Card, where: str) -> None:
@@ -89,9 +98,11 @@ def wrap_up_button(page: ui.Page, card: Card, where: str) -> None:
     label = _("Complete {agent}'s wrap-up").format(agent=card.name)
     if st.button(label, key=f"wrap-{where}-{card.worker_sid}"):
         reason = f"wrap-up completed from Earpiece by {page.who.id}"
-        ui.act(page, _("{agent}'s task is completed").format(agent=card.name),
-               lambda: acting.complete_wrap_up(card.agent or card.worker_sid, reason,
-                                               card.task_sid))  # fmt: skip
+        ui.act(
+            page,
+            _("{agent}'s task is completed").format(agent=card.name),
+            lambda: acting.complete_wrap_up(card.agent or card.worker_sid, reason, card.task_sid),
+        )
 
 
 def call_controls(page: ui.Page, card: Card) -> None:
@@ -104,8 +115,14 @@ def call_controls(page: ui.Page, card: Card) -> None:
         return
     if not conference or conference.get("status") == "completed":
         return
-    customer = next((p.get("number") or p["call_sid"] for p in conference["participants"]
-                     if p.get("role") == "customer"), _("the customer"))  # fmt: skip
+    customer = next(
+        (
+            p.get("number") or p["call_sid"]
+            for p in conference["participants"]
+            if p.get("role") == "customer"
+        ),
+        _("the customer"),
+    )
     sid = str(conference["sid"])
     asked = st.session_state.get("end-asked") == sid
     if not asked and st.button(_("End this call…"), key=f"end-{sid}"):
@@ -123,8 +140,11 @@ def call_controls(page: ui.Page, card: Card) -> None:
         )
         if yes.button(end, type="primary", key=f"y-{sid}"):
             st.session_state.pop("end-asked", None)
-            ui.act(page, _("{agent}'s call is ending").format(agent=card.name),
-                   lambda: acting.end_call(sid))  # fmt: skip
+            ui.act(
+                page,
+                _("{agent}'s call is ending").format(agent=card.name),
+                lambda: acting.end_call(sid),
+            )
         if no.button(_("Keep the call"), key=f"n-{sid}"):
             st.session_state.pop("end-asked", None)
             st.rerun(scope="fragment")
@@ -176,8 +196,12 @@ def controls_part(page: ui.Page) -> None:
         return
     now = time.time()
     cards = agent_cards.visible(page.who, agents)
-    shown = agent_cards.choose(cards, str(st.session_state.get("agents-team", ALL)),
-                               str(st.session_state.get("agents-state", ALL)), now)  # fmt: skip
+    shown = agent_cards.choose(
+        cards,
+        str(st.session_state.get("agents-team", ALL)),
+        str(st.session_state.get("agents-state", ALL)),
+        now,
+    )
     stuck = [c for c in cards if "long-wrap-up" in c.alerts and refusal(page, c.team) is None]
     if stuck:
         st.subheader(_("Stuck wrap-ups"))
@@ -196,8 +220,11 @@ def controls_part(page: ui.Page) -> None:
     try:
         names = page.acting.activities()
     except Refused as exc:  # Twilio away: the cards above still show
-        st.error(_("TaskRouter's activities could not be read: {reason}").format(
-            reason=literal(words.error(exc.code, exc.message))))  # fmt: skip
+        st.error(
+            _("TaskRouter's activities could not be read: {reason}").format(
+                reason=literal(words.error(exc.code, exc.message))
+            )
+        )
         return
     activity_controls(page, chosen, names)
     if chosen.phase == "wrapping":
@@ -209,9 +236,13 @@ def main() -> None:
     page = ui.current()
     st.title(_("Agents"))
     if not page.settings.workspace_sid:
-        st.info(_("This floor has no TaskRouter Workspace (TWILIO_WORKSPACE_SID is not set): "
-                  "agents' activities and wrap-ups are not Earpiece's to change here. Calls "
-                  "can still be ended from their call page."))  # fmt: skip
+        st.info(
+            _(
+                "This floor has no TaskRouter Workspace (TWILIO_WORKSPACE_SID is not set): "
+                "agents' activities and wrap-ups are not Earpiece's to change here. Calls "
+                "can still be ended from their call page."
+            )
+        )
     try:
         agents: list[dict[str, Any]] = page.runtime.run(page.runtime.services.queues.agents())
     except Unavailable as exc:
@@ -221,10 +252,18 @@ def main() -> None:
     teams = sorted({c.team for c in cards if c.team})
     activities = sorted({c.state for c in cards} - set(STATES))
     left, right = st.columns(2)
-    team = left.selectbox(_("Team"), [ALL, *teams], key="agents-team",
-                          format_func=i18n.bound(lambda t: _(ALL) if t == ALL else t))  # fmt: skip
-    state = right.selectbox(_("State"), [ALL, *STATES, *activities], key="agents-state",
-                            format_func=i18n.bound(state_label))  # fmt: skip
+    team = left.selectbox(
+        _("Team"),
+        [ALL, *teams],
+        key="agents-team",
+        format_func=i18n.bound(lambda t: _(ALL) if t == ALL else t),
+    )
+    state = right.selectbox(
+        _("State"),
+        [ALL, *STATES, *activities],
+        key="agents-state",
+        format_func=i18n.bound(state_label),
+    )
     # A full run (the page opened, a filter changed) draws the cards' component with the
     # filters; from then on the browser redraws them from the queues stream by itself.
     new_stream(page)
@@ -232,8 +271,10 @@ def main() -> None:
         url=st.session_state.get("agents-url", ""),
         ticket=st.session_state.get("agents-ticket", ""),
         teams=list(page.who.teams) if page.who.role == "lead" else None,
-        team=str(team), state=str(state), on_refresh=on_refresh,
-    )  # fmt: skip
+        team=str(team),
+        state=str(state),
+        on_refresh=on_refresh,
+    )
     st.fragment(run_every=CONTROLS_REFRESH_SECONDS)(controls_part)(page)
 
 

@@ -21,13 +21,21 @@ LIMIT = 5000
 # core/audit.py's FIELDS as the table heads them (the CSV keeps the field names: a file
 # for tools, the same in every language).
 HEADS = {
-    "id": N_("id"), "when": N_("when"), "at": N_("at (UTC)"), "action": N_("action"),
+    "id": N_("id"),
+    "when": N_("when"),
+    "at": N_("at (UTC)"),
+    "action": N_("action"),
     "what": N_("what"),
-    "supervisor": N_("supervisor"), "conference_sid": N_("conference"),
-    "friendly_name": N_("conference name"), "agent": N_("agent"), "mode": N_("mode"),
-    "from_mode": N_("from mode"), "call_sid": N_("call"), "outcome": N_("outcome"),
+    "supervisor": N_("supervisor"),
+    "conference_sid": N_("conference"),
+    "friendly_name": N_("conference name"),
+    "agent": N_("agent"),
+    "mode": N_("mode"),
+    "from_mode": N_("from mode"),
+    "call_sid": N_("call"),
+    "outcome": N_("outcome"),
     "detail": N_("detail"),
-}  # fmt: skip
+}
 
 
 def main() -> None:
@@ -40,31 +48,40 @@ def main() -> None:
         _("Supervisor"), ["", *sorted(roster.supervisors)], key="a-supervisor"
     )
     agents = ["", *reading.agents_in_order(page, roster.agents)]
-    agent = columns[1].selectbox(_("Agent"), agents, key="a-agent",
-                                 format_func=lambda a: reading.agent(page, a))  # fmt: skip
+    agent = columns[1].selectbox(
+        _("Agent"), agents, key="a-agent", format_func=lambda a: reading.agent(page, a)
+    )
     conference = columns[2].text_input(_("Conference SID"), key="a-conference").strip()
     since_day = columns[3].date_input(_("Since"), value=None, key="a-since")
     since_ms = reading.day_range_ms(page, since_day, None)[0]
     query = AuditFilter(
-        supervisor=supervisor or None, agent=agent or None,
-        conference_sid=conference or None, since_ms=since_ms, limit=LIMIT,
+        supervisor=supervisor or None,
+        agent=agent or None,
+        conference_sid=conference or None,
+        since_ms=since_ms,
+        limit=LIMIT,
         # The same rule as GET /api/audit: a lead reads their own actions and their teams'.
         visible=lambda e: may_see_audit_entry(
-            reader, roster.team_of_agent.get(e["agent"]), e["supervisor"]),
-    )  # fmt: skip
+            reader, roster.team_of_agent.get(e["agent"]), e["supervisor"]
+        ),
+    )
     try:
         entries = page.runtime.run(page.runtime.services.audit.entries(query))
     except Unavailable as exc:
-        st.error(_("{reason}. Reload in a moment.").format(reason=literal(exc)),
-                 icon=":material/warning:")  # fmt: skip
+        st.error(
+            _("{reason}. Reload in a moment.").format(reason=literal(exc)),
+            icon=":material/warning:",
+        )
         return
     floor = reading.clock(page)
     count = len(entries)
-    st.caption(ngettext(
-        "{n} entry, newest first (at most {limit}); times in {zone} ({label}).",
-        "{n} entries, newest first (at most {limit}); times in {zone} ({label}).", count,
-    ).format(n=count, limit=LIMIT, zone=page.settings.timezone,
-             label=floor.zone_label()))  # fmt: skip
+    st.caption(
+        ngettext(
+            "{n} entry, newest first (at most {limit}); times in {zone} ({label}).",
+            "{n} entries, newest first (at most {limit}); times in {zone} ({label}).",
+            count,
+        ).format(n=count, limit=LIMIT, zone=page.settings.timezone, label=floor.zone_label())
+    )
     table = pd.DataFrame(entries, columns=["id", *FIELDS])
     table.insert(1, "when", [floor.when(e.get("at")) for e in entries])
     # The action's code stays (the CSV's and the API's), its words beside it.
@@ -74,10 +91,12 @@ def main() -> None:
     table = table.rename(columns={k: _(v) for k, v in HEADS.items()})
     st.dataframe(table, hide_index=True)
     st.download_button(
-        _("Download CSV"), to_csv(entries, page.settings.timezone),
-        file_name="earpiece-audit.csv", mime="text/csv",
+        _("Download CSV"),
+        to_csv(entries, page.settings.timezone),
+        file_name="earpiece-audit.csv",
+        mime="text/csv",
         key="a-csv",
-    )  # fmt: skip
+    )
 
 
 if __name__ == "__main__":

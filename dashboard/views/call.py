@@ -24,14 +24,23 @@ AUDIT_ON_CALL_LIMIT = 200
 CLOCK_TICK_SECONDS = 5.0
 
 
-PEOPLE = (N_("Who"), N_("Role"), N_("Number"), N_("Muted"), N_("On hold"), N_("Coaching"),
-          N_("Speaking"), N_("Joined"), N_("Call SID"))  # fmt: skip
+PEOPLE = (
+    N_("Who"),
+    N_("Role"),
+    N_("Number"),
+    N_("Muted"),
+    N_("On hold"),
+    N_("Coaching"),
+    N_("Speaking"),
+    N_("Joined"),
+    N_("Call SID"),
+)
 
 
 def participants(conference: dict[str, Any], page: ui.Page) -> pd.DataFrame:
-    rows = []
-    for p in conference.get("participants") or ():
-        rows.append(dict(zip(PEOPLE, (
+    # One tuple a leg, in PEOPLE's order (pandas refuses a row of another length).
+    rows = [
+        (
             words.who(p.get("label")) if p.get("label") else p.get("call_sid"),
             words.word(words.ROLES, p.get("role")),
             reading.number(page, p.get("number")),
@@ -41,7 +50,9 @@ def participants(conference: dict[str, Any], page: ui.Page) -> pd.DataFrame:
             bool(p.get("speaking")),
             reading.time_of_day(page, p.get("joined_at")),
             p.get("call_sid"),
-        ), strict=True)))  # fmt: skip
+        )
+        for p in conference.get("participants") or ()
+    ]
     return pd.DataFrame(rows, columns=list(PEOPLE)).rename(columns=_)
 
 
@@ -83,19 +94,23 @@ def signal_tiles(conference: dict[str, Any]) -> None:
     tiles = st.columns(5)
     speaking = " + ".join(words.word(words.ROLES, s) for s in signals.get("speaking") or [])
     tiles[0].metric(_("Speaking now"), speaking or _("nobody"))
-    tiles[1].metric(_("Agent talk"), f"{share['agent']:.0%}" if "agent" in share else "—",
-                    help=_("The agent's share of the talking so far"))  # fmt: skip
+    tiles[1].metric(
+        _("Agent talk"),
+        f"{share['agent']:.0%}" if "agent" in share else "—",
+        help=_("The agent's share of the talking so far"),
+    )
     silence = signals.get("silence_seconds")
     quiet = clock(silence) if silence is not None else "—"
-    tiles[2].metric(_("Silence"), quiet,
-                    help=_("Since anyone last spoke (customer and agent on)"))  # fmt: skip
+    tiles[2].metric(_("Silence"), quiet, help=_("Since anyone last spoke (customer and agent on)"))
     tiles[3].metric(_("Holds"), signals.get("holds", 0))
     tiles[4].metric(_("Time on hold"), clock(signals.get("hold_seconds") or 0))
 
 
 def agent_call_sid(conference: dict[str, Any]) -> str | None:
-    return next((p["call_sid"] for p in conference.get("participants") or ()
-                 if p.get("role") == "agent"), None)  # fmt: skip
+    return next(
+        (p["call_sid"] for p in conference.get("participants") or () if p.get("role") == "agent"),
+        None,
+    )
 
 
 def cards(page: ui.Page, conference: dict[str, Any]) -> None:
@@ -111,8 +126,11 @@ def cards(page: ui.Page, conference: dict[str, Any]) -> None:
         st.caption(said or _("No agent on the call to send a card to."))
         return
     with st.form(f"card-{conference['sid']}", clear_on_submit=True, border=False):
-        text = st.text_input(_("A card for the agent's screen"), max_chars=MAX_CARD_CHARS,
-                             key=f"card-text-{conference['sid']}")  # fmt: skip
+        text = st.text_input(
+            _("A card for the agent's screen"),
+            max_chars=MAX_CARD_CHARS,
+            key=f"card-text-{conference['sid']}",
+        )
         if st.form_submit_button(_("Send card"), icon=":material/send:") and text.strip():
             ui.act(page, _("Card sent"), lambda: page.acting.send_card(agent, text))
 
@@ -124,27 +142,38 @@ def live_transcript(page: ui.Page, conference: dict[str, Any]) -> None:
     st.subheader(_("Live transcript"))
     if refusal(page.who, "listen", conference.get("team")) is not None:
         # Words follow listening (issue 22): the service refuses the stream too.
-        st.info(_("You may not listen to this call, so its words are not shown here."),
-                icon=":material/hearing_disabled:")  # fmt: skip
+        st.info(
+            _("You may not listen to this call, so its words are not shown here."),
+            icon=":material/hearing_disabled:",
+        )
         return
     tx = conference.get("transcript") or {}
     acting = page.acting
     buttons = st.columns(3)
     may_pause = refusal(page.who, "listen", conference.get("team")) is None
     if tx.get("state") == "paused":
-        if buttons[0].button(_("Resume transcription"), icon=":material/play_arrow:",
-                             key=f"tx-resume-{sid}", disabled=not may_pause):  # fmt: skip
+        if buttons[0].button(
+            _("Resume transcription"),
+            icon=":material/play_arrow:",
+            key=f"tx-resume-{sid}",
+            disabled=not may_pause,
+        ):
             ui.act(page, _("Transcription resumed"), lambda: acting.resume_transcript(sid))
     elif tx.get("state") in ("on", "starting") and buttons[0].button(
-        _("Pause for a payment"), icon=":material/pause:", key=f"tx-pause-{sid}",
-        disabled=not may_pause, help=_("Nothing said until you resume is transcribed or kept"),
-    ):  # fmt: skip
+        _("Pause for a payment"),
+        icon=":material/pause:",
+        key=f"tx-pause-{sid}",
+        disabled=not may_pause,
+        help=_("Nothing said until you resume is transcribed or kept"),
+    ):
         ui.act(page, _("Transcription paused"), lambda: acting.pause_transcript(sid))
     loud = [h for h in conference.get("phrases") or () if not h.get("muted")]
     if loud and buttons[1].button(
-        _("Mute phrase alert"), icon=":material/notifications_off:", key=f"tx-mute-{sid}",
+        _("Mute phrase alert"),
+        icon=":material/notifications_off:",
+        key=f"tx-mute-{sid}",
         disabled=refusal(page.who, "whisper", conference.get("team")) is not None,
-    ):  # fmt: skip
+    ):
         ui.act(page, _("Phrase alert muted on this call"), lambda: acting.mute_phrases(sid))
     transcript.show(page, sid)
 
@@ -155,60 +184,87 @@ def ended_call(page: ui.Page, conference: dict[str, Any]) -> None:
     sid = str(conference["sid"])
     started, ended = conference.get("started_at"), conference.get("ended_at")
     length = clock(seconds_since(started, time.time()) - seconds_since(ended, time.time()))
-    st.info(_("This call ended at {time} after {length}.").format(
-                time=reading.when(page, ended), length=length),
-            icon=":material/call_end:")  # fmt: skip
+    st.info(
+        _("This call ended at {time} after {length}.").format(
+            time=reading.when(page, ended), length=length
+        ),
+        icon=":material/call_end:",
+    )
     try:
         record = page.runtime.run(page.runtime.services.store.get(sid))
     except Unavailable:
         record = None
     if record is None:
-        st.caption(_("Started {time}. Its record reaches the archive (Calls) a few seconds "
-                     "after the call ends.").format(time=reading.when(page, started)))  # fmt: skip
+        st.caption(
+            _(
+                "Started {time}. Its record reaches the archive (Calls) a few seconds "
+                "after the call ends."
+            ).format(time=reading.when(page, started))
+        )
         return
     number = reading.number(page, record.get("customer"))
-    st.markdown(_("Customer **{number}** · started {time} · queue {queue}").format(
-        number=literal(number or _("unknown")), time=literal(reading.when(page, started)),
-        queue=literal(record.get("queue") or "—")))  # fmt: skip
-    st.page_link("views/calls.py", label=_("Open its record in Calls"), icon=":material/history:",
-                 query_params={"sid": sid})  # fmt: skip
+    st.markdown(
+        _("Customer **{number}** · started {time} · queue {queue}").format(
+            number=literal(number or _("unknown")),
+            time=literal(reading.when(page, started)),
+            queue=literal(record.get("queue") or "—"),
+        )
+    )
+    st.page_link(
+        "views/calls.py",
+        label=_("Open its record in Calls"),
+        icon=":material/history:",
+        query_params={"sid": sid},
+    )
 
 
 def live_part(page: ui.Page, sid: str) -> None:
     try:
         conference = page.runtime.run(page.runtime.services.floor.conference(sid))
     except Unavailable as exc:
-        st.error(_("{reason}. This page shows again as soon as it answers.").format(
-                     reason=literal(exc)),
-                 icon=":material/warning:")  # fmt: skip
+        st.error(
+            _("{reason}. This page shows again as soon as it answers.").format(reason=literal(exc)),
+            icon=":material/warning:",
+        )
         return
     if conference is None:
-        st.warning(_("No call {sid} is known here (it may have ended more than a day ago).")
-                   .format(sid=literal(sid)))  # fmt: skip
+        st.warning(
+            _("No call {sid} is known here (it may have ended more than a day ago).").format(
+                sid=literal(sid)
+            )
+        )
         return
     ui.show_flash()
     number = reading.number(page, customer_number(conference))
-    st.title(f"{literal(reading.agent(page, conference.get('agent')) or _('No agent yet'))} · "
-             f"{literal(conference.get('team') or '—')}")  # fmt: skip
+    st.title(
+        f"{literal(reading.agent(page, conference.get('agent')) or _('No agent yet'))} · "
+        f"{literal(conference.get('team') or '—')}"
+    )
     if conference.get("state") == "ended":
         ended_call(page, conference)
     else:
         duration = clock(seconds_since(conference.get("started_at"), time.time()))
         st.markdown(
-            _("Customer **{number}** · **{state}** for **{duration}** · queue {queue} · "
-              "alerts: {alerts}").format(
+            _(
+                "Customer **{number}** · **{state}** for **{duration}** · queue {queue} · "
+                "alerts: {alerts}"
+            ).format(
                 number=literal(number or _("unknown")),
                 state=literal(words.word(words.STATES, conference.get("state"))),
-                duration=duration, queue=literal(conference.get("queue") or "—"),
+                duration=duration,
+                queue=literal(conference.get("queue") or "—"),
                 alerts=literal(words.alerts(conference.get("alerts"), _("none"))),
             )
-        )  # fmt: skip
+        )
         help_asked = conference.get("help")
         if help_asked:
-            st.error(_("**{agent}** asked for help at {time}: joining the call answers it.")
-                     .format(agent=literal(help_asked["agent"]),
-                             time=literal(reading.time_of_day(page, help_asked["since"]))),
-                     icon=":material/sos:")  # fmt: skip
+            st.error(
+                _("**{agent}** asked for help at {time}: joining the call answers it.").format(
+                    agent=literal(help_asked["agent"]),
+                    time=literal(reading.time_of_day(page, help_asked["since"])),
+                ),
+                icon=":material/sos:",
+            )
         ui.mic_banner(conference, page.who.id)
         ui.mode_buttons(page, conference, key=f"call-{sid}", shortcuts=True)
         listen.control(page, conference, key=f"call-{sid}")

@@ -31,8 +31,19 @@ from dashboard.text import highlighted, literal
 from live.attention import clock
 
 PAGE = 50
-ALERTS = ("", "help", "phrase", "customer-alone", "agent-alone", "long-hold", "dead-air",
-          "long-wait", "overtalk", "long-call", "duplicate")  # fmt: skip
+ALERTS = (
+    "",
+    "help",
+    "phrase",
+    "customer-alone",
+    "agent-alone",
+    "long-hold",
+    "dead-air",
+    "long-wait",
+    "overtalk",
+    "long-call",
+    "duplicate",
+)
 
 
 def teams_of(page: ui.Page) -> tuple[str, ...] | None:
@@ -53,8 +64,12 @@ def filters(page: ui.Page) -> Search:
     mine = teams_of(page)
     teams = sorted(mine if mine is not None else roster.teams)
     floor = reading.clock(page)
-    today = st.toggle(_("Today on the floor ({day}, {zone})").format(
-        day=floor.today().isoformat(), zone=floor.zone_label()), key="h-today")  # fmt: skip
+    today = st.toggle(
+        _("Today on the floor ({day}, {zone})").format(
+            day=floor.today().isoformat(), zone=floor.zone_label()
+        ),
+        key="h-today",
+    )
     row1 = st.columns(4)
     since = row1[0].date_input(_("From"), value=None, key="h-from", disabled=today)
     until = row1[1].date_input(_("To"), value=None, key="h-to", disabled=today)
@@ -67,41 +82,76 @@ def filters(page: ui.Page) -> Search:
     agents = reading.agents_in_order(
         page, [a for a in roster.agents if mine is None or roster.team_of_agent.get(a) in mine]
     )
-    agent = row2[0].selectbox(_("Agent"), ["", *agents], key="h-agent",
-                              format_func=lambda a: reading.agent(page, a))  # fmt: skip
-    alert = row2[1].selectbox(_("Alert raised"), ALERTS, key="h-alert",
-                              format_func=i18n.bound(lambda a: words.word(words.ALERTS, a)),
-                              )  # fmt: skip
-    monitored = row2[2].selectbox(_("Monitored"), ["", "yes", "no"], key="h-monitored",
-                                  format_func=i18n.bound(lambda m: words.word(YES_NO, m)),
-                                  )  # fmt: skip
+    agent = row2[0].selectbox(
+        _("Agent"), ["", *agents], key="h-agent", format_func=lambda a: reading.agent(page, a)
+    )
+    alert = row2[1].selectbox(
+        _("Alert raised"),
+        ALERTS,
+        key="h-alert",
+        format_func=i18n.bound(lambda a: words.word(words.ALERTS, a)),
+    )
+    monitored = row2[2].selectbox(
+        _("Monitored"),
+        ["", "yes", "no"],
+        key="h-monitored",
+        format_func=i18n.bound(lambda m: words.word(YES_NO, m)),
+    )
     longer = row2[3].number_input(_("At least (minutes)"), min_value=0, value=0, key="h-min")
-    said = st.text_input(_("Words said on the call"), key="h-q", max_chars=200,
-                         placeholder=_("cancel my account"))  # fmt: skip
+    said = st.text_input(
+        _("Words said on the call"), key="h-q", max_chars=200, placeholder=_("cancel my account")
+    )
     return Search(
-        since_ms=day_ms(since, floor=floor), until_ms=day_ms(until, end=True, floor=floor),
+        since_ms=day_ms(since, floor=floor),
+        until_ms=day_ms(until, end=True, floor=floor),
         team=team or None,
-        queue=queue or None, agent=agent or None, q=said.strip() or None, alert=alert or None,
-        monitored={"yes": True, "no": False}.get(monitored), min_seconds=int(longer) * 60 or None,
-        teams=mine, limit=PAGE,
-    )  # fmt: skip
+        queue=queue or None,
+        agent=agent or None,
+        q=said.strip() or None,
+        alert=alert or None,
+        monitored={"yes": True, "no": False}.get(monitored),
+        min_seconds=int(longer) * 60 or None,
+        teams=mine,
+        limit=PAGE,
+    )
 
 
-RESULTS = (N_("Ended"), N_("Agent"), N_("Team"), N_("Queue"), N_("Customer"), N_("Length"),
-           N_("Alerts"), N_("Listened"), N_("Transcript"), N_("Recordings"), N_("Reviewed"),
-           N_("SID"))  # fmt: skip
+RESULTS = (
+    N_("Ended"),
+    N_("Agent"),
+    N_("Team"),
+    N_("Queue"),
+    N_("Customer"),
+    N_("Length"),
+    N_("Alerts"),
+    N_("Listened"),
+    N_("Transcript"),
+    N_("Recordings"),
+    N_("Reviewed"),
+    N_("SID"),
+)
 YES_NO = {"yes": N_("yes"), "no": N_("no")}
 
 
 def results_table(calls: list[dict[str, Any]], page: ui.Page) -> pd.DataFrame:
-    rows = [dict(zip(RESULTS, (
-        reading.when(page, c.get("ended_at")),
-        reading.agent(page, c.get("agent")) or "—", c.get("team") or "",
-        c.get("queue") or "", reading.number(page, c.get("customer")),
-        clock(c.get("duration_seconds") or 0), words.alerts(c.get("alerts")),
-        ", ".join(c.get("supervisors") or ()), c.get("has_transcript"),
-        c.get("recordings"), c.get("reviewed"), c.get("sid"),
-    ), strict=True)) for c in calls]  # fmt: skip
+    # One tuple a call, in RESULTS' order (pandas refuses a row of another length).
+    rows = [
+        (
+            reading.when(page, c.get("ended_at")),
+            reading.agent(page, c.get("agent")) or "—",
+            c.get("team") or "",
+            c.get("queue") or "",
+            reading.number(page, c.get("customer")),
+            clock(c.get("duration_seconds") or 0),
+            words.alerts(c.get("alerts")),
+            ", ".join(c.get("supervisors") or ()),
+            c.get("has_transcript"),
+            c.get("recordings"),
+            c.get("reviewed"),
+            c.get("sid"),
+        )
+        for c in calls
+    ]
     return pd.DataFrame(rows, columns=list(RESULTS)).rename(columns=_)
 
 
@@ -110,8 +160,9 @@ def recording_url(page: ui.Page, sid: str, recording_sid: str) -> str | None:
     ticket of that recording for the signed-in supervisor (callbacks/recording_media.py:
     checked, audited, Range for seeking). Never a URL that plays for whoever holds it."""
     rt = page.runtime
-    holder = tickets.Holder("supervisor", page.who.id, page.session,
-                            stream=tickets.recording_stream(recording_sid))  # fmt: skip
+    holder = tickets.Holder(
+        "supervisor", page.who.id, page.session, stream=tickets.recording_stream(recording_sid)
+    )
     try:
         issued = rt.run(tickets.issue(rt.services.redis, page.settings.namespace, holder))
     except Unavailable:
@@ -126,13 +177,17 @@ def one_call(page: ui.Page, sid: str) -> None:
     call = rt.run(store.get(sid))
     mine = teams_of(page)
     if call is None or (mine is not None and call.get("team") not in mine):
-        st.warning(_("No ended call {sid} you may open is in the archive.").format(
-            sid=literal(sid)))  # fmt: skip
+        st.warning(
+            _("No ended call {sid} you may open is in the archive.").format(sid=literal(sid))
+        )
         return
-    st.subheader(_("{agent} · {team} · ended {time}").format(
-        agent=literal(reading.agent(page, call.get("agent")) or _("No agent")),
-        team=literal(call.get("team") or "—"),
-        time=literal(reading.when(page, call.get("ended_at")))))  # fmt: skip
+    st.subheader(
+        _("{agent} · {team} · ended {time}").format(
+            agent=literal(reading.agent(page, call.get("agent")) or _("No agent")),
+            team=literal(call.get("team") or "—"),
+            time=literal(reading.when(page, call.get("ended_at"))),
+        )
+    )
     share = call.get("talk_share") or {}
     raised = words.alerts(call.get("alerts"), _("none"))
     holds = int(call.get("holds") or 0)
@@ -145,11 +200,13 @@ def one_call(page: ui.Page, sid: str) -> None:
             holds,
         ).format(
             number=literal(reading.number(page, call.get("customer")) or _("unknown")),
-            length=clock(call.get("duration_seconds") or 0), n=holds,
-            held=clock(call.get("hold_seconds") or 0), talk=f"{share.get('agent', 0):.0%}",
+            length=clock(call.get("duration_seconds") or 0),
+            n=holds,
+            held=clock(call.get("hold_seconds") or 0),
+            talk=f"{share.get('agent', 0):.0%}",
             alerts=literal(raised),
         )
-    )  # fmt: skip
+    )
     # The review beside what it is about (issue 28: the form was three screens down).
     listen, review = st.columns([3, 2], gap="large")
     with listen:
@@ -174,24 +231,33 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
     recordings = list(call.get("recordings") or ())
     for n, rec in enumerate(recordings):
         label = _("Play Recording {n} ({status}, {seconds} s)").format(
-            n=n + 1, status=words.word(RECORDING_STATUS, rec.get("status")),
-            seconds=rec.get("duration") or "?")  # fmt: skip
+            n=n + 1,
+            status=words.word(RECORDING_STATUS, rec.get("status")),
+            seconds=rec.get("duration") or "?",
+        )
         if st.button(label, key=f"play-{rec.get('sid')}", icon=":material/play_arrow:"):
             playing = st.session_state[f"h-play-{sid}"] = (str(rec.get("sid")), 0)
         if playing and playing[0] == rec.get("sid"):
             url = recording_url(page, sid, str(rec.get("sid")))
             if url is None:
-                st.error(_("Redis is unreachable: try again in a moment."),
-                         icon=":material/warning:")  # fmt: skip
+                st.error(
+                    _("Redis is unreachable: try again in a moment."), icon=":material/warning:"
+                )
             else:
                 st.audio(url, format="audio/wav", start_time=int(playing[1]), autoplay=True)
     st.markdown(_("**Who listened**"))
     monitors = call.get("monitors") or []
     heads = [_("Supervisor"), _("Mode"), _("From"), _("Until")]
-    st.dataframe(pd.DataFrame([dict(zip(heads, (
-        m["supervisor"], words.word(words.MODES, m["mode"]), reading.when(page, m["from"]),
-        reading.when(page, m["until"])), strict=True)) for m in monitors], columns=heads),
-                 hide_index=True)  # fmt: skip
+    listened = [
+        (
+            m["supervisor"],
+            words.word(words.MODES, m["mode"]),
+            reading.when(page, m["from"]),
+            reading.when(page, m["until"]),
+        )
+        for m in monitors
+    ]
+    st.dataframe(pd.DataFrame(listened, columns=heads), hide_index=True)
     st.markdown(_("**Transcript**"))
     lines = call.get("transcript") or []
     if not lines:
@@ -204,28 +270,38 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
         with st.container(height=360, border=True, key=f"h-transcript-{sid}"):
             for n, line in enumerate(lines):
                 at = offset_of(call, line.get("at"))
-                said = (f"**{literal(words.word(words.ROLES, line.get('speaker')))}** "
-                        f"{highlighted(line.get('text') or '', search)}")  # fmt: skip
+                said = (
+                    f"**{literal(words.word(words.ROLES, line.get('speaker')))}** "
+                    f"{highlighted(line.get('text') or '', search)}"
+                )
                 if playable is None:
                     st.markdown(f"`{clock(at)}` {said}")
                     continue
                 when, what = st.columns([1, 6], vertical_alignment="center")
-                if when.button(clock(at), key=f"seek-{sid}-{n}", type="tertiary",
-                               icon=":material/play_arrow:",
-                               help=_("Play the recording from here")):  # fmt: skip
+                if when.button(
+                    clock(at),
+                    key=f"seek-{sid}-{n}",
+                    type="tertiary",
+                    icon=":material/play_arrow:",
+                    help=_("Play the recording from here"),
+                ):
                     st.session_state[f"h-play-{sid}"] = (str(playable.get("sid")), at)
                     st.rerun()
                 what.markdown(said)
     st.markdown(_("**Timeline**"))
-    st.caption(_("Times in {zone} ({label}).").format(
-        zone=page.settings.timezone, label=reading.clock(page).zone_label()))  # fmt: skip
-    at_head, what_head = _("At"), _("What")
-    st.dataframe(pd.DataFrame([
-        {at_head: reading.when(page, e.get("at")),
-         what_head: words.timeline(str(e.get("event") or ""), e.get("who"),
-                                   str(e.get("text") or ""))}
-        for e in call.get("timeline") or ()], columns=[at_head, what_head]),
-                 hide_index=True)  # fmt: skip
+    st.caption(
+        _("Times in {zone} ({label}).").format(
+            zone=page.settings.timezone, label=reading.clock(page).zone_label()
+        )
+    )
+    timeline = [
+        (
+            reading.when(page, e.get("at")),
+            words.timeline(str(e.get("event") or ""), e.get("who"), str(e.get("text") or "")),
+        )
+        for e in call.get("timeline") or ()
+    ]
+    st.dataframe(pd.DataFrame(timeline, columns=[_("At"), _("What")]), hide_index=True)
 
 
 # A criterion is marked pass, fail or N/A (issue 28: unchecked was saved as fail); stored
@@ -235,9 +311,13 @@ MARK_NAMES = {True: "Pass", False: "Fail", None: "N/A"}
 MARK_WORDS = {"Pass": N_("Pass"), "Fail": N_("Fail"), "N/A": N_("N/A")}
 # Twilio's Recording statuses (its REST API's `status`), as the archive keeps them.
 RECORDING_STATUS = {
-    "completed": N_("completed"), "processing": N_("processing"), "in-progress": N_("in progress"),
-    "absent": N_("absent"), "failed": N_("failed"), "deleted": N_("deleted"),
-}  # fmt: skip
+    "completed": N_("completed"),
+    "processing": N_("processing"),
+    "in-progress": N_("in progress"),
+    "absent": N_("absent"),
+    "failed": N_("failed"),
+    "deleted": N_("deleted"),
+}
 
 
 def reviews(page: ui.Page, call: dict[str, Any]) -> None:
@@ -249,13 +329,21 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
     ui.show_flash(place=f"review-{sid}")  # the outcome where the eye is: at the form
     done = rt.run(rt.services.store.reviews(ReviewSearch(sid=sid)))
     for r in done:
-        given = ", ".join(f"{k}: {_(MARK_WORDS[MARK_NAMES.get(v, 'N/A')])}"
-                          for k, v in r["criteria"].items())  # fmt: skip
-        st.text(_("{time} · {reviewer} · score {score} · {marks}").format(
-            time=reading.when(page, r["at"]), reviewer=r["reviewer"], score=f"{r['score']:g}",
-            marks=given) + f"\n{r['notes']}")  # fmt: skip
-    reason = words.mode_refusal(page.who, "listen", call.get("team"),
-                                refusal(page.who, "listen", call.get("team")))  # fmt: skip
+        given = ", ".join(
+            f"{k}: {_(MARK_WORDS[MARK_NAMES.get(v, 'N/A')])}" for k, v in r["criteria"].items()
+        )
+        st.text(
+            _("{time} · {reviewer} · score {score} · {marks}").format(
+                time=reading.when(page, r["at"]),
+                reviewer=r["reviewer"],
+                score=f"{r['score']:g}",
+                marks=given,
+            )
+            + f"\n{r['notes']}"
+        )
+    reason = words.mode_refusal(
+        page.who, "listen", call.get("team"), refusal(page.who, "listen", call.get("team"))
+    )
     if reason is not None:
         st.caption(literal(reason))
         return
@@ -266,17 +354,26 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
     version = f"{sid}-{mine['at'] if mine else 'new'}"
     with st.form(f"review-{sid}", border=True):
         st.markdown(_("**Edit your review**") if mine else _("**Your review**"))
-        score = st.slider(_("Score"), 0, 100, int(mine["score"]) if mine else 80,
-                          key=f"score-{version}")  # fmt: skip
+        score = st.slider(
+            _("Score"), 0, 100, int(mine["score"]) if mine else 80, key=f"score-{version}"
+        )
         criteria = team.review if team else ()
         marks = {
-            c: MARKS[st.radio(literal(c), list(MARKS), horizontal=True, key=f"crit-{version}-{c}",
-                              index=list(MARKS).index(MARK_NAMES.get(before.get(c), "N/A")),
-                              format_func=i18n.bound(lambda m: _(MARK_WORDS[m])))]
+            c: MARKS[
+                st.radio(
+                    literal(c),
+                    list(MARKS),
+                    horizontal=True,
+                    key=f"crit-{version}-{c}",
+                    index=list(MARKS).index(MARK_NAMES.get(before.get(c), "N/A")),
+                    format_func=i18n.bound(lambda m: _(MARK_WORDS[m])),
+                )
+            ]
             for c in criteria
-        }  # fmt: skip
-        notes = st.text_area(_("Notes"), value=mine["notes"] if mine else "", max_chars=2000,
-                             key=f"notes-{version}")  # fmt: skip
+        }
+        notes = st.text_area(
+            _("Notes"), value=mine["notes"] if mine else "", max_chars=2000, key=f"notes-{version}"
+        )
         label = _("Save changes") if mine else _("Save review")
         if st.form_submit_button(label, icon=":material/rate_review:", type="primary"):
             # Through the API, as the reviewer (its rule: who may listen; its audit).
@@ -285,8 +382,11 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
             except Refused as exc:
                 ui.flash("error", words.error(exc.code, exc.message), place=f"review-{sid}")
             else:
-                ui.flash("success", _("Review changed") if mine else _("Review saved"),
-                         place=f"review-{sid}")  # fmt: skip
+                ui.flash(
+                    "success",
+                    _("Review changed") if mine else _("Review saved"),
+                    place=f"review-{sid}",
+                )
             st.rerun()
 
 
@@ -305,10 +405,14 @@ def export_button(page: ui.Page, where: Any) -> None:
             return ""
 
     name = "all-teams" if teams is None else "-".join(teams) or "none"
-    where.download_button(_("Export reviews of {teams} (CSV)").format(teams=holds), make,
-                          mime="text/csv",
-                          file_name=f"earpiece-reviews-{name}.csv", key="h-export",
-                          icon=":material/download:")  # fmt: skip
+    where.download_button(
+        _("Export reviews of {teams} (CSV)").format(teams=holds),
+        make,
+        mime="text/csv",
+        file_name=f"earpiece-reviews-{name}.csv",
+        key="h-export",
+        icon=":material/download:",
+    )
 
 
 def main() -> None:
@@ -318,18 +422,24 @@ def main() -> None:
     search = filters(page)
     cursor = st.session_state.get("h-cursor")
     try:
-        calls, following = page.runtime.run(page.runtime.services.store.search(
-            Search(**{**search.__dict__, "cursor": cursor})))  # fmt: skip
+        calls, following = page.runtime.run(
+            page.runtime.services.store.search(Search(**{**search.__dict__, "cursor": cursor}))
+        )
     except Unavailable as exc:
         st.error(literal(exc), icon=":material/warning:")
         return
     count = len(calls)
     shown = ngettext("{n} ended call, newest first", "{n} ended calls, newest first", count)
-    st.caption(shown.format(n=count)
-               + (_(" (more on the next page)") if following else "") + _("."))  # fmt: skip
-    picked = st.dataframe(results_table(calls, page),
-                          hide_index=True, on_select="rerun", selection_mode="single-row",
-                          key="h-results")  # fmt: skip
+    st.caption(
+        shown.format(n=count) + (_(" (more on the next page)") if following else "") + _(".")
+    )
+    picked = st.dataframe(
+        results_table(calls, page),
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="h-results",
+    )
     nav = st.columns(3)
     if following and nav[0].button(_("Older calls →"), key="h-next"):
         st.session_state["h-cursor"] = following

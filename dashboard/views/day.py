@@ -61,11 +61,20 @@ def main() -> None:
         st.error(str(exc))
         return
     queues = sorted({r["queue"] for r in rows})
-    queue = str(right.selectbox(_("Queue"), [day_charts.ALL_QUEUES, *queues], key="day-queue",
-                                format_func=i18n.bound(day_charts.queue_label)))  # fmt: skip
-    st.caption(_("Half hours of {day} in {zone}; offered, answered and abandoned from "
-                 "TaskRouter's events, handle time from the archive.")
-               .format(day=day, zone=page.settings.timezone))  # fmt: skip
+    queue = str(
+        right.selectbox(
+            _("Queue"),
+            [day_charts.ALL_QUEUES, *queues],
+            key="day-queue",
+            format_func=i18n.bound(day_charts.queue_label),
+        )
+    )
+    st.caption(
+        _(
+            "Half hours of {day} in {zone}; offered, answered and abandoned from "
+            "TaskRouter's events, handle time from the archive."
+        ).format(day=day, zone=page.settings.timezone)
+    )
     shown = day_charts.combine(rows, queue)
     if not shown:
         st.info(_("No calls yet on this day."))

@@ -29,7 +29,7 @@ from live.board import (
     help_key,
     monitors_by_supervisor,
     row,
-)  # fmt: skip
+)
 from live.store import now_ms
 from live.summary import NO_TEAM, summarize
 
@@ -123,15 +123,31 @@ def filters_sidebar(page: ui.Page) -> None:
             help=_("Kept for you: the same after a reload and in another browser"),
             placeholder=_("Choose options"),
         )
-        st.multiselect(_("Queue"), queues, key="f-queue", on_change=remember_filters,
-                       placeholder=_("Choose options"))  # fmt: skip
-        st.multiselect(_("State"), STATES, key="f-state", on_change=remember_filters,
-                       format_func=i18n.bound(lambda v: _word(STATE_WORDS, v)),
-                       placeholder=_("Choose options"))  # fmt: skip
-        st.text_input(_("Agent"), key="f-agent", placeholder=_("search"),
-                      on_change=remember_filters)  # fmt: skip
-        st.selectbox(_("Order"), ORDER_NAMES, key="f-order", on_change=remember_filters,
-                     format_func=i18n.bound(lambda v: _word(ORDER_WORDS, v)))  # fmt: skip
+        st.multiselect(
+            _("Queue"),
+            queues,
+            key="f-queue",
+            on_change=remember_filters,
+            placeholder=_("Choose options"),
+        )
+        st.multiselect(
+            _("State"),
+            STATES,
+            key="f-state",
+            on_change=remember_filters,
+            format_func=i18n.bound(lambda v: _word(STATE_WORDS, v)),
+            placeholder=_("Choose options"),
+        )
+        st.text_input(
+            _("Agent"), key="f-agent", placeholder=_("search"), on_change=remember_filters
+        )
+        st.selectbox(
+            _("Order"),
+            ORDER_NAMES,
+            key="f-order",
+            on_change=remember_filters,
+            format_func=i18n.bound(lambda v: _word(ORDER_WORDS, v)),
+        )
         st.selectbox(_("Rows"), LIMITS, key="f-limit", on_change=remember_filters)
         st.multiselect(
             _("Columns"),
@@ -197,8 +213,9 @@ def help_banner(asking: list[dict[str, object]]) -> None:
         for n, c in enumerate(asking[:8]):
             agent = (c.get("help") or {}).get("agent", "?")  # type: ignore[attr-defined]
             label = _("Go to {agent}").format(agent=literal(agent))
-            if columns[n % len(columns)].button(label, key=f"help-{c['sid']}",
-                                                icon=":material/sos:"):  # fmt: skip
+            if columns[n % len(columns)].button(
+                label, key=f"help-{c['sid']}", icon=":material/sos:"
+            ):
                 st.session_state["selected-sid"] = str(c["sid"])
 
 
@@ -219,8 +236,9 @@ def phrase_banner(said: list[dict[str, object]]) -> None:
             label = _("Go to {agent}: {phrase}").format(
                 agent=literal(hit["agent"] or "?"), phrase=ui.phrase_text(hit)
             )
-            if columns[n % len(columns)].button(label, key=f"phrase-{hit['sid']}",
-                                                icon=":material/campaign:"):  # fmt: skip
+            if columns[n % len(columns)].button(
+                label, key=f"phrase-{hit['sid']}", icon=":material/campaign:"
+            ):
                 st.session_state["selected-sid"] = str(hit["sid"])
 
 
@@ -236,19 +254,21 @@ def follow_sidebar(page: ui.Page) -> None:
         following = rt.run(rt.services.floor.follows()).get(page.who.id)
     except Unavailable:
         return
-    agents = reading.agents_in_order(page, [
-        a for a in rt.roster.agents if refusal(page.who, "listen", team_of(page, a)) is None
-    ])  # fmt: skip
+    agents = reading.agents_in_order(
+        page, [a for a in rt.roster.agents if refusal(page.who, "listen", team_of(page, a)) is None]
+    )
     options = ["nobody", *agents]
     with st.sidebar:
         st.subheader(_("Follow"))
         chosen = st.selectbox(
-            _("Join this agent's next calls, listening"), options,
-            index=options.index(following) if following in options else 0, key="follow",
+            _("Join this agent's next calls, listening"),
+            options,
+            index=options.index(following) if following in options else 0,
+            key="follow",
             format_func=i18n.bound(
                 lambda a: _("nobody") if a == "nobody" else reading.agent(page, a)
             ),
-        )  # fmt: skip
+        )
     wanted = None if chosen == "nobody" else chosen
     if wanted != following:
         try:
@@ -341,9 +361,10 @@ def live_part(page: ui.Page) -> None:
         # Words (a phrase alert's phrase) only of the calls this supervisor may listen to.
         conferences = words.all_for_scope(snapshot.conferences, ui.words_scope(page))
     except Unavailable as exc:
-        st.error(_("{reason}. The floor shows again as soon as it answers.").format(
-                     reason=literal(exc)),
-                 icon=":material/warning:")  # fmt: skip
+        st.error(
+            _("{reason}. The floor shows again as soon as it answers.").format(reason=literal(exc)),
+            icon=":material/warning:",
+        )
         conferences = []
     by_sid = {str(c["sid"]): c for c in conferences}
     asking, said = cues_module.floor_cues(page, conferences)
@@ -354,15 +375,19 @@ def live_part(page: ui.Page) -> None:
     controls(page, by_sid, mine["sid"] if mine else None)
     selected = state.get("selected-sid")
     chosen = by_sid.get(selected) if selected else None
+    # What the chosen call's buttons depend on, which the browser compares ("gone": it left).
+    chosen_key = control_key(row(chosen, time.time(), True)) if chosen else "gone"
     board.show(
-        url=state.get("board-url", ""), ticket=state.get("board-ticket", ""),
+        url=state.get("board-url", ""),
+        ticket=state.get("board-ticket", ""),
         me_key=f"{mine['sid']}|{mine['mode']}|{mine['status']}" if mine else "",
         help_key=help_key(cues(conferences)),
-        selected={"sid": selected, "key": control_key(row(chosen, time.time(), True))
-                  if chosen else "gone"} if selected else None,
-        on_select=on_select, on_refresh=on_refresh, clock=board.place(page),
+        selected={"sid": selected, "key": chosen_key} if selected else None,
+        on_select=on_select,
+        on_refresh=on_refresh,
+        clock=board.place(page),
         hidden=[c for c in preferences.COLUMNS if c not in (state.get("f-cols") or ())],
-    )  # fmt: skip
+    )
 
 
 def chart_part(page: ui.Page) -> None:
@@ -385,15 +410,21 @@ def chart_part(page: ui.Page) -> None:
     # Calls of no team are counted under NO_TEAM, an English name: said in the page's language.
     named = {team: f"({_('no team')})" if team == NO_TEAM else team for team in teams}
     rows = [
-        {"time": pd.Timestamp(at, unit="ms", tz="UTC").tz_convert(zone).tz_localize(None),
-         "team": named[team], "calls": by_team.get(team, 0)}
+        {
+            "time": pd.Timestamp(at, unit="ms", tz="UTC").tz_convert(zone).tz_localize(None),
+            "team": named[team],
+            "calls": by_team.get(team, 0),
+        }
         for at, by_team in points
         for team in teams
-    ]  # fmt: skip
+    ]
     st.subheader(_("Live calls, last hour, by team"))
     if not rows:
-        st.caption(_("No samples yet: the callback service records one every {seconds} s.")
-                   .format(seconds=history.BUCKET_SECONDS))  # fmt: skip
+        st.caption(
+            _("No samples yet: the callback service records one every {seconds} s.").format(
+                seconds=history.BUCKET_SECONDS
+            )
+        )
         return
     chart = (
         alt.Chart(pd.DataFrame(rows))

@@ -49,8 +49,11 @@ def live_part(page: ui.Page, wall: bool, options: Mapping[str, Any] | None = Non
         new_stream(page)
     sid = state.pop("queues-listen", None)
     if sid:
-        ui.act(page, _("Joining to listen: your phone rings, you join muted"),
-               lambda: page.acting.join(sid, "listen"))  # fmt: skip
+        ui.act(
+            page,
+            _("Joining to listen: your phone rings, you join muted"),
+            lambda: page.acting.join(sid, "listen"),
+        )
     ui.show_flash()
     if not wall:
         own_call(page)
@@ -58,10 +61,15 @@ def live_part(page: ui.Page, wall: bool, options: Mapping[str, Any] | None = Non
     # The teams whose calls this supervisor may join, as the Floor's buttons decide.
     joinable = [t for t in roster.teams if refusal(page.who, "listen", t) is None]
     board.show_queues(
-        url=state.get("queues-url", ""), ticket=state.get("queues-ticket", ""), wall=wall,
-        on_listen=on_listen, on_refresh=on_refresh, clock=board.place(page), options=options,
+        url=state.get("queues-url", ""),
+        ticket=state.get("queues-ticket", ""),
+        wall=wall,
+        on_listen=on_listen,
+        on_refresh=on_refresh,
+        clock=board.place(page),
+        options=options,
         teams=None if len(joinable) == len(roster.teams) else joinable,
-    )  # fmt: skip
+    )
 
 
 def own_call(page: ui.Page) -> None:
@@ -77,8 +85,11 @@ def own_call(page: ui.Page) -> None:
         return
     with st.container(border=True):
         agent = conference.get("agent")
-        st.markdown(_("**You are on {agent}'s call**").format(agent=literal(agent)) if agent
-                    else _("**You are on a call**"))  # fmt: skip
+        st.markdown(
+            _("**You are on {agent}'s call**").format(agent=literal(agent))
+            if agent
+            else _("**You are on a call**")
+        )
         ui.mic_banner(conference, page.who.id)
         ui.mode_buttons(page, conference, key=f"q-own-{conference['sid']}", shortcuts=True)
 

@@ -31,9 +31,12 @@ def options(page: ui.Page) -> dict[str, object]:
     """The wallboard's own choices from its address (text someone typed: bounded, names only)."""
     raw = str(st.query_params.get("queues", ""))[:4000]
     chosen = [name.strip() for name in raw.split(",") if name.strip()][:MAX_QUEUES]
-    return {"queues": chosen, "dark": st.query_params.get("theme") == "dark",
-            "target": page.settings.service_level_target,
-            "timezone": page.settings.timezone}  # fmt: skip
+    return {
+        "queues": chosen,
+        "dark": st.query_params.get("theme") == "dark",
+        "target": page.settings.service_level_target,
+        "timezone": page.settings.timezone,
+    }
 
 
 page = ui.current()

@@ -89,9 +89,15 @@ class Transcription:
         )
 
     def json(self) -> dict[str, Any]:
-        return {"sid": self.sid, "account_sid": self.account_sid, "call_sid": self.call_sid,
-                "name": self.name, "status": self.status,
-                "date_updated": rfc2822(self.updated), "uri": self.uri}  # fmt: skip
+        return {
+            "sid": self.sid,
+            "account_sid": self.account_sid,
+            "call_sid": self.call_sid,
+            "name": self.name,
+            "status": self.status,
+            "date_updated": rfc2822(self.updated),
+            "uri": self.uri,
+        }
 
     def hears(self, track: str) -> bool:
         return self.track in (track, "both_tracks")
@@ -219,10 +225,14 @@ class Transcriber:
         if not tr.callback:
             return
         params = {
-            "AccountSid": tr.account_sid, "CallSid": tr.call_sid, "TranscriptionSid": tr.sid,
-            "Timestamp": iso_now(), "SequenceId": str(tr.sequence), "TranscriptionEvent": event,
+            "AccountSid": tr.account_sid,
+            "CallSid": tr.call_sid,
+            "TranscriptionSid": tr.sid,
+            "Timestamp": iso_now(),
+            "SequenceId": str(tr.sequence),
+            "TranscriptionEvent": event,
             **extra,
-        }  # fmt: skip
+        }
         self.deliverer.send(tr.callback, params)
 
     def _content(self, tr: Transcription, track: str, words: str, final: bool) -> None:

@@ -18,10 +18,10 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from core.tasks import cancel_all
 from twilio_sim import dialogues
 from twilio_sim.engine import Engine, SimError
 from twilio_sim.model import Conference, Participant, new_sid
+from twilio_sim.tasks import cancel_all
 from twilio_sim.transcriptions import Transcriber
 
 log = logging.getLogger("earpiece.sim.traffic")

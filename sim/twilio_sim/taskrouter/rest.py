@@ -73,10 +73,16 @@ def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, 
     more = start + size < len(items)
     return {
         key: items[start : start + size],
-        "meta": {"first_page_url": url(0), "key": key, "page": page, "page_size": size,
-                 "next_page_url": url(page + 1) + f"&PageToken=PT{page + 1}" if more else None,
-                 "previous_page_url": url(page - 1) if page > 0 else None, "url": url(page)},
-    }  # fmt: skip
+        "meta": {
+            "first_page_url": url(0),
+            "key": key,
+            "page": page,
+            "page_size": size,
+            "next_page_url": url(page + 1) + f"&PageToken=PT{page + 1}" if more else None,
+            "previous_page_url": url(page - 1) if page > 0 else None,
+            "url": url(page),
+        },
+    }
 
 
 def _workspace_json(ws: Workspace) -> dict[str, Any]:
@@ -84,20 +90,36 @@ def _workspace_json(ws: Workspace) -> dict[str, Any]:
     available = ws.activities["Available"]
     offline = ws.activities["Offline"]
     return {
-        "account_sid": ws.account, "date_created": iso(ws.created),
+        "account_sid": ws.account,
+        "date_created": iso(ws.created),
         "date_updated": iso(time.time()),
-        "default_activity_name": offline.name, "default_activity_sid": offline.sid,
-        "event_callback_url": ws.config.event_callback_url, "events_filter": None,
-        "friendly_name": ws.config.name, "multi_task_enabled": False, "sid": ws.sid,
-        "timeout_activity_name": available.name, "timeout_activity_sid": available.sid,
-        "prioritize_queue_order": "FIFO", "url": url,
-        "links": {name: f"{url}/{path}" for name, path in (
-            ("activities", "Activities"), ("statistics", "Statistics"),
-            ("real_time_statistics", "RealTimeStatistics"),
-            ("cumulative_statistics", "CumulativeStatistics"), ("task_queues", "TaskQueues"),
-            ("tasks", "Tasks"), ("workers", "Workers"), ("workflows", "Workflows"),
-            ("task_channels", "TaskChannels"), ("events", "Events"))},
-    }  # fmt: skip
+        "default_activity_name": offline.name,
+        "default_activity_sid": offline.sid,
+        "event_callback_url": ws.config.event_callback_url,
+        "events_filter": None,
+        "friendly_name": ws.config.name,
+        "multi_task_enabled": False,
+        "sid": ws.sid,
+        "timeout_activity_name": available.name,
+        "timeout_activity_sid": available.sid,
+        "prioritize_queue_order": "FIFO",
+        "url": url,
+        "links": {
+            name: f"{url}/{path}"
+            for name, path in (
+                ("activities", "Activities"),
+                ("statistics", "Statistics"),
+                ("real_time_statistics", "RealTimeStatistics"),
+                ("cumulative_statistics", "CumulativeStatistics"),
+                ("task_queues", "TaskQueues"),
+                ("tasks", "Tasks"),
+                ("workers", "Workers"),
+                ("workflows", "Workflows"),
+                ("task_channels", "TaskChannels"),
+                ("events", "Events"),
+            )
+        },
+    }
 
 
 async def workspaces(request: Request) -> Response:
@@ -166,28 +188,36 @@ async def real_time_statistics(request: Request, ws: Workspace) -> Response:
     oldest_in_queue = min(waiting, key=lambda t: t.entered, default=None)
     eligible = [w for w in ws.workers.values() if queue.sid in w.queues]
     url = f"{BASE}/Workspaces/{ws.sid}/TaskQueues/{queue.sid}/RealTimeStatistics"
-    return json_response({
-        "account_sid": ws.account,
-        "activity_statistics": [
-            {"sid": a.sid, "friendly_name": a.name,
-             "workers": sum(1 for w in eligible if w.activity is a)}
-            for a in ws.activities.values()
-        ],
-        "longest_task_waiting_age": int(now - oldest.created) if oldest else 0,
-        "longest_task_waiting_sid": oldest.sid if oldest else None,
-        "longest_relative_task_age_in_queue":
-            int(now - oldest_in_queue.entered) if oldest_in_queue else 0,
-        "longest_relative_task_sid_in_queue": oldest_in_queue.sid if oldest_in_queue else None,
-        "task_queue_sid": queue.sid,
-        "tasks_by_priority": {str(p): sum(1 for t in tasks if t.priority == p)
-                              for p in sorted({t.priority for t in tasks})},
-        "tasks_by_status": by_status,
-        "total_available_workers": sum(1 for w in eligible if w.activity.available),
-        "total_eligible_workers": len(eligible),
-        "total_tasks": len(tasks),
-        "workspace_sid": ws.sid,
-        "url": url,
-    })  # fmt: skip
+    return json_response(
+        {
+            "account_sid": ws.account,
+            "activity_statistics": [
+                {
+                    "sid": a.sid,
+                    "friendly_name": a.name,
+                    "workers": sum(1 for w in eligible if w.activity is a),
+                }
+                for a in ws.activities.values()
+            ],
+            "longest_task_waiting_age": int(now - oldest.created) if oldest else 0,
+            "longest_task_waiting_sid": oldest.sid if oldest else None,
+            "longest_relative_task_age_in_queue": int(now - oldest_in_queue.entered)
+            if oldest_in_queue
+            else 0,
+            "longest_relative_task_sid_in_queue": oldest_in_queue.sid if oldest_in_queue else None,
+            "task_queue_sid": queue.sid,
+            "tasks_by_priority": {
+                str(p): sum(1 for t in tasks if t.priority == p)
+                for p in sorted({t.priority for t in tasks})
+            },
+            "tasks_by_status": by_status,
+            "total_available_workers": sum(1 for w in eligible if w.activity.available),
+            "total_eligible_workers": len(eligible),
+            "total_tasks": len(tasks),
+            "workspace_sid": ws.sid,
+            "url": url,
+        }
+    )
 
 
 def _date(raw: str | None, default: float) -> float:
@@ -230,33 +260,43 @@ async def cumulative_statistics(request: Request, ws: Workspace) -> Response:
         for raw in query["SplitByWaitTime"].split(","):
             limit = int(raw)
             split[raw] = {
-                "above": {"tasks_accepted": sum(1 for w in waits if w > limit),
-                          "tasks_canceled": sum(1 for t in canceled
-                                                if t.updated - t.entered > limit)},
-                "below": {"tasks_accepted": sum(1 for w in waits if w <= limit),
-                          "tasks_canceled": sum(1 for t in canceled
-                                                if t.updated - t.entered <= limit)},
-            }  # fmt: skip
-    return json_response({
-        "account_sid": ws.account,
-        "avg_task_acceptance_time": round(sum(waits) / len(waits)) if waits else 0,
-        "start_time": iso(start), "end_time": iso(end),
-        "reservations_created": len(reservations),
-        "reservations_accepted": sum(1 for r in reservations
-                                     if r.status in ("accepted", "wrapping", "completed")),
-        "reservations_rejected": 0, "reservations_timed_out": 0,
-        "reservations_canceled": sum(1 for r in reservations if r.status == "canceled"),
-        "reservations_rescinded": 0,
-        "split_by_wait_time": split,
-        "task_queue_sid": queue.sid,
-        "wait_duration_until_accepted": _durations(waits),
-        "wait_duration_until_canceled": _durations([t.updated - t.entered for t in canceled]),
-        "wait_duration_in_queue_until_accepted": _durations(waits),
-        "tasks_canceled": len(canceled),
-        "tasks_completed": sum(1 for t in tasks if t.status == COMPLETED),
-        "tasks_deleted": 0, "tasks_entered": len(tasks), "tasks_moved": 0,
-        "workspace_sid": ws.sid, "url": url,
-    })  # fmt: skip
+                "above": {
+                    "tasks_accepted": sum(1 for w in waits if w > limit),
+                    "tasks_canceled": sum(1 for t in canceled if t.updated - t.entered > limit),
+                },
+                "below": {
+                    "tasks_accepted": sum(1 for w in waits if w <= limit),
+                    "tasks_canceled": sum(1 for t in canceled if t.updated - t.entered <= limit),
+                },
+            }
+    return json_response(
+        {
+            "account_sid": ws.account,
+            "avg_task_acceptance_time": round(sum(waits) / len(waits)) if waits else 0,
+            "start_time": iso(start),
+            "end_time": iso(end),
+            "reservations_created": len(reservations),
+            "reservations_accepted": sum(
+                1 for r in reservations if r.status in ("accepted", "wrapping", "completed")
+            ),
+            "reservations_rejected": 0,
+            "reservations_timed_out": 0,
+            "reservations_canceled": sum(1 for r in reservations if r.status == "canceled"),
+            "reservations_rescinded": 0,
+            "split_by_wait_time": split,
+            "task_queue_sid": queue.sid,
+            "wait_duration_until_accepted": _durations(waits),
+            "wait_duration_until_canceled": _durations([t.updated - t.entered for t in canceled]),
+            "wait_duration_in_queue_until_accepted": _durations(waits),
+            "tasks_canceled": len(canceled),
+            "tasks_completed": sum(1 for t in tasks if t.status == COMPLETED),
+            "tasks_deleted": 0,
+            "tasks_entered": len(tasks),
+            "tasks_moved": 0,
+            "workspace_sid": ws.sid,
+            "url": url,
+        }
+    )
 
 
 async def workers(request: Request, ws: Workspace) -> Response:

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 from twilio.request_validator import RequestValidator
 
-from core.tasks import cancel_all
 from twilio_sim.config import SimConfig
 from twilio_sim.http_post import Answer, Poster, PostError
 from twilio_sim.overrides import Overrides, split
+from twilio_sim.tasks import cancel_all
 
 log = logging.getLogger("earpiece.sim.delivery")
 

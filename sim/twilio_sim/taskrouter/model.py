@@ -39,11 +39,16 @@ class Activity:
     def json(self, account: str, workspace: str) -> dict[str, Any]:
         url = f"{BASE}/Workspaces/{workspace}/Activities/{self.sid}"
         return {
-            "account_sid": account, "available": self.available,
-            "date_created": iso(self.created), "date_updated": iso(self.created),
-            "friendly_name": self.name, "sid": self.sid, "workspace_sid": workspace,
-            "url": url, "links": {"workspace": f"{BASE}/Workspaces/{workspace}"},
-        }  # fmt: skip
+            "account_sid": account,
+            "available": self.available,
+            "date_created": iso(self.created),
+            "date_updated": iso(self.created),
+            "friendly_name": self.name,
+            "sid": self.sid,
+            "workspace_sid": workspace,
+            "url": url,
+            "links": {"workspace": f"{BASE}/Workspaces/{workspace}"},
+        }
 
 
 @dataclass
@@ -56,20 +61,30 @@ class Queue:
     def json(self, account: str, workspace: str) -> dict[str, Any]:
         url = f"{BASE}/Workspaces/{workspace}/TaskQueues/{self.sid}"
         return {
-            "account_sid": account, "assignment_activity_sid": None,
-            "assignment_activity_name": None, "date_created": iso(self.created),
-            "date_updated": iso(self.created), "friendly_name": self.name,
-            "max_reserved_workers": 1, "reservation_activity_sid": None,
-            "reservation_activity_name": None, "sid": self.sid,
-            "target_workers": self.target_workers, "task_order": "FIFO", "url": url,
+            "account_sid": account,
+            "assignment_activity_sid": None,
+            "assignment_activity_name": None,
+            "date_created": iso(self.created),
+            "date_updated": iso(self.created),
+            "friendly_name": self.name,
+            "max_reserved_workers": 1,
+            "reservation_activity_sid": None,
+            "reservation_activity_name": None,
+            "sid": self.sid,
+            "target_workers": self.target_workers,
+            "task_order": "FIFO",
+            "url": url,
             "workspace_sid": workspace,
-            "links": {"assignment_activity": None, "reservation_activity": None,
-                      "workspace": f"{BASE}/Workspaces/{workspace}",
-                      "statistics": f"{url}/Statistics",
-                      "real_time_statistics": f"{url}/RealTimeStatistics",
-                      "cumulative_statistics": f"{url}/CumulativeStatistics",
-                      "list_statistics": f"{BASE}/Workspaces/{workspace}/TaskQueues/Statistics"},
-        }  # fmt: skip
+            "links": {
+                "assignment_activity": None,
+                "reservation_activity": None,
+                "workspace": f"{BASE}/Workspaces/{workspace}",
+                "statistics": f"{url}/Statistics",
+                "real_time_statistics": f"{url}/RealTimeStatistics",
+                "cumulative_statistics": f"{url}/CumulativeStatistics",
+                "list_statistics": f"{BASE}/Workspaces/{workspace}/TaskQueues/Statistics",
+            },
+        }
 
 
 @dataclass
@@ -87,16 +102,25 @@ class Worker:
         """As a fetch answers it; `listed`: as a list does (attributes null, see above)."""
         url = f"{BASE}/Workspaces/{workspace}/Workers/{self.sid}"
         return {
-            "account_sid": account, "activity_name": self.activity.name,
+            "account_sid": account,
+            "activity_name": self.activity.name,
             "activity_sid": self.activity.sid,
             "attributes": None if listed else orjson.dumps(self.attributes).decode(),
-            "available": self.activity.available, "date_created": iso(self.created),
-            "date_status_changed": iso(self.changed), "date_updated": iso(self.changed),
-            "friendly_name": self.name, "sid": self.sid, "workspace_sid": workspace, "url": url,
-            "links": {"channels": f"{url}/Channels", "reservations": f"{url}/Reservations",
-                      "activity": f"{BASE}/Workspaces/{workspace}/Activities/{self.activity.sid}",
-                      "workspace": f"{BASE}/Workspaces/{workspace}"},
-        }  # fmt: skip
+            "available": self.activity.available,
+            "date_created": iso(self.created),
+            "date_status_changed": iso(self.changed),
+            "date_updated": iso(self.changed),
+            "friendly_name": self.name,
+            "sid": self.sid,
+            "workspace_sid": workspace,
+            "url": url,
+            "links": {
+                "channels": f"{url}/Channels",
+                "reservations": f"{url}/Reservations",
+                "activity": f"{BASE}/Workspaces/{workspace}/Activities/{self.activity.sid}",
+                "workspace": f"{BASE}/Workspaces/{workspace}",
+            },
+        }
 
 
 # A Task's assignment_status values (the OpenAPI file's enum).
@@ -130,23 +154,36 @@ class Task:
         """As a fetch answers it; `listed`: as a list does (attributes null, see above)."""
         url = f"{BASE}/Workspaces/{workspace}/Tasks/{self.sid}"
         return {
-            "account_sid": account, "age": self.age(), "assignment_status": self.status,
+            "account_sid": account,
+            "age": self.age(),
+            "assignment_status": self.status,
             "attributes": None if listed else orjson.dumps(self.attributes).decode(),
             "addons": "{}",
-            "date_created": iso(self.created), "date_updated": iso(self.updated),
-            "task_queue_entered_date": iso(self.entered), "priority": self.priority,
-            "reason": self.reason, "sid": self.sid, "task_queue_sid": self.queue.sid,
-            "task_queue_friendly_name": self.queue.name, "task_channel_sid": CHANNEL_SID,
-            "task_channel_unique_name": "voice", "timeout": 86400,
-            "workflow_sid": self.workflow_sid, "workflow_friendly_name": workflow_name,
-            "workspace_sid": workspace, "url": url,
-            "links": {"task_queue": f"{BASE}/Workspaces/{workspace}/TaskQueues/{self.queue.sid}",
-                      "workflow": f"{BASE}/Workspaces/{workspace}/Workflows/{self.workflow_sid}",
-                      "workspace": f"{BASE}/Workspaces/{workspace}",
-                      "reservations": f"{url}/Reservations"},
-            "virtual_start_time": iso(self.created), "ignore_capacity": False,
+            "date_created": iso(self.created),
+            "date_updated": iso(self.updated),
+            "task_queue_entered_date": iso(self.entered),
+            "priority": self.priority,
+            "reason": self.reason,
+            "sid": self.sid,
+            "task_queue_sid": self.queue.sid,
+            "task_queue_friendly_name": self.queue.name,
+            "task_channel_sid": CHANNEL_SID,
+            "task_channel_unique_name": "voice",
+            "timeout": 86400,
+            "workflow_sid": self.workflow_sid,
+            "workflow_friendly_name": workflow_name,
+            "workspace_sid": workspace,
+            "url": url,
+            "links": {
+                "task_queue": f"{BASE}/Workspaces/{workspace}/TaskQueues/{self.queue.sid}",
+                "workflow": f"{BASE}/Workspaces/{workspace}/Workflows/{self.workflow_sid}",
+                "workspace": f"{BASE}/Workspaces/{workspace}",
+                "reservations": f"{url}/Reservations",
+            },
+            "virtual_start_time": iso(self.created),
+            "ignore_capacity": False,
             "routing_target": None,
-        }  # fmt: skip
+        }
 
 
 CHANNEL_SID = "TC" + "0" * 31 + "1"
@@ -164,11 +201,19 @@ class Reservation:
     def json(self, account: str, workspace: str, worker_name: str) -> dict[str, Any]:
         url = f"{BASE}/Workspaces/{workspace}/Tasks/{self.task}/Reservations/{self.sid}"
         return {
-            "account_sid": account, "date_created": iso(self.created),
-            "date_updated": iso(self.updated), "reservation_status": self.status,
-            "sid": self.sid, "task_sid": self.task, "worker_name": worker_name,
-            "worker_sid": self.worker, "workspace_sid": workspace, "url": url,
-            "links": {"task": f"{BASE}/Workspaces/{workspace}/Tasks/{self.task}",
-                      "worker": f"{BASE}/Workspaces/{workspace}/Workers/{self.worker}",
-                      "workspace": f"{BASE}/Workspaces/{workspace}"},
-        }  # fmt: skip
+            "account_sid": account,
+            "date_created": iso(self.created),
+            "date_updated": iso(self.updated),
+            "reservation_status": self.status,
+            "sid": self.sid,
+            "task_sid": self.task,
+            "worker_name": worker_name,
+            "worker_sid": self.worker,
+            "workspace_sid": workspace,
+            "url": url,
+            "links": {
+                "task": f"{BASE}/Workspaces/{workspace}/Tasks/{self.task}",
+                "worker": f"{BASE}/Workspaces/{workspace}/Workers/{self.worker}",
+                "workspace": f"{BASE}/Workspaces/{workspace}",
+            },
+        }

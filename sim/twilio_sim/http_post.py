@@ -67,9 +67,13 @@ class Poster:
         read_timeout = read_timeout or self.timeout
         origin, target = self._origin(url)
         body = urlencode(params).encode()
-        head = [f"POST {target} HTTP/1.1", f"Host: {urlsplit(url).netloc}",
-                "Content-Type: application/x-www-form-urlencoded",
-                f"Content-Length: {len(body)}", "Connection: keep-alive"]  # fmt: skip
+        head = [
+            f"POST {target} HTTP/1.1",
+            f"Host: {urlsplit(url).netloc}",
+            "Content-Type: application/x-www-form-urlencoded",
+            f"Content-Length: {len(body)}",
+            "Connection: keep-alive",
+        ]
         head += [f"{k}: {v}" for k, v in headers.items()]
         request = ("\r\n".join(head) + "\r\n\r\n").encode() + body
         # An idle kept-alive connection may have been closed by the server:

@@ -75,16 +75,26 @@ class Recording:
     def json(self) -> dict[str, Any]:
         done = self.status in ("completed", "absent")
         return {
-            "account_sid": self.account_sid, "api_version": API_VERSION,
-            "call_sid": self.call_sid, "conference_sid": None,
-            "date_created": rfc2822(self.created), "date_updated": rfc2822(self.updated),
-            "start_time": rfc2822(self.created), "duration": str(self.duration) if done else "-1",
-            "sid": self.sid, "price": None, "price_unit": "USD",
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "call_sid": self.call_sid,
+            "conference_sid": None,
+            "date_created": rfc2822(self.created),
+            "date_updated": rfc2822(self.updated),
+            "start_time": rfc2822(self.created),
+            "duration": str(self.duration) if done else "-1",
+            "sid": self.sid,
+            "price": None,
+            "price_unit": "USD",
             "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{self.call_sid}"
-                   f"/Recordings/{self.sid}.json",
-            "encryption_details": None, "status": self.status, "channels": self.channels,
-            "source": "StartCallRecordingAPI", "error_code": None, "track": self.track,
-        }  # fmt: skip
+            f"/Recordings/{self.sid}.json",
+            "encryption_details": None,
+            "status": self.status,
+            "channels": self.channels,
+            "source": "StartCallRecordingAPI",
+            "error_code": None,
+            "track": self.track,
+        }
 
 
 def _one_second() -> bytes:
@@ -218,13 +228,17 @@ class Recorder:
         if not rec.callback or status not in rec.events:
             return
         params = {
-            "AccountSid": rec.account_sid, "CallSid": rec.call_sid, "RecordingSid": rec.sid,
+            "AccountSid": rec.account_sid,
+            "CallSid": rec.call_sid,
+            "RecordingSid": rec.sid,
             "RecordingUrl": f"https://api.twilio.com/{API_VERSION}/Accounts/{rec.account_sid}"
-                            f"/Recordings/{rec.sid}",
+            f"/Recordings/{rec.sid}",
             "RecordingStatus": status,
-            "RecordingChannels": str(rec.channels), "RecordingStartTime": rfc2822(rec.created),
-            "RecordingSource": "StartCallRecordingAPI", "RecordingTrack": rec.track,
-        }  # fmt: skip
+            "RecordingChannels": str(rec.channels),
+            "RecordingStartTime": rfc2822(rec.created),
+            "RecordingSource": "StartCallRecordingAPI",
+            "RecordingTrack": rec.track,
+        }
         if status == "completed":
             # RecordingDuration comes with `completed` only (FIELD-NOTES, "More corrections";
             # the recordingStatusCallback parameters of the Recordings resource page).

@@ -29,8 +29,7 @@ from twilio_sim.control_http import _body, _guard, _json
 from twilio_sim.engine import Engine, SimError
 from twilio_sim.traffic import busy_duplicate, customer_number
 
-ACTIONS = ("hold", "unhold", "mute", "unmute", "speech-start", "speech-stop", "leave", "end",
-           "say")  # fmt: skip
+ACTIONS = ("hold", "unhold", "mute", "unmute", "speech-start", "speech-stop", "leave", "end", "say")
 MAX_SAY_CHARS = 2000
 
 

@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from core.tasks import cancel_all
 from twilio_sim.config import Endpoint, SimConfig
 from twilio_sim.delivery import Deliverer
 from twilio_sim.model import (
@@ -40,6 +39,7 @@ from twilio_sim.model import (
     new_sid,
     rfc2822,
 )
+from twilio_sim.tasks import cancel_all
 
 MAX_LABEL_CHARS = 128
 _GROUP_OF = {event: group for group, events in EVENT_GROUPS.items() for event in events}
@@ -701,18 +701,28 @@ class Engine:
     def state(self) -> dict[str, Any]:
         return {
             "conferences": [
-                {**c.json(), "participants": [
-                    {**p.json(), "speaking": p.call_sid in self.speaking,
-                     "hears": self.hears(c, p),
-                     "created_ms": p.created * 1000, "updated_ms": p.updated * 1000}
-                    for p in c.participants.values()
-                ]}
+                {
+                    **c.json(),
+                    "participants": [
+                        {
+                            **p.json(),
+                            "speaking": p.call_sid in self.speaking,
+                            "hears": self.hears(c, p),
+                            "created_ms": p.created * 1000,
+                            "updated_ms": p.updated * 1000,
+                        }
+                        for p in c.participants.values()
+                    ],
+                }
                 for c in self.conferences.values()
             ],
             "calls": [c.json() for c in self.calls.values()],
-            "callbacks": {**self.deliverer.stats, "pending": self.deliverer.pending,
-                          "outcomes": dict(self.deliverer.outcomes)},
-        }  # fmt: skip
+            "callbacks": {
+                **self.deliverer.stats,
+                "pending": self.deliverer.pending,
+                "outcomes": dict(self.deliverer.outcomes),
+            },
+        }
 
 
 def _groups(raw: list[str]) -> frozenset[str]:

@@ -13,7 +13,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from core.tasks import cancel_all
 from twilio_sim import control, media_streams, recordings, rest, transcriptions
 from twilio_sim.config import SimConfig
 from twilio_sim.delivery import Deliverer
@@ -22,6 +21,7 @@ from twilio_sim.taskrouter import control as taskrouter_control
 from twilio_sim.taskrouter import rest as taskrouter_rest
 from twilio_sim.taskrouter.traffic import QueueFloor, TaskRouterTraffic
 from twilio_sim.taskrouter.workspace import Workspace, WorkspaceConfig
+from twilio_sim.tasks import cancel_all
 from twilio_sim.traffic import Traffic, TrafficConfig
 from twilio_sim.transcriptions import Transcriber
 
@@ -31,8 +31,12 @@ _TWILIO_HTTP_CODES = {404: 20404, 405: 20004}
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _TWILIO_HTTP_CODES.get(exc.status_code, 20001)
-    body = {"code": code, "message": str(exc.detail), "status": exc.status_code,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}"}  # fmt: skip
+    body = {
+        "code": code,
+        "message": str(exc.detail),
+        "status": exc.status_code,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+    }
     return Response(orjson.dumps(body), exc.status_code, media_type="application/json")
 
 

@@ -144,8 +144,13 @@ class Workspace:
             started=time.time(),
         )
         self.voice.calls[call.sid] = call
-        attributes = {"call_sid": call.sid, "from": caller, "to": self.config.caller_id,
-                      "direction": "inbound", "type": "inbound"}  # fmt: skip
+        attributes = {
+            "call_sid": call.sid,
+            "from": caller,
+            "to": self.config.caller_id,
+            "direction": "inbound",
+            "type": "inbound",
+        }
         task = Task(new_sid("WT"), attributes, queue, self.workflow_sid)
         self.tasks[task.sid] = task
         self._event("task.created", "Task", task.sid, "Task created", task=task)
@@ -469,12 +474,17 @@ class Workspace:
             return
         now = time.time()
         params = {
-            "EventType": kind, "AccountSid": self.account, "WorkspaceSid": self.sid,
-            "WorkspaceName": self.config.name, "EventDescription": description,
-            "ResourceType": resource_type, "ResourceSid": resource_sid,
-            "Timestamp": str(int(now)), "TimestampMs": str(int(now * 1000)),
+            "EventType": kind,
+            "AccountSid": self.account,
+            "WorkspaceSid": self.sid,
+            "WorkspaceName": self.config.name,
+            "EventDescription": description,
+            "ResourceType": resource_type,
+            "ResourceSid": resource_sid,
+            "Timestamp": str(int(now)),
+            "TimestampMs": str(int(now * 1000)),
             "Sid": new_sid("EV"),
-        }  # fmt: skip
+        }
         if task is not None:
             params.update(_task_fields(task, now))
             params.update(WorkflowSid=self.workflow_sid, WorkflowName=self.workflow_name)
@@ -531,13 +541,18 @@ class Workspace:
 
 def _task_fields(task: Task, now: float) -> Mapping[str, str]:
     fields = {
-        "TaskSid": task.sid, "TaskAttributes": orjson.dumps(task.attributes).decode(),
-        "TaskAge": str(task.age(now)), "TaskPriority": str(task.priority),
-        "TaskAssignmentStatus": task.status, "TaskDateCreated": str(int(task.created)),
-        "TaskQueueEnteredDate": str(int(task.entered)), "TaskChannelUniqueName": "voice",
-        "TaskQueueSid": task.queue.sid, "TaskQueueName": task.queue.name,
+        "TaskSid": task.sid,
+        "TaskAttributes": orjson.dumps(task.attributes).decode(),
+        "TaskAge": str(task.age(now)),
+        "TaskPriority": str(task.priority),
+        "TaskAssignmentStatus": task.status,
+        "TaskDateCreated": str(int(task.created)),
+        "TaskQueueEnteredDate": str(int(task.entered)),
+        "TaskChannelUniqueName": "voice",
+        "TaskQueueSid": task.queue.sid,
+        "TaskQueueName": task.queue.name,
         "TaskQueueTargetExpression": task.queue.target_workers,
-    }  # fmt: skip
+    }
     if task.status == CANCELED:
         fields.update(TaskCanceledReason=task.reason or "", Reason=task.reason or "")
     elif task.status == COMPLETED:
@@ -549,10 +564,12 @@ def _worker_fields(
     worker: Worker, now: float, previous: tuple[Activity, float] | None
 ) -> Mapping[str, str]:
     fields = {
-        "WorkerSid": worker.sid, "WorkerName": worker.name,
+        "WorkerSid": worker.sid,
+        "WorkerName": worker.name,
         "WorkerAttributes": orjson.dumps(worker.attributes).decode(),
-        "WorkerActivitySid": worker.activity.sid, "WorkerActivityName": worker.activity.name,
-    }  # fmt: skip
+        "WorkerActivitySid": worker.activity.sid,
+        "WorkerActivityName": worker.activity.name,
+    }
     if previous is not None:
         activity, since = previous
         fields.update(

@@ -130,9 +130,15 @@ class Stream:
         )
 
     def json(self) -> dict[str, Any]:
-        return {"sid": self.sid, "account_sid": self.account_sid, "call_sid": self.call_sid,
-                "name": self.name, "status": self.status,
-                "date_updated": rfc2822(self.updated), "uri": self.uri}  # fmt: skip
+        return {
+            "sid": self.sid,
+            "account_sid": self.account_sid,
+            "call_sid": self.call_sid,
+            "name": self.name,
+            "status": self.status,
+            "date_updated": rfc2822(self.updated),
+            "uri": self.uri,
+        }
 
     def tracks(self) -> list[str]:
         return {"inbound_track": ["inbound"], "outbound_track": ["outbound"]}.get(
@@ -258,11 +264,14 @@ class Streamer:
                     ).decode()
                 )
                 tracks = stream.tracks()
-                start = {"accountSid": stream.account_sid, "streamSid": stream.sid,
-                         "callSid": stream.call_sid, "tracks": tracks,
-                         "customParameters": stream.parameters,
-                         "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": RATE,
-                                         "channels": 1}}  # fmt: skip
+                start = {
+                    "accountSid": stream.account_sid,
+                    "streamSid": stream.sid,
+                    "callSid": stream.call_sid,
+                    "tracks": tracks,
+                    "customParameters": stream.parameters,
+                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": RATE, "channels": 1},
+                }
                 await socket.send(message("start", start=start).decode())
                 began = time.monotonic()
                 n = 0
@@ -272,9 +281,12 @@ class Streamer:
                         await asyncio.sleep(wait)
                     for track in tracks:
                         frame = self.payload(stream, track, n)
-                        media = {"track": track, "chunk": str(n + 1),
-                                 "timestamp": str(int(n * FRAME_SECONDS * 1000)),
-                                 "payload": base64.b64encode(frame).decode()}  # fmt: skip
+                        media = {
+                            "track": track,
+                            "chunk": str(n + 1),
+                            "timestamp": str(int(n * FRAME_SECONDS * 1000)),
+                            "payload": base64.b64encode(frame).decode(),
+                        }
                         await socket.send(message("media", media=media).decode())
                     stream.frames_sent += 1
                     n += 1

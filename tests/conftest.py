@@ -23,7 +23,7 @@ import pytest
 from core.embedded_redis import EmbeddedRedis
 from core.redis_client import RedisTarget, _is_cluster
 from core.settings import Settings, load
-from tests.helpers import Receiver, ServerThread, start_all, stop_all
+from tests.helpers import Receiver, ServerThread, stop_all
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 API_TOKEN = "test-api-token"
@@ -324,7 +324,9 @@ def wire(redis_target: RedisTarget, namespace: str, **settings_extra: str) -> Wi
         TWILIO_API_BASE_URL=sim.url, EARPIECE_TWILIO_RETRIES="3", **settings_extra,
     )  # fmt: skip
     service = ServerThread(create_app(settings, redis_target), port, settings)
-    start_all(sim.thread, service)  # each knows the other's URL already
+    # The simulator first: the service's background passes (the reconciler) call it at once.
+    sim.thread.start()
+    service.start()
     return Wired(sim, service)
 
 

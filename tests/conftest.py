@@ -23,7 +23,7 @@ import pytest
 from core.embedded_redis import EmbeddedRedis
 from core.redis_client import RedisTarget, _is_cluster
 from core.settings import Settings, load
-from tests.helpers import Receiver, ServerThread
+from tests.helpers import Receiver, ServerThread, stop_all
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 API_TOKEN = "test-api-token"
@@ -200,6 +200,13 @@ class Sim:
 
 
 def start_sim(callback_url: str | None, **overrides: Any) -> Sim:
+    sim = make_sim(callback_url, **overrides)
+    sim.thread.start()
+    return sim
+
+
+def make_sim(callback_url: str | None, **overrides: Any) -> Sim:
+    """A simulator not started yet (start_sim starts one)."""
     from twilio_sim.app import create_app
     from twilio_sim.config import Endpoint, SimConfig
 
@@ -210,7 +217,6 @@ def start_sim(callback_url: str | None, **overrides: Any) -> Sim:
     )  # fmt: skip
     port = ServerThread.free_port()
     thread = ServerThread(create_app(config), port, None)
-    thread.start()
     return Sim(f"http://127.0.0.1:{port}", thread, config)
 
 
@@ -219,17 +225,18 @@ def receiver() -> Iterator[Receiver]:
     """A stand-in webhook receiver that checks every signature with the twilio SDK."""
     port = ServerThread.free_port()
     got = Receiver(f"http://127.0.0.1:{port}", AUTH_TOKEN)
-    thread = ServerThread(got.app(), port, None)
-    thread.start()
+    got.server = ServerThread(got.app(), port, None)
+    got.server.start()
     yield got
-    thread.stop()
+    got.server.stop()
 
 
 @pytest.fixture
 def sim(receiver: Receiver) -> Iterator[Sim]:
     running = start_sim(receiver.url + "/conference-events")
     yield running
-    running.thread.stop()
+    assert receiver.server is not None
+    stop_all(running.thread, receiver.server)  # together: each waits a little on its own
 
 
 @pytest.fixture
@@ -257,6 +264,9 @@ class Wired:
     sim: Sim
     service: ServerThread
     keys: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        stop_all(self.sim.thread, self.service)
 
     def api(self, who: str | None = None, kind: str = "supervisor") -> httpx.Client:
         """A client with the service token (read-only), or with `who`'s personal key."""
@@ -308,12 +318,14 @@ def wire(redis_target: RedisTarget, namespace: str, **settings_extra: str) -> Wi
     from callbacks.app import create_app
 
     port = ServerThread.free_port()
-    sim = start_sim(f"http://127.0.0.1:{port}/twilio/conference-events")
+    sim = make_sim(f"http://127.0.0.1:{port}/twilio/conference-events")
     settings = make_settings(
         redis_target.url, namespace, f"http://127.0.0.1:{port}",
         TWILIO_API_BASE_URL=sim.url, EARPIECE_TWILIO_RETRIES="3", **settings_extra,
     )  # fmt: skip
     service = ServerThread(create_app(settings, redis_target), port, settings)
+    # The simulator first: the service's background passes (the reconciler) call it at once.
+    sim.thread.start()
     service.start()
     return Wired(sim, service)
 
@@ -329,9 +341,7 @@ def wiring(redis_target: RedisTarget, namespace: str) -> Iterator[Callable[..., 
         return running
 
     yield make
-    for running in made:
-        running.sim.thread.stop()
-        running.service.stop()
+    stop_all(*(server for running in made for server in (running.sim.thread, running.service)))
 
 
 @pytest.fixture

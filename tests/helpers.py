@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -101,6 +102,7 @@ class Receiver:
         self.url = url
         self.validator = RequestValidator(auth_token)
         self.received: list[Received] = []
+        self.server: ServerThread | None = None  # the server it answers on, once started
         self.status = 204  # what it answers (503: as a service whose Redis is away)
 
     def app(self) -> Any:
@@ -141,6 +143,37 @@ WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
 
 
+# How long a stopping test server waits for its open responses (an SSE stream a test left
+# open, say) before cancelling them: uvicorn's default waits for ever, and a test that did
+# not close its stream held its teardown for ServerThread.stop's whole 10 s join.
+GRACEFUL_SHUTDOWN_SECONDS = 1
+
+
+class _PromptServer(uvicorn.Server):
+    """uvicorn's server, told to stop at once rather than at its next 0.1 s tick: a test
+    starts and stops several hundred servers, and the ticks added up to a minute."""
+
+    _stopping: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    async def main_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864000
+            # Wakes after uvicorn's tick (the Date header's clock), or as soon as stop() asks.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), 0.1)
+
+    def stop_soon(self) -> None:
+        self.should_exit = True
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(stopping.set)
+
+
 class ServerThread:
     """A real uvicorn server on a loopback port, run in a thread for the test's duration."""
 
@@ -148,9 +181,10 @@ class ServerThread:
         self.port = port
         self.settings = settings
         self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-        )
+        self.server = _PromptServer(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                           timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+        )  # fmt: skip
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @staticmethod
@@ -169,7 +203,9 @@ class ServerThread:
                 return port
 
     def start(self) -> None:
-        self.thread.start()
+        start_all(self)
+
+    def _started(self) -> None:
         deadline = time.monotonic() + 10
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
@@ -177,12 +213,27 @@ class ServerThread:
             time.sleep(0.01)
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        stop_all(self)
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=10)
+
+
+def start_all(*servers: ServerThread) -> None:
+    """Start several servers together (each startup, its app's lifespan, runs in parallel)."""
+    for running in servers:
+        running.thread.start()
+    for running in servers:
+        running._started()
+
+
+def stop_all(*servers: ServerThread) -> None:
+    """Stop several servers together (each shutdown waits a little on its own, in parallel)."""
+    for running in servers:
+        running.server.stop_soon()
+    for running in servers:
+        running.thread.join(10)
 
 
 _HELD: dict[str, int] = {}

@@ -112,10 +112,14 @@ class Watcher:
             self._ready.set()
 
     def close(self) -> None:
+        self.hang_up()
+        self._thread.join(5)
+
+    def hang_up(self) -> None:
+        """Ask the reading thread to stop (it does at its stream's next event)."""
         self.closed = True
         if self._response is not None:
             self._response.close()  # wakes the reading thread: its stream is gone
-        self._thread.join(5)
 
     def boards(self) -> list[dict[str, Any]]:
         return [json.loads(e.data) for e in self.events if e.event == "board"]
@@ -157,8 +161,12 @@ def wired(wiring: Callable[..., Wired]) -> Wired:
 def http(wired: Wired) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=wired.service.settings.base_url, timeout=10) as client:
         yield client
-        while Watcher.open:
-            Watcher.open.pop().close()
+        # All hang up first: each one's thread ends at its stream's next ping, together.
+        watchers, Watcher.open[:] = list(Watcher.open), []
+        for watcher in watchers:
+            watcher.hang_up()
+        for watcher in watchers:
+            watcher.close()
 
 
 def wait_for(predicate: Any, seconds: float = 5.0) -> None:

@@ -230,8 +230,7 @@ def impatient(redis_target: RedisTarget, namespace: str) -> Iterator[Wired]:
         EARPIECE_DIALING_TIMEOUT_SECONDS="0.5", EARPIECE_SWEEP_SECONDS="0.2",
     )  # fmt: skip
     yield running
-    running.sim.thread.stop()
-    running.service.stop()
+    running.stop()
 
 
 def test_a_leg_stuck_dialing_is_cleared(impatient: Wired) -> None:

@@ -45,8 +45,7 @@ def floor(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     yield running, load(env, env_file=None)
-    running.sim.thread.stop()
-    running.service.stop()
+    running.stop()
 
 
 def app_as(settings: Settings, supervisor: str | None) -> AppTest:

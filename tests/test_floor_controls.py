@@ -16,7 +16,7 @@ import pytest
 
 from core.redis_client import RedisTarget, async_client
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, make_settings, personal_key
-from tests.helpers import ServerThread, post_signed
+from tests.helpers import ServerThread, post_signed, stop_all
 
 WORKERS = {"bob": ("sales",), "carol": ("sales",), "nick": ("support",)}
 
@@ -86,8 +86,7 @@ def _floor(
     sim.start()
     keys = {who: personal_key(settings, who) for who in ("mina", "ana", "ken", "quincy")}
     yield Floor(service, sim, keys)
-    sim.stop()
-    service.stop()
+    stop_all(sim, service)
 
 
 @pytest.fixture

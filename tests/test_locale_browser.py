@@ -23,7 +23,7 @@ from tests.conftest import (
     make_settings,
     signin_code,
 )
-from tests.helpers import ServerThread
+from tests.helpers import ServerThread, stop_all
 from tests.test_dashboard_scale_out import FIRST_LOAD_MS, UI_TIMEOUT_MS, dashboard_process
 from tests.test_taskrouter_floor import TaskRouterFloor
 
@@ -54,8 +54,7 @@ def tokyo_tr(redis_target: RedisTarget, namespace: str) -> Iterator[TaskRouterFl
     sim = ServerThread(create_sim(config, workspace=workspace, workers=WORKERS), sim_port, None)
     sim.start()
     yield TaskRouterFloor(service, sim)
-    sim.stop()
-    service.stop()
+    stop_all(sim, service)
 
 
 def new_york_page(browser: object) -> Page:

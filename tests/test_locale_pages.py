@@ -60,8 +60,7 @@ def tokyo_floor(
     finally:
         loop.close()
     yield running, load(env, env_file=None), sids
-    running.sim.thread.stop()
-    running.service.stop()
+    running.stop()
 
 
 def test_the_calls_page_counts_days_on_the_floor_clock(

@@ -19,7 +19,7 @@ import pytest
 from core.redis_client import RedisTarget, sync_client
 from live import roster as roster_module
 from tests.conftest import Wired, make_settings, wire
-from tests.helpers import Conference, ServerThread, post_signed, sid, start_redis_server
+from tests.helpers import Conference, ServerThread, post_signed, sid, start_redis_server, stop_all
 from wiring.services import build
 
 SECONDS = 10.0
@@ -346,8 +346,7 @@ def test_redis_killed_and_restarted_empty_the_floor_heals_without_a_restart(
         later = wired.new_call("dave")
         assert later["conference_sid"] in floor()
     finally:
-        wired.sim.thread.stop()
-        wired.service.stop()
+        wired.stop()
         server.terminate()
         server.wait()
 
@@ -431,5 +430,4 @@ def test_a_clean_simulated_hour_makes_no_repair(redis_target: RedisTarget, names
         assert metric(wired, "earpiece_reconciler_runs_total", result="done") >= runs + 20
         assert after == before
     finally:
-        sim.stop()
-        service.stop()
+        stop_all(sim, service)

@@ -246,7 +246,7 @@ def test_an_account_signing_with_a_shared_key_reaches_the_floor(
     given the key (TWILIO_WEBHOOK_SHARED_KEYS), takes the callbacks, and without it 403s."""
     from callbacks.app import create_app
     from tests.conftest import API_TOKEN, make_settings
-    from tests.helpers import ServerThread
+    from tests.helpers import ServerThread, stop_all
 
     for keys, shown in (("webhooks_sharedkey_9=shh", True), ("", False)):
         port = ServerThread.free_port()
@@ -266,5 +266,4 @@ def test_an_account_signing_with_a_shared_key_reaches_the_floor(
             refused = sim.engine.deliverer.stats["refused-403"]
             assert (refused == 0) is shown
         finally:
-            sim.thread.stop()
-            service.stop()
+            stop_all(sim.thread, service)

@@ -15,7 +15,7 @@ import pytest
 from core.redis_client import RedisTarget
 from live.board import mask_number
 from tests.conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, make_settings, personal_key
-from tests.helpers import ServerThread, post_signed
+from tests.helpers import ServerThread, post_signed, stop_all
 
 WORKERS = {"bob": ("sales",), "carol": ("sales",), "nick": ("support",)}
 
@@ -74,8 +74,7 @@ def tr_floor(redis_target: RedisTarget, namespace: str) -> Iterator[TaskRouterFl
     sim = ServerThread(create_sim(config, workspace=workspace, workers=WORKERS), sim_port, None)
     sim.start()
     yield TaskRouterFloor(service, sim)
-    sim.stop()
-    service.stop()
+    stop_all(sim, service)
 
 
 def by_name(items: list[dict[str, Any]], key: str = "name") -> dict[str, dict[str, Any]]:

@@ -191,6 +191,10 @@ def _run(service: ServerThread, namespace: str, redis_target: RedisTarget,
     now_s = end_s
     truth = floor.with_now(now_s)
     days = sorted({d for d, *_ in truth})
+    # Redis holds what ended; what is under way is added when read. Shortly after a Tokyo
+    # midnight (the test runs at any time of day) the new day holds only what is under way,
+    # and has nothing to copy yet.
+    ended_days = sorted({d for d, *_ in floor.truth})
 
     async def read(day: str) -> list[dict[str, Any]]:
         archived = await store.team_slots(day)
@@ -236,8 +240,8 @@ def _run(service: ServerThread, namespace: str, redis_target: RedisTarget,
             assert {day: await queues.team_time.day_fields(day) for day in days} == before
 
             # The archive's copy, twice (a second copy changes nothing); then Redis forgets.
-            assert await copy_team_time(queues.team_time, store) == len(days)
-            assert await copy_team_time(queues.team_time, store) == len(days)
+            assert await copy_team_time(queues.team_time, store) == len(ended_days)
+            assert await copy_team_time(queues.team_time, store) == len(ended_days)
             for day in days:
                 await redis.delete(queues.team_time.day_key(day))
                 check(await read(day), truth, day)
@@ -246,7 +250,7 @@ def _run(service: ServerThread, namespace: str, redis_target: RedisTarget,
             # Retention takes the team totals with the calls: kept while their day is within
             # it, gone once the whole day is older.
             await store.forget_before(now_s * 1000)
-            assert all([await store.team_slots(day) for day in days])
+            assert all([await store.team_slots(day) for day in ended_days])
             await store.forget_before((now_s + 3 * 86_400) * 1000)
             assert not any([await store.team_slots(day) for day in days])
         finally:

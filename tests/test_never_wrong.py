@@ -366,7 +366,10 @@ def test_metrics_count_callbacks_actions_and_twilio_errors(fast: Wired) -> None:
             ).status_code
             == 201
         )
-        sim_post(fast, "/sim/faults", {"rest_429_next": 1}, method="PUT")
+        # The participant update is a POST; the reconciler's reads (GETs every half second)
+        # must not take the one refusal first.
+        sim_post(fast, "/sim/faults", {"rest_429_next": 1, "rest_429_method": "POST"},
+                 method="PUT")  # fmt: skip
         http.patch(f"/api/conferences/{sid_}/monitors/mina", json={"mode": "barge"})
     assert metric(fast, "earpiece_callbacks_total", event="participant-join",
                   outcome="applied") >= applied + 2  # fmt: skip

@@ -39,6 +39,8 @@ class SimConfig:
     rest_429_share: float = 0.0
     # The next N REST requests answer 429, whatever the share (deterministic tests).
     rest_429_next: int = 0
+    # ... only of this method ("" any): a test refuses a POST while a reconciler's GETs go on
+    rest_429_method: str = ""
     # Seconds a no-answer call rings before giving up (Twilio: Timeout + 5 s).
     no_answer_seconds: float = 1.0
     max_participants: int = 250

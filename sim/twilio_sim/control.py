@@ -11,7 +11,8 @@ and, beyond the contract, for tests and demos:
 
     PUT  /sim/endpoints/{to}               {"outcome": "answer|busy|no-answer|failed", "delay"}
     PUT  /sim/reliability                  {"drop", "duplicate", "reorder", "late", "late_seconds"}
-    PUT  /sim/faults                       {"rest_429_next": N}: the next N REST requests get 429
+    PUT  /sim/faults                       {"rest_429_next": N, "rest_429_method": "POST"}: the
+                                           next N REST requests (of that method) get 429
     POST /sim/scenarios/busy-duplicate     {"agent"} -> FIELD-NOTES 4's duplicate conference
     POST /sim/scenarios/duplicate          {"agent", "other"} -> a call, and a second live
                                            conference of its name holding only `other`
@@ -167,10 +168,14 @@ async def reliability(request: Request, engine: Engine) -> Response:
 async def faults(request: Request, engine: Engine) -> Response:
     body = await _body(request)
     try:
-        engine.config.rest_429_next = int(body.get("rest_429_next", 0))
+        next_ = int(body.get("rest_429_next", 0))
     except (TypeError, ValueError):
         raise SimError(400, 20001, "rest_429_next must be a whole number") from None
-    return _json({"rest_429_next": engine.config.rest_429_next})
+    method = str(body.get("rest_429_method", "")).upper()
+    if method not in ("", "GET", "POST", "DELETE"):
+        raise SimError(400, 20001, "rest_429_method must be GET, POST or DELETE")
+    engine.config.rest_429_next, engine.config.rest_429_method = next_, method
+    return _json({"rest_429_next": next_, "rest_429_method": method})
 
 
 async def scenario_busy_duplicate(request: Request, engine: Engine) -> Response:

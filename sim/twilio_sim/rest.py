@@ -88,7 +88,7 @@ def endpoint(handler: Handler) -> Callable[[Request], Any]:
         engine: Engine = request.app.state.engine
         try:
             config = engine.config
-            if config.rest_429_next > 0:
+            if config.rest_429_next > 0 and config.rest_429_method in ("", request.method):
                 config.rest_429_next -= 1
                 raise SimError(429, 20429, "Too Many Requests")
             if config.rest_429_share and engine.rng.random() < config.rest_429_share:

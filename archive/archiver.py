@@ -90,11 +90,11 @@ class Archiver:
     _copied_at: float = field(default=0.0)
 
     async def gather(self, sid: str) -> Any | None:
-        doc = await self.floor.document(sid)
+        doc = await self.floor.read(sid)
         if doc is None or doc.get("status") != "completed":
             return None
         redis, keys = self.floor.redis, self.floor.keys
-        started = int(doc.get("started") or 0)
+        started = int(doc.get("started_ms") or 0)
         audit = await self.audit.entries(
             AuditFilter(conference_sid=sid, since_ms=max(0, started - 60_000), limit=1000)
         )

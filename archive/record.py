@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archive.words import index_words
+from core.documents import Conference
 from core.times import iso
 from live.board import mask_number
 from live.model import role_of
@@ -42,18 +43,18 @@ class CallRecord:
         return max(0, (self.ended_ms - self.started_ms) // 1000)
 
 
-def _people(doc: Mapping[str, Any], full_numbers: bool, country: str | None) -> list[Json]:
+def _people(doc: Conference, full_numbers: bool, country: str | None) -> list[Json]:
     out = []
-    for p in (doc.get("p") or {}).values():
+    for p in doc["participants"].values():
         role, ident = role_of(p.get("label"))
         number = p.get("number")
         if number and not full_numbers:
             number = mask_number(str(number), True, country)
         out.append({"call_sid": p.get("call_sid"), "label": p.get("label"), "role": role,
-                    "id": ident, "number": number, "joined_at": iso(p.get("joined")),
-                    "left_at": iso(p.get("left")),
-                    "talk_seconds": round(int(p.get("talk") or 0) / 1000, 1),
-                    "hold_seconds": round(int(p.get("hold_total") or 0) / 1000)})  # fmt: skip
+                    "id": ident, "number": number, "joined_at": iso(p.get("joined_ms")),
+                    "left_at": iso(p.get("left_ms")),
+                    "talk_seconds": round(int(p.get("talk_ms") or 0) / 1000, 1),
+                    "hold_seconds": round(int(p.get("hold_total_ms") or 0) / 1000)})  # fmt: skip
     out.sort(key=lambda p: p["joined_at"] or "")
     return out
 
@@ -80,7 +81,7 @@ def monitors_of(audit: Iterable[Mapping[str, Any]], ended_at: str | None) -> lis
 
 
 def build(
-    doc: Mapping[str, Any],
+    doc: Conference,
     roster: Roster,
     *,
     transcript: list[Json],
@@ -90,7 +91,7 @@ def build(
     recordings: list[Json],
     country: str | None = None,
 ) -> CallRecord:
-    """The archive's record of an ended conference document (live/apply.lua's `c`).
+    """The archive's record of an ended conference document (live/apply.lua's `c`, decoded).
 
     The archive keeps what the API would show: a caller's number is kept masked unless the
     roster's `[access] full_numbers` names a role that may see it (issue 22: the file kept
@@ -98,8 +99,8 @@ def build(
     people = _people(doc, full_numbers=bool(roster.full_number_roles), country=country)
     agent = next((p["id"] for p in people if p["role"] == "agent"), None)
     team = roster.team_for(agent)
-    started = int(doc.get("started") or doc.get("ended") or 0)
-    ended = int(doc.get("ended") or started)
+    started = int(doc.get("started_ms") or doc.get("ended_ms") or 0)
+    ended = int(doc.get("ended_ms") or started)
     ended_at = iso(ended)
     monitors = monitors_of(audit, ended_at)
     talk = {
@@ -114,10 +115,10 @@ def build(
         if e.get("action") in ("help", "help-cancelled")
     ]
     record = {
-        "sid": doc.get("sid"), "friendly_name": doc.get("fn") or "",
+        "sid": doc.get("sid"), "friendly_name": doc.get("friendly_name") or "",
         "started_at": iso(started), "ended_at": ended_at,
         "duration_seconds": max(0, (ended - started) // 1000),
-        "reason": doc.get("reason"), "task_sid": doc.get("task"),
+        "reason": doc.get("end_reason"), "task_sid": doc.get("task_sid"),
         "team": team.name if team else None, "queue": team.queue if team else None,
         "agent": agent, "customer": (customer or {}).get("number"),
         "participants": people, "holds": int(doc.get("holds") or 0),
@@ -126,13 +127,14 @@ def build(
         "talk_share": {r: round(v / total, 2) for r, v in talk.items()} if total else {},
         "alerts": sorted(set(alerts)), "monitored": bool(monitors), "monitors": monitors,
         "help": helped, "cards": [
-            {"supervisor": c.get("supervisor"), "text": c.get("text"), "at": iso(c.get("at"))}
+            {"supervisor": c.get("supervisor"), "text": c.get("text"), "at": iso(c.get("at_ms"))}
             for c in doc.get("cards") or ()],
-        "phrases": [{"phrase": h.get("p"), "speaker": h.get("s"), "text": h.get("t"),
-                     "at": iso(h.get("at"))} for h in doc.get("ph") or ()],
+        "phrases": [{"phrase": h.get("phrase"), "speaker": h.get("speaker"),
+                     "text": h.get("text"), "at": iso(h.get("at_ms"))}
+                    for h in doc.get("phrases_heard") or ()],
         # The language its words were transcribed in (issue 23): what Twilio was asked for,
         # else its team's; it also says how its words were indexed for search.
-        "transcript_language": (doc.get("tx") or {}).get("lang")
+        "transcript_language": (doc.get("transcript") or {}).get("language")
         or (team.language if team and finals else None),
         "transcript": finals, "recordings": recordings, "timeline": timeline,
     }  # fmt: skip

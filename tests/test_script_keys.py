@@ -125,63 +125,63 @@ def test_the_guard_refuses_an_undeclared_key(floor: Floor, loop: asyncio.Abstrac
     assert loop.run_until_complete(script(keys=[floor.tag + ":a"], args=[floor.tag + ":a"])) is None
 
 
-def test_the_scripts_touch_only_the_keys_they_are_given(
-    floor: Floor, loop: asyncio.AbstractEventLoop
-) -> None:
+async def link_story(floor: Floor) -> None:
     """A caller waits, moves queue, is accepted (the conference exists: labelled in the same
     call), wraps up and completes; another task's conference comes after its acceptance
     (labelled by the link script, from the conference and from the task)."""
+    task, call, agent_leg = sid("WT"), sid("CA"), sid("CA")
+    conference = await floor.conference(task, {call: "", agent_leg: ""})
+    entered = T0_MS // 1000
+    at = T0_MS
 
-    async def story() -> None:
-        task, call, agent_leg = sid("WT"), sid("CA"), sid("CA")
-        conference = await floor.conference(task, {call: "", agent_leg: ""})
-        entered = T0_MS // 1000
-        at = T0_MS
+    def on(kind: str, status: str, queue: str = SALES, **extra: str) -> dict[str, str]:
+        nonlocal at
+        at += 1000
+        fields = task_fields(task, queue, status, entered, call)
+        return event(kind, at, **fields, **extra)
 
-        def on(kind: str, status: str, queue: str = SALES, **extra: str) -> dict[str, str]:
-            nonlocal at
-            at += 1000
-            fields = task_fields(task, queue, status, entered, call)
-            return event(kind, at, **fields, **extra)
+    assert (await floor.apply(on("task.created", "pending")))[0] == "applied"
+    await floor.apply(on("task-queue.entered", "pending"))
+    await floor.apply(on("task-queue.moved", "pending", SUPPORT))
+    bob = worker_fields(BOB, "Available")
+    assert (await floor.apply(on("reservation.created", "reserved", SUPPORT, **bob)))[0] == (
+        "applied"
+    )
+    outcome, linked_sid, newly = await floor.apply(
+        on("reservation.accepted", "assigned", SUPPORT, **worker_fields(BOB, "Available"))
+    )
+    assert (outcome, linked_sid) == ("applied", conference)
+    assert sorted(label for _, label in newly) == ["agent:bob", "customer"]
+    assert await floor.labels(conference) == {call: "customer", agent_leg: "agent:bob"}
+    await floor.apply(on("task.wrapup", "wrapping", SUPPORT, **worker_fields(BOB, "Available")))
+    await floor.apply(on("task.completed", "completed", SUPPORT))
+    await floor.apply(event("worker.activity.update", at + 1, **worker_fields(BOB, "Break")))
+    queues = {q["name"]: q for q in await floor.queues.queues(T0_MS / 1000 + 60)}
+    assert queues["support"]["today"]["answered"] == 1
+    assert queues["sales"]["waiting"] == 0 and queues["support"]["waiting"] == 0
 
-        assert (await floor.apply(on("task.created", "pending")))[0] == "applied"
-        await floor.apply(on("task-queue.entered", "pending"))
-        await floor.apply(on("task-queue.moved", "pending", SUPPORT))
-        bob = worker_fields(BOB, "Available")
-        assert (await floor.apply(on("reservation.created", "reserved", SUPPORT, **bob)))[0] == (
-            "applied"
-        )
-        outcome, linked_sid, newly = await floor.apply(
-            on("reservation.accepted", "assigned", SUPPORT, **worker_fields(BOB, "Available"))
-        )
-        assert (outcome, linked_sid) == ("applied", conference)
-        assert sorted(label for _, label in newly) == ["agent:bob", "customer"]
-        assert await floor.labels(conference) == {call: "customer", agent_leg: "agent:bob"}
-        await floor.apply(on("task.wrapup", "wrapping", SUPPORT, **worker_fields(BOB, "Available")))
-        await floor.apply(on("task.completed", "completed", SUPPORT))
-        await floor.apply(event("worker.activity.update", at + 1, **worker_fields(BOB, "Break")))
-        queues = {q["name"]: q for q in await floor.queues.queues(T0_MS / 1000 + 60)}
-        assert queues["support"]["today"]["answered"] == 1
-        assert queues["sales"]["waiting"] == 0 and queues["support"]["waiting"] == 0
+    # The conference after the acceptance: the link script labels it, given the
+    # conference (a join) or finding it from the task's call.
+    later, later_call, later_agent = sid("WT"), sid("CA"), sid("CA")
+    fields = task_fields(later, SALES, "assigned", entered, later_call)
+    await floor.apply(event("reservation.accepted", at + 2, **fields,
+                            **worker_fields(BOB, "Available")))  # fmt: skip
+    found = await floor.conference(later, {later_call: "", later_agent: ""})
+    label, newly, where = await floor.queues.link(later, found, later_call)
+    assert (label, where) == ("customer", found) and len(newly) == 2
+    third, third_call = sid("WT"), sid("CA")
+    await floor.apply(event("reservation.accepted", at + 3,
+                            **task_fields(third, SALES, "assigned", entered, third_call),
+                            **worker_fields(BOB, "Available")))  # fmt: skip
+    made = await floor.conference(third, {third_call: ""})
+    label, newly, where = await floor.queues.link(third)
+    assert (where, newly) == (made, [(third_call, "customer")])
 
-        # The conference after the acceptance: the link script labels it, given the
-        # conference (a join) or finding it from the task's call.
-        later, later_call, later_agent = sid("WT"), sid("CA"), sid("CA")
-        fields = task_fields(later, SALES, "assigned", entered, later_call)
-        await floor.apply(event("reservation.accepted", at + 2, **fields,
-                                **worker_fields(BOB, "Available")))  # fmt: skip
-        found = await floor.conference(later, {later_call: "", later_agent: ""})
-        label, newly, where = await floor.queues.link(later, found, later_call)
-        assert (label, where) == ("customer", found) and len(newly) == 2
-        third, third_call = sid("WT"), sid("CA")
-        await floor.apply(event("reservation.accepted", at + 3,
-                                **task_fields(third, SALES, "assigned", entered, third_call),
-                                **worker_fields(BOB, "Available")))  # fmt: skip
-        made = await floor.conference(third, {third_call: ""})
-        label, newly, where = await floor.queues.link(third)
-        assert (where, newly) == (made, [(third_call, "customer")])
 
-    loop.run_until_complete(story())
+def test_the_scripts_touch_only_the_keys_they_are_given(
+    floor: Floor, loop: asyncio.AbstractEventLoop
+) -> None:
+    loop.run_until_complete(link_story(floor))
 
 
 def test_an_event_whose_task_moved_since_its_keys_were_read_is_retried(

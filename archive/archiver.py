@@ -94,7 +94,7 @@ class Archiver:
         if doc is None or doc.get("status") != "completed":
             return None
         redis, keys = self.floor.redis, self.floor.keys
-        started = int(doc.get("started_ms") or 0)
+        started = int(doc.get("started") or 0)
         audit = await self.audit.entries(
             AuditFilter(conference_sid=sid, since_ms=max(0, started - 60_000), limit=1000)
         )

@@ -51,10 +51,10 @@ def _people(doc: Conference, full_numbers: bool, country: str | None) -> list[Js
         if number and not full_numbers:
             number = mask_number(str(number), True, country)
         out.append({"call_sid": p.get("call_sid"), "label": p.get("label"), "role": role,
-                    "id": ident, "number": number, "joined_at": iso(p.get("joined_ms")),
-                    "left_at": iso(p.get("left_ms")),
-                    "talk_seconds": round(int(p.get("talk_ms") or 0) / 1000, 1),
-                    "hold_seconds": round(int(p.get("hold_total_ms") or 0) / 1000)})  # fmt: skip
+                    "id": ident, "number": number, "joined_at": iso(p.get("joined")),
+                    "left_at": iso(p.get("left")),
+                    "talk_seconds": round(int(p.get("talk") or 0) / 1000, 1),
+                    "hold_seconds": round(int(p.get("hold_total") or 0) / 1000)})  # fmt: skip
     out.sort(key=lambda p: p["joined_at"] or "")
     return out
 
@@ -99,8 +99,8 @@ def build(
     people = _people(doc, full_numbers=bool(roster.full_number_roles), country=country)
     agent = next((p["id"] for p in people if p["role"] == "agent"), None)
     team = roster.team_for(agent)
-    started = int(doc.get("started_ms") or doc.get("ended_ms") or 0)
-    ended = int(doc.get("ended_ms") or started)
+    started = int(doc.get("started") or doc.get("ended") or 0)
+    ended = int(doc.get("ended") or started)
     ended_at = iso(ended)
     monitors = monitors_of(audit, ended_at)
     talk = {
@@ -118,7 +118,7 @@ def build(
         "sid": doc.get("sid"), "friendly_name": doc.get("friendly_name") or "",
         "started_at": iso(started), "ended_at": ended_at,
         "duration_seconds": max(0, (ended - started) // 1000),
-        "reason": doc.get("end_reason"), "task_sid": doc.get("task_sid"),
+        "reason": doc.get("reason"), "task_sid": doc.get("task_sid"),
         "team": team.name if team else None, "queue": team.queue if team else None,
         "agent": agent, "customer": (customer or {}).get("number"),
         "participants": people, "holds": int(doc.get("holds") or 0),
@@ -127,10 +127,10 @@ def build(
         "talk_share": {r: round(v / total, 2) for r, v in talk.items()} if total else {},
         "alerts": sorted(set(alerts)), "monitored": bool(monitors), "monitors": monitors,
         "help": helped, "cards": [
-            {"supervisor": c.get("supervisor"), "text": c.get("text"), "at": iso(c.get("at_ms"))}
+            {"supervisor": c.get("supervisor"), "text": c.get("text"), "at": iso(c.get("at"))}
             for c in doc.get("cards") or ()],
         "phrases": [{"phrase": h.get("phrase"), "speaker": h.get("speaker"),
-                     "text": h.get("text"), "at": iso(h.get("at_ms"))}
+                     "text": h.get("text"), "at": iso(h.get("at"))}
                     for h in doc.get("phrases_heard") or ()],
         # The language its words were transcribed in (issue 23): what Twilio was asked for,
         # else its team's; it also says how its words were indexed for search.

@@ -73,9 +73,9 @@ def participant_json(p: Participant, role: str, agent_leg: str | None = None) ->
         # Not in Twilio's callbacks: the target Earpiece learnt from the Participant
         # resource, else the call's agent, the only leg Earpiece ever coaches.
         "call_sid_to_coach": (p.get("coached_call_sid") or agent_leg) if coaching else None,
-        "joined_at": iso(p.get("joined_ms")),
+        "joined_at": iso(p.get("joined")),
         "speaking": bool(p.get("speaking")),
-        "hold_since": iso(p.get("hold_since_ms")) if hold else None,
+        "hold_since": iso(p.get("hold_since")) if hold else None,
         # The customer's number, once read from Twilio (coach.actions.on_customer_joined).
         "number": p.get("number") or None,
     }
@@ -88,7 +88,7 @@ def monitor_json(m: Monitor) -> Json:
         "conference_sid": m["conference_sid"],
         "call_sid": m.get("call_sid") or None,
         "mode": m["mode"],
-        "since": iso(m.get("since_ms")),
+        "since": iso(m.get("since")),
         "status": m.get("status", "dialing"),
         "note": m.get("note") or None,
     }
@@ -108,7 +108,7 @@ def customer_leg(conference: Mapping[str, Any]) -> str | None:
 
 def present_participants(doc: Conference) -> list[Participant]:
     people = [p for p in doc["participants"].values() if p.get("present")]
-    people.sort(key=lambda p: (p.get("joined_ms") or 0, p["call_sid"]))
+    people.sort(key=lambda p: (p.get("joined") or 0, p["call_sid"]))
     return people
 
 
@@ -150,7 +150,7 @@ class AlertClock:
         held = [
             since
             for p, r in zip(people, roles, strict=True)
-            if p.get("hold") and (since := p.get("hold_since_ms")) and r != "supervisor"
+            if p.get("hold") and (since := p.get("hold_since")) and r != "supervisor"
         ]
         alone, since = alone_since(doc, people)
         pair = [(p, r) for p, r in zip(people, roles, strict=True) if r in ("customer", "agent")]
@@ -164,27 +164,27 @@ class AlertClock:
         # they flow (the `speaker` group is sent only when subscribed:
         # https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallbackEvent).
         everyone = doc["participants"].values()
-        heard = any(p.get("speech_at_ms") for p in everyone)
+        heard = any(p.get("speech_at") for p in everyone)
         if both and heard and not held and not speaking:
             silent = (
                 max(
-                    [p.get("speech_at_ms") or 0 for p, _ in pair]
-                    + [p.get("joined_ms") or 0 for p, _ in pair]
+                    [p.get("speech_at") or 0 for p, _ in pair]
+                    + [p.get("joined") or 0 for p, _ in pair]
                 )
                 or None
             )
         waiting = None
         ever = [role_of(p.get("label"))[0] for p in everyone]
         if "customer" in roles and "agent" not in ever:
-            waiting = min(p.get("joined_ms") or 0 for p, r in pair if r == "customer") or None
+            waiting = min(p.get("joined") or 0 for p, r in pair if r == "customer") or None
         if both and {r for p, r in pair if p.get("speaking")} == {"customer", "agent"}:
-            overtalk = max(p.get("speech_at_ms") or 0 for p in speaking) or None
+            overtalk = max(p.get("speech_at") or 0 for p in speaking) or None
         talkers = tuple(
-            (r, int(p.get("talk_ms") or 0), p.get("speech_at_ms") if p.get("speaking") else None)
+            (r, int(p.get("talk") or 0), p.get("speech_at") if p.get("speaking") else None)
             for p, r in pair
         )
         clock = cls(
-            started=doc.get("started_ms"),
+            started=doc.get("started"),
             held_since=min(held) if held else None,
             alone=alone,
             alone_since=since,
@@ -194,7 +194,7 @@ class AlertClock:
             help=bool(doc.get("help")),
             phrase=phrase,
             holds=int(doc.get("holds") or 0),
-            hold_total_ms=sum(int(p.get("hold_total_ms") or 0) for p in everyone),
+            hold_total_ms=sum(int(p.get("hold_total") or 0) for p in everyone),
             talkers=talkers,
             speaking=tuple(sorted(r for r, _, since in talkers if since)),
         )
@@ -287,7 +287,7 @@ def help_json(doc: Conference) -> Json | None:
     if not raw:
         return None
     return {
-        "agent": raw.get("agent"), "call_sid": raw.get("call_sid"), "since": iso(raw.get("at_ms"))
+        "agent": raw.get("agent"), "call_sid": raw.get("call_sid"), "since": iso(raw.get("at"))
     }  # fmt: skip
 
 
@@ -295,7 +295,7 @@ def card_json(card: Card) -> Json:
     return {
         "conference_sid": card.get("conference_sid"), "call_sid": card.get("call_sid"),
         "supervisor": card.get("supervisor"), "text": card.get("text"),
-        "at": iso(card.get("at_ms")), "agent": card.get("agent") or None,
+        "at": iso(card.get("at")), "agent": card.get("agent") or None,
     }  # fmt: skip
 
 
@@ -323,13 +323,13 @@ def alone_since(doc: Conference, people: list[Participant]) -> tuple[str | None,
     gone = [
         (p, left)
         for p in doc["participants"].values()
-        if not p.get("present") and (left := p.get("left_ms"))
+        if not p.get("present") and (left := p.get("left"))
     ]
     if customers and not agents:
         lefts = [left for p, left in gone if role_of(p.get("label"))[0] == "agent"]
         return ("customer-alone", max(lefts)) if lefts else (None, None)
     if agents and not customers:
-        since = [min(p.get("joined_ms") or 0 for p in agents)]
+        since = [min(p.get("joined") or 0 for p in agents)]
         since += [left for p, left in gone if role_of(p.get("label"))[0] == "customer"]
         return "agent-alone", max(since)
     return None, None
@@ -370,7 +370,7 @@ def render_conference(doc: Conference, roster: Roster) -> tuple[Json, AlertClock
     if doc.get("status") == "completed":
         # An ended call keeps who it was (issue 28: "No agent yet · —"): its (first) agent,
         # and their team and queue.
-        everyone = sorted(doc["participants"].values(), key=lambda p: p.get("joined_ms") or 0)
+        everyone = sorted(doc["participants"].values(), key=lambda p: p.get("joined") or 0)
         agent = next(
             (
                 ident
@@ -382,8 +382,8 @@ def render_conference(doc: Conference, roster: Roster) -> tuple[Json, AlertClock
         team = roster.team_for(agent)
         return {
             "sid": doc["sid"], "friendly_name": doc.get("friendly_name") or "",
-            "status": "completed", "started_at": iso(doc.get("started_ms")),
-            "updated_at": iso(doc.get("updated_ms")), "ended_at": iso(doc.get("ended_ms")),
+            "status": "completed", "started_at": iso(doc.get("started")),
+            "updated_at": iso(doc.get("updated")), "ended_at": iso(doc.get("ended")),
             "state": "ended",
             "team": team.name if team else None, "queue": team.queue if team else None,
             "agent": agent, "agent_name": agent_name(roster, agent),
@@ -407,8 +407,8 @@ def render_conference(doc: Conference, roster: Roster) -> tuple[Json, AlertClock
         "sid": doc["sid"],
         "friendly_name": doc.get("friendly_name") or "",
         "status": doc.get("status", "init"),
-        "started_at": iso(doc.get("started_ms")),
-        "updated_at": iso(doc.get("updated_ms")),
+        "started_at": iso(doc.get("started")),
+        "updated_at": iso(doc.get("updated")),
         "ended_at": None,
         "state": call_state(people, roles),
         "team": team.name if team else None,

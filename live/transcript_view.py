@@ -26,7 +26,7 @@ def final_json(line: Line | PhraseHit) -> Json:
     """A conference's last line, or a phrase hit's line, as line_json gives a final."""
     return {
         "speaker": line.get("speaker"), "text": line.get("text") or "",
-        "at": iso(line.get("at_ms")), "final": True, "seq": None, "id": None,
+        "at": iso(line.get("at")), "final": True, "seq": None, "id": None,
     }  # fmt: skip
 
 
@@ -38,7 +38,7 @@ def transcript_state(doc: Conference, team_phrases: Iterable[str]) -> tuple[Json
     state = {
         "state": tx.get("state") or "off",
         "paused_by": tx.get("paused_by") if tx.get("state") == "paused" else None,
-        "since": iso(tx.get("since_ms")),
+        "since": iso(tx.get("since")),
         "error": tx.get("error") if tx.get("state") == "error" else None,
         # The language Twilio was asked to transcribe in (issue 23), once it started.
         "language": tx.get("language"),

@@ -163,7 +163,7 @@ def test_a_stored_conference_reads_by_readable_names() -> None:
         b'"phm":{"cancel":{"by":"ana","at":1850}}}'
     )
     c = conference_of(stored)
-    assert (c["friendly_name"], c["last_seq"], c["started_ms"], c["task_sid"]) == (
+    assert (c["friendly_name"], c["last_seq"], c["started"], c["task_sid"]) == (
         "WT1",
         7,
         1000,
@@ -171,19 +171,19 @@ def test_a_stored_conference_reads_by_readable_names() -> None:
     )
     p = c["participants"]["CA1"]
     assert (p["presence_seq"], p["flags_seq"], p["speech_seq"], p["join_seq"]) == (3, 4, 5, 2)
-    assert (p["joined_ms"], p["speech_at_ms"], p["talk_ms"], p["end_on_exit"]) == (
+    assert (p["joined"], p["speech_at"], p["talk"], p["end_on_exit"]) == (
         1000,
         1500,
         20,
         False,
     )
-    assert c["monitors"]["ana"]["since_ms"] == 1200
-    assert c.get("help") == {"agent": "bob", "call_sid": "CA2", "at_ms": 1300}
-    assert c["cards"][0]["at_ms"] == 1400
+    assert c["monitors"]["ana"]["since"] == 1200
+    assert c.get("help") == {"agent": "bob", "call_sid": "CA2", "at": 1300}
+    assert c["cards"][0]["at"] == 1400
     assert c["transcript"]["state"] == "on" and c["transcript"]["language"] == "ja-JP"
-    assert c["transcript"]["last_line"] == {"speaker": "agent", "text": "x", "at_ms": 1900}
+    assert c["transcript"]["last_line"] == {"speaker": "agent", "text": "x", "at": 1900}
     assert c["phrases_heard"][0]["phrase"] == "cancel"
-    assert c["phrases_muted"]["cancel"] == {"by": "ana", "at_ms": 1850}
+    assert c["phrases_muted"]["cancel"] == {"by": "ana", "at": 1850}
     # Every stored key of the conference and participant was renamed (none left short).
     short = {f.stored for f in CONFERENCE.fields if f.stored != f.name}
     assert not short & set(c)
@@ -206,7 +206,7 @@ def test_a_document_that_is_not_one_raises() -> None:
 def test_monitor_and_worker() -> None:
     assert (
         monitor_of({"supervisor": "a", "conference_sid": "CF", "mode": "listen", "since": 5})[
-            "since_ms"
+            "since"
         ]
         == 5
     )

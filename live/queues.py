@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -226,10 +226,10 @@ class LiveQueues:
     async def _task_registers(self, task_sid: str, call_sid: str | None) -> list[str]:
         """[queue, day, class, conference]: what decides the keys an event of the task
         touches, as Redis holds it now ("" where unknown)."""
-        reply: Any = await self._task_keys_read(
+        reply = await self._task_keys_read(
             keys=[self.key("task", task_sid), self.tag + ":calls"], args=[call_sid or ""]
         )
-        return [text(x) for x in reply]
+        return [text(x) for x in cast("list[bytes]", reply)]
 
     async def _event_keys(self, e: TaskRouterEvent) -> list[str]:
         """The keys live/taskrouter.lua may touch for this event besides the shared ones:
@@ -266,8 +266,12 @@ class LiveQueues:
             keys = [self.tag + ":calls", self.tag + ":feed", self.key("task", task_sid)]
             if sid:
                 keys.append(self.tag + ":conf:" + sid)
-            reply: Any = await self._link(
-                keys=keys, args=[self.tag, task_sid, conference_sid, call_sid, self.feed_maxlen]
+            reply = cast(
+                "list[bytes]",
+                await self._link(
+                    keys=keys,
+                    args=[self.tag, task_sid, conference_sid, call_sid, self.feed_maxlen],
+                ),
             )
             if text(reply[3]) != "retry":
                 break
@@ -284,12 +288,14 @@ class LiveQueues:
         return {text(k): text(v) == "1" for k, v in raw.items()}
 
     async def worker_registers(self) -> list[Worker]:
-        """Every worker's registers, in one reply: a thousand pipelined HGETALLs cost
-        redis-py far more per command than Redis (bench/queues.py measured it)."""
-        members: Any = await self.redis.smembers(self.key("workers"))
+        """Every worker's registers, in two round trips (who they are, then every hash in
+        one reply, each key passed in KEYS): a thousand pipelined HGETALLs cost redis-py far
+        more per command than Redis (bench/queues.py measured it)."""
+        members = cast("set[bytes]", await self.redis.smembers(self.key("workers")))
         sids = [text(m) for m in members]
-        reply: Any = (
-            await self._read_workers(keys=[self.key("worker", s) for s in sids]) if sids else []
+        reply = cast(
+            "list[list[bytes]]",
+            await self._read_workers(keys=[self.key("worker", s) for s in sids]) if sids else [],
         )
         out = []
         for sid, flat in zip(sids, reply, strict=True):

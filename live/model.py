@@ -286,16 +286,14 @@ def help_json(doc: Conference) -> Json | None:
     raw = doc.get("help")
     if not raw:
         return None
-    return {
-        "agent": raw.get("agent"), "call_sid": raw.get("call_sid"), "since": iso(raw.get("at"))
-    }  # fmt: skip
+    return {"agent": raw.get("agent"), "call_sid": raw.get("call_sid"), "since": iso(raw.get("at"))}
 
 
 def card_json(card: Card) -> Json:
     return {
         "conference_sid": card.get("conference_sid"), "call_sid": card.get("call_sid"),
-        "supervisor": card.get("supervisor"), "text": card.get("text"),
-        "at": iso(card.get("at")), "agent": card.get("agent") or None,
+        "supervisor": card.get("supervisor"), "text": card.get("text"), "at": iso(card.get("at")),
+        "agent": card.get("agent") or None,
     }  # fmt: skip
 
 

@@ -327,7 +327,12 @@ class LiveFloor:
 
     def render_read(self, doc: Conference, at_ms: int | None = None) -> Json:
         """render(), of a document read() decoded."""
-        return decoded_json(doc, self.roster, at_ms or now_ms(), self.thresholds)
+        try:
+            return decoded_json(doc, self.roster, at_ms or now_ms(), self.thresholds)
+        except Exception:
+            sid = str(doc.get("sid", "?"))
+            self._report_unreadable(sid)
+            return unreadable(sid)
 
     def _report_unreadable(self, sid: str) -> None:
         # Logged once per conference (bounded), not on every read of the floor.

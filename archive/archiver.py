@@ -90,7 +90,7 @@ class Archiver:
     _copied_at: float = field(default=0.0)
 
     async def gather(self, sid: str) -> Any | None:
-        doc = await self.floor.document(sid)
+        doc = await self.floor.read(sid)
         if doc is None or doc.get("status") != "completed":
             return None
         redis, keys = self.floor.redis, self.floor.keys

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archive.words import index_words
+from core.documents import Conference
 from core.times import iso
 from live.board import mask_number
 from live.model import role_of
@@ -42,9 +43,9 @@ class CallRecord:
         return max(0, (self.ended_ms - self.started_ms) // 1000)
 
 
-def _people(doc: Mapping[str, Any], full_numbers: bool, country: str | None) -> list[Json]:
+def _people(doc: Conference, full_numbers: bool, country: str | None) -> list[Json]:
     out = []
-    for p in (doc.get("p") or {}).values():
+    for p in doc["participants"].values():
         role, ident = role_of(p.get("label"))
         number = p.get("number")
         if number and not full_numbers:
@@ -92,7 +93,7 @@ def monitors_of(audit: Iterable[Mapping[str, Any]], ended_at: str | None) -> lis
 
 
 def build(
-    doc: Mapping[str, Any],
+    doc: Conference,
     roster: Roster,
     *,
     transcript: list[Json],
@@ -102,7 +103,7 @@ def build(
     recordings: list[Json],
     country: str | None = None,
 ) -> CallRecord:
-    """The archive's record of an ended conference document (live/apply.lua's `c`).
+    """The archive's record of an ended conference document (live/apply.lua's `c`, decoded).
 
     The archive keeps what the API would show: a caller's number is kept masked unless the
     roster's `[access] full_numbers` names a role that may see it (issue 22: the file kept
@@ -127,12 +128,12 @@ def build(
     ]
     record = {
         "sid": doc.get("sid"),
-        "friendly_name": doc.get("fn") or "",
+        "friendly_name": doc.get("friendly_name") or "",
         "started_at": iso(started),
         "ended_at": ended_at,
         "duration_seconds": max(0, (ended - started) // 1000),
         "reason": doc.get("reason"),
-        "task_sid": doc.get("task"),
+        "task_sid": doc.get("task_sid"),
         "team": team.name if team else None,
         "queue": team.queue if team else None,
         "agent": agent,
@@ -152,16 +153,16 @@ def build(
         ],
         "phrases": [
             {
-                "phrase": h.get("p"),
-                "speaker": h.get("s"),
-                "text": h.get("t"),
+                "phrase": h.get("phrase"),
+                "speaker": h.get("speaker"),
+                "text": h.get("text"),
                 "at": iso(h.get("at")),
             }
-            for h in doc.get("ph") or ()
+            for h in doc.get("phrases_heard") or ()
         ],
         # The language its words were transcribed in (issue 23): what Twilio was asked for,
         # else its team's; it also says how its words were indexed for search.
-        "transcript_language": (doc.get("tx") or {}).get("lang")
+        "transcript_language": (doc.get("transcript") or {}).get("language")
         or (team.language if team and finals else None),
         "transcript": finals,
         "recordings": recordings,

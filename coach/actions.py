@@ -25,6 +25,7 @@ from typing import Any
 from access.modes import MODES, NO_AGENT, refusal
 from core import metrics
 from core.audit import Audit
+from core.documents import Conference, Monitor
 from core.tasks import cancel_all
 from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
@@ -56,9 +57,9 @@ def flags_for(mode: str, agent_call_sid: str | None) -> dict[str, Any]:
     return {"muted": False, "coaching": False}
 
 
-async def live_document(floor: LiveFloor, sid: str) -> dict[str, Any]:
+async def live_document(floor: LiveFloor, sid: str) -> Conference:
     """A live conference's document: 404 when unknown, 409 when it has ended."""
-    doc = await floor.document(sid)
+    doc = await floor.read(sid)
     if doc is None:
         raise CoachError(404, "unknown-conference", f"no conference {sid}")
     if doc.get("status") == "completed":
@@ -66,9 +67,9 @@ async def live_document(floor: LiveFloor, sid: str) -> dict[str, Any]:
     return doc
 
 
-def agent_leg(doc: dict[str, Any]) -> tuple[str, str] | None:
+def agent_leg(doc: Conference) -> tuple[str, str] | None:
     """(CallSid, agent id) of the agent connected to the call, if any."""
-    for p in (doc.get("p") or {}).values():
+    for p in doc["participants"].values():
         role, ident = role_of(p.get("label"))
         if role == "agent" and p.get("present") and ident:
             return p["call_sid"], ident
@@ -110,13 +111,13 @@ class Coach:
             )
         return found
 
-    async def _live_doc(self, sid: str) -> dict[str, Any]:
+    async def _live_doc(self, sid: str) -> Conference:
         return await live_document(self.floor, sid)
 
-    def _check(self, who: Supervisor, mode: str, doc: dict[str, Any]) -> tuple[str, str] | None:
+    def _check(self, who: Supervisor, mode: str, doc: Conference) -> tuple[str, str] | None:
         if mode not in MODES:
             raise CoachError(422, "bad-mode", f"mode must be one of {', '.join(MODES)}")
-        conference = self.floor.render(doc)
+        conference = self.floor.render_read(doc)
         reason = refusal(who, mode, conference["team"])
         if reason:
             raise CoachError(403, "not-allowed", reason)
@@ -158,9 +159,7 @@ class Coach:
     async def stop(self) -> None:
         await cancel_all(list(self._background))
 
-    async def _record_leave(
-        self, who: str, doc: dict[str, Any], monitor: dict[str, Any], detail: str
-    ) -> None:
+    async def _record_leave(self, who: str, doc: Conference, monitor: Monitor, detail: str) -> None:
         await self._record(
             "leave",
             who,
@@ -170,7 +169,7 @@ class Coach:
             detail=detail,
         )
 
-    async def _record(self, action: str, who: str, doc: dict[str, Any], **fields: Any) -> None:
+    async def _record(self, action: str, who: str, doc: Conference, **fields: Any) -> None:
         metrics.COACH_ACTIONS.labels(action, fields.get("outcome") or "ok").inc()
         agent = agent_leg(doc)
         with contextlib.suppress(Exception):  # the audit must never undo an action
@@ -178,7 +177,7 @@ class Coach:
                 action,
                 who,
                 doc["sid"],
-                friendly_name=doc.get("fn") or "",
+                friendly_name=doc.get("friendly_name") or "",
                 agent=agent[1] if agent else "",
                 **fields,
             )
@@ -263,7 +262,7 @@ class Coach:
         who = self.supervisor(ident)
         doc = await self._live_doc(sid)
         agent = self._check(who, mode, doc)
-        current = (doc.get("mon") or {}).get(ident)
+        current = doc["monitors"].get(ident)
         if current is None:
             raise CoachError(404, "not-monitoring", f"{ident} is not on conference {sid}")
         if current["mode"] == mode:
@@ -306,10 +305,10 @@ class Coach:
         return monitor_json(monitor)
 
     async def leave(self, sid: str, ident: str, reason: str = "") -> None:
-        doc = await self.floor.document(sid)
+        doc = await self.floor.read(sid)
         if doc is None:
             raise CoachError(404, "unknown-conference", f"no conference {sid}")
-        current = (doc.get("mon") or {}).get(ident)
+        current = doc["monitors"].get(ident)
         if current is None:
             raise CoachError(404, "not-monitoring", f"{ident} is not on conference {sid}")
         if current.get("call_sid") and doc.get("status") != "completed":
@@ -336,8 +335,8 @@ class Coach:
 
     async def _apply_current_mode(self, sid: str, ident: str) -> None:
         """Make Twilio's leg match the mode Redis holds (after a takeover or a join)."""
-        doc = await self.floor.document(sid)
-        monitor = ((doc or {}).get("mon") or {}).get(ident)
+        doc = await self.floor.read(sid)
+        monitor = doc["monitors"].get(ident) if doc is not None else None
         if doc is None or monitor is None or monitor.get("status") != "connected":
             return
         agent = agent_leg(doc)
@@ -416,7 +415,7 @@ class Coach:
 
     # -- from the agent's softphone, and text whispers --------------------------------------
 
-    async def _agent_call(self, call_sid: str) -> tuple[dict[str, Any], str]:
+    async def _agent_call(self, call_sid: str) -> tuple[Conference, str]:
         """The live conference of an agent's call, and the agent; 404 / 409 otherwise."""
         where = await self.floor.call(call_sid)
         if where is None:
@@ -447,15 +446,16 @@ class Coach:
         if not text or len(text) > MAX_CARD_CHARS:
             raise CoachError(422, "bad-card", f"a card is 1 to {MAX_CARD_CHARS} characters")
         doc, agent = await self._agent_call(call_sid)
-        reason = refusal(who, "whisper", self.floor.render(doc)["team"])
+        reason = refusal(who, "whisper", self.floor.render_read(doc)["team"])
         if reason:
             raise CoachError(403, "not-allowed", reason)
         sent = await self.floor.monitor_op(
             "card", doc["sid"], sup=ident, text=text, call=call_sid, agent=agent
         )
         await self._record("card", ident, doc, call_sid=call_sid, detail=text)
-        assert sent.monitor is not None
-        return card_json(sent.monitor)
+        card = sent.card
+        assert card is not None
+        return card_json(card)
 
     async def follow(self, ident: str, agent: str | None) -> dict[str, Any]:
         """Join `agent`'s next calls automatically, listening (None: stop following)."""
@@ -507,7 +507,7 @@ class Coach:
             await self.floor.monitor_op("caller", sid, call=call_sid, number=number)
 
     async def on_leg_left(self, sid: str, ident: str, call_sid: str, why: str) -> None:
-        doc = await self.floor.document(sid)
+        doc = await self.floor.read(sid)
         removed = await self.floor.monitor_op("remove", sid, sup=ident, call=call_sid)
         monitor = removed.monitor
         if removed.result != "ok" or monitor is None or doc is None:
@@ -518,10 +518,10 @@ class Coach:
 
     async def on_agent_left(self, sid: str) -> None:
         """Nobody to coach any more: a whisper falls back to listen, and says so."""
-        doc = await self.floor.document(sid)
+        doc = await self.floor.read(sid)
         if doc is None or doc.get("status") == "completed" or agent_leg(doc) is not None:
             return
-        for ident, monitor in (doc.get("mon") or {}).items():
+        for ident, monitor in doc["monitors"].items():
             if monitor.get("mode") != "whisper":
                 continue
             await self.floor.monitor_op(
@@ -545,8 +545,8 @@ class Coach:
             )
 
     async def on_conference_ended(self, sid: str) -> None:
-        doc = await self.floor.document(sid)
-        for ident, monitor in ((doc or {}).get("mon") or {}).items():
+        doc = await self.floor.read(sid)
+        for ident, monitor in (doc["monitors"] if doc is not None else {}).items():
             assert doc is not None
             await self._record_leave(ident, doc, monitor, "the call ended")
 

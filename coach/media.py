@@ -180,15 +180,15 @@ class MediaStreams:
                 await self.stop(sid, "nobody hears it")
 
     async def audit_listen(self, action: str, who: str, sid: str, detail: str) -> None:
-        doc = await self.floor.document(sid) or {"sid": sid}
-        agent = agent_leg(doc)
+        doc = await self.floor.read(sid)
+        agent = agent_leg(doc) if doc is not None else None
         try:
             await self.audit.record(
                 action,
                 who,
                 sid,
                 mode="listen",
-                friendly_name=doc.get("fn") or "",
+                friendly_name=(doc.get("friendly_name") if doc is not None else None) or "",
                 agent=agent[1] if agent else "",
                 detail=detail,
             )

@@ -161,9 +161,10 @@ class Reconciler:
         settled, and their leave callback may not have landed yet (bench/truth.py found
         one such false removal in 30 clean minutes). Only when a removal is at stake is the
         conference fetched again, to see when it last changed."""
-        doc = await self.floor.document(sid)
+        doc = await self.floor.read(sid)
         at_twilio = {p["call_sid"] for p in connected}
-        present = [c for c, p in ((doc or {}).get("p") or {}).items() if p.get("present")]
+        people = doc["participants"] if doc is not None else {}
+        present = [c for c, p in people.items() if p.get("present")]
         if all(call in at_twilio for call in present):
             return False
         again = await self.twilio.fetch_conference(sid)
@@ -199,8 +200,8 @@ class Reconciler:
 
     async def _monitors(self, sid: str, at_twilio: set[str]) -> None:
         """A monitor whose leg Twilio no longer has is gone; one Twilio has connected is live."""
-        doc = await self.floor.document(sid)
-        for ident, monitor in ((doc or {}).get("mon") or {}).items():
+        doc = await self.floor.read(sid)
+        for ident, monitor in (doc["monitors"] if doc is not None else {}).items():
             leg = monitor.get("call_sid")
             if not leg:
                 continue

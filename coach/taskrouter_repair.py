@@ -66,6 +66,7 @@ from typing import Any
 
 import orjson
 
+from core.documents import Worker
 from core.twilio_calls import TwilioCalls
 from live.queues import LiveQueues, text
 from live.store import now_ms
@@ -248,9 +249,9 @@ class TaskRouterRepair:
 
         await self._gather([fetch(s) for s in sids if budget.take()])
 
-    def _needs_contact(self, sid: str, name: str | None, mine: dict[str, str]) -> bool:
+    def _needs_contact(self, sid: str, name: str | None, mine: Worker | None) -> bool:
         """Whether the agent a worker is can only come from its fetched contact_uri."""
-        if mine.get("agent") or sid in self._contacts:
+        if (mine is not None and mine.get("agent")) or sid in self._contacts:
             return False
         return self.queues.agent_of(None, name) is None
 
@@ -317,20 +318,17 @@ class TaskRouterRepair:
         # The workers whose agent a repair needs and only a fetch can tell.
         wanted = [taker.worker_sid for taker in found.takers.values() if taker is not None]
         wanted += [
-            w.sid for w in listed_workers if workers.get(w.sid, {}).get("act") != w.activity_name
+            w.sid for w in listed_workers if _activity(workers.get(w.sid)) != w.activity_name
         ]
         wanted = [
-            s
-            for s in dict.fromkeys(wanted)
-            if self._needs_contact(s, names.get(s), workers.get(s, {}))
+            s for s in dict.fromkeys(wanted) if self._needs_contact(s, names.get(s), workers.get(s))
         ]
         await self._read_contacts(wanted, budget)
         waiting = [t for t in stale if t.sid in unread and t not in busy_tasks]
         await self._gather([self._fetch_task(t.sid) for t in waiting if budget.take()])
 
         for worker in listed_workers:
-            mine = workers.get(worker.sid, {})
-            if mine.get("act") == worker.activity_name:
+            if _activity(workers.get(worker.sid)) == worker.activity_name:
                 continue
             event = TaskRouterEvent(
                 kind="worker.activity.update",
@@ -436,3 +434,7 @@ class TaskRouterRepair:
             self.queues.key("worker", taker.worker_sid), "agent"
         )
         return agent is None
+
+
+def _activity(worker: Worker | None) -> str | None:
+    return worker.get("activity") if worker is not None else None

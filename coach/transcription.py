@@ -33,6 +33,7 @@ from access.modes import refusal
 from coach.actions import agent_leg, live_document
 from coach.recording import Recording
 from core.audit import Audit
+from core.documents import Conference, Transcript
 from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
 from live.model import Json, customer_leg
@@ -167,9 +168,9 @@ class Transcription:
         return True
 
     async def stop(self, sid: str, reason: str) -> None:
-        doc = await self.floor.document(sid)
-        tx = (doc or {}).get("tx") or {}
-        gt, leg = tx.get("gt"), tx.get("call")
+        doc = await self.floor.read(sid)
+        tx: Transcript = (doc.get("transcript") if doc is not None else None) or {}
+        gt, leg = tx.get("transcription_sid"), tx.get("call_sid")
         if gt and leg:
             await self.twilio.stop_transcription(str(leg), str(gt))
             self.stops += 1
@@ -178,7 +179,7 @@ class Transcription:
 
     # -- pause for a payment, and resume --------------------------------------------
 
-    async def _conference_of(self, call_or_conference: str) -> dict[str, Any]:
+    async def _conference_of(self, call_or_conference: str) -> Conference:
         sid = call_or_conference
         if call_or_conference.startswith("CA"):
             found = await self.floor.call(call_or_conference)
@@ -187,7 +188,7 @@ class Transcription:
             sid = found["conference_sid"]
         return await live_document(self.floor, sid)
 
-    def _check(self, who: str, mode: str, doc: dict[str, Any]) -> None:
+    def _check(self, who: str, mode: str, doc: Conference) -> None:
         """A supervisor acts on a call their role reaches (access/modes.py): pausing as
         listening does, muting alerts as whispering does. An agent (`agent:ID`) was checked
         against its own call by the API."""
@@ -196,7 +197,7 @@ class Transcription:
         supervisor = self.roster.supervisors.get(who)
         if supervisor is None:
             raise CoachError(422, "unknown-supervisor", f"{who!r} is not a supervisor")
-        reason = refusal(supervisor, mode, self.floor.render(doc).get("team"))
+        reason = refusal(supervisor, mode, self.floor.render_read(doc).get("team"))
         if reason is not None:
             raise CoachError(403, "not-allowed", reason)
 
@@ -205,13 +206,14 @@ class Transcription:
         doc = await self._conference_of(call_or_conference)
         self._check(who, "listen", doc)
         sid = doc["sid"]
-        tx = doc.get("tx") or {}
+        tx: Transcript = doc.get("transcript") or {}
         # Paused first (what still arrives is dropped), then stopped at Twilio.
         outcome = await self.transcripts.set_state(sid, "pause", by=who)
         if outcome == "applied":
-            if tx.get("gt") and tx.get("call") and tx.get("st") in ("on", "starting"):
+            gt, leg = tx.get("transcription_sid"), tx.get("call_sid")
+            if gt and leg and tx.get("state") in ("on", "starting"):
                 try:
-                    await self.twilio.stop_transcription(str(tx["call"]), str(tx["gt"]))
+                    await self.twilio.stop_transcription(leg, gt)
                     self.stops += 1
                 except CoachError as exc:
                     log.warning(
@@ -231,7 +233,7 @@ class Transcription:
             if self.recording is not None:
                 await self.recording.set_status(sid, "in-progress")
             await self._audit("transcript-resumed", who, doc)
-            conference = self.floor.render(await self.floor.document(sid) or doc)
+            conference = self.floor.render_read(await self.floor.read(sid) or doc)
             leg = customer_leg(conference)
             mode = self.mode(conference.get("team"))
             if leg is not None and (
@@ -246,7 +248,7 @@ class Transcription:
         self._check(who, "whisper", doc)
         outcome = await self.transcripts.set_state(sid, "mute", by=who)
         if outcome == "applied":
-            phrases = sorted({h.get("p") for h in doc.get("ph") or () if h.get("p")})
+            phrases = sorted({p for h in doc.get("phrases_heard") or () if (p := h.get("phrase"))})
             await self._audit("phrase-muted", who, doc, detail=", ".join(phrases)[:200])
         return await self.state(sid)
 
@@ -258,14 +260,14 @@ class Transcription:
             "phrases": rendered.get("phrases") or [],
         }
 
-    async def _audit(self, action: str, who: str, doc: dict[str, Any], detail: str = "") -> None:
+    async def _audit(self, action: str, who: str, doc: Conference, detail: str = "") -> None:
         agent = agent_leg(doc)
         try:
             await self.audit.record(
                 action,
                 who,
                 doc["sid"],
-                friendly_name=doc.get("fn") or "",
+                friendly_name=doc.get("friendly_name") or "",
                 agent=agent[1] if agent else "",
                 detail=detail,
             )

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 
+from core import times
+
 LANGUAGES = ("en", "ja")
 
 
@@ -29,10 +31,9 @@ def _moment(at: str | int | float | None) -> datetime | None:
     if isinstance(at, int | float):
         return datetime.fromtimestamp(at / 1000, tz=UTC)
     try:
-        moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        return times.moment(at)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @functools.lru_cache(maxsize=64)
@@ -105,14 +106,11 @@ class FloorClock:
         """`read` as epoch ms; with `end`, a bare date is its LAST millisecond on the floor
         (`to=2026-12-02` includes the whole of that day)."""
         if end and len(raw) == 10:
-            return self.day_end_ms(date.fromisoformat(raw))
+            return times.day_bounds(raw, self.tz)[1] - 1
         return int(self.read(raw).timestamp() * 1000)
 
     def read(self, raw: str) -> datetime:
         """An ISO 8601 date or time as the API's filters take it: one without an offset
         (`2026-12-02`, `2026-12-02T09:00`) is the floor's, one with an offset is as written.
         A bare date is its first moment on the floor. Raises ValueError when it is neither."""
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=self.tz)
-        return moment
+        return times.moment(raw, self.tz)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from core.times import ms_of
 from dashboard.i18n import N_, _
 from live.roster import Supervisor
 
@@ -57,8 +57,8 @@ def _epoch(value: Any) -> float | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
+        return ms_of(str(value)) / 1000
+    except (ValueError, OverflowError):
         return None
 
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core import times
 from live import team_time
 from live.queues import LiveQueues, text
 
@@ -30,10 +30,8 @@ SLOTS = 48
 
 
 def day_bounds(day: str, zone: ZoneInfo) -> tuple[int, int]:
-    """[start, end) of a calendar day in the floor's zone, in epoch ms."""
-    start = datetime.combine(datetime.strptime(day, "%Y-%m-%d").date(), time(), zone)
-    end = datetime.combine(start.date() + timedelta(days=1), time(), zone)
-    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    """[start, end) of a calendar day in the floor's zone, in epoch ms (core/times.py)."""
+    return times.day_bounds(day, zone)
 
 
 def slot_label(slot: int) -> str:

@@ -12,8 +12,10 @@ import calendar
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from email.utils import parsedate_to_datetime
+
+from core import times
 
 CONFERENCE_EVENTS = frozenset(
     {
@@ -183,7 +185,7 @@ def _parse_new_timestamp_ms(raw: str) -> int:
         moment = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
         try:
-            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            moment = times.moment(raw)
         except ValueError:
             raise BadEvent(f"Timestamp is not an RFC 2822 date: {raw[:60]!r}") from None
     if moment.tzinfo is None:

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
+from core.documents import card_of
 from core.tasks import cancel_all
 from live import privacy, words
 from live.model import card_json
@@ -122,7 +123,7 @@ def render(
             entry.id, entry.event, orjson.dumps({"sid": entry.sid}).decode(), sid=entry.sid
         )
     if entry.event == "card":
-        card = card_json(entry.doc)
+        card = card_json(card_of(entry.doc))
         return Message(entry.id, entry.event, orjson.dumps(card).decode(), agent=card["agent"])
     if entry.event == "transcript":
         line = line_json(kept if kept is not None else entry.doc)

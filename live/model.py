@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from core.documents import Card, Conference, Monitor, Participant, Stored, conference_of
 from core.times import iso
 from live.roster import Roster
 from live.transcript_view import transcript_state
 
-Doc = Mapping[str, Any]
+# The JSON this module answers (the contract's Conference and its parts).
 Json = dict[str, Any]
 
 
@@ -59,7 +60,7 @@ def role_of(label: str | None) -> tuple[str, str | None]:
     return "unknown", None
 
 
-def participant_json(p: Doc, role: str, agent_leg: str | None = None) -> Json:
+def participant_json(p: Participant, role: str, agent_leg: str | None = None) -> Json:
     hold = bool(p.get("hold"))
     coaching = bool(p.get("coaching"))
     return {
@@ -71,7 +72,7 @@ def participant_json(p: Doc, role: str, agent_leg: str | None = None) -> Json:
         "coaching": coaching,
         # Not in Twilio's callbacks: the target Earpiece learnt from the Participant
         # resource, else the call's agent, the only leg Earpiece ever coaches.
-        "call_sid_to_coach": (p.get("coach") or agent_leg) if coaching else None,
+        "call_sid_to_coach": (p.get("coached_call_sid") or agent_leg) if coaching else None,
         "joined_at": iso(p.get("joined")),
         "speaking": bool(p.get("speaking")),
         "hold_since": iso(p.get("hold_since")) if hold else None,
@@ -80,7 +81,7 @@ def participant_json(p: Doc, role: str, agent_leg: str | None = None) -> Json:
     }
 
 
-def monitor_json(m: Doc) -> Json:
+def monitor_json(m: Monitor) -> Json:
     """A supervisor's monitor (CONTRACT.md), plus `note` when something changed it on its own."""
     return {
         "supervisor": m["supervisor"],
@@ -105,13 +106,13 @@ def customer_leg(conference: Mapping[str, Any]) -> str | None:
     )
 
 
-def present_participants(doc: Doc) -> list[Doc]:
-    people = [p for p in (doc.get("p") or {}).values() if p.get("present")]
+def present_participants(doc: Conference) -> list[Participant]:
+    people = [p for p in doc["participants"].values() if p.get("present")]
     people.sort(key=lambda p: (p.get("joined") or 0, p["call_sid"]))
     return people
 
 
-def call_state(people: list[Doc], roles: list[str]) -> str:
+def call_state(people: list[Participant], roles: list[str]) -> str:
     """waiting: no customer-and-agent pair yet; hold: someone on the call is held; else talking."""
     if "customer" not in roles or "agent" not in roles:
         return "waiting"
@@ -143,11 +144,13 @@ class AlertClock:
     talk_fixed: tuple[dict[str, float], dict[str, float]] | None = None
 
     @classmethod
-    def of(cls, doc: Doc, people: list[Doc], roles: list[str], phrase: bool = False) -> AlertClock:
+    def of(
+        cls, doc: Conference, people: list[Participant], roles: list[str], phrase: bool = False
+    ) -> AlertClock:
         held = [
-            p["hold_since"]
+            since
             for p, r in zip(people, roles, strict=True)
-            if p.get("hold") and p.get("hold_since") and r != "supervisor"
+            if p.get("hold") and (since := p.get("hold_since")) and r != "supervisor"
         ]
         alone, since = alone_since(doc, people)
         pair = [(p, r) for p, r in zip(people, roles, strict=True) if r in ("customer", "agent")]
@@ -160,7 +163,8 @@ class AlertClock:
         # whole life. A speech event seen from anyone on the call, present or gone, says
         # they flow (the `speaker` group is sent only when subscribed:
         # https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallbackEvent).
-        heard = any(p.get("speech_at") for p in (doc.get("p") or {}).values())
+        everyone = doc["participants"].values()
+        heard = any(p.get("speech_at") for p in everyone)
         if both and heard and not held and not speaking:
             silent = (
                 max(
@@ -170,7 +174,7 @@ class AlertClock:
                 or None
             )
         waiting = None
-        ever = [role_of(p.get("label"))[0] for p in (doc.get("p") or {}).values()]
+        ever = [role_of(p.get("label"))[0] for p in everyone]
         if "customer" in roles and "agent" not in ever:
             waiting = min(p.get("joined") or 0 for p, r in pair if r == "customer") or None
         if both and {r for p, r in pair if p.get("speaking")} == {"customer", "agent"}:
@@ -190,7 +194,7 @@ class AlertClock:
             help=bool(doc.get("help")),
             phrase=phrase,
             holds=int(doc.get("holds") or 0),
-            hold_total_ms=sum(int(p.get("hold_total") or 0) for p in (doc.get("p") or {}).values()),
+            hold_total_ms=sum(int(p.get("hold_total") or 0) for p in everyone),
             talkers=talkers,
             speaking=tuple(sorted(r for r, _, since in talkers if since)),
         )
@@ -278,14 +282,14 @@ class AlertClock:
         }
 
 
-def help_json(doc: Doc) -> Json | None:
+def help_json(doc: Conference) -> Json | None:
     raw = doc.get("help")
     if not raw:
         return None
     return {"agent": raw.get("agent"), "call_sid": raw.get("call_sid"), "since": iso(raw.get("at"))}
 
 
-def card_json(card: Doc) -> Json:
+def card_json(card: Card) -> Json:
     return {
         "conference_sid": card.get("conference_sid"), "call_sid": card.get("call_sid"),
         "supervisor": card.get("supervisor"), "text": card.get("text"), "at": iso(card.get("at")),
@@ -293,11 +297,11 @@ def card_json(card: Doc) -> Json:
     }  # fmt: skip
 
 
-def cards_json(doc: Doc) -> list[Json]:
+def cards_json(doc: Conference) -> list[Json]:
     return [card_json(c) for c in doc.get("cards") or ()]
 
 
-def alone_since(doc: Doc, people: list[Doc]) -> tuple[str | None, int | None]:
+def alone_since(doc: Conference, people: list[Participant]) -> tuple[str | None, int | None]:
     """Whether one side of the call is alone (FIELD-NOTES 2 and 4), and since when.
 
     customer-alone: the customer is still on, and every agent who was there
@@ -307,28 +311,35 @@ def alone_since(doc: Doc, people: list[Doc]) -> tuple[str | None, int | None]:
     not count as company, except one barging, who is talking to the customer.
     """
     roles = [role_of(p.get("label"))[0] for p in people]
-    barging = {
-        m.get("call_sid") for m in (doc.get("mon") or {}).values() if m.get("mode") == "barge"
-    }
+    barging = {m.get("call_sid") for m in doc["monitors"].values() if m.get("mode") == "barge"}
     customers = [p for p, r in zip(people, roles, strict=True) if r == "customer"]
     agents = [
         p
         for p, r in zip(people, roles, strict=True)
         if r == "agent" or (r == "supervisor" and p["call_sid"] in barging)
     ]
-    gone = [p for p in (doc.get("p") or {}).values() if not p.get("present") and p.get("left")]
+    gone = [
+        (p, left)
+        for p in doc["participants"].values()
+        if not p.get("present") and (left := p.get("left"))
+    ]
     if customers and not agents:
-        left = [p["left"] for p in gone if role_of(p.get("label"))[0] == "agent"]
-        return ("customer-alone", max(left)) if left else (None, None)
+        lefts = [left for p, left in gone if role_of(p.get("label"))[0] == "agent"]
+        return ("customer-alone", max(lefts)) if lefts else (None, None)
     if agents and not customers:
         since = [min(p.get("joined") or 0 for p in agents)]
-        since += [p["left"] for p in gone if role_of(p.get("label"))[0] == "customer"]
+        since += [left for p, left in gone if role_of(p.get("label"))[0] == "customer"]
         return "agent-alone", max(since)
     return None, None
 
 
-def conference_json(doc: Doc, roster: Roster, now_ms: int, limits: Thresholds) -> Json:
-    rendered, clock = render_with_clock(doc, roster)
+def conference_json(doc: Stored, roster: Roster, now_ms: int, limits: Thresholds) -> Json:
+    return decoded_json(conference_of(doc), roster, now_ms, limits)
+
+
+def decoded_json(doc: Conference, roster: Roster, now_ms: int, limits: Thresholds) -> Json:
+    """conference_json, of a document already decoded."""
+    rendered, clock = render_conference(doc, roster)
     if clock is not None:
         own = limits_for(rendered["team"], roster, limits)
         rendered["alerts"] = clock.alerts(now_ms, own)
@@ -346,13 +357,18 @@ def agent_reading(roster: Roster, agent: str | None) -> str | None:
     return known.reading if known is not None else None
 
 
-def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None]:
-    """The Conference JSON without its alerts, and what the alerts depend on
-    (None for an ended conference, which has none)."""
+def render_with_clock(stored: Stored, roster: Roster) -> tuple[Json, AlertClock | None]:
+    """The Conference JSON of a stored document without its alerts, and what the alerts
+    depend on (None for an ended conference, which has none)."""
+    return render_conference(conference_of(stored), roster)
+
+
+def render_conference(doc: Conference, roster: Roster) -> tuple[Json, AlertClock | None]:
+    """render_with_clock, of a document already decoded."""
     if doc.get("status") == "completed":
         # An ended call keeps who it was (issue 28: "No agent yet · —"): its (first) agent,
         # and their team and queue.
-        everyone = sorted((doc.get("p") or {}).values(), key=lambda p: p.get("joined") or 0)
+        everyone = sorted(doc["participants"].values(), key=lambda p: p.get("joined") or 0)
         agent = next(
             (
                 ident
@@ -363,14 +379,16 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
         )
         team = roster.team_for(agent)
         return {
-            "sid": doc["sid"], "friendly_name": doc.get("fn") or "", "status": "completed",
-            "started_at": iso(doc.get("started")), "updated_at": iso(doc.get("updated")),
-            "ended_at": iso(doc.get("ended")), "state": "ended",
+            "sid": doc["sid"], "friendly_name": doc.get("friendly_name") or "",
+            "status": "completed", "started_at": iso(doc.get("started")),
+            "updated_at": iso(doc.get("updated")), "ended_at": iso(doc.get("ended")),
+            "state": "ended",
             "team": team.name if team else None, "queue": team.queue if team else None,
             "agent": agent, "agent_name": agent_name(roster, agent),
             "agent_reading": agent_reading(roster, agent),
             "participants": [], "monitors": [], "alerts": [], "alone_since": None,
-            "signals": None, "help": None, "cards": cards_json(doc), "task_sid": doc.get("task"),
+            "signals": None, "help": None, "cards": cards_json(doc),
+            "task_sid": doc.get("task_sid"),
             "transcript": transcript_state(doc, ())[0], "phrases": [],
         }, None  # fmt: skip
     people = present_participants(doc)
@@ -385,7 +403,7 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
     clock = AlertClock.of(doc, people, roles, phrase=any(not h["muted"] for h in phrases))
     return {
         "sid": doc["sid"],
-        "friendly_name": doc.get("fn") or "",
+        "friendly_name": doc.get("friendly_name") or "",
         "status": doc.get("status", "init"),
         "started_at": iso(doc.get("started")),
         "updated_at": iso(doc.get("updated")),
@@ -400,14 +418,14 @@ def render_with_clock(doc: Doc, roster: Roster) -> tuple[Json, AlertClock | None
         "participants": [
             participant_json(p, r, agent_leg) for p, r in zip(people, roles, strict=True)
         ],
-        "monitors": [monitor_json(m) for _, m in sorted((doc.get("mon") or {}).items())],
+        "monitors": [monitor_json(m) for _, m in sorted(doc["monitors"].items())],
         "alerts": [],
         "alone_since": iso(clock.alone_since),
         "signals": None,
         "help": help_json(doc),
         "cards": cards_json(doc),
         # The TaskRouter task this conference is for (issue 12), when TaskRouter made it.
-        "task_sid": doc.get("task"),
+        "task_sid": doc.get("task_sid"),
         # Its live transcript (issue 15): state and last line; the team's phrases said.
         "transcript": transcript,
         "phrases": phrases,

@@ -18,11 +18,13 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import orjson
+from redis.exceptions import RedisError
 
+from core.documents import Worker, worker_of
 from core.redis_client import AsyncRedis
 from core.times import iso
 from live import attention, names
@@ -41,16 +43,24 @@ TASKROUTER_LUA = (
     + "\n"
     + resources.files("live").joinpath("taskrouter.lua").read_text(encoding="utf-8")
 )
-# KEYS[1] the set of workers, ARGV[1] their hashes' key prefix:
-# {sid1, {field, value, ...}, sid2, {...}, ...}
+# KEYS the workers' hashes: {{field, value, ...}, ...}, one a key, in their order.
 READ_WORKERS_LUA = """
 local out = {}
-for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  table.insert(out, sid)
-  table.insert(out, redis.call('HGETALL', ARGV[1] .. sid))
-end
+for i, key in ipairs(KEYS) do out[i] = redis.call('HGETALL', key) end
 return out
 """
+# What decides the keys a task's event touches (live/taskrouter.lua): KEYS[1] the task's
+# registers, KEYS[2] the call index; ARGV[1] the event's CallSid or "".
+# Returns {queue, day, class, the conference of the task's call}, "" for each one unknown.
+TASK_KEYS_LUA = """
+local r = redis.call('HMGET', KEYS[1], 'q', 'day', 'cls', 'call')
+local call = r[4] or (ARGV[1] ~= '' and ARGV[1]) or nil
+local sid = call and redis.call('HGET', KEYS[2], call) or ''
+return {r[1] or '', r[2] or '', r[3] or '', sid or ''}
+"""
+# Calls of a script that answered `retry` (the task moved between the read of its keys and
+# the call) before giving up: each retry means another event of the task came first.
+MAX_TRIES = 5
 # TaskRouter names the conference of a task for the task (its SID starts so).
 TASK_PREFIX = "WT"
 # A finished task's registers and a day's counters are kept this long.
@@ -119,6 +129,7 @@ class LiveQueues:
         self.feed_maxlen = feed_maxlen
         self._link = redis.register_script(LINK_LUA)
         self._read_workers = redis.register_script(READ_WORKERS_LUA)
+        self._task_keys_read = redis.register_script(TASK_KEYS_LUA)
         self.after_call = AfterCall(redis, namespace=namespace, feed_maxlen=feed_maxlen)
         # Told of every event applied, from a webhook or the reconciler's repair alike:
         # coach/agent_state.py makes an after-call change the event lets happen.
@@ -135,7 +146,14 @@ class LiveQueues:
         self._apply = BatchedScript(
             redis,
             TASKROUTER_LUA,
-            shared_keys=[self.key("queues")],
+            shared_keys=[
+                self.key("queues"),
+                self.tag + ":feed",
+                self.tag + ":calls",
+                self.key("tasks"),
+                self.key("workers"),
+                self.key("activities"),
+            ],
             shared_args=[self.tag, KEEP_SECONDS, feed_maxlen],
         )
 
@@ -202,12 +220,50 @@ class LiveQueues:
         same call: (outcome, the conference, the legs newly labelled)."""
         if e.task_sid is None and e.worker_sid is None and e.activity_available is None:
             return "ignored", None, []
-        outcome, linked = await self._apply([], self.script_event(e))
+        event = self.script_event(e)
+        for _ in range(MAX_TRIES):
+            outcome, linked = await self._apply(await self._event_keys(e), event)
+            if text(outcome) != "retry":
+                break
+        else:
+            raise RedisError(f"task {e.task_sid} kept moving: {MAX_TRIES} tries, none applied")
         if self.after_applied is not None:
             await self.after_applied(e)
         sid, _, newly = text(linked).partition("|")
         pairs = [item.split(" ", 1) for item in newly.split(",") if item]
         return text(outcome), sid or None, [(a, b) for a, b in pairs]
+
+    async def _task_registers(self, task_sid: str, call_sid: str | None) -> list[str]:
+        """[queue, day, class, conference]: what decides the keys an event of the task
+        touches, as Redis holds it now ("" where unknown)."""
+        reply = await self._task_keys_read(
+            keys=[self.key("task", task_sid), self.tag + ":calls"], args=[call_sid or ""]
+        )
+        return [text(x) for x in cast("list[bytes]", reply)]
+
+    async def _event_keys(self, e: TaskRouterEvent) -> list[str]:
+        """The keys live/taskrouter.lua may touch for this event besides the shared ones:
+        from the event, and from the task's registers read now (the script checks it was
+        given each one it touches, and answers `retry` when the task moved meanwhile)."""
+        keys = []
+        if e.worker_sid:
+            keys.append(self.key("worker", e.worker_sid))
+        if e.task_sid is None:
+            return keys
+        queue, day, counted, conference = await self._task_registers(e.task_sid, e.call_sid)
+        keys.append(self.key("task", e.task_sid))
+        queues = {q for q in (queue, e.queue_sid) if q}
+        days = {d for d in (day, self.policy.day(e.entered_s) if e.entered_s else None) if d}
+        pairs = {(d, q) for d in days for q in queues}
+        if counted:
+            counted_day, counted_queue, _ = counted.split("|", 2)
+            pairs.add((counted_day, counted_queue))
+        keys += [self.key("waiting", q) for q in sorted(queues)]
+        for d, q in sorted(pairs):
+            keys += [self.key("day", d, q), self.key("slots", d, q)]
+        if conference:
+            keys.append(self.tag + ":conf:" + conference)
+        return keys
 
     async def link(
         self, task_sid: str, conference_sid: str = "", call_sid: str = ""
@@ -215,11 +271,23 @@ class LiveQueues:
         """Label the customer and agent of the conference TaskRouter made for `task_sid`
         (live/taskrouter_link.lua): the label `call_sid` has now, the legs newly
         labelled (CallSid, label), and the conference."""
-        reply: Any = await self._link(
-            keys=[self.tag + ":calls"],
-            args=[self.tag, task_sid, conference_sid, call_sid, self.feed_maxlen],
-        )
-        label, newly, sid = (text(x) for x in reply)
+        for _ in range(MAX_TRIES):
+            sid = conference_sid or (await self._task_registers(task_sid, None))[3]
+            keys = [self.tag + ":calls", self.tag + ":feed", self.key("task", task_sid)]
+            if sid:
+                keys.append(self.tag + ":conf:" + sid)
+            reply = cast(
+                "list[bytes]",
+                await self._link(
+                    keys=keys,
+                    args=[self.tag, task_sid, conference_sid, call_sid, self.feed_maxlen],
+                ),
+            )
+            if text(reply[3]) != "retry":
+                break
+        else:
+            raise RedisError(f"task {task_sid}'s call kept moving: {MAX_TRIES} tries")
+        label, newly, sid = (text(x) for x in reply[:3])
         pairs = [tuple(item.split(" ", 1)) for item in newly.split(",") if item]
         return label or None, [(a, b) for a, b in pairs], sid or None
 
@@ -229,18 +297,21 @@ class LiveQueues:
         raw: Any = await self.redis.hgetall(self.key("activities"))
         return {text(k): text(v) == "1" for k, v in raw.items()}
 
-    async def worker_registers(self) -> list[dict[str, str]]:
-        """Every worker's registers, in one reply: a thousand pipelined HGETALLs cost
-        redis-py far more per command than Redis (bench/queues.py measured it)."""
-        reply: Any = await self._read_workers(
-            keys=[self.key("workers")], args=[self.key("worker", "")]
+    async def worker_registers(self) -> list[Worker]:
+        """Every worker's registers, in two round trips (who they are, then every hash in
+        one reply, each key passed in KEYS): a thousand pipelined HGETALLs cost redis-py far
+        more per command than Redis (bench/queues.py measured it)."""
+        members = cast("set[bytes]", await self.redis.smembers(self.key("workers")))
+        sids = [text(m) for m in members]
+        reply = cast(
+            "list[list[bytes]]",
+            await self._read_workers(keys=[self.key("worker", s) for s in sids]) if sids else [],
         )
         out = []
-        for i in range(0, len(reply), 2):
-            flat = reply[i + 1]
+        for sid, flat in zip(sids, reply, strict=True):
             if flat:
                 fields = {text(flat[j]): text(flat[j + 1]) for j in range(0, len(flat), 2)}
-                out.append({"sid": text(reply[i]), **fields})
+                out.append(worker_of(sid, fields))
         out.sort(key=lambda w: w["sid"])
         return out
 
@@ -264,7 +335,9 @@ class LiveQueues:
         pending = await self.after_call.all()
         # Where the busy ones are: their task's call, then its conference (idle workers,
         # most of a floor at quiet times, cost nothing here).
-        busy_tasks = [w["task"] for w in workers if w.get("phase") in BUSY and w.get("task")]
+        busy_tasks = [
+            task for w in workers if w.get("phase") in BUSY and (task := w.get("task_sid"))
+        ]
         conference_of: dict[str, str] = {}
         if busy_tasks:
             async with self.redis.pipeline(transaction=False) as pipe:
@@ -276,13 +349,15 @@ class LiveQueues:
         out = []
         now = time.time() * 1000
         for w in workers:
-            conference = conference_of.get(w.get("task") or "")
+            conference = conference_of.get(w.get("task_sid") or "")
             agent = w.get("agent") or None
             team = self.roster.team_for(agent)
             busy = w.get("phase") in BUSY
-            since = int(w["since"]) if w.get("since") else None
-            available = self._is_available(w.get("act"), known)
+            since_ms = w.get("activity_since_ms")
+            since = int(since_ms) if since_ms else None
+            available = self._is_available(w.get("activity"), known)
             alerts = self._agent_alerts(w, not available and not busy, now)
+            phase_at = w.get("phase_at_ms")
             out.append(
                 {
                     "agent": agent,
@@ -292,14 +367,14 @@ class LiveQueues:
                     # it before the Worker's friendly name, and the list sorts by its reading.
                     "agent_name": self._known(agent).name,
                     "team": team.name if team else None,
-                    "activity": w.get("act"),
+                    "activity": w.get("activity"),
                     "available": available and not busy,
                     "since": iso(since),
-                    "task_sid": (w.get("task") or None) if busy else None,
+                    "task_sid": (w.get("task_sid") or None) if busy else None,
                     "conference_sid": conference if busy else None,
                     "phase": w.get("phase") if busy else None,
                     # Since when it holds its task (or wraps it up): the time the Agents view shows.
-                    "phase_since": iso(int(w["phase_at"])) if busy and w.get("phase_at") else None,
+                    "phase_since": iso(int(phase_at)) if busy and phase_at else None,
                     "alerts": alerts,
                     "attention": attention.score(alerts),
                     "pending_change": pending.get(w["sid"]),
@@ -403,12 +478,14 @@ class LiveQueues:
             alerts.append("service-level")
         return alerts
 
-    def _agent_alerts(self, w: Mapping[str, str], away: bool, now_ms: float) -> list[str]:
+    def _agent_alerts(self, w: Worker, away: bool, now_ms: float) -> list[str]:
         policy = self.policy
-        wrapping = w.get("phase") == "wrapping" and w.get("phase_at")
-        if wrapping and now_ms - int(w["phase_at"]) >= policy.wrapup_alert_seconds * 1000:
+        phase_at = w.get("phase_at_ms")
+        wrapping = w.get("phase") == "wrapping" and phase_at
+        if wrapping and phase_at and now_ms - int(phase_at) >= policy.wrapup_alert_seconds * 1000:
             return ["long-wrap-up"]
-        since = int(w["since"]) if w.get("since") else None
+        since_ms = w.get("activity_since_ms")
+        since = int(since_ms) if since_ms else None
         if not wrapping and away and since and now_ms - since >= policy.away_alert_seconds * 1000:
             return ["long-away"]
         return []

@@ -15,6 +15,15 @@ from typing import Any
 
 import orjson
 
+from core.documents import (
+    Card,
+    Conference,
+    Monitor,
+    Stored,
+    card_of,
+    conference_of,
+    monitor_of,
+)
 from core.keys import Keys
 from core.redis_client import AsyncRedis
 from core.times import now_ms as now_ms
@@ -27,6 +36,7 @@ from live.model import (
     Json,
     Thresholds,
     conference_json,
+    decoded_json,
     limits_for,
     mark_duplicates,
     render_with_clock,
@@ -116,7 +126,16 @@ class ApplyResult:
 class MonitorResult:
     result: str  # ok | unknown | ended | elsewhere | exists | whisper-taken | absent | other-leg
     detail: str  # the other conference, the whisperer, the displaced supervisor or the old mode
-    monitor: dict[str, Any] | None
+    # What the script answered beside: a monitor as stored (a card, for the `card` operation)
+    stored: Stored | None
+
+    @property
+    def monitor(self) -> Monitor | None:
+        return monitor_of(self.stored) if self.stored is not None else None
+
+    @property
+    def card(self) -> Card | None:
+        return card_of(self.stored) if self.stored is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +229,8 @@ class LiveFloor:
             return {}
         raws: list[Any] = await self.redis.mget([self.keys.conference(s) for s in sids])
         return {
-            s: (orjson.loads(r).get("seq", 0) if r else -1) for s, r in zip(sids, raws, strict=True)
+            s: (conference_of(orjson.loads(r)).get("last_seq", 0) if r else -1)
+            for s, r in zip(sids, raws, strict=True)
         }
 
     async def repair(self, sid: str, expected_seq: int, view: dict[str, Any]) -> RepairResult:
@@ -303,11 +323,20 @@ class LiveFloor:
             found = self._limits[team] = limits_for(team, self.roster, self.thresholds)
         return found
 
-    def render(self, doc: dict[str, Any], at_ms: int | None = None) -> Json:
+    def render(self, doc: Stored, at_ms: int | None = None) -> Json:
         try:
             return conference_json(doc, self.roster, at_ms or now_ms(), self.thresholds)
         except Exception:
             sid = str(doc.get("sid", "?")) if isinstance(doc, dict) else "?"
+            self._report_unreadable(sid)
+            return unreadable(sid)
+
+    def render_read(self, doc: Conference, at_ms: int | None = None) -> Json:
+        """render(), of a document read() decoded."""
+        try:
+            return decoded_json(doc, self.roster, at_ms or now_ms(), self.thresholds)
+        except Exception:
+            sid = str(doc.get("sid", "?"))
             self._report_unreadable(sid)
             return unreadable(sid)
 
@@ -317,9 +346,15 @@ class LiveFloor:
             self._unreadable.add(sid)
             log.exception("conference %s cannot be rendered; shown as unreadable", sid[:40])
 
-    async def document(self, sid: str) -> dict[str, Any] | None:
+    async def document(self, sid: str) -> Stored | None:
+        """The conference's document as stored (what render() and the feed take)."""
         raw = await self.redis.get(self.keys.conference(sid))
         return orjson.loads(raw) if raw else None
+
+    async def read(self, sid: str) -> Conference | None:
+        """The conference's document by readable names (core/documents.py)."""
+        doc = await self.document(sid)
+        return conference_of(doc) if doc is not None else None
 
     async def conference(self, sid: str) -> Json | None:
         """A live conference, or an ended one still kept for history (state `ended`)."""
@@ -401,16 +436,16 @@ class LiveFloor:
         sid = await self.redis.hget(self.keys.calls, call_sid)
         if sid is None:
             return None
-        doc = await self.document(text(sid))
+        doc = await self.read(text(sid))
         if doc is None or doc.get("status") == "completed":
             return None
-        p = (doc.get("p") or {}).get(call_sid)
+        p = doc["participants"].get(call_sid)
         if p is None or not p.get("present"):
             return None
         return {
             "call_sid": call_sid,
             "conference_sid": doc["sid"],
-            "friendly_name": doc.get("fn") or "",
+            "friendly_name": doc.get("friendly_name") or "",
             "label": p.get("label"),
             "role": role_of(p.get("label"))[0],
         }
@@ -472,8 +507,8 @@ class LiveFloor:
             out += [(s, score, raw) for (s, score), raw in zip(chunk, raws, strict=True) if raw]
         return out
 
-    async def documents(self, sids: list[str]) -> dict[str, dict[str, Any]]:
-        """The documents of these conferences that exist (one MGET)."""
+    async def documents(self, sids: list[str]) -> dict[str, Stored]:
+        """The documents of these conferences that exist (one MGET), as stored."""
         if not sids:
             return {}
         raws: list[Any] = await self.redis.mget([self.keys.conference(s) for s in sids])

@@ -1,24 +1,36 @@
 -- Apply a batch of TaskRouter events to the live queues and agents (issue 12).
 --
--- KEYS[1] known TaskQueues: hash WQ -> name (declares the floor's hash slot)
+-- KEYS[1] known TaskQueues: hash WQ -> name, KEYS[2] the change feed, KEYS[3] the call
+-- index (what live/taskrouter_link.lua reads), KEYS[4] :tr:tasks, KEYS[5] :tr:workers,
+-- KEYS[6] :tr:activities; KEYS[7..] every other key the batch's events touch (below), as
+-- live/queues.py `_task_keys` found them.
 -- ARGV[1] the floor's hash tag, e.g. "{ep}": every key below starts with it
 -- ARGV[2] seconds a finished task and a day's counters are kept
 -- ARGV[3] the change feed's MAXLEN: a queue or worker that changed gets a `queue` or
 --         `agent` entry on :feed (whose readers render it whole, live/feed.py)
 -- ARGV[4..] the events, JSON (live/queues.py `script_event`)
--- Returns {outcome1, linked1, outcome2, linked2, ...}: `applied` or `unchanged`, and
--- what a reservation.accepted labelled in its conference (see the end of this file).
+-- Returns {outcome1, linked1, outcome2, linked2, ...}: `applied`, `unchanged` or `retry`,
+-- and what a reservation.accepted labelled in its conference (see the end of this file).
 -- live/queues.py puts live/taskrouter_link.lua's function (link_task) in front of this.
 --
 -- Keys, all under the tag:
---   :tr:task:<WT>           hash of registers (below)
+--   :tr:task:<WT>           hash of registers (core/documents.py TASK)
 --   :tr:tasks               set of live tasks (not completed, canceled or deleted)
 --   :tr:waiting:<WQ>        sorted set task -> ms it entered the queue, while waiting
 --   :tr:day:<day>:<WQ>      hash of the day's counters: entered, answered, abandoned,
 --                           answered_in_sl, wait_ms (sum of waits of answered tasks)
 --   :tr:slots:<day>:<WQ>    the same per half hour it entered: "<0..47>:<counter>"
---   :tr:worker:<WK>         hash of a worker's registers; :tr:workers, the set of them
+--   :tr:worker:<WK>         hash of a worker's registers (core/documents.py WORKER);
+--                           :tr:workers, the set of them
 --   :tr:activities          hash activity name -> 1 | 0 (available or not)
+--   :conf:<CF>              the conference a reservation.accepted labels
+--
+-- Every key is passed in KEYS (Redis Cluster's rule, issue 24 §5). Which queue's waiting
+-- set, which day's counters and which conference an event touches depend on the task's
+-- registers in Redis, so live/queues.py reads those first and passes the keys they and the
+-- event can name. Each event works out the keys it will touch before it writes anything;
+-- if one was not given (another event moved the task between that read and this call),
+-- it answers `retry` having changed nothing, and Python reads and calls again.
 --
 -- TaskRouter's events have no SequenceNumber and come late, twice and out of
 -- order. Every field is a last-writer-wins register keyed by the event's time
@@ -27,7 +39,8 @@
 -- queue a task counts in, answered, abandoned, within service level) is
 -- worked out from the registers after each event, and the day's counters move
 -- by the difference from what the task counted before. So any order, and any
--- repeat, of the same events leaves the same state.
+-- repeat, of the same events leaves the same state (a retried event is one more
+-- arrival order).
 
 local QUEUES = KEYS[1]
 local tag = ARGV[1]
@@ -54,11 +67,22 @@ local function classify(t)
   return table.concat({t.day, t.q, answered, abandoned, in_sl, wait, t.slot or ''}, '|')
 end
 
+local function parse(cls)
+  -- (a class written before half hours were counted has no slot: it counts in the day only)
+  return string.match(cls, '^([^|]*)|([^|]*)|(%d+)|(%d+)|(%d+)|(%d+)|?(%d*)$')
+end
+
+-- The keys count(cls) touches.
+local function counter_keys(cls, into)
+  if cls == '' then return end
+  local day, q, _, _, _, _, slot = parse(cls)
+  table.insert(into, tag .. ':tr:day:' .. day .. ':' .. q)
+  if slot ~= '' then table.insert(into, tag .. ':tr:slots:' .. day .. ':' .. q) end
+end
+
 local function count(cls, sign)
   if cls == '' then return end
-  -- (a class written before half hours were counted has no slot: it counts in the day only)
-  local day, q, answered, abandoned, in_sl, wait, slot = string.match(cls,
-    '^([^|]*)|([^|]*)|(%d+)|(%d+)|(%d+)|(%d+)|?(%d*)$')
+  local day, q, answered, abandoned, in_sl, wait, slot = parse(cls)
   local key = tag .. ':tr:day:' .. day .. ':' .. q
   -- The same counters per half hour of the day it entered its queue (the Day page's
   -- charts): one hash per queue and day, fields "<slot>:<counter>".
@@ -80,6 +104,7 @@ end
 
 local function apply_task(e)
   local key = tag .. ':tr:task:' .. e.task
+  if not given[key] then return nil end
   local r = redis.call('HMGET', key, 'st', 'st_at', 'st_rank', 'q', 'q_at', 'entered', 'day',
     'acc', 'cls', 'sl', 'worker', 'call', 'caller', 'prio_at', 'slot')
   local t = {st = r[1], st_at = num(r[2]), st_rank = num(r[3]), q = r[4], q_at = num(r[5]),
@@ -94,10 +119,12 @@ local function apply_task(e)
     table.insert(set, 'st_rank'); table.insert(set, e.rank)
   end
   local old_q = t.q
+  local took_queue = false
   if e.queue and (not t.q_at or e.at > t.q_at or (e.at == t.q_at and e.queue > t.q)) then
     -- The queue, when it entered it, the day it counts in and the queue's service level
     -- travel together (a tie in time goes to the greater SID: any rule, as long as one).
     t.q, t.q_at, t.sl = e.queue, e.at, e.sl
+    took_queue = true
     table.insert(set, 'q'); table.insert(set, e.queue)
     table.insert(set, 'q_at'); table.insert(set, e.at)
     table.insert(set, 'sl'); table.insert(set, e.sl)
@@ -107,7 +134,6 @@ local function apply_task(e)
       table.insert(set, 'day'); table.insert(set, e.day)
       if e.slot then table.insert(set, 'slot'); table.insert(set, e.slot) end
     end
-    if e.queue_name then redis.call('HSET', QUEUES, e.queue, e.queue_name) end
   elseif not t.entered and e.entered and e.queue == t.q then
     t.entered, t.day, t.slot = e.entered, e.day, e.slot and tostring(e.slot) or nil
     table.insert(set, 'entered'); table.insert(set, e.entered)
@@ -118,7 +144,9 @@ local function apply_task(e)
   -- that worker is (a repair reads a worker's attributes only when it must).
   local agent = e.agent
   if e.accepted and not agent and e.worker then
-    agent = redis.call('HGET', tag .. ':tr:worker:' .. e.worker, 'agent') or nil
+    local wkey = tag .. ':tr:worker:' .. e.worker
+    if not given[wkey] then return nil end
+    agent = redis.call('HGET', wkey, 'agent') or nil
   end
   if e.accepted and (not t.acc or e.at < t.acc or (e.at == t.acc and (e.worker or '') < (t.worker or ''))) then
     -- The first acceptance answered the call (and says whose it was).
@@ -140,6 +168,29 @@ local function apply_task(e)
     table.insert(set, 'prio'); table.insert(set, e.prio or 0)
     table.insert(set, 'prio_at'); table.insert(set, e.at)
   end
+
+  -- Every key the writes below touch, known before any of them: each must have been given.
+  local cls = classify(t)
+  local touched = {}
+  if cls ~= t.cls then
+    counter_keys(t.cls, touched)
+    counter_keys(cls, touched)
+  end
+  if old_q then table.insert(touched, tag .. ':tr:waiting:' .. old_q) end
+  if t.q then table.insert(touched, tag .. ':tr:waiting:' .. t.q) end
+  if e.accepted then
+    -- the conference the link labels: the task's call's (the call is set below, if new)
+    local call = r[12] or e.call
+    local sid = call and redis.call('HGET', tag .. ':calls', call)
+    if sid then table.insert(touched, tag .. ':conf:' .. sid) end
+  end
+  for _, name in ipairs(touched) do
+    if not given[name] then return nil end
+  end
+
+  if took_queue and e.queue_name then
+    redis.call('HSET', QUEUES, e.queue, e.queue_name)
+  end
   if #set > 0 then redis.call('HSET', key, unpack(set)) end
 
   if e.accepted then
@@ -148,7 +199,6 @@ local function apply_task(e)
     local linked = link_task(tag, e.task, '', '', maxlen)
     if linked[2] ~= '' then t.linked = linked[3] .. '|' .. linked[2] end
   end
-  local cls = classify(t)
   if cls ~= t.cls then
     count(t.cls, -1)
     count(cls, 1)
@@ -216,14 +266,25 @@ end
 for i = 4, #ARGV do
   local e = cjson.decode(ARGV[i])
   local changed, linked = false, ''
-  if e.task then changed, linked = apply_task(e) end
-  if e.worker then changed = apply_worker(e) or changed end
-  if e.activity_available ~= nil and e.activity then
+  -- (nil: a key it needs was not given; nothing was written: `retry`)
+  local done = not (e.worker and not given[tag .. ':tr:worker:' .. e.worker])
+  if done and e.task then
+    local task_changed
+    task_changed, linked = apply_task(e)
+    done = task_changed ~= nil
+    changed = task_changed or false
+  end
+  if done and e.worker then changed = apply_worker(e) or changed end
+  if done and e.activity_available ~= nil and e.activity then
     redis.call('HSET', tag .. ':tr:activities', e.activity, e.activity_available and 1 or 0)
   end
-  table.insert(out, changed and 'applied' or 'unchanged')
+  if not done then
+    table.insert(out, 'retry')
+  else
+    table.insert(out, changed and 'applied' or 'unchanged')
+  end
   -- (live/batching.py reads pairs): the conference a reservation.accepted labelled, and
   -- the legs it labelled, "ConferenceSid|CallSid label,..."; else ""
-  table.insert(out, linked)
+  table.insert(out, linked or '')
 end
 return out

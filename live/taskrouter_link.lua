@@ -12,26 +12,42 @@
 -- a join reaches an unlabelled participant of a conference named WT…, and
 -- after TaskRouter's reservation.accepted.
 --
--- As a script: KEYS[1] the call index (hash CallSid -> ConferenceSid; it declares the
--- floor's hash slot), ARGV[1] the floor's hash tag, ARGV[2] the TaskSid, ARGV[3] the
--- ConferenceSid or "" (found from the task's call when empty), ARGV[4] a CallSid whose
--- label to return or "", ARGV[5] feed MAXLEN. live/taskrouter.lua runs the same function
--- after a reservation.accepted, in the same call (live/queues.py puts it in front).
--- Returns {that CallSid's label or "", "CallSid label,..." newly labelled, ConferenceSid}.
+-- Every key it touches is passed in KEYS (Redis Cluster's rule, issue 24 §5). The
+-- conference's key depends on data in Redis (the task's call, then the call index), so
+-- Python reads those first (live/queues.py `_task_keys`) and passes the key they name; this
+-- checks that what it would touch is among the keys given, before it touches it, and
+-- answers `retry` otherwise (the data moved between the read and the call: Python reads
+-- again and calls again, a bounded number of times).
+--
+-- As a script: KEYS[1] the call index (hash CallSid -> ConferenceSid), KEYS[2] the feed,
+-- KEYS[3..] the task's registers and the conference's document (when Python found one);
+-- ARGV[1] the floor's hash tag, ARGV[2] the TaskSid, ARGV[3] the ConferenceSid or ""
+-- (found from the task's call when empty), ARGV[4] a CallSid whose label to return or "",
+-- ARGV[5] feed MAXLEN. live/taskrouter.lua runs the same function after a
+-- reservation.accepted, in the same call (live/queues.py puts it in front).
+-- Returns {that CallSid's label or "", "CallSid label,..." newly labelled, ConferenceSid,
+-- "ok" | "retry"}.
+
+-- The keys this call was given: every one a script here touches must be among them.
+local given = {}
+for _, name in ipairs(KEYS) do given[name] = true end
 
 local function link_task(tag, task, sid, ask, maxlen)
-  local t = redis.call('HMGET', tag .. ':tr:task:' .. task, 'call', 'agent', 'caller')
+  local tkey = tag .. ':tr:task:' .. task
+  if not given[tkey] then return {'', '', '', 'retry'} end
+  local t = redis.call('HMGET', tkey, 'call', 'agent', 'caller')
   local call, agent, caller = t[1], t[2], t[3]
   if sid == '' then
-    if not call then return {'', '', ''} end
+    if not call then return {'', '', '', 'ok'} end
     sid = redis.call('HGET', tag .. ':calls', call)
-    if not sid then return {'', '', ''} end
+    if not sid then return {'', '', '', 'ok'} end
   end
   local key = tag .. ':conf:' .. sid
+  if not given[key] then return {'', '', sid, 'retry'} end
   local raw = redis.call('GET', key)
-  if not raw then return {'', '', sid} end
+  if not raw then return {'', '', sid, 'ok'} end
   local c = cjson.decode(raw)
-  if c.fn ~= task or c.status == 'completed' then return {'', '', sid} end
+  if c.fn ~= task or c.status == 'completed' then return {'', '', sid, 'ok'} end
 
   local changed, newly = false, {}
   if c.task ~= task then c.task = task; changed = true end
@@ -71,7 +87,7 @@ local function link_task(tag, task, sid, ask, maxlen)
   end
   local label = ''
   if ask ~= '' and c.p and c.p[ask] then label = c.p[ask].label or '' end
-  return {label, table.concat(newly, ','), sid}
+  return {label, table.concat(newly, ','), sid, 'ok'}
 end
 
 -- entry: as a script of its own

@@ -35,14 +35,15 @@ Offline...) is outside it; agents by activity shows it.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.documents import Worker
 from core.redis_client import AsyncRedis
+from core.times import day_bounds
 from live.roster import Roster
 from live.taskrouter_events import TaskRouterEvent
 
@@ -106,11 +107,8 @@ def slot_label(slot: int) -> str:
     return f"{slot // 2:02d}:{30 * (slot % 2):02d}"  # live/day.py's, which imports this module
 
 
-@functools.lru_cache(maxsize=1024)
 def _midnight(day: str, zone: ZoneInfo) -> tuple[int, int]:
-    start = datetime.combine(datetime.strptime(day, "%Y-%m-%d").date(), time(), zone)
-    end = datetime.combine(start.date() + timedelta(days=1), time(), zone)
-    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    return day_bounds(day, zone)
 
 
 def split(start_ms: int, end_ms: int, zone: ZoneInfo) -> Iterator[tuple[str, int, int]]:
@@ -321,9 +319,7 @@ class TeamTime:
         prefix = self.day_key("")
         return sorted(_text(k).removeprefix(prefix) for k in raw)
 
-    def open_fields(
-        self, workers: Iterable[Mapping[str, str]], day: str, now_ms: int
-    ) -> dict[str, int]:
+    def open_fields(self, workers: Iterable[Worker], day: str, now_ms: int) -> dict[str, int]:
         """What is under way now (an activity, a call, a wrap-up not ended yet), up to `now`,
         in `day`: counted by no event yet, shown so the current half hour is not empty."""
         out: dict[str, int] = {}
@@ -337,10 +333,12 @@ class TeamTime:
         for w in workers:
             team_found = self.roster.team_for(w.get("agent") or None)
             team = team_found.name if team_found else ""
-            if w.get("act") and w.get("since"):
-                add(team, ACTIVITY + w["act"], int(w["since"]))
-            if w.get("phase") in ("assigned", "wrapping") and w.get("phase_at"):
-                add(team, TALK if w["phase"] == "assigned" else WRAP, int(w["phase_at"]))
+            activity, since = w.get("activity"), w.get("activity_since_ms")
+            if activity and since:
+                add(team, ACTIVITY + activity, int(since))
+            phase, phase_at = w.get("phase"), w.get("phase_at_ms")
+            if phase in ("assigned", "wrapping") and phase_at:
+                add(team, TALK if phase == "assigned" else WRAP, int(phase_at))
         return out
 
 

@@ -139,8 +139,8 @@ class Transcripts:
         """The phrases of the call's team (its agent's), read once per call."""
         team = self._teams.get(sid)
         if team is None:
-            doc = await self.floor.document(sid) or {}
-            for p in (doc.get("p") or {}).values():
+            doc = await self.floor.read(sid)
+            for p in (doc["participants"] if doc is not None else {}).values():
                 role, ident = role_of(p.get("label"))
                 found = self.roster.team_for(ident) if role == "agent" else None
                 if found is not None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
+from core.documents import Conference, Line, PhraseHit, Transcript
 from core.times import iso
 
 Json = dict[str, Any]
@@ -24,31 +25,33 @@ def line_json(raw: dict[str, Any]) -> Json:
     }
 
 
-def transcript_state(
-    doc: Mapping[str, Any], team_phrases: Iterable[str]
-) -> tuple[Json, list[Json]]:
+def final_json(line: Line | PhraseHit) -> Json:
+    """A conference's last line, or a phrase hit's line, as line_json gives a final."""
+    return {
+        "speaker": line.get("speaker"), "text": line.get("text") or "",
+        "at": iso(line.get("at")), "final": True, "seq": None, "id": None,
+    }  # fmt: skip
+
+
+def transcript_state(doc: Conference, team_phrases: Iterable[str]) -> tuple[Json, list[Json]]:
     """The conference's `transcript` (state, who paused it, last line) and the phrase hits of
     its team's phrases, from its document."""
-    tx = doc.get("tx") or {}
-    last = tx.get("last")
+    tx: Transcript = doc.get("transcript") or {}
+    last = tx.get("last_line")
     state = {
-        "state": tx.get("st") or "off",
-        "paused_by": tx.get("by") if tx.get("st") == "paused" else None,
+        "state": tx.get("state") or "off",
+        "paused_by": tx.get("paused_by") if tx.get("state") == "paused" else None,
         "since": iso(tx.get("since")),
-        "error": tx.get("err") if tx.get("st") == "error" else None,
+        "error": tx.get("error") if tx.get("state") == "error" else None,
         # The language Twilio was asked to transcribe in (issue 23), once it started.
-        "language": tx.get("lang"),
-        "last": line_json({**last, "f": True}) if last else None,
+        "language": tx.get("language"),
+        "last": final_json(last) if last else None,
     }
     wanted = set(team_phrases)
-    muted = doc.get("phm") or {}
+    muted = doc.get("phrases_muted") or {}
     hits = [
-        {
-            "phrase": h.get("p"),
-            "muted": h.get("p") in muted,
-            "line": line_json({"s": h.get("s"), "t": h.get("t"), "at": h.get("at"), "f": True}),
-        }
-        for h in doc.get("ph") or ()
-        if h.get("p") in wanted
+        {"phrase": h.get("phrase"), "muted": h.get("phrase") in muted, "line": final_json(h)}
+        for h in doc.get("phrases_heard") or ()
+        if h.get("phrase") in wanted
     ]
     return state, hits

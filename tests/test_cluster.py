@@ -7,6 +7,7 @@ on different masters.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import shutil
@@ -24,9 +25,10 @@ from redis.cluster import RedisCluster
 
 from callbacks.app import create_app
 from core.embedded_redis import redis_binary
-from core.redis_client import RedisTarget, resolve
+from core.redis_client import RedisTarget, async_client, resolve
 from tests.conftest import API_TOKEN, make_settings
 from tests.helpers import Conference, ServerThread, post_signed, sid
+from tests.test_script_keys import Floor, link_story
 
 PATH = "/twilio/conference-events"
 
@@ -140,3 +142,17 @@ def test_floors_ingest_serve_and_resume_on_a_cluster(cluster: str) -> None:
         assert node is not None
         masters_used.add(node.port)
     assert len(masters_used) >= 2, "the three floors all landed on one master"
+
+
+def test_queues_agents_and_task_conferences_on_a_cluster(cluster: str) -> None:
+    """TaskRouter's scripts on a Cluster, behind the guard that fails a key not in KEYS: a
+    task waits, moves queue, is answered and labels its conference (tests/test_script_keys.py)."""
+
+    async def run() -> None:
+        client = async_client(RedisTarget(cluster, True, None))
+        try:
+            await link_story(Floor(client))
+        finally:
+            await client.aclose()
+
+    asyncio.run(run())

@@ -12,7 +12,7 @@ reviews and a review form with the team's criteria.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -23,6 +23,7 @@ from access.modes import refusal
 from archive.store import ReviewSearch, Search
 from core import tickets
 from core.floor_clock import FloorClock
+from core.times import ms_of
 from dashboard import i18n, reading, ui, words
 from dashboard.actions import Refused
 from dashboard.i18n import N_, _, ngettext
@@ -221,8 +222,7 @@ def offset_of(call: dict[str, Any], at: str | None) -> int:
     live/recordings.py; a pause for a card number is not cut out of Twilio's file)."""
     if not at or not call.get("started_at"):
         return 0
-    start = datetime.fromisoformat(str(call["started_at"]).replace("Z", "+00:00"))
-    return max(0, int((datetime.fromisoformat(at.replace("Z", "+00:00")) - start).total_seconds()))
+    return max(0, int((ms_of(at) - ms_of(str(call["started_at"]))) / 1000))
 
 
 def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:

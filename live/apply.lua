@@ -96,7 +96,8 @@ end
 -- encoding the whole document an event was most of this script's cost). DOC key -> {c the
 -- document, raw its JSON while c has not changed since, mode how it is to be written
 -- ('plain'; 'keep' its expiry; 'ex' expire after `history`; nil not at all), live whether
--- an event of the batch changed it (the live index is written once, at the end, too)}.
+-- an event of the batch changed it (the live index is written once, at the end, too), legs
+-- each participant's JSON ("<CallSid>":{...}) while it has not changed since}.
 -- Every event still sees exactly the document the events before it left: the table is the
 -- one they changed, and the script writes no value that JSON would read back otherwise.
 local docs = {}
@@ -107,9 +108,9 @@ local function doc_of(DOC, ev)
   if d == nil then
     local raw = redis.call('GET', DOC)
     if raw then
-      d = {c = cjson.decode(raw), raw = raw}
+      d = {c = cjson.decode(raw), raw = raw, legs = {}}
     else
-      d = {c = {sid = ev.cf, fn = ev.fn, status = 'init', seq = 0, p = {}, mon = {}}}
+      d = {c = {sid = ev.cf, fn = ev.fn, status = 'init', seq = 0, p = {}, mon = {}}, legs = {}}
     end
     docs[DOC] = d
     touched[#touched + 1] = DOC
@@ -118,8 +119,36 @@ local function doc_of(DOC, ev)
 end
 
 -- The document's JSON as it is now (encoded once for each state a feed entry carries).
+-- Most events change one participant: the others' JSON is kept from the last encoding and
+-- only the changed one and the conference's own fields are encoded again (cjson writes a
+-- number with sprintf, ~0.5 us each, and a participant has a dozen). The same JSON as
+-- cjson.encode(c) gives, up to the order of keys (which cjson does not keep either).
 local function encoded(d)
-  if d.raw == nil then d.raw = cjson.encode(d.c) end
+  if d.raw ~= nil then return d.raw end
+  local c = d.c
+  local legs = c.p
+  if type(legs) ~= 'table' or next(legs) == nil then
+    d.raw = cjson.encode(c)
+    return d.raw
+  end
+  local parts = {}
+  for call_sid, p in pairs(legs) do
+    local json = d.legs[call_sid]
+    if json == nil then
+      if type(call_sid) ~= 'string' then  -- never written by Earpiece: cjson decides
+        d.raw = cjson.encode(c)
+        return d.raw
+      end
+      json = cjson.encode(call_sid) .. ':' .. cjson.encode(p)
+      d.legs[call_sid] = json
+    end
+    parts[#parts + 1] = json
+  end
+  c.p = nil
+  local rest = cjson.encode(c)
+  c.p = legs
+  if rest == '{}' then rest = '}' else rest = ',' .. string.sub(rest, 2) end
+  d.raw = '{"p":{' .. table.concat(parts, ',') .. '}' .. rest
   return d.raw
 end
 
@@ -211,6 +240,7 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
   end
 
   if ev.call then
+    d.legs[ev.call] = nil  -- this participant's JSON is encoded again
     local p = c.p[ev.call]
     if p == nil then
       p = {call_sid = ev.call, ps = 0, fs = 0, ss = 0, present = false,

@@ -38,7 +38,7 @@ async def transcription_event(request: SignedRequest) -> str:
     started = time.perf_counter()
     done = await request.context.transcripts.ingest(event)
     metrics.APPLY_SECONDS.observe(time.perf_counter() - started)
-    metrics.CALLBACKS.labels("transcription", done.outcome).inc()
+    metrics.callback("transcription", done.outcome)
     return done.outcome
 
 

@@ -36,7 +36,9 @@ MAX_BATCH = 64
 # Redis runs the one before (one would leave each side idle while the other works).
 MAX_IN_FLIGHT = 2
 
-Pending = tuple[Sequence[str], bytes, "asyncio.Future[tuple[Any, ...]]"]
+# An event's script arguments: one value (JSON), or several in a row (live/apply.lua's).
+EventArgs = bytes | tuple[str | int, ...]
+Pending = tuple[Sequence[str], EventArgs, "asyncio.Future[tuple[Any, ...]]"]
 
 
 class BatchedScript:
@@ -68,7 +70,7 @@ class BatchedScript:
         self._scheduled = False
         self._sending: set[asyncio.Future[None]] = set()
 
-    async def __call__(self, keys: Sequence[str], event: bytes) -> tuple[Any, ...]:
+    async def __call__(self, keys: Sequence[str], event: EventArgs) -> tuple[Any, ...]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[Any, ...]] = loop.create_future()
         self._pending.append((keys, event, future))
@@ -124,5 +126,8 @@ class BatchedScript:
         args: list[Any] = list(self.shared_args)
         for event_keys, event, _ in batch:
             keys.extend(event_keys)
-            args.append(event)
+            if isinstance(event, tuple):
+                args.extend(event)
+            else:
+                args.append(event)
         return list(await self.script(keys=keys, args=args))

@@ -109,6 +109,44 @@ class ConferenceEvent:
             out["tok"] = self.idempotency_token
         return out
 
+    def script_args(self) -> tuple[str | int, ...]:
+        """The same event as SCRIPT_ARGS values in a row, the form live/apply.lua takes (its
+        `event_at` reads them back into for_script's table): a JSON argument cost the script
+        more to decode than the rest of a speech event's work but the document's encoding.
+        An optional string is "" when absent and "=" + value when present (a label or reason
+        may be empty); flags are "" or four 0/1 (muted, hold, coaching, end on exit) then the
+        call to coach."""
+        call = self.call_sid
+        label = flags = ""
+        if call is not None:
+            if self.label is not None:
+                label = "=" + self.label
+            if self.muted is not None:
+                flags = (
+                    ("1" if self.muted else "0")
+                    + ("1" if self.hold else "0")
+                    + ("1" if self.coaching else "0")
+                    + ("1" if self.end_conference_on_exit else "0")
+                    + (self.call_sid_to_coach or "")
+                )
+        reason, token = self.reason, self.idempotency_token
+        return (
+            self.conference_sid,
+            self.friendly_name,
+            self.event,
+            self.sequence,
+            self.timestamp_ms,
+            call or "",
+            label,
+            flags,
+            "" if reason is None else "=" + reason,
+            "" if token is None else "=" + token,
+        )
+
+
+# How many values script_args gives an event.
+SCRIPT_ARGS = 10
+
 
 def _flag(params: Mapping[str, str], name: str) -> bool | None:
     raw = params.get(name)

@@ -207,7 +207,7 @@ class LiveFloor:
         k = self.keys
         outcome, feed_id, monitors = await self._apply(
             [k.conference(sid), k.seen(sid), k.tokens(sid), k.timeline(sid)],
-            orjson.dumps(event.for_script()),
+            event.script_args(),
         )
         fid = text(feed_id)
         return ApplyResult(outcome=text(outcome), feed_id=fid or None, monitors=int(monitors))

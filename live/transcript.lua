@@ -63,15 +63,23 @@ local window_ms = tonumber(ARGV[5])
 local card_digits = tonumber(ARGV[6])
 local MAX_HITS = 20
 
-local function publish(sid, line, held)
-  local doc = line
+-- `raw`: the line's JSON when the caller has it already (a line is encoded once).
+local function publish(sid, line, held, raw)
   if held then
     -- A line of the number window goes on the feed masked, marked `h`: the feed's reader
     -- sends the line as it is kept now (live/feed.py), so the stream's entries never hold
     -- digits a correction may have to take back (an XDEL leaves them in the stream's node).
-    doc = {s = line.s, t = held, at = line.at, q = line.q, f = line.f, g = line.g, h = 1}
+    local doc = {s = line.s, t = held, at = line.at, q = line.q, f = line.f, g = line.g, h = 1}
+    return feed_add(FEED, maxlen, 'transcript', sid, cjson.encode(doc))
   end
-  return feed_add(FEED, maxlen, 'transcript', sid, cjson.encode(doc))
+  return feed_add(FEED, maxlen, 'transcript', sid, raw or cjson.encode(line))
+end
+
+-- The SequenceId of a kept line (a register's or a final's JSON, which this script wrote):
+-- read without decoding the line. `"q":` can only be the key: inside a JSON string a quote
+-- is escaped.
+local function seq_of(raw)
+  return tonumber(string.match(raw, '"q":(%-?%d+)'))
 end
 
 local function save(DOC, c, announce)
@@ -101,7 +109,10 @@ local function correct(sid, LINES, REGS, window)
 end
 
 local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
-  local regs = redis.call('HMGET', REGS, 'paused', 'ctx', 'wd', 'wa', 'wl')
+  local fkey = ev.gt .. '|' .. ev.s .. '|f'
+  local pkey = ev.gt .. '|' .. ev.s .. '|p'
+  -- Every register a line may need, in one read.
+  local regs = redis.call('HMGET', REGS, 'paused', 'ctx', 'wd', 'wa', 'wl', fkey, pkey)
   if regs[1] then return 'paused', '' end
   local card_until = tonumber(regs[2] or '0')
   local in_card = ev.at <= card_until
@@ -152,19 +163,21 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
     if ev.final then wd = wd + nd end
     redis.call('HSET', REGS, 'wd', wd, 'wa', ev.at, 'wl', cjson.encode(window))
   end
-  local fkey = ev.gt .. '|' .. ev.s .. '|f'
-  local pkey = ev.gt .. '|' .. ev.s .. '|p'
-  local final_seq = tonumber(redis.call('HGET', REGS, fkey) or '-1')
+  local final_seq = tonumber(regs[6] or '-1')
+  -- The track's partial as it was before this line (a correction below may mask its text,
+  -- never its SequenceId, which is all that is read of it).
+  local partial_seq = nil
+  if regs[7] then partial_seq = seq_of(regs[7]) end
 
   if not ev.final then
     if ev.seq <= final_seq then return 'stale', '' end
-    local current = redis.call('HGET', REGS, pkey)
-    if current and cjson.decode(current).q >= ev.seq then return 'duplicate', '' end
+    if partial_seq and partial_seq >= ev.seq then return 'duplicate', '' end
     judge()
     local line = {s = ev.s, t = text, at = ev.at, q = ev.seq, f = ev.final, g = ev.gt}
-    redis.call('HSET', REGS, pkey, cjson.encode(line))
+    local raw = cjson.encode(line)
+    redis.call('HSET', REGS, pkey, raw)
     if final_seq < 0 then redis.call('EXPIRE', REGS, ttl) end  -- dated once, at its start
-    local id = publish(sid, line, joins() and ev.tc)
+    local id = publish(sid, line, joins() and ev.tc, raw)
     remember(nil)
     return outcome, id
   end
@@ -173,7 +186,8 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
   if redis.call('ZADD', IDX, 'NX', ev.at, member) == 0 then return 'duplicate', '' end
   judge()
   local line = {s = ev.s, t = text, at = ev.at, q = ev.seq, f = ev.final, g = ev.gt}
-  redis.call('HSET', LINES, member, cjson.encode(line))
+  local raw = cjson.encode(line)
+  redis.call('HSET', LINES, member, raw)
   local kept = redis.call('ZCARD', IDX)
   if kept == 1 then
     -- The transcript's keys are dated when it starts: kept `ttl` after (its archive copy is
@@ -188,10 +202,9 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
   end
   if ev.seq > final_seq then
     redis.call('HSET', REGS, fkey, ev.seq)
-    local current = redis.call('HGET', REGS, pkey)
-    if current and cjson.decode(current).q < ev.seq then redis.call('HDEL', REGS, pkey) end
+    if partial_seq and partial_seq < ev.seq then redis.call('HDEL', REGS, pkey) end
   end
-  local id = publish(sid, line, joins() and ev.tc)
+  local id = publish(sid, line, joins() and ev.tc, raw)
   -- The floor's last line and a phrase hit never show a number the window may yet judge
   -- part of a card (the document goes out on the feed from any script).
   local shown = text

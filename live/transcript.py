@@ -158,8 +158,12 @@ class Transcripts:
         if event.event == "transcription-content":
             if not event.text:
                 return Ingested("unchanged", sid)
-            matcher = await self.matcher(sid)
-            hits = await self.matching.matches(matcher, event.text) if event.final else []
+            # A partial is never matched (its final is): its call's phrases are not looked up.
+            hits = (
+                await self.matching.matches(await self.matcher(sid), event.text)
+                if event.final
+                else []
+            )
             # Never the raw words: masked alone, and masked as if a card was spoken of just
             # before (the script picks by the call's card context). A line with nothing
             # like a number in it is the same either way, and is not masked at all.

@@ -188,25 +188,29 @@ def test_alerts_move_with_the_clock_on_an_unchanged_conference(
 ) -> None:
     """Regression: reads reuse the rendering of an unchanged document; its alerts must not
     be reused with it, since they change as time passes without any callback."""
+    import math
     import time
     from email.utils import formatdate
 
     from tests.conftest import make_settings
 
     settings = make_settings(
-        redis_target.url, namespace, "https://earpiece.example.com", EARPIECE_LONG_HOLD_SECONDS="1"
+        redis_target.url, namespace, "https://earpiece.example.com", EARPIECE_LONG_HOLD_SECONDS="3"
     )
     app = create_app(settings, redis_target)
     conf = Conference()
     caller = sid("CA")
-    now = formatdate(time.time(), usegmt=False).replace("-0000", "+0000")
+    # Twilio's Timestamp has whole seconds: rounded up, the hold starts no earlier than now,
+    # so a loaded machine has the whole threshold to make the first read (rounded down, a
+    # 1 s threshold had sometimes passed before it).
+    now = formatdate(math.ceil(time.time()), usegmt=False).replace("-0000", "+0000")
     with TestClient(app, base_url=settings.public_base_url or "") as client:
         for name, hold in (("participant-join", False), ("participant-hold", True)):
             params = conf.event(name, caller, ParticipantLabel="customer", Hold=hold, Timestamp=now)
             assert post_signed(client, settings, PATH, params).status_code == 204
         [before] = api(client, "/api/conferences").json()["conferences"]
-        # Past the 1 s threshold (a read a second on: it comes once time alone has moved).
-        deadline = time.monotonic() + 10
+        # Past the 3 s threshold (a read later on: it comes once time alone has moved).
+        deadline = time.monotonic() + 15
         while True:
             time.sleep(0.2)
             [after] = api(client, "/api/conferences").json()["conferences"]

@@ -281,6 +281,8 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
                     services.media.run_once,
                 ),
                 feed_max_age_seconds=settings.feed_max_age_seconds,
+                # The board hub's floor kept from the feed, not every document each tick.
+                source=board.floor_now,
             ),
             name="earpiece-ticker",
         )

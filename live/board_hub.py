@@ -39,6 +39,7 @@ from live import board, ears, words
 from live.board import Entry, Filters
 from live.board_floor import BoardFloor
 from live.feed import FeedHub, id_key
+from live.model import Json
 from live.queues import LiveQueues
 from live.store import YIELD_EVERY, FeedEntry, LiveFloor, now_ms
 from live.words import WordsScope, in_scope
@@ -61,6 +62,9 @@ RETRY_SECONDS = 0.5
 MAX_PENDING = 200_000
 # The life of a hub's mark in Redis (renewed every pass): it outlives any pause of a pass.
 MARK_SECONDS = 3600
+# After the ticker last asked for the floor (`floor_now`), the hub keeps following the feed
+# this long, watched or not: the ticker asks once a tick or two.
+TICKER_FOLLOW_SECONDS = 10.0
 
 
 class TooManyViews(Exception):
@@ -200,6 +204,7 @@ class BoardHub:
         self._watchdog: asyncio.Task[None] | None = None
         self.stall_seconds = stall_seconds
         self._passed_at = time.monotonic()  # when the last pass ended well (or watching began)
+        self._ticker_asked = -1e9  # when the ticker last asked for the floor (monotonic)
 
     @property
     def ready(self) -> bool:
@@ -285,9 +290,30 @@ class BoardHub:
             self.passes += 1
             self._passed.notify_all()
 
+    def _wanted(self) -> bool:
+        """Someone needs the passes: a watcher, or the ticker lately."""
+        return bool(self.views) or (time.monotonic() - self._ticker_asked < TICKER_FOLLOW_SECONDS)
+
+    async def floor_now(self, wait_seconds: float = 30.0) -> list[Json]:
+        """Every live call as a full read renders it, its alerts as of now, from the floor
+        kept from the feed: what the once-a-second ticker and its jobs go over (issue 29: a
+        10,000-call floor is no longer read from Redis every second). The hub follows the
+        feed while asked, watched or not; a read of the floor whole where it keeps none."""
+        self._ticker_asked = time.monotonic()
+        if not self.incremental:
+            return await self.floor.conferences()
+        deadline = time.monotonic() + wait_seconds
+        while self.kept is None and (left := deadline - time.monotonic()) > 0:
+            self._wake.set()  # idle until now: the loop makes a pass (reading the floor) at once
+            await self.next_pass(self.passes, min(left, 1.0))
+        kept = self.kept
+        if kept is None or self.error is not None:
+            return await self.floor.conferences()
+        return kept.now(now_ms())
+
     async def _run(self) -> None:
         while True:
-            if not self.views:
+            if not self._wanted():
                 self._last = None  # what it held grows stale while nobody watches
                 self._stop_following()
                 await self._wake.wait()

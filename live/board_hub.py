@@ -89,6 +89,7 @@ class View:
     at_ms: int = 0
     _full: bytes | None = None
     _delta: bytes | None = None
+    _framed: dict[bool, bytes] = field(default_factory=dict)  # a delta? -> the event
 
     def update(self, shown: list[Entry], matched: int, summary: bytes, at_ms: int) -> bool:
         """Take this pass's rows (the first `limit` of the `matched` the filters keep); True
@@ -110,7 +111,18 @@ class View:
         self.matched, self.at_ms = matched, at_ms
         self.version += 1
         self._full = self._delta = None
+        self._framed = {}
         return True
+
+    def event(self, since: int | None) -> bytes:
+        """`message` as a whole SSE `board` event, framed once per version for every watcher
+        of the view (a 500-row view's bytes are not copied again for each of them)."""
+        delta = since is not None and since == self.version - 1
+        framed = self._framed.get(delta)
+        if framed is None:
+            framed = b"event: board\r\ndata: " + self.message(since) + b"\r\n\r\n"
+            self._framed[delta] = framed
+        return framed
 
     def message(self, since: int | None) -> bytes:
         """The data of an SSE `board` event: the change since `since`, or the whole view."""
@@ -172,6 +184,7 @@ class BoardHub:
         self.error: str | None = None  # why the last pass failed, while it does
         self.mine: dict[str, dict[str, Any]] = {}  # supervisor -> own leg
         self.pass_ms = 0.0  # the last pass's duration (for /metrics and the bench)
+        self.pass_cpu_ms = 0.0  # the CPU of its own work, Redis waits left out
         self._passed = asyncio.Condition()
         self._wake = asyncio.Event()
         # What the last pass's summaries are made of (counts and KPIs; the cues, and each
@@ -387,10 +400,12 @@ class BoardHub:
             self.error = None
             self._passed_at = time.monotonic()
             at = at_ms if at_ms is not None else now_ms()
+            cpu = time.process_time()  # no await below: all of it is this pass's
             if conferences is None:
                 self._work_out_kept(at, queued, browser)
             else:
                 self._work_out(conferences, at, queued, browser)
+            self.pass_cpu_ms = (time.process_time() - cpu) * 1000
         self.pass_ms = (time.perf_counter() - started) * 1000
         await self._announce()
 

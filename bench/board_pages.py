@@ -22,6 +22,10 @@ is not the bottleneck). The run:
    - callbacks lost: every callback sent must be answered 2xx and applied (each
      conference's bitmap of applied SequenceNumbers holds every one sent).
 
+The service and the dashboard run the demo roster with no team transcribed or recorded
+(there is no Twilio here to start them; the once-a-second jobs would retry thousands of
+failing starts every few seconds).
+
 Targets (issue 29): 0 callbacks lost; every watcher updated at least once a second; a new
 call visible in a real page < 1 s p95; a board pass < 100 ms p95.
 
@@ -40,11 +44,13 @@ import random
 import re
 import secrets
 import statistics
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -77,6 +83,21 @@ PAGE_WAIT_MS = 120_000  # a page's first draw of the floor, on a busy machine
 TARGET_VISIBLE_MS = 1000
 
 
+def quiet_roster() -> str:
+    """The demo roster with no team transcribed or recorded: with no Twilio here, the
+    once-a-second jobs would try (and fail) to start thousands of transcriptions and
+    recordings every few seconds, a cost a floor with Twilio pays once per call."""
+    text = (Path(__file__).parent.parent / "earpiece" / "demo_roster.toml").read_text()
+    text = re.sub(r'(?m)^transcribe = ".*"$', 'transcribe = "off"', text)
+    text = re.sub(r"(?m)^record = true$", "record = false", text)
+    path = Path(tempfile.mkdtemp(prefix="ep-pages-")) / "roster.toml"
+    path.write_text(text)
+    return str(path)
+
+
+ROSTER = quiet_roster() if __name__ == "__main__" else ""
+
+
 def service(url: str, namespace: str, port: int, module: str = "earpiece.cli") -> Any:
     """The callback service. The service token's fair share of streams and tickets (every
     watcher here is that one "person") is lifted to the bench's hundred; the reconciler
@@ -84,6 +105,7 @@ def service(url: str, namespace: str, port: int, module: str = "earpiece.cli") -
     return callbacks_service(
         url, namespace, str(port), module=module, EARPIECE_STREAMS_PER_PERSON="1000",
         EARPIECE_TICKETS_PER_MINUTE="10000", EARPIECE_RECONCILE_SECONDS="3600",
+        EARPIECE_ROSTER=ROSTER,
     )  # fmt: skip
 
 
@@ -377,6 +399,7 @@ def main() -> None:
             "TWILIO_API_BASE_URL": f"http://127.0.0.1:{free_port()}",
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
             "EARPIECE_SESSION_SECRET": secrets.token_urlsafe(32), "EARPIECE_DEMO": "true",
+            "EARPIECE_ROSTER": ROSTER,
         }  # fmt: skip
         rounds, sent, answered = [], filled.answered, filled.answered
         probes: list[Call] = []

@@ -262,6 +262,7 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
         metrics.BOARD_WATCHERS.set_function(lambda: board.watchers)
         metrics.BOARD_VIEWS.set_function(lambda: len(board.views))
         metrics.BOARD_PASS_SECONDS.set_function(lambda: board.pass_ms / 1000)
+        metrics.BOARD_PASS_CPU_SECONDS.set_function(lambda: board.pass_cpu_ms / 1000)
         metrics.BOARD_FLOOR_READS.set_function(lambda: board.loads)
         warming = asyncio.create_task(_warm(floor), name="earpiece-warm-floor")
         sweeper = asyncio.create_task(
@@ -282,6 +283,8 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
                     services.media.run_once,
                 ),
                 feed_max_age_seconds=settings.feed_max_age_seconds,
+                # The board hub's floor kept from the feed, not every document each tick.
+                source=board.floor_now,
             ),
             name="earpiece-ticker",
         )

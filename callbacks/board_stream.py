@@ -100,7 +100,7 @@ async def _stream(
                 body = {"ok": True} if status is None else {"ok": False, "message": status}
                 parts.append(encode(None, "status", orjson.dumps(body).decode()))
             if view.filters != CALL_ONLY and view.version and view.version != sent:
-                parts.append(b"event: board\r\ndata: " + view.message(sent) + b"\r\n\r\n")
+                parts.append(view.event(sent))
                 sent = view.version
             if who.ident is not None and board.mine.get(who.ident) != mine:
                 mine = board.mine.get(who.ident)

@@ -43,6 +43,12 @@ BOARD_PASS_SECONDS = Gauge(
     "How long the last board pass took (all views, once)",
     registry=REGISTRY,
 )
+BOARD_PASS_CPU_SECONDS = Gauge(
+    "earpiece_board_pass_cpu_seconds",
+    "CPU the last board pass's own work took (its Redis waits, and what else the process "
+    "ran meanwhile, left out): on a busy machine, what the pass costs",
+    registry=REGISTRY,
+)
 BOARD_FLOOR_READS = Gauge(
     "earpiece_board_floor_reads",
     "Times this process's board read the whole floor (start, a gap in the feed, a reset)",

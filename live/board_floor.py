@@ -37,7 +37,7 @@ from typing import Any
 import orjson
 
 from live import board
-from live.attention import attention, rank, score_of, waiting_score
+from live.attention import attention, held_since, rank, score_of, seconds_since, waiting_score
 from live.board import Entry, Filters
 from live.model import AlertClock, Json, Thresholds, render_with_clock, unreadable
 from live.store import LiveFloor
@@ -68,6 +68,13 @@ class Call:
     stale: bool = False
     signals_due: bool = False  # its signals are worked out when its row is (or its rank needs)
     entry_at: int = 0  # ms its row was worked out at
+    # What its row's clock-moved parts were made from (`_moved`): while this stays the same,
+    # the row is the same bytes, and a pass reuses it rather than redoing it.
+    moving: tuple[Any, ...] | None = None
+    stamps: tuple[str | None, ...] = ()  # the instants its row's durations count from
+    # Its place in the views' orders as last placed (`_place_key`): a change that moves
+    # none of it (most speech events) moves it in no view.
+    placed: tuple[Any, ...] | None = None
     due: int | None = None  # when its alerts next change with the clock alone
     wait_score: int | None = None  # a waiting caller's part of the score (live.attention)
 
@@ -95,6 +102,15 @@ def _view_key(filters: Filters, call: Call) -> tuple[Any, ...]:
     if filters.order == "agent":
         return (not c.get("agent"), board.agent_key(c), c.get("started_at") or "", call.order)
     return (call.rank, call.order)
+
+
+def _place_key(call: Call) -> tuple[Any, ...]:
+    """Everything a view filters or orders a call by (`Filters.keeps`, `_view_key`)."""
+    c = call.rendered
+    return (
+        call.rank, c.get("team"), c.get("queue"), c.get("state"), c.get("agent"),
+        c.get("agent_name"), c.get("agent_reading"), c.get("started_at"),
+    )  # fmt: skip
 
 
 @dataclass(eq=False)
@@ -180,6 +196,7 @@ class BoardFloor:
             sid, doc, order, rendered, clock, limits, list(rendered["alerts"]),
             version=(old.version if old is not None else self._versions.pop(sid, 0)) + 1,
             ears=old.ears if old is not None else (),
+            placed=old.placed if old is not None else None,
         )  # fmt: skip
         if old is not None:
             self._count(old, -1)
@@ -288,11 +305,17 @@ class BoardFloor:
 
     def _settle(self) -> None:
         """Work out every call marked as moved, and move it in each view's order."""
+        moved = []
         for sid in self._dirty:
-            self._work_out(self.calls[sid])
+            call = self.calls[sid]
+            self._work_out(call)
+            key = _place_key(call)
+            if key != call.placed:
+                call.placed = key
+                moved.append(call)
         for ordering in self.orderings.values():
-            for sid in self._dirty:
-                ordering.place(self.calls[sid])
+            for call in moved:
+                ordering.place(call)
         self._dirty.clear()
 
     def _compact(self) -> None:
@@ -349,12 +372,25 @@ class BoardFloor:
         old, at = call.entry, self._at
         if old is not None and not call.stale and not (call.ticks and call.entry_at < at):
             return old
+        moving = None
         if call.entry_at < at and call.ticks:
-            ranked = call.rank
-            self._work_out(call)  # its signals and alerts as of now
-            if call.rank != ranked:  # a waiting caller's score moved since the clock pass
-                for ordering in self.orderings.values():
-                    ordering.place(call)
+            moving = self._moved(call)
+            if old is not None and not call.stale and moving == call.moving:
+                # The clock moved, but not across a second a duration quotes, a percent of
+                # the talk share or a point of a waiting caller's score: the same bytes.
+                call.entry_at = at
+                return old
+            if call.rendered.get("state") == "waiting":
+                ranked = call.rank
+                self._work_out(call)  # its signals as of now, and its score with them
+                if call.rank != ranked:  # a waiting caller's score moved since the clock pass
+                    for ordering in self.orderings.values():
+                        ordering.place(call)
+                    call.placed = _place_key(call)
+            else:
+                # Its alerts are those of now (the pass worked them out when one was due);
+                # only its signals (the talk share) move.
+                call.signals_due = True
         r = call.rendered
         if call.signals_due and call.clock is not None:
             assert call.limits is not None
@@ -375,7 +411,28 @@ class BoardFloor:
                 r, row, orjson.dumps(row), call.rank, at / 1000, self.mask, self.country, call.ears
             )
         call.entry, call.entry_at, call.stale = entry, at, False
+        if call.ticks:
+            if not call.stamps:  # fixed with its rendering (the clock's instants)
+                signals = r.get("signals") or {}
+                call.stamps = (
+                    held_since(r), r.get("started_at"),
+                    signals.get("silent_since"), signals.get("waiting_since"),
+                )  # fmt: skip
+                moving = None
+            call.moving = moving if moving is not None else self._moved(call)
         return entry
+
+    def _moved(self, call: Call) -> tuple[Any, ...]:
+        """What a ticking row's clock-moved parts are made of at this pass's instant: the
+        whole seconds of each duration its reasons may quote (live.attention `clock`), the
+        agent's talk share while someone speaks (board.agent_talk), a waiting caller's
+        score. Equal from one pass to the next: the row is the same."""
+        now_s, clock = self._at / 1000, call.clock
+        share = None
+        if clock is not None and clock.speaking:
+            share = clock._talk(self._at)[1].get("agent")
+        seconds = tuple(int(seconds_since(s, now_s)) if s else None for s in call.stamps)
+        return seconds, share, self._wait_score(call)
 
     def _wait_score(self, call: Call) -> int | None:
         """What waiting adds to its score now (as live.attention works it out from the
@@ -414,6 +471,12 @@ class BoardFloor:
         for _, sid in ordering.sorted[: filters.limit]:
             out.append(self._row(self.calls[sid]))
         return out, len(ordering.sorted)
+
+    def now(self, at_ms: int) -> list[Json]:
+        """Every live call as the full read renders it at `at_ms` (its alerts as of then; its
+        signals as of its row's last pass), in no particular order: for the ticker's jobs."""
+        self.refresh(max(at_ms, self._at), self._ears)
+        return [c.rendered for c in self.calls.values()]
 
     def conferences(self) -> list[Json]:
         """Every live call as the full read renders it, oldest first (for tests)."""

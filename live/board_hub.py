@@ -39,6 +39,7 @@ from live import board, ears, words
 from live.board import Entry, Filters
 from live.board_floor import BoardFloor
 from live.feed import FeedHub, id_key
+from live.model import Json
 from live.queues import LiveQueues
 from live.store import YIELD_EVERY, FeedEntry, LiveFloor, now_ms
 from live.words import WordsScope, in_scope
@@ -61,6 +62,9 @@ RETRY_SECONDS = 0.5
 MAX_PENDING = 200_000
 # The life of a hub's mark in Redis (renewed every pass): it outlives any pause of a pass.
 MARK_SECONDS = 3600
+# After the ticker last asked for the floor (`floor_now`), the hub keeps following the feed
+# this long, watched or not: the ticker asks once a tick or two.
+TICKER_FOLLOW_SECONDS = 10.0
 
 
 class TooManyViews(Exception):
@@ -85,6 +89,7 @@ class View:
     at_ms: int = 0
     _full: bytes | None = None
     _delta: bytes | None = None
+    _framed: dict[bool, bytes] = field(default_factory=dict)  # a delta? -> the event
 
     def update(self, shown: list[Entry], matched: int, summary: bytes, at_ms: int) -> bool:
         """Take this pass's rows (the first `limit` of the `matched` the filters keep); True
@@ -106,7 +111,18 @@ class View:
         self.matched, self.at_ms = matched, at_ms
         self.version += 1
         self._full = self._delta = None
+        self._framed = {}
         return True
+
+    def event(self, since: int | None) -> bytes:
+        """`message` as a whole SSE `board` event, framed once per version for every watcher
+        of the view (a 500-row view's bytes are not copied again for each of them)."""
+        delta = since is not None and since == self.version - 1
+        framed = self._framed.get(delta)
+        if framed is None:
+            framed = b"event: board\r\ndata: " + self.message(since) + b"\r\n\r\n"
+            self._framed[delta] = framed
+        return framed
 
     def message(self, since: int | None) -> bytes:
         """The data of an SSE `board` event: the change since `since`, or the whole view."""
@@ -168,6 +184,7 @@ class BoardHub:
         self.error: str | None = None  # why the last pass failed, while it does
         self.mine: dict[str, dict[str, Any]] = {}  # supervisor -> own leg
         self.pass_ms = 0.0  # the last pass's duration (for /metrics and the bench)
+        self.pass_cpu_ms = 0.0  # the CPU of its own work, Redis waits left out
         self._passed = asyncio.Condition()
         self._wake = asyncio.Event()
         # What the last pass's summaries are made of (counts and KPIs; the cues, and each
@@ -200,6 +217,7 @@ class BoardHub:
         self._watchdog: asyncio.Task[None] | None = None
         self.stall_seconds = stall_seconds
         self._passed_at = time.monotonic()  # when the last pass ended well (or watching began)
+        self._ticker_asked = -1e9  # when the ticker last asked for the floor (monotonic)
 
     @property
     def ready(self) -> bool:
@@ -285,9 +303,30 @@ class BoardHub:
             self.passes += 1
             self._passed.notify_all()
 
+    def _wanted(self) -> bool:
+        """Someone needs the passes: a watcher, or the ticker lately."""
+        return bool(self.views) or (time.monotonic() - self._ticker_asked < TICKER_FOLLOW_SECONDS)
+
+    async def floor_now(self, wait_seconds: float = 30.0) -> list[Json]:
+        """Every live call as a full read renders it, its alerts as of now, from the floor
+        kept from the feed: what the once-a-second ticker and its jobs go over (issue 29: a
+        10,000-call floor is no longer read from Redis every second). The hub follows the
+        feed while asked, watched or not; a read of the floor whole where it keeps none."""
+        self._ticker_asked = time.monotonic()
+        if not self.incremental:
+            return await self.floor.conferences()
+        deadline = time.monotonic() + wait_seconds
+        while self.kept is None and (left := deadline - time.monotonic()) > 0:
+            self._wake.set()  # idle until now: the loop makes a pass (reading the floor) at once
+            await self.next_pass(self.passes, min(left, 1.0))
+        kept = self.kept
+        if kept is None or self.error is not None:
+            return await self.floor.conferences()
+        return kept.now(now_ms())
+
     async def _run(self) -> None:
         while True:
-            if not self.views:
+            if not self._wanted():
                 self._last = None  # what it held grows stale while nobody watches
                 self._stop_following()
                 await self._wake.wait()
@@ -361,10 +400,12 @@ class BoardHub:
             self.error = None
             self._passed_at = time.monotonic()
             at = at_ms if at_ms is not None else now_ms()
+            cpu = time.process_time()  # no await below: all of it is this pass's
             if conferences is None:
                 self._work_out_kept(at, queued, browser)
             else:
                 self._work_out(conferences, at, queued, browser)
+            self.pass_cpu_ms = (time.process_time() - cpu) * 1000
         self.pass_ms = (time.perf_counter() - started) * 1000
         await self._announce()
 

@@ -9,7 +9,8 @@ transcript lines in English and Japanese (some saying a team phrase), supervisor
 listen in a browser — and the clock moving on, a pass of each must show the same views,
 KPIs, help cues and supervisors' legs, row for row and in the same order. The feed is
 also cut while the kept floor's reader is stopped (a gap: it must read the floor again),
-and the namespace is wiped (Redis reset).
+and the namespace is wiped (Redis reset). The floor the ticker goes over (`now`) is
+compared with the full read's too.
 """
 
 from __future__ import annotations
@@ -184,8 +185,14 @@ async def compare(target: RedisTarget, seed: int) -> tuple[BoardHub, int]:
             assert kept.error is None and full.error is None
             assert seen(kept) == seen(full), f"seed {seed}, burst {burst}"
             assert kept.kept is not None
-            live = {c["sid"] for c in await floor.conferences(at)}
+            read = await floor.conferences(at)
+            live = {c["sid"] for c in read}
             assert {s for s in live if kept.call_version(s) is not None} == live
+            # What the ticker and its jobs go over (BoardHub.floor_now): every live call with
+            # its alerts as of now, as a full read renders them.
+            essentials = ("alerts", "state", "team", "monitors", "transcript", "alone_since")
+            now = {c["sid"]: [c.get(k) for k in essentials] for c in kept.kept.now(at)}
+            assert now == {c["sid"]: [c.get(k) for k in essentials] for c in read}, burst
             checked += 1
     finally:
         await feed.stop()

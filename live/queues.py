@@ -52,11 +52,19 @@ return out
 # What decides the keys a task's event touches (live/taskrouter.lua): KEYS[1] the task's
 # registers, KEYS[2] the call index; ARGV[1] the event's CallSid or "".
 # Returns {queue, day, class, the conference of the task's call}, "" for each one unknown.
+# What decides an event's keys, for a batch of events (live/batching.py: the reads of events
+# in flight together go as one call, as their applies do). KEYS[1] the call index, KEYS[1+i]
+# event i's task; ARGV[i] its CallSid ("" when it names none). Four values an event: queue,
+# day, class, conference.
 TASK_KEYS_LUA = """
-local r = redis.call('HMGET', KEYS[1], 'q', 'day', 'cls', 'call')
-local call = r[4] or (ARGV[1] ~= '' and ARGV[1]) or nil
-local sid = call and redis.call('HGET', KEYS[2], call) or ''
-return {r[1] or '', r[2] or '', r[3] or '', sid or ''}
+local out = {}
+for i = 1, #ARGV do
+  local r = redis.call('HMGET', KEYS[1 + i], 'q', 'day', 'cls', 'call')
+  local call = r[4] or (ARGV[i] ~= '' and ARGV[i]) or nil
+  local sid = call and redis.call('HGET', KEYS[1], call) or ''
+  for _, v in ipairs({r[1] or '', r[2] or '', r[3] or '', sid or ''}) do out[#out + 1] = v end
+end
+return out
 """
 # Calls of a script that answered `retry` (the task moved between the read of its keys and
 # the call) before giving up: each retry means another event of the task came first.
@@ -129,7 +137,9 @@ class LiveQueues:
         self.feed_maxlen = feed_maxlen
         self._link = redis.register_script(LINK_LUA)
         self._read_workers = redis.register_script(READ_WORKERS_LUA)
-        self._task_keys_read = redis.register_script(TASK_KEYS_LUA)
+        self._task_keys_read = BatchedScript(
+            redis, TASK_KEYS_LUA, shared_keys=[self.tag + ":calls"], shared_args=[], width=4
+        )
         self.after_call = AfterCall(redis, namespace=namespace, feed_maxlen=feed_maxlen)
         # Told of every event applied, from a webhook or the reconciler's repair alike:
         # coach/agent_state.py makes an after-call change the event lets happen.
@@ -236,10 +246,8 @@ class LiveQueues:
     async def _task_registers(self, task_sid: str, call_sid: str | None) -> list[str]:
         """[queue, day, class, conference]: what decides the keys an event of the task
         touches, as Redis holds it now ("" where unknown)."""
-        reply = await self._task_keys_read(
-            keys=[self.key("task", task_sid), self.tag + ":calls"], args=[call_sid or ""]
-        )
-        return [text(x) for x in cast("list[bytes]", reply)]
+        reply = await self._task_keys_read([self.key("task", task_sid)], (call_sid or "").encode())
+        return [text(x) for x in reply]
 
     async def _event_keys(self, e: TaskRouterEvent) -> list[str]:
         """The keys live/taskrouter.lua may touch for this event besides the shared ones:

@@ -411,14 +411,20 @@ end
 
 local WIDTH = 10
 local out = {}
-for n = 0, (#ARGV - 3) / WIDTH - 1 do
-  local base = 10 + 4 * n
-  local outcome, id, monitors = apply_one(event_at(4 + WIDTH * n), KEYS[base], KEYS[base + 1],
-    KEYS[base + 2], KEYS[base + 3])
-  out[#out + 1] = outcome
-  out[#out + 1] = id
-  out[#out + 1] = monitors or 0
-end
+-- Redis does not roll back a script that fails part-way: an event that fails (a document
+-- that does not decode, a key of the wrong type) must not take the documents of the events
+-- before it in the batch with it, whose other writes (seen bits, feed entries) are made.
+-- So the events run under pcall, the documents are written either way, then the error.
+local ok, failure = pcall(function()
+  for n = 0, (#ARGV - 3) / WIDTH - 1 do
+    local base = 10 + 4 * n
+    local outcome, id, monitors = apply_one(event_at(4 + WIDTH * n), KEYS[base],
+      KEYS[base + 1], KEYS[base + 2], KEYS[base + 3])
+    out[#out + 1] = outcome
+    out[#out + 1] = id
+    out[#out + 1] = monitors or 0
+  end
+end)
 -- Each document once, as its batch left it (the script is atomic: nobody reads between).
 for _, key in ipairs(touched) do
   local d = docs[key]
@@ -432,4 +438,5 @@ for _, key in ipairs(touched) do
   -- Still live after the batch and changed by it: in the live index by its start.
   if d.live and d.c.status ~= 'completed' then redis.call('ZADD', LIVE, d.c.started, d.c.sid) end
 end
+if not ok then error(failure) end
 return out

@@ -135,3 +135,33 @@ def test_a_conference_ended_and_late_in_one_batch_keeps_its_expiry(runner: Runne
     assert doc["p"][caller]["muted"] is True
     assert 0 < runner.run(floor.redis.ttl(floor.keys.conference(conf.sid))) <= 24 * 3600
     assert runner.run(floor.live_sids()) == []
+
+
+def test_an_event_that_fails_leaves_the_batch_before_it_written(runner: Runner) -> None:
+    """Redis does not roll back a script that fails part-way: the events before a failing one
+    have their seen bits and feed entries made, so their documents must be written too (else
+    Twilio's retry answers `duplicate` and the change is lost for good)."""
+    good, bad = Conference(), Conference()
+    caller, other = sid("CA"), sid("CA")
+    floor = runner.floor()
+    runner.run(floor.redis.set(floor.keys.conference(bad.sid), b"{not json"))
+    join = good.event("participant-join", caller, ParticipantLabel="customer")
+    broken = bad.event("participant-join", other, ParticipantLabel="customer")
+
+    async def at_once() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                *(
+                    floor.apply(parse_conference_event(p, 0, max_skew_ms=ANY_TIME))
+                    for p in (join, broken)
+                ),
+                return_exceptions=True,
+            )
+        )
+
+    results = runner.run(at_once())
+    assert all(isinstance(r, Exception) for r in results)  # one script call: both callers told
+    doc = orjson.loads(runner.run(floor.redis.get(floor.keys.conference(good.sid))))
+    assert caller in doc["p"]  # the good conference's join is kept with its feed entry
+    again = runner.run(floor.apply(parse_conference_event(join, 0, max_skew_ms=ANY_TIME)))
+    assert again.outcome == "duplicate"

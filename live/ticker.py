@@ -110,10 +110,12 @@ async def run_forever(
             if await renew(keys=[lock], args=[token, life]):
                 pass  # still ours: nobody else ticked meanwhile, the marks in memory hold
             elif await floor.redis.set(lock, token, nx=True, px=life):
-                marks = await floor.alert_marks()  # taken over: as the last holder left them
+                marks = None  # taken over: as the last holder left them
             else:
                 marks = None
                 continue
+            if marks is None:  # taken over, or forgotten after a failed tick: read once
+                marks = await floor.alert_marks()
             started = time.monotonic()
             conferences = await read()
         except RedisError as exc:

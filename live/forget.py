@@ -101,13 +101,15 @@ class Forgetter:
         loop = asyncio.get_running_loop()
         while self.pending:
             await asyncio.sleep(max(0.0, self._last + MIN_INTERVAL_SECONDS - loop.time()))
-            target = self._asked  # corrections made so far: the rewrite starts after them
             try:
                 info = await self._idle()
                 if info is None:
                     self._warn(f"a rewrite has run for over {MAX_WAIT_SECONDS:.0f} s")
                     await asyncio.sleep(RETRY_SECONDS)
                     continue
+                # Corrections made so far (each written before it asked): the rewrite starts
+                # after them, those made while another rewrite ran included.
+                target = self._asked
                 if info.get("aof_enabled") != "1":
                     self._covered = target  # no append-only file: nothing kept on disk
                     continue

@@ -39,6 +39,7 @@ import orjson
 
 from bench.common import API_TOKEN, AUTH_TOKEN, callbacks_service, percentile, redis_url
 from callbacks.signature import compute
+from core import times
 from core.redis_client import RedisTarget, async_client
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -223,7 +224,7 @@ def day(calls: int, queues: int, rounds: int) -> dict[str, list[float]]:
     print(f"  (archive of {calls:,} calls over 90 days made in "
           f"{time.perf_counter() - made:.0f} s)")  # fmt: skip
     yesterday = (datetime.now(TOKYO) - timedelta(days=1)).date().isoformat()
-    lo, hi = day_model.day_bounds(yesterday, TOKYO)
+    lo, hi = times.day_bounds(yesterday, TOKYO)
 
     def charts(archived: list[tuple[str, int, int, int]]) -> None:
         rows = [r.json(0.8) for r in day_model.merge({}, archived)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
@@ -90,11 +90,11 @@ class FloorClock:
 
     def day_start_ms(self, day: date) -> int:
         """The first millisecond of `day` on the floor (its midnight in the floor's zone)."""
-        return int(datetime.combine(day, time.min, tzinfo=self.tz).timestamp() * 1000)
+        return times.day_bounds(day.isoformat(), self.tz)[0]
 
     def day_end_ms(self, day: date) -> int:
         """The last millisecond of `day` on the floor (the next midnight, less one)."""
-        return self.day_start_ms(day + timedelta(days=1)) - 1
+        return times.day_bounds(day.isoformat(), self.tz)[1] - 1
 
     def local_iso(self, at: str | int | float | None) -> str:
         """ISO 8601 with the floor's offset (`2026-12-02T10:23:41+09:00`): what a CSV export
@@ -106,7 +106,7 @@ class FloorClock:
         """`read` as epoch ms; with `end`, a bare date is its LAST millisecond on the floor
         (`to=2026-12-02` includes the whole of that day)."""
         if end and len(raw) == 10:
-            return times.day_bounds(raw, self.tz)[1] - 1
+            return self.day_end_ms(date.fromisoformat(raw))
         return int(self.read(raw).timestamp() * 1000)
 
     def read(self, raw: str) -> datetime:

@@ -20,18 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from core import times
 from live import team_time
 from live.queues import LiveQueues, text
 
 SLOTS = 48
-
-
-def day_bounds(day: str, zone: ZoneInfo) -> tuple[int, int]:
-    """[start, end) of a calendar day in the floor's zone, in epoch ms (core/times.py)."""
-    return times.day_bounds(day, zone)
 
 
 def slot_label(slot: int) -> str:

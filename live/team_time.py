@@ -107,16 +107,12 @@ def slot_label(slot: int) -> str:
     return f"{slot // 2:02d}:{30 * (slot % 2):02d}"  # live/day.py's, which imports this module
 
 
-def _midnight(day: str, zone: ZoneInfo) -> tuple[int, int]:
-    return day_bounds(day, zone)
-
-
 def split(start_ms: int, end_ms: int, zone: ZoneInfo) -> Iterator[tuple[str, int, int]]:
     """[start, end) cut at the half hours of the floor's days: (day, slot, ms) pieces."""
     at = start_ms
     while at < end_ms:
         day = datetime.fromtimestamp(at / 1000, zone).strftime("%Y-%m-%d")
-        midnight, next_midnight = _midnight(day, zone)
+        midnight, next_midnight = day_bounds(day, zone)
         slot = (at - midnight) // SLOT_MS
         until = min(end_ms, midnight + (slot + 1) * SLOT_MS, next_midnight)
         yield day, int(slot), until - at

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from archive.record import CallRecord
+from core import times
 from core.redis_client import RedisTarget, async_client
 from dashboard import day_charts
 from live import day as day_model
@@ -95,7 +96,7 @@ def test_the_days_charts_say_what_the_day_was(
             for record in records:
                 assert await store.put(record)
             assert await store.count() == len(records)
-            lo, hi = day_model.day_bounds(day.isoformat(), TOKYO)
+            lo, hi = times.day_bounds(day.isoformat(), TOKYO)
             tr = await day_model.taskrouter_slots(queues, day.isoformat())
             archived = await store.day_slots(lo, hi)
             assert sum(n for _, _, n, _ in archived) == await store.count()

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
+from core import times
 from dashboard import agent_cards, day_charts, i18n, ui
 from dashboard.i18n import _
 from dashboard.runtime import Unavailable
@@ -27,7 +28,7 @@ DAYS_BACK = 3  # TaskRouter's counters are kept three days (live/queues.py KEEP_
 def rows_of(page: ui.Page, day: str) -> list[dict[str, Any]]:
     services = page.runtime.services
     zone = ZoneInfo(page.settings.timezone)
-    start, end = day_model.day_bounds(day, zone)
+    start, end = times.day_bounds(day, zone)
     tr = page.runtime.run(day_model.taskrouter_slots(services.queues, day))
     archived = page.runtime.run(services.store.day_slots(start, end))
     target = page.settings.service_level_target

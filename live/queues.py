@@ -25,6 +25,7 @@ import orjson
 from redis.exceptions import RedisError
 
 from core.documents import Worker, worker_of
+from core.keys import Keys
 from core.redis_client import AsyncRedis
 from core.times import iso
 from live import attention, names
@@ -133,12 +134,13 @@ class LiveQueues:
     ) -> None:
         self.redis, self.roster, self.policy, self.mask = redis, roster, policy, mask
         self.country = country  # callers' numbers are written for this country (core/phone.py)
-        self.tag = "{" + namespace + "}"
+        self.keys = Keys(namespace)  # the floor's keys (the conference, the call index, the feed)
+        self.tag = self.keys.tag
         self.feed_maxlen = feed_maxlen
         self._link = redis.register_script(LINK_LUA)
         self._read_workers = redis.register_script(READ_WORKERS_LUA)
         self._task_keys_read = BatchedScript(
-            redis, TASK_KEYS_LUA, shared_keys=[self.tag + ":calls"], shared_args=[], width=4
+            redis, TASK_KEYS_LUA, shared_keys=[self.keys.calls], shared_args=[], width=4
         )
         self.after_call = AfterCall(redis, namespace=namespace, feed_maxlen=feed_maxlen)
         # Told of every event applied, from a webhook or the reconciler's repair alike:
@@ -158,8 +160,8 @@ class LiveQueues:
             TASKROUTER_LUA,
             shared_keys=[
                 self.key("queues"),
-                self.tag + ":feed",
-                self.tag + ":calls",
+                self.keys.feed,
+                self.keys.calls,
                 self.key("tasks"),
                 self.key("workers"),
                 self.key("activities"),
@@ -270,7 +272,7 @@ class LiveQueues:
         for d, q in sorted(pairs):
             keys += [self.key("day", d, q), self.key("slots", d, q)]
         if conference:
-            keys.append(self.tag + ":conf:" + conference)
+            keys.append(self.keys.conference(conference))
         return keys
 
     async def link(
@@ -281,9 +283,9 @@ class LiveQueues:
         labelled (CallSid, label), and the conference."""
         for _ in range(MAX_TRIES):
             sid = conference_sid or (await self._task_registers(task_sid, None))[3]
-            keys = [self.tag + ":calls", self.tag + ":feed", self.key("task", task_sid)]
+            keys = [self.keys.calls, self.keys.feed, self.key("task", task_sid)]
             if sid:
-                keys.append(self.tag + ":conf:" + sid)
+                keys.append(self.keys.conference(sid))
             reply = cast(
                 "list[bytes]",
                 await self._link(
@@ -352,7 +354,7 @@ class LiveQueues:
                 for sid in busy_tasks:
                     pipe.hget(self.key("task", sid), "call")
                 calls = [text(c) if c else "-" for c in await pipe.execute()]
-            found: Any = await self.redis.hmget(self.tag + ":calls", calls)
+            found: Any = await self.redis.hmget(self.keys.calls, calls)
             conference_of = {t: text(c) for t, c in zip(busy_tasks, found, strict=True) if c}
         out = []
         now = time.time() * 1000

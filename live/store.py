@@ -35,7 +35,6 @@ from live.model import (
     AlertClock,
     Json,
     Thresholds,
-    conference_json,
     decoded_json,
     limits_for,
     mark_duplicates,
@@ -325,11 +324,12 @@ class LiveFloor:
 
     def render(self, doc: Stored, at_ms: int | None = None) -> Json:
         try:
-            return conference_json(doc, self.roster, at_ms or now_ms(), self.thresholds)
+            decoded = conference_of(doc)
         except Exception:
             sid = str(doc.get("sid", "?")) if isinstance(doc, dict) else "?"
             self._report_unreadable(sid)
             return unreadable(sid)
+        return self.render_read(decoded, at_ms)
 
     def render_read(self, doc: Conference, at_ms: int | None = None) -> Json:
         """render(), of a document read() decoded."""

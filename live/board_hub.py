@@ -48,6 +48,10 @@ log = logging.getLogger("earpiece.board")
 
 # A pass at least this often while anyone watches: the "why" texts quote durations.
 CLOCK_SECONDS = 1.0
+# How long the ticker waits for the hub's first pass before it reads the floor whole itself:
+# under its lock's life (live/ticker.py, three pauses), so the process that holds the lock
+# still holds it when it ticks, and no other takes over meanwhile.
+FLOOR_NOW_WAIT_SECONDS = 1.0
 MAX_VIEWS = 64
 # A pass this much later than due (one comes at least every max(period, clock_seconds))
 # while someone watches: the floor is out of reach (Redis stalls rather than refuses: a
@@ -307,7 +311,7 @@ class BoardHub:
         """Someone needs the passes: a watcher, or the ticker lately."""
         return bool(self.views) or (time.monotonic() - self._ticker_asked < TICKER_FOLLOW_SECONDS)
 
-    async def floor_now(self, wait_seconds: float = 30.0) -> list[Json]:
+    async def floor_now(self, wait_seconds: float = FLOOR_NOW_WAIT_SECONDS) -> list[Json]:
         """Every live call as a full read renders it, its alerts as of now, from the floor
         kept from the feed: what the once-a-second ticker and its jobs go over (issue 29: a
         10,000-call floor is no longer read from Redis every second). The hub follows the

@@ -49,6 +49,12 @@ class BadFilters(ValueError):
     """A board query that cannot be a view; the message says which part, in one line."""
 
 
+# Every field of a rendered call a view filters (Filters.keeps) or orders
+# (live/board_floor.py `_view_key`) by: a kept call whose fields here did not change keeps its
+# place in every view (live/board_floor.py `_place_key`). A new filter or order adds its field.
+PLACED_BY = ("team", "queue", "state", "agent", "agent_name", "agent_reading", "started_at")
+
+
 @dataclass(frozen=True, slots=True)
 class Filters:
     teams: tuple[str, ...] = ()

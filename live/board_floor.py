@@ -105,12 +105,9 @@ def _view_key(filters: Filters, call: Call) -> tuple[Any, ...]:
 
 
 def _place_key(call: Call) -> tuple[Any, ...]:
-    """Everything a view filters or orders a call by (`Filters.keeps`, `_view_key`)."""
+    """Everything a view filters or orders a call by (board.PLACED_BY, beside `Filters.keeps`)."""
     c = call.rendered
-    return (
-        call.rank, c.get("team"), c.get("queue"), c.get("state"), c.get("agent"),
-        c.get("agent_name"), c.get("agent_reading"), c.get("started_at"),
-    )  # fmt: skip
+    return (call.rank, *(c.get(name) for name in board.PLACED_BY))
 
 
 @dataclass(eq=False)

@@ -533,6 +533,11 @@ def test_a_lead_of_another_team_gets_no_phrase_alert_and_no_words(
         wired.wait(lambda n=n: len(finals()) == n, 10)  # type: ignore[misc]
     assert finals() == list(said)
     wired.wait(lambda: "phrase" in (wired.conference(sid) or {}).get("alerts", []), 10)
+    # A board stream opens on the hub's latest pass: one that began after the last line's
+    # feed entry (the pass before it may still show the line before).
+    hub: Any = wired.service.server.config.app.state.ctx.board
+    passes = hub.passes
+    wired.wait(lambda: hub.passes >= passes + 2, 10)
     lead.run()
     manager.run()
     # The manager may listen: the phrase, the last line.

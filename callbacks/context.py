@@ -43,7 +43,7 @@ class Context:
     liveness: Liveness
     shares: Shares
     oidc: OidcVerifier | None = None  # with EARPIECE_OIDC_ISSUER
-    agent_state: AgentState | None = None  # issue 27 (wiring/services.py builds it)
+    agent_state: AgentState | None = None  # issue 27 (earpiece/services.py builds it)
     call_control: CallControl | None = None
     # Dashboard sessions as a credential (`Authorization: Session …`), with
     # EARPIECE_SESSION_SECRET: the dashboard acts through the API with its supervisor's.

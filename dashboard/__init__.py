@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 APP = Path(__file__).parent / "app.py"
-# What `earpiece dashboard` serves: the app, plus the routes that set its session cookie.
-SERVER = Path(__file__).parent / "dashboard_server.py"
 
 # What the dashboard needs: where the callback service is (its API, which it acts through,
 # and its board stream) and the sessions' secret. No Twilio credential: it acts only

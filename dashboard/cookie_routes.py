@@ -1,6 +1,6 @@
 """The dashboard's own HTTP routes beside Streamlit's: the session cookie, set by the server.
 
-Streamlit (1.67) serves an `st.App` (dashboard/dashboard_server.py) on its own
+Streamlit (1.67) serves an `st.App` (earpiece/dashboard_server.py) on its own
 uvicorn/Starlette server and lets it add routes; these two are all Earpiece adds:
 
 POST /_earpiece/session   {"code": "<handoff code>"}: 204 with

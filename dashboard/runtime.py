@@ -21,30 +21,61 @@ import asyncio
 import concurrent.futures
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from redis.exceptions import RedisError
 
 from access.oidc_identity import Identities
 from access.sessions import SessionStore
 from access.signin import SignIn
+from archive.store import Store
 from coach.media import media_streams_available
-from core.redis_client import resolve
+from core.audit import Audit
+from core.redis_client import AsyncRedis, RedisTarget, resolve
 from core.settings import Settings
 from dashboard.actions import Service
 from dashboard.i18n import _
 from live import roster as roster_module
 from live.model import Json
+from live.queues import LiveQueues
 from live.roster import Roster
-from live.store import now_ms
-from wiring.services import Reading, build_reading
+from live.store import LiveFloor, now_ms
+from live.transcript import Transcripts
 
 T = TypeVar("T")
 
 # How long a page waits for Redis before it says so, in seconds.
 CALL_TIMEOUT_SECONDS = 10.0
+
+
+class Reading(Protocol):
+    """What the dashboard reads the floor with: made by the process's assembly (the
+    commands' floor, earpiece/services.py `build_reading`), with no Twilio client."""
+
+    redis: AsyncRedis
+    floor: LiveFloor
+    queues: LiveQueues
+    transcripts: Transcripts
+    store: Store
+    audit: Audit
+
+    async def close(self) -> None: ...
+
+
+Build = Callable[[Settings, RedisTarget, Roster], Reading]
+
+# Who makes the Reading. Streamlit runs app.py as a script, which takes no arguments, so the
+# process's assembly hands its builder over here before the first page runs
+# (earpiece/dashboard_server.py, which `earpiece dashboard` serves; a test that runs a page
+# in AppTest does the same). Set once per process, before any session: not per request.
+_build: Build | None = None
+
+
+def assemble_with(build: Build) -> None:
+    global _build
+    _build = build
 
 
 class Unavailable(Exception):
@@ -70,7 +101,7 @@ class Runtime:
         self._snapshot: Snapshot | None = None
         self._snapshot_lock = threading.Lock()
         target = resolve(settings)
-        self.services: Reading = self.run(self._build(target))
+        self.services: Reading = self.run(self._assemble(target))
         self.api = Service(settings.service_api_url)
         # Listening in the browser needs Twilio's Media Streams, offered in some regions only.
         self.media_available = media_streams_available(settings.twilio_region)
@@ -89,8 +120,10 @@ class Runtime:
             lock_seconds=settings.signin_lock_seconds,
         )
 
-    async def _build(self, target: Any) -> Reading:
-        return build_reading(self.settings, target, self.roster)
+    async def _assemble(self, target: RedisTarget) -> Reading:
+        if _build is None:
+            raise RuntimeError("the dashboard's parts were not assembled: run `earpiece dashboard`")
+        return _build(self.settings, target, self.roster)
 
     def run(self, work: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT_SECONDS) -> T:
         """Run `work` on the process's loop and wait; Redis trouble becomes `Unavailable`."""

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.settings import SettingError, Settings
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 # Long-lived connections (an open EventSource) must not keep a stopping
 # process alive: uvicorn closes what is still open after this many seconds.
 GRACEFUL_SHUTDOWN_SECONDS = 5
+# What `earpiece dashboard` serves: the app, plus the routes that set its session cookie.
+DASHBOARD_SERVER = Path(__file__).parent / "dashboard_server.py"
 
 
 class SimulatorMissing(Exception):
@@ -38,18 +41,18 @@ def require_simulator(command: str) -> None:
 def _callbacks(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from callbacks.app import create_app
     from core.settings import load
+    from earpiece.service import create_app
 
     settings = load()
     if args.workers > 1:
         # Each worker is its own process with its own Redis client; check the
         # settings here first so a missing one is reported once, in one line.
-        from callbacks.app import REQUIRED
+        from earpiece.service import REQUIRED
 
         settings.require(*REQUIRED)
         uvicorn.run(
-            "callbacks.app:factory",
+            "earpiece.service:factory",
             factory=True,
             host=args.host,
             port=args.port,
@@ -194,10 +197,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
-    from dashboard import SERVER
-
     return [
-        sys.executable, "-m", "streamlit", "run", str(SERVER),
+        sys.executable, "-m", "streamlit", "run", str(DASHBOARD_SERVER),
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--server.fileWatcherType", "none", "--server.runOnSave", "false",
         "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",

@@ -51,6 +51,16 @@ def redis_target() -> Iterator[RedisTarget]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def assembled_dashboard() -> None:
+    """What `earpiece dashboard` does before its first page (earpiece/dashboard_server.py),
+    for the tests that run pages in Streamlit's AppTest in this process."""
+    from dashboard.runtime import assemble_with
+    from earpiece.services import build_reading
+
+    assemble_with(build_reading)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def archives() -> Iterator[Path]:
     """The tests' archive files (one per namespace), removed when the session ends."""
@@ -242,7 +252,7 @@ def sim(receiver: Receiver) -> Iterator[Sim]:
 @pytest.fixture
 def server(redis_target: RedisTarget, namespace: str) -> Iterator[ServerThread]:
     """The callback service on a real port, in a thread of this process."""
-    from callbacks.app import create_app
+    from earpiece.service import create_app
 
     port = ServerThread.free_port()
     settings = make_settings(
@@ -315,7 +325,7 @@ class Wired:
 
 
 def wire(redis_target: RedisTarget, namespace: str, **settings_extra: str) -> Wired:
-    from callbacks.app import create_app
+    from earpiece.service import create_app
 
     port = ServerThread.free_port()
     sim = make_sim(f"http://127.0.0.1:{port}/twilio/conference-events")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
+import pytest
+
 from core.settings import Settings
 from tests.conftest import Wired
 from tests.test_dashboard_pages import (
@@ -18,6 +20,9 @@ from tests.test_dashboard_pages import (
     floor,
     texts,
 )
+
+# Its pages read the floor with what the dashboard's process assembles (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("assembled_dashboard")
 
 __all__ = ["floor"]  # the fixture, shared with the pages' tests
 

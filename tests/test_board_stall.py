@@ -95,7 +95,7 @@ class Watcher:
 def service_on_it(
     frozen_redis: tuple[subprocess.Popen[bytes], str], namespace: str
 ) -> Iterator[ServerThread]:
-    from callbacks.app import create_app
+    from earpiece.service import create_app
 
     _, url = frozen_redis
     port = ServerThread.free_port()
@@ -163,7 +163,7 @@ def test_a_slow_refresh_setting_is_not_taken_for_a_stall(
     """The watchdog counts from when a pass is due: with a board refreshed every 4 s (an
     operator's EARPIECE_DASHBOARD_REFRESH_SECONDS) and Redis answering, it never says
     the floor is out of reach."""
-    from callbacks.app import create_app
+    from earpiece.service import create_app
 
     _, url = frozen_redis
     port = ServerThread.free_port()

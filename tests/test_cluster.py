@@ -23,9 +23,9 @@ import redis
 from httpx_sse import connect_sse
 from redis.cluster import RedisCluster
 
-from callbacks.app import create_app
 from core.embedded_redis import redis_binary
 from core.redis_client import RedisTarget, async_client, resolve
+from earpiece.service import create_app
 from tests.conftest import API_TOKEN, make_settings
 from tests.helpers import Conference, ServerThread, post_signed, sid
 from tests.test_script_keys import Floor, link_story

@@ -63,7 +63,7 @@ class Floor:
 def _floor(
     redis_target: RedisTarget, namespace: str, *, wrapup: float, **extra: str
 ) -> Iterator[Floor]:
-    from callbacks.app import create_app
+    from earpiece.service import create_app
     from twilio_sim.app import create_app as create_sim
     from twilio_sim.config import Endpoint, SimConfig
     from twilio_sim.taskrouter.workspace import WorkspaceConfig

@@ -2,8 +2,8 @@
 
 The floors, bottom to top: `core/` (settings, the Redis client and keys, the clock, text
 folding and numbers, the audit, the Twilio gateway), `live/` (the floor in Redis: know),
-`access/` (who asks), `coach/` (act), `archive/` (remember), `wiring/` (what a process
-holds), `callbacks/` (receive and serve), `dashboard/` (show) and `earpiece/` (the commands).
+`access/` (who asks), `coach/` (act), `archive/` (remember), `callbacks/` (receive and
+serve), `dashboard/` (show) and `earpiece/` (the commands, and the assembly of a process).
 The simulator, `sim/twilio_sim/`, stands beside the product: a distribution of its own that
 imports nothing of it, run by the commands. Every import in every module is
 read with `ast` (lazy imports inside functions too); one that runs up a floor fails here
@@ -16,11 +16,10 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# wiring/ (what a process holds) sits under the two that build one: uvicorn's workers import
-# callbacks.app's factory and Streamlit runs dashboard/app.py in processes of their own, so
-# the assembly is below them, not in the command that starts them.
-FLOORS = ["core", "live", "access", "coach", "archive", "wiring", "callbacks", "dashboard",
-          "earpiece"]  # fmt: skip
+# earpiece/ is the top floor: the commands and each process's assembly (earpiece/service.py
+# for uvicorn's workers, earpiece/dashboard_server.py for Streamlit), so callbacks/ and
+# dashboard/ are handed their parts and never reach up for them.
+FLOORS = ["core", "live", "access", "coach", "archive", "callbacks", "dashboard", "earpiece"]
 BESIDE = "twilio_sim"
 # Where each package's folder sits: the simulator is its own distribution, in sim/.
 HOME = {**{floor: ROOT for floor in FLOORS}, BESIDE: ROOT / "sim"}

@@ -34,7 +34,7 @@ WORKERS = {"tara": ("billing",), "uma": ("billing", "お問い合わせ"), "bob"
 
 @pytest.fixture
 def tokyo_tr(redis_target: RedisTarget, namespace: str) -> Iterator[TaskRouterFloor]:
-    from callbacks.app import create_app
+    from earpiece.service import create_app
     from twilio_sim.app import create_app as create_sim
     from twilio_sim.config import Endpoint, SimConfig
     from twilio_sim.taskrouter.workspace import WorkspaceConfig

@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from core.redis_client import RedisTarget, sync_client
+from earpiece.services import build
 from live import roster as roster_module
 from tests.conftest import Wired, make_settings, wire
 from tests.helpers import Conference, ServerThread, post_signed, sid, start_redis_server, stop_all
-from wiring.services import build
 
 SECONDS = 10.0
 
@@ -386,7 +386,7 @@ def test_a_clean_simulated_hour_makes_no_repair(redis_target: RedisTarget, names
     """Issue 14's target: a floor whose callbacks all arrive gets no repair, over a simulated
     hour of traffic (speech, holds, hang-ups, whispers), with the reconciler passing every
     half second: a repair on a correct floor would be a false one."""
-    from callbacks.app import create_app
+    from earpiece.service import create_app
     from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, personal_key
     from twilio_sim.app import create_app as create_sim
     from twilio_sim.config import Endpoint, SimConfig

@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from callbacks.app import create_app
 from core.embedded_redis import EmbeddedRedis, _ping
 from core.redis_client import RedisTarget
+from earpiece.service import create_app
 from tests.conftest import API_TOKEN, AUTH_TOKEN, DEMO_ROSTER, make_settings
 from tests.helpers import Conference, ServerThread, post_signed, sid
 

@@ -194,7 +194,7 @@ def alerts_with(redis_target: RedisTarget, namespace: str) -> Iterator[Any]:
 
     def run(**setting: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """Start a service with `setting`, tell it the story; the sales queue and agents."""
-        from callbacks.app import create_app
+        from earpiece.service import create_app
 
         port = ServerThread.free_port()
         settings = make_settings(redis_target.url, f"{namespace}{len(started)}",

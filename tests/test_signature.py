@@ -82,8 +82,8 @@ def test_the_service_accepts_callbacks_signed_over_its_own_overrides_fragment(
     callback signed over the URL with that fragment is applied, not refused."""
     from starlette.testclient import TestClient
 
-    from callbacks.app import create_app
     from core.twilio_client import CONNECTION_OVERRIDES
+    from earpiece.service import create_app
     from tests.helpers import Conference
 
     path = "/twilio/conference-events"

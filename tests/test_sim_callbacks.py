@@ -244,7 +244,7 @@ def test_an_account_signing_with_a_shared_key_reaches_the_floor(
 ) -> None:
     """The simulator signs as a Webhook Rule with a SharedKey makes Twilio sign; Earpiece,
     given the key (TWILIO_WEBHOOK_SHARED_KEYS), takes the callbacks, and without it 403s."""
-    from callbacks.app import create_app
+    from earpiece.service import create_app
     from tests.conftest import API_TOKEN, make_settings
     from tests.helpers import ServerThread, stop_all
 

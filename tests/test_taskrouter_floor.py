@@ -53,7 +53,7 @@ class TaskRouterFloor:
 
 @pytest.fixture
 def tr_floor(redis_target: RedisTarget, namespace: str) -> Iterator[TaskRouterFloor]:
-    from callbacks.app import create_app
+    from earpiece.service import create_app
     from twilio_sim.app import create_app as create_sim
     from twilio_sim.config import Endpoint, SimConfig
     from twilio_sim.taskrouter.workspace import WorkspaceConfig
@@ -391,9 +391,9 @@ def test_an_empty_redis_labels_taskrouter_conferences_from_fetches(
     import asyncio
 
     from core.redis_client import async_client
+    from earpiece.services import build
     from live.roster import load as load_roster
     from tests.conftest import make_settings
-    from wiring.services import build
 
     f = tr_floor
     nick = f.workspace.worker_named("nick")

@@ -38,7 +38,7 @@ HOURS = 10
 
 @pytest.fixture
 def service(redis_target: RedisTarget, namespace: str) -> Iterator[ServerThread]:
-    from callbacks.app import create_app
+    from earpiece.service import create_app
 
     port = ServerThread.free_port()
     settings = make_settings(redis_target.url, namespace, f"http://127.0.0.1:{port}",

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from callbacks.app import create_app
 from core.redis_client import RedisTarget
 from core.settings import Settings
+from earpiece.service import create_app
 from tests.conftest import API_TOKEN
 from tests.helpers import post_signed, sid
 

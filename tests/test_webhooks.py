@@ -11,9 +11,9 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from callbacks.app import create_app
 from core.redis_client import RedisTarget
 from core.settings import Settings
+from earpiece.service import create_app
 from tests.conftest import API_TOKEN
 from tests.helpers import Conference, post_signed, sid
 

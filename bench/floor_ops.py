@@ -8,7 +8,8 @@
 2. cards: the Agents page's cards for 1,000 agents drawn < 1 s: the service's pass that
    feeds every watcher's cards (live/queues.py `snapshot`, with the after-call changes,
    encoded once) plus the page's choice of agents (dashboard/agent_cards.py); the browser
-   draws the cards from that stream without a rerun per watcher (tests/test_agents_browser.py).
+   draws the cards from that stream without a rerun per watcher
+   (tests/chromium/test_agents_browser.py).
    Baseline: the same for 100 agents.
 3. day: the Day page's numbers and charts for 50 queues < 500 ms from the archive of a
    90-day, million-call floor (SQLite, as embedded): Store.day_slots (one grouped query

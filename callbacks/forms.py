@@ -11,7 +11,7 @@ walks the escapes one by one in Python: a Japanese transcript line is mostly
 escapes (three per character, more when its JSON writes `\\uXXXX`), and this
 was a tenth of a Japanese transcription callback's cost (issue 23's profile).
 A value with a `%` that is not an escape goes to `unquote_plus`, which keeps it
-as written; tests/test_forms.py holds the two to the same answers.
+as written; tests/callbacks/test_forms.py holds the two to the same answers.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ and its cjson round trip cheap); Python reads it through one decoding function p
 document, which gives every field its readable name. `SCHEMA` below is the table that
 names them all: the stored key, the readable name, its type and what it means, for each
 document, and which script (and which Lua variable in it) writes the document.
-tests/test_documents.py reads every .lua script for the keys it writes and fails on one
+tests/core/test_documents.py reads every .lua script for the keys it writes and fails on one
 this table does not name, and on a key of the table that no script writes.
 
 Documents (keys under the floor's hash tag, core/keys.py):

@@ -200,7 +200,7 @@ def _transcription_language(raw: str) -> str:
 # what README's table shows as the default when that is not the value itself, what it does,
 # and a valid value other than the default (README's example, and the sample the test that
 # every setting takes effect sets). `load()` and README's settings table (`earpiece
-# settings --markdown`, checked equal by tests/test_settings_documented.py) are built from
+# settings --markdown`, checked equal by tests/core/test_settings_documented.py) are built from
 # it, so a setting cannot be documented and never read, or read and never documented
 # (issue 24: five documented settings were never read when each was written in five places).
 

@@ -2,7 +2,7 @@
 the dashboard's code (Babel's extraction), written into each language's `.po` with the
 translations it already has (`python -m dashboard.catalogue`, after adding words).
 
-tests/test_i18n_catalogue.py uses `extract` to fail on a word missing from a catalogue.
+tests/dashboard/test_i18n_catalogue.py uses `extract` to fail on a word missing from a catalogue.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ in the reader's language with each component's data (`words`, `plurals`, `reason
 
 A component looks each English label up in `words` (dashboard/board_component/board.js
 `t`), so the label in the JavaScript and the msgid here are one string: a test
-(tests/test_i18n_catalogue.py) fails on a `t("…")` of a component that is not here.
+(tests/dashboard/test_i18n_catalogue.py) fails on a `t("…")` of a component that is not here.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ package-data ships `*.po`). They are compiled in memory when first used, with Ba
 header, so `ngettext` picks "1 agent asks" / "2 agents ask" by each language's own rule
 (Japanese has one form). A new language is one more folder and one more code in LANGUAGES.
 
-Markers the extraction (tests/test_i18n_catalogue.py, Babel's `extract`) looks for:
+Markers the extraction (tests/dashboard/test_i18n_catalogue.py, Babel's `extract`) looks for:
 `_("…")` and `ngettext("…", "…", n)` translate now; `N_("…")` only marks a word that is
 translated later (a table of labels, the words sent to a browser component). Placeholders
 are `str.format` names (`{agent}`), filled after translating, so a translation may put

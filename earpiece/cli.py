@@ -264,7 +264,7 @@ def _hash_password(args: argparse.Namespace) -> int:
 
 
 def _settings_table(args: argparse.Namespace) -> int:
-    """README's settings table is this output (tests/test_settings_documented.py)."""
+    """README's settings table is this output (tests/core/test_settings_documented.py)."""
     from core.settings import markdown_table
 
     print(markdown_table(), end="")

@@ -17,7 +17,7 @@ LONG)` gives them. Requests are answered in the order sent, so the service needs
 
 The same words either way: until the worker has said it is ready, whenever it is gone
 (it is started again a little later) or slow, the service analyses the lines itself
-(tests/test_analyser.py holds the two to the same words). Only where the work is done
+(tests/live/test_analyser.py holds the two to the same words). Only where the work is done
 changes; what a line matches does not.
 
 The worker gets the text of lines as said, before masking, over a pipe between two

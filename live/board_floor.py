@@ -22,7 +22,7 @@ changed:
 
 The hub reads the floor whole only at start, after a gap in the feed, or when Redis
 was reset (live/board_hub.py); `load` is that read. What a view shows is the same as
-a full read's, row for row and in the same order (tests/test_board_floor.py compares
+a full read's, row for row and in the same order (tests/live/test_board_floor.py compares
 them after random changes).
 """
 

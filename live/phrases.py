@@ -38,7 +38,7 @@ normalisation equates (附属 for 付属) and not in kana; speech engines write 
 standard form.
 
 The roster is checked at load, so a bad phrase stops the start with one line.
-Tested on a Japanese corpus (tests/test_phrases_japanese.py) through the webhook.
+Tested on a Japanese corpus (tests/live/test_phrases_japanese.py) through the webhook.
 """
 
 from __future__ import annotations

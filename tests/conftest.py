@@ -388,8 +388,10 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 # simulated calls, or the demo itself. A contributor's quick run leaves them out:
 #     pytest -m "not browser and not scenario"
 # CI runs everything (README's test command has no -m).
-SCENARIO_MODULES = frozenset({"test_never_wrong", "test_who_needs_me", "test_end_to_end",
-                              "test_demo", "test_demo_readme"})  # fmt: skip
+# The whole-floor scenarios and the demo live in tests/scenarios/ (the rest mirror the floor
+# they test: tests/live/ tests live/, and so on); a module that drives chromium is marked
+# browser wherever it lives (most are in tests/chromium/).
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 
 
 def _source(path: Path, seen: dict[Path, str] = {}) -> str:  # noqa: B006 - a cache
@@ -425,7 +427,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     path = Path(str(item.fspath))
     if _runs_a_browser(path):
         item.add_marker(pytest.mark.browser)
-    if path.stem in SCENARIO_MODULES:
+    if path.parent == SCENARIOS:
         item.add_marker(pytest.mark.scenario)
 
 

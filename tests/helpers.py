@@ -307,8 +307,8 @@ def order_free(conference: dict[str, Any]) -> dict[str, Any]:
 
 def start_redis_server(binary: str, port: int) -> subprocess.Popen[bytes]:
     """A redis-server of a test's own on `port` (nothing saved), answering PING when returned:
-    for the tests that kill, restart or freeze their Redis (tests/test_never_wrong.py,
-    tests/test_board_stall.py), which the session's shared one must never be."""
+    for the tests that kill, restart or freeze their Redis (tests/scenarios/test_never_wrong.py,
+    tests/callbacks/test_board_stall.py), which the session's shared one must never be."""
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--daemonize", "no"],

@@ -1,0 +1,273 @@
+"""When Redis stalls, the board stream says so within a few seconds and recovers by itself
+(issue 21 §3).
+
+A Redis that stops answering (rather than refusing connections) used to leave the board's
+pass waiting on its socket timeout, and the pass loop or the stream then died with an
+unhandled exception in the service log while the page kept ticking as if live. Here the
+service runs against its own real redis-server (not the session's, which other tests
+share), which the test freezes with SIGSTOP: the open `/events/board` stream must send a
+`status` event saying the floor is out of reach well before Redis's own timeouts would
+(5 s and a retry), log no traceback, and once the server is thawed say `ok` again and go
+on delivering the floor's changes on the same connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from httpx_sse import connect_sse
+
+from core.embedded_redis import redis_binary
+from core.redis_client import RedisTarget
+from tests.conftest import API_TOKEN, make_settings
+from tests.helpers import Conference, ServerThread, post_signed, sid, start_redis_server
+
+# Well under Redis's own timeouts (core/redis_client.py: 5 s, then one retry): only the
+# board's watchdog (live/board_hub.py: a pass 2 s late, 3 s in all) can say it this soon.
+SAYS_SO_WITHIN = 8.0
+
+
+class Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def frozen_redis() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A redis-server of this test's own, on a free port."""
+    port = ServerThread.free_port()
+    process = start_redis_server(redis_binary(), port)
+    yield process, f"redis://127.0.0.1:{port}/0"
+    os.kill(process.pid, signal.SIGCONT)
+    process.terminate()
+    process.wait(10)
+
+
+@dataclass
+class Watcher:
+    """An /events/board stream read in a thread: (monotonic time, event, data) as they come."""
+
+    url: str
+    events: list[tuple[float, str, Any]] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
+        with (
+            httpx.Client(base_url=self.url, timeout=httpx.Timeout(5, read=60)) as http,
+            connect_sse(http, "GET", "/events/board", headers=headers) as source,
+            contextlib.suppress(httpx.HTTPError),  # the service stops at the test's end
+        ):
+            for event in source.iter_sse():
+                self.events.append((time.monotonic(), event.event, json.loads(event.data)))
+                if self.stop.is_set():
+                    return
+
+    def wait_for(self, since: float, wanted: Any, seconds: float) -> tuple[float, Any]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for at, name, data in list(self.events):
+                if at >= since and wanted(name, data):
+                    return at, data
+            time.sleep(0.05)
+        raise AssertionError(f"not seen within {seconds} s; saw {self.events[-5:]}")
+
+
+@pytest.fixture
+def service_on_it(
+    frozen_redis: tuple[subprocess.Popen[bytes], str], namespace: str
+) -> Iterator[ServerThread]:
+    from earpiece.service import create_app
+
+    _, url = frozen_redis
+    port = ServerThread.free_port()
+    settings = make_settings(url, namespace, f"http://127.0.0.1:{port}",
+                             EARPIECE_SSE_PING_SECONDS="1",
+                             TWILIO_API_BASE_URL="http://127.0.0.1:9")  # fmt: skip
+    service = ServerThread(create_app(settings, RedisTarget(url, False, None)), port, settings)
+    service.start()
+    yield service
+    service.stop()
+
+
+def test_a_frozen_redis_is_announced_within_seconds_and_the_stream_recovers(
+    frozen_redis: tuple[subprocess.Popen[bytes], str], service_on_it: ServerThread
+) -> None:
+    process, _ = frozen_redis
+    service, settings = service_on_it, service_on_it.settings
+    assert settings is not None
+    logs = Collect()
+    watched = [logging.getLogger(name) for name in (None, "uvicorn", "uvicorn.error")]
+    for logger in watched:
+        logger.addHandler(logs)
+    watcher = Watcher(service.url)
+    reader = threading.Thread(target=watcher.run, daemon=True)
+    try:
+        reader.start()
+        watcher.wait_for(0, lambda e, d: e == "status" and d["ok"], 10)
+        watcher.wait_for(0, lambda e, d: e == "board", 10)
+
+        frozen_at = time.monotonic()
+        os.kill(process.pid, signal.SIGSTOP)
+        said_at, said = watcher.wait_for(
+            frozen_at, lambda e, d: e == "status" and not d["ok"], SAYS_SO_WITHIN
+        )
+        assert "out of reach" in said["message"]
+        assert said_at - frozen_at < SAYS_SO_WITHIN
+
+        thawed_at = time.monotonic()
+        os.kill(process.pid, signal.SIGCONT)
+        watcher.wait_for(thawed_at, lambda e, d: e == "status" and d["ok"], 20)
+
+        # The same connection goes on: a call that starts now reaches the board.
+        conference = Conference("after-the-stall")
+        with service.client() as http:
+            answer = post_signed(http, settings, "/twilio/conference-events",
+                                 conference.event("participant-join", sid("CA"),
+                                                  ParticipantLabel="customer"))  # fmt: skip
+        assert answer.status_code == 204, answer.text
+        watcher.wait_for(thawed_at, lambda e, d: e == "board" and conference.sid in d["rows"], 10)
+        assert reader.is_alive()
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+        watcher.stop.set()
+        for logger in watched:
+            logger.removeHandler(logs)
+    tracebacks = [f"{r.name}: {r.getMessage()}" for r in logs.records if r.exc_info]
+    assert tracebacks == []
+    said = [r.getMessage() for r in logs.records if r.name == "earpiece.board"]
+    assert any("out of reach" in m for m in said), said
+
+
+def test_a_slow_refresh_setting_is_not_taken_for_a_stall(
+    frozen_redis: tuple[subprocess.Popen[bytes], str], namespace: str
+) -> None:
+    """The watchdog counts from when a pass is due: with a board refreshed every 4 s (an
+    operator's EARPIECE_DASHBOARD_REFRESH_SECONDS) and Redis answering, it never says
+    the floor is out of reach."""
+    from earpiece.service import create_app
+
+    _, url = frozen_redis
+    port = ServerThread.free_port()
+    settings = make_settings(url, namespace, f"http://127.0.0.1:{port}",
+                             EARPIECE_DASHBOARD_REFRESH_SECONDS="4",
+                             TWILIO_API_BASE_URL="http://127.0.0.1:9")  # fmt: skip
+    service = ServerThread(create_app(settings, RedisTarget(url, False, None)), port, settings)
+    service.start()
+    watcher = Watcher(service.url)
+    threading.Thread(target=watcher.run, daemon=True).start()
+    try:
+        started = time.monotonic()
+        watcher.wait_for(0, lambda e, d: e == "board", 10)
+        # Two slow periods with a change in between (a pass then waits the full period).
+        conference = Conference("slow-board")
+        with service.client() as http:
+            answer = post_signed(http, settings, "/twilio/conference-events",
+                                 conference.event("participant-join", sid("CA"),
+                                                  ParticipantLabel="customer"))  # fmt: skip
+        assert answer.status_code == 204, answer.text
+        watcher.wait_for(started, lambda e, d: e == "board" and conference.sid in d["rows"], 10)
+        time.sleep(max(0.0, started + 9 - time.monotonic()))
+        said = [d for _, e, d in watcher.events if e == "status"]
+        assert said and all(d["ok"] for d in said), said
+    finally:
+        watcher.stop.set()
+        service.stop()
+
+
+# -- the page -----------------------------------------------------------------------------
+
+BOARD_JS = Path(__file__).resolve().parents[2] / "dashboard" / "board_component" / "board.js"
+# The component as Streamlit mounts it (a v2 component is an ES module whose default export
+# gets {data, setTriggerValue, parentElement}), on a page of its own: the test is about
+# what the board does with the stream, not about Streamlit.
+PAGE = """<!doctype html><meta charset="utf-8"><div id="root"></div>
+<script type="module">
+import mount from "/board.js";
+const params = new URLSearchParams(location.search);
+mount({data: {url: params.get("stream"), ticket: "t", selected: null},
+       setTriggerValue: () => {}, parentElement: document.getElementById("root")});
+</script>"""
+
+
+def page_app() -> Any:
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse, Response
+    from starlette.routing import Route
+
+    async def page(request: Any) -> Response:
+        return HTMLResponse(PAGE)
+
+    async def script(request: Any) -> Response:
+        return Response(BOARD_JS.read_text("utf-8"), media_type="text/javascript")
+
+    return Starlette(routes=[Route("/", page), Route("/board.js", script)])
+
+
+def test_the_page_says_the_floor_is_out_of_reach_and_stops_its_clocks(
+    frozen_redis: tuple[subprocess.Popen[bytes], str], service_on_it: ServerThread
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+
+    process, _ = frozen_redis
+    service, settings = service_on_it, service_on_it.settings
+    assert settings is not None
+    conference = Conference("a-live-call")
+    with service.client() as http:
+        answer = post_signed(http, settings, "/twilio/conference-events",
+                             conference.event("participant-join", sid("CA"),
+                                              ParticipantLabel="customer"))  # fmt: skip
+        assert answer.status_code == 204, answer.text
+    with service.client(API_TOKEN) as http:
+        ticket = http.post("/api/events/ticket?stream=board").json()["ticket"]
+    stream = f"{service.url}/events/board?ticket={ticket}"
+    pages = ServerThread(page_app(), ServerThread.free_port(), None)
+    pages.start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(pages.url + "/?" + urlencode({"stream": stream}))
+            board = page.locator(".ep-board")
+            longest = page.locator(".ep-tile .ep-value").nth(4)  # "Longest call", ticking
+            expect(page.locator(f"tr[data-sid='{conference.sid}']")).to_be_visible()
+            expect(board).to_have_attribute("data-stale", "false")
+
+            os.kill(process.pid, signal.SIGSTOP)
+            status = page.locator(".ep-status")
+            expect(status).to_contain_text("out of reach", timeout=SAYS_SO_WITHIN * 1000)
+            expect(board).to_have_attribute("data-stale", "true")
+            page.screenshot(path=str(artifact("board-out-of-reach.png")))
+            frozen = longest.text_content()
+            time.sleep(2.2)  # two ticks of the page's clock
+            assert longest.text_content() == frozen, "a floor out of reach must not tick"
+
+            os.kill(process.pid, signal.SIGCONT)
+            expect(status).to_be_hidden(timeout=20_000)
+            expect(board).to_have_attribute("data-stale", "false")
+            ticking = longest.text_content()
+            expect(longest).not_to_have_text(ticking or "")  # live again: the clock moves
+            browser.close()
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+        pages.stop()

@@ -1,0 +1,242 @@
+"""Issue 28 in chromium: a fresh page worked from the keyboard alone, the board's columns
+on screen at 1366x768 and 1920x1080 (screenshots kept), and axe-core (vendored, see
+tests/vendor/axe-core/README.md) finding no serious or critical violation on any page."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.browser import CHROMIUM_ARGS, artifact, chromium_path, wait_for_session_cookie
+from tests.helpers import earpiece_command, start_demo
+
+FIRST_LOAD_MS = 60_000
+AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
+# axe-core 4.14.1's axe.min.js, as its package's sri-history.json gives it.
+AXE_SRI = "sha256-KTSJmUUM3yhJqOcLeRL8LahahJ2jnA0NU5T1HUqe2Vw="
+
+
+@dataclass
+class Demo:
+    folder: Path
+    base: str  # the dashboard, no path
+    sim_url: str
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Demo]:
+    folder = Path(tempfile.mkdtemp(prefix="ep-board-", dir="/tmp"))
+    process, text = start_demo(folder, "--agents", "4", "--calls-per-minute", "4")
+    base = re.search(r"Dashboard\s+(http://127\.0\.0\.1:\d+)/", text)
+    sim = re.search(r"Twilio simulator\s+(\S+)/sim/state", text)
+    assert base and sim, text
+    yield Demo(folder, base.group(1), sim.group(1))
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=30)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def signed_in(browser: Browser, demo: Demo, who: str, width: int, height: int) -> Page:
+    link = earpiece_command(demo.folder, "signin-link", who)
+    assert link.returncode == 0, link.stderr
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(15_000)
+    page.goto(link.stdout.strip())
+    expect(page.get_by_text("Live calls", exact=True)).to_be_visible(timeout=FIRST_LOAD_MS)
+    wait_for_session_cookie(page)
+    return page
+
+
+def supervisor_leg(demo: Demo, sid: str, who: str) -> dict[str, Any] | None:
+    state = httpx.get(demo.sim_url + "/sim/state", timeout=5).json()
+    for conference in state["conferences"]:
+        for p in conference["participants"] if conference["sid"] == sid else ():
+            if p["label"] == f"supervisor:{who}" and p["status"] == "connected":
+                return dict(p)
+    return None
+
+
+def table_y(page: Page) -> float:
+    box = page.locator(".ep-wrap").bounding_box()
+    assert box is not None
+    return box["y"]
+
+
+def test_keyboard_only_listen_from_a_fresh_page(demo: Demo, browser: Browser) -> None:
+    call = httpx.post(demo.sim_url + "/sim/calls", json={"agent": "tara"}, timeout=5).json()
+    sid = call["conference_sid"]
+    page = signed_in(browser, demo, "mina", 1366, 768)
+    expect(page.locator(f'tr[data-sid="{sid}"]')).to_be_attached()
+    # Tab until a row of the board has the focus: one Tab stop for the whole table.
+    on_row = "() => { const a = document.activeElement; return !!(a && a.closest && "
+    on_row += "(a.closest('tr[data-sid]') || (a.shadowRoot && a.shadowRoot.activeElement "
+    on_row += "&& a.shadowRoot.activeElement.closest('tr[data-sid]')))); }"
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate(on_row):
+            break
+    else:
+        raise AssertionError("no row of the board is reachable with Tab")
+    # Arrows move between rows; Home is the first. Find our call's row by arrowing.
+    page.keyboard.press("Home")
+    for _ in range(40):
+        focused = page.locator("tr[data-sid]:focus")
+        if focused.count() and focused.get_attribute("data-sid") == sid:
+            break
+        page.keyboard.press("ArrowDown")
+    assert page.locator("tr[data-sid]:focus").get_attribute("data-sid") == sid
+    table_top = table_y(page)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Open call page")).to_be_visible()
+    # Choosing a row does not move the table: the controls have a place of their own.
+    assert table_y(page) == table_top
+    # The shortcut is shown on the button, and works.
+    listen = page.locator("button", has_text="Listen").first
+    expect(listen).to_contain_text("L")
+    page.locator("body").press("l")
+    expect(page.get_by_text("You are listening")).to_be_visible()
+    assert table_y(page) == table_top  # nor does joining
+    leg = supervisor_leg(demo, sid, "mina")
+    assert leg is not None and leg["muted"] is True
+    page.screenshot(path=artifact("28-keyboard-listen.png"), full_page=True)
+    page.locator("body").press("x")  # Leave
+    expect(page.get_by_text("You are listening")).to_have_count(0)
+    page.close()
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_every_chosen_column_fits_the_window(
+    demo: Demo, browser: Browser, size: tuple[int, int]
+) -> None:
+    width, height = size
+    page = signed_in(browser, demo, "mina", width, height)
+    expect(page.locator("tr[data-sid]").first).to_be_attached()
+    page.screenshot(path=artifact(f"28-floor-{width}x{height}.png"))
+    shown = page.locator("th[data-col]").evaluate_all(
+        "(ths) => ths.filter((t) => t.offsetParent !== null).map((t) => {"
+        " const r = t.getBoundingClientRect(); return [t.textContent, r.left, r.right]; })"
+    )
+    assert {name for name, _, _ in shown} >= {"Agent", "State", "Alerts", "Last said", "Why"}
+    for name, left, right in shown:
+        assert left >= 0 and right <= width, f"{name} is off-screen at {width}px: {right}"
+    wrap = page.locator(".ep-wrap")
+    assert wrap.evaluate("(w) => w.scrollWidth <= w.clientWidth + 1"), "the table scrolls sideways"
+    page.close()
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    source = AXE.read_bytes()
+    digest = "sha256-" + base64.b64encode(hashlib.sha256(source).digest()).decode()
+    assert digest == AXE_SRI, "tests/vendor/axe-core/axe.min.js is not axe-core 4.14.1"
+    page.add_script_tag(content=source.decode("utf-8"))
+    result: dict[str, Any] = page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations']})"
+    )
+    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+PAGES = {
+    "floor": "/",
+    "queues": "/queues",
+    "agents": "/agents",
+    "day": "/day",
+    "calls": "/calls",
+    "audit": "/audit",
+    "wallboard": "/wallboard",
+}
+
+
+def test_axe_finds_no_serious_violation_on_any_page(demo: Demo, browser: Browser) -> None:
+    call = httpx.post(demo.sim_url + "/sim/calls", json={"agent": "tara"}, timeout=5).json()
+    page = signed_in(browser, demo, "mina", 1366, 900)
+    # The agent asks for help: the floor is checked with its toast, banner and chime up.
+    made = earpiece_command(demo.folder, "api-key", "create", "tara", "--agent")
+    assert made.returncode == 0, made.stderr
+    text = (demo.folder / "data" / "demo.env").read_text()
+    api = re.search(r'"PUBLIC_BASE_URL": "([^"]+)"', text).group(1)  # type: ignore[union-attr]
+    asked = httpx.post(f"{api}/api/calls/{call['agent_call_sid']}/help", timeout=5,
+                       headers={"Authorization": f"Bearer {made.stdout.split()[0]}"})  # fmt: skip
+    assert asked.status_code == 201, asked.text
+    found: dict[str, list[str]] = {}
+    for name, path in [*PAGES.items(), ("call", f"/call?sid={call['conference_sid']}")]:
+        page.goto(demo.base + path)
+        page.wait_for_load_state("networkidle")
+        expect(page.locator("main").first).to_be_visible(timeout=FIRST_LOAD_MS)
+        page.wait_for_timeout(1500)  # the live parts drawn
+        if name == "floor":
+            # The banner stays while the agent asks; the toast ("tara asks for help") lasts a
+            # few seconds and a loaded CI machine can draw the page after it has gone.
+            expect(page.get_by_role("alert").filter(has_text=re.compile(r"asks? for help"))
+                   .first).to_be_visible()  # fmt: skip
+        bad = axe_violations(page)
+        if bad:
+            found[name] = [f"{v['id']} ({v['impact']}): {v['help']} — "
+                           f"{[n['target'] for n in v['nodes'][:3]]}" for v in bad]  # fmt: skip
+    signed_out = browser.new_page()
+    signed_out.goto(demo.base + "/")
+    expect(signed_out.get_by_text("Sign in", exact=True).first).to_be_visible(timeout=FIRST_LOAD_MS)
+    bad = axe_violations(signed_out)
+    if bad:
+        found["sign-in"] = [f"{v['id']} ({v['impact']}): {v['help']}" for v in bad]
+    assert not found, "\n".join(f"{page}: {v}" for page, vs in found.items() for v in vs)
+
+
+def test_qa_reviews_with_na_and_edits_it_in_chromium(demo: Demo, browser: Browser) -> None:
+    made = earpiece_command(demo.folder, "api-key", "create", "quincy")
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.split()[0]
+    text = (demo.folder / "data" / "demo.env").read_text()
+    api = re.search(r'"PUBLIC_BASE_URL": "([^"]+)"', text).group(1)  # type: ignore[union-attr]
+    headers = {"Authorization": f"Bearer {key}"}
+    call = httpx.post(demo.sim_url + "/sim/calls", json={"agent": "tara"}, timeout=5).json()
+    sid = call["conference_sid"]
+    httpx.post(f"{demo.sim_url}/sim/conferences/{sid}/actions", json={"action": "end"}, timeout=5)
+
+    def record() -> dict[str, Any] | None:
+        answer = httpx.get(f"{api}/api/history/{sid}", headers=headers, timeout=5)
+        return answer.json() if answer.status_code == 200 else None
+
+    for _ in range(300):  # a minute at most
+        if record() is not None:
+            break
+        time.sleep(0.2)
+    assert record() is not None, "the call never reached the archive"
+    page = signed_in(browser, demo, "quincy", 1366, 900)
+    page.goto(f"{demo.base}/calls?sid={sid}")
+    form = page.locator('[data-testid="stForm"]')
+    expect(form.get_by_text("Your review")).to_be_visible(timeout=FIRST_LOAD_MS)
+    form.get_by_role("radiogroup", name="Verified the caller").get_by_text("Pass").click()
+    form.get_by_role("radiogroup", name="Resolved").get_by_text("Fail").click()
+    form.get_by_role("button", name=re.compile("Save review")).click()
+    expect(page.get_by_text("Review saved")).to_be_visible()
+    expect(form.get_by_text("Edit your review")).to_be_visible()
+    form.get_by_role("radiogroup", name="Resolved").get_by_text("N/A").click()
+    form.get_by_role("button", name=re.compile("Save changes")).click()
+    expect(page.get_by_text("Review changed")).to_be_visible()
+    page.screenshot(path=artifact("28-review-edited.png"), full_page=True)
+    [review] = (record() or {})["reviews"]
+    assert review["reviewer"] == "quincy"
+    assert review["criteria"]["Verified the caller"] is True
+    assert review["criteria"]["Resolved"] is None
+    page.close()

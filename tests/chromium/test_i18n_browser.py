@@ -1,0 +1,204 @@
+"""Issue 25 in Debian's chromium: the whole dashboard in Japanese and in English. Ken (the
+demo roster's `language = "ja"`) visits every page, and no English word of the catalogue is
+left on any of them (the words of people and of calls excepted: transcripts, names); Mina
+(no roster language, an English browser) reads every page in English, with no Japanese
+word of the catalogue. The sign-in form follows the browser's language (Accept-Language).
+Screenshots of every page land in test-artifacts/ (i18n-ja-*.png, i18n-en-*.png)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import string
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from dashboard import catalogue
+from live.roster import load
+from tests.browser import CHROMIUM_ARGS, artifact, chromium_path, wait_for_session_cookie
+from tests.chromium.test_board_browser import FIRST_LOAD_MS, PAGES, Demo
+from tests.helpers import earpiece_command, start_demo
+
+# Text that is the floor's data, not Earpiece's words: what callers and agents said (the
+# table's "Last said", the transcript), never checked for English.
+# Streamlit's Material icons are ligatures, written as words ("call_end"): not ours either.
+DATA = "[data-col=said], .ep-tx-text, .ep-tx-hit, .ep-tx-box, [data-testid=stIconMaterial]"
+# Every text node of the page, into open shadow roots (the components draw there), but not
+# what is hidden (a column the supervisor hid, a status with nothing to say) or DATA.
+PAGE_TEXT = """(skip) => {
+  const out = [];
+  const walk = (root) => {
+    for (const node of root.childNodes) {
+      if (node.nodeType === Node.TEXT_NODE) { out.push(node.textContent); continue; }
+      if (node.nodeType !== Node.ELEMENT_NODE) continue;
+      if (["STYLE", "SCRIPT", "NOSCRIPT", "TEMPLATE"].includes(node.tagName)) continue;
+      if (node.matches(skip)) continue;
+      const style = getComputedStyle(node);
+      if (style.display === "none" || style.visibility === "hidden") continue;
+      if (node.shadowRoot) walk(node.shadowRoot);
+      walk(node);
+    }
+  };
+  walk(document.body);
+  return out.join("\\n");
+}"""
+# The demo's team phrases are its callers' words, quoted on the board and in banners and
+# toasts ("“speak to your manager”") whatever the reader's language: taken out of the text.
+PHRASES = sorted({p for t in load(None).teams.values() for p in t.phrases}, key=len)[::-1]
+ALSO_DATA = {"cancel my account"}  # the Calls page's example search is a team phrase
+# Punctuation around a message's words (dashes, arrows, quotes; Japanese full-width too).
+ENGLISH_MARKS = " ·:;,.()\u2014\u2013-\u2192\u2190\u201c\u201d\n"
+JAPANESE_MARKS = ENGLISH_MARKS + "\u300c\u300d\u3001\u3002\uff1a\uff08\uff09"
+
+
+def fragments(message: str) -> list[str]:
+    """The fixed words of a message, around its placeholders, as a page shows them (no
+    Markdown), each long enough (over 3 characters) to be a word, not a coincidence."""
+    out = []
+    for text, _field, _spec, _conv in string.Formatter().parse(message):
+        piece = (text or "").replace("**", "").strip(ENGLISH_MARKS)
+        if len(piece) > 3 and re.search(r"[A-Za-z]", piece):
+            out.append(piece)
+    return out
+
+
+def english_words() -> set[str]:
+    found: set[str] = set()
+    for m in catalogue.read("ja"):
+        if m.id:
+            for message in m.id if isinstance(m.id, tuple) else (m.id,):
+                found.update(fragments(message))
+    return found - ALSO_DATA
+
+
+def japanese_words() -> set[str]:
+    found: set[str] = set()
+    for m in catalogue.read("ja"):
+        for said in m.string if isinstance(m.string, tuple) else (m.string,):
+            for text, *_ in string.Formatter().parse(said or ""):
+                piece = (text or "").replace("**", "").strip(JAPANESE_MARKS)
+                if len(piece) > 3 and re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", piece):
+                    found.add(piece)
+    return found
+
+
+def left_over(text: str, words: set[str]) -> list[str]:
+    """The words of `words` that `text` holds as whole words (not inside a longer one)."""
+    return sorted(
+        w for w in words if re.search(rf"(?<![A-Za-z_]){re.escape(w)}(?![A-Za-z_])", text)
+    )
+
+
+def around(text: str, word: str) -> str:
+    at = text.find(word)
+    return " ".join(text[max(0, at - 60) : at + len(word) + 60].split())
+
+
+def test_the_check_finds_english_left_on_a_japanese_page() -> None:
+    words = english_words()
+    assert {"Needs attention first", "Live calls", "updated", "Sign out"} <= words
+    assert left_over("フロア\n通話中 3\nLive calls\n12:00 更新", words) == [
+        "Live",
+        "Live calls",
+        "calls",
+    ]
+    assert left_over("Delivered", {"Live"}) == []  # a word, not part of one
+    assert "通話ページを開く" in japanese_words()
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Demo]:
+    folder = Path(tempfile.mkdtemp(prefix="ep-i18n-", dir="/tmp"))
+    process, text = start_demo(folder, "--agents", "4", "--calls-per-minute", "4")
+    base = re.search(r"Dashboard\s+(http://127\.0\.0\.1:\d+)/", text)
+    sim = re.search(r"Twilio simulator\s+(\S+)/sim/state", text)
+    assert base and sim, text
+    yield Demo(folder, base.group(1), sim.group(1))
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=30)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def signed_in(browser: Browser, demo: Demo, who: str, locale: str, first: str) -> Page:
+    link = earpiece_command(demo.folder, "signin-link", who)
+    assert link.returncode == 0, link.stderr
+    context = browser.new_context(viewport={"width": 1500, "height": 1000}, locale=locale)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(link.stdout.strip())
+    expect(page.get_by_text(first, exact=True).first).to_be_visible(timeout=FIRST_LOAD_MS)
+    wait_for_session_cookie(page)
+    return page
+
+
+def visit(page: Page, demo: Demo, language: str, paths: dict[str, str],
+          words: set[str]) -> dict[str, list[str]]:  # fmt: skip
+    """Every page of `paths`, each once drawn (its READY part shown, no placeholder of a
+    part still running left): the catalogue's `words` each still shows."""
+    found: dict[str, list[str]] = {}
+    for name, path in paths.items():
+        page.goto(demo.base + path)
+        expect(page.locator(READY[name]).first).to_be_attached(timeout=FIRST_LOAD_MS)
+        page.wait_for_load_state("networkidle")
+        expect(page.locator("[data-testid=stSkeleton]")).to_have_count(0, timeout=FIRST_LOAD_MS)
+        page.wait_for_timeout(1500)  # what a last rerun redraws
+        page.screenshot(path=artifact(f"i18n-{language}-{name}.png"), full_page=True)
+        text = page.evaluate(PAGE_TEXT, DATA)
+        for phrase in PHRASES:
+            text = text.replace(phrase, "")
+        left = left_over(text, words)
+        if left:  # each word with what surrounds it, to find it on the page
+            found[name] = [f"{w} in …{around(text, w)}…" for w in left]
+    return found
+
+
+def every_page(demo: Demo) -> dict[str, str]:
+    call = httpx.post(demo.sim_url + "/sim/calls", json={"agent": "tara"}, timeout=5).json()
+    return {**PAGES, "call": f"/call?sid={call['conference_sid']}"}
+
+
+# What each page draws last, once its live parts have their data (the same in each language).
+READY = {
+    "floor": ".ep-board[data-version]", "queues": ".ep-qtile, .ep-empty", "agents": ".ep-card",
+    "day": "[data-testid=stExpander]", "calls": "[data-testid=stDataFrame]",
+    "audit": "[data-testid=stDownloadButton]", "wallboard": ".ep-wtotal",
+    "call": ".ep-tx-state",
+}  # fmt: skip
+
+
+def test_a_japanese_supervisor_reads_every_page_in_japanese(demo: Demo, browser: Browser) -> None:
+    page = signed_in(browser, demo, "ken", "en-US", "通話中")  # the roster's language wins
+    found = visit(page, demo, "ja", every_page(demo), english_words())
+    assert found == {}, f"English left on Japanese pages: {found}"
+    page.context.close()
+
+
+def test_an_english_supervisor_reads_every_page_in_english(demo: Demo, browser: Browser) -> None:
+    page = signed_in(browser, demo, "mina", "en-US", "Live calls")
+    found = visit(page, demo, "en", every_page(demo), japanese_words())
+    assert found == {}, f"Japanese words on English pages: {found}"
+    expect(page.get_by_role("link", name="Floor")).to_be_visible()
+    page.context.close()
+
+
+def test_the_sign_in_form_follows_the_browsers_language(demo: Demo, browser: Browser) -> None:
+    for locale, title in (("ja-JP", "サインイン"), ("en-US", "Sign in")):
+        context = browser.new_context(locale=locale)
+        page = context.new_page()
+        page.goto(demo.base + "/")
+        expect(page.get_by_text(title, exact=True).first).to_be_visible(timeout=FIRST_LOAD_MS)
+        context.close()

@@ -1,0 +1,47 @@
+"""Issue 28: the simulator's TaskRouter calls talk. The conference the Conference
+instruction makes is subscribed to every event group, `speaker` too, so Twilio sends each
+turn's participant-speech-start and -stop; without them Earpiece could not tell silence
+(and now shows no dead air where none flow: tests/scenarios/test_who_needs_me.py)."""
+
+from __future__ import annotations
+
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
+from tests.helpers import Receiver, ServerThread
+
+
+def test_routed_callers_and_agents_take_speech_turns(receiver: Receiver) -> None:
+    from twilio_sim.app import create_app
+    from twilio_sim.config import Endpoint, SimConfig
+    from twilio_sim.taskrouter.traffic import TaskRouterTraffic
+    from twilio_sim.taskrouter.workspace import WorkspaceConfig
+
+    config = SimConfig(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
+                       callback_url=receiver.url + "/conference-events",
+                       default_endpoint=Endpoint("answer", 0.05), seed=5)  # fmt: skip
+    workspace = WorkspaceConfig(receiver.url + "/taskrouter-events", accept_seconds=0.05,
+                                wrapup_seconds=0.1)  # fmt: skip
+    # Hurried time: a caller a second or so, patient, talking 20-40 s of simulated time.
+    traffic = TaskRouterTraffic(calls_per_minute=6.0, time_scale=10.0,
+                                talk_seconds=(20.0, 40.0), patience_seconds=(600.0, 900.0),
+                                breaks_per_hour_per_agent=0.0)  # fmt: skip
+    app = create_app(config, workspace=workspace, workers={"bob": ("sales",)},
+                     queue_traffic=traffic)  # fmt: skip
+    thread = ServerThread(app, ServerThread.free_port(), None)
+    thread.start()
+    try:
+
+        def spoken() -> list[dict[str, str]]:
+            return [e for e in receiver.events()
+                    if e.get("StatusCallbackEvent") == "participant-speech-start"
+                    and e.get("FriendlyName", "").startswith("WT")]  # fmt: skip
+
+        receiver.wait_for(lambda: len(spoken()) >= 2, 30)
+        said = spoken()
+        # Turns come from the call's legs (the caller's and the agent's), signed as Twilio's.
+        joined = {e["CallSid"] for e in receiver.events(said[0]["ConferenceSid"])
+                  if e.get("StatusCallbackEvent") == "participant-join"}  # fmt: skip
+        first = said[0]["ConferenceSid"]
+        assert {e["CallSid"] for e in said if e["ConferenceSid"] == first} <= joined
+        assert all(r.valid for r in receiver.received)
+    finally:
+        thread.stop()

@@ -7,12 +7,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import shutil
-import signal
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +17,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path, wait_for_session_cookie
-from tests.helpers import earpiece_command, start_demo
+from tests.chromium.running_demo import Demo, demo_running
+from tests.helpers import earpiece_command
 
 FIRST_LOAD_MS = 60_000
 AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
@@ -29,24 +26,10 @@ AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
 AXE_SRI = "sha256-KTSJmUUM3yhJqOcLeRL8LahahJ2jnA0NU5T1HUqe2Vw="
 
 
-@dataclass
-class Demo:
-    folder: Path
-    base: str  # the dashboard, no path
-    sim_url: str
-
-
 @pytest.fixture(scope="module")
 def demo() -> Iterator[Demo]:
-    folder = Path(tempfile.mkdtemp(prefix="ep-board-", dir="/tmp"))
-    process, text = start_demo(folder, "--agents", "4", "--calls-per-minute", "4")
-    base = re.search(r"Dashboard\s+(http://127\.0\.0\.1:\d+)/", text)
-    sim = re.search(r"Twilio simulator\s+(\S+)/sim/state", text)
-    assert base and sim, text
-    yield Demo(folder, base.group(1), sim.group(1))
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=30)
-    shutil.rmtree(folder, ignore_errors=True)
+    with demo_running("board", calls_per_minute=4) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,9 @@ shows), leave. Screenshots are kept under test-artifacts/."""
 from __future__ import annotations
 
 import re
-import shutil
-import signal
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -28,35 +22,12 @@ from tests.browser import (
     environment_of,
     wait_for_session_cookie,
 )
+from tests.chromium.running_demo import Demo, demo_running
 from tests.conftest import TWILIO_CREDENTIALS
-from tests.helpers import earpiece_command, start_demo
+from tests.helpers import earpiece_command
 
 UI_TIMEOUT_MS = 15_000
 FIRST_LOAD_MS = 60_000
-
-
-@dataclass
-class Demo:
-    process: subprocess.Popen[str]
-    signin_url: str
-    sim_url: str
-    api_url: str
-    token: str
-    folder: Path
-    banner: str = ""
-
-    def sim_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = httpx.get(self.sim_url + "/sim/state", timeout=5).json()
-        return state
-
-    def supervisor_leg(self, conference_sid: str, supervisor: str) -> dict[str, Any] | None:
-        for conference in self.sim_state()["conferences"]:
-            if conference["sid"] != conference_sid:
-                continue
-            for p in conference["participants"]:
-                if p["label"] == f"supervisor:{supervisor}" and p["status"] == "connected":
-                    return dict(p)
-        return None
 
 
 def wait_until(predicate: Callable[[], object], seconds: float = 10.0) -> None:
@@ -68,17 +39,8 @@ def wait_until(predicate: Callable[[], object], seconds: float = 10.0) -> None:
 
 @pytest.fixture(scope="module")
 def demo() -> Iterator[Demo]:
-    folder = Path(tempfile.mkdtemp(prefix="ep-browser-", dir="/tmp"))
-    process, text = start_demo(folder, "--agents", "4", "--calls-per-minute", "6")
-    signin = re.search(r"Dashboard\s+(\S+)", text)
-    sim = re.search(r"Twilio simulator\s+(\S+)/sim/state", text)
-    api = re.search(r"Live floor \(JSON\)\s+(\S+)/api/conferences", text)
-    token = re.search(r"Service token\s+(\S+)", text)
-    assert signin and sim and api and token, text
-    yield Demo(process, signin.group(1), sim.group(1), api.group(1), token.group(1), folder, text)
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=30)
-    shutil.rmtree(folder, ignore_errors=True)
+    with demo_running("browser", calls_per_minute=6) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

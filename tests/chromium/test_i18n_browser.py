@@ -8,12 +8,8 @@ Screenshots of every page land in test-artifacts/ (i18n-ja-*.png, i18n-en-*.png)
 from __future__ import annotations
 
 import re
-import shutil
-import signal
 import string
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,8 +18,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from dashboard import catalogue
 from live.roster import load
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path, wait_for_session_cookie
-from tests.chromium.test_board_browser import FIRST_LOAD_MS, PAGES, Demo
-from tests.helpers import earpiece_command, start_demo
+from tests.chromium.running_demo import Demo, demo_running
+from tests.chromium.test_board_browser import FIRST_LOAD_MS, PAGES
+from tests.helpers import earpiece_command
 
 # Text that is the floor's data, not Earpiece's words: what callers and agents said (the
 # table's "Last said", the transcript), never checked for English.
@@ -72,7 +69,7 @@ def english_words() -> set[str]:
     found: set[str] = set()
     for m in catalogue.read("ja"):
         if m.id:
-            for message in m.id if isinstance(m.id, tuple) else (m.id,):
+            for message in m.id if isinstance(m.id, (tuple, list)) else (m.id,):
                 found.update(fragments(message))
     return found - ALSO_DATA
 
@@ -80,7 +77,7 @@ def english_words() -> set[str]:
 def japanese_words() -> set[str]:
     found: set[str] = set()
     for m in catalogue.read("ja"):
-        for said in m.string if isinstance(m.string, tuple) else (m.string,):
+        for said in m.string if isinstance(m.string, (tuple, list)) else (m.string,):
             for text, *_ in string.Formatter().parse(said or ""):
                 piece = (text or "").replace("**", "").strip(JAPANESE_MARKS)
                 if len(piece) > 3 and re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", piece):
@@ -114,15 +111,8 @@ def test_the_check_finds_english_left_on_a_japanese_page() -> None:
 
 @pytest.fixture(scope="module")
 def demo() -> Iterator[Demo]:
-    folder = Path(tempfile.mkdtemp(prefix="ep-i18n-", dir="/tmp"))
-    process, text = start_demo(folder, "--agents", "4", "--calls-per-minute", "4")
-    base = re.search(r"Dashboard\s+(http://127\.0\.0\.1:\d+)/", text)
-    sim = re.search(r"Twilio simulator\s+(\S+)/sim/state", text)
-    assert base and sim, text
-    yield Demo(folder, base.group(1), sim.group(1))
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=30)
-    shutil.rmtree(folder, ignore_errors=True)
+    with demo_running("i18n", calls_per_minute=4) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

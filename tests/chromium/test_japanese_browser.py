@@ -11,9 +11,9 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser import artifact
+from tests.chromium.running_demo import Demo
 from tests.chromium.test_dashboard_browser import (
     FIRST_LOAD_MS,
-    Demo,
     browser_page,
     demo,
     wait_until,

@@ -13,12 +13,8 @@ own (`window.__earpieceListen.analysers`, left and right of what is played).
 from __future__ import annotations
 
 import re
-import shutil
-import signal
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,8 +22,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser import CHROMIUM_ARGS, artifact, chromium_path, wait_for_session_cookie
-from tests.chromium.test_dashboard_browser import FIRST_LOAD_MS, UI_TIMEOUT_MS, Demo, wait_until
-from tests.helpers import earpiece_command, start_demo
+from tests.chromium.running_demo import Demo, demo_running
+from tests.chromium.test_dashboard_browser import FIRST_LOAD_MS, UI_TIMEOUT_MS, wait_until
+from tests.helpers import earpiece_command
 from twilio_sim.media_streams import AGENT_HZ, CUSTOMER_HZ
 
 AUDIO_ARGS = ["--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"]
@@ -52,17 +49,8 @@ LEVELS_JS = """([customerHz, agentHz]) => {
 
 @pytest.fixture(scope="module")
 def demo() -> Iterator[Demo]:
-    folder = Path(tempfile.mkdtemp(prefix="ep-listen-", dir="/tmp"))
-    process, text = start_demo(folder, "--agents", "4", "--calls-per-minute", "1")
-    signin = re.search(r"Dashboard\s+(\S+)", text)
-    sim = re.search(r"Twilio simulator\s+(\S+)/sim/state", text)
-    api = re.search(r"Live floor \(JSON\)\s+(\S+)/api/conferences", text)
-    token = re.search(r"Service token\s+(\S+)", text)
-    assert signin and sim and api and token, text
-    yield Demo(process, signin.group(1), sim.group(1), api.group(1), token.group(1), folder, text)
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=30)
-    shutil.rmtree(folder, ignore_errors=True)
+    with demo_running("listen", calls_per_minute=1) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from access.modes import MODES, NO_AGENT, refusal
@@ -57,13 +57,20 @@ def flags_for(mode: str, agent_call_sid: str | None) -> dict[str, Any]:
     return {"muted": False, "coaching": False}
 
 
-async def live_document(floor: LiveFloor, sid: str) -> Conference:
-    """A live conference's document: 404 when unknown, 409 when it has ended."""
-    doc = await floor.read(sid)
-    if doc is None:
+def refuse_unless_live(sid: str, found: Mapping[str, Any] | None) -> None:
+    """The one rule for acting on a call, its stored document or its rendered view alike:
+    404 when the floor does not know it, 409 when it has ended."""
+    if found is None:
         raise CoachError(404, "unknown-conference", f"no conference {sid}")
-    if doc.get("status") == "completed":
+    if found.get("status") == "completed":
         raise CoachError(409, "conference-ended", f"conference {sid} has ended")
+
+
+async def live_document(floor: LiveFloor, sid: str) -> Conference:
+    """A live conference's document (refused as `refuse_unless_live` says)."""
+    doc = await floor.read(sid)
+    refuse_unless_live(sid, doc)
+    assert doc is not None
     return doc
 
 

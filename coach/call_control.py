@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coach.actions import Coach
+from coach.actions import Coach, refuse_unless_live
 from core.audit import Audit
 from core.twilio_errors import CoachError
 from live.store import LiveFloor
@@ -29,10 +29,8 @@ class CallControl:
 
     async def live_call(self, sid: str) -> dict[str, Any]:
         conference = await self.floor.conference(sid)
-        if conference is None:
-            raise CoachError(404, "unknown-conference", f"no conference {sid}")
-        if conference.get("status") == "completed":
-            raise CoachError(409, "call-ended", f"conference {sid} has already ended")
+        refuse_unless_live(sid, conference)
+        assert conference is not None
         return conference
 
     async def end_call(self, supervisor: str, sid: str) -> dict[str, Any]:

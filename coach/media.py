@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 
-from coach.actions import agent_leg
+from coach.actions import agent_leg, refuse_unless_live
 from core.audit import Audit
 from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
@@ -98,8 +98,8 @@ class MediaStreams:
                 "Listen rings your phone instead",
             )
         conference = await self.floor.conference(sid)
-        if conference is None or conference.get("state") == "ended":
-            raise CoachError(404, "unknown-conference", f"no live call {sid}")
+        refuse_unless_live(sid, conference)
+        assert conference is not None
         leg = customer_leg(conference)
         if leg is None:
             raise CoachError(409, "no-customer", "nobody to hear yet: no customer on this call")

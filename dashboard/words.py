@@ -166,7 +166,6 @@ ERRORS = {
     "not-monitoring": N_("You are not on this call."),
     "bad-activity": N_("TaskRouter has no such activity."),
     "conference-ended": N_("The call has ended."),
-    "call-ended": N_("The call has ended."),
     "unknown-call": N_("No such call is on the floor."),
     "not-applied": N_("Twilio did not apply the change: try again."),
     "unknown-supervisor": N_("This supervisor is not on the roster."),

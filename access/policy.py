@@ -120,12 +120,18 @@ def may_see_audit_entry(principal: Principal, agent_team: str | None, supervisor
 # -- a call's words (issue 22): they follow listening -----------------------------------------
 
 
+def own_teams(role: str | None, teams: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The teams whose calls a supervisor of `role` (leading `teams`) reaches: a lead only
+    their own; None for a manager and QA, who reach every team. The one place this rule is
+    written: listening, the words, the archive's search and the dashboard's Calls page ask it."""
+    return teams if role == "lead" else None
+
+
 def reaches_team(role: str | None, teams: tuple[str, ...], team: str | None) -> bool:
-    """Whether a supervisor of `role` (leading `teams`) may listen to a call of `team`: a lead
-    only their own teams' calls; a manager and QA every call. access.modes asks this too."""
-    if role == "lead":
-        return team is not None and team in teams
-    return True
+    """Whether a supervisor of `role` (leading `teams`) may listen to a call of `team`.
+    access.modes asks this too."""
+    reached = own_teams(role, teams)
+    return reached is None or (team is not None and team in reached)
 
 
 def words_scope(principal: Principal) -> WordsScope:
@@ -133,7 +139,8 @@ def words_scope(principal: Principal) -> WordsScope:
     softphone and the shared service token (a wallboard) get none."""
     if principal.kind != SUPERVISOR:
         return NO_WORDS
-    return frozenset(principal.teams) if principal.role == "lead" else None
+    reached = own_teams(principal.role, principal.teams)
+    return None if reached is None else frozenset(reached)
 
 
 def hears(principal: Principal, team: str | None) -> bool:

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from access.modes import refusal
-from access.policy import READ_HISTORY, sees_full_numbers
+from access.policy import READ_HISTORY, own_teams, sees_full_numbers
 from access.principal import Principal
 from archive.review_export import reviews_csv
 from archive.store import Json, Review, ReviewSearch, Search
@@ -99,8 +99,8 @@ events = SignedWebhook(recording_event)
 
 
 def visible_teams(principal: Principal) -> tuple[str, ...] | None:
-    """None: every team (managers, QA); a lead: their own teams."""
-    return principal.teams if principal.role == "lead" else None
+    """None: every team (managers, QA); a lead: their own teams (access.policy.own_teams)."""
+    return own_teams(principal.role, principal.teams)
 
 
 def _ms(raw: str | None, name: str, floor: FloorClock, end: bool = False) -> int | None:

@@ -20,6 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from access.modes import refusal
+from access.policy import own_teams
 from archive.store import ReviewSearch, Search
 from core import tickets
 from core.floor_clock import FloorClock
@@ -48,7 +49,7 @@ ALERTS = (
 
 
 def teams_of(page: ui.Page) -> tuple[str, ...] | None:
-    return page.who.teams if page.who.role == "lead" else None
+    return own_teams(page.who.role, page.who.teams)
 
 
 def day_ms(day: date | None, end: bool = False, floor: FloorClock | None = None) -> int | None:

@@ -95,11 +95,12 @@ async def _sweep(coach: Coach, every: float) -> None:
             log.warning("sweeping dialing legs failed; will retry", exc_info=True)
 
 
-async def _sample(floor: LiveFloor) -> None:
-    """Record the live calls per team once a bucket, for the dashboard's chart."""
+async def _sample(floor: LiveFloor, kept: history.Kept) -> None:
+    """Record the live calls per team once a bucket, for the dashboard's chart (from the
+    board hub's floor where it keeps one)."""
     while True:
         try:
-            await history.sample(floor)
+            await history.sample(floor, kept=kept)
         except RedisError as exc:
             log.info("could not sample the floor's history: %s", exc)
         await asyncio.sleep(history.BUCKET_SECONDS - (now_ms() / 1000) % history.BUCKET_SECONDS)
@@ -268,7 +269,9 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
         sweeper = asyncio.create_task(
             _sweep(coach, settings.sweep_seconds), name="earpiece-dialing-sweeper"
         )
-        sampler = asyncio.create_task(_sample(floor), name="earpiece-history-sampler")
+        sampler = asyncio.create_task(
+            _sample(floor, board.kept_now), name="earpiece-history-sampler"
+        )
         reconciling = asyncio.create_task(
             reconciler.run_forever(services.reconciler), name="earpiece-reconciler"
         )

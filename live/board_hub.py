@@ -311,11 +311,12 @@ class BoardHub:
         """Someone needs the passes: a watcher, or the ticker lately."""
         return bool(self.views) or (time.monotonic() - self._ticker_asked < TICKER_FOLLOW_SECONDS)
 
-    async def floor_now(self, wait_seconds: float = FLOOR_NOW_WAIT_SECONDS) -> list[Json]:
+    async def floor_now(self, wait_seconds: float = FLOOR_NOW_WAIT_SECONDS) -> list[Json] | None:
         """Every live call as a full read renders it, its alerts as of now, from the floor
         kept from the feed: what the once-a-second ticker and its jobs go over (issue 29: a
         10,000-call floor is no longer read from Redis every second). The hub follows the
-        feed while asked, watched or not; a read of the floor whole where it keeps none."""
+        feed while asked, watched or not; a read of the floor whole where it keeps none,
+        and None (no floor this tick) while the hub is reading it whole itself."""
         self._ticker_asked = time.monotonic()
         if not self.incremental:
             return await self.floor.conferences()
@@ -324,8 +325,24 @@ class BoardHub:
             self._wake.set()  # idle until now: the loop makes a pass (reading the floor) at once
             await self.next_pass(self.passes, min(left, 1.0))
         kept = self.kept
-        if kept is None or self.error is not None:
+        if kept is None and self._loading:
+            # This hub is reading the floor whole already: a second whole read beside it
+            # would only slow both (10,000 documents each); this tick waits for it.
+            return None
+        if kept is None or (self.error is not None and self.error != STALLED):
             return await self.floor.conferences()
+        # Stalled: Redis does not answer, and a read of it would not either; or this process
+        # is too busy for a pass, and a whole read would take longer still.
+        return kept.now(now_ms())
+
+    def kept_now(self) -> list[Json] | None:
+        """`floor_now` where this hub already keeps the floor (it follows the feed for a
+        watcher or the ticker, and is not reading the floor whole); None otherwise, and
+        nothing is started: for what asks now and then (the history sampler), which reads
+        the floor itself then."""
+        kept = self.kept
+        if kept is None or not self._listening or self._loading or not self._wanted():
+            return None
         return kept.now(now_ms())
 
     async def _run(self) -> None:
@@ -584,6 +601,9 @@ class BoardHub:
         for n, (sid, score, raw) in enumerate(docs):
             if n % YIELD_EVERY == YIELD_EVERY - 1:
                 await asyncio.sleep(0)  # let callbacks and SSE writes through meanwhile
+                # Redis answered; what is left is this process's own work, which a busy
+                # process does slowly: the watchdog takes that for progress, not a stall.
+                self._passed_at = time.monotonic()
             try:
                 doc = orjson.loads(raw)
             except orjson.JSONDecodeError:

@@ -94,6 +94,7 @@ class View:
     _full: bytes | None = None
     _delta: bytes | None = None
     _framed: dict[bool, bytes] = field(default_factory=dict)  # a delta? -> the event
+    _unchanged: tuple[int, int, bytes] = (0, 0, b"")  # (version, pass ms, the event)
 
     def update(self, shown: list[Entry], matched: int, summary: bytes, at_ms: int) -> bool:
         """Take this pass's rows (the first `limit` of the `matched` the filters keep); True
@@ -126,6 +127,19 @@ class View:
         if framed is None:
             framed = b"event: board\r\ndata: " + self.message(since) + b"\r\n\r\n"
             self._framed[delta] = framed
+        return framed
+
+    def unchanged(self, at_ms: int) -> bytes:
+        """An SSE `unchanged` event: the pass at `at_ms` left this version as it was, so a
+        watcher who has it sees the view as of then. Framed once per pass for every watcher
+        of the view. (A view whose rows move only with the clock changes once a second, and
+        a quiet one not at all: without it a page cannot tell a quiet view from a stalled
+        stream.)"""
+        version, at, framed = self._unchanged
+        if version != self.version or at != at_ms:
+            data = orjson.dumps({"v": self.version, "at": at_ms})
+            framed = b"event: unchanged\r\ndata: " + data + b"\r\n\r\n"
+            self._unchanged = (self.version, at_ms, framed)
         return framed
 
     def message(self, since: int | None) -> bytes:
@@ -189,6 +203,7 @@ class BoardHub:
         self.mine: dict[str, dict[str, Any]] = {}  # supervisor -> own leg
         self.pass_ms = 0.0  # the last pass's duration (for /metrics and the bench)
         self.pass_cpu_ms = 0.0  # the CPU of its own work, Redis waits left out
+        self.passed_ms = 0  # the instant the last pass worked the views out at (epoch ms)
         self._passed = asyncio.Condition()
         self._wake = asyncio.Event()
         # What the last pass's summaries are made of (counts and KPIs; the cues, and each
@@ -470,6 +485,7 @@ class BoardHub:
         for view in list(self.views.values()):
             view.update(*self._select(view.filters), self._summary(view.scope), at)
         self.mine = board.monitors_by_supervisor(conferences)
+        self.passed_ms = at
 
     # -- the floor kept from the feed (issue 29) ------------------------------
 
@@ -632,6 +648,7 @@ class BoardHub:
             view.update(*kept.shown(view.filters), self._summary(view.scope), at)
         kept.forget(view.filters for view in self.views.values())
         self.mine = kept.monitors()
+        self.passed_ms = at
 
 
 def _broken(mark: str, first: str | None, last: str | None, miscounted: bool | None) -> bool:

@@ -60,9 +60,19 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-async def _warm(floor: LiveFloor) -> None:
+# How long the warm-up waits for the board hub's first pass at most (a process where nobody
+# watches and that does not tick makes none).
+WARM_AFTER_SECONDS = 10.0
+
+
+async def _warm(floor: LiveFloor, board: BoardHub) -> None:
     """Render the floor once at start, so the first reader after a restart is not the one
-    who pays for rendering thousands of calls (later reads re-render only what changed)."""
+    who pays for rendering thousands of calls (later reads re-render only what changed).
+
+    After the board hub's first pass: at a restart every dashboard reconnects at once, and
+    a second whole read of a 10,000-call floor beside the hub's own took the CPU its first
+    boards needed (issue 29)."""
+    await board.next_pass(0, WARM_AFTER_SECONDS)
     try:
         await floor.conferences()
     except RedisError as exc:
@@ -79,11 +89,12 @@ async def _sweep(coach: Coach, every: float) -> None:
             log.warning("sweeping dialing legs failed; will retry", exc_info=True)
 
 
-async def _sample(floor: LiveFloor) -> None:
-    """Record the live calls per team once a bucket, for the dashboard's chart."""
+async def _sample(floor: LiveFloor, kept: history.Kept) -> None:
+    """Record the live calls per team once a bucket, for the dashboard's chart (from the
+    board hub's floor where it keeps one)."""
     while True:
         try:
-            await history.sample(floor)
+            await history.sample(floor, kept=kept)
         except RedisError as exc:
             log.info("could not sample the floor's history: %s", exc)
         await asyncio.sleep(history.BUCKET_SECONDS - (now_ms() / 1000) % history.BUCKET_SECONDS)
@@ -187,11 +198,13 @@ def create_app(settings: Settings | None = None, target: RedisTarget | None = No
         metrics.BOARD_PASS_SECONDS.set_function(lambda: board.pass_ms / 1000)
         metrics.BOARD_PASS_CPU_SECONDS.set_function(lambda: board.pass_cpu_ms / 1000)
         metrics.BOARD_FLOOR_READS.set_function(lambda: board.loads)
-        warming = asyncio.create_task(_warm(floor), name="earpiece-warm-floor")
+        warming = asyncio.create_task(_warm(floor, board), name="earpiece-warm-floor")
         sweeper = asyncio.create_task(
             _sweep(coach, settings.sweep_seconds), name="earpiece-dialing-sweeper"
         )
-        sampler = asyncio.create_task(_sample(floor), name="earpiece-history-sampler")
+        sampler = asyncio.create_task(
+            _sample(floor, board.kept_now), name="earpiece-history-sampler"
+        )
         reconciling = asyncio.create_task(
             reconciler.run_forever(services.reconciler), name="earpiece-reconciler"
         )

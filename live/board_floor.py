@@ -36,8 +36,9 @@ from typing import Any
 
 import orjson
 
+from core.times import ms_of
 from live import board
-from live.attention import attention, held_since, rank, score_of, seconds_since, waiting_score
+from live.attention import attention, held_since, rank, score_of, waiting_score
 from live.board import Entry, Filters
 from live.model import AlertClock, Json, Thresholds, render_with_clock, unreadable
 from live.store import LiveFloor
@@ -71,7 +72,7 @@ class Call:
     # What its row's clock-moved parts were made from (`_moved`): while this stays the same,
     # the row is the same bytes, and a pass reuses it rather than redoing it.
     moving: tuple[Any, ...] | None = None
-    stamps: tuple[str | None, ...] = ()  # the instants its row's durations count from
+    stamps: tuple[int | None, ...] = ()  # the instants (ms) its row's durations count from
     # Its place in the views' orders as last placed (`_place_key`): a change that moves
     # none of it (most speech events) moves it in no view.
     placed: tuple[Any, ...] | None = None
@@ -411,9 +412,10 @@ class BoardFloor:
         if call.ticks:
             if not call.stamps:  # fixed with its rendering (the clock's instants)
                 signals = r.get("signals") or {}
-                call.stamps = (
-                    held_since(r), r.get("started_at"),
-                    signals.get("silent_since"), signals.get("waiting_since"),
+                call.stamps = tuple(
+                    ms_of(stamp) if stamp else None
+                    for stamp in (held_since(r), r.get("started_at"),
+                                  signals.get("silent_since"), signals.get("waiting_since"))
                 )  # fmt: skip
                 moving = None
             call.moving = moving if moving is not None else self._moved(call)
@@ -428,7 +430,12 @@ class BoardFloor:
         share = None
         if clock is not None and clock.speaking:
             share = clock._talk(self._at)[1].get("agent")
-        seconds = tuple(int(seconds_since(s, now_s)) if s else None for s in call.stamps)
+        # As live.attention's seconds_since works them out (the same float arithmetic, so
+        # a second ticks over here exactly when the reason's text does), from instants
+        # parsed once.
+        seconds = tuple(
+            int(max(0.0, now_s - ms / 1000)) if ms is not None else None for ms in call.stamps
+        )
         return seconds, share, self._wait_score(call)
 
     def _wait_score(self, call: Call) -> int | None:

@@ -94,6 +94,7 @@ class View:
     _full: bytes | None = None
     _delta: bytes | None = None
     _framed: dict[bool, bytes] = field(default_factory=dict)  # a delta? -> the event
+    _unchanged: tuple[int, int, bytes] = (0, 0, b"")  # (version, pass ms, the event)
 
     def update(self, shown: list[Entry], matched: int, summary: bytes, at_ms: int) -> bool:
         """Take this pass's rows (the first `limit` of the `matched` the filters keep); True
@@ -126,6 +127,19 @@ class View:
         if framed is None:
             framed = b"event: board\r\ndata: " + self.message(since) + b"\r\n\r\n"
             self._framed[delta] = framed
+        return framed
+
+    def unchanged(self, at_ms: int) -> bytes:
+        """An SSE `unchanged` event: the pass at `at_ms` left this version as it was, so a
+        watcher who has it sees the view as of then. Framed once per pass for every watcher
+        of the view. (A view whose rows move only with the clock changes once a second, and
+        a quiet one not at all: without it a page cannot tell a quiet view from a stalled
+        stream.)"""
+        version, at, framed = self._unchanged
+        if version != self.version or at != at_ms:
+            data = orjson.dumps({"v": self.version, "at": at_ms})
+            framed = b"event: unchanged\r\ndata: " + data + b"\r\n\r\n"
+            self._unchanged = (self.version, at_ms, framed)
         return framed
 
     def message(self, since: int | None) -> bytes:
@@ -189,6 +203,7 @@ class BoardHub:
         self.mine: dict[str, dict[str, Any]] = {}  # supervisor -> own leg
         self.pass_ms = 0.0  # the last pass's duration (for /metrics and the bench)
         self.pass_cpu_ms = 0.0  # the CPU of its own work, Redis waits left out
+        self.passed_ms = 0  # the instant the last pass worked the views out at (epoch ms)
         self._passed = asyncio.Condition()
         self._wake = asyncio.Event()
         # What the last pass's summaries are made of (counts and KPIs; the cues, and each
@@ -311,11 +326,12 @@ class BoardHub:
         """Someone needs the passes: a watcher, or the ticker lately."""
         return bool(self.views) or (time.monotonic() - self._ticker_asked < TICKER_FOLLOW_SECONDS)
 
-    async def floor_now(self, wait_seconds: float = FLOOR_NOW_WAIT_SECONDS) -> list[Json]:
+    async def floor_now(self, wait_seconds: float = FLOOR_NOW_WAIT_SECONDS) -> list[Json] | None:
         """Every live call as a full read renders it, its alerts as of now, from the floor
         kept from the feed: what the once-a-second ticker and its jobs go over (issue 29: a
         10,000-call floor is no longer read from Redis every second). The hub follows the
-        feed while asked, watched or not; a read of the floor whole where it keeps none."""
+        feed while asked, watched or not; a read of the floor whole where it keeps none,
+        and None (no floor this tick) while the hub is reading it whole itself."""
         self._ticker_asked = time.monotonic()
         if not self.incremental:
             return await self.floor.conferences()
@@ -324,8 +340,24 @@ class BoardHub:
             self._wake.set()  # idle until now: the loop makes a pass (reading the floor) at once
             await self.next_pass(self.passes, min(left, 1.0))
         kept = self.kept
-        if kept is None or self.error is not None:
+        if kept is None and self._loading:
+            # This hub is reading the floor whole already: a second whole read beside it
+            # would only slow both (10,000 documents each); this tick waits for it.
+            return None
+        if kept is None or (self.error is not None and self.error != STALLED):
             return await self.floor.conferences()
+        # Stalled: Redis does not answer, and a read of it would not either; or this process
+        # is too busy for a pass, and a whole read would take longer still.
+        return kept.now(now_ms())
+
+    def kept_now(self) -> list[Json] | None:
+        """`floor_now` where this hub already keeps the floor (it follows the feed for a
+        watcher or the ticker, and is not reading the floor whole); None otherwise, and
+        nothing is started: for what asks now and then (the history sampler), which reads
+        the floor itself then."""
+        kept = self.kept
+        if kept is None or not self._listening or self._loading or not self._wanted():
+            return None
         return kept.now(now_ms())
 
     async def _run(self) -> None:
@@ -453,6 +485,7 @@ class BoardHub:
         for view in list(self.views.values()):
             view.update(*self._select(view.filters), self._summary(view.scope), at)
         self.mine = board.monitors_by_supervisor(conferences)
+        self.passed_ms = at
 
     # -- the floor kept from the feed (issue 29) ------------------------------
 
@@ -584,6 +617,9 @@ class BoardHub:
         for n, (sid, score, raw) in enumerate(docs):
             if n % YIELD_EVERY == YIELD_EVERY - 1:
                 await asyncio.sleep(0)  # let callbacks and SSE writes through meanwhile
+                # Redis answered; what is left is this process's own work, which a busy
+                # process does slowly: the watchdog takes that for progress, not a stall.
+                self._passed_at = time.monotonic()
             try:
                 doc = orjson.loads(raw)
             except orjson.JSONDecodeError:
@@ -612,6 +648,7 @@ class BoardHub:
             view.update(*kept.shown(view.filters), self._summary(view.scope), at)
         kept.forget(view.filters for view in self.views.values())
         self.mine = kept.monitors()
+        self.passed_ms = at
 
 
 def _broken(mark: str, first: str | None, last: str | None, miscounted: bool | None) -> bool:

@@ -9,6 +9,7 @@ Stream trimmed to the history setting.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +32,17 @@ def bucket_of(at_ms: int) -> int:
     return at_ms // (BUCKET_SECONDS * 1000)
 
 
-async def sample(floor: LiveFloor, at_ms: int | None = None) -> bool:
-    """Record this bucket's counts, unless another process already did; True if recorded."""
+# The floor as this process already keeps it (the board hub's, kept from the feed), or None
+# where it keeps none that is current: then the sample reads the floor whole.
+Kept = Callable[[], Sequence[Mapping[str, Any]] | None]
+
+
+async def sample(floor: LiveFloor, at_ms: int | None = None, kept: Kept | None = None) -> bool:
+    """Record this bucket's counts, unless another process already did; True if recorded.
+
+    `kept`: where the process keeps the floor (issue 29), its counts come from there; a
+    read of 10,000 documents every bucket took seconds of the process's CPU at once, and
+    every board watcher waited meanwhile."""
     at_ms = at_ms if at_ms is not None else now_ms()
     bucket = bucket_of(at_ms)
     claimed = await floor.redis.set(
@@ -40,7 +50,10 @@ async def sample(floor: LiveFloor, at_ms: int | None = None) -> bool:
     )
     if not claimed:
         return False
-    counts = summarize(await floor.conferences(), at_ms / 1000).by_team
+    conferences = kept() if kept is not None else None
+    if conferences is None:
+        conferences = await floor.conferences()
+    counts = summarize(conferences, at_ms / 1000).by_team
     try:
         await floor.redis.xadd(
             floor.keys.history,

@@ -183,7 +183,8 @@ class AlertClock:
             (r, int(p.get("talk") or 0), p.get("speech_at") if p.get("speaking") else None)
             for p, r in pair
         )
-        clock = cls(
+        speaking_roles = tuple(sorted(r for r, _, since in talkers if since))
+        return cls(
             started=doc.get("started"),
             held_since=min(held) if held else None,
             alone=alone,
@@ -196,11 +197,11 @@ class AlertClock:
             holds=int(doc.get("holds") or 0),
             hold_total_ms=sum(int(p.get("hold_total") or 0) for p in everyone),
             talkers=talkers,
-            speaking=tuple(sorted(r for r, _, since in talkers if since)),
+            speaking=speaking_roles,
+            # Made once here rather than by a second dataclass (`replace`): a kept floor
+            # makes a clock for every change it is given.
+            talk_fixed=None if speaking_roles else _talk(talkers, 0),
         )
-        if not clock.speaking:
-            clock = replace(clock, talk_fixed=clock._talk(0))
-        return clock
 
     def alerts(self, now_ms: int, limits: Thresholds) -> list[str]:
         alerts: list[str] = []
@@ -245,13 +246,7 @@ class AlertClock:
         return min(later) if later else None
 
     def _talk(self, now_ms: int) -> tuple[dict[str, float], dict[str, float]]:
-        talk: dict[str, int] = {}
-        for role, spoken, since in self.talkers:
-            current = now_ms - since if since is not None and now_ms > since else 0
-            talk[role] = talk.get(role, 0) + spoken + current
-        total = sum(talk.values())
-        share = {r: round(v / total, 2) for r, v in talk.items()} if total else {}
-        return {r: round(v / 1000, 1) for r, v in talk.items()}, share
+        return _talk(self.talkers, now_ms)
 
     def signals(self, now_ms: int, limits: Thresholds | None = None) -> Json:
         """Speech and hold signals of the call at `now_ms` (CONTRACT extension).
@@ -280,6 +275,19 @@ class AlertClock:
             if self.waiting_since is not None and limits is not None and limits.long_wait > 0
             else None,
         }
+
+
+def _talk(
+    talkers: tuple[tuple[str, int, int | None], ...], now_ms: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Talk seconds and shares per role at `now_ms` (AlertClock.talkers)."""
+    talk: dict[str, int] = {}
+    for role, spoken, since in talkers:
+        current = now_ms - since if since is not None and now_ms > since else 0
+        talk[role] = talk.get(role, 0) + spoken + current
+    total = sum(talk.values())
+    share = {r: round(v / total, 2) for r, v in talk.items()} if total else {}
+    return {r: round(v / 1000, 1) for r, v in talk.items()}, share
 
 
 def help_json(doc: Conference) -> Json | None:

@@ -70,8 +70,9 @@ async def tick(floor: LiveFloor, conferences: list[Json], marks: Marks | None = 
     return announced
 
 
-# Where a tick's floor comes from: every live call rendered with its alerts as of now.
-Source = Callable[[], Awaitable[list[Json]]]
+# Where a tick's floor comes from: every live call rendered with its alerts as of now;
+# None when it has none to give this tick (it is being read whole already): the tick waits.
+Source = Callable[[], Awaitable[list[Json] | None]]
 
 
 # Something else to do with the floor once a tick, in the same process (the
@@ -118,6 +119,8 @@ async def run_forever(
                 marks = await floor.alert_marks()
             started = time.monotonic()
             conferences = await read()
+            if conferences is None:
+                continue  # the lock was renewed: the next tick goes over the floor
         except RedisError as exc:
             marks = None
             log.info("the once-a-second pass could not read the floor: %s", exc)

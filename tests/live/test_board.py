@@ -214,10 +214,33 @@ def test_watchers_of_one_view_share_it_and_another_view_is_its_own(
     wired.new_call("ivan")
     wait_for(lambda: all(len(w.boards()[-1]["order"]) == 2 for w in [*same, other]))
     # Each up-to-date watcher of the view got the very same bytes for the same version.
-    last = {w.events[-1].data for w in same if w.boards()[-1]["base"] is not None}
+    last = {
+        [e.data for e in w.events if e.event == "board"][-1]
+        for w in same
+        if w.boards()[-1]["base"] is not None
+    }
     assert len(last) <= 1
     assert [r["agent"] for r in other.boards()[-1]["rows"].values()] in (
         ["bob", "ivan"], ["ivan"], ["bob"])  # a change holds only the rows that moved  # fmt: skip
+
+
+def test_a_view_that_did_not_move_says_it_holds_as_of_each_pass(
+    wired: Wired, http: httpx.Client
+) -> None:
+    """A quiet view sends no board, yet its watcher hears that the version it has still holds
+    (issue 29: every watcher hears from its view at least once a second, quiet or not)."""
+    wired.new_call("bob")
+    watcher = Watcher(http, f"/events/board?ticket={ticket(http)}")
+    wait_for(lambda: sum(e.event == "unchanged" for e in watcher.events) >= 2)
+    version, at = None, 0
+    for e in watcher.events:
+        if e.event == "board":
+            version = json.loads(e.data)["v"]
+        elif e.event == "unchanged":
+            held = json.loads(e.data)
+            assert held["v"] == version, "it names the version the watcher has"
+            assert held["at"] > at, "each pass once, in order"
+            at = held["at"]
 
 
 def test_a_ticket_opens_one_stream_once_and_bad_requests_are_refused(

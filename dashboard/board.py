@@ -69,6 +69,17 @@ def place(page: ui.Page) -> dict[str, str]:
     return {"zone": page.settings.timezone, "lang": page.language}
 
 
+# How long a board stream may stay silent before the page greys it (`checkSilence` in
+# board_component/board.js): the hub sends `unchanged` on every pass that moved nothing,
+# one pass a refresh period, so three periods without a word is a stream in trouble.
+SILENT_PERIODS = 3
+SILENT_AT_LEAST_SECONDS = 5.0
+
+
+def silent_after_ms(refresh_seconds: float) -> int:
+    return round(max(SILENT_AT_LEAST_SECONDS, SILENT_PERIODS * refresh_seconds) * 1000)
+
+
 def show(
     *,
     url: str,
@@ -80,6 +91,7 @@ def show(
     on_refresh: Callable[[], None],
     clock: dict[str, str] | None = None,
     hidden: list[str] | None = None,
+    refresh_seconds: float = 1.0,
 ) -> None:
     data = {
         "url": url,
@@ -89,6 +101,7 @@ def show(
         "selected": selected,
         "clock": clock,
         "hidden": hidden or [],
+        "silent_after_ms": silent_after_ms(refresh_seconds),
         **component_words.data(),
     }
     _mount(key=KEY, data=data, on_select_change=on_select, on_refresh_change=on_refresh)

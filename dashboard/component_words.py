@@ -36,6 +36,7 @@ BOARD = (
     N_("{reason}. The floor shows again as soon as it answers."),
     N_("{reason}. The queues show again as soon as it answers."),
     N_("{reason}. This page catches up when it answers."),
+    N_("No news from the live floor for {seconds} s; the board is paused until it speaks again."),
     N_("Signed out."), N_("updated {time}"), N_("Notice"),
     # live/board_hub.py's reasons (STALLED, and the start of the one naming Redis's error).
     N_("The live floor is out of reach (Redis is not answering)"),

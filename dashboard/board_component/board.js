@@ -218,7 +218,7 @@ class Board {
     this.url = null;
     this.source = null;
     this.triggered = new Set(); // what was already asked of Streamlit, once each
-    this.ticker = setInterval(() => this.tick(), TICK_MS);
+    this.ticker = setInterval(() => { this.tick(); this.checkSilence(); }, TICK_MS);
     this.body.addEventListener("click", (event) => {
       const tr = event.target.closest("tr[data-sid]");
       if (tr) this.choose(tr);
@@ -257,6 +257,11 @@ class Board {
     this.version = 0;
     this.showStatus(t("Connecting to the live floor…"));
     const source = (this.source = new EventSource(url));
+    this.heardAt = null;  // counted from the first event: until then the page says "Connecting"
+    // Every event says the stream is alive; `unchanged` comes on each pass that moved
+    // nothing in this view (CONTRACT.md), so a quiet floor is never taken for a dead stream.
+    const heard = () => this.heard();
+    ["status", "board", "unchanged", "me"].forEach((name) => source.addEventListener(name, heard));
     source.addEventListener("status", (e) => {
       const status = JSON.parse(e.data);
       this.failures = 0;
@@ -304,6 +309,30 @@ class Board {
   showStatus(text) {
     this.status.textContent = text || "";
     this.status.hidden = !text;
+  }
+
+  heard() {
+    this.heardAt = Date.now();
+    if (!this.silent) return;
+    // The stream spoke again after a silence: the board is live again (a `status` that says
+    // otherwise comes in the same event and greys it once more).
+    this.silent = false;
+    this.setStale(false);
+    this.showStatus(null);
+  }
+
+  // A stream that stays open but says nothing (a proxy holding the events back, a service
+  // that stopped passing): past `silent_after_ms` (three refresh periods, at least 5 s) the
+  // board greys and stops its clocks, as it does when the service says Redis is out of reach.
+  checkSilence() {
+    const limit = this.data && this.data.silent_after_ms;
+    if (!limit || !this.source || this.heardAt === null || this.stale || this.silent) return;
+    const quiet = Date.now() - this.heardAt;
+    if (this.source.readyState !== EventSource.OPEN || quiet <= limit) return;
+    this.silent = true;
+    this.setStale(true);
+    this.showStatus(t("No news from the live floor for {seconds} s; the board is paused until it speaks again.",
+      {seconds: Math.round(quiet / 1000)}));
   }
 
   setStale(stale) {

@@ -387,6 +387,7 @@ def live_part(page: ui.Page) -> None:
         on_refresh=on_refresh,
         clock=board.place(page),
         hidden=[c for c in preferences.COLUMNS if c not in (state.get("f-cols") or ())],
+        refresh_seconds=page.settings.dashboard_refresh_seconds,
     )
 
 

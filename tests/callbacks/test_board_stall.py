@@ -203,7 +203,8 @@ PAGE = """<!doctype html><meta charset="utf-8"><div id="root"></div>
 <script type="module">
 import mount from "/board.js";
 const params = new URLSearchParams(location.search);
-mount({data: {url: params.get("stream"), ticket: "t", selected: null},
+mount({data: {url: params.get("stream"), ticket: "t", selected: null,
+              silent_after_ms: Number(params.get("silent_after_ms") || 0)},
        setTriggerValue: () => {}, parentElement: document.getElementById("root")});
 </script>"""
 
@@ -220,6 +221,61 @@ def page_app() -> Any:
         return Response(BOARD_JS.read_text("utf-8"), media_type="text/javascript")
 
     return Starlette(routes=[Route("/", page), Route("/board.js", script)])
+
+
+def test_a_stream_that_says_nothing_greys_the_board_until_it_speaks_again() -> None:
+    """A board stream left open but silent (a proxy holding events back, a service that
+    stopped passing) is not a live floor: past `silent_after_ms` the page greys the board,
+    stops its clocks and says so; the next `unchanged` makes it live again."""
+    import asyncio
+
+    from playwright.sync_api import expect, sync_playwright
+    from starlette.responses import Response, StreamingResponse
+    from starlette.routing import Route
+
+    from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+
+    speak = threading.Event()
+    now_ms = int(time.time() * 1000)
+    first = {"v": 1, "base": None, "at": now_ms, "rows": {}, "order": [], "live": 0,
+             "matched": 0, "help": [], "kpis": {"live": 0, "waiting": 0, "on_hold": 0,
+                                                "monitored": 0, "oldest_call_ms": None,
+                                                "oldest_wait_ms": None}}  # fmt: skip
+
+    async def events(request: Any) -> Response:
+        async def said() -> Any:
+            yield f"event: board\ndata: {json.dumps(first)}\n\n"
+            await asyncio.to_thread(speak.wait)  # open, and silent until the test says
+            unchanged = {"v": 1, "at": int(time.time() * 1000)}
+            yield f"event: unchanged\ndata: {json.dumps(unchanged)}\n\n"
+            while True:
+                await asyncio.sleep(0.5)
+                yield f"event: unchanged\ndata: {json.dumps(unchanged)}\n\n"
+
+        return StreamingResponse(said(), media_type="text/event-stream")
+
+    app = page_app()
+    app.router.routes.append(Route("/events", events))
+    pages = ServerThread(app, ServerThread.free_port(), None)
+    pages.start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(pages.url + "/?" + urlencode({"stream": pages.url + "/events",
+                                                    "silent_after_ms": "1500"}))  # fmt: skip
+            board, status = page.locator(".ep-board"), page.locator(".ep-status")
+            expect(board).to_have_attribute("data-version", "1")
+            expect(status).to_contain_text("No news from the live floor", timeout=10_000)
+            expect(board).to_have_attribute("data-stale", "true")
+            page.screenshot(path=str(artifact("board-silent-stream.png")))
+            speak.set()
+            expect(status).to_be_hidden(timeout=10_000)
+            expect(board).to_have_attribute("data-stale", "false")
+            browser.close()
+    finally:
+        speak.set()
+        pages.stop()
 
 
 def test_the_page_says_the_floor_is_out_of_reach_and_stops_its_clocks(

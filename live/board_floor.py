@@ -391,7 +391,7 @@ class BoardFloor:
                 # the talk share or a point of a waiting caller's score: the same bytes.
                 call.entry_at = at
                 return old
-            if call.rendered.get("state") == "waiting":
+            if call.rendered.get("state") == "waiting" and moving[2] != call.wait_score:
                 ranked = call.rank
                 self._work_out(call)  # its signals as of now, and its score with them
                 if call.rank != ranked:  # a waiting caller's score moved since the clock pass
@@ -399,8 +399,9 @@ class BoardFloor:
                         ordering.place(call)
                     call.placed = _place_key(call)
             else:
-                # Its alerts are those of now (the pass worked them out when one was due);
-                # only its signals (the talk share) move.
+                # Its alerts are those of now (the pass worked them out when one was due),
+                # and so is its rank (a waiting caller's score is as it was ranked): only
+                # its signals (the talk share, the wait share) move.
                 call.signals_due = True
         r = call.rendered
         if call.signals_due and call.clock is not None:
@@ -419,18 +420,20 @@ class BoardFloor:
         if old is None:
             entry = board._entry(r, at / 1000, self.mask, self.country, call.ears)
         else:
-            entry = self._redone(call, old)
+            seconds = moving[0] if moving is not None else self._moved(call)[0]
+            entry = self._redone(call, old, seconds)
         call.entry, call.entry_at, call.stale = entry, at, False
         if call.ticks:
             call.moving = moving if moving is not None else self._moved(call)
         return entry
 
-    def _redone(self, call: Call, old: Entry) -> Entry:
+    def _redone(self, call: Call, old: Entry, seconds: tuple[int | None, ...]) -> Entry:
         """Its row from `old` (the same rendering), with what moves with the clock and its
         alerts redone: alerts, score, reasons, talk share. On a second's turn every ticking
         row's reasons move at once (hundreds of rows), mostly nothing else: the reasons
         are filled in from `why_pieces` and spliced into the old row's bytes (the why
-        is the row's last field) rather than the row encoded again."""
+        is the row's last field) rather than the row encoded again. `seconds`: the durations
+        its reasons may quote, as of this pass (`_moved`)."""
         r, at = call.rendered, self._at
         signals = r.get("signals") or {}
         key = (
@@ -439,11 +442,12 @@ class BoardFloor:
         )
         if key != call.why_key:
             call.why_key, call.why_pieces = key, why_pieces(r)
-        alerts, score, talk = board.alerts(r), score_of(r), board.agent_talk(r)
+        alerts = call.alerts_shown if call.alerts_shown is not None else board.alerts(r)
+        score, talk = score_of(r), board.agent_talk(r)
         if call.why_pieces is None:
             why = "; ".join(attention(r, at / 1000).reasons)
         else:
-            why = why_at(call.why_pieces, self._moved(call)[0])
+            why = why_at(call.why_pieces, seconds)
         row = dict(old.row, alerts=alerts, score=score, why=why, talk=talk)
         was = old.row
         tail = orjson.dumps(was["why"]) + b"}"

@@ -10,7 +10,8 @@ dashboard's hover text.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+import string
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -167,6 +168,47 @@ def attention(conference: Mapping[str, Any], now_s: float) -> Attention:
     values = _Values(conference, signals, now_s)
     reasons = tuple(REASONS.get(a, a).format_map(values) for a in alerts)
     return Attention(total, reasons)
+
+
+# The durations a reason may quote, as `why_pieces` numbers them.
+CLOCKED = ("hold", "duration", "silence", "wait")
+_FORMATTER = string.Formatter()
+
+WhyPieces = tuple[str | int, ...]
+
+
+def why_pieces(conference: Mapping[str, Any]) -> WhyPieces | None:
+    """`attention(conference, now_s)`'s reasons joined as a row's "why", with what does not
+    move with the clock worked out once: text, and in place of each duration its number in
+    `CLOCKED` (`why_at` fills them in). A board's rows with alerts quote durations that
+    tick each second, all at the same instant: a pass that redoes hundreds of them
+    redoes only these. None when a reason's template is not one this can follow (a
+    conversion or a format spec: no template of REASONS has one)."""
+    alerts = list(conference.get("alerts") or ())
+    signals = conference.get("signals") or {}
+    waiting = conference.get("state") == "waiting" and signals.get("wait_share") is not None
+    if waiting and "long-wait" not in alerts:
+        alerts.append("waiting")
+    values = _Values(conference, signals, 0.0)  # asked only for what does not tick
+    pieces: list[str | int] = []
+    for n, alert in enumerate(alerts):
+        if n:
+            pieces.append("; ")
+        for text, name, spec, conversion in _FORMATTER.parse(REASONS.get(alert, alert)):
+            if text:
+                pieces.append(text)
+            if name is None:
+                continue
+            if spec or conversion:
+                return None
+            pieces.append(CLOCKED.index(name) if name in CLOCKED else values[name])
+    return tuple(pieces)
+
+
+def why_at(pieces: WhyPieces, seconds: Sequence[int | None]) -> str:
+    """The "why" of `why_pieces`, its durations `seconds` (whole seconds since each of
+    CLOCKED's instants; None: no such instant, quoted as 0:00 as `seconds_since` has it)."""
+    return "".join(p if isinstance(p, str) else clock(seconds[p] or 0) for p in pieces)
 
 
 C = TypeVar("C", bound=Mapping[str, Any])

@@ -38,7 +38,16 @@ import orjson
 
 from core.times import ms_of
 from live import board
-from live.attention import attention, held_since, rank, score_of, waiting_score
+from live.attention import (
+    WhyPieces,
+    attention,
+    held_since,
+    rank,
+    score_of,
+    waiting_score,
+    why_at,
+    why_pieces,
+)
 from live.board import Entry, Filters
 from live.model import AlertClock, Json, Thresholds, render_with_clock, unreadable
 from live.store import LiveFloor
@@ -78,6 +87,10 @@ class Call:
     placed: tuple[Any, ...] | None = None
     due: int | None = None  # when its alerts next change with the clock alone
     wait_score: int | None = None  # a waiting caller's part of the score (live.attention)
+    # Its reasons as `live.attention.why_pieces` (None: worked out whole), and the alerts
+    # (and whether a waiting caller's wait is a reason) they were made for.
+    why_pieces: WhyPieces | None = None
+    why_key: tuple[Any, ...] | None = None
 
     @property
     def ticks(self) -> bool:
@@ -378,7 +391,7 @@ class BoardFloor:
                 # the talk share or a point of a waiting caller's score: the same bytes.
                 call.entry_at = at
                 return old
-            if call.rendered.get("state") == "waiting":
+            if call.rendered.get("state") == "waiting" and moving[2] != call.wait_score:
                 ranked = call.rank
                 self._work_out(call)  # its signals as of now, and its score with them
                 if call.rank != ranked:  # a waiting caller's score moved since the clock pass
@@ -386,40 +399,66 @@ class BoardFloor:
                         ordering.place(call)
                     call.placed = _place_key(call)
             else:
-                # Its alerts are those of now (the pass worked them out when one was due);
-                # only its signals (the talk share) move.
+                # Its alerts are those of now (the pass worked them out when one was due),
+                # and so is its rank (a waiting caller's score is as it was ranked): only
+                # its signals (the talk share, the wait share) move.
                 call.signals_due = True
         r = call.rendered
         if call.signals_due and call.clock is not None:
             assert call.limits is not None
             r["signals"] = call.clock.signals(at, call.limits)
         call.signals_due = False
+        if (call.ticks or old is not None) and not call.stamps:
+            # Fixed with its rendering (the clock's instants), as its signals now say them.
+            signals = r.get("signals") or {}
+            call.stamps = tuple(
+                ms_of(stamp) if stamp else None
+                for stamp in (held_since(r), r.get("started_at"),
+                              signals.get("silent_since"), signals.get("waiting_since"))
+            )  # fmt: skip
+            moving = None
         if old is None:
             entry = board._entry(r, at / 1000, self.mask, self.country, call.ears)
         else:
-            need = attention(r, at / 1000)
-            row = dict(
-                old.row,
-                alerts=board.alerts(r),
-                score=need.score,
-                why="; ".join(need.reasons),
-                talk=board.agent_talk(r),
-            )
-            entry = Entry(
-                r, row, orjson.dumps(row), call.rank, at / 1000, self.mask, self.country, call.ears
-            )
+            seconds = moving[0] if moving is not None else self._moved(call)[0]
+            entry = self._redone(call, old, seconds)
         call.entry, call.entry_at, call.stale = entry, at, False
         if call.ticks:
-            if not call.stamps:  # fixed with its rendering (the clock's instants)
-                signals = r.get("signals") or {}
-                call.stamps = tuple(
-                    ms_of(stamp) if stamp else None
-                    for stamp in (held_since(r), r.get("started_at"),
-                                  signals.get("silent_since"), signals.get("waiting_since"))
-                )  # fmt: skip
-                moving = None
             call.moving = moving if moving is not None else self._moved(call)
         return entry
+
+    def _redone(self, call: Call, old: Entry, seconds: tuple[int | None, ...]) -> Entry:
+        """Its row from `old` (the same rendering), with what moves with the clock and its
+        alerts redone: alerts, score, reasons, talk share. On a second's turn every ticking
+        row's reasons move at once (hundreds of rows), mostly nothing else: the reasons
+        are filled in from `why_pieces` and spliced into the old row's bytes (the why
+        is the row's last field) rather than the row encoded again. `seconds`: the durations
+        its reasons may quote, as of this pass (`_moved`)."""
+        r, at = call.rendered, self._at
+        signals = r.get("signals") or {}
+        key = (
+            tuple(r["alerts"]),
+            r.get("state") == "waiting" and signals.get("wait_share") is not None,
+        )
+        if key != call.why_key:
+            call.why_key, call.why_pieces = key, why_pieces(r)
+        alerts = call.alerts_shown if call.alerts_shown is not None else board.alerts(r)
+        score, talk = score_of(r), board.agent_talk(r)
+        if call.why_pieces is None:
+            why = "; ".join(attention(r, at / 1000).reasons)
+        else:
+            why = why_at(call.why_pieces, seconds)
+        row = dict(old.row, alerts=alerts, score=score, why=why, talk=talk)
+        was = old.row
+        tail = orjson.dumps(was["why"]) + b"}"
+        if (
+            alerts == was["alerts"] and score == was["score"] and talk == was["talk"]
+            and old.wire.endswith(tail)
+        ):  # fmt: skip
+            wire = old.wire[: -len(tail)] + orjson.dumps(why) + b"}"
+        else:
+            wire = orjson.dumps(row)
+        return Entry(r, row, wire, call.rank, at / 1000, self.mask, self.country, call.ears)
 
     def _moved(self, call: Call) -> tuple[Any, ...]:
         """What a ticking row's clock-moved parts are made of at this pass's instant: the

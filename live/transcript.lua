@@ -34,7 +34,8 @@
 -- a register); a final reads and writes it (the call's last line, phrase hits) but puts
 -- the conference on the feed only when a phrase alert changes it: the line itself goes
 -- out as a `transcript` entry, and readers of the floor see the last line on their next
--- read (the board's next pass, which that very entry wakes).
+-- read. The board hub reads nothing: an entry whose line became the last line says so
+-- (`l`), and the hub's next pass, which that very entry wakes, sets it on its kept call.
 --
 -- Why the transcript does not depend on arrival order: a final line is kept under its
 -- SequenceId (a repeat is a duplicate); a track's partial is a register that only a newer
@@ -64,15 +65,23 @@ local card_digits = tonumber(ARGV[6])
 local MAX_HITS = 20
 
 -- `raw`: the line's JSON when the caller has it already (a line is encoded once).
-local function publish(sid, line, held, raw)
+-- `last`: the line became its conference's last line (`tx.last`), which the entry says
+-- with `l` (its text as the entry holds it, `at`, `s`): the board hub sets its kept
+-- call's last line from the entry instead of reading the conference again
+-- (live/board_floor.py).
+local function publish(sid, line, held, raw, last)
   if held then
     -- A line of the number window goes on the feed masked, marked `h`: the feed's reader
     -- sends the line as it is kept now (live/feed.py), so the stream's entries never hold
     -- digits a correction may have to take back (an XDEL leaves them in the stream's node).
     local doc = {s = line.s, t = held, at = line.at, q = line.q, f = line.f, g = line.g, h = 1}
+    if last then doc.l = 1 end
     return feed_add(FEED, maxlen, 'transcript', sid, cjson.encode(doc))
   end
-  return feed_add(FEED, maxlen, 'transcript', sid, raw or cjson.encode(line))
+  raw = raw or cjson.encode(line)
+  -- (`raw` is an object this script encoded: it ends with its closing brace)
+  if last then raw = string.sub(raw, 1, -2) .. ',"l":1}' end
+  return feed_add(FEED, maxlen, 'transcript', sid, raw)
 end
 
 -- The SequenceId of a kept line (a register's or a final's JSON, which this script wrote):
@@ -204,18 +213,23 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
     redis.call('HSET', REGS, fkey, ev.seq)
     if partial_seq and partial_seq < ev.seq then redis.call('HDEL', REGS, pkey) end
   end
-  local id = publish(sid, line, joins() and ev.tc, raw)
   -- The floor's last line and a phrase hit never show a number the window may yet judge
   -- part of a card (the document goes out on the feed from any script).
   local shown = text
   if joins() then shown = ev.tc end
+  local stored = redis.call('GET', DOC)
+  local c, tx, last = nil, nil, false
+  if stored then
+    c = cjson.decode(stored)
+    tx = c.tx or {}
+    last = tx.last == nil or ev.at >= tx.last.at
+  end
+  -- (the entry's text is `shown`: the held line's masked text, or the line as kept)
+  local id = publish(sid, line, joins() and ev.tc, raw, last)
   remember(member)
-  local raw = redis.call('GET', DOC)
-  if not raw then return outcome, id, line end
-  local c = cjson.decode(raw)
-  local tx = c.tx or {}
+  if not stored then return outcome, id, line end
   local changed, alerting = false, false
-  if tx.last == nil or ev.at >= tx.last.at then
+  if last then
     tx.last = {s = ev.s, t = shown, at = ev.at}
     changed = true
   end

@@ -9,7 +9,9 @@
 --   SequenceId "<GT>|<speaker>|f" and the newest partial "<GT>|<speaker>|p"; "ctx", until
 --   when lines are masked harder because the call spoke of a card; "paused" while paused;
 --   the number window: "wd" digits left in the clear, "wa" when the last came, "wl" its
---   lines, each with its masked text),
+--   lines, each with its masked text); "lj" and "la": the conference's last line as this
+--   script last wrote it, its JSON and its `at` (a final sets it without decoding the
+--   document where the document still holds exactly that),
 -- KEYS[8+5i] the archiver's seal of the conference (exists once it read the call)
 -- ARGV[1] feed MAXLEN, ARGV[2] final lines kept per call, ARGV[3] seconds the transcript
 -- is kept after its first line, ARGV[4] ms the card context lasts, ARGV[5] ms a number
@@ -121,7 +123,7 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
   local fkey = ev.gt .. '|' .. ev.s .. '|f'
   local pkey = ev.gt .. '|' .. ev.s .. '|p'
   -- Every register a line may need, in one read.
-  local regs = redis.call('HMGET', REGS, 'paused', 'ctx', 'wd', 'wa', 'wl', fkey, pkey)
+  local regs = redis.call('HMGET', REGS, 'paused', 'ctx', 'wd', 'wa', 'wl', fkey, pkey, 'lj', 'la')
   if regs[1] then return 'paused', '' end
   local card_until = tonumber(regs[2] or '0')
   local in_card = ev.at <= card_until
@@ -218,8 +220,23 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
   local shown = text
   if joins() then shown = ev.tc end
   local stored = redis.call('GET', DOC)
+  -- Setting the last line without decoding the document (a final line's main cost here):
+  -- the registers keep the last line as this script last wrote it into the document
+  -- (`lj`, its JSON, and `la`, its `at`). Where the document holds exactly that text once,
+  -- it is the document's last line (`"last":` is tx's key alone, and inside a JSON string
+  -- a quote is escaped), and the new one replaces it in the text. Anything else (a phrase
+  -- hit to add, the call's first line, a document another script wrote since with its
+  -- keys in another order) decodes the document, as always.
+  local from, to = nil, nil
+  if stored and not ev.hits and regs[8] and regs[9] then
+    local was = '"last":' .. regs[8]
+    from, to = string.find(stored, was, 1, true)
+    if from and string.find(stored, was, to + 1, true) then from = nil end
+  end
   local c, tx, last = nil, nil, false
-  if stored then
+  if from then
+    last = ev.at >= tonumber(regs[9])
+  elseif stored then
     c = cjson.decode(stored)
     tx = c.tx or {}
     last = tx.last == nil or ev.at >= tx.last.at
@@ -228,9 +245,20 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
   local id = publish(sid, line, joins() and ev.tc, raw, last)
   remember(member)
   if not stored then return outcome, id, line end
+  local now_last = {s = ev.s, t = shown, at = ev.at}
+  if from then
+    if last then
+      -- (the document encodes this very table the same way: cjson walks it in one order)
+      local encoded = cjson.encode(now_last)
+      redis.call('SET', DOC, string.sub(stored, 1, from - 1) .. '"last":' .. encoded
+        .. string.sub(stored, to + 1), 'KEEPTTL')
+      redis.call('HSET', REGS, 'lj', encoded, 'la', ev.at)
+    end
+    return outcome, id, line
+  end
   local changed, alerting = false, false
   if last then
-    tx.last = {s = ev.s, t = shown, at = ev.at}
+    tx.last = now_last
     changed = true
   end
   if ev.hits then
@@ -244,6 +272,7 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
   if changed then
     c.tx = tx
     save(DOC, c, alerting and not ended)
+    if last then redis.call('HSET', REGS, 'lj', cjson.encode(now_last), 'la', ev.at) end
   end
   return outcome, id, line
 end

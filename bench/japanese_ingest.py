@@ -41,7 +41,7 @@ from bench.ingest import wrk
 from bench.transcript import BENCH_ROSTER, CONFERENCE_PATH, TRANSCRIPT_PATH, Calls, write_files
 
 QUIET_CPU = 0.05  # of a core, over QUIET_SECONDS: the service has done what a round left
-QUIET_SECONDS = 0.5
+QUIET_SECONDS = 1.5  # longer than the archiver's pause between its passes (EVERY_SECONDS)
 
 
 def settle(pid: int) -> None:

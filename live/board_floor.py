@@ -226,9 +226,10 @@ class BoardFloor:
         call.doc = {**call.doc, "tx": {**tx, "last": last}}
         said = final_json(Line(speaker=line["s"], text=line["t"], at=line["at"]))
         call.rendered["transcript"] = {**shown, "last": said}
+        # Its alerts, rank and place do not move with what was said (no pass works them out
+        # again); its row shows the line, and is made again when a view shows it.
         call.version += 1
-        call.entry = None  # its row shows the line: made again when shown
-        self._dirty.add(sid)
+        call.entry = None
         return True
 
     def unreadable(self, sid: str, order: OrderKey) -> None:

@@ -73,8 +73,9 @@ class Service:
 @contextlib.contextmanager
 def callbacks_service(
     redis: str, namespace: str, port: str | None = None, module: str = "earpiece.cli",
-    workers: int = 1, **extra: str,
+    workers: int = 1, checkout: str | None = None, **extra: str,
 ) -> Iterator[Service]:  # fmt: skip
+    """`checkout`: run the service of another checkout (its code before a change), from it."""
     port = int(port) if port else free_port()
     env = dict(os.environ)
     env.update(
@@ -88,11 +89,13 @@ def callbacks_service(
         EARPIECE_ARCHIVE_URL=f"sqlite:///{tempfile.gettempdir()}/ep-bench-{namespace}.sqlite3",
         **extra,
     )
+    if checkout is not None:
+        env["PYTHONPATH"] = f"{checkout}:{checkout}/sim"
     # `module` runs the service's command line (bench/old_masking.py: with the old masking).
     cmd = [sys.executable, "-m", module, "callbacks", "--port", str(port)]
     if workers > 1:
         cmd += ["--workers", str(workers)]
-    with process(cmd, env, f"http://127.0.0.1:{port}", "/healthz") as service:
+    with process(cmd, env, f"http://127.0.0.1:{port}", "/healthz", cwd=checkout) as service:
         yield service
 
 

@@ -167,7 +167,7 @@ TRANSCRIPT = Document(
     ),
 )  # fmt: skip
 LINE = Document(
-    "line", "conference.tx.last", {"transcript.lua": (r"tx\.last",)},
+    "line", "conference.tx.last", {"transcript.lua": (r"tx\.last", "now_last")},
     (
         F("s", "speaker", "str", "customer | agent"),
         F("t", "text", "str", "what was said (masked as kept)"),

@@ -7,8 +7,10 @@ live call in memory instead, as the full read would render it, and a pass costs 
 changed:
 
 - a `conference` entry replaces one call (rendered once), `conference-ended` removes
-  it; a final transcript line (which changes the call's last line without a
-  `conference` entry, live/transcript.lua) has its call re-read, and only it;
+  it; a final transcript line that became the call's last line (which changes without
+  a `conference` entry, live/transcript.lua: its entry says so) is set on the kept call
+  as a read would render it, without reading or rendering the call again; any other
+  final line (one that came late, a corrected one sent again) has its call re-read;
 - alerts that move with the clock (long hold, dead air, overtalk, long call, long
   wait) are worked out again when one of them is due to cross its threshold
   (`AlertClock.next_change`, a heap of instants), not for every call every pass;
@@ -36,6 +38,7 @@ from typing import Any
 
 import orjson
 
+from core.documents import Line
 from core.times import ms_of
 from live import board
 from live.attention import (
@@ -51,6 +54,7 @@ from live.attention import (
 from live.board import Entry, Filters
 from live.model import AlertClock, Json, Thresholds, render_with_clock, unreadable
 from live.store import LiveFloor
+from live.transcript_view import final_json
 
 OrderKey = tuple[int, str]  # the live index's order: (started ms, sid)
 
@@ -216,6 +220,31 @@ class BoardFloor:
         self._count(call, +1)
         self._rename(None, call)
         self._dirty.add(sid)
+
+    def last_line(self, sid: str, line: Mapping[str, Any]) -> bool:
+        """A final transcript line that became the call's last line (its feed entry says so,
+        live/transcript.lua): only the last line moves, so the call is not read or rendered
+        again (a Japanese floor's finals cost a read and a render each: issue 23). Its
+        document and rendering take the line as the script wrote it and a read renders it.
+        False when the call is kept as something this cannot patch (the caller reads it)."""
+        call = self.calls.get(sid)
+        if call is None:
+            return True  # not on the floor kept here (ended, or not come yet): nothing shown
+        tx = call.doc.get("tx") or {}
+        shown = call.rendered.get("transcript")
+        if not isinstance(tx, Mapping) or not isinstance(shown, dict):
+            return False  # an unreadable document: a read says what to show
+        if not all(k in line for k in ("s", "t", "at")):
+            return False  # not a line as the script writes it: a read says
+        last = {"s": line["s"], "t": line["t"], "at": line["at"]}
+        call.doc = {**call.doc, "tx": {**tx, "last": last}}
+        said = final_json(Line(speaker=line["s"], text=line["t"], at=line["at"]))
+        call.rendered["transcript"] = {**shown, "last": said}
+        # Its alerts, rank and place do not move with what was said (no pass works them out
+        # again); its row shows the line, and is made again when a view shows it.
+        call.version += 1
+        call.entry = None
+        return True
 
     def unreadable(self, sid: str, order: OrderKey) -> None:
         """A live call whose document is not JSON at all: one flagged row (as the full read)."""

@@ -579,17 +579,25 @@ class BoardHub:
         """Each call's newest document among `entries`; returns the calls to read again (a
         final transcript line changed their last line, which the entry does not carry)."""
         newest: dict[str, FeedEntry] = {}
+        lines: dict[str, FeedEntry] = {}  # a call's newest line that became its last line
         reread: set[str] = set()
         for entry in entries:
             if entry.event in ("conference", "conference-ended"):
                 newest[entry.sid] = entry
+                lines.pop(entry.sid, None)  # its document holds the lines before it
             elif entry.event == "transcript" and entry.doc.get("f"):
-                reread.add(entry.sid)
+                if entry.doc.get("l"):
+                    lines[entry.sid] = entry
+                else:  # (a corrected line sent again, or a script that does not say)
+                    reread.add(entry.sid)
         for sid, entry in newest.items():
             if entry.event == "conference-ended":
                 kept.drop(sid)
             else:
                 kept.put(entry.doc)
+        for sid, entry in lines.items():
+            if not kept.last_line(sid, entry.doc):
+                reread.add(sid)
         return reread
 
     async def _load(self) -> None:

@@ -9,7 +9,9 @@
 --   SequenceId "<GT>|<speaker>|f" and the newest partial "<GT>|<speaker>|p"; "ctx", until
 --   when lines are masked harder because the call spoke of a card; "paused" while paused;
 --   the number window: "wd" digits left in the clear, "wa" when the last came, "wl" its
---   lines, each with its masked text),
+--   lines, each with its masked text); "lj" and "la": the conference's last line as this
+--   script last wrote it, its JSON and its `at` (a final sets it without decoding the
+--   document where the document still holds exactly that),
 -- KEYS[8+5i] the archiver's seal of the conference (exists once it read the call)
 -- ARGV[1] feed MAXLEN, ARGV[2] final lines kept per call, ARGV[3] seconds the transcript
 -- is kept after its first line, ARGV[4] ms the card context lasts, ARGV[5] ms a number
@@ -34,7 +36,8 @@
 -- a register); a final reads and writes it (the call's last line, phrase hits) but puts
 -- the conference on the feed only when a phrase alert changes it: the line itself goes
 -- out as a `transcript` entry, and readers of the floor see the last line on their next
--- read (the board's next pass, which that very entry wakes).
+-- read. The board hub reads nothing: an entry whose line became the last line says so
+-- (`l`), and the hub's next pass, which that very entry wakes, sets it on its kept call.
 --
 -- Why the transcript does not depend on arrival order: a final line is kept under its
 -- SequenceId (a repeat is a duplicate); a track's partial is a register that only a newer
@@ -64,15 +67,23 @@ local card_digits = tonumber(ARGV[6])
 local MAX_HITS = 20
 
 -- `raw`: the line's JSON when the caller has it already (a line is encoded once).
-local function publish(sid, line, held, raw)
+-- `last`: the line became its conference's last line (`tx.last`), which the entry says
+-- with `l` (its text as the entry holds it, `at`, `s`): the board hub sets its kept
+-- call's last line from the entry instead of reading the conference again
+-- (live/board_floor.py).
+local function publish(sid, line, held, raw, last)
   if held then
     -- A line of the number window goes on the feed masked, marked `h`: the feed's reader
     -- sends the line as it is kept now (live/feed.py), so the stream's entries never hold
     -- digits a correction may have to take back (an XDEL leaves them in the stream's node).
     local doc = {s = line.s, t = held, at = line.at, q = line.q, f = line.f, g = line.g, h = 1}
+    if last then doc.l = 1 end
     return feed_add(FEED, maxlen, 'transcript', sid, cjson.encode(doc))
   end
-  return feed_add(FEED, maxlen, 'transcript', sid, raw or cjson.encode(line))
+  raw = raw or cjson.encode(line)
+  -- (`raw` is an object this script encoded: it ends with its closing brace)
+  if last then raw = string.sub(raw, 1, -2) .. ',"l":1}' end
+  return feed_add(FEED, maxlen, 'transcript', sid, raw)
 end
 
 -- The SequenceId of a kept line (a register's or a final's JSON, which this script wrote):
@@ -112,7 +123,7 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
   local fkey = ev.gt .. '|' .. ev.s .. '|f'
   local pkey = ev.gt .. '|' .. ev.s .. '|p'
   -- Every register a line may need, in one read.
-  local regs = redis.call('HMGET', REGS, 'paused', 'ctx', 'wd', 'wa', 'wl', fkey, pkey)
+  local regs = redis.call('HMGET', REGS, 'paused', 'ctx', 'wd', 'wa', 'wl', fkey, pkey, 'lj', 'la')
   if regs[1] then return 'paused', '' end
   local card_until = tonumber(regs[2] or '0')
   local in_card = ev.at <= card_until
@@ -204,19 +215,50 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
     redis.call('HSET', REGS, fkey, ev.seq)
     if partial_seq and partial_seq < ev.seq then redis.call('HDEL', REGS, pkey) end
   end
-  local id = publish(sid, line, joins() and ev.tc, raw)
   -- The floor's last line and a phrase hit never show a number the window may yet judge
   -- part of a card (the document goes out on the feed from any script).
   local shown = text
   if joins() then shown = ev.tc end
+  local stored = redis.call('GET', DOC)
+  -- Setting the last line without decoding the document (a final line's main cost here):
+  -- the registers keep the last line as this script last wrote it into the document
+  -- (`lj`, its JSON, and `la`, its `at`). Where the document holds exactly that text once,
+  -- it is the document's last line (`"last":` is tx's key alone, and inside a JSON string
+  -- a quote is escaped), and the new one replaces it in the text. Anything else (a phrase
+  -- hit to add, the call's first line, a document another script wrote since with its
+  -- keys in another order) decodes the document, as always.
+  local from, to = nil, nil
+  if stored and not ev.hits and regs[8] and regs[9] then
+    local was = '"last":' .. regs[8]
+    from, to = string.find(stored, was, 1, true)
+    if from and string.find(stored, was, to + 1, true) then from = nil end
+  end
+  local c, tx, last = nil, nil, false
+  if from then
+    last = ev.at >= tonumber(regs[9])
+  elseif stored then
+    c = cjson.decode(stored)
+    tx = c.tx or {}
+    last = tx.last == nil or ev.at >= tx.last.at
+  end
+  -- (the entry's text is `shown`: the held line's masked text, or the line as kept)
+  local id = publish(sid, line, joins() and ev.tc, raw, last)
   remember(member)
-  local raw = redis.call('GET', DOC)
-  if not raw then return outcome, id, line end
-  local c = cjson.decode(raw)
-  local tx = c.tx or {}
+  if not stored then return outcome, id, line end
+  local now_last = {s = ev.s, t = shown, at = ev.at}
+  if from then
+    if last then
+      -- (the document encodes this very table the same way: cjson walks it in one order)
+      local encoded = cjson.encode(now_last)
+      redis.call('SET', DOC, string.sub(stored, 1, from - 1) .. '"last":' .. encoded
+        .. string.sub(stored, to + 1), 'KEEPTTL')
+      redis.call('HSET', REGS, 'lj', encoded, 'la', ev.at)
+    end
+    return outcome, id, line
+  end
   local changed, alerting = false, false
-  if tx.last == nil or ev.at >= tx.last.at then
-    tx.last = {s = ev.s, t = shown, at = ev.at}
+  if last then
+    tx.last = now_last
     changed = true
   end
   if ev.hits then
@@ -230,6 +272,7 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
   if changed then
     c.tx = tx
     save(DOC, c, alerting and not ended)
+    if last then redis.call('HSET', REGS, 'lj', cjson.encode(now_last), 'la', ev.at) end
   end
   return outcome, id, line
 end

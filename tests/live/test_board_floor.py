@@ -220,3 +220,69 @@ def test_what_reads_as_a_gap_in_the_feed() -> None:
     assert _broken("5-0", "7-0", "9-0", None), "trimmed past ours: maybe before they were read"
     assert not _broken("5-0", None, "5-0", None), "trimmed empty after we read it all"
     assert _broken("5-0", None, "6-0", None), "trimmed empty with an entry we never read"
+
+
+async def last_lines(target: RedisTarget) -> None:
+    redis = async_client(target)
+    roster = load_roster(None)
+    floor = LiveFloor(redis, namespace="b" + uuid.uuid4().hex[:10], roster=roster)
+    transcripts = Transcripts(redis, floor, roster, 1000, 600)
+    feed = FeedHub(floor)
+    await feed.start()
+    kept = BoardHub(floor, feed, period=0, mask=True, country="JP", clock_seconds=0)
+    await kept.watch(Filters())
+    story = Story(floor, transcripts, 7)
+    read: list[str] = []
+    documents = floor.documents
+
+    async def counted(sids: list[str]) -> dict[str, Any]:
+        read.extend(sids)
+        return await documents(sids)
+
+    try:
+        await kept.run_once(BASE_MS)  # it follows the feed from now
+        for _ in range(3):
+            await story.new_call()
+        await caught_up(floor, feed)
+        await kept.run_once(BASE_MS + 5000)
+        floor.documents = counted  # type: ignore[method-assign]
+        sid_, call = next(iter(story.calls.items()))
+
+        async def say(text: str, at_ms: int) -> dict[str, Any]:
+            call["tseq"] += 1
+            event = TranscriptionEvent("transcription-content", call["customer"], call["gt"],
+                                       call["tseq"], at_ms, "inbound_track", True,
+                                       text)  # fmt: skip
+            await transcripts.ingest(event)
+            await caught_up(floor, feed)
+            await kept.run_once(at_ms + 1000)
+            assert kept.kept is not None and kept.error is None
+            shown = {c["sid"]: c for c in kept.kept.now(at_ms + 1000)}[sid_]["transcript"]
+            conference = await floor.conference(sid_)
+            assert conference is not None and shown == conference["transcript"]  # as a read
+            return dict(shown["last"])
+
+        assert (await say("お問い合わせありがとうございます", BASE_MS + 6000))["text"] == (
+            "お問い合わせありがとうございます"
+        )
+        assert (await say("カード番号は4111 1111 1111 1111です", BASE_MS + 7000))["text"] == (
+            "カード番号は[card number]です"
+        )
+        assert read == [], "a line that became the last line is set from its feed entry"
+        # A final older than the call's last line (it came late) is not its last line: its
+        # entry does not say it is, and the hub reads the call (as before) rather than guess.
+        assert (await say("少々お待ちください", BASE_MS + 6500))["text"] == (
+            "カード番号は[card number]です"
+        )
+        assert read == [sid_]
+    finally:
+        await feed.stop()
+        await redis.delete(*[k async for k in redis.scan_iter(f"{floor.keys.tag}*")] or ["-"])
+        await redis.aclose()
+
+
+def test_a_final_line_moves_the_kept_call_without_reading_it(redis_target: RedisTarget) -> None:
+    """Issue 23: a final transcript line cost the board hub a read and a render of its call;
+    the line's feed entry says when it became the call's last line, and the kept call takes
+    it from there, as a read would show it."""
+    asyncio.run(last_lines(redis_target))

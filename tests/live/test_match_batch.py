@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from live import match_batch
+from live.japanese import LONG, Token, tokens
 from live.match_batch import MatchBatch
 from live.phrases import Matcher
 
@@ -64,3 +66,38 @@ def test_a_line_that_fails_fails_only_its_own_caller() -> None:
 
     failed, fine = asyncio.run(run())
     assert isinstance(failed, RuntimeError) and fine == ["解約"]
+
+
+class ReadyWorker:
+    """An analyser process that is ready (live/analyser.py), answering with the words this
+    process works out."""
+
+    ready = True
+
+    async def tokens(self, texts: list[str]) -> list[list[Token]]:
+        return [tokens(text, LONG) for text in texts]
+
+
+def test_with_the_worker_ready_a_line_goes_at_the_end_of_its_tick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The 20 ms wait is for lines analysed in the service (a cold dictionary paid once a
+    batch); the worker's stays warm, so a tick's lines go to it at once, and still together."""
+    delays: list[float] = []
+    real_later = asyncio.BaseEventLoop.call_later
+
+    def later(self: asyncio.BaseEventLoop, delay: float, *args: Any) -> asyncio.TimerHandle:
+        delays.append(delay)
+        return real_later(self, delay, *args)
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "call_later", later)
+
+    async def run(batch: MatchBatch) -> list[list[str]]:
+        return list(await asyncio.gather(*(batch.matches(m, t) for m, t in LINES)))
+
+    alone = [m.matches(t) for m, t in LINES]
+    worker = ReadyWorker()
+    assert asyncio.run(run(MatchBatch(worker))) == alone  # type: ignore[arg-type]
+    assert asyncio.run(run(MatchBatch())) == alone
+    gathers = [d for d in delays if d in (0.0, match_batch.GATHER_SECONDS)]
+    assert gathers == [0.0, match_batch.GATHER_SECONDS], delays

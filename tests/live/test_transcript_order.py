@@ -64,6 +64,18 @@ def runner(redis_target: RedisTarget) -> Iterator[Runner]:
     loop.close()
 
 
+async def last_line(transcripts: Transcripts, conference: str) -> Any:
+    """The conference document's last line, and that the registers' copy of it (`lj`, `la`)
+    is what the document's text holds."""
+    keys = transcripts.keys
+    raw = await transcripts.redis.get(keys.conference(conference))
+    kept, at = await transcripts.redis.hmget(keys.transcript_registers(conference), "lj", "la")
+    last = orjson.loads(raw)["tx"]["last"]
+    assert orjson.loads(kept) == last and int(at) == last["at"]
+    assert raw.count(b'"last":' + kept) == 1
+    return last
+
+
 @st.composite
 def utterances(draw: st.DrawFn) -> tuple[str, list[TranscriptionEvent]]:
     """One transcription's content callbacks: per utterance, partials growing word by word
@@ -104,15 +116,21 @@ def test_any_arrival_order_and_repeats_give_the_same_transcript(
     agent = sid("CA")
     repeats = data.draw(st.lists(st.sampled_from(events), max_size=len(events)))
     mess = data.draw(st.permutations(events + repeats))
-    results = []
+    results, lasts = [], []
     for ordering in (events, mess):
         transcripts, conference = runner.floor(customer, agent)
         for event in ordering:
             event.call_sid = customer
             runner.run(transcripts.ingest(event))
         results.append(runner.run(transcripts.lines(conference)))
+        lasts.append(runner.run(last_line(transcripts, conference)))
     in_order, shuffled = results
     assert shuffled == in_order
+    # The conference's last line: the newest final, whatever the order (set in the
+    # document's text or by decoding it, live/transcript.lua).
+    newest = max((e for e in events if e.final), key=lambda e: e.at_ms)
+    assert lasts[0] == lasts[1] == {"s": "customer" if newest.track == "inbound_track"
+                                    else "agent", "t": newest.text, "at": newest.at_ms}  # fmt: skip
     finals = [e for e in events if e.final]
     assert [line["text"] for line in in_order if line["final"]] == [e.text for e in finals]
     # At most one partial per speaker, and only one newer than that speaker's finals.
@@ -173,3 +191,32 @@ def test_phrases_match_whole_words_whatever_the_case_and_punctuation() -> None:
     assert matches(phrases, "cancel my accountant") == []
     with pytest.raises(BadPhrase):
         Phrase.of("re:(unclosed")
+
+
+def test_the_last_line_stays_right_when_other_writes_come_between(runner: Runner) -> None:
+    """A final sets the conference's last line in the document's text where the document
+    still holds the last line this script wrote; a document another script re-encoded
+    since, a phrase hit, or a line older than the last one take the decode. Each way the
+    document stays JSON, with the newest final as its last line."""
+    customer, agent = sid("CA"), sid("CA")
+    transcripts, conference = runner.floor(customer, agent)
+    gt, at = sid("GT"), now_ms()
+
+    def say(seq: int, text: str, when: int) -> Any:
+        event = TranscriptionEvent("transcription-content", customer, gt, seq, when,
+                                   "inbound_track", True, text)  # fmt: skip
+        assert runner.run(transcripts.ingest(event)).outcome == "applied"
+        return runner.run(last_line(transcripts, conference))
+
+    assert say(2, "hello there", at)["t"] == "hello there"  # the first: decoded
+    assert say(3, 'my bill is "wrong" {really}', at + 100)["t"] == 'my bill is "wrong" {really}'
+    assert say(4, "an older line", at + 50)["t"] == 'my bill is "wrong" {really}'
+    # Another script re-encodes the document (a pause and its end, by a supervisor).
+    for what in ("pause", "resume"):
+        assert runner.run(transcripts.set_state(conference, what, by="mina")) == "applied"
+    assert say(5, "after the payment", at + 200)["t"] == "after the payment"
+    assert say(6, "I want to cancel my account", at + 300)["t"] == "I want to cancel my account"
+    raw = runner.run(transcripts.redis.get(transcripts.keys.conference(conference)))
+    assert [h["p"] for h in orjson.loads(raw)["ph"]] == ["cancel my account"]
+    assert say(7, "my card is 4111 1111 1111 1111", at + 400)["t"] == f"my card is {CARD}"
+    assert say(8, "thanks", at + 400)["t"] == "thanks"  # the same instant: the later one

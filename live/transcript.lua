@@ -215,6 +215,9 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
     redis.call('HSET', REGS, fkey, ev.seq)
     if partial_seq and partial_seq < ev.seq then redis.call('HDEL', REGS, pkey) end
   end
+  -- A transcript whose first line is a final (no partial before it) made its registers
+  -- just now, after the EXPIRE above found no key to date: dated here, or kept for ever.
+  if kept == 1 then redis.call('EXPIRE', REGS, ttl) end
   -- The floor's last line and a phrase hit never show a number the window may yet judge
   -- part of a card (the document goes out on the feed from any script).
   local shown = text

@@ -220,3 +220,17 @@ def test_the_last_line_stays_right_when_other_writes_come_between(runner: Runner
     assert [h["p"] for h in orjson.loads(raw)["ph"]] == ["cancel my account"]
     assert say(7, "my card is 4111 1111 1111 1111", at + 400)["t"] == f"my card is {CARD}"
     assert say(8, "thanks", at + 400)["t"] == "thanks"  # the same instant: the later one
+
+
+def test_every_transcript_key_is_dated_when_its_first_line_is_a_final(runner: Runner) -> None:
+    """No partial before the first final (Twilio sends partials only when asked): the
+    transcript's index, lines and registers all expire, none is kept for ever."""
+    customer, agent = sid("CA"), sid("CA")
+    transcripts, conference = runner.floor(customer, agent)
+    event = TranscriptionEvent("transcription-content", customer, sid("GT"), 2, now_ms(),
+                               "inbound_track", True, "hello there")  # fmt: skip
+    assert runner.run(transcripts.ingest(event)).outcome == "applied"
+    keys = transcripts.keys
+    for key in (keys.transcript_index(conference), keys.transcript_lines(conference),
+                keys.transcript_registers(conference)):  # fmt: skip
+        assert runner.run(transcripts.redis.ttl(key)) > 0, key

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from core import processes
 
@@ -33,6 +35,19 @@ def chromium_path() -> str:
         "or set EARPIECE_CHROMIUM"
     )
     return found
+
+
+@contextmanager
+def chromium(*extra_args: str) -> Iterator[Browser]:
+    """Debian's chromium, headless, launched through Playwright and closed after."""
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=chromium_path(), args=[*CHROMIUM_ARGS, *extra_args]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 def artifact(name: str) -> Path:

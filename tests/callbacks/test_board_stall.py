@@ -209,7 +209,7 @@ mount({data: {url: params.get("stream"), ticket: "t", selected: null,
 </script>"""
 
 
-def page_app() -> Any:
+def page_app(*routes: Any) -> Any:
     from starlette.applications import Starlette
     from starlette.responses import HTMLResponse, Response
     from starlette.routing import Route
@@ -220,7 +220,21 @@ def page_app() -> Any:
     async def script(request: Any) -> Response:
         return Response(BOARD_JS.read_text("utf-8"), media_type="text/javascript")
 
-    return Starlette(routes=[Route("/", page), Route("/board.js", script)])
+    return Starlette(routes=[Route("/", page), Route("/board.js", script), *routes])
+
+
+@contextlib.contextmanager
+def board_page(*routes: Any) -> Iterator[tuple[Any, str]]:
+    """A chromium page, and the URL of a server of the board's page (with `routes` beside)."""
+    from tests.browser import chromium
+
+    pages = ServerThread(page_app(*routes), ServerThread.free_port(), None)
+    pages.start()
+    try:
+        with chromium() as browser:
+            yield browser.new_page(), pages.url
+    finally:
+        pages.stop()
 
 
 def test_a_stream_that_says_nothing_greys_the_board_until_it_speaks_again() -> None:
@@ -229,15 +243,15 @@ def test_a_stream_that_says_nothing_greys_the_board_until_it_speaks_again() -> N
     stops its clocks and says so; the next `unchanged` makes it live again."""
     import asyncio
 
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
     from starlette.responses import Response, StreamingResponse
     from starlette.routing import Route
 
-    from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+    from tests.browser import artifact
 
     speak = threading.Event()
     now_ms = int(time.time() * 1000)
-    first = {"v": 1, "base": None, "at": now_ms, "rows": {}, "order": [], "live": 0,
+    first: dict[str, Any] = {"v": 1, "base": None, "at": now_ms, "rows": {}, "order": [], "live": 0,
              "matched": 0, "help": [], "kpis": {"live": 0, "waiting": 0, "on_hold": 0,
                                                 "monitored": 0, "oldest_call_ms": None,
                                                 "oldest_wait_ms": None}}  # fmt: skip
@@ -254,16 +268,10 @@ def test_a_stream_that_says_nothing_greys_the_board_until_it_speaks_again() -> N
 
         return StreamingResponse(said(), media_type="text/event-stream")
 
-    app = page_app()
-    app.router.routes.append(Route("/events", events))
-    pages = ServerThread(app, ServerThread.free_port(), None)
-    pages.start()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            page = browser.new_page()
-            page.goto(pages.url + "/?" + urlencode({"stream": pages.url + "/events",
-                                                    "silent_after_ms": "1500"}))  # fmt: skip
+    with board_page(Route("/events", events)) as (page, base):
+        try:
+            page.goto(base + "/?" + urlencode({"stream": base + "/events",
+                                               "silent_after_ms": "1500"}))  # fmt: skip
             board, status = page.locator(".ep-board"), page.locator(".ep-status")
             expect(board).to_have_attribute("data-version", "1")
             expect(status).to_contain_text("No news from the live floor", timeout=10_000)
@@ -272,18 +280,16 @@ def test_a_stream_that_says_nothing_greys_the_board_until_it_speaks_again() -> N
             speak.set()
             expect(status).to_be_hidden(timeout=10_000)
             expect(board).to_have_attribute("data-stale", "false")
-            browser.close()
-    finally:
-        speak.set()
-        pages.stop()
+        finally:
+            speak.set()  # the stream's wait ends before its server stops
 
 
 def test_the_page_says_the_floor_is_out_of_reach_and_stops_its_clocks(
     frozen_redis: tuple[subprocess.Popen[bytes], str], service_on_it: ServerThread
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+    from tests.browser import artifact
 
     process, _ = frozen_redis
     service, settings = service_on_it, service_on_it.settings
@@ -297,13 +303,9 @@ def test_the_page_says_the_floor_is_out_of_reach_and_stops_its_clocks(
     with service.client(API_TOKEN) as http:
         ticket = http.post("/api/events/ticket?stream=board").json()["ticket"]
     stream = f"{service.url}/events/board?ticket={ticket}"
-    pages = ServerThread(page_app(), ServerThread.free_port(), None)
-    pages.start()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            page = browser.new_page()
-            page.goto(pages.url + "/?" + urlencode({"stream": stream}))
+    with board_page() as (page, base):
+        try:
+            page.goto(base + "/?" + urlencode({"stream": stream}))
             board = page.locator(".ep-board")
             longest = page.locator(".ep-tile .ep-value").nth(4)  # "Longest call", ticking
             expect(page.locator(f"tr[data-sid='{conference.sid}']")).to_be_visible()
@@ -323,7 +325,5 @@ def test_the_page_says_the_floor_is_out_of_reach_and_stops_its_clocks(
             expect(board).to_have_attribute("data-stale", "false")
             ticking = longest.text_content()
             expect(longest).not_to_have_text(ticking or "")  # live again: the clock moves
-            browser.close()
-    finally:
-        os.kill(process.pid, signal.SIGCONT)
-        pages.stop()
+        finally:
+            os.kill(process.pid, signal.SIGCONT)

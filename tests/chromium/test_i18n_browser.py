@@ -13,11 +13,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from dashboard import catalogue
 from live.roster import load
-from tests.browser import CHROMIUM_ARGS, artifact, chromium_path, wait_for_session_cookie
+from tests.browser import artifact, chromium, wait_for_session_cookie
 from tests.chromium.running_demo import Demo, demo_running
 from tests.chromium.test_board_browser import FIRST_LOAD_MS, PAGES
 from tests.helpers import earpiece_command
@@ -117,10 +117,8 @@ def demo() -> Iterator[Demo]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def signed_in(browser: Browser, demo: Demo, who: str, locale: str, first: str) -> Page:

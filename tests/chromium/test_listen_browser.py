@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import CHROMIUM_ARGS, artifact, chromium_path, wait_for_session_cookie
+from tests.browser import artifact, chromium, wait_for_session_cookie
 from tests.chromium.running_demo import Demo, demo_running
 from tests.chromium.test_dashboard_browser import FIRST_LOAD_MS, UI_TIMEOUT_MS, wait_until
 from tests.helpers import earpiece_command
@@ -55,11 +55,8 @@ def demo() -> Iterator[Demo]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium_path(),
-                                     args=[*CHROMIUM_ARGS, *AUDIO_ARGS])  # fmt: skip
+    with chromium(*AUDIO_ARGS) as launched:
         yield launched
-        launched.close()
 
 
 def signed_in(browser: Browser, demo: Demo, who: str) -> Page:

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from core.settings import Settings, load
-from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+from tests.browser import artifact, chromium
 from tests.conftest import Wired, dashboard_env, signin_code
 from tests.scenarios.test_dashboard_scale_out import FIRST_LOAD_MS, UI_TIMEOUT_MS, dashboard_process
 
@@ -31,10 +31,8 @@ def env_of(wired: Wired) -> dict[str, str]:
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        running = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield running
-        running.close()
+    with chromium() as launched:
+        yield launched
 
 
 def signed_in_page(browser: Browser, url: str, settings: Settings, who: str) -> Page:

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Coroutine, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from access.modes import MODES, NO_AGENT, refusal
 from core import metrics
@@ -57,21 +57,22 @@ def flags_for(mode: str, agent_call_sid: str | None) -> dict[str, Any]:
     return {"muted": False, "coaching": False}
 
 
-def refuse_unless_live(sid: str, found: Mapping[str, Any] | None) -> None:
+Found = TypeVar("Found", bound=Mapping[str, Any])
+
+
+def live_or_refuse(sid: str, found: Found | None) -> Found:
     """The one rule for acting on a call, its stored document or its rendered view alike:
-    404 when the floor does not know it, 409 when it has ended."""
+    404 when the floor does not know it, 409 when it has ended; else the call as found."""
     if found is None:
         raise CoachError(404, "unknown-conference", f"no conference {sid}")
     if found.get("status") == "completed":
         raise CoachError(409, "conference-ended", f"conference {sid} has ended")
+    return found
 
 
 async def live_document(floor: LiveFloor, sid: str) -> Conference:
-    """A live conference's document (refused as `refuse_unless_live` says)."""
-    doc = await floor.read(sid)
-    refuse_unless_live(sid, doc)
-    assert doc is not None
-    return doc
+    """A live conference's document (refused as `live_or_refuse` says)."""
+    return live_or_refuse(sid, await floor.read(sid))
 
 
 def agent_leg(doc: Conference) -> tuple[str, str] | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coach.actions import Coach, refuse_unless_live
+from coach.actions import Coach, live_or_refuse
 from core.audit import Audit
 from core.twilio_errors import CoachError
 from live.store import LiveFloor
@@ -28,10 +28,7 @@ class CallControl:
         self.floor, self.coach, self.audit = floor, coach, audit
 
     async def live_call(self, sid: str) -> dict[str, Any]:
-        conference = await self.floor.conference(sid)
-        refuse_unless_live(sid, conference)
-        assert conference is not None
-        return conference
+        return live_or_refuse(sid, await self.floor.conference(sid))
 
     async def end_call(self, supervisor: str, sid: str) -> dict[str, Any]:
         conference = await self.live_call(sid)

@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 
-from coach.actions import agent_leg, refuse_unless_live
+from coach.actions import agent_leg, live_or_refuse
 from core.audit import Audit
 from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
@@ -97,9 +97,7 @@ class MediaStreams:
                 "Twilio offers Media Streams only in US1, IE1 and AU1: "
                 "Listen rings your phone instead",
             )
-        conference = await self.floor.conference(sid)
-        refuse_unless_live(sid, conference)
-        assert conference is not None
+        conference = live_or_refuse(sid, await self.floor.conference(sid))
         leg = customer_leg(conference)
         if leg is None:
             raise CoachError(409, "no-customer", "nobody to hear yet: no customer on this call")

@@ -10,9 +10,10 @@ for everyone who watches the same view. Events:
   With `base` null it is the whole view; otherwise `rows` holds only the rows
   new or changed since version `base`, which the watcher has;
 - `unchanged`: `{"v", "at"}` on a pass that left the view as it was: version `v`, which the
-  watcher has, is the view as of `at` (epoch ms). Passes come at least once a second while
-  the floor is in reach, so a watcher hears from its view that often, quiet or not, and a
-  page can tell a quiet view from a stream that stalled;
+  watcher has, is the view as of `at` (epoch ms). Passes come at least once a second (once
+  a refresh period where that is longer) while the floor is in reach, so a watcher hears
+  from its view that often, quiet or not, and a page can tell a quiet view from a stream
+  that stalled;
 - `me`: the watching supervisor's own leg (`{"sid", "mode", "status"}` or null), when it changes;
 - `call`: with `?watch=CF…`, `{"sid", "v"}` whenever that call changes (`v` null once it
   ended): what the dashboard's call page waits on instead of redrawing on a timer
@@ -109,7 +110,7 @@ async def _stream(
                 sent, told = view.version, board.passed_ms
             elif sent is not None and board.error is None and board.passed_ms != told:
                 # A pass that left the view as it was: the watcher hears that it holds as of
-                # then, so it is told something on every pass (at least once a second).
+                # then, so it is told something on every pass.
                 parts.append(view.unchanged(board.passed_ms))
                 told = board.passed_ms
             if who.ident is not None and board.mine.get(who.ident) != mine:

@@ -103,6 +103,8 @@ function saidWords(text) {
 
 const SILENCE_SHOWN_SECONDS = 5; // a shorter silence is a pause, not worth a cell
 const TICK_MS = 1000;
+const REASK_MS = 3000; // a redraw asked for and not seen in this long is asked for again
+const REASKS = 3;
 const MAX_BACKOFF_MS = 30000; // between attempts to reach a floor that does not answer
 
 // The floor's clock (issue 25): times as the floor reads them, in EARPIECE_TIMEZONE and the
@@ -217,8 +219,9 @@ class Board {
     this.offset = 0; // server clock minus this browser's clock
     this.url = null;
     this.source = null;
-    this.triggered = new Set(); // what was already asked of Streamlit, once each
-    this.ticker = setInterval(() => { this.tick(); this.checkSilence(); }, TICK_MS);
+    this.triggered = new Map(); // what was already asked of Streamlit -> when (ms)
+    // check() each tick too: a quiet floor sends no event to re-ask a redraw by.
+    this.ticker = setInterval(() => { this.tick(); this.checkSilence(); this.check(); }, TICK_MS);
     this.body.addEventListener("click", (event) => {
       const tr = event.target.closest("tr[data-sid]");
       if (tr) this.choose(tr);
@@ -500,10 +503,17 @@ class Board {
     }
   }
 
+  // Once per reason, and again (at most REASKS times, REASK_MS apart) while the page still
+  // disagrees: a redraw that read a floor older than the stream's (its wait for `at` timed
+  // out on a loaded machine) or that Streamlit dropped left "your phone is ringing" up for
+  // good. Bounded, because a page may disagree for ever on purpose (a chosen call's key
+  // counts only phone legs on the page, browser listeners too in the stream).
   ask(once, value) {
-    if (this.triggered.has(once)) return;
-    this.triggered.add(once);
-    if (this.triggered.size > 500) this.triggered = new Set([once]);
+    const now = Date.now();
+    const asked = this.triggered.get(once);
+    if (asked && (asked.times > REASKS || now - asked.at < REASK_MS)) return;
+    if (this.triggered.size >= 500) this.triggered.clear();
+    this.triggered.set(once, {at: now, times: asked ? asked.times + 1 : 1});
     // `at`: Streamlit's redraw must read a floor no older than this message.
     this.setTrigger("refresh", {...value, at: this.stamp ? this.stamp.getTime() : 0});
   }

@@ -203,9 +203,12 @@ PAGE = """<!doctype html><meta charset="utf-8"><div id="root"></div>
 <script type="module">
 import mount from "/board.js";
 const params = new URLSearchParams(location.search);
-mount({data: {url: params.get("stream"), ticket: "t", selected: null,
+window.asked = [];  // what the board asked Streamlit: [name, value]
+mount({data: {url: params.get("stream"), ticket: "t", selected: null, help_key: "",
+              me_key: params.get("me_key") || "",
               silent_after_ms: Number(params.get("silent_after_ms") || 0)},
-       setTriggerValue: () => {}, parentElement: document.getElementById("root")});
+       setTriggerValue: (name, value) => window.asked.push([name, value]),
+       parentElement: document.getElementById("root")});
 </script>"""
 
 
@@ -327,3 +330,43 @@ def test_the_page_says_the_floor_is_out_of_reach_and_stops_its_clocks(
             expect(longest).not_to_have_text(ticking or "")  # live again: the clock moves
         finally:
             os.kill(process.pid, signal.SIGCONT)
+
+
+def test_a_redraw_the_page_did_not_catch_up_with_is_asked_for_again() -> None:
+    """The stream says the supervisor's leg is connected; the page (Streamlit's last draw,
+    `me_key`) still says ringing. The board asks for a redraw, and when none comes that
+    agrees it asks again a few seconds later instead of leaving "your phone is ringing" up
+    (a redraw that read an older floor did, on a loaded machine)."""
+    import asyncio
+
+    from playwright.sync_api import expect
+    from starlette.responses import Response, StreamingResponse
+    from starlette.routing import Route
+
+    now_ms = int(time.time() * 1000)
+    first: dict[str, Any] = {"v": 1, "base": None, "at": now_ms, "rows": {}, "order": [], "live": 0,
+             "matched": 0, "help": [], "kpis": {"live": 0, "waiting": 0, "on_hold": 0,
+                                                "monitored": 0, "oldest_call_ms": None,
+                                                "oldest_wait_ms": None}}  # fmt: skip
+    me = {"sid": "CF1", "mode": "listen", "status": "connected"}
+
+    async def events(request: Any) -> Response:
+        async def said() -> Any:
+            yield f"event: board\ndata: {json.dumps(first)}\n\n"
+            yield f"event: me\ndata: {json.dumps(me)}\n\n"
+            while True:
+                await asyncio.sleep(0.5)
+                yield f"event: unchanged\ndata: {json.dumps({'v': 1, 'at': now_ms})}\n\n"
+
+        return StreamingResponse(said(), media_type="text/event-stream")
+
+    with board_page(Route("/events", events)) as (page, base):
+        page.goto(base + "/?" + urlencode({"stream": base + "/events",
+                                           "me_key": "CF1|listen|dialing"}))  # fmt: skip
+        asks = "() => window.asked.filter(([, v]) => v.reason === 'me').length"
+        expect(page.locator(".ep-board")).to_have_attribute("data-version", "1")
+        page.wait_for_function(f"({asks})() >= 1", timeout=5_000)
+        started = time.monotonic()
+        assert page.evaluate(asks) == 1  # once, not on every tick
+        page.wait_for_function(f"({asks})() >= 2", timeout=10_000)
+        assert time.monotonic() - started > 1.5  # again, a few seconds later

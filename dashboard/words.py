@@ -62,6 +62,7 @@ _ENDED = {
 ACTIONS = {
     "join": N_("joined"), "switch": N_("switched mode"), "leave": N_("left"),
     "card": N_("sent a card"), "follow": N_("follows an agent"), "signin": N_("signed in"),
+    "help-answered": N_("answered the agent's call for help"),
     "signout": N_("signed out"), "signin-failed": N_("sign-in failed"),
     "signin-locked": N_("sign-in locked"), "review": N_("reviewed"),
     "export": N_("exported"), "playback": N_("played a recording"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import shutil
 import time
@@ -22,6 +24,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 ARTIFACTS = Path(os.environ.get("EARPIECE_TEST_ARTIFACTS", "test-artifacts"))
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+# axe-core 4.14.1's axe.min.js, as its package's sri-history.json gives it.
+AXE_SRI = "sha256-KTSJmUUM3yhJqOcLeRL8LahahJ2jnA0NU5T1HUqe2Vw="
 # Assertions wait as long as actions do (15 s): on a loaded 2-core machine a click's effect
 # can take longer than Playwright's default 5 s to show. Every browser test imports this.
 expect.set_options(timeout=15_000)
@@ -78,3 +83,20 @@ def environment_of(pid: int) -> dict[str, str]:
 def children_of(pid: int) -> list[int]:
     """The processes whose parent is `pid` (Linux's /proc)."""
     return processes.children_of(pid)
+
+
+def axe_violations(page: Any) -> list[str]:
+    """axe-core (vendored, tests/vendor/axe-core/README.md) run on the page as it is drawn:
+    each serious or critical violation, with the first few elements it names."""
+    source = AXE.read_bytes()
+    digest = "sha256-" + base64.b64encode(hashlib.sha256(source).digest()).decode()
+    assert digest == AXE_SRI, "tests/vendor/axe-core/axe.min.js is not axe-core 4.14.1"
+    page.add_script_tag(content=source.decode("utf-8"))
+    result: dict[str, Any] = page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations']})"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

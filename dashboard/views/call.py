@@ -56,8 +56,21 @@ def participants(conference: dict[str, Any], page: ui.Page) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(PEOPLE)).rename(columns=_)
 
 
+# What an agent did on the call (the softphone's help button): the audit keeps the agent in
+# a field of its own and an English sentence for its log ("tara asks for help"), which the
+# call's timeline says in the reader's words instead (the Japanese tour found the English).
+BY_AGENT = {
+    "help": N_("agent {agent} asks for help"),
+    "help-cancelled": N_("agent {agent} no longer needs help"),
+}
+# Entries whose detail is only that English sentence: the timeline leaves it out.
+OWN_SENTENCE = {*BY_AGENT, "help-answered"}
+
+
 def action_text(a: dict[str, Any]) -> str:
     """An audit entry on the call as the timeline says it, in the reader's words."""
+    if a["action"] in BY_AGENT:
+        return _(BY_AGENT[a["action"]]).format(agent=a.get("agent") or "?")
     what = _("supervisor {supervisor} {action}").format(
         supervisor=a["supervisor"], action=words.word(words.ACTIONS, a["action"])
     )
@@ -66,7 +79,7 @@ def action_text(a: dict[str, Any]) -> str:
         what += f" ({before}{words.word(words.MODES, a['mode'])})"
     if a.get("outcome") and a["outcome"] != "ok":
         what += f" — {a['outcome']}"
-    if a.get("detail"):
+    if a.get("detail") and a["action"] not in OWN_SENTENCE:
         what += f": {a['detail']}"
     return what
 

@@ -157,20 +157,21 @@ def test_transcript_lines_arrive_live_and_follow_the_newest(demo: Demo, browser_
     expect(lines.last).to_contain_text("[card number]")
     expect(page.get_by_text("4111")).to_have_count(0)
 
-    # Many lines: the box follows the newest one, until the reader scrolls up.
+    # Many lines: the box follows the newest one, until the reader scrolls up. Short ones:
+    # the simulator speaks at a person's pace (2.5 words a second).
     for n in range(8):
-        say("agent_call_sid" if n % 2 else "customer_call_sid", f"line number {n} of the talk")
-        expect(lines.last).to_contain_text(f"line number {n} of the talk", timeout=20_000)
+        say("agent_call_sid" if n % 2 else "customer_call_sid", f"line {n}")
+        expect(lines.last).to_contain_text(f"line {n}", timeout=20_000)
     box = page.locator("[data-testid=transcript-box]")
     # A small window: the lines overflow, and its reader is at the newest one.
     box.evaluate("(b) => { b.style.height = '120px'; b.scrollTop = b.scrollHeight; }")
-    say("agent_call_sid", "and this line scrolls the box")
-    expect(lines.last).to_contain_text("and this line scrolls the box", timeout=20_000)
+    say("agent_call_sid", "scrolls the box")
+    expect(lines.last).to_contain_text("scrolls the box", timeout=20_000)
     at_bottom = "(b) => b.scrollHeight - b.scrollTop - b.clientHeight < 30"
     assert box.evaluate(at_bottom)
     box.evaluate("(b) => { b.scrollTop = 0; }")
-    say("customer_call_sid", "one more thing before you go")
-    expect(lines.last).to_contain_text("one more thing before you go", timeout=20_000)
+    say("customer_call_sid", "one more thing")
+    expect(lines.last).to_contain_text("one more thing", timeout=20_000)
     assert box.evaluate("(b) => b.scrollTop") == 0  # the reader's place is kept
     expect(page.get_by_text("New lines ↓")).to_be_visible()
     page.screenshot(path=artifact("7-transcript-scrolled.png"), full_page=True)

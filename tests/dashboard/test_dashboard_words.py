@@ -55,3 +55,23 @@ def test_alerts_and_unknown_codes() -> None:
     assert said_in("ja", lambda: words.alerts(["help", "long-hold"])) == "ヘルプ要求, 長時間保留"
     assert said_in("en", lambda: words.alerts([], "none")) == "none"
     assert said_in("ja", lambda: words.word(words.ALERTS, "brand-new")) == "brand-new"
+
+
+def test_an_agents_help_on_the_calls_timeline_in_the_readers_words() -> None:
+    """The audit keeps an English sentence for its log ("tara asks for help"); the call's
+    timeline says the entry from its codes instead (a Japanese tour found the English)."""
+    from dashboard.views.call import action_text
+
+    asked = {"action": "help", "supervisor": "", "agent": "tara", "detail": "tara asks for help"}
+    assert said_in("en", lambda: action_text(asked)) == "agent tara asks for help"
+    assert said_in("ja", lambda: action_text(asked)) == "エージェント tara がヘルプを要請"
+    answered = {"action": "help-answered", "supervisor": "mina", "agent": "tara",
+                "detail": "tara asked"}  # fmt: skip
+    assert said_in("ja", lambda: action_text(answered)) == (
+        "スーパーバイザー mina：エージェントのヘルプ要請に応答"
+    )
+    card = {"action": "card", "supervisor": "mina", "detail": "verify the address"}
+    assert (
+        said_in("en", lambda: action_text(card))
+        == "supervisor mina sent a card: verify the address"
+    )

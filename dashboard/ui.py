@@ -315,15 +315,19 @@ FLASH_SECONDS = 6.0
 def flash(kind: str, message: str, place: str = "page") -> None:
     """The outcome of an action, shown where `place` shows it (the page's controls by
     default, or beside the form that was used) for FLASH_SECONDS of runs: one way to show
-    a message, where the eye is (issue 28)."""
-    st.session_state["flash"] = (kind, message, place, time.monotonic() + FLASH_SECONDS)
+    a message, where the eye is (issue 28). Its time starts when it is first shown: a run
+    that comes late (a loaded machine, a slow answer from Twilio) still shows it."""
+    st.session_state["flash"] = (kind, message, place, None)
 
 
 def show_flash(place: str = "page") -> None:
     held = st.session_state.get("flash")
     if not held or (held[2] if len(held) > 2 else "page") != place:
         return
-    if len(held) > 3 and time.monotonic() > held[3]:
+    until = held[3] if len(held) > 3 else None
+    if until is None:
+        st.session_state["flash"] = (*held[:3], time.monotonic() + FLASH_SECONDS)
+    elif time.monotonic() > until:
         st.session_state.pop("flash", None)
         return
     kind, message = held[:2]

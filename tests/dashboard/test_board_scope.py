@@ -141,3 +141,22 @@ def test_an_actions_message_stays_through_the_reruns_it_causes(
     for _ in range(2):  # the reruns the join itself brings (its leg rings, connects)
         at.run()
         assert "your phone rings" in texts(at)
+
+
+def test_an_actions_message_comes_late_and_is_still_shown(
+    floor: tuple[Wired, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message's seconds start when it is first shown: a run that comes after them (a
+    loaded machine, a slow answer from Twilio) still shows it, once (a removed leg's message
+    never showed in a loaded suite run). Here its seconds are none at all."""
+    from dashboard import ui
+
+    monkeypatch.setattr(ui, "FLASH_SECONDS", 0.0)
+    wired, settings = floor
+    sid = wired.new_call("bob")["conference_sid"]
+    at = choose(app_as(settings, "mina").run(), sid)
+    at.button(key=f"floor-{sid}-listen").click().run()
+    assert not at.exception
+    assert "your phone rings" in texts(at)
+    at.run()
+    assert "your phone rings" not in texts(at)

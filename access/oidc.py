@@ -29,6 +29,7 @@ import jwt
 
 from access.oidc_identity import Identities
 from access.principal import Principal, of_supervisor
+from core import tls
 from core.redis_client import AsyncRedis
 from live.roster import Roster
 
@@ -62,7 +63,7 @@ class OidcVerifier:
         self._lock = asyncio.Lock()
 
     async def _fetch(self) -> None:
-        async with httpx.AsyncClient(timeout=FETCH_TIMEOUT_SECONDS) as http:
+        async with httpx.AsyncClient(timeout=FETCH_TIMEOUT_SECONDS, verify=tls.context()) as http:
             meta = (await http.get(self.issuer + "/.well-known/openid-configuration")).json()
             jwks = (await http.get(str(meta["jwks_uri"]))).json()
         keys: dict[str, jwt.PyJWK] = {}

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from core import tls
 from core.settings import Settings
 from core.twilio_client import api_base
 from live.events import is_sid
@@ -44,7 +45,7 @@ def media_url(settings: Settings, recording_sid: str) -> str:
 async def opened(settings: Settings, recording_sid: str) -> AsyncIterator[httpx.Response]:
     """Twilio's answer for the recording's media, open for streaming (MediaError if not 200)."""
     auth = (settings.twilio_account_sid or "", settings.twilio_auth_token or "")
-    async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, auth=auth) as http:
+    async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, auth=auth, verify=tls.context()) as http:
         try:
             async with http.stream("GET", media_url(settings, recording_sid)) as answer:
                 if answer.status_code == 404:

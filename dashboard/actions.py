@@ -17,6 +17,8 @@ from urllib.parse import quote
 
 import httpx
 
+from core import tls
+
 # A join waits for Twilio's participant create and its check (core/twilio_calls.py retries a
 # 429 with backoff): the service answers well within this, or says why.
 TIMEOUT_SECONDS = 20.0
@@ -43,7 +45,10 @@ class Service:
     def __init__(self, base_url: str, timeout: float = TIMEOUT_SECONDS) -> None:
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(
-            base_url=self.base_url, timeout=timeout, headers={"User-Agent": "earpiece-dashboard"}
+            base_url=self.base_url,
+            timeout=timeout,
+            headers={"User-Agent": "earpiece-dashboard"},
+            verify=tls.context(),
         )
 
     def close(self) -> None:

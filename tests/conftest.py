@@ -25,6 +25,30 @@ from core.redis_client import RedisTarget, _is_cluster
 from core.settings import Settings, load
 from tests.helpers import Receiver, ServerThread, stop_all
 
+
+def _share_httpx_tls_context() -> None:
+    """httpx makes a new SSL context (certifi's CA bundle loaded again, ~25 ms of CPU) for
+    every client, and `httpx.get` / `httpx.post` make a client a call: py-spy found 12% of
+    the suite's CPU in the tests' polling loops there. The process's one context
+    (core/tls.py, as the product's clients use) serves every default client of the tests
+    instead; any other `verify` goes through httpx's own function as before."""
+    from httpx._transports import default as transport
+
+    from core import tls
+
+    made = transport.create_ssl_context  # type: ignore[attr-defined]
+    assert made.__name__ == "create_ssl_context", "httpx changed where it makes SSL contexts"
+
+    def shared(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is True and cert is None and trust_env:
+            return tls.context()
+        return made(verify=verify, cert=cert, trust_env=trust_env)
+
+    transport.create_ssl_context = shared  # type: ignore[attr-defined]
+
+
+_share_httpx_tls_context()
+
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 API_TOKEN = "test-api-token"
 SESSION_SECRET = "test-session-secret-0123456789abcdef-0123456789"

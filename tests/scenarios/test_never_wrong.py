@@ -366,8 +366,16 @@ def test_metrics_count_callbacks_actions_and_twilio_errors(fast: Wired) -> None:
             ).status_code
             == 201
         )
-        # The participant update is a POST; the reconciler's reads (GETs every half second)
-        # must not take the one refusal first.
+
+        # The switch is a participant update (a POST) once mina's leg is connected; one
+        # still dialing keeps the mode for when it answers (no request), and a later POST
+        # took the refusal in a loaded suite run. The reconciler's reads (GETs every half
+        # second) must not take it first either.
+        def connected() -> bool:
+            monitors = http.get(f"/api/conferences/{sid_}").json()["monitors"]
+            return any(m["supervisor"] == "mina" and m["status"] == "connected" for m in monitors)
+
+        fast.wait(connected)
         sim_post(fast, "/sim/faults", {"rest_429_next": 1, "rest_429_method": "POST"},
                  method="PUT")  # fmt: skip
         http.patch(f"/api/conferences/{sid_}/monitors/mina", json={"mode": "barge"})

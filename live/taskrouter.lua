@@ -249,12 +249,16 @@ local function apply_worker(e)
     table.insert(set, 'since'); table.insert(set, e.at)
   end
   local phase_at, phase_rank = num(r[5]), num(r[7])
+  -- A tie of time and rank (two tasks reserving one worker in the same ms) goes to the
+  -- greater task SID: whatever their arrival order, every process keeps the same one.
+  local phase_task = e.phase == 'none' and '' or (e.task or '')
   if e.phase and (not phase_at or e.at > phase_at
-                  or (e.at == phase_at and e.phase_rank > phase_rank)) then
+                  or (e.at == phase_at and (e.phase_rank > phase_rank
+                      or (e.phase_rank == phase_rank and phase_task > (r[6] or ''))))) then
     table.insert(set, 'phase'); table.insert(set, e.phase)
     table.insert(set, 'phase_at'); table.insert(set, e.at)
     table.insert(set, 'phase_rank'); table.insert(set, e.phase_rank)
-    table.insert(set, 'task'); table.insert(set, e.phase == 'none' and '' or (e.task or ''))
+    table.insert(set, 'task'); table.insert(set, phase_task)
   end
   if #set > 0 then redis.call('HSET', key, unpack(set)) end
   local r2 = redis.call('HMGET', key, 'act', 'since', 'phase', 'task')

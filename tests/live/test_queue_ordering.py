@@ -150,6 +150,27 @@ def test_any_order_and_duplication_of_taskrouter_events_reach_the_same_floor(
     assert shuffled == ordered
 
 
+def test_two_tasks_reserving_one_worker_in_the_same_ms_leave_the_same_agent(
+    runner: Runner,
+) -> None:
+    """Hypothesis found it: nick reserved for two tasks at one instant (a tie of time and
+    of rank) was on whichever arrived last. The greater task SID now wins, in any order
+    (here two acceptances, so the agent shows the task it holds)."""
+    nick, queue = "WK" + "3" * 32, "WQ" + "a" * 32
+    first, second = sorted([sid("WT"), sid("WT")])
+    reserved = [
+        event("reservation.accepted", T0_MS, **task_fields(task, queue, "assigned",
+                                                          T0_MS // 1000, sid("CA")),
+              **worker_fields(nick, "Available"))
+        for task in (first, second)
+    ]  # fmt: skip
+    one = runner.run(_apply_all(runner.floor(), reserved))
+    other = runner.run(_apply_all(runner.floor(), reserved[::-1]))
+    assert one == other
+    [agent] = [a for a in one["agents"] if a["agent"] == "nick"]
+    assert agent["task_sid"] == second, agent
+
+
 def manager_story() -> list[dict[str, str]]:
     """Three callers: one answered in 10 s, one after 40 s, one hung up after 25 s; one
     still waiting; nick on a break since T0."""

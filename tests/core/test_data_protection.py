@@ -89,7 +89,11 @@ def test_the_feed_is_trimmed_by_age(wired: Wired) -> None:
     from core.redis_client import async_client
     from live.store import LiveFloor
 
-    wired.new_call("bob")
+    sid_ = wired.new_call("bob")["conference_sid"]
+    # Both legs in and every callback applied: the feed holds still while it is measured (in
+    # a loaded run the agent's join landed between the two counts).
+    wired.wait(lambda: len((wired.conference(sid_) or {}).get("participants") or ()) == 2)
+    wired.sim.drain()
     settings = wired.service.settings
     assert settings is not None and settings.redis_url is not None
     target = RedisTarget(settings.redis_url, False, None)

@@ -240,6 +240,14 @@ def board_page(*routes: Any) -> Iterator[tuple[Any, str]]:
         pages.stop()
 
 
+def empty_board(at_ms: int) -> dict[str, Any]:
+    """A `board` event of a floor with no call (CONTRACT.md's shape), at `at_ms`."""
+    kpis = {"live": 0, "waiting": 0, "on_hold": 0, "monitored": 0, "oldest_call_ms": None,
+            "oldest_wait_ms": None}  # fmt: skip
+    return {"v": 1, "base": None, "at": at_ms, "rows": {}, "order": [], "live": 0,
+            "matched": 0, "help": [], "kpis": kpis}  # fmt: skip
+
+
 def test_a_stream_that_says_nothing_greys_the_board_until_it_speaks_again() -> None:
     """A board stream left open but silent (a proxy holding events back, a service that
     stopped passing) is not a live floor: past `silent_after_ms` the page greys the board,
@@ -254,10 +262,7 @@ def test_a_stream_that_says_nothing_greys_the_board_until_it_speaks_again() -> N
 
     speak = threading.Event()
     now_ms = int(time.time() * 1000)
-    first: dict[str, Any] = {"v": 1, "base": None, "at": now_ms, "rows": {}, "order": [], "live": 0,
-             "matched": 0, "help": [], "kpis": {"live": 0, "waiting": 0, "on_hold": 0,
-                                                "monitored": 0, "oldest_call_ms": None,
-                                                "oldest_wait_ms": None}}  # fmt: skip
+    first = empty_board(now_ms)
 
     async def events(request: Any) -> Response:
         async def said() -> Any:
@@ -344,10 +349,7 @@ def test_a_redraw_the_page_did_not_catch_up_with_is_asked_for_again() -> None:
     from starlette.routing import Route
 
     now_ms = int(time.time() * 1000)
-    first: dict[str, Any] = {"v": 1, "base": None, "at": now_ms, "rows": {}, "order": [], "live": 0,
-             "matched": 0, "help": [], "kpis": {"live": 0, "waiting": 0, "on_hold": 0,
-                                                "monitored": 0, "oldest_call_ms": None,
-                                                "oldest_wait_ms": None}}  # fmt: skip
+    first = empty_board(now_ms)
     me = {"sid": "CF1", "mode": "listen", "status": "connected"}
 
     async def events(request: Any) -> Response:

@@ -491,15 +491,26 @@ class Board {
     if (!this.data || !this.kpis) return;
     const help = (this.help || []).map((h) => `${h.sid}@${h.since}`).sort().join(",");
     if (help !== this.data.help_key) this.ask("help:" + help, {reason: "help"});
+    else this.settle("help:");
     if (this.me !== undefined) {
       const me = this.me ? `${this.me.sid}|${this.me.mode}|${this.me.status}` : "";
       if (me !== this.data.me_key) this.ask("me:" + me, {reason: "me"});
+      else this.settle("me:");
     }
     const chosen = this.data.selected;
     if (chosen) {
       const entry = this.rows.get(chosen.sid);
       const key = entry ? controlKey(entry.row) : "gone";
       if (key !== chosen.key) this.ask(`chosen:${chosen.sid}:${key}`, {reason: "chosen"});
+      else this.settle(`chosen:${chosen.sid}:`);
+    }
+  }
+
+  // The page agrees again: what was asked for that reason is done, and the same state
+  // later (joining the same call a second time) is asked for afresh.
+  settle(prefix) {
+    for (const once of this.triggered.keys()) {
+      if (once.startsWith(prefix)) this.triggered.delete(once);
     }
   }
 

@@ -243,6 +243,11 @@ def board_page(*routes: Any) -> Iterator[tuple[Any, str]]:
         pages.stop()
 
 
+def sse(event: str, data: Any) -> str:
+    """One server-sent event as the service writes it."""
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
 def empty_board(at_ms: int) -> dict[str, Any]:
     """A `board` event of a floor with no call (CONTRACT.md's shape), at `at_ms`."""
     kpis = {"live": 0, "waiting": 0, "on_hold": 0, "monitored": 0, "oldest_call_ms": None,
@@ -269,13 +274,12 @@ def test_a_stream_that_says_nothing_greys_the_board_until_it_speaks_again() -> N
 
     async def events(request: Any) -> Response:
         async def said() -> Any:
-            yield f"event: board\ndata: {json.dumps(first)}\n\n"
+            yield sse("board", first)
             await asyncio.to_thread(speak.wait)  # open, and silent until the test says
             unchanged = {"v": 1, "at": int(time.time() * 1000)}
-            yield f"event: unchanged\ndata: {json.dumps(unchanged)}\n\n"
             while True:
+                yield sse("unchanged", unchanged)
                 await asyncio.sleep(0.5)
-                yield f"event: unchanged\ndata: {json.dumps(unchanged)}\n\n"
 
         return StreamingResponse(said(), media_type="text/event-stream")
 
@@ -357,11 +361,11 @@ def test_a_redraw_the_page_did_not_catch_up_with_is_asked_for_again() -> None:
 
     async def events(request: Any) -> Response:
         async def said() -> Any:
-            yield f"event: board\ndata: {json.dumps(first)}\n\n"
-            yield f"event: me\ndata: {json.dumps(me)}\n\n"
+            yield sse("board", first)
+            yield sse("me", me)
             while True:
                 await asyncio.sleep(0.5)
-                yield f"event: unchanged\ndata: {json.dumps({'v': 1, 'at': now_ms})}\n\n"
+                yield sse("unchanged", {"v": 1, "at": now_ms})
 
         return StreamingResponse(said(), media_type="text/event-stream")
 

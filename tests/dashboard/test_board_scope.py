@@ -8,6 +8,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from core.settings import Settings
 from tests.conftest import Wired
@@ -127,17 +128,23 @@ def test_queues_offers_listen_only_where_the_floor_does(floor: tuple[Wired, Sett
         assert (sorted(data["teams"]) if data["teams"] is not None else None) == teams, who
 
 
-def test_an_actions_message_stays_through_the_reruns_it_causes(
-    floor: tuple[Wired, Settings],
-) -> None:
-    """Issue 28: a join's message flashed for 0.1 s (the join redraws the floor at once);
-    it now stays a few seconds of runs, in the controls' box beside the buttons."""
+def joined_to_listen(floor: tuple[Wired, Settings]) -> AppTest:
+    """mina's floor page after she clicks Listen on a new call of bob's: its message shown."""
     wired, settings = floor
     sid = wired.new_call("bob")["conference_sid"]
     at = choose(app_as(settings, "mina").run(), sid)
     at.button(key=f"floor-{sid}-listen").click().run()
     assert not at.exception
     assert "your phone rings" in texts(at)
+    return at
+
+
+def test_an_actions_message_stays_through_the_reruns_it_causes(
+    floor: tuple[Wired, Settings],
+) -> None:
+    """Issue 28: a join's message flashed for 0.1 s (the join redraws the floor at once);
+    it now stays a few seconds of runs, in the controls' box beside the buttons."""
+    at = joined_to_listen(floor)
     for _ in range(2):  # the reruns the join itself brings (its leg rings, connects)
         at.run()
         assert "your phone rings" in texts(at)
@@ -147,16 +154,11 @@ def test_an_actions_message_comes_late_and_is_still_shown(
     floor: tuple[Wired, Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A message's seconds start when it is first shown: a run that comes after them (a
-    loaded machine, a slow answer from Twilio) still shows it, once (a removed leg's message
-    never showed in a loaded suite run). Here its seconds are none at all."""
+    loaded machine, a slow answer from Twilio) still shows it, once. Here its seconds are
+    none at all."""
     from dashboard import ui
 
     monkeypatch.setattr(ui, "FLASH_SECONDS", 0.0)
-    wired, settings = floor
-    sid = wired.new_call("bob")["conference_sid"]
-    at = choose(app_as(settings, "mina").run(), sid)
-    at.button(key=f"floor-{sid}-listen").click().run()
-    assert not at.exception
-    assert "your phone rings" in texts(at)
+    at = joined_to_listen(floor)
     at.run()
     assert "your phone rings" not in texts(at)

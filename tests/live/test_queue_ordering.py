@@ -15,6 +15,8 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +33,17 @@ from live.roster import parse as parse_roster
 from live.taskrouter_events import parse_taskrouter_event
 from tests.helpers import sid
 
-T0_MS = 1795482000000
+# Yesterday, 10:00 on the floor's clock (Asia/Tokyo): relative to now, so no test here is
+# dated a fixed day (issue 21), and always the same hour, so a story's minutes never cross
+# the floor's midnight or a half-hour slot's edge differently from one day to the next.
+T0_MS = int(
+    datetime.combine(
+        datetime.now(ZoneInfo("Asia/Tokyo")).date() - timedelta(days=1),
+        dt_time(10),
+        ZoneInfo("Asia/Tokyo"),
+    ).timestamp()
+    * 1000
+)
 QUEUES = {"WQ" + "a" * 32: "sales", "WQ" + "b" * 32: "support"}
 WORKERS = {"WK" + "1" * 32: "bob", "WK" + "2" * 32: "ivan", "WK" + "3" * 32: "nick"}
 

@@ -31,7 +31,8 @@ from live.store import LiveFloor, now_ms
 from tests.conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, DEMO_ROSTER, make_settings
 from tests.helpers import Conference, ServerThread, order_free, post_signed, sid
 
-NOW_MS = 1795482000000 + 3600_000
+# The floors are rendered at one instant (an hour from now), the same for every process.
+NOW_MS = now_ms() + 3600_000
 
 
 def story(rng: random.Random) -> list[dict[str, str]]:

@@ -532,16 +532,15 @@ class Coach:
         for ident, monitor in doc["monitors"].items():
             if monitor.get("mode") != "whisper":
                 continue
-            await self.floor.monitor_op(
-                "mode",
-                sid,
-                sup=ident,
-                mode="listen",
-                note="the agent left the call: back to listen",
-            )
+            # Twilio first, the board second: the board says "listen" only once
+            # the leg is muted, so nobody reads listen while still heard.
+            note = "the agent left the call: back to listen"
             if monitor.get("status") == "connected" and monitor.get("call_sid"):
-                with contextlib.suppress(CoachError):
+                try:
                     await self._set_flags(sid, monitor["call_sid"], "listen", None)
+                except CoachError as exc:
+                    note = f"the agent left the call; muting your leg failed: {exc.message}"
+            await self.floor.monitor_op("mode", sid, sup=ident, mode="listen", note=note)
             await self._record(
                 "switch",
                 ident,

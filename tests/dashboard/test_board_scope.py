@@ -22,9 +22,6 @@ from tests.dashboard.test_dashboard_pages import (
     texts,
 )
 
-# Its pages read the floor with what the dashboard's process assembles (tests/conftest.py).
-pytestmark = pytest.mark.usefixtures("assembled_dashboard")
-
 __all__ = ["floor"]  # the fixture, shared with the pages' tests
 
 

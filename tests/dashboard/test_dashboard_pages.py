@@ -20,9 +20,6 @@ from core.redis_client import RedisTarget
 from core.settings import Settings, load
 from tests.conftest import SESSION_SECRET, TWILIO_CREDENTIALS, Wired, signin_code, wire
 
-# Its pages read the floor with what the dashboard's process assembles (tests/conftest.py).
-pytestmark = pytest.mark.usefixtures("assembled_dashboard")
-
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 RUN_TIMEOUT = 30
 

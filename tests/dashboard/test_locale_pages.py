@@ -27,9 +27,6 @@ from tests.live.test_floor_locale import (
     served,
 )
 
-# Its pages read the floor with what the dashboard's process assembles (tests/conftest.py).
-pytestmark = pytest.mark.usefixtures("assembled_dashboard")
-
 JA = translations("ja")  # the dashboard's Japanese catalogue, as ken's pages read it
 
 

@@ -20,9 +20,6 @@ from tests.conftest import dashboard_env, signin_code
 from tests.scenarios.test_dashboard_scale_out import FIRST_LOAD_MS, UI_TIMEOUT_MS, dashboard_process
 from tests.scenarios.test_taskrouter_floor import TaskRouterFloor, tr_floor  # noqa: F401 (fixture)
 
-# Its pages read the floor with what the dashboard's process assembles (tests/conftest.py).
-pytestmark = pytest.mark.usefixtures("assembled_dashboard")
-
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 

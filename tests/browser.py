@@ -73,6 +73,29 @@ def wait_for_session_cookie(page: Any, seconds: float = 60.0) -> None:
     raise AssertionError("the sign-in link's page never set its session cookie")
 
 
+# True once Streamlit has no run in progress (no "Running..." icon, no element greyed as
+# stale by a rerun) and the page's DOM has not changed for `quiet` ms: the last rerun's
+# redraw has landed. A page's own clocks tick once a second, so a short quiet still comes.
+SETTLED = """(quiet) => {
+  const w = window;
+  if (!w.__epSettled) {
+    w.__epSettled = {at: performance.now()};
+    new MutationObserver(() => { w.__epSettled.at = performance.now(); }).observe(
+      document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+  }
+  if (document.querySelector("[data-testid=stStatusWidgetRunningIcon], [data-stale=true]")) {
+    w.__epSettled.at = performance.now();
+    return false;
+  }
+  return performance.now() - w.__epSettled.at > quiet;
+}"""
+
+
+def settled(page: Any, quiet_ms: int = 400) -> None:
+    """Wait for a Streamlit page's last run to be drawn (SETTLED), not a fixed time."""
+    page.wait_for_function(SETTLED, arg=quiet_ms, polling=100)
+
+
 def environment_of(pid: int) -> dict[str, str]:
     """A running process's environment as the kernel holds it (what it was started with)."""
     raw = Path(f"/proc/{pid}/environ").read_bytes()

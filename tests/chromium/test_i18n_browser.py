@@ -23,7 +23,13 @@ from playwright.sync_api import Browser, Page, expect
 
 from dashboard import catalogue
 from live.roster import load
-from tests.browser import artifact, axe_violations, chromium, wait_for_session_cookie
+from tests.browser import (
+    artifact,
+    axe_violations,
+    chromium,
+    settled,
+    wait_for_session_cookie,
+)
 from tests.chromium.running_demo import Demo, demo_running
 from tests.chromium.test_board_browser import FIRST_LOAD_MS, PAGES
 from tests.helpers import earpiece_command
@@ -157,7 +163,7 @@ def visit(page: Page, demo: Demo, language: str, paths: dict[str, str], words: s
         expect(page.locator(READY[name]).first).to_be_attached(timeout=FIRST_LOAD_MS)
         page.wait_for_load_state("networkidle")
         expect(page.locator("[data-testid=stSkeleton]")).to_have_count(0, timeout=FIRST_LOAD_MS)
-        page.wait_for_timeout(1500)  # what a last rerun redraws
+        settled(page)  # what a last rerun redraws
         if name == "floor":
             # The banner (its "Go to tara" button) stays while the agent asks; the toast
             # lasts a few seconds and a loaded machine can draw the page after it has gone.

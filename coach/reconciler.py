@@ -44,6 +44,13 @@ class Pass:
     conferences: int = 0
     settling: int = 0  # conferences left to their in-flight callbacks this pass
 
+    def repaired(self, kind: str, n: int = 1) -> None:
+        """Count a repair the moment it is written: the metric never lags the floor it
+        explains (a reader who sees the repaired call sees it counted)."""
+        if n:
+            self.repairs[kind] += n
+            metrics.RECONCILE_REPAIRS.labels(kind).inc(n)
+
 
 def _ms(value: datetime | None) -> int | None:
     return int(value.timestamp() * 1000) if value is not None else None
@@ -136,19 +143,18 @@ class Reconciler:
             }
             outcome = await self.floor.repair(sid, seqs.get(sid, -1), view)
             if outcome.result == "repaired":
-                done.repairs.update(outcome.repairs)
+                for kind, n in outcome.repairs.items():
+                    done.repaired(kind, n)
                 log.info("reconciled %s with Twilio: %s", sid, _said(outcome.repairs))
             await self._monitors(sid, {p["call_sid"] for p in connected})
 
         await asyncio.gather(*(repair(sid, c) for sid, c in listed.items()))
         for sid in known:
             if sid not in listed and await self._ended_at_twilio(sid, seqs.get(sid, -1)):
-                done.repairs["conference-ended"] += 1
+                done.repaired("conference-ended")
         if self.taskrouter is not None:
             for kind, n in (await self.taskrouter.run_once()).items():
-                done.repairs["taskrouter-" + kind] += n
-        for kind, n in done.repairs.items():
-            metrics.RECONCILE_REPAIRS.labels(kind).inc(n)
+                done.repaired("taskrouter-" + kind, n)
         return done
 
     async def _left_just_now(

@@ -38,7 +38,6 @@ from dashboard.text import literal
 CONTROLS_REFRESH_SECONDS = 5.0
 STATES = ("on a call", "wrap-up", "available")
 # A leg's role (live/model.py) in words.
-ROLES = {"customer": N_("customer"), "agent": N_("agent"), "supervisor": N_("supervisor")}
 WHEN = {"now": N_("now"), "after this call": N_("after this call")}
 
 
@@ -154,10 +153,11 @@ def call_controls(page: ui.Page, card: Card) -> None:
     for p in conference["participants"]:
         who = str(p.get("label") or "").partition(":")[2]
         role = str(p.get("role") or "")
-        legs[p["call_sid"]] = f"{_(ROLES[role]) if role in ROLES else role} {who}".strip()
+        said = _(words.ROLES[role]) if role in words.ROLES else role
+        legs[p["call_sid"]] = f"{said} {who}".strip()
     for m in conference.get("monitors") or ():
         if m.get("call_sid") and m["call_sid"] not in legs:
-            legs[m["call_sid"]] = f"{_(ROLES['supervisor'])} {m['supervisor']}"
+            legs[m["call_sid"]] = f"{_(words.ROLES['supervisor'])} {m['supervisor']}"
     with st.expander(_("Remove one leg")):
         for call_sid, what in legs.items():
             if st.button(_("Remove {who}").format(who=literal(what)), key=f"rm-{call_sid}"):

@@ -91,6 +91,14 @@ SETTLED = """(quiet) => {
 }"""
 
 
+def current(page: Any) -> Any:
+    """What the page's current run drew: Streamlit keeps an element of the run before, marked
+    stale, until the run that replaces it ends, so for a moment a part moved by a rerun (a
+    banner drawn above it) is on the page twice. A part drawn twice by one run is still
+    two here."""
+    return page.locator("[data-testid=stElementContainer]:not([data-stale=true])")
+
+
 def settled(page: Any, quiet_ms: int = 400) -> None:
     """Wait for a Streamlit page's last run to be drawn (SETTLED), not a fixed time."""
     page.wait_for_function(SETTLED, arg=quiet_ms, polling=100)

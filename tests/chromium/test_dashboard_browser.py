@@ -19,6 +19,7 @@ from tests.browser import (
     artifact,
     children_of,
     chromium_path,
+    current,
     environment_of,
     wait_for_session_cookie,
 )
@@ -89,7 +90,7 @@ def test_listen_whisper_leave_in_a_real_browser(demo: Demo, browser_page: Page) 
     page.get_by_placeholder("search").fill("ivan")
     page.get_by_placeholder("search").press("Enter")
     # One call of one: "call", singular (issue 25: plural forms from the catalogue).
-    expect(page.get_by_text(re.compile(r"^1 of 1 call shown"))).to_be_visible()
+    expect(current(page).get_by_text(re.compile(r"^1 of 1 call shown"))).to_be_visible()
     page.screenshot(path=artifact("1-floor.png"), full_page=True)
 
     click_first_row(page)

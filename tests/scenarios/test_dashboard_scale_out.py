@@ -23,7 +23,7 @@ import httpx
 from playwright.sync_api import Page, expect, sync_playwright
 
 from core.settings import load
-from tests.browser import CHROMIUM_ARGS, artifact, chromium_path, environment_of
+from tests.browser import CHROMIUM_ARGS, artifact, chromium_path, current, environment_of
 from tests.conftest import TWILIO_CREDENTIALS, Wired, dashboard_env, signin_code
 from tests.helpers import ServerThread
 
@@ -87,7 +87,7 @@ def test_two_dashboard_processes_serve_one_floor(wired: Wired) -> None:
 
         call = wired.new_call("bob")
         for page in (mina, ana):
-            expect(page.get_by_text(re.compile(r"^1 of 1 call shown"))).to_be_visible()
+            expect(current(page).get_by_text(re.compile(r"^1 of 1 call shown"))).to_be_visible()
 
         # A name anyone could have typed is shown as text, never as markup.
         # (no "/": Twilio refuses a label with one)
@@ -99,7 +99,7 @@ def test_two_dashboard_processes_serve_one_floor(wired: Wired) -> None:
         assert mina.locator(".ep-table img, .ep-table b").count() == 0
         mina.get_by_placeholder("search").fill("bob")
         mina.get_by_placeholder("search").press("Enter")
-        expect(mina.get_by_text(re.compile(r"^2 of 2 calls shown"))).to_be_visible()
+        expect(current(mina).get_by_text(re.compile(r"^2 of 2 calls shown"))).to_be_visible()
 
         # Ana, on the second process, listens; Mina's board on the first shows it.
         ana.locator(f'tr[data-sid="{call["conference_sid"]}"]').click()

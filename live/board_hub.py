@@ -24,7 +24,6 @@ forgotten, and the number of views is bounded.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -35,6 +34,7 @@ import orjson
 from redis.exceptions import RedisError
 
 from core.tasks import cancel_all
+from core.waiting import wait_on
 from live import board, ears, words
 from live.board import Entry, Filters
 from live.board_floor import BoardFloor
@@ -312,9 +312,7 @@ class BoardHub:
 
     async def next_pass(self, after: int, seconds: float) -> int:
         """Wait until a pass newer than `after` is done (or `seconds`); the newest pass."""
-        async with self._passed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._passed.wait_for(lambda: self.passes > after), seconds)
+        await wait_on(self._passed, seconds, lambda: self.passes > after)
         return self.passes
 
     async def _announce(self) -> None:

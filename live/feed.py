@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 
 from core.documents import card_of
 from core.tasks import cancel_all
+from core.waiting import wait_on
 from live import privacy, words
 from live.model import card_json
 from live.store import FeedEntry, LiveFloor
@@ -281,9 +282,7 @@ class FeedHub:
         self._waiters += 1
         try:
             await self._follow()
-            async with self._changed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), seconds)
+            await wait_on(self._changed, seconds)
         finally:
             self._waiters -= 1
 

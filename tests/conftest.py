@@ -316,8 +316,15 @@ class Wired:
     def new_call(self, agent: str = "bob") -> dict[str, str]:
         with self.sim.control() as http:
             call: dict[str, str] = http.post("/sim/calls", json={"agent": agent}).json()
-        self.wait(lambda: self.conference(call["conference_sid"]) is not None)
+        # Until its agent is on it: a call's team is its agent's, so before the agent's join
+        # is applied the call is on no team, and a lead's listen is rightly refused (403: a
+        # three-worker run caught a test asking in that moment).
+        self.wait(lambda: any(p.get("role") == "agent" for p in self.people(call)))
         return call
+
+    def people(self, call: dict[str, str]) -> list[dict[str, Any]]:
+        conference = self.conference(call["conference_sid"]) or {}
+        return list(conference.get("participants") or ())
 
     def act(self, sid: str, action: str, call_sid: str | None = None) -> None:
         with self.sim.control() as http:

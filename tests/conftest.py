@@ -451,12 +451,13 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
         return int(chosen)
     # A worker's process tree (its servers, demos, chromium) waits on timers and sockets
     # much of its time. On this 2-core machine two workers ran the suite in 7 min 34 s, three
-    # in 6 min 13 s with the machine 85-87% busy (chromium alone a third of all CPU), four in
-    # 6 min 08 s with the cores saturated. Three and four each found a test that raced (a
-    # module run before its dashboard was assembled; a metric read before its count), both
-    # fixed; the Agents page's lost click, seen twice at four workers before, did not recur
-    # in three runs at three or four. One more than the cores takes the gain short of
-    # saturating them.
+    # in 5 min 56 s (twice; the machine 82% busy, chromium a third of all CPU and the host's
+    # own daemons a quarter), four in 6 min 08 s with the cores saturated. The extra load
+    # found five races, all fixed: a module run before its dashboard was assembled, a metric
+    # read before its count, a footer read while Streamlit still showed the stale one, a lead
+    # asking before the call had its team, and the board stream's Condition losing its lock
+    # when cancelled twice (core/waiting.py), which froze a worker's streams and is the likely
+    # cause of the Agents page's lost updates seen at four workers before.
     return min((os.cpu_count() or 1) + 1, 8)
 
 

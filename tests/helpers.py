@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import redis
@@ -281,6 +282,18 @@ def start_demo(folder: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
             if line.startswith("Press Ctrl-C"):
                 break
     return process, "".join(banner)
+
+
+def clear_of_midnight(zone: str, seconds: float) -> str:
+    """The day in `zone` that the next `seconds` fall in: waits out midnight there first if
+    it is nearer than that. For a test that makes a call, then reads the page of its day:
+    the page's default is today in the floor's zone, which at 00:00 Tokyo (15:00 UTC) is no
+    longer the call's day (a CI run at 15:05 UTC saw the Day page empty)."""
+    now = datetime.now(ZoneInfo(zone))
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
+    if (midnight - now).total_seconds() < seconds:
+        time.sleep((midnight - now).total_seconds() + 0.5)
+    return datetime.now(ZoneInfo(zone)).date().isoformat()
 
 
 def earpiece_command(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,7 @@ import pytest
 
 from core.redis_client import RedisTarget, async_client
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, make_settings, personal_key
-from tests.helpers import ServerThread, post_signed, stop_all
+from tests.helpers import ServerThread, clear_of_midnight, post_signed, stop_all
 
 WORKERS = {"bob": ("sales",), "carol": ("sales",), "nick": ("support",)}
 
@@ -69,6 +69,8 @@ def _floor(
     from twilio_sim.taskrouter.workspace import WorkspaceConfig
 
     port, sim_port = ServerThread.free_port(), ServerThread.free_port()
+    # A queue's "today" is the floor's day in Tokyo: no midnight there during a test.
+    clear_of_midnight("Asia/Tokyo", 120)
     base = f"http://127.0.0.1:{port}"
     config = SimConfig(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
                        callback_url=base + "/twilio/conference-events",

@@ -15,7 +15,7 @@ import pytest
 from core.redis_client import RedisTarget
 from live.board import mask_number
 from tests.conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, make_settings, personal_key
-from tests.helpers import ServerThread, post_signed, stop_all
+from tests.helpers import ServerThread, clear_of_midnight, post_signed, stop_all
 
 WORKERS = {"bob": ("sales",), "carol": ("sales",), "nick": ("support",)}
 
@@ -58,6 +58,8 @@ def tr_floor(redis_target: RedisTarget, namespace: str) -> Iterator[TaskRouterFl
     from twilio_sim.config import Endpoint, SimConfig
     from twilio_sim.taskrouter.workspace import WorkspaceConfig
 
+    # A queue's "today" is the floor's day in Tokyo: no midnight there during a test.
+    clear_of_midnight("Asia/Tokyo", 120)
     port, sim_port = ServerThread.free_port(), ServerThread.free_port()
     base = f"http://127.0.0.1:{port}"
     settings = make_settings(redis_target.url, namespace, base,

@@ -176,17 +176,16 @@ def new_stream(page: ui.Page) -> None:
 
 
 def on_refresh() -> None:
-    value = board.trigger("refresh", board.AGENTS_KEY)
-    if isinstance(value, dict) and value.get("ticket") == st.session_state.get("agents-ticket"):
-        st.session_state["agents-new-ticket"] = True
+    """The cards' stream wants a new ticket. Its event reruns the whole page, whose run
+    mints one (main, before the cards): nothing more to do here. The fragment below once
+    minted another and reran the page again from its first line, before its buttons, so a
+    click that came with that run (Remove, Complete) could be dropped: the likely cause
+    of the Agents test's lost "Remove" on a loaded machine."""
 
 
 def controls_part(page: ui.Page) -> None:
     """Stuck wrap-ups and the chosen agent's controls (the cards above draw themselves)."""
     ui.still_signed_in(page)
-    if st.session_state.pop("agents-new-ticket", False):
-        new_stream(page)
-        st.rerun()
     ui.show_flash()
     services = page.runtime.services
     try:

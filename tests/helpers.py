@@ -19,14 +19,15 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import redis
 import uvicorn
 from twilio.request_validator import RequestValidator
 
+from core.floor_clock import FloorClock
 from core.settings import Settings
+from core.times import now_ms
 
 # An hour ago, on a whole minute (so on a boundary of the 30 s history buckets too):
 # callbacks dated within a day of now, as Earpiece requires (a Timestamp further away
@@ -288,12 +289,13 @@ def clear_of_midnight(zone: str, seconds: float) -> str:
     """The day in `zone` that the next `seconds` fall in: waits out midnight there first if
     it is nearer than that. For a test that makes a call, then reads the page of its day:
     the page's default is today in the floor's zone, which at 00:00 Tokyo (15:00 UTC) is no
-    longer the call's day (a CI run at 15:05 UTC saw the Day page empty)."""
-    now = datetime.now(ZoneInfo(zone))
-    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
-    if (midnight - now).total_seconds() < seconds:
-        time.sleep((midnight - now).total_seconds() + 0.5)
-    return datetime.now(ZoneInfo(zone)).date().isoformat()
+    longer the call's day (a CI run at 15:05 UTC saw the Day page empty). The floor's own
+    clock says where its day ends (core/floor_clock.py)."""
+    clock = FloorClock(zone)
+    left_ms = clock.day_end_ms(clock.today()) + 1 - now_ms()
+    if left_ms < seconds * 1000:
+        time.sleep(left_ms / 1000 + 0.5)
+    return clock.today().isoformat()
 
 
 def earpiece_command(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:

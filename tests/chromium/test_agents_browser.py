@@ -13,7 +13,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 
 from core.redis_client import RedisTarget
 from core.settings import load
-from tests.browser import CHROMIUM_ARGS, artifact, chromium_path
+from tests.browser import CHROMIUM_ARGS, artifact, chromium_path, settled
 from tests.coach.test_floor_controls import Floor, _floor, _on_call
 from tests.conftest import dashboard_env, signin_code
 from tests.helpers import clear_of_midnight
@@ -37,6 +37,16 @@ def watch_console(page: Page) -> list[str]:
     page.on("console", on_console)
     page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
     return errors
+
+
+def choose_agent(page: Page, agent: str) -> None:
+    """Choose `agent` under "Run an agent", then wait for the controls' run to be drawn: the
+    controls below are that agent's widgets (their keys name the agent), and a click before
+    they land goes to the last agent's, which the run then takes away (the Activity list
+    closed before "Break" could be chosen, in a run of the README's tests)."""
+    page.get_by_role("combobox", name="Agent").click()
+    page.get_by_role("option", name=re.compile(rf"\({agent}\)")).click()
+    settled(page)
 
 
 def test_run_an_agent_from_the_agents_page_and_the_chart_draws_without_errors(
@@ -99,8 +109,7 @@ def test_run_an_agent_from_the_agents_page_and_the_chart_draws_without_errors(
         expect(page.locator(".ep-card[data-agent=nick]")).to_have_count(0)
 
         # Break after this call, with a reason in Japanese: on bob's card until it happens.
-        page.get_by_role("combobox", name="Agent").click()
-        page.get_by_role("option", name=re.compile(r"\(bob\)")).click()
+        choose_agent(page, "bob")
         page.get_by_role("combobox", name="Activity").click()
         page.get_by_role("option", name="Break").click()
         page.get_by_text("after this call").click()
@@ -124,8 +133,7 @@ def test_run_an_agent_from_the_agents_page_and_the_chart_draws_without_errors(
         expect(bob).to_contain_text("wrap-up")
         # Back from the Queues page the Agent choice may have gone back to the first agent
         # (longest in state: carol; one run in two on a loaded machine): choose bob again.
-        page.get_by_role("combobox", name="Agent").click()
-        page.get_by_role("option", name=re.compile(r"\(bob\)")).click()
+        choose_agent(page, "bob")
         # The controls under the cards are redrawn every 5 s (the cards themselves at once):
         # on a loaded machine that can take a few runs of it (a CI run missed it in 15 s).
         complete = page.get_by_role("button", name=re.compile("Complete .*wrap-up")).first
@@ -155,8 +163,7 @@ def test_run_an_agent_from_the_agents_page_and_the_chart_draws_without_errors(
                 return list(http.get(f"/api/conferences/{sid}").json()["monitors"])
 
         f.wait(lambda: any(m.get("call_sid") for m in monitors()))
-        page.get_by_role("combobox", name="Agent").click()
-        page.get_by_role("option", name=re.compile(r"\(carol\)")).click()
+        choose_agent(page, "carol")
         page.get_by_text("Remove one leg").click()
         page.get_by_role("button", name="Remove supervisor mina").click()
         # (the API asks Twilio, then the page's next run says it: 45 s, as the waits above)

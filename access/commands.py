@@ -15,6 +15,7 @@ from core.demo_env import load_beside_demo
 from core.keys import Keys
 from core.redis_client import async_client, resolve
 from core.settings import SettingError
+from core.terminal_columns import pad
 from live import roster as roster_module
 
 
@@ -49,9 +50,8 @@ async def _keys(args: argparse.Namespace) -> int:
         elif args.action == "list":
             for record in await api_keys.listing(redis, settings.namespace):
                 j = record.json()
-                print(
-                    f"{j['id']}  {j['kind']:<10}  {j['owner']:<16}  {j['created_at']}  {j['label']}"
-                )
+                owner = pad(j["owner"], 16)
+                print(f"{j['id']}  {j['kind']:<10}  {owner}  {j['created_at']}  {j['label']}")
         else:
             gone = await api_keys.revoke(redis, settings.namespace, args.owner)
             if not gone:

@@ -32,6 +32,7 @@ from core.private_files import private_dir
 from core.redis_client import RedisTarget, async_client
 from core.settings import SettingError, Settings
 from core.settings import load as load_settings
+from core.terminal_columns import pad
 from core.twilio_client import CONNECTION_OVERRIDES
 from dashboard import NOT_ITS_OWN
 from live import roster as roster_module
@@ -205,7 +206,7 @@ class Demo:
         token, key = self.api_token, self.personal_key
         who = self.demo_supervisor
         others = [
-            f"    {s.role:<8} {s.name:<14} {self.links[s.id]}"
+            f"    {s.role:<8} {pad(s.name, 14)} {self.links[s.id]}"
             for s in self.roster.supervisors.values()
             if s.id != who.id and s.id in self.links
         ]

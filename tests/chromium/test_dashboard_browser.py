@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from core.terminal_columns import columns
 from tests.browser import (
     CHROMIUM_ARGS,
     artifact,
@@ -66,6 +67,16 @@ def dashboard_environment(demo: Demo) -> dict[str, str]:
         if b"streamlit" in Path(f"/proc/{pid}/cmdline").read_bytes():
             return environment_of(pid)
     raise AssertionError("the demo runs no dashboard process")
+
+
+def test_the_banners_sign_in_links_start_in_one_column(demo: Demo) -> None:
+    """The demo's other supervisors, one a line: 佐々木 春香's link lines up with Ana Ito's
+    in a terminal (a Japanese character takes two columns there, not one)."""
+    rows = [line for line in demo.banner.splitlines() if "?signin=" in line and
+            line.startswith("    ")]  # fmt: skip
+    assert any("佐々木" in row for row in rows) and any("Ana Ito" in row for row in rows), rows
+    starts = {columns(row[: row.index("http")]) for row in rows}
+    assert len(starts) == 1, rows
 
 
 def test_listen_whisper_leave_in_a_real_browser(demo: Demo, browser_page: Page) -> None:

@@ -53,7 +53,7 @@ def create_app(
     rng = random.Random(config.seed)
     deliverer = Deliverer(config, rng)
     engine = Engine(config, deliverer, rng)
-    transcriber = Transcriber(engine, deliverer, config.words_per_second)
+    transcriber = Transcriber(engine, deliverer)
     recorder = recordings.Recorder(engine, deliverer, config.recording_processing_seconds)
     streamer = media_streams.Streamer(engine)
     workspace_floor = Workspace(engine, deliverer, workspace, rng) if workspace else None

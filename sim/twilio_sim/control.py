@@ -13,6 +13,8 @@ and, beyond the contract, for tests and demos:
     PUT  /sim/reliability                  {"drop", "duplicate", "reorder", "late", "late_seconds"}
     PUT  /sim/faults                       {"rest_429_next": N, "rest_429_method": "POST"}: the
                                            next N REST requests (of that method) get 429
+    PUT  /sim/pace                         {"words_per_second": 0.5..100}: how fast people
+                                           speak from their next utterance on
     POST /sim/scenarios/busy-duplicate     {"agent"} -> FIELD-NOTES 4's duplicate conference
     POST /sim/scenarios/duplicate          {"agent", "other"} -> a call, and a second live
                                            conference of its name holding only `other`
@@ -178,6 +180,20 @@ async def faults(request: Request, engine: Engine) -> Response:
     return _json({"rest_429_next": next_, "rest_429_method": method})
 
 
+# A pace no person has (a word every two seconds, or a hundred a second) is a typo.
+PACE_RANGE = (0.5, 100.0)
+
+
+async def pace(request: Request, engine: Engine) -> Response:
+    body = await _body(request)
+    words = body.get("words_per_second")
+    low, high = PACE_RANGE
+    if isinstance(words, bool) or not isinstance(words, int | float) or not low <= words <= high:
+        raise SimError(400, 20001, f"words_per_second must be a number from {low:g} to {high:g}")
+    engine.config.words_per_second = float(words)
+    return _json({"words_per_second": float(words)})
+
+
 async def scenario_busy_duplicate(request: Request, engine: Engine) -> Response:
     body = await _body(request)
     agent = body.get("agent")
@@ -202,6 +218,7 @@ def routes() -> list[Route]:
         Route("/sim/endpoints/{to:path}", _guard(endpoint), methods=["PUT"]),
         Route("/sim/reliability", _guard(reliability), methods=["PUT"]),
         Route("/sim/faults", _guard(faults), methods=["PUT"]),
+        Route("/sim/pace", _guard(pace), methods=["PUT"]),
         Route("/sim/scenarios/busy-duplicate", _guard(scenario_busy_duplicate), methods=["POST"]),
         Route("/sim/scenarios/duplicate", _guard(scenario_duplicate), methods=["POST"]),
     ]

@@ -108,15 +108,25 @@ def iso_now() -> str:
 
 
 class Transcriber:
-    def __init__(self, engine: Engine, deliverer: Deliverer, words_per_second: float = 2.5) -> None:
+    def __init__(self, engine: Engine, deliverer: Deliverer) -> None:
         self.engine = engine
         self.deliverer = deliverer
-        self.words_per_second = words_per_second
         self.transcriptions: dict[str, Transcription] = {}
         self.stats: dict[str, int] = {"started": 0, "stopped": 0, "content": 0}
         self._tasks: set[asyncio.Task[None]] = set()
         self._utterances = itertools.count(1)
         engine.on_call_end.append(self._call_ended)
+
+    @property
+    def words_per_second(self) -> float:
+        """The people's pace, from the simulator's config: `PUT /sim/pace` changes it for
+        the utterances that start after it (a browser test need not wait at 2.5 words a
+        second for the lines it scrolls)."""
+        return self.engine.config.words_per_second
+
+    @words_per_second.setter
+    def words_per_second(self, pace: float) -> None:
+        self.engine.config.words_per_second = pace
 
     # -- REST -------------------------------------------------------------------------
 

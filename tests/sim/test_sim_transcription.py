@@ -38,6 +38,23 @@ def say(sim: Sim, conference: str, call_sid: str, text: str) -> None:
     assert answer.status_code == 200, answer.text
 
 
+def quicken(sim: Sim, words_per_second: float = 40.0) -> None:
+    """People speak faster from their next utterance on (the control API's PUT /sim/pace)."""
+    with sim.control() as http:
+        answer = http.put("/sim/pace", json={"words_per_second": words_per_second})
+    assert answer.status_code == 200, answer.text
+    assert sim.thread.server.config.app.state.transcriber.words_per_second == words_per_second
+
+
+@pytest.mark.parametrize("pace", [0, 0.1, 101, "fast", True, None])
+def test_a_pace_no_person_has_is_refused_with_a_reason(sim: Sim, pace: object) -> None:
+    with sim.control() as http:
+        answer = http.put("/sim/pace", json={"words_per_second": pace})
+    assert answer.status_code == 400
+    assert "words_per_second must be a number from 0.5 to 100" in answer.text
+    assert sim.thread.server.config.app.state.transcriber.words_per_second == 2.5  # unchanged
+
+
 def events(receiver: Receiver) -> list[dict[str, str]]:
     return [r.params for r in receiver.received if r.path.endswith("/transcripts")]
 
@@ -85,7 +102,7 @@ def test_a_call_not_in_progress_cannot_be_transcribed(sim: Sim) -> None:
 def test_speech_is_transcribed_partials_then_final_on_the_right_track(
     sim: Sim, receiver: Receiver
 ) -> None:
-    sim.thread.server.config.app.state.transcriber.words_per_second = 40.0
+    quicken(sim)
     call = new_call(sim)
     cf, customer, agent = call["conference_sid"], call["customer_call_sid"], call["agent_call_sid"]
     made = start(sim, customer, track="both_tracks", partial_results=True,
@@ -129,7 +146,7 @@ def test_partials_carry_no_confidence_and_started_says_how_it_runs(
     """The <Transcription> page's callbacks: a partial result's TranscriptionData has the
     transcript and no confidence (only a final has one); transcription-started says the
     LanguageCode, PartialResults and the ProviderConfiguration it runs with."""
-    sim.thread.server.config.app.state.transcriber.words_per_second = 40.0
+    quicken(sim)
     call = new_call(sim)
     cf, customer = call["conference_sid"], call["customer_call_sid"]
     start(sim, customer, track="inbound_track", partial_results=True, language_code=language)
@@ -203,7 +220,7 @@ def test_recordings_answer_as_twilios_file_says_and_call_back_signed(
 def test_a_final_follows_the_hang_up_as_on_twilio(sim: Sim, receiver: Receiver, words: str) -> None:
     """The caller says goodbye and hangs up before the engine settles the utterance: its final
     still comes, after the leave and the conference's end, and then the stop (issue 21)."""
-    sim.thread.server.config.app.state.transcriber.words_per_second = 40.0
+    quicken(sim)
     call = new_call(sim)
     cf, customer = call["conference_sid"], call["customer_call_sid"]
     made = start(sim, customer, track="both_tracks", language_code="ja-JP")

@@ -19,6 +19,15 @@ from dashboard.i18n import N_, _
 
 ALL_QUEUES = N_("All queues")  # the choice's value; shown in the reader's words
 HEIGHT = 200
+# A chart with nothing to draw is said in a sentence instead (its function returns None):
+# its empty axes told a reader nothing (the answer-time axis read "0.000000"), and Vega
+# marks a layer with no items as an image with no text, which axe reports (svg-img-alt).
+NO_SERVICE_LEVEL = N_(
+    "No service level yet: no call was answered or abandoned in these half hours."
+)
+NO_TIMES = N_("No answer or handle time yet: no call was answered in these half hours.")
+NO_OCCUPANCY = N_("No occupancy yet: no agent was ready in these half hours.")
+NO_ACTIVITY = N_("No agent activity yet in these half hours.")
 # The day's figures (live/day.py's Slot JSON) as the table under the charts heads them.
 FIGURES = {
     "time": N_("time"), "queue": N_("queue"), "offered": N_("offered"),
@@ -109,7 +118,7 @@ def volume_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
     )
 
 
-def service_level_chart(rows: Sequence[Mapping[str, Any]], target: float) -> Any:
+def service_level_chart(rows: Sequence[Mapping[str, Any]], target: float) -> Any | None:
     data = pd.DataFrame(
         [
             {"time": r["time"], "service level": r["service_level"]}
@@ -118,6 +127,8 @@ def service_level_chart(rows: Sequence[Mapping[str, Any]], target: float) -> Any
         ],
         columns=["time", "service level"],
     )
+    if data.empty:
+        return None
     line = (
         alt.Chart(data)
         .mark_line(point=True)
@@ -146,7 +157,7 @@ def service_level_chart(rows: Sequence[Mapping[str, Any]], target: float) -> Any
     )
 
 
-def times_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
+def times_chart(rows: Sequence[Mapping[str, Any]]) -> Any | None:
     long = [
         {"time": r["time"], "what": label, "seconds": r[key]}
         for r in rows
@@ -156,6 +167,8 @@ def times_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
         )
         if r[key] is not None
     ]
+    if not long:
+        return None
     return (
         alt.Chart(pd.DataFrame(long, columns=["time", "what", "seconds"]))
         .mark_line(point=True)
@@ -239,12 +252,14 @@ def combine_teams(rows: Sequence[Mapping[str, Any]], team: str) -> list[dict[str
     return out
 
 
-def occupancy_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
+def occupancy_chart(rows: Sequence[Mapping[str, Any]]) -> Any | None:
     what = _("occupancy")
     data = pd.DataFrame(
         [{"time": r["time"], what: r["occupancy"]} for r in rows if r["occupancy"] is not None],
         columns=["time", what],
     )
+    if data.empty:
+        return None
     return (
         alt.Chart(data)
         .mark_line(point=True)
@@ -257,7 +272,7 @@ def occupancy_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
     )
 
 
-def agents_by_activity_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
+def agents_by_activity_chart(rows: Sequence[Mapping[str, Any]]) -> Any | None:
     """Agents in each state per half hour, on average (time in it ÷ 30 minutes), stacked."""
     order = [_(word) for word in TEAM_STATES.values()]
     long = [
@@ -269,6 +284,8 @@ def agents_by_activity_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
         for r in rows
         for state, n in r["agents"].items()
     ]
+    if not long:
+        return None
     others = sorted({x["state"] for x in long} - set(order))
     return (
         alt.Chart(pd.DataFrame(long, columns=["time", "state", "agents"]))

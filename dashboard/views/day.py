@@ -47,6 +47,14 @@ def team_rows_of(page: ui.Page, day: str) -> list[dict[str, Any]]:
     return rows
 
 
+def chart(drawn: Any | None, nothing: str) -> None:
+    """The chart, or the sentence saying why there is none (day_charts.NO_…)."""
+    if drawn is None:
+        st.caption(_(nothing))
+    else:
+        st.altair_chart(drawn, width="stretch")
+
+
 def main() -> None:
     page = ui.current()
     zone = ZoneInfo(page.settings.timezone)
@@ -82,8 +90,8 @@ def main() -> None:
     else:
         target = page.settings.service_level_target
         st.altair_chart(day_charts.volume_chart(shown), width="stretch")
-        st.altair_chart(day_charts.service_level_chart(shown, target), width="stretch")
-        st.altair_chart(day_charts.times_chart(shown), width="stretch")
+        chart(day_charts.service_level_chart(shown, target), day_charts.NO_SERVICE_LEVEL)
+        chart(day_charts.times_chart(shown), day_charts.NO_TIMES)
     try:
         team_rows = team_rows_of(page, day)
     except Unavailable as exc:
@@ -97,9 +105,9 @@ def main() -> None:
         by_team = day_charts.combine_teams(
             team_rows, day_charts.ALL_TEAMS if chosen == every else names[chosen]
         )
-        st.altair_chart(day_charts.occupancy_chart(by_team), width="stretch")
+        chart(day_charts.occupancy_chart(by_team), day_charts.NO_OCCUPANCY)
         st.caption(_(day_charts.OCCUPANCY_HELP))
-        st.altair_chart(day_charts.agents_by_activity_chart(by_team), width="stretch")
+        chart(day_charts.agents_by_activity_chart(by_team), day_charts.NO_ACTIVITY)
     cards = agent_cards.visible(page.who, agents)
     if cards:
         st.altair_chart(day_charts.team_activity_chart(cards), width="stretch")

@@ -149,3 +149,29 @@ def test_the_days_charts_say_what_the_day_was(
     level = day_charts.service_level_chart(summed, 0.8).to_dict()
     assert any(layer["mark"]["type"] == "rule" for layer in level["layer"])
     day_charts.times_chart(summed).to_dict()
+
+
+def test_a_chart_with_nothing_to_draw_is_a_sentence_not_empty_axes() -> None:
+    """A half hour with a call still waiting: offered, but none answered, abandoned or
+    archived yet. The volume chart draws it; service level and answer time have nothing,
+    and say so rather than draw empty axes (which Vega marks as an image without text)."""
+    waiting = {"slot": 2, "time": "01:00", "queue": "営業サポート", "offered": 1,
+               "answered": 0, "abandoned": 0, "answered_in_sl": 0, "wait_seconds": 0,
+               "archived_calls": 0, "handle_seconds": 0, "service_level_target": 0.8}  # fmt: skip
+    shown = day_charts.combine([waiting], day_charts.ALL_QUEUES)
+    assert day_charts.volume_chart(shown) is not None
+    assert day_charts.service_level_chart(shown, 0.8) is None
+    assert day_charts.times_chart(shown) is None
+    answered = {**waiting, "answered": 1, "answered_in_sl": 1, "wait_seconds": 12}
+    shown = day_charts.combine([answered], day_charts.ALL_QUEUES)
+    assert day_charts.service_level_chart(shown, 0.8) is not None
+    assert day_charts.times_chart(shown) is not None
+    idle = {"slot": 2, "time": "01:00", "talk_seconds": 0.0, "wrap_seconds": 0.0,
+            "idle_seconds": 0.0, "agents": {}}  # fmt: skip
+    teams = day_charts.combine_teams([{**idle, "team": "sales"}], day_charts.ALL_TEAMS)
+    assert day_charts.occupancy_chart(teams) is None
+    assert day_charts.agents_by_activity_chart(teams) is None
+    ready = {**idle, "team": "sales", "idle_seconds": 600.0, "agents": {"available": 0.33}}
+    teams = day_charts.combine_teams([ready], day_charts.ALL_TEAMS)
+    assert day_charts.occupancy_chart(teams) is not None
+    assert day_charts.agents_by_activity_chart(teams) is not None

@@ -441,8 +441,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario: a whole floor of simulated calls, or the demo")
 
 
-# The suite runs on several workers (pyproject's addopts: -n auto): one a core, at most
-# eight (each worker starts its own Redis, its own demos and chromiums).
+# The suite runs on several workers (pyproject's addopts: -n auto): one a core and one more,
+# at most eight (each worker starts its own Redis, its own demos and chromiums).
 # PYTEST_XDIST_AUTO_NUM_WORKERS=N, or -n N, says otherwise; -n 0 runs the suite in this one
 # process.
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
@@ -450,17 +450,16 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     if chosen:
         return int(chosen)
     # A worker's process tree (its servers, demos, chromium) waits on timers and sockets
-    # much of its time. On this 2-core machine two workers ran the suite in 7 min 34 s, three
-    # in 5 min 56 s (twice; the machine 82% busy, chromium a third of all CPU and the host's
-    # own daemons a quarter), four in 6 min 08 s with the cores saturated. The extra load
-    # found five races, all fixed: a module run before its dashboard was assembled, a metric
-    # read before its count, a footer read while Streamlit still showed the stale one, a lead
-    # asking before the call had its team, and the board stream's Condition losing its lock
-    # when cancelled twice (core/waiting.py). The Agents page's lost "Remove" click came
-    # back at three workers once in about eight runs, after those; its likely cause (the
-    # controls fragment rerunning the page before its buttons) is fixed, but not yet shown
-    # gone under that load, so one worker a core until it is: CI's green first.
-    return min(os.cpu_count() or 1, 8)
+    # much of its time, so one worker more than the cores keeps them busy. On this 2-core
+    # machine: two workers 6 min 11 s to 7 min 34 s, three 4 min 30 s to 5 min 56 s (the
+    # machine 82% busy, chromium a third of all CPU and the host's own daemons a quarter),
+    # four 6 min 08 s with the cores saturated. The extra load found six races, all fixed:
+    # a module run before its dashboard was assembled, a metric read before its count, a
+    # footer read while Streamlit still showed the stale one, a lead asking before the call
+    # had its team, the board stream's Condition losing its lock when cancelled twice
+    # (core/waiting.py), and the Agents page's controls rerunning the page before drawing
+    # their buttons (a click on them lost).
+    return min((os.cpu_count() or 1) + 1, 8)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:

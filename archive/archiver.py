@@ -23,7 +23,6 @@ EARPIECE_ARCHIVE_RETENTION_DAYS ago is deleted, recordings at Twilio included.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from redis.exceptions import RedisError
 from archive.record import build
 from archive.store import Store
 from core.audit import Audit, AuditFilter
+from core.tasks import pause
 from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
 from live.late import late_entry, seal
@@ -208,7 +208,7 @@ class Archiver:
     async def run_forever(self) -> None:
         lock = self.floor.keys.lock("archive")
         while True:
-            await asyncio.sleep(EVERY_SECONDS)
+            await pause(EVERY_SECONDS)
             try:
                 if not await self.floor.redis.set(lock, b"1", nx=True, px=int(EVERY_SECONDS * 900)):
                     continue

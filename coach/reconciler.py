@@ -22,6 +22,7 @@ from typing import Any
 from coach.actions import Coach
 from coach.taskrouter_repair import TaskRouterRepair
 from core import metrics
+from core.tasks import pause
 from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
 from live.events import ConferenceEvent
@@ -225,7 +226,7 @@ def _said(repairs: dict[str, int]) -> str:
 
 async def run_forever(reconciler: Reconciler) -> None:
     while True:
-        await asyncio.sleep(reconciler.every)
+        await pause(reconciler.every)
         try:
             outcome = await reconciler.run_once()
         except CoachError as exc:

@@ -19,6 +19,18 @@ log = logging.getLogger("core.tasks")  # every logger is under "earpiece"
 GRACE_SECONDS = 2.0
 
 
+async def pause(seconds: float) -> None:
+    """`asyncio.sleep` for a background loop, which stops here if it was asked to stop even
+    when something it awaited swallowed the cancellation. redis-py's asyncio client (8.1)
+    was seen handing a command's reply to a task already cancelled: the service's history
+    sampler, stopping, went on to sleep its 30 s out, past the shutdown's grace, in about
+    one test in five that stopped a service at once (task.cancelling() still said so)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+    await asyncio.sleep(seconds)
+
+
 async def cancel_all(tasks: Iterable[asyncio.Future[Any]], grace: float = GRACE_SECONDS) -> None:
     """Cancel every task and wait up to `grace` seconds for them to finish."""
     pending = [t for t in tasks if not t.done()]
@@ -30,4 +42,15 @@ async def cancel_all(tasks: Iterable[asyncio.Future[Any]], grace: float = GRACE_
     for task in stuck:
         task.cancel()  # once more; it will not be awaited again
     if stuck:
-        log.warning("%d background task(s) did not stop within %.1fs", len(stuck), grace)
+        log.warning(
+            "%d background task(s) did not stop within %.1fs: %s",
+            len(stuck),
+            grace,
+            ", ".join(sorted(_named(t) for t in stuck)),
+        )
+
+
+def _named(task: asyncio.Future[Any]) -> str:
+    """Which loop did not stop: its coroutine's name (a task's own name is "Task-12")."""
+    coro = task.get_coro() if isinstance(task, asyncio.Task) else None
+    return str(getattr(coro, "__qualname__", None) or task)

@@ -32,7 +32,7 @@ from coach.actions import Coach
 from core import metrics
 from core.redis_client import AsyncRedis, RedisTarget, resolve
 from core.settings import Settings, load
-from core.tasks import cancel_all
+from core.tasks import cancel_all, pause
 from core.twilio_client import CONNECTION_OVERRIDES
 from earpiece.services import build
 from live import history, ticker
@@ -82,7 +82,7 @@ async def _warm(floor: LiveFloor, board: BoardHub) -> None:
 async def _sweep(coach: Coach, every: float) -> None:
     """Clear supervisor legs stuck dialing (every process may do it: it is idempotent)."""
     while True:
-        await asyncio.sleep(every)
+        await pause(every)
         try:
             await coach.sweep_dialing()
         except Exception:
@@ -97,7 +97,7 @@ async def _sample(floor: LiveFloor, kept: history.Kept) -> None:
             await history.sample(floor, kept=kept)
         except RedisError as exc:
             log.info("could not sample the floor's history: %s", exc)
-        await asyncio.sleep(history.BUCKET_SECONDS - (now_ms() / 1000) % history.BUCKET_SECONDS)
+        await pause(history.BUCKET_SECONDS - (now_ms() / 1000) % history.BUCKET_SECONDS)
 
 
 def every_tick(*parts: ticker.Also) -> ticker.Also:

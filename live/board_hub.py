@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
-from core.tasks import cancel_all
+from core.tasks import cancel_all, pause
 from core.waiting import wait_on
 from live import board, ears, words
 from live.board import Entry, Filters
@@ -379,18 +379,18 @@ class BoardHub:
                 # The feed's position could not be read (the reader was idle): the next
                 # pass tries again; the watchdog has told the watchers meanwhile.
                 log.warning("board: Redis is unreachable (%s); trying again", exc)
-                await asyncio.sleep(RETRY_SECONDS)
+                await pause(RETRY_SECONDS)
             except Exception:
                 # This loop serves every board of the process: one failure must not end it.
                 log.exception("board: a pass failed; trying again")
-                await asyncio.sleep(RETRY_SECONDS)
+                await pause(RETRY_SECONDS)
 
     async def _watch(self) -> None:
         """Say the floor is out of reach when a pass is `stall_seconds` late while someone
         watches (a pass waits on Redis, which may take its full timeout to fail)."""
         limit = self.stall_seconds + max(self.period, self.clock_seconds)
         while True:
-            await asyncio.sleep(self.stall_seconds / 4)
+            await pause(self.stall_seconds / 4)
             late = time.monotonic() - self._passed_at > limit
             if late and self.views and self.error is None:
                 log.warning("board: no pass for %.0f s; the floor is out of reach", limit)

@@ -18,7 +18,6 @@ only when it takes the lock over.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -27,6 +26,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from core import tasks
 from live.model import Json
 from live.store import LiveFloor
 
@@ -105,7 +105,7 @@ async def run_forever(
     pause = every
     trimmed = 0.0
     while True:
-        await asyncio.sleep(pause)
+        await tasks.pause(pause)
         try:
             life = max(50, int(pause * 1000 * LOCK_PAUSES))
             if await renew(keys=[lock], args=[token, life]):

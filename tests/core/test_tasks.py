@@ -1,0 +1,60 @@
+"""Background loops stop when asked, even when something they awaited swallowed the
+cancellation (redis-py's asyncio client was seen returning a reply to a cancelled task)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from core.tasks import cancel_all, pause
+
+
+async def swallowing_call() -> str:
+    """A library call that eats the cancellation and answers anyway."""
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.sleep(1)
+    return "OK"
+
+
+def test_a_loop_whose_call_swallowed_its_cancel_stops_at_its_next_pause() -> None:
+    laps: list[str] = []
+
+    async def loop() -> None:
+        while True:
+            laps.append(await swallowing_call())
+            await pause(30)
+
+    async def run() -> float:
+        task = asyncio.create_task(loop())
+        await asyncio.sleep(0.05)  # inside the call
+        started = time.monotonic()
+        await cancel_all([task], grace=5)
+        assert task.cancelled()
+        return time.monotonic() - started
+
+    took = asyncio.run(run())
+    assert laps == ["OK"] and took < 1  # not the grace, not the 30 s pause
+
+
+def test_a_pause_not_asked_to_stop_sleeps_and_a_plain_sleep_does_not_notice() -> None:
+    """The control: without pause, the same loop sleeps on and outlives the grace."""
+
+    async def loop() -> None:
+        while True:
+            await swallowing_call()
+            await asyncio.sleep(30)
+
+    async def run() -> bool:
+        await pause(0.01)  # nobody asked this task to stop: it just sleeps
+        task = asyncio.create_task(loop())
+        await asyncio.sleep(0.05)
+        await cancel_all([task], grace=0.3)
+        await asyncio.sleep(0)
+        return task.done()
+
+    # cancel_all cancels once more and leaves it: the second cancel ends it (the sleep is
+    # not the swallowing call), but only after the grace was spent waiting.
+    started = time.monotonic()
+    asyncio.run(run())
+    assert time.monotonic() - started >= 0.3

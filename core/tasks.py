@@ -25,10 +25,16 @@ async def pause(seconds: float) -> None:
     was seen handing a command's reply to a task already cancelled: the service's history
     sampler, stopping, went on to sleep its 30 s out, past the shutdown's grace, in about
     one test in five that stopped a service at once (task.cancelling() still said so)."""
+    stop_if_asked()
+    await asyncio.sleep(seconds)
+
+
+def stop_if_asked() -> None:
+    """Raise CancelledError if this task was asked to stop: for a loop that waits on
+    something other than a pause (an event, the feed) at the top of each turn."""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
-    await asyncio.sleep(seconds)
 
 
 async def cancel_all(tasks: Iterable[asyncio.Future[Any]], grace: float = GRACE_SECONDS) -> None:

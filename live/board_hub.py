@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
-from core.tasks import cancel_all, pause
+from core.tasks import cancel_all, pause, stop_if_asked
 from core.waiting import wait_on
 from live import board, ears, words
 from live.board import Entry, Filters
@@ -360,6 +360,7 @@ class BoardHub:
 
     async def _run(self) -> None:
         while True:
+            stop_if_asked()  # a pass's Redis call may have swallowed the cancel (core/tasks.py)
             if not self._wanted():
                 self._last = None  # what it held grows stale while nobody watches
                 self._stop_following()
@@ -401,6 +402,7 @@ class BoardHub:
         # wait_for_change keeps the feed's reader following meanwhile, so a change
         # made while this rests shows in feed.last_id.
         while (left := until - time.monotonic()) > 0:
+            stop_if_asked()
             if seen is not None and self.feed.last_id != seen:
                 return
             await self.feed.wait_for_change(left)

@@ -25,7 +25,7 @@ import orjson
 from redis.exceptions import RedisError
 
 from core.documents import card_of
-from core.tasks import cancel_all
+from core.tasks import cancel_all, stop_if_asked
 from core.waiting import wait_on
 from live import privacy, words
 from live.model import card_json
@@ -289,6 +289,7 @@ class FeedHub:
     async def _run(self) -> None:
         backoff = 0.1
         while True:
+            stop_if_asked()  # a read may have swallowed the cancel (core/tasks.py)
             if not self._subs and not self._waiters and not self._listeners:
                 self._following = False
                 self._interest.clear()

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import time
 
-from core.tasks import cancel_all, pause
+from core.tasks import cancel_all, pause, stop_if_asked
 
 
 async def swallowing_call() -> str:
@@ -58,3 +58,24 @@ def test_a_pause_not_asked_to_stop_sleeps_and_a_plain_sleep_does_not_notice() ->
     started = time.monotonic()
     asyncio.run(run())
     assert time.monotonic() - started >= 0.3
+
+
+def test_a_loop_that_waits_on_an_event_stops_at_the_top_of_its_turn() -> None:
+    """The board hub and the feed reader wait on events, not pauses: they ask at each turn."""
+    turns: list[int] = []
+
+    async def loop(woken: asyncio.Event) -> None:
+        while True:
+            stop_if_asked()
+            turns.append(len(turns))
+            await swallowing_call()
+            woken.set()
+
+    async def run() -> bool:
+        woken = asyncio.Event()
+        task = asyncio.create_task(loop(woken))
+        await asyncio.sleep(0.05)
+        await cancel_all([task], grace=5)
+        return task.cancelled()
+
+    assert asyncio.run(run()) and turns == [0]

@@ -71,6 +71,18 @@ class Service:
 
 
 @contextlib.contextmanager
+def source_at(revision: str) -> Iterator[str]:
+    """The repository's files as at `revision` (git archive), in a folder for the run: the
+    code before a change, to run beside this tree's (`callbacks_service(checkout=...)`)."""
+    repo = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="ep-before-") as folder:
+        archive = subprocess.run(["git", "archive", revision], cwd=repo, check=True,
+                                 capture_output=True).stdout  # fmt: skip
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        yield folder
+
+
+@contextlib.contextmanager
 def callbacks_service(
     redis: str, namespace: str, port: str | None = None, module: str = "earpiece.cli",
     workers: int = 1, checkout: str | None = None, **extra: str,

@@ -12,7 +12,9 @@ and goes on a shared machine falls on all of them alike. The endpoints:
   of this design;
 - `earpiece callbacks`, one worker, then each `--workers N` asked for;
 - `--instances N` one-worker services on the one Redis, as N machines would
-  run them, a wrk each, the connections shared among them.
+  run them, a wrk each, the connections shared among them;
+- `--before REV`: one worker of the code at that revision (git archive), on a
+  floor of its own on the same Redis, to measure a change beside its baseline.
 
 Prints requests/s over all rounds, the median round's p50/p99 latency, the
 ratios, and what of the machine each took: CPU seconds of the server's
@@ -20,7 +22,7 @@ processes, of Redis and of wrk over its runs, as cores (CPU seconds a second)
 and as CPU microseconds per request.
 
     python -m bench.ingest [--seconds 5] [--rounds 3] [--connections 32] [--workers 1,2]
-                           [--instances 2]
+                           [--instances 2] [--before REV]
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from bench.common import (
     process_tree,
     redis_url,
     signed_write_service,
+    source_at,
 )
 
 PATH = "/twilio/conference-events"
@@ -198,6 +201,11 @@ def main() -> None:
         default=2,
         help="and a run of this many one-worker services on one Redis (as machines would)",
     )
+    parser.add_argument(
+        "--before",
+        default=None,
+        help="and a run of one worker of the code at this revision (git archive), beside",
+    )
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",") if n]
 
@@ -232,6 +240,13 @@ def main() -> None:
                 endpoints.append((Row(name), [service], True))
             if args.instances > 1:
                 endpoints.append((Row(f"earpiece, {args.instances} instances"), instances, True))
+            if args.before:
+                # Its own floor (namespace): the same callbacks, applied once each, by each.
+                source = stack.enter_context(source_at(args.before))
+                before = stack.enter_context(
+                    callbacks_service(redis, "before" + namespace, checkout=source)
+                )
+                endpoints.append((Row(f"earpiece at {args.before[:9]}"), [before], True))
             for round_ in range(args.rounds):
                 start = round_ % len(endpoints)
                 for row, targets, fresh in endpoints[start:] + endpoints[:start]:
@@ -272,6 +287,11 @@ def main() -> None:
           "   (target for one worker >= 80%)")  # fmt: skip
     for row in rows[3:]:
         print(f"{row.name} / {ours.name}:{'':<4}{row.rps / ours.rps:.2f}x")
+    if args.before:
+        then = rows[-1]
+        print(f"{ours.name} beside {then.name}: {ours.rps / then.rps:.2f}x req/s, "
+              f"{then.us_per_request(then.server_cpu)} -> {ours.us_per_request(ours.server_cpu)} "
+              "us of service CPU a callback")  # fmt: skip
     per_round = ", ".join(
         "/".join(f"{run['requests'] / run['seconds']:.0f}" for run in row.runs) for row in rows
     )

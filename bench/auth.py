@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +45,7 @@ from bench.common import (
     personal_key,
     process,
     redis_url,
+    source_at,
 )
 from bench.ingest import write_requests, wrk
 from core.audit import Audit
@@ -120,10 +120,7 @@ def api_calls(calls: int) -> None:
 @contextlib.contextmanager
 def service_at(revision: str, redis: str, namespace: str) -> Iterator[Service]:
     """`earpiece callbacks` as it was at `revision` (git archive), on the same Redis."""
-    with tempfile.TemporaryDirectory(prefix="ep-before-") as folder:
-        archive = subprocess.run(["git", "archive", revision], cwd=REPO, check=True,
-                                 capture_output=True).stdout  # fmt: skip
-        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+    with source_at(revision) as folder:
         port = free_port()
         env = {"REDIS_URL": redis, "EARPIECE_NAMESPACE": namespace, "PATH": "/usr/bin:/bin",
                "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,

@@ -30,9 +30,7 @@ import os
 import re
 import secrets
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -43,7 +41,15 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
-from bench.common import API_TOKEN, AUTH_TOKEN, free_port, percentile, process, signin_query
+from bench.common import (
+    API_TOKEN,
+    AUTH_TOKEN,
+    free_port,
+    percentile,
+    process,
+    signin_query,
+    source_at,
+)
 from bench.sim_floor import ACCOUNT_SID, cpu_seconds, simulated_floor
 from bench.streamlit_client import Tab
 from core.settings import load
@@ -231,10 +237,7 @@ def probe_latencies(pages: list[Page], sim_url: str, trials: int, first: int) ->
 @contextlib.contextmanager
 def dashboard_before(env: dict[str, str], revision: str) -> Iterator[Any]:
     """The dashboard as it was at `revision` (git archive), on the same floor and settings."""
-    with tempfile.TemporaryDirectory(prefix="ep-before-") as folder:
-        archive = subprocess.run(["git", "archive", revision], cwd=REPO, check=True,
-                                 capture_output=True).stdout  # fmt: skip
-        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+    with source_at(revision) as folder:
         port = free_port()
         cmd = [sys.executable, "-m", "streamlit", "run", f"{folder}/dashboard/app.py",
                "--server.address", "127.0.0.1", "--server.port", str(port),

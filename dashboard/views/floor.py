@@ -8,6 +8,7 @@ import time
 import altair as alt
 import pandas as pd
 import streamlit as st
+from babel.lists import format_list
 
 from access.modes import refusal
 from dashboard import board, i18n, listen, reading, ui
@@ -175,7 +176,24 @@ def current_filters() -> Filters:
 def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
     sid = st.session_state.get("selected-sid")
     if not sid:
-        st.caption(_("Click a row to listen, whisper or barge on that call."))
+        # The box keeps its height for the controls to come (CONTROLS_HEIGHT): say what
+        # goes there, rather than leave a blank band above the table.
+        with st.container(border=True, key="floor-controls-none"):
+            st.markdown("**" + _("No call chosen") + "**")
+            st.caption(_("Click a row to listen, whisper or barge on that call."))
+            st.caption(
+                _("Then from the keyboard: {keys}.").format(
+                    keys=format_list(
+                        [
+                            _("{key} {action}").format(
+                                key=ui.SHORTCUTS[mode], action=_(ACTIONS[mode])
+                            )
+                            for mode in ("listen", "whisper", "barge", "leave")
+                        ],
+                        locale=i18n.language(),  # "、" between them in Japanese
+                    )
+                )
+            )
         return
     conference = by_sid.get(sid)
     if conference is None:
@@ -292,6 +310,11 @@ def own_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
                 if st.button(_("Open call page →"), key=f"own-open-{sid}"):
                     st.switch_page("views/call.py", query_params={"sid": sid})
             return
+
+
+# What each shortcut does, as the empty controls box says it ("L listen, W whisper, ...").
+ACTIONS = {"listen": N_("listen"), "whisper": N_("whisper"), "barge": N_("barge"),
+           "leave": N_("leave")}  # fmt: skip
 
 
 # The call controls sit in a box of one height above the table, whatever is in it (nothing

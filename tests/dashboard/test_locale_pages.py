@@ -141,3 +141,21 @@ def test_the_browser_board_is_handed_the_floor_zone_and_the_reader_language(
         at = app_as(settings, supervisor).run()
         assert not at.exception
         assert board_data(at)["clock"] == {"zone": "Asia/Tokyo", "lang": language}
+
+
+def test_the_empty_call_controls_say_what_goes_there_in_the_readers_words(
+    tokyo_floor: tuple[Wired, Settings, dict[str, str]],
+) -> None:
+    """The controls box keeps its height for a chosen call: with none chosen it says so, and
+    which keys act once one is (a list in each language's own way)."""
+    _, settings, _ = tokyo_floor
+    said = {
+        "ken": ("通話が選択されていません", "L でモニター、W でウィスパー、B でバージ、X で退出"),
+        "mina": ("No call chosen", "L listen, W whisper, B barge, and X leave"),
+    }
+    for supervisor, (heading, keys) in said.items():
+        at = app_as(settings, supervisor).run()
+        assert not at.exception
+        texts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+        assert any(heading in t for t in texts), texts
+        assert any(keys in t for t in texts), texts

@@ -25,7 +25,7 @@ import orjson
 from redis.exceptions import RedisError
 
 from core.documents import card_of
-from core.tasks import cancel_all, stop_if_asked
+from core.tasks import cancel_all, pause, stop_if_asked
 from core.waiting import wait_on
 from live import privacy, words
 from live.model import card_json
@@ -39,6 +39,13 @@ READ_BLOCK_MS = 1000
 READ_COUNT = 500  # entries one read takes at most (LiveFloor.feed_wait)
 # A read that returns entries this long after the one before may follow a gap: checked.
 GAP_CHECK_SECONDS = 5.0
+# With no `/events` stream in this process (its clients take each change as it comes), the
+# reader lets changes gather this long between reads that did not fill up: the board hub
+# passes at most every EARPIECE_DASHBOARD_REFRESH_SECONDS anyway, and the ticker once a
+# second. Read as they came, a few entries a read under thousands of callbacks a second,
+# the reads cost the service a round trip and a wakeup of every waiter each, which with the
+# entries was a tenth of its CPU (issue 29, ARCHITECTURE.md "What a callback costs").
+GATHER_SECONDS = 0.05
 MAX_TEAMS_KEPT = 50_000
 BACKOFF_MAX_SECONDS = 5.0
 
@@ -332,6 +339,8 @@ class FeedHub:
             self.last_id = entries[-1].id
             async with self._changed:
                 self._changed.notify_all()
+            if not self._subs and len(entries) < READ_COUNT:
+                await pause(GATHER_SECONDS)
 
     async def _gap_before(self, entries: list[FeedEntry]) -> bool:
         """Whether entries were trimmed from the feed before this reader read them, asked

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
 log = logging.getLogger("core.tasks")  # every logger is under "earpiece"
 
 GRACE_SECONDS = 2.0
+# The tasks `cancel_all` was asked to stop. Not `task.cancelling()`: on Python 3.11 an
+# asyncio.TaskGroup whose child fails cancels the task that waits on it and never takes
+# that back, so a board pass that met a Redis error (caught, as it should be) left its loop
+# "cancelling" for good, and a check of that count stopped the board (found in review).
+_STOPPING: weakref.WeakSet[asyncio.Future[Any]] = weakref.WeakSet()
 
 
 async def pause(seconds: float) -> None:
@@ -24,16 +30,16 @@ async def pause(seconds: float) -> None:
     when something it awaited swallowed the cancellation. redis-py's asyncio client (8.1)
     was seen handing a command's reply to a task already cancelled: the service's history
     sampler, stopping, went on to sleep its 30 s out, past the shutdown's grace, in about
-    one test in five that stopped a service at once (task.cancelling() still said so)."""
+    one test in five that stopped a service at once."""
     stop_if_asked()
     await asyncio.sleep(seconds)
 
 
 def stop_if_asked() -> None:
-    """Raise CancelledError if this task was asked to stop: for a loop that waits on
-    something other than a pause (an event, the feed) at the top of each turn."""
+    """Raise CancelledError if `cancel_all` was asked to stop this task: for a loop that
+    waits on something other than a pause (an event, the feed) at the top of each turn."""
     task = asyncio.current_task()
-    if task is not None and task.cancelling():
+    if task is not None and task in _STOPPING:
         raise asyncio.CancelledError
 
 
@@ -41,6 +47,7 @@ async def cancel_all(tasks: Iterable[asyncio.Future[Any]], grace: float = GRACE_
     """Cancel every task and wait up to `grace` seconds for them to finish."""
     pending = [t for t in tasks if not t.done()]
     for task in pending:
+        _STOPPING.add(task)
         task.cancel()
     if not pending:
         return

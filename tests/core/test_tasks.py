@@ -56,7 +56,7 @@ def test_a_pause_not_asked_to_stop_sleeps_and_a_plain_sleep_does_not_notice() ->
     # cancel_all cancels once more and leaves it: the second cancel ends it (the sleep is
     # not the swallowing call), but only after the grace was spent waiting.
     started = time.monotonic()
-    asyncio.run(run())
+    assert asyncio.run(run())  # ended by the second cancel, left unawaited by cancel_all
     assert time.monotonic() - started >= 0.3
 
 
@@ -79,3 +79,34 @@ def test_a_loop_that_waits_on_an_event_stops_at_the_top_of_its_turn() -> None:
         return task.cancelled()
 
     assert asyncio.run(run()) and turns == [0]
+
+
+def test_a_caught_taskgroup_failure_does_not_stop_the_loop_but_a_stop_still_does() -> None:
+    """On Python 3.11 a TaskGroup whose child fails leaves the waiting task's cancelling()
+    count raised for good (the board pass's Redis error, caught): the loop must go on, and
+    stop when cancel_all asks."""
+    turns: list[int] = []
+
+    async def failing() -> None:
+        raise ConnectionError("Redis went away")
+
+    async def loop() -> None:
+        while True:
+            stop_if_asked()
+            turns.append(len(turns))
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(failing())
+                    group.create_task(asyncio.sleep(0.01))
+            except* ConnectionError:
+                pass  # the pass failed; the next one tries again
+            await pause(0.01)
+
+    async def run() -> bool:
+        task = asyncio.create_task(loop())
+        await asyncio.sleep(0.2)
+        assert not task.done(), "a caught failure stopped the loop"
+        await cancel_all([task], grace=5)
+        return task.cancelled()
+
+    assert asyncio.run(run()) and len(turns) > 3

@@ -41,8 +41,9 @@ READ_COUNT = 500  # entries one read takes at most (LiveFloor.feed_wait)
 GAP_CHECK_SECONDS = 5.0
 # With no `/events` stream in this process (its clients take each change as it comes), the
 # reader lets changes gather this long between reads that did not fill up: the board hub
-# passes at most every EARPIECE_DASHBOARD_REFRESH_SECONDS anyway, and the ticker once a
-# second. Read as they came, a few entries a read under thousands of callbacks a second,
+# passes at most every EARPIECE_DASHBOARD_REFRESH_SECONDS anyway, the ticker once a
+# second, and a softphone's `GET /api/calls/{sid}?wait=` hears of its call up to this much
+# later. Read as they came, a few entries a read under thousands of callbacks a second,
 # the reads cost the service a round trip and a wakeup of every waiter each, which with the
 # entries was a tenth of its CPU (issue 29, ARCHITECTURE.md "What a callback costs").
 GATHER_SECONDS = 0.05

@@ -78,7 +78,14 @@ def card_of(agent: Mapping[str, Any]) -> Card:
     return Card(
         agent=agent.get("agent"),
         worker_sid=str(agent["worker_sid"]),
-        name=str(agent.get("name") or agent.get("agent") or agent["worker_sid"]),
+        # The roster's display name first (鈴木 一郎), as the floor and the call page show
+        # the agent, then the Worker's friendly name, then the ID.
+        name=str(
+            agent.get("agent_name")
+            or agent.get("name")
+            or agent.get("agent")
+            or agent["worker_sid"]
+        ),
         team=agent.get("team"),
         activity=activity,
         state=state,

@@ -869,8 +869,10 @@ class AgentCards {
       if (this.state !== "All" && state !== this.state) continue;
       shown.push([a, state, from ? Date.parse(from) : null]);
     }
+    // A card names the agent as the floor does: the roster's name first (agent_cards.py).
+    const named = (a) => a.agent_name || a.name || a.agent || a.worker_sid;
     shown.sort((x, y) => ((x[2] ?? now) - (y[2] ?? now))
-      || String(x[0].name).localeCompare(String(y[0].name)));
+      || String(named(x[0])).localeCompare(String(named(y[0]))));
     this.caption.textContent = tn(
       "{shown} of {n} agent · longest in their state first",
       "{shown} of {n} agents · longest in their state first", mine.length, {shown: shown.length});
@@ -880,7 +882,7 @@ class AgentCards {
       card.dataset.agent = a.agent || a.worker_sid;
       const clockNode = el("span", "t", "");
       if (since !== null) clockNode.dataset.since = String(since);
-      card.append(el("span", "n", a.name || a.agent || a.worker_sid), clockNode, el("br"),
+      card.append(el("span", "n", named(a)), clockNode, el("br"),
         document.createTextNode(`${CARD_STATES.includes(state) ? t(state) : state} · ${a.team || t("no team")}`));
       if (a.conference_sid) {
         card.append(el("br"), document.createTextNode(t("call {sid}", {sid: a.conference_sid.slice(-8)})));

@@ -60,3 +60,14 @@ def test_a_thousand_agents_are_all_cards_filtered_and_sorted() -> None:
     assert japanese and all(c.state == "研修" for c in japanese)
 
     assert "エージェント 999" in {c.name for c in cards}
+
+
+def test_a_card_names_the_agent_as_the_roster_does_then_as_the_workspace_does() -> None:
+    """The roster's display name (the floor's 鈴木 一郎 (uma)) before the Worker's friendly
+    name, which comes before the ID: the Agents page shows people as the floor does."""
+    now = time.time()
+    agent = floor_of(1, now)[0]
+    named = {**agent, "agent_name": "鈴木 一郎", "name": "uma"}
+    assert agent_cards.card_of(named).name == "鈴木 一郎"
+    assert agent_cards.card_of({**agent, "agent_name": None, "name": "uma"}).name == "uma"
+    assert agent_cards.card_of({**agent, "agent_name": None, "name": ""}).name == agent["agent"]

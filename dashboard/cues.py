@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from access.alert_policy import CueLog, actionable
-from dashboard import ui
+from dashboard import reading, ui
 from dashboard.i18n import _
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
@@ -44,14 +44,17 @@ def floor_cues(
     news = _news(page, [*help_cues, *said])
     for cue in news:
         if cue.get("phrase") is None:
-            agent = literal(cue.get("agent") or _("An agent"))
+            ident = cue.get("agent")
+            agent = literal(reading.agent(page, ident) if ident else _("An agent"))
             st.toast(
                 _("**{agent}** asks for help").format(agent=agent),
                 icon=":material/sos:",
                 duration="long",
             )
         else:
-            phrase, agent = literal(cue["phrase"]), literal(cue["agent"] or _("a call"))
+            ident = cue["agent"]
+            phrase = literal(cue["phrase"])
+            agent = literal(reading.agent(page, ident) if ident else _("a call"))
             st.toast(
                 _("“{phrase}” on **{agent}**'s call").format(phrase=phrase, agent=agent),
                 icon=":material/campaign:",

@@ -4,7 +4,7 @@ the reader's language here, where they are shown. An unknown code is shown as it
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from access.modes import NO_AGENT
 from access.signin import WRONG
@@ -91,11 +91,14 @@ def alerts(codes: Iterable[str] | None, none: str = "") -> str:
     return said or none
 
 
-def who(label: str | None) -> str:
-    """A participant by its label: "the customer", "agent suzuki", "supervisor mina"."""
+def who(label: str | None, agent: Callable[[str], str] | None = None) -> str:
+    """A participant by its label: "the customer", "agent suzuki", "supervisor mina";
+    `agent` names an agent as the page does (reading.agent: "agent 鈴木 一郎 (suzuki)")."""
     role, ident = role_of(label or None)
     if role == "customer":
         return _("the customer")
+    if role == "agent" and ident and agent is not None:
+        return f"{word(ROLES, role)} {agent(ident)}"
     if role in ("agent", "supervisor") and ident:
         return f"{word(ROLES, role)} {ident}"
     return label or _("a participant")

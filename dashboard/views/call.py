@@ -41,7 +41,9 @@ def participants(conference: dict[str, Any], page: ui.Page) -> pd.DataFrame:
     # One tuple a leg, in PEOPLE's order (pandas refuses a row of another length).
     rows = [
         (
-            words.who(p.get("label")) if p.get("label") else p.get("call_sid"),
+            words.who(p.get("label"), lambda i: reading.agent(page, i))
+            if p.get("label")
+            else p.get("call_sid"),
             words.word(words.ROLES, p.get("role")),
             reading.number(page, p.get("number")),
             bool(p.get("muted")),
@@ -273,7 +275,7 @@ def live_part(page: ui.Page, sid: str) -> None:
         if help_asked:
             st.error(
                 _("**{agent}** asked for help at {time}: joining the call answers it.").format(
-                    agent=literal(help_asked["agent"]),
+                    agent=literal(reading.agent(page, help_asked["agent"])),
                     time=literal(reading.time_of_day(page, help_asked["since"])),
                 ),
                 icon=":material/sos:",

@@ -217,7 +217,7 @@ def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
             st.switch_page("views/call.py", query_params={"sid": sid})
 
 
-def help_banner(asking: list[dict[str, object]]) -> None:
+def help_banner(page: ui.Page, asking: list[dict[str, object]]) -> None:
     """Agents asking for help, each a click away from their call's controls."""
     if not asking:
         return
@@ -230,14 +230,14 @@ def help_banner(asking: list[dict[str, object]]) -> None:
         columns = st.columns(min(4, len(asking)))
         for n, c in enumerate(asking[:8]):
             agent = (c.get("help") or {}).get("agent", "?")  # type: ignore[attr-defined]
-            label = _("Go to {agent}").format(agent=literal(agent))
+            label = _("Go to {agent}").format(agent=literal(reading.agent(page, agent)))
             if columns[n % len(columns)].button(
                 label, key=f"help-{c['sid']}", icon=":material/sos:"
             ):
                 st.session_state["selected-sid"] = str(c["sid"])
 
 
-def phrase_banner(said: list[dict[str, object]]) -> None:
+def phrase_banner(page: ui.Page, said: list[dict[str, object]]) -> None:
     """Calls where a team phrase was said (and nobody muted it), a click from their call."""
     if not said:
         return
@@ -252,7 +252,8 @@ def phrase_banner(said: list[dict[str, object]]) -> None:
         columns = st.columns(min(4, len(said)))
         for n, hit in enumerate(said[:8]):
             label = _("Go to {agent}: {phrase}").format(
-                agent=literal(hit["agent"] or "?"), phrase=ui.phrase_text(hit)
+                agent=literal(reading.agent(page, str(hit["agent"])) if hit["agent"] else "?"),
+                phrase=ui.phrase_text(hit),
             )
             if columns[n % len(columns)].button(
                 label, key=f"phrase-{hit['sid']}", icon=":material/campaign:"
@@ -391,8 +392,8 @@ def live_part(page: ui.Page) -> None:
         conferences = []
     by_sid = {str(c["sid"]): c for c in conferences}
     asking, said = cues_module.floor_cues(page, conferences)
-    help_banner(asking)
-    phrase_banner(said)
+    help_banner(page, asking)
+    phrase_banner(page, said)
     listen.player(page, by_sid)
     mine = monitors_by_supervisor(conferences).get(page.who.id)
     controls(page, by_sid, mine["sid"] if mine else None)

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.settings import Settings
+from dashboard.text import literal
 from tests.conftest import Wired
 from tests.dashboard.test_dashboard_pages import (
     app_as,
@@ -23,6 +24,9 @@ from tests.dashboard.test_dashboard_pages import (
 )
 
 __all__ = ["floor"]  # the fixture, shared with the pages' tests
+
+# uma as the roster names uma, shown as text (literal() escapes the brackets for markdown).
+UMA = literal("鈴木 一郎 (uma)")
 
 
 def stream_teams(at: object) -> list[str]:
@@ -78,7 +82,7 @@ def test_toasts_only_for_calls_one_may_act_on_once_per_cause(
     assert "1 agent asks for help" in texts(reloaded)  # the banner still says it
     ken = app_as(settings, "ken").run()  # leads support and billing: uma's is his
     # Ken reads Earpiece in Japanese (the demo roster's `language = "ja"`, issue 25).
-    assert [t.value for t in ken.toast] == ["**uma** がヘルプを求めています"]
+    assert [t.value for t in ken.toast] == [f"**{UMA}** がヘルプを求めています"]
 
 
 def last_said(wired: Wired, sid: str) -> str | None:
@@ -107,7 +111,7 @@ def test_a_phrase_said_again_rings_once(floor: tuple[Wired, Settings]) -> None:
         wired.wait(lambda t=text: last_said(wired, sid) == t, 10)
         ken.run()
         seen += [t.value for t in ken.toast]
-    assert seen == ["**uma** の通話で「cancel my account」"]  # ken reads Japanese (issue 25)
+    assert seen == [f"**{UMA}** の通話で「cancel my account」"]  # ken reads Japanese (issue 25)
     [row] = first_board(ken)["rows"].values()
     assert row["why"].count("cancel my account") == 1
     assert not app_as(settings, "ken").run().toast  # nor on a reload

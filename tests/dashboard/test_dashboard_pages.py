@@ -18,6 +18,7 @@ from core.embedded_redis import EmbeddedRedis
 from core.passwords import hash_password
 from core.redis_client import RedisTarget
 from core.settings import Settings, load
+from dashboard.text import literal
 from tests.conftest import SESSION_SECRET, TWILIO_CREDENTIALS, Wired, signin_code, wire
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
@@ -46,6 +47,10 @@ def floor(
         monkeypatch.setenv(name, value)
     yield running, load(env, env_file=None)
     running.stop()
+
+
+# A phrase's toast on uma's call: uma as the roster names uma (shown as text).
+UMAS_CALL = f"“lawyer” on **{literal('鈴木 一郎 (uma)')}**'s call"
 
 
 def app_as(settings: Settings, supervisor: str | None) -> AppTest:
@@ -377,6 +382,30 @@ def test_a_help_request_rings_on_the_floor_and_leads_to_the_call(
     assert button(at, f"floor-{sid}-listen") is not None  # the call's controls are up
 
 
+def test_an_agent_the_roster_names_is_named_so_in_toasts_banners_and_the_call_page(
+    floor: tuple[Wired, Settings],
+) -> None:
+    """tara is 田中 愛 in the roster: the floor's rows said so, its help toast, banner and the
+    call page's people said "tara"."""
+    wired, settings = floor
+    call = wired.new_call("tara")
+    sid = call["conference_sid"]
+    at = app_as(settings, "mina").run()
+    with wired.api("tara", "agent") as http:
+        assert http.post(f"/api/calls/{call['agent_call_sid']}/help").status_code == 201
+    at.run()
+    # (a name is shown as text: literal() escapes what markdown would read, its brackets too)
+    assert [t.value for t in at.toast] == [f"**{literal('田中 愛 (tara)')}** asks for help"]
+    assert at.button(key=f"help-{sid}").label == f"Go to {literal('田中 愛 (tara)')}"
+    at.switch_page("views/call.py")
+    at.query_params["sid"] = sid
+    at.run()
+    assert not at.exception
+    people = at.dataframe[0].value
+    assert "agent 田中 愛 (tara)" in list(people["Who"])
+    assert any(f"**{literal('田中 愛 (tara)')}** asked for help at" in e.value for e in at.error)
+
+
 def test_the_follow_selector_follows_an_agent(floor: tuple[Wired, Settings]) -> None:
     wired, settings = floor
     at = app_as(settings, "ana").run()  # leads sales-east: only its agents are offered
@@ -496,7 +525,7 @@ def test_a_phrase_said_rings_on_the_floor_like_a_help_request(
             "text": "Fine then, I will call my lawyer"})  # fmt: skip
     wired.wait(lambda: "phrase" in (wired.conference(sid) or {}).get("alerts", []), 10)
     at.run()
-    assert [t.value for t in at.toast] == ["“lawyer” on **uma**'s call"]
+    assert [t.value for t in at.toast] == [UMAS_CALL]
     assert "said a phrase to watch" in texts(at)
     [row] = first_board(at)["rows"].values()
     assert "phrase" in row["alerts"] and "“lawyer”" in row["why"]
@@ -541,7 +570,7 @@ def test_a_lead_of_another_team_gets_no_phrase_alert_and_no_words(
     lead.run()
     manager.run()
     # The manager may listen: the phrase, the last line.
-    assert [t.value for t in manager.toast] == ["“lawyer” on **uma**'s call"]
+    assert [t.value for t in manager.toast] == [UMAS_CALL]
     [row] = first_board(manager)["rows"].values()
     assert "“lawyer”" in row["why"] and row["said"] == f"customer: {said[1]}"
     # The lead may not: no toast, chime or banner for a call they may not act on (issue 28),

@@ -143,11 +143,10 @@ def _data(language: str) -> dict[str, Any]:
         "plurals": {
             one: [ngettext(one, other, 1), ngettext(one, other, 2)] for one, other in PLURALS
         },
-        # The English template as live/attention.py writes it, and its translation: none
-        # for an English reader, whose board shows the stream's text as it is.
+        # The English template as live/attention.py writes it, and its translation (the
+        # same for an English reader: the board still reads the values back, to name the
+        # row's agent as its Agent cell does).
         "reasons": [
-            [REASONS[code], _(said)]
-            for code, said in REASON_WORDS.items()
-            if code in REASONS and _(said) != said
+            [REASONS[code], _(said)] for code, said in REASON_WORDS.items() if code in REASONS
         ],
     }

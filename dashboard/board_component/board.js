@@ -60,7 +60,7 @@ function tn(one, other, n, values) {
 // reader's words with the same values. `reasons`: [English template, translation] pairs.
 let REASONS = [];
 
-function why(text) {
+function why(text, row) {
   if (!text || !REASONS.length) return text;
   return text.split("; ").map((part) => {
     for (const [pattern, names, said] of REASONS) {
@@ -68,6 +68,10 @@ function why(text) {
       if (!found) continue;
       const values = {};
       names.forEach((name, i) => { values[name] = found[i + 1]; });
+      // The row's own agent, named as its Agent cell names them ("田中 愛 (tara)").
+      if (row && row.agent_name && values.agent === row.agent) {
+        values.agent = `${row.agent_name} (${row.agent})`;
+      }
       return said.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
     }
     return part;
@@ -412,7 +416,7 @@ class Board {
       state: row.state in STATE_WORDS ? t(STATE_WORDS[row.state]) : row.state,
       holds: row.holds ? String(row.holds) : "", monitoring: row.monitoring,
       speaking: row.speaking, talk: row.talk, alerts: alertWords(row.alerts), said: saidWords(row.said),
-      score: String(row.score), why: why(row.why),
+      score: String(row.score), why: why(row.why, row),
     };
     COLUMNS.forEach(([name], i) => {
       if (name in text && cells[i].textContent !== text[name]) {

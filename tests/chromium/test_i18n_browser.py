@@ -176,6 +176,9 @@ def visit(page: Page, demo: Demo, language: str, paths: dict[str, str], words: s
             # The banner (its "Go to tara" button) stays while the agent asks; the toast
             # lasts a few seconds and a loaded machine can draw the page after it has gone.
             expect(page.get_by_role("button").filter(has_text="tara").first).to_be_visible()
+            # Its row's Why names tara as the Agent cell does, in the reader's words.
+            asked = r"田中 愛 \(tara\) (asked for help|がヘルプを要求)"
+            expect(page.get_by_text(re.compile(asked)).first).to_be_visible()
         page.screenshot(path=artifact(f"i18n-{language}-{name}.png"), full_page=True)
         text = page.evaluate(PAGE_TEXT, DATA)
         for phrase in PHRASES:

@@ -44,17 +44,15 @@ def floor_cues(
     news = _news(page, [*help_cues, *said])
     for cue in news:
         if cue.get("phrase") is None:
-            ident = cue.get("agent")
-            agent = literal(reading.agent(page, ident) if ident else _("An agent"))
+            agent = literal(reading.agent(page, cue.get("agent")) or _("An agent"))
             st.toast(
                 _("**{agent}** asks for help").format(agent=agent),
                 icon=":material/sos:",
                 duration="long",
             )
         else:
-            ident = cue["agent"]
             phrase = literal(cue["phrase"])
-            agent = literal(reading.agent(page, ident) if ident else _("a call"))
+            agent = literal(reading.agent(page, cue["agent"]) or _("a call"))
             st.toast(
                 _("“{phrase}” on **{agent}**'s call").format(phrase=phrase, agent=agent),
                 icon=":material/campaign:",

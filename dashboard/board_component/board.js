@@ -69,13 +69,16 @@ function why(text, row) {
       const values = {};
       names.forEach((name, i) => { values[name] = found[i + 1]; });
       // The row's own agent, named as its Agent cell names them ("田中 愛 (tara)").
-      if (row && row.agent_name && values.agent === row.agent) {
-        values.agent = `${row.agent_name} (${row.agent})`;
-      }
+      if (row && values.agent === row.agent) values.agent = agentLabel(row);
       return said.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
     }
     return part;
   }).join(t("; "));
+}
+
+// An agent as the roster names them, with the ID: "田中 愛 (tara)" (live/names.py label).
+function agentLabel(row) {
+  return row.agent_name ? `${row.agent_name} (${row.agent})` : row.agent;
 }
 
 function learnReasons(pairs) {
@@ -411,7 +414,7 @@ class Board {
     const row = entry.row;
     const cells = entry.tr.cells;
     const text = {
-      agent: (row.sid === this.selected ? "▶ " : "") + (row.agent_name ? `${row.agent_name} (${row.agent})` : row.agent),
+      agent: (row.sid === this.selected ? "▶ " : "") + agentLabel(row),
       team: row.team, queue: row.queue, customer: row.customer,
       state: row.state in STATE_WORDS ? t(STATE_WORDS[row.state]) : row.state,
       holds: row.holds ? String(row.holds) : "", monitoring: row.monitoring,

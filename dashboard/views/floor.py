@@ -252,7 +252,7 @@ def phrase_banner(page: ui.Page, said: list[dict[str, object]]) -> None:
         columns = st.columns(min(4, len(said)))
         for n, hit in enumerate(said[:8]):
             label = _("Go to {agent}: {phrase}").format(
-                agent=literal(reading.agent(page, str(hit["agent"])) if hit["agent"] else "?"),
+                agent=literal(reading.agent(page, str(hit["agent"] or "")) or "?"),
                 phrase=ui.phrase_text(hit),
             )
             if columns[n % len(columns)].button(

@@ -365,8 +365,9 @@ class Coach:
 
     def react(self, event: ConferenceEvent, monitors: int | None = None) -> None:
         """After a join, leave or end was applied: update monitors, off the webhook's path.
-        `monitors`: how many supervisors the apply found on a conference this event ended
-        (ApplyResult.monitors); with none, the end has nothing to record."""
+        `monitors`: how many supervisors the apply found on the conference after the event
+        (ApplyResult.monitors; None: not known); with none, an end has nothing to record and
+        an agent's leave no whisper to turn back (no read of the document for either)."""
         sid, call = event.conference_sid, event.call_sid
         if event.event == "conference-end":
             if monitors != 0:
@@ -384,7 +385,8 @@ class Coach:
                     why = f"the supervisor's leg ended ({event.call_status})"
                 self._spawn(self._safely(self.on_leg_left(sid, ident, call, why)))
         elif role == "agent" and event.event == "participant-leave":
-            self._spawn(self._safely(self.on_agent_left(sid)))
+            if monitors != 0:
+                self._spawn(self._safely(self.on_agent_left(sid)))
         elif role == "agent" and ident and event.event == "participant-join":
             # Most agents have no follower: known without a task or a round trip.
             if self.floor.followed(ident, FOLLOWS_MAX_AGE_SECONDS) is not False:

@@ -87,7 +87,8 @@ def packed_in_c(connection_class: type[Any]) -> type[Any]:
         return connection_class
     packed = _PACKED_CLASSES.get(connection_class)
     if packed is None:
-        serializer = HiredisRespSerializer()
+        # (redis-py 8.2 left its __init__ unannotated; 8.1 had it typed)
+        serializer = HiredisRespSerializer()  # type: ignore[no-untyped-call,unused-ignore]
 
         def pack_command(self: Any, *args: Any) -> list[bytes]:
             name = args[0]

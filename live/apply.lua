@@ -23,8 +23,10 @@
 -- as if alone; batching only saves round trips (live/batching.py).
 --
 -- Returns {outcome1, feed id1 or "", monitors1, outcome2, ...}: three values an event, where
--- monitors is how many supervisors were on a conference this event ended (0 otherwise: the
--- coach records each one's leave, and has nothing to read when there were none); an
+-- monitors is how many supervisors are on the conference after the event (as it ended, for
+-- an end; 0 for a duplicate or a stale one): the coach records each one's leave at an end,
+-- turns a whisper back to listen when the agent leaves, and reads nothing when there are
+-- none (issue 29: an agent's leave read the whole document back to find no whisperer); an
 -- outcome is one of
 --   applied    the state changed; a feed entry was appended
 --   unchanged  a new event that changed nothing visible (recorded as seen)
@@ -160,6 +162,13 @@ local function written(d, mode)
   if mode ~= 'keep' or d.mode == nil then d.mode = mode end
 end
 
+-- How many supervisors are on the conference (its monitors, connected or on their way).
+local function monitor_count(c)
+  local n = 0
+  for _ in pairs(c.mon or {}) do n = n + 1 end
+  return n
+end
+
 local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
   if ev.tok and redis.call('SADD', TOKENS, ev.tok) == 0 then
     return 'duplicate', ''
@@ -218,9 +227,7 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
     redis.call('EXPIRE', TOKENS, history)
     redis.call('EXPIRE', TIMELINE, history)
     local id = feed_add(FEED, maxlen, 'ended', c.sid, doc)
-    local monitors = 0
-    for _ in pairs(c.mon or {}) do monitors = monitors + 1 end
-    return 'applied', id, monitors
+    return 'applied', id, monitor_count(c)
   end
 
   if c.status == 'init' then
@@ -374,11 +381,11 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
   end
   written(d, 'plain')
   if not changed then
-    return 'unchanged', ''
+    return 'unchanged', '', monitor_count(c)
   end
   d.live = true
   local id = feed_add(FEED, maxlen, 'conference', c.sid, encoded(d))
-  return 'applied', id
+  return 'applied', id, monitor_count(c)
 end
 
 -- An optional value: "" absent, else "=" and the value.

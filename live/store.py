@@ -116,8 +116,9 @@ return {first, last, added, redis.call('ZCARD', KEYS[2]), redis.call('EXPIRE', K
 class ApplyResult:
     outcome: str  # applied | unchanged | duplicate | stale
     feed_id: str | None
-    # The supervisors on a conference this event ended (0 for any other event): the coach
-    # records each one's leave, and needs to read nothing when there were none.
+    # The supervisors on the conference after this event (as it ended, for an end; 0 for a
+    # duplicate or a stale event): the coach records each one's leave at an end, turns a
+    # whisper back to listen when the agent leaves, and reads nothing when there are none.
     monitors: int = 0
 
 

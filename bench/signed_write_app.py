@@ -59,14 +59,10 @@ class PipelinedWrites:
             self._sending.add(task)
             task.add_done_callback(self._sent)
 
-    def _returned(self, task: asyncio.Future[Any] | None) -> None:
-        if task in self._sending:
-            self._sending.discard(task)
-            if self._pending and not self._scheduled:
-                self._flush()
-
     def _sent(self, task: asyncio.Task[None]) -> None:
-        self._returned(task)
+        self._sending.discard(task)
+        if self._pending and not self._scheduled:
+            self._flush()
 
     async def _send(self, pending: list[tuple[bytes, asyncio.Future[Any]]]) -> None:
         pipe = self.redis.pipeline(transaction=False)
@@ -74,8 +70,6 @@ class PipelinedWrites:
             pipe.xadd(STREAM, {"b": body}, maxlen=MAXLEN, approximate=True)
         try:
             replies = await pipe.execute()
-            # As live/batching.py: what waits leaves before this batch's callers wake.
-            self._returned(asyncio.current_task())
         except Exception as exc:
             for _, future in pending:
                 future.set_exception(exc)

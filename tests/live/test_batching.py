@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 from redis.exceptions import RedisError
@@ -120,45 +119,3 @@ def test_a_script_answering_three_values_an_event_gives_each_caller_its_three(
 
     asyncio.run(run())
 
-
-def test_the_next_batch_leaves_before_the_callers_of_the_one_that_returned_are_woken(
-    redis_target: RedisTarget,
-) -> None:
-    """Issue 29: the service sat idle about a fifth of the time under load. When a batch's
-    reply came, its callers were woken (each answering its webhook) before the batch that
-    had gathered meanwhile was sent, so Redis waited for the loop, then the loop for Redis.
-    Now what waits is sent first, and Redis runs it while the callers answer."""
-
-    async def run() -> None:
-        redis = async_client(redis_target)
-        sent: list[list[bytes]] = []
-
-        class Recorded(BatchedScript):
-            async def _run(self, batch: list[Any]) -> list[Any]:
-                sent.append([event for _, event, _ in batch])
-                return await super()._run(batch)
-
-        try:
-            script = Recorded(redis, "local out = {} for i = 1, #ARGV do out[#out + 1] = "
-                              "ARGV[i] out[#out + 1] = '' end return out",
-                              shared_keys=["{bt}:k"], shared_args=[], max_in_flight=1)  # fmt: skip
-
-            async def caller() -> tuple[tuple[Any, ...], list[list[bytes]]]:
-                answer = await script([], b"first")
-                return answer, [list(batch) for batch in sent]  # as the caller wakes
-
-            first = asyncio.ensure_future(caller())
-            await asyncio.sleep(0)  # the first batch leaves, alone
-            await asyncio.sleep(0)
-            later = asyncio.ensure_future(script([], b"later"))  # waits for a place
-            await asyncio.sleep(0)
-            assert sent == [[b"first"]]
-            answer, sent_when_woken = await asyncio.wait_for(first, timeout=5)
-            assert answer == (b"first", b"")
-            # The moment its caller runs again, the waiting batch is already on its way.
-            assert sent_when_woken == [[b"first"], [b"later"]]
-            assert await asyncio.wait_for(later, timeout=5) == (b"later", b"")
-        finally:
-            await redis.aclose()
-
-    asyncio.run(run())

@@ -118,4 +118,3 @@ def test_a_script_answering_three_values_an_event_gives_each_caller_its_three(
             await redis.aclose()
 
     asyncio.run(run())
-

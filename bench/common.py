@@ -88,14 +88,14 @@ def callbacks_service(
     workers: int = 1, checkout: str | None = None, **extra: str,
 ) -> Iterator[Service]:  # fmt: skip
     """`checkout`: run the service of another checkout (its code before a change), from it."""
-    port = int(port) if port else free_port()
+    number = int(port) if port else free_port()
     env = dict(os.environ)
     env.update(
         REDIS_URL=redis,
         EARPIECE_NAMESPACE=namespace,
         TWILIO_ACCOUNT_SID="AC" + "0" * 32,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{number}",
         EARPIECE_API_TOKEN=API_TOKEN,
         EARPIECE_DEMO="true",  # the demo roster
         EARPIECE_ARCHIVE_URL=f"sqlite:///{tempfile.gettempdir()}/ep-bench-{namespace}.sqlite3",
@@ -104,10 +104,10 @@ def callbacks_service(
     if checkout is not None:
         env["PYTHONPATH"] = f"{checkout}:{checkout}/sim"
     # `module` runs the service's command line (bench/old_masking.py: with the old masking).
-    cmd = [sys.executable, "-m", module, "callbacks", "--port", str(port)]
+    cmd = [sys.executable, "-m", module, "callbacks", "--port", str(number)]
     if workers > 1:
         cmd += ["--workers", str(workers)]
-    with process(cmd, env, f"http://127.0.0.1:{port}", "/healthz", cwd=checkout) as service:
+    with process(cmd, env, f"http://127.0.0.1:{number}", "/healthz", cwd=checkout) as service:
         yield service
 
 

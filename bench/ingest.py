@@ -89,7 +89,7 @@ def wrk(
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    summary: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
     summary["rps"] = summary["requests"] / summary["seconds"]
     summary["wrk_cpu"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return summary
@@ -292,6 +292,21 @@ def main() -> None:
         print(f"{ours.name} beside {then.name}: {ours.rps / then.rps:.2f}x req/s, "
               f"{then.us_per_request(then.server_cpu)} -> {ours.us_per_request(ours.server_cpu)} "
               "us of service CPU a callback")  # fmt: skip
+    # A round runs every endpoint within half a minute; on a machine whose speed drifts
+    # (a shared host: the same code's CPU a callback moved 2x between rounds) the ratio of
+    # each round is steadier than the ratio of the totals.
+    by_round = [
+        (run["requests"] / run["seconds"]) / (b["requests"] / b["seconds"])
+        for run, b in zip(ours.runs, bare.runs, strict=True)
+    ]
+    by_round_floor = [
+        (run["requests"] / run["seconds"]) / (f["requests"] / f["seconds"])
+        for run, f in zip(ours.runs, signed.runs, strict=True)
+    ]
+    print(f"{ours.name}, each round's ratio: of bare "
+          f"{', '.join(f'{r:.0%}' for r in by_round)} (median {statistics.median(by_round):.0%}); "
+          f"of the floor {', '.join(f'{r:.0%}' for r in by_round_floor)} "
+          f"(median {statistics.median(by_round_floor):.0%})")  # fmt: skip
     per_round = ", ".join(
         "/".join(f"{run['requests'] / run['seconds']:.0f}" for run in row.runs) for row in rows
     )

@@ -124,18 +124,21 @@ class Archiver:
         due: Any = await redis.zrangebyscore(
             keys.ended, 0, now_ms() - int(self.settle_seconds * 1000), start=0, num=BATCH
         )
+        sids = [text(raw) for raw in due]
         written = 0
-        for raw in due:
-            sid = text(raw)
-            # Sealed first: whatever lands after is queued, so none of it falls between this
-            # read and the record (live/late.py).
-            await seal(redis, keys, sid, self.floor.history_seconds)
-            record = await self.gather(sid)
-            if record is not None and await self.store.put(record):
-                written += 1
+        if sids:
+            # Sealed first: whatever lands after is queued, so none of it falls between these
+            # reads and the records (live/late.py).
+            await seal(redis, keys, *sids, seconds=self.floor.history_seconds)
+            records = [record for sid in sids if (record := await self.gather(sid)) is not None]
+            # The pass's calls in one transaction (issue 29: one a call, each with its own
+            # thread hop, was most of the archive's cost); a failure leaves every one of them
+            # due, and a repeat writes nothing twice.
+            written = sum(await self.store.put_all(records))
             pipe = redis.pipeline(transaction=False)
-            pipe.zrem(keys.ended, sid)
-            pipe.delete(keys.raised(sid))
+            for sid in sids:
+                pipe.zrem(keys.ended, sid)
+                pipe.delete(keys.raised(sid))
             await pipe.execute()
         self.archived += written
         await self.amend_late()

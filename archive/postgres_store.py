@@ -86,25 +86,14 @@ class PostgresStore:
     async def put(self, record: CallRecord) -> bool:
         db = await self._db()
         async with db.cursor() as cur:
-            await cur.execute(
-                "INSERT INTO calls (sid, started_ms, ended_ms, duration_s, team, queue, agent, "
-                "alerts, monitored, words, doc) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, "
-                "to_tsvector('simple', %s), %s) ON CONFLICT (sid) DO NOTHING",
-                (
-                    record.sid,
-                    record.started_ms,
-                    record.ended_ms,
-                    record.duration_seconds,
-                    record.team,
-                    record.queue,
-                    record.agent,
-                    "," + ",".join(record.alerts) + ",",
-                    record.monitored,
-                    record.text,
-                    Jsonb(record.doc),
-                ),
-            )
-            return cur.rowcount == 1
+            return await _insert(cur, record)
+
+    async def put_all(self, records: list[CallRecord]) -> list[bool]:
+        if not records:
+            return []
+        db = await self._db()
+        async with db.transaction(), db.cursor() as cur:
+            return [await _insert(cur, record) for record in records]
 
     async def get(self, sid: str) -> Json | None:
         db = await self._db()
@@ -332,3 +321,26 @@ class PostgresStore:
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
+
+
+async def _insert(cur: psycopg.AsyncCursor[Any], record: CallRecord) -> bool:
+    """One call's row, unless the call is there already (False then)."""
+    await cur.execute(
+        "INSERT INTO calls (sid, started_ms, ended_ms, duration_s, team, queue, agent, "
+        "alerts, monitored, words, doc) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, "
+        "to_tsvector('simple', %s), %s) ON CONFLICT (sid) DO NOTHING",
+        (
+            record.sid,
+            record.started_ms,
+            record.ended_ms,
+            record.duration_seconds,
+            record.team,
+            record.queue,
+            record.agent,
+            "," + ",".join(record.alerts) + ",",
+            record.monitored,
+            record.text,
+            Jsonb(record.doc),
+        ),
+    )
+    return cur.rowcount == 1

@@ -135,6 +135,19 @@ class SqliteStore:
 
         return await self._run(write)
 
+    async def put_all(self, records: list[CallRecord]) -> list[bool]:
+        def write(db: sqlite3.Connection) -> list[bool]:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                new = [insert(db, record) for record in records]
+                db.execute("COMMIT")
+                return new
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        return await self._run(write) if records else []
+
     def put_many(self, records: list[CallRecord]) -> None:
         """Bulk load (the bench's generated archive): one transaction."""
         with self._lock:

@@ -66,9 +66,13 @@ async def left_call(redis: AsyncRedis, keys: Keys, call_sid: str) -> tuple[str, 
     return conference, label
 
 
-async def seal(redis: AsyncRedis, keys: Keys, sid: str, seconds: int) -> None:
-    """From now on, what lands for `sid` is also queued for its archive record."""
-    await redis.set(keys.sealed(sid), b"1", ex=max(1, seconds))
+async def seal(redis: AsyncRedis, keys: Keys, sid: str, *more: str, seconds: int) -> None:
+    """From now on, what lands for `sid` (and each of `more`) is also queued for its
+    archive record. Several in one round trip: the archiver seals a pass's calls at once."""
+    pipe = redis.pipeline(transaction=False)
+    for each in (sid, *more):
+        pipe.set(keys.sealed(each), b"1", ex=max(1, seconds))
+    await pipe.execute()
 
 
 def late_entry(raw: Any) -> dict[str, Any] | None:

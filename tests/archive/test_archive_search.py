@@ -5,6 +5,7 @@ machine runs, or EARPIECE_TEST_POSTGRES_URL), compared with the same filters in 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import uuid
 from collections.abc import Iterator
@@ -171,3 +172,21 @@ def test_retention_deletes_what_is_past_it_with_its_reviews(
     assert everything(loop, store, Search(q="cancel my account")) == [
         r.sid for r in reversed(records[20:]) if "cancel my account" in r.text
     ]
+
+
+def test_a_pass_of_calls_is_written_in_one_transaction_all_or_none(
+    store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    """The archiver writes a pass's calls with put_all (issue 29): each once, and when one
+    cannot be written none is, so the pass stays due and is tried again whole."""
+    first, second, third, fourth = generated(4)
+    assert loop.run_until_complete(store.put(second)) is True
+    assert loop.run_until_complete(store.put_all([first, second, third])) == [True, False, True]
+    assert loop.run_until_complete(store.count()) == 3
+    assert loop.run_until_complete(store.put_all([])) == []
+    unwritable = dataclasses.replace(fourth, sid="CF" + uuid.uuid4().hex, doc={"x": object()})
+    with pytest.raises(TypeError):
+        loop.run_until_complete(store.put_all([fourth, unwritable]))
+    # The good call before it was rolled back with it, and the store goes on.
+    assert loop.run_until_complete(store.count()) == 3
+    assert loop.run_until_complete(store.put_all([fourth])) == [True]

@@ -78,7 +78,9 @@ def signed_in(browser: Browser, demo: Demo, who: str) -> Page:
 def choose(page: Page, call: dict[str, str]) -> None:
     """Click the call's row on the board (the demo's own traffic may staff the same agent)."""
     page.locator(f"tr[data-sid={call['conference_sid']}]").click()
-    expect(page.get_by_text("Open call page")).to_be_visible()
+    # This call's own "Open call page" (its key's class): another box may show one too (the
+    # call you are on), and a rerun may briefly keep the last call's box beside this one.
+    expect(page.locator(f".st-key-open-{call['conference_sid']}")).to_be_visible()
 
 
 def new_call(demo: Demo, agent: str) -> dict[str, str]:

@@ -378,8 +378,13 @@ def choose(conferences: Iterable[Conference], filters: Filters, now_s: float) ->
     return [e.conference for e in select(entries(conferences, now_s, True), filters)]
 
 
-def kpis(conferences: Iterable[Conference]) -> dict[str, Any]:
-    """The tiles above the table, for the whole floor; the longest ones as instants to tick from."""
+def kpis(
+    conferences: Iterable[Conference], browser: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, Any]:
+    """The tiles above the table, for the whole floor; the longest ones as instants to tick from.
+    Monitored: a supervisor on the call by phone, or hearing it in a browser (`browser`, by
+    conference: live/ears.py), as its Monitoring cell says."""
+    ears = browser or {}
     live = waiting = on_hold = monitored = 0
     oldest: str | None = None
     oldest_waiting: str | None = None
@@ -395,7 +400,7 @@ def kpis(conferences: Iterable[Conference]) -> dict[str, Any]:
                 oldest_waiting = started
         elif state == "hold":
             on_hold += 1
-        if c.get("monitors"):
+        if c.get("monitors") or ears.get(c["sid"]):
             monitored += 1
     return {
         "live": live,

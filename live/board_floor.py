@@ -269,6 +269,14 @@ class BoardFloor:
         for ordering in self.orderings.values():
             ordering.remove(sid)
 
+    def _count_monitored(self, call: Call, sign: int) -> None:
+        """Monitored: a supervisor on it by phone, or someone hearing it in a browser."""
+        if call.rendered.get("monitors") or call.ears:
+            self._counts["monitored"] += sign
+            self._monitored.add(call.sid)
+        else:
+            self._monitored.discard(call.sid)
+
     def _count(self, call: Call, sign: int) -> None:
         r = call.rendered
         state = r.get("state")
@@ -277,11 +285,7 @@ class BoardFloor:
             (self._waiting.add if sign > 0 else self._waiting.discard)(call.sid)
         elif state == "hold":
             self._counts["on_hold"] += sign
-        if r.get("monitors"):
-            self._counts["monitored"] += sign
-            self._monitored.add(call.sid)
-        else:
-            self._monitored.discard(call.sid)
+        self._count_monitored(call, sign)
         started = r.get("started_at")
         if sign > 0 and started:
             heapq.heappush(self._oldest, (started, call.sid))
@@ -311,7 +315,9 @@ class BoardFloor:
         for sid in set(ears) | set(self._ears):
             call = self.calls.get(sid)
             if call is not None and call.ears != ears.get(sid, ()):
+                self._count_monitored(call, -1)
                 call.ears = ears.get(sid, ())
+                self._count_monitored(call, +1)
                 call.version += 1
                 call.entry = None
         self._ears = ears

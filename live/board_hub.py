@@ -476,7 +476,7 @@ class BoardHub:
             + b',"queued":'
             + orjson.dumps(queued)
             + b',"kpis":'
-            + orjson.dumps(board.kpis(conferences))
+            + orjson.dumps(board.kpis(conferences, browser))
         )
         cues = board.cues(conferences)
         teams = {c["sid"]: c.get("team") for c in conferences} if cues else {}

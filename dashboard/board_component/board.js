@@ -194,6 +194,7 @@ class Board {
     const tiles = el("div", "ep-tiles");
     for (const [name, label] of TILES) {
       const tile = el("div", "ep-tile");
+      tile.dataset.tile = name;
       tile.append(el("div", "ep-label", t(label)));
       this.tiles[name] = tile.appendChild(el("div", "ep-value", "–"));
       tiles.append(tile);

@@ -138,6 +138,10 @@ def test_listen_in_the_browser(demo: Demo, browser: Browser) -> None:
     # The floor row says who hears the call in a browser, beside the phone legs.
     row = page.locator(f"tr[data-sid={first['conference_sid']}]")
     expect(row).to_contain_text("mina (listen · browser)")
+    # And the Monitored tile counts it, a call heard in a browser as much as by phone.
+    monitored = page.locator("[data-tile=monitored] .ep-value")
+    wait_until(lambda: (monitored.text_content() or "").isdigit()
+               and int(monitored.text_content() or 0) >= 1, 10)  # fmt: skip
 
     # Two calls at once: each its own socket, its own level, one stream each at Twilio.
     choose(page, second)

@@ -67,6 +67,10 @@ def test_rows_carry_instants_to_tick_from_and_plain_text() -> None:
     assert olga["customer"] == "+1 555-123-4567"  # whole, written for people
     tiles = kpis(floor)
     assert (tiles["live"], tiles["waiting"], tiles["on_hold"], tiles["monitored"]) == (3, 1, 1, 1)
+    # Someone hearing a call in a browser monitors it too (its Monitoring cell says so); a
+    # call heard both ways counts once.
+    heard = {str(floor[0]["sid"]): ["ana/tab1"], str(floor[2]["sid"]): ["ken/tab1"]}
+    assert kpis(floor, heard)["monitored"] == 2
     assert tiles["oldest_call_ms"] == nick["started_ms"]
     assert mask_number("+15551234567", True) == "+1 555-••••-4567"
 

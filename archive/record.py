@@ -68,12 +68,30 @@ def _people(doc: Conference, full_numbers: bool, country: str | None) -> list[Js
 
 
 def monitors_of(audit: Iterable[Mapping[str, Any]], ended_at: str | None) -> list[Json]:
-    """Each supervisor's time on the call, mode by mode, from the audit (oldest first)."""
+    """Each supervisor's time on the call, mode by mode, from the audit (oldest first): on
+    a phone leg (join, switch, leave) and hearing it in a browser (`listen` to `listen-end`,
+    `how` "browser": a QA who listened in a tab listened as much as one on a leg). A
+    supervisor's browser time runs from their first tab's opening to their last's close."""
     spans: list[Json] = []
     open_span: dict[str, Json] = {}
+    tabs: dict[str, int] = {}
+    browser_span: dict[str, Json] = {}
     for entry in sorted(audit, key=lambda e: e.get("id") or ""):
         who, action = entry.get("supervisor") or "", entry.get("action")
-        if action not in ("join", "switch", "leave") or entry.get("outcome") not in ("ok", ""):
+        if entry.get("outcome") not in ("ok", ""):
+            continue
+        if action in ("listen", "listen-end"):
+            opened = tabs.get(who, 0) + (1 if action == "listen" else -1)
+            tabs[who] = max(0, opened)
+            if opened == 1 and action == "listen":
+                browser_span[who] = {"supervisor": who, "mode": "listen", "how": "browser",
+                                     "from": entry.get("at"), "until": None}  # fmt: skip
+            elif opened <= 0 and who in browser_span:
+                span = browser_span.pop(who)
+                span["until"] = entry.get("at")
+                spans.append(span)
+            continue
+        if action not in ("join", "switch", "leave"):
             continue
         current = open_span.pop(who, None)
         if current is not None:
@@ -86,7 +104,7 @@ def monitors_of(audit: Iterable[Mapping[str, Any]], ended_at: str | None) -> lis
                 "from": entry.get("at"),
                 "until": None,
             }
-    for current in open_span.values():
+    for current in (*open_span.values(), *browser_span.values()):
         current["until"] = ended_at
         spans.append(current)
     return sorted(spans, key=lambda s: s["from"] or "")

@@ -252,7 +252,9 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
     listened = [
         (
             m["supervisor"],
-            words.word(words.MODES, m["mode"]),
+            _("{mode} (browser)").format(mode=words.word(words.MODES, m["mode"]))
+            if m.get("how") == "browser"
+            else words.word(words.MODES, m["mode"]),
             reading.when(page, m["from"]),
             reading.when(page, m["until"]),
         )

@@ -158,6 +158,15 @@ class Keys:
         """Stream of every supervisor join, mode switch and leave."""
         return f"{self.tag}:audit"
 
+    def audit_of(self, sid: str) -> str:
+        """List of the audit stream's ids about one conference (core/audit.py's index)."""
+        return f"{self.tag}:audit:cf:{sid}"
+
+    @property
+    def audit_indexed(self) -> str:
+        """When (ms) the audit began to be indexed by conference: reads from then on trust it."""
+        return f"{self.tag}:audit:indexed"
+
     @property
     def feed(self) -> str:
         """The change feed: a bounded Stream of every change that took effect."""

@@ -329,18 +329,6 @@ async def _insert(cur: psycopg.AsyncCursor[Any], record: CallRecord) -> bool:
         "INSERT INTO calls (sid, started_ms, ended_ms, duration_s, team, queue, agent, "
         "alerts, monitored, words, doc) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, "
         "to_tsvector('simple', %s), %s) ON CONFLICT (sid) DO NOTHING",
-        (
-            record.sid,
-            record.started_ms,
-            record.ended_ms,
-            record.duration_seconds,
-            record.team,
-            record.queue,
-            record.agent,
-            "," + ",".join(record.alerts) + ",",
-            record.monitored,
-            record.text,
-            Jsonb(record.doc),
-        ),
+        (*record.columns(), record.monitored, record.text, Jsonb(record.doc)),
     )
     return cur.rowcount == 1

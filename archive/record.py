@@ -42,6 +42,13 @@ class CallRecord:
     def duration_seconds(self) -> int:
         return max(0, (self.ended_ms - self.started_ms) // 1000)
 
+    def columns(self) -> tuple[str, int, int, int, str | None, str | None, str | None, str]:
+        """The calls table's first columns, as every store writes them: sid, started_ms,
+        ended_ms, duration_s, team, queue, agent, and alerts as ",a,b," (a LIKE finds one)."""
+        alerts = "," + ",".join(self.alerts) + ","
+        return (self.sid, self.started_ms, self.ended_ms, self.duration_seconds, self.team,
+                self.queue, self.agent, alerts)  # fmt: skip
+
 
 def _people(doc: Conference, full_numbers: bool, country: str | None) -> list[Json]:
     out = []

@@ -455,19 +455,7 @@ def insert(db: sqlite3.Connection, record: CallRecord) -> bool:
     cur = db.execute(
         "INSERT OR IGNORE INTO calls (sid, started_ms, ended_ms, duration_s, team, queue, agent, "
         "alerts, monitored, text, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            record.sid,
-            record.started_ms,
-            record.ended_ms,
-            record.duration_seconds,
-            record.team,
-            record.queue,
-            record.agent,
-            "," + ",".join(record.alerts) + ",",
-            int(record.monitored),
-            record.text,
-            orjson.dumps(record.doc),
-        ),
+        (*record.columns(), int(record.monitored), record.text, orjson.dumps(record.doc)),
     )
     new = cur.rowcount == 1
     if new and record.text:

@@ -201,6 +201,22 @@ def test_signing_out_ends_the_audio(demo: Demo, browser: Browser) -> None:
     listening.context.close()
     other.context.close()
 
+    # The call ends: its archived record says mina listened, in a browser, from when to when.
+    httpx.post(f"{demo.sim_url}/sim/conferences/{sid}/actions", json={"action": "end"},
+               timeout=5)  # fmt: skip
+
+    def archived() -> dict[str, Any] | None:
+        got = httpx.get(f"{demo.api_url}/api/history/{sid}",
+                        headers={"Authorization": f"Bearer {key}"}, timeout=5)  # fmt: skip
+        return got.json() if got.status_code == 200 else None
+
+    wait_until(lambda: archived() is not None, 60)
+    record = archived() or {}
+    heard = [m for m in record["monitors"] if m.get("how") == "browser"]
+    assert [m["mode"] for m in heard] == ["listen"] and "mina" in heard[0]["supervisor"]
+    assert heard[0]["from"] and heard[0]["until"] and heard[0]["from"] <= heard[0]["until"]
+    assert record["monitored"] is True
+
 
 def test_scan_hears_each_call_in_turn(demo: Demo, browser: Browser) -> None:
     new_call(demo, "maya")

@@ -216,6 +216,15 @@ def test_signing_out_ends_the_audio(demo: Demo, browser: Browser) -> None:
     assert [m["mode"] for m in heard] == ["listen"] and "mina" in heard[0]["supervisor"]
     assert heard[0]["from"] and heard[0]["until"] and heard[0]["from"] <= heard[0]["until"]
     assert record["monitored"] is True
+    # And the Calls page's "Who listened" says so (a table drawn on a canvas: the screenshot).
+    page = signed_in(browser, demo, "quincy")
+    page.goto(f"{demo.base}/calls?sid={sid}")
+    expect(page.get_by_text("Who listened")).to_be_visible(timeout=FIRST_LOAD_MS)
+    expect(page.get_by_text("Your review")).to_be_visible(timeout=FIRST_LOAD_MS)
+    expect(page.locator("[data-testid=stDataFrame] canvas").first).to_be_visible()
+    page.wait_for_timeout(1000)  # the grid draws its cells a frame or two later
+    page.screenshot(path=artifact("listen-6-who-listened.png"), full_page=True)
+    page.context.close()
 
 
 def test_scan_hears_each_call_in_turn(demo: Demo, browser: Browser) -> None:

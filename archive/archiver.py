@@ -129,7 +129,7 @@ class Archiver:
         if sids:
             # Sealed first: whatever lands after is queued, so none of it falls between these
             # reads and the records (live/late.py).
-            await seal(redis, keys, *sids, seconds=self.floor.history_seconds)
+            await seal(redis, keys, sids, self.floor.history_seconds)
             records = [record for sid in sids if (record := await self.gather(sid)) is not None]
             # The pass's calls in one transaction (issue 29: one a call, each with its own
             # thread hop, was most of the archive's cost); a failure leaves every one of them

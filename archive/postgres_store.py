@@ -84,16 +84,23 @@ class PostgresStore:
         return self._pool
 
     async def put(self, record: CallRecord) -> bool:
-        db = await self._db()
-        async with db.cursor() as cur:
-            return await _insert(cur, record)
+        return (await self.put_all([record]))[0]
 
     async def put_all(self, records: list[CallRecord]) -> list[bool]:
         if not records:
             return []
         db = await self._db()
+        new = []
         async with db.transaction(), db.cursor() as cur:
-            return [await _insert(cur, record) for record in records]
+            for record in records:
+                await cur.execute(
+                    "INSERT INTO calls (sid, started_ms, ended_ms, duration_s, team, queue, "
+                    "agent, alerts, monitored, words, doc) VALUES (%s, %s, %s, %s, %s, %s, %s, "
+                    "%s, %s, to_tsvector('simple', %s), %s) ON CONFLICT (sid) DO NOTHING",
+                    (*record.columns(), record.monitored, record.text, Jsonb(record.doc)),
+                )
+                new.append(cur.rowcount == 1)
+        return new
 
     async def get(self, sid: str) -> Json | None:
         db = await self._db()
@@ -321,14 +328,3 @@ class PostgresStore:
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
-
-
-async def _insert(cur: psycopg.AsyncCursor[Any], record: CallRecord) -> bool:
-    """One call's row, unless the call is there already (False then)."""
-    await cur.execute(
-        "INSERT INTO calls (sid, started_ms, ended_ms, duration_s, team, queue, agent, "
-        "alerts, monitored, words, doc) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, "
-        "to_tsvector('simple', %s), %s) ON CONFLICT (sid) DO NOTHING",
-        (*record.columns(), record.monitored, record.text, Jsonb(record.doc)),
-    )
-    return cur.rowcount == 1

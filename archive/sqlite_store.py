@@ -123,17 +123,7 @@ class SqliteStore:
         return await anyio.to_thread.run_sync(locked)
 
     async def put(self, record: CallRecord) -> bool:
-        def write(db: sqlite3.Connection) -> bool:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                new = insert(db, record)
-                db.execute("COMMIT")
-                return new
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-
-        return await self._run(write)
+        return (await self.put_all([record]))[0]
 
     async def put_all(self, records: list[CallRecord]) -> list[bool]:
         def write(db: sqlite3.Connection) -> list[bool]:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -66,12 +67,12 @@ async def left_call(redis: AsyncRedis, keys: Keys, call_sid: str) -> tuple[str, 
     return conference, label
 
 
-async def seal(redis: AsyncRedis, keys: Keys, sid: str, *more: str, seconds: int) -> None:
-    """From now on, what lands for `sid` (and each of `more`) is also queued for its
-    archive record. Several in one round trip: the archiver seals a pass's calls at once."""
+async def seal(redis: AsyncRedis, keys: Keys, sids: Iterable[str], seconds: int) -> None:
+    """From now on, what lands for each of `sids` is also queued for its archive record
+    (one round trip: the archiver seals a pass's calls at once)."""
     pipe = redis.pipeline(transaction=False)
-    for each in (sid, *more):
-        pipe.set(keys.sealed(each), b"1", ex=max(1, seconds))
+    for sid in sids:
+        pipe.set(keys.sealed(sid), b"1", ex=max(1, seconds))
     await pipe.execute()
 
 

@@ -110,7 +110,7 @@ def test_the_archiver_writes_the_late_queue_and_waits_only_where_it_should(
         await archive.put(kept)
         to_archive, sealed, lost = ("CF" + uuid.uuid4().hex for _ in range(3))
         await redis.zadd(keys.ended, {to_archive: now_ms()})
-        await seal(redis, keys, sealed, seconds=floor.history_seconds)
+        await seal(redis, keys, [sealed], floor.history_seconds)
 
         def entry(sid: str, seq: int, words: str) -> bytes:
             raw = {"g": GT, "q": seq, "s": "customer", "t": words, "at": NOW - 40_000, "f": True}

@@ -141,15 +141,16 @@ class Audit:
         """The conference's entries from its index, newest first (the caller filters them);
         None when the index may not hold them all (`since_ms` before
         the index began, or not given and the index began after the stream's oldest entry)."""
+        # One round trip for what decides it (the call page asks on every rerun).
         pipe = self.redis.pipeline(transaction=False)
         pipe.get(self.keys.audit_indexed)
         pipe.lrange(self.keys.audit_of(sid), 0, -1)
-        began_raw, ids = await pipe.execute()
+        pipe.xrange(self.key, count=1)
+        began_raw, ids, oldest = await pipe.execute()
         if began_raw is None:
             return None
         began = int(began_raw)
         if since_ms is None:
-            oldest: Any = await self.redis.xrange(self.key, count=1)
             if oldest and int(_text(oldest[0][0]).split("-")[0]) < began:
                 return None  # entries older than the index are kept: they are not in it
         elif since_ms < began:

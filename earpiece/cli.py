@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 # Long-lived connections (an open EventSource) must not keep a stopping
 # process alive: uvicorn closes what is still open after this many seconds.
 GRACEFUL_SHUTDOWN_SECONDS = 5
+# With `--workers N`, uvicorn's supervisor pings each worker every half second and SIGKILLs
+# one that has not answered within this many seconds (its default is 5), dropping the
+# callbacks that worker was applying. A worker starved of the CPU for a few seconds (a
+# loaded machine, a neighbour's burst, a long collection) is not hung: killing it loses
+# work and restarting it costs more CPU. A hung worker is still replaced, half a minute on.
+# Reports of the false kills and the setting's origin: Kludex/uvicorn#2506, #2711 (0.37).
+WORKER_HEALTHCHECK_SECONDS = 30
 # What `earpiece dashboard` serves: the app, plus the routes that set its session cookie.
 DASHBOARD_SERVER = Path(__file__).parent / "dashboard_server.py"
 
@@ -60,6 +67,7 @@ def _callbacks(args: argparse.Namespace) -> None:
             access_log=args.access_log,
             log_level="info",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
             forwarded_allow_ips=settings.forwarded_allow_ips,
         )
         return

@@ -169,3 +169,52 @@ def test_many_processes_reach_the_state_of_one(
         return out
 
     assert asyncio.run(shared()) == asyncio.run(_ordered_floor(redis_target, stories))
+
+
+def _workers(parent: int) -> list[int]:
+    """The worker processes uvicorn's supervisor started (its spawned children; not
+    multiprocessing's resource tracker)."""
+    found = []
+    for task in Path(f"/proc/{parent}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"spawn_main" in cmdline:
+                found.append(int(child))
+    return sorted(found)
+
+
+def _log(folder: Path, port: int) -> str:
+    return (folder / f"{port}.log").read_text(errors="replace")
+
+
+def test_a_worker_starved_for_seconds_is_not_killed(
+    redis_target: RedisTarget, tmp_path: Path
+) -> None:
+    """A worker that cannot answer the supervisor's ping for longer than uvicorn's default
+    5 s (here: stopped for 7 s, as a CPU-starved one would be) is not SIGKILLed with the
+    callbacks it holds; it answers again once it runs."""
+    port = ServerThread.free_port()
+    proc = _start(redis_target.url, "w" + uuid.uuid4().hex[:10], port, tmp_path, "--workers", "2")
+    try:
+        _ready(port)
+        deadline = time.monotonic() + 30
+        while len(workers := _workers(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(workers) == 2, (workers, _log(tmp_path, port))
+        frozen = workers[0]
+        os.kill(frozen, signal.SIGSTOP)
+        try:
+            time.sleep(7)
+        finally:
+            os.kill(frozen, signal.SIGCONT)
+        time.sleep(1.5)  # three more pings of the supervisor
+        log = _log(tmp_path, port)
+        assert _workers(proc.pid) == workers, log
+        assert "died" not in log, log
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -8,7 +8,7 @@ a chunk of batches each (each on a namespace of its own, every event applied onc
 neighbour's load falls on both alike. Prints the Redis server's CPU microseconds an event
 (/proc, when it runs on this machine) and the script call's time an event, for each.
 
-    python -m bench.apply_script [--against REV] [--conferences 3000] [--batch 15]
+    python -m bench.apply_script [--against REV] [--conferences 3000] [--batch 15] [--live 1]
 
 `--against REV` (default HEAD): the other version, read with `git show REV:live/apply.lua`;
 `--other FILE` reads it from a file instead.
@@ -26,7 +26,7 @@ from pathlib import Path
 import orjson
 import redis as redis_sync
 
-from bench.common import Floor, cpu_seconds, redis_url
+from bench.common import Floor, cpu_seconds, interleaved, redis_url
 from core.keys import Keys
 from live.events import parse_conference_event
 from live.late import LEFT_SECONDS
@@ -39,18 +39,17 @@ HERE = Path(__file__).parent
 Event = tuple[str, tuple[str | int, ...], bytes]
 
 
-def events(conferences: int) -> list[Event]:
-    """(ConferenceSid, the event as script arguments, as JSON), in the order wrk sends them:
-    a script before 2026-12 took JSON (ConferenceEvent.for_script), one after, arguments."""
+def events(conferences: int, live: int = 1) -> list[Event]:
+    """(ConferenceSid, the event as script arguments, as JSON), in the order wrk sends them
+    (`live` conferences' interleaved: bench/common.py interleaved): a script before 2026-12
+    took JSON (ConferenceEvent.for_script), one after, arguments."""
     floor = Floor("http://127.0.0.1:1")
     now = now_ms()
     out: list[Event] = []
-    for _ in range(conferences):
-        for params in floor.conference(participants=2, speech_pairs=4):
-            event = parse_conference_event(params, now)
-            out.append(
-                (event.conference_sid, event.script_args(), orjson.dumps(event.for_script()))
-            )
+    stream = (floor.conference(participants=2, speech_pairs=4) for _ in range(conferences))
+    for params in interleaved(stream, live):
+        event = parse_conference_event(params, now)
+        out.append((event.conference_sid, event.script_args(), orjson.dumps(event.for_script())))
     return out
 
 
@@ -100,6 +99,9 @@ def main() -> None:
     parser.add_argument("--conferences", type=int, default=3000, help="for each script")
     parser.add_argument("--batch", type=int, default=15, help="events a script call")
     parser.add_argument("--chunk", type=int, default=50, help="batches a turn")
+    parser.add_argument(
+        "--live", type=int, default=1, help="conferences interleaved, as live calls send them"
+    )
     args = parser.parse_args()
 
     if args.other:
@@ -116,7 +118,7 @@ def main() -> None:
         local = Path(f"/proc/{pid}").exists()
         runners = [Runner(client, FEED_ENTRY + other, other_name),
                    Runner(client, script("apply.lua"), "apply.lua in this tree")]  # fmt: skip
-        streams = [events(args.conferences) for _ in runners]
+        streams = [events(args.conferences, args.live) for _ in runners]
         batches = [
             [stream[i : i + args.batch] for i in range(0, len(stream), args.batch)]
             for stream in streams
@@ -130,8 +132,8 @@ def main() -> None:
                     runner.cpu += cpu_seconds([pid]) - before
         feeds = [client.xlen(r.keys.feed) for r in runners]
         client.close()
-    print(f"apply.lua: {args.conferences} conferences of 13 events each, batches of "
-          f"{args.batch}, turns of {args.chunk} batches")  # fmt: skip
+    print(f"apply.lua: {args.conferences} conferences of 13 events each, {args.live} at a "
+          f"time, batches of {args.batch}, turns of {args.chunk} batches")  # fmt: skip
     for runner, feed in zip(runners, feeds, strict=True):
         cpu = f"{runner.cpu / runner.events * 1e6:.1f}" if local else "-"
         print(

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -237,6 +237,35 @@ class Floor:
     def signed(self, params: dict[str, str]) -> tuple[str, str]:
         """(signature, form body) for one callback."""
         return compute(self.token, self.url, params.items()), urlencode(params)
+
+
+def interleaved(conferences: Iterable[list[dict[str, str]]], live: int) -> Iterator[dict[str, str]]:
+    """The conferences' callbacks as a floor of `live` calls at once sends them: one event
+    of each live call in turn, each call's events in their order, a new call taking the
+    place of one that ended. `live=1` is one conference after the other, the order the
+    benches used before: a batch of callbacks then holds few documents, each decoded once
+    for several events; on a real floor a batch's events come from as many calls (issue
+    29's "the bench flatters the script")."""
+    source = iter(conferences)
+    calls: list[Iterator[dict[str, str]]] = []
+    for conference in source:
+        calls.append(iter(conference))
+        if len(calls) == live:
+            break
+    while calls:
+        still: list[Iterator[dict[str, str]]] = []
+        for call in calls:
+            event = next(call, None)
+            if event is not None:
+                yield event
+                still.append(call)
+                continue
+            new = next(source, None)
+            if new is not None:
+                call = iter(new)
+                yield next(call)
+                still.append(call)
+        calls = still
 
 
 def personal_key(redis: str, namespace: str, owner: str, roster_path: Path | None = None,

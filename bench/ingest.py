@@ -22,13 +22,14 @@ processes, of Redis and of wrk over its runs, as cores (CPU seconds a second)
 and as CPU microseconds per request.
 
     python -m bench.ingest [--seconds 5] [--rounds 3] [--connections 32] [--workers 1,2]
-                           [--instances 2] [--before REV]
+                           [--instances 2] [--before REV] [--live 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import resource
@@ -52,6 +53,7 @@ from bench.common import (
     bare_service,
     callbacks_service,
     cpu_seconds,
+    interleaved,
     process_tree,
     redis_url,
     signed_write_service,
@@ -62,16 +64,15 @@ PATH = "/twilio/conference-events"
 HERE = Path(__file__).parent
 
 
-def write_requests(base_url: str, count: int, folder: Path) -> Path:
+def write_requests(base_url: str, count: int, folder: Path, live: int = 1) -> Path:
+    """`count` callbacks of conferences `live` at a time (bench/common.py interleaved)."""
     floor = Floor(base_url)
     path = folder / f"callbacks-{uuid.uuid4().hex[:6]}.tsv"
-    written = 0
+    conferences = (floor.conference(participants=2, speech_pairs=4) for _ in itertools.count())
     with path.open("w") as out:
-        while written < count:
-            for params in floor.conference(participants=2, speech_pairs=4):
-                signature, body = floor.signed(params)
-                out.write(f"{signature}\t{body}\n")
-                written += 1
+        for params in itertools.islice(interleaved(conferences, live), count):
+            signature, body = floor.signed(params)
+            out.write(f"{signature}\t{body}\n")
     return path
 
 
@@ -193,6 +194,13 @@ def main() -> None:
         "--requests", type=int, default=150_000, help="distinct callbacks prepared a run"
     )
     parser.add_argument(
+        "--live",
+        type=int,
+        default=1,
+        help="conferences whose callbacks are interleaved, as that many live calls send "
+        "them (default 1: one conference's after the other)",
+    )
+    parser.add_argument(
         "--workers", default="1,2", help="earpiece runs: worker counts, comma-separated"
     )
     parser.add_argument(
@@ -226,7 +234,7 @@ def main() -> None:
                 for _ in range(args.instances - 1)
             ]
             # The baselines get the same requests, signed for the first service's URL.
-            baseline_file = write_requests(services[0].url, args.requests, folder)
+            baseline_file = write_requests(services[0].url, args.requests, folder, args.live)
             endpoints: list[tuple[Row, list[Service], bool]] = [
                 (Row("bare Starlette (204)"), [stack.enter_context(bare_service())], False),
                 (
@@ -252,7 +260,9 @@ def main() -> None:
                 for row, targets, fresh in endpoints[start:] + endpoints[:start]:
                     files = [baseline_file]
                     if fresh:  # each callback applied once: fresh files every run
-                        files = [write_requests(t.url, args.requests, folder) for t in targets]
+                        files = [
+                            write_requests(t.url, args.requests, folder, args.live) for t in targets
+                        ]
                     measure(row, targets, files, args, pid)
                     if fresh:
                         for file in files:
@@ -264,7 +274,8 @@ def main() -> None:
 
     print(
         f"ingest: {args.rounds} rounds of {args.seconds}s each, {args.connections} connections, "
-        f"wrk -t1, distinct signed conference callbacks, {os.cpu_count()} cores"
+        f"wrk -t1, distinct signed conference callbacks of {args.live} live conference(s) "
+        f"interleaved, {os.cpu_count()} cores"
     )
     print(
         f"{'endpoint':<24}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>8}"

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from core import processes
 from core.redis_client import RedisTarget, async_client
 from live.events import parse_conference_event
 from live.roster import load as load_roster
@@ -96,13 +97,17 @@ def services(
             _ready(port)
         yield namespace, ports
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        _stop(procs)
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 async def _ordered_floor(
@@ -174,13 +179,11 @@ def test_many_processes_reach_the_state_of_one(
 def _workers(parent: int) -> list[int]:
     """The worker processes uvicorn's supervisor started (its spawned children; not
     multiprocessing's resource tracker)."""
-    found = []
-    for task in Path(f"/proc/{parent}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"spawn_main" in cmdline:
-                found.append(int(child))
-    return sorted(found)
+    return sorted(
+        child
+        for child in processes.children_of(parent)
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    )
 
 
 def _log(folder: Path, port: int) -> str:
@@ -213,8 +216,4 @@ def test_a_worker_starved_for_seconds_is_not_killed(
         assert "died" not in log, log
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop([proc])

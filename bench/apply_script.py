@@ -73,7 +73,7 @@ class Runner:
         keys = list(self.shared)
         for sid, _, _ in batch:
             keys += [k.conference(sid), k.seen(sid), k.tokens(sid), k.timeline(sid)]
-        args: list[object] = [20_000, 86_400, LEFT_SECONDS]
+        args: list[bytes | str | int] = [20_000, 86_400, LEFT_SECONDS]
         for _, positional, json in batch:
             if self.positional:
                 args.extend(positional)

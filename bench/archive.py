@@ -93,7 +93,8 @@ def records(count: int, seed: int, transcribed_share: float, now_ms: int) -> lis
                   for label in ("customer", f"agent:{agent}")]  # fmt: skip
         timeline = [{"at": "2026-11-27T10:00:00Z", "event": e, "who": w, "text": t}
                     for e, w, t in STORY]  # fmt: skip
-        doc = {"sid": sid, "agent": agent, "team": team, "queue": team.split("-")[0],
+        queue = team.split("-")[0]
+        doc = {"sid": sid, "agent": agent, "team": team, "queue": queue,
                "started_at": None, "ended_at": None, "duration_seconds": length,
                "customer": "+8190" + str(rng.randint(10_000_000, 99_999_999)),
                "alerts": list(alerts), "monitored": monitored,
@@ -101,7 +102,7 @@ def records(count: int, seed: int, transcribed_share: float, now_ms: int) -> lis
                "transcript": lines, "recordings": [], "timeline": timeline,
                "participants": people}  # fmt: skip
         out.append(CallRecord(sid=sid, started_ms=ended - length * 1000, ended_ms=ended,
-                              team=team, queue=doc["queue"], agent=agent, alerts=alerts,
+                              team=team, queue=queue, agent=agent, alerts=alerts,
                               monitored=monitored,
                               text=index_words(" ".join(line["text"] for line in lines)),
                               doc=doc))  # fmt: skip

@@ -86,7 +86,7 @@ def api_calls(calls: int) -> None:
                     "OIDC access token (RS256)": issuer.token("mina@demo.earpiece.example",
                                                               exp=int(time.time()) + 3600),
                 }  # fmt: skip
-                timings = {name: [] for name in credentials}
+                timings: dict[str, list[float]] = {name: [] for name in credentials}
                 per_round = max(1, calls // ROUNDS)
                 with httpx.Client(base_url=service.url) as http:
                     for token in credentials.values():  # warm: keys fetched, paths hot
@@ -189,7 +189,7 @@ async def flood(redis_url_: str, kind: str, attempts: int) -> dict[str, float]:
         finally:
             hashing -= 1
 
-    asyncio.to_thread = counted  # type: ignore[assignment]
+    asyncio.to_thread = counted  # type: ignore[assignment,unused-ignore]
     try:
 
         def who(n: int) -> tuple[str, str]:
@@ -204,7 +204,7 @@ async def flood(redis_url_: str, kind: str, attempts: int) -> dict[str, float]:
                                           for n in range(attempts)))  # fmt: skip
         cpu, wall = _cpu() - cpu, time.perf_counter() - wall
     finally:
-        asyncio.to_thread = original  # type: ignore[assignment]
+        asyncio.to_thread = original  # type: ignore[assignment,unused-ignore]
         await redis.aclose()
     locked = sum(o.locked for o in outcomes)
     busy = sum("busy" in o.message for o in outcomes)

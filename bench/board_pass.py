@@ -296,7 +296,7 @@ def watch_round(url: str, namespace: str, n: int, seconds: float, old: bool) -> 
     # would ask a Twilio that is not there.
     fair = {"EARPIECE_STREAMS_PER_PERSON": "1000", "EARPIECE_TICKETS_PER_MINUTE": "10000",
             "EARPIECE_RECONCILE_SECONDS": "3600"}  # fmt: skip
-    with callbacks_service(url, namespace, module=module, **fair) as service:
+    with callbacks_service(url, namespace, module=module, settings=fair) as service:
         crowd = Crowd(service.url, n)
         # Measured once every watcher has its first (whole) view: the service's start (its
         # hub reads the floor whole) is not its steady state, and is reported apart.

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -85,9 +85,11 @@ def source_at(revision: str) -> Iterator[str]:
 @contextlib.contextmanager
 def callbacks_service(
     redis: str, namespace: str, port: str | None = None, module: str = "earpiece.cli",
-    workers: int = 1, checkout: str | None = None, **extra: str,
+    workers: int = 1, checkout: str | None = None, settings: Mapping[str, str] | None = None,
+    **extra: str,
 ) -> Iterator[Service]:  # fmt: skip
-    """`checkout`: run the service of another checkout (its code before a change), from it."""
+    """`checkout`: run the service of another checkout (its code before a change), from it.
+    `settings` and `extra`: environment variables for it (a mapping, or as keywords)."""
     number = int(port) if port else free_port()
     env = dict(os.environ)
     env.update(
@@ -99,6 +101,7 @@ def callbacks_service(
         EARPIECE_API_TOKEN=API_TOKEN,
         EARPIECE_DEMO="true",  # the demo roster
         EARPIECE_ARCHIVE_URL=f"sqlite:///{tempfile.gettempdir()}/ep-bench-{namespace}.sqlite3",
+        **(settings or {}),
         **extra,
     )
     if checkout is not None:

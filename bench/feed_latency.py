@@ -183,7 +183,7 @@ def main() -> None:
     # (EARPIECE_STREAMS_PER_PERSON) is lifted to the bench's subscribers.
     share = {"EARPIECE_STREAMS_PER_PERSON": "100000"}
     with redis_url() as redis, callbacks_service(redis, "bench" + uuid.uuid4().hex[:6],
-                                                 **share) as service:  # fmt: skip
+                                                 settings=share) as service:  # fmt: skip
         idle = _measure(service.url, rate=20, seconds=3, subscribers=args.subscribers)
         loaded = _measure(service.url, args.rate, args.seconds, args.subscribers)
 

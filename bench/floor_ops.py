@@ -233,6 +233,7 @@ def day(calls: int, queues: int, rounds: int) -> dict[str, list[float]]:
         shown = day_charts.combine(rows, day_charts.ALL_QUEUES)
         for chart in (day_charts.volume_chart(shown), day_charts.times_chart(shown),
                       day_charts.service_level_chart(shown, 0.8)):  # fmt: skip
+            assert chart is not None  # (None: nothing to draw; the bench's day has data)
             chart.to_dict()
 
     available = {"Available": True, "Break": False, "Offline": False, "Unavailable": False}
@@ -241,8 +242,10 @@ def day(calls: int, queues: int, rounds: int) -> dict[str, list[float]]:
         rows = [r.json(available) for r in team_time.slots_of(team_time.fields_of(totals))]
         assert len({r["team"] for r in rows}) == len(TEAMS)
         shown = day_charts.combine_teams(rows, day_charts.ALL_TEAMS)
-        day_charts.occupancy_chart(shown).to_dict()
-        day_charts.agents_by_activity_chart(shown).to_dict()
+        for chart in (day_charts.occupancy_chart(shown),
+                      day_charts.agents_by_activity_chart(shown)):  # fmt: skip
+            assert chart is not None
+            chart.to_dict()
 
     query_only: list[float] = []
     queues_only: list[float] = []

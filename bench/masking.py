@@ -133,8 +133,8 @@ def main() -> None:
                 calls_new.seed()
                 calls_old.seed()
                 for n in range(args.rounds):
-                    conf_file, new_file = write_plain_files(calls_new, folder / f"n{n}", 60_000)
-                    _, old_file = write_plain_files(calls_old, folder / f"o{n}", 60_000)
+                    conf_file, new_file, _ = write_plain_files(calls_new, folder / f"n{n}", 60_000)
+                    _, old_file, _ = write_plain_files(calls_old, folder / f"o{n}", 60_000)
                     for name, url, file, path in (
                         ("conference", new.url, conf_file, CONFERENCE_PATH),
                         ("new", new.url, new_file, TRANSCRIPT_PATH),

@@ -99,7 +99,9 @@ def simulated_floor(
     sim_url = f"http://127.0.0.1:{sim_port}"
     with (
         redis_url() as redis,
-        callbacks_service(redis, namespace, TWILIO_API_BASE_URL=sim_url, **service_env) as service,
+        callbacks_service(
+            redis, namespace, TWILIO_API_BASE_URL=sim_url, settings=service_env
+        ) as service,
         simulator(service.url, conferences, speech=speech, port=sim_port),
     ):
         yield SimulatedFloor(redis, namespace, service, sim_url)

@@ -249,6 +249,8 @@ def interleaved(conferences: Iterable[list[dict[str, str]]], live: int) -> Itera
     benches used before: a batch of callbacks then holds few documents, each decoded once
     for several events; on a real floor a batch's events come from as many calls (issue
     29's "the bench flatters the script")."""
+    if live < 1:
+        raise ValueError(f"live conferences must be 1 or more, not {live}")
     source = iter(conferences)
     calls: list[Iterator[dict[str, str]]] = []
     for conference in source:

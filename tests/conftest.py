@@ -209,7 +209,7 @@ class Sim:
 
     @property
     def engine(self) -> Any:
-        return self.thread.server.config.app.state.engine
+        return self.thread.app.state.engine
 
     def client(self, token: str = AUTH_TOKEN) -> Any:
         from core.twilio_client import make_client

@@ -183,6 +183,7 @@ class ServerThread:
         self.port = port
         self.settings = settings
         self.url = f"http://127.0.0.1:{port}"
+        self.app = app  # what it serves (uvicorn's config types it as any ASGI app or a str)
         self.server = _PromptServer(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)

@@ -39,7 +39,7 @@ def test_a_calls_whole_life_is_archived_once_with_recording_transcript_and_liste
     call = floor.new_call("tara")  # billing: transcribed and recorded
     sid, customer = call["conference_sid"], call["customer_call_sid"]
     floor.wait(lambda: state(floor, sid) == "on", 10)
-    recorder = floor.sim.thread.server.config.app.state.recorder
+    recorder = floor.sim.thread.app.state.recorder
     floor.wait(lambda: any(r.call_sid == customer for r in recorder.recordings.values()), 10)
     with floor.api("mina") as manager:
         assert manager.post(f"/api/conferences/{sid}/monitors",

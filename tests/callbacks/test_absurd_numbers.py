@@ -321,7 +321,7 @@ def test_the_cases_that_answered_500_are_400s_now(live_call: tuple[Wired, dict[s
 def test_the_table_covers_every_signed_webhook(wired: Wired) -> None:
     from callbacks.webhooks import SignedWebhook
 
-    app = wired.service.server.config.app
+    app = wired.service.app
     signed = {route.path for route in app.routes
               if isinstance(getattr(route, "endpoint", None), SignedWebhook)}  # fmt: skip
     listed = {hook.path.split("?")[0] for hook in WEBHOOKS.values()}

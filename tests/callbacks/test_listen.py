@@ -158,16 +158,14 @@ def test_a_supervisor_hears_the_customer_and_the_agent_apart(wiring: Any) -> Non
         tracks = frames(socket, 25)  # half a second
         assert peak_hz(decode(tracks[1])) == pytest.approx(CUSTOMER_HZ, abs=20)
         assert peak_hz(decode(tracks[2])) == pytest.approx(AGENT_HZ, abs=20)
-        streams = wired.sim.thread.server.config.app.state.streamer.running(
-            call["customer_call_sid"]
-        )
+        streams = wired.sim.thread.app.state.streamer.running(call["customer_call_sid"])
         assert len(streams) == 1 and streams[0].track == "both_tracks"
         # A second listener shares the one stream.
         with open_audio(wired, sid, "mina") as second:
             frames(second, 5)
-            assert len(wired.sim.thread.server.config.app.state.streamer.running()) == 1
+            assert len(wired.sim.thread.app.state.streamer.running()) == 1
     # The last listener left: the stream stops at Twilio after the grace period.
-    streamer = wired.sim.thread.server.config.app.state.streamer
+    streamer = wired.sim.thread.app.state.streamer
     Wired.wait(lambda: not streamer.running(), seconds=8)
     with wired.api("mina") as http:
         audit = http.get("/api/audit", params={"conference_sid": sid}).json()
@@ -315,7 +313,7 @@ def test_twilios_socket_on_one_process_the_browser_on_another(wired: Wired, tmp_
         assert peak_hz(decode(tracks[1])) == pytest.approx(CUSTOMER_HZ, abs=20)
         assert peak_hz(decode(tracks[2])) == pytest.approx(AGENT_HZ, abs=20)
         # Twilio's socket was the first process's: it published what the second relayed.
-        relay = wired.service.server.config.app.state.relay  # type: ignore[attr-defined]
+        relay = wired.service.app.state.relay  # type: ignore[attr-defined]
         assert relay.published > 0 and not relay.ears
     finally:
         second.send_signal(signal.SIGTERM)
@@ -349,7 +347,7 @@ def test_the_media_stream_socket_refuses_what_is_not_twilios_stream(wired: Wired
 
     url = ws_url(wired, "/twilio/media-stream")
     signed = {"X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(url, {})}
-    relay = wired.service.server.config.app.state.relay  # type: ignore[attr-defined]
+    relay = wired.service.app.state.relay  # type: ignore[attr-defined]
     before = relay.published
     for first in ("not json {", json.dumps({"event": "start", "start": {
             "customParameters": {"conference": "CF" + "0" * 32}}})):  # fmt: skip
@@ -370,4 +368,4 @@ def test_a_region_without_media_streams_says_so(wiring: Any) -> None:
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "media-streams-unavailable"
     assert "Listen rings your phone" in refused.json()["error"]["message"]
-    assert not wired.sim.thread.server.config.app.state.streamer.streams
+    assert not wired.sim.thread.app.state.streamer.streams

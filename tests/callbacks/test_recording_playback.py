@@ -68,7 +68,7 @@ def ended_recorded_call(wired: Wired) -> tuple[str, str]:
     call = wired.new_call("tara")  # billing: recorded
     sid, customer = call["conference_sid"], call["customer_call_sid"]
     wired.wait(lambda: state(wired, sid) == "on", 10)
-    recorder = wired.sim.thread.server.config.app.state.recorder
+    recorder = wired.sim.thread.app.state.recorder
     wired.wait(lambda: any(r.call_sid == customer for r in recorder.recordings.values()), 10)
     time.sleep(1)  # a second of audio
     wired.act(sid, "leave", customer)

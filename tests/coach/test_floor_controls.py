@@ -29,11 +29,11 @@ class Floor:
 
     @property
     def workspace(self) -> Any:
-        return self.sim.server.config.app.state.workspace
+        return self.sim.app.state.workspace
 
     @property
     def engine(self) -> Any:
-        return self.sim.server.config.app.state.engine
+        return self.sim.app.state.engine
 
     def control(self) -> httpx.Client:
         return httpx.Client(base_url=self.sim.url, timeout=10)

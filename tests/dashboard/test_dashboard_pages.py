@@ -470,7 +470,7 @@ def test_a_whisper_held_by_another_is_offered_as_a_takeover(
 
 def test_call_page_live_transcript_pause_and_resume(floor: tuple[Wired, Settings]) -> None:
     wired, settings = floor
-    wired.sim.thread.server.config.app.state.transcriber.words_per_second = 40.0
+    wired.sim.thread.app.state.transcriber.words_per_second = 40.0
     call = wired.new_call("tara")  # billing transcribes every call
     sid = call["conference_sid"]
     wired.wait(lambda: ((wired.conference(sid) or {}).get("transcript") or {}).get("state") == "on",
@@ -512,7 +512,7 @@ def test_a_phrase_said_rings_on_the_floor_like_a_help_request(
     floor: tuple[Wired, Settings],
 ) -> None:
     wired, settings = floor
-    wired.sim.thread.server.config.app.state.transcriber.words_per_second = 40.0
+    wired.sim.thread.app.state.transcriber.words_per_second = 40.0
     call = wired.new_call("uma")  # billing transcribes every call
     sid = call["conference_sid"]
     wired.wait(lambda: ((wired.conference(sid) or {}).get("transcript") or {}).get("state") == "on",
@@ -541,7 +541,7 @@ def test_a_lead_of_another_team_gets_no_phrase_alert_and_no_words(
 ) -> None:
     """Words follow listening (issue 22): ana leads sales-east, and uma's call is billing's."""
     wired, settings = floor
-    wired.sim.thread.server.config.app.state.transcriber.words_per_second = 40.0
+    wired.sim.thread.app.state.transcriber.words_per_second = 40.0
     call = wired.new_call("uma")  # billing transcribes every call
     sid = call["conference_sid"]
     wired.wait(lambda: ((wired.conference(sid) or {}).get("transcript") or {}).get("state") == "on",
@@ -564,7 +564,7 @@ def test_a_lead_of_another_team_gets_no_phrase_alert_and_no_words(
     wired.wait(lambda: "phrase" in (wired.conference(sid) or {}).get("alerts", []), 10)
     # A board stream opens on the hub's latest pass: one that began after the last line's
     # feed entry (the pass before it may still show the line before).
-    hub: Any = wired.service.server.config.app.state.ctx.board
+    hub: Any = wired.service.app.state.ctx.board
     passes = hub.passes
     wired.wait(lambda: hub.passes >= passes + 2, 10)
     lead.run()

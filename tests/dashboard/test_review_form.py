@@ -105,7 +105,7 @@ def test_search_words_are_marked_and_a_line_plays_the_recording_there(
     floor: tuple[Wired, Settings],
 ) -> None:
     wired, settings = floor
-    app = wired.sim.thread.server.config.app
+    app = wired.sim.thread.app
     app.state.transcriber.words_per_second = 40.0  # type: ignore[union-attr]
     call = wired.new_call("uma")  # billing transcribes and records every call
     sid = call["conference_sid"]

@@ -209,7 +209,7 @@ def test_watchers_of_one_view_share_it_and_another_view_is_its_own(
     wired: Wired, http: httpx.Client
 ) -> None:
     wired.new_call("bob")
-    board = wired.service.server.config.app.state.ctx.board
+    board = wired.service.app.state.ctx.board
     same = [Watcher(http, f"/events/board?ticket={ticket(http)}&order=newest") for _ in range(3)]
     other = Watcher(http, f"/events/board?ticket={ticket(http)}&order=agent&limit=50")
     wait_for(lambda: all(w.boards() for w in [*same, other]))

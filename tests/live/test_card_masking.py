@@ -186,7 +186,7 @@ def aof_text(redis: Any, wired: Wired) -> str | None:
     """The append-only file as it is once the rewrites asked for are done (None without one)."""
     if redis.info("persistence").get("aof_enabled") != 1:
         return None
-    app: Any = wired.service.server.config.app
+    app: Any = wired.service.app
     forget = app.state.ctx.transcripts.forget
     # Forgotten once a rewrite that started after the last correction has succeeded.
     wired.wait(lambda: not forget.pending, 30)
@@ -204,7 +204,7 @@ def aof_text(redis: Any, wired: Wired) -> str | None:
 
 def forget_state(wired: Wired) -> dict[str, Any]:
     """The Forgetter's counts, for a failure's message."""
-    app: Any = wired.service.server.config.app
+    app: Any = wired.service.app
     forget = app.state.ctx.transcripts.forget
     return {k: getattr(forget, k) for k in ("rewrites", "failures", "pending")}
 

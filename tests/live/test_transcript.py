@@ -26,7 +26,7 @@ FAST_WORDS_PER_SECOND = 40.0  # the simulated people speak fast: tests need not 
 
 
 def transcriber(wired: Wired) -> Any:
-    found = wired.sim.thread.server.config.app.state.transcriber
+    found = wired.sim.thread.app.state.transcriber
     found.words_per_second = FAST_WORDS_PER_SECOND
     return found
 

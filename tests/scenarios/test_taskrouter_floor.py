@@ -27,7 +27,7 @@ class TaskRouterFloor:
 
     @property
     def workspace(self) -> Any:
-        return self.sim.server.config.app.state.workspace
+        return self.sim.app.state.workspace
 
     def control(self) -> httpx.Client:
         return httpx.Client(base_url=self.sim.url, timeout=10)
@@ -177,7 +177,7 @@ def test_a_conference_taskrouter_made_is_coached_helped_and_guarded_like_any_oth
     assert roles[customer] == "customer"
     [worker_leg] = [c for c, role in roles.items() if role == "agent"]
     number = next(p["number"] for p in live["participants"] if p["role"] == "customer")
-    engine = f.sim.server.config.app.state.engine
+    engine = f.sim.app.state.engine
     # From the task's attributes; masked for the service token, written for this Tokyo
     # floor's country (a Japanese 050 number reads 050-••••-1234).
     assert number == mask_number(engine.calls[customer].from_, True, "JP")
@@ -357,7 +357,7 @@ def test_a_lost_reservation_accepted_still_ends_with_the_agent_leg_labelled(
             http.post(f"/sim/workers/{agent}/activity", json={"activity": "Offline"})
         waiting = http.post("/sim/calls", json={"queue": "sales"}).json()
     task, customer = waiting["task_sid"], waiting["customer_call_sid"]
-    engine = f.sim.server.config.app.state.engine
+    engine = f.sim.app.state.engine
 
     def legs() -> dict[str, str]:
         conference = _conferences_of_tasks(f).get(task) or {}
@@ -405,7 +405,7 @@ def test_an_empty_redis_labels_taskrouter_conferences_from_fetches(
         calls = [http.post("/sim/calls", json={"queue": q}).json()
                  for q in ("sales", "sales", "support")]  # fmt: skip
     tasks = {c["task_sid"]: c["customer_call_sid"] for c in calls}
-    engine = f.sim.server.config.app.state.engine
+    engine = f.sim.app.state.engine
 
     def at_twilio() -> dict[str, Any]:
         live = {c.friendly_name: c for c in engine.conferences.values() if c.status != "completed"}
@@ -504,7 +504,7 @@ def test_a_task_in_wrap_up_whose_acceptance_was_lost_is_answered_by_its_worker(
             http.post(f"/sim/workers/{agent}/activity", json={"activity": "Offline"})
         task = http.post("/sim/calls", json={"queue": "sales"}).json()["task_sid"]
         f.wait(lambda: f.workspace.tasks[task].status == "assigned")
-        f.wait(lambda: f.sim.server.config.app.state.engine.live_conference_named(task))
+        f.wait(lambda: f.sim.app.state.engine.live_conference_named(task))
         assert http.post(f"/sim/tasks/{task}/actions", json={"action": "hangup"}).is_success
     f.wait(lambda: f.workspace.tasks[task].status == "wrapping")
     [reservation] = f.sdk().tasks(task).reservations.list()

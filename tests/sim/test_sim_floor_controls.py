@@ -187,7 +187,7 @@ def test_completing_an_assigned_task_ends_no_call_and_frees_the_worker(stuck: Fl
     floor.receiver.wait_for(lambda: floor.events("reservation.accepted"))
     done = ws.tasks(task_sid).update(assignment_status="completed", reason="finished by lead")
     assert done.assignment_status == "completed"
-    conference = floor.thread.server.config.app.state.engine.live_conference_named(task_sid)
+    conference = floor.thread.app.state.engine.live_conference_named(task_sid)
     assert conference is not None and conference.status != "completed", "the call goes on"
     worker = floor.workspace.workers[str(floor.workspace.tasks[task_sid].worker)]
     assert worker.task is None, "free for the next caller"

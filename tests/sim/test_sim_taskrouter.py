@@ -26,7 +26,7 @@ class Floor:
 
     @property
     def workspace(self) -> Any:
-        return self.thread.server.config.app.state.workspace
+        return self.thread.app.state.workspace
 
     def twilio(self) -> Any:
         from core.settings import load

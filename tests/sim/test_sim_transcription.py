@@ -43,7 +43,7 @@ def quicken(sim: Sim, words_per_second: float = 40.0) -> None:
     with sim.control() as http:
         answer = http.put("/sim/pace", json={"words_per_second": words_per_second})
     assert answer.status_code == 200, answer.text
-    assert sim.thread.server.config.app.state.transcriber.words_per_second == words_per_second
+    assert sim.thread.app.state.transcriber.words_per_second == words_per_second
 
 
 @pytest.mark.parametrize("pace", [0, 0.1, 101, "fast", True, None])
@@ -52,7 +52,7 @@ def test_a_pace_no_person_has_is_refused_with_a_reason(sim: Sim, pace: object) -
         answer = http.put("/sim/pace", json={"words_per_second": pace})
     assert answer.status_code == 400
     assert "words_per_second must be a number from 0.5 to 100" in answer.text
-    assert sim.thread.server.config.app.state.transcriber.words_per_second == 2.5  # unchanged
+    assert sim.thread.app.state.transcriber.words_per_second == 2.5  # unchanged
 
 
 def events(receiver: Receiver) -> list[dict[str, str]]:
@@ -250,7 +250,7 @@ def test_a_transcription_stopped_through_the_api_drops_what_it_was_hearing(
     sim: Sim, receiver: Receiver
 ) -> None:
     """A payment pause stops the transcription mid-sentence: the words after it never come."""
-    transcriber = sim.thread.server.config.app.state.transcriber
+    transcriber = sim.thread.app.state.transcriber
     transcriber.words_per_second = 10.0
     call = new_call(sim)
     cf, customer = call["conference_sid"], call["customer_call_sid"]

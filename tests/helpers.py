@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import httpx
+import httpx2
 import redis
 import uvicorn
+from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from core.floor_clock import FloorClock
@@ -81,9 +83,32 @@ class Conference:
         return params
 
 
+@overload
 def post_signed(
-    client: httpx.Client, settings: Settings, path: str, params: dict[str, str], **headers: str
-) -> httpx.Response:
+    client: TestClient,
+    settings: Settings | None,
+    path: str,
+    params: dict[str, str],
+    **headers: str,
+) -> httpx2.Response: ...
+@overload
+def post_signed(
+    client: httpx.Client,
+    settings: Settings | None,
+    path: str,
+    params: dict[str, str],
+    **headers: str,
+) -> httpx.Response: ...
+def post_signed(
+    client: httpx.Client | TestClient,
+    settings: Settings | None,
+    path: str,
+    params: dict[str, str],
+    **headers: str,
+) -> httpx.Response | httpx2.Response:
+    """`params` posted to `path` as Twilio would, signed with `settings`' token and URL.
+    (A TestClient is an httpx2.Client since Starlette 1.x: its responses are httpx2's.)"""
+    assert settings is not None
     assert settings.public_base_url is not None and settings.twilio_auth_token is not None
     signature = sign(settings.twilio_auth_token, settings.public_base_url + path, params)
     return client.post(path, data=params, headers={"X-Twilio-Signature": signature, **headers})

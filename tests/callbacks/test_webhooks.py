@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
@@ -27,7 +27,7 @@ def client(settings: Settings, redis_target: RedisTarget) -> Iterator[TestClient
         yield c
 
 
-def api(client: TestClient, path: str) -> httpx.Response:
+def api(client: TestClient, path: str) -> httpx2.Response:
     return client.get(path, headers={"Authorization": f"Bearer {API_TOKEN}"})
 
 

@@ -36,8 +36,10 @@ def help_request(sid: str, since: int) -> dict[str, Any]:
 
 
 def test_a_lead_is_told_only_of_her_teams_calls_qa_of_every_team() -> None:
-    floor = [{"sid": "CF1", "team": "sales-east"}, {"sid": "CF2", "team": "billing"},
-             {"sid": "CF3", "team": None}]  # fmt: skip
+    floor: list[dict[str, str | None]] = [
+        {"sid": "CF1", "team": "sales-east"}, {"sid": "CF2", "team": "billing"},
+        {"sid": "CF3", "team": None},
+    ]  # fmt: skip
     assert [c["sid"] for c in actionable(ANA, floor)] == ["CF1"]
     assert [c["sid"] for c in actionable(QUINCY, floor)] == ["CF1", "CF2", "CF3"]
 

@@ -301,8 +301,7 @@ def test_forged_expired_revoked_and_replayed_credentials_are_refused(
             assert replayed.status_code == 401
     # Revoked: the next request with the key is refused.
     from access import api_keys
-    from core.redis_client import sync_client
-    from tests.conftest import RedisTarget
+    from core.redis_client import RedisTarget, sync_client
 
     settings = floor.service.settings
     assert settings is not None and settings.redis_url is not None
@@ -363,8 +362,8 @@ def test_a_dashboard_session_acts_as_its_supervisor_until_it_ends(floor: Wired) 
         refused = http.post(f"/api/conferences/{sid}/monitors", json={"mode": "listen"})
         assert refused.status_code == 403, refused.text
         assert refused.json()["error"]["code"] == "not-allowed"
-        end = http.post(f"/api/conferences/{sid}/end", json={"confirm": True})
-        assert end.status_code == 403
+        ended = http.post(f"/api/conferences/{sid}/end", json={"confirm": True})
+        assert ended.status_code == 403
     # Unknown, signed out, past its maximum age: 401, and nothing was done.
     with session(floor, "x" * 43) as http:
         assert http.get("/api/conferences").status_code == 401

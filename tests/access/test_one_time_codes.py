@@ -21,7 +21,9 @@ def test_a_code_names_its_supervisor_once_and_redis_keeps_only_its_hash(
             assert len(code) >= 32 and code != await links.issue(redis, namespace, "mina", 60)
             # A dump of Redis signs nobody in: the code itself is in no key and no value.
             for key in await redis.keys("{" + namespace + "}:*"):
-                assert code.encode() not in key and code.encode() not in await redis.get(key)
+                value = await redis.get(key)
+                assert isinstance(value, bytes)
+                assert code.encode() not in key and code.encode() not in value
             assert await handoffs.redeem(redis, namespace, code) is None  # another purpose
             # Two redeems at once: exactly one gets the supervisor (GETDEL).
             both = await asyncio.gather(*(links.redeem(redis, namespace, code) for _ in "ab"))

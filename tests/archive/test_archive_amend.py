@@ -80,8 +80,8 @@ def test_late_lines_and_a_recordings_end_amend_the_record(
         assert found(loop, store, words) == [made.sid], words
     # Nothing new: nothing changes, and still found.
     assert run(store.amend(made.sid, [second], [])) is True
-    doc = run(store.get(made.sid)) or {}
-    assert [x["text"] for x in doc["transcript"]] == [said, late, later]
+    unchanged = run(store.get(made.sid)) or {}
+    assert [x["text"] for x in unchanged["transcript"]] == [said, late, later]
     # A call the archive does not have is not made up.
     assert run(store.amend("CF" + uuid.uuid4().hex, [second], [])) is False
     if isinstance(store, SqliteStore):

@@ -39,13 +39,14 @@ def generated(count: int, seed: int = 5) -> list[CallRecord]:
         words = " ".join(rng.sample(PHRASES, rng.randint(0, 2)))
         alerts = tuple(sorted(rng.sample(["help", "phrase", "long-hold"], rng.randint(0, 2))))
         sid = f"CF{uuid.uuid4().hex}"
-        doc = {"sid": sid, "agent": agent, "team": team, "queue": team.split("-")[0],
+        queue = team.split("-")[0]
+        doc = {"sid": sid, "agent": agent, "team": team, "queue": queue,
                "ended_at": str(ended), "duration_seconds": length, "alerts": list(alerts),
                "monitors": [{"supervisor": "ana"}] if n % 3 == 0 else [],
                "transcript": [{"text": words}] if words else [],
                "recordings": [{"sid": f"RE{uuid.uuid4().hex}"}] if n % 4 == 0 else []}  # fmt: skip
         out.append(CallRecord(sid=sid, started_ms=ended - length * 1000, ended_ms=ended,
-                              team=team, queue=doc["queue"], agent=agent, alerts=alerts,
+                              team=team, queue=queue, agent=agent, alerts=alerts,
                               monitored=n % 3 == 0, text=words, doc=doc))  # fmt: skip
     return out
 

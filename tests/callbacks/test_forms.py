@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from callbacks.forms import parse_form, unquote_value
 
-text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)
 
 
 @given(st.lists(st.tuples(text.filter(bool), text), max_size=15))

@@ -230,6 +230,7 @@ def test_revoking_the_key_ends_the_audio(wired: Wired) -> None:
         import redis as redis_py
 
         assert wired.service.settings is not None
+        assert wired.service.settings.redis_url is not None
         redis = redis_py.Redis.from_url(wired.service.settings.redis_url)
         key_id = wired.key("quincy").split("_")[1]
         redis.hdel("{" + wired.service.settings.namespace + "}:apikeys", key_id)
@@ -313,7 +314,7 @@ def test_twilios_socket_on_one_process_the_browser_on_another(wired: Wired, tmp_
         assert peak_hz(decode(tracks[1])) == pytest.approx(CUSTOMER_HZ, abs=20)
         assert peak_hz(decode(tracks[2])) == pytest.approx(AGENT_HZ, abs=20)
         # Twilio's socket was the first process's: it published what the second relayed.
-        relay = wired.service.app.state.relay  # type: ignore[attr-defined]
+        relay = wired.service.app.state.relay
         assert relay.published > 0 and not relay.ears
     finally:
         second.send_signal(signal.SIGTERM)
@@ -347,7 +348,7 @@ def test_the_media_stream_socket_refuses_what_is_not_twilios_stream(wired: Wired
 
     url = ws_url(wired, "/twilio/media-stream")
     signed = {"X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(url, {})}
-    relay = wired.service.app.state.relay  # type: ignore[attr-defined]
+    relay = wired.service.app.state.relay
     before = relay.published
     for first in ("not json {", json.dumps({"event": "start", "start": {
             "customParameters": {"conference": "CF" + "0" * 32}}})):  # fmt: skip

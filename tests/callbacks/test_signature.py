@@ -45,8 +45,8 @@ def test_port_is_optional_over_https() -> None:
 
 @given(
     st.dictionaries(
-        st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12),
-        st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40),
+        st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12),
+        st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40),
         max_size=12,
     )
 )

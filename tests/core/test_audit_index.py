@@ -74,7 +74,9 @@ def test_entries_from_before_the_index_are_found_by_scanning(redis_target: Redis
             old_ms = int((old_id if isinstance(old_id, str) else old_id.decode()).split("-")[0])
             assert await audit._indexed(sid, old_ms) is None
             # From the index's start on, the index answers alone.
-            began = int(await redis.get(keys.audit_indexed))
+            index_start = await redis.get(keys.audit_indexed)
+            assert index_start is not None
+            began = int(index_start)
             assert began > old_ms
             assert [e["action"] for e in await audit._indexed(sid, began) or []] == ["leave"]
             since = await audit.entries(AuditFilter(conference_sid=sid, since_ms=began))

@@ -36,7 +36,7 @@ def test_the_embedded_redis_folder_and_its_files_are_private() -> None:
         url = embedded.start()
         client = sync_redis.Redis(unix_socket_path=url.removeprefix("unix://"))
         client.set("floor", "a call")
-        client.execute_command("BGREWRITEAOF")
+        client.bgrewriteaof()
         client.close()
         assert mode(data) == 0o700 and mode(data / "redis") == 0o700
         files = [p for p in (data / "redis").rglob("*") if p.is_file() and not p.is_socket()]

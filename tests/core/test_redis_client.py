@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from redis.asyncio.connection import Connection, UnixDomainSocketConnection
 from redis.exceptions import DataError
+from redis.typing import EncodableT
 
 from core.redis_client import packed_in_c
 
@@ -26,7 +27,7 @@ COMMANDS = [
 @pytest.mark.parametrize("base", [Connection, UnixDomainSocketConnection])
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: str(c[0]))
 def test_a_command_packed_in_c_is_the_bytes_redis_py_sends(
-    base: type[Connection], command: tuple[object, ...]
+    base: type[Connection], command: tuple[EncodableT, ...]
 ) -> None:
     fast = packed_in_c(base)()
     assert b"".join(fast.pack_command(*command)) == b"".join(base().pack_command(*command))

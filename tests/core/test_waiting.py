@@ -10,13 +10,14 @@ import asyncio
 import contextlib
 import itertools
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 
 from core.waiting import wait_on
 
-Waiter = Callable[[asyncio.Condition], Awaitable[None]]
+Waiter = Callable[[asyncio.Condition], Coroutine[Any, Any, None]]
 
 
 async def turns(n: int) -> None:

@@ -96,7 +96,7 @@ def last_said(wired: Wired, sid: str) -> str | None:
 def test_a_phrase_said_again_rings_once(floor: tuple[Wired, Settings]) -> None:
     wired, settings = floor
     app = wired.sim.thread.app
-    app.state.transcriber.words_per_second = 40.0  # type: ignore[union-attr]
+    app.state.transcriber.words_per_second = 40.0
     call = wired.new_call("uma")  # billing transcribes every call
     sid = call["conference_sid"]
     wired.wait(lambda: ((wired.conference(sid) or {}).get("transcript") or {}).get("state") == "on",

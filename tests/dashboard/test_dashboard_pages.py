@@ -30,6 +30,7 @@ def floor(
     redis_target: RedisTarget, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Wired, Settings]]:
     running = wire(redis_target, namespace)
+    assert running.service.settings is not None
     # No Twilio credential: the dashboard acts through the service's API (issue 24).
     env = {
         "REDIS_URL": redis_target.url,
@@ -155,8 +156,7 @@ def test_floor_shows_live_calls_with_kpis_and_masked_numbers(
     wired.act(call["conference_sid"], "hold", call["customer_call_sid"])
     wired.wait(lambda: (wired.conference(call["conference_sid"]) or {}).get("state") == "hold")
     # The customer's number is read from Twilio once the customer joined.
-    wired.wait(lambda: any(p.get("number") for p in wired.conference(call["conference_sid"])
-                           ["participants"]))  # fmt: skip
+    wired.wait(lambda: any(p.get("number") for p in wired.people(call)))
     at = app_as(settings, "mina").run()
     assert not at.exception
     view = first_board(at)
@@ -375,7 +375,9 @@ def test_a_help_request_rings_on_the_floor_and_leads_to_the_call(
     [row] = first_board(at)["rows"].values()
     assert row["alerts"].startswith("HELP") and "bob asked for help" in row["why"]
     # The browser asks for a redraw when the help it sees is not the help the page drew.
-    assert board_data(at)["help_key"] == f"{sid}@{wired.conference(sid)['help']['since']}"
+    helped = wired.conference(sid)
+    assert helped is not None
+    assert board_data(at)["help_key"] == f"{sid}@{helped['help']['since']}"
     at.run()
     assert not at.toast  # once per request, not on every refresh
     at.button(key=f"help-{sid}").click().run()
@@ -559,7 +561,7 @@ def test_a_lead_of_another_team_gets_no_phrase_alert_and_no_words(
         with wired.sim.control() as http:
             http.post(f"/sim/conferences/{sid}/actions", json={
                 "action": "say", "call_sid": call["customer_call_sid"], "text": text})  # fmt: skip
-        wired.wait(lambda n=n: len(finals()) == n, 10)  # type: ignore[misc]
+        wired.wait(lambda n=n: len(finals()) == n, 10)
     assert finals() == list(said)
     wired.wait(lambda: "phrase" in (wired.conference(sid) or {}).get("alerts", []), 10)
     # A board stream opens on the hub's latest pass: one that began after the last line's

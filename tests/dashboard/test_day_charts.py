@@ -8,7 +8,7 @@ import asyncio
 import random
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from archive.record import CallRecord
@@ -26,8 +26,18 @@ SL_SECONDS = 20
 WS = "WS" + "0" * 32
 
 
+class _Common(TypedDict):
+    """What a task's events all say."""
+
+    workspace_sid: str
+    task_sid: str
+    queue_sid: str
+    queue_name: str
+    entered_s: int
+
+
 def _events(task: str, queue: str, entered_ms: int, outcome: str, wait_s: int) -> list[Any]:
-    common = {"workspace_sid": WS, "task_sid": task, "queue_sid": queue,
+    common: _Common = {"workspace_sid": WS, "task_sid": task, "queue_sid": queue,
               "queue_name": QUEUES[queue], "entered_s": entered_ms // 1000}  # fmt: skip
     out = [TaskRouterEvent(kind="task.created", at_ms=entered_ms, status="pending", **common)]
     if outcome == "abandoned":
@@ -146,9 +156,13 @@ def test_the_days_charts_say_what_the_day_was(
         decided = sum(x["answered"] + x["abandoned"] for x in slot_rows)
         in_sl = sum(truth[(x["queue"], x["slot"], "in_sl")] for x in slot_rows)
         assert r["service_level"] == (round(in_sl / decided, 4) if decided else None)
-    level = day_charts.service_level_chart(summed, 0.8).to_dict()
+    level_chart = day_charts.service_level_chart(summed, 0.8)
+    assert level_chart is not None
+    level = level_chart.to_dict()
     assert any(layer["mark"]["type"] == "rule" for layer in level["layer"])
-    day_charts.times_chart(summed).to_dict()
+    times_chart = day_charts.times_chart(summed)
+    assert times_chart is not None
+    times_chart.to_dict()
 
 
 def test_a_chart_with_nothing_to_draw_is_a_sentence_not_empty_axes() -> None:

@@ -67,8 +67,9 @@ def test_translations_keep_the_placeholders_of_their_message(language: str) -> N
     for m in catalogue.read(language):
         if not m.id:
             continue
-        ids = m.id if isinstance(m.id, tuple) else (m.id,)
-        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        # babel types a plural's ids and strings as a tuple or a list.
+        ids = tuple(m.id) if isinstance(m.id, (tuple, list)) else (m.id,)
+        strings = tuple(m.string) if isinstance(m.string, (tuple, list)) else (m.string,)
         for said in strings:
             if said and names(said) != names(ids[-1]):
                 wrong.append((ids[0], said))

@@ -106,7 +106,7 @@ def test_search_words_are_marked_and_a_line_plays_the_recording_there(
 ) -> None:
     wired, settings = floor
     app = wired.sim.thread.app
-    app.state.transcriber.words_per_second = 40.0  # type: ignore[union-attr]
+    app.state.transcriber.words_per_second = 40.0
     call = wired.new_call("uma")  # billing transcribes and records every call
     sid = call["conference_sid"]
     wired.wait(lambda: ((wired.conference(sid) or {}).get("transcript") or {}).get("state") == "on",

@@ -163,6 +163,7 @@ def wired(wiring: Callable[..., Wired]) -> Wired:
 
 @pytest.fixture
 def http(wired: Wired) -> Iterator[httpx.Client]:
+    assert wired.service.settings is not None
     with httpx.Client(base_url=wired.service.settings.base_url, timeout=10) as client:
         yield client
         # All hang up first: each one's thread ends at its stream's next ping, together.

@@ -82,8 +82,10 @@ class Story:
         self.names.append(name)
         conf = Conference(friendly_name=name)
         customer, agent = sid("CA"), sid("CA")
-        call = {"conf": conf, "customer": customer, "agent": agent, "agent_id": r.choice(AGENTS),
-                "labels": {customer: "customer"}, "gt": sid("GT"), "tseq": 0}  # fmt: skip
+        call: dict[str, Any] = {
+            "conf": conf, "customer": customer, "agent": agent, "agent_id": r.choice(AGENTS),
+            "labels": {customer: "customer"}, "gt": sid("GT"), "tseq": 0,
+        }  # fmt: skip
         call["labels"][agent] = f"agent:{call['agent_id']}"
         self.calls[conf.sid] = call
         await self.event(call, "participant-join", customer, Hold=False)

@@ -15,13 +15,14 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis
 from httpx_sse import connect_sse
-from redis.cluster import RedisCluster
+from redis.cluster import ClusterNode, RedisCluster
 
 from core.embedded_redis import redis_binary
 from core.redis_client import RedisTarget, async_client, resolve
@@ -138,7 +139,11 @@ def test_floors_ingest_serve_and_resume_on_a_cluster(cluster: str) -> None:
                 assert http.get(f"/api/calls/{agent}").json()["conference_sid"] == conf.sid
         finally:
             service.stop()
-        node = RedisCluster.from_url(cluster).get_node_from_key("{" + namespace + "}")
+        # redis-py leaves get_node_from_key unannotated: it gives the ClusterNode (or None).
+        node_of = cast(
+            Callable[[str], ClusterNode | None], RedisCluster.from_url(cluster).get_node_from_key
+        )
+        node = node_of("{" + namespace + "}")
         assert node is not None
         masters_used.add(node.port)
     assert len(masters_used) >= 2, "the three floors all landed on one master"

@@ -53,7 +53,9 @@ def test_a_line_that_fails_fails_only_its_own_caller() -> None:
         def analyses(self, text: str) -> bool:
             return True
 
-        def matches(self, text: str, analyses: bool | None = None) -> list[str]:
+        def matches(
+            self, text: str, analyses: bool | None = None, analysed: list[Token] | None = None
+        ) -> list[str]:
             raise RuntimeError("the analyser failed")
 
     broken = Broken(CANCEL.phrases, CANCEL.excluded)

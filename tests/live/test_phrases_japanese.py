@@ -103,10 +103,11 @@ def test_only_a_line_that_may_hold_a_japanese_phrase_is_analysed(
 ) -> None:
     """`analyses` says exactly when `matches` runs the analyser (the cost a Japanese line
     adds to ingest is the analyser's, so the cheap check must let few lines through)."""
+    import live.japanese
     import live.phrases
 
     calls: list[str] = []
-    real = live.phrases.tokens
+    real = live.japanese.tokens  # what live.phrases imports as `tokens`
 
     def counted(text: str, *args: Any, **kwargs: Any) -> Any:
         calls.append(text)

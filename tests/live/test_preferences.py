@@ -26,8 +26,9 @@ def test_defaults_then_what_was_chosen_and_nothing_unknown(
             assert (first.teams, first.columns, first.chosen) == (
                 ("jp-support",), DEFAULT_COLUMNS, False)  # fmt: skip
             assert (await prefs.board(mina)).teams == ()  # a manager starts on the whole floor
+            # The 7 is a wrong type on purpose: a saved choice not a string is dropped.
             chosen = ["jp-support", "billing", "<script>", "jp-support", 7]
-            kept = await prefs.save_board(haruka, chosen, ["Why", "Agent talk", "Password"])  # type: ignore[list-item]
+            kept = await prefs.save_board(haruka, chosen, ["Why", "Agent talk", "Password"])  # type: ignore[arg-type]
             assert kept.teams == ("jp-support", "billing") and kept.columns == ("Why", "Agent talk")
             again = await prefs.board(haruka)
             assert again == kept and again.chosen

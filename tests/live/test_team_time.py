@@ -195,6 +195,8 @@ def _run(service: ServerThread, namespace: str, redis_target: RedisTarget,
     # midnight (the test runs at any time of day) the new day holds only what is under way,
     # and has nothing to copy yet.
     ended_days = sorted({d for d, *_ in floor.truth})
+    queues: Any = None  # both set by run()
+    store: Any = None
 
     async def read(day: str) -> list[dict[str, Any]]:
         archived = await store.team_slots(day)
@@ -212,7 +214,9 @@ def _run(service: ServerThread, namespace: str, redis_target: RedisTarget,
                 check(rows, truth, day)
                 # The charts draw those numbers: every team summed, occupancy recomputed.
                 summed = day_charts.combine_teams(rows, day_charts.ALL_TEAMS)
-                chart = day_charts.occupancy_chart(summed).to_dict()
+                occupancy = day_charts.occupancy_chart(summed)
+                assert occupancy is not None
+                chart = occupancy.to_dict()
                 [values] = list(chart["datasets"].values())
                 want = expected_rows(truth, day)
                 for v in values:
@@ -221,7 +225,9 @@ def _run(service: ServerThread, namespace: str, redis_target: RedisTarget,
                     busy = sum(p["talk"] + p["wrap"] for p in parts)
                     idle = sum(p["activities"]["Available"] - p["talk"] - p["wrap"] for p in parts)
                     assert v["occupancy"] == round(busy / (busy + idle), 4)
-                agents = day_charts.agents_by_activity_chart(summed).to_dict()
+                by_activity = day_charts.agents_by_activity_chart(summed)
+                assert by_activity is not None
+                agents = by_activity.to_dict()
                 [stacked] = list(agents["datasets"].values())
                 offline = sum(v["agents"] for v in stacked if v["state"] == "Offline")
                 assert offline == pytest.approx(
@@ -257,8 +263,6 @@ def _run(service: ServerThread, namespace: str, redis_target: RedisTarget,
             await store.close()
             await redis.aclose()
 
-    queues: Any = None
-    store: Any = None
     asyncio.run(run())
 
 

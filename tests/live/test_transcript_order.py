@@ -70,6 +70,7 @@ async def last_line(transcripts: Transcripts, conference: str) -> Any:
     keys = transcripts.keys
     raw = await transcripts.redis.get(keys.conference(conference))
     kept, at = await transcripts.redis.hmget(keys.transcript_registers(conference), "lj", "la")
+    assert isinstance(raw, bytes) and isinstance(kept, bytes) and isinstance(at, bytes)
     last = orjson.loads(raw)["tx"]["last"]
     assert orjson.loads(kept) == last and int(at) == last["at"]
     assert raw.count(b'"last":' + kept) == 1

@@ -5,8 +5,7 @@ and in Japanese."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from core.documents import Conference
 from core.languages import is_offered, primary
 from live.transcript_view import line_json, transcript_state
 
@@ -24,24 +23,25 @@ def test_a_stored_line_reads_with_its_id_and_order() -> None:
     assert line_json({"t": "no transcription named"})["id"] is None
 
 
-def conference(state: str, **transcript: Any) -> dict[str, Any]:
-    last = {"speaker": "customer", "text": "cancel my account", "at": AT_MS}
+def conference(state: str) -> Conference:
     return {
+        "sid": "CF1",
+        "participants": {},
+        "monitors": {},
         "transcript": {
             "state": state,
             "paused_by": "ken",
             "since": AT_MS,
             "error": "Twilio refused (32655)",
             "language": "ja-JP",
-            "last_line": last,
-            **transcript,
+            "last_line": {"speaker": "customer", "text": "cancel my account", "at": AT_MS},
         },
         "phrases_heard": [
             {"phrase": "cancel my account", "speaker": "customer", "text": "cancel my account"},
             {"phrase": "解約", "speaker": "customer", "text": "解約したいです", "at": AT_MS},
             {"phrase": "another team's phrase", "speaker": "agent", "text": "..."},
         ],
-        "phrases_muted": {"解約": "ken"},
+        "phrases_muted": {"解約": {"by": "ken", "at": AT_MS}},
     }
 
 
@@ -53,7 +53,7 @@ def test_who_paused_and_the_error_show_only_in_their_state() -> None:
     failed, _ = transcript_state(conference("error"), ())
     assert failed["error"] == "Twilio refused (32655)"
     assert failed["last"]["text"] == "cancel my account" and failed["last"]["final"] is True
-    never, hits = transcript_state({}, ("解約",))
+    never, hits = transcript_state({"sid": "CF1", "participants": {}, "monitors": {}}, ("解約",))
     assert (never["state"], never["last"], hits) == ("off", None, [])
 
 

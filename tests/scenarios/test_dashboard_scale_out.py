@@ -72,6 +72,7 @@ def open_floor(page: Page, url: str, agent: str) -> None:
 
 def test_two_dashboard_processes_serve_one_floor(wired: Wired) -> None:
     service = wired.service.settings
+    assert service is not None
     env = dashboard_env(service)
     settings = load(env, env_file=None)
     with (
@@ -116,6 +117,7 @@ def test_two_dashboard_processes_serve_one_floor(wired: Wired) -> None:
 
 def test_a_feed_out_of_reach_says_so_and_backs_off(wired: Wired) -> None:
     service = wired.service.settings
+    assert service is not None
     unreachable = f"http://127.0.0.1:{ServerThread.free_port()}"  # nothing listens there
     env = dashboard_env(service, EARPIECE_FEED_URL=unreachable)
     settings = load(env, env_file=None)

@@ -147,6 +147,7 @@ def test_an_emptied_redis_is_refilled_within_one_period(
 def test_one_process_reconciles_per_period(
     redis_target: RedisTarget, namespace: str, fast: Wired
 ) -> None:
+    assert fast.service.settings is not None
     settings = make_settings(
         redis_target.url, namespace, fast.service.settings.base_url,
         TWILIO_API_BASE_URL=fast.sim.url, EARPIECE_RECONCILE_SECONDS="30",
@@ -246,6 +247,7 @@ def twiml(wired: Wired, path: str, params: dict[str, str]) -> httpx.Response:
 
 
 def test_twiml_puts_customer_and_agent_into_one_wired_conference(fast: Wired) -> None:
+    assert fast.service.settings is not None
     base = fast.service.settings.base_url
     call = {"CallSid": sid("CA"), "AccountSid": "AC" + "0" * 32, "From": "+15551230000"}
     customer = twiml(fast, "/twilio/twiml/customer?task=WT123", call)
@@ -283,6 +285,7 @@ def test_twiml_answers_a_number_configured_for_get(fast: Wired) -> None:
     from tests.helpers import sign
 
     settings = fast.service.settings
+    assert settings is not None
     caller = sid("CA")
     path = "/twilio/twiml/customer?" + urlencode({"CallSid": caller, "From": "+15551230000",
                                                   "AccountSid": "AC" + "0" * 32})  # fmt: skip

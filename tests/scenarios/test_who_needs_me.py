@@ -148,6 +148,7 @@ class Listener:
     """An SSE client in a thread, keeping every event it gets."""
 
     def __init__(self, wired: Wired, who: str = "mina", kind: str = "supervisor") -> None:
+        assert wired.service.settings is not None
         self.url = wired.service.settings.base_url
         self.credential = wired.key(who, kind)
         self.events: list[tuple[str, dict[str, Any]]] = []

@@ -203,6 +203,15 @@ local function apply_one(ev, DOC, SEEN, TOKENS, TIMELINE)
     c.ended = ts
     c.end_seq = ev.seq
     if ev.reason then c.reason = ev.reason end
+    -- A real-time transcription is of one live call's audio, so it ends with the call, and
+    -- its `transcription-stopped` may come after the end, when live/transcript.lua takes no
+    -- more state changes of the call (a call hung up right after its last words): the
+    -- ended call's transcript is off, not "on" for ever. A failed one keeps its error, a
+    -- paused one says who paused it (QA reads why its last words are missing).
+    -- (https://www.twilio.com/docs/voice/twiml/transcription: "transcribe live calls")
+    if type(c.tx) == 'table' and c.tx.st == 'on' then
+      c.tx.st = 'off'
+    end
     for call_sid, p in pairs(c.p) do
       if p.present then
         redis.call('HDEL', CALLS, call_sid)

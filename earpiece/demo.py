@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -52,6 +53,22 @@ def port_or_free(preferred: int) -> int:
                 continue
             return int(s.getsockname()[1])
     raise SettingError("no free port on 127.0.0.1 for the demo")
+
+
+def again_command() -> str:
+    """How to run `earpiece` again from this folder, as this one was run: the README
+    installs it into .venv without activating it, so a plain `earpiece` in a second
+    terminal is "command not found" there; `.venv/bin/earpiece` is not."""
+    ran = Path(sys.argv[0])
+    if ran.name != "earpiece":
+        return "earpiece"  # run as `python -m earpiece.cli`: say the installed command
+    found = shutil.which("earpiece")
+    if found is not None and Path(found).resolve() == ran.resolve():
+        return "earpiece"  # the one on PATH
+    try:
+        return str(ran.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(ran.resolve())
 
 
 @dataclass
@@ -203,6 +220,7 @@ class Demo:
             await redis.aclose()
 
     def banner(self) -> str:
+        """What the demo prints once it runs: links, credentials, the README's variables."""
         token, key = self.api_token, self.personal_key
         who = self.demo_supervisor
         others = [
@@ -217,7 +235,8 @@ class Demo:
             f"  Dashboard          {self.signin_url}",
             f"                     (a one-time link: signs you in as {who.name}, {who.role})",
             "  Or sign in as another demo supervisor (each link once; open it in a private",
-            "  window to keep both; a new one: `earpiece signin-link ID` here, in this folder):",
+            "  window to keep both; a new one: "
+            f"`{again_command()} signin-link ID` here, in this folder):",
             *others,
             f"  Live floor (JSON)  {self.callbacks_url}/api/conferences",
             f"  Queues (JSON)      {self.callbacks_url}/api/queues",

@@ -21,24 +21,20 @@ def _script(folder: Path) -> Path:
     return script
 
 
-def test_a_venv_not_on_path_is_named_from_this_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("on_path", "expected"),
+    [(False, ".venv/bin/earpiece"), (True, "earpiece")],
+    ids=["a venv not on PATH: its path from this folder", "the one on PATH: plain earpiece"],
+)
+def test_the_command_is_as_a_second_terminal_here_can_run_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, on_path: bool, expected: str
 ) -> None:
     script = _script(tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", [str(script), "demo"])
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")
-    assert again_command() == ".venv/bin/earpiece"
-
-
-def test_the_earpiece_on_path_is_plain_earpiece(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    script = _script(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", [str(script), "demo"])
-    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}/usr/bin")
-    assert again_command() == "earpiece"
+    path = f"{script.parent}{os.pathsep}/usr/bin" if on_path else "/usr/bin:/bin"
+    monkeypatch.setenv("PATH", path)
+    assert again_command() == expected
 
 
 def test_run_as_a_module_it_names_the_installed_command(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from access.principal import AGENT, SUPERVISOR, Principal, resolve
+from core.audit import Audit
 from core.redis_client import AsyncRedis
 from live.roster import Roster
 
@@ -117,6 +118,28 @@ async def create(
     """(the key, shown once; its id)."""
     key, key_id, record = new_key(roster, owner, kind, label)
     await redis.hset(hash_key(namespace), key_id, record)
+    return key, key_id
+
+
+async def create_audited(
+    redis: AsyncRedis,
+    audit: Audit,
+    namespace: str,
+    roster: Roster,
+    owner: str,
+    kind: str,
+    label: str = "",
+) -> tuple[str, str]:
+    """`create`, and the audit entry that says a key was made for `owner` (never the key):
+    every credential made is someone's record, the command line's and the demo's alike."""
+    key, key_id = await create(redis, namespace, roster, owner, kind, label)
+    await audit.record(
+        "api-key-created",
+        owner if kind == SUPERVISOR else "",
+        "",
+        agent=owner if kind == AGENT else "",
+        detail=f"{kind} key {key_id}",
+    )
     return key, key_id
 
 

@@ -29,18 +29,11 @@ async def _keys(args: argparse.Namespace) -> int:
         if args.action == "create":
             kind = AGENT if args.agent else SUPERVISOR
             try:
-                key, key_id = await api_keys.create(
-                    redis, settings.namespace, roster, args.owner, kind, args.label or ""
+                key, key_id = await api_keys.create_audited(
+                    redis, audit, settings.namespace, roster, args.owner, kind, args.label or ""
                 )
             except api_keys.NoSuchOwner as exc:
                 raise SettingError(str(exc)) from None
-            await audit.record(
-                "api-key-created",
-                args.owner if kind == SUPERVISOR else "",
-                "",
-                agent=args.owner if kind == AGENT else "",
-                detail=f"{kind} key {key_id}",
-            )
             print(key)
             print(
                 f"(key {key_id} for {kind} {args.owner}: shown once, stored hashed; "

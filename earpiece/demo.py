@@ -28,7 +28,9 @@ import httpx
 from access import api_keys, signin_links
 from access.principal import SUPERVISOR
 from core import demo_env
+from core.audit import Audit
 from core.embedded_redis import EmbeddedRedis
+from core.keys import Keys
 from core.private_files import private_dir
 from core.redis_client import RedisTarget, async_client
 from core.settings import SettingError, Settings
@@ -212,8 +214,11 @@ class Demo:
     async def _credentials(self, settings: Settings, roster: Roster, ident: str) -> dict[str, str]:
         redis = async_client(RedisTarget(settings.redis_url or "", False, None), 2)
         try:
-            self.personal_key, _ = await api_keys.create(
-                redis, settings.namespace, roster, ident, SUPERVISOR, "earpiece demo"
+            # Audited as `earpiece api-key create` audits one (a newcomer found the demo's
+            # key missing from the audit the README says keys are in).
+            audit = Audit(redis, Keys(settings.namespace), settings.audit_retention_days)
+            self.personal_key, _ = await api_keys.create_audited(
+                redis, audit, settings.namespace, roster, ident, SUPERVISOR, "earpiece demo"
             )
             return {s: await signin_links.link(redis, settings, s) for s in roster.supervisors}
         finally:

@@ -265,17 +265,17 @@ class BoardFloor:
         self._rename(old, None)
         self._dirty.discard(sid)
         self._cued.discard(sid)
-        self._monitored.discard(sid)
         for ordering in self.orderings.values():
             ordering.remove(sid)
 
     def _count_monitored(self, call: Call, sign: int) -> None:
-        """Monitored: a supervisor on it by phone, or someone hearing it in a browser."""
-        if call.rendered.get("monitors") or call.ears:
+        """Monitored (the tile): a supervisor on it by phone, or someone hearing it in a
+        browser. `_monitored` holds the calls with a phone monitor (whose supervisors
+        `mine` names), in and out with the call as `_waiting` is."""
+        phones = bool(call.rendered.get("monitors"))
+        if phones or call.ears:
             self._counts["monitored"] += sign
-            self._monitored.add(call.sid)
-        else:
-            self._monitored.discard(call.sid)
+        (self._monitored.add if sign > 0 and phones else self._monitored.discard)(call.sid)
 
     def _count(self, call: Call, sign: int) -> None:
         r = call.rendered

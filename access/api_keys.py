@@ -113,15 +113,6 @@ def _record(key_id: str, raw: Any) -> KeyRecord:
 
 
 async def create(
-    redis: AsyncRedis, namespace: str, roster: Roster, owner: str, kind: str, label: str = ""
-) -> tuple[str, str]:
-    """(the key, shown once; its id)."""
-    key, key_id, record = new_key(roster, owner, kind, label)
-    await redis.hset(hash_key(namespace), key_id, record)
-    return key, key_id
-
-
-async def create_audited(
     redis: AsyncRedis,
     audit: Audit,
     namespace: str,
@@ -130,9 +121,11 @@ async def create_audited(
     kind: str,
     label: str = "",
 ) -> tuple[str, str]:
-    """`create`, and the audit entry that says a key was made for `owner` (never the key):
-    every credential made is someone's record, the command line's and the demo's alike."""
-    key, key_id = await create(redis, namespace, roster, owner, kind, label)
+    """(the key, shown once; its id), stored hashed, and the audit entry that says a key was
+    made for `owner` (never the key): every credential made is someone's record, the command
+    line's and the demo's alike (the demo's once went unaudited: there is no other way)."""
+    key, key_id, record = new_key(roster, owner, kind, label)
+    await redis.hset(hash_key(namespace), key_id, record)
     await audit.record(
         "api-key-created",
         owner if kind == SUPERVISOR else "",

@@ -29,7 +29,7 @@ async def _keys(args: argparse.Namespace) -> int:
         if args.action == "create":
             kind = AGENT if args.agent else SUPERVISOR
             try:
-                key, key_id = await api_keys.create_audited(
+                key, key_id = await api_keys.create(
                     redis, audit, settings.namespace, roster, args.owner, kind, args.label or ""
                 )
             except api_keys.NoSuchOwner as exc:

@@ -217,7 +217,7 @@ class Demo:
             # Audited as `earpiece api-key create` audits one (a newcomer found the demo's
             # key missing from the audit the README says keys are in).
             audit = Audit(redis, Keys(settings.namespace), settings.audit_retention_days)
-            self.personal_key, _ = await api_keys.create_audited(
+            self.personal_key, _ = await api_keys.create(
                 redis, audit, settings.namespace, roster, ident, SUPERVISOR, "earpiece demo"
             )
             return {s: await signin_links.link(redis, settings, s) for s in roster.supervisors}

@@ -26,10 +26,10 @@ def test_a_key_made_for_a_supervisor_or_an_agent_is_audited_without_the_key(
         audit = Audit(redis, Keys(namespace), 30)
         roster = load_roster(Path(DEMO_ROSTER))
         try:
-            key, key_id = await api_keys.create_audited(
+            key, key_id = await api_keys.create(
                 redis, audit, namespace, roster, "mina", SUPERVISOR, "earpiece demo"
             )
-            agent_key, agent_key_id = await api_keys.create_audited(
+            agent_key, agent_key_id = await api_keys.create(
                 redis, audit, namespace, roster, "bob", AGENT
             )
             made = await audit.entries(AuditFilter())

@@ -260,11 +260,10 @@ def test_following_an_agent_joins_their_next_call_listening(quick: Wired) -> Non
         assert done.status_code == 200 and done.json() == {"supervisor": "mina", "agent": "carol"}
         assert http.get("/api/follows").json() == {"follows": {"mina": "carol"}}
     call = quick.new_call("carol")
-    started = time.monotonic()
-    quick.wait(lambda: quick.monitor(call["conference_sid"], "mina") is not None, 1.0)
-    took = time.monotonic() - started
+    # Only that she joins: how soon is a speed target, for bench/, never a timed test.
+    quick.wait(lambda: quick.monitor(call["conference_sid"], "mina") is not None, SECONDS)
     monitor = quick.monitor(call["conference_sid"], "mina")
-    assert monitor is not None and monitor["mode"] == "listen" and took < 1.0
+    assert monitor is not None and monitor["mode"] == "listen"
     # Already on a call: the next one does not pull her away.
     second = quick.new_call("carol")
     time.sleep(0.5)

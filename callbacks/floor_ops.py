@@ -28,7 +28,7 @@ from access.principal import Principal
 from callbacks.auth import authorize
 from callbacks.context import Context
 from callbacks.errors import ApiError, JSONResponse
-from callbacks.monitors import json_object
+from callbacks.monitors import json_object, text_field
 from coach.agent_state import AgentState, clean_reason
 from coach.call_control import CallControl
 from live.events import is_sid
@@ -61,12 +61,9 @@ async def _agent_team(request: Request, principal: Principal) -> tuple[str, str]
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
-    value = body.get(name)
-    if value is None and not required:
+    if body.get(name) is None and not required:
         return None
-    if not isinstance(value, str) or not value:
-        raise ApiError(422, "bad-body", f"{name} is required (a string)")
-    return value
+    return text_field(body, name)
 
 
 async def activities(request: Request) -> Response:

@@ -53,11 +53,23 @@ async def json_object(request: Request) -> dict[str, Any]:
     return body
 
 
+def text_field(body: dict[str, Any], name: str) -> str:
+    """A body's required text: present, a string, and more than blanks, or a 422 that says
+    which of those it is not (a card of "" is refused as empty, not as missing)."""
+    value = body.get(name)
+    if value is None:
+        raise ApiError(422, "bad-body", f"{name} is required")
+    if not isinstance(value, str):
+        raise ApiError(422, "bad-body", f"{name} must be a string")
+    if not value.strip():
+        raise ApiError(422, "bad-body", f"{name} must not be empty")
+    return value
+
+
 async def body_of(request: Request, required: tuple[str, ...]) -> dict[str, Any]:
     body = await json_object(request)
     for name in required:
-        if not isinstance(body.get(name), str) or not body[name]:
-            raise ApiError(422, "bad-body", f"{name} is required (a string)")
+        text_field(body, name)
     if not isinstance(body.get("takeover", False), bool):
         raise ApiError(422, "bad-body", "takeover must be true or false")
     return body

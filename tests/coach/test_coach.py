@@ -190,6 +190,20 @@ def test_unknown_ended_and_malformed(wired: Wired) -> None:
             assert response.status_code == 422, body
             assert response.json()["error"]["code"] == "bad-body"
     assert join(wired, sid, "mina", "shout").status_code == 422
+    # Each refusal says which way the field is wrong: missing, not text, or blank.
+    with wired.api("mina") as http:
+        wrong: list[tuple[dict[str, object], str]] = [
+            ({}, "mode is required"), ({"mode": 5}, "mode must be a string"),
+            ({"mode": " "}, "mode must not be empty"),
+        ]  # fmt: skip
+        for fields, reason in wrong:
+            response = http.post(f"/api/conferences/{sid}/monitors", json=fields)
+            assert response.status_code == 422
+            assert response.json()["error"]["message"] == reason
+        card = http.post(f"/api/calls/{call['agent_call_sid']}/cards", json={"text": ""})
+        assert card.status_code == 422 and card.json()["error"]["message"] == (
+            "text must not be empty"
+        )
     with wired.api("mina") as http:  # the body never says who acts: the credential does
         claimed = http.post(f"/api/conferences/{sid}/monitors",
                             json={"supervisor": "ana", "mode": "listen"})  # fmt: skip

@@ -123,6 +123,17 @@ def _int(raw: str | None, name: str, low: int = 0, high: int = 10**9) -> int | N
     return value
 
 
+def _cursor(raw: str | None) -> int | None:
+    """A page's `next`, given back: opaque to the caller, so a wrong one is refused as not
+    ours rather than as a number out of a range nobody was told."""
+    try:
+        return _int(raw, "cursor", 1, 2**62)
+    except ApiError:
+        raise ApiError(
+            422, "bad-filter", "cursor is not one this API gave: pass the `next` of the page before"
+        ) from None
+
+
 def _bool(raw: str | None, name: str) -> bool | None:
     if raw is None or raw == "":
         return None
@@ -150,7 +161,7 @@ def search_of(query: Any, principal: Principal, floor: FloorClock | None = None)
         min_seconds=_int(query.get("min_seconds"), "min_seconds"),
         max_seconds=_int(query.get("max_seconds"), "max_seconds"),
         teams=teams,
-        cursor=_int(query.get("cursor"), "cursor", 1, 2**62),
+        cursor=_cursor(query.get("cursor")),
         limit=_int(query.get("limit"), "limit", 1, 200) or 50,
     )
 

@@ -338,6 +338,12 @@ def test_numbers_in_api_queries_are_read_as_strictly(wired: Wired) -> None:
             answer = http.get(path)
             assert answer.status_code == 422, (path, answer.status_code, answer.text)
             assert answer.json()["error"]["message"]
+        # A cursor is the API's own `next`, opaque to the caller: a wrong one is said so.
+        for cursor in (odd, "0", "abc", str(2**63)):
+            answer = http.get(f"/api/history?cursor={cursor}")
+            assert answer.status_code == 422 and answer.json()["error"]["message"] == (
+                "cursor is not one this API gave: pass the `next` of the page before"
+            ), answer.text
 
 
 def test_more_digits_than_python_converts_are_refused_not_a_500(

@@ -47,6 +47,14 @@ ALLOWED: dict[str, frozenset[str]] = {
     RUN_FLOOR: frozenset({SUPERVISOR}),
 }
 
+# What the shared token may not read, said as its refusal names it: reads that are a person's.
+PERSONAL_READS: dict[str, str] = {
+    READ_AUDIT: "the audit",
+    READ_TRANSCRIPT: "a call's words",
+    READ_HISTORY: "the archive of ended calls",
+    HEAR_CALL: "a call's audio",
+}
+
 # Roles that see customers' full numbers unless the roster says otherwise
 # ([access] full_numbers = [...]): nobody, by default.
 DEFAULT_FULL_NUMBER_ROLES: tuple[str, ...] = ()
@@ -62,6 +70,9 @@ def refusal(principal: Principal, capability: str) -> str | None:
     who = {SERVICE: "the service token", AGENT: f"agent {principal.ident}"}.get(
         principal.kind, f"supervisor {principal.ident}"
     )
+    if principal.kind == SERVICE and capability in PERSONAL_READS:
+        # A read, refused: "act with..." would send the reader looking for the wrong thing.
+        return f"{who} reads the floor, not {PERSONAL_READS[capability]}: use a personal credential"
     if principal.kind == SERVICE:
         return f"{who} only reads the floor; act with a personal credential"
     return f"{who} may not do this ({capability})"

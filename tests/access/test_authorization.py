@@ -577,6 +577,11 @@ def test_reads_of_words_are_audited_with_who_which_call_and_how(
         assert other.get(f"/api/conferences/{sid}/transcript").status_code == 403
     with floor.api() as token:  # the service token reads the floor without words: no entry
         assert token.get("/api/conferences").status_code == 200
+        words = token.get(f"/api/conferences/{sid}/transcript")
+        # Refused as a read (what it may not read, and with what), not told to "act".
+        assert words.status_code == 403 and words.json()["error"]["message"] == (
+            "the service token reads the floor, not a call's words: use a personal credential"
+        )
     with floor.api("mina") as manager:
         entries = manager.get("/api/audit", params={"conference": sid}).json()["entries"]
     reads = [(e["supervisor"], e["detail"], e["mode"]) for e in entries

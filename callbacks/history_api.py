@@ -11,7 +11,10 @@ POST /api/history/{conference_sid}/reviews        {"score", "notes", "criteria"}
 GET  /api/reviews?agent=&team=&reviewer=          and /api/reviews.csv
 
 People only (never the shared service token); a lead sees their own teams' calls, a
-manager and QA every team's. Every playback and export goes to the audit.
+manager and QA every team's. Every playback and export goes to the audit, and so does every
+read of words: an ended call whose transcript is read, and a search of what was said (`q`,
+audited as a read of the words of the teams it searched, never with the words searched
+for, which may be a card number).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from access.policy import READ_HISTORY, own_teams, sees_full_numbers
 from access.principal import Principal
 from archive.review_export import reviews_csv
 from archive.store import Json, Review, ReviewSearch, Search
-from callbacks import recording_media
+from callbacks import recording_media, words
 from callbacks.auth import authorize, permitted
 from callbacks.context import Context
 from callbacks.errors import PRIVATE, ApiError, JSONResponse
@@ -183,9 +186,11 @@ def masked(call: Json, full: bool, country: str | None = None) -> Json:
 async def history(request: Request) -> Response:
     principal = await authorize(request, READ_HISTORY)
     ctx: Context = request.app.state.ctx
-    calls, cursor = await ctx.store.search(
-        search_of(request.query_params, principal, FloorClock(ctx.settings.timezone))
-    )
+    search = search_of(request.query_params, principal, FloorClock(ctx.settings.timezone))
+    if search.q is not None:
+        # Which calls said something is their words read: audited before it is answered.
+        await words.audit(ctx, principal, "GET /api/history?q=", scope=search.teams)
+    calls, cursor = await ctx.store.search(search)
     full = sees_full_numbers(principal, ctx.roster.full_number_roles)
     for call in calls:
         call.pop("_row", None)
@@ -212,6 +217,8 @@ async def one_call(request: Request) -> Response:
     principal = await authorize(request, READ_HISTORY)
     ctx: Context = request.app.state.ctx
     call = await _call(request, principal)
+    if call.get("transcript"):
+        await words.audit(ctx, principal, "GET /api/history/{sid}", conference=call)
     call["reviews"] = await ctx.store.reviews(ReviewSearch(sid=call["sid"]))
     full = sees_full_numbers(principal, ctx.roster.full_number_roles)
     return JSONResponse(masked(call, full, ctx.settings.country))

@@ -92,6 +92,20 @@ def test_a_calls_whole_life_is_archived_once_with_recording_transcript_and_liste
         assert audio.content[:4] == b"RIFF" and len(audio.content) > 1000
         audit = qa.get("/api/audit").json()["entries"]
     assert any(e["action"] == "playback" and e["supervisor"] == "quincy" for e in audit)
+    # Reading its words from the archive is audited as reading them live is: the call
+    # read whole, and a search of what was said (never with the words searched for).
+    with floor.api("quincy") as qa:
+        assert qa.get(f"/api/history/{sid}").status_code == 200
+        found = qa.get("/api/history", params={"q": "cancel my account"}).json()["calls"]
+        assert [c["sid"] for c in found] == [sid]
+        assert qa.get("/api/history", params={"team": "billing"}).status_code == 200
+        audit = qa.get("/api/audit").json()["entries"]
+    reads = [(e["conference_sid"], e["detail"]) for e in audit
+             if e["action"] == "words-read" and e["supervisor"] == "quincy"]  # fmt: skip
+    assert sorted(reads) == [
+        ("", "GET /api/history?q= (words of every team)"),
+        (sid, "GET /api/history/{sid}"),
+    ], reads
 
 
 def test_a_call_whose_end_was_lost_is_archived_by_the_reconciler(floor: Wired) -> None:

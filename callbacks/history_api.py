@@ -189,7 +189,8 @@ async def history(request: Request) -> Response:
     search = search_of(request.query_params, principal, FloorClock(ctx.settings.timezone))
     if search.q is not None:
         # Which calls said something is their words read: audited before it is answered.
-        await words.audit(ctx, principal, "GET /api/history?q=", scope=search.teams)
+        teams = None if search.teams is None else frozenset(search.teams)
+        await words.audit(ctx, principal, "GET /api/history?q=", scope=teams)
     calls, cursor = await ctx.store.search(search)
     full = sees_full_numbers(principal, ctx.roster.full_number_roles)
     for call in calls:

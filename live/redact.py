@@ -17,10 +17,10 @@ What is judged a card number, and why:
   masked too, which is no loss.
 - **card talk opens a window** (card, CVV, expiry, PIN, "on the back", "digits"; in
   Japanese カード, クレジット, セキュリティコード, 有効期限, 暗証番号, 裏面, 桁…): the line
-  itself masks every number of three digits or more, and live/transcript.lua masks the
+  itself masks every number of two digits or more, and live/transcript.lua masks the
   call's lines the same way (`harder`) for a minute after.
 - **a window per call across lines** (live/transcript.lua): the digits of plain numbers
-  (not amounts, times or dates, three digits or more) that were left in the clear add up
+  (not amounts, times or dates, two digits or more) that were left in the clear add up
   across lines, speakers and partials while they come within WINDOW_MS of each other; at
   12 the call is judged to be reading a card: the line is masked, every earlier line of
   the window is masked where it is stored and corrected where it was sent, and the card
@@ -48,8 +48,11 @@ DIGITS = "[digits]"
 
 CARD_RUN_DIGITS = 12  # a run this long is a card number, whatever else is said
 PARTIAL_RUN_DIGITS = 8  # after card talk, a run this long is (part of) a card number
-CODE_DIGITS = 3  # after card talk, a run this long is a security code, an expiry, a PIN
-WINDOW_RUN_DIGITS = 3  # a plain number this long counts towards the call's window
+# After card talk, a run this long is a security code, an expiry, a PIN, or a piece of the
+# card: two, since a caller reading slowly gives Twilio a final at each pause, and a card
+# read in pairs ("42", "42", "11", ...) is a line of two digits at a time.
+CODE_DIGITS = 2
+WINDOW_RUN_DIGITS = 2  # a plain number this long counts towards the call's window (pairs too)
 PARTIAL_CLEAR_DIGITS = 4  # the most digits of one number a partial result shows
 WINDOW_MS = 20_000  # numbers this close together are read as parts of one
 

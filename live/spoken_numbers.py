@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002 - other scripts' numbers are what this module reads
+# ruff: noqa: RUF001, RUF002, RUF003 - other scripts' numbers are what this module reads
 """Numbers in a transcript line, however they were said: the digits before they are judged.
 
 A speech engine writes a card number in many ways, and masking that only knows
@@ -53,11 +53,15 @@ NUMBER_WORDS = frozenset([*_UNITS, *_TEENS, *_TENS])
 _FILLERS_EN = ("and", "then", "um", "uh", "er", "erm", "ah", "next", "okay", "ok", "so")
 _FILLERS_JA = ("それから", "えっと", "えーと", "えー", "あと", "つぎは", "次は", "つぎ", "次",
                "と", "の", "で", "は")  # fmt: skip
-_KANJI_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+# "○" (a white circle) is how a speech engine or a hand writes a zero as often as "〇".
+_KANJI_DIGITS = {"〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
                  "七": 7, "八": 8, "九": 9}  # fmt: skip
 _KANJI_POWERS = {"十": 10, "百": 100, "千": 1000}
-_KANA = {"ぜろ": "0", "れい": "0", "まる": "0", "いち": "1", "にー": "2", "に": "2",
-         "さん": "3", "よん": "4", "し": "4", "ごー": "5", "ご": "5", "ろく": "6",
+# A long "2" and "5" are written either way: "にー"/"ごー", and "にい"/"ごお" (phone and card
+# numbers are read so, one syllable each digit).
+_KANA = {"ぜろ": "0", "れい": "0", "まる": "0", "いち": "1", "にー": "2", "にい": "2",
+         "にぃ": "2", "に": "2", "さん": "3", "よん": "4", "し": "4", "ごー": "5", "ごお": "5",
+         "ごぉ": "5", "ご": "5", "ろく": "6",
          "なな": "7", "しち": "7", "はち": "8", "きゅう": "9", "きゅー": "9",
          "く": "9"}  # fmt: skip
 # Katakana readings too ("ゼロ", "イチ"): the same table, shifted into katakana.
@@ -76,7 +80,7 @@ _KANA_AFTER = "(?:(?![ぁ-ゖァ-ヺ])|(?=です|でし|の|と|で|ね|よ|か|
 # ... or one after a separator or filler inside a number ("ゼロゼロ ゼロ", "ゼロゼロとゼロ").
 _KANA_RUN = f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){{2,}}{_KANA_AFTER}"
 _KANA_SINGLE = f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){_KANA_AFTER}"
-_KANJI_RUN = "[〇零一二三四五六七八九十百千万]+"
+_KANJI_RUN = "[〇○零一二三四五六七八九十百千万]+"
 _WORDS = sorted([*_UNITS, *_TEENS, *_TENS, *_REPEAT], key=len, reverse=True)
 _SEPARATORS = "\\s\\-–—―‐‑‒−ー~.,/:;、・。･"
 
@@ -110,10 +114,11 @@ MAX_FILLERS = 2  # filler words in a row between two groups of one number
 # looked for at every position of a line, cost a Japanese line some 20 µs, and none of
 # them can be in a line without a letter that is a-z whatever its case (Unicode's folding,
 # as IGNORECASE has it: the Kelvin sign is a k), which a Japanese line finds in 1 µs.
-_MAYBE_DIGIT = re.compile("[0-9０-９〇零一二三四五六七八九]", re.IGNORECASE)
-_MAYBE_KANA = re.compile(
-    "|".join(sorted({*_KANA} - {"に", "し", "く", "ご", "ニ", "シ", "ク", "ゴ"})), re.IGNORECASE
-)
+_MAYBE_DIGIT = re.compile("[0-9０-９〇○零一二三四五六七八九]", re.IGNORECASE)
+_SINGLE_KANA = ("に", "し", "く", "ご", "ニ", "シ", "ク", "ゴ")  # each also a particle or a word
+_MAYBE_KANA = re.compile("|".join(sorted({*_KANA} - {*_SINGLE_KANA})), re.IGNORECASE)
+# ... but two of them apart, as digits read one at a time are ("ゴ、ゴ、ニ、ニ"), may be digits.
+_MAYBE_SINGLES = re.compile(f"[{''.join(_SINGLE_KANA)}][{_SEPARATORS}]+[{''.join(_SINGLE_KANA)}]")
 _LATIN = re.compile("[a-z]", re.IGNORECASE)
 _MAYBE_WORD = re.compile(
     f"(?<![a-z])(?:{'|'.join([*_UNITS, *_TEENS, *_TENS])})(?![a-z'])", re.IGNORECASE
@@ -163,8 +168,28 @@ def _kanji(chars: str) -> str:
     return str(total + section + digit)
 
 
+_BY_LENGTH = sorted(_KANA, key=len, reverse=True)
+
+
 def _kana(chars: str) -> str:
-    return "".join(_KANA[m.group(0)] for m in _KANA_ONE.finditer(chars))
+    """The digits of a run of kana readings, split as the run's regex matched it: the longest
+    reading first, and a shorter one where the longest leaves a rest that is no reading
+    ("にいち" is に and いち, 21, where "にい" would leave "ち")."""
+
+    def split(at: int) -> list[str] | None:
+        if at == len(chars):
+            return []
+        for reading in _BY_LENGTH:
+            if chars.startswith(reading, at):
+                rest = split(at + len(reading))
+                if rest is not None:
+                    return [_KANA[reading], *rest]
+        return None
+
+    whole = split(0)
+    if whole is None:  # (the regex matched it, so it splits; greedy all the same)
+        return "".join(_KANA[m.group(0)] for m in _KANA_ONE.finditer(chars))
+    return "".join(whole)
 
 
 def _folded(text: str) -> tuple[str, list[int]]:
@@ -195,6 +220,7 @@ def may_hold_numbers(text: str) -> bool:
     return (
         _MAYBE_DIGIT.search(text) is not None
         or _MAYBE_KANA.search(text) is not None
+        or _MAYBE_SINGLES.search(text) is not None
         or (_LATIN.search(text) is not None and _MAYBE_WORD.search(text) is not None)
     )
 
@@ -248,8 +274,16 @@ def runs(text: str, _token: re.Pattern[str] = _TOKEN) -> list[Run]:
         if kind == "xr":
             kind = "x"
         said = m.group(0)
+        opens = False
         if kind == "n1":
-            kind = "n" if start >= 0 and after_separator and tens is None else "x"
+            # One reading alone ("に", "ご") is as often a particle or a word: it continues a
+            # number after a separator, and it opens one at the line's start or after a
+            # separator, counted only if another digit follows ("ゴ、ゴ、ヨン、ヨン": digits
+            # read one at a time; "はい、に" alone is no number).
+            if tens is None and (after_separator or m.start() == 0):
+                kind, opens = "n", start < 0
+            else:
+                kind = "x"
         after_separator = kind in ("s", "f")
         if tens is not None:
             if kind == "w" and said in _UNITS and _UNITS[said] != "0":
@@ -267,7 +301,7 @@ def runs(text: str, _token: re.Pattern[str] = _TOKEN) -> list[Run]:
                 continue
             add(_kanji(said), m.start(), m.end())
         elif kind == "n":
-            add(_kana(said), m.start(), m.end())
+            add(_kana(said), m.start(), m.end(), counts=not opens)
         elif kind == "w":
             if said in _REPEAT:
                 if start < 0:

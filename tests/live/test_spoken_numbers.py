@@ -46,7 +46,7 @@ def card_readings(draw: st.DrawFn) -> tuple[str, str]:
     number = "".join(str(d) for d in draw(st.lists(st.integers(0, 9), min_size=12, max_size=19)))
     form = draw(st.sampled_from(["digit", "full", "kanji", "kana", "words"]))
     zero = draw(st.sampled_from([*EN_ZERO, "〇", "零"]))
-    sizes = draw(st.lists(st.integers(2, 6), min_size=1, max_size=10))
+    sizes = draw(st.lists(st.integers(1, 6), min_size=1, max_size=16))  # 1: a digit at a time
     groups, at = [], 0
     for size in [*sizes, 19]:
         if at >= len(number):
@@ -105,6 +105,13 @@ def test_a_partial_never_shows_more_than_four_digits_of_a_number(reading: tuple[
         ("ゼロきゅうゼロのいちにーさんよん", "09012340".rstrip("0")),
         ("４６３４－４１１９", "46344119"),
         ("二千二十四", "2024"),
+        # One reading at a time, apart; long vowels either way; "○" for a zero.
+        ("よん に よん に いち いち いち いち", "42421111"),
+        ("ゴ、ゴ、ヨン、ヨン、サン、サン、ニ、ニ", "55443322"),
+        ("に、に、ご、ご", "2255"),
+        ("よんにいよんにいごおごお", "424255"),
+        ("にいち", "21"),
+        ("○一二○", "0120"),
     ],
 )  # fmt: skip
 def test_numbers_are_normalised_from_words_and_other_scripts(said: str, expected: str) -> None:
@@ -127,7 +134,8 @@ def test_amounts_times_and_dates_are_told_from_plain_numbers(said: str, kind: st
      "I will call back at 15:30 on the 3rd", "注文番号は58213です", "電話番号は090-1234-5678です",
      "2024年12月3日の15時30分に", "I have one question", "oh I see, ok",
      "千葉に住んでいます", "一緒に行きます", "よろしくご検討ください", "いちごを食べました",
-     "しごとは三人です"],
+     "しごとは三人です", "はい、に", "ご確認のうえ、ご連絡ください", "にいさんに会いました",
+     "東京 に 行く"],
 )  # fmt: skip
 def test_ordinary_talk_keeps_its_numbers(said: str) -> None:
     kept = judge(said)
@@ -154,6 +162,9 @@ def test_card_talk_in_either_language_masks_the_numbers_with_it(said: str, kept:
 
 def test_a_line_counts_the_digits_of_its_plain_numbers_for_the_window() -> None:
     assert judge("5425 2334").window_digits == 8
+    assert judge("42").window_digits == 2  # a card read in pairs adds up too
+    assert judge("42").text == "42" and judge("42").harder == DIGITS  # masked after card talk
+    assert judge("7").window_digits == 0 and judge("7").harder == "7"
     assert judge("it was 1500 yen at 15:30").window_digits == 0  # not a card's digits
     assert judge("5425 2334").harder == CARD
     assert judge("542523").harder == DIGITS
@@ -165,6 +176,9 @@ def test_a_line_counts_the_digits_of_its_plain_numbers_for_the_window() -> None:
 _ONE_MAYBE = re.compile(
     "[0-9０-９〇零一二三四五六七八九]|"
     + "|".join(sorted({*spoken._KANA} - {"に", "し", "く", "ご", "ニ", "シ", "ク", "ゴ"}))
+    + "|[にしくごニシクゴ]["
+    + spoken._SEPARATORS
+    + "]+[にしくごニシクゴ]"
     + f"|(?<![a-z])(?:{'|'.join([*spoken._UNITS, *spoken._TEENS, *spoken._TENS])})(?![a-z'])",
     re.IGNORECASE,
 )

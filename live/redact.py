@@ -93,12 +93,15 @@ class Judged:
     `text` is the line as kept outside a card window; `harder` as kept inside one (and as
     an earlier line is corrected to when the window judges a card); `card_talk` whether
     the line speaks of a card; `window_digits` the digits of its plain numbers the call's
-    window adds up (live/transcript.lua)."""
+    window adds up (live/transcript.lua); `held` the line as the call's last line and a
+    phrase hit show it while its numbers may yet join a card: those numbers `[digits]`,
+    not `[card number]` (a phone number read out is no card until the window says so)."""
 
     text: str
     harder: str
     card_talk: bool
     window_digits: int
+    held: str = ""
 
 
 def speaks_of_card(text: str) -> bool:
@@ -153,6 +156,7 @@ def judge(text: str, final: bool = True) -> Judged:
         return Judged(text, text, card_talk, 0)
     plain: dict[int, str] = {}
     harder: dict[int, str] = {}
+    held: dict[int, str] = {}
     window = 0
     for i, run in enumerate(found):
         hard = _hard(run)
@@ -164,8 +168,13 @@ def judge(text: str, final: bool = True) -> Judged:
             plain[i] = DIGITS
         if run.kind == NUMBER and len(run) >= WINDOW_RUN_DIGITS and not card_talk:
             window += len(run)
+            if i not in plain:
+                held[i] = DIGITS
     masked = _replace(text, found, plain)
-    return Judged(masked, _replace(text, found, harder), card_talk, window)
+    return Judged(
+        masked, _replace(text, found, harder), card_talk, window,
+        _replace(text, found, {**plain, **held}),
+    )  # fmt: skip
 
 
 def prepare(text: str, final: bool = True) -> tuple[str, str, bool]:

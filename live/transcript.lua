@@ -46,7 +46,8 @@
 -- order. The conference's last line is the newest final by time.
 --
 -- The number window (issue 22; the rules are live/redact.py's): a line comes with `nd`, the
--- digits of its plain numbers, and `tc`, the line with them masked. While lines with numbers
+-- digits of its plain numbers, `tc`, the line with them masked, and `th`, the line with them
+-- `[digits]` (what the last line and a phrase hit show of it). While lines with numbers
 -- come within ARGV[5] ms of each other, the digits add up; when they reach a card's length
 -- (or a line speaks of a card while the window holds some), the call is reading a card:
 -- the line is kept masked, every earlier line of the window is masked where it is kept (its
@@ -188,7 +189,7 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
     local raw = cjson.encode(line)
     redis.call('HSET', REGS, pkey, raw)
     if final_seq < 0 then redis.call('EXPIRE', REGS, ttl) end  -- dated once, at its start
-    local id = publish(sid, line, joins() and ev.tc, raw)
+    local id = publish(sid, line, joins() and (ev.th or ev.tc), raw)
     remember(nil)
     return outcome, id
   end
@@ -221,7 +222,7 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
   -- The floor's last line and a phrase hit never show a number the window may yet judge
   -- part of a card (the document goes out on the feed from any script).
   local shown = text
-  if joins() then shown = ev.tc end
+  if joins() then shown = ev.th or ev.tc end
   local stored = redis.call('GET', DOC)
   -- Setting the last line without decoding the document (a final line's main cost here):
   -- the registers keep the last line as this script last wrote it into the document
@@ -245,7 +246,7 @@ local function line_one(ev, sid, DOC, IDX, LINES, REGS, ended, sealed)
     last = tx.last == nil or ev.at >= tx.last.at
   end
   -- (the entry's text is `shown`: the held line's masked text, or the line as kept)
-  local id = publish(sid, line, joins() and ev.tc, raw, last)
+  local id = publish(sid, line, joins() and (ev.th or ev.tc), raw, last)
   remember(member)
   if not stored then return outcome, id, line end
   local now_last = {s = ev.s, t = shown, at = ev.at}

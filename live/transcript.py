@@ -177,6 +177,9 @@ class Transcripts:
                 line["tc"] = judged.harder
             if judged.window_digits:
                 line["nd"] = judged.window_digits
+                # What the last line and a phrase hit show while the window may yet judge
+                # its numbers a card: `[digits]`, not a card's label (live/redact.py).
+                line["th"] = judged.held
             if hits:
                 line["hits"] = hits
             outcome = await self._run(sid, line)

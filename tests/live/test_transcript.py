@@ -118,6 +118,35 @@ def test_an_always_team_call_is_transcribed_with_speakers_and_phrase_alerts(bill
     assert any(not line["final"] for line in said)  # partials go out too, as partials
 
 
+def test_a_phone_number_read_out_is_kept_and_shown_as_digits_never_as_a_card(
+    billing: Wired,
+) -> None:
+    """A phone number may yet be half of a card (the window decides), so "Last said" hides
+    it from the start; as `[digits]`, since a supervisor told "[card number]" about a phone
+    number is misled. The line itself keeps it, in English and in Japanese."""
+    # A call each: two phone numbers within 20 s add up to a card's length, and are masked.
+    said = [
+        ("電話番号は０９０ー１２３４ー５６７８です", "電話番号は[digits]です"),
+        ("you can call me back on 415 555 0134", "you can call me back on [digits]"),
+    ]
+    for words, shown in said:
+        call = billing.new_call("tara")
+        sid = call["conference_sid"]
+        billing.wait(lambda sid=sid: state(billing, sid) == "on", 10)
+        say(billing, sid, call["customer_call_sid"], words)
+        billing.wait(lambda sid=sid: len(finals(billing, sid)) == 1, 10)
+        assert finals(billing, sid) == [words]
+        billing.wait(lambda sid=sid, shown=shown: last_said(billing, sid) == shown, 5)
+        assert last_said(billing, sid) == shown  # (the wait's message would not say it)
+
+
+def last_said(wired: Wired, sid: str) -> str | None:
+    """The call's "Last said" as a supervisor who may hear it reads it."""
+    with wired.api("mina") as http:
+        conference = http.get(f"/api/conferences/{sid}").json()
+    return ((conference.get("transcript") or {}).get("last") or {}).get("text")
+
+
 def test_a_card_number_is_masked_before_anything_keeps_it(
     billing: Wired, caplog: pytest.LogCaptureFixture
 ) -> None:

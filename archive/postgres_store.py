@@ -26,7 +26,7 @@ from archive.store import (
     ReviewSearch,
     Search,
     TeamTotal,
-    phrase_query,
+    phrase_queries,
     retention_day,
 )
 from archive.words import record_words
@@ -158,10 +158,12 @@ class PostgresStore:
         if search.alert is not None:
             where.append("strpos(alerts, %s) > 0")
             args.append(f",{search.alert},")
-        words = phrase_query(search.q or "")
-        if words:
-            where.append("words @@ phraseto_tsquery('simple', %s)")
-            args.append(words)
+        phrases = phrase_queries(search.q or "")
+        if phrases:
+            where.append(
+                "(" + " OR ".join(["words @@ phraseto_tsquery('simple', %s)"] * len(phrases)) + ")"
+            )
+            args.extend(phrases)
         limit = max(1, min(search.limit, MAX_PAGE))
         sql = (
             "SELECT id, doc, reviewed FROM calls "

@@ -29,7 +29,7 @@ from archive.store import (
     ReviewSearch,
     Search,
     TeamTotal,
-    phrase_query,
+    phrase_queries,
     retention_day,
 )
 from archive.words import record_words
@@ -235,15 +235,16 @@ class SqliteStore:
             where.append("c.id < ?")
             args.append(search.cursor)
         limit = max(1, min(search.limit, MAX_PAGE))
-        words = phrase_query(search.q or "")
-        if words:
+        phrases = phrase_queries(search.q or "")
+        if phrases:
             sql = (
                 "SELECT c.id, c.doc, c.reviewed FROM calls_text t "
                 "JOIN calls c ON c.id = t.rowid WHERE calls_text MATCH ? "
                 + "".join(f"AND {w} " for w in where)
                 + "ORDER BY t.rowid DESC LIMIT ?"
             )
-            args = ['"' + words.replace('"', "") + '"', *args, limit + 1]
+            match = " OR ".join('"' + words.replace('"', "") + '"' for words in phrases)
+            args = [match, *args, limit + 1]
         else:
             sql = (
                 "SELECT c.id, c.doc, c.reviewed FROM calls c "

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from archive.record import CallRecord
-from archive.words import index_words
+from archive.words import query_phrases
 
 Json = dict[str, Any]
 MAX_PAGE = 200
@@ -124,9 +124,13 @@ def retention_day(ended_ms: int) -> str:
 SLOT_MS = 30 * 60 * 1000
 
 
-def phrase_query(q: str) -> str:
-    """Whatever someone typed as one quoted phrase of words: never the store's query syntax.
-    Its words are made as the transcripts' were (archive/words.py: widths, kana, Japanese)."""
-    said = index_words(q[:MAX_QUERY_CHARS])
-    words = "".join(ch if ch.isalnum() or ch in "'" else " " for ch in said)
-    return " ".join(words.split())
+def phrase_queries(q: str) -> list[str]:
+    """Whatever someone typed as phrases of words, any of which finds a call (its words;
+    for Japanese, its sounds too): never the store's query syntax. Made as the
+    transcripts' words were (archive/words.py: widths, kana, Japanese)."""
+    phrases = []
+    for said in query_phrases(q[:MAX_QUERY_CHARS]):
+        words = " ".join("".join(ch if ch.isalnum() or ch in "'" else " " for ch in said).split())
+        if words:
+            phrases.append(words)
+    return phrases

@@ -125,9 +125,3 @@ def tokens(text: str, mode: str = LONG, readings: bool = False) -> list[Token]:
             )
         )
     return out
-
-
-def index_words(text: str) -> str:
-    """The words search indexes and queries for Japanese text: the shortest units' keys,
-    one space apart (a store's plain word tokenizer then sees Japanese words as words)."""
-    return " ".join(t.key for t in tokens(text, SHORT))

@@ -25,7 +25,7 @@ from archive.store import ReviewSearch, Search
 from core import tickets
 from core.floor_clock import FloorClock
 from core.times import ms_of
-from dashboard import i18n, reading, ui, words
+from dashboard import i18n, reading, ui, word_reads, words
 from dashboard.actions import Refused
 from dashboard.i18n import N_, _, ngettext
 from dashboard.runtime import Unavailable
@@ -183,6 +183,7 @@ def one_call(page: ui.Page, sid: str) -> None:
             _("No ended call {sid} you may open is in the archive.").format(sid=literal(sid))
         )
         return
+    word_reads.call_opened(page, call)  # its transcript is shown below
     st.subheader(
         _("{agent} · {team} · ended {time}").format(
             agent=literal(reading.agent(page, call.get("agent")) or _("No agent")),
@@ -431,6 +432,7 @@ def main() -> None:
     except Unavailable as exc:
         st.error(literal(exc), icon=":material/warning:")
         return
+    word_reads.searched(page, search.q, search.teams)
     count = len(calls)
     shown = ngettext("{n} ended call, newest first", "{n} ended calls, newest first", count)
     st.caption(

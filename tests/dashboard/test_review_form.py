@@ -139,3 +139,48 @@ def test_search_words_are_marked_and_a_line_plays_the_recording_there(
     seek[-1].click().run()
     [audio] = at.get("audio")  # the player, from that line's second of the call
     assert audio.proto.start_time == int(minutes) * 60 + int(seconds)
+
+
+def test_the_calls_page_audits_reading_words_once_a_session(
+    floor: tuple[Wired, Settings],
+) -> None:
+    """The Calls page reads the archive itself: its reads of words are audited as the API's
+    are (an ended call opened whole, a search of what was said), once a session each."""
+    wired, settings = floor
+    wired.sim.thread.app.state.transcriber.words_per_second = 40.0
+    call = wired.new_call("tara")  # billing transcribes every call
+    sid = call["conference_sid"]
+
+    def mina_reads(path: str) -> Any:
+        with wired.api("mina") as http:
+            return http.get(path).json()
+
+    wired.wait(lambda: (mina_reads(f"/api/conferences/{sid}").get("transcript") or {})
+               .get("state") == "on", 10)  # fmt: skip
+    with wired.sim.control() as http:
+        said = {"action": "say", "call_sid": call["customer_call_sid"], "text": "解約したいです"}
+        http.post(f"/sim/conferences/{sid}/actions", json=said)
+    wired.wait(lambda: bool(mina_reads(f"/api/conferences/{sid}/transcript")["lines"]), 10)
+    wired.act(sid, "end")
+    wired.wait(lambda: bool(mina_reads(f"/api/history/{sid}").get("transcript")), 20)
+
+    def reads() -> list[tuple[str, str]]:
+        return [(e["conference_sid"], e["detail"]) for e in mina_reads("/api/audit")["entries"]
+                if e["action"] == "words-read" and e["supervisor"] == "quincy"]  # fmt: skip
+
+    assert reads() == []
+    at = app_as(settings, "quincy").run()
+    at.switch_page("views/calls.py")
+    at.query_params["sid"] = sid
+    at.run()
+    assert not at.exception
+    assert "解約したいです" in texts(at)
+    at.run()  # Streamlit runs the page again on every click: one read still
+    assert reads() == [(sid, "Calls page: an ended call")]
+    at.text_input(key="h-q").input("かいやく").run()
+    assert not at.exception
+    at.run()
+    assert sorted(reads()) == [
+        ("", "Calls page search (words of every team)"),
+        (sid, "Calls page: an ended call"),
+    ]

@@ -115,6 +115,7 @@ async def run_forever(
             else:
                 marks = None
                 continue
+            held_at = time.monotonic()
             if marks is None:  # taken over, or forgotten after a failed tick: read once
                 marks = await floor.alert_marks()
             started = time.monotonic()
@@ -148,3 +149,11 @@ async def run_forever(
         # can spare: then tick less often, so the pass stays under about a fifth of the
         # process.
         pause = max(every, (time.monotonic() - started) * BUSY_FACTOR)
+        if time.monotonic() - held_at + pause >= life / 1000 / 2:
+            # A slow tick stretched the next pause towards the lock's life, taken from the
+            # pause before: held for the new one, or another process takes over mid-stride
+            # and starts from the marks in Redis (a loaded runner found it).
+            try:
+                await renew(keys=[lock], args=[token, max(50, int(pause * 1000 * LOCK_PAUSES))])
+            except RedisError as exc:
+                log.info("the once-a-second pass could not keep its lock: %s", exc)

@@ -90,3 +90,41 @@ def test_one_process_ticks_and_another_takes_over_from_the_marks(
     redis_target: RedisTarget,
 ) -> None:
     asyncio.run(story(redis_target))
+
+
+class SlowingSource(Source):
+    """A floor that turns slow to go over: its ticks then take longer than the pause the
+    lock's life was taken from."""
+
+    slow = False
+
+    async def __call__(self) -> list[Json]:
+        if self.slow:
+            await asyncio.sleep(0.04)  # with BUSY_FACTOR, the next pause is 0.2 s, not 0.05
+        return await super().__call__()
+
+
+async def slowing_story(target: RedisTarget) -> None:
+    redis = async_client(target)
+    floor = LiveFloor(redis, namespace="t" + uuid.uuid4().hex[:10], roster=load_roster(None))
+    first, second = SlowingSource([{"sid": "CF1", "alerts": []}]), Source([])
+    one = asyncio.create_task(ticker.run_forever(floor, every=0.05, source=first))
+    other: asyncio.Task[None] | None = None
+    try:
+        await until(lambda: first.asked >= 2)
+        other = asyncio.create_task(ticker.run_forever(floor, every=0.05, source=second))
+        await until(lambda: first.asked >= 5)
+        first.slow = True
+        asked = first.asked
+        await until(lambda: first.asked >= asked + 5)
+        assert second.asked == 0, "a slow tick's longer pause kept the lock held"
+    finally:
+        await cancel_all([one, *([other] if other else [])])
+        await redis.delete(*[k async for k in redis.scan_iter(f"{floor.keys.tag}*")] or ["-"])
+        await redis.aclose()
+
+
+def test_a_slow_tick_keeps_its_lock_through_the_longer_pause_it_sets(
+    redis_target: RedisTarget,
+) -> None:
+    asyncio.run(slowing_story(redis_target))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
-import time
 from collections.abc import Callable
 
 import httpx
@@ -24,6 +23,18 @@ def archived(wired: Wired, sid: str, who: str = "mina") -> dict | None:  # type:
     with wired.api(who) as http:
         answer = http.get(f"/api/history/{sid}")
     return answer.json() if answer.status_code == 200 else None
+
+
+def raised(wired: Wired, sid: str) -> set[str]:
+    """The alerts the once-a-second pass noted the live call had (what the archive keeps)."""
+    settings = wired.service.settings
+    assert settings is not None and settings.redis_url
+    redis = sync_client(RedisTarget(settings.redis_url, False, None))
+    try:
+        found = redis.smembers(Keys(settings.namespace).raised(sid))
+        return {m.decode() if isinstance(m, bytes) else str(m) for m in found}
+    finally:
+        redis.close()
 
 
 @pytest.fixture
@@ -47,7 +58,7 @@ def test_a_calls_whole_life_is_archived_once_with_recording_transcript_and_liste
         floor.wait(lambda: (floor.monitor(sid, "mina") or {}).get("status") == "connected")
         say(floor, sid, customer, "I want to cancel my account today")
         floor.wait(lambda: "phrase" in (floor.conference(sid) or {}).get("alerts", []), 10)
-        time.sleep(1.5)  # the once-a-second pass notes the alert
+        floor.wait(lambda: "phrase" in raised(floor, sid), 10)  # the once-a-second pass noted it
         paused = manager.post(f"/api/conferences/{sid}/transcript/pause")
         assert paused.status_code == 200
         (rec,) = [r for r in recorder.recordings.values() if r.call_sid == customer]

@@ -222,7 +222,7 @@ def test_a_supervisor_hanging_up_outside_the_app(wired: Wired) -> None:
     leg = join(wired, sid, "mina").json()["call_sid"]
     connected(wired, sid, "mina")
     wired.act(sid, "leave", leg)  # mina hangs up her phone
-    wired.wait(lambda: wired.monitor(sid, "mina") is None, seconds=1.0)
+    wired.wait(lambda: wired.monitor(sid, "mina") is None)
     last = audit(wired, supervisor="mina")[0]
     assert (last["action"], last["call_sid"]) == ("leave", leg)
 
@@ -233,7 +233,7 @@ def test_a_leg_that_never_answers_is_removed(wired: Wired, outcome: str) -> None
         http.put("/sim/endpoints/client:mina", json={"outcome": outcome, "delay": 0.05})
     sid = wired.new_call("bob")["conference_sid"]
     assert join(wired, sid, "mina").status_code == 201
-    wired.wait(lambda: wired.monitor(sid, "mina") is None, seconds=2.0)
+    wired.wait(lambda: wired.monitor(sid, "mina") is None)
     assert outcome in audit(wired, supervisor="mina")[0]["detail"]
 
 
@@ -252,9 +252,10 @@ def test_a_leg_stuck_dialing_is_cleared(impatient: Wired) -> None:
     with wired.sim.control() as http:
         http.put("/sim/endpoints/client:mina", json={"outcome": "answer", "delay": 30})
     sid = wired.new_call("bob")["conference_sid"]
-    leg = join(wired, sid, "mina").json()["call_sid"]
-    assert wired.monitor(sid, "mina")["status"] == "dialing"  # type: ignore[index]
-    wired.wait(lambda: wired.monitor(sid, "mina") is None, seconds=3.0)
+    joined = join(wired, sid, "mina").json()
+    leg = joined["call_sid"]
+    assert joined["status"] == "dialing"  # (read again, it may be cleared already: 0.5 s)
+    wired.wait(lambda: wired.monitor(sid, "mina") is None)
     assert "never answered" in audit(wired, supervisor="mina")[0]["detail"]
     assert wired.sim_leg(sid, leg).status in ("complete", "failed")
 

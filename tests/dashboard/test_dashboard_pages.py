@@ -417,7 +417,7 @@ def test_the_follow_selector_follows_an_agent(floor: tuple[Wired, Settings]) -> 
     with wired.api() as http:
         assert http.get("/api/follows").json() == {"follows": {"ana": "bob"}}
     sid = wired.new_call("bob")["conference_sid"]
-    wired.wait(lambda: wired.monitor(sid, "ana") is not None, 2.0)
+    wired.wait(lambda: wired.monitor(sid, "ana") is not None)  # (how soon: not a test's)
 
 
 def test_call_page_shows_signals_and_sends_a_card(floor: tuple[Wired, Settings]) -> None:

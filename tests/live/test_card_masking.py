@@ -17,7 +17,6 @@ import json
 import logging
 import sqlite3
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -162,7 +161,10 @@ def post_scene(http: httpx.Client, wired: Wired, call_sid: str, scene: Scene, at
 
 
 def follow(wired: Wired, url: str, got: list[Any], stop: threading.Event) -> None:
+    """Follow `url` in a thread; returns once the stream is subscribed (the service subscribes
+    before it answers the headers), so nothing posted after is missed."""
     bearer = {"Authorization": f"Bearer {wired.key('mina')}"}
+    subscribed = threading.Event()
 
     def run() -> None:
         with (
@@ -170,12 +172,14 @@ def follow(wired: Wired, url: str, got: list[Any], stop: threading.Event) -> Non
             connect_sse(http, "GET", url, headers=bearer) as source,
             contextlib.suppress(httpx.HTTPError),
         ):
+            subscribed.set()
             for event in source.iter_sse():
                 got.append(event)
                 if stop.is_set():
                     return
 
     threading.Thread(target=run, daemon=True).start()
+    assert subscribed.wait(10), f"{url} never opened"
 
 
 def redis_dump(redis: Any, namespace: str) -> str:
@@ -233,7 +237,6 @@ def test_no_card_number_is_kept_however_it_is_said_or_split(
     stop = threading.Event()
     follow(wired, "/events", board, stop)
     follow(wired, f"/events/transcript?sid={sid}", page, stop)
-    time.sleep(0.5)  # both subscribed before the first line
     start = datetime.now(UTC) - timedelta(seconds=SCENE_SECONDS * (len(SCENES) + 1))
     last: list[str] = []
     scene_ids: dict[str, list[str]] = {}

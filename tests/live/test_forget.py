@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,22 +22,17 @@ import redis.asyncio
 import live.forget
 from core.embedded_redis import redis_binary
 from live.forget import Forgetter
+from tests.helpers import ServerThread
 
 CLEAR = "my card is 5425 2334 3010 9903"
 MASKED = "my card is [card number]"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     home = tmp_path / "home"
     home.mkdir()
-    port = free_port()
+    port = ServerThread.free_port()  # this worker's share: never another worker's Redis
     process = subprocess.Popen(
         [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "yes", "--dir", str(home), "--daemonize", "no"],
@@ -52,6 +46,8 @@ def own_redis(tmp_path: Path) -> Iterator[tuple[int, Path]]:
                 break
             except redis.ConnectionError:
                 time.sleep(0.05)
+        else:
+            raise AssertionError(f"the test's own redis-server never answered on {port}")
         yield port, home
     finally:
         client.close()

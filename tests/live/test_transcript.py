@@ -8,7 +8,6 @@ import json
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +42,7 @@ def listen_to_events(wired: Wired, who: str = "mina") -> list[Any]:
     are in the list it returns."""
     got: list[Any] = []
     bearer = {"Authorization": f"Bearer {wired.key(who)}"}
+    subscribed = threading.Event()  # the service subscribes before it answers the headers
 
     def follow() -> None:
         with (
@@ -50,10 +50,11 @@ def listen_to_events(wired: Wired, who: str = "mina") -> list[Any]:
             connect_sse(http, "GET", "/events", headers=bearer) as source,
             contextlib.suppress(httpx.HTTPError),
         ):
+            subscribed.set()
             got.extend(source.iter_sse())
 
     threading.Thread(target=follow, daemon=True).start()
-    time.sleep(0.3)  # subscribed before the test goes on
+    assert subscribed.wait(10), "the /events stream never opened"
     return got
 
 

@@ -161,8 +161,11 @@ class Listener:
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.stop = False
+        # The service subscribes a stream before it answers its headers: once they came,
+        # nothing sent after is missed (a fixed sleep could be too short on a loaded runner).
+        self.subscribed = threading.Event()
         self.thread.start()
-        time.sleep(0.3)
+        assert self.subscribed.wait(SECONDS), "the /events stream never opened"
 
     def _run(self) -> None:
         headers = {"Authorization": f"Bearer {self.credential}"}
@@ -170,6 +173,7 @@ class Listener:
             with httpx.Client(base_url=self.url, timeout=30, headers=headers) as http, connect_sse(
                 http, "GET", "/events"
             ) as source:  # fmt: skip
+                self.subscribed.set()
                 for event in source.iter_sse():
                     if self.stop:
                         return

@@ -39,6 +39,12 @@ async def until(condition: Any, seconds: float = 10.0) -> None:
     raise AssertionError("not within the time")
 
 
+async def forget(redis: Any, floor: LiveFloor) -> None:
+    """The story's floor out of the shared Redis, and its client closed."""
+    await redis.delete(*[k async for k in redis.scan_iter(f"{floor.keys.tag}*")] or ["-"])
+    await redis.aclose()
+
+
 async def story(target: RedisTarget) -> None:
     redis = async_client(target)
     floor = LiveFloor(redis, namespace="t" + uuid.uuid4().hex[:10], roster=load_roster(None))
@@ -82,8 +88,7 @@ async def story(target: RedisTarget) -> None:
         await cancel_all([other])
     finally:
         await cancel_all([one])
-        await redis.delete(*[k async for k in redis.scan_iter(f"{floor.keys.tag}*")] or ["-"])
-        await redis.aclose()
+        await forget(redis, floor)
 
 
 def test_one_process_ticks_and_another_takes_over_from_the_marks(
@@ -120,8 +125,7 @@ async def slowing_story(target: RedisTarget) -> None:
         assert second.asked == 0, "a slow tick's longer pause kept the lock held"
     finally:
         await cancel_all([one, *([other] if other else [])])
-        await redis.delete(*[k async for k in redis.scan_iter(f"{floor.keys.tag}*")] or ["-"])
-        await redis.aclose()
+        await forget(redis, floor)
 
 
 def test_a_slow_tick_keeps_its_lock_through_the_longer_pause_it_sets(

@@ -8,8 +8,9 @@ is in the line as written, so that live/redact.py judges the digits and masks
 the words that said them:
 
 - digits in any width (NFKC folds "４１１１" to "4111"), kanji numerals said digit by
-  digit ("四一一一", "〇") or as a value ("二千二十四" is 2024), kana readings
-  ("よんいちいち", "ゼロ", "きゅう", with a long "にー"/"ごー" as phone numbers are read);
+  digit ("四一一一", "〇", "○") or as a value ("二千二十四" is 2024), kana readings
+  ("よんいちいち", "ゼロ", "きゅう", with a long "にー"/"ごー"/"にい"/"ごお" as phone numbers
+  are read), also one at a time apart ("ゴ、ゴ、ヨン、ヨン", "よん に よん");
 - English number words: zero / oh / o / nought, one to nine, the teens and the tens
   ("forty two thirty one" is 4231), "double six", "triple seven";
 - one run across separators (spaces, - – — ― ‐ − ー －, . , / : ; 、 ・ 。) and across a

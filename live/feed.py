@@ -125,15 +125,18 @@ def render(
     team: str | None = None,
     kept: dict[str, Any] | None = None,
 ) -> Message:
-    """One feed entry as every reader shares it; `team` is a transcript line's call's team,
-    `kept` a held transcript line as it is kept now."""
+    """One feed entry as every reader shares it; `team` is the team of the call a transcript
+    line or a card is about, `kept` a held transcript line as it is kept now."""
     if entry.event == "conference-ended":
         return Message(
             entry.id, entry.event, orjson.dumps({"sid": entry.sid}).decode(), sid=entry.sid
         )
     if entry.event == "card":
+        # A card is words (live/words.py): it reaches its agent, and the supervisors who
+        # may listen to its call's team.
         card = card_json(card_of(entry.doc))
-        return Message(entry.id, entry.event, orjson.dumps(card).decode(), agent=card["agent"])
+        data = orjson.dumps(card).decode()
+        return Message(entry.id, entry.event, data, sid=entry.sid, team=team, agent=card["agent"])
     if entry.event == "transcript":
         line = line_json(kept if kept is not None else entry.doc)
         data = orjson.dumps({"sid": entry.sid, "line": line}).decode()
@@ -153,6 +156,10 @@ def id_key(stream_id: str) -> tuple[int, int]:
     if max(key) >= 2**64:  # Redis stream ids are two unsigned 64-bit numbers
         raise ValueError(stream_id)
     return key
+
+
+# Feed events that are a call's words, whole: only for those who may hear its team's calls.
+WORDS_EVENTS = frozenset({"transcript", "card"})
 
 
 @dataclass(eq=False)
@@ -177,7 +184,7 @@ class Subscription:
             return message.sid == self.watch and message.event in ("transcript", "conference")
         if self.agent is not None:
             return message.event == "card" and message.agent == self.agent
-        return message.event != "transcript" or in_scope(self.scope, message.team)
+        return message.event not in WORDS_EVENTS or in_scope(self.scope, message.team)
 
     def hears(self, message: Message) -> bool:
         return in_scope(self.scope, message.team)
@@ -402,7 +409,7 @@ class FeedHub:
         """The team of each call a transcript line of `entries` is about, when this process has
         not seen that call's conference yet: a line reaches only those who may hear its call,
         and one whose team cannot be read now goes to nobody who needs it (team unknown)."""
-        unknown = {e.sid for e in entries if e.event == "transcript" and e.sid not in self.teams}
+        unknown = {e.sid for e in entries if e.event in WORDS_EVENTS and e.sid not in self.teams}
         if not unknown:
             return
         if len(self.teams) > MAX_TEAMS_KEPT:

@@ -3,12 +3,14 @@
 Words are what was said on a call: its transcript lines, the last line a
 conference carries (`transcript.last`, the board's "Last said") and its
 phrase alerts (which phrase, and the line that said it: "lawyer" is words
-too). Whoever may not listen to a call (access/policy.py `words_scope`: a
-lead of another team, an agent's softphone, the service token behind a
-wallboard) still learns that the call is transcribed and that a phrase
-alert fired (the `phrase` alert, a hit's `muted` and when it was said), but
-never the words: `transcript.last` is null, and each hit's `phrase` is null
-and its `line` null.
+too); and what its supervisors whispered in writing, its text cards (they
+quote the customer as often as not). Whoever may not listen to a call
+(access/policy.py `words_scope`: a lead of another team, an agent's
+softphone, the service token behind a wallboard) still learns that the call
+is transcribed, that a phrase alert fired (the `phrase` alert, a hit's
+`muted` and when it was said) and that a card was sent (by whom, when), but
+never the words: `transcript.last` is null, each hit's `phrase` and `line`
+null, and each card's `text` null.
 
 The floor renders a conference once; a reader out of reach gets a copy made
 here (only conferences that carry words are copied), like live/privacy.py
@@ -36,6 +38,8 @@ def in_scope(scope: WordsScope, team: str | None) -> bool:
 def has_words(conference: Mapping[str, Any]) -> bool:
     if (conference.get("transcript") or {}).get("last"):
         return True
+    if any(card.get("text") for card in conference.get("cards") or ()):
+        return True
     return any(h.get("phrase") or h.get("line") for h in conference.get("phrases") or ())
 
 
@@ -51,6 +55,8 @@ def hidden(conference: Mapping[str, Any]) -> Json:
             {"phrase": None, "muted": bool(h.get("muted")), "line": None}
             for h in conference["phrases"]
         ]
+    if conference.get("cards"):  # what each card says goes; who sent it, and when, stays
+        out["cards"] = [{**card, "text": None} for card in conference["cards"]]
     return out
 
 

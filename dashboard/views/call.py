@@ -10,6 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from access.modes import refusal
+from access.policy import may_see_audit_entry
+from access.principal import of_supervisor
 from coach.actions import MAX_CARD_CHARS
 from core.audit import AuditFilter
 from dashboard import board, listen, reading, transcript, ui, words
@@ -87,11 +89,23 @@ def action_text(a: dict[str, Any]) -> str:
 
 
 def timeline(page: ui.Page, sid: str) -> pd.DataFrame:
-    """Twilio's events for the call, with the supervisors' actions on it, oldest first."""
+    """Twilio's events for the call, with the supervisors' actions on it, oldest first: the
+    actions the reader may read in the audit (GET /api/audit's rule: a lead, their own and
+    their teams' calls'), so another team's cards and reads are not told here either."""
     services = page.runtime.services
     events = page.runtime.run(services.floor.timeline(sid))
+    reader = of_supervisor(page.who, "session")
+    team_of = page.runtime.roster.team_of_agent
     actions = page.runtime.run(
-        services.audit.entries(AuditFilter(conference_sid=sid, limit=AUDIT_ON_CALL_LIMIT))
+        services.audit.entries(
+            AuditFilter(
+                conference_sid=sid,
+                limit=AUDIT_ON_CALL_LIMIT,
+                visible=lambda e: may_see_audit_entry(
+                    reader, team_of.get(e["agent"]), e["supervisor"]
+                ),
+            )
+        )
     )
     rows = [
         {"At": e.at, "What": words.timeline(e.event, e.who, e.text, e.coaching, e.reason)}
@@ -129,8 +143,15 @@ def agent_call_sid(conference: dict[str, Any]) -> str | None:
 
 
 def cards(page: ui.Page, conference: dict[str, Any]) -> None:
-    """Text whispers: what was sent to the agent, and a box to send one."""
+    """Text whispers: what was sent to the agent, and a box to send one. A card is words
+    (live/words.py): shown to whoever may listen to the call, as its transcript is."""
     st.subheader(_("Cards to the agent"))
+    if refusal(page.who, "listen", conference.get("team")) is not None:
+        st.info(
+            _("You may not listen to this call, so its cards are not shown here."),
+            icon=":material/hearing_disabled:",
+        )
+        return
     for card in reversed(conference.get("cards") or []):
         # Plain text, never Markdown: a card is whatever someone typed.
         st.text(f"{card['supervisor']} · {reading.time_of_day(page, card['at'])}: {card['text']}")

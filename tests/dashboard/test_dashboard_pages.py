@@ -589,3 +589,27 @@ def test_a_lead_of_another_team_gets_no_phrase_alert_and_no_words(
     assert not lead.exception
     assert "You may not listen to this call, so its words are not shown here." in texts(lead)
     assert not [d for d in component_data(lead) if "/events/transcript" in d.get("url", "")]
+
+
+def test_another_teams_lead_sees_that_a_card_was_sent_not_what_it_said(
+    floor: tuple[Wired, Settings],
+) -> None:
+    """A card is words (live/words.py): the call page shows it to whoever may listen to the
+    call, and its timeline tells another team's lead only what the audit would tell them."""
+    wired, settings = floor
+    call = wired.new_call("bob")  # sales-east: ana leads it, ken leads billing
+    sid = call["conference_sid"]
+    said = "お客様は解約を考えています"
+    with wired.api("ana") as http:
+        sent = http.post(f"/api/calls/{call['agent_call_sid']}/cards", json={"text": said})
+        assert sent.status_code == 201, sent.text
+    for who, shown in (("ana", True), ("ken", False)):
+        at = app_as(settings, who).run()
+        at.switch_page("views/call.py")
+        at.query_params["sid"] = sid
+        at.run()
+        assert not at.exception
+        timeline = " ".join(at.dataframe[-1].value.iloc[:, -1])  # its "What", in their language
+        assert (said in texts(at)) is shown and (said in timeline) is shown, who
+        if not shown:  # (ken reads the dashboard in Japanese)
+            assert "この通話はモニターできないため、カードは表示されません。" in texts(at)

@@ -227,9 +227,11 @@ def test_an_agent_asks_for_help_and_a_supervisor_joining_answers_it(quick: Wired
 
 
 def test_a_text_card_reaches_the_agents_feed_and_the_call(quick: Wired) -> None:
-    call = quick.new_call("bob")  # sales-east: ana leads it, quincy is QA
+    call = quick.new_call("bob")  # sales-east: ana leads it, quincy is QA, ken leads billing
     sid, agent = call["conference_sid"], call["agent_call_sid"]
     listener = Listener(quick, "bob", "agent")  # bob's softphone receives its cards
+    # A card is words: the floor's streams carry it to those who may listen to the call.
+    manager, other_lead = Listener(quick, "mina"), Listener(quick, "ken")
     try:
         with quick.api("quincy") as http:
             qa = http.post(f"/api/calls/{agent}/cards", json={"text": "x"})
@@ -251,10 +253,24 @@ def test_a_text_card_reaches_the_agents_feed_and_the_call(quick: Wired) -> None:
         text = "Offer the loyalty discount"
         quick.wait(lambda: listener.seen(
             "card", lambda d: d["call_sid"] == agent and d["text"] == text))  # fmt: skip
+        quick.wait(lambda: manager.seen("card", lambda d: d["text"] == text))
+        quick.wait(lambda: other_lead.seen("conference", lambda d: d.get("cards")))
     finally:
-        listener.stop = True
-    [card] = (quick.conference(sid) or {})["cards"]
+        listener.stop = manager.stop = other_lead.stop = True
+    # Another team's lead learns that a card was sent, by whom and when, never what it said.
+    assert not other_lead.seen("card", lambda d: True)
+    assert all(card["text"] is None for _, d in other_lead.events for card in d.get("cards") or ())
+    with quick.api("ken") as http:
+        [hidden] = http.get(f"/api/conferences/{sid}").json()["cards"]
+    assert hidden["supervisor"] == "ana" and hidden["text"] is None
+    [tokens] = (quick.conference(sid) or {})["cards"]  # the service token: no words either
+    assert tokens["text"] is None
+    with quick.api("mina") as http:
+        [card] = http.get(f"/api/conferences/{sid}").json()["cards"]
+        reads = [e for e in http.get(f"/api/audit?conference={sid}").json()["entries"]
+                 if e["action"] == "words-read" and e["supervisor"] == "mina"]  # fmt: skip
     assert card["supervisor"] == "ana" and card["text"] == "Offer the loyalty discount"
+    assert reads, "a card read through the API is a read of words, audited"
     assert [e["detail"] for e in audited if e["action"] == "card"] == ["Offer the loyalty discount"]
 
 

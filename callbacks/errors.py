@@ -52,9 +52,16 @@ class ApiError(Exception):
         self.headers = headers
 
 
+# A reason is one line a person reads: one that quotes what the caller sent (an unknown SID
+# of 5,000 characters) is cut here, once for every error, not at each place that quotes.
+MAX_MESSAGE_CHARS = 300
+
+
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 1] + "…"
     return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
 
 

@@ -338,6 +338,10 @@ def test_numbers_in_api_queries_are_read_as_strictly(wired: Wired) -> None:
             answer = http.get(path)
             assert answer.status_code == 422, (path, answer.status_code, answer.text)
             assert answer.json()["error"]["message"]
+        # A reason that quotes what was sent is one line still, however long that was.
+        unknown = http.get("/api/conferences/CF" + "x" * 5000)
+        assert unknown.status_code == 404
+        assert len(unknown.json()["error"]["message"]) <= 300, unknown.text[:400]
         # A cursor is the API's own `next`, opaque to the caller: a wrong one is said so.
         for cursor in (odd, "0", "abc", str(2**63)):
             answer = http.get(f"/api/history?cursor={cursor}")

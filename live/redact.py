@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - Japanese punctuation (full-width ! and ?) is what these patterns read
 """Card numbers and security codes out of a transcript line, before anything keeps it.
 
 A caller reading out a card is the one thing a live transcript must never
@@ -20,7 +21,8 @@ What is judged a card number, and why:
   itself masks every number of two digits or more, and live/transcript.lua masks the
   call's lines the same way (`harder`) for a minute after.
 - **a window per call across lines** (live/transcript.lua): the digits of plain numbers
-  (not amounts, times or dates, two digits or more) that were left in the clear add up
+  (not amounts, times or dates, two digits or more, or one digit that is a line alone: a
+  card read a digit a final) that were left in the clear add up
   across lines, speakers and partials while they come within WINDOW_MS of each other; at
   12 the call is judged to be reading a card: the line is masked, every earlier line of
   the window is masked where it is stored and corrected where it was sent, and the card
@@ -41,7 +43,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from live.spoken_numbers import NUMBER, NUMBER_WORDS, Run, may_hold_numbers, runs
+from live.spoken_numbers import NUMBER, NUMBER_WORDS, Run, may_hold_numbers, runs, single_digit
 
 CARD = "[card number]"
 DIGITS = "[digits]"
@@ -142,6 +144,34 @@ def _hard(run: Run) -> str | None:
     return None
 
 
+# What may stand beside a number in a line that is that number alone: blanks, punctuation,
+# and the politeness a Japanese speaker ends it with.
+_AROUND_ALONE = re.compile(r"[\s、。,.!?！？・ー-]*(?:です|ですね|で|と|の)?[\s、。,.!?！？]*")
+
+
+_ONE_READING = re.compile(
+    r"[\s、。,.!?！？・]*(?P<said>[^\s、。,.!?！？・]+?)(?:です|ですね)?[\s、。,.!?！？]*"
+)
+
+
+def _one_reading(text: str) -> Run | None:
+    """A line that is one kana reading alone ("よん", "ゴ。"), which the scan leaves as a word:
+    a digit read on its own."""
+    m = _ONE_READING.fullmatch(text)
+    digit = single_digit(m.group("said")) if m is not None else None
+    if m is None or digit is None:
+        return None
+    return Run(m.start("said"), m.end("said"), digit, NUMBER)
+
+
+def _only(text: str, run: Run) -> bool:
+    """Whether `text` says nothing but `run`."""
+    return (
+        _AROUND_ALONE.fullmatch(text[: run.start]) is not None
+        and _AROUND_ALONE.fullmatch(text[run.end :]) is not None
+    )
+
+
 def judge(text: str, final: bool = True) -> Judged:
     """The line masked alone and masked as in a card window (see the module's rules)."""
     if text.isascii():
@@ -153,20 +183,28 @@ def judge(text: str, final: bool = True) -> Judged:
         card_talk = speaks_of_card(text)
     found = runs(text)
     if not found:
-        return Judged(text, text, card_talk, 0)
+        one = _one_reading(text)
+        if one is None:
+            return Judged(text, text, card_talk, 0)
+        found = [one]
     plain: dict[int, str] = {}
     harder: dict[int, str] = {}
     held: dict[int, str] = {}
     window = 0
+    # A line that is one plain number and nothing else ("4", "よん。", "four"): a caller reading
+    # a card a digit at a time, slowly enough for Twilio to make a final of each digit. Its
+    # one digit counts toward the window and is masked after card talk; a digit inside talk
+    # ("一緒に", "one question") does neither.
+    alone = len(found) == 1 and found[0].kind == NUMBER and _only(text, found[0])
     for i, run in enumerate(found):
-        hard = _hard(run)
+        hard = _hard(run) or (DIGITS if alone else None)
         if hard is not None:
             harder[i] = hard
         if len(run) >= CARD_RUN_DIGITS or (card_talk and hard is not None):
             plain[i] = CARD if len(run) >= PARTIAL_RUN_DIGITS else DIGITS
         elif not final and run.kind == NUMBER and len(run) > PARTIAL_CLEAR_DIGITS:
             plain[i] = DIGITS
-        if run.kind == NUMBER and len(run) >= WINDOW_RUN_DIGITS and not card_talk:
+        if run.kind == NUMBER and (len(run) >= WINDOW_RUN_DIGITS or alone) and not card_talk:
             window += len(run)
             if i not in plain:
                 held[i] = DIGITS

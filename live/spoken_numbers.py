@@ -327,6 +327,20 @@ def runs(text: str, _token: re.Pattern[str] = _TOKEN) -> list[Run]:
     return found
 
 
+def single_digit(said: str) -> str | None:
+    """The digit `said` is when it is one reading or numeral and nothing else ("よん", "ゴ",
+    "四", "４"), else None: a line of one such word is a digit read on its own (live/redact.py
+    decides when that matters); inside a line, "に" and "ご" are as often particles."""
+    folded = unicodedata.normalize("NFKC", said).lower()
+    if folded in _KANA:
+        return _KANA[folded]
+    if folded in _KANJI_DIGITS:
+        return str(_KANJI_DIGITS[folded])
+    if folded in _UNITS and folded not in ("oh", "o"):
+        return _UNITS[folded]
+    return folded if len(folded) == 1 and folded.isdigit() and folded.isascii() else None
+
+
 def digits(text: str) -> str:
     """Every digit said in `text`, in order (the tests' view of what a line gives away)."""
     return "".join(r.digits for r in runs(text))

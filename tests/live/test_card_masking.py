@@ -60,6 +60,7 @@ C1 = "4634411903915758"
 C2 = "5425233430109903"
 C3 = "378282246310005"  # 15 digits
 C4 = "4111111111111111"
+KATAKANA_DIGITS = ["ゼロ", "イチ", "ニ", "サン", "ヨン", "ゴ", "ロク", "ナナ", "ハチ", "キュウ"]
 
 # fmt: off
 SCENES = [
@@ -109,6 +110,10 @@ SCENES = [
     Scene("pairs after card talk", C1, [Line(AGENT, "カード番号をお願いします"), *(
         Line(CUSTOMER, C1[i : i + 2]) for i in range(0, 16, 2))]),
     Scene("pairs, no card word", C2, [Line(CUSTOMER, C2[i : i + 2]) for i in range(0, 16, 2)]),
+    # ... or a digit at a time: a final of each, one a reading alone.
+    Scene("a digit a final after card talk", C1, [Line(AGENT, "カード番号をお願いします"), *(
+        Line(CUSTOMER, KATAKANA_DIGITS[int(d)]) for d in C1)]),
+    Scene("a digit a final, no card word", C2, [Line(CUSTOMER, d) for d in C2]),
     Scene("order number", "", [Line(CUSTOMER, "my order number is 58213")],
           kept=["my order number is 58213"]),
     Scene("phone", "", [Line(CUSTOMER, "電話番号は090-1234-5678です")],
@@ -248,8 +253,8 @@ def test_no_card_number_is_kept_however_it_is_said_or_split(
             # A card read over several lines with no card talk near: the window caught it (a
             # line read whole corrects its partials, which showed its first four digits).
             split = scene.name in ("two finals, no card word", "across speakers", "six and ten",
-                                   "four by four", "kanji split",
-                                   "pairs, no card word")  # fmt: skip
+                                   "four by four", "kanji split", "pairs, no card word",
+                                   "a digit a final, no card word")  # fmt: skip
             if split:
                 assert "corrected" in outcomes, scene.name
             scene_ids[scene.name] = last
@@ -280,6 +285,8 @@ def test_no_card_number_is_kept_however_it_is_said_or_split(
     by_id = {line["id"]: line["text"] for line in lines if line["final"]}
     pairs = [by_id[i] for i in scene_ids["pairs after card talk"][1:]]
     assert pairs == [DIGITS] * 8, pairs
+    one_by_one = [by_id[i] for i in scene_ids["a digit a final after card talk"][1:]]
+    assert one_by_one == [DIGITS] * 16, one_by_one
     assert not recoverable(json.dumps(conference, ensure_ascii=False))
 
     # Both streams: each event on its own (a client that kept them all); a line sent before

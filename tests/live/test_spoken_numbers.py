@@ -164,7 +164,13 @@ def test_a_line_counts_the_digits_of_its_plain_numbers_for_the_window() -> None:
     assert judge("5425 2334").window_digits == 8
     assert judge("42").window_digits == 2  # a card read in pairs adds up too
     assert judge("42").text == "42" and judge("42").harder == DIGITS  # masked after card talk
-    assert judge("7").window_digits == 0 and judge("7").harder == "7"
+    # One digit counts, and is masked after card talk, only as a line of its own (a card read
+    # a digit a final); inside talk it does neither.
+    for alone in ("7", "よん", "ゴです", "four.", "四"):
+        assert judge(alone).window_digits == 1 and DIGITS in judge(alone).harder, alone
+        assert judge(alone).text == alone, alone
+    for talk in ("room 7 please", "一緒に行きます", "I have one question", "はい"):
+        assert judge(talk).window_digits == 0 and judge(talk).harder == talk, talk
     assert judge("it was 1500 yen at 15:30").window_digits == 0  # not a card's digits
     assert judge("5425 2334").harder == CARD
     assert judge("542523").harder == DIGITS

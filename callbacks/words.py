@@ -18,10 +18,9 @@ from access.policy import WordsScope, words_refusal
 from access.principal import Principal
 from callbacks.context import Context
 from callbacks.errors import ApiError
+from live.words import READ_ACTION, read_detail
 
 log = logging.getLogger("earpiece.words")
-
-ACTION = "words-read"
 
 
 async def hearable(ctx: Context, who: Principal, sid: str) -> dict[str, Any]:
@@ -35,10 +34,6 @@ async def hearable(ctx: Context, who: Principal, sid: str) -> dict[str, Any]:
     return conference
 
 
-def scope_text(scope: WordsScope) -> str:
-    return "every team" if scope is None else ", ".join(sorted(scope)) or "no team"
-
-
 async def audit(
     ctx: Context,
     who: Principal,
@@ -47,10 +42,10 @@ async def audit(
     scope: WordsScope = None,
 ) -> None:
     """Record that `who` read words: of `conference`, or (None) of the calls of `scope`."""
-    detail = how if conference is not None else f"{how} (words of {scope_text(scope)})"
+    detail = how if conference is not None else read_detail(how, scope)
     try:
         await ctx.coach.audit.record(
-            ACTION,
+            READ_ACTION,
             who.audit_name(),
             (conference or {}).get("sid") or "",
             agent=(conference or {}).get("agent") or "",

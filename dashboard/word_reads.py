@@ -16,8 +16,8 @@ from typing import Any
 import streamlit as st
 
 from dashboard import ui
+from live.words import READ_ACTION, read_detail
 
-ACTION = "words-read"  # the API's (callbacks/words.py)
 MODE = "dashboard"
 _SEEN = "word-reads"
 
@@ -36,7 +36,7 @@ def call_opened(page: ui.Page, call: Mapping[str, Any]) -> None:
     if not call.get("transcript") or not _first_time(f"call {sid}"):
         return
     record = page.runtime.services.audit.record(
-        ACTION,
+        READ_ACTION,
         page.who.id,
         sid,
         mode=MODE,
@@ -51,9 +51,8 @@ def searched(page: ui.Page, query: str | None, teams: tuple[str, ...] | None) ->
     """A search of what calls said: which calls said it is their words read."""
     if not query or not _first_time(f"search {query}\0{teams}"):
         return
-    scope = "every team" if teams is None else ", ".join(sorted(teams)) or "no team"
+    scope = None if teams is None else frozenset(teams)
+    detail = read_detail("Calls page search", scope)
     page.runtime.run(
-        page.runtime.services.audit.record(
-            ACTION, page.who.id, "", mode=MODE, detail=f"Calls page search (words of {scope})"
-        )
+        page.runtime.services.audit.record(READ_ACTION, page.who.id, "", mode=MODE, detail=detail)
     )

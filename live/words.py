@@ -31,6 +31,17 @@ WordsScope = frozenset[str] | None
 NO_WORDS: WordsScope = frozenset()
 
 
+# The audit's name for a read of words, and what it says of a read of many calls' words: the
+# service and the dashboard record their reads alike (callbacks/words.py, dashboard/word_reads.py).
+READ_ACTION = "words-read"
+
+
+def read_detail(how: str, scope: WordsScope) -> str:
+    """A read of the words of `scope`'s calls (not one call's), as the audit says it."""
+    teams = "every team" if scope is None else ", ".join(sorted(scope)) or "no team"
+    return f"{how} (words of {teams})"
+
+
 def in_scope(scope: WordsScope, team: str | None) -> bool:
     return scope is None or (team is not None and team in scope)
 

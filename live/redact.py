@@ -146,17 +146,19 @@ def _hard(run: Run) -> str | None:
 
 # What may stand beside a number in a line that is that number alone: blanks, punctuation,
 # and the politeness a Japanese speaker ends it with.
-_AROUND_ALONE = re.compile(r"[\s、。,.!?！？・ー-]*(?:です|ですね|で|と|の)?[\s、。,.!?！？]*")
-
-
-_ONE_READING = re.compile(
-    r"[\s、。,.!?！？・]*(?P<said>[^\s、。,.!?！？・]+?)(?:です|ですね)?[\s、。,.!?！？]*"
-)
+_MARKS = r"\s、。,.!?！？・"
+_AROUND_ALONE = re.compile(rf"[{_MARKS}ー-]*(?:です|ですね|で|と|の)?[{_MARKS}]*")
+_ONE_READING = re.compile(rf"[{_MARKS}]*(?P<said>[^{_MARKS}]+?)(?:です|ですね)?[{_MARKS}]*")
+# The longest line that can be one reading alone ("きゅう。", "ゼロですね。"): a longer one
+# (most lines) is not tried, since this runs on every line without a number.
+_ONE_READING_CHARS = 10
 
 
 def _one_reading(text: str) -> Run | None:
     """A line that is one kana reading alone ("よん", "ゴ。"), which the scan leaves as a word:
     a digit read on its own."""
+    if len(text) > _ONE_READING_CHARS:
+        return None
     m = _ONE_READING.fullmatch(text)
     digit = single_digit(m.group("said")) if m is not None else None
     if m is None or digit is None:

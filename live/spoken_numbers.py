@@ -328,17 +328,11 @@ def runs(text: str, _token: re.Pattern[str] = _TOKEN) -> list[Run]:
 
 
 def single_digit(said: str) -> str | None:
-    """The digit `said` is when it is one reading or numeral and nothing else ("よん", "ゴ",
-    "四", "４"), else None: a line of one such word is a digit read on its own (live/redact.py
-    decides when that matters); inside a line, "に" and "ご" are as often particles."""
-    folded = unicodedata.normalize("NFKC", said).lower()
-    if folded in _KANA:
-        return _KANA[folded]
-    if folded in _KANJI_DIGITS:
-        return str(_KANJI_DIGITS[folded])
-    if folded in _UNITS and folded not in ("oh", "o"):
-        return _UNITS[folded]
-    return folded if len(folded) == 1 and folded.isdigit() and folded.isascii() else None
+    """The digit `said` is when it is one kana reading and nothing else ("よん", "ゴ", "ｺﾞ"),
+    else None: the one number `runs` leaves out (a reading alone is as often a particle
+    inside a line), which live/redact.py reads where a line is nothing else. A lone digit,
+    numeral or number word `runs` finds itself."""
+    return _KANA.get(unicodedata.normalize("NFKC", said))
 
 
 def digits(text: str) -> str:

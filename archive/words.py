@@ -40,6 +40,11 @@ MIN_SOUNDS = 3
 _TO_KATAKANA = {c: c + 0x60 for c in range(ord("ぁ"), ord("ゖ") + 1)}
 
 
+def _sounded(token: Token) -> bool:
+    """A word read in kana (a Japanese word; not one in Latin letters or digits)."""
+    return bool(token.reading) and has_japanese(token.reading)
+
+
 def _sounds(found: Sequence[Token]) -> tuple[list[str], int]:
     """The readings of a line's Japanese words as katakana pairs, each stretch of Japanese
     on its own (a word in Latin letters or digits ends one), and how many kana they hold."""
@@ -47,7 +52,7 @@ def _sounds(found: Sequence[Token]) -> tuple[list[str], int]:
     kana = 0
     stretch: list[str] = []
     for token in [*found, None]:
-        if token is not None and token.reading and has_japanese(token.reading):
+        if token is not None and _sounded(token):
             stretch.append(token.reading)
             continue
         said = "".join(stretch).translate(_TO_KATAKANA)
@@ -79,8 +84,7 @@ def query_phrases(text: str) -> list[str]:
     found = tokens(text, SHORT, readings=True)
     phrases = [" ".join(t.key for t in found)]
     pairs, kana = _sounds(found)
-    japanese_only = all(t.reading and has_japanese(t.reading) for t in found)
-    if japanese_only and kana >= MIN_SOUNDS:
+    if kana >= MIN_SOUNDS and all(_sounded(t) for t in found):
         phrases.append(" ".join(pairs))
     return phrases
 

@@ -68,9 +68,11 @@ def cluster() -> Iterator[str]:
 
 def _node_ports(count: int) -> list[int]:
     """Ports whose cluster bus port (port + 10000) is free too: an ephemeral port
-    plus 10000 may be taken or past 65535."""
+    plus 10000 may be taken or past 65535. Both below Linux's ephemeral range
+    (32768 up), so no client's outgoing connection takes one between the check here
+    and the node's bind."""
     found: list[int] = []
-    for port in random.sample(range(20000, 30000), 400):
+    for port in random.sample(range(12000, 22000), 400):
         if all(_free(p) for p in (port, port + 10000)):
             found.append(port)
             if len(found) == count:

@@ -17,7 +17,7 @@ What is judged a card number, and why:
   data all the same. A phone number read out with its country code (12 digits) is
   masked too, which is no loss.
 - **card talk opens a window** (card, CVV, expiry, PIN, "on the back", "digits"; in
-  Japanese カード, クレジット, セキュリティコード, 有効期限, 暗証番号, 裏面, 桁…): the line
+  Japanese カード, クレジット, クレカ, セキュリティコード, 有効期限, 暗証番号, 裏面, 桁…): the line
   itself masks every number of two digits or more, and live/transcript.lua masks the
   call's lines the same way (`harder`) for a minute after.
 - **a window per call across lines** (live/transcript.lua): the digits of plain numbers
@@ -27,9 +27,9 @@ What is judged a card number, and why:
   12 the call is judged to be reading a card: the line is masked, every earlier line of
   the window is masked where it is stored and corrected where it was sent, and the card
   window opens. A line that speaks of a card after numbers in the window does the same.
-- **a partial never shows more than PARTIAL_CLEAR_DIGITS digits of a number**: it is the
-  start of a sentence, and its number may be the first eleven digits of a card whose
-  final is masked. Its final shows what the rules above leave.
+- **a partial never shows more than PARTIAL_CLEAR_DIGITS digits of plain numbers in all**:
+  it is the start of a sentence, and its numbers may be the first eleven digits of a card
+  whose final is masked. Its final shows what the rules above leave.
 
 False positives, on purpose few outside a card window: an order number (up to 11
 digits), a phone number read out (10 or 11 in Japan), amounts ("1500 yen", "¥2,000",
@@ -55,13 +55,13 @@ PARTIAL_RUN_DIGITS = 8  # after card talk, a run this long is (part of) a card n
 # read in pairs ("42", "42", "11", ...) is a line of two digits at a time.
 CODE_DIGITS = 2
 WINDOW_RUN_DIGITS = 2  # a plain number this long counts towards the call's window (pairs too)
-PARTIAL_CLEAR_DIGITS = 4  # the most digits of one number a partial result shows
+PARTIAL_CLEAR_DIGITS = 4  # the most digits of plain numbers a partial result shows
 WINDOW_MS = 20_000  # numbers this close together are read as parts of one
 
 _CARD_TALK = re.compile(
     r"\b(?:card|credit|debit|visa|mastercard|amex|jcb|cvv|cvc|cv2|code|pin|digits|"
     r"expir\w*|exp\s+date|on\s+the\s+back|long\s+number)\b"
-    r"|カード|かーど|クレジット|デビット|セキュリティ|有効期限|暗証番号|裏面|裏側|裏の|桁|"
+    r"|カード|かーど|クレジット|クレカ|くれか|デビット|セキュリティ|有効期限|暗証番号|裏面|裏側|裏の|桁|"
     r"ビザ|アメックス|名義",
     re.IGNORECASE,
 )
@@ -74,7 +74,8 @@ _CARD_HINT_LATIN = re.compile(
     re.IGNORECASE,
 )
 _CARD_HINT_JAPANESE = re.compile(
-    r"カード|かーど|クレジット|デビット|セキュリティ|有効期限|暗証番号|裏|桁|ビザ|アメックス|名義",
+    r"カード|かーど|クレジット|クレカ|くれか|デビット|セキュリティ|有効期限|暗証番号|裏|桁|ビザ|"
+    r"アメックス|名義",
     re.IGNORECASE,
 )
 _LATIN = re.compile("[a-z]", re.IGNORECASE)
@@ -198,13 +199,19 @@ def judge(text: str, final: bool = True) -> Judged:
     # one digit counts toward the window and is masked after card talk; a digit inside talk
     # ("一緒に", "one question") does neither.
     alone = len(found) == 1 and found[0].kind == NUMBER and _only(text, found[0])
+    # A partial shows at most PARTIAL_CLEAR_DIGITS digits of plain numbers in all: its numbers
+    # may be groups of one card that no separator the scan knows joins ("4532ハイフン0151ハ
+    # イフン12" showed ten digits in a trial's partial, whose final the window masked).
+    partial_hides = not final and (
+        sum(len(run) for run in found if run.kind == NUMBER) > PARTIAL_CLEAR_DIGITS
+    )
     for i, run in enumerate(found):
         hard = _hard(run) or (DIGITS if alone else None)
         if hard is not None:
             harder[i] = hard
         if len(run) >= CARD_RUN_DIGITS or (card_talk and hard is not None):
             plain[i] = CARD if len(run) >= PARTIAL_RUN_DIGITS else DIGITS
-        elif not final and run.kind == NUMBER and len(run) > PARTIAL_CLEAR_DIGITS:
+        elif partial_hides and run.kind == NUMBER:
             plain[i] = DIGITS
         if run.kind == NUMBER and (len(run) >= WINDOW_RUN_DIGITS or alone) and not card_talk:
             window += len(run)

@@ -51,18 +51,33 @@ _REPEAT = {"double": 2, "triple": 3}
 # Words that may start a number: an English line without a digit or one of these holds none.
 NUMBER_WORDS = frozenset([*_UNITS, *_TEENS, *_TENS])
 # Said between the groups of one number ("4634 and 4119"): they do not end the run.
-_FILLERS_EN = ("and", "then", "um", "uh", "er", "erm", "ah", "next", "okay", "ok", "so")
+_FILLERS_EN = (
+    "and",
+    "then",
+    "um",
+    "uh",
+    "er",
+    "erm",
+    "ah",
+    "next",
+    "okay",
+    "ok",
+    "so",
+    "dash",
+    "hyphen",
+)  # (a dash said: "4532 dash 0151")
 _FILLERS_JA = ("それから", "えっと", "えーと", "えー", "あと", "つぎは", "次は", "つぎ", "次",
+               "ハイフン", "はいふん", "ダッシュ", "だっしゅ",  # a dash said ("4532ハイフン0151")
                "と", "の", "で", "は")  # fmt: skip
 # "○" (a white circle) is how a speech engine or a hand writes a zero as often as "〇".
 _KANJI_DIGITS = {"〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
                  "七": 7, "八": 8, "九": 9}  # fmt: skip
 _KANJI_POWERS = {"十": 10, "百": 100, "千": 1000}
-# A long "2" and "5" are written either way: "にー"/"ごー", and "にい"/"ごお" (phone and card
-# numbers are read so, one syllable each digit).
+# A long "2" and "5" are written every way: "にー"/"ごー", "にい"/"ごお", and "ごう" (phone and
+# card numbers are read so, one syllable each digit; a trial found "よんごうさんに" kept).
 _KANA = {"ぜろ": "0", "れい": "0", "まる": "0", "いち": "1", "にー": "2", "にい": "2",
          "にぃ": "2", "に": "2", "さん": "3", "よん": "4", "し": "4", "ごー": "5", "ごお": "5",
-         "ごぉ": "5", "ご": "5", "ろく": "6",
+         "ごぉ": "5", "ごう": "5", "ご": "5", "ろく": "6",
          "なな": "7", "しち": "7", "はち": "8", "きゅう": "9", "きゅー": "9",
          "く": "9"}  # fmt: skip
 # Katakana readings too ("ゼロ", "イチ"): the same table, shifted into katakana.
@@ -77,9 +92,19 @@ _KANA_ONE = re.compile("|".join(sorted(_KANA, key=len, reverse=True)))
 # Readings are whole words: not inside other kana ("よろしくご" holds し, く, ご), except
 # after or before a particle ("番号はよんいち", "ゼロのいち", "いちです").
 _KANA_BEFORE = "(?:(?<![ぁ-ゖァ-ヺ])|(?<=[はがをもとのでへ]))"
-_KANA_AFTER = "(?:(?![ぁ-ゖァ-ヺ])|(?=です|でし|の|と|で|ね|よ|か|ま|ば|番))"
+# (a particle that is not the start of a reading: "よ" but not "よん", "ま" but not "まる")
+_KANA_AFTER = "(?:(?![ぁ-ゖァ-ヺ])|(?=です|でし|の|と|で|ね|よ(?!ん)|か|ま(?!る)|ば|番))"
 # ... or one after a separator or filler inside a number ("ゼロゼロ ゼロ", "ゼロゼロとゼロ").
-_KANA_RUN = f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){{2,}}{_KANA_AFTER}"
+# Four readings or more are a number whatever kana is around them: a partial result cut in
+# the middle of a reading ("…はちさんぜろさ", a trial's partial that showed 13 digits), a
+# card read straight into the rest of the sentence ("…ろくろくだよ"), or the rest of a
+# number the rule above ended at a reading that is also a particle ("ゼロゼロ|よんゼロ…").
+# No word is four readings in a row.
+# (Tried second: the rule above splits a run as it reads, "にいち" as に and いち, where this
+# one stops at the longest reading, "にい".)
+_KANA_RUN = (
+    f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){{2,}}{_KANA_AFTER}|(?:{_KANA_ONE.pattern}){{4,}}"
+)
 _KANA_SINGLE = f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){_KANA_AFTER}"
 _KANJI_RUN = "[〇○零一二三四五六七八九十百千万]+"
 _WORDS = sorted([*_UNITS, *_TEENS, *_TENS, *_REPEAT], key=len, reverse=True)
@@ -121,6 +146,7 @@ _MAYBE_KANA = re.compile("|".join(sorted({*_KANA} - {*_SINGLE_KANA})), re.IGNORE
 # ... but two of them apart, as digits read one at a time are ("ゴ、ゴ、ニ、ニ"), may be digits.
 _MAYBE_SINGLES = re.compile(f"[{''.join(_SINGLE_KANA)}][{_SEPARATORS}]+[{''.join(_SINGLE_KANA)}]")
 _LATIN = re.compile("[a-z]", re.IGNORECASE)
+_HALF_KANA = re.compile("[\uff66-\uff9f]")  # half-width katakana, which the scan folds
 _MAYBE_WORD = re.compile(
     f"(?<![a-z])(?:{'|'.join([*_UNITS, *_TEENS, *_TENS])})(?![a-z'])", re.IGNORECASE
 )
@@ -193,11 +219,11 @@ def _kana(chars: str) -> str:
     return "".join(whole)
 
 
-def _folded(text: str) -> tuple[str, list[int]]:
-    """The line in NFKC, lower case, and for each of its characters the index of the
-    character of `text` it came from."""
+def _folded(text: str) -> tuple[str, list[int], list[int]]:
+    """The line in NFKC, lower case, and for each of its characters where in `text` the
+    characters it came from begin and end (a base and its marks fold into one)."""
     if text.isascii():
-        return text.lower(), list(range(len(text)))
+        return text.lower(), list(range(len(text))), list(range(1, len(text) + 1))
     if unicodedata.is_normalized("NFKC", text) and "\u03a3" not in text:
         # Most lines (a speech engine writes NFKC already): each character is its own NFKC,
         # so the loop below would lower them one by one, which is lowering the line
@@ -205,19 +231,36 @@ def _folded(text: str) -> tuple[str, list[int]]:
         # stays one, the indices are the line's own.
         lowered = text.lower()
         if len(lowered) == len(text):
-            return lowered, list(range(len(text)))
+            return lowered, list(range(len(text))), list(range(1, len(text) + 1))
     out: list[str] = []
     origin: list[int] = []
-    for i, ch in enumerate(text):
-        folded = ch if ch.isascii() else unicodedata.normalize("NFKC", ch)
+    ends: list[int] = []
+    i = 0
+    while i < len(text):
+        # A character with the marks that follow it, folded together: half-width katakana
+        # writes a voiced sound as its own mark ("ｺﾞ" is コ and ﾞ), which NFKC composes
+        # into ゴ only beside its base (a trial's "ﾖﾝｺﾞｻﾝﾆ…" was kept, read as "ヨンコ゛…").
+        j = i + 1
+        while j < len(text) and (text[j] in _VOICED_MARKS or unicodedata.combining(text[j])):
+            j += 1
+        piece = text[i:j]
+        folded = piece if piece.isascii() else unicodedata.normalize("NFKC", piece)
         for c in folded.lower():
             out.append(c)
             origin.append(i)
-    return "".join(out), origin
+            ends.append(j)
+        i = j
+    return "".join(out), origin, ends
+
+
+# Half-width katakana's voiced and semi-voiced marks, written after the kana they change.
+_VOICED_MARKS = "\uff9e\uff9f"
 
 
 def may_hold_numbers(text: str) -> bool:
     """Whether a line could hold a number at all (most lines do not)."""
+    if _HALF_KANA.search(text) is not None:
+        text = unicodedata.normalize("NFKC", text)  # "ﾖﾝｺﾞ" is read as "ヨンゴ"
     return (
         _MAYBE_DIGIT.search(text) is not None
         or _MAYBE_KANA.search(text) is not None
@@ -241,7 +284,7 @@ def runs(text: str, _token: re.Pattern[str] = _TOKEN) -> list[Run]:
     """Every number said in `text`, in order."""
     if not may_hold_numbers(text):
         return []
-    folded, origin = _folded(text)
+    folded, origin, ends = _folded(text)
     found: list[Run] = []
     parts: list[str] = []
     start = end = -1
@@ -258,7 +301,7 @@ def runs(text: str, _token: re.Pattern[str] = _TOKEN) -> list[Run]:
             end = tens[1]
         if parts and (real or len(parts) > 1):  # "oh", but "oh oh seven"
             digits = "".join(parts)
-            found.append(Run(origin[start], origin[end - 1] + 1, digits, _kind(folded, start, end)))
+            found.append(Run(origin[start], ends[end - 1], digits, _kind(folded, start, end)))
         parts, start, end, real, fillers, repeat, tens = [], -1, -1, False, 0, 1, None
 
     def add(digits: str, at: int, to: int, counts: bool = True) -> None:

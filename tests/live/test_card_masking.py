@@ -106,6 +106,17 @@ SCENES = [
     Scene("long vowels", C2, [Line(CUSTOMER, "ごおよんにいごおにいさんさんよんさん"
                                    "ぜろいちぜろきゅうきゅうぜろさん")]),
     Scene("white circle", C1, [Line(CUSTOMER, "四六三四四一一九○三九一五七五八")]),
+    # A second trial: 5 read "ごう", half-width katakana, a dash said, a partial cut in the
+    # middle of a reading, a card read straight into the rest of the sentence.
+    Scene("ごう", C1, [Line(CUSTOMER, "よんろくさんよん よんいちいちきゅう ぜろさんきゅういち "
+                                     "ごうななごうはち")]),
+    Scene("half-width katakana", C1, [Line(AGENT, "ｶｰﾄﾞﾊﾞﾝｺﾞｳｦｵﾈｶﾞｲｼﾏｽ"),
+                                      Line(CUSTOMER, "ﾖﾝﾛｸｻﾝﾖﾝ ﾖﾝｲﾁｲﾁｷｭｳ ｾﾞﾛｻﾝｷｭｳｲﾁ "
+                                           "ｺﾞﾅﾅｺﾞﾊﾁ")]),
+    Scene("a dash said", C1, [Line(CUSTOMER, "4634ハイフン4119ハイフン0391ハイフン5758")]),
+    Scene("cut mid-reading", C2, [Line(
+        CUSTOMER, "ごおよんにいごおにいさんさんよんさんぜろいちぜろきゅうきゅうぜろさんだよ",
+        partial="ごおよんにいごおにいさんさんよんさんぜろいちぜろきゅうきゅうぜろさ")]),
     # A caller reading slowly: Twilio makes a final of each pair.
     Scene("pairs after card talk", C1, [Line(AGENT, "カード番号をお願いします"), *(
         Line(CUSTOMER, C1[i : i + 2]) for i in range(0, 16, 2))]),

@@ -31,6 +31,7 @@ from core.twilio_calls import TwilioCalls
 from core.twilio_errors import CoachError
 from live.events import ConferenceEvent
 from live.model import card_json, monitor_json, role_of
+from live.redact import mask
 from live.roster import Roster, Supervisor
 from live.store import LiveFloor, MonitorResult, now_ms
 
@@ -459,6 +460,11 @@ class Coach:
         reason = refusal(who, "whisper", self.floor.render_read(doc)["team"])
         if reason:
             raise CoachError(403, "not-allowed", reason)
+        # Masked as a transcript line is, before anything keeps it (the call, the feed, the
+        # audit, the archive): a supervisor may quote what the caller read out, and no card
+        # number is kept in any form (a trial's card "カード番号は4532 0151 1283 0366です"
+        # was kept whole in all four).
+        text = mask(text)
         sent = await self.floor.monitor_op(
             "card", doc["sid"], sup=ident, text=text, call=call_sid, agent=agent
         )

@@ -274,6 +274,31 @@ def test_a_text_card_reaches_the_agents_feed_and_the_call(quick: Wired) -> None:
     assert [e["detail"] for e in audited if e["action"] == "card"] == ["Offer the loyalty discount"]
 
 
+def test_a_card_that_quotes_a_card_number_keeps_none(quick: Wired) -> None:
+    """A supervisor may quote what the caller read out: the card is masked as a transcript
+    line is, before the call, the feed, the audit or the archive keeps it (a trial's card
+    was kept whole in all four)."""
+    call = quick.new_call("bob")
+    sid, agent = call["conference_sid"], call["agent_call_sid"]
+    said = {
+        "カード番号は4532 0151 1283 0366です": "カード番号は[card number]です",
+        "card is four five three two 0151 1283 0366, code 737": "card is [card number], code "
+        "[digits]",
+    }
+    ordinary = "Offer 3,980円 and call back on 03-1234-5678"
+    said[ordinary] = ordinary  # nothing of a card: kept as written
+    with quick.api("ana") as http:
+        for text, kept in said.items():
+            sent = http.post(f"/api/calls/{agent}/cards", json={"text": text})
+            assert sent.status_code == 201 and sent.json()["text"] == kept, sent.text
+    with quick.api("mina") as http:
+        cards = http.get(f"/api/conferences/{sid}").json()["cards"]
+        audited = http.get(f"/api/audit?conference={sid}").json()["entries"]
+    assert [c["text"] for c in cards] == list(said.values())
+    assert sorted(e["detail"] for e in audited if e["action"] == "card") == sorted(said.values())
+    assert "4532" not in json.dumps([cards, audited], ensure_ascii=False)
+
+
 def test_following_an_agent_joins_their_next_call_listening(quick: Wired) -> None:
     with quick.api("ana") as http:  # ana leads sales-east, nick is on support
         assert http.put("/api/supervisors/ana/follow", json={"agent": "nick"}).status_code == 403

@@ -8,7 +8,8 @@ is in the line as written, so that live/redact.py judges the digits and masks
 the words that said them:
 
 - digits in any width (NFKC folds "４１１１" to "4111"), kanji numerals said digit by
-  digit ("四一一一", "〇", "○") or as a value ("二千二十四" is 2024), kana readings
+  digit ("四一一一", "〇", "○") or as a value ("二千二十四" is 2024, and in kana
+  "よんせんごひゃくさんじゅうに" is 4532), kana readings
   ("よんいちいち", "ゼロ", "きゅう", with a long "にー"/"ごー"/"にい"/"ごお" as phone numbers
   are read), also one at a time apart ("ゴ、ゴ、ヨン、ヨン", "よん に よん");
 - English number words: zero / oh / o / nought, one to nine, the teens and the tens
@@ -87,6 +88,7 @@ _KANA.update(
         for k, v in list(_KANA.items())
     }
 )
+_KANJI_OF_DIGIT = "〇一二三四五六七八九"
 # At least two readings in a row: "に" alone is a particle, "し" a verb.
 _KANA_ONE = re.compile("|".join(sorted(_KANA, key=len, reverse=True)))
 # Readings are whole words: not inside other kana ("よろしくご" holds し, く, ご), except
@@ -107,6 +109,46 @@ _KANA_RUN = (
 )
 _KANA_SINGLE = f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){_KANA_AFTER}"
 _KANJI_RUN = "[〇○零一二三四五六七八九十百千万]+"
+# A number said with its places in kana ("よんせんごひゃくさんじゅうに" is 4532, "ろっぴゃく"
+# 600), as the kanji run above reads "四千五百三十二": each reading becomes its kanji and the
+# kanji are read as a value. The sound changes of a place ("さんびゃく", "はっせん") too.
+# A trial found a card read so in four groups kept whole (the kanji form was masked).
+_KANA_PLACES = {"せん": "千", "ぜん": "千", "ひゃく": "百", "びゃく": "百", "ぴゃく": "百",
+                "じゅう": "十", "じゅっ": "十", "まん": "万"}  # fmt: skip
+_KANA_CHANGED = {"ろっ": "六", "はっ": "八", "いっ": "一"}  # before a place: "ろっぴゃく"
+
+
+def _katakana(table: dict[str, str]) -> dict[str, str]:
+    """The same readings in katakana ("セン", "ヒャク")."""
+    return {"".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in k): v
+            for k, v in table.items()}  # fmt: skip
+
+
+_KANA_PLACES.update(_katakana(_KANA_PLACES))
+_KANA_CHANGED.update(_katakana(_KANA_CHANGED))
+_PLACE = "|".join(sorted(_KANA_PLACES, key=len, reverse=True))
+_PLACE_DIGIT = "|".join(sorted([*_KANA_CHANGED, *_KANA], key=len, reverse=True))
+# Places, each with its digit or not ("ひゃくごじゅういち" is 151), and a last digit; whole
+# words as the readings are (so "せんせい" and "じゅうしょ" are words).
+_KANA_PLACES_RUN = (
+    f"{_KANA_BEFORE}(?:(?:{_PLACE_DIGIT})?(?:{_PLACE}))+(?:{_KANA_ONE.pattern})?{_KANA_AFTER}"
+)
+_KANA_PLACE_PART = re.compile(f"{_PLACE}|{_PLACE_DIGIT}")
+
+
+def _kana_places(chars: str) -> str | None:
+    """The value of a number said with its places in kana, or None for one place alone (a
+    word: "せん" is as often 線 or 選)."""
+    parts = _KANA_PLACE_PART.findall(chars)
+    if len(parts) < 2:
+        return None
+    kanji = "".join(
+        _KANA_PLACES.get(part) or _KANA_CHANGED.get(part) or _KANJI_OF_DIGIT[int(_KANA[part])]
+        for part in parts
+    )
+    return _kanji(kanji)
+
+
 _WORDS = sorted([*_UNITS, *_TEENS, *_TENS, *_REPEAT], key=len, reverse=True)
 _SEPARATORS = "\\s\\-–—―‐‑‒−ー~.,/:;、・。･"
 
@@ -115,11 +157,13 @@ _SEPARATORS = "\\s\\-–—―‐‑‒−ー~.,/:;、・。･"
 # taking the run at once is the same scan, and a Japanese line (most of its characters are
 # words, not numbers) is read in a few steps instead of one regex attempt per character
 # (bench.transcript's Japanese lines that hold a number: 22 µs a line before, 16 after).
-_FIRSTS = {w[0] for w in [*_KANA, *_WORDS, *_FILLERS_EN, *_FILLERS_JA]}
+_FIRSTS = {w[0] for w in [*_KANA, *_KANA_PLACES, *_KANA_CHANGED, *_WORDS, *_FILLERS_EN,
+                           *_FILLERS_JA]}  # fmt: skip
 _STARTS = "".join(sorted({"'", *"0123456789", *_KANJI_RUN[1:-2], *_FIRSTS}))
 _TOKEN_PARTS = (
     "(?P<d>[0-9])"
     f"|(?P<k>{_KANJI_RUN})"
+    f"|(?P<kp>{_KANA_PLACES_RUN})"
     f"|(?P<n>{_KANA_RUN})"
     f"|(?P<n1>{_KANA_SINGLE})"
     f"|(?P<w>(?<![a-z])(?:{'|'.join(_WORDS)})(?![a-z']))"
@@ -141,8 +185,12 @@ MAX_FILLERS = 2  # filler words in a row between two groups of one number
 # them can be in a line without a letter that is a-z whatever its case (Unicode's folding,
 # as IGNORECASE has it: the Kelvin sign is a k), which a Japanese line finds in 1 µs.
 _MAYBE_DIGIT = re.compile("[0-9０-９〇○零一二三四五六七八九]", re.IGNORECASE)
+_PLACES_ONLY_NUMBERS = [p for p in _KANA_PLACES if p[0] not in "せぜまセゼマ"]
 _SINGLE_KANA = ("に", "し", "く", "ご", "ニ", "シ", "ク", "ゴ")  # each also a particle or a word
-_MAYBE_KANA = re.compile("|".join(sorted({*_KANA} - {*_SINGLE_KANA})), re.IGNORECASE)
+# (and the places that only a number has: "せん" is in every "ません", "まん" in "すみません")
+_MAYBE_KANA = re.compile(
+    "|".join(sorted({*_KANA, *_PLACES_ONLY_NUMBERS} - {*_SINGLE_KANA})), re.IGNORECASE
+)
 # ... but two of them apart, as digits read one at a time are ("ゴ、ゴ、ニ、ニ"), may be digits.
 _MAYBE_SINGLES = re.compile(f"[{''.join(_SINGLE_KANA)}][{_SEPARATORS}]+[{''.join(_SINGLE_KANA)}]")
 _LATIN = re.compile("[a-z]", re.IGNORECASE)
@@ -344,6 +392,12 @@ def runs(text: str, _token: re.Pattern[str] = _TOKEN) -> list[Run]:
                 close()  # "千葉", "十分": a lone power of ten is a word, not a number
                 continue
             add(_kanji(said), m.start(), m.end())
+        elif kind == "kp":
+            value = _kana_places(said)
+            if value is None:
+                close()  # one place alone is a word
+                continue
+            add(value, m.start(), m.end())
         elif kind == "n":
             add(_kana(said), m.start(), m.end(), counts=not opens)
         elif kind == "w":

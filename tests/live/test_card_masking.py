@@ -113,6 +113,9 @@ SCENES = [
     Scene("half-width katakana", C1, [Line(AGENT, "ｶｰﾄﾞﾊﾞﾝｺﾞｳｦｵﾈｶﾞｲｼﾏｽ"),
                                       Line(CUSTOMER, "ﾖﾝﾛｸｻﾝﾖﾝ ﾖﾝｲﾁｲﾁｷｭｳ ｾﾞﾛｻﾝｷｭｳｲﾁ "
                                            "ｺﾞﾅﾅｺﾞﾊﾁ")]),
+    Scene("kana places", C4, [Line(AGENT, "カード番号をお願いします"), Line(
+        CUSTOMER, "よんせんひゃくじゅういち、せんひゃくじゅういち、せんひゃくじゅういち、"
+                  "せんひゃくじゅういち")]),
     Scene("a dash said", C1, [Line(CUSTOMER, "4634ハイフン4119ハイフン0391ハイフン5758")]),
     Scene("cut mid-reading", C2, [Line(
         CUSTOMER, "ごおよんにいごおにいさんさんよんさんぜろいちぜろきゅうきゅうぜろさんだよ",

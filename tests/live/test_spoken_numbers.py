@@ -127,6 +127,12 @@ def test_a_partial_never_shows_more_than_four_digits_of_a_number(reading: tuple[
         ("いちにいさんよんご", "12345"),
         ("いちにいさんよんごさ", "12345"),
         ("ぜろいちにいさんだよ", "0123"),
+        # Places said in kana, as "四千五百三十二" is read.
+        ("よんせんごひゃくさんじゅうに", "4532"),
+        ("ひゃくごじゅういち", "151"),
+        ("サンビャクロクジュウロク", "366"),
+        ("ろっぴゃく", "600"),
+        ("はい、じゅうにです", "12"),
     ],
 )  # fmt: skip
 def test_numbers_are_normalised_from_words_and_other_scripts(said: str, expected: str) -> None:
@@ -151,7 +157,8 @@ def test_amounts_times_and_dates_are_told_from_plain_numbers(said: str, kind: st
      "千葉に住んでいます", "一緒に行きます", "よろしくご検討ください", "いちごを食べました",
      "しごとは三人です", "はい、に", "ご確認のうえ、ご連絡ください", "にいさんに会いました",
      "東京 に 行く", "ごうけいで3980円です", "ごうかくしました", "ばんごうはごうけいです",
-     "ｺﾝﾆﾁﾊ、ｺﾞﾖｳｹﾝﾊ", "ハイフンを入れてください"],
+     "ｺﾝﾆﾁﾊ、ｺﾞﾖｳｹﾝﾊ", "ハイフンを入れてください", "せんせいがいいました",
+     "じゅうしょはとうきょうです", "すみません、ありません", "じゅうぶんです"],
 )  # fmt: skip
 def test_ordinary_talk_keeps_its_numbers(said: str) -> None:
     kept = judge(said)
@@ -198,6 +205,7 @@ def test_a_line_counts_the_digits_of_its_plain_numbers_for_the_window() -> None:
 _ONE_MAYBE = re.compile(
     "[0-9０-９〇零一二三四五六七八九]|"
     + "|".join(sorted({*spoken._KANA} - {"に", "し", "く", "ご", "ニ", "シ", "ク", "ゴ"}))
+    + "|ひゃく|びゃく|ぴゃく|じゅう|じゅっ|ヒャク|ビャク|ピャク|ジュウ|ジュッ"
     + "|[にしくごニシクゴ]["
     + spoken._SEPARATORS
     + "]+[にしくごニシクゴ]"

@@ -37,6 +37,7 @@ from callbacks.errors import PRIVATE, ApiError, JSONResponse
 from callbacks.monitors import json_object
 from callbacks.webhooks import SignedRequest, SignedWebhook
 from core.floor_clock import FloorClock
+from live.attention import WEIGHTS
 from live.board import mask_number
 from live.events import BadEvent, is_sid
 from live.numbers import plain_int, whole
@@ -145,6 +146,24 @@ def _bool(raw: str | None, name: str) -> bool | None:
     return raw == "true"
 
 
+def _q(raw: str | None) -> str | None:
+    """What was said, searched for: text. Starlette decodes a query's bytes that are not
+    UTF-8 as U+FFFD, which the search would fold away, finding every call."""
+    if "\ufffd" in (raw or ""):
+        raise ApiError(422, "bad-filter", "q must be UTF-8 text")
+    return (raw or "")[:200] or None
+
+
+def _alert(raw: str | None) -> str | None:
+    """One of the alerts a call can raise: an unknown one is a mistake, not an empty page."""
+    if not raw:
+        return None
+    if raw not in WEIGHTS:
+        known = ", ".join(sorted(WEIGHTS))
+        raise ApiError(422, "bad-filter", f"alert must be one of {known}")
+    return raw
+
+
 def search_of(query: Any, principal: Principal, floor: FloorClock | None = None) -> Search:
     floor = floor or FloorClock()
     teams = visible_teams(principal)
@@ -157,8 +176,8 @@ def search_of(query: Any, principal: Principal, floor: FloorClock | None = None)
         team=team,
         queue=query.get("queue") or None,
         agent=query.get("agent") or None,
-        q=(query.get("q") or "")[:200] or None,
-        alert=query.get("alert") or None,
+        q=_q(query.get("q")),
+        alert=_alert(query.get("alert")),
         monitored=_bool(query.get("monitored"), "monitored"),
         reviewed=_bool(query.get("reviewed"), "reviewed"),
         min_seconds=_int(query.get("min_seconds"), "min_seconds"),

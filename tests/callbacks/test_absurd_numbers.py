@@ -348,6 +348,15 @@ def test_numbers_in_api_queries_are_read_as_strictly(wired: Wired) -> None:
             assert answer.status_code == 422 and answer.json()["error"]["message"] == (
                 "cursor is not one this API gave: pass the `next` of the page before"
             ), answer.text
+        # An alert no call raises, and a search whose bytes are not UTF-8, were an empty page
+        # and every call (a newcomer's trial): both are mistakes to say.
+        answer = http.get("/api/history?alert=nonsense")
+        assert answer.status_code == 422 and "dead-air" in answer.json()["error"]["message"]
+        answer = http.get("/api/history?q=%ff%fe")
+        assert answer.status_code == 422 and answer.json()["error"]["message"] == (
+            "q must be UTF-8 text"
+        ), answer.text
+        assert http.get("/api/history?alert=phrase&q=%E8%A7%A3%E7%B4%84").status_code == 200
 
 
 def test_more_digits_than_python_converts_are_refused_not_a_500(

@@ -158,7 +158,11 @@ def call_controls(page: ui.Page, card: Card) -> None:
     for m in conference.get("monitors") or ():
         if m.get("call_sid") and m["call_sid"] not in legs:
             legs[m["call_sid"]] = f"{_(words.ROLES['supervisor'])} {m['supervisor']}"
-    with st.expander(_("Remove one leg")):
+    # Keyed: an element shown or gone above it (a flash message that expires, a stuck
+    # wrap-up) moved it, so each run made it anew, closed, and a click on one of its
+    # buttons while the page ran again was lost (the Agents test, once in a CI run; its
+    # screenshot showed the expander closed and no removal asked of the API).
+    with st.expander(_("Remove one leg"), key=f"legs-{sid}"):
         for call_sid, what in legs.items():
             if st.button(_("Remove {who}").format(who=literal(what)), key=f"rm-{call_sid}"):
                 ui.act(

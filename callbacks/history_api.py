@@ -37,7 +37,7 @@ from callbacks.errors import PRIVATE, ApiError, JSONResponse
 from callbacks.monitors import json_object
 from callbacks.webhooks import SignedRequest, SignedWebhook
 from core.floor_clock import FloorClock
-from live.attention import WEIGHTS
+from live.attention import CALL_ALERTS
 from live.board import mask_number
 from live.events import BadEvent, is_sid
 from live.numbers import plain_int, whole
@@ -158,8 +158,8 @@ def _alert(raw: str | None) -> str | None:
     """One of the alerts a call can raise: an unknown one is a mistake, not an empty page."""
     if not raw:
         return None
-    if raw not in WEIGHTS:
-        known = ", ".join(sorted(WEIGHTS))
+    if raw not in CALL_ALERTS:
+        known = ", ".join(CALL_ALERTS)
         raise ApiError(422, "bad-filter", f"alert must be one of {known}")
     return raw
 

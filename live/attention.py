@@ -39,6 +39,10 @@ WEIGHTS: Mapping[str, int] = {
     "long-away": 10,
 }
 UNKNOWN_ALERT_WEIGHT = 10
+# The alerts a call can raise (the rest are a queue's or an agent's): what the archive
+# keeps of a call and what its search filters by.
+CALL_ALERTS = ("help", "phrase", "customer-alone", "agent-alone", "long-hold", "dead-air",
+               "long-wait", "overtalk", "long-call", "duplicate")  # fmt: skip
 
 REASONS: Mapping[str, str] = {
     "help": "{agent} asked for help",

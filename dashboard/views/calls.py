@@ -30,22 +30,10 @@ from dashboard.actions import Refused
 from dashboard.i18n import N_, _, ngettext
 from dashboard.runtime import Unavailable
 from dashboard.text import highlighted, literal
-from live.attention import clock
+from live.attention import CALL_ALERTS, clock
 
 PAGE = 50
-ALERTS = (
-    "",
-    "help",
-    "phrase",
-    "customer-alone",
-    "agent-alone",
-    "long-hold",
-    "dead-air",
-    "long-wait",
-    "overtalk",
-    "long-call",
-    "duplicate",
-)
+ALERTS = ("", *CALL_ALERTS)
 
 
 def teams_of(page: ui.Page) -> tuple[str, ...] | None:

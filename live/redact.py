@@ -175,6 +175,15 @@ def _only(text: str, run: Run) -> bool:
     )
 
 
+_KANA_END = re.compile("[ぁ-ゖァ-ヺ]$")
+
+
+def _counted(run: Run) -> bool:
+    """A plain number a partial's limit counts: two digits or more ("一緒に", "one of the two"
+    are talk)."""
+    return run.kind == NUMBER and len(run) >= WINDOW_RUN_DIGITS
+
+
 def judge(text: str, final: bool = True) -> Judged:
     """The line masked alone and masked as in a card window (see the module's rules)."""
     if text.isascii():
@@ -185,6 +194,14 @@ def judge(text: str, final: bool = True) -> Judged:
     else:
         card_talk = speaks_of_card(text)
     found = runs(text)
+    if not final and _KANA_END.search(text) is not None:
+        # A partial ends where the engine had got to, often inside a reading ("…ぜろさ", a
+        # trial's partial that showed 13 digits): its numbers are read as if it ended a
+        # reading sooner, and the rest kept as it is.
+        for cut in (1, 2):
+            sooner = runs(text[:-cut])
+            if sum(map(len, sooner)) > sum(map(len, found)):
+                found = sooner
     if not found:
         one = _one_reading(text)
         if one is None:
@@ -203,7 +220,7 @@ def judge(text: str, final: bool = True) -> Judged:
     # may be groups of one card that no separator the scan knows joins ("4532ハイフン0151ハ
     # イフン12" showed ten digits in a trial's partial, whose final the window masked).
     partial_hides = not final and (
-        sum(len(run) for run in found if run.kind == NUMBER) > PARTIAL_CLEAR_DIGITS
+        sum(len(run) for run in found if _counted(run)) > PARTIAL_CLEAR_DIGITS
     )
     for i, run in enumerate(found):
         hard = _hard(run) or (DIGITS if alone else None)
@@ -211,7 +228,7 @@ def judge(text: str, final: bool = True) -> Judged:
             harder[i] = hard
         if len(run) >= CARD_RUN_DIGITS or (card_talk and hard is not None):
             plain[i] = CARD if len(run) >= PARTIAL_RUN_DIGITS else DIGITS
-        elif partial_hides and run.kind == NUMBER:
+        elif partial_hides and _counted(run):
             plain[i] = DIGITS
         if run.kind == NUMBER and (len(run) >= WINDOW_RUN_DIGITS or alone) and not card_talk:
             window += len(run)

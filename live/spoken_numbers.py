@@ -93,20 +93,24 @@ _KANJI_OF_DIGIT = "〇一二三四五六七八九"
 _KANA_ONE = re.compile("|".join(sorted(_KANA, key=len, reverse=True)))
 # Readings are whole words: not inside other kana ("よろしくご" holds し, く, ご), except
 # after or before a particle ("番号はよんいち", "ゼロのいち", "いちです").
-_KANA_BEFORE = "(?:(?<![ぁ-ゖァ-ヺ])|(?<=[はがをもとのでへ]))"
-# (a particle that is not the start of a reading: "よ" but not "よん", "ま" but not "まる")
-_KANA_AFTER = "(?:(?![ぁ-ゖァ-ヺ])|(?=です|でし|の|と|で|ね|よ(?!ん)|か|ま(?!る)|ば|番))"
-# ... or one after a separator or filler inside a number ("ゼロゼロ ゼロ", "ゼロゼロとゼロ").
-# Four readings or more are a number whatever kana is around them: a partial result cut in
-# the middle of a reading ("…はちさんぜろさ", a trial's partial that showed 13 digits), a
-# card read straight into the rest of the sentence ("…ろくろくだよ"), or the rest of a
-# number the rule above ended at a reading that is also a particle ("ゼロゼロ|よんゼロ…").
-# No word is four readings in a row.
-# (Tried second: the rule above splits a run as it reads, "にいち" as に and いち, where this
-# one stops at the longest reading, "にい".)
-_KANA_RUN = (
-    f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){{2,}}{_KANA_AFTER}|(?:{_KANA_ONE.pattern}){{4,}}"
+# Kana fillers said between the groups of one number ("…ハイフンよんご…", "…えっとさん…"):
+# a reading is a word after or before one as after a particle.
+_KANA_FILLERS = ("それから", "えっと", "えーと", "えー", "あと", "つぎ", "ハイフン", "はいふん",
+                 "ダッシュ", "だっしゅ")  # fmt: skip
+_KANA_BEFORE = (
+    "(?:(?<![ぁ-ゖァ-ヺ])|(?<=[はがをもとのでへ])|"
+    + "|".join(f"(?<={filler})" for filler in _KANA_FILLERS)
+    + ")"
 )
+# (a particle that is not the start of a reading: "よ" but not "よん", "ま" but not "まる")
+# ("だ" too: a card read straight into "…ろくろくだよ")
+_KANA_AFTER = (
+    "(?:(?![ぁ-ゖァ-ヺ])|(?=です|でし|の|と|で|ね|よ(?!ん)|か|ま(?!る)|ば|番|だ|じゃ|"
+    + "|".join(_KANA_FILLERS)
+    + "))"
+)
+# ... or one after a separator or filler inside a number ("ゼロゼロ ゼロ", "ゼロゼロとゼロ").
+_KANA_RUN = f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){{2,}}{_KANA_AFTER}"
 _KANA_SINGLE = f"{_KANA_BEFORE}(?:{_KANA_ONE.pattern}){_KANA_AFTER}"
 _KANJI_RUN = "[〇○零一二三四五六七八九十百千万]+"
 # A number said with its places in kana ("よんせんごひゃくさんじゅうに" is 4532, "ろっぴゃく"

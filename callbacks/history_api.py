@@ -151,6 +151,10 @@ def _q(raw: str | None) -> str | None:
     UTF-8 as U+FFFD, which the search would fold away, finding every call."""
     if "\ufffd" in (raw or ""):
         raise ApiError(422, "bad-filter", "q must be UTF-8 text")
+    if raw and not any(c.isalnum() for c in raw):
+        # Punctuation, an emoji or a zero-width space alone folds to nothing to look for,
+        # which the search would take as no filter: every call, audited as a word search.
+        raise ApiError(422, "bad-filter", "q must hold a word or a number to look for")
     return (raw or "")[:200] or None
 
 

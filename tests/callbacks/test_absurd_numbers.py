@@ -356,6 +356,9 @@ def test_numbers_in_api_queries_are_read_as_strictly(wired: Wired) -> None:
         assert answer.status_code == 422 and answer.json()["error"]["message"] == (
             "q must be UTF-8 text"
         ), answer.text
+        for nothing in ("%E3%80%82", "!!!", "%E2%80%8B"):  # 。, punctuation, a zero-width space
+            answer = http.get(f"/api/history?q={nothing}")
+            assert answer.status_code == 422, (nothing, answer.text)
         assert http.get("/api/history?alert=phrase&q=%E8%A7%A3%E7%B4%84").status_code == 200
 
 

@@ -379,6 +379,10 @@ def main() -> None:
                 for round_ in range(args.rounds):
                     start = round_ % len(endpoints)
                     for name, targets, floor in endpoints[start:] + endpoints[:start]:
+                        # Quiet first, then the run's files: they are dated from their
+                        # writing, and a wait after it would date them back again (the guard
+                        # ends a call alone for 20 s).
+                        waited += settle(everyone)
                         files = [baseline_file]
                         if floor:  # each callback applied once: fresh files every run
                             files = [
@@ -392,7 +396,6 @@ def main() -> None:
                             if service not in targets
                             for pid in process_tree(service.process.pid)
                         ]
-                        waited += settle(everyone)
                         measure(by_name[name], targets, files, args, pid, connections, others)
                         if floor:
                             for file in files:
@@ -449,7 +452,8 @@ def report(rows: list[Row], connections: int, args: argparse.Namespace) -> None:
         print(f"{ours.name} beside {then.name}: {ours.rps / then.rps:.2f}x req/s, "
               f"{then.us_per_request(then.server_cpu)} -> {ours.us_per_request(ours.server_cpu)} "
               "us of service CPU a callback")  # fmt: skip
-    # A round runs every endpoint within half a minute; on a machine whose speed drifts
+    # A round runs every endpoint within a few minutes (each run waits for a quiet machine
+    # first, then takes seconds); on a machine whose speed drifts
     # (a shared host: the same code's CPU a callback moved 2x between rounds) the ratio of
     # each round is steadier than the ratio of the totals.
     by_round = [

@@ -114,7 +114,13 @@ def _ms(raw: str | None, name: str, floor: FloorClock, end: bool = False) -> int
         return None
     try:
         return floor.read_ms(raw, end=end)
-    except (ValueError, OverflowError):
+    except OverflowError:
+        # A valid date at the calendar's edge (9999-12-31, whose end is the next day): not a
+        # malformed one, so not said to be one.
+        raise ApiError(
+            422, "bad-filter", f"{name} is outside the dates the archive can search"
+        ) from None
+    except ValueError:
         raise ApiError(422, "bad-filter", f"{name} must be an ISO 8601 date or time") from None
 
 

@@ -356,6 +356,10 @@ def test_numbers_in_api_queries_are_read_as_strictly(wired: Wired) -> None:
         assert answer.status_code == 422 and answer.json()["error"]["message"] == (
             "q must be UTF-8 text"
         ), answer.text
+        edge = http.get("/api/history?from=0001-01-01&to=9999-12-31")
+        assert edge.status_code == 422 and edge.json()["error"]["message"] == (
+            "to is outside the dates the archive can search"
+        ), edge.text
         for nothing in ("%E3%80%82", "!!!", "%E2%80%8B"):  # 。, punctuation, a zero-width space
             answer = http.get(f"/api/history?q={nothing}")
             assert answer.status_code == 422, (nothing, answer.text)

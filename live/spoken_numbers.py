@@ -52,24 +52,13 @@ _REPEAT = {"double": 2, "triple": 3}
 # Words that may start a number: an English line without a digit or one of these holds none.
 NUMBER_WORDS = frozenset([*_UNITS, *_TEENS, *_TENS])
 # Said between the groups of one number ("4634 and 4119"): they do not end the run.
-_FILLERS_EN = (
-    "and",
-    "then",
-    "um",
-    "uh",
-    "er",
-    "erm",
-    "ah",
-    "next",
-    "okay",
-    "ok",
-    "so",
-    "dash",
-    "hyphen",
-)  # (a dash said: "4532 dash 0151")
-_FILLERS_JA = ("それから", "えっと", "えーと", "えー", "あと", "つぎは", "次は", "つぎ", "次",
-               "ハイフン", "はいふん", "ダッシュ", "だっしゅ",  # a dash said ("4532ハイフン0151")
-               "と", "の", "で", "は")  # fmt: skip
+# (a dash said, "4532 dash 0151", is one too)
+_FILLERS_EN = ("and", "then", "um", "uh", "er", "erm", "ah", "next", "okay", "ok", "so",
+               "dash", "hyphen")  # fmt: skip
+# The kana ones are words of their own: a reading beside one is a digit as beside a particle.
+_KANA_FILLERS = ("それから", "えっと", "えーと", "えー", "あと", "つぎは", "つぎ",
+                 "ハイフン", "はいふん", "ダッシュ", "だっしゅ")  # fmt: skip
+_FILLERS_JA = (*_KANA_FILLERS, "次は", "次", "と", "の", "で", "は")
 # "○" (a white circle) is how a speech engine or a hand writes a zero as often as "〇".
 _KANJI_DIGITS = {"〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
                  "七": 7, "八": 8, "九": 9}  # fmt: skip
@@ -81,22 +70,22 @@ _KANA = {"ぜろ": "0", "れい": "0", "まる": "0", "いち": "1", "にー": "
          "ごぉ": "5", "ごう": "5", "ご": "5", "ろく": "6",
          "なな": "7", "しち": "7", "はち": "8", "きゅう": "9", "きゅー": "9",
          "く": "9"}  # fmt: skip
-# Katakana readings too ("ゼロ", "イチ"): the same table, shifted into katakana.
-_KANA.update(
-    {
-        "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in k): v
-        for k, v in list(_KANA.items())
-    }
-)
+
+
+def _katakana(table: dict[str, str]) -> dict[str, str]:
+    """The same readings in katakana ("ゼロ", "イチ", "ヒャク"): the table, shifted."""
+    return {"".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in k): v
+            for k, v in table.items()}  # fmt: skip
+
+
+_KANA.update(_katakana(_KANA))
 _KANJI_OF_DIGIT = "〇一二三四五六七八九"
 # At least two readings in a row: "に" alone is a particle, "し" a verb.
 _KANA_ONE = re.compile("|".join(sorted(_KANA, key=len, reverse=True)))
 # Readings are whole words: not inside other kana ("よろしくご" holds し, く, ご), except
 # after or before a particle ("番号はよんいち", "ゼロのいち", "いちです").
-# Kana fillers said between the groups of one number ("…ハイフンよんご…", "…えっとさん…"):
-# a reading is a word after or before one as after a particle.
-_KANA_FILLERS = ("それから", "えっと", "えーと", "えー", "あと", "つぎ", "ハイフン", "はいふん",
-                 "ダッシュ", "だっしゅ")  # fmt: skip
+# ... and after or before a kana filler between the groups of one number ("…ハイフンよんご…",
+# "…えっとさん…").
 _KANA_BEFORE = (
     "(?:(?<![ぁ-ゖァ-ヺ])|(?<=[はがをもとのでへ])|"
     + "|".join(f"(?<={filler})" for filler in _KANA_FILLERS)
@@ -120,14 +109,6 @@ _KANJI_RUN = "[〇○零一二三四五六七八九十百千万]+"
 _KANA_PLACES = {"せん": "千", "ぜん": "千", "ひゃく": "百", "びゃく": "百", "ぴゃく": "百",
                 "じゅう": "十", "じゅっ": "十", "まん": "万"}  # fmt: skip
 _KANA_CHANGED = {"ろっ": "六", "はっ": "八", "いっ": "一"}  # before a place: "ろっぴゃく"
-
-
-def _katakana(table: dict[str, str]) -> dict[str, str]:
-    """The same readings in katakana ("セン", "ヒャク")."""
-    return {"".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in k): v
-            for k, v in table.items()}  # fmt: skip
-
-
 _KANA_PLACES.update(_katakana(_KANA_PLACES))
 _KANA_CHANGED.update(_katakana(_KANA_CHANGED))
 _PLACE = "|".join(sorted(_KANA_PLACES, key=len, reverse=True))

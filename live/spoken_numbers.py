@@ -236,20 +236,20 @@ def _kana(chars: str) -> str:
     reading first, and a shorter one where the longest leaves a rest that is no reading
     ("にいち" is に and いち, 21, where "にい" would leave "ち")."""
 
-    def split(at: int) -> list[str] | None:
-        if at == len(chars):
-            return []
+    # From the end back (a loop, not recursion: a line of a thousand readings raised
+    # RecursionError), each position's digits: its first reading, longest first, whose rest
+    # splits too. None: no split from there.
+    rest: list[str | None] = [None] * len(chars) + [""]
+    for at in range(len(chars) - 1, -1, -1):
         for reading in _BY_LENGTH:
-            if chars.startswith(reading, at):
-                rest = split(at + len(reading))
-                if rest is not None:
-                    return [_KANA[reading], *rest]
-        return None
-
-    whole = split(0)
+            after = at + len(reading)
+            if chars.startswith(reading, at) and rest[after] is not None:
+                rest[at] = _KANA[reading] + str(rest[after])
+                break
+    whole = rest[0]
     if whole is None:  # (the regex matched it, so it splits; greedy all the same)
         return "".join(_KANA[m.group(0)] for m in _KANA_ONE.finditer(chars))
-    return "".join(whole)
+    return whole
 
 
 def _folded(text: str) -> tuple[str, list[int], list[int]]:

@@ -146,6 +146,14 @@ def test_numbers_are_normalised_from_words_and_other_scripts(said: str, expected
     assert digits(said) == expected
 
 
+def test_a_line_of_a_thousand_readings_is_read_not_an_error() -> None:
+    """Any string a caller can say reaches the scan: one of 3,000 readings raised
+    RecursionError in the kana split (a webhook's 500)."""
+    said = "よんにい" * 1500
+    assert digits(said) == "42" * 1500
+    assert judge(said).text == CARD
+
+
 @pytest.mark.parametrize(
     ("said", "kind"),
     [("it costs 1500 yen", AMOUNT), ("¥2,000 please", AMOUNT), ("$15 a month", AMOUNT),

@@ -194,10 +194,11 @@ def judge(text: str, final: bool = True) -> Judged:
     else:
         card_talk = speaks_of_card(text)
     found = runs(text)
-    if not final and _KANA_END.search(text) is not None:
+    if not final and (found or may_hold_numbers(text)) and _KANA_END.search(text) is not None:
         # A partial ends where the engine had got to, often inside a reading ("…ぜろさ", a
         # trial's partial that showed 13 digits): its numbers are read as if it ended a
-        # reading sooner, and the rest kept as it is.
+        # reading sooner, and the rest kept as it is. (A line that holds no number holds
+        # none cut shorter: most partials, on every callback, skip this.)
         for cut in (1, 2):
             sooner = runs(text[:-cut])
             if sum(map(len, sooner)) > sum(map(len, found)):

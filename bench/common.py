@@ -204,6 +204,15 @@ class Floor:
         self.counter += 1
         return f"{prefix}{self.counter:032x}"
 
+    @staticmethod
+    def event(cf: str, name: str, seq: int, at: datetime) -> dict[str, str]:
+        """A conference status callback's own parameters (a participant's are added to it)."""
+        return {
+            "AccountSid": "AC" + "0" * 32, "ConferenceSid": cf, "FriendlyName": f"WT{cf[-8:]}",
+            "StatusCallbackEvent": name, "SequenceNumber": str(seq),
+            "Timestamp": format_datetime(at),
+        }  # fmt: skip
+
     def conference(
         self, participants: int = 2, speech_pairs: int = 0, end: bool = True
     ) -> list[dict[str, str]]:
@@ -214,11 +223,7 @@ class Floor:
         def add(name: str, call: str | None = None, **extra: str) -> None:
             nonlocal seq
             seq += 1
-            params = {
-                "AccountSid": "AC" + "0" * 32, "ConferenceSid": cf, "FriendlyName": f"WT{cf[-8:]}",
-                "StatusCallbackEvent": name, "SequenceNumber": str(seq),
-                "Timestamp": format_datetime(self.start + timedelta(seconds=seq)),
-            }  # fmt: skip
+            params = self.event(cf, name, seq, self.start + timedelta(seconds=seq))
             if call:
                 params.update(
                     CallSid=call, Muted="false", Hold="false", Coaching="false",

@@ -62,7 +62,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 
 import httpx
@@ -129,15 +128,10 @@ def hang_up(service: Service, redis: str, namespace: str) -> int:
     floor = Floor(service.url)
     # After every event of the run's conferences (dated from their file's writing, a second
     # each: write_requests), well within the service's accepted skew.
-    end = format_datetime(datetime.now(UTC) + timedelta(minutes=10))
+    end = datetime.now(UTC) + timedelta(minutes=10)
     with httpx.Client(base_url=service.url, timeout=30) as http:
         for sid in live:
-            params = {
-                "AccountSid": "AC" + "0" * 32, "ConferenceSid": sid, "FriendlyName": "",
-                "StatusCallbackEvent": "conference-end", "SequenceNumber": "100000",
-                "Timestamp": end,
-            }  # fmt: skip
-            signature, body = floor.signed(params)
+            signature, body = floor.signed(floor.event(sid, "conference-end", 100_000, end))
             answer = http.post(
                 PATH,
                 content=body,

@@ -207,18 +207,27 @@ class BoardFloor:
             rendered, clock, limits = unreadable(sid), None, None
         if order is None:
             order = (int(doc.get("started") or 0), sid)
+        # Most changes are speech on a call that keeps its name: its duplicate group stays
+        # as it was, and only a leg joining or leaving can move its `duplicate` alert.
+        before = old.rendered if old is not None else None
+        named = before is not None and before["friendly_name"] == rendered["friendly_name"]
         call = Call(
             sid, doc, order, rendered, clock, limits, list(rendered["alerts"]),
             version=(old.version if old is not None else self._versions.pop(sid, 0)) + 1,
             ears=old.ears if old is not None else (),
+            duplicate=named and old is not None and old.duplicate,
             placed=old.placed if old is not None else None,
         )  # fmt: skip
         if old is not None:
             self._count(old, -1)
-            self._rename(old, None)
+            if not named:
+                self._rename(old, None)
         self.calls[sid] = call
-        self._count(call, +1)
-        self._rename(None, call)
+        self._count(call, +1, old)
+        if not named:
+            self._rename(None, call)
+        elif before is not None and len(before["participants"]) != len(rendered["participants"]):
+            self._renamed.add(rendered["friendly_name"])
         self._dirty.add(sid)
 
     def last_line(self, sid: str, line: Mapping[str, Any]) -> bool:
@@ -277,7 +286,10 @@ class BoardFloor:
             self._counts["monitored"] += sign
         (self._monitored.add if sign > 0 and phones else self._monitored.discard)(call.sid)
 
-    def _count(self, call: Call, sign: int) -> None:
+    def _count(self, call: Call, sign: int, was: Call | None = None) -> None:
+        """Count `call` in (+1) or out (-1) of the KPIs; `was`, the call it replaces, whose
+        entries in the oldest-first heaps still hold where the start (and waiting) did not
+        move: a speech event pushes nothing, so the heaps are rebuilt less often."""
         r = call.rendered
         state = r.get("state")
         if state == "waiting":
@@ -288,8 +300,13 @@ class BoardFloor:
         self._count_monitored(call, sign)
         started = r.get("started_at")
         if sign > 0 and started:
-            heapq.heappush(self._oldest, (started, call.sid))
-            if state == "waiting":
+            # An entry is dropped from a heap only once untrue (`_first`): one made for `was`
+            # with the same start is still there, and true.
+            before = was.rendered if was is not None else {}
+            kept = before.get("started_at") == started
+            if not kept:
+                heapq.heappush(self._oldest, (started, call.sid))
+            if state == "waiting" and not (kept and before.get("state") == "waiting"):
                 heapq.heappush(self._oldest_waiting, (started, call.sid))
 
     def _rename(self, old: Call | None, new: Call | None) -> None:

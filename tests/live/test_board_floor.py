@@ -89,9 +89,15 @@ class Story:
         call["labels"][agent] = f"agent:{call['agent_id']}"
         self.calls[conf.sid] = call
         await self.event(call, "participant-join", customer, Hold=False)
-        if r.random() < 0.8:  # else a caller still waiting for an agent
-            await self.event(call, "participant-join", agent)
-            await self.event(call, "conference-start", None)
+        if r.random() < 0.8:  # else a caller still waiting for an agent (until `answer`)
+            await self.answer(call)
+
+    async def answer(self, call: dict[str, Any]) -> None:
+        """The agent joins; the conference starts then, so a caller who waited sees its
+        start move to now (live/apply.lua takes the conference-start's time)."""
+        call["answered"] = True
+        await self.event(call, "participant-join", call["agent"])
+        await self.event(call, "conference-start", None)
 
     async def step(self) -> None:
         r = self.random
@@ -102,7 +108,9 @@ class Story:
         call = self.calls[sid_]
         action = r.choice(["hold", "unhold", "speak", "quiet", "leave", "end", "line", "ear"])
         customer, agent = call["customer"], call["agent"]
-        if action in ("hold", "unhold"):
+        if not call.get("answered") and r.random() < 0.3:
+            await self.answer(call)
+        elif action in ("hold", "unhold"):
             hold = action == "hold"
             await self.event(call, f"participant-{action}", customer, Hold=hold)
         elif action in ("speak", "quiet"):

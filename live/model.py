@@ -12,7 +12,7 @@ import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.documents import Card, Conference, Monitor, Participant, Stored, conference_of
 from core.times import iso
@@ -120,8 +120,7 @@ def call_state(people: list[Participant], roles: list[str]) -> str:
     return "hold" if held else "talking"
 
 
-@dataclass(frozen=True, slots=True)
-class AlertClock:
+class AlertClock(NamedTuple):
     """What a live call's time-dependent alerts and signals depend on: they change as
     time passes, with no new callback, so they are recomputed on every read (and the
     service's ticker announces alerts that changed, callbacks/app.py)."""
@@ -147,25 +146,45 @@ class AlertClock:
     def of(
         cls, doc: Conference, people: list[Participant], roles: list[str], phrase: bool = False
     ) -> AlertClock:
-        held = [
-            since
-            for p, r in zip(people, roles, strict=True)
-            if p.get("hold") and (since := p.get("hold_since")) and r != "supervisor"
-        ]
-        alone, since = alone_since(doc, people)
-        pair = [(p, r) for p, r in zip(people, roles, strict=True) if r in ("customer", "agent")]
-        both = {r for _, r in pair} == {"customer", "agent"}
-        speaking = [p for p, _ in pair if p.get("speaking")]
-        silent = overtalk = None
+        # One pass over the legs on the call and one over everyone who was: a kept floor
+        # makes a clock for every change it is given (bench/render_cost.py).
+        held: list[int] = []
+        pair: list[tuple[Participant, str]] = []  # the customer and agent legs
+        spoke: set[str] = set()  # their roles speaking now
+        talkers: list[tuple[str, int, int | None]] = []
+        customer_joined: list[int] = []
+        for p, r in zip(people, roles, strict=True):
+            if r == "supervisor":
+                continue
+            if p.get("hold") and (since := p.get("hold_since")):
+                held.append(since)
+            if r != "customer" and r != "agent":
+                continue
+            pair.append((p, r))
+            speaking_now = bool(p.get("speaking"))
+            if speaking_now:
+                spoke.add(r)
+            talkers.append(
+                (r, int(p.get("talk") or 0), p.get("speech_at") if speaking_now else None)
+            )
+            if r == "customer":
+                customer_joined.append(p.get("joined") or 0)
+        alone, since = alone_since(doc, people, roles)
+        both = bool(customer_joined) and len(customer_joined) < len(pair)
         # Silence is known only where speech events flow (issue 28): a conference not
         # subscribed to `speaker` events (a TaskRouter conference instruction without it,
         # a call made elsewhere) sends none, and would otherwise read as dead air for its
         # whole life. A speech event seen from anyone on the call, present or gone, says
         # they flow (the `speaker` group is sent only when subscribed:
         # https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallbackEvent).
-        everyone = doc["participants"].values()
-        heard = any(p.get("speech_at") for p in everyone)
-        if both and heard and not held and not speaking:
+        heard = agent_ever = False
+        hold_total = 0
+        for p in doc["participants"].values():
+            heard = heard or bool(p.get("speech_at"))
+            agent_ever = agent_ever or role_of(p.get("label"))[0] == "agent"
+            hold_total += int(p.get("hold_total") or 0)
+        silent = overtalk = waiting = None
+        if both and heard and not held and not spoke:
             silent = (
                 max(
                     [p.get("speech_at") or 0 for p, _ in pair]
@@ -173,34 +192,29 @@ class AlertClock:
                 )
                 or None
             )
-        waiting = None
-        ever = [role_of(p.get("label"))[0] for p in everyone]
-        if "customer" in roles and "agent" not in ever:
-            waiting = min(p.get("joined") or 0 for p, r in pair if r == "customer") or None
-        if both and {r for p, r in pair if p.get("speaking")} == {"customer", "agent"}:
-            overtalk = max(p.get("speech_at") or 0 for p in speaking) or None
-        talkers = tuple(
-            (r, int(p.get("talk") or 0), p.get("speech_at") if p.get("speaking") else None)
-            for p, r in pair
-        )
+        if customer_joined and not agent_ever:
+            waiting = min(customer_joined) or None
+        if both and len(spoke) == 2:
+            overtalk = max(p.get("speech_at") or 0 for p, _ in pair if p.get("speaking")) or None
         speaking_roles = tuple(sorted(r for r, _, since in talkers if since))
+        frozen_talkers = tuple(talkers)
         return cls(
             started=doc.get("started"),
             held_since=min(held) if held else None,
             alone=alone,
             alone_since=since,
             silent_since=silent,
-            overtalk_since=overtalk,
             waiting_since=waiting,
+            overtalk_since=overtalk,
             help=bool(doc.get("help")),
             phrase=phrase,
             holds=int(doc.get("holds") or 0),
-            hold_total_ms=sum(int(p.get("hold_total") or 0) for p in everyone),
-            talkers=talkers,
+            hold_total_ms=hold_total,
+            talkers=frozen_talkers,
             speaking=speaking_roles,
-            # Made once here rather than by a second dataclass (`replace`): a kept floor
-            # makes a clock for every change it is given.
-            talk_fixed=None if speaking_roles else _talk(talkers, 0),
+            # Made once here rather than by a second clock: a kept floor makes a clock for
+            # every change it is given.
+            talk_fixed=None if speaking_roles else _talk(frozen_talkers, 0),
         )
 
     def alerts(self, now_ms: int, limits: Thresholds) -> list[str]:
@@ -309,7 +323,9 @@ def cards_json(doc: Conference) -> list[Json]:
     return [card_json(c) for c in doc.get("cards") or ()]
 
 
-def alone_since(doc: Conference, people: list[Participant]) -> tuple[str | None, int | None]:
+def alone_since(
+    doc: Conference, people: list[Participant], roles: list[str] | None = None
+) -> tuple[str | None, int | None]:
     """Whether one side of the call is alone (FIELD-NOTES 2 and 4), and since when.
 
     customer-alone: the customer is still on, and every agent who was there
@@ -318,7 +334,8 @@ def alone_since(doc: Conference, people: list[Participant]) -> tuple[str | None,
     busy answer left the agent in a conference of their own). Supervisors do
     not count as company, except one barging, who is talking to the customer.
     """
-    roles = [role_of(p.get("label"))[0] for p in people]
+    if roles is None:
+        roles = [role_of(p.get("label"))[0] for p in people]
     barging = {m.get("call_sid") for m in doc["monitors"].values() if m.get("mode") == "barge"}
     customers = [p for p, r in zip(people, roles, strict=True) if r == "customer"]
     agents = [

@@ -63,6 +63,19 @@ _FILLERS_JA = (*_KANA_FILLERS, "次は", "次", "と", "の", "で", "は")
 _KANJI_DIGITS = {"〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
                  "七": 7, "八": 8, "九": 9}  # fmt: skip
 _KANJI_POWERS = {"十": 10, "百": 100, "千": 1000}
+# Formal numerals (大字), written where a stroke must not be added to a number (contracts,
+# cheques) and now and then by a speech engine: a third trial's "四五参弐 壱弐参四 五六七八
+# 九零壱弐" was kept whole. Each is read as the plain kanji before the scan. Some are everyday
+# words as well (参加, 拾う, 陸上, 伍する), so one is a numeral only beside another numeral
+# ("四五参弐", "三陸" too: one number more, never one digit fewer).
+_DAIJI = {"壱": "一", "壹": "一", "弌": "一", "弐": "二", "貳": "二", "弍": "二", "参": "三",
+          "參": "三", "弎": "三", "肆": "四", "伍": "五", "陸": "六", "漆": "七", "柒": "七",
+          "捌": "八", "玖": "九", "拾": "十", "佰": "百", "陌": "百", "阡": "千", "仟": "千",
+          "萬": "万"}  # fmt: skip
+_NUMERALS = "0-9〇○零一二三四五六七八九十百千万" + "".join(_DAIJI)
+_DAIJI_ANY = re.compile(f"[{''.join(_DAIJI)}]")
+_DAIJI_BESIDE = re.compile(f"[{_NUMERALS}]*[{''.join(_DAIJI)}][{_NUMERALS}]*")
+_DAIJI_PLAIN = str.maketrans(_DAIJI)
 # A long "2" and "5" are written every way: "にー"/"ごー", "にい"/"ごお", and "ごう" (phone and
 # card numbers are read so, one syllable each digit; a trial found "よんごうさんに" kept).
 _KANA = {"ぜろ": "0", "れい": "0", "まる": "0", "いち": "1", "にー": "2", "にい": "2",
@@ -252,9 +265,26 @@ def _kana(chars: str) -> str:
     return whole
 
 
+def _plain_numerals(folded: str) -> str:
+    """Formal numerals beside another numeral as the plain kanji (one character each, so
+    the indices of `_folded` hold)."""
+    if _DAIJI_ANY.search(folded) is None:
+        return folded
+    return _DAIJI_BESIDE.sub(
+        lambda m: m.group(0).translate(_DAIJI_PLAIN) if len(m.group(0)) > 1 else m.group(0),
+        folded,
+    )
+
+
 def _folded(text: str) -> tuple[str, list[int], list[int]]:
     """The line in NFKC, lower case, and for each of its characters where in `text` the
-    characters it came from begin and end (a base and its marks fold into one)."""
+    characters it came from begin and end (a base and its marks fold into one); formal
+    numerals beside a numeral as the plain ones."""
+    folded, origin, ends = _nfkc(text)
+    return _plain_numerals(folded), origin, ends
+
+
+def _nfkc(text: str) -> tuple[str, list[int], list[int]]:
     if text.isascii():
         return text.lower(), list(range(len(text))), list(range(1, len(text) + 1))
     if unicodedata.is_normalized("NFKC", text) and "\u03a3" not in text:
@@ -296,6 +326,7 @@ def may_hold_numbers(text: str) -> bool:
         text = unicodedata.normalize("NFKC", text)  # "ﾖﾝｺﾞ" is read as "ヨンゴ"
     return (
         _MAYBE_DIGIT.search(text) is not None
+        or _DAIJI_ANY.search(text) is not None
         or _MAYBE_KANA.search(text) is not None
         or _MAYBE_SINGLES.search(text) is not None
         or (_LATIN.search(text) is not None and _MAYBE_WORD.search(text) is not None)

@@ -128,6 +128,13 @@ SCENES = [
     Scene("a digit a final after card talk", C1, [Line(AGENT, "カード番号をお願いします"), *(
         Line(CUSTOMER, KATAKANA_DIGITS[int(d)]) for d in C1)]),
     Scene("a digit a final, no card word", C2, [Line(CUSTOMER, d) for d in C2]),
+    # A third trial: formal numerals (大字), as a speech engine may write them; the same
+    # characters in everyday words stay words.
+    Scene("formal numerals", C1, [Line(CUSTOMER, "四六参四 四壱壱九 〇参九壱 五七五八",
+                                       partial="四六参四 四壱壱九 〇参九")]),
+    Scene("formal numerals' words", "", [
+        Line(AGENT, "三名様で参加されますね、拾ってから参ります")],
+          kept=["三名様で参加されますね、拾ってから参ります"]),
     Scene("order number", "", [Line(CUSTOMER, "my order number is 58213")],
           kept=["my order number is 58213"]),
     Scene("phone", "", [Line(CUSTOMER, "電話番号は090-1234-5678です")],

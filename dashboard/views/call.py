@@ -111,7 +111,9 @@ def timeline(page: ui.Page, sid: str) -> pd.DataFrame:
         {"At": e.at, "What": words.timeline(e.event, e.who, e.text, e.coaching, e.reason)}
         for e in events
     ]
-    rows += [{"At": a["at"], "What": action_text(a)} for a in actions]
+    # The audit answers newest first, and its times are to the second: oldest first before
+    # the (stable) sort, so a join, a switch and a leave in one second stay in that order.
+    rows += [{"At": a["at"], "What": action_text(a)} for a in reversed(actions)]
     rows.sort(key=lambda r: r["At"] or "")  # UTC ISO 8601 sorts as time does
     shown = [{_("At"): reading.time_of_day(page, r["At"]), _("What"): r["What"]} for r in rows]
     return pd.DataFrame(shown, columns=[_("At"), _("What")])

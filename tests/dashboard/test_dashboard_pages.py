@@ -272,6 +272,14 @@ def test_call_page_shows_people_timeline_and_the_end(floor: tuple[Wired, Setting
     sid = call["conference_sid"]
     wired.act(sid, "hold", call["customer_call_sid"])
     wired.wait(lambda: (wired.conference(sid) or {}).get("state") == "hold")
+    # A supervisor's join, switch and leave, most likely in one second (the timeline's
+    # times are to the second): a trial found them listed newest first within it.
+    with wired.api("ana") as http:
+        monitors = f"/api/conferences/{sid}/monitors"
+        assert http.post(monitors, json={"supervisor": "ana", "mode": "listen"}).status_code == 201
+        wired.wait(lambda: (wired.monitor(sid, "ana") or {}).get("status") == "connected")
+        assert http.patch(f"{monitors}/ana", json={"mode": "whisper"}).status_code == 200
+        assert http.delete(f"{monitors}/ana").status_code == 204
     at = app_as(settings, "mina").run()
     at.switch_page("views/call.py")
     at.query_params["sid"] = sid
@@ -284,6 +292,13 @@ def test_call_page_shows_people_timeline_and_the_end(floor: tuple[Wired, Setting
     assert "the call started" in timeline
     assert "agent bob joined" in timeline
     assert "the customer was put on hold" in timeline
+    # (Twilio's events of her leg are there too; her actions say their mode.)
+    acts = [w for w in timeline if w.startswith("supervisor ana") and "(" in w]
+    assert acts == [
+        "supervisor ana joined (listen)",
+        "supervisor ana switched mode (listen → whisper)",
+        "supervisor ana left (whisper)",
+    ], timeline
     wired.act(sid, "end")
     wired.wait(lambda: (wired.conference(sid) or {}).get("state") == "ended")
     at.run()

@@ -92,6 +92,7 @@ def show(
     clock: dict[str, str] | None = None,
     hidden: list[str] | None = None,
     refresh_seconds: float = 1.0,
+    supervisors: dict[str, str] | None = None,
 ) -> None:
     data = {
         "url": url,
@@ -102,6 +103,8 @@ def show(
         "clock": clock,
         "hidden": hidden or [],
         "silent_after_ms": silent_after_ms(refresh_seconds),
+        # Who a row's monitors are, by name (the stream says their ids).
+        "supervisors": supervisors or {},
         **component_words.data(),
     }
     _mount(key=KEY, data=data, on_select_change=on_select, on_refresh_change=on_refresh)

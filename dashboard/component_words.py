@@ -28,6 +28,9 @@ BOARD = (
     N_("long-hold"), N_("dead-air"), N_("overtalk"), N_("long-call"), N_("long-wait"),
     N_("routing-stuck"), N_("service-level"), N_("long-wrap-up"), N_("long-away"),
     N_("; "),
+    # Who monitors a call (live/board.py `monitors`): a supervisor's name and mode.
+    N_("listen"), N_("whisper"), N_("barge"), N_("{name} ({mode})"),
+    N_("{name} ({mode} · dialing)"), N_("{name} (listen · browser)"), N_(", "),
     # The stream's state.
     N_("Connecting to the live floor…"), N_("Reconnecting to the live floor…"),
     N_("Cannot reach the live floor at {host}; trying again…"),

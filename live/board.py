@@ -157,6 +157,21 @@ def monitoring(c: Conference, browser: Iterable[str] = ()) -> str:
     return ", ".join(parts)
 
 
+def monitors(c: Conference, browser: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """`monitoring` as codes, for a reader to write in its own words and names (the
+    dashboard; a trial found "haruka (listen · browser)" on a Japanese board): each
+    supervisor's id, mode, and whether the leg is still dialing or is a browser's."""
+    shown: list[dict[str, Any]] = [
+        {"id": m["supervisor"], "mode": m["mode"], "dialing": m.get("status") == "dialing",
+         "browser": False}
+        for m in c.get("monitors") or ()
+    ]  # fmt: skip
+    shown.extend(
+        {"id": who, "mode": "listen", "dialing": False, "browser": True} for who in browser
+    )
+    return shown
+
+
 def agent_talk(c: Conference) -> str:
     """The agent's share of the talking so far (a rep who talks 90% is not listening)."""
     share = ((c.get("signals") or {}).get("talk_share") or {}).get("agent")
@@ -207,6 +222,7 @@ def row(
         "hold_ms": ms(hold),
         "holds": signals.get("holds") or 0,
         "monitoring": monitoring(c, browser),
+        "monitors": monitors(c, browser),
         "speaking": speaking(c),
         "talk": agent_talk(c),
         "silent_ms": ms(signals.get("silent_since")),

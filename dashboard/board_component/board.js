@@ -29,6 +29,8 @@ const TILES = [
 // and fills its {placeholders}; a translation may order them as its language needs.
 let WORDS = {};
 let PLURALS = {};
+// Supervisors' names by id (the roster's, from the dashboard), for the Monitoring column.
+let SUPERVISORS = {};
 
 // The service's reasons for a floor out of reach are English on the stream
 // (live/board_hub.py); the known ones are read back in the reader's words, the technical
@@ -99,6 +101,18 @@ const STATE_WORDS = {waiting: "waiting", talking: "talking", hold: "hold"};
 function alertWords(text) {
   if (!text) return text;
   return text.split(" · ").map((code) => t(code)).join(" · ");
+}
+
+// Who monitors the call (live/board.py `monitors`): each supervisor by the roster's name and
+// the mode in the reader's words (`monitoring` is the same in English, for the API).
+function monitorWords(row) {
+  if (!Array.isArray(row.monitors)) return row.monitoring || "";
+  return row.monitors.map((m) => {
+    const name = Object.prototype.hasOwnProperty.call(SUPERVISORS, m.id) ? SUPERVISORS[m.id] : m.id;
+    if (m.browser) return t("{name} (listen · browser)", {name});
+    const mode = t(m.mode);
+    return t(m.dialing ? "{name} ({mode} · dialing)" : "{name} ({mode})", {name, mode});
+  }).join(t(", "));
 }
 
 // "customer: …" (live/board.py `said`): the speaker is Earpiece's word, the rest theirs.
@@ -418,7 +432,7 @@ class Board {
       agent: (row.sid === this.selected ? "▶ " : "") + agentLabel(row),
       team: row.team, queue: row.queue, customer: row.customer,
       state: row.state in STATE_WORDS ? t(STATE_WORDS[row.state]) : row.state,
-      holds: row.holds ? String(row.holds) : "", monitoring: row.monitoring,
+      holds: row.holds ? String(row.holds) : "", monitoring: monitorWords(row),
       speaking: row.speaking, talk: row.talk, alerts: alertWords(row.alerts), said: saidWords(row.said),
       score: String(row.score), why: why(row.why, row),
     };
@@ -950,6 +964,7 @@ const MODES = {
 export default function (component) {
   const {data, setTriggerValue, parentElement} = component;
   if (data.words) WORDS = data.words;
+  if (data.supervisors) SUPERVISORS = data.supervisors;
   if (data.plurals) PLURALS = data.plurals;
   if (data.reasons) learnReasons(data.reasons);
   nameToasts();

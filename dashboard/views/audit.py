@@ -45,11 +45,15 @@ def main() -> None:
     reader = of_supervisor(page.who, "session")
     columns = st.columns(4)
     supervisor = columns[0].selectbox(
-        _("Supervisor"), ["", *sorted(roster.supervisors)], key="a-supervisor"
+        _("Supervisor"), ["", *sorted(roster.supervisors)], key="a-supervisor", placeholder=_("Any")
     )
     agents = ["", *reading.agents_in_order(page, roster.agents)]
     agent = columns[1].selectbox(
-        _("Agent"), agents, key="a-agent", format_func=lambda a: reading.agent(page, a)
+        _("Agent"),
+        agents,
+        key="a-agent",
+        format_func=lambda a: reading.agent(page, a),
+        placeholder=_("Any"),
     )
     conference = columns[2].text_input(_("Conference SID"), key="a-conference").strip()
     since_day = columns[3].date_input(_("Since"), value=None, key="a-since")

@@ -65,26 +65,32 @@ def filters(page: ui.Page) -> Search:
     until = row1[1].date_input(_("To"), value=None, key="h-to", disabled=today)
     if today:
         since = until = floor.today()
-    team = row1[2].selectbox(_("Team"), ["", *teams], key="h-team")
+    team = row1[2].selectbox(_("Team"), ["", *teams], key="h-team", placeholder=_("Any"))
     queues = sorted({roster.teams[t].queue for t in teams if t in roster.teams})
-    queue = row1[3].selectbox(_("Queue"), ["", *queues], key="h-queue")
+    queue = row1[3].selectbox(_("Queue"), ["", *queues], key="h-queue", placeholder=_("Any"))
     row2 = st.columns(4)
     agents = reading.agents_in_order(
         page, [a for a in roster.agents if mine is None or roster.team_of_agent.get(a) in mine]
     )
     agent = row2[0].selectbox(
-        _("Agent"), ["", *agents], key="h-agent", format_func=lambda a: reading.agent(page, a)
+        _("Agent"),
+        ["", *agents],
+        key="h-agent",
+        format_func=lambda a: reading.agent(page, a),
+        placeholder=_("Any"),
     )
     alert = row2[1].selectbox(
         _("Alert raised"),
         ALERTS,
         key="h-alert",
+        placeholder=_("Any"),
         format_func=i18n.bound(lambda a: words.word(words.ALERTS, a)),
     )
     monitored = row2[2].selectbox(
         _("Monitored"),
         ["", "yes", "no"],
         key="h-monitored",
+        placeholder=_("Any"),
         format_func=i18n.bound(lambda m: words.word(YES_NO, m)),
     )
     longer = row2[3].number_input(_("At least (minutes)"), min_value=0, value=0, key="h-min")

@@ -322,13 +322,21 @@ def test_twilios_socket_on_one_process_the_browser_on_another(wired: Wired, tmp_
 
 
 def test_the_floor_row_names_browser_listeners_beside_phone_legs() -> None:
-    from live.board import Rows, monitoring
+    from live.board import Rows, monitoring, monitors
 
     call = {"sid": "CF1", "monitors": [{"supervisor": "ken", "mode": "whisper",
-                                        "status": "connected"}]}  # fmt: skip
+                                        "status": "connected"},
+                                       {"supervisor": "ivy", "mode": "barge",
+                                        "status": "dialing"}]}  # fmt: skip
     assert monitoring(call, ["ana", "mina"]) == (
-        "ken (whisper), ana (listen · browser), mina (listen · browser)"
+        "ken (whisper), ivy (barge · dialing), ana (listen · browser), mina (listen · browser)"
     )
+    # The same as codes, for the dashboard to write in the reader's words and names.
+    assert monitors(call, ["ana"]) == [
+        {"id": "ken", "mode": "whisper", "dialing": False, "browser": False},
+        {"id": "ivy", "mode": "barge", "dialing": True, "browser": False},
+        {"id": "ana", "mode": "listen", "dialing": False, "browser": True},
+    ]
     # A row kept from the last pass is redone when who hears it changes, and its call's
     # version moves (the call page waits on it).
     rows = Rows()

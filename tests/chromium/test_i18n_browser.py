@@ -38,8 +38,9 @@ from tests.helpers import earpiece_command
 # table's "Last said", the transcript), never checked for English.
 # Streamlit's Material icons are ligatures, written as words ("call_end"): not ours either.
 DATA = "[data-col=said], .ep-tx-text, .ep-tx-hit, .ep-tx-box, [data-testid=stIconMaterial]"
-# Every text node of the page, into open shadow roots (the components draw there), but not
-# what is hidden (a column the supervisor hid, a status with nothing to say) or DATA.
+# Every text node of the page, and the placeholder an empty field shows, into open shadow
+# roots (the components draw there), but not what is hidden (a column the supervisor hid, a
+# status with nothing to say) or DATA.
 PAGE_TEXT = """(skip) => {
   const out = [];
   const walk = (root) => {
@@ -50,6 +51,8 @@ PAGE_TEXT = """(skip) => {
       if (node.matches(skip)) continue;
       const style = getComputedStyle(node);
       if (style.display === "none" || style.visibility === "hidden") continue;
+      // An empty field's placeholder shows as text (a selectbox's "Choose an option").
+      if (node.placeholder && !node.value) out.push(node.placeholder);
       if (node.shadowRoot) walk(node.shadowRoot);
       walk(node);
     }
@@ -77,8 +80,13 @@ def fragments(message: str) -> list[str]:
     return out
 
 
+# Streamlit's own words where a page gives none (an empty selectbox's placeholder): a trial
+# found "Choose an option" on the Japanese Calls and Audit pages.
+STREAMLIT_DEFAULTS = {"Choose an option", "Choose options"}
+
+
 def english_words() -> set[str]:
-    found: set[str] = set()
+    found: set[str] = set(STREAMLIT_DEFAULTS)
     for m in catalogue.read("ja"):
         if m.id:
             for message in m.id if isinstance(m.id, (tuple, list)) else (m.id,):
@@ -153,10 +161,12 @@ class Tour:
     inaccessible: dict[str, list[str]] = field(default_factory=dict)
 
 
-def visit(page: Page, demo: Demo, language: str, paths: dict[str, str], words: set[str]) -> Tour:
+def visit(
+    page: Page, demo: Demo, language: str, paths: dict[str, str], words: set[str], listener: str
+) -> Tour:
     """Every page of `paths`, each once drawn (its READY part shown, no placeholder of a
     part still running left): the catalogue's `words` each still shows, and axe's serious
-    or critical violations."""
+    or critical violations. `listener`: the name of the supervisor on a call by phone."""
     tour = Tour()
     for name, path in paths.items():
         # Through the sidebar where the page has a link, as a reader goes (Streamlit swaps
@@ -179,6 +189,12 @@ def visit(page: Page, demo: Demo, language: str, paths: dict[str, str], words: s
             # Its row's Why names tara as the Agent cell does, in the reader's words.
             asked = r"田中 愛 \(tara\) (asked for help|がヘルプを要求)"
             expect(page.get_by_text(re.compile(asked)).first).to_be_visible()
+            # Its Monitoring cell: the manager by the roster's name, the mode in words.
+            monitoring = (
+                f"^{listener}( \\(listen(?: · dialing)?\\)|\uff08モニター(?:・発信中)?\uff09)$"
+            )
+            expect(page.locator("td[data-col=monitoring]").filter(
+                has_text=re.compile(monitoring)).first).to_be_visible()  # fmt: skip
         page.screenshot(path=artifact(f"i18n-{language}-{name}.png"), full_page=True)
         text = page.evaluate(PAGE_TEXT, DATA)
         for phrase in PHRASES:
@@ -192,16 +208,27 @@ def visit(page: Page, demo: Demo, language: str, paths: dict[str, str], words: s
     return tour
 
 
-def every_page(demo: Demo) -> dict[str, str]:
+def every_page(demo: Demo, listener: str) -> dict[str, str]:
     """The pages, and a call of tara's whose agent asks for help (through the API, with the
-    agent's own key, as the softphone does) so the floor shows its help banner."""
+    agent's own key, as the softphone does) so the floor shows its help banner; and a call
+    of uma's that `listener` listens to by phone, so its row's Monitoring says so (a trial
+    found it in English on a Japanese board; joining tara's would answer her help)."""
     call = httpx.post(demo.sim_url + "/sim/calls", json={"agent": "tara"}, timeout=5).json()
     made = earpiece_command(demo.folder, "api-key", "create", "tara", "--agent")
     assert made.returncode == 0, made.stderr
     asked = httpx.post(f"{demo.api_url}/api/calls/{call['agent_call_sid']}/help", timeout=5,
                        headers={"Authorization": f"Bearer {made.stdout.split()[0]}"})  # fmt: skip
     assert asked.status_code == 201, asked.text
-    return {**PAGES, "call": f"/call?sid={call['conference_sid']}"}
+    sid = call["conference_sid"]
+    other = httpx.post(demo.sim_url + "/sim/calls", json={"agent": "uma"}, timeout=5).json()
+    made = earpiece_command(demo.folder, "api-key", "create", listener)
+    assert made.returncode == 0, made.stderr
+    monitors = f"{demo.api_url}/api/conferences/{other['conference_sid']}/monitors"
+    joined = httpx.post(monitors, timeout=5,
+                        json={"supervisor": listener, "mode": "listen"},
+                        headers={"Authorization": f"Bearer {made.stdout.split()[0]}"})  # fmt: skip
+    assert joined.status_code == 201, joined.text
+    return {**PAGES, "call": f"/call?sid={sid}"}
 
 
 # What each page draws last, once its live parts have their data (the same in each language).
@@ -215,7 +242,8 @@ READY = {
 
 def test_a_japanese_supervisor_reads_every_page_in_japanese(demo: Demo, browser: Browser) -> None:
     page = signed_in(browser, demo, "ken", "en-US", "通話中")  # the roster's language wins
-    tour = visit(page, demo, "ja", every_page(demo), english_words())
+    # (Mina listens to a call meanwhile; Ken in the English tour: one call each at a time.)
+    tour = visit(page, demo, "ja", every_page(demo, "mina"), english_words(), "Mina Park")
     assert tour.words == {}, f"English left on Japanese pages: {tour.words}"
     assert tour.inaccessible == {}, f"axe on Japanese pages: {tour.inaccessible}"
     page.context.close()
@@ -223,7 +251,7 @@ def test_a_japanese_supervisor_reads_every_page_in_japanese(demo: Demo, browser:
 
 def test_an_english_supervisor_reads_every_page_in_english(demo: Demo, browser: Browser) -> None:
     page = signed_in(browser, demo, "mina", "en-US", "Live calls")
-    tour = visit(page, demo, "en", every_page(demo), japanese_words())
+    tour = visit(page, demo, "en", every_page(demo, "ken"), japanese_words(), "Ken Sato")
     assert tour.words == {}, f"Japanese words on English pages: {tour.words}"
     assert tour.inaccessible == {}, f"axe on English pages: {tour.inaccessible}"
     expect(page.get_by_role("link", name="Floor")).to_be_visible()

@@ -139,7 +139,7 @@ def test_listen_in_the_browser(demo: Demo, browser: Browser) -> None:
     assert [s["call_sid"] for s in running_streams(demo)] == [first["customer_call_sid"]]
     # The floor row says who hears the call in a browser, beside the phone legs.
     row = page.locator(f"tr[data-sid={first['conference_sid']}]")
-    expect(row).to_contain_text("mina (listen · browser)")
+    expect(row).to_contain_text("Mina Park (listen · browser)")
     # And the Monitored tile counts it, a call heard in a browser as much as by phone.
     monitored = page.locator("[data-tile=monitored] .ep-value")
     wait_until(lambda: (monitored.text_content() or "").isdigit()

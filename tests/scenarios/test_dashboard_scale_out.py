@@ -109,7 +109,7 @@ def test_two_dashboard_processes_serve_one_floor(wired: Wired) -> None:
         wired.wait(lambda: (wired.monitor(call["conference_sid"], "ana") or {})
                    .get("status") == "connected")  # fmt: skip
         row = mina.locator(f'tr[data-sid="{call["conference_sid"]}"] td[data-col=monitoring]')
-        expect(row).to_have_text("ana (listen)")
+        expect(row).to_have_text("Ana Ito (listen)")
         mina.screenshot(path=artifact("scale-out-first.png"), full_page=True)
         ana.screenshot(path=artifact("scale-out-second.png"), full_page=True)
         browser.close()

@@ -128,7 +128,7 @@ def control(page: ui.Page, conference: Mapping[str, Any], key: str) -> None:
         others = []
     if others:
         columns[1].caption(
-            _("Hearing in the browser: {who}").format(who=literal(", ".join(others)))
+            _("Hearing in the browser: {who}").format(who=literal(words.listed(others)))
         )
 
 

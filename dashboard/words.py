@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from babel.lists import format_list
+
 from access.modes import NO_AGENT
 from access.signin import WRONG
 from coach.actions import MAX_CARD_CHARS
+from dashboard import i18n
 from dashboard.i18n import N_, _
 from live.model import role_of
 from live.roster import Supervisor
@@ -86,8 +89,15 @@ def word(table: dict[str, str], code: object) -> str:
     return _(table[text]) if text in table else text
 
 
+def listed(items: Iterable[str]) -> str:
+    """Items as a list in the reader's language ("A, B and C"; "A、B、C" in Japanese: a
+    trial found "フレーズ発言, 無音")."""
+    shown = list(items)
+    return format_list(shown, locale=i18n.language()) if shown else ""
+
+
 def alerts(codes: Iterable[str] | None, none: str = "") -> str:
-    said = ", ".join(word(ALERTS, c) for c in codes or ())
+    said = listed(word(ALERTS, c) for c in codes or ())
     return said or none
 
 

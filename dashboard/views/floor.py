@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from babel.lists import format_list
 
-from access.modes import refusal
+from access.modes import MODES, refusal
 from dashboard import board, i18n, listen, reading, ui
 from dashboard import cues as cues_module
 from dashboard import words as said_words
@@ -180,7 +180,14 @@ def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
         # goes there, rather than leave a blank band above the table.
         with st.container(border=True, key="floor-controls-none"):
             st.markdown("**" + _("No call chosen") + "**")
-            st.caption(_("Click a row to listen, whisper or barge on that call."))
+            # What this supervisor may do on their calls (QA only listens: a trial found
+            # the hint promising QA a whisper and a barge).
+            home = page.who.teams[0] if page.who.teams else None
+            usable = [m for m in MODES if refusal(page.who, m, home) is None]
+            if usable == ["listen"]:
+                st.caption(_("Click a row to listen to that call."))
+            else:
+                st.caption(_("Click a row to listen, whisper or barge on that call."))
             st.caption(
                 _("Then from the keyboard: {keys}.").format(
                     keys=format_list(
@@ -188,7 +195,7 @@ def chosen_call(page: ui.Page, by_sid: dict[str, dict[str, object]]) -> None:
                             _("{key} {action}").format(
                                 key=ui.SHORTCUTS[mode], action=_(ACTIONS[mode])
                             )
-                            for mode in ("listen", "whisper", "barge", "leave")
+                            for mode in (*usable, "leave")
                         ],
                         locale=i18n.language(),  # "、" between them in Japanese
                     )

@@ -52,7 +52,12 @@ def test_refusals_in_the_readers_words_and_english_as_written() -> None:
 
 
 def test_alerts_and_unknown_codes() -> None:
-    assert said_in("ja", lambda: words.alerts(["help", "long-hold"])) == "ヘルプ要求, 長時間保留"
+    # A list in the reader's language (Babel's): a trial found "フレーズ発言, 無音".
+    assert said_in("ja", lambda: words.alerts(["help", "long-hold"])) == "ヘルプ要求、長時間保留"
+    assert (
+        said_in("en", lambda: words.alerts(["help", "long-hold", "dead-air"]))
+        == "asked for help, long hold, and dead air"
+    )
     assert said_in("en", lambda: words.alerts([], "none")) == "none"
     assert said_in("ja", lambda: words.word(words.ALERTS, "brand-new")) == "brand-new"
 

@@ -72,10 +72,18 @@ function why(text, row) {
       names.forEach((name, i) => { values[name] = found[i + 1]; });
       // The row's own agent, named as its Agent cell names them ("田中 愛 (tara)").
       if (row && values.agent === row.agent) values.agent = agentLabel(row);
+      if (values.phrase !== undefined) values.phrase = phraseWords(values.phrase);
       return said.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
     }
     return part;
   }).join(t("; "));
+}
+
+// The phrases a reason names (live/attention.py writes “a”, “b”), each quoted and the list
+// joined as the reader's language does (「責任者」、「解約」: a trial found the English marks).
+function phraseWords(value) {
+  const said = [...value.matchAll(/“([^”]*)”/g)].map((m) => t("“{phrase}”", {phrase: m[1]}));
+  return said.length ? said.join(t(", ")) : t(value);
 }
 
 // An agent as the roster names them, with the ID: "田中 愛 (tara)" (live/names.py label).

@@ -32,6 +32,7 @@ from tests.browser import (
 )
 from tests.chromium.running_demo import Demo, demo_running
 from tests.chromium.test_board_browser import FIRST_LOAD_MS, PAGES
+from tests.chromium.test_dashboard_browser import wait_until
 from tests.helpers import earpiece_command
 
 # Text that is the floor's data, not Earpiece's words: what callers and agents said (the
@@ -195,6 +196,10 @@ def visit(
             )
             expect(page.locator("td[data-col=monitoring]").filter(
                 has_text=re.compile(monitoring)).first).to_be_visible()  # fmt: skip
+            # Its Why quotes the phrase as the reader's language does.
+            quoted = "通話で「cancel my account」と発言" if language == "ja" else (
+                "the call said “cancel my account”")  # fmt: skip
+            expect(page.locator("td[data-col=why]").filter(has_text=quoted).first).to_be_visible()
         page.screenshot(path=artifact(f"i18n-{language}-{name}.png"), full_page=True)
         text = page.evaluate(PAGE_TEXT, DATA)
         for phrase in PHRASES:
@@ -212,7 +217,8 @@ def every_page(demo: Demo, listener: str) -> dict[str, str]:
     """The pages, and a call of tara's whose agent asks for help (through the API, with the
     agent's own key, as the softphone does) so the floor shows its help banner; and a call
     of uma's that `listener` listens to by phone, so its row's Monitoring says so (a trial
-    found it in English on a Japanese board; joining tara's would answer her help)."""
+    found it in English on a Japanese board; joining tara's would answer her help), and
+    whose caller says a team phrase, so its Why quotes it (English marks, the trial found)."""
     call = httpx.post(demo.sim_url + "/sim/calls", json={"agent": "tara"}, timeout=5).json()
     made = earpiece_command(demo.folder, "api-key", "create", "tara", "--agent")
     assert made.returncode == 0, made.stderr
@@ -228,6 +234,14 @@ def every_page(demo: Demo, listener: str) -> dict[str, str]:
                         json={"supervisor": listener, "mode": "listen"},
                         headers={"Authorization": f"Bearer {made.stdout.split()[0]}"})  # fmt: skip
     assert joined.status_code == 201, joined.text
+    by_key = {"Authorization": f"Bearer {made.stdout.split()[0]}"}
+    conference = f"{demo.api_url}/api/conferences/{other['conference_sid']}"
+    wait_until(lambda: (httpx.get(conference, headers=by_key, timeout=5).json().get("transcript")
+                        or {}).get("state") == "on", 20)  # fmt: skip
+    said = httpx.post(f"{demo.sim_url}/sim/conferences/{other['conference_sid']}/actions",
+                      json={"action": "say", "call_sid": other["customer_call_sid"],
+                            "text": "I want to cancel my account"}, timeout=5)  # fmt: skip
+    assert said.status_code == 200, said.text
     return {**PAGES, "call": f"/call?sid={sid}"}
 
 

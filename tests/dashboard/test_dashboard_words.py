@@ -80,3 +80,22 @@ def test_an_agents_help_on_the_calls_timeline_in_the_readers_words() -> None:
         said_in("en", lambda: action_text(card))
         == "supervisor mina sent a card: verify the address"
     )
+
+
+def test_a_read_of_the_words_on_the_calls_timeline_in_the_readers_words() -> None:
+    """The audit keeps how a read was made and the endpoint, for its log; the call's
+    timeline says what was read (a trial found "発言を閲覧 (ticket): GET /events/transcript")."""
+    from dashboard.views.call import action_text
+
+    live = {"action": "words-read", "supervisor": "haruka", "mode": "ticket",
+            "detail": "GET /events/transcript"}  # fmt: skip
+    assert said_in("ja", lambda: action_text(live)) == (
+        "スーパーバイザー haruka：リアルタイム文字起こしを閲覧\uff08ダッシュボードで\uff09"
+    )
+    assert said_in("en", lambda: action_text(live)) == (
+        "supervisor haruka read the live transcript (on the dashboard)"
+    )
+    # A read this page does not name, by a credential it does not know: the words, no how.
+    other = {"action": "words-read", "supervisor": "ken", "mode": "carrier-pigeon",
+             "detail": "GET /events"}  # fmt: skip
+    assert said_in("en", lambda: action_text(other)) == "supervisor ken read the words"

@@ -428,7 +428,8 @@ def live_part(page: ui.Page) -> None:
 
 
 def chart_part(page: ui.Page) -> None:
-    since = now_ms() - CHART_MINUTES * 60_000
+    until = now_ms()
+    since = until - CHART_MINUTES * 60_000
     try:
         samples = page.runtime.run(history.samples(page.runtime.services.floor, since))
     except Unavailable:
@@ -438,39 +439,57 @@ def chart_part(page: ui.Page) -> None:
         current = summarize(page.runtime.floor(CHART_REFRESH_SECONDS).conferences, time.time())
     except Unavailable:
         return
-    points = [*((s.at_ms, s.by_team) for s in samples), (now_ms(), current.by_team)]
-    # Every team at every point (0 where it had none), so each draws a whole area.
-    teams = sorted({team for _, by_team in points for team in by_team})
-    # The floor's wall clock, without a zone: the browser draws a zone-less time as it is
-    # written, so a Tokyo floor reads 10:23 whatever zone the supervisor's machine is in.
-    zone = page.settings.timezone
-    # Calls of no team are counted under NO_TEAM, an English name: said in the page's language.
-    named = {team: f"({_('no team')})" if team == NO_TEAM else team for team in teams}
-    rows = [
-        {
-            "time": pd.Timestamp(at, unit="ms", tz="UTC").tz_convert(zone).tz_localize(None),
-            "team": named[team],
-            "calls": by_team.get(team, 0),
-        }
-        for at, by_team in points
-        for team in teams
-    ]
+    points = [*((s.at_ms, s.by_team) for s in samples), (until, current.by_team)]
     st.subheader(_("Live calls, last hour, by team"))
-    if not rows:
+    zone = page.settings.timezone
+    chart = history_chart(
+        points, (since, until), zone, f"{zone} ({reading.clock(page).zone_label()})"
+    )
+    if chart is None:
         st.caption(
             _("No samples yet: the callback service records one every {seconds} s.").format(
                 seconds=history.BUCKET_SECONDS
             )
         )
         return
-    chart = (
+    st.altair_chart(chart, width="stretch")
+
+
+def floor_time(at_ms: int, zone: str) -> pd.Timestamp:
+    """The floor's wall clock, without a zone: the browser draws a zone-less time as it is
+    written, so a Tokyo floor reads 10:23 whatever zone the supervisor's machine is in."""
+    return pd.Timestamp(at_ms, unit="ms", tz="UTC").tz_convert(zone).tz_localize(None)
+
+
+def history_chart(
+    points: list[tuple[int, dict[str, int]]], hour: tuple[int, int], zone: str, title: str
+) -> alt.Chart | None:
+    """Live calls by team at each of `points` (ms, calls by team), over the whole `hour`
+    [since, until] (ms): a floor that began minutes ago draws at the right of an hour, with
+    a label every few minutes, not the same minute under each of its samples (a trial found
+    12:39 12:39 12:39 along the axis). None when there is nothing to draw."""
+    # Every team at every point (0 where it had none), so each draws a whole area.
+    teams = sorted({team for _, by_team in points for team in by_team})
+    # Calls of no team are counted under NO_TEAM, an English name: said in the page's language.
+    named = {team: f"({_('no team')})" if team == NO_TEAM else team for team in teams}
+    rows = [
+        {"time": floor_time(at, zone), "team": named[team], "calls": by_team.get(team, 0)}
+        for at, by_team in points
+        for team in teams
+    ]
+    if not rows:
+        return None
+    domain = [floor_time(at, zone).isoformat() for at in hour]
+    chart: alt.Chart = (
         alt.Chart(pd.DataFrame(rows))
         .mark_area(interpolate="monotone", opacity=0.8)
         .encode(
             x=alt.X(
                 "time:T",
-                title=f"{zone} ({reading.clock(page).zone_label()})",
-                axis=alt.Axis(format="%H:%M"),
+                title=title,
+                scale=alt.Scale(domain=domain),
+                # Ticks a minute apart at least: the labels say minutes.
+                axis=alt.Axis(format="%H:%M", tickMinStep=60_000),
             ),
             y=alt.Y("sum(calls):Q", title=_("live calls"), stack=True),
             color=alt.Color("team:N", title=_("Team")),
@@ -478,7 +497,7 @@ def chart_part(page: ui.Page) -> None:
         )
         .properties(height=220)
     )
-    st.altair_chart(chart, width="stretch")
+    return chart
 
 
 def main() -> None:

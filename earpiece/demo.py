@@ -250,6 +250,12 @@ class Demo:
             f"  {who.id}'s API key{' ' * max(1, 9 - len(who.id))}{key}   (acts as {who.name})",
             f"  Twilio simulator   {self.sim_url}/sim/state",
             f"  Logs               {self.logs}",
+            f"  Floor clock        {self.settings.timezone}"
+            + (
+                "   (a Tokyo floor: EARPIECE_TIMEZONE=Asia/Tokyo before `earpiece demo`)"
+                if self.settings.timezone == "UTC"
+                else ""
+            ),
             "",
             f'  Try: curl -H "Authorization: Bearer {token}" {self.callbacks_url}/api/conferences',
             "",

@@ -45,6 +45,11 @@ def test_demo_runs_a_live_floor_and_stops_cleanly(alone: None) -> None:
         floor = re.search(r"Live floor \(JSON\)\s+(\S+)", text)
         dashboard = re.search(r"Dashboard\s+(http://127\.0\.0\.1:\d+)/\?signin=\S+", text)
         assert token and floor and dashboard, text
+        # Which clock the floor reads its times in, and how a Tokyo floor reads its own (a
+        # trial found the demo on UTC with nothing saying so).
+        clock = re.search(r"Floor clock\s+(\S+)(.*)", text)
+        assert clock, text
+        assert clock.group(1) != "UTC" or "EARPIECE_TIMEZONE=Asia/Tokyo" in clock.group(2)
         assert httpx.get(dashboard.group(1) + "/_stcore/health").status_code == 200
         headers = {"Authorization": f"Bearer {token.group(1)}"}
         deadline = time.monotonic() + 15

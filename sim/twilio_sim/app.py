@@ -68,7 +68,8 @@ def create_app(
         if traffic is not None:
             floors.append(Traffic(engine, agents or [], traffic, rng, transcriber=transcriber))
         if queue_traffic is not None and workspace_floor is not None:
-            floors.append(QueueFloor(workspace_floor, queue_traffic, rng))  # TaskRouter routes
+            # TaskRouter routes these calls; their transcribed talk is a dialogue too.
+            floors.append(QueueFloor(workspace_floor, queue_traffic, rng, transcriber=transcriber))
         runners = [asyncio.create_task(f.run()) for f in floors]
         app.state.traffic = floors[0] if floors else None
         try:

@@ -49,16 +49,54 @@ def customer_number(rng: random.Random) -> str:
     return f"+1415{rng.randrange(10**6, 10**7)}"
 
 
+# `Generator.say_next` where the one whose line it is has left the call.
+GONE = -1.0
+
+
+@dataclass
+class Dialogue:
+    """Where a call is in the lines its two sides say (picked in the language transcribed,
+    once a transcription runs on it)."""
+
+    script: tuple[dialogues.Line, ...] | None = None
+    said: int = 0
+
+
 class Generator:
     """What a traffic generator stands on: hurried time, tasks it spawns (all stopped with
-    it), and callers arriving at random (Poisson) at a rate per minute."""
+    it), callers arriving at random (Poisson) at a rate per minute, and, with a
+    transcriber, calls whose turns are lines of a dialogue while a transcription runs."""
 
     time_scale: float
     rng: random.Random
 
-    def __init__(self, rng: random.Random, time_scale: float) -> None:
+    def __init__(
+        self, rng: random.Random, time_scale: float, transcriber: Transcriber | None = None
+    ) -> None:
         self.rng, self.time_scale = rng, time_scale
+        self.transcriber = transcriber
         self._tasks: set[asyncio.Task[None]] = set()
+
+    async def say_next(
+        self, conference: Conference, customer: Participant, agent: Participant, talk: Dialogue
+    ) -> float | None:
+        """With a transcription running on `conference`, its next line said by the caller
+        or the agent (speech events and the words Twilio would transcribe), then a pause:
+        the call's seconds it took. None where no transcription runs (a turn is speech
+        events only), and GONE when the one to speak has left."""
+        if self.transcriber is None or not self.transcriber.running(conference):
+            return None
+        if talk.script is None:
+            talk.script = dialogues.pick(self.rng, self.transcriber.language(conference))
+        who, words = talk.script[talk.said % len(talk.script)]
+        talk.said += 1
+        speaker = customer if who == "customer" else agent
+        if speaker.status != "connected":
+            return GONE
+        began = asyncio.get_running_loop().time()
+        await self.transcriber.say(conference, speaker, words)
+        await self.sleep(self.rng.uniform(0.2, 1.5))
+        return (asyncio.get_running_loop().time() - began) * self.time_scale
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds / self.time_scale)
@@ -91,10 +129,9 @@ class Traffic(Generator):
         floor_number: str = "+15005550006",
         transcriber: Transcriber | None = None,
     ) -> None:
-        super().__init__(rng, config.time_scale)
-        self.engine = engine
         # With a transcription running on a call, its turns are lines of a dialogue.
-        self.transcriber = transcriber
+        super().__init__(rng, config.time_scale, transcriber if config.speech else None)
+        self.engine = engine
         self.config = config
         self.floor_number = floor_number
         self.agents = agents
@@ -172,26 +209,13 @@ class Traffic(Generator):
             if self.rng.random() < self.config.hold_share
             else -1.0
         )
-        script: tuple[dialogues.Line, ...] | None = None  # picked in the language transcribed
-        said = 0
+        talk = Dialogue()
         while left > 0 and conference.status != "completed":
-            if (
-                self.transcriber is not None
-                and self.config.speech
-                and self.transcriber.running(conference)
-            ):
-                if script is None:
-                    script = dialogues.pick(self.rng, self.transcriber.language(conference))
-                who, words = script[said % len(script)]
-                said += 1
-                speaker = customer if who == "customer" else agent
-                if speaker.status != "connected":
-                    return
-                began = asyncio.get_running_loop().time()
-                await self.transcriber.say(conference, speaker, words)
-                gap = self.rng.uniform(0.2, 1.5)
-                await self.sleep(gap)
-                left -= (asyncio.get_running_loop().time() - began) * self.config.time_scale
+            took = await self.say_next(conference, customer, agent, talk)
+            if took == GONE:
+                return  # the one to speak has left
+            if took is not None:
+                left -= took
                 continue
             if hold_at >= 0 and left <= hold_at:
                 hold_at = -1.0

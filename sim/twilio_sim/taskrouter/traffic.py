@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from twilio_sim.engine import SimError
 from twilio_sim.taskrouter.model import ASSIGNED, PENDING, RESERVED
 from twilio_sim.taskrouter.workspace import Workspace
-from twilio_sim.traffic import Generator, customer_number
+from twilio_sim.traffic import GONE, Dialogue, Generator, customer_number
+from twilio_sim.transcriptions import Transcriber
 
 # How often a waiting caller looks whether an agent took the call (simulated seconds).
 WAIT_STEP_SECONDS = 1.0
@@ -33,8 +34,17 @@ class TaskRouterTraffic:
 
 
 class QueueFloor(Generator):
-    def __init__(self, workspace: Workspace, config: TaskRouterTraffic, rng: random.Random) -> None:
-        super().__init__(rng, config.time_scale)
+    def __init__(
+        self,
+        workspace: Workspace,
+        config: TaskRouterTraffic,
+        rng: random.Random,
+        transcriber: Transcriber | None = None,
+    ) -> None:
+        # With a transcription running on a call, its turns are lines of a dialogue, as on
+        # the other generator's calls (without it, a transcribed team's routed calls spoke
+        # in speech events and were archived with no words: a trial's finding).
+        super().__init__(rng, config.time_scale, transcriber)
         self.ws, self.config = workspace, config
 
     async def run(self) -> None:
@@ -72,6 +82,8 @@ class QueueFloor(Generator):
         each turn's participant-speech-start/stop (issue 28: a call that never spoke read
         as dead air for its whole life)."""
         voice, left = self.ws.voice, seconds
+        caller = self.ws.tasks[task_sid].attributes.get("call_sid")
+        talk = Dialogue()
         while left > 0:
             conference = voice.live_conference_named(task_sid)
             # The caller and the agent talk; a supervisor who joined does not.
@@ -82,6 +94,16 @@ class QueueFloor(Generator):
             ]
             if not on:
                 return
+            # (No labels: the conference instruction takes none. The caller is the task's call.)
+            customer = next((p for p in on if p.call_sid == caller), None)
+            agent = next((p for p in on if p.call_sid != caller), None)
+            if customer is not None and agent is not None:
+                took = await self.say_next(conference, customer, agent, talk)
+                if took == GONE:
+                    return
+                if took is not None:
+                    left -= took
+                    continue
             speaker = self.rng.choice(on)
             turn = min(left, self.rng.uniform(1.5, 7.0))
             voice.act(conference, "speech-start", speaker.call_sid)

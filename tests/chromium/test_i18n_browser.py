@@ -107,9 +107,11 @@ def japanese_words() -> set[str]:
 
 
 def left_over(text: str, words: set[str]) -> list[str]:
-    """The words of `words` that `text` holds as whole words (not inside a longer one)."""
+    """The words of `words` that `text` holds as whole words (not inside a longer one, nor
+    part of a code joined by hyphens: the Audit page shows each entry's code, "words-read",
+    beside its words)."""
     return sorted(
-        w for w in words if re.search(rf"(?<![A-Za-z_]){re.escape(w)}(?![A-Za-z_])", text)
+        w for w in words if re.search(rf"(?<![A-Za-z_-]){re.escape(w)}(?![A-Za-z_-])", text)
     )
 
 
@@ -127,6 +129,7 @@ def test_the_check_finds_english_left_on_a_japanese_page() -> None:
         "calls",
     ]
     assert left_over("Delivered", {"Live"}) == []  # a word, not part of one
+    assert left_over("発言を閲覧 words-read ken", {"read"}) == []  # nor of a code
     assert "通話ページを開く" in japanese_words()
 
 

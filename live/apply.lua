@@ -85,7 +85,12 @@ local function record(TIMELINE, ev)
   if code == nil then return end
   local coaching = ''
   if ev.flags and ev.flags.coaching then coaching = '1' end
-  local label = string.gsub(ev.label or '', '|', '/')  -- the separator never inside a field
+  -- A leg with no label yet (TaskRouter's conference instruction labels none) is named by
+  -- its CallSid, "call:CA…": its reader says who it was once the document knows (a trial
+  -- found every routed call's timeline anonymous: "a participant joined").
+  local label = ev.label or ''
+  if label == '' and ev.call then label = 'call:' .. ev.call end
+  label = string.gsub(label, '|', '/')  -- the separator never inside a field
   local entry = ev.ts .. '|' .. ev.seq .. '|' .. code .. '|' .. label .. '|' .. coaching .. '|'
     .. (ev.reason or '')
   if redis.call('RPUSH', TIMELINE, entry) > TIMELINE_MAX then

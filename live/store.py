@@ -379,9 +379,19 @@ class LiveFloor:
 
     async def timeline(self, sid: str) -> list[TimelineEntry]:
         """A conference's events, oldest first by time (live/apply.lua records them as
-        they arrive)."""
-        rows: Any = await self.redis.lrange(self.keys.timeline(sid), 0, -1)
-        return sorted((entry_of(row) for row in rows), key=lambda e: (e.at_ms, e.seq))
+        they arrive); a leg recorded before it had a label, by the label it has now."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lrange(self.keys.timeline(sid), 0, -1)
+            pipe.get(self.keys.conference(sid))
+            rows, raw = await pipe.execute()
+        labels: dict[str, str] = {}
+        if raw:
+            try:
+                legs = orjson.loads(raw).get("p") or {}
+                labels = {cs: str(p.get("label") or "") for cs, p in legs.items()}
+            except (orjson.JSONDecodeError, AttributeError):
+                labels = {}  # an unreadable document: the legs stay "a participant"
+        return sorted((entry_of(row, labels) for row in rows), key=lambda e: (e.at_ms, e.seq))
 
     async def trim_feed(self, max_age_seconds: float) -> None:
         """Drop change-feed entries older than `max_age_seconds` (XTRIM MINID, approximate)."""

@@ -7,6 +7,7 @@ entries into sentences a supervisor reads.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.times import iso
@@ -80,9 +81,17 @@ def describe(event: str, label: str, coaching: int | None, reason: str | None) -
     return f"{who} {verb}"
 
 
-def entry_of(member: bytes | str) -> TimelineEntry:
+# A leg recorded before it had a label (live/apply.lua): named by its CallSid.
+BY_CALL = "call:"
+
+
+def entry_of(member: bytes | str, labels: Mapping[str, str] | None = None) -> TimelineEntry:
+    """One recorded event; `labels`: each leg's label by CallSid as the conference's document
+    has it now, for the legs recorded before they had one (TaskRouter labels none)."""
     raw = member.decode() if isinstance(member, bytes) else member
     at, seq, code, label, coaching, reason = raw.split("|", 5)
+    if label.startswith(BY_CALL):
+        label = (labels or {}).get(label[len(BY_CALL) :]) or ""
     event = CODES.get(code, code)
     return TimelineEntry(
         at=iso(int(at)),

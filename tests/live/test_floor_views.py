@@ -158,6 +158,39 @@ def test_timeline_is_in_twilio_order_without_speech_and_expires_with_the_call(
     assert 0 < ttl <= 3600
 
 
+def test_a_leg_joined_before_it_had_a_label_is_named_by_the_label_it_has_now(
+    redis_target: RedisTarget, loop: asyncio.AbstractEventLoop
+) -> None:
+    """TaskRouter's conference instruction labels no leg: Earpiece labels them later
+    (live/taskrouter_link.lua; here a later event that carries the label, which sets it the
+    same way). A QA trial found every routed call's timeline saying "a participant"."""
+    floor = new_floor(redis_target)
+    conf = Conference()
+    agent, customer, stranger = sid("CA"), sid("CA"), sid("CA")
+    events = [
+        conf.event("participant-join", agent),  # the worker's leg joins first, unlabelled
+        conf.event("participant-join", customer),
+        conf.event("conference-start"),
+        conf.event("participant-join", stranger),  # a leg nobody ever labels
+        conf.event("participant-hold", customer, ParticipantLabel="customer", Hold=True),
+        conf.event("participant-unhold", agent, ParticipantLabel="agent:wes"),
+    ]  # fmt: skip
+
+    async def play() -> list[str]:
+        for params in events:
+            await floor.apply(event(params))
+        return [e.text for e in await floor.timeline(conf.sid)]
+
+    assert loop.run_until_complete(play()) == [
+        "agent wes joined",
+        "the customer joined",
+        "the call started",
+        "a participant joined",
+        "the customer was put on hold",
+        "agent wes was taken off hold",
+    ]
+
+
 def test_a_long_call_keeps_only_its_newest_events(
     redis_target: RedisTarget, loop: asyncio.AbstractEventLoop
 ) -> None:

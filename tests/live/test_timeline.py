@@ -34,3 +34,12 @@ def test_a_code_or_label_it_does_not_know_is_shown_as_it_came() -> None:
     # apply.lua writes a label's "|" as "/": the fields after it stay where they were.
     odd = entry_of("86400000|11|pl|agent:a/b||")
     assert odd.who == "agent:a/b" and not odd.coaching and odd.reason is None
+
+
+def test_a_leg_recorded_by_its_call_is_named_by_its_label_now() -> None:
+    # apply.lua names a leg with no label yet by its CallSid (TaskRouter labels none).
+    labels = {"CA1": "agent:wes", "CA2": ""}
+    assert entry_of("86400000|4|pj|call:CA1||", labels).text == "agent wes joined"
+    assert entry_of("86400000|4|pj|call:CA1||", labels).who == "agent:wes"
+    assert entry_of("86400000|5|pl|call:CA2||", labels).text == "a participant left"
+    assert entry_of("86400000|5|pl|call:CA3||").text == "a participant left"  # no document

@@ -352,9 +352,11 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
     version = f"{sid}-{mine['at'] if mine else 'new'}"
     with st.form(f"review-{sid}", border=True):
         st.markdown(_("**Edit your review**") if mine else _("**Your review**"))
-        score = st.slider(
-            _("Score"), 0, 100, int(mine["score"]) if mine else 80, key=f"score-{version}"
-        )
+        # The slider moves in whole points; a score the API saved with a fraction (72.5) is
+        # kept as it is unless the reviewer moves it (a trial found an edit cut it to 72).
+        shown = int(mine["score"]) if mine else 80
+        score = st.slider(_("Score"), 0, 100, shown, key=f"score-{version}")
+        kept = float(mine["score"]) if mine and score == shown else float(score)
         criteria = team.review if team else ()
         marks = {
             c: MARKS[
@@ -376,7 +378,7 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
         if st.form_submit_button(label, icon=":material/rate_review:", type="primary"):
             # Through the API, as the reviewer (its rule: who may listen; its audit).
             try:
-                page.acting.review(sid, float(score), notes, marks)
+                page.acting.review(sid, kept, notes, marks)
             except Refused as exc:
                 ui.flash("error", words.error(exc.code, exc.message), place=f"review-{sid}")
             else:

@@ -184,3 +184,29 @@ def test_the_calls_page_audits_reading_words_once_a_session(
         ("", "Calls page search (words of every team)"),
         (sid, "Calls page: an ended call"),
     ]
+
+
+def test_editing_a_review_keeps_a_score_the_slider_cannot_show(
+    floor: tuple[Wired, Settings],
+) -> None:
+    """The API takes a score with a fraction; the form's slider moves in whole points. An
+    edit that leaves the slider alone keeps the score (a trial found 72.5 cut to 72)."""
+    wired, settings = floor
+    sid = wired.new_call("uma")["conference_sid"]
+    wired.act(sid, "end")
+    wired.wait(lambda: archived(wired, sid) is not None, 20)
+    with wired.api("quincy") as http:
+        made = http.post(f"/api/history/{sid}/reviews", json={"score": 72.5, "notes": "ok"})
+        assert made.status_code in (200, 201), made.text
+    [first] = (archived(wired, sid) or {})["reviews"]
+    at = app_as(settings, "quincy").run()
+    at.switch_page("views/calls.py")
+    at.query_params["sid"] = sid
+    at.run()
+    version = f"{sid}-{first['at']}"
+    assert at.slider(key=f"score-{version}").value == 72
+    at.text_area(key=f"notes-{version}").input("ok; 丁寧")
+    at.button[[b.label for b in at.button].index("Save changes")].click().run()
+    assert "Review changed" in texts(at)
+    [edited] = (archived(wired, sid) or {})["reviews"]
+    assert edited["notes"] == "ok; 丁寧" and edited["score"] == 72.5

@@ -255,7 +255,10 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
         )
         for m in monitors
     ]
-    st.dataframe(pd.DataFrame(listened, columns=heads), hide_index=True)
+    if listened:
+        st.dataframe(pd.DataFrame(listened, columns=heads), hide_index=True)
+    else:  # (an empty table says "empty", in English, whatever the page's language)
+        st.caption(_("Nobody listened to this call."))
     st.markdown(_("**Transcript**"))
     lines = call.get("transcript") or []
     if not lines:

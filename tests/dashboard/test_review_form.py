@@ -205,6 +205,8 @@ def test_editing_a_review_keeps_a_score_the_slider_cannot_show(
     at.run()
     version = f"{sid}-{first['at']}"
     assert at.slider(key=f"score-{version}").value == 72
+    # Nobody listened to it: said so, not an empty table (which says "empty" in English).
+    assert "Nobody listened to this call." in texts(at)
     at.text_area(key=f"notes-{version}").input("ok; 丁寧")
     at.button[[b.label for b in at.button].index("Save changes")].click().run()
     assert "Review changed" in texts(at)

@@ -29,6 +29,7 @@ An archive indexed before this is reindexed by `earpiece archive reindex`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -38,6 +39,8 @@ from live.japanese import SHORT, Token, fold, has_japanese, tokens
 # find every call that says any word read so).
 MIN_SOUNDS = 3
 _TO_KATAKANA = {c: c + 0x60 for c in range(ord("ぁ"), ord("ゖ") + 1)}
+# Kana alone, as `fold` leaves it (katakana folded to hiragana; the long vowel mark kept).
+_KANA_ONLY = re.compile("[ぁ-ゖー]+")
 
 
 def _sounded(token: Token) -> bool:
@@ -83,8 +86,18 @@ def query_phrases(text: str) -> list[str]:
         return [fold(text)]
     found = tokens(text, SHORT, readings=True)
     phrases = [" ".join(t.key for t in found)]
-    pairs, kana = _sounds(found)
-    if kana >= MIN_SOUNDS and all(_sounded(t) for t in found):
+    folded = fold(text)
+    if _KANA_ONLY.fullmatch(folded):
+        # A query written in kana sounds as it is written: the analyser's readings of kana
+        # it cut wrongly may differ (it reads てすと as で すと, "テス スト トッ", so a QA
+        # trial's てすと did not find ﾃｽﾄ, whose sounds are "テス スト").
+        said = folded.translate(_TO_KATAKANA)
+        pairs, kana = [said[i : i + 2] for i in range(len(said) - 1)], len(said)
+    elif all(_sounded(t) for t in found):
+        pairs, kana = _sounds(found)
+    else:
+        return phrases
+    if kana >= MIN_SOUNDS:
         phrases.append(" ".join(pairs))
     return phrases
 

@@ -45,6 +45,8 @@ SAID = {
     # (かう 約する, 偏 越し), their sounds are the words' all the same.
     "hiragana cancel": "かいやくしたいです",
     "hiragana lawyer": "べんごしにそうだんします",
+    # A loanword in half-width katakana (a QA trial: found by テスト and ﾃｽﾄ, not by てすと).
+    "test": "ﾃｽﾄです。もう一度お願いします",
 }
 
 
@@ -97,6 +99,10 @@ EXPECTED = [
     (wide("CANCEL my account"), {"english"}),
     ("cancel my account", {"english"}),
     ("明細", {"mixed"}),
+    ("テスト", {"test"}),
+    ("ﾃｽﾄ", {"test"}),
+    ("てすと", {"test"}),  # a query in kana sounds as it is written, whatever the analyser
+    ("てすとです", {"test"}),
 ]
 
 

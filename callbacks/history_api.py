@@ -287,7 +287,7 @@ def _score(value: Any) -> float:
         raise ApiError(422, "bad-body", "score must be a number from 0 to 100")
     if not 0 <= value <= 100:
         raise ApiError(422, "bad-body", "score must be a number from 0 to 100")
-    return float(value)
+    return float(value) + 0.0  # (-0.0 is 0: a trial's review read "score -0")
 
 
 async def add_review(request: Request) -> Response:

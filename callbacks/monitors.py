@@ -46,8 +46,11 @@ async def json_object(request: Request) -> dict[str, Any]:
     """The request's body: a JSON object of bounded size (413, 422 otherwise)."""
     try:
         body = orjson.loads(await bounded_body(request))
-    except orjson.JSONDecodeError:
-        raise ApiError(422, "bad-body", "the body must be a JSON object") from None
+    except orjson.JSONDecodeError as exc:
+        # Where it is not JSON, said (a trial's score of 1e999 read only "must be a JSON
+        # object": JSON has no number that large).
+        where = f"{exc.msg} at character {exc.pos}"
+        raise ApiError(422, "bad-body", f"the body must be a JSON object ({where})") from None
     if not isinstance(body, dict):
         raise ApiError(422, "bad-body", "the body must be a JSON object")
     return body

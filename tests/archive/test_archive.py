@@ -162,6 +162,10 @@ def test_who_may_search_hear_and_review(floor: Wired) -> None:
         bad = lead.post(f"/api/history/{sid}/reviews",
                         json={"score": 80, "criteria": {"Invented": True}})  # fmt: skip
         assert bad.status_code == 422
+        # A number JSON cannot hold: said where, not only "must be a JSON object".
+        huge = lead.post(f"/api/history/{sid}/reviews", content=b'{"score": 1e999}',
+                         headers={"Content-Type": "application/json"})  # fmt: skip
+        assert huge.status_code == 422 and "infinity" in huge.json()["error"]["message"]
         made = lead.post(f"/api/history/{sid}/reviews", json={
             "score": 85, "notes": "=HYPERLINK(\"http://evil\")",
             "criteria": {"Verified the caller": True, "Resolved": False}})  # fmt: skip
@@ -183,6 +187,11 @@ def test_who_may_search_hear_and_review(floor: Wired) -> None:
             "score": 90, "criteria": {"Verified the caller": True, "Resolved": None}})  # fmt: skip
         assert again.status_code == 201, again.text
         assert again.json()["id"] == made.json()["id"]
+        zero = lead.post(f"/api/history/{sid}/reviews", json={"score": -0.0})
+        assert zero.status_code == 201 and str(zero.json()["score"]) == "0.0"  # not -0.0
+        again = lead.post(f"/api/history/{sid}/reviews", json={
+            "score": 90, "criteria": {"Verified the caller": True, "Resolved": None}})  # fmt: skip
+        assert again.status_code == 201, again.text
         mine = lead.get("/api/reviews?agent=uma").json()["reviews"]
         assert [(r["score"], r["criteria"]) for r in mine] == [
             (90, {"Verified the caller": True, "Resolved": None})

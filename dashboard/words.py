@@ -17,6 +17,21 @@ from live.model import role_of
 from live.roster import Supervisor
 from live.timeline import ENDED_REASONS
 
+# A read of the call's words (callbacks/words.py): the audit keeps the credential (`mode`)
+# and the endpoint read (`detail`), for the log; the timeline says what was read, in words
+# (a trial found "発言を閲覧 (ticket): GET /events/transcript").
+READ_VIA = {
+    "session": N_("on the dashboard"), "ticket": N_("on the dashboard"),
+    "api-key": N_("with an API key"), "oidc": N_("with single sign-on"),
+    "service-token": N_("with the service token"),
+}  # fmt: skip
+READ_WHAT = {
+    "GET /events/transcript": N_("the live transcript"),
+    "GET /api/conferences/{sid}/transcript": N_("the transcript"),
+    "GET /api/conferences/{sid}": N_("the call"),
+    "GET /api/history/{sid}": N_("the archived call"),
+}  # fmt: skip
+READ_ANY = N_("the words")  # (a read the timeline does not name: the floor's, a search's)
 ALERTS = {
     "help": N_("asked for help"), "phrase": N_("phrase said"),
     "customer-alone": N_("customer alone"), "agent-alone": N_("agent alone"),

@@ -69,21 +69,6 @@ BY_AGENT = {
 }
 # Entries whose detail is only that English sentence: the timeline leaves it out.
 OWN_SENTENCE = {*BY_AGENT, "help-answered"}
-# A read of the call's words (callbacks/words.py): the audit keeps the credential (`mode`)
-# and the endpoint read (`detail`), for the log; the timeline says what was read, in words
-# (a trial found "発言を閲覧 (ticket): GET /events/transcript").
-READ_VIA = {
-    "session": N_("on the dashboard"), "ticket": N_("on the dashboard"),
-    "api-key": N_("with an API key"), "oidc": N_("with single sign-on"),
-    "service-token": N_("with the service token"),
-}  # fmt: skip
-READ_WHAT = {
-    "GET /events/transcript": N_("the live transcript"),
-    "GET /api/conferences/{sid}/transcript": N_("the transcript"),
-    "GET /api/conferences/{sid}": N_("the call"),
-    "GET /api/history/{sid}": N_("the archived call"),
-}  # fmt: skip
-READ_ANY = N_("the words")  # (a read this page does not name: the floor's, a search's)
 
 
 def action_text(a: dict[str, Any]) -> str:
@@ -93,9 +78,9 @@ def action_text(a: dict[str, Any]) -> str:
     if a["action"] == "words-read":
         what = _("supervisor {supervisor} read {what}").format(
             supervisor=a["supervisor"],
-            what=_(READ_WHAT.get(a.get("detail") or "", READ_ANY)),
+            what=_(words.READ_WHAT.get(a.get("detail") or "", words.READ_ANY)),
         )
-        via = READ_VIA.get(a.get("mode") or "")
+        via = words.READ_VIA.get(a.get("mode") or "")
         return _("{what} ({via})").format(what=what, via=_(via)) if via else what
     what = _("supervisor {supervisor} {action}").format(
         supervisor=a["supervisor"], action=words.word(words.ACTIONS, a["action"])

@@ -215,7 +215,13 @@ def test_queue_and_agent_changes_reach_the_event_stream_whole(tr_floor: TaskRout
     got: list[tuple[str, dict[str, Any]]] = []
     with f.control() as http:
         http.post("/sim/workers/nick/activity", json={"activity": "Break"})
-    f.wait(lambda: by_name(f.api("/api/agents")["agents"], "agent")["nick"]["activity"] == "Break")
+    # (nick may not be listed yet right after the floor starts: not yet, rather than KeyError)
+    f.wait(
+        lambda: (
+            by_name(f.api("/api/agents")["agents"], "agent").get("nick", {}).get("activity")
+            == "Break"
+        )
+    )
     with (
         httpx.Client(base_url=f.service.url, timeout=10) as client,
         connect_sse(

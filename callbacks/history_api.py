@@ -180,9 +180,14 @@ def search_of(query: Any, principal: Principal, floor: FloorClock | None = None)
     team = query.get("team") or None
     if team is not None and teams is not None and team not in teams:
         raise ApiError(403, "forbidden", f"{principal.ident} leads {', '.join(teams) or 'no team'}")
+    since_ms = _ms(query.get("from"), "from", floor)
+    until_ms = _ms(query.get("to"), "to", floor, end=True)
+    if since_ms is not None and until_ms is not None and since_ms >= until_ms:
+        # (an empty page would read as "no call then": a QA trial's dates the wrong way round)
+        raise ApiError(422, "bad-filter", "from is after to")
     return Search(
-        since_ms=_ms(query.get("from"), "from", floor),
-        until_ms=_ms(query.get("to"), "to", floor, end=True),
+        since_ms=since_ms,
+        until_ms=until_ms,
         team=team,
         queue=query.get("queue") or None,
         agent=query.get("agent") or None,

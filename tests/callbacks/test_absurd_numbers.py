@@ -356,6 +356,14 @@ def test_numbers_in_api_queries_are_read_as_strictly(wired: Wired) -> None:
         assert answer.status_code == 422 and answer.json()["error"]["message"] == (
             "q must be UTF-8 text"
         ), answer.text
+        # Dates the wrong way round: said, not an empty page that reads as "no call then".
+        today = time.strftime("%Y-%m-%d")
+        earlier = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 3 * 86400))
+        answer = http.get(f"/api/history?from={today}&to={earlier}")
+        assert answer.status_code == 422 and answer.json()["error"]["message"] == (
+            "from is after to"
+        ), answer.text
+        assert http.get(f"/api/history?from={earlier}&to={earlier}").status_code == 200
         edge = http.get("/api/history?from=0001-01-01&to=9999-12-31")
         assert edge.status_code == 422 and edge.json()["error"]["message"] == (
             "to is outside the dates the archive can search"

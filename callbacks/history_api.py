@@ -364,12 +364,22 @@ async def reviews(request: Request) -> Response:
 async def reviews_export(request: Request) -> Response:
     principal = await authorize(request, READ_HISTORY)
     ctx: Context = request.app.state.ctx
-    rows = await ctx.store.reviews(review_search(request, principal))
+    search = review_search(request, principal)
+    rows = await ctx.store.reviews(search)
     await ctx.coach.audit.record(
         "export", principal.ident or "", "", detail=f"reviews.csv, {len(rows)} reviews"
     )
+    # Every criterion of the teams exported, in the roster's order (one team asked for, the
+    # reader's teams, or all).
+    teams = [
+        team
+        for name, team in ctx.roster.teams.items()
+        if (search.team is None or name == search.team)
+        and (search.teams is None or name in search.teams)
+    ]
+    criteria = [c for team in teams for c in team.review]
     return Response(
-        reviews_csv(rows, ctx.settings.timezone),
+        reviews_csv(rows, ctx.settings.timezone, criteria),
         media_type="text/csv; charset=utf-8",
         headers={**PRIVATE, "Content-Disposition": 'attachment; filename="earpiece-reviews.csv"'},
     )

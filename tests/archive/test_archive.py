@@ -14,6 +14,7 @@ import pytest
 
 from core.keys import Keys
 from core.redis_client import RedisTarget, sync_client
+from live.roster import load as load_roster
 from tests.conftest import Wired
 from tests.helpers import Conference, post_signed
 from tests.live.test_transcript import say, state, transcriber
@@ -175,6 +176,13 @@ def test_who_may_search_hear_and_review(floor: Wired) -> None:
         exported = lead.get("/api/reviews.csv?agent=uma")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert rows[0]["notes"].startswith("'=HYPERLINK")  # a spreadsheet shows it as text
+    # Every criterion of the lead's teams is a column, in the roster's order, marked or not
+    # (a QA trial found only the marked ones, in code point order).
+    header = next(csv.reader(io.StringIO(exported.text)))
+    billing = list(load_roster(None).teams["billing"].review)
+    at = header.index(billing[0])
+    assert header[at : at + len(billing)] == billing
+    assert rows[0]["Greeted and gave their name"] == ""  # not marked: an empty cell
     assert rows[0]["Verified the caller"] == "pass" and rows[0]["Resolved"] == "fail"
     with floor.api("quincy") as qa:
         assert [r["score"] for r in qa.get("/api/reviews?agent=uma").json()["reviews"]] == [85]

@@ -182,7 +182,8 @@ MAX_FILLERS = 2  # filler words in a row between two groups of one number
 # looked for at every position of a line, cost a Japanese line some 20 µs, and none of
 # them can be in a line without a letter that is a-z whatever its case (Unicode's folding,
 # as IGNORECASE has it: the Kelvin sign is a k), which a Japanese line finds in 1 µs.
-_MAYBE_DIGIT = re.compile("[0-9０-９〇○零一二三四五六七八九]", re.IGNORECASE)
+# (formal numerals too: one search a line, not a second for them)
+_MAYBE_DIGIT = re.compile(f"[0-9０-９〇○零一二三四五六七八九{''.join(_DAIJI)}]", re.IGNORECASE)
 _PLACES_ONLY_NUMBERS = [p for p in _KANA_PLACES if p[0] not in "せぜまセゼマ"]
 _SINGLE_KANA = ("に", "し", "く", "ご", "ニ", "シ", "ク", "ゴ")  # each also a particle or a word
 # (and the places that only a number has: "せん" is in every "ません", "まん" in "すみません")
@@ -326,7 +327,6 @@ def may_hold_numbers(text: str) -> bool:
         text = unicodedata.normalize("NFKC", text)  # "ﾖﾝｺﾞ" is read as "ヨンゴ"
     return (
         _MAYBE_DIGIT.search(text) is not None
-        or _DAIJI_ANY.search(text) is not None
         or _MAYBE_KANA.search(text) is not None
         or _MAYBE_SINGLES.search(text) is not None
         or (_LATIN.search(text) is not None and _MAYBE_WORD.search(text) is not None)

@@ -43,7 +43,10 @@ class QueueFloor(Generator):
     ) -> None:
         # With a transcription running on a call, its turns are lines of a dialogue, as on
         # the other generator's calls (without it, a transcribed team's routed calls spoke
-        # in speech events and were archived with no words: a trial's finding).
+        # in speech events and were archived with no words: a trial's finding). Twilio
+        # transcribes whatever a running transcription hears, however the call was routed
+        # (https://www.twilio.com/docs/voice/api/realtime-transcription-resource); nothing
+        # new is sent: the same speech and transcription callbacks as on any call.
         super().__init__(rng, config.time_scale, transcriber)
         self.ws, self.config = workspace, config
 

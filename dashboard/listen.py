@@ -28,7 +28,7 @@ import streamlit as st
 from access.policy import hear_refusal
 from access.principal import of_supervisor
 from core import tickets
-from dashboard import board, component_words, ui, words
+from dashboard import board, component_words, heard, ui, words
 from dashboard.i18n import _
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
@@ -38,7 +38,6 @@ ASSETS = Path(__file__).parent / "listen_component"
 KEY = "listen-player"
 MAX_CALLS = 4
 SCAN_SECONDS = (5, 10, 20, 30)
-EARS = "listen-ears"  # session: [{sid, label, ticket, url}]
 SCAN = "listen-scan"  # session: {seconds, sid} while scanning
 
 _mount = st.components.v2.component(
@@ -95,19 +94,13 @@ def _entry(page: ui.Page, sid: str, label: str) -> dict[str, str] | None:
     return {"sid": sid, "label": label, "ticket": ticket, "url": url}
 
 
-def ears() -> list[dict[str, str]]:
-    found = st.session_state.get(EARS)
-    return found if isinstance(found, list) else []
-
-
 def control(page: ui.Page, conference: Mapping[str, Any], key: str) -> None:
     """The "Listen in browser" button of one call, and who hears it in a browser."""
     sid = str(conference["sid"])
-    heard = [e for e in ears() if e["sid"] == sid]
     reason = refusal(page, conference)
-    if reason is None and heard:
+    if reason is None and heard.hears(sid):
         reason = _("you hear this call in the browser (the player above)")
-    if reason is None and len(ears()) >= MAX_CALLS:
+    if reason is None and len(heard.ears()) >= MAX_CALLS:
         reason = _("you hear {count} calls: remove one from the player first").format(
             count=MAX_CALLS
         )
@@ -137,7 +130,8 @@ def _add(page: ui.Page, sid: str, label: str) -> None:
     if entry is None:
         ui.flash("error", _("The floor is out of reach: try again in a moment."))
         return
-    st.session_state[EARS] = [*[e for e in ears() if e["sid"] != sid], entry][-MAX_CALLS:]
+    others = [e for e in heard.ears() if e["sid"] != sid]
+    st.session_state[heard.EARS] = [*others, entry][-MAX_CALLS:]
     st.session_state.pop(SCAN, None)
     st.session_state["listen-scan-on"] = False
 
@@ -152,7 +146,7 @@ def _on_remove() -> None:
     value = board.trigger("remove", KEY)
     if isinstance(value, dict):
         sid = value.get("sid")
-        st.session_state[EARS] = [e for e in ears() if e["sid"] != sid]
+        heard.stop(str(sid))
         scan = st.session_state.get(SCAN)
         if isinstance(scan, dict) and scan.get("sid") == sid:
             st.session_state.pop(SCAN, None)
@@ -187,11 +181,11 @@ def player(page: ui.Page, floor: Mapping[str, Mapping[str, Any]] | None = None) 
     state = st.session_state
     renew = state.pop("listen-renew", None)
     if isinstance(renew, dict):
-        state[EARS] = [
+        state[heard.EARS] = [
             (_entry(page, e["sid"], e["label"]) or e)
             if e.get("ticket") == renew.get("ticket")
             else e
-            for e in ears()
+            for e in heard.ears()
         ]
         scan = state.get(SCAN)
         if isinstance(scan, dict) and (scan.get("entry") or {}).get("ticket") == renew.get(
@@ -222,7 +216,7 @@ def player(page: ui.Page, floor: Mapping[str, Mapping[str, Any]] | None = None) 
         calls = [scan["entry"]] if scan.get("entry") else []
         scanned = {"seconds": scan["seconds"], "sid": scan.get("sid")}
     else:
-        calls, scanned = ears(), None
+        calls, scanned = heard.ears(), None
     if not calls and scanned is None:
         return
     data = {"calls": calls, "scan": scanned, **component_words.words(component_words.LISTEN)}

@@ -24,7 +24,7 @@ from access.policy import WordsScope
 from access.policy import words_scope as policy_words_scope
 from access.principal import of_supervisor
 from core.settings import SettingError, Settings, load
-from dashboard import REQUIRED, session_cookie, sso, words
+from dashboard import REQUIRED, heard, session_cookie, sso, words
 from dashboard.actions import Acting, Refused
 from dashboard.i18n import N_, _
 from dashboard.runtime import Runtime, Unavailable, make
@@ -337,9 +337,10 @@ def show_flash(place: str = "page") -> None:
         st.success(literal(message))
 
 
-def act(page: Page, done: str, work: Callable[[], Any]) -> None:
+def act(page: Page, done: str, work: Callable[[], Any], whole: bool = False) -> None:
     """Send one action to the API (`work`, a call of `page.acting`); its outcome shows on the
-    next run, as a message: the API's refusal in the reader's words."""
+    next run, as a message: the API's refusal in the reader's words. `whole`: the next run
+    redraws the whole page (the action changed something outside the live part too)."""
     try:
         work()
     except Refused as exc:
@@ -347,6 +348,8 @@ def act(page: Page, done: str, work: Callable[[], Any]) -> None:
     else:
         flash("success", done)
     page.runtime.forget_snapshot()
+    if whole:
+        st.rerun()
     try:
         # Redraw just the live part with the action's effect; a full run
         # (a click outside a fragment's own rerun) redraws the page instead.
@@ -404,17 +407,35 @@ def mode_buttons(
                 done_message(mode, mine is not None, agent),
                 switch_or_join(page, sid, mode, takeover, joined=mine is not None),
             )
-    leave_help = _("Hang up your leg") if mine else _("you are not on this call")
+    # Leave takes you off the call however you are on it: your phone leg, and the browser
+    # player if it plays this call (a trial found Leave greyed out, "you are not on this
+    # call", while the supervisor heard it in the browser).
+    in_browser = heard.hears(sid)
+    if mine and in_browser:
+        leave_help = _("Hang up your leg and stop hearing this call in the browser")
+    elif mine:
+        leave_help = _("Hang up your leg")
+    elif in_browser:
+        leave_help = _("Stop hearing this call in the browser")
+    else:
+        leave_help = _("you are not on this call")
+    on_call = mine is not None or in_browser
     if columns[-1].button(
         _("Leave"),
         key=f"{key}-leave",
-        disabled=mine is None,
+        disabled=not on_call,
         width="stretch",
         help=leave_help,
         icon=":material/call_end:",
-        shortcut=SHORTCUTS["leave"] if shortcuts and mine is not None else None,
+        shortcut=SHORTCUTS["leave"] if shortcuts and on_call else None,
     ):
-        act(page, _("Left {agent}").format(agent=agent), lambda: page.acting.leave(sid))
+        if in_browser:
+            heard.stop(sid)  # the player is redrawn without it: the whole page reruns
+        if mine is None:
+            flash("success", _("Stopped hearing {agent} in the browser").format(agent=agent))
+            st.rerun()
+        done = _("Left {agent}").format(agent=agent)
+        act(page, done, lambda: page.acting.leave(sid), whole=in_browser)
 
 
 # Whole sentences per mode: a translation cannot be pieced together from a mode's name.

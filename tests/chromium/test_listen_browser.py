@@ -264,4 +264,16 @@ def test_listen_in_the_browser_from_the_call_page(demo: Demo, browser: Browser) 
     # The call page says who hears the call in a browser (it reruns when that changes).
     expect(page.get_by_text("Hearing in the browser: ana")).to_have_count(2)
     page.screenshot(path=artifact("listen-5-call-page.png"), full_page=True)
+    # Leave takes her off the call however she is on it: here the browser, with no phone leg.
+    leave = page.locator(f".st-key-call-{sid}-leave button").first
+    expect(leave).to_be_enabled()
+    leave.click()
+    expect(page.locator("[data-testid=listen-call]")).to_have_count(0)
+    stopped = re.compile(r"^Stopped hearing .*grace.* in the browser$", re.IGNORECASE)
+    expect(page.get_by_text(stopped)).to_be_visible()
+    expect(page.get_by_role("button", name="Listen in browser")).to_be_enabled()
+    expect(leave).to_be_disabled()
+    # Her socket closed: the page hears the call change and no longer says she hears it.
+    expect(page.get_by_text("Hearing in the browser: ana")).to_have_count(0)
+    page.screenshot(path=artifact("listen-6-left.png"), full_page=True)
     page.context.close()

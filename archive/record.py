@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from archive.playback import paused_spans, skipped
 from archive.words import index_words
 from core.documents import Conference
 from core.times import iso
@@ -140,6 +141,7 @@ def build(
     ended = int(doc.get("ended") or started)
     ended_at = iso(ended)
     monitors = monitors_of(audit, ended_at)
+    pauses = paused_spans(audit, ended_at)
     talk = {
         r: sum(p["talk_seconds"] for p in people if p["role"] == r) for r in ("customer", "agent")
     }
@@ -190,7 +192,8 @@ def build(
         "transcript_language": (doc.get("transcript") or {}).get("language")
         or (team.language if team and finals else None),
         "transcript": finals,
-        "recordings": recordings,
+        # Each with the payment pauses its file skipped: "play from here" (archive/playback.py).
+        "recordings": [{**r, "skipped": skipped(r, pauses)} for r in recordings],
         "timeline": timeline,
     }
     return CallRecord(

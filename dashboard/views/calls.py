@@ -21,6 +21,7 @@ import streamlit as st
 
 from access.modes import refusal
 from access.policy import own_teams
+from archive import playback
 from archive.store import ReviewSearch, Search
 from core import tickets
 from core.floor_clock import FloorClock
@@ -212,10 +213,10 @@ def one_call(page: ui.Page, sid: str) -> None:
         reviews(page, call)
 
 
-def offset_of(call: dict[str, Any], at: str | None) -> int:
-    """Seconds from the start of the call to `at`: where a transcript line is in the call's
-    recording. The recording starts as the call does (Earpiece records from the start,
-    live/recordings.py; a pause for a card number is not cut out of Twilio's file)."""
+def since_start(call: dict[str, Any], at: str | None) -> int:
+    """Seconds from the start of the call to `at`: a transcript line's time as shown. Where
+    it is in the recording is another matter (archive/playback.py: the recording starts
+    when an agent is with the customer, and a payment's pause is not in its file)."""
     if not at or not call.get("started_at"):
         return 0
     return max(0, int((ms_of(at) - ms_of(str(call["started_at"]))) / 1000))
@@ -270,7 +271,7 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
         playable = next((r for r in recordings if r.get("status") == "completed"), None)
         with st.container(height=360, border=True, key=f"h-transcript-{sid}"):
             for n, line in enumerate(lines):
-                at = offset_of(call, line.get("at"))
+                at = since_start(call, line.get("at"))
                 said = (
                     f"**{literal(words.word(words.ROLES, line.get('speaker')))}** "
                     f"{highlighted(line.get('text') or '', search)}"
@@ -286,7 +287,8 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
                     icon=":material/play_arrow:",
                     help=_("Play the recording from here"),
                 ):
-                    st.session_state[f"h-play-{sid}"] = (str(playable.get("sid")), at)
+                    where = playback.offset(playable, line.get("at"), call.get("started_at"))
+                    st.session_state[f"h-play-{sid}"] = (str(playable.get("sid")), where)
                     st.rerun()
                 what.markdown(said)
     st.markdown(_("**Timeline**"))

@@ -14,6 +14,7 @@ import pytest
 
 from core.keys import Keys
 from core.redis_client import RedisTarget, sync_client
+from core.times import ms_of
 from live.roster import load as load_roster
 from tests.conftest import Wired
 from tests.helpers import Conference, post_signed
@@ -83,6 +84,11 @@ def test_a_calls_whole_life_is_archived_once_with_recording_transcript_and_liste
     ]
     (recording,) = call_doc["recordings"]
     assert recording["sid"] == rec.sid and recording["status"] == "completed"
+    # The payment's pause is not in the file (PauseBehavior skip): the record says which span,
+    # so a transcript line after it plays where it is in the file (archive/playback.py).
+    (gap,) = recording["skipped"]
+    assert ms_of(recording["started_at"]) <= ms_of(gap["from"]) <= ms_of(gap["until"])
+    assert ms_of(gap["until"]) <= ms_of(call_doc["ended_at"])
     assert recording["duration"] is not None
     assert {"conference-start", "conference-end"} <= {e["event"] for e in call_doc["timeline"]}
     assert call_doc["customer"].startswith("+") and "•" in call_doc["customer"]  # masked

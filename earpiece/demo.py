@@ -38,6 +38,7 @@ from core.settings import load as load_settings
 from core.terminal_columns import pad
 from core.twilio_client import CONNECTION_OVERRIDES
 from dashboard import NOT_ITS_OWN
+from earpiece import demo_floor
 from live import roster as roster_module
 from live.roster import Roster
 
@@ -49,6 +50,9 @@ def port_or_free(preferred: int) -> int:
     """`preferred` when it is free on loopback, else any free port."""
     for candidate in (preferred, 0):
         with socket.socket() as s:
+            # As uvicorn binds (SO_REUSEADDR): a port the last run left in TIME_WAIT is free
+            # to it, so a restarted demo keeps its ports (a trial found them moved).
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", candidate))
             except OSError:
@@ -154,6 +158,7 @@ class Demo:
         if self.settings.redis_url is None:
             self.redis = EmbeddedRedis(self.settings.data_dir)
             redis_url = self.redis.start()
+            asyncio.run(self._fresh_floor(redis_url))
         else:
             redis_url = self.settings.redis_url
         env = {
@@ -210,6 +215,14 @@ class Demo:
         self.demo_supervisor, self.roster = who, roster
         self.links = asyncio.run(self._credentials(settings, roster, who.id))
         return self.links[who.id]
+
+    async def _fresh_floor(self, redis_url: str) -> None:
+        """The last run's simulated floor forgotten (earpiece/demo_floor.py)."""
+        redis = async_client(RedisTarget(redis_url, False, None), 2)
+        try:
+            await demo_floor.forget_last_floor(redis, self.settings.namespace)
+        finally:
+            await redis.aclose()
 
     async def _credentials(self, settings: Settings, roster: Roster, ident: str) -> dict[str, str]:
         redis = async_client(RedisTarget(settings.redis_url or "", False, None), 2)

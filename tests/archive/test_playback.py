@@ -6,12 +6,14 @@ time since the recording started, less the skipped time before it."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from archive.playback import offset, paused_spans, skipped
 from core.times import iso
 
-CALL_START = 1_700_000_000_000  # any instant: every time below is relative to it
+# Any instant, to the second (as the archive's times are): every time below is relative to it.
+CALL_START = int(time.time()) * 1000
 
 
 def at(seconds: float) -> str:

@@ -130,6 +130,14 @@ function saidWords(text) {
   return `${t(found[1] === "customer" ? "Customer" : "Agent")}: ${text.slice(found[0].length)}`;
 }
 
+// Who is speaking (live/board.py `speaking`: "agent", "customer" or "agent + customer", the
+// API's codes) in the reader's words (a trial found the codes on a Japanese board).
+function speakingWords(text) {
+  if (!text) return "";
+  return text.split(" + ").map((who) => (who === "customer" ? t("Customer")
+    : who === "agent" ? t("Agent") : who)).join(" + ");
+}
+
 const SILENCE_SHOWN_SECONDS = 5; // a shorter silence is a pause, not worth a cell
 const TICK_MS = 1000;
 const REASK_MS = 3000; // a redraw asked for and not seen in this long is asked for again
@@ -441,7 +449,7 @@ class Board {
       team: row.team, queue: row.queue, customer: row.customer,
       state: row.state in STATE_WORDS ? t(STATE_WORDS[row.state]) : row.state,
       holds: row.holds ? String(row.holds) : "", monitoring: monitorWords(row),
-      speaking: row.speaking, talk: row.talk, alerts: alertWords(row.alerts), said: saidWords(row.said),
+      speaking: speakingWords(row.speaking), talk: row.talk, alerts: alertWords(row.alerts), said: saidWords(row.said),
       score: String(row.score), why: why(row.why, row),
     };
     COLUMNS.forEach(([name], i) => {

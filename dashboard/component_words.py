@@ -77,7 +77,7 @@ TRANSCRIPT = (
     N_("Paused for a payment by {who} — nothing said now is transcribed."),
     N_("The transcription failed: {error}"), N_("Not being transcribed now."),
     N_("(said {count} times; the latest)"), N_("“{phrase}”{times} — {who} at {time}: "),
-    N_("(muted)"),
+    N_("(muted)"), N_("[card number]"), N_("[digits]"),
 )  # fmt: skip
 
 # live/attention.py's REASONS, the Why column's English (kept on the stream, as the API has

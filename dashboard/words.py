@@ -14,6 +14,7 @@ from coach.actions import MAX_CARD_CHARS
 from dashboard import i18n
 from dashboard.i18n import N_, _
 from live.model import role_of
+from live.redact import CARD, DIGITS
 from live.roster import Supervisor
 from live.timeline import ENDED_REASONS
 
@@ -244,3 +245,17 @@ def signin(message: str, locked: bool) -> str:
         return message
     said = _(general)
     return message if said == general else said
+
+
+# What the masking put in place of a number (live/redact.py's markers, kept as they are in
+# the archive and on the API), in the reader's words: a trial found "[card number]" in the
+# middle of a Japanese line.
+MARKERS = {CARD: N_("[card number]"), DIGITS: N_("[digits]")}
+
+
+def said(text: str) -> str:
+    """A transcript line with the masking's markers in the reader's words."""
+    for marker, word in MARKERS.items():
+        if marker in text:
+            text = text.replace(marker, _(word))
+    return text

@@ -123,11 +123,18 @@ function monitorWords(row) {
   }).join(t(", "));
 }
 
+// What the masking put in place of a number (live/redact.py's markers, kept as they are on
+// the API) in the reader's words: a trial found "[card number]" in a Japanese line.
+function markerWords(text) {
+  return text.split("[card number]").join(t("[card number]")).split("[digits]").join(t("[digits]"));
+}
+
 // "customer: …" (live/board.py `said`): the speaker is Earpiece's word, the rest theirs.
 function saidWords(text) {
   const found = /^(customer|agent): /.exec(text || "");
-  if (!found) return text || "";
-  return `${t(found[1] === "customer" ? "Customer" : "Agent")}: ${text.slice(found[0].length)}`;
+  if (!found) return markerWords(text || "");
+  const rest = markerWords(text.slice(found[0].length));
+  return `${t(found[1] === "customer" ? "Customer" : "Agent")}: ${rest}`;
 }
 
 // Who is speaking (live/board.py `speaking`: "agent", "customer" or "agent + customer", the

@@ -16,6 +16,11 @@ function t(text, values) {
   return values ? said.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m)) : said;
 }
 
+// What the masking put in place of a number (live/redact.py's markers), in the reader's words.
+function markerWords(text) {
+  return text.split("[card number]").join(t("[card number]")).split("[digits]").join(t("[digits]"));
+}
+
 function el(tag, cls, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
@@ -162,7 +167,7 @@ class Transcript {
         el("span", "ep-tx-who ep-" + (line.speaker === "customer" ? "customer" : "agent"),
           line.speaker === "customer" ? t("Customer") : t("Agent")),
         el("span", "ep-tx-at", hhmmss(line.at)),
-        el("span", "ep-tx-text", line.final ? line.text : `${line.text} …`),
+        el("span", "ep-tx-text", markerWords(line.final ? line.text : `${line.text} …`)),
       );
       return row;
     });
@@ -209,7 +214,7 @@ class Transcript {
       const times = count > 1 ? " " + t("(said {count} times; the latest)", {count}) : "";
       row.textContent = t("“{phrase}”{times} — {who} at {time}: ", {
         phrase: hit.phrase, times, who, time: hhmmss(hit.line && hit.line.at)})
-        + `${(hit.line && hit.line.text) || ""}${hit.muted ? " " + t("(muted)") : ""}`;
+        + `${markerWords((hit.line && hit.line.text) || "")}${hit.muted ? " " + t("(muted)") : ""}`;
       return row;
     });
     this.hits.replaceChildren(...hits);

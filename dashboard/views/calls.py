@@ -274,7 +274,7 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
                 at = since_start(call, line.get("at"))
                 said = (
                     f"**{literal(words.word(words.ROLES, line.get('speaker')))}** "
-                    f"{highlighted(line.get('text') or '', search)}"
+                    f"{highlighted(words.said(line.get('text') or ''), search)}"
                 )
                 if playable is None:
                     st.markdown(f"`{clock(at)}` {said}")

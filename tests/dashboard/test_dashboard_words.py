@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dashboard import i18n, words
+from live.redact import CARD, DIGITS, mask
 from live.roster import Supervisor
 
 
@@ -99,3 +100,15 @@ def test_a_read_of_the_words_on_the_calls_timeline_in_the_readers_words() -> Non
     other = {"action": "words-read", "supervisor": "ken", "mode": "carrier-pigeon",
              "detail": "GET /events"}  # fmt: skip
     assert said_in("en", lambda: action_text(other)) == "supervisor ken read the words"
+
+
+def test_the_maskings_markers_in_the_readers_words() -> None:
+    """A masked line keeps live/redact.py's markers (the archive, the API); the pages say them
+    in the reader's language (a trial found "[card number]" inside a Japanese line)."""
+    japanese = mask("カード番号は4111 1111 1111 1111です")
+    english = mask("my card is 4111 1111 1111 1111 and the code is 123")
+    assert japanese == f"カード番号は{CARD}です"
+    assert said_in("ja", lambda: words.said(japanese)) == "カード番号は［カード番号］です"
+    assert said_in("en", lambda: words.said(english)) == english
+    assert CARD in english and DIGITS in english
+    assert said_in("ja", lambda: words.said(f"暗証番号は{DIGITS}です")) == "暗証番号は［数字］です"

@@ -67,6 +67,7 @@ LISTEN = (
     N_("Mute"), N_("Reconnecting…"), N_("Live"), N_("Hearing in the browser: {who}"),
     N_("Ended"), N_("Signed out"), N_("Refused"), N_("Closed"), N_("Volume"),
     N_("Customer left, agent right"), N_("Start audio"), N_("Scanning: {seconds} s a call"),
+    N_(", "),
 )  # fmt: skip
 
 # transcript_component/transcript.js: the call page's live transcript.

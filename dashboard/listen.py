@@ -28,7 +28,7 @@ import streamlit as st
 from access.policy import hear_refusal
 from access.principal import of_supervisor
 from core import tickets
-from dashboard import board, component_words, heard, ui, words
+from dashboard import board, component_words, heard, reading, ui, words
 from dashboard.i18n import _
 from dashboard.runtime import Unavailable
 from dashboard.text import literal
@@ -121,7 +121,9 @@ def control(page: ui.Page, conference: Mapping[str, Any], key: str) -> None:
         others = []
     if others:
         columns[1].caption(
-            _("Hearing in the browser: {who}").format(who=literal(words.listed(others)))
+            _("Hearing in the browser: {who}").format(
+                who=literal(words.listed([reading.supervisor(page, o) for o in others]))
+            )
         )
 
 
@@ -219,7 +221,12 @@ def player(page: ui.Page, floor: Mapping[str, Mapping[str, Any]] | None = None) 
         calls, scanned = heard.ears(), None
     if not calls and scanned is None:
         return
-    data = {"calls": calls, "scan": scanned, **component_words.words(component_words.LISTEN)}
+    data = {
+        "calls": calls,
+        "scan": scanned,
+        "supervisors": reading.supervisor_names(page),
+        **component_words.words(component_words.LISTEN),
+    }
     _mount(
         key=KEY,
         data=data,

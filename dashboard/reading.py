@@ -11,6 +11,7 @@ Plain functions of a `Page`, so the pages stay UI only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -47,6 +48,31 @@ def time_of_day(page: Page, at: Any) -> str:
 def agent(page: Page, ident: str | None) -> str:
     """`鈴木一郎 (suzuki)` when the roster names the agent, else the ID."""
     return names.label(ident, page.runtime.roster.agent_names)
+
+
+def supervisor(page: Page, ident: str | None) -> str:
+    """A supervisor by the roster's name (as the board's Monitoring column says them), else
+    the ID (someone no longer in the roster, an agent's or a key's audit name)."""
+    known = page.runtime.roster.supervisors.get(ident or "")
+    return known.name if known is not None and known.name else (ident or "")
+
+
+def supervisor_names(page: Page) -> dict[str, str]:
+    """Supervisor ID -> the roster's name, for a component that names people (the board's
+    Monitoring column, the player's listeners)."""
+    return {ident: p.name for ident, p in page.runtime.roster.supervisors.items() if p.name}
+
+
+def namers(page: Page) -> tuple[Callable[[str], str], Callable[[str], str]]:
+    """How this page names an agent and a supervisor (dashboard/words.py `who`)."""
+
+    def named_agent(ident: str) -> str:
+        return agent(page, ident)
+
+    def named_supervisor(ident: str) -> str:
+        return supervisor(page, ident)
+
+    return named_agent, named_supervisor
 
 
 def agents_in_order(page: Page, idents: list[str]) -> list[str]:

@@ -117,14 +117,21 @@ def alerts(codes: Iterable[str] | None, none: str = "") -> str:
     return said or none
 
 
-def who(label: str | None, agent: Callable[[str], str] | None = None) -> str:
+def who(
+    label: str | None,
+    agent: Callable[[str], str] | None = None,
+    supervisor: Callable[[str], str] | None = None,
+) -> str:
     """A participant by its label: "the customer", "agent suzuki", "supervisor mina";
-    `agent` names an agent as the page does (reading.agent: "agent 鈴木 一郎 (suzuki)")."""
+    `agent` names an agent as the page does (reading.agent: "agent 鈴木 一郎 (suzuki)"),
+    `supervisor` a supervisor (reading.supervisor: "supervisor 佐々木 春香")."""
     role, ident = role_of(label or None)
     if role == "customer":
         return _("the customer")
     if role == "agent" and ident and agent is not None:
         return f"{word(ROLES, role)} {agent(ident)}"
+    if role == "supervisor" and ident and supervisor is not None:
+        return f"{word(ROLES, role)} {supervisor(ident)}"
     if role in ("agent", "supervisor") and ident:
         return f"{word(ROLES, role)} {ident}"
     return label or _("a participant")
@@ -136,16 +143,20 @@ def timeline(
     english: str = "",
     coaching: bool | None = None,
     reason: str | None = None,
+    agent: Callable[[str], str] | None = None,
+    supervisor: Callable[[str], str] | None = None,
 ) -> str:
     """One timeline entry in words. An archived entry has no `coaching`/`reason` (the
-    archive keeps the English text): both are read from that text then."""
+    archive keeps the English text): both are read from that text then. `agent` and
+    `supervisor` name people as the page does (`who`)."""
+    named = who(label, agent, supervisor)
     if event == "participant-modify":
         if coaching is None:
             coaching = "started whispering" in english
-        return _(_WHISPER_ON if coaching else _WHISPER_OFF).format(who=who(label))
+        return _(_WHISPER_ON if coaching else _WHISPER_OFF).format(who=named)
     if event not in _EVENTS:
         return english or event
-    said = _(_EVENTS[event]).format(who=who(label))
+    said = _(_EVENTS[event]).format(who=named)
     if event == "conference-end":
         if reason is None:
             reason = next((code for code, text in ENDED_REASONS.items() if text in english), None)

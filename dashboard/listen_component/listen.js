@@ -32,6 +32,7 @@ for (let i = 0; i < 256; i++) {
 
 // The reader's words (issue 25; board.js says how): `words` from the page, by English key.
 let WORDS = {};
+let NAMES = {}; // supervisor ID -> the roster's name
 
 function t(text, values) {
   const said = Object.prototype.hasOwnProperty.call(WORDS, text) ? WORDS[text] : text;
@@ -143,9 +144,11 @@ class Ear {
     if (message.type === "hello" || message.type === "listeners") {
       this.failures = 0;
       if (message.type === "hello") this.state.textContent = t("Live");
-      const list = message.listeners || [];
+      // By the roster's names, as the board says them (a trial found IDs here).
+      const list = (message.listeners || []).map((id) =>
+        Object.prototype.hasOwnProperty.call(NAMES, id) ? NAMES[id] : id);
       this.others.textContent = list.length
-        ? t("Hearing in the browser: {who}", {who: list.join(", ")}) : "";
+        ? t("Hearing in the browser: {who}", {who: list.join(t(", "))}) : "";
       return;
     }
     // ended | refused | signed-out: the last word of this socket.
@@ -320,6 +323,7 @@ class Mixer {
 export default function (component) {
   const {data, setTriggerValue, parentElement} = component;
   if (data.words) WORDS = data.words;
+  if (data.supervisors) NAMES = data.supervisors;
   let mixer = parentElement.__earpieceListen;
   if (!mixer) mixer = parentElement.__earpieceListen = new Mixer(parentElement);
   clearTimeout(mixer.closing);

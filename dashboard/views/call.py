@@ -71,19 +71,21 @@ BY_AGENT = {
 OWN_SENTENCE = {*BY_AGENT, "help-answered"}
 
 
-def action_text(a: dict[str, Any]) -> str:
-    """An audit entry on the call as the timeline says it, in the reader's words."""
+def action_text(page: ui.Page, a: dict[str, Any]) -> str:
+    """An audit entry on the call as the timeline says it, in the reader's words, people by
+    the roster's names (a trial found 'supervisor haruka' beside the board's 佐々木 春香)."""
     if a["action"] in BY_AGENT:
-        return _(BY_AGENT[a["action"]]).format(agent=a.get("agent") or "?")
+        return _(BY_AGENT[a["action"]]).format(agent=reading.agent(page, a.get("agent")) or "?")
+    supervisor = reading.supervisor(page, a["supervisor"])
     if a["action"] == "words-read":
         what = _("supervisor {supervisor} read {what}").format(
-            supervisor=a["supervisor"],
+            supervisor=supervisor,
             what=_(words.READ_WHAT.get(a.get("detail") or "", words.READ_ANY)),
         )
         via = words.READ_VIA.get(a.get("mode") or "")
         return _("{what} ({via})").format(what=what, via=_(via)) if via else what
     what = _("supervisor {supervisor} {action}").format(
-        supervisor=a["supervisor"], action=words.word(words.ACTIONS, a["action"])
+        supervisor=supervisor, action=words.word(words.ACTIONS, a["action"])
     )
     if a.get("mode"):
         before = f"{words.word(words.MODES, a['from_mode'])} → " if a.get("from_mode") else ""
@@ -115,12 +117,17 @@ def timeline(page: ui.Page, sid: str) -> pd.DataFrame:
         )
     )
     rows = [
-        {"At": e.at, "What": words.timeline(e.event, e.who, e.text, e.coaching, e.reason)}
+        {
+            "At": e.at,
+            "What": words.timeline(
+                e.event, e.who, e.text, e.coaching, e.reason, *reading.namers(page)
+            ),
+        }
         for e in events
     ]
     # The audit answers newest first, and its times are to the second: oldest first before
     # the (stable) sort, so a join, a switch and a leave in one second stay in that order.
-    rows += [{"At": a["at"], "What": action_text(a)} for a in reversed(actions)]
+    rows += [{"At": a["at"], "What": action_text(page, a)} for a in reversed(actions)]
     rows.sort(key=lambda r: r["At"] or "")  # UTC ISO 8601 sorts as time does
     shown = [{_("At"): reading.time_of_day(page, r["At"]), _("What"): r["What"]} for r in rows]
     return pd.DataFrame(shown, columns=[_("At"), _("What")])

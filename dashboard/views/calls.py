@@ -247,7 +247,7 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
     heads = [_("Supervisor"), _("Mode"), _("From"), _("Until")]
     listened = [
         (
-            m["supervisor"],
+            reading.supervisor(page, m["supervisor"]),
             _("{mode} (browser)").format(mode=words.word(words.MODES, m["mode"]))
             if m.get("how") == "browser"
             else words.word(words.MODES, m["mode"]),
@@ -300,7 +300,14 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
     timeline = [
         (
             reading.when(page, e.get("at")),
-            words.timeline(str(e.get("event") or ""), e.get("who"), str(e.get("text") or "")),
+            words.timeline(
+                str(e.get("event") or ""),
+                e.get("who"),
+                str(e.get("text") or ""),
+                None,
+                None,
+                *reading.namers(page),
+            ),
         )
         for e in call.get("timeline") or ()
     ]
@@ -338,7 +345,7 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
         st.text(
             _("{time} · {reviewer} · score {score} · {marks}").format(
                 time=reading.when(page, r["at"]),
-                reviewer=r["reviewer"],
+                reviewer=reading.supervisor(page, r["reviewer"]),
                 score=f"{r['score']:g}",
                 marks=given,
             )

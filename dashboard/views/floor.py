@@ -419,11 +419,7 @@ def live_part(page: ui.Page) -> None:
         clock=board.place(page),
         hidden=[c for c in preferences.COLUMNS if c not in (state.get("f-cols") or ())],
         refresh_seconds=page.settings.dashboard_refresh_seconds,
-        supervisors={
-            sid: person.name
-            for sid, person in page.runtime.roster.supervisors.items()
-            if person.name
-        },
+        supervisors=reading.supervisor_names(page),
     )
 
 

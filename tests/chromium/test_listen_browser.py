@@ -135,7 +135,7 @@ def test_listen_in_the_browser(demo: Demo, browser: Browser) -> None:
     page.screenshot(path=artifact("listen-1-hearing.png"), full_page=True)
     assert heard_apart(found), found
     expect(page.locator("[data-testid=listen-state]").first).to_have_text("Live")
-    expect(page.locator("[data-testid=listen-listeners]").first).to_contain_text("mina")
+    expect(page.locator("[data-testid=listen-listeners]").first).to_contain_text("Mina Park")
     assert [s["call_sid"] for s in running_streams(demo)] == [first["customer_call_sid"]]
     # The floor row says who hears the call in a browser, beside the phone legs.
     row = page.locator(f"tr[data-sid={first['conference_sid']}]")
@@ -262,7 +262,8 @@ def test_listen_in_the_browser_from_the_call_page(demo: Demo, browser: Browser) 
     assert [s["call_sid"] for s in running_streams(demo)
             if s["call_sid"] == call["customer_call_sid"]]  # fmt: skip
     # The call page says who hears the call in a browser (it reruns when that changes).
-    expect(page.get_by_text("Hearing in the browser: ana")).to_have_count(2)
+    # By the roster's name (Ana Ito), in the caption and in the player, as the board says her.
+    expect(page.get_by_text("Hearing in the browser: Ana Ito", exact=True)).to_have_count(2)
     page.screenshot(path=artifact("listen-5-call-page.png"), full_page=True)
     # Leave takes her off the call however she is on it: here the browser, with no phone leg.
     leave = page.locator(f".st-key-call-{sid}-leave button").first
@@ -274,6 +275,6 @@ def test_listen_in_the_browser_from_the_call_page(demo: Demo, browser: Browser) 
     expect(page.get_by_role("button", name="Listen in browser")).to_be_enabled()
     expect(leave).to_be_disabled()
     # Her socket closed: the page hears the call change and no longer says she hears it.
-    expect(page.get_by_text("Hearing in the browser: ana")).to_have_count(0)
+    expect(page.get_by_text("Hearing in the browser: Ana Ito", exact=True)).to_have_count(0)
     page.screenshot(path=artifact("listen-6-left.png"), full_page=True)
     page.context.close()

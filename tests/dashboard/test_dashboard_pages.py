@@ -293,11 +293,12 @@ def test_call_page_shows_people_timeline_and_the_end(floor: tuple[Wired, Setting
     assert "agent bob joined" in timeline
     assert "the customer was put on hold" in timeline
     # (Twilio's events of her leg are there too; her actions say their mode.)
-    acts = [w for w in timeline if w.startswith("supervisor ana") and "(" in w]
+    # People by the roster's names, as the board says them (ana is Ana Ito).
+    acts = [w for w in timeline if w.startswith("supervisor Ana Ito") and "(" in w]
     assert acts == [
-        "supervisor ana joined (listen)",
-        "supervisor ana switched mode (listen → whisper)",
-        "supervisor ana left (whisper)",
+        "supervisor Ana Ito joined (listen)",
+        "supervisor Ana Ito switched mode (listen → whisper)",
+        "supervisor Ana Ito left (whisper)",
     ], timeline
     wired.act(sid, "end")
     wired.wait(lambda: (wired.conference(sid) or {}).get("state") == "ended")

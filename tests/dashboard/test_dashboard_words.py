@@ -5,10 +5,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
 
 from dashboard import i18n, words
 from live.redact import CARD, DIGITS, mask
 from live.roster import Supervisor
+from live.roster import load as load_roster
 
 
 def said_in(language: str, say: Callable[[], str | None]) -> str | None:
@@ -18,6 +21,11 @@ def said_in(language: str, say: Callable[[], str | None]) -> str | None:
         return say()
     finally:
         i18n._FIXED.reset(token)
+
+
+def demo_page() -> Any:
+    """A page as dashboard/reading.py reads one: the demo roster's people."""
+    return SimpleNamespace(runtime=SimpleNamespace(roster=load_roster(None)))
 
 
 def test_timeline_entries_from_their_codes() -> None:
@@ -68,19 +76,26 @@ def test_an_agents_help_on_the_calls_timeline_in_the_readers_words() -> None:
     timeline says the entry from its codes instead (a Japanese tour found the English)."""
     from dashboard.views.call import action_text
 
+    page = demo_page()
     asked = {"action": "help", "supervisor": "", "agent": "tara", "detail": "tara asks for help"}
-    assert said_in("en", lambda: action_text(asked)) == "agent tara asks for help"
-    assert said_in("ja", lambda: action_text(asked)) == "エージェント tara がヘルプを要請"
+    assert said_in("en", lambda: action_text(page, asked)) == "agent 田中 愛 (tara) asks for help"
+    assert (
+        said_in("ja", lambda: action_text(page, asked))
+        == "エージェント 田中 愛 (tara) がヘルプを要請"
+    )
     answered = {"action": "help-answered", "supervisor": "mina", "agent": "tara",
                 "detail": "tara asked"}  # fmt: skip
-    assert said_in("ja", lambda: action_text(answered)) == (
-        "スーパーバイザー mina：エージェントのヘルプ要請に応答"
+    assert said_in("ja", lambda: action_text(page, answered)) == (
+        "スーパーバイザー Mina Park：エージェントのヘルプ要請に応答"
     )
     card = {"action": "card", "supervisor": "mina", "detail": "verify the address"}
     assert (
-        said_in("en", lambda: action_text(card))
-        == "supervisor mina sent a card: verify the address"
+        said_in("en", lambda: action_text(page, card))
+        == "supervisor Mina Park sent a card: verify the address"
     )
+    # Someone the roster no longer has is said by the ID the audit kept.
+    gone = {"action": "card", "supervisor": "olga", "detail": "hi"}
+    assert said_in("en", lambda: action_text(page, gone)) == "supervisor olga sent a card: hi"
 
 
 def test_a_read_of_the_words_on_the_calls_timeline_in_the_readers_words() -> None:
@@ -90,16 +105,17 @@ def test_a_read_of_the_words_on_the_calls_timeline_in_the_readers_words() -> Non
 
     live = {"action": "words-read", "supervisor": "haruka", "mode": "ticket",
             "detail": "GET /events/transcript"}  # fmt: skip
-    assert said_in("ja", lambda: action_text(live)) == (
-        "スーパーバイザー haruka：リアルタイム文字起こしを閲覧\uff08ダッシュボードで\uff09"
+    page = demo_page()
+    assert said_in("ja", lambda: action_text(page, live)) == (
+        "スーパーバイザー 佐々木 春香：リアルタイム文字起こしを閲覧\uff08ダッシュボードで\uff09"
     )
-    assert said_in("en", lambda: action_text(live)) == (
-        "supervisor haruka read the live transcript (on the dashboard)"
+    assert said_in("en", lambda: action_text(page, live)) == (
+        "supervisor 佐々木 春香 read the live transcript (on the dashboard)"
     )
     # A read this page does not name, by a credential it does not know: the words, no how.
     other = {"action": "words-read", "supervisor": "ken", "mode": "carrier-pigeon",
              "detail": "GET /events"}  # fmt: skip
-    assert said_in("en", lambda: action_text(other)) == "supervisor ken read the words"
+    assert said_in("en", lambda: action_text(page, other)) == "supervisor Ken Sato read the words"
 
 
 def test_the_maskings_markers_in_the_readers_words() -> None:

@@ -110,7 +110,7 @@ def volume_chart(rows: Sequence[Mapping[str, Any]]) -> Any:
         .mark_line(point=True)
         .encode(
             x=_x(),
-            y=alt.Y("calls:Q", title=_("calls")),
+            y=alt.Y("calls:Q", title=_("calls"), axis=alt.Axis(tickMinStep=1, format="d")),
             color=alt.Color("what:N", title=None, sort=whats),
             tooltip=["time:O", "what:N", "calls:Q"],
         )
@@ -134,11 +134,14 @@ def service_level_chart(rows: Sequence[Mapping[str, Any]], target: float) -> Any
         .mark_line(point=True)
         .encode(
             x=_x(),
+            # No axis title: the chart's title says what it is, and a rotated title longer
+            # than the plot (Japanese, and the layer's two titles joined with a comma) rose
+            # over the chart's own title, which the page then cut off (a trial's screenshot).
             y=alt.Y(
                 "service level:Q",
                 scale=alt.Scale(domain=[0, 1]),
                 axis=alt.Axis(format="%"),
-                title=_("service level"),
+                title=None,
             ),
             tooltip=[
                 "time:O",
@@ -149,7 +152,7 @@ def service_level_chart(rows: Sequence[Mapping[str, Any]], target: float) -> Any
     rule = (
         alt.Chart(pd.DataFrame({"target": [target]}))
         .mark_rule(strokeDash=[6, 4], color="#c62828")
-        .encode(y=alt.Y("target:Q", title=_("target")))
+        .encode(y=alt.Y("target:Q", title=None))
     )
     return alt.layer(line, rule).properties(
         height=HEIGHT,
@@ -197,12 +200,17 @@ def team_activity_chart(cards: Iterable[Any]) -> Any:
         .mark_bar()
         .encode(
             y=alt.Y("team:N", title=None),
-            x=alt.X("agents:Q", stack=True, title=_("agents")),
+            # Headcounts: whole ticks (a trial read 0.0, 0.1 … 2.0 agents).
+            x=alt.X(
+                "agents:Q", stack=True, title=_("agents"), axis=alt.Axis(tickMinStep=1, format="d")
+            ),
             color=alt.Color("state:N", title=None),
             tooltip=["team:N", "state:N", "agents:Q"],
         )
         .properties(
-            height=max(80, 28 * len({t for t, _ in counts})),
+            # The height holds the title and the axis as well as the bars (the chart fits
+            # its box): 28 px a team left two teams' bars a few pixels tall, names overlapping.
+            height=80 + 36 * len({t for t, _ in counts}),
             title=_("Agents by activity, per team (now)"),
         )
     )
@@ -292,7 +300,8 @@ def agents_by_activity_chart(rows: Sequence[Mapping[str, Any]]) -> Any | None:
         .mark_bar()
         .encode(
             x=_x(),
-            y=alt.Y("agents:Q", stack=True, title=_("agents (average)")),
+            # (No axis title, as the service level's: the chart's title says it.)
+            y=alt.Y("agents:Q", stack=True, title=None),
             color=alt.Color("state:N", title=None, sort=[*order, *others]),
             order=alt.Order("state:N"),
             tooltip=["time:O", "state:N", alt.Tooltip("agents:Q", format=".1f")],

@@ -62,7 +62,8 @@ def main() -> None:
     today = datetime.now(zone).date()
     days = [(today - timedelta(days=n)).isoformat() for n in range(DAYS_BACK)]
     left, right = st.columns(2)
-    day = str(left.selectbox(_("Day"), days, key="day-day"))
+    # "Date", not the page's own title again (a trial read 日次 twice: 日付 is the date).
+    day = str(left.selectbox(_("Date"), days, key="day-day"))
     try:
         rows = rows_of(page, day)
         agents = page.runtime.run(page.runtime.services.queues.agents())

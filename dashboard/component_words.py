@@ -32,7 +32,7 @@ BOARD = (
     N_("listen"), N_("whisper"), N_("barge"), N_("{name} ({mode})"),
     N_("{name} ({mode} · dialing)"), N_("{name} (listen · browser)"), N_(", "),
     # A reason's phrases (live/attention.py): each quoted, or none named.
-    N_("“{phrase}”"), N_("a phrase"),
+    N_("“{phrase}”"), N_("a phrase"), N_("the call said a phrase to watch"),
     # The stream's state.
     N_("Connecting to the live floor…"), N_("Reconnecting to the live floor…"),
     N_("Cannot reach the live floor at {host}; trying again…"),

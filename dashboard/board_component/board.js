@@ -72,6 +72,12 @@ function why(text, row) {
       names.forEach((name, i) => { values[name] = found[i + 1]; });
       // The row's own agent, named as its Agent cell names them ("田中 愛 (tara)").
       if (row && values.agent === row.agent) values.agent = agentLabel(row);
+      // A phrase the reader may not read (another team's call: live/words.py withholds it)
+      // is a sentence of its own: "the call said {phrase}" with "a phrase" in it read, in
+      // Japanese, as if the word フレーズ had been said (a trial).
+      if (values.phrase !== undefined && !values.phrase.includes("“")) {
+        return t("the call said a phrase to watch");
+      }
       if (values.phrase !== undefined) values.phrase = phraseWords(values.phrase);
       return said.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
     }

@@ -26,7 +26,7 @@ import streamlit as st
 
 from access.policy import Denied, may_run
 from access.principal import of_supervisor
-from dashboard import agent_cards, board, i18n, ui, words
+from dashboard import agent_cards, board, i18n, reading, ui, words
 from dashboard.actions import Refused
 from dashboard.agent_cards import ALL, Card, state_label
 from dashboard.i18n import N_, _
@@ -278,7 +278,35 @@ def main() -> None:
         state=str(state),
         on_refresh=on_refresh,
     )
+    not_workers = roster_agents_without_worker(page, cards)
+    if not_workers and page.settings.workspace_sid:  # (no Workspace: the page says so above)
+        # A trial's lead counted three agents on her team and found one card: an agent who
+        # is no TaskRouter Worker (a direct line) has no activity to show or set here.
+        st.caption(
+            _(NOT_WORKERS).format(
+                agents=literal(words.listed([reading.agent(page, a) for a in not_workers]))
+            )
+        )
     st.fragment(run_every=CONTROLS_REFRESH_SECONDS)(controls_part)(page)
+
+
+NOT_WORKERS = N_(
+    "Not TaskRouter workers, so without a card here: {agents}. Their calls are on the Floor."
+)
+
+
+def roster_agents_without_worker(page: ui.Page, cards: list[Card]) -> list[str]:
+    """The roster's agents of the teams this supervisor sees that no Worker stands for."""
+    roster = page.runtime.roster
+    teams = page.who.teams if page.who.role == "lead" else tuple(roster.teams)
+    carded = {c.agent for c in cards if c.agent}
+    return [
+        agent
+        for team in teams
+        if team in roster.teams
+        for agent in roster.teams[team].agents
+        if agent not in carded
+    ]
 
 
 if __name__ == "__main__":

@@ -107,6 +107,13 @@ def test_run_an_agent_from_the_agents_page_and_the_chart_draws_without_errors(
         expect(bob).to_contain_text("on a call")
         expect(page.locator(".ep-card[data-agent=carol]")).to_contain_text("Offline")
         expect(page.locator(".ep-card[data-agent=nick]")).to_have_count(0)
+        # Her team's agents with no Worker are named, not silently missing (a trial counted
+        # three agents on her team and found one card); nick (support) is not hers.
+        missing = page.get_by_text(re.compile(r"^Not TaskRouter workers, so without a card"))
+        expect(missing).to_contain_text("dave")
+        expect(missing).to_contain_text("grace")
+        expect(missing).not_to_contain_text("bob")
+        expect(missing).not_to_contain_text("nick")
 
         # Break after this call, with a reason in Japanese: on bob's card until it happens.
         choose_agent(page, "bob")

@@ -19,6 +19,7 @@ from access.policy import sees_full_numbers
 from access.principal import of_supervisor
 from core import phone
 from core.floor_clock import FloorClock
+from dashboard.i18n import _
 from dashboard.ui import Page
 from live import names
 
@@ -39,6 +40,15 @@ def number(page: Page, raw: str | None) -> str:
 
 def when(page: Page, at: Any) -> str:
     return clock(page).when(at)
+
+
+def zone_named(page: Page) -> str:
+    """The floor's time zone for a sentence: "Asia/Tokyo (JST)", or just "UTC" where its
+    abbreviation is its name (a trial read "UTC (UTC)")."""
+    zone, label = page.settings.timezone, clock(page).zone_label()
+    return (
+        zone if not label or label == zone else _("{zone} ({label})").format(zone=zone, label=label)
+    )
 
 
 def time_of_day(page: Page, at: Any) -> str:

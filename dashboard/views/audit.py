@@ -81,10 +81,10 @@ def main() -> None:
     count = len(entries)
     st.caption(
         ngettext(
-            "{n} entry, newest first (at most {limit}); times in {zone} ({label}).",
-            "{n} entries, newest first (at most {limit}); times in {zone} ({label}).",
+            "{n} entry, newest first (at most {limit}); times in {zone}.",
+            "{n} entries, newest first (at most {limit}); times in {zone}.",
             count,
-        ).format(n=count, limit=LIMIT, zone=page.settings.timezone, label=floor.zone_label())
+        ).format(n=count, limit=LIMIT, zone=reading.zone_named(page))
     )
     table = pd.DataFrame(entries, columns=["id", *FIELDS])
     table.insert(1, "when", [floor.when(e.get("at")) for e in entries])

@@ -292,11 +292,7 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
                     st.rerun()
                 what.markdown(said)
     st.markdown(_("**Timeline**"))
-    st.caption(
-        _("Times in {zone} ({label}).").format(
-            zone=page.settings.timezone, label=reading.clock(page).zone_label()
-        )
-    )
+    st.caption(_("Times in {zone}.").format(zone=reading.zone_named(page)))
     timeline = [
         (
             reading.when(page, e.get("at")),

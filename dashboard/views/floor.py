@@ -438,9 +438,7 @@ def chart_part(page: ui.Page) -> None:
     points = [*((s.at_ms, s.by_team) for s in samples), (until, current.by_team)]
     st.subheader(_("Live calls, last hour, by team"))
     zone = page.settings.timezone
-    chart = history_chart(
-        points, (since, until), zone, f"{zone} ({reading.clock(page).zone_label()})"
-    )
+    chart = history_chart(points, (since, until), zone, reading.zone_named(page))
     if chart is None:
         st.caption(
             _("No samples yet: the callback service records one every {seconds} s.").format(

@@ -28,21 +28,22 @@ agent is the accepted reservation's worker, live/taskrouter_link.lua) reads:
   needs its agent, Redis does not know that agent, its `friendly_name` is not
   a roster agent, and this process has not fetched it yet.
 
-What a pass costs. Always: 3 requests (Activities, Tasks, Workers lists; one
+What a pass costs. Always: 4 requests (Activities, TaskQueues, Tasks, Workers lists; one
 more page per 1,000 live tasks or workers), plus a fetch per task Redis holds
 live that TaskRouter no longer lists (a lost end: usually none). On a floor
 whose events arrive, nothing more: every event carries TaskAttributes and the
 Worker. After lost events: at most 2 per task whose events were lost (its
 fetch, its reservations) and 1 per worker, once. After an empty Redis on the
 300-seat jp1 floor (300 Workers on calls): 300 fetches and 300 reservation
-lists. So the reads beyond the three lists are capped at `reads_per_pass`
+lists. So the reads beyond the four lists are capped at `reads_per_pass`
 (READS_PER_PASS, 200) per pass: busy tasks first, a task's two reads together
 (each pass labels whole conferences), then the workers they need, then
 waiting tasks, then ended ones; what the cap leaves is read on the next pass
 (every EARPIECE_RECONCILE_SECONDS, 30 s). bench/taskrouter_repair.py measured
-it on the simulator: 203 requests a pass, 100 more conferences labelled each,
-all 300 after 3 passes (without the cap: 603 requests in one pass), then 3
-requests a pass. Why a cap: TaskRouter's rate limits are per Workspace and
+it on the simulator: 204 requests a pass, 100 more conferences labelled each,
+all 300 after 3 passes (without the cap: 604 requests in one pass), then 4
+requests a pass (the TaskQueues list is the fourth: a queue nobody has called yet is on
+the wallboard too). Why a cap: TaskRouter's rate limits are per Workspace and
 per endpoint and shown only on the Console's Limits page
 (https://www.twilio.com/docs/taskrouter/limits), and the agents' own
 softphones and Flex share them; 200 reads, 4 at a time, take a few seconds,
@@ -88,7 +89,7 @@ EVENT_OF_STATUS.update(
 )
 # A reservation in one of these statuses was accepted: its worker took the task.
 ANSWERED = ("accepted", "wrapping", "completed")
-# Reads beyond the three lists, per pass (see the module's note on what a pass costs).
+# Reads beyond the four lists, per pass (see the module's note on what a pass costs).
 READS_PER_PASS = 200
 CONCURRENCY = 4  # reads in flight at once, like the conference reconciler's
 Link = Callable[[str], Awaitable[Any]]
@@ -274,6 +275,10 @@ class TaskRouterRepair:
                     activity_available=bool(activity.available),
                 )
             )
+        listed_queues = await self.twilio.list_task_queues(ws)
+        new_queues = await queues.note_queues({q.sid: q.friendly_name for q in listed_queues})
+        if new_queues:
+            repairs["queue"] = new_queues
         here: Any = await queues.redis.smembers(queues.key("tasks"))
         known = sorted(text(s) for s in here)
         there = {t.sid: t for t in await self.twilio.list_tasks(ws, LIVE)}

@@ -151,6 +151,9 @@ class TwilioCalls:
                 return None
             raise
 
+    async def list_task_queues(self, workspace_sid: str) -> list[Any]:
+        return await self._run(self._workspace(workspace_sid).task_queues.list, page_size=1000)
+
     async def list_workers(self, workspace_sid: str) -> list[Any]:
         return await self._run(self._workspace(workspace_sid).workers.list, page_size=1000)
 

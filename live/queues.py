@@ -307,6 +307,19 @@ class LiveQueues:
         raw: Any = await self.redis.hgetall(self.key("activities"))
         return {text(k): text(v) == "1" for k, v in raw.items()}
 
+    async def note_queues(self, names: Mapping[str, str]) -> int:
+        """The Workspace's TaskQueues (SID -> name) as TaskRouter lists them: a queue nobody
+        has called yet is on the wallboard too, at zero (a trial's lead found her team's
+        queue missing until its first call). How many were new or renamed."""
+        known: Any = await self.redis.hgetall(self.key("queues"))
+        have = {text(k): text(v) for k, v in known.items()}
+        changed: dict[Any, Any] = {
+            sid: name for sid, name in names.items() if name and have.get(sid) != name
+        }
+        if changed:
+            await self.redis.hset(self.key("queues"), mapping=changed)
+        return len(changed)
+
     async def worker_registers(self) -> list[Worker]:
         """Every worker's registers, in two round trips (who they are, then every hash in
         one reply, each key passed in KEYS): a thousand pipelined HGETALLs cost redis-py far

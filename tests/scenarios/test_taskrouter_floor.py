@@ -301,6 +301,25 @@ def test_the_reconciler_repairs_what_lost_taskrouter_events_left_wrong(
     assert agents["nick"]["activity"] == "Break"
 
 
+def test_a_queue_nobody_has_called_yet_is_on_the_wallboard_at_zero(
+    tr_floor: TaskRouterFloor, redis_target: RedisTarget
+) -> None:
+    """A trial's lead found her team's queue missing from the Queues page until its first
+    call: TaskRouter's events name a queue only when a task enters it. The repair lists the
+    Workspace's TaskQueues, so every queue shows, at zero, from its first pass."""
+    f = tr_floor
+    quiet = f.workspace.queue("jp-support")  # in the Workspace; no call ever entered it
+    assert "jp-support" not in by_name(f.api("/api/queues")["queues"])
+    repairs, _, _ = _repair(f, redis_target)
+    assert repairs[0].get("queue", 0) >= 1
+    queues = by_name(f.api("/api/queues")["queues"])
+    assert queues["jp-support"]["sid"] == quiet.sid
+    assert queues["jp-support"]["waiting"] == 0
+    assert queues["jp-support"]["today"]["entered"] == 0
+    again, _, _ = _repair(f, redis_target)
+    assert "queue" not in again[0], "a known queue is not repaired again"
+
+
 def _conferences_of_tasks(f: TaskRouterFloor) -> dict[str, dict[str, Any]]:
     return {c["task_sid"] or c["friendly_name"]: c
             for c in f.api("/api/conferences")["conferences"]}  # fmt: skip
@@ -469,16 +488,16 @@ def test_an_empty_redis_labels_taskrouter_conferences_from_fetches(
     support = by_name(f.api("/api/queues")["queues"])["support"]
     assert support["today"]["answered"] == 1 and support["agents"]["busy"] == 1
 
-    # Nothing left to read: the next pass sends the three lists and no more.
+    # Nothing left to read: the next pass sends the four lists and no more.
     again, sent, left = _repair(f, redis_target)
-    assert again == [{}] and sent == [3] and left == 0
+    assert again == [{}] and sent == [4] and left == 0
 
 
 def test_the_repair_reads_at_most_its_cap_a_pass_and_finishes_on_later_passes(
     tr_floor: TaskRouterFloor, redis_target: RedisTarget
 ) -> None:
     """After every event was lost, each busy task costs a fetch and a reservation list; a pass
-    sends the three lists and at most `reads_per_pass` reads, busy tasks first, and leaves
+    sends the four lists and at most `reads_per_pass` reads, busy tasks first, and leaves
     the rest to the next pass, which finishes the job."""
     f = tr_floor
     with f.control() as http:
@@ -487,8 +506,8 @@ def test_the_repair_reads_at_most_its_cap_a_pass_and_finishes_on_later_passes(
                  for q in ("sales", "sales", "support")]  # fmt: skip
     f.wait(lambda: all(f.workspace.tasks[t].status == "assigned" for t in tasks))
     repairs, sent, left = _repair(f, redis_target, passes=5, reads_per_pass=2)
-    assert sent[0] == 3 + 2 and all(n <= 3 + 2 for n in sent), sent
-    assert sent[-1] == 3 and repairs[-1] == {} and left == 0, (sent, repairs)
+    assert sent[0] == 4 + 2 and all(n <= 4 + 2 for n in sent), sent
+    assert sent[-1] == 4 and repairs[-1] == {} and left == 0, (sent, repairs)
     agents = by_name(f.api("/api/agents")["agents"], "agent")
     held = {a["task_sid"] for a in agents.values() if a["task_sid"]}
     assert held == set(tasks)

@@ -360,11 +360,19 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
     version = f"{sid}-{mine['at'] if mine else 'new'}"
     with st.form(f"review-{sid}", border=True):
         st.markdown(_("**Edit your review**") if mine else _("**Your review**"))
-        # The slider moves in whole points; a score the API saved with a fraction (72.5) is
-        # kept as it is unless the reviewer moves it (a trial found an edit cut it to 72).
-        shown = int(mine["score"]) if mine else 80
-        score = st.slider(_("Score"), 0, 100, shown, key=f"score-{version}")
-        kept = float(mine["score"]) if mine and score == shown else float(score)
+        # A new review has no score until the reviewer gives one: a slider started at 80,
+        # so a form saved untouched recorded 80 as if the call had been scored (a trial).
+        # An edit shows the saved score as it is, a fraction too (72.5 was once cut to 72).
+        score = st.number_input(
+            _("Score (0 to 100)"),
+            min_value=0.0,
+            max_value=100.0,
+            value=float(mine["score"]) if mine else None,
+            step=1.0,
+            format="%g",
+            placeholder=_("required"),
+            key=f"score-{version}",
+        )
         criteria = team.review if team else ()
         marks = {
             c: MARKS[
@@ -384,9 +392,13 @@ def reviews(page: ui.Page, call: dict[str, Any]) -> None:
         )
         label = _("Save changes") if mine else _("Save review")
         if st.form_submit_button(label, icon=":material/rate_review:", type="primary"):
+            if score is None:
+                unscored = _("Give the call a score (0 to 100) first.")
+                ui.flash("error", unscored, place=f"review-{sid}")
+                st.rerun()
             # Through the API, as the reviewer (its rule: who may listen; its audit).
             try:
-                page.acting.review(sid, kept, notes, marks)
+                page.acting.review(sid, float(score), notes, marks)
             except Refused as exc:
                 ui.flash("error", words.error(exc.code, exc.message), place=f"review-{sid}")
             else:

@@ -37,7 +37,12 @@ def test_qa_reviews_with_na_then_edits_the_same_review(floor: tuple[Wired, Setti
     assert at.radio(key=f"crit-{sid}-new-Resolved").value == "N/A"  # nothing marked: N/A
     at.radio(key=f"crit-{sid}-new-Verified the caller").set_value("Pass")
     at.radio(key=f"crit-{sid}-new-Resolved").set_value("Fail")
-    at.slider(key=f"score-{sid}-new").set_value(70)
+    # No score until one is given (an untouched form once saved the slider's 80): refused.
+    assert at.number_input(key=f"score-{sid}-new").value is None
+    at.button[[b.label for b in at.button].index("Save review")].click().run()
+    assert "Give the call a score (0 to 100) first." in texts(at)
+    assert (archived(wired, sid) or {})["reviews"] == []
+    at.number_input(key=f"score-{sid}-new").set_value(70)
     at.text_area(key=f"notes-{sid}-new").input("polite; 確認なし")
     at.button[[b.label for b in at.button].index("Save review")].click().run()
     assert not at.exception
@@ -53,7 +58,7 @@ def test_qa_reviews_with_na_then_edits_the_same_review(floor: tuple[Wired, Setti
     assert at.radio(key=f"crit-{version}-Resolved").value == "Fail"
     assert at.text_area(key=f"notes-{version}").value == "polite; 確認なし"
     at.radio(key=f"crit-{version}-Resolved").set_value("N/A")
-    at.slider(key=f"score-{version}").set_value(85)
+    at.number_input(key=f"score-{version}").set_value(85)
     at.button[[b.label for b in at.button].index("Save changes")].click().run()
     assert "Review changed" in texts(at)
     [edited] = (archived(wired, sid) or {})["reviews"]  # still one review
@@ -198,11 +203,11 @@ def test_the_calls_page_audits_reading_words_once_a_session(
     ]
 
 
-def test_editing_a_review_keeps_a_score_the_slider_cannot_show(
+def test_editing_a_review_keeps_a_score_with_a_fraction(
     floor: tuple[Wired, Settings],
 ) -> None:
-    """The API takes a score with a fraction; the form's slider moves in whole points. An
-    edit that leaves the slider alone keeps the score (a trial found 72.5 cut to 72)."""
+    """The API takes a score with a fraction: an edit shows it and keeps it (a trial found
+    72.5 cut to 72 by the slider the form had then)."""
     wired, settings = floor
     sid = wired.new_call("uma")["conference_sid"]
     wired.act(sid, "end")
@@ -216,7 +221,7 @@ def test_editing_a_review_keeps_a_score_the_slider_cannot_show(
     at.query_params["sid"] = sid
     at.run()
     version = f"{sid}-{first['at']}"
-    assert at.slider(key=f"score-{version}").value == 72
+    assert at.number_input(key=f"score-{version}").value == 72.5
     # Nobody listened to it: said so, not an empty table (which says "empty" in English).
     assert "Nobody listened to this call." in texts(at)
     at.text_area(key=f"notes-{version}").input("ok; 丁寧")

@@ -157,6 +157,12 @@ def test_qa_reviews_with_na_and_edits_it_in_chromium(demo: Demo, browser: Browse
     expect(form.get_by_text("Your review")).to_be_visible(timeout=FIRST_LOAD_MS)
     form.get_by_role("radiogroup", name="Verified the caller").get_by_text("Pass").click()
     form.get_by_role("radiogroup", name="Resolved").get_by_text("Fail").click()
+    # No score yet: saving says so and saves nothing (an untouched form once saved 80).
+    form.get_by_role("button", name=re.compile("Save review")).click()
+    # (The message is shown as literal text: its brackets are escaped for Markdown.)
+    expect(page.get_by_text(re.compile(r"^Give the call a score"))).to_be_visible()
+    assert (record() or {})["reviews"] == []
+    form.get_by_role("spinbutton", name="Score (0 to 100)").fill("80")
     form.get_by_role("button", name=re.compile("Save review")).click()
     expect(page.get_by_text("Review saved")).to_be_visible()
     expect(form.get_by_text("Edit your review")).to_be_visible()
@@ -165,7 +171,7 @@ def test_qa_reviews_with_na_and_edits_it_in_chromium(demo: Demo, browser: Browse
     expect(page.get_by_text("Review changed")).to_be_visible()
     page.screenshot(path=artifact("28-review-edited.png"), full_page=True)
     [review] = (record() or {})["reviews"]
-    assert review["reviewer"] == "quincy"
+    assert review["reviewer"] == "quincy" and review["score"] == 80
     assert review["criteria"]["Verified the caller"] is True
     assert review["criteria"]["Resolved"] is None
     page.close()

@@ -18,10 +18,15 @@ def ears() -> list[dict[str, str]]:
     return found if isinstance(found, list) else []
 
 
+def keep(entries: list[dict[str, str]]) -> None:
+    """The calls heard here from now on (the player draws them)."""
+    st.session_state[EARS] = entries
+
+
 def hears(sid: str) -> bool:
     return any(e.get("sid") == sid for e in ears())
 
 
 def stop(sid: str) -> None:
     """Stop hearing `sid` here: the player, redrawn without it, closes its socket."""
-    st.session_state[EARS] = [e for e in ears() if e.get("sid") != sid]
+    keep([e for e in ears() if e.get("sid") != sid])

@@ -133,7 +133,7 @@ def _add(page: ui.Page, sid: str, label: str) -> None:
         ui.flash("error", _("The floor is out of reach: try again in a moment."))
         return
     others = [e for e in heard.ears() if e["sid"] != sid]
-    st.session_state[heard.EARS] = [*others, entry][-MAX_CALLS:]
+    heard.keep([*others, entry][-MAX_CALLS:])
     st.session_state.pop(SCAN, None)
     st.session_state["listen-scan-on"] = False
 
@@ -183,12 +183,14 @@ def player(page: ui.Page, floor: Mapping[str, Mapping[str, Any]] | None = None) 
     state = st.session_state
     renew = state.pop("listen-renew", None)
     if isinstance(renew, dict):
-        state[heard.EARS] = [
-            (_entry(page, e["sid"], e["label"]) or e)
-            if e.get("ticket") == renew.get("ticket")
-            else e
-            for e in heard.ears()
-        ]
+        heard.keep(
+            [
+                (_entry(page, e["sid"], e["label"]) or e)
+                if e.get("ticket") == renew.get("ticket")
+                else e
+                for e in heard.ears()
+            ]
+        )
         scan = state.get(SCAN)
         if isinstance(scan, dict) and (scan.get("entry") or {}).get("ticket") == renew.get(
             "ticket"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Any
 
 from access.policy import sees_full_numbers
@@ -75,14 +76,7 @@ def supervisor_names(page: Page) -> dict[str, str]:
 
 def namers(page: Page) -> tuple[Callable[[str], str], Callable[[str], str]]:
     """How this page names an agent and a supervisor (dashboard/words.py `who`)."""
-
-    def named_agent(ident: str) -> str:
-        return agent(page, ident)
-
-    def named_supervisor(ident: str) -> str:
-        return supervisor(page, ident)
-
-    return named_agent, named_supervisor
+    return partial(agent, page), partial(supervisor, page)
 
 
 def agents_in_order(page: Page, idents: list[str]) -> list[str]:

@@ -132,6 +132,7 @@ function monitorWords(row) {
 // What the masking put in place of a number (live/redact.py's markers, kept as they are on
 // the API) in the reader's words: a trial found "[card number]" in a Japanese line.
 function markerWords(text) {
+  if (!text.includes("[")) return text; // most lines: nothing masked (this runs per cell)
   return text.split("[card number]").join(t("[card number]")).split("[digits]").join(t("[digits]"));
 }
 

@@ -300,13 +300,16 @@ def roster_agents_without_worker(page: ui.Page, cards: list[Card]) -> list[str]:
     roster = page.runtime.roster
     teams = page.who.teams if page.who.role == "lead" else tuple(roster.teams)
     carded = {c.agent for c in cards if c.agent}
-    return [
-        agent
-        for team in teams
-        if team in roster.teams
-        for agent in roster.teams[team].agents
-        if agent not in carded
-    ]
+    # (dict.fromkeys: an agent on two of those teams is named once)
+    return list(
+        dict.fromkeys(
+            agent
+            for team in teams
+            if team in roster.teams
+            for agent in roster.teams[team].agents
+            if agent not in carded
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -116,11 +116,18 @@ def timeline(page: ui.Page, sid: str) -> pd.DataFrame:
             )
         )
     )
+    named_agent, named_supervisor = reading.namers(page)
     rows = [
         {
             "At": e.at,
             "What": words.timeline(
-                e.event, e.who, e.text, e.coaching, e.reason, *reading.namers(page)
+                e.event,
+                e.who,
+                e.text,
+                e.coaching,
+                e.reason,
+                agent=named_agent,
+                supervisor=named_supervisor,
             ),
         }
         for e in events

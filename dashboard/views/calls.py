@@ -293,6 +293,7 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
                 what.markdown(said)
     st.markdown(_("**Timeline**"))
     st.caption(_("Times in {zone}.").format(zone=reading.zone_named(page)))
+    named_agent, named_supervisor = reading.namers(page)
     timeline = [
         (
             reading.when(page, e.get("at")),
@@ -300,9 +301,8 @@ def heard(page: ui.Page, sid: str, call: dict[str, Any]) -> None:
                 str(e.get("event") or ""),
                 e.get("who"),
                 str(e.get("text") or ""),
-                None,
-                None,
-                *reading.namers(page),
+                agent=named_agent,
+                supervisor=named_supervisor,
             ),
         )
         for e in call.get("timeline") or ()

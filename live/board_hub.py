@@ -42,6 +42,7 @@ from live.feed import FeedHub, id_key
 from live.model import Json
 from live.queues import LiveQueues
 from live.store import YIELD_EVERY, FeedEntry, LiveFloor, now_ms
+from live.unapplied import Unapplied
 from live.words import WordsScope, in_scope
 
 log = logging.getLogger("earpiece.board")
@@ -64,6 +65,10 @@ STALLED = "The live floor is out of reach (Redis is not answering)"
 RETRY_SECONDS = 0.5
 # Feed entries held for the next pass at most; beyond, that pass reads the floor whole.
 MAX_PENDING = 200_000
+# Calls with changes not yet applied to the kept floor at most (live/unapplied.py); beyond,
+# they are applied at once, so a pass has no more than this to render on top of its own
+# work (~30 us a call: under 100 ms) however fast the feed goes.
+MAX_UNAPPLIED = 2_000
 # The life of a hub's mark in Redis (renewed every pass): it outlives any pause of a pass.
 MARK_SECONDS = 3600
 # After the ticker last asked for the floor (`floor_now`), the hub keeps following the feed
@@ -216,6 +221,9 @@ class BoardHub:
         self.kept: BoardFloor | None = None
         self.loads = 0  # full reads of the floor (start, a gap in the feed, a reset)
         self._pending: list[FeedEntry] = []  # entries held while the floor is read whole
+        # Entries taken since the kept floor was last brought up to date (each call's
+        # newest), applied when something reads it (live/unapplied.py).
+        self._unapplied = Unapplied()
         self._reread: set[str] = set()  # calls to read again at the next pass
         self._loading = False
         self._read_id = "0-0"  # the newest feed entry handed to this hub
@@ -246,6 +254,7 @@ class BoardHub:
     def call_version(self, sid: str) -> int | None:
         """A number that moves whenever that live call changes; None once it is not live."""
         if self.incremental:
+            self._catch_up()
             return self.kept.version(sid) if self.kept is not None else None
         return self._rows.versions.get(sid)
 
@@ -346,6 +355,7 @@ class BoardHub:
             return await self.floor.conferences()
         # Stalled: Redis does not answer, and a read of it would not either; or this process
         # is too busy for a pass, and a whole read would take longer still.
+        self._catch_up()
         return kept.now(now_ms())
 
     def kept_now(self) -> list[Json] | None:
@@ -356,6 +366,7 @@ class BoardHub:
         kept = self.kept
         if kept is None or not self._listening or self._loading or not self._wanted():
             return None
+        self._catch_up()
         return kept.now(now_ms())
 
     async def _run(self) -> None:
@@ -490,9 +501,9 @@ class BoardHub:
     # -- the floor kept from the feed (issue 29) ------------------------------
 
     def _take(self, entries: list[FeedEntry]) -> None:
-        """The feed reader hands every batch here as it reads it: applied to the kept floor
-        at once (each changed call rendered as it comes, in the reader's batches, rather
-        than all at the next pass), or held while the floor is being read whole."""
+        """The feed reader hands every batch here as it reads it: kept, each call's newest,
+        until something reads the kept floor (live/unapplied.py), or held while the floor
+        is being read whole."""
         self._read_id = entries[-1].id
         self._received += len(entries)
         floor_at = id_key(self._floor_at)
@@ -507,10 +518,21 @@ class BoardHub:
                 self._pending.clear()  # a read that cannot keep up: the next one reads it all
                 self._epoch = -1
             return
+        self._unapplied.add(entries)
+        if len(self._unapplied) >= MAX_UNAPPLIED:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Apply what the feed changed since the kept floor was last brought up to date."""
+        if self.kept is None or self._loading or not self._unapplied:
+            return
+        calls = len(self._unapplied)
         try:
-            self._reread |= self._apply(self.kept, entries)
+            self._reread |= self._unapplied.apply_to(self.kept)
         except Exception:
-            log.exception("board: could not apply %d feed entries; reading the floor", len(entries))
+            log.exception(
+                "board: could not apply the changes of %d calls; reading the floor", calls
+            )
             self._epoch = -1  # the next pass reads the floor whole
 
     def _stop_following(self) -> None:
@@ -518,6 +540,7 @@ class BoardHub:
             self.feed.unlisten(self._take)
             self._listening = False
         self.kept, self._pending, self._reread = None, [], set()
+        self._unapplied.clear()
         self._floor_at = "0-0"
 
     async def _follow_floor(self) -> None:
@@ -560,6 +583,7 @@ class BoardHub:
             await self._load()
             return
         assert kept is not None
+        self._catch_up()  # (with what came during the probe)
         if last == mark == self._read_id and len(kept.calls) != live:
             # Caught up with the feed, yet not the live index's calls: something changed the
             # floor without a feed entry. Read it whole.
@@ -574,35 +598,11 @@ class BoardHub:
             if kept.calls.get(str(doc.get("sid"))) is not None:
                 kept.put(doc)
 
-    @staticmethod
-    def _apply(kept: BoardFloor, entries: list[FeedEntry]) -> set[str]:
-        """Each call's newest document among `entries`; returns the calls to read again (a
-        final transcript line changed their last line, which the entry does not carry)."""
-        newest: dict[str, FeedEntry] = {}
-        lines: dict[str, FeedEntry] = {}  # a call's newest line that became its last line
-        reread: set[str] = set()
-        for entry in entries:
-            if entry.event in ("conference", "conference-ended"):
-                newest[entry.sid] = entry
-                lines.pop(entry.sid, None)  # its document holds the lines before it
-            elif entry.event == "transcript" and entry.doc.get("f"):
-                if entry.doc.get("l"):
-                    lines[entry.sid] = entry
-                else:  # (a corrected line sent again, or a script that does not say)
-                    reread.add(entry.sid)
-        for sid, entry in newest.items():
-            if entry.event == "conference-ended":
-                kept.drop(sid)
-            else:
-                kept.put(entry.doc)
-        for sid, entry in lines.items():
-            if not kept.last_line(sid, entry.doc):
-                reread.add(sid)
-        return reread
-
     async def _load(self) -> None:
         """Read the whole floor; the feed's entries from now on follow it."""
+        # What was taken before the read is in it: the read supersedes it.
         self._pending, self._reread, self._epoch = [], set(), self.feed.epoch
+        self._unapplied.clear()
         self._loading = True
         try:
             await self._read_whole()
@@ -615,7 +615,8 @@ class BoardHub:
             # What came while the floor was read (each at least as new as what it read,
             # or soon followed by an entry that is).
             pending, self._pending = self._pending, []
-            self._reread |= self._apply(self.kept, pending)
+            self._unapplied.add(pending)
+            self._catch_up()
 
     async def _read_whole(self) -> None:
         versions = {sid: c.version for sid, c in self.kept.calls.items()} if self.kept else {}

@@ -24,7 +24,7 @@ import orjson
 import pytest
 
 from core.redis_client import RedisTarget, async_client
-from live import ears
+from live import board_floor, board_hub, ears
 from live.board import Filters
 from live.board_hub import BoardHub, _broken
 from live.events import parse_conference_event
@@ -296,3 +296,78 @@ def test_a_final_line_moves_the_kept_call_without_reading_it(redis_target: Redis
     the line's feed entry says when it became the call's last line, and the kept call takes
     it from there, as a read would show it."""
     asyncio.run(last_lines(redis_target))
+
+
+async def talking(target: RedisTarget, monkeypatch: pytest.MonkeyPatch) -> None:
+    redis = async_client(target)
+    roster = load_roster(None)
+    floor = LiveFloor(redis, namespace="b" + uuid.uuid4().hex[:10], roster=roster)
+    feed = FeedHub(floor)
+    await feed.start()
+    kept = BoardHub(floor, feed, period=0, mask=True, country="JP", clock_seconds=0)
+    await kept.watch(Filters())
+    story = Story(floor, Transcripts(redis, floor, roster, 1000, 600), 11)
+    rendered: list[str] = []
+    render = board_floor.render_with_clock
+
+    def counted(doc: Any, roster_: Any) -> Any:
+        rendered.append(str(doc.get("sid")))
+        return render(doc, roster_)
+
+    monkeypatch.setattr(board_floor, "render_with_clock", counted)
+    try:
+        await kept.run_once(BASE_MS)  # it follows the feed from now
+        for _ in range(3):
+            await story.new_call()
+        sid_, call = next(iter(story.calls.items()))
+        await story.answer(call)
+        await caught_up(floor, feed)
+        await kept.run_once(BASE_MS + 1000)
+        rendered.clear()
+        # Between two passes the agent and the caller take turns, five changes of one call.
+        for n in range(5):
+            story.clock += 0.3
+            leg = call["agent"] if n % 2 == 0 else call["customer"]
+            await story.event(call, "participant-speech-start", leg)
+        await caught_up(floor, feed)
+        assert rendered == [], "nothing is rendered before something reads the kept floor"
+        await kept.run_once(BASE_MS + 3000)
+        assert rendered == [sid_], "the call is rendered once, as its newest document is"
+        shown = {c["sid"]: c for c in kept.kept.now(BASE_MS + 3000)}  # type: ignore[union-attr]
+        read = {c["sid"]: c for c in await floor.conferences(BASE_MS + 3000)}
+        speaking = {p["call_sid"]: p.get("speaking") for p in shown[sid_]["participants"]}
+        assert speaking == {p["call_sid"]: p.get("speaking") for p in read[sid_]["participants"]}
+        assert speaking[call["customer"]] and speaking[call["agent"]]
+
+        # What the ticker reads (floor_now) and a page's call version see the newest too.
+        before = kept.call_version(sid_)
+        story.clock += 0.3
+        await story.event(call, "participant-speech-stop", call["agent"])
+        await caught_up(floor, feed)
+        assert kept.call_version(sid_) == (before or 0) + 1
+        now = {c["sid"]: c for c in await kept.floor_now() or []}
+        agent_row = [p for p in now[sid_]["participants"] if p["call_sid"] == call["agent"]]
+        assert agent_row and not agent_row[0].get("speaking")
+
+        # However fast the feed goes, a pass never has more than MAX_UNAPPLIED calls to
+        # render on top of its own work: beyond, they are applied as they come.
+        monkeypatch.setattr(board_hub, "MAX_UNAPPLIED", 2)
+        rendered.clear()
+        for other in list(story.calls.values()):
+            story.clock += 0.1
+            await story.event(other, "participant-speech-stop", other["customer"])
+        await caught_up(floor, feed)
+        assert len(rendered) >= 2, rendered
+    finally:
+        await feed.stop()
+        await redis.delete(*[k async for k in redis.scan_iter(f"{floor.keys.tag}*")] or ["-"])
+        await redis.aclose()
+
+
+def test_a_call_that_changed_many_times_between_passes_is_rendered_once(
+    redis_target: RedisTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 29: following the feed rendered every entry as it came, ~44 us of the callback
+    service's CPU a callback; nothing shows a row between passes, so each call's newest
+    change is rendered when the kept floor is read (live/unapplied.py)."""
+    asyncio.run(talking(redis_target, monkeypatch))

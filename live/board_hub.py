@@ -522,13 +522,14 @@ class BoardHub:
         if len(self._unapplied) >= MAX_UNAPPLIED:
             self._catch_up()
 
-    def _catch_up(self) -> None:
-        """Apply what the feed changed since the kept floor was last brought up to date."""
+    def _catch_up(self, most: int | None = None) -> None:
+        """Apply what the feed changed since the kept floor was last brought up to date
+        (the changes of `most` calls, or all)."""
         if self.kept is None or self._loading or not self._unapplied:
             return
         calls = len(self._unapplied)
         try:
-            self._reread |= self._unapplied.apply_to(self.kept)
+            self._reread |= self._unapplied.apply_to(self.kept, most)
         except Exception:
             log.exception(
                 "board: could not apply the changes of %d calls; reading the floor", calls
@@ -583,7 +584,13 @@ class BoardHub:
             await self._load()
             return
         assert kept is not None
-        self._catch_up()  # (with what came during the probe)
+        # What came until now, in slices: callbacks and SSE writes go through between them
+        # (a thousand calls' renders at once held every callback ~60 ms: issue 29's p99).
+        slices = len(self._unapplied) // YIELD_EVERY
+        for _ in range(slices):
+            self._catch_up(YIELD_EVERY)
+            await asyncio.sleep(0)
+        self._catch_up()
         if last == mark == self._read_id and len(kept.calls) != live:
             # Caught up with the feed, yet not the live index's calls: something changed the
             # floor without a feed entry. Read it whole.

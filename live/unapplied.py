@@ -20,6 +20,8 @@ again.
 
 from __future__ import annotations
 
+from itertools import islice
+
 from live.board_floor import BoardFloor
 from live.store import FeedEntry
 
@@ -56,16 +58,24 @@ class Unapplied:
         self._lines.clear()
         self._reread.clear()
 
-    def apply_to(self, kept: BoardFloor) -> set[str]:
-        """Apply every call's newest to `kept` and forget them; returns the calls to read
-        again (a final line the entry could not patch in)."""
-        newest, lines, reread = self._newest, self._lines, self._reread
-        self._newest, self._lines, self._reread = {}, {}, set()
+    def apply_to(self, kept: BoardFloor, most: int | None = None) -> set[str]:
+        """Apply the newest of every call (or of `most` calls) to `kept` and forget them;
+        returns the calls to read again (a final line the entry could not patch in). The
+        lines wait until every call's document is applied: a line goes after its call's."""
+        newest = self._newest
+        if most is None or most >= len(newest):
+            self._newest = {}
+        else:
+            newest = {sid: self._newest.pop(sid) for sid in list(islice(self._newest, most))}
         for sid, entry in newest.items():
             if entry.event == "conference-ended":
                 kept.drop(sid)
             else:
                 kept.put(entry.doc)
+        if self._newest:
+            return set()
+        lines, reread = self._lines, self._reread
+        self._lines, self._reread = {}, set()
         for sid, entry in lines.items():
             if not kept.last_line(sid, entry.doc):
                 reread.add(sid)

@@ -355,7 +355,10 @@ class BoardHub:
             return await self.floor.conferences()
         # Stalled: Redis does not answer, and a read of it would not either; or this process
         # is too busy for a pass, and a whole read would take longer still.
-        self._catch_up()
+        await self._catch_up_in_slices()
+        kept = self.kept  # (the same, unless the floor was let go meanwhile)
+        if kept is None:
+            return await self.floor.conferences()
         return kept.now(now_ms())
 
     def kept_now(self) -> list[Json] | None:
@@ -522,6 +525,14 @@ class BoardHub:
         if len(self._unapplied) >= MAX_UNAPPLIED:
             self._catch_up()
 
+    async def _catch_up_in_slices(self) -> None:
+        """`_catch_up` with callbacks and SSE writes let through every YIELD_EVERY calls (a
+        thousand calls' renders at once held every callback ~60 ms: issue 29's p99)."""
+        for _ in range(len(self._unapplied) // YIELD_EVERY):
+            self._catch_up(YIELD_EVERY)
+            await asyncio.sleep(0)
+        self._catch_up()
+
     def _catch_up(self, most: int | None = None) -> None:
         """Apply what the feed changed since the kept floor was last brought up to date
         (the changes of `most` calls, or all)."""
@@ -584,13 +595,7 @@ class BoardHub:
             await self._load()
             return
         assert kept is not None
-        # What came until now, in slices: callbacks and SSE writes go through between them
-        # (a thousand calls' renders at once held every callback ~60 ms: issue 29's p99).
-        slices = len(self._unapplied) // YIELD_EVERY
-        for _ in range(slices):
-            self._catch_up(YIELD_EVERY)
-            await asyncio.sleep(0)
-        self._catch_up()
+        await self._catch_up_in_slices()
         if last == mark == self._read_id and len(kept.calls) != live:
             # Caught up with the feed, yet not the live index's calls: something changed the
             # floor without a feed entry. Read it whole.

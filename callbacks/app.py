@@ -33,6 +33,7 @@ from callbacks import (
     webhooks,
 )
 from callbacks.errors import HANDLERS
+from callbacks.hot_path import HotPathStarlette
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
@@ -101,4 +102,17 @@ def routes() -> list[BaseRoute]:
 def service(lifespan: Lifespan) -> Starlette:
     """The service's app: these routes, its error handlers, and the given lifespan (which puts
     a `callbacks.context.Context` on `app.state.ctx` before the first request)."""
-    return Starlette(routes=routes(), exception_handlers=HANDLERS, lifespan=lifespan)
+    return HotPathStarlette(
+        routes=routes(), exception_handlers=HANDLERS, lifespan=lifespan, hot=HOT
+    )
+
+
+# Twilio's callbacks, the bulk of what the service answers: straight to their endpoint
+# (callbacks/hot_path.py). Each is in routes() too, which answers its other methods.
+HOT = {
+    "/twilio/conference-events": webhooks.conference_events,
+    "/twilio/call-events": webhooks.call_events,
+    "/twilio/taskrouter-events": taskrouter_webhook.taskrouter_events,
+    "/twilio/transcription-events": transcripts.events,
+    "/twilio/recording-events": history_api.events,
+}

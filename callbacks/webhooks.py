@@ -9,8 +9,10 @@ HMAC and applies the event in one Redis round trip shared with the other
 callbacks in flight (live/batching.py). Bench/ingest.py measured what each
 of these saves.
 
-Errors are raised, not answered here: Starlette's exception middleware turns
-ApiError and RedisError into the same JSON answers as everywhere else.
+Errors are raised, not answered here: the app's exception handlers turn ApiError
+and RedisError into the same JSON answers as everywhere else (for a POST these
+endpoints are reached past Starlette's middleware and router, and
+callbacks/hot_path.py calls the handlers as the middleware would).
 """
 
 from __future__ import annotations

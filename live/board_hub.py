@@ -319,6 +319,7 @@ class BoardHub:
         """The first `filters.limit` rows of a view as of the last pass, and how many match."""
         if self.incremental:
             assert self.kept is not None
+            self._catch_up()  # a view made between two passes shows what came since
             return self.kept.shown(filters)
         kept = board.select(self._everything, filters)
         return kept[: filters.limit], len(kept)

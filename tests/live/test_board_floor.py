@@ -331,8 +331,11 @@ async def talking(target: RedisTarget, monkeypatch: pytest.MonkeyPatch) -> None:
             await story.event(call, "participant-speech-start", leg)
         await caught_up(floor, feed)
         assert rendered == [], "nothing is rendered before something reads the kept floor"
-        await kept.run_once(BASE_MS + 3000)
+        # A view made between two passes shows what came since the last one.
+        await kept.watch(Filters(order="newest"))
         assert rendered == [sid_], "the call is rendered once, as its newest document is"
+        await kept.run_once(BASE_MS + 3000)
+        assert rendered == [sid_], "and not again at the pass"
         shown = {c["sid"]: c for c in kept.kept.now(BASE_MS + 3000)}  # type: ignore[union-attr]
         read = {c["sid"]: c for c in await floor.conferences(BASE_MS + 3000)}
         speaking = {p["call_sid"]: p.get("speaking") for p in shown[sid_]["participants"]}

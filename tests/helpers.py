@@ -308,6 +308,9 @@ def start_demo(folder: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
             banner.append(line)
             if line.startswith("Press Ctrl-C"):
                 break
+        else:  # it ended before its banner: what it said on the way is why
+            assert process.stderr is not None
+            banner.append(f"(exit {process.wait()}) " + process.stderr.read()[-3000:])
     return process, "".join(banner)
 
 

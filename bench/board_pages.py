@@ -455,7 +455,8 @@ def report(args: Any, rounds: list[Round], sent: int, answered: int, expected: i
     )  # fmt: skip
     print(
         "  (a pass's own work leaves out the reads: the full read renders every document "
-        "while reading, the kept floor renders each change as the feed brings it)"
+        "while reading, the kept floor renders each call that changed as it catches up, "
+        "before its own work)"
     )
     passes = percentile(before.passes, 95) / max(percentile(after.passes, 95), 0.1)
     visible = percentile(before.visible, 95) / max(percentile(after.visible, 95), 0.1)

@@ -24,7 +24,7 @@ import orjson
 import pytest
 
 from core.redis_client import RedisTarget, async_client
-from live import board_floor, board_hub, ears
+from live import board_floor, board_hub, ears, model
 from live.board import Filters
 from live.board_hub import BoardHub, _broken
 from live.events import parse_conference_event
@@ -308,7 +308,7 @@ async def talking(target: RedisTarget, monkeypatch: pytest.MonkeyPatch) -> None:
     await kept.watch(Filters())
     story = Story(floor, Transcripts(redis, floor, roster, 1000, 600), 11)
     rendered: list[str] = []
-    render = board_floor.render_with_clock
+    render = model.render_with_clock  # what live/board_floor.py calls
 
     def counted(doc: Any, roster_: Any) -> Any:
         rendered.append(str(doc.get("sid")))

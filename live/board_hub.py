@@ -258,8 +258,17 @@ class BoardHub:
     def call_version(self, sid: str) -> int | None:
         """A number that moves whenever that live call changes; None once it is not live."""
         if self.incremental:
-            self._catch_up()
-            return self.kept.version(sid) if self.kept is not None else None
+            if self.kept is None:
+                return None
+            if not self._loading:
+                # That call only: a page following it asks after every pass, and the calls
+                # that changed since are the next pass's to render (live/unapplied.py).
+                try:
+                    self._unapplied.apply_call(self.kept, sid)
+                except Exception:
+                    log.exception("board: could not apply %s's changes; reading the floor", sid)
+                    self._epoch = -1  # the next pass reads the floor whole
+            return self.kept.version(sid)
         return self._rows.versions.get(sid)
 
     @property

@@ -58,6 +58,21 @@ class Unapplied:
         self._lines.clear()
         self._reread.clear()
 
+    def apply_call(self, kept: BoardFloor, sid: str) -> bool:
+        """Apply one call's newest to `kept` (what a page that follows that call asks for);
+        False where its final line could not be patched in (a read at the pass says)."""
+        entry = self._newest.pop(sid, None)
+        if entry is not None:
+            if entry.event == "conference-ended":
+                kept.drop(sid)
+            else:
+                kept.put(entry.doc)
+        line = self._lines.pop(sid, None)
+        if line is not None and not kept.last_line(sid, line.doc):
+            self._reread.add(sid)
+            return False
+        return True
+
     def apply_to(self, kept: BoardFloor, most: int | None = None) -> set[str]:
         """Apply the newest of every call (or of `most` calls) to `kept` and forget them;
         returns the calls to read again (a final line the entry could not patch in). The

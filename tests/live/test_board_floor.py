@@ -346,8 +346,12 @@ async def talking(target: RedisTarget, monkeypatch: pytest.MonkeyPatch) -> None:
         before = kept.call_version(sid_)
         story.clock += 0.3
         await story.event(call, "participant-speech-stop", call["agent"])
+        other = next(c for s, c in story.calls.items() if s != sid_)
+        await story.event(other, "participant-speech-start", other["customer"])
         await caught_up(floor, feed)
+        rendered.clear()
         assert kept.call_version(sid_) == (before or 0) + 1
+        assert rendered == [sid_], "a page following a call has that call rendered, no other"
         now = {c["sid"]: c for c in await kept.floor_now() or []}
         agent_row = [p for p in now[sid_]["participants"] if p["call_sid"] == call["agent"]]
         assert agent_row and not agent_row[0].get("speaking")

@@ -260,14 +260,9 @@ class BoardHub:
         if self.incremental:
             if self.kept is None:
                 return None
-            if not self._loading:
-                # That call only: a page following it asks after every pass, and the calls
-                # that changed since are the next pass's to render (live/unapplied.py).
-                try:
-                    self._unapplied.apply_call(self.kept, sid)
-                except Exception:
-                    log.exception("board: could not apply %s's changes; reading the floor", sid)
-                    self._epoch = -1  # the next pass reads the floor whole
+            # That call only: a page following it asks after every pass, and the calls that
+            # changed since are the next pass's to render (live/unapplied.py).
+            self._catch_up(call=sid)
             return self.kept.version(sid)
         return self._rows.versions.get(sid)
 
@@ -546,14 +541,17 @@ class BoardHub:
             await asyncio.sleep(0)
         self._catch_up()
 
-    def _catch_up(self, most: int | None = None) -> None:
+    def _catch_up(self, most: int | None = None, call: str | None = None) -> None:
         """Apply what the feed changed since the kept floor was last brought up to date
-        (the changes of `most` calls, or all)."""
+        (the changes of `most` calls, or of `call` alone, or all)."""
         if self.kept is None or self._loading or not self._unapplied:
             return
         calls = len(self._unapplied)
         try:
-            self._reread |= self._unapplied.apply_to(self.kept, most)
+            if call is not None:
+                self._reread |= self._unapplied.apply_call(self.kept, call)
+            else:
+                self._reread |= self._unapplied.apply_to(self.kept, most)
         except Exception:
             log.exception(
                 "board: could not apply the changes of %d calls; reading the floor", calls

@@ -58,20 +58,14 @@ class Unapplied:
         self._lines.clear()
         self._reread.clear()
 
-    def apply_call(self, kept: BoardFloor, sid: str) -> bool:
+    def apply_call(self, kept: BoardFloor, sid: str) -> set[str]:
         """Apply one call's newest to `kept` (what a page that follows that call asks for);
-        False where its final line could not be patched in (a read at the pass says)."""
+        returns it where its final line could not be patched in (to read again)."""
         entry = self._newest.pop(sid, None)
         if entry is not None:
-            if entry.event == "conference-ended":
-                kept.drop(sid)
-            else:
-                kept.put(entry.doc)
+            _put(kept, entry)
         line = self._lines.pop(sid, None)
-        if line is not None and not kept.last_line(sid, line.doc):
-            self._reread.add(sid)
-            return False
-        return True
+        return {sid} if line is not None and not kept.last_line(sid, line.doc) else set()
 
     def apply_to(self, kept: BoardFloor, most: int | None = None) -> set[str]:
         """Apply the newest of every call (or of `most` calls) to `kept` and forget them;
@@ -82,11 +76,8 @@ class Unapplied:
             self._newest = {}
         else:
             newest = {sid: self._newest.pop(sid) for sid in list(islice(self._newest, most))}
-        for sid, entry in newest.items():
-            if entry.event == "conference-ended":
-                kept.drop(sid)
-            else:
-                kept.put(entry.doc)
+        for entry in newest.values():
+            _put(kept, entry)
         if self._newest:
             return set()
         lines, reread = self._lines, self._reread
@@ -95,3 +86,11 @@ class Unapplied:
             if not kept.last_line(sid, entry.doc):
                 reread.add(sid)
         return reread
+
+
+def _put(kept: BoardFloor, entry: FeedEntry) -> None:
+    """A call's newest document on the kept floor, or its end off it."""
+    if entry.event == "conference-ended":
+        kept.drop(entry.sid)
+    else:
+        kept.put(entry.doc)

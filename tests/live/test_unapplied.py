@@ -77,13 +77,12 @@ def test_one_call_applied_alone_leaves_the_others() -> None:
     unapplied.add([entry(1, "conference", "CF1"), entry(2, "conference", "CF2")])
     unapplied.add([entry(3, "transcript", "CF1", f=1, l=1, t="said")])
     kept = Recorder()
-    assert unapplied.apply_call(cast(BoardFloor, kept), "CF1")
+    assert unapplied.apply_call(cast(BoardFloor, kept), "CF1") == set()
     assert kept.done == [("put", "CF1", 1), ("line", "CF1", "said")]
     assert len(unapplied) == 1
-    assert unapplied.apply_call(cast(BoardFloor, kept), "CF9")  # nothing of it: nothing done
+    assert unapplied.apply_call(cast(BoardFloor, kept), "CF9") == set()  # nothing of it
     assert unapplied.apply_to(cast(BoardFloor, kept)) == set()
     assert kept.done[-1] == ("put", "CF2", 2)
     # A line that cannot be patched: the call is read again at the next catch-up.
     unapplied.add([entry(4, "transcript", "CF2", f=1, l=1, t="late")])
-    assert not unapplied.apply_call(cast(BoardFloor, Recorder(patchable=False)), "CF2")
-    assert unapplied.apply_to(cast(BoardFloor, kept)) == {"CF2"}
+    assert unapplied.apply_call(cast(BoardFloor, Recorder(patchable=False)), "CF2") == {"CF2"}

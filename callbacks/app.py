@@ -34,6 +34,7 @@ from callbacks import (
 )
 from callbacks.errors import HANDLERS
 from callbacks.hot_path import HotPathStarlette
+from callbacks.webhooks import SignedWebhook
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
@@ -107,12 +108,12 @@ def service(lifespan: Lifespan) -> Starlette:
     )
 
 
-# Twilio's callbacks, the bulk of what the service answers: straight to their endpoint
-# (callbacks/hot_path.py). Each is in routes() too, which answers its other methods.
+# Twilio's callbacks (every signed webhook POSTed to), the bulk of what the service answers:
+# straight to their endpoint (callbacks/hot_path.py); routes() answers their other methods.
 HOT = {
-    "/twilio/conference-events": webhooks.conference_events,
-    "/twilio/call-events": webhooks.call_events,
-    "/twilio/taskrouter-events": taskrouter_webhook.taskrouter_events,
-    "/twilio/transcription-events": transcripts.events,
-    "/twilio/recording-events": history_api.events,
+    route.path: route.app
+    for route in routes()
+    if isinstance(route, Route)
+    and isinstance(route.app, SignedWebhook)
+    and "POST" in (route.methods or ())
 }

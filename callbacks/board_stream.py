@@ -116,8 +116,9 @@ async def _stream(
             if who.ident is not None and board.mine.get(who.ident) != mine:
                 mine = board.mine.get(who.ident)
                 parts.append(encode(None, "me", orjson.dumps(mine).decode()))
-            if watch is not None and board.ready and board.call_version(watch) != call:
-                call = board.call_version(watch)
+            version = board.call_version(watch) if watch is not None and board.ready else call
+            if version != call:
+                call = version
                 parts.append(encode(None, "call", orjson.dumps({"sid": watch, "v": call}).decode()))
             if queues and board.queue_version != queues_sent and board.queue_message:
                 queues_sent = board.queue_version

@@ -532,7 +532,8 @@ class BoardHub:
             return
         self._unapplied.add(entries)
         if len(self._unapplied) >= MAX_UNAPPLIED:
-            self._catch_up()
+            # The excess and a slice more, not all: the loop is not held for 2,000 renders.
+            self._catch_up(len(self._unapplied) - MAX_UNAPPLIED + CATCH_UP_SLICE)
 
     async def _catch_up_in_slices(self) -> None:
         """`_catch_up` with callbacks and SSE writes let through every CATCH_UP_SLICE calls."""

@@ -24,7 +24,7 @@ from typing import Any
 
 import streamlit as st
 
-from access.policy import Denied, may_run
+from access.policy import Denied, may_run, own_teams
 from access.principal import of_supervisor
 from dashboard import agent_cards, board, i18n, reading, ui, words
 from dashboard.actions import Refused
@@ -298,7 +298,7 @@ NOT_WORKERS = N_(
 def roster_agents_without_worker(page: ui.Page, cards: list[Card]) -> list[str]:
     """The roster's agents of the teams this supervisor sees that no Worker stands for."""
     roster = page.runtime.roster
-    teams = page.who.teams if page.who.role == "lead" else tuple(roster.teams)
+    teams = own_teams(page.who.role, page.who.teams) or tuple(roster.teams)
     carded = {c.agent for c in cards if c.agent}
     # (dict.fromkeys: an agent on two of those teams is named once)
     return list(
